@@ -1,0 +1,309 @@
+/* Apple-silicon flavour, vCPU level: lifetime with the exit structure, general,
+ * SIMD/FP and system registers, pending interrupts, debug traps, the virtual
+ * timer controls, running and cross-thread exit requests. */
+#define ANYHV_GUEST_ARM64 1
+#include <Hypervisor/Hypervisor.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arm64/a64.h"
+
+/* Guest-visible NZCV/DAIF/mode bits a client may set through HV_REG_CPSR. */
+#define CPSR_WRITABLE (A64_PSTATE_N | A64_PSTATE_Z | A64_PSTATE_C | A64_PSTATE_V | A64_PSTATE_SS | \
+                       A64_PSTATE_IL | A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F | \
+                       A64_PSTATE_M_MASK)
+
+hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_config_t config)
+{
+    if (!vcpu || !exit)
+        return HV_BAD_ARGUMENT;
+    if (config && ((const struct a64_object *)config)->kind != A64_OBJ_VCPU_CONFIG)
+        return HV_BAD_ARGUMENT;
+    struct vm *vm = vm_current();
+    if (!vm || vm->arch != GUEST_ARM64)
+        return HV_BAD_ARGUMENT;
+    hv_vcpu_exit_t *client_exit = calloc(1, sizeof(*client_exit));
+    if (!client_exit)
+        return HV_NO_RESOURCES;
+    uint32_t id;
+    hv_return_t ret = vcpu_create(&id);
+    if (ret != HV_SUCCESS) {
+        free(client_exit);
+        return ret;
+    }
+    struct vcpu *v;
+    vcpu_get_owned(id, &v);
+    a64_state_reset(v->st.a64, id);
+    v->ext.a64.client_exit = client_exit;
+    *vcpu = id;
+    *exit = client_exit;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_destroy(hv_vcpu_t vcpu)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    void *client_exit = v->ext.a64.client_exit;
+    ret = vcpu_destroy((uint32_t)vcpu);
+    if (ret == HV_SUCCESS)
+        free(client_exit);
+    return ret;
+}
+
+/* HV_REG_* -> address in state, or NULL. */
+static uint64_t *gpr_slot(struct a64_state *st, hv_reg_t reg)
+{
+    if (reg <= HV_REG_X30)
+        return &st->x[reg];
+    switch (reg) {
+    case HV_REG_PC: return &st->pc;
+    case HV_REG_FPCR: return &st->fpcr;
+    case HV_REG_FPSR: return &st->fpsr;
+    case HV_REG_CPSR: return &st->pstate;
+    default: return NULL;
+    }
+}
+
+hv_return_t hv_vcpu_get_reg(hv_vcpu_t vcpu, hv_reg_t reg, uint64_t *value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    uint64_t *slot = gpr_slot(v->st.a64, reg);
+    if (!slot || !value)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, reg == HV_REG_FPCR || reg == HV_REG_FPSR ? SG_FPU : SG_GPR);
+    if (ret == HV_SUCCESS)
+        *value = *slot;
+    return ret;
+}
+
+hv_return_t hv_vcpu_set_reg(hv_vcpu_t vcpu, hv_reg_t reg, uint64_t value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    uint64_t *slot = gpr_slot(v->st.a64, reg);
+    if (!slot)
+        return HV_BAD_ARGUMENT;
+    uint32_t group = reg == HV_REG_FPCR || reg == HV_REG_FPSR ? SG_FPU : SG_GPR;
+    ret = vcpu_state_load(v, group);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (reg == HV_REG_CPSR) {
+        /* Only EL0t, EL1t and EL1h exist here; other modes are an illegal state. */
+        uint64_t mode = value & A64_PSTATE_M_MASK;
+        if (mode != A64_PSTATE_EL0T && mode != A64_PSTATE_EL1T && mode != A64_PSTATE_EL1H)
+            return HV_BAD_ARGUMENT;
+        value &= CPSR_WRITABLE;
+    }
+    *slot = value;
+    vcpu_state_touch(v, group);
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_get_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_simd_fp_uchar16_t *value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (reg > HV_SIMD_FP_REG_Q31 || !value)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, SG_FPU);
+    if (ret == HV_SUCCESS)
+        memcpy(value, v->st.a64->v[reg].b, sizeof(*value));
+    return ret;
+}
+
+hv_return_t hv_vcpu_set_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_simd_fp_uchar16_t value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (reg > HV_SIMD_FP_REG_Q31)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, SG_FPU);
+    if (ret != HV_SUCCESS)
+        return ret;
+    memcpy(v->st.a64->v[reg].b, &value, sizeof(value));
+    vcpu_state_touch(v, SG_FPU);
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_get_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t *value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    const struct a64_field *f = a64_sysreg_field(reg);
+    if (!f || !value)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, SG_SYSREGS);
+    if (ret == HV_SUCCESS)
+        memcpy(value, (const uint8_t *)v->st.a64 + f->offset, sizeof(*value));
+    return ret;
+}
+
+hv_return_t hv_vcpu_set_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    const struct a64_field *f = a64_sysreg_field(reg);
+    if (!f)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, SG_SYSREGS);
+    if (ret != HV_SUCCESS)
+        return ret;
+    memcpy((uint8_t *)v->st.a64 + f->offset, &value, sizeof(value));
+    vcpu_state_touch(v, SG_SYSREGS);
+    if (reg == HV_SYS_REG_TTBR0_EL1 || reg == HV_SYS_REG_TTBR1_EL1 || reg == HV_SYS_REG_TCR_EL1 ||
+        reg == HV_SYS_REG_SCTLR_EL1 || reg == HV_SYS_REG_MAIR_EL1)
+        v->vm->be->invalidate_tlb(v);   /* translation regime changed under the guest */
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_get_pending_interrupt(hv_vcpu_t vcpu, hv_interrupt_type_t type, bool *pending)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!pending || (type != HV_INTERRUPT_TYPE_IRQ && type != HV_INTERRUPT_TYPE_FIQ))
+        return HV_BAD_ARGUMENT;
+    *pending = type == HV_INTERRUPT_TYPE_IRQ ? v->ext.a64.pending_irq : v->ext.a64.pending_fiq;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_set_pending_interrupt(hv_vcpu_t vcpu, hv_interrupt_type_t type, bool pending)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (type == HV_INTERRUPT_TYPE_IRQ)
+        v->ext.a64.pending_irq = pending;
+    else if (type == HV_INTERRUPT_TYPE_FIQ)
+        v->ext.a64.pending_fiq = pending;
+    else
+        return HV_BAD_ARGUMENT;
+    return HV_SUCCESS;
+}
+
+/* The four debug-trap and vtimer flag accessors share this shape. */
+static hv_return_t flag_get(hv_vcpu_t vcpu, size_t offset, bool *value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!value)
+        return HV_BAD_ARGUMENT;
+    *value = *(const bool *)((const uint8_t *)&v->ext.a64 + offset);
+    return HV_SUCCESS;
+}
+
+static hv_return_t flag_set(hv_vcpu_t vcpu, size_t offset, bool value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    *(bool *)((uint8_t *)&v->ext.a64 + offset) = value;
+    return HV_SUCCESS;
+}
+
+#define EXT_FLAG(name) offsetof(struct vcpu_a64_ext, name)
+
+hv_return_t hv_vcpu_get_trap_debug_exceptions(hv_vcpu_t vcpu, bool *value)
+{
+    return flag_get(vcpu, EXT_FLAG(trap_debug_exceptions), value);
+}
+
+hv_return_t hv_vcpu_set_trap_debug_exceptions(hv_vcpu_t vcpu, bool value)
+{
+    return flag_set(vcpu, EXT_FLAG(trap_debug_exceptions), value);
+}
+
+hv_return_t hv_vcpu_get_trap_debug_reg_accesses(hv_vcpu_t vcpu, bool *value)
+{
+    return flag_get(vcpu, EXT_FLAG(trap_debug_reg_accesses), value);
+}
+
+hv_return_t hv_vcpu_set_trap_debug_reg_accesses(hv_vcpu_t vcpu, bool value)
+{
+    return flag_set(vcpu, EXT_FLAG(trap_debug_reg_accesses), value);
+}
+
+hv_return_t hv_vcpu_get_vtimer_mask(hv_vcpu_t vcpu, bool *vtimer_is_masked)
+{
+    return flag_get(vcpu, EXT_FLAG(vtimer_masked), vtimer_is_masked);
+}
+
+hv_return_t hv_vcpu_set_vtimer_mask(hv_vcpu_t vcpu, bool vtimer_is_masked)
+{
+    return flag_set(vcpu, EXT_FLAG(vtimer_masked), vtimer_is_masked);
+}
+
+hv_return_t hv_vcpu_get_vtimer_offset(hv_vcpu_t vcpu, uint64_t *vtimer_offset)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!vtimer_offset)
+        return HV_BAD_ARGUMENT;
+    *vtimer_offset = v->ext.a64.vtimer_offset;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_set_vtimer_offset(hv_vcpu_t vcpu, uint64_t vtimer_offset)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    v->ext.a64.vtimer_offset = vtimer_offset;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_run(hv_vcpu_t vcpu)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    ret = vcpu_run(v, BACKEND_NO_DEADLINE);
+    if (ret != HV_SUCCESS)
+        return ret;
+    return a64_exit_render(v);
+}
+
+hv_return_t hv_vcpus_exit(hv_vcpu_t *vcpus, uint32_t vcpu_count)
+{
+    if (!vcpus || vcpu_count == 0 || vcpu_count > ANYHV_MAX_VCPUS)
+        return HV_BAD_ARGUMENT;
+    return vcpu_cancel(vcpus, vcpu_count);
+}
+
+hv_return_t hv_vcpu_get_exec_time(hv_vcpu_t vcpu, uint64_t *time)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!time)
+        return HV_BAD_ARGUMENT;
+    *time = v->exec_time_ns;
+    return HV_SUCCESS;
+}

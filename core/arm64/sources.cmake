@@ -1,0 +1,10 @@
+# Sources of the Apple-silicon personality (linked into libanyhv-arm64 only).
+set(ANYHV_ARM64_API_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/api_config.c
+  ${CMAKE_CURRENT_LIST_DIR}/api_vm.c
+  ${CMAKE_CURRENT_LIST_DIR}/api_vcpu.c
+  ${CMAKE_CURRENT_LIST_DIR}/api_gic.c
+  ${CMAKE_CURRENT_LIST_DIR}/sysregs.c
+  ${CMAKE_CURRENT_LIST_DIR}/features.c
+  ${CMAKE_CURRENT_LIST_DIR}/exit_esr.c
+)

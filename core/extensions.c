@@ -1,0 +1,65 @@
+/* anyhv_* extension calls: version, backend choice and query. Shared by both
+ * libraries; the flavour library defines anyhv_personality_arch. */
+#include <anyhv/anyhv.h>
+
+#include "core/vm.h"
+
+#define ANYHV_STR2(x) #x
+#define ANYHV_STR(x) ANYHV_STR2(x)
+
+extern const enum guest_arch anyhv_personality_arch;
+
+uint32_t anyhv_version(void)
+{
+    return ANYHV_VERSION;
+}
+
+const char *anyhv_version_string(void)
+{
+    return ANYHV_STR(ANYHV_VERSION_MAJOR) "." ANYHV_STR(ANYHV_VERSION_MINOR) "." ANYHV_STR(ANYHV_VERSION_PATCH);
+}
+
+anyhv_guest_arch_t anyhv_guest_arch(void)
+{
+    return anyhv_personality_arch == GUEST_ARM64 ? ANYHV_GUEST_ARCH_ARM64 : ANYHV_GUEST_ARCH_X86_64;
+}
+
+_Static_assert((int)ANYHV_BACKEND_KVM == (int)BACKEND_KVM && (int)ANYHV_BACKEND_SOFT == (int)BACKEND_SOFT &&
+                   (int)ANYHV_BACKEND_AUTO == (int)BACKEND_AUTO,
+               "public and internal backend ids agree");
+
+hv_return_t anyhv_set_backend(anyhv_backend_t backend)
+{
+    if (backend != ANYHV_BACKEND_AUTO && backend != ANYHV_BACKEND_KVM && backend != ANYHV_BACKEND_SOFT)
+        return HV_BAD_ARGUMENT;
+    if (vm_current())
+        return HV_BUSY;
+    backend_request((enum backend_kind)backend);
+    return HV_SUCCESS;
+}
+
+anyhv_backend_t anyhv_get_backend(void)
+{
+    struct vm *vm = vm_current();
+    if (vm)
+        return (anyhv_backend_t)vm->be->kind;
+    return (anyhv_backend_t)backend_resolve(anyhv_personality_arch);
+}
+
+const char *anyhv_backend_name(void)
+{
+    return backend_kind_name((enum backend_kind)anyhv_get_backend());
+}
+
+bool anyhv_backend_available(anyhv_backend_t backend, const char **why)
+{
+    switch (backend) {
+    case ANYHV_BACKEND_KVM: return kvm_backend_check(anyhv_personality_arch, why) == HV_SUCCESS;
+    case ANYHV_BACKEND_SOFT: return soft_backend_check(anyhv_personality_arch, why) == HV_SUCCESS;
+    case ANYHV_BACKEND_AUTO:
+        return anyhv_backend_available((anyhv_backend_t)backend_resolve(anyhv_personality_arch), why);
+    }
+    if (why)
+        *why = "unknown backend";
+    return false;
+}

@@ -1,0 +1,152 @@
+/* vCPU objects: creation bound to the calling thread, handle validation, lazy
+ * state sync with the backend and cross-thread cancellation. */
+#include "core/vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void *state_alloc(enum guest_arch arch)
+{
+    size_t size = arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
+    void *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+hv_return_t vcpu_create(uint32_t *id)
+{
+    struct vm *vm = vm_current();
+    if (!id || !vm)
+        return HV_BAD_ARGUMENT;
+    struct vcpu *v = calloc(1, sizeof(*v));
+    void *state = state_alloc(vm->arch);
+    if (!v || !state) {
+        free(v);
+        free(state);
+        return HV_NO_RESOURCES;
+    }
+    v->vm = vm;
+    v->owner = pthread_self();
+    v->st.x86 = state;   /* same storage as st.a64 */
+    v->state_valid = SG_ALL;
+
+    hv_return_t ret = HV_NO_RESOURCES;
+    pthread_mutex_lock(&vm->lock);
+    uint32_t slot = ANYHV_MAX_VCPUS;
+    for (uint32_t i = 0; i < vm->max_vcpus; i++) {
+        if (!atomic_load(&vm->vcpus[i])) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot == ANYHV_MAX_VCPUS)
+        goto fail;
+    v->id = slot;
+    ret = vm->be->vcpu_create(v);
+    if (ret != HV_SUCCESS)
+        goto fail;
+    atomic_store(&vm->vcpus[slot], v);
+    vm->vcpu_count++;
+    pthread_mutex_unlock(&vm->lock);
+    *id = slot;
+    return HV_SUCCESS;
+fail:
+    pthread_mutex_unlock(&vm->lock);
+    free(state);
+    free(v);
+    return ret;
+}
+
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
+{
+    struct vm *vm = vm_current();
+    if (!vm || id >= ANYHV_MAX_VCPUS)
+        return HV_BAD_ARGUMENT;
+    struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
+    if (!v)
+        return HV_BAD_ARGUMENT;
+    /* A vCPU belongs to the thread that created it; Apple refuses others. */
+    if (!pthread_equal(v->owner, pthread_self()))
+        return HV_BAD_ARGUMENT;
+    *out = v;
+    return HV_SUCCESS;
+}
+
+hv_return_t vcpu_destroy(uint32_t id)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(id, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    struct vm *vm = v->vm;
+    pthread_mutex_lock(&vm->lock);
+    atomic_store(&vm->vcpus[id], NULL);
+    vm->vcpu_count--;
+    vm->be->vcpu_destroy(v);
+    pthread_mutex_unlock(&vm->lock);
+    free(v->st.x86);
+    free(v);
+    return HV_SUCCESS;
+}
+
+hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
+{
+    struct vm *vm = vm_current();
+    if (!vm || !ids || count == 0)
+        return HV_BAD_ARGUMENT;
+    hv_return_t ret = HV_SUCCESS;
+    pthread_mutex_lock(&vm->lock);
+    /* Validate all first so a bad id cancels nothing. */
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[ids[i]])) {
+            ret = HV_BAD_ARGUMENT;
+            goto out;
+        }
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[ids[i]]);
+        atomic_fetch_or(&v->requests, VCPU_REQ_CANCEL);
+        vm->be->cancel(v);
+    }
+out:
+    pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups)
+{
+    uint32_t missing = groups & ~vcpu->state_valid;
+    if (!missing)
+        return HV_SUCCESS;
+    hv_return_t ret = vcpu->vm->be->state_get(vcpu, missing);
+    if (ret == HV_SUCCESS)
+        vcpu->state_valid |= missing;
+    return ret;
+}
+
+void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
+{
+    vcpu->state_dirty |= groups;
+}
+
+hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
+{
+    uint64_t start = host_monotonic_ns();
+    atomic_store(&vcpu->running, true);
+    memset(&vcpu->exit, 0, sizeof(vcpu->exit));
+    hv_return_t ret = vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
+    atomic_store(&vcpu->running, false);
+    vcpu->exec_time_ns += host_monotonic_ns() - start;
+    return ret;
+}
+
+const char *exit_kind_name(enum exit_kind kind)
+{
+    static const char *const names[] = {
+#define X(name, text) [EXIT_##name] = text,
+        EXIT_KIND_LIST(X)
+#undef X
+    };
+    return (unsigned)kind < EXIT_KIND_COUNT ? names[kind] : "?";
+}

@@ -1,0 +1,133 @@
+/* VM and vCPU objects shared by both personalities: one VM per process, vCPUs
+ * bound to the thread that created them, the guest-physical map per address
+ * space, and lazy state sync with the backend. */
+#ifndef ANYHV_CORE_VM_H
+#define ANYHV_CORE_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/a64_state.h"
+#include "core/backend.h"
+#include "core/exit.h"
+#include "core/x86_state.h"
+#include "mmu/pmap.h"
+
+#define ANYHV_MAX_VCPUS 64u
+#define ANYHV_MAX_SPACES 16u       /* Intel address spaces, space 0 is the default */
+#define ANYHV_X86_ADDR_BITS 39u    /* guest-physical width offered to Intel clients */
+#define ANYHV_PAGE_SIZE 4096u
+
+/* Requests other threads post to a vCPU; polled at block boundaries / before entry. */
+enum vcpu_request { VCPU_REQ_CANCEL = 1u << 0, VCPU_REQ_TLB_FLUSH = 1u << 1 };
+
+enum { X86_MSR_NATIVE_READ = 1u << 0, X86_MSR_NATIVE_WRITE = 1u << 1 };
+
+/* Intel personality data: the VMCS read-only exit fields and the MSR policy. */
+struct vcpu_x86_ext {
+    uint32_t exit_reason;
+    uint64_t exit_qualification;
+    uint64_t exit_gpa;
+    uint64_t exit_gla;
+    uint32_t exit_instr_len;
+    uint32_t exit_instr_info;
+    uint32_t exit_irq_info, exit_irq_error;
+    uint32_t idt_vectoring_info, idt_vectoring_error;
+    uint64_t io_rcx, io_rsi, io_rdi, io_rip;
+    uint32_t msr_policy_count;
+    struct x86_msr_policy {
+        uint32_t msr;
+        uint8_t native;            /* X86_MSR_NATIVE_* : guest access without exiting */
+        bool managed;              /* kept by anyhv (hv_vcpu_enable_managed_msr) */
+        uint64_t value;            /* managed MSRs without a state field */
+    } msr_policy[64];
+    uint64_t apic_gpa;
+    uint64_t vcpu_flags;           /* hv_vcpu_create options */
+};
+
+/* Apple-silicon personality data. */
+struct vcpu_a64_ext {
+    void *client_exit;             /* hv_vcpu_exit_t handed out by hv_vcpu_create */
+    bool vtimer_masked;
+    uint64_t vtimer_offset;
+    bool pending_irq, pending_fiq;
+    bool trap_debug_exceptions, trap_debug_reg_accesses;
+};
+
+struct vm;
+
+struct vcpu {
+    struct vm *vm;
+    uint32_t id;
+    pthread_t owner;
+    _Atomic uint32_t requests;     /* enum vcpu_request bits */
+    _Atomic bool running;
+    uint32_t space;                /* Intel address space */
+    uint32_t state_valid;          /* state groups whose struct copy is current */
+    uint32_t state_dirty;          /* state groups written since the last run */
+    union {
+        struct x86_state *x86;
+        struct a64_state *a64;
+    } st;
+    struct anyhv_exit exit;        /* the last exit, backend-neutral */
+    uint64_t exec_time_ns;         /* time spent in vcpu_run */
+    uint64_t icount;               /* guest instructions retired (soft route) */
+    void *be;                      /* backend private data */
+    union {
+        struct vcpu_x86_ext x86;
+        struct vcpu_a64_ext a64;
+    } ext;
+};
+
+struct vm {
+    enum guest_arch arch;
+    const struct backend_ops *be;
+    void *be_data;
+    pthread_mutex_t lock;          /* map changes and the vCPU table */
+    struct pmap *spaces[ANYHV_MAX_SPACES];
+    struct vcpu *_Atomic vcpus[ANYHV_MAX_VCPUS];
+    uint32_t vcpu_count;
+    uint32_t ipa_bits;
+    uint64_t granule;
+    uint32_t max_vcpus;
+};
+
+/* VM configuration decided by the personality before creation. */
+struct vm_params {
+    enum guest_arch arch;
+    uint32_t ipa_bits;
+    uint64_t granule;
+};
+
+hv_return_t vm_create(const struct vm_params *params);
+hv_return_t vm_destroy(void);
+/* The process's VM, or NULL. */
+struct vm *vm_current(void);
+
+hv_return_t vm_space_create(uint32_t *space);
+hv_return_t vm_space_destroy(uint32_t space);
+hv_return_t vm_map(uint32_t space, void *host, uint64_t gpa, uint64_t size, uint64_t flags);
+hv_return_t vm_unmap(uint32_t space, uint64_t gpa, uint64_t size);
+hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t flags);
+
+/* Create a vCPU owned by the calling thread. */
+hv_return_t vcpu_create(uint32_t *id);
+/* Destroy; only from the owning thread. */
+hv_return_t vcpu_destroy(uint32_t id);
+/* The vCPU `id` if it exists and the caller owns it; else the API error to return. */
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out);
+/* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt). */
+hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count);
+
+/* Make the struct copy of `groups` current (one backend call at most). */
+hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);
+/* Record that the struct copy of `groups` was written by the client. */
+void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
+/* Run through the backend, accounting exec time; fills vcpu->exit. */
+hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
+
+uint64_t host_monotonic_ns(void);
+
+#endif /* ANYHV_CORE_VM_H */

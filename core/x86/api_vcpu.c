@@ -1,0 +1,260 @@
+/* Intel flavour, vCPU level: lifetime, registers, fpstate, MSRs, running and
+ * cross-thread interruption. Every call but hv_vcpu_interrupt must come from the
+ * vCPU's owning thread. */
+#define ANYHV_GUEST_X86_64 1
+#include <Hypervisor/Hypervisor.h>
+
+#include "core/x86/x86.h"
+
+#define VCPU_OPTIONS_ALL (HV_VCPU_ACCEL_RDPMC | HV_VCPU_TSC_RELATIVE)
+
+hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
+{
+    if (!vcpu || (flags & ~(hv_vcpu_options_t)VCPU_OPTIONS_ALL))
+        return HV_BAD_ARGUMENT;
+    struct vm *vm = vm_current();
+    if (!vm || vm->arch != GUEST_X86_64)
+        return HV_BAD_ARGUMENT;
+    uint32_t id;
+    hv_return_t ret = vcpu_create(&id);
+    if (ret != HV_SUCCESS)
+        return ret;
+    struct vcpu *v;
+    vcpu_get_owned(id, &v);
+    x86_state_reset(v->st.x86);
+    v->ext.x86.vcpu_flags = flags;
+    *vcpu = id;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_destroy(hv_vcpuid_t vcpu)
+{
+    return vcpu_destroy(vcpu);
+}
+
+hv_return_t hv_vcpu_set_space(hv_vcpuid_t vcpu, hv_vm_space_t asid)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (asid >= ANYHV_MAX_SPACES || !v->vm->spaces[asid])
+        return HV_BAD_ARGUMENT;
+    ret = v->vm->be->vcpu_set_space(v, asid);
+    if (ret == HV_SUCCESS)
+        v->space = asid;
+    return ret;
+}
+
+hv_return_t hv_vcpu_read_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg, uint64_t *value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    const struct x86_field *f = x86_reg_field(reg);
+    if (!f || !value)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, f->group);
+    if (ret == HV_SUCCESS)
+        *value = x86_field_read(v->st.x86, f);
+    return ret;
+}
+
+hv_return_t hv_vcpu_write_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg, uint64_t value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    const struct x86_field *f = x86_reg_field(reg);
+    if (!f)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, f->group);
+    if (ret != HV_SUCCESS)
+        return ret;
+    x86_field_write(v->st.x86, f, value);
+    vcpu_state_touch(v, f->group);
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_read_fpstate(hv_vcpuid_t vcpu, void *buffer, size_t size)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!buffer || size < X86_FXSAVE_SIZE)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, SG_FPU | SG_XCR);
+    if (ret == HV_SUCCESS)
+        x86_fpstate_save(&v->st.x86->fpu, v->st.x86->xcr0, buffer, size);
+    return ret;
+}
+
+hv_return_t hv_vcpu_write_fpstate(hv_vcpuid_t vcpu, void *buffer, size_t size)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!buffer || size < X86_FXSAVE_SIZE)
+        return HV_BAD_ARGUMENT;
+    ret = vcpu_state_load(v, SG_FPU);
+    if (ret != HV_SUCCESS)
+        return ret;
+    x86_fpstate_load(&v->st.x86->fpu, buffer, size);
+    vcpu_state_touch(v, SG_FPU);
+    return HV_SUCCESS;
+}
+
+/* Set the guest's direct access to `msr`; only MSRs kept in state can be native. */
+static hv_return_t msr_set_native(hv_vcpuid_t vcpu, uint32_t msr, uint8_t native)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!x86_msr_field(msr))
+        return HV_BAD_ARGUMENT;
+    struct x86_msr_policy *p = x86_msr_policy(v, msr, true);
+    if (!p)
+        return HV_NO_RESOURCES;
+    p->native = native;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_enable_native_msr(hv_vcpuid_t vcpu, uint32_t msr, bool enable)
+{
+    return msr_set_native(vcpu, msr, enable ? (X86_MSR_NATIVE_READ | X86_MSR_NATIVE_WRITE) : 0);
+}
+
+hv_return_t hv_vcpu_set_msr_access(hv_vcpuid_t vcpu, uint32_t msr, hv_msr_flags_t flags)
+{
+    if (flags & ~(hv_msr_flags_t)(HV_MSR_READ | HV_MSR_WRITE))
+        return HV_BAD_ARGUMENT;
+    return msr_set_native(vcpu, msr, (uint8_t)(((flags & HV_MSR_READ) ? X86_MSR_NATIVE_READ : 0) |
+                                               ((flags & HV_MSR_WRITE) ? X86_MSR_NATIVE_WRITE : 0)));
+}
+
+hv_return_t hv_vcpu_enable_managed_msr(hv_vcpuid_t vcpu, uint32_t msr, bool enable)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    struct x86_msr_policy *p = x86_msr_policy(v, msr, enable);
+    if (!p)
+        return enable ? HV_NO_RESOURCES : HV_SUCCESS;
+    p->managed = enable;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!value)
+        return HV_BAD_ARGUMENT;
+    const struct x86_field *f = x86_msr_field(msr);
+    if (f) {
+        ret = vcpu_state_load(v, f->group);
+        if (ret == HV_SUCCESS)
+            *value = x86_field_read(v->st.x86, f);
+        return ret;
+    }
+    struct x86_msr_policy *p = x86_msr_policy(v, msr, false);
+    if (!p || !p->managed)
+        return HV_BAD_ARGUMENT;
+    *value = p->value;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    const struct x86_field *f = x86_msr_field(msr);
+    if (f) {
+        ret = vcpu_state_load(v, f->group);
+        if (ret != HV_SUCCESS)
+            return ret;
+        x86_field_write(v->st.x86, f, value);
+        vcpu_state_touch(v, f->group);
+        return HV_SUCCESS;
+    }
+    struct x86_msr_policy *p = x86_msr_policy(v, msr, false);
+    if (!p || !p->managed)
+        return HV_BAD_ARGUMENT;
+    p->value = value;
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_flush(hv_vcpuid_t vcpu)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    /* Write back what the client changed, then drop cached copies. */
+    if (v->state_dirty) {
+        ret = v->vm->be->state_put(v, v->state_dirty);
+        if (ret != HV_SUCCESS)
+            return ret;
+        v->state_dirty = 0;
+    }
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_invalidate_tlb(hv_vcpuid_t vcpu)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    v->vm->be->invalidate_tlb(v);
+    return HV_SUCCESS;
+}
+
+hv_return_t hv_vcpu_run_until(hv_vcpuid_t vcpu, uint64_t deadline)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    ret = vcpu_run(v, deadline == HV_DEADLINE_FOREVER ? BACKEND_NO_DEADLINE : deadline);
+    if (ret != HV_SUCCESS)
+        return ret;
+    return x86_exit_render(v);
+}
+
+hv_return_t hv_vcpu_run(hv_vcpuid_t vcpu)
+{
+    return hv_vcpu_run_until(vcpu, HV_DEADLINE_FOREVER);
+}
+
+hv_return_t hv_vcpu_interrupt(hv_vcpuid_t *vcpus, unsigned int vcpu_count)
+{
+    if (!vcpus || vcpu_count == 0 || vcpu_count > ANYHV_MAX_VCPUS)
+        return HV_BAD_ARGUMENT;
+    uint64_t ids[ANYHV_MAX_VCPUS];
+    for (unsigned i = 0; i < vcpu_count; i++)
+        ids[i] = vcpus[i];
+    return vcpu_cancel(ids, vcpu_count);
+}
+
+hv_return_t hv_vcpu_get_exec_time(hv_vcpuid_t vcpu, uint64_t *time)
+{
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    if (!time)
+        return HV_BAD_ARGUMENT;
+    *time = v->exec_time_ns;
+    return HV_SUCCESS;
+}

@@ -1,0 +1,82 @@
+/* Intel flavour, VM level: hv_capability, hv_vm_create/destroy, address spaces
+ * and the guest-physical map. Exported from libanyhv-x86_64 under Apple's names. */
+#define ANYHV_GUEST_X86_64 1
+#include <Hypervisor/Hypervisor.h>
+
+#include "core/vm.h"
+
+const enum guest_arch anyhv_personality_arch = GUEST_X86_64;
+
+_Static_assert(HV_MEMORY_READ == PMAP_READ && HV_MEMORY_WRITE == PMAP_WRITE && HV_MEMORY_EXEC == PMAP_EXEC,
+               "hv memory flags and pmap permissions share values");
+
+hv_return_t hv_capability(hv_capability_t capability, uint64_t *value)
+{
+    if (!value)
+        return HV_BAD_ARGUMENT;
+    switch (capability) {
+    case HV_CAP_VCPUMAX: *value = ANYHV_MAX_VCPUS; return HV_SUCCESS;
+    case HV_CAP_ADDRSPACEMAX: *value = ANYHV_MAX_SPACES; return HV_SUCCESS;
+    default: return HV_BAD_ARGUMENT;
+    }
+}
+
+hv_return_t hv_vm_create(hv_vm_options_t flags)
+{
+    if (flags != HV_VM_DEFAULT)
+        return HV_BAD_ARGUMENT;
+    struct vm_params p = { .arch = GUEST_X86_64, .ipa_bits = ANYHV_X86_ADDR_BITS, .granule = ANYHV_PAGE_SIZE };
+    return vm_create(&p);
+}
+
+hv_return_t hv_vm_destroy(void)
+{
+    return vm_destroy();
+}
+
+hv_return_t hv_vm_space_create(hv_vm_space_t *asid)
+{
+    return vm_space_create(asid);
+}
+
+hv_return_t hv_vm_space_destroy(hv_vm_space_t asid)
+{
+    return vm_space_destroy(asid);
+}
+
+hv_return_t hv_vm_map(hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
+{
+    return vm_map(HV_VM_SPACE_DEFAULT, (void *)(uintptr_t)uva, gpa, size, flags);
+}
+
+hv_return_t hv_vm_unmap(hv_gpaddr_t gpa, size_t size)
+{
+    return vm_unmap(HV_VM_SPACE_DEFAULT, gpa, size);
+}
+
+hv_return_t hv_vm_protect(hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
+{
+    return vm_protect(HV_VM_SPACE_DEFAULT, gpa, size, flags);
+}
+
+hv_return_t hv_vm_map_space(hv_vm_space_t asid, hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size,
+                            hv_memory_flags_t flags)
+{
+    return vm_map(asid, (void *)(uintptr_t)uva, gpa, size, flags);
+}
+
+hv_return_t hv_vm_unmap_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size)
+{
+    return vm_unmap(asid, gpa, size);
+}
+
+hv_return_t hv_vm_protect_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
+{
+    return vm_protect(asid, gpa, size, flags);
+}
+
+hv_return_t hv_vm_sync_tsc(uint64_t tsc)
+{
+    (void)tsc;
+    return vm_current() ? HV_UNSUPPORTED : HV_BAD_ARGUMENT;
+}

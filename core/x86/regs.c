@@ -1,0 +1,181 @@
+/* Tables from the Intel API's register ids and MSR indexes to struct x86_state,
+ * plus the architectural INIT state of a new vCPU. */
+#define ANYHV_GUEST_X86_64 1
+#include <Hypervisor/Hypervisor.h>
+
+#include <string.h>
+
+#include "core/x86/x86.h"
+
+#define FIELD(member, grp) { offsetof(struct x86_state, member), sizeof(((struct x86_state *)0)->member), grp }
+
+static const struct x86_field reg_fields[HV_X86_REGISTERS_MAX] = {
+    [HV_X86_RIP] = FIELD(rip, SG_GPR),
+    [HV_X86_RFLAGS] = FIELD(rflags, SG_GPR),
+    [HV_X86_RAX] = FIELD(gpr[X86_RAX], SG_GPR),
+    [HV_X86_RCX] = FIELD(gpr[X86_RCX], SG_GPR),
+    [HV_X86_RDX] = FIELD(gpr[X86_RDX], SG_GPR),
+    [HV_X86_RBX] = FIELD(gpr[X86_RBX], SG_GPR),
+    [HV_X86_RSI] = FIELD(gpr[X86_RSI], SG_GPR),
+    [HV_X86_RDI] = FIELD(gpr[X86_RDI], SG_GPR),
+    [HV_X86_RSP] = FIELD(gpr[X86_RSP], SG_GPR),
+    [HV_X86_RBP] = FIELD(gpr[X86_RBP], SG_GPR),
+    [HV_X86_R8] = FIELD(gpr[X86_R8], SG_GPR),
+    [HV_X86_R9] = FIELD(gpr[X86_R9], SG_GPR),
+    [HV_X86_R10] = FIELD(gpr[X86_R10], SG_GPR),
+    [HV_X86_R11] = FIELD(gpr[X86_R11], SG_GPR),
+    [HV_X86_R12] = FIELD(gpr[X86_R12], SG_GPR),
+    [HV_X86_R13] = FIELD(gpr[X86_R13], SG_GPR),
+    [HV_X86_R14] = FIELD(gpr[X86_R14], SG_GPR),
+    [HV_X86_R15] = FIELD(gpr[X86_R15], SG_GPR),
+    [HV_X86_CS] = FIELD(seg[X86_CS].selector, SG_SREGS),
+    [HV_X86_SS] = FIELD(seg[X86_SS].selector, SG_SREGS),
+    [HV_X86_DS] = FIELD(seg[X86_DS].selector, SG_SREGS),
+    [HV_X86_ES] = FIELD(seg[X86_ES].selector, SG_SREGS),
+    [HV_X86_FS] = FIELD(seg[X86_FS].selector, SG_SREGS),
+    [HV_X86_GS] = FIELD(seg[X86_GS].selector, SG_SREGS),
+    [HV_X86_IDT_BASE] = FIELD(idtr.base, SG_SREGS),
+    [HV_X86_IDT_LIMIT] = FIELD(idtr.limit, SG_SREGS),
+    [HV_X86_GDT_BASE] = FIELD(gdtr.base, SG_SREGS),
+    [HV_X86_GDT_LIMIT] = FIELD(gdtr.limit, SG_SREGS),
+    [HV_X86_LDTR] = FIELD(seg[X86_LDTR].selector, SG_SREGS),
+    [HV_X86_LDT_BASE] = FIELD(seg[X86_LDTR].base, SG_SREGS),
+    [HV_X86_LDT_LIMIT] = FIELD(seg[X86_LDTR].limit, SG_SREGS),
+    [HV_X86_LDT_AR] = FIELD(seg[X86_LDTR].ar, SG_SREGS),
+    [HV_X86_TR] = FIELD(seg[X86_TR].selector, SG_SREGS),
+    [HV_X86_TSS_BASE] = FIELD(seg[X86_TR].base, SG_SREGS),
+    [HV_X86_TSS_LIMIT] = FIELD(seg[X86_TR].limit, SG_SREGS),
+    [HV_X86_TSS_AR] = FIELD(seg[X86_TR].ar, SG_SREGS),
+    [HV_X86_CR0] = FIELD(cr0, SG_SREGS),
+    [HV_X86_CR1] = FIELD(cr1, SG_SREGS),
+    [HV_X86_CR2] = FIELD(cr2, SG_SREGS),
+    [HV_X86_CR3] = FIELD(cr3, SG_SREGS),
+    [HV_X86_CR4] = FIELD(cr4, SG_SREGS),
+    [HV_X86_DR0] = FIELD(dr[0], SG_DEBUG),
+    [HV_X86_DR1] = FIELD(dr[1], SG_DEBUG),
+    [HV_X86_DR2] = FIELD(dr[2], SG_DEBUG),
+    [HV_X86_DR3] = FIELD(dr[3], SG_DEBUG),
+    [HV_X86_DR4] = FIELD(dr[4], SG_DEBUG),
+    [HV_X86_DR5] = FIELD(dr[5], SG_DEBUG),
+    [HV_X86_DR6] = FIELD(dr[6], SG_DEBUG),
+    [HV_X86_DR7] = FIELD(dr[7], SG_DEBUG),
+    [HV_X86_TPR] = FIELD(cr8, SG_SREGS),
+    [HV_X86_XCR0] = FIELD(xcr0, SG_XCR),
+};
+
+const struct x86_field *x86_reg_field(uint32_t reg)
+{
+    return reg < HV_X86_REGISTERS_MAX && reg_fields[reg].size ? &reg_fields[reg] : NULL;
+}
+
+/* Architectural MSR indexes (Intel SDM vol. 4). */
+enum x86_msr_index {
+    MSR_IA32_TSC = 0x10,
+    MSR_IA32_APIC_BASE = 0x1b,
+    MSR_IA32_SYSENTER_CS = 0x174,
+    MSR_IA32_SYSENTER_ESP = 0x175,
+    MSR_IA32_SYSENTER_EIP = 0x176,
+    MSR_IA32_MISC_ENABLE = 0x1a0,
+    MSR_IA32_DEBUGCTL = 0x1d9,
+    MSR_IA32_PAT = 0x277,
+    MSR_IA32_EFER = 0xc0000080,
+    MSR_IA32_STAR = 0xc0000081,
+    MSR_IA32_LSTAR = 0xc0000082,
+    MSR_IA32_CSTAR = 0xc0000083,
+    MSR_IA32_FMASK = 0xc0000084,
+    MSR_IA32_FS_BASE = 0xc0000100,
+    MSR_IA32_GS_BASE = 0xc0000101,
+    MSR_IA32_KERNEL_GS_BASE = 0xc0000102,
+    MSR_IA32_TSC_AUX = 0xc0000103,
+};
+
+static const struct {
+    uint32_t msr;
+    struct x86_field field;
+} msr_fields[] = {
+    { MSR_IA32_TSC, FIELD(msr.tsc, SG_MSRS) },
+    { MSR_IA32_APIC_BASE, FIELD(msr.apic_base, SG_MSRS) },
+    { MSR_IA32_SYSENTER_CS, FIELD(msr.sysenter_cs, SG_MSRS) },
+    { MSR_IA32_SYSENTER_ESP, FIELD(msr.sysenter_esp, SG_MSRS) },
+    { MSR_IA32_SYSENTER_EIP, FIELD(msr.sysenter_eip, SG_MSRS) },
+    { MSR_IA32_MISC_ENABLE, FIELD(msr.misc_enable, SG_MSRS) },
+    { MSR_IA32_DEBUGCTL, FIELD(msr.debugctl, SG_MSRS) },
+    { MSR_IA32_PAT, FIELD(msr.pat, SG_MSRS) },
+    { MSR_IA32_EFER, FIELD(msr.efer, SG_SREGS) },
+    { MSR_IA32_STAR, FIELD(msr.star, SG_MSRS) },
+    { MSR_IA32_LSTAR, FIELD(msr.lstar, SG_MSRS) },
+    { MSR_IA32_CSTAR, FIELD(msr.cstar, SG_MSRS) },
+    { MSR_IA32_FMASK, FIELD(msr.sfmask, SG_MSRS) },
+    { MSR_IA32_FS_BASE, FIELD(seg[X86_FS].base, SG_SREGS) },
+    { MSR_IA32_GS_BASE, FIELD(seg[X86_GS].base, SG_SREGS) },
+    { MSR_IA32_KERNEL_GS_BASE, FIELD(msr.kernel_gs_base, SG_MSRS) },
+    { MSR_IA32_TSC_AUX, FIELD(msr.tsc_aux, SG_MSRS) },
+};
+
+const struct x86_field *x86_msr_field(uint32_t msr)
+{
+    for (size_t i = 0; i < sizeof(msr_fields) / sizeof(msr_fields[0]); i++)
+        if (msr_fields[i].msr == msr)
+            return &msr_fields[i].field;
+    return NULL;
+}
+
+uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f)
+{
+    const uint8_t *p = (const uint8_t *)st + f->offset;
+    uint64_t v = 0;
+    memcpy(&v, p, f->size);   /* little-endian host */
+    return v;
+}
+
+void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value)
+{
+    memcpy((uint8_t *)st + f->offset, &value, f->size);
+}
+
+#define RESET_CR0 (X86_CR0_ET | X86_CR0_NW | X86_CR0_CD)
+#define RESET_CS_SELECTOR 0xf000u
+#define RESET_CS_BASE 0xffff0000ull
+#define RESET_RIP 0xfff0u
+#define RESET_SEG_LIMIT 0xffffu
+#define AR_DATA_RW_ACCESSED 0x3u
+#define AR_CODE_RX_ACCESSED 0xbu
+#define AR_LDT 0x2u
+#define AR_TSS16_BUSY 0x3u
+#define RESET_PAT 0x0007040600070406ull
+#define RESET_MXCSR 0x1f80u
+#define RESET_FCW 0x37fu
+#define RESET_XCR0_X87 1u
+#define RESET_APIC_BASE 0xfee00900ull    /* 0xfee00000, enabled, BSP */
+#define RESET_DR6 0xffff0ff0u
+#define RESET_DR7 0x400u
+#define RESET_MXCSR_MASK 0xffffu
+
+void x86_state_reset(struct x86_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->rip = RESET_RIP;
+    st->rflags = X86_FLAG_FIXED1;
+    st->cr0 = RESET_CR0;
+    for (int i = X86_ES; i <= X86_GS; i++) {
+        st->seg[i].limit = RESET_SEG_LIMIT;
+        st->seg[i].ar = X86_AR_P | X86_AR_S | AR_DATA_RW_ACCESSED;
+    }
+    st->seg[X86_CS].selector = RESET_CS_SELECTOR;
+    st->seg[X86_CS].base = RESET_CS_BASE;
+    st->seg[X86_CS].ar = X86_AR_P | X86_AR_S | AR_CODE_RX_ACCESSED;
+    st->seg[X86_LDTR].limit = RESET_SEG_LIMIT;
+    st->seg[X86_LDTR].ar = X86_AR_P | AR_LDT;
+    st->seg[X86_TR].limit = RESET_SEG_LIMIT;
+    st->seg[X86_TR].ar = X86_AR_P | AR_TSS16_BUSY;
+    st->gdtr.limit = RESET_SEG_LIMIT;
+    st->idtr.limit = RESET_SEG_LIMIT;
+    st->dr[6] = RESET_DR6;
+    st->dr[7] = RESET_DR7;
+    st->xcr0 = RESET_XCR0_X87;
+    st->msr.pat = RESET_PAT;
+    st->msr.apic_base = RESET_APIC_BASE;
+    st->fpu.fcw = RESET_FCW;
+    st->fpu.mxcsr = RESET_MXCSR;
+    st->fpu.mxcsr_mask = RESET_MXCSR_MASK;
+}

@@ -1,0 +1,63 @@
+/* anyhv extensions: what Apple's Hypervisor API lacks, all prefixed anyhv_.
+ * Usable with either flavour; include after (or instead of) <Hypervisor/Hypervisor.h>. */
+#ifndef ANYHV_ANYHV_H
+#define ANYHV_ANYHV_H
+
+#include <Hypervisor/hv_error.h>
+#include <anyhv/export.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+ANYHV_BEGIN_DECLS
+
+#define ANYHV_VERSION_MAJOR 0
+#define ANYHV_VERSION_MINOR 1
+#define ANYHV_VERSION_PATCH 0
+#define ANYHV_VERSION ((ANYHV_VERSION_MAJOR << 16) | (ANYHV_VERSION_MINOR << 8) | ANYHV_VERSION_PATCH)
+
+/*! Which route runs the guest. */
+typedef enum anyhv_backend {
+    ANYHV_BACKEND_AUTO = 0, /* KVM when the host virtualizes in hardware for this ISA, else soft */
+    ANYHV_BACKEND_KVM = 1,  /* Linux KVM */
+    ANYHV_BACKEND_SOFT = 2, /* anyhv's software CPU */
+} anyhv_backend_t;
+
+/*! Guest instruction set; each library serves one (libanyhv-x86_64, libanyhv-arm64). */
+typedef enum anyhv_guest_arch {
+    ANYHV_GUEST_ARCH_X86_64 = 0,
+    ANYHV_GUEST_ARCH_ARM64 = 1,
+} anyhv_guest_arch_t;
+
+/*! Runtime version, ANYHV_VERSION layout. Compare with the compile-time ANYHV_VERSION. */
+ANYHV_API uint32_t anyhv_version(void);
+/*! Version as text, e.g. "0.1.0". */
+ANYHV_API const char *anyhv_version_string(void);
+
+/*! The guest ISA this library serves. */
+ANYHV_API anyhv_guest_arch_t anyhv_guest_arch(void);
+
+/*!
+ * Choose the backend for the next hv_vm_create. Overrides ANYHV_BACKEND.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for an unknown value; HV_BUSY while a VM exists.
+ * Thread-safe.
+ */
+ANYHV_API hv_return_t anyhv_set_backend(anyhv_backend_t backend);
+
+/*!
+ * The backend of the current VM, or, without a VM, the one hv_vm_create would pick
+ * (ANYHV_BACKEND_KVM or ANYHV_BACKEND_SOFT; never AUTO).
+ */
+ANYHV_API anyhv_backend_t anyhv_get_backend(void);
+
+/*! Name of anyhv_get_backend(): "kvm" or "soft". */
+ANYHV_API const char *anyhv_backend_name(void);
+
+/*!
+ * Whether `backend` can run this library's guests on this host.
+ * @param why  if not NULL, receives a static string explaining the answer.
+ */
+ANYHV_API bool anyhv_backend_available(anyhv_backend_t backend, const char **why);
+
+ANYHV_END_DECLS
+
+#endif /* ANYHV_ANYHV_H */

@@ -1,0 +1,120 @@
+/* Intel flavour, VM level: creation rules, the guest-physical map with Apple's
+ * rules, and misuse returning the exact HV_* codes while the VM stays usable. */
+#define ANYHV_GUEST_X86_64 1
+#include <Hypervisor/Hypervisor.h>
+#include <sys/mman.h>
+
+#include "support/backend.h"
+
+#define PAGE 0x1000u
+
+static uint8_t *mem;
+static const size_t mem_size = 64 * PAGE;
+
+static void setup(void)
+{
+    test_require_backend();
+    mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(mem, MAP_FAILED);
+    cr_assert_eq(hv_vm_create(HV_VM_DEFAULT), HV_SUCCESS);
+}
+
+static void teardown(void)
+{
+    hv_vm_destroy();
+    munmap(mem, mem_size);
+}
+
+TestSuite(x86_vm, .init = setup, .fini = teardown);
+
+Test(x86_vm, second_create_is_busy_and_destroy_without_vm_is_refused)
+{
+    cr_expect_eq(hv_vm_create(HV_VM_DEFAULT), HV_BUSY);
+    cr_assert_eq(hv_vm_destroy(), HV_SUCCESS);
+    cr_expect_eq(hv_vm_destroy(), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "no VM, no map");
+    cr_assert_eq(hv_vm_create(HV_VM_DEFAULT), HV_SUCCESS, "a VM can be created again");
+}
+
+Test(x86_vm, capabilities)
+{
+    uint64_t v = 0;
+    cr_expect_eq(hv_capability(HV_CAP_VCPUMAX, &v), HV_SUCCESS);
+    cr_expect_geq(v, 1);
+    cr_expect_eq(hv_capability(HV_CAP_ADDRSPACEMAX, &v), HV_SUCCESS);
+    cr_expect_geq(v, 1);
+    cr_expect_eq(hv_capability(HV_CAP_VCPUMAX, NULL), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_capability(77, &v), HV_BAD_ARGUMENT);
+}
+
+Test(x86_vm, map_alignment_and_range_rules)
+{
+    cr_expect_eq(hv_vm_map(mem, 0x800, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "gpa not 4K-aligned");
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE / 2, HV_MEMORY_READ), HV_BAD_ARGUMENT, "size not 4K-aligned");
+    cr_expect_eq(hv_vm_map(mem + 1, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "host not page-aligned");
+    cr_expect_eq(hv_vm_map(mem, 0, 0, HV_MEMORY_READ), HV_BAD_ARGUMENT, "empty");
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE, 1u << 5), HV_BAD_ARGUMENT, "unknown flag");
+    cr_expect_eq(hv_vm_map(mem, ~0ull & ~(uint64_t)(PAGE - 1), PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT,
+                 "beyond the address space");
+    cr_expect_eq(hv_vm_map(NULL, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_map(mem, 0x100000, 16 * PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC),
+                 HV_SUCCESS, "the VM is still usable after the refusals");
+}
+
+Test(x86_vm, overlapping_maps_are_refused)
+{
+    cr_assert_eq(hv_vm_map(mem, 0x10000, 8 * PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE), HV_SUCCESS);
+    cr_expect_eq(hv_vm_map(mem + 16 * PAGE, 0x14000, 8 * PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_map(mem + 16 * PAGE, 0xf000, 2 * PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_map(mem + 16 * PAGE, 0x18000, 8 * PAGE, HV_MEMORY_READ), HV_SUCCESS, "adjacent");
+}
+
+Test(x86_vm, partial_unmap_splits_and_remap_fills_the_hole)
+{
+    cr_assert_eq(hv_vm_map(mem, 0, 16 * PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE), HV_SUCCESS);
+    cr_assert_eq(hv_vm_unmap(4 * PAGE, 2 * PAGE), HV_SUCCESS);
+    cr_expect_eq(hv_vm_unmap(4 * PAGE, PAGE), HV_BAD_ARGUMENT, "already unmapped");
+    cr_expect_eq(hv_vm_protect(3 * PAGE, 2 * PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "covers the hole");
+    cr_expect_eq(hv_vm_map(mem + 32 * PAGE, 3 * PAGE, 2 * PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT,
+                 "overlaps the remaining head");
+    cr_expect_eq(hv_vm_map(mem + 32 * PAGE, 4 * PAGE, 2 * PAGE, HV_MEMORY_READ), HV_SUCCESS, "fills the hole");
+    cr_expect_eq(hv_vm_unmap(0, 16 * PAGE), HV_SUCCESS, "unmap across all three ranges");
+    cr_expect_eq(hv_vm_unmap(0, PAGE), HV_BAD_ARGUMENT);
+}
+
+Test(x86_vm, protect_splits_and_checks)
+{
+    cr_assert_eq(hv_vm_map(mem, 0, 8 * PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC), HV_SUCCESS);
+    cr_expect_eq(hv_vm_protect(2 * PAGE, PAGE, HV_MEMORY_READ), HV_SUCCESS);
+    cr_expect_eq(hv_vm_protect(2 * PAGE, PAGE, 1u << 7), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_protect(0x801, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_unmap(2 * PAGE, PAGE), HV_SUCCESS, "the protected page is its own range now");
+}
+
+Test(x86_vm, destroy_with_live_vcpu_is_busy)
+{
+    hv_vcpuid_t vcpu;
+    cr_assert_eq(hv_vcpu_create(&vcpu, HV_VCPU_DEFAULT), HV_SUCCESS);
+    cr_expect_eq(hv_vm_destroy(), HV_BUSY);
+    cr_assert_eq(hv_vcpu_destroy(vcpu), HV_SUCCESS);
+    cr_expect_eq(hv_vm_destroy(), HV_SUCCESS);
+    cr_assert_eq(hv_vm_create(HV_VM_DEFAULT), HV_SUCCESS);
+}
+
+Test(x86_vm, address_spaces)
+{
+    hv_vm_space_t asid;
+    cr_assert_eq(hv_vm_space_create(&asid), HV_SUCCESS);
+    cr_expect_neq(asid, HV_VM_SPACE_DEFAULT);
+    cr_expect_eq(hv_vm_space_create(NULL), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_space_destroy(HV_VM_SPACE_DEFAULT), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_space_destroy(asid + 100), HV_BAD_ARGUMENT);
+    hv_return_t r = hv_vm_map_space(asid, mem, 0, PAGE, HV_MEMORY_READ);
+    if (strcmp(anyhv_backend_name(), "kvm") == 0)
+        cr_expect_eq(r, HV_UNSUPPORTED, "KVM has one guest-physical space per VM");
+    else
+        cr_expect_eq(r, HV_SUCCESS);
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE, HV_MEMORY_READ), HV_SUCCESS, "the default space is separate");
+    cr_expect_eq(hv_vm_space_destroy(asid), HV_SUCCESS);
+    cr_expect_eq(hv_vm_map_space(asid, mem, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "destroyed");
+}

@@ -101,6 +101,14 @@ hv_return_t hv_vm_config_set_el2_enabled(hv_vm_config_t config, bool el2_enabled
     return HV_SUCCESS;
 }
 
+hv_return_t hv_vm_config_get_default_ipa_granule(hv_ipa_granule_t *granule)
+{
+    if (!granule)
+        return HV_BAD_ARGUMENT;
+    *granule = A64_GRANULE_DEFAULT == A64_GRANULE_4K ? HV_IPA_GRANULE_4KB : HV_IPA_GRANULE_16KB;
+    return HV_SUCCESS;
+}
+
 hv_return_t hv_vm_config_get_ipa_granule(hv_vm_config_t config, hv_ipa_granule_t *granule)
 {
     if (!object_is(config, A64_OBJ_VM_CONFIG) || !granule)

@@ -7,7 +7,8 @@
 
 const enum guest_arch anyhv_personality_arch = GUEST_X86_64;
 
-_Static_assert(HV_MEMORY_READ == PMAP_READ && HV_MEMORY_WRITE == PMAP_WRITE && HV_MEMORY_EXEC == PMAP_EXEC,
+_Static_assert((int)HV_MEMORY_READ == (int)PMAP_READ && (int)HV_MEMORY_WRITE == (int)PMAP_WRITE &&
+                   (int)HV_MEMORY_EXEC == (int)PMAP_EXEC,
                "hv memory flags and pmap permissions share values");
 
 hv_return_t hv_capability(hv_capability_t capability, uint64_t *value)

@@ -1,0 +1,2 @@
+/* C++ build of client_macros.c. */
+#include "client_macros.c"

@@ -1,0 +1,168 @@
+/* ir.h - anyhv's IR: typed SSA over 1..128-bit integers, one translation block at a
+ * time. Frontends build it with the ir_* builder; passes, the interpreter tier and the
+ * JIT tier consume it. The op list lives in ir_ops.def and nowhere else. */
+#ifndef ANYHV_JIT_IR_H
+#define ANYHV_JIT_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef unsigned __int128 ir_u128;
+
+/* Value types: the width in bits. */
+enum ir_type {
+    IR_VOID = 0,
+    IR_I1 = 1,
+    IR_I8 = 8,
+    IR_I16 = 16,
+    IR_I32 = 32,
+    IR_I64 = 64,
+    IR_I128 = 128,
+};
+
+enum ir_result_rule { IR_RES_NONE, IR_RES_ARG0, IR_RES_BOOL, IR_RES_EXPL };
+
+enum ir_effect {
+    IR_EFF_NONE = 0,
+    IR_EFF_READ_STATE = 1u << 0,
+    IR_EFF_WRITE_STATE = 1u << 1,
+    IR_EFF_MEM_READ = 1u << 2,
+    IR_EFF_MEM_WRITE = 1u << 3,
+    IR_EFF_MAY_FAULT = 1u << 4,   /* may leave the block mid-way (precise state needed) */
+    IR_EFF_ORDER = 1u << 5,       /* never moved or removed */
+    IR_EFF_CALL = 1u << 6,        /* effects come from the helper's flags */
+    IR_EFF_EXIT = 1u << 7,
+    IR_EFF_TERM = 1u << 8,        /* ends the block */
+};
+
+enum ir_op {
+#define IR_OP(name, result, nargs, effects) IR_##name,
+#include "jit/ir_ops.def"
+#undef IR_OP
+    IR_OP_COUNT
+};
+
+struct ir_op_info {
+    const char *name;              /* lower-case, as dumped */
+    enum ir_result_rule result;
+    uint8_t nargs;
+    uint32_t effects;
+};
+extern const struct ir_op_info ir_op_info[IR_OP_COUNT];
+
+/* LOAD/STORE/CMPXCHG/ATOMIC_RMW imm bits. */
+enum ir_mem_flags {
+    IR_MEM_SIZE_MASK = 0x1f,      /* access size in bytes: 1, 2, 4, 8, 16 */
+    IR_MEM_SIGNED = 1u << 5,      /* LOAD: sign-extend to the result type */
+    IR_MEM_FETCH = 1u << 6,       /* instruction fetch (permission and fault kind) */
+    IR_MEM_ACQUIRE = 1u << 7,
+    IR_MEM_RELEASE = 1u << 8,
+    IR_MEM_EXCLUSIVE = 1u << 9,   /* arm64 LDXR/STXR monitor */
+    IR_MEM_PRIV_USER = 1u << 10,  /* access checked as unprivileged (arm64 LDTR, x86 implicit user) */
+    IR_MEM_NO_ISV = 1u << 11,     /* arm64: syndrome not valid (pairs, vectors) */
+};
+#define IR_MEM(size) ((uint64_t)(size))
+
+/* ATOMIC_RMW imm2 kinds (old value returned). */
+enum ir_rmw_kind { IR_RMW_XCHG, IR_RMW_ADD, IR_RMW_AND, IR_RMW_OR, IR_RMW_XOR,
+                   IR_RMW_ANDN, IR_RMW_SMAX, IR_RMW_SMIN, IR_RMW_UMAX, IR_RMW_UMIN };
+
+/* STOP imm reasons; the frontend interprets imm2. */
+enum ir_stop_reason {
+    IR_STOP_EXCEPTION = 1,  /* raise guest exception imm2 (frontend-defined code) */
+    IR_STOP_EXIT = 2,       /* leave to the client: imm2 = enum exit_kind */
+    IR_STOP_SYSTEM = 3,     /* state changed what decoding depends on (mode, paging) */
+    IR_STOP_HALT = 4,       /* HLT / WFI: wait for an event */
+};
+
+typedef uint32_t ir_val;   /* index of the defining instruction + 1; 0 = none */
+#define IR_NONE ((ir_val)0)
+
+struct ir_insn {
+    uint16_t op;           /* enum ir_op */
+    uint8_t type;          /* enum ir_type of the result, IR_VOID if none */
+    uint8_t dead;          /* removed by a pass; skipped by the tiers */
+    ir_val arg[3];
+    uint64_t imm;
+    uint64_t imm2;
+};
+
+/* A helper callable from IR: plain C, shared by both tiers. */
+typedef ir_u128 (*ir_helper_fn)(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+enum ir_helper_flags {
+    IR_HELPER_PURE = 0,
+    IR_HELPER_READS_STATE = 1u << 0,
+    IR_HELPER_WRITES_STATE = 1u << 1,
+    IR_HELPER_MAY_FAULT = 1u << 2,   /* may end the block (returns via cpu->stop) */
+    IR_HELPER_MEM = 1u << 3,         /* touches guest memory */
+};
+struct ir_helper {
+    const char *name;
+    ir_helper_fn fn;
+    uint32_t flags;
+};
+/* Register a helper once (frontends do it at startup); returns its id for ir_call(). */
+uint32_t ir_helper_register(const struct ir_helper *h);
+const struct ir_helper *ir_helper_get(uint32_t id);
+
+struct ir_block {
+    struct ir_insn *insns;
+    uint32_t count, capacity;
+    uint64_t guest_pc;         /* virtual pc of the first instruction */
+    uint64_t guest_pa;         /* its guest-physical address (cache key) */
+    uint32_t mode_key;         /* frontend mode bits the decoding depended on */
+    uint32_t guest_insns;      /* INSN_STARTs in the block */
+    uint32_t guest_bytes;      /* bytes of guest code covered (for invalidation) */
+    bool failed;               /* out of memory while building */
+};
+
+void ir_block_init(struct ir_block *b, uint64_t guest_pc);
+void ir_block_reset(struct ir_block *b, uint64_t guest_pc);
+void ir_block_free(struct ir_block *b);
+static inline struct ir_insn *ir_insn_of(struct ir_block *b, ir_val v) { return &b->insns[v - 1]; }
+static inline enum ir_type ir_type_of(const struct ir_block *b, ir_val v) { return (enum ir_type)b->insns[v - 1].type; }
+
+/* Builder: each call appends one instruction and returns its value. */
+ir_val ir_emit(struct ir_block *b, enum ir_op op, enum ir_type type, ir_val a0, ir_val a1, ir_val a2,
+               uint64_t imm, uint64_t imm2);
+ir_val ir_const(struct ir_block *b, enum ir_type t, uint64_t v);
+ir_val ir_const128(struct ir_block *b, ir_u128 v);
+ir_val ir_get(struct ir_block *b, enum ir_type t, uint32_t offset);
+void ir_set(struct ir_block *b, uint32_t offset, ir_val v);
+ir_val ir_binop(struct ir_block *b, enum ir_op op, ir_val x, ir_val y);   /* ADD..ROTR, EQ..SLE */
+ir_val ir_unop(struct ir_block *b, enum ir_op op, ir_val x);              /* NOT NEG CLZ .. */
+ir_val ir_select(struct ir_block *b, ir_val c, ir_val x, ir_val y);
+ir_val ir_cast(struct ir_block *b, enum ir_op op, enum ir_type t, ir_val x); /* ZEXT SEXT TRUNC */
+ir_val ir_extract(struct ir_block *b, enum ir_type t, ir_val x, unsigned lsb);
+ir_val ir_insert(struct ir_block *b, ir_val x, ir_val field, unsigned lsb);
+ir_val ir_load(struct ir_block *b, enum ir_type t, ir_val addr, uint64_t memflags, uint64_t info);
+void ir_store(struct ir_block *b, ir_val addr, ir_val v, uint64_t memflags, uint64_t info);
+ir_val ir_cmpxchg(struct ir_block *b, ir_val addr, ir_val expected, ir_val desired, uint64_t memflags,
+                  uint64_t info);
+ir_val ir_atomic_rmw(struct ir_block *b, enum ir_rmw_kind k, ir_val addr, ir_val operand, uint64_t memflags);
+void ir_fence(struct ir_block *b);
+ir_val ir_call(struct ir_block *b, enum ir_type ret, uint32_t helper, ir_val a0, ir_val a1, ir_val a2);
+void ir_insn_start(struct ir_block *b, uint64_t pc, unsigned length);
+void ir_exit_if(struct ir_block *b, ir_val cond, uint64_t target_pc);
+void ir_jump(struct ir_block *b, uint64_t target_pc);
+void ir_jump_ind(struct ir_block *b, ir_val target_pc);
+void ir_branch(struct ir_block *b, ir_val cond, uint64_t taken_pc, uint64_t not_taken_pc);
+void ir_stop(struct ir_block *b, enum ir_stop_reason reason, uint64_t detail);
+bool ir_block_terminated(const struct ir_block *b);
+
+/* Checks types, operand counts, use-before-def and termination; on failure writes a
+ * message to err (if given) and returns false. */
+bool ir_verify(const struct ir_block *b, char *err, size_t errlen);
+/* Text form, one instruction a line: "v3:i32 = add v1, v2". Returns bytes written. */
+size_t ir_dump(const struct ir_block *b, char *out, size_t outlen);
+
+/* Passes. flag_offsets lists state offsets whose values are dead at block exits unless
+ * read (x86 flags), see ir_pass_dead_flags. */
+void ir_pass_const_fold(struct ir_block *b);
+void ir_pass_dead_code(struct ir_block *b);
+void ir_pass_forward_state(struct ir_block *b);
+void ir_pass_dead_flags(struct ir_block *b, const uint32_t *flag_offsets, size_t n);
+void ir_optimize(struct ir_block *b, const uint32_t *flag_offsets, size_t n);
+
+#endif /* ANYHV_JIT_IR_H */

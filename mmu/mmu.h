@@ -1,0 +1,61 @@
+/* mmu.h - the software CPU's translation layer: access kinds, the per-vCPU TLB of
+ * combined stage-1 + stage-2 translations (guest-virtual page -> host pointer and
+ * permissions, per privilege regime), and stage-2 lookups through the pmap. */
+#ifndef ANYHV_MMU_MMU_H
+#define ANYHV_MMU_MMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmu/pmap.h"
+
+/* Access kinds (bit set). */
+enum mmu_access {
+    MMU_READ = 1u << 0,
+    MMU_WRITE = 1u << 1,
+    MMU_FETCH = 1u << 2,
+    MMU_USER = 1u << 3,      /* checked with user (EL0 / CPL3) privilege */
+};
+
+#define MMU_PAGE_BITS 12
+#define MMU_PAGE_SIZE (1ull << MMU_PAGE_BITS)
+#define MMU_PAGE_MASK (~(MMU_PAGE_SIZE - 1))
+#define MMU_TLB_ENTRIES 1024   /* per regime, direct-mapped by page number */
+#define MMU_TLB_REGIMES 2      /* 0: privileged, 1: user */
+
+/* One translated 4 KiB page. host == NULL means "not backed by RAM" (MMIO): the
+ * access goes the slow way and exits. */
+struct mmu_entry {
+    uint64_t vpage;          /* guest-virtual page (va & MMU_PAGE_MASK), or ~0 if empty */
+    uint64_t gpage;          /* guest-physical page */
+    uint8_t *host;           /* host address of the page, or NULL */
+    uint32_t perms;          /* enum mmu_access bits allowed (READ/WRITE/FETCH) */
+    uint32_t asid;           /* arm64 ASID; global entries use MMU_ASID_GLOBAL */
+};
+#define MMU_ASID_GLOBAL 0xffffffffu
+
+struct mmu_tlb {
+    struct mmu_entry e[MMU_TLB_REGIMES][MMU_TLB_ENTRIES];
+    uint64_t pmap_generation;    /* stage-2 generation the entries were filled under */
+};
+
+void mmu_tlb_flush_all(struct mmu_tlb *t);
+void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va);
+void mmu_tlb_flush_asid(struct mmu_tlb *t, uint32_t asid);
+
+/* Fast path: the entry for va in regime r if present and allowing access, else NULL. */
+static inline const struct mmu_entry *mmu_tlb_lookup(const struct mmu_tlb *t, unsigned r, uint64_t va,
+                                                     uint32_t access)
+{
+    const struct mmu_entry *e = &t->e[r][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
+    uint32_t need = access & (MMU_READ | MMU_WRITE | MMU_FETCH);
+    return (e->vpage == (va & MMU_PAGE_MASK) && (e->perms & need) == need && e->host) ? e : NULL;
+}
+
+/* Stage 2: guest-physical read of page-table memory. Returns false when gpa is not
+ * readable RAM (the walker then reports a stage-2 fault on the walk). */
+bool mmu_phys_read(const struct pmap *pm, uint64_t gpa, void *out, unsigned size);
+/* Atomic compare-and-swap of a descriptor (A/D bit updates); false if not writable RAM. */
+bool mmu_phys_cas64(const struct pmap *pm, uint64_t gpa, uint64_t *expected, uint64_t desired);
+
+#endif /* ANYHV_MMU_MMU_H */

@@ -112,7 +112,15 @@ struct x86_msrs {
 };
 
 /* The VMX controls a client sets through the VMCS view, honoured by every backend
- * that can (the soft CPU entirely; KVM where it can, see docs/differences.md). */
+ * that can (the soft CPU entirely; KVM where it can, see docs/differences.md).
+ * Values use the VMX encodings of hv_arch_vmx.h (PIN_BASED_*, CPU_BASED_*, ...).
+ * A new vCPU gets the defaults of core/x86/vmcs.c (x86_vmcs_reset): unconditional
+ * I/O exiting, MSR exits for every MSR not made native, EPT and unrestricted guest
+ * always on; HLT exiting off (a guest HLT then waits for an event or a
+ * hv_vcpu_interrupt). entry_irq_info: its valid bit is cleared by the backend once
+ * the event is injected. entry's VMENTRY_GUEST_IA32E follows EFER.LMA after every
+ * exit, as VMX stores it. */
+#define X86_VMX_INERT_COUNT 48
 struct x86_vmx_controls {
     uint32_t pin_based, cpu_based, cpu_based2, entry, exit;
     uint32_t exc_bitmap;
@@ -128,6 +136,10 @@ struct x86_vmx_controls {
     uint64_t vpid;
     uint64_t eptp;
     uint64_t preemption_timer;
+    /* VMCS fields that change nothing in anyhv (posted interrupts, PML, VMFUNC, MSR
+     * load/store areas, link pointer, ...): kept so a read returns what was written.
+     * core/x86/vmcs.c owns the index of each. */
+    uint64_t inert[X86_VMX_INERT_COUNT];
 };
 
 struct x86_state {

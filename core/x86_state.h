@@ -75,6 +75,25 @@ enum x86_rflags {
 #define X86_AR_G (1u << 15)
 #define X86_AR_UNUSABLE (1u << 16)
 
+/* VMX control and event bits the backends act on (same values as hv_arch_vmx.h,
+ * which only personality files include). */
+#define X86_VMX_CPU_IRQ_WND (1u << 2)
+#define X86_VMX_CPU_HLT (1u << 7)
+#define X86_VMX_ENTRY_IA32E (1u << 9)
+#define X86_VMX_INFO_VECTOR_MASK 0xffu
+#define X86_VMX_INFO_TYPE_SHIFT 8
+#define X86_VMX_INFO_TYPE_MASK (7u << 8)
+#define X86_VMX_INFO_ERROR_VALID (1u << 11)
+#define X86_VMX_INFO_VALID (1u << 31)
+enum x86_vmx_event_type {
+    X86_EVENT_EXT_IRQ = 0, X86_EVENT_NMI = 2, X86_EVENT_HARD_EXC = 3, X86_EVENT_SOFT_IRQ = 4,
+    X86_EVENT_PRIV_SOFT_EXC = 5, X86_EVENT_SOFT_EXC = 6,
+};
+#define X86_EXC_DB 1u
+#define X86_EXC_BP 3u
+/* VMX activity states. */
+enum x86_activity { X86_ACTIVITY_ACTIVE = 0, X86_ACTIVITY_HLT = 1, X86_ACTIVITY_SHUTDOWN = 2, X86_ACTIVITY_WAIT_SIPI = 3 };
+
 struct x86_segment {
     uint64_t base;
     uint32_t limit;        /* byte-granular (already scaled by G) */

@@ -110,8 +110,9 @@ static bool is_seg_reg(x86_reg r)
     return r == X86_REG_ES || r == X86_REG_SS || r == X86_REG_DS || r == X86_REG_FS || r == X86_REG_GS;
 }
 
-static void classify(const cs_insn *insn, struct kvm_insn *out)
+void kvm_decode_classify(const cs_insn *insn, struct kvm_insn *out)
 {
+    memset(out, 0, sizeof(*out));
     const cs_x86 *x = &insn->detail->x86;
     uint8_t op = x->opcode[0];
     out->len = (uint8_t)insn->size;
@@ -140,24 +141,39 @@ static void classify(const cs_insn *insn, struct kvm_insn *out)
     }
 }
 
-bool kvm_decode_at_rip(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *s, struct kvm_insn *out)
+cs_insn *kvm_disasm_at(struct vcpu *v, const struct kvm_sregs *s, uint64_t linear, size_t len, uint64_t address)
 {
-    memset(out, 0, sizeof(*out));
-    enum cs_slot slot = mode_of(s);
-    uint64_t la = slot == CS_SLOT_64 ? regs->rip : ((s->cs.base + regs->rip) & 0xffffffffull);
     uint8_t bytes[X86_MAX_INSN_LEN];
-    size_t n = fetch(v, s, la, bytes, sizeof(bytes));
-    csh h = handle_for(v->be, slot);
+    if (len > sizeof(bytes))
+        len = sizeof(bytes);
+    size_t n = fetch(v, s, linear, bytes, len);
+    csh h = handle_for(v->be, mode_of(s));
     if (!n || !h)
-        return false;
+        return NULL;
     cs_insn *insn = NULL;
-    size_t count = cs_disasm(h, bytes, n, regs->rip, 1, &insn);
+    size_t count = cs_disasm(h, bytes, n, address, 1, &insn);
     if (count != 1) {
         if (insn)
             cs_free(insn, count);
-        return false;
+        return NULL;
     }
-    classify(insn, out);
-    cs_free(insn, 1);
+    return insn;
+}
+
+void kvm_disasm_free(cs_insn *insn)
+{
+    if (insn)
+        cs_free(insn, 1);
+}
+
+bool kvm_decode_at_rip(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *s, struct kvm_insn *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint64_t la = mode_of(s) == CS_SLOT_64 ? regs->rip : ((s->cs.base + regs->rip) & 0xffffffffull);
+    cs_insn *insn = kvm_disasm_at(v, s, la, X86_MAX_INSN_LEN, regs->rip);
+    if (!insn)
+        return false;
+    kvm_decode_classify(insn, out);
+    kvm_disasm_free(insn);
     return true;
 }

@@ -82,6 +82,26 @@ struct kvm_insn {
 };
 bool kvm_decode_at_rip(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
                        struct kvm_insn *out);
+/* Capstone access for retired.c (cs_insn is Capstone's; NULL when unreadable). */
+struct cs_insn;
+struct cs_insn *kvm_disasm_at(struct vcpu *vcpu, const struct kvm_sregs *sregs, uint64_t linear, size_t len,
+                              uint64_t address);
+void kvm_disasm_free(struct cs_insn *insn);
+void kvm_decode_classify(const struct cs_insn *insn, struct kvm_insn *out);
+
+/* retired.c: the exit's instruction when KVM already retired it (RIP is past it):
+ * found by matching the exit against the encodings that end at RIP; `pre` gets the
+ * registers as they were before it. */
+struct kvm_retired_exit {
+    bool pio;              /* OUT/OUTS, else an MMIO store */
+    uint16_t port;
+    uint8_t size;
+    uint64_t gpa;
+    uint64_t data;
+};
+bool kvm_decode_retired(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+                        const struct kvm_retired_exit *e, struct kvm_insn *out, struct kvm_regs *pre);
+
 /* Guest linear -> physical through the vCPU's current paging (KVM_TRANSLATE). */
 bool kvm_linear_to_phys(struct vcpu *vcpu, const struct kvm_sregs *sregs, uint64_t linear, uint64_t *gpa);
 void kvm_decode_close(struct kvm_vcpu *kv);

@@ -113,12 +113,29 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
 }
 
 /* Snapshot, complete, restore: after this the vCPU is exactly as before the
- * instruction, and `s` describes it. */
-static hv_return_t unretire(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf)
+ * instruction, and `s` describes it. When the completion changed nothing, KVM had
+ * retired the instruction before exiting (`retired` says what to look for). */
+static hv_return_t unretire(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf,
+                            const struct kvm_retired_exit *retired)
 {
+    struct kvm_vcpu *kv = v->be;
     hv_return_t ret = snapshot_take(v, s, xs_buf);
     if (ret == HV_SUCCESS)
         ret = complete_pending(v, s);
+    struct kvm_regs after;
+    if (ret == HV_SUCCESS && ioctl(kv->fd, KVM_GET_REGS, &after) < 0)
+        ret = HV_ERROR;
+    if (ret == HV_SUCCESS && retired && after.rip == s->regs.rip) {
+        struct kvm_regs pre;
+        struct kvm_insn insn;
+        if (kvm_decode_retired(v, &s->regs, &s->sregs, retired, &insn, &pre)) {
+            s->regs = pre;
+            s->insn = insn;
+            s->decoded = true;
+        } else {
+            s->decoded = false;   /* left after the instruction; length unknown (0) */
+        }
+    }
     if (ret == HV_SUCCESS)
         ret = snapshot_restore(v, s);
     if (ret != HV_SUCCESS) {
@@ -140,7 +157,8 @@ hv_return_t kvm_exit_pio(struct vcpu *v)
         memcpy(&io.data, (uint8_t *)run + run->io.data_offset, io.size);
     static _Thread_local struct kvm_xsave xs;
     struct snapshot s;
-    hv_return_t ret = unretire(v, &s, &xs);
+    struct kvm_retired_exit out = { .pio = true, .port = io.port, .size = io.size, .data = io.data };
+    hv_return_t ret = unretire(v, &s, &xs, io.in ? NULL : &out);
     if (ret != HV_SUCCESS)
         return ret;
     io.string = s.decoded && s.insn.string;
@@ -179,7 +197,8 @@ hv_return_t kvm_exit_mmio(struct vcpu *v)
         memcpy(&m.data, run->mmio.data, m.size <= sizeof(m.data) ? m.size : sizeof(m.data));
     static _Thread_local struct kvm_xsave xs;
     struct snapshot s;
-    hv_return_t ret = unretire(v, &s, &xs);
+    struct kvm_retired_exit store = { .gpa = m.gpa, .size = m.size, .data = m.data };
+    hv_return_t ret = unretire(v, &s, &xs, m.write ? &store : NULL);
     if (ret != HV_SUCCESS)
         return ret;
     m.perms = page_perms(v->vm, m.gpa);
@@ -197,7 +216,7 @@ hv_return_t kvm_exit_msr(struct vcpu *v, bool write)
     struct exit_reg_access a = { .index = run->msr.index, .write = write, .value = run->msr.data };
     static _Thread_local struct kvm_xsave xs;
     struct snapshot s;
-    hv_return_t ret = unretire(v, &s, &xs);
+    hv_return_t ret = unretire(v, &s, &xs, NULL);
     if (ret != HV_SUCCESS)
         return ret;
     v->exit.kind = write ? EXIT_MSR_WRITE : EXIT_MSR_READ;

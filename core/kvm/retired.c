@@ -4,9 +4,11 @@
  * it exits to user space; RIP is then past the instruction and string registers
  * have moved. VMX reports those exits before the instruction. This file finds the
  * instruction that ends at RIP and matches the exit (kind, size, port or address,
- * data), preferring the longest such encoding, and computes the registers as they
- * were before it. Ambiguity left: redundant prefixes (segment override in 64-bit
- * mode, a second REX) that change neither size, address nor data are counted in. */
+ * data), preferring the shortest such encoding (bytes before an instruction, such
+ * as an immediate full of 0x4x, often decode as redundant REX prefixes), and
+ * computes the registers as they were before it. Ambiguity left: a prefix that
+ * changes neither size, address nor data (a segment override that adds a zero
+ * base, REX.R naming a register equal to the other) is not counted in the length. */
 #include "core/kvm/kvm.h"
 
 #include <capstone/capstone.h>
@@ -215,7 +217,7 @@ bool kvm_decode_retired(struct vcpu *v, const struct kvm_regs *regs, const struc
         if (ok)
             return true;
     }
-    for (unsigned k = X86_MAX_INSN_LEN; k >= 1; k--) {
+    for (unsigned k = 1; k <= X86_MAX_INSN_LEN; k++) {
         if (regs->rip < k)
             continue;
         cs_insn *insn = kvm_disasm_at(v, sregs, end - k, k, regs->rip - k);

@@ -97,6 +97,13 @@ uint64_t client_symbol(const char *image, const char *symbol)
     return found;
 }
 
+bool client_kvm_emulated(void)
+{
+    const char *why = NULL;
+    return anyhv_get_backend() == ANYHV_BACKEND_KVM && anyhv_backend_available(ANYHV_BACKEND_KVM, &why) && why &&
+           strstr(why, "emulated") != NULL;
+}
+
 uint64_t rreg(hv_vcpuid_t vcpu, hv_x86_reg_t reg)
 {
     uint64_t v = 0;

@@ -37,6 +37,10 @@ void client_long_mode(hv_vcpuid_t vcpu, uint64_t rip, uint64_t cr3);
  * code yet (HV_UNSUPPORTED), fails it on any other error. Returns the exit reason. */
 uint32_t client_run(hv_vcpuid_t vcpu);
 
+/* True when the backend is a KVM that emulates guest kernel code (no VT-x/SVM
+ * flags, e.g. PVM): some cases then hit limits of the host's KVM, not anyhv's. */
+bool client_kvm_emulated(void);
+
 uint64_t rreg(hv_vcpuid_t vcpu, hv_x86_reg_t reg);
 void wreg(hv_vcpuid_t vcpu, hv_x86_reg_t reg, uint64_t value);
 uint64_t rvmcs(hv_vcpuid_t vcpu, uint32_t field);

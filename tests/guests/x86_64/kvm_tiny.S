@@ -23,18 +23,6 @@ irq_window:             /* +0x30: STI, then HLT (interrupt-window test) */
     hlt
     jmp     irq_window
     .p2align 4
-triple:                 /* +0x40: IDT limit 0, then INT 0x21: #GP -> #DF -> triple fault */
-    lidtw   %cs:idt0 - _start + 0x8000
-    int     $0x21
-    hlt
-    .p2align 4
-breakpoint:             /* +0x50: INT3, then HLT */
-    int3
-    hlt
-    .p2align 4
-irq_handler:            /* +0x60: vector 0x20 handler: OUT 0x81, IRET */
+irq_handler:            /* +0x40: vector 0x20 handler: OUT 0x81, IRET */
     outb    %al, $0x81
     iret
-    .p2align 4
-idt0:   .word 0
-    .long 0

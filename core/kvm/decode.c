@@ -35,6 +35,8 @@ bool kvm_linear_to_phys(struct vcpu *v, const struct kvm_sregs *s, uint64_t line
     }
     struct kvm_translation t = { .linear_address = linear };
     struct kvm_vcpu *kv = v->be;
+    if (kv->sync && (kv->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) && kvm_sync_flush(v) != HV_SUCCESS)
+        return false;   /* KVM walks with its own CR3: give it ours first */
     if (ioctl(kv->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
         return false;
     *gpa = t.physical_address;

@@ -53,6 +53,7 @@ struct kvm_vcpu {
     bool msr_known[KVM_STATE_MSR_COUNT];
     uint32_t guest_debug;      /* KVM_SET_GUEST_DEBUG control in force */
     void *cs[3];               /* Capstone handles per mode (16/32/64-bit), opened lazily */
+    bool sync;                 /* REGS/SREGS/EVENTS through kvm_run's sync area (KVM_CAP_SYNC_REGS) */
 };
 
 /* Open /dev/kvm and check the API version; returns the fd or -1 with `why` set. */
@@ -60,6 +61,18 @@ int kvm_open_system(const char **why);
 
 /* Re-create the memory slots covering [gpa, gpa+size) from the space-0 pmap. */
 hv_return_t kvm_slots_sync(struct vm *vm, uint64_t gpa, uint64_t size);
+
+/* sync.c: the kernel's REGS/SREGS/EVENTS, through kvm_run's sync area when the
+ * kernel has KVM_CAP_SYNC_REGS (writes land at the next KVM_RUN), else by ioctl. */
+hv_return_t kvm_sync_init(struct vcpu *vcpu, bool available);
+hv_return_t kvm_regs_get(struct vcpu *vcpu, struct kvm_regs *out);
+hv_return_t kvm_regs_set(struct vcpu *vcpu, const struct kvm_regs *in);
+hv_return_t kvm_sregs_get(struct vcpu *vcpu, struct kvm_sregs *out);
+hv_return_t kvm_sregs_set(struct vcpu *vcpu, const struct kvm_sregs *in);
+hv_return_t kvm_events_get(struct vcpu *vcpu, struct kvm_vcpu_events *out);
+hv_return_t kvm_events_set(struct vcpu *vcpu, const struct kvm_vcpu_events *in);
+/* Push pending sync-area writes before an ioctl that needs them in the kernel. */
+hv_return_t kvm_sync_flush(struct vcpu *vcpu);
 
 /* state.c: struct x86_state <-> KVM, per state group. */
 hv_return_t kvm_state_get(struct vcpu *vcpu, uint32_t groups);

@@ -27,8 +27,8 @@ struct snapshot {
 static hv_return_t snapshot_take(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf)
 {
     struct kvm_vcpu *kv = v->be;
-    if (ioctl(kv->fd, KVM_GET_REGS, &s->regs) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &s->sregs) < 0 ||
-        ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
+    if (kvm_regs_get(v, &s->regs) != HV_SUCCESS || kvm_sregs_get(v, &s->sregs) != HV_SUCCESS ||
+        kvm_events_get(v, &s->events) != HV_SUCCESS)
         return HV_ERROR;
     s->decoded = kvm_decode_at_rip(v, &s->regs, &s->sregs, &s->insn);
     s->xsave = NULL;
@@ -46,9 +46,9 @@ static hv_return_t snapshot_restore(struct vcpu *v, const struct snapshot *s)
     struct kvm_vcpu_events ev = s->events;
     ev.flags &= KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
     ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
-    if (ioctl(kv->fd, KVM_SET_REGS, &s->regs) < 0 || ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+    if (kvm_regs_set(v, &s->regs) != HV_SUCCESS || kvm_events_set(v, &ev) != HV_SUCCESS)
         return HV_ERROR;
-    if ((!s->decoded || s->insn.writes_sreg) && ioctl(kv->fd, KVM_SET_SREGS, &s->sregs) < 0)
+    if ((!s->decoded || s->insn.writes_sreg) && kvm_sregs_set(v, &s->sregs) != HV_SUCCESS)
         return HV_ERROR;
     if (s->xsave && ioctl(kv->fd, KVM_SET_XSAVE, s->xsave) < 0)
         return HV_ERROR;
@@ -92,7 +92,7 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
         /* One more element at most: completion must not walk a long REP count. */
         struct kvm_regs one = s->regs;
         one.rcx = 1;
-        if (ioctl(kv->fd, KVM_SET_REGS, &one) < 0)
+        if (kvm_regs_set(v, &one) != HV_SUCCESS)
             return HV_ERROR;
     }
     for (int round = 0; round < COMPLETE_ROUNDS_MAX; round++) {
@@ -118,13 +118,12 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
 static hv_return_t unretire(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf,
                             const struct kvm_retired_exit *retired)
 {
-    struct kvm_vcpu *kv = v->be;
     hv_return_t ret = snapshot_take(v, s, xs_buf);
     if (ret == HV_SUCCESS)
         ret = complete_pending(v, s);
     struct kvm_regs after;
-    if (ret == HV_SUCCESS && ioctl(kv->fd, KVM_GET_REGS, &after) < 0)
-        ret = HV_ERROR;
+    if (ret == HV_SUCCESS)
+        ret = kvm_regs_get(v, &after);
     if (ret == HV_SUCCESS && retired && after.rip == s->regs.rip) {
         struct kvm_regs pre;
         struct kvm_insn insn;
@@ -228,10 +227,9 @@ hv_return_t kvm_exit_msr(struct vcpu *v, bool write)
 
 bool kvm_exit_fetch_fault(struct vcpu *v)
 {
-    struct kvm_vcpu *kv = v->be;
     struct kvm_regs regs;
     struct kvm_sregs sregs;
-    if (ioctl(kv->fd, KVM_GET_REGS, &regs) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &sregs) < 0)
+    if (kvm_regs_get(v, &regs) != HV_SUCCESS || kvm_sregs_get(v, &sregs) != HV_SUCCESS)
         return false;
     bool lm = (sregs.efer & X86_EFER_LMA) && sregs.cs.l;
     uint64_t la = lm ? regs.rip : ((sregs.cs.base + regs.rip) & 0xffffffffull);

@@ -226,7 +226,7 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
         if (err == EINTR || err == EAGAIN)
             return HV_SUCCESS;   /* kick or deadline: the loop decides */
         exit_internal(v, 0, (uint64_t)err);
-        return HV_ERROR;
+        return err == EINVAL ? HV_ILLEGAL_GUEST_STATE : HV_ERROR;   /* KVM refused the state we loaded */
     }
     return dispatch(v, done);
 }

@@ -54,6 +54,8 @@ struct kvm_vcpu {
     uint32_t guest_debug;      /* KVM_SET_GUEST_DEBUG control in force */
     void *cs[3];               /* Capstone handles per mode (16/32/64-bit), opened lazily */
     bool sync;                 /* REGS/SREGS/EVENTS through kvm_run's sync area (KVM_CAP_SYNC_REGS) */
+    bool controls_warned;      /* controls.c said which controls KVM cannot honour */
+    uint64_t controls_sig;
 };
 
 /* Open /dev/kvm and check the API version; returns the fd or -1 with `why` set. */
@@ -141,6 +143,9 @@ uint64_t *kvm_state_msr_field(struct x86_state *st, unsigned i);
 
 /* events.c: VM-entry event injection, interrupt window, exception-bitmap intercepts. */
 hv_return_t kvm_events_before_entry(struct vcpu *vcpu);
+
+/* controls.c: say once (stderr) which VMX controls KVM cannot honour. */
+void kvm_controls_check(struct vcpu *vcpu);
 
 /* run.c: the kick signal that makes KVM_RUN return in the vCPU's thread. */
 int kvm_kick_signal(void);

@@ -276,6 +276,7 @@ hv_return_t kvm_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     hv_return_t ret = kvm_msr_filter_sync(v);
     if (ret != HV_SUCCESS)
         return ret;
+    kvm_controls_check(v);
     bool timed = deadline_ns != BACKEND_NO_DEADLINE && !deadline_passed(deadline_ns);
     if (timed && (ret = deadline_arm(v, deadline_ns)) != HV_SUCCESS)
         return ret;

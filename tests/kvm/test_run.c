@@ -4,12 +4,14 @@
  * and native MSRs; interrupt-window exits and VM-entry injection; triple fault;
  * #BP in the exception bitmap. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kvm/client.h"
 #include "support/backend.h"
+#include <criterion/redirect.h>
 
 enum tiny_entry {
     TINY_HLT = 0x8000, TINY_SPIN = 0x8010, TINY_RDMSR = 0x8020, TINY_IRQ_WINDOW = 0x8030,
@@ -232,6 +234,15 @@ Test(kvm_run, rdmsr_exits_unless_native)
     wreg(c.vcpu, HV_X86_RIP, TINY_RDMSR);
     cr_assert_eq(client_run(c.vcpu), VMX_REASON_IO, "no RDMSR exit for a native MSR");
     cr_expect_eq(rreg(c.vcpu, HV_X86_RAX) & 0xff, 0x77);
+
+    /* Native on this vCPU only (another vCPU keeps LSTAR exiting): still no exit here. */
+    hv_vcpuid_t other;
+    cr_assert_eq(hv_vcpu_create(&other, HV_VCPU_DEFAULT), HV_SUCCESS);
+    cr_assert_eq(hv_vcpu_write_msr(c.vcpu, MSR_LSTAR, 0x78), HV_SUCCESS);
+    wreg(c.vcpu, HV_X86_RIP, TINY_RDMSR);
+    cr_expect_eq(client_run(c.vcpu), VMX_REASON_IO, "native MSRs are per vCPU");
+    cr_expect_eq(rreg(c.vcpu, HV_X86_RAX) & 0xff, 0x78);
+    cr_assert_eq(hv_vcpu_destroy(other), HV_SUCCESS);
 }
 
 Test(kvm_run, irq_window_then_injection)
@@ -289,4 +300,22 @@ Test(kvm_run, breakpoint_in_exception_bitmap)
     cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_VMEXIT_IRQ_INFO), IRQ_INFO_VALID | IRQ_INFO_SOFT_EXC | 3);
     cr_expect_eq(rreg(c.vcpu, HV_X86_RIP), TINY64_BREAKPOINT, "RIP on the INT3");
     cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_VMEXIT_INSTR_LEN), 1);
+}
+
+Test(kvm_run, unhonoured_controls_are_named_on_stderr)
+{
+    cr_redirect_stderr();
+    wvmcs(c.vcpu, VMCS_CTRL_CPU_BASED, rvmcs(c.vcpu, VMCS_CTRL_CPU_BASED) | CPU_BASED_RDTSC);
+    wvmcs(c.vcpu, VMCS_CTRL_EXC_BITMAP, 1u << 13);
+    cr_assert_eq(client_run(c.vcpu), VMX_REASON_HLT, "the run goes ahead");
+    fflush(stderr);
+    char buf[1024] = { 0 };
+    size_t n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stderr());
+    buf[n] = 0;
+    if (anyhv_get_backend() == ANYHV_BACKEND_KVM) {
+        cr_expect(strstr(buf, "RDTSC exiting") != NULL, "stderr: %s", buf);
+        cr_expect(strstr(buf, "exception bitmap 0x2000") != NULL, "stderr: %s", buf);
+    } else {
+        cr_expect_eq(n, 0, "a backend that honours the controls says nothing: %s", buf);
+    }
 }

@@ -219,6 +219,7 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
 {
     struct kvm_vcpu *kv = v->be;
     *done = false;
+    uint32_t valid_before = v->state_valid;
     int r = ioctl(kv->fd, KVM_RUN, 0);
     int err = errno;
     v->state_valid = 0;   /* the kernel holds the current state now */
@@ -226,7 +227,14 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
         if (err == EINTR || err == EAGAIN)
             return HV_SUCCESS;   /* kick or deadline: the loop decides */
         exit_internal(v, 0, (uint64_t)err);
-        return err == EINVAL ? HV_ILLEGAL_GUEST_STATE : HV_ERROR;   /* KVM refused the state we loaded */
+        if (err != EINVAL)
+            return HV_ERROR;
+        /* KVM refused the state loaded from the sync area: the struct keeps what the
+         * client wrote, to be fixed and pushed again. */
+        v->state_valid = valid_before;
+        v->state_dirty |= valid_before & (SG_GPR | SG_SREGS | SG_EVENTS);
+        kv->run->kvm_dirty_regs = 0;
+        return HV_ILLEGAL_GUEST_STATE;
     }
     return dispatch(v, done);
 }

@@ -66,6 +66,10 @@ static const struct {
     { HV_X86_IDT_LIMIT, 0x3ff }, { HV_X86_CR2, 0xdeadb000 }, { HV_X86_CR3, 0x5000 },
     { HV_X86_DR0, 0x1000 }, { HV_X86_DR1, 0x2000 }, { HV_X86_DR2, 0x3000 }, { HV_X86_DR3, 0x4000 },
     { HV_X86_DR7, 0x400 }, { HV_X86_XCR0, 1 },
+    { HV_X86_LDTR, 0 }, { HV_X86_LDT_BASE, 0x3000 }, { HV_X86_LDT_LIMIT, 0x7f }, { HV_X86_LDT_AR, 0x82 },
+    { HV_X86_TR, 0 }, { HV_X86_TSS_BASE, 0x4000 }, { HV_X86_TSS_LIMIT, 0x67 }, { HV_X86_TSS_AR, 0x8b },
+    { HV_X86_CR0, 0x30 }, { HV_X86_CR1, 0 }, { HV_X86_CR4, 0x2000 | 0x200 }, { HV_X86_DR6, 0xffff0ff1 },
+    { HV_X86_DR4, 0x5000 }, { HV_X86_DR5, 0x6000 },
 };
 
 Test(kvm_run, registers_survive_a_run)
@@ -113,6 +117,29 @@ Test(kvm_run, fpstate_survives_a_run)
     cr_expect_arr_eq(back + FX_FCW, img + FX_FCW, 2, "FCW");
     cr_expect_arr_eq(back + FX_MXCSR, img + FX_MXCSR, 4, "MXCSR");
     cr_expect_arr_eq(back + FX_XMM0, img + FX_XMM0, 16 * 16, "XMM0-15");
+}
+
+#define XCR0_X87_SSE_AVX 7u
+#define XSAVE_HEADER 512
+#define XSAVE_YMM_HI 576
+#define CR4_OSFXSR_OSXSAVE_VMXE (0x200u | 0x40000u | 0x2000u)
+
+Test(kvm_run, avx_state_survives_a_run)
+{
+    wreg(c.vcpu, HV_X86_CR4, CR4_OSFXSR_OSXSAVE_VMXE);
+    wreg(c.vcpu, HV_X86_XCR0, XCR0_X87_SSE_AVX);
+    uint8_t img[4096] __attribute__((aligned(64))) = { 0 };
+    cr_assert_eq(hv_vcpu_read_fpstate(c.vcpu, img, sizeof(img)), HV_SUCCESS);
+    uint64_t bv = XCR0_X87_SSE_AVX;
+    memcpy(img + XSAVE_HEADER, &bv, sizeof(bv));
+    for (int i = 0; i < 16 * 16; i++)
+        img[XSAVE_YMM_HI + i] = (uint8_t)(255 - i);
+    cr_assert_eq(hv_vcpu_write_fpstate(c.vcpu, img, sizeof(img)), HV_SUCCESS);
+    cr_assert_eq(client_run(c.vcpu), VMX_REASON_HLT);
+    cr_expect_eq(rreg(c.vcpu, HV_X86_XCR0), XCR0_X87_SSE_AVX);
+    uint8_t back[4096] __attribute__((aligned(64))) = { 0 };
+    cr_assert_eq(hv_vcpu_read_fpstate(c.vcpu, back, sizeof(back)), HV_SUCCESS);
+    cr_expect_arr_eq(back + XSAVE_YMM_HI, img + XSAVE_YMM_HI, 16 * 16, "upper halves of YMM0-15");
 }
 
 static const struct {

@@ -35,6 +35,7 @@ struct kvm_vm {
     /* Installed MSR filter: [read/write][low/high] allow bitmaps. */
     uint8_t msr_allow[2][2][KVM_MSR_BITMAP_BYTES];
     bool msr_filter_set;
+    uint64_t msr_policy_sig;    /* signature of the vCPUs' policies the filter was built from */
 };
 
 /* The MSRs kept in struct x86_msrs and synced with KVM_GET/SET_MSRS. */

@@ -346,3 +346,35 @@ Test(kvm_run, unhonoured_controls_are_named_on_stderr)
         cr_expect_eq(n, 0, "a backend that honours the controls says nothing: %s", buf);
     }
 }
+
+/* Inject `info` at entry on the HLT entry; the real-mode handler at `vector` reports
+ * through port 0x81 and returns to the HLT. */
+static void inject_and_expect_handler(uint32_t info, uint8_t vector)
+{
+    uint16_t ivt[2] = { TINY_IRQ_HANDLER, 0 };
+    memcpy(c.ram + vector * 4u, ivt, sizeof(ivt));
+    wvmcs(c.vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO, info);
+    uint32_t reason = client_run(c.vcpu);
+    cr_assert_eq(reason, VMX_REASON_IO, "the handler of vector %u runs first (reason %u)", vector, reason);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_EXIT_QUALIFIC) >> 16, PORT_HANDLER);
+    client_skip(c.vcpu);
+    cr_expect_eq(client_run(c.vcpu), VMX_REASON_HLT, "IRET back to the HLT");
+    cr_expect_eq(rreg(c.vcpu, HV_X86_RIP), TINY_HLT);
+}
+
+Test(kvm_run, inject_hardware_exception)
+{
+    inject_and_expect_handler(IRQ_INFO_VALID | IRQ_INFO_HARD_EXC | 6, 6);   /* #UD */
+}
+
+Test(kvm_run, inject_nmi)
+{
+    inject_and_expect_handler(IRQ_INFO_VALID | IRQ_INFO_NMI | 2, 2);
+}
+
+Test(kvm_run, inject_ignores_interrupt_flag)
+{
+    /* VM-entry injection delivers even with RFLAGS.IF = 0 (the VMM checked). */
+    wreg(c.vcpu, HV_X86_RFLAGS, 0x2);
+    inject_and_expect_handler(IRQ_INFO_VALID | IRQ_INFO_EXT_IRQ | IRQ_VECTOR, IRQ_VECTOR);
+}

@@ -21,16 +21,17 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Until the demo VMM lands: what the library can do here, for both flavours.
+# What the library can do here, then the demo guests on each route (scripts/run-demo).
 run: build
-	@$(BUILD)/tools/anyhv-info-x86_64
-	@$(BUILD)/tools/anyhv-info-arm64
+	@scripts/run-demo $(BUILD)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Every workload on every engine available here, one table (docs/performance.md).
+BENCH_RUNS ?= 5
 bench: build
-	@echo "bench: no benchmarks yet (bench/ arrives with the running routes)"
+	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
 
 clean:
 	rm -rf build build-san

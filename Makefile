@@ -33,5 +33,15 @@ BENCH_RUNS ?= 5
 bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
 
+# Long randomized runs, outside `make test`: the differential testers (ctest label
+# "fuzz") with FUZZ_ITERS cases each, and the demo guests SOAK_ROUNDS times per backend.
+FUZZ_ITERS ?= 200000
+SOAK_ROUNDS ?= 20
+fuzz: build
+	@cd $(BUILD) && ANYHV_FUZZ_ITERS=$(FUZZ_ITERS) ctest -L fuzz --output-on-failure
+
+soak: build
+	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
+
 clean:
 	rm -rf build build-san

@@ -118,6 +118,11 @@ struct kvm_retired_exit {
 bool kvm_decode_retired(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
                         const struct kvm_retired_exit *e, struct kvm_insn *out, struct kvm_regs *pre);
 
+/* The linear address of the memory operand of the instruction at RIP that
+ * reaches `gpa` (for VMCS_RO_GUEST_LIN_ADDR); false when none does. */
+bool kvm_insn_mem_linear(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+                         uint64_t gpa, uint64_t *linear);
+
 /* Guest linear -> physical through the vCPU's current paging (KVM_TRANSLATE). */
 bool kvm_linear_to_phys(struct vcpu *vcpu, const struct kvm_sregs *sregs, uint64_t linear, uint64_t *gpa);
 void kvm_decode_close(struct kvm_vcpu *kv);

@@ -202,6 +202,7 @@ hv_return_t kvm_exit_mmio(struct vcpu *v)
         return ret;
     m.perms = page_perms(v->vm, m.gpa);
     m.reg = s.decoded ? s.insn.modrm_reg : 0;
+    m.gva_valid = s.decoded && kvm_insn_mem_linear(v, &s.regs, &s.sregs, m.gpa, &m.gva);
     v->exit.kind = EXIT_MMIO;
     v->exit.pc = s.regs.rip;
     v->exit.insn_len = s.decoded ? s.insn.len : 0;

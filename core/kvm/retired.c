@@ -202,6 +202,44 @@ static bool match_store(const struct ctx *c, const cs_insn *insn, unsigned k, st
     return true;
 }
 
+bool kvm_insn_mem_linear(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+                         uint64_t gpa, uint64_t *linear)
+{
+    struct ctx c = { .v = v, .regs = regs, .sregs = sregs };
+    c.lm64 = (sregs->efer & X86_EFER_LMA) && sregs->cs.l;
+    c.addr_mask = c.lm64 ? ~0ull : sregs->cs.db ? 0xffffffffull : 0xffffull;
+    uint64_t la_rip = c.lm64 ? regs->rip : ((sregs->cs.base + regs->rip) & 0xffffffffull);
+    cs_insn *insn = kvm_disasm_at(v, sregs, la_rip, X86_MAX_INSN_LEN, regs->rip);
+    if (!insn)
+        return false;
+    /* RIP-relative operands count from the end of the instruction. */
+    struct kvm_regs at_end = *regs;
+    at_end.rip += insn->size;
+    c.regs = &at_end;
+    bool found = false;
+    const cs_x86 *x = &insn->detail->x86;
+    for (uint8_t i = 0; i < x->op_count && !found; i++) {
+        const cs_x86_op *op = &x->operands[i];
+        uint64_t base = 0, index = 0, got;
+        if (op->type != X86_OP_MEM)
+            continue;
+        if (op->mem.base != X86_REG_INVALID && !reg_value(c.regs, op->mem.base, &base))
+            continue;
+        if (op->mem.index != X86_REG_INVALID && !reg_value(c.regs, op->mem.index, &index))
+            continue;
+        uint64_t ea = (base + index * (uint64_t)op->mem.scale + (uint64_t)op->mem.disp) & c.addr_mask;
+        uint64_t la = seg_base(&c, op->mem.segment, op->mem.base) + ea;
+        if (!c.lm64)
+            la &= 0xffffffffull;
+        if (kvm_linear_to_phys(v, sregs, la, &got) && got == gpa) {
+            *linear = la;
+            found = true;
+        }
+    }
+    kvm_disasm_free(insn);
+    return found;
+}
+
 bool kvm_decode_retired(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
                         const struct kvm_retired_exit *e, struct kvm_insn *out, struct kvm_regs *pre)
 {

@@ -16,6 +16,8 @@
 #define EPTQ_W (1u << 1)
 #define EPTQ_PERM_R (1u << 3)
 #define EPTQ_PERM_X (1u << 5)
+#define EPTQ_GLA_VALID (1u << 7)
+#define EPTQ_GLA_FINAL (1u << 8)
 #define IOQ_IN (1u << 3)
 #define IOQ_STRING (1u << 4)
 #define IOQ_REP (1u << 5)
@@ -185,6 +187,9 @@ Test(kvm_mmio, client_emulates_every_access)
             uint64_t gpa = rvmcs(c.vcpu, VMCS_GUEST_PHYSICAL_ADDRESS);
             cr_assert_eq(gpa, e->gpa, "step %zu: gpa %#llx", step, (unsigned long long)gpa);
             cr_assert_eq(q & 0x3f, e->qual, "step %zu: qualification %#llx", step, (unsigned long long)q);
+            /* Identity-mapped: the guest-linear address equals the physical one. */
+            cr_assert_eq(q & (EPTQ_GLA_VALID | EPTQ_GLA_FINAL), EPTQ_GLA_VALID | EPTQ_GLA_FINAL, "step %zu", step);
+            cr_assert_eq(rvmcs(c.vcpu, VMCS_RO_GUEST_LIN_ADDR), gpa, "step %zu: linear address", step);
             if (gpa >= MMIO_BASE)
                 cr_assert_eq(emulate_mov(c.vcpu, gpa), len, "step %zu: client decode agrees on length", step);
         } else {

@@ -30,7 +30,7 @@ static enum cs_slot mode_of(const struct kvm_sregs *s)
 bool kvm_linear_to_phys(struct vcpu *v, const struct kvm_sregs *s, uint64_t linear, uint64_t *gpa)
 {
     if (!(s->cr0 & X86_CR0_PG)) {
-        *gpa = linear & 0xffffffffull;
+        *gpa = linear & KVM_ADDR32_MASK;
         return true;
     }
     struct kvm_translation t = { .linear_address = linear };
@@ -171,7 +171,7 @@ void kvm_disasm_free(cs_insn *insn)
 bool kvm_decode_at_rip(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *s, struct kvm_insn *out)
 {
     memset(out, 0, sizeof(*out));
-    uint64_t la = mode_of(s) == CS_SLOT_64 ? regs->rip : ((s->cs.base + regs->rip) & 0xffffffffull);
+    uint64_t la = kvm_rip_linear(s, regs->rip);
     cs_insn *insn = kvm_disasm_at(v, s, la, X86_MAX_INSN_LEN, regs->rip);
     if (!insn)
         return false;

@@ -59,6 +59,27 @@ struct kvm_vcpu {
     uint64_t controls_sig;
 };
 
+/* Guest address arithmetic shared by the decoding files. */
+#define KVM_ADDR32_MASK 0xffffffffull
+#define KVM_ADDR16_MASK 0xffffull
+
+static inline bool kvm_long_mode(const struct kvm_sregs *s)
+{
+    return (s->efer & X86_EFER_LMA) && s->cs.l;
+}
+
+/* Address-size mask of the code segment's default address size. */
+static inline uint64_t kvm_addr_mask(const struct kvm_sregs *s)
+{
+    return kvm_long_mode(s) ? ~0ull : s->cs.db ? KVM_ADDR32_MASK : KVM_ADDR16_MASK;
+}
+
+/* Linear address of CS:RIP. */
+static inline uint64_t kvm_rip_linear(const struct kvm_sregs *s, uint64_t rip)
+{
+    return kvm_long_mode(s) ? rip : (s->cs.base + rip) & KVM_ADDR32_MASK;
+}
+
 /* Open /dev/kvm and check the API version; returns the fd or -1 with `why` set. */
 int kvm_open_system(const char **why);
 

@@ -65,9 +65,7 @@ static void prefill_string_in(struct vcpu *v, const struct snapshot *s)
     struct kvm_vcpu *kv = v->be;
     struct kvm_run *run = kv->run;
     uint32_t size = run->io.size;
-    uint64_t addr_mask = (s->sregs.efer & X86_EFER_LMA) && s->sregs.cs.l ? ~0ull
-                         : s->sregs.cs.db                                   ? 0xffffffffull
-                                                                           : 0xffffull;
+    uint64_t addr_mask = kvm_addr_mask(&s->sregs);
     uint64_t la = s->sregs.es.base + (s->regs.rdi & addr_mask);
     uint8_t *data = (uint8_t *)run + run->io.data_offset;
     struct vm *vm = v->vm;
@@ -232,8 +230,7 @@ bool kvm_exit_fetch_fault(struct vcpu *v)
     struct kvm_sregs sregs;
     if (kvm_regs_get(v, &regs) != HV_SUCCESS || kvm_sregs_get(v, &sregs) != HV_SUCCESS)
         return false;
-    bool lm = (sregs.efer & X86_EFER_LMA) && sregs.cs.l;
-    uint64_t la = lm ? regs.rip : ((sregs.cs.base + regs.rip) & 0xffffffffull);
+    uint64_t la = kvm_rip_linear(&sregs, regs.rip);
     uint64_t gpa;
     if (!kvm_linear_to_phys(v, &sregs, la, &gpa))
         return false;

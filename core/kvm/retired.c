@@ -16,6 +16,7 @@
 
 #define X86_MAX_INSN_LEN 15u
 #define PREFIX_OPSIZE 0x66u
+#define REX_W 0x8u
 #define PREFIX_REP 0xf3u
 #define PREFIX_REPNE 0xf2u
 #define OP_OUTS_B 0x6eu
@@ -117,7 +118,7 @@ static unsigned opsize(const struct ctx *c, const cs_x86 *x, bool byte_op)
         return 1;
     bool default16 = !c->lm64 && !c->sregs->cs.db;
     bool o16 = x->prefix[2] == PREFIX_OPSIZE;
-    if (c->lm64 && (x->rex & 0x8))
+    if (c->lm64 && (x->rex & REX_W))
         return 8;
     return (default16 != o16) ? 2 : 4;
 }
@@ -132,7 +133,7 @@ static bool match_out(const struct ctx *c, const cs_insn *insn, unsigned k, stru
 {
     const cs_x86 *x = &insn->detail->x86;
     uint8_t op = x->opcode[0];
-    uint64_t dx = c->regs->rdx & 0xffff;
+    uint64_t dx = c->regs->rdx & KVM_ADDR16_MASK;   /* the port is DX */
     unsigned size = opsize(c, x, !(op & 1));
     if (size == 8)
         size = 4;
@@ -206,9 +207,9 @@ bool kvm_insn_mem_linear(struct vcpu *v, const struct kvm_regs *regs, const stru
                          uint64_t gpa, uint64_t *linear)
 {
     struct ctx c = { .v = v, .regs = regs, .sregs = sregs };
-    c.lm64 = (sregs->efer & X86_EFER_LMA) && sregs->cs.l;
-    c.addr_mask = c.lm64 ? ~0ull : sregs->cs.db ? 0xffffffffull : 0xffffull;
-    uint64_t la_rip = c.lm64 ? regs->rip : ((sregs->cs.base + regs->rip) & 0xffffffffull);
+    c.lm64 = kvm_long_mode(sregs);
+    c.addr_mask = kvm_addr_mask(sregs);
+    uint64_t la_rip = kvm_rip_linear(sregs, regs->rip);
     cs_insn *insn = kvm_disasm_at(v, sregs, la_rip, X86_MAX_INSN_LEN, regs->rip);
     if (!insn)
         return false;
@@ -230,7 +231,7 @@ bool kvm_insn_mem_linear(struct vcpu *v, const struct kvm_regs *regs, const stru
         uint64_t ea = (base + index * (uint64_t)op->mem.scale + (uint64_t)op->mem.disp) & c.addr_mask;
         uint64_t la = seg_base(&c, op->mem.segment, op->mem.base) + ea;
         if (!c.lm64)
-            la &= 0xffffffffull;
+            la &= KVM_ADDR32_MASK;
         if (kvm_linear_to_phys(v, sregs, la, &got) && got == gpa) {
             *linear = la;
             found = true;
@@ -244,9 +245,9 @@ bool kvm_decode_retired(struct vcpu *v, const struct kvm_regs *regs, const struc
                         const struct kvm_retired_exit *e, struct kvm_insn *out, struct kvm_regs *pre)
 {
     struct ctx c = { .v = v, .regs = regs, .sregs = sregs, .e = e };
-    c.lm64 = (sregs->efer & X86_EFER_LMA) && sregs->cs.l;
-    c.addr_mask = c.lm64 ? ~0ull : sregs->cs.db ? 0xffffffffull : 0xffffull;
-    uint64_t end = c.lm64 ? regs->rip : ((sregs->cs.base + regs->rip) & 0xffffffffull);
+    c.lm64 = kvm_long_mode(sregs);
+    c.addr_mask = kvm_addr_mask(sregs);
+    uint64_t end = kvm_rip_linear(sregs, regs->rip);
     /* A REP OUTS that has more elements to go stays on its instruction. */
     if (e->pio && kvm_decode_at_rip(v, regs, sregs, out) && out->string && out->rep) {
         cs_insn *insn = kvm_disasm_at(v, sregs, end, X86_MAX_INSN_LEN, regs->rip);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/kvm/kvm_probe.h"
 #include "core/vm.h"
 
 #define KVM_MAX_SLOTS 256u
@@ -80,8 +81,6 @@ static inline uint64_t kvm_rip_linear(const struct kvm_sregs *s, uint64_t rip)
     return kvm_long_mode(s) ? rip : (s->cs.base + rip) & KVM_ADDR32_MASK;
 }
 
-/* Open /dev/kvm and check the API version; returns the fd or -1 with `why` set. */
-int kvm_open_system(const char **why);
 
 /* Re-create the memory slots covering [gpa, gpa+size) from the space-0 pmap. */
 hv_return_t kvm_slots_sync(struct vm *vm, uint64_t gpa, uint64_t size);

@@ -378,3 +378,21 @@ Test(kvm_run, inject_ignores_interrupt_flag)
     wreg(c.vcpu, HV_X86_RFLAGS, 0x2);
     inject_and_expect_handler(IRQ_INFO_VALID | IRQ_INFO_EXT_IRQ | IRQ_VECTOR, IRQ_VECTOR);
 }
+
+Test(kvm_run, halted_vcpu_until_deadline_then_woken_by_injection)
+{
+    wvmcs(c.vcpu, VMCS_CTRL_CPU_BASED, rvmcs(c.vcpu, VMCS_CTRL_CPU_BASED) & ~(uint64_t)CPU_BASED_HLT);
+    hv_return_t ret = hv_vcpu_run_until(c.vcpu, now_ns() + 20 * NS_PER_MS);
+    if (ret == HV_UNSUPPORTED)
+        cr_skip_test("backend %s cannot run guest code yet (hv_vcpu_run returned HV_UNSUPPORTED)",
+                     anyhv_backend_name());
+    cr_assert_eq(ret, HV_SUCCESS);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_EXIT_REASON) & 0xffff, VMX_REASON_VMX_TIMER_EXPIRED);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_GUEST_ACTIVITY_STATE), 1, "still halted");
+    uint16_t ivt[2] = { TINY_IRQ_HANDLER, 0 };
+    memcpy(c.ram + IRQ_VECTOR * 4, ivt, sizeof(ivt));
+    wvmcs(c.vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO, IRQ_INFO_VALID | IRQ_INFO_EXT_IRQ | IRQ_VECTOR);
+    cr_assert_eq(client_run(c.vcpu), VMX_REASON_IO, "the injected interrupt wakes the vCPU");
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_EXIT_QUALIFIC) >> 16, PORT_HANDLER);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_GUEST_ACTIVITY_STATE), 0, "active again");
+}

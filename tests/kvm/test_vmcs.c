@@ -2,6 +2,8 @@
  * capabilities under (want | allowed0) & allowed1, field widths and the high half
  * of 64-bit fields, read-only exit fields, host fields, unknown encodings, and the
  * register and VMCS views of the same guest state agreeing. Backend-neutral. */
+#include <string.h>
+
 #include "kvm/client.h"
 #include "support/backend.h"
 
@@ -123,4 +125,35 @@ Test(vmcs, register_and_vmcs_views_agree)
     uint64_t eip = 0;
     cr_expect_eq(hv_vcpu_read_msr(c.vcpu, 0x176, &eip), HV_SUCCESS);
     cr_expect_eq(eip, 0xabc);
+}
+
+/* Every VMCS field encoding Apple's header names is part of the view: readable, and
+ * writable unless it is read-only exit information (the 0x4400/0x6400/0x2400 groups
+ * and the VM-instruction error). */
+static bool read_only_field(uint64_t enc)
+{
+    return (enc >= 0x4400 && enc < 0x4800) || (enc >= 0x6400 && enc < 0x6800) || enc == 0x2400;
+}
+
+Test(vmcs, every_named_field_is_in_the_view)
+{
+    static const struct {
+        const char *name;
+        unsigned long long value;
+    } names[] = {
+#define NAME(n, v) { #n, (unsigned long long)(v) },
+#include "headers/names_x86.inc"
+#undef NAME
+    };
+    unsigned fields = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strncmp(names[i].name, "VMCS_", 5) != 0 || names[i].value >= VMCS_MAX)
+            continue;
+        uint64_t enc = names[i].value, v = 0;
+        cr_expect_eq(hv_vmx_vcpu_read_vmcs(c.vcpu, (uint32_t)enc, &v), HV_SUCCESS, "read %s", names[i].name);
+        hv_return_t w = hv_vmx_vcpu_write_vmcs(c.vcpu, (uint32_t)enc, v);
+        cr_expect_eq(w, read_only_field(enc) ? HV_BAD_ARGUMENT : HV_SUCCESS, "write %s", names[i].name);
+        fields++;
+    }
+    cr_expect_geq(fields, 150, "the fact sheet names %u fields", fields);
 }

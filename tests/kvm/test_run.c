@@ -240,6 +240,11 @@ Test(kvm_run, run_until_deadline)
     uint64_t t = 0;
     cr_expect_eq(hv_vcpu_get_exec_time(c.vcpu, &t), HV_SUCCESS);
     cr_expect_gt(t, 0);
+    /* A deadline already past: no guest instruction runs. */
+    uint64_t rip = rreg(c.vcpu, HV_X86_RIP);
+    cr_assert_eq(hv_vcpu_run_until(c.vcpu, 1), HV_SUCCESS);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_EXIT_REASON) & 0xffff, VMX_REASON_VMX_TIMER_EXPIRED);
+    cr_expect_eq(rreg(c.vcpu, HV_X86_RIP), rip);
 }
 
 Test(kvm_run, rdmsr_exits_unless_native)

@@ -27,19 +27,34 @@ static enum cs_slot mode_of(const struct kvm_sregs *s)
     return CS_SLOT_16;
 }
 
+void kvm_xlat_flush(struct kvm_vcpu *kv)
+{
+    for (unsigned i = 0; i < KVM_XLAT_ENTRIES; i++)
+        kv->xlat[i].valid = false;
+}
+
 bool kvm_linear_to_phys(struct vcpu *v, const struct kvm_sregs *s, uint64_t linear, uint64_t *gpa)
 {
     if (!(s->cr0 & X86_CR0_PG)) {
         *gpa = linear & KVM_ADDR32_MASK;
         return true;
     }
-    struct kvm_translation t = { .linear_address = linear };
     struct kvm_vcpu *kv = v->be;
+    uint64_t page = linear & ~(GUEST_PAGE - 1), off = linear & (GUEST_PAGE - 1);
+    for (unsigned i = 0; i < KVM_XLAT_ENTRIES; i++) {
+        if (kv->xlat[i].valid && kv->xlat[i].lin == page) {
+            *gpa = kv->xlat[i].phys + off;
+            return true;
+        }
+    }
     if (kv->sync && (kv->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) && kvm_sync_flush(v) != HV_SUCCESS)
         return false;   /* KVM walks with its own CR3: give it ours first */
+    struct kvm_translation t = { .linear_address = page };
     if (ioctl(kv->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
         return false;
-    *gpa = t.physical_address;
+    kv->xlat[kv->xlat_next] = (struct kvm_xlat){ page, t.physical_address & ~(GUEST_PAGE - 1), true };
+    kv->xlat_next = (kv->xlat_next + 1) % KVM_XLAT_ENTRIES;
+    *gpa = (t.physical_address & ~(GUEST_PAGE - 1)) + off;
     return true;
 }
 

@@ -13,6 +13,7 @@
 #include "core/vm.h"
 
 #define KVM_MAX_SLOTS 256u
+#define KVM_XLAT_ENTRIES 4u
 
 struct kvm_slot {
     bool used;
@@ -57,6 +58,10 @@ struct kvm_vcpu {
     void *cs[3];               /* Capstone handles per mode (16/32/64-bit), opened lazily */
     bool sync;                 /* REGS/SREGS/EVENTS through kvm_run's sync area (KVM_CAP_SYNC_REGS) */
     bool controls_warned;      /* controls.c said which controls KVM cannot honour */
+    /* Linear -> physical page translations made since the last KVM_RUN (decoding an
+     * exit looks at the same one or two code pages many times). */
+    struct kvm_xlat { uint64_t lin, phys; bool valid; } xlat[KVM_XLAT_ENTRIES];
+    unsigned xlat_next;
     uint64_t controls_sig;
 };
 
@@ -145,6 +150,8 @@ bool kvm_insn_mem_linear(struct vcpu *vcpu, const struct kvm_regs *regs, const s
 
 /* Guest linear -> physical through the vCPU's current paging (KVM_TRANSLATE). */
 bool kvm_linear_to_phys(struct vcpu *vcpu, const struct kvm_sregs *sregs, uint64_t linear, uint64_t *gpa);
+/* Forget cached translations (before KVM_RUN, and when CR3/CR0/CR4 change). */
+void kvm_xlat_flush(struct kvm_vcpu *kv);
 void kvm_decode_close(struct kvm_vcpu *kv);
 
 /* pending.c: KVM exits that leave an instruction half done (I/O, MMIO, RDMSR/WRMSR)

@@ -99,6 +99,7 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
         if (run->exit_reason == KVM_EXIT_X86_RDMSR || run->exit_reason == KVM_EXIT_X86_WRMSR)
             run->msr.error = 0;
         __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        kvm_xlat_flush(kv);
         int r = ioctl(kv->fd, KVM_RUN, 0);
         int err = errno;
         __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);

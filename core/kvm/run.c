@@ -220,6 +220,7 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
     struct kvm_vcpu *kv = v->be;
     *done = false;
     uint32_t valid_before = v->state_valid;
+    kvm_xlat_flush(kv);
     int r = ioctl(kv->fd, KVM_RUN, 0);
     int err = errno;
     v->state_valid = 0;   /* the kernel holds the current state now */

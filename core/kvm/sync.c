@@ -66,6 +66,7 @@ hv_return_t kvm_sregs_get(struct vcpu *v, struct kvm_sregs *out)
 hv_return_t kvm_sregs_set(struct vcpu *v, const struct kvm_sregs *in)
 {
     struct kvm_vcpu *kv = v->be;
+    kvm_xlat_flush(kv);   /* CR0/CR3/CR4 may change the walk */
     if (kv->sync) {
         kv->run->s.regs.sregs = *in;
         kv->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;

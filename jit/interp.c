@@ -557,6 +557,35 @@ enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p,
     return INTERP_STOP;
 }
 
+/* Fold support: evaluate a pure op on constant operands with the same code that
+ * runs it, so folding can never disagree with execution. */
+bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *src, const ir_u128 args[3], ir_u128 *out)
+{
+    if (src->op >= IR_OP_COUNT || ir_op_info[src->op].effects != IR_EFF_NONE || src->op == IR_CONST)
+        return false;
+    ir_u128 v[4] = { 0, args[0], args[1], args[2] };
+    struct ictx c = { NULL, v, NULL };
+    struct interp_insn in = { .op = src->op, .w = src->type, .dst = 0, .a = 1, .b = 2, .c = 3,
+                              .imm = src->imm, .imm2 = src->imm2, .mask = mask_of(src->type) };
+    in.aw = src->arg[0] ? b->insns[src->arg[0] - 1].type : 0;
+    if (src->op == IR_INSERT)
+        in.imm2 = b->insns[src->arg[1] - 1].type;
+    switch ((enum ir_op)src->op) {
+#define IR_OP(name, result, nargs, effects)                                               \
+    case IR_##name:                                                                       \
+        if ((effects) != IR_EFF_NONE)                                                     \
+            return false;                                                                 \
+        x_##name(&c, &in);                                                                \
+        break;
+#include "jit/ir_ops.def"
+#undef IR_OP
+    default:
+        return false;
+    }
+    *out = v[0];
+    return true;
+}
+
 /* ---- pre-decoding ------------------------------------------------------------------- */
 
 static unsigned state_bytes(unsigned w)

@@ -41,6 +41,10 @@ void interp_prog_free(struct interp_prog *p);
 /* Run p on cpu. vals has p->nvals slots. Guest faults unwind through cpu->unwind. */
 enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p, ir_u128 *vals);
 
+/* Evaluate pure op `in` of block b on constant operands (for constant folding);
+ * false for ops with effects. */
+bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *in, const ir_u128 args[3], ir_u128 *out);
+
 /* Guest atomics on host memory (interp_atomic.c), shared with the later JIT tier:
  * the old value; access carries MMU_* kind and user bits. */
 ir_u128 interp_cmpxchg(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info,

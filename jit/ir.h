@@ -166,6 +166,8 @@ void ir_pass_const_fold(struct ir_block *b);
 void ir_pass_dead_code(struct ir_block *b);
 void ir_pass_forward_state(struct ir_block *b);
 void ir_pass_dead_flags(struct ir_block *b, const uint32_t *flag_offsets, size_t n);
+/* The same dead-write rule for every state offset (flags or not). */
+void ir_pass_dead_sets(struct ir_block *b);
 void ir_optimize(struct ir_block *b, const uint32_t *flag_offsets, size_t n);
 
 #endif /* ANYHV_JIT_IR_H */

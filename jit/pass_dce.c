@@ -41,8 +41,12 @@ void ir_optimize(struct ir_block *b, const uint32_t *flag_offsets, size_t n)
 {
     if (b->failed)
         return;
+    /* Forwarding exposes constants, folding exposes dead values; flags are a subset
+     * of all state writes, so the general dead-write rule covers them. */
+    (void)flag_offsets;
+    (void)n;
     ir_pass_forward_state(b);
-    ir_pass_dead_flags(b, flag_offsets, n);
     ir_pass_const_fold(b);
+    ir_pass_dead_sets(b);
     ir_pass_dead_code(b);
 }

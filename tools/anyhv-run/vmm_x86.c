@@ -1,6 +1,6 @@
 /* anyhv-run, Intel flavour: a machine with RAM at 0, the guest started directly in
- * 64-bit mode at CPL3 (so it runs natively even on a paravirtual KVM), an 8250 UART
- * at port 0x3f8, a debug-exit port, and CPU exceptions reported through IDT stubs. */
+ * 64-bit mode at CPL0 (as a 64-bit kernel entry), an 8250 UART at port 0x3f8, a
+ * debug-exit port, and CPU exceptions reported through IDT stubs. */
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 #include <anyhv/anyhv.h>
@@ -71,7 +71,7 @@ static bool guest_ptr(struct vmm *m, uint64_t gpa, uint64_t len, uint8_t **p)
 
 static void report_fault(struct vmm *m, unsigned vector)
 {
-    /* The stub runs on the TSS stack: [error code,] RIP, CS, RFLAGS, RSP, SS. */
+    /* The stub runs on the IST1 stack: [error code,] RIP, CS, RFLAGS, RSP, SS. */
     uint64_t rsp = rreg(m, HV_X86_RSP), frame[6] = { 0 };
     bool has_error = x86m_vector_has_error_code(vector);
     uint8_t *p;
@@ -154,12 +154,10 @@ static void handle_exit(struct vmm *m)
     case VMX_REASON_IRQ_WND:
         return;   /* hv_vcpu_interrupt or a window: nothing to do, run again */
     case VMX_REASON_HLT:
-        if (m->o->trace)
-            fprintf(stderr, "[exit] hlt rip 0x%" PRIx64 "\n", rreg(m, HV_X86_RIP));
-        fprintf(stderr, "anyhv-run: guest halted at rip 0x%" PRIx64 " with nothing to wake it\n",
-                rreg(m, HV_X86_RIP));
+        /* Nothing here raises interrupts: a halted guest has stopped for good. */
+        fprintf(stderr, "anyhv-run: guest halted at rip 0x%" PRIx64 "\n", rreg(m, HV_X86_RIP));
         m->done = true;
-        m->status = RUN_GUEST_FAULT;
+        m->status = RUN_OK;
         return;
     case VMX_REASON_EPT_VIOLATION:
         fprintf(stderr, "anyhv-run: guest accessed guest-physical 0x%" PRIx64 " outside RAM (qualification 0x%" PRIx64
@@ -222,7 +220,7 @@ int vmm_run(const struct run_options *o)
         if (r == HV_SUCCESS) {
             if (hv_vm_map(m.ram, 0, m.ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) == HV_SUCCESS &&
                 hv_vcpu_create(&m.vcpu, HV_VCPU_DEFAULT) == HV_SUCCESS) {
-                hv_return_t sr = x86m_setup_vcpu(m.vcpu, entry, m.ram_size);
+                hv_return_t sr = x86m_setup_vcpu(m.vcpu, entry, m.ram_size, X86M_CPL0);
                 if (sr != HV_SUCCESS) {
                     fprintf(stderr, "anyhv-run: cannot set up the vCPU on backend %s (0x%x)%s\n", anyhv_backend_name(),
                             (unsigned)sr, sr == HV_UNSUPPORTED ? ": this backend cannot run guest code yet" : "");

@@ -44,8 +44,17 @@
 #define RFLAGS_FIXED1 (1ull << 1)
 #define RFLAGS_IOPL3 (3ull << 12)
 
-#define TSS64_SIZE 104u
+_Static_assert(X86M_GUEST_CR0 == (CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG), "CR0 bits");
+_Static_assert(X86M_GUEST_CR4 == (CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_VMXE) && X86M_GUEST_CR4_VMXE == CR4_VMXE,
+               "CR4 bits");
+_Static_assert(X86M_GUEST_EFER == (EFER_LME | EFER_LMA), "EFER bits");
+_Static_assert(X86M_GUEST_RFLAGS == RFLAGS_FIXED1 && X86M_GUEST_RFLAGS_USER == (RFLAGS_FIXED1 | RFLAGS_IOPL3),
+               "RFLAGS bits");
+
+#define TSS64_SIZE (X86M_TSS_LIMIT + 1u)
 #define TSS64_RSP0 4u
+#define TSS64_IST1 36u
+#define IDT_IST1 1ull   /* every stub runs on IST1: a fault on a bad stack is still reported */
 #define TSS64_IOPB 102u
 #define IDT_VECTORS 256u
 #define STUB_SIZE 8u
@@ -94,6 +103,7 @@ static void build_gdt(uint8_t *ram)
 
     memset(ram + X86M_TSS_BASE, 0, TSS64_SIZE);
     put64(ram, X86M_TSS_BASE + TSS64_RSP0, X86M_KSTACK_TOP);
+    put64(ram, X86M_TSS_BASE + TSS64_IST1, X86M_KSTACK_TOP);
     uint16_t iopb = TSS64_SIZE;   /* no I/O bitmap: IOPL 3 decides */
     memcpy(ram + X86M_TSS_BASE + TSS64_IOPB, &iopb, sizeof(iopb));
 }
@@ -106,7 +116,7 @@ static void build_idt(uint8_t *ram)
         const uint8_t stub[STUB_SIZE] = { OP_MOV_AL_IMM8, (uint8_t)v, OP_OUT_IMM8_AL, X86M_FAULT_PORT, OP_HLT,
                                           OP_JMP_REL8, (uint8_t)-3, OP_NOP };
         memcpy(s, stub, sizeof(stub));
-        uint64_t lo = (h & 0xffffu) | ((uint64_t)X86M_SEL_KCODE << 16) |
+        uint64_t lo = (h & 0xffffu) | ((uint64_t)X86M_SEL_KCODE << 16) | (IDT_IST1 << 32) |
                       ((uint64_t)(DESC_TYPE_INTR_GATE64 | DESC_DPL(0) | DESC_P) << 40) | ((h >> 16) & 0xffffu) << 48;
         put64(ram, X86M_IDT_BASE + v * 16, lo);
         put64(ram, X86M_IDT_BASE + v * 16 + 8, h >> 32);
@@ -141,15 +151,18 @@ static hv_return_t set_ctrl(hv_vcpuid_t vcpu, uint32_t field, hv_vmx_capability_
 
 struct seg_setup { uint32_t sel, base, limit, ar; uint32_t f_sel, f_base, f_limit, f_ar; };
 
-static hv_return_t write_segments(hv_vcpuid_t vcpu)
+static hv_return_t write_segments(hv_vcpuid_t vcpu, enum x86m_cpl cpl)
 {
+    const bool user = cpl == X86M_CPL3;
+    const uint32_t code_sel = user ? X86M_SEL_UCODE : X86M_SEL_KCODE, code_ar = user ? AR_UCODE : AR_KCODE;
+    const uint32_t data_sel = user ? X86M_SEL_UDATA : X86M_SEL_KDATA, data_ar = user ? AR_UDATA : AR_KDATA;
     const struct seg_setup segs[] = {
-        { X86M_SEL_UCODE, 0, SEG_LIMIT_FLAT, AR_UCODE, VMCS_GUEST_CS, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR },
-        { X86M_SEL_UDATA, 0, SEG_LIMIT_FLAT, AR_UDATA, VMCS_GUEST_SS, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
-        { X86M_SEL_UDATA, 0, SEG_LIMIT_FLAT, AR_UDATA, VMCS_GUEST_DS, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
-        { X86M_SEL_UDATA, 0, SEG_LIMIT_FLAT, AR_UDATA, VMCS_GUEST_ES, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
-        { X86M_SEL_UDATA, 0, SEG_LIMIT_FLAT, AR_UDATA, VMCS_GUEST_FS, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
-        { X86M_SEL_UDATA, 0, SEG_LIMIT_FLAT, AR_UDATA, VMCS_GUEST_GS, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
+        { code_sel, 0, SEG_LIMIT_FLAT, code_ar, VMCS_GUEST_CS, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR },
+        { data_sel, 0, SEG_LIMIT_FLAT, data_ar, VMCS_GUEST_SS, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
+        { data_sel, 0, SEG_LIMIT_FLAT, data_ar, VMCS_GUEST_DS, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
+        { data_sel, 0, SEG_LIMIT_FLAT, data_ar, VMCS_GUEST_ES, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
+        { data_sel, 0, SEG_LIMIT_FLAT, data_ar, VMCS_GUEST_FS, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
+        { data_sel, 0, SEG_LIMIT_FLAT, data_ar, VMCS_GUEST_GS, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
         { X86M_SEL_TSS, X86M_TSS_BASE, TSS64_SIZE - 1, AR_TSS, VMCS_GUEST_TR, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR },
         { 0, 0, 0, VMX_AR_UNUSABLE, VMCS_GUEST_LDTR, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR },
     };
@@ -167,19 +180,18 @@ static hv_return_t write_segments(hv_vcpuid_t vcpu)
     return r;
 }
 
-hv_return_t x86m_setup_vcpu(hv_vcpuid_t vcpu, uint64_t entry, uint64_t ram_size)
+hv_return_t x86m_setup_vcpu(hv_vcpuid_t vcpu, uint64_t entry, uint64_t rsp, enum x86m_cpl cpl)
 {
-    const uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-    const uint64_t cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_VMXE;
+    const uint64_t cr0 = X86M_GUEST_CR0, cr4 = X86M_GUEST_CR4;
     const struct { uint32_t field; uint64_t value; } state[] = {
         { VMCS_GUEST_CR0, cr0 },           { VMCS_CTRL_CR0_SHADOW, cr0 },
-        { VMCS_GUEST_CR4, cr4 },           { VMCS_CTRL_CR4_SHADOW, cr4 & ~CR4_VMXE },
+        { VMCS_GUEST_CR4, cr4 },           { VMCS_CTRL_CR4_SHADOW, cr4 & ~X86M_GUEST_CR4_VMXE },
         { VMCS_GUEST_CR3, X86M_PML4_BASE },
-        { VMCS_GUEST_IA32_EFER, EFER_LME | EFER_LMA },
-        { VMCS_GUEST_GDTR_BASE, X86M_GDT_BASE }, { VMCS_GUEST_GDTR_LIMIT, 7 * 8 - 1 },
-        { VMCS_GUEST_IDTR_BASE, X86M_IDT_BASE }, { VMCS_GUEST_IDTR_LIMIT, IDT_VECTORS * 16 - 1 },
-        { VMCS_GUEST_RFLAGS, RFLAGS_FIXED1 | RFLAGS_IOPL3 },
-        { VMCS_GUEST_RIP, entry },         { VMCS_GUEST_RSP, ram_size },
+        { VMCS_GUEST_IA32_EFER, X86M_GUEST_EFER },
+        { VMCS_GUEST_GDTR_BASE, X86M_GDT_BASE }, { VMCS_GUEST_GDTR_LIMIT, X86M_GDT_LIMIT },
+        { VMCS_GUEST_IDTR_BASE, X86M_IDT_BASE }, { VMCS_GUEST_IDTR_LIMIT, X86M_IDT_LIMIT },
+        { VMCS_GUEST_RFLAGS, cpl == X86M_CPL3 ? X86M_GUEST_RFLAGS_USER : X86M_GUEST_RFLAGS },
+        { VMCS_GUEST_RIP, entry },         { VMCS_GUEST_RSP, rsp },
         { VMCS_GUEST_ACTIVITY_STATE, 0 },  { VMCS_GUEST_INTERRUPTIBILITY, 0 },
         { VMCS_CTRL_EXC_BITMAP, 0 },
     };
@@ -193,7 +205,7 @@ hv_return_t x86m_setup_vcpu(hv_vcpuid_t vcpu, uint64_t entry, uint64_t ram_size)
     if (r == HV_SUCCESS)
         r = set_ctrl(vcpu, VMCS_CTRL_VMEXIT_CONTROLS, HV_VMX_CAP_EXIT, 0);
     if (r == HV_SUCCESS)
-        r = write_segments(vcpu);
+        r = write_segments(vcpu, cpl);
     for (unsigned i = 0; i < sizeof(state) / sizeof(state[0]) && r == HV_SUCCESS; i++)
         r = hv_vmx_vcpu_write_vmcs(vcpu, state[i].field, state[i].value);
     return r;

@@ -192,13 +192,29 @@ static void ctx_init(struct x86_ctx *c, struct soft_cpu *cpu, struct ir_block *b
     c->cs_base = c->code == X86_CODE64 ? 0 : st->seg[X86_CS].base;
 }
 
+/* LOCK is allowed only on the read-modify-write forms with a memory destination. */
+static bool lock_allowed(const struct x86_dinsn *in)
+{
+    if (!(in->prefixes & X86_PFX_LOCK))
+        return true;
+    switch (in->op) {
+    case X86_I_ADD: case X86_I_ADC: case X86_I_AND: case X86_I_BTC: case X86_I_BTR: case X86_I_BTS:
+    case X86_I_CMPXCHG: case X86_I_CMPXCHG8B: case X86_I_CMPXCHG16B: case X86_I_DEC: case X86_I_INC:
+    case X86_I_NEG: case X86_I_NOT: case X86_I_OR: case X86_I_SBB: case X86_I_SUB: case X86_I_XADD:
+    case X86_I_XCHG: case X86_I_XOR:
+        return in->nops > 0 && in->o[0].kind == X86_OPND_MEM;
+    default:
+        return false;
+    }
+}
+
 /* Lift one decoded instruction; an unimplemented form becomes #UD. */
 static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded)
 {
     uint32_t mark = c->b->count;
     c->in = in;
     ir_insn_start(c->b, c->pc, in->len ? in->len : 1);
-    if (decoded && lifters[in->op] && lifters[in->op](c))
+    if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c))
         return;
     c->b->count = mark + 1;   /* drop what a refusing lifter emitted, keep INSN_START */
     c->end = false;

@@ -185,6 +185,22 @@ static uint8_t default_op_size(enum x86_code_size mode, uint8_t pfx)
     return big ? 4 : 2;
 }
 
+/* Where Capstone 4.0.2 reports operand sizes the SDM disagrees with: the short
+ * XCHG (90+r) with both 66h and 67h, and MOVSXD without REX.W. */
+#define OPC_XCHG_SHORT_FIRST 0x91
+#define OPC_XCHG_SHORT_LAST 0x97
+static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in)
+{
+    if (in->op == X86_I_XCHG && in->opcode[0] >= OPC_XCHG_SHORT_FIRST && in->opcode[0] <= OPC_XCHG_SHORT_LAST &&
+        in->nops == 2) {
+        uint8_t size = default_op_size(mode, in->prefixes);
+        in->o[0].size = in->o[1].size = size;
+    }
+    /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
+    if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
+        in->o[0].size = default_op_size(mode, in->prefixes);
+}
+
 bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
 {
     csh h;
@@ -212,6 +228,7 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     for (unsigned i = 0; i < d->op_count; i++)
         if (!map_operand(&d->operands[i], &out->o[i]))
             return false;
+    fix_capstone_sizes(mode, out);
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);
     return out->op != X86_I_INVALID && out->len > 0;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "frontends/x86_64/x86_fe.h"
-#include "mmu/walk_x86.h"
 
 #define X86_BLOCK_MAX_INSNS 64
 #define ARITH_FLAGS (X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_OF)
@@ -132,54 +131,6 @@ static void fe_sync_state(struct soft_cpu *cpu)
 
 /* ---- translation ----------------------------------------------------------------- */
 
-/* Fetch up to `want` bytes of code at linear pc; returns how many are readable
- * (0 with *f set when not even the first byte is). */
-static unsigned fetch(struct soft_cpu *cpu, uint64_t pc, uint8_t *buf, unsigned want, struct x86_fault *f,
-                      uint64_t *gpa)
-{
-    uint32_t user = x86_cpl(x86_st(cpu)) == 3 ? MMU_USER : 0;
-    unsigned got = 0;
-    while (got < want) {
-        uint64_t va = pc + got;
-        unsigned room = (unsigned)(MMU_PAGE_SIZE - (va & (MMU_PAGE_SIZE - 1)));
-        unsigned n = want - got < room ? want - got : room;
-        struct x86_walk_result w;
-        struct x86_fault tf;
-        if (x86_walk(cpu, va, MMU_FETCH | user, &w, &tf) != 0) {
-            if (tf.stage2)
-                tf.access = MMU_READ;
-            if (!got)
-                *f = tf;
-            return got;
-        }
-        const uint8_t *p = pmap_host_ptr(x86_pmap(cpu), w.gpa, n, PMAP_EXEC);
-        if (!p) {
-            if (!got)
-                *f = (struct x86_fault){ .stage2 = true, .gpa = w.gpa, .gva = va, .access = MMU_FETCH };
-            return got;
-        }
-        if (!got && gpa)
-            *gpa = w.gpa;
-        memcpy(buf + got, p, n);
-        got += n;
-    }
-    return got;
-}
-
-/* A fault on the block's first instruction: deliver it now. */
-static bool fetch_fault(struct soft_cpu *cpu, const struct x86_fault *f)
-{
-    if (f->stage2) {
-        x86_exit_ept(cpu, f->gva, f->gpa, MMU_FETCH, false);
-        x86_flags_pack(x86_st(cpu));
-        cpu->stop = SOFT_STOP_EXIT;
-        return false;
-    }
-    struct x86_event ev = { .vector = (uint8_t)f->vector, .type = X86_EV_HWEXC, .err = f->err, .cr2 = f->cr2 };
-    cpu->stop = x86_deliver(cpu, &ev);
-    return false;
-}
-
 static void ctx_init(struct x86_ctx *c, struct soft_cpu *cpu, struct ir_block *b)
 {
     const struct x86_state *st = x86_st(cpu);
@@ -221,38 +172,40 @@ static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded
     x86_raise(c, X86_V_UD, X86_NO_ERR);
 }
 
-static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
+/* Lift instructions until a terminator, the block cap, a page change or code that
+ * cannot be fetched. Code comes through soft_fetch_code (self-modifying code
+ * tracking); a fetch fault is taken only for the block's first instruction. */
+static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_fn fetch)
 {
     struct x86_state *st = x86_st(cpu);
     struct x86_ctx c;
     ctx_init(&c, cpu, b);
-    uint64_t ip = st->rip, start = linear_pc(st), gpa = 0;
+    uint64_t ip = st->rip, start = linear_pc(st);
+    unsigned cap = cpu->max_insns && cpu->max_insns < X86_BLOCK_MAX_INSNS ? cpu->max_insns : X86_BLOCK_MAX_INSNS;
     b->guest_pc = start;
     b->mode_key = c.mode;
-    for (unsigned n = 0; n < X86_BLOCK_MAX_INSNS && !c.end; n++) {
+    for (unsigned n = 0; n < cap && !c.end; n++) {
         uint8_t bytes[X86_MAX_INSN_LEN];
-        struct x86_fault f;
         uint64_t pc = c.cs_base + ip;
         if (c.code != X86_CODE64)
             pc &= 0xffffffffull;
-        unsigned got = fetch(cpu, pc, bytes, X86_MAX_INSN_LEN, &f, n == 0 ? &gpa : NULL);
+        unsigned got = (unsigned)fetch(cpu, pc, bytes, X86_MAX_INSN_LEN, false);
         struct x86_dinsn in;
         bool ok = got && x86_decode(c.code, bytes, got, ip, &in);
-        if (!got || (!ok && got < X86_MAX_INSN_LEN)) {
-            /* The code (or its continuation on the next page) is not fetchable:
-             * fault if this is the block's first instruction, else end the block
-             * before it so the fault is taken precisely. */
+        if (!ok && got < X86_MAX_INSN_LEN) {
+            /* The instruction runs into a page that cannot be fetched: end the block
+             * before it, or take that page's fault if it is the first. */
             if (n > 0) {
-                c.ip = ip;
                 x86_jump_ip(&c, ip);
                 break;
             }
-            if (got)
-                fetch(cpu, pc + got, bytes, 1, &f, NULL);
-            return fetch_fault(cpu, &f);
+            fetch(cpu, pc + got, bytes, 1, true);   /* delivers and unwinds */
+            return false;
         }
-        if (!ok)
-            memset(&in, 0, sizeof(in)), in.len = 1;
+        if (!ok) {
+            memset(&in, 0, sizeof(in));
+            in.len = 1;
+        }
         c.pc = pc;
         c.ip = ip;
         c.next_ip = (ip + in.len) & x86_ip_mask(&c);
@@ -264,11 +217,32 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
         b->guest_insns++;
         ip = c.next_ip;
         bool page_end = ((c.next_pc ^ start) & MMU_PAGE_MASK) != 0;
-        if (!c.end && (page_end || n + 1 == X86_BLOCK_MAX_INSNS))
+        if (!c.end && (page_end || n + 1 == cap))
             x86_jump_ip(&c, ip);
     }
-    b->guest_pa = gpa;
     return true;
+}
+
+static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
+{
+    return translate_with(cpu, b, soft_fetch_code);
+}
+
+/* Code fetch without the dispatcher: stage 1 and stage 2 directly, never faulting. */
+static size_t standalone_fetch(struct soft_cpu *cpu, uint64_t va, void *out, size_t len, bool fault)
+{
+    (void)fault;
+    size_t got = 0;
+    struct x86_fault f;
+    uint32_t user = x86_cpl(x86_st(cpu)) == 3 ? MMU_USER : 0;
+    while (got < len && x86_vmem_read(cpu, va + got, (uint8_t *)out + got, 1, MMU_FETCH | user, &f) == 0)
+        got++;
+    return got;
+}
+
+bool x86_translate_standalone(struct soft_cpu *cpu, struct ir_block *b)
+{
+    return translate_with(cpu, b, standalone_fetch);
 }
 
 /* ---- events ----------------------------------------------------------------------- */
@@ -306,8 +280,16 @@ static bool fe_check_events(struct soft_cpu *cpu)
     struct x86_state *st = x86_st(cpu);
     if ((st->rflags ^ st->soft.rflags_synced) & ARITH_FLAGS)
         x86_flags_unpack(st);
-    if (st->vmx.entry_irq_info & IRQ_INFO_VALID)
-        return inject_event(cpu);
+    cpu->regime = x86_cpl(st) == 3;
+    if (cpu->halted && st->activity_state == 0)
+        cpu->halted = false;   /* the client woke it (activity state written) */
+    if (st->vmx.entry_irq_info & IRQ_INFO_VALID) {
+        cpu->halted = false;
+        st->activity_state = 0;
+        bool ok = inject_event(cpu);
+        cpu->regime = x86_cpl(st) == 3;
+        return ok;
+    }
     uint32_t blocked = st->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
     st->interruptibility &= ~(uint32_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
     if ((st->vmx.cpu_based & CPU_BASED_IRQ_WND) && (st->rflags & X86_FLAG_IF) && !blocked)
@@ -319,18 +301,22 @@ static bool fe_check_events(struct soft_cpu *cpu)
 
 /* ---- memory ------------------------------------------------------------------------- */
 
+/* Stage 1 for the TLB; the dispatcher applies stage 2. With MMU_PROBE a failure
+ * delivers nothing. */
 static bool fe_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu_entry *out)
 {
     struct x86_walk_result w;
     struct x86_fault f;
-    if (x86_walk(cpu, va, access, &w, &f) != 0) {
+    if (x86_walk(cpu, va, access & ~(uint32_t)MMU_PROBE, &w, &f) != 0) {
+        if (access & MMU_PROBE)
+            return false;
         if (f.stage2) {
             x86_exit_ept(cpu, va, f.gpa, MMU_READ, true);
             x86_flags_pack(x86_st(cpu));
             cpu->stop = SOFT_STOP_EXIT;
             return false;
         }
-        struct x86_event ev = { .vector = X86_V_PF, .type = X86_EV_HWEXC, .err = f.err, .cr2 = va };
+        struct x86_event ev = { .vector = (uint8_t)f.vector, .type = X86_EV_HWEXC, .err = f.err, .cr2 = va };
         cpu->stop = x86_deliver(cpu, &ev);
         return false;
     }
@@ -339,20 +325,16 @@ static bool fe_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct m
     out->perms = w.perms;
     out->asid = MMU_ASID_GLOBAL;
     out->host = NULL;
-    const struct pmap_range *r = pmap_lookup(x86_pmap(cpu), out->gpage);
-    if (r) {
-        uint32_t s2 = ((r->perms & PMAP_READ) ? MMU_READ : 0) | ((r->perms & PMAP_WRITE) ? MMU_WRITE : 0) |
-                      ((r->perms & PMAP_EXEC) ? MMU_FETCH : 0);
-        out->perms &= s2;
-        out->host = r->host + (out->gpage - r->gpa);
-    }
     return true;
 }
 
+/* The dispatcher filled the EPT-violation exit; RFLAGS must be architectural. */
 static void fe_stage2_fault(struct soft_cpu *cpu, uint64_t va, uint64_t gpa, uint32_t access, uint64_t info)
 {
+    (void)va;
+    (void)gpa;
+    (void)access;
     (void)info;
-    x86_exit_ept(cpu, va, gpa, access, false);
     x86_flags_pack(x86_st(cpu));
 }
 
@@ -372,4 +354,6 @@ const struct soft_frontend x86_soft_frontend = {
     .stage2_fault = fe_stage2_fault,
     .set_pc = fe_set_pc,
     .sync_state = fe_sync_state,
+    .flag_offsets = x86_flag_offsets,
+    .flag_count = 6,
 };

@@ -4,12 +4,13 @@
 #include "frontends/x86_64/x86_fe.h"
 #include "frontends/x86_64/x86_sys.h"
 
-/* Operand size of implicit stack pushes: 64-bit code pushes 8 (or 2 with 66h). */
+/* Operand size of stack pushes and pops: 64-bit code pushes 8 (2 with 66h, which
+ * REX.W overrides). */
 static unsigned stack_op_size(const struct x86_ctx *c)
 {
     bool o16 = (c->in->prefixes & X86_PFX_OPSIZE) != 0;
     if (c->code == X86_CODE64)
-        return o16 ? 2 : 8;
+        return o16 && !(c->in->prefixes & X86_PFX_REX_W) ? 2 : 8;
     return (c->code == X86_CODE32) != o16 ? 4 : 2;
 }
 

@@ -126,11 +126,16 @@ bool lift_ud(struct x86_ctx *c)
     return true;
 }
 
+/* HLT: an exit when HLT exiting is on (the helper unwinds), else the helper moves
+ * RIP past it and the block stops to wait for an event. */
 bool lift_hlt(struct x86_ctx *c)
 {
     if (!cpl0_only(c))
         return true;
-    return sys_simple(c, X86_SYS_HLT, IR_NONE);
+    x86_sys_call(c, X86_SYS_HLT, c->in->op_size, X86_SYS_NO_REG, X86_SYS_NO_REG, IR_NONE, IR_NONE);
+    ir_stop(c->b, IR_STOP_HALT, 0);
+    c->end = true;
+    return true;
 }
 
 /* IN/OUT exit to the client with the instruction not retired; the client

@@ -159,15 +159,15 @@ static void null_inaccessible(struct x86_state *st)
 }
 
 /* Return to an outer level: load SS from the popped selector. */
-static void load_outer_ss(struct soft_cpu *cpu, uint16_t ss_sel, uint64_t sp, unsigned new_cpl, bool long64)
+static void load_outer_ss(struct soft_cpu *cpu, uint16_t ss_sel, uint64_t sp, unsigned new_cpl, bool to64)
 {
     struct x86_state *st = x86_st(cpu);
-    if ((ss_sel & ~SEL_RPL) == 0 && long64 && new_cpl < 3) {
+    if ((ss_sel & ~SEL_RPL) == 0 && to64 && new_cpl < 3) {
         st->seg[X86_SS] = (struct x86_segment){ .selector = ss_sel,
                                                 .ar = X86_AR_UNUSABLE | (new_cpl << X86_AR_DPL_SHIFT) };
     } else {
         struct x86_fault f;
-        check(cpu, x86_load_seg(cpu, X86_SS, ss_sel, &f), &f);
+        check(cpu, x86_load_seg_cpl(cpu, X86_SS, ss_sel, new_cpl, &f), &f);
     }
     st->gpr[X86_RSP] = sp;
 }
@@ -191,8 +191,8 @@ void x86_far_ret(struct soft_cpu *cpu, unsigned size, uint64_t pop_bytes)
     bool long64 = (st->msr.efer & X86_EFER_LMA) != 0;
     if (rpl > cpl) {
         read_stack(cpu, sp + 2 * size + pop_bytes, size, w + 2, 2);
+        load_outer_ss(cpu, (uint16_t)w[3], w[2] + pop_bytes, rpl, long64 && (cs.ar & X86_AR_L));
         st->seg[X86_CS] = cs;
-        load_outer_ss(cpu, (uint16_t)w[3], w[2] + pop_bytes, rpl, long64);
         null_inaccessible(st);
     } else {
         st->seg[X86_CS] = cs;
@@ -243,12 +243,13 @@ void x86_iret(struct soft_cpu *cpu, unsigned size)
     bool outer = rpl > cpl || from64;
     if (outer)
         read_stack(cpu, sp + 3 * size, size, w + 3, 2);
-    iret_flags(st, w[2], size, cpl);
-    st->seg[X86_CS] = cs;
+    /* SS is the last thing that can fault: load it before committing the rest. */
     if (outer)
-        load_outer_ss(cpu, (uint16_t)w[4], w[3] & omask, rpl, long64);
+        load_outer_ss(cpu, (uint16_t)w[4], w[3] & omask, rpl, long64 && (cs.ar & X86_AR_L));
     else
         set_sp(st, sp + 3 * size);
+    iret_flags(st, w[2], size, cpl);
+    st->seg[X86_CS] = cs;
     if (rpl > cpl)
         null_inaccessible(st);
     st->rip = w[0] & omask;

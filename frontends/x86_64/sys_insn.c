@@ -338,8 +338,7 @@ static uint64_t sys_hlt(struct sysargs *a)
     }
     a->st->rip = (a->st->rip + X86_SYS_LEN(a->code)) & gpr_width_mask(a->st);
     a->st->activity_state = 1;
-    x86_flags_pack(a->st);
-    soft_unwind(a->cpu, SOFT_STOP_HALT);
+    return 0;
 }
 
 /* ---- descriptor tables ------------------------------------------------------------------ */

@@ -75,10 +75,9 @@ static bool protected_mode(const struct x86_state *st)
 }
 
 /* Null selector: SS only in 64-bit mode below CPL 3; data segments become unusable. */
-static int load_null(struct soft_cpu *cpu, unsigned seg, uint16_t sel, struct x86_fault *f)
+static int load_null(struct soft_cpu *cpu, unsigned seg, uint16_t sel, unsigned cpl, struct x86_fault *f)
 {
     struct x86_state *st = x86_st(cpu);
-    unsigned cpl = x86_cpl(st);
     bool long64 = x86_code_size_of(st) == X86_CODE64;
     if (seg == X86_SS && !(long64 && cpl < 3 && (sel & SEL_RPL_MASK) == cpl))
         return gp(f, X86_V_GP, 0);
@@ -116,6 +115,11 @@ static int check_data_seg(unsigned seg, uint16_t sel, uint32_t ar, unsigned cpl,
 
 int x86_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel, struct x86_fault *f)
 {
+    return x86_load_seg_cpl(cpu, seg, sel, x86_cpl(x86_st(cpu)), f);
+}
+
+int x86_load_seg_cpl(struct soft_cpu *cpu, unsigned seg, uint16_t sel, unsigned cpl, struct x86_fault *f)
+{
     struct x86_state *st = x86_st(cpu);
     struct x86_segment *s = &st->seg[seg];
     if (!protected_mode(st)) {
@@ -130,13 +134,13 @@ int x86_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel, struct x86_fa
         return 0;
     }
     if ((sel & ~SEL_RPL_MASK) == 0)
-        return load_null(cpu, seg, sel, f);
+        return load_null(cpu, seg, sel, cpl, f);
     uint64_t d[2];
     if (x86_read_descriptor(cpu, sel, d, 1, f) != 0)
         return -1;
     struct x86_segment tmp;
     x86_seg_from_descriptor(&tmp, sel, d[0], 0);
-    if (check_data_seg(seg, sel, tmp.ar, x86_cpl(st), f) != 0)
+    if (check_data_seg(seg, sel, tmp.ar, cpl, f) != 0)
         return -1;
     set_accessed(cpu, sel, d[0]);
     tmp.ar |= DESC_TYPE_ACCESSED;

@@ -39,9 +39,20 @@ void x86_exit_ept(struct soft_cpu *cpu, uint64_t va, uint64_t gpa, uint32_t acce
                                    ((r->perms & PMAP_EXEC) ? EXIT_PERM_X : 0));
 }
 
+/* In long mode a linear address must be canonical (48 or, with LA57, 57 bits). */
+static bool canonical(const struct x86_state *st, uint64_t va)
+{
+    unsigned bits = (st->cr4 & X86_CR4_LA57) ? 57 : 48;
+    return (uint64_t)((int64_t)(va << (64 - bits)) >> (64 - bits)) == va;
+}
+
 int x86_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct x86_walk_result *out, struct x86_fault *f)
 {
     const struct x86_state *st = x86_st(cpu);
+    if ((st->msr.efer & X86_EFER_LMA) && !canonical(st, va)) {
+        *f = (struct x86_fault){ .vector = X86_V_GP, .err = 0, .gva = va, .access = access };
+        return -1;
+    }
     if (!(st->cr0 & X86_CR0_PG)) {
         out->gpa = (st->msr.efer & X86_EFER_LMA) ? va : (va & 0xffffffffull);
         out->perms = MMU_READ | MMU_WRITE | MMU_FETCH;

@@ -99,6 +99,12 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
 void x86_disasm(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, char *out, unsigned outlen);
 const char *x86_op_name(unsigned op);
 
+/* Translate the block at the current RIP without the dispatcher (reports, golden
+ * dumps): code is read through the walker and stage 2 directly, and nothing is
+ * delivered if it cannot be; needs only cpu->vcpu and cpu->state. */
+typedef size_t (*x86_fetch_fn)(struct soft_cpu *cpu, uint64_t va, void *out, size_t len, bool fault);
+bool x86_translate_standalone(struct soft_cpu *cpu, struct ir_block *b);
+
 /* ---- mode key ------------------------------------------------------------------ */
 
 /* Bits of state a translation depends on (the cache key's mode bits). */
@@ -275,6 +281,8 @@ int x86_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct x86_walk
 /* Segment loads with their checks (protected mode); real/VM86 mode loads base = sel*16.
  * Return 0 or set *f (#GP/#NP/#SS/#TS, or a stage-2 exit). */
 int x86_load_seg(struct soft_cpu *cpu, unsigned seg, uint16_t sel, struct x86_fault *f);
+/* The same, checked against an explicit CPL (returns to an outer level). */
+int x86_load_seg_cpl(struct soft_cpu *cpu, unsigned seg, uint16_t sel, unsigned cpl, struct x86_fault *f);
 /* Descriptor read by selector from GDT/LDT: 0 or fault. */
 int x86_read_descriptor(struct soft_cpu *cpu, uint16_t sel, uint64_t desc[2], unsigned n, struct x86_fault *f);
 void x86_seg_from_descriptor(struct x86_segment *s, uint16_t sel, uint64_t lo, uint64_t hi);

@@ -109,13 +109,50 @@ static inline bool dg_is_gpr(unsigned reg)
     return false;
 }
 
+/* A REX prefix followed by a legacy prefix is ignored by the processor (and by
+ * Capstone) but honoured by Unicorn 2.0.1: a known oracle bug, kept out. */
+static inline bool dg_stray_rex(const cs_insn *in)
+{
+    static const uint8_t legacy[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3 };
+    for (unsigned i = 0; i + 1 < in->size; i++) {
+        bool rex = (in->bytes[i] & 0xf0) == 0x40;
+        bool next_legacy = memchr(legacy, in->bytes[i + 1], sizeof(legacy)) != NULL;
+        if (rex && next_legacy)
+            return true;
+        if (!rex && !memchr(legacy, in->bytes[i], sizeof(legacy)))
+            break;
+    }
+    return false;
+}
+
 /* Is this decoded instruction acceptable for the sequence? */
 static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t *undef_after)
 {
     const struct dg_rule *rule = dg_rule_of(in->id);
-    if (!rule)
+    if (!rule || dg_stray_rex(in))
         return false;
     const cs_x86 *x = &in->detail->x86;
+    /* PUSH/POP with 66h: Unicorn and Capstone disagree with the SDM on prefix mixes
+     * (66h + REX.W, 66h + F2h); the per-instruction vectors cover these forms. */
+    if ((in->id == X86_INS_PUSH || in->id == X86_INS_POP) && memchr(in->bytes, 0x66, in->size))
+        return false;
+    /* BSWAP of a 16-bit register is undefined. */
+    if (in->id == X86_INS_BSWAP && memchr(in->bytes, 0x66, in->size))
+        return false;
+    /* 66h together with REX.W: Unicorn sizes immediates by 66h (REX.W wins). */
+    if ((x->rex & 0x8) && memchr(in->bytes, 0x66, in->size))
+        return false;
+    /* F6/F7 /1 is an undocumented TEST alias that Unicorn mis-executes. */
+    if (x->opcode[0] == 0xf6 || x->opcode[0] == 0xf7) {
+        if (((x->modrm >> 3) & 7) == 1)
+            return false;
+    }
+    /* LOCK on a register destination is #UD (the vectors test it); Unicorn runs it. */
+    if (x->prefix[0] == X86_PREFIX_LOCK && (x->op_count == 0 || x->operands[0].type != X86_OP_MEM))
+        return false;
+    /* LAHF/SAHF with a REX prefix: Unicorn uses SPL instead of AH. */
+    if ((in->id == X86_INS_LAHF || in->id == X86_INS_SAHF) && in->detail->x86.rex)
+        return false;
     for (unsigned i = 0; i < x->op_count; i++) {
         const cs_x86_op *o = &x->operands[i];
         if (o->type == X86_OP_REG && (dg_is_rbx_or_rsp(o->reg) || !dg_is_gpr(o->reg)))

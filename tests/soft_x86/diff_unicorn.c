@@ -6,6 +6,7 @@
  * the passes. Iterations: argv[1], else ANYHV_FUZZ_ITERS, else a bounded slice. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <anyhv/anyhv.h>
 #include <unicorn/unicorn.h>
 
 #include "diff_gen.h"
@@ -38,6 +39,7 @@ static const int uc_gpr[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, 
 struct outcome {
     uint64_t gpr[16], rflags, rip;
     int vector;           /* exception vector, -1 when the sequence completed */
+    int uc_err;           /* Unicorn's return code (0 on the anyhv side) */
     uint8_t data[DATA_SIZE], stack[0x1000];
 };
 
@@ -112,6 +114,8 @@ static int run_anyhv(struct xg *g, const struct testcase *t, struct outcome *o)
     return 0;
 }
 
+#define UC_STOPPED_EARLY (-2)
+
 /* ---- Unicorn -------------------------------------------------------------------- */
 
 static int uc_vector;
@@ -119,7 +123,8 @@ static int uc_vector;
 static void on_interrupt(uc_engine *uc, uint32_t intno, void *user)
 {
     (void)user;
-    uc_vector = (int)intno;
+    if (uc_vector < 0)
+        uc_vector = (int)intno;   /* the first one: delivery may fault again before the stop */
     uc_emu_stop(uc);
 }
 
@@ -134,9 +139,16 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
     uc_reg_write(uc, UC_X86_REG_RFLAGS, &t->rflags);
     uc_vector = -1;
     uc_err err = uc_emu_start(uc, t->code_addr, t->code_addr + t->len, 0, 0);
+    o->uc_err = (int)err;
+    if (err == UC_ERR_INSN_INVALID)
+        return 1;   /* the oracle lacks an encoding the SDM defines: no verdict */
     if (err != UC_ERR_OK && uc_vector < 0)
         return -1;
     o->vector = uc_vector;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    if (uc_vector < 0 && rip != t->code_addr + t->len)
+        o->vector = UC_STOPPED_EARLY;   /* a fault Unicorn did not report through the hook */
     for (int i = 0; i < 16; i++)
         uc_reg_read(uc, uc_gpr[i], &o->gpr[i]);
     uc_reg_read(uc, UC_X86_REG_RFLAGS, &o->rflags);
@@ -148,9 +160,14 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
 
 /* ---- comparison and report --------------------------------------------------------- */
 
+/* Unicorn (no IDT) reports a divide error as #DF; same event. */
+#define UC_DE_AS_DF 8
+
 static bool same(const struct testcase *t, const struct outcome *a, const struct outcome *u)
 {
-    if (a->vector != u->vector)
+    bool de_alias = a->vector == 0 && u->vector == UC_DE_AS_DF;
+    bool silent = a->vector >= 0 && u->vector == UC_STOPPED_EARLY && a->rip == u->rip;
+    if (a->vector != u->vector && !de_alias && !silent)
         return false;
     if (a->vector >= 0)
         return true;   /* both faulted the same way; the fault point state is not compared */
@@ -191,7 +208,7 @@ static void print_ir(struct xg *g, const struct testcase *t)
     struct ir_block b;
     ir_block_init(&b, t->code_addr);
     static char text[1 << 16];
-    if (x86_soft_frontend.translate(&cpu, &b)) {
+    if (x86_translate_standalone(&cpu, &b)) {
         ir_dump(&b, text, sizeof(text));
         printf("IR before passes:\n%s", text);
         ir_optimize(&b, x86_flag_offsets, 6);
@@ -206,7 +223,8 @@ static void report(csh h, cs_insn *ins, struct xg *g, const struct testcase *t, 
 {
     printf("MISMATCH seed %" PRIu64 " case %u\n", seed, index);
     print_listing(h, ins, t);
-    printf("exception: anyhv %d, unicorn %d\n", a->vector, u->vector);
+    printf("exception: anyhv %d, unicorn %d (unicorn status %d: %s); rip anyhv %" PRIx64 " unicorn %" PRIx64 "\n",
+           a->vector, u->vector, u->uc_err, uc_strerror((uc_err)u->uc_err), a->rip, u->rip);
     printf("%-6s %-18s %-18s %-18s\n", "reg", "initial", "anyhv", "unicorn");
     for (int i = 0; i < 16; i++)
         printf("%-6s %016" PRIx64 "   %016" PRIx64 "   %016" PRIx64 "%s\n", gpr_names[i], t->gpr[i], a->gpr[i],
@@ -263,11 +281,17 @@ int main(int argc, char **argv)
     }
     static struct testcase t;
     static struct outcome a, u;
-    unsigned failures = 0, faults = 0, insns = 0;
-    for (unsigned i = 0; i < iters && failures < 5; i++) {
+    unsigned failures = 0, faults = 0, insns = 0, refused = 0;
+    const char *first_env = getenv("ANYHV_FUZZ_FIRST");
+    unsigned first = first_env ? (unsigned)strtoul(first_env, NULL, 10) : 0;
+    for (unsigned i = first; i < first + iters && failures < 5; i++) {
         make_case(h, ins, seed, i, &t);
         int ra = run_anyhv(&g, &t, &a), ru = run_unicorn(uc, &t, &u);
         insns += t.count;
+        if (ra == 0 && ru == 1) {
+            refused++;
+            continue;
+        }
         if (ra != 0 || ru != 0 || !same(&t, &a, &u)) {
             printf("(anyhv run %d, unicorn run %d)\n", ra, ru);
             report(h, ins, &g, &t, &a, &u, seed, i);
@@ -276,8 +300,8 @@ int main(int argc, char **argv)
             faults++;
         }
     }
-    printf("%u sequences (%u instructions, %u ending in the same exception), %u mismatches\n", iters, insns, faults,
-           failures);
+    printf("%u sequences (%u instructions, %u ending in the same exception, %u Unicorn could not run), "
+           "%u mismatches\n", iters, insns, faults, refused, failures);
     uc_close(uc);
     cs_free(ins, 1);
     cs_close(&h);

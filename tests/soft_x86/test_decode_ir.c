@@ -135,7 +135,7 @@ static void dump_block(struct xg *g, const struct golden *gd, char *out, size_t 
     x86_soft_frontend.init();
     struct ir_block b;
     ir_block_init(&b, pc);
-    cr_assert(x86_soft_frontend.translate(&cpu, &b), "%s: translate failed", gd->name);
+    cr_assert(x86_translate_standalone(&cpu, &b), "%s: translate failed", gd->name);
     char err[256];
     cr_assert(ir_verify(&b, err, sizeof(err)), "%s: IR does not verify: %s", gd->name, err);
     size_t n = (size_t)snprintf(out, outlen, "; %s\n; before passes\n", gd->name);

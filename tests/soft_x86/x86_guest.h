@@ -35,6 +35,8 @@
 #define XG_AR_UDATA 0xc0f3u
 #define XG_VECTORS 32u
 #define XG_GATE_INT64 0x8e00ull   /* P, DPL0, 64-bit interrupt gate */
+#define XG_GATE_DPL3 0x6000ull    /* gate DPL 3: INT3 from CPL3 reaches #BP's handler */
+#define XG_BP_VECTOR 3u
 #define XG_DESC_CODE64 0x00af9b000000ffffull
 #define XG_DESC_DATA 0x00cf93000000ffffull
 #define XG_PML4 0x70000u
@@ -148,7 +150,8 @@ static inline void xg_tables(struct xg *g)
     for (unsigned v = 0; v < XG_VECTORS; v++) {
         uint64_t h = XG_STUBS + XG_STUB_SIZE * v;
         g->ram[h] = 0xf4;
-        idt[2 * v] = (h & 0xffff) | (0x8ull << 16) | (XG_GATE_INT64 << 32) | (((h >> 16) & 0xffff) << 48);
+        uint64_t attr = XG_GATE_INT64 | (v == XG_BP_VECTOR ? XG_GATE_DPL3 : 0);
+        idt[2 * v] = (h & 0xffff) | (0x8ull << 16) | (attr << 32) | (((h >> 16) & 0xffff) << 48);
         idt[2 * v + 1] = h >> 32;
     }
 }

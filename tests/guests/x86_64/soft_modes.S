@@ -260,7 +260,7 @@ set_gate:
     shl     $4, %eax
     add     $IDT, %rax
     mov     %si, (%rax)
-    movw    $0x08, 2(%rax)
+    movw    $0x18, 2(%rax)
     mov     %dl, 4(%rax)
     mov     %cl, %r8b
     shl     $5, %r8b

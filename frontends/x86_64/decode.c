@@ -156,19 +156,26 @@ static bool map_operand(const cs_x86_op *src, struct x86_operand *dst)
     }
 }
 
-static uint8_t prefixes_of(const cs_x86 *d)
+/* Prefixes from the raw bytes: Capstone 4.0.2 loses 66h in some orders (66 F2 ..),
+ * so the legacy prefixes are scanned here and REX taken from Capstone. */
+static uint8_t prefixes_of(const cs_x86 *d, const uint8_t *bytes, unsigned len)
 {
     uint8_t p = 0;
-    if (d->prefix[0] == X86_PREFIX_LOCK)
-        p |= X86_PFX_LOCK;
-    else if (d->prefix[0] == X86_PREFIX_REP)
-        p |= X86_PFX_REP;
-    else if (d->prefix[0] == X86_PREFIX_REPNE)
-        p |= X86_PFX_REPNE;
-    if (d->prefix[2])
-        p |= X86_PFX_OPSIZE;
-    if (d->prefix[3])
-        p |= X86_PFX_ADDRSIZE;
+    for (unsigned i = 0; i < len; i++) {
+        uint8_t b = bytes[i];
+        if (b == 0xf0)
+            p |= X86_PFX_LOCK;
+        else if (b == 0xf3)
+            p = (uint8_t)((p & ~X86_PFX_REPNE) | X86_PFX_REP);
+        else if (b == 0xf2)
+            p = (uint8_t)((p & ~X86_PFX_REP) | X86_PFX_REPNE);
+        else if (b == 0x66)
+            p |= X86_PFX_OPSIZE;
+        else if (b == 0x67)
+            p |= X86_PFX_ADDRSIZE;
+        else if (b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65)
+            break;
+    }
     if (d->rex & 0x8)
         p |= X86_PFX_REX_W;
     return p;
@@ -185,16 +192,32 @@ static uint8_t default_op_size(enum x86_code_size mode, uint8_t pfx)
     return big ? 4 : 2;
 }
 
-/* Where Capstone 4.0.2 reports operand sizes the SDM disagrees with: the short
- * XCHG (90+r) with both 66h and 67h, and MOVSXD without REX.W. */
+/* Where Capstone 4.0.2 disagrees with the SDM: the short XCHG (90+r) with both
+ * 66h and 67h, 66h combined with F2h/F3h on integer instructions, 90 with REX.B
+ * (XCHG r8, not NOP), and MOVSXD without REX.W. */
 #define OPC_XCHG_SHORT_FIRST 0x91
 #define OPC_XCHG_SHORT_LAST 0x97
-static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in)
+static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, uint8_t rex)
 {
     if (in->op == X86_I_XCHG && in->opcode[0] >= OPC_XCHG_SHORT_FIRST && in->opcode[0] <= OPC_XCHG_SHORT_LAST &&
         in->nops == 2) {
         uint8_t size = default_op_size(mode, in->prefixes);
         in->o[0].size = in->o[1].size = size;
+    }
+    /* 66h next to F2h/F3h: Capstone drops the 66h from GPR operand sizes. */
+    bool rep = (in->prefixes & (X86_PFX_REP | X86_PFX_REPNE)) != 0;
+    if (mode != X86_CODE16 && rep && (in->prefixes & X86_PFX_OPSIZE) && !(in->prefixes & X86_PFX_REX_W))
+        for (unsigned i = 0; i < in->nops; i++)
+            if (((in->o[i].kind == X86_OPND_REG && in->o[i].reg.cls == X86_RC_GPR) ||
+                 in->o[i].kind == X86_OPND_MEM) && in->o[i].size == 4)
+                in->o[i].size = 2;
+    /* 90 with REX.B is XCHG rAX, r8 (Capstone says NOP). */
+    if (in->op == X86_I_NOP && in->opcode[0] == 0x90 && (rex & 1) && in->nops == 0) {
+        uint8_t size = default_op_size(mode, in->prefixes);
+        in->op = X86_I_XCHG;
+        in->nops = 2;
+        in->o[0] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, 8 } };
+        in->o[1] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, X86_RAX } };
     }
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
@@ -219,7 +242,7 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     out->len = (uint8_t)ins->size;
     memcpy(out->bytes, ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
     out->addr_size = d->addr_size;
-    out->prefixes = prefixes_of(d);
+    out->prefixes = prefixes_of(d, ins->bytes, ins->size);
     memcpy(out->opcode, d->opcode, sizeof(out->opcode));
     out->modrm = d->modrm;
     if (d->op_count > X86_MAX_OPERANDS)
@@ -228,7 +251,7 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     for (unsigned i = 0; i < d->op_count; i++)
         if (!map_operand(&d->operands[i], &out->o[i]))
             return false;
-    fix_capstone_sizes(mode, out);
+    fix_capstone_sizes(mode, out, d->rex);
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);
     return out->op != X86_I_INVALID && out->len > 0;
 }

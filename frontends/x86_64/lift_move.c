@@ -39,19 +39,32 @@ bool lift_lea(struct x86_ctx *c)
     return true;
 }
 
-/* Sign-extend the lower half of the accumulator into the whole. */
+/* Effective operand size from the prefixes (66h, REX.W) and the code size; used
+ * where Capstone's choice of mnemonic is not reliable under odd prefix orders. */
+static unsigned effective_op_size(const struct x86_ctx *c)
+{
+    if (c->in->prefixes & X86_PFX_REX_W)
+        return 8;
+    bool big = c->code != X86_CODE16;
+    if (c->in->prefixes & X86_PFX_OPSIZE)
+        big = !big;
+    return big ? 4 : 2;
+}
+
+/* Sign-extend the lower half of the accumulator into the whole (CBW/CWDE/CDQE by
+ * operand size). */
 bool lift_cbw_cwde_cdqe(struct x86_ctx *c)
 {
-    unsigned size = c->in->op == X86_I_CBW ? 2 : c->in->op == X86_I_CWDE ? 4 : 8;
+    unsigned size = effective_op_size(c);
     ir_val half = x86_get_gpr(c, X86_RAX, size / 2);
     x86_set_gpr(c, X86_RAX, size, x86_resize(c, half, size, true));
     return true;
 }
 
-/* Sign of the accumulator into all of DX/EDX/RDX. */
+/* Sign of the accumulator into all of DX/EDX/RDX (CWD/CDQ/CQO by operand size). */
 bool lift_cwd_cdq_cqo(struct x86_ctx *c)
 {
-    unsigned size = c->in->op == X86_I_CWD ? 2 : c->in->op == X86_I_CDQ ? 4 : 8;
+    unsigned size = effective_op_size(c);
     ir_val a = x86_get_gpr(c, X86_RAX, size);
     x86_set_gpr(c, X86_RDX, size, ir_binop(c->b, IR_ASHR, a, x86_const(c, size, size * 8 - 1)));
     return true;

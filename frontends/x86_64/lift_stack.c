@@ -36,7 +36,10 @@ bool lift_pop(struct x86_ctx *c)
     if (o->kind == X86_OPND_REG && o->reg.cls == X86_RC_SEG)
         return lift_pop_seg(c, o->reg.num, size);
     ir_val v = x86_pop(c, size);
-    x86_write_op(c, 0, v);
+    if (o->kind == X86_OPND_REG)
+        x86_set_reg(c, o->reg, size, v);   /* the popped size, not Capstone's register width */
+    else
+        x86_store(c, x86_operand_addr(c, o), v, size, o->mem.seg);
     return true;
 }
 

@@ -147,8 +147,17 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
         if (((x->modrm >> 3) & 7) == 1)
             return false;
     }
-    /* LOCK on a register destination is #UD (the vectors test it); Unicorn runs it. */
-    if (x->prefix[0] == X86_PREFIX_LOCK && (x->op_count == 0 || x->operands[0].type != X86_OP_MEM))
+    /* LOCK on a register destination or a non-RMW instruction is #UD (the vectors
+     * test it); Unicorn runs it. Capstone may hide F0h behind F2h/F3h: scan bytes. */
+    bool lock = false;
+    for (unsigned i = 0; i < in->size; i++) {
+        uint8_t b = in->bytes[i];
+        if (b == 0xf0)
+            lock = true;
+        else if (!memchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf2\xf3", b, 10))
+            break;
+    }
+    if (lock)
         return false;
     /* LAHF/SAHF with a REX prefix: Unicorn uses SPL instead of AH. */
     if ((in->id == X86_INS_LAHF || in->id == X86_INS_SAHF) && in->detail->x86.rex)

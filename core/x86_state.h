@@ -161,6 +161,17 @@ struct x86_vmx_controls {
     uint64_t inert[X86_VMX_INERT_COUNT];
 };
 
+/* Soft CPU only: the six arithmetic flags one byte each (0 or 1). While the soft
+ * CPU runs they, not rflags, hold CF/PF/AF/ZF/SF/OF, so the IR can drop flag
+ * computations nobody reads; the x86 frontend packs them into rflags whenever state
+ * leaves the CPU (exit, exception, PUSHF) and remembers the packed value, so a
+ * client write to rflags between runs is noticed and unpacked. */
+struct x86_soft_flags {
+    uint8_t cf, pf, af, zf, sf, of;
+    uint8_t pad[2];
+    uint64_t rflags_synced;          /* rflags as last packed by the frontend */
+};
+
 struct x86_state {
     uint64_t gpr[X86_GPR_COUNT];     /* offset 0: hottest */
     uint64_t rip;
@@ -177,6 +188,7 @@ struct x86_state {
     uint64_t pdpte[4];               /* PAE PDPTEs as loaded on CR3 write */
     struct x86_vmx_controls vmx;
     struct x86_fpu fpu;
+    struct x86_soft_flags soft;      /* soft CPU scratch (ignored by KVM) */
 };
 
 _Static_assert(offsetof(struct x86_state, gpr) == 0, "gpr pinned at 0 for generated code");

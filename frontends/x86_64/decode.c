@@ -1,0 +1,272 @@
+/* decode.c - Capstone behind a thin adapter: bytes in, our struct x86_dinsn out.
+ * Capstone is only the decoder (detail mode, one handle per code size and thread);
+ * meaning lives in the lifters. Ids Capstone knows but x86_ops.def does not list
+ * decode as invalid, which the translator turns into #UD. */
+#include <capstone/capstone.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "frontends/x86_64/x86_fe.h"
+
+/* Capstone id -> our op (filled from x86_ops.def on first use). */
+static uint16_t op_of_cs[X86_INS_ENDING];
+static const char *const op_names[X86_I_COUNT] = {
+    [X86_I_INVALID] = "invalid",
+#define X86_OP(name, csid, lifter) [X86_I_##name] = #name,
+#include "frontends/x86_64/x86_ops.def"
+#undef X86_OP
+};
+
+static void op_table_init(void)
+{
+#define X86_OP(name, csid, lifter) op_of_cs[csid] = X86_I_##name;
+#include "frontends/x86_64/x86_ops.def"
+#undef X86_OP
+}
+
+const char *x86_op_name(unsigned op)
+{
+    return op < X86_I_COUNT ? op_names[op] : "?";
+}
+
+/* Capstone register -> our class and number. */
+#define GPR(n) { X86_RC_GPR, n }
+static const struct x86_regref reg_map[X86_REG_ENDING] = {
+    [X86_REG_AL] = GPR(X86_RAX), [X86_REG_CL] = GPR(X86_RCX), [X86_REG_DL] = GPR(X86_RDX),
+    [X86_REG_BL] = GPR(X86_RBX), [X86_REG_SPL] = GPR(X86_RSP), [X86_REG_BPL] = GPR(X86_RBP),
+    [X86_REG_SIL] = GPR(X86_RSI), [X86_REG_DIL] = GPR(X86_RDI),
+    [X86_REG_AH] = { X86_RC_GPR8H, 0 }, [X86_REG_CH] = { X86_RC_GPR8H, 1 },
+    [X86_REG_DH] = { X86_RC_GPR8H, 2 }, [X86_REG_BH] = { X86_RC_GPR8H, 3 },
+    [X86_REG_AX] = GPR(X86_RAX), [X86_REG_CX] = GPR(X86_RCX), [X86_REG_DX] = GPR(X86_RDX),
+    [X86_REG_BX] = GPR(X86_RBX), [X86_REG_SP] = GPR(X86_RSP), [X86_REG_BP] = GPR(X86_RBP),
+    [X86_REG_SI] = GPR(X86_RSI), [X86_REG_DI] = GPR(X86_RDI),
+    [X86_REG_EAX] = GPR(X86_RAX), [X86_REG_ECX] = GPR(X86_RCX), [X86_REG_EDX] = GPR(X86_RDX),
+    [X86_REG_EBX] = GPR(X86_RBX), [X86_REG_ESP] = GPR(X86_RSP), [X86_REG_EBP] = GPR(X86_RBP),
+    [X86_REG_ESI] = GPR(X86_RSI), [X86_REG_EDI] = GPR(X86_RDI),
+    [X86_REG_RAX] = GPR(X86_RAX), [X86_REG_RCX] = GPR(X86_RCX), [X86_REG_RDX] = GPR(X86_RDX),
+    [X86_REG_RBX] = GPR(X86_RBX), [X86_REG_RSP] = GPR(X86_RSP), [X86_REG_RBP] = GPR(X86_RBP),
+    [X86_REG_RSI] = GPR(X86_RSI), [X86_REG_RDI] = GPR(X86_RDI),
+    [X86_REG_R8] = GPR(8), [X86_REG_R9] = GPR(9), [X86_REG_R10] = GPR(10), [X86_REG_R11] = GPR(11),
+    [X86_REG_R12] = GPR(12), [X86_REG_R13] = GPR(13), [X86_REG_R14] = GPR(14), [X86_REG_R15] = GPR(15),
+    [X86_REG_R8B] = GPR(8), [X86_REG_R9B] = GPR(9), [X86_REG_R10B] = GPR(10), [X86_REG_R11B] = GPR(11),
+    [X86_REG_R12B] = GPR(12), [X86_REG_R13B] = GPR(13), [X86_REG_R14B] = GPR(14), [X86_REG_R15B] = GPR(15),
+    [X86_REG_R8W] = GPR(8), [X86_REG_R9W] = GPR(9), [X86_REG_R10W] = GPR(10), [X86_REG_R11W] = GPR(11),
+    [X86_REG_R12W] = GPR(12), [X86_REG_R13W] = GPR(13), [X86_REG_R14W] = GPR(14), [X86_REG_R15W] = GPR(15),
+    [X86_REG_R8D] = GPR(8), [X86_REG_R9D] = GPR(9), [X86_REG_R10D] = GPR(10), [X86_REG_R11D] = GPR(11),
+    [X86_REG_R12D] = GPR(12), [X86_REG_R13D] = GPR(13), [X86_REG_R14D] = GPR(14), [X86_REG_R15D] = GPR(15),
+    [X86_REG_ES] = { X86_RC_SEG, X86_ES }, [X86_REG_CS] = { X86_RC_SEG, X86_CS },
+    [X86_REG_SS] = { X86_RC_SEG, X86_SS }, [X86_REG_DS] = { X86_RC_SEG, X86_DS },
+    [X86_REG_FS] = { X86_RC_SEG, X86_FS }, [X86_REG_GS] = { X86_RC_SEG, X86_GS },
+    [X86_REG_RIP] = { X86_RC_RIP, 0 }, [X86_REG_EIP] = { X86_RC_RIP, 0 }, [X86_REG_IP] = { X86_RC_RIP, 0 },
+    [X86_REG_CR0] = { X86_RC_CR, 0 }, [X86_REG_CR1] = { X86_RC_CR, 1 }, [X86_REG_CR2] = { X86_RC_CR, 2 },
+    [X86_REG_CR3] = { X86_RC_CR, 3 }, [X86_REG_CR4] = { X86_RC_CR, 4 }, [X86_REG_CR5] = { X86_RC_CR, 5 },
+    [X86_REG_CR6] = { X86_RC_CR, 6 }, [X86_REG_CR7] = { X86_RC_CR, 7 }, [X86_REG_CR8] = { X86_RC_CR, 8 },
+    [X86_REG_DR0] = { X86_RC_DR, 0 }, [X86_REG_DR1] = { X86_RC_DR, 1 }, [X86_REG_DR2] = { X86_RC_DR, 2 },
+    [X86_REG_DR3] = { X86_RC_DR, 3 }, [X86_REG_DR4] = { X86_RC_DR, 4 }, [X86_REG_DR5] = { X86_RC_DR, 5 },
+    [X86_REG_DR6] = { X86_RC_DR, 6 }, [X86_REG_DR7] = { X86_RC_DR, 7 },
+    [X86_REG_XMM0] = { X86_RC_XMM, 0 }, [X86_REG_XMM1] = { X86_RC_XMM, 1 }, [X86_REG_XMM2] = { X86_RC_XMM, 2 },
+    [X86_REG_XMM3] = { X86_RC_XMM, 3 }, [X86_REG_XMM4] = { X86_RC_XMM, 4 }, [X86_REG_XMM5] = { X86_RC_XMM, 5 },
+    [X86_REG_XMM6] = { X86_RC_XMM, 6 }, [X86_REG_XMM7] = { X86_RC_XMM, 7 }, [X86_REG_XMM8] = { X86_RC_XMM, 8 },
+    [X86_REG_XMM9] = { X86_RC_XMM, 9 }, [X86_REG_XMM10] = { X86_RC_XMM, 10 },
+    [X86_REG_XMM11] = { X86_RC_XMM, 11 }, [X86_REG_XMM12] = { X86_RC_XMM, 12 },
+    [X86_REG_XMM13] = { X86_RC_XMM, 13 }, [X86_REG_XMM14] = { X86_RC_XMM, 14 },
+    [X86_REG_XMM15] = { X86_RC_XMM, 15 },
+    [X86_REG_ST0] = { X86_RC_ST, 0 }, [X86_REG_ST1] = { X86_RC_ST, 1 }, [X86_REG_ST2] = { X86_RC_ST, 2 },
+    [X86_REG_ST3] = { X86_RC_ST, 3 }, [X86_REG_ST4] = { X86_RC_ST, 4 }, [X86_REG_ST5] = { X86_RC_ST, 5 },
+    [X86_REG_ST6] = { X86_RC_ST, 6 }, [X86_REG_ST7] = { X86_RC_ST, 7 },
+    [X86_REG_MM0] = { X86_RC_MMX, 0 }, [X86_REG_MM1] = { X86_RC_MMX, 1 }, [X86_REG_MM2] = { X86_RC_MMX, 2 },
+    [X86_REG_MM3] = { X86_RC_MMX, 3 }, [X86_REG_MM4] = { X86_RC_MMX, 4 }, [X86_REG_MM5] = { X86_RC_MMX, 5 },
+    [X86_REG_MM6] = { X86_RC_MMX, 6 }, [X86_REG_MM7] = { X86_RC_MMX, 7 },
+};
+
+static const cs_mode cs_mode_of[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
+
+/* One handle per code size and thread: Capstone handles are not shared across
+ * threads, and each vCPU runs on its own. */
+static _Thread_local csh tl_handle[3];
+static _Thread_local cs_insn *tl_insn[3];
+
+static cs_insn *handle_for(enum x86_code_size mode, csh *h)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, op_table_init);
+    if (!tl_handle[mode]) {
+        csh nh;
+        if (cs_open(CS_ARCH_X86, cs_mode_of[mode], &nh) != CS_ERR_OK)
+            return NULL;
+        cs_option(nh, CS_OPT_DETAIL, CS_OPT_ON);
+        cs_insn *ins = cs_malloc(nh);
+        if (!ins) {
+            cs_close(&nh);
+            return NULL;
+        }
+        tl_handle[mode] = nh;
+        tl_insn[mode] = ins;
+    }
+    *h = tl_handle[mode];
+    return tl_insn[mode];
+}
+
+static bool map_reg(unsigned csreg, struct x86_regref *out)
+{
+    if (csreg == X86_REG_INVALID || csreg >= X86_REG_ENDING || reg_map[csreg].cls == X86_RC_NONE)
+        return false;
+    *out = reg_map[csreg];
+    return true;
+}
+
+static bool uses_stack_base(const struct x86_regref *base)
+{
+    return base->cls == X86_RC_GPR && (base->num == X86_RSP || base->num == X86_RBP);
+}
+
+static bool map_operand(const cs_x86_op *src, struct x86_operand *dst)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->size = src->size;
+    switch (src->type) {
+    case X86_OP_REG:
+        dst->kind = X86_OPND_REG;
+        return map_reg(src->reg, &dst->reg);
+    case X86_OP_IMM:
+        dst->kind = X86_OPND_IMM;
+        dst->imm = (uint64_t)src->imm;
+        return true;
+    case X86_OP_MEM:
+        dst->kind = X86_OPND_MEM;
+        if (src->mem.base != X86_REG_INVALID && !map_reg(src->mem.base, &dst->mem.base))
+            return false;
+        if (src->mem.index != X86_REG_INVALID && !map_reg(src->mem.index, &dst->mem.index))
+            return false;
+        dst->mem.scale = (uint8_t)src->mem.scale;
+        dst->mem.disp = src->mem.disp;
+        if (src->mem.segment != X86_REG_INVALID) {
+            struct x86_regref s;
+            if (!map_reg(src->mem.segment, &s) || s.cls != X86_RC_SEG)
+                return false;
+            dst->mem.seg = s.num;
+            dst->mem.seg_override = true;
+        } else {
+            dst->mem.seg = uses_stack_base(&dst->mem.base) ? X86_SS : X86_DS;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Prefixes from the raw bytes: Capstone 4.0.2 loses 66h in some orders (66 F2 ..),
+ * so the legacy prefixes are scanned here and REX taken from Capstone. */
+static uint8_t prefixes_of(const cs_x86 *d, const uint8_t *bytes, unsigned len)
+{
+    uint8_t p = 0;
+    for (unsigned i = 0; i < len; i++) {
+        uint8_t b = bytes[i];
+        if (b == 0xf0)
+            p |= X86_PFX_LOCK;
+        else if (b == 0xf3)
+            p = (uint8_t)((p & ~X86_PFX_REPNE) | X86_PFX_REP);
+        else if (b == 0xf2)
+            p = (uint8_t)((p & ~X86_PFX_REP) | X86_PFX_REPNE);
+        else if (b == 0x66)
+            p |= X86_PFX_OPSIZE;
+        else if (b == 0x67)
+            p |= X86_PFX_ADDRSIZE;
+        else if (b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65)
+            break;
+    }
+    if (d->rex & 0x8)
+        p |= X86_PFX_REX_W;
+    return p;
+}
+
+/* Operand size when operand 0 does not say it (string ops, PUSHF ...). */
+static uint8_t default_op_size(enum x86_code_size mode, uint8_t pfx)
+{
+    if (pfx & X86_PFX_REX_W)
+        return 8;
+    bool big = mode != X86_CODE16;
+    if (pfx & X86_PFX_OPSIZE)
+        big = !big;
+    return big ? 4 : 2;
+}
+
+/* Where Capstone 4.0.2 disagrees with the SDM: the short XCHG (90+r) with both
+ * 66h and 67h, 66h combined with F2h/F3h on integer instructions, 90 with REX.B
+ * (XCHG r8, not NOP), and MOVSXD without REX.W. */
+#define OPC_XCHG_SHORT_FIRST 0x91
+#define OPC_XCHG_SHORT_LAST 0x97
+static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, uint8_t rex)
+{
+    if (in->op == X86_I_XCHG && in->opcode[0] >= OPC_XCHG_SHORT_FIRST && in->opcode[0] <= OPC_XCHG_SHORT_LAST &&
+        in->nops == 2) {
+        uint8_t size = default_op_size(mode, in->prefixes);
+        in->o[0].size = in->o[1].size = size;
+    }
+    /* 66h next to F2h/F3h: Capstone drops the 66h from GPR operand sizes. */
+    bool rep = (in->prefixes & (X86_PFX_REP | X86_PFX_REPNE)) != 0;
+    if (mode != X86_CODE16 && rep && (in->prefixes & X86_PFX_OPSIZE) && !(in->prefixes & X86_PFX_REX_W))
+        for (unsigned i = 0; i < in->nops; i++)
+            if (((in->o[i].kind == X86_OPND_REG && in->o[i].reg.cls == X86_RC_GPR) ||
+                 in->o[i].kind == X86_OPND_MEM) && in->o[i].size == 4)
+                in->o[i].size = 2;
+    /* 90 with REX.B is XCHG rAX, r8 (Capstone says NOP). */
+    if (in->op == X86_I_NOP && in->opcode[0] == 0x90 && (rex & 1) && in->nops == 0) {
+        uint8_t size = default_op_size(mode, in->prefixes);
+        in->op = X86_I_XCHG;
+        in->nops = 2;
+        in->o[0] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, 8 } };
+        in->o[1] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, X86_RAX } };
+    }
+    /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
+    if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
+        in->o[0].size = default_op_size(mode, in->prefixes);
+}
+
+bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
+{
+    csh h;
+    cs_insn *ins = handle_for(mode, &h);
+    if (!ins)
+        return false;
+    const uint8_t *code = bytes;
+    size_t size = n;
+    uint64_t addr = ip;
+    if (!cs_disasm_iter(h, &code, &size, &addr, ins))
+        return false;
+    const cs_x86 *d = &ins->detail->x86;
+    memset(out, 0, sizeof(*out));
+    out->cs_id = (uint16_t)ins->id;
+    out->op = ins->id < X86_INS_ENDING ? op_of_cs[ins->id] : X86_I_INVALID;
+    out->len = (uint8_t)ins->size;
+    memcpy(out->bytes, ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
+    out->addr_size = d->addr_size;
+    out->prefixes = prefixes_of(d, ins->bytes, ins->size);
+    memcpy(out->opcode, d->opcode, sizeof(out->opcode));
+    out->modrm = d->modrm;
+    if (d->op_count > X86_MAX_OPERANDS)
+        return false;
+    out->nops = d->op_count;
+    for (unsigned i = 0; i < d->op_count; i++)
+        if (!map_operand(&d->operands[i], &out->o[i]))
+            return false;
+    fix_capstone_sizes(mode, out, d->rex);
+    out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);
+    return out->op != X86_I_INVALID && out->len > 0;
+}
+
+void x86_disasm(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, char *out, unsigned outlen)
+{
+    csh h;
+    cs_insn *ins = handle_for(mode, &h);
+    if (outlen)
+        out[0] = 0;
+    if (!ins || !outlen)
+        return;
+    const uint8_t *code = bytes;
+    size_t size = n;
+    uint64_t addr = ip;
+    if (cs_disasm_iter(h, &code, &size, &addr, ins))
+        snprintf(out, outlen, "%s %s", ins->mnemonic, ins->op_str);
+}

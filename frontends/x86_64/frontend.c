@@ -1,0 +1,359 @@
+/* frontend.c - the x86-64 frontend as the dispatcher sees it (struct soft_frontend):
+ * mode key, translation of one block (fetch through the walker, decode, lift by
+ * table), events before a block (VM-entry injection, interrupt/NMI windows), TLB
+ * fills, stage-2 faults as EPT-violation exits, and the lazy arithmetic flags. */
+#define ANYHV_GUEST_X86_64 1
+#include <Hypervisor/Hypervisor.h>
+#include <string.h>
+
+#include "frontends/x86_64/x86_fe.h"
+
+#define X86_BLOCK_MAX_INSNS 64
+#define ARITH_FLAGS (X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_OF)
+#define INTR_BLOCK_STI (1u << 0)
+#define INTR_BLOCK_MOV_SS (1u << 1)
+#define INTR_BLOCK_NMI (1u << 3)
+#define MK_CS_HASH_SHIFT 13
+#define MK_CS_HASH_MASK 0x7ffffu
+
+static const x86_lifter lifters[X86_I_COUNT] = {
+#define X86_OP(name, csid, lifter) [X86_I_##name] = lifter,
+#include "frontends/x86_64/x86_ops.def"
+#undef X86_OP
+};
+
+/* ---- flags ---------------------------------------------------------------------- */
+
+static const unsigned flag_bit[6] = { 0, 2, 4, 6, 7, 11 };
+
+uint64_t x86_rflags_of(const struct x86_state *st)
+{
+    const uint8_t *f = &st->soft.cf;
+    uint64_t v = (st->rflags & ~(uint64_t)ARITH_FLAGS) | X86_FLAG_FIXED1;
+    for (unsigned i = 0; i < 6; i++)
+        v |= (uint64_t)(f[i] & 1) << flag_bit[i];
+    return v;
+}
+
+void x86_flags_pack(struct x86_state *st)
+{
+    st->rflags = x86_rflags_of(st);
+    st->soft.rflags_synced = st->rflags;
+}
+
+void x86_flags_unpack(struct x86_state *st)
+{
+    uint8_t *f = &st->soft.cf;
+    for (unsigned i = 0; i < 6; i++)
+        f[i] = (uint8_t)((st->rflags >> flag_bit[i]) & 1);
+    st->soft.rflags_synced = st->rflags;
+}
+
+void x86_rflags_write(struct x86_state *st, uint64_t v)
+{
+    st->rflags = v | X86_FLAG_FIXED1;
+    x86_flags_unpack(st);
+}
+
+/* ---- mode ----------------------------------------------------------------------- */
+
+enum x86_code_size x86_code_size_of(const struct x86_state *st)
+{
+    uint32_t ar = st->seg[X86_CS].ar;
+    if ((st->msr.efer & X86_EFER_LMA) && (ar & X86_AR_L))
+        return X86_CODE64;
+    return (ar & X86_AR_DB) && (st->cr0 & X86_CR0_PE) ? X86_CODE32 : X86_CODE16;
+}
+
+/* CPL as VMX defines it: SS.DPL (real mode 0, virtual-8086 mode 3). */
+unsigned x86_cpl(const struct x86_state *st)
+{
+    if (!(st->cr0 & X86_CR0_PE))
+        return 0;
+    if (st->rflags & X86_FLAG_VM)
+        return 3;
+    return (st->seg[X86_SS].ar & X86_AR_DPL_MASK) >> X86_AR_DPL_SHIFT;
+}
+
+static uint32_t cs_base_hash(uint64_t base)
+{
+    uint64_t h = base * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(h >> 45) & MK_CS_HASH_MASK;
+}
+
+uint32_t x86_mode_key_of(const struct x86_state *st)
+{
+    enum x86_code_size code = x86_code_size_of(st);
+    uint32_t k = code | (x86_cpl(st) << X86_MK_CPL_SHIFT);
+    k |= (st->cr0 & X86_CR0_PE) ? X86_MK_PE : 0;
+    k |= (st->rflags & X86_FLAG_VM) ? X86_MK_VM86 : 0;
+    k |= (uint32_t)((st->rflags & X86_FLAG_IOPL) >> 12) << X86_MK_IOPL_SHIFT;
+    k |= (st->msr.efer & X86_EFER_LMA) ? X86_MK_LMA : 0;
+    k |= (st->seg[X86_SS].ar & X86_AR_DB) ? X86_MK_SS32 : 0;
+    k |= (st->cr4 & X86_CR4_OSFXSR) ? X86_MK_OSFXSR : 0;
+    k |= (st->cr0 & X86_CR0_EM) ? X86_MK_EM : 0;
+    k |= (st->cr0 & X86_CR0_TS) ? X86_MK_TS : 0;
+    if (code != X86_CODE64)
+        k |= cs_base_hash(st->seg[X86_CS].base) << MK_CS_HASH_SHIFT;
+    return k;
+}
+
+static uint64_t linear_pc(const struct x86_state *st)
+{
+    if (x86_code_size_of(st) == X86_CODE64)
+        return st->rip;
+    return (st->seg[X86_CS].base + st->rip) & 0xffffffffull;
+}
+
+static uint64_t fe_get_pc(const struct soft_cpu *cpu)
+{
+    return linear_pc((const struct x86_state *)cpu->state);
+}
+
+static uint32_t fe_mode_key(const struct soft_cpu *cpu)
+{
+    return x86_mode_key_of((const struct x86_state *)cpu->state);
+}
+
+static void fe_set_pc(struct soft_cpu *cpu, uint64_t pc)
+{
+    struct x86_state *st = x86_st(cpu);
+    if (x86_code_size_of(st) == X86_CODE64)
+        st->rip = pc;
+    else
+        st->rip = (pc - st->seg[X86_CS].base) & (x86_code_size_of(st) == X86_CODE32 ? 0xffffffffull : 0xffffull);
+}
+
+static void fe_sync_state(struct soft_cpu *cpu)
+{
+    x86_flags_pack(x86_st(cpu));
+}
+
+/* ---- translation ----------------------------------------------------------------- */
+
+static void ctx_init(struct x86_ctx *c, struct soft_cpu *cpu, struct ir_block *b)
+{
+    const struct x86_state *st = x86_st(cpu);
+    memset(c, 0, sizeof(*c));
+    c->b = b;
+    c->cpu = cpu;
+    c->mode = x86_mode_key_of(st);
+    c->code = x86_code_size_of(st);
+    c->cpl = x86_cpl(st);
+    c->cs_base = c->code == X86_CODE64 ? 0 : st->seg[X86_CS].base;
+}
+
+/* LOCK is allowed only on the read-modify-write forms with a memory destination. */
+static bool lock_allowed(const struct x86_dinsn *in)
+{
+    if (!(in->prefixes & X86_PFX_LOCK))
+        return true;
+    switch (in->op) {
+    case X86_I_ADD: case X86_I_ADC: case X86_I_AND: case X86_I_BTC: case X86_I_BTR: case X86_I_BTS:
+    case X86_I_CMPXCHG: case X86_I_CMPXCHG8B: case X86_I_CMPXCHG16B: case X86_I_DEC: case X86_I_INC:
+    case X86_I_NEG: case X86_I_NOT: case X86_I_OR: case X86_I_SBB: case X86_I_SUB: case X86_I_XADD:
+    case X86_I_XCHG: case X86_I_XOR:
+        return in->nops > 0 && in->o[0].kind == X86_OPND_MEM;
+    default:
+        return false;
+    }
+}
+
+/* Lift one decoded instruction; an unimplemented form becomes #UD. */
+static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded)
+{
+    uint32_t mark = c->b->count;
+    c->in = in;
+    ir_insn_start(c->b, c->pc, in->len ? in->len : 1);
+    if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c))
+        return;
+    c->b->count = mark + 1;   /* drop what a refusing lifter emitted, keep INSN_START */
+    c->end = false;
+    x86_raise(c, X86_V_UD, X86_NO_ERR);
+}
+
+/* Lift instructions until a terminator, the block cap, a page change or code that
+ * cannot be fetched. Code comes through soft_fetch_code (self-modifying code
+ * tracking); a fetch fault is taken only for the block's first instruction. */
+static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_fn fetch)
+{
+    struct x86_state *st = x86_st(cpu);
+    struct x86_ctx c;
+    ctx_init(&c, cpu, b);
+    uint64_t ip = st->rip, start = linear_pc(st);
+    unsigned cap = cpu->max_insns && cpu->max_insns < X86_BLOCK_MAX_INSNS ? cpu->max_insns : X86_BLOCK_MAX_INSNS;
+    b->guest_pc = start;
+    b->mode_key = c.mode;
+    for (unsigned n = 0; n < cap && !c.end; n++) {
+        uint8_t bytes[X86_MAX_INSN_LEN];
+        uint64_t pc = c.cs_base + ip;
+        if (c.code != X86_CODE64)
+            pc &= 0xffffffffull;
+        unsigned got = (unsigned)fetch(cpu, pc, bytes, X86_MAX_INSN_LEN, false);
+        struct x86_dinsn in;
+        bool ok = got && x86_decode(c.code, bytes, got, ip, &in);
+        if (!ok && got < X86_MAX_INSN_LEN) {
+            /* The instruction runs into a page that cannot be fetched: end the block
+             * before it, or take that page's fault if it is the first. */
+            if (n > 0) {
+                x86_jump_ip(&c, ip);
+                break;
+            }
+            fetch(cpu, pc + got, bytes, 1, true);   /* delivers and unwinds */
+            return false;
+        }
+        if (!ok) {
+            memset(&in, 0, sizeof(in));
+            in.len = 1;
+        }
+        c.pc = pc;
+        c.ip = ip;
+        c.next_ip = (ip + in.len) & x86_ip_mask(&c);
+        c.next_pc = c.cs_base + c.next_ip;
+        if (c.code != X86_CODE64)
+            c.next_pc &= 0xffffffffull;
+        lift_one(&c, &in, ok);
+        b->guest_bytes += in.len;
+        b->guest_insns++;
+        ip = c.next_ip;
+        bool page_end = ((c.next_pc ^ start) & MMU_PAGE_MASK) != 0;
+        if (!c.end && (page_end || n + 1 == cap))
+            x86_jump_ip(&c, ip);
+    }
+    return true;
+}
+
+static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
+{
+    return translate_with(cpu, b, soft_fetch_code);
+}
+
+/* Code fetch without the dispatcher: stage 1 and stage 2 directly, never faulting. */
+static size_t standalone_fetch(struct soft_cpu *cpu, uint64_t va, void *out, size_t len, bool fault)
+{
+    (void)fault;
+    size_t got = 0;
+    struct x86_fault f;
+    uint32_t user = x86_cpl(x86_st(cpu)) == 3 ? MMU_USER : 0;
+    while (got < len && x86_vmem_read(cpu, va + got, (uint8_t *)out + got, 1, MMU_FETCH | user, &f) == 0)
+        got++;
+    return got;
+}
+
+bool x86_translate_standalone(struct soft_cpu *cpu, struct ir_block *b)
+{
+    return translate_with(cpu, b, standalone_fetch);
+}
+
+/* ---- events ----------------------------------------------------------------------- */
+
+static bool exit_now(struct soft_cpu *cpu, enum exit_kind kind)
+{
+    x86_flags_pack(x86_st(cpu));
+    x86_exit_begin(cpu, kind, 0);
+    cpu->stop = SOFT_STOP_EXIT;
+    return false;
+}
+
+static bool inject_event(struct soft_cpu *cpu)
+{
+    struct x86_state *st = x86_st(cpu);
+    uint32_t info = st->vmx.entry_irq_info;
+    st->vmx.entry_irq_info &= ~(uint32_t)IRQ_INFO_VALID;
+    struct x86_event ev = {
+        .vector = (uint8_t)(info & 0xff),
+        .type = (uint8_t)((info & IRQ_INFO_TYPE_MASK) >> 8),
+        .insn_len = (uint8_t)st->vmx.entry_instr_len,
+        .err = (info & IRQ_INFO_ERROR_VALID) ? (int64_t)st->vmx.entry_exc_error : X86_NO_ERR,
+    };
+    if (ev.vector == X86_V_PF && ev.type == X86_EV_HWEXC)
+        ev.cr2 = st->cr2;
+    enum soft_stop s = x86_deliver(cpu, &ev);
+    if (s == SOFT_STOP_FAULT)
+        return true;   /* delivered: run the handler */
+    cpu->stop = s;
+    return false;
+}
+
+static bool fe_check_events(struct soft_cpu *cpu)
+{
+    struct x86_state *st = x86_st(cpu);
+    if ((st->rflags ^ st->soft.rflags_synced) & ARITH_FLAGS)
+        x86_flags_unpack(st);
+    cpu->regime = x86_cpl(st) == 3;
+    if (cpu->halted && st->activity_state == 0)
+        cpu->halted = false;   /* the client woke it (activity state written) */
+    if (st->vmx.entry_irq_info & IRQ_INFO_VALID) {
+        cpu->halted = false;
+        st->activity_state = 0;
+        bool ok = inject_event(cpu);
+        cpu->regime = x86_cpl(st) == 3;
+        return ok;
+    }
+    uint32_t blocked = st->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+    st->interruptibility &= ~(uint32_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+    if ((st->vmx.cpu_based & CPU_BASED_IRQ_WND) && (st->rflags & X86_FLAG_IF) && !blocked)
+        return exit_now(cpu, EXIT_IRQ_WINDOW);
+    if ((st->vmx.cpu_based & CPU_BASED_VIRTUAL_NMI_WND) && !(st->interruptibility & INTR_BLOCK_NMI) && !blocked)
+        return exit_now(cpu, EXIT_NMI_WINDOW);
+    return true;
+}
+
+/* ---- memory ------------------------------------------------------------------------- */
+
+/* Stage 1 for the TLB; the dispatcher applies stage 2. With MMU_PROBE a failure
+ * delivers nothing. */
+static bool fe_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu_entry *out)
+{
+    struct x86_walk_result w;
+    struct x86_fault f;
+    if (x86_walk(cpu, va, access & ~(uint32_t)MMU_PROBE, &w, &f) != 0) {
+        if (access & MMU_PROBE)
+            return false;
+        if (f.stage2) {
+            x86_exit_ept(cpu, va, f.gpa, MMU_READ, true);
+            x86_flags_pack(x86_st(cpu));
+            cpu->stop = SOFT_STOP_EXIT;
+            return false;
+        }
+        struct x86_event ev = { .vector = (uint8_t)f.vector, .type = X86_EV_HWEXC, .err = f.err, .cr2 = va };
+        cpu->stop = x86_deliver(cpu, &ev);
+        return false;
+    }
+    out->vpage = va & MMU_PAGE_MASK;
+    out->gpage = w.gpa & MMU_PAGE_MASK;
+    out->perms = w.perms;
+    out->asid = MMU_ASID_GLOBAL;
+    out->host = NULL;
+    return true;
+}
+
+/* The dispatcher filled the EPT-violation exit; RFLAGS must be architectural. */
+static void fe_stage2_fault(struct soft_cpu *cpu, uint64_t va, uint64_t gpa, uint32_t access, uint64_t info)
+{
+    (void)va;
+    (void)gpa;
+    (void)access;
+    (void)info;
+    x86_flags_pack(x86_st(cpu));
+}
+
+static void fe_init(void)
+{
+    x86_helpers_register();
+}
+
+const struct soft_frontend x86_soft_frontend = {
+    .name = "x86_64",
+    .init = fe_init,
+    .get_pc = fe_get_pc,
+    .mode_key = fe_mode_key,
+    .translate = fe_translate,
+    .check_events = fe_check_events,
+    .walk = fe_walk,
+    .stage2_fault = fe_stage2_fault,
+    .set_pc = fe_set_pc,
+    .sync_state = fe_sync_state,
+    .flag_offsets = x86_flag_offsets,
+    .flag_count = 6,
+};

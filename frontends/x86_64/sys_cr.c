@@ -1,0 +1,79 @@
+/* sys_cr.c - control registers (SDM vol. 3A 2.5): MOV to CR0/CR3/CR4/CR8 with
+ * their reserved-bit and mode checks, long-mode activation through CR0.PG, TLB
+ * flushes, and the VMX view's CR exits (masked bits differing from the read
+ * shadow, CR3/CR8 load and store exiting). */
+#define ANYHV_GUEST_X86_64 1
+#include <Hypervisor/Hypervisor.h>
+
+#include "frontends/x86_64/x86_sys.h"
+
+#define CR0_RESERVED_HIGH 0xffffffff00000000ull
+#define CR4_KNOWN                                                                                             \
+    (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE |       \
+     X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | X86_CR4_LA57 |         \
+     X86_CR4_VMXE | X86_CR4_FSGSBASE | X86_CR4_PCIDE | X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP)
+#define CR4_PAGING_BITS (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_LA57 | X86_CR4_PCIDE)
+#define CR0_PAGING_BITS (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)
+#define CR8_MASK 0xfull
+
+static int cr0_write(struct soft_cpu *cpu, uint64_t v)
+{
+    struct x86_state *st = x86_st(cpu);
+    if ((v & CR0_RESERVED_HIGH) || ((v & X86_CR0_PG) && !(v & X86_CR0_PE)) ||
+        ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
+        return -1;
+    bool pg_on = (v & X86_CR0_PG) && !(st->cr0 & X86_CR0_PG);
+    bool pg_off = !(v & X86_CR0_PG) && (st->cr0 & X86_CR0_PG);
+    if (pg_on && (st->msr.efer & X86_EFER_LME)) {
+        if (!(st->cr4 & X86_CR4_PAE))
+            return -1;
+        st->msr.efer |= X86_EFER_LMA;
+    }
+    if (pg_off && (st->msr.efer & X86_EFER_LMA)) {
+        if (x86_code_size_of(st) == X86_CODE64)
+            return -1;
+        st->msr.efer &= ~X86_EFER_LMA;
+    }
+    if ((st->cr0 ^ v) & CR0_PAGING_BITS)
+        mmu_tlb_flush_all(&cpu->tlb);
+    st->cr0 = v | X86_CR0_ET;
+    return 0;
+}
+
+static int cr4_write(struct soft_cpu *cpu, uint64_t v)
+{
+    struct x86_state *st = x86_st(cpu);
+    if ((v & ~CR4_KNOWN) || ((st->msr.efer & X86_EFER_LMA) && !(v & X86_CR4_PAE)))
+        return -1;
+    if ((st->msr.efer & X86_EFER_LMA) && ((v ^ st->cr4) & X86_CR4_LA57))
+        return -1;
+    if ((st->cr4 ^ v) & CR4_PAGING_BITS)
+        mmu_tlb_flush_all(&cpu->tlb);
+    st->cr4 = v;
+    return 0;
+}
+
+int x86_cr_write(struct soft_cpu *cpu, unsigned cr, uint64_t value)
+{
+    struct x86_state *st = x86_st(cpu);
+    switch (cr) {
+    case 0:
+        return cr0_write(cpu, value);
+    case 2:
+        st->cr2 = value;
+        return 0;
+    case 3:
+        st->cr3 = value;
+        mmu_tlb_flush_all(&cpu->tlb);
+        return 0;
+    case 4:
+        return cr4_write(cpu, value);
+    case 8:
+        if (value & ~CR8_MASK)
+            return -1;
+        st->cr8 = value;
+        return 0;
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,243 @@
+/* diff_gen.h - random user-level x86-64 instruction sequences for the Unicorn
+ * differential tester: random bytes decoded by Capstone, kept when the instruction
+ * is in the integer whitelist, touches memory only through [rbx+disp] inside the
+ * data page, leaves RBX/RSP alone (PUSH/POP aside), and reads no flag an earlier
+ * instruction left undefined. The undefined-flag set that remains is returned so
+ * the comparison masks exactly those. */
+#ifndef ANYHV_TESTS_SOFT_X86_DIFF_GEN_H
+#define ANYHV_TESTS_SOFT_X86_DIFF_GEN_H
+
+#include <capstone/capstone.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define DG_MAX_INSNS 24
+#define DG_MAX_BYTES (DG_MAX_INSNS * 15)
+#define DG_DISP_LIMIT 1024
+
+/* RFLAGS bits of the six arithmetic flags. */
+#define DG_CF 0x001u
+#define DG_PF 0x004u
+#define DG_AF 0x010u
+#define DG_ZF 0x040u
+#define DG_SF 0x080u
+#define DG_OF 0x800u
+#define DG_ALL (DG_CF | DG_PF | DG_AF | DG_ZF | DG_SF | DG_OF)
+
+struct dg_rng { uint64_t s; };
+
+static inline uint64_t dg_next(struct dg_rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return r->s;
+}
+
+/* Flags an instruction leaves undefined (SDM), beyond what Capstone records. */
+struct dg_rule { unsigned id; uint32_t undefined; uint32_t reads; };
+static const struct dg_rule dg_rules[] = {
+    { X86_INS_ADD, 0, 0 }, { X86_INS_ADC, 0, DG_CF }, { X86_INS_SUB, 0, 0 }, { X86_INS_SBB, 0, DG_CF },
+    { X86_INS_CMP, 0, 0 }, { X86_INS_AND, DG_AF, 0 }, { X86_INS_OR, DG_AF, 0 }, { X86_INS_XOR, DG_AF, 0 },
+    { X86_INS_TEST, DG_AF, 0 }, { X86_INS_INC, 0, 0 }, { X86_INS_DEC, 0, 0 }, { X86_INS_NEG, 0, 0 },
+    { X86_INS_NOT, 0, 0 }, { X86_INS_MOV, 0, 0 }, { X86_INS_MOVZX, 0, 0 }, { X86_INS_MOVSX, 0, 0 },
+    { X86_INS_MOVSXD, 0, 0 }, { X86_INS_LEA, 0, 0 }, { X86_INS_CBW, 0, 0 }, { X86_INS_CWDE, 0, 0 },
+    { X86_INS_CDQE, 0, 0 }, { X86_INS_CWD, 0, 0 }, { X86_INS_CDQ, 0, 0 }, { X86_INS_CQO, 0, 0 },
+    { X86_INS_SHL, DG_AF | DG_OF | DG_CF, 0 }, { X86_INS_SAL, DG_AF | DG_OF | DG_CF, 0 },
+    { X86_INS_SHR, DG_AF | DG_OF | DG_CF, 0 }, { X86_INS_SAR, DG_AF | DG_OF | DG_CF, 0 },
+    { X86_INS_ROL, DG_OF, 0 }, { X86_INS_ROR, DG_OF, 0 }, { X86_INS_RCL, DG_OF, DG_CF },
+    { X86_INS_RCR, DG_OF, DG_CF }, { X86_INS_SHLD, DG_AF | DG_OF | DG_CF, 0 },
+    { X86_INS_SHRD, DG_AF | DG_OF | DG_CF, 0 }, { X86_INS_MUL, DG_SF | DG_ZF | DG_AF | DG_PF, 0 },
+    { X86_INS_IMUL, DG_SF | DG_ZF | DG_AF | DG_PF, 0 }, { X86_INS_DIV, DG_ALL, 0 }, { X86_INS_IDIV, DG_ALL, 0 },
+    { X86_INS_BT, DG_OF | DG_SF | DG_AF | DG_PF, 0 }, { X86_INS_BTS, DG_OF | DG_SF | DG_AF | DG_PF, 0 },
+    { X86_INS_BTR, DG_OF | DG_SF | DG_AF | DG_PF, 0 }, { X86_INS_BTC, DG_OF | DG_SF | DG_AF | DG_PF, 0 },
+    { X86_INS_BSF, DG_CF | DG_OF | DG_SF | DG_AF | DG_PF, 0 }, { X86_INS_BSR, DG_CF | DG_OF | DG_SF | DG_AF | DG_PF, 0 },
+    { X86_INS_POPCNT, 0, 0 }, { X86_INS_BSWAP, 0, 0 }, { X86_INS_XCHG, 0, 0 }, { X86_INS_XADD, 0, 0 },
+    { X86_INS_CMPXCHG, 0, 0 }, { X86_INS_PUSH, 0, 0 }, { X86_INS_POP, 0, 0 }, { X86_INS_NOP, 0, 0 },
+    { X86_INS_CLC, 0, 0 }, { X86_INS_STC, 0, 0 }, { X86_INS_CMC, 0, DG_CF }, { X86_INS_LAHF, 0, DG_ALL & ~DG_OF },
+    { X86_INS_SAHF, 0, 0 },
+    { X86_INS_SETO, 0, DG_OF }, { X86_INS_SETNO, 0, DG_OF }, { X86_INS_SETB, 0, DG_CF }, { X86_INS_SETAE, 0, DG_CF },
+    { X86_INS_SETE, 0, DG_ZF }, { X86_INS_SETNE, 0, DG_ZF }, { X86_INS_SETBE, 0, DG_CF | DG_ZF },
+    { X86_INS_SETA, 0, DG_CF | DG_ZF }, { X86_INS_SETS, 0, DG_SF }, { X86_INS_SETNS, 0, DG_SF },
+    { X86_INS_SETP, 0, DG_PF }, { X86_INS_SETNP, 0, DG_PF }, { X86_INS_SETL, 0, DG_SF | DG_OF },
+    { X86_INS_SETGE, 0, DG_SF | DG_OF }, { X86_INS_SETLE, 0, DG_ZF | DG_SF | DG_OF },
+    { X86_INS_SETG, 0, DG_ZF | DG_SF | DG_OF },
+    { X86_INS_CMOVO, 0, DG_OF }, { X86_INS_CMOVNO, 0, DG_OF }, { X86_INS_CMOVB, 0, DG_CF },
+    { X86_INS_CMOVAE, 0, DG_CF }, { X86_INS_CMOVE, 0, DG_ZF }, { X86_INS_CMOVNE, 0, DG_ZF },
+    { X86_INS_CMOVBE, 0, DG_CF | DG_ZF }, { X86_INS_CMOVA, 0, DG_CF | DG_ZF }, { X86_INS_CMOVS, 0, DG_SF },
+    { X86_INS_CMOVNS, 0, DG_SF }, { X86_INS_CMOVP, 0, DG_PF }, { X86_INS_CMOVNP, 0, DG_PF },
+    { X86_INS_CMOVL, 0, DG_SF | DG_OF }, { X86_INS_CMOVGE, 0, DG_SF | DG_OF },
+    { X86_INS_CMOVLE, 0, DG_ZF | DG_SF | DG_OF }, { X86_INS_CMOVG, 0, DG_ZF | DG_SF | DG_OF },
+};
+
+static inline const struct dg_rule *dg_rule_of(unsigned id)
+{
+    for (unsigned i = 0; i < sizeof(dg_rules) / sizeof(dg_rules[0]); i++)
+        if (dg_rules[i].id == id)
+            return &dg_rules[i];
+    return NULL;
+}
+
+static inline bool dg_is_rbx_or_rsp(unsigned reg)
+{
+    switch (reg) {
+    case X86_REG_RBX: case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH:
+    case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* General registers only: segment, control, debug and vector registers are out. */
+static inline bool dg_is_gpr(unsigned reg)
+{
+    static const unsigned gprs[] = {
+        X86_REG_AL, X86_REG_AH, X86_REG_AX, X86_REG_EAX, X86_REG_RAX, X86_REG_CL, X86_REG_CH, X86_REG_CX,
+        X86_REG_ECX, X86_REG_RCX, X86_REG_DL, X86_REG_DH, X86_REG_DX, X86_REG_EDX, X86_REG_RDX, X86_REG_SIL,
+        X86_REG_SI, X86_REG_ESI, X86_REG_RSI, X86_REG_DIL, X86_REG_DI, X86_REG_EDI, X86_REG_RDI, X86_REG_BPL,
+        X86_REG_BP, X86_REG_EBP, X86_REG_RBP, X86_REG_R8, X86_REG_R9, X86_REG_R10, X86_REG_R11, X86_REG_R12,
+        X86_REG_R13, X86_REG_R14, X86_REG_R15, X86_REG_R8D, X86_REG_R9D, X86_REG_R10D, X86_REG_R11D,
+        X86_REG_R12D, X86_REG_R13D, X86_REG_R14D, X86_REG_R15D, X86_REG_R8W, X86_REG_R9W, X86_REG_R10W,
+        X86_REG_R11W, X86_REG_R12W, X86_REG_R13W, X86_REG_R14W, X86_REG_R15W, X86_REG_R8B, X86_REG_R9B,
+        X86_REG_R10B, X86_REG_R11B, X86_REG_R12B, X86_REG_R13B, X86_REG_R14B, X86_REG_R15B,
+    };
+    for (unsigned i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
+        if (gprs[i] == reg)
+            return true;
+    return false;
+}
+
+/* A REX prefix followed by a legacy prefix is ignored by the processor (and by
+ * Capstone) but honoured by Unicorn 2.0.1: a known oracle bug, kept out. */
+static inline bool dg_stray_rex(const cs_insn *in)
+{
+    static const uint8_t legacy[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3 };
+    for (unsigned i = 0; i + 1 < in->size; i++) {
+        bool rex = (in->bytes[i] & 0xf0) == 0x40;
+        bool next_legacy = memchr(legacy, in->bytes[i + 1], sizeof(legacy)) != NULL;
+        if (rex && next_legacy)
+            return true;
+        if (!rex && !memchr(legacy, in->bytes[i], sizeof(legacy)))
+            break;
+    }
+    return false;
+}
+
+/* Is this decoded instruction acceptable for the sequence? */
+static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t *undef_after)
+{
+    const struct dg_rule *rule = dg_rule_of(in->id);
+    if (!rule || dg_stray_rex(in))
+        return false;
+    const cs_x86 *x = &in->detail->x86;
+    /* PUSH/POP with 66h: Unicorn and Capstone disagree with the SDM on prefix mixes
+     * (66h + REX.W, 66h + F2h); the per-instruction vectors cover these forms. */
+    if ((in->id == X86_INS_PUSH || in->id == X86_INS_POP) && memchr(in->bytes, 0x66, in->size))
+        return false;
+    /* BSWAP of a 16-bit register is undefined. */
+    if (in->id == X86_INS_BSWAP && memchr(in->bytes, 0x66, in->size))
+        return false;
+    /* 66h together with REX.W: Unicorn sizes immediates by 66h (REX.W wins). */
+    if ((x->rex & 0x8) && memchr(in->bytes, 0x66, in->size))
+        return false;
+    /* F6/F7 /1 is an undocumented TEST alias that Unicorn mis-executes. */
+    if (x->opcode[0] == 0xf6 || x->opcode[0] == 0xf7) {
+        if (((x->modrm >> 3) & 7) == 1)
+            return false;
+    }
+    /* LOCK on a register destination or a non-RMW instruction is #UD (the vectors
+     * test it); Unicorn runs it. Capstone may hide F0h behind F2h/F3h: scan bytes. */
+    bool lock = false;
+    for (unsigned i = 0; i < in->size; i++) {
+        uint8_t b = in->bytes[i];
+        if (b == 0xf0)
+            lock = true;
+        else if (!memchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf2\xf3", b, 10))
+            break;
+    }
+    if (lock)
+        return false;
+    /* LAHF/SAHF with a REX prefix: Unicorn uses SPL instead of AH. */
+    if ((in->id == X86_INS_LAHF || in->id == X86_INS_SAHF) && in->detail->x86.rex)
+        return false;
+    for (unsigned i = 0; i < x->op_count; i++) {
+        const cs_x86_op *o = &x->operands[i];
+        if (o->type == X86_OP_REG && (dg_is_rbx_or_rsp(o->reg) || !dg_is_gpr(o->reg)))
+            return false;
+        if (o->type == X86_OP_MEM) {
+            if (o->mem.base != X86_REG_RBX && o->mem.base != X86_REG_EBX)
+                return false;
+            if (o->mem.index != X86_REG_INVALID || o->mem.segment != X86_REG_INVALID)
+                return false;
+            if (o->mem.disp < -DG_DISP_LIMIT || o->mem.disp > DG_DISP_LIMIT)
+                return false;
+        }
+    }
+    /* 16-bit double shifts with counts above 16 have undefined results. */
+    if ((in->id == X86_INS_SHLD || in->id == X86_INS_SHRD) && x->operands[0].size == 2)
+        return false;
+    /* Implicit writes to RBX (CMPXCHG8B-like) are out. */
+    for (unsigned i = 0; i < in->detail->regs_write_count; i++)
+        if (in->detail->regs_write[i] == X86_REG_RBX || in->detail->regs_write[i] == X86_REG_EBX)
+            return false;
+    if (rule->reads & undefined)
+        return false;
+    uint32_t written = 0;
+    if (x->eflags & (X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF)) written |= DG_CF;
+    if (x->eflags & (X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF)) written |= DG_PF;
+    if (x->eflags & (X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF)) written |= DG_AF;
+    if (x->eflags & (X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF)) written |= DG_ZF;
+    if (x->eflags & (X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF)) written |= DG_SF;
+    if (x->eflags & (X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF)) written |= DG_OF;
+    uint32_t und = rule->undefined;
+    if (x->eflags & X86_EFLAGS_UNDEFINED_CF) und |= DG_CF;
+    if (x->eflags & X86_EFLAGS_UNDEFINED_PF) und |= DG_PF;
+    if (x->eflags & X86_EFLAGS_UNDEFINED_AF) und |= DG_AF;
+    if (x->eflags & X86_EFLAGS_UNDEFINED_ZF) und |= DG_ZF;
+    if (x->eflags & X86_EFLAGS_UNDEFINED_SF) und |= DG_SF;
+    if (x->eflags & X86_EFLAGS_UNDEFINED_OF) und |= DG_OF;
+    /* Whatever it writes becomes defined unless it is undefined. */
+    *undef_after = ((undefined & ~written) | und) & DG_ALL;
+    return true;
+}
+
+/* Build a sequence of up to n instructions into code; returns its length in bytes
+ * and the undefined-flag mask at the end. */
+static inline unsigned dg_generate(csh h, cs_insn *ins, struct dg_rng *r, unsigned n, uint8_t *code,
+                                   uint32_t *undefined_out, unsigned *count_out)
+{
+    unsigned len = 0, count = 0;
+    uint32_t undefined = 0;
+    for (unsigned tries = 0; count < n && tries < n * 4000; tries++) {
+        uint8_t buf[16];
+        for (unsigned i = 0; i < sizeof(buf); i += 8) {
+            uint64_t v = dg_next(r);
+            memcpy(buf + i, &v, 8);
+        }
+        /* Bias towards common opcodes: often start with a REX.W or operand-size prefix. */
+        unsigned shape = (unsigned)(dg_next(r) % 4);
+        if (shape == 0)
+            buf[0] = 0x48 | (buf[0] & 0x07);
+        else if (shape == 1)
+            buf[0] = 0x66;
+        const uint8_t *p = buf;
+        size_t size = sizeof(buf);
+        uint64_t addr = 0x1000 + len;
+        if (!cs_disasm_iter(h, &p, &size, &addr, ins))
+            continue;
+        uint32_t after;
+        if (!dg_acceptable(ins, undefined, &after))
+            continue;
+        memcpy(code + len, ins->bytes, ins->size);
+        len += ins->size;
+        undefined = after;
+        count++;
+    }
+    *undefined_out = undefined;
+    *count_out = count;
+    return len;
+}
+
+#endif /* ANYHV_TESTS_SOFT_X86_DIFF_GEN_H */

@@ -1,0 +1,175 @@
+/* test_decode_ir.c - the x86 decode adapter (our struct from Capstone's) and golden
+ * IR dumps of representative instructions, before and after the passes. Goldens
+ * live in tests/soft_x86/golden/<name>.ir; ANYHV_REBASE=1 rewrites them after an
+ * intended change (review the diff). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+#include "support/backend.h"
+#include "x86_guest.h"
+
+#include "core/soft/soft.h"
+#include "core/vm.h"
+#include "frontends/x86_64/x86_fe.h"
+
+#ifndef GOLDEN_DIR
+#error "GOLDEN_DIR must point at tests/soft_x86/golden"
+#endif
+
+/* ---- decode adapter ------------------------------------------------------------- */
+
+static struct x86_dinsn dec(enum x86_code_size mode, const char *bytes, unsigned n)
+{
+    struct x86_dinsn in;
+    cr_assert(x86_decode(mode, (const uint8_t *)bytes, n, 0x1000, &in), "decode failed");
+    return in;
+}
+
+Test(soft_x86_decode, alu_register_form)
+{
+    struct x86_dinsn in = dec(X86_CODE64, "\x48\x01\xc8", 3);
+    cr_expect_eq(in.op, X86_I_ADD);
+    cr_expect_eq(in.len, 3);
+    cr_expect_eq(in.nops, 2);
+    cr_expect_eq(in.o[0].kind, X86_OPND_REG);
+    cr_expect_eq(in.o[0].reg.num, X86_RAX);
+    cr_expect_eq(in.o[0].size, 8);
+    cr_expect_eq(in.o[1].reg.num, X86_RCX);
+    cr_expect(in.prefixes & X86_PFX_REX_W);
+}
+
+Test(soft_x86_decode, memory_operand_and_default_segment)
+{
+    /* mov eax, [rbp + rsi*4 - 8]: SS by default because of the RBP base */
+    struct x86_dinsn in = dec(X86_CODE64, "\x8b\x44\xb5\xf8", 4);
+    cr_expect_eq(in.op, X86_I_MOV);
+    cr_expect_eq(in.o[1].kind, X86_OPND_MEM);
+    cr_expect_eq(in.o[1].mem.base.num, X86_RBP);
+    cr_expect_eq(in.o[1].mem.index.num, X86_RSI);
+    cr_expect_eq(in.o[1].mem.scale, 4);
+    cr_expect_eq(in.o[1].mem.disp, -8);
+    cr_expect_eq(in.o[1].mem.seg, X86_SS);
+    cr_expect(!in.o[1].mem.seg_override);
+    cr_expect_eq(in.addr_size, 8);
+    /* fs: override, 32-bit address size */
+    in = dec(X86_CODE64, "\x64\x67\x8b\x03", 4);
+    cr_expect_eq(in.o[1].mem.seg, X86_FS);
+    cr_expect(in.o[1].mem.seg_override);
+    cr_expect_eq(in.addr_size, 4);
+}
+
+Test(soft_x86_decode, prefixes_and_modes)
+{
+    struct x86_dinsn in = dec(X86_CODE64, "\xf3\xa4", 2);
+    cr_expect_eq(in.op, X86_I_MOVSB);
+    cr_expect(in.prefixes & X86_PFX_REP);
+    in = dec(X86_CODE64, "\xf0\x48\x0f\xc1\x03", 5);
+    cr_expect_eq(in.op, X86_I_XADD);
+    cr_expect(in.prefixes & X86_PFX_LOCK);
+    /* 16-bit code: B8 takes a 16-bit immediate; 66 makes it 32-bit */
+    in = dec(X86_CODE16, "\xb8\x34\x12", 3);
+    cr_expect_eq(in.o[0].size, 2);
+    cr_expect_eq(in.o[1].imm & 0xffff, 0x1234);
+    in = dec(X86_CODE16, "\x66\xb8\x78\x56\x34\x12", 6);
+    cr_expect_eq(in.o[0].size, 4);
+    cr_expect_eq(in.len, 6);
+}
+
+Test(soft_x86_decode, rejects_what_we_do_not_implement)
+{
+    struct x86_dinsn in;
+    /* VMXON m64 and AVX vaddps: Capstone decodes them, the op table has no lifter */
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\xf3\x0f\xc7\x30", 4, 0, &in));
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\xc5\xf4\x58\xc2", 4, 0, &in));
+    /* truncated bytes */
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x48\x8b", 2, 0, &in));
+}
+
+/* ---- golden IR dumps ---------------------------------------------------------------- */
+
+struct golden {
+    const char *name;
+    const char *code;
+    unsigned len;
+    unsigned cpl_mode;   /* 0: 64-bit CPL0, 16: real mode */
+};
+
+#define G(name, code, mode) { name, code, sizeof(code) - 1, mode }
+static const struct golden goldens[] = {
+    G("add_rax_rcx", "\x48\x01\xc8\xf4", 0),
+    G("two_adds_dead_flags", "\x48\x01\xc8\x48\x01\xd0\xf4", 0),
+    G("shl_eax_cl", "\xd3\xe0\xf4", 0),
+    G("cmp_jz", "\x48\x39\xc8\x74\x10", 0),
+    G("div_rcx", "\x48\xf7\xf1\xf4", 0),
+    G("lock_xadd", "\xf0\x48\x0f\xc1\x03\xf4", 0),
+    G("rep_movsb", "\xf3\xa4", 0),
+    G("push_pop", "\x50\x59\xf4", 0),
+    G("real_mode_out", "\xb0\x41\xe6\x80", 16),
+};
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static void dump_block(struct xg *g, const struct golden *gd, char *out, size_t outlen)
+{
+    struct vcpu *v = NULL;
+    cr_assert_eq(vcpu_get_owned(g->vcpu, &v), HV_SUCCESS);
+    struct x86_state *st = v->st.x86;
+    uint64_t pc = gd->cpl_mode == 16 ? 0x100 : XG_CODE;
+    memcpy(g->ram + (gd->cpl_mode == 16 ? 0x1000 + pc : pc), gd->code, gd->len);
+    st->rip = pc;
+    struct soft_cpu cpu;
+    memset(&cpu, 0, sizeof(cpu));
+    cpu.vcpu = v;
+    cpu.state = st;
+    cpu.fe = &x86_soft_frontend;
+    x86_soft_frontend.init();
+    struct ir_block b;
+    ir_block_init(&b, pc);
+    cr_assert(x86_translate_standalone(&cpu, &b), "%s: translate failed", gd->name);
+    char err[256];
+    cr_assert(ir_verify(&b, err, sizeof(err)), "%s: IR does not verify: %s", gd->name, err);
+    size_t n = (size_t)snprintf(out, outlen, "; %s\n; before passes\n", gd->name);
+    n += ir_dump(&b, out + n, outlen - n);
+    ir_optimize(&b, x86_flag_offsets, 6);
+    cr_assert(ir_verify(&b, err, sizeof(err)), "%s: IR after passes does not verify: %s", gd->name, err);
+    n += (size_t)snprintf(out + n, outlen - n, "; after passes\n");
+    ir_dump(&b, out + n, outlen - n);
+    ir_block_free(&b);
+}
+
+Test(soft_x86_ir, golden_dumps)
+{
+    struct xg g;
+    cr_assert_eq(anyhv_set_backend(ANYHV_BACKEND_SOFT), HV_SUCCESS);
+    cr_assert_eq(xg_create(&g), 0);
+    bool rebase = getenv("ANYHV_REBASE") != NULL;
+    for (size_t i = 0; i < sizeof(goldens) / sizeof(goldens[0]); i++) {
+        const struct golden *gd = &goldens[i];
+        cr_assert_eq(gd->cpl_mode == 16 ? xg_real_mode(&g, 0x100, 0x100) : xg_long_mode(&g), 0);
+        static char text[1 << 16];
+        dump_block(&g, gd, text, sizeof(text));
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s.ir", GOLDEN_DIR, gd->name);
+        if (rebase) {
+            FILE *f = fopen(path, "wb");
+            cr_assert(f, "cannot write %s", path);
+            fputs(text, f);
+            fclose(f);
+            continue;
+        }
+        const char *want = read_file(path);
+        cr_assert(want, "missing golden %s (run with ANYHV_REBASE=1)", path);
+        cr_expect_str_eq(text, want, "IR of %s differs from %s", gd->name, path);
+    }
+    xg_destroy(&g);
+}

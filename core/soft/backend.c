@@ -118,7 +118,7 @@ static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
     cpu->budget = UINT64_MAX;
     cpu->max_insns = SOFT_MAX_BLOCK_INSNS;
     cpu->rt = sv;
-    mmu_tlb_flush_all(&cpu->tlb);
+    mmu_tlb_init(&cpu->tlb);
     ir_block_init(&sv->scratch, 0);
     pthread_mutex_init(&sv->wait_lock, NULL);
     pthread_cond_init(&sv->wait_cond, NULL);

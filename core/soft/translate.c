@@ -109,17 +109,19 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     return blk;
 }
 
-struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc)
+struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode)
 {
     struct soft_cpu *cpu = &sv->cpu;
-    uint32_t mode = cpu->fe->mode_key(cpu);
     uint64_t gpa = soft_fetch_gpa(cpu, pc);
     uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
     uint64_t remaining = cpu->budget - cpu->icount;
     bool capped = remaining < SOFT_MAX_BLOCK_INSNS;
 
-    if (!capped) {
+    {
         struct tc_block *blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
+        /* Near the budget, a cached block may run only if it cannot overshoot. */
+        if (blk && blk->guest_insns > remaining)
+            blk = NULL;
         if (blk && blk->checked_run != sv->run_seq) {
             if (bytes_unchanged(sv, blk)) {
                 blk->checked_run = sv->run_seq;

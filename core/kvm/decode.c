@@ -27,17 +27,34 @@ static enum cs_slot mode_of(const struct kvm_sregs *s)
     return CS_SLOT_16;
 }
 
+void kvm_xlat_flush(struct kvm_vcpu *kv)
+{
+    for (unsigned i = 0; i < KVM_XLAT_ENTRIES; i++)
+        kv->xlat[i].valid = false;
+}
+
 bool kvm_linear_to_phys(struct vcpu *v, const struct kvm_sregs *s, uint64_t linear, uint64_t *gpa)
 {
     if (!(s->cr0 & X86_CR0_PG)) {
-        *gpa = linear & 0xffffffffull;
+        *gpa = linear & KVM_ADDR32_MASK;
         return true;
     }
-    struct kvm_translation t = { .linear_address = linear };
     struct kvm_vcpu *kv = v->be;
+    uint64_t page = linear & ~(GUEST_PAGE - 1), off = linear & (GUEST_PAGE - 1);
+    for (unsigned i = 0; i < KVM_XLAT_ENTRIES; i++) {
+        if (kv->xlat[i].valid && kv->xlat[i].lin == page) {
+            *gpa = kv->xlat[i].phys + off;
+            return true;
+        }
+    }
+    if (kv->sync && (kv->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) && kvm_sync_flush(v) != HV_SUCCESS)
+        return false;   /* KVM walks with its own CR3: give it ours first */
+    struct kvm_translation t = { .linear_address = page };
     if (ioctl(kv->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
         return false;
-    *gpa = t.physical_address;
+    kv->xlat[kv->xlat_next] = (struct kvm_xlat){ page, t.physical_address & ~(GUEST_PAGE - 1), true };
+    kv->xlat_next = (kv->xlat_next + 1) % KVM_XLAT_ENTRIES;
+    *gpa = (t.physical_address & ~(GUEST_PAGE - 1)) + off;
     return true;
 }
 
@@ -110,8 +127,9 @@ static bool is_seg_reg(x86_reg r)
     return r == X86_REG_ES || r == X86_REG_SS || r == X86_REG_DS || r == X86_REG_FS || r == X86_REG_GS;
 }
 
-static void classify(const cs_insn *insn, struct kvm_insn *out)
+void kvm_decode_classify(const cs_insn *insn, struct kvm_insn *out)
 {
+    memset(out, 0, sizeof(*out));
     const cs_x86 *x = &insn->detail->x86;
     uint8_t op = x->opcode[0];
     out->len = (uint8_t)insn->size;
@@ -140,24 +158,39 @@ static void classify(const cs_insn *insn, struct kvm_insn *out)
     }
 }
 
-bool kvm_decode_at_rip(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *s, struct kvm_insn *out)
+cs_insn *kvm_disasm_at(struct vcpu *v, const struct kvm_sregs *s, uint64_t linear, size_t len, uint64_t address)
 {
-    memset(out, 0, sizeof(*out));
-    enum cs_slot slot = mode_of(s);
-    uint64_t la = slot == CS_SLOT_64 ? regs->rip : ((s->cs.base + regs->rip) & 0xffffffffull);
     uint8_t bytes[X86_MAX_INSN_LEN];
-    size_t n = fetch(v, s, la, bytes, sizeof(bytes));
-    csh h = handle_for(v->be, slot);
+    if (len > sizeof(bytes))
+        len = sizeof(bytes);
+    size_t n = fetch(v, s, linear, bytes, len);
+    csh h = handle_for(v->be, mode_of(s));
     if (!n || !h)
-        return false;
+        return NULL;
     cs_insn *insn = NULL;
-    size_t count = cs_disasm(h, bytes, n, regs->rip, 1, &insn);
+    size_t count = cs_disasm(h, bytes, n, address, 1, &insn);
     if (count != 1) {
         if (insn)
             cs_free(insn, count);
-        return false;
+        return NULL;
     }
-    classify(insn, out);
-    cs_free(insn, 1);
+    return insn;
+}
+
+void kvm_disasm_free(cs_insn *insn)
+{
+    if (insn)
+        cs_free(insn, 1);
+}
+
+bool kvm_decode_at_rip(struct vcpu *v, const struct kvm_regs *regs, const struct kvm_sregs *s, struct kvm_insn *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint64_t la = kvm_rip_linear(s, regs->rip);
+    cs_insn *insn = kvm_disasm_at(v, s, la, X86_MAX_INSN_LEN, regs->rip);
+    if (!insn)
+        return false;
+    kvm_decode_classify(insn, out);
+    kvm_disasm_free(insn);
     return true;
 }

@@ -26,26 +26,25 @@ static hv_return_t guest_debug_sync(struct vcpu *v)
  * VM-entry instruction length. */
 static hv_return_t skip_entry_instruction(struct vcpu *v)
 {
-    struct kvm_vcpu *kv = v->be;
     struct kvm_regs r;
-    if (ioctl(kv->fd, KVM_GET_REGS, &r) < 0)
-        return HV_ERROR;
+    hv_return_t ret = kvm_regs_get(v, &r);
+    if (ret != HV_SUCCESS)
+        return ret;
     r.rip += v->st.x86->vmx.entry_instr_len;
-    if (ioctl(kv->fd, KVM_SET_REGS, &r) < 0)
-        return HV_ERROR;
+    ret = kvm_regs_set(v, &r);
     v->state_valid &= ~(uint32_t)SG_GPR;
-    return HV_SUCCESS;
+    return ret;
 }
 
 static hv_return_t inject(struct vcpu *v, uint32_t info)
 {
-    struct kvm_vcpu *kv = v->be;
     struct x86_state *st = v->st.x86;
     uint32_t type = (info & X86_VMX_INFO_TYPE_MASK) >> X86_VMX_INFO_TYPE_SHIFT;
     uint8_t vector = (uint8_t)(info & X86_VMX_INFO_VECTOR_MASK);
     struct kvm_vcpu_events e;
-    if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &e) < 0)
-        return HV_ERROR;
+    hv_return_t got = kvm_events_get(v, &e);
+    if (got != HV_SUCCESS)
+        return got;
     e.flags = 0;   /* leave shadow, pending NMI, SIPI and SMM as they are */
     if (type == X86_EVENT_SOFT_IRQ || type == X86_EVENT_PRIV_SOFT_EXC || type == X86_EVENT_SOFT_EXC) {
         hv_return_t ret = skip_entry_instruction(v);
@@ -73,10 +72,9 @@ static hv_return_t inject(struct vcpu *v, uint32_t info)
     default:
         return HV_ILLEGAL_GUEST_STATE;   /* reserved interruption type: VM entry would fail */
     }
-    if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &e) < 0)
-        return errno == EINVAL ? HV_ILLEGAL_GUEST_STATE : HV_ERROR;
+    hv_return_t ret = kvm_events_set(v, &e);
     v->state_valid &= ~(uint32_t)SG_EVENTS;
-    return HV_SUCCESS;
+    return ret;
 }
 
 hv_return_t kvm_events_before_entry(struct vcpu *v)

@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/kvm/kvm_probe.h"
 #include "core/vm.h"
 
 #define KVM_MAX_SLOTS 256u
+#define KVM_XLAT_ENTRIES 4u
 
 struct kvm_slot {
     bool used;
@@ -35,6 +37,7 @@ struct kvm_vm {
     /* Installed MSR filter: [read/write][low/high] allow bitmaps. */
     uint8_t msr_allow[2][2][KVM_MSR_BITMAP_BYTES];
     bool msr_filter_set;
+    uint64_t msr_policy_sig;    /* signature of the vCPUs' policies the filter was built from */
 };
 
 /* The MSRs kept in struct x86_msrs and synced with KVM_GET/SET_MSRS. */
@@ -53,13 +56,51 @@ struct kvm_vcpu {
     bool msr_known[KVM_STATE_MSR_COUNT];
     uint32_t guest_debug;      /* KVM_SET_GUEST_DEBUG control in force */
     void *cs[3];               /* Capstone handles per mode (16/32/64-bit), opened lazily */
+    bool sync;                 /* REGS/SREGS/EVENTS through kvm_run's sync area (KVM_CAP_SYNC_REGS) */
+    bool controls_warned;      /* controls.c said which controls KVM cannot honour */
+    /* Linear -> physical page translations made since the last KVM_RUN (decoding an
+     * exit looks at the same one or two code pages many times). */
+    struct kvm_xlat { uint64_t lin, phys; bool valid; } xlat[KVM_XLAT_ENTRIES];
+    unsigned xlat_next;
+    uint64_t controls_sig;
 };
 
-/* Open /dev/kvm and check the API version; returns the fd or -1 with `why` set. */
-int kvm_open_system(const char **why);
+/* Guest address arithmetic shared by the decoding files. */
+#define KVM_ADDR32_MASK 0xffffffffull
+#define KVM_ADDR16_MASK 0xffffull
+
+static inline bool kvm_long_mode(const struct kvm_sregs *s)
+{
+    return (s->efer & X86_EFER_LMA) && s->cs.l;
+}
+
+/* Address-size mask of the code segment's default address size. */
+static inline uint64_t kvm_addr_mask(const struct kvm_sregs *s)
+{
+    return kvm_long_mode(s) ? ~0ull : s->cs.db ? KVM_ADDR32_MASK : KVM_ADDR16_MASK;
+}
+
+/* Linear address of CS:RIP. */
+static inline uint64_t kvm_rip_linear(const struct kvm_sregs *s, uint64_t rip)
+{
+    return kvm_long_mode(s) ? rip : (s->cs.base + rip) & KVM_ADDR32_MASK;
+}
+
 
 /* Re-create the memory slots covering [gpa, gpa+size) from the space-0 pmap. */
 hv_return_t kvm_slots_sync(struct vm *vm, uint64_t gpa, uint64_t size);
+
+/* sync.c: the kernel's REGS/SREGS/EVENTS, through kvm_run's sync area when the
+ * kernel has KVM_CAP_SYNC_REGS (writes land at the next KVM_RUN), else by ioctl. */
+hv_return_t kvm_sync_init(struct vcpu *vcpu, bool available);
+hv_return_t kvm_regs_get(struct vcpu *vcpu, struct kvm_regs *out);
+hv_return_t kvm_regs_set(struct vcpu *vcpu, const struct kvm_regs *in);
+hv_return_t kvm_sregs_get(struct vcpu *vcpu, struct kvm_sregs *out);
+hv_return_t kvm_sregs_set(struct vcpu *vcpu, const struct kvm_sregs *in);
+hv_return_t kvm_events_get(struct vcpu *vcpu, struct kvm_vcpu_events *out);
+hv_return_t kvm_events_set(struct vcpu *vcpu, const struct kvm_vcpu_events *in);
+/* Push pending sync-area writes before an ioctl that needs them in the kernel. */
+hv_return_t kvm_sync_flush(struct vcpu *vcpu);
 
 /* state.c: struct x86_state <-> KVM, per state group. */
 hv_return_t kvm_state_get(struct vcpu *vcpu, uint32_t groups);
@@ -82,8 +123,35 @@ struct kvm_insn {
 };
 bool kvm_decode_at_rip(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
                        struct kvm_insn *out);
+/* Capstone access for retired.c (cs_insn is Capstone's; NULL when unreadable). */
+struct cs_insn;
+struct cs_insn *kvm_disasm_at(struct vcpu *vcpu, const struct kvm_sregs *sregs, uint64_t linear, size_t len,
+                              uint64_t address);
+void kvm_disasm_free(struct cs_insn *insn);
+void kvm_decode_classify(const struct cs_insn *insn, struct kvm_insn *out);
+
+/* retired.c: the exit's instruction when KVM already retired it (RIP is past it):
+ * found by matching the exit against the encodings that end at RIP; `pre` gets the
+ * registers as they were before it. */
+struct kvm_retired_exit {
+    bool pio;              /* OUT/OUTS, else an MMIO store */
+    uint16_t port;
+    uint8_t size;
+    uint64_t gpa;
+    uint64_t data;
+};
+bool kvm_decode_retired(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+                        const struct kvm_retired_exit *e, struct kvm_insn *out, struct kvm_regs *pre);
+
+/* The linear address of the memory operand of the instruction at RIP that
+ * reaches `gpa` (for VMCS_RO_GUEST_LIN_ADDR); false when none does. */
+bool kvm_insn_mem_linear(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+                         uint64_t gpa, uint64_t *linear);
+
 /* Guest linear -> physical through the vCPU's current paging (KVM_TRANSLATE). */
 bool kvm_linear_to_phys(struct vcpu *vcpu, const struct kvm_sregs *sregs, uint64_t linear, uint64_t *gpa);
+/* Forget cached translations (before KVM_RUN, and when CR3/CR0/CR4 change). */
+void kvm_xlat_flush(struct kvm_vcpu *kv);
 void kvm_decode_close(struct kvm_vcpu *kv);
 
 /* pending.c: KVM exits that leave an instruction half done (I/O, MMIO, RDMSR/WRMSR)
@@ -108,6 +176,9 @@ uint64_t *kvm_state_msr_field(struct x86_state *st, unsigned i);
 
 /* events.c: VM-entry event injection, interrupt window, exception-bitmap intercepts. */
 hv_return_t kvm_events_before_entry(struct vcpu *vcpu);
+
+/* controls.c: say once (stderr) which VMX controls KVM cannot honour. */
+void kvm_controls_check(struct vcpu *vcpu);
 
 /* run.c: the kick signal that makes KVM_RUN return in the vCPU's thread. */
 int kvm_kick_signal(void);

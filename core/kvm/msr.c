@@ -123,6 +123,31 @@ static void filter_compute(struct vm *vm, uint8_t allow[2][2][KVM_MSR_BITMAP_BYT
     }
 }
 
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv(uint64_t h, uint64_t v)
+{
+    return (h ^ v) * FNV_PRIME;
+}
+
+/* Cheap fingerprint of every live vCPU's native-MSR policy: the filter is rebuilt
+ * only when it changes, not on every run. */
+static uint64_t policy_signature(struct vm *vm)
+{
+    uint64_t h = FNV_OFFSET;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (!v)
+            continue;
+        const struct vcpu_x86_ext *x = &v->ext.x86;
+        h = fnv(h, i + 1);
+        for (uint32_t p = 0; p < x->msr_policy_count; p++)
+            h = fnv(h, ((uint64_t)x->msr_policy[p].msr << 8) | x->msr_policy[p].native);
+    }
+    return h;
+}
+
 hv_return_t kvm_msr_filter_sync(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
@@ -131,8 +156,14 @@ hv_return_t kvm_msr_filter_sync(struct vcpu *vcpu)
         return HV_SUCCESS;
     static _Thread_local uint8_t allow[2][2][KVM_MSR_BITMAP_BYTES];
     pthread_mutex_lock(&vm->lock);
+    uint64_t sig = policy_signature(vm);
+    if (k->msr_filter_set && sig == k->msr_policy_sig) {
+        pthread_mutex_unlock(&vm->lock);
+        return HV_SUCCESS;
+    }
     filter_compute(vm, allow);
     hv_return_t ret = HV_SUCCESS;
+    k->msr_policy_sig = sig;
     if (!k->msr_filter_set || memcmp(allow, k->msr_allow, sizeof(allow)) != 0) {
         struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_DENY };
         unsigned n = 0;

@@ -27,8 +27,8 @@ struct snapshot {
 static hv_return_t snapshot_take(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf)
 {
     struct kvm_vcpu *kv = v->be;
-    if (ioctl(kv->fd, KVM_GET_REGS, &s->regs) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &s->sregs) < 0 ||
-        ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
+    if (kvm_regs_get(v, &s->regs) != HV_SUCCESS || kvm_sregs_get(v, &s->sregs) != HV_SUCCESS ||
+        kvm_events_get(v, &s->events) != HV_SUCCESS)
         return HV_ERROR;
     s->decoded = kvm_decode_at_rip(v, &s->regs, &s->sregs, &s->insn);
     s->xsave = NULL;
@@ -46,9 +46,9 @@ static hv_return_t snapshot_restore(struct vcpu *v, const struct snapshot *s)
     struct kvm_vcpu_events ev = s->events;
     ev.flags &= KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
     ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
-    if (ioctl(kv->fd, KVM_SET_REGS, &s->regs) < 0 || ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+    if (kvm_regs_set(v, &s->regs) != HV_SUCCESS || kvm_events_set(v, &ev) != HV_SUCCESS)
         return HV_ERROR;
-    if ((!s->decoded || s->insn.writes_sreg) && ioctl(kv->fd, KVM_SET_SREGS, &s->sregs) < 0)
+    if ((!s->decoded || s->insn.writes_sreg) && kvm_sregs_set(v, &s->sregs) != HV_SUCCESS)
         return HV_ERROR;
     if (s->xsave && ioctl(kv->fd, KVM_SET_XSAVE, s->xsave) < 0)
         return HV_ERROR;
@@ -65,9 +65,7 @@ static void prefill_string_in(struct vcpu *v, const struct snapshot *s)
     struct kvm_vcpu *kv = v->be;
     struct kvm_run *run = kv->run;
     uint32_t size = run->io.size;
-    uint64_t addr_mask = (s->sregs.efer & X86_EFER_LMA) && s->sregs.cs.l ? ~0ull
-                         : s->sregs.cs.db                                   ? 0xffffffffull
-                                                                           : 0xffffull;
+    uint64_t addr_mask = kvm_addr_mask(&s->sregs);
     uint64_t la = s->sregs.es.base + (s->regs.rdi & addr_mask);
     uint8_t *data = (uint8_t *)run + run->io.data_offset;
     struct vm *vm = v->vm;
@@ -92,7 +90,7 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
         /* One more element at most: completion must not walk a long REP count. */
         struct kvm_regs one = s->regs;
         one.rcx = 1;
-        if (ioctl(kv->fd, KVM_SET_REGS, &one) < 0)
+        if (kvm_regs_set(v, &one) != HV_SUCCESS)
             return HV_ERROR;
     }
     for (int round = 0; round < COMPLETE_ROUNDS_MAX; round++) {
@@ -101,6 +99,7 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
         if (run->exit_reason == KVM_EXIT_X86_RDMSR || run->exit_reason == KVM_EXIT_X86_WRMSR)
             run->msr.error = 0;
         __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        kvm_xlat_flush(kv);
         int r = ioctl(kv->fd, KVM_RUN, 0);
         int err = errno;
         __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -113,12 +112,28 @@ static hv_return_t complete_pending(struct vcpu *v, const struct snapshot *s)
 }
 
 /* Snapshot, complete, restore: after this the vCPU is exactly as before the
- * instruction, and `s` describes it. */
-static hv_return_t unretire(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf)
+ * instruction, and `s` describes it. When the completion changed nothing, KVM had
+ * retired the instruction before exiting (`retired` says what to look for). */
+static hv_return_t unretire(struct vcpu *v, struct snapshot *s, struct kvm_xsave *xs_buf,
+                            const struct kvm_retired_exit *retired)
 {
     hv_return_t ret = snapshot_take(v, s, xs_buf);
     if (ret == HV_SUCCESS)
         ret = complete_pending(v, s);
+    struct kvm_regs after;
+    if (ret == HV_SUCCESS)
+        ret = kvm_regs_get(v, &after);
+    if (ret == HV_SUCCESS && retired && after.rip == s->regs.rip) {
+        struct kvm_regs pre;
+        struct kvm_insn insn;
+        if (kvm_decode_retired(v, &s->regs, &s->sregs, retired, &insn, &pre)) {
+            s->regs = pre;
+            s->insn = insn;
+            s->decoded = true;
+        } else {
+            s->decoded = false;   /* left after the instruction; length unknown (0) */
+        }
+    }
     if (ret == HV_SUCCESS)
         ret = snapshot_restore(v, s);
     if (ret != HV_SUCCESS) {
@@ -140,7 +155,8 @@ hv_return_t kvm_exit_pio(struct vcpu *v)
         memcpy(&io.data, (uint8_t *)run + run->io.data_offset, io.size);
     static _Thread_local struct kvm_xsave xs;
     struct snapshot s;
-    hv_return_t ret = unretire(v, &s, &xs);
+    struct kvm_retired_exit out = { .pio = true, .port = io.port, .size = io.size, .data = io.data };
+    hv_return_t ret = unretire(v, &s, &xs, io.in ? NULL : &out);
     if (ret != HV_SUCCESS)
         return ret;
     io.string = s.decoded && s.insn.string;
@@ -179,11 +195,13 @@ hv_return_t kvm_exit_mmio(struct vcpu *v)
         memcpy(&m.data, run->mmio.data, m.size <= sizeof(m.data) ? m.size : sizeof(m.data));
     static _Thread_local struct kvm_xsave xs;
     struct snapshot s;
-    hv_return_t ret = unretire(v, &s, &xs);
+    struct kvm_retired_exit store = { .gpa = m.gpa, .size = m.size, .data = m.data };
+    hv_return_t ret = unretire(v, &s, &xs, m.write ? &store : NULL);
     if (ret != HV_SUCCESS)
         return ret;
     m.perms = page_perms(v->vm, m.gpa);
     m.reg = s.decoded ? s.insn.modrm_reg : 0;
+    m.gva_valid = s.decoded && kvm_insn_mem_linear(v, &s.regs, &s.sregs, m.gpa, &m.gva);
     v->exit.kind = EXIT_MMIO;
     v->exit.pc = s.regs.rip;
     v->exit.insn_len = s.decoded ? s.insn.len : 0;
@@ -197,7 +215,7 @@ hv_return_t kvm_exit_msr(struct vcpu *v, bool write)
     struct exit_reg_access a = { .index = run->msr.index, .write = write, .value = run->msr.data };
     static _Thread_local struct kvm_xsave xs;
     struct snapshot s;
-    hv_return_t ret = unretire(v, &s, &xs);
+    hv_return_t ret = unretire(v, &s, &xs, NULL);
     if (ret != HV_SUCCESS)
         return ret;
     v->exit.kind = write ? EXIT_MSR_WRITE : EXIT_MSR_READ;
@@ -209,13 +227,11 @@ hv_return_t kvm_exit_msr(struct vcpu *v, bool write)
 
 bool kvm_exit_fetch_fault(struct vcpu *v)
 {
-    struct kvm_vcpu *kv = v->be;
     struct kvm_regs regs;
     struct kvm_sregs sregs;
-    if (ioctl(kv->fd, KVM_GET_REGS, &regs) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &sregs) < 0)
+    if (kvm_regs_get(v, &regs) != HV_SUCCESS || kvm_sregs_get(v, &sregs) != HV_SUCCESS)
         return false;
-    bool lm = (sregs.efer & X86_EFER_LMA) && sregs.cs.l;
-    uint64_t la = lm ? regs.rip : ((sregs.cs.base + regs.rip) & 0xffffffffull);
+    uint64_t la = kvm_rip_linear(&sregs, regs.rip);
     uint64_t gpa;
     if (!kvm_linear_to_phys(v, &sregs, la, &gpa))
         return false;

@@ -1,13 +1,16 @@
 /* Can KVM run our guests here, and is it hardware virtualization or an emulated
  * KVM (such as PVM)? Answered once per process and cached. */
-#include "core/kvm/kvm.h"
+#include "core/kvm/kvm_probe.h"
 
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #define KVM_EXPECTED_API_VERSION 12
 #define CPUID_LEAF_FEATURES 1u
@@ -79,6 +82,11 @@ hv_return_t kvm_backend_check(enum guest_arch arch, const char **why)
             *why = "KVM runs only guests of the host's instruction set";
         return HV_UNSUPPORTED;
     }
+#if !defined(__x86_64__)
+    if (why)
+        *why = "anyhv's KVM route is implemented for x86-64 hosts only";
+    return HV_UNSUPPORTED;
+#endif
     if (why)
         *why = probe_hw_virt ? "KVM with hardware virtualization"
                              : "KVM without hardware virtualization flags (emulated, e.g. PVM)";

@@ -108,23 +108,44 @@ static void halt_wait(struct vcpu *v, uint64_t deadline_ns)
     }
 }
 
-/* HLT: VMX reports the exit with RIP on the HLT; KVM has already stepped past it. */
+#define INTR_BLOCKING_STI_MOVSS 3u
+
+/* Interrupt-window exiting: the window is open when RFLAGS.IF = 1 and neither STI
+ * nor MOV SS blocks interrupts. */
+static bool irq_window_wanted(struct vcpu *v)
+{
+    return (v->st.x86->vmx.cpu_based & X86_VMX_CPU_IRQ_WND) != 0;
+}
+
+static hv_return_t irq_window_open(struct vcpu *v, bool *open)
+{
+    hv_return_t ret = vcpu_state_load(v, SG_GPR | SG_EVENTS);
+    const struct x86_state *st = v->st.x86;
+    *open = ret == HV_SUCCESS && (st->rflags & X86_FLAG_IF) && !(st->interruptibility & INTR_BLOCKING_STI_MOVSS);
+    return ret;
+}
+
+/* HLT: VMX reports the exit with RIP on the HLT; KVM has already stepped past it.
+ * A HLT reached with the interrupt window open and window exiting on means the
+ * window opened before it (a KVM that emulates the guest does not stop earlier):
+ * that exit comes first, on the HLT. */
 static hv_return_t exit_hlt(struct vcpu *v, bool *done)
 {
     hv_return_t ret = vcpu_state_load(v, SG_GPR);
     if (ret != HV_SUCCESS)
         return ret;
     struct x86_state *st = v->st.x86;
-    if (!(st->vmx.cpu_based & X86_VMX_CPU_HLT)) {
+    bool window = irq_window_wanted(v) && (st->rflags & X86_FLAG_IF);
+    if (!window && !(st->vmx.cpu_based & X86_VMX_CPU_HLT)) {
         st->activity_state = X86_ACTIVITY_HLT;   /* RIP stays past HLT, as in the HLT state */
         *done = false;
         return HV_SUCCESS;
     }
     st->rip -= HLT_INSN_LEN;
     vcpu_state_touch(v, SG_GPR);
-    v->exit.kind = EXIT_HLT;
+    v->exit.kind = window ? EXIT_IRQ_WINDOW : EXIT_HLT;
     v->exit.pc = st->rip;
-    v->exit.insn_len = HLT_INSN_LEN;
+    v->exit.insn_len = window ? 0 : HLT_INSN_LEN;
     *done = true;
     return HV_SUCCESS;
 }
@@ -198,6 +219,8 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
 {
     struct kvm_vcpu *kv = v->be;
     *done = false;
+    uint32_t valid_before = v->state_valid;
+    kvm_xlat_flush(kv);
     int r = ioctl(kv->fd, KVM_RUN, 0);
     int err = errno;
     v->state_valid = 0;   /* the kernel holds the current state now */
@@ -205,7 +228,14 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
         if (err == EINTR || err == EAGAIN)
             return HV_SUCCESS;   /* kick or deadline: the loop decides */
         exit_internal(v, 0, (uint64_t)err);
-        return HV_ERROR;
+        if (err != EINVAL)
+            return HV_ERROR;
+        /* KVM refused the state loaded from the sync area: the struct keeps what the
+         * client wrote, to be fixed and pushed again. */
+        v->state_valid = valid_before;
+        v->state_dirty |= valid_before & (SG_GPR | SG_SREGS | SG_EVENTS);
+        kv->run->kvm_dirty_regs = 0;
+        return HV_ILLEGAL_GUEST_STATE;
     }
     return dispatch(v, done);
 }
@@ -228,6 +258,17 @@ static hv_return_t run_loop(struct vcpu *v, uint64_t deadline_ns)
             ret = kvm_events_before_entry(v);
         if (ret != HV_SUCCESS)
             return ret;
+        if (irq_window_wanted(v)) {
+            bool open;
+            if ((ret = irq_window_open(v, &open)) != HV_SUCCESS)
+                return ret;
+            if (open) {
+                v->st.x86->activity_state = X86_ACTIVITY_ACTIVE;
+                v->exit.kind = EXIT_IRQ_WINDOW;
+                v->exit.pc = v->st.x86->rip;
+                return HV_SUCCESS;
+            }
+        }
         if (v->st.x86->activity_state == X86_ACTIVITY_HLT) {
             halt_wait(v, deadline_ns);
             continue;
@@ -244,6 +285,7 @@ hv_return_t kvm_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     hv_return_t ret = kvm_msr_filter_sync(v);
     if (ret != HV_SUCCESS)
         return ret;
+    kvm_controls_check(v);
     bool timed = deadline_ns != BACKEND_NO_DEADLINE && !deadline_passed(deadline_ns);
     if (timed && (ret = deadline_arm(v, deadline_ns)) != HV_SUCCESS)
         return ret;

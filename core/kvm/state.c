@@ -121,11 +121,14 @@ static hv_return_t sregs_put(struct vcpu *v)
     const struct x86_state *st = v->st.x86;
     if (!kv->sregs_known) {
         /* Fields the struct does not hold (APIC base, pending-IRQ bitmap) come from KVM. */
-        if (ioctl(kv->fd, KVM_GET_SREGS, &kv->sregs) < 0)
-            return ioctl_err();
+        hv_return_t ret = kvm_sregs_get(v, &kv->sregs);
+        if (ret != HV_SUCCESS)
+            return ret;
         kv->sregs_known = true;
     }
     struct kvm_sregs k = kv->sregs;
+    if (v->state_valid & SG_MSRS)
+        k.apic_base = st->msr.apic_base;   /* the struct's value wins over an older copy */
     for (int i = 0; i < X86_SEG_COUNT; i++)
         seg_from_vmx(&st->seg[i], sreg_slot(&k, i));
     k.gdt = (struct kvm_dtable){ .base = st->gdtr.base, .limit = (uint16_t)st->gdtr.limit };
@@ -137,10 +140,10 @@ static hv_return_t sregs_put(struct vcpu *v)
     k.cr8 = st->cr8;
     k.efer = st->msr.efer;
     memset(k.interrupt_bitmap, 0, sizeof(k.interrupt_bitmap));
-    if (ioctl(kv->fd, KVM_SET_SREGS, &k) < 0)
-        return ioctl_err();
-    kv->sregs = k;
-    return HV_SUCCESS;
+    hv_return_t ret = kvm_sregs_set(v, &k);
+    if (ret == HV_SUCCESS)
+        kv->sregs = k;
+    return ret;
 }
 
 /* --- FPU, XCR0 ----------------------------------------------------------------- */
@@ -270,8 +273,9 @@ static uint8_t shadow_from_vmx(uint32_t intr)
 static hv_return_t events_get(struct vcpu *v)
 {
     struct kvm_vcpu_events e;
-    if (ioctl(kvcpu(v)->fd, KVM_GET_VCPU_EVENTS, &e) < 0)
-        return ioctl_err();
+    hv_return_t ret = kvm_events_get(v, &e);
+    if (ret != HV_SUCCESS)
+        return ret;
     uint32_t *intr = &v->st.x86->interruptibility;
     *intr &= ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | INTR_BLOCK_NMI);
     *intr |= shadow_to_vmx(e.interrupt.shadow) | (e.nmi.masked ? INTR_BLOCK_NMI : 0);
@@ -280,33 +284,32 @@ static hv_return_t events_get(struct vcpu *v)
 
 static hv_return_t events_put(struct vcpu *v)
 {
-    struct kvm_vcpu *kv = kvcpu(v);
     struct kvm_vcpu_events e;
-    if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &e) < 0)
-        return ioctl_err();
+    hv_return_t ret = kvm_events_get(v, &e);
+    if (ret != HV_SUCCESS)
+        return ret;
     uint32_t intr = v->st.x86->interruptibility;
     e.interrupt.shadow = shadow_from_vmx(intr);
     e.nmi.masked = !!(intr & INTR_BLOCK_NMI);
     e.flags = KVM_VCPUEVENT_VALID_SHADOW;
-    return ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &e) < 0 ? ioctl_err() : HV_SUCCESS;
+    return kvm_events_set(v, &e);
 }
 
 /* --- groups --------------------------------------------------------------------- */
 
 hv_return_t kvm_state_get(struct vcpu *v, uint32_t groups)
 {
-    struct kvm_vcpu *kv = kvcpu(v);
     hv_return_t ret = HV_SUCCESS;
     if (groups & SG_GPR) {
         struct kvm_regs r;
-        if (ioctl(kv->fd, KVM_GET_REGS, &r) < 0)
-            return ioctl_err();
+        if ((ret = kvm_regs_get(v, &r)) != HV_SUCCESS)
+            return ret;
         kvm_state_take_regs(v, &r);
     }
     if (groups & SG_SREGS) {
         struct kvm_sregs s;
-        if (ioctl(kv->fd, KVM_GET_SREGS, &s) < 0)
-            return ioctl_err();
+        if ((ret = kvm_sregs_get(v, &s)) != HV_SUCCESS)
+            return ret;
         kvm_state_take_sregs(v, &s);
     }
     if ((groups & SG_XCR) && ret == HV_SUCCESS)
@@ -341,8 +344,7 @@ hv_return_t kvm_state_put(struct vcpu *v, uint32_t groups)
     if ((groups & SG_GPR) && ret == HV_SUCCESS) {
         struct kvm_regs r;
         regs_from_state(v->st.x86, &r);
-        if (ioctl(kvcpu(v)->fd, KVM_SET_REGS, &r) < 0)
-            ret = ioctl_err();
+        ret = kvm_regs_set(v, &r);
     }
     return ret;
 }

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define SYNC_REGS_NEEDED (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 #define CPUID_LEAF_FEATURES 1u
 #define CPUID_EBX_APIC_ID_SHIFT 24
 #define CPUID_EBX_APIC_ID_MASK 0xff000000u
@@ -59,6 +60,11 @@ hv_return_t kvm_vcpu_create(struct vcpu *vcpu)
     kv->tid = gettid();
     kvm_kick_signal();   /* install the handler before anyone can kick */
     vcpu->be = kv;
+    int sync_caps = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    if (kvm_sync_init(vcpu, sync_caps > 0 && (sync_caps & SYNC_REGS_NEEDED) == SYNC_REGS_NEEDED) != HV_SUCCESS) {
+        vcpu->be = NULL;
+        goto fail;
+    }
     /* The struct holds the reset state; push all of it on the first run. */
     vcpu->state_valid = SG_ALL;
     vcpu->state_dirty = SG_ALL;

@@ -330,12 +330,12 @@ hv_return_t x86_vmcs_write(struct vcpu *v, uint32_t enc, uint64_t value)
      VMEXIT_LOAD_EFER)
 #define EXIT_TRUE_ALLOWED0 (EXIT_ALLOWED0 & ~VMEXIT_SAVE_DBG_CONTROLS)
 
-/* IA32_VMX_BASIC: revision 1, 4 KiB region, write-back VMCS memory, INS/OUTS
- * exit information, TRUE_* capabilities present. */
+/* IA32_VMX_BASIC: revision 1, 4 KiB region, write-back VMCS memory, TRUE_*
+ * capabilities present. Bit 54 (INS/OUTS instruction information) stays clear:
+ * VMCS_RO_VMX_INSTR_INFO is not filled for I/O exits. */
 #define BASIC_REVISION 1ull
 #define BASIC_REGION_SIZE (4096ull << 32)
 #define BASIC_MEMTYPE_WB (6ull << 50)
-#define BASIC_INSOUTS_INFO (1ull << 54)
 #define BASIC_TRUE_CTLS (1ull << 55)
 /* IA32_VMX_MISC: EFER.LMA stored in the IA-32e-mode-guest control, HLT activity
  * state, four CR3 targets. */
@@ -367,7 +367,7 @@ static const struct {
     { HV_VMX_CAP_PROCBASED2, PAIR(CPU2_ALLOWED0, CPU2_ALLOWED1) },
     { HV_VMX_CAP_ENTRY, PAIR(ENTRY_ALLOWED0, ENTRY_ALLOWED1) },
     { HV_VMX_CAP_EXIT, PAIR(EXIT_ALLOWED0, EXIT_ALLOWED1) },
-    { HV_VMX_CAP_BASIC, BASIC_REVISION | BASIC_REGION_SIZE | BASIC_MEMTYPE_WB | BASIC_INSOUTS_INFO | BASIC_TRUE_CTLS },
+    { HV_VMX_CAP_BASIC, BASIC_REVISION | BASIC_REGION_SIZE | BASIC_MEMTYPE_WB | BASIC_TRUE_CTLS },
     { HV_VMX_CAP_TRUE_PINBASED, PAIR(PIN_ALLOWED0, PIN_ALLOWED1) },
     { HV_VMX_CAP_TRUE_PROCBASED, PAIR(CPU_ALLOWED0, CPU_ALLOWED1) },
     { HV_VMX_CAP_TRUE_ENTRY, PAIR(ENTRY_TRUE_ALLOWED0, ENTRY_ALLOWED1) },

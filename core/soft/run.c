@@ -220,6 +220,9 @@ hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
     if (!cpu->fe)
         return HV_UNSUPPORTED;
     sv->run_seq++;
+    /* A new entry: the frontend looks at events (an injected interrupt wakes a
+     * halted vCPU) before the loop may go back to sleep. */
+    cpu->stop = SOFT_RUN;
     cpu->unwind = &sv->unwind;
     hv_return_t ret = HV_SUCCESS;
     for (;;) {
@@ -243,5 +246,8 @@ hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
             break;
     }
     vcpu->icount = cpu->icount;
+    /* The client reads architectural state after the run (soft.h: sync_state). */
+    if (cpu->fe->sync_state)
+        cpu->fe->sync_state(cpu);
     return ret;
 }

@@ -4,11 +4,13 @@
  * fills, stage-2 faults as EPT-violation exits, and the lazy arithmetic flags. */
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "frontends/x86_64/x86_fe.h"
 
 #define X86_BLOCK_MAX_INSNS 64
+#define X86_INTERNAL_BAD_GUEST_STATE 0x8601u   /* exit.u.internal.code: VM-entry check failed */
 #define ARITH_FLAGS (X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_OF)
 #define INTR_BLOCK_STI (1u << 0)
 #define INTR_BLOCK_MOV_SS (1u << 1)
@@ -124,9 +126,19 @@ static void fe_set_pc(struct soft_cpu *cpu, uint64_t pc)
         st->rip = (pc - st->seg[X86_CS].base) & (x86_code_size_of(st) == X86_CODE32 ? 0xffffffffull : 0xffffull);
 }
 
+/* State leaving the CPU: RFLAGS packed, and the IA-32e-mode-guest entry control
+ * following EFER.LMA as VMX stores it on every exit. */
 static void fe_sync_state(struct soft_cpu *cpu)
 {
-    x86_flags_pack(x86_st(cpu));
+    struct x86_state *st = x86_st(cpu);
+    x86_flags_pack(st);
+    const struct anyhv_exit *e = &cpu->vcpu->exit;
+    if (e->kind == EXIT_INTERNAL && e->u.internal.code == X86_INTERNAL_BAD_GUEST_STATE)
+        return;   /* a failed VM entry stores nothing */
+    if (st->msr.efer & X86_EFER_LMA)
+        st->vmx.entry |= X86_VMX_ENTRY_IA32E;
+    else
+        st->vmx.entry &= ~(uint32_t)X86_VMX_ENTRY_IA32E;
 }
 
 /* ---- translation ----------------------------------------------------------------- */
@@ -172,6 +184,16 @@ static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded
     x86_raise(c, X86_V_UD, X86_NO_ERR);
 }
 
+/* Clear blocking by STI / MOV SS once the shadowed instruction has executed. */
+static void end_shadow(struct x86_ctx *c)
+{
+    if (c->end)
+        return;   /* a terminator already left: the next check_events clears it */
+    uint32_t off = (uint32_t)offsetof(struct x86_state, interruptibility);
+    ir_val v = ir_get(c->b, IR_I32, off);
+    ir_set(c->b, off, ir_binop(c->b, IR_AND, v, ir_const(c->b, IR_I32, ~(uint64_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))));
+}
+
 /* Lift instructions until a terminator, the block cap, a page change or code that
  * cannot be fetched. Code comes through soft_fetch_code (self-modifying code
  * tracking); a fetch fault is taken only for the block's first instruction. */
@@ -212,10 +234,20 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
         c.next_pc = c.cs_base + c.next_ip;
         if (c.code != X86_CODE64)
             c.next_pc &= 0xffffffffull;
+        bool in_shadow = c.shadow;
+        c.shadow = false;
         lift_one(&c, &in, ok);
         b->guest_bytes += in.len;
         b->guest_insns++;
         ip = c.next_ip;
+        if (in_shadow) {
+            /* The instruction after STI ran in its shadow: lift the blocking, and let
+             * the dispatcher look at events right after it. */
+            end_shadow(&c);
+            if (!c.end)
+                x86_jump_ip(&c, ip);
+            break;
+        }
         bool page_end = ((c.next_pc ^ start) & MMU_PAGE_MASK) != 0;
         if (!c.end && (page_end || n + 1 == cap))
             x86_jump_ip(&c, ip);
@@ -275,11 +307,36 @@ static bool inject_event(struct soft_cpu *cpu)
     return false;
 }
 
+/* The VM-entry checks on guest state that matter to the soft CPU (SDM 26.3.1):
+ * a state no processor can be in is refused (hv_vcpu_run returns an error). */
+static bool guest_state_valid(const struct x86_state *st)
+{
+    bool pg = (st->cr0 & X86_CR0_PG) != 0, lma = (st->msr.efer & X86_EFER_LMA) != 0;
+    bool ia32e = (st->vmx.entry & X86_VMX_ENTRY_IA32E) != 0;
+    if (pg && !(st->cr0 & X86_CR0_PE))
+        return false;
+    if (lma && (!pg || !(st->msr.efer & X86_EFER_LME) || !(st->cr4 & X86_CR4_PAE)))
+        return false;
+    if (ia32e != lma)
+        return false;
+    return !(lma && (st->seg[X86_CS].ar & X86_AR_L) && (st->seg[X86_CS].ar & X86_AR_DB));
+}
+
+static bool refuse_state(struct soft_cpu *cpu)
+{
+    struct anyhv_exit *e = x86_exit_begin(cpu, EXIT_INTERNAL, 0);
+    e->u.internal.code = X86_INTERNAL_BAD_GUEST_STATE;
+    cpu->stop = SOFT_STOP_EXIT;
+    return false;
+}
+
 static bool fe_check_events(struct soft_cpu *cpu)
 {
     struct x86_state *st = x86_st(cpu);
     if ((st->rflags ^ st->soft.rflags_synced) & ARITH_FLAGS)
         x86_flags_unpack(st);
+    if (!guest_state_valid(st))
+        return refuse_state(cpu);
     cpu->regime = x86_cpl(st) == 3;
     if (cpu->halted && st->activity_state == 0)
         cpu->halted = false;   /* the client woke it (activity state written) */

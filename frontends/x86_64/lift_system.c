@@ -289,6 +289,12 @@ bool lift_sys_helper(struct x86_ctx *c)
         break;
     }
     x86_sys_call(c, op, size, r1, r2, b, IR_NONE);
+    if (op == X86_SYS_STI || op == X86_SYS_CLI) {
+        /* IF is not part of the mode key: the block goes on (STI's shadow is the
+         * next instruction, after which the translator ends the block). */
+        c->shadow = op == X86_SYS_STI;
+        return true;
+    }
     finish(c, op);
     return true;
 }

@@ -28,11 +28,13 @@ static int cr0_write(struct soft_cpu *cpu, uint64_t v)
         if (!(st->cr4 & X86_CR4_PAE))
             return -1;
         st->msr.efer |= X86_EFER_LMA;
+        st->vmx.entry |= X86_VMX_ENTRY_IA32E;   /* as VMX stores it on the next exit */
     }
     if (pg_off && (st->msr.efer & X86_EFER_LMA)) {
         if (x86_code_size_of(st) == X86_CODE64)
             return -1;
         st->msr.efer &= ~X86_EFER_LMA;
+        st->vmx.entry &= ~(uint32_t)X86_VMX_ENTRY_IA32E;
     }
     if ((st->cr0 ^ v) & CR0_PAGING_BITS)
         mmu_tlb_flush_all(&cpu->tlb);

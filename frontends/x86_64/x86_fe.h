@@ -138,6 +138,7 @@ struct x86_ctx {
     uint64_t ip;             /* RIP/EIP/IP offset of the instruction */
     uint64_t next_ip;
     bool end;                /* the block ends after this instruction (lifter emitted a terminator) */
+    bool shadow;             /* set by STI: the next instruction is its shadow, then the block ends */
 };
 
 typedef bool (*x86_lifter)(struct x86_ctx *c);

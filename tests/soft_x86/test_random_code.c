@@ -5,7 +5,6 @@
  * ASan: -DANYHV_SANITIZE=ON). The VM must stay usable from one case to the next.
  * Cases: ANYHV_FUZZ_ITERS, else a bounded slice. */
 #include <criterion/criterion.h>
-#include <time.h>
 
 #include "support/backend.h"
 #include "x86_guest.h"
@@ -23,13 +22,6 @@ static uint64_t rng_next(uint64_t *s)
     *s ^= *s >> 7;
     *s ^= *s << 17;
     return *s;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Exits that let the guest go on after the client steps over the instruction. */
@@ -69,7 +61,7 @@ static void run_case(struct xg *g, uint64_t *seed, unsigned index)
         hv_vcpu_write_register(g->vcpu, (hv_x86_reg_t)(HV_X86_RAX + i), rng_next(seed));
     hv_vcpu_write_register(g->vcpu, HV_X86_RSP, mode == 0 ? 0xfff0 : XG_STACK_TOP);
     for (int e = 0; e < EXITS_PER_CASE; e++) {
-        hv_return_t ret = hv_vcpu_run_until(g->vcpu, now_ns() + CASE_BUDGET_NS);
+        hv_return_t ret = hv_vcpu_run_until(g->vcpu, xg_now_ns() + CASE_BUDGET_NS);
         cr_assert_eq(ret, HV_SUCCESS, "case %u: hv_vcpu_run_until returned %#x", index, (unsigned)ret);
         uint32_t reason = xg_exit_reason(g);
         cr_assert(known_reason(reason), "case %u: unexpected exit reason %u", index, reason);

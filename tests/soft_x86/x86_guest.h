@@ -9,9 +9,11 @@
 #include <Hypervisor/Hypervisor.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define XG_RAM_SIZE (2u << 20)
 #define XG_CODE 0x1000u
@@ -206,6 +208,28 @@ static inline int xg_real_mode(struct xg *g, uint16_t seg, uint16_t ip)
     r |= xg_vmcs(g, VMCS_GUEST_RFLAGS, 0x2) | xg_vmcs(g, VMCS_GUEST_RIP, ip);
     r |= xg_vmcs(g, VMCS_GUEST_RSP, 0xfffe);
     return r;
+}
+
+/* Does the host virtualize in hardware (VT-x/SVM)? Without it this machine's KVM
+ * is paravirtual (PVM) and cannot run guest mode switches. */
+static inline bool xg_host_hw_virt(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strncmp(line, "flags", 5) == 0 && (strstr(line, " vmx") || strstr(line, " svm"));
+    fclose(f);
+    return found;
+}
+
+static inline uint64_t xg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static inline uint64_t xg_reg(struct xg *g, hv_x86_reg_t r)

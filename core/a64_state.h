@@ -60,6 +60,11 @@ struct a64_state {
     uint64_t fpcr, fpsr;
     a64_vreg_t v[32];
     struct a64_sysregs sys;
+    /* Exclusive monitor of the soft CPU (LDXR/STXR): reserved address, or
+     * UINT64_MAX when open, and the value loaded (pairs use both words). */
+    uint64_t excl_addr;
+    uint64_t excl_size;
+    alignas(16) uint64_t excl_val[2];
 };
 
 _Static_assert(offsetof(struct a64_state, x) == 0, "x pinned at 0 for generated code");

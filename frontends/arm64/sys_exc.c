@@ -29,20 +29,9 @@ unsigned a64_el(const struct a64_state *st)
     return (st->pstate & A64_PSTATE_M_MASK) == A64_PSTATE_EL0T ? 0 : 1;
 }
 
-/* Which stored SP a mode uses: SP_EL0 for EL0t/EL1t, SP_EL1 for EL1h. */
-static uint64_t *sp_slot(struct a64_state *st, uint64_t mode)
-{
-    return (mode & A64_PSTATE_M_MASK) == A64_PSTATE_EL1H ? &st->sys.sp_el1 : &st->sys.sp_el0;
-}
-
 void a64_set_mode(struct a64_state *st, uint64_t new_pstate)
 {
-    uint64_t old = st->pstate & A64_PSTATE_M_MASK, next = new_pstate & A64_PSTATE_M_MASK;
-    if (old != next) {
-        *sp_slot(st, old) = st->sp;
-        st->sp = *sp_slot(st, next);
-    }
-    st->pstate = new_pstate;
+    a64_set_pstate(st, new_pstate);
 }
 
 static void enter_el1(struct a64_state *st, uint64_t vector_offset, uint64_t preferred_return)

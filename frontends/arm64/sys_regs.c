@@ -254,7 +254,7 @@ static bool read_special(struct soft_cpu *cpu, uint32_t id, uint64_t *out)
     case SR(3, 0, 4, 2, 2): *out = (uint64_t)a64_el(st) << 2; return true;
     case SR(3, 3, 4, 4, 0): *out = st->fpcr; return true;
     case SR(3, 3, 4, 4, 1): *out = st->fpsr; return true;
-    case SR(3, 0, 4, 1, 0): *out = st->sys.sp_el0; return true;  /* only reachable with SPSel = 1 */
+    case SR(3, 0, 4, 1, 0): *out = *a64_sp_el(st, 0); return true;  /* only reachable with SPSel = 1 */
     case SR(3, 0, 0, 0, 6): *out = 0; return true;                 /* REVIDR_EL1 */
     case SR(3, 1, 0, 0, 7): *out = 0; return true;                 /* AIDR_EL1 */
     case SR(3, 1, 0, 0, 1): *out = a64_id_value(A64_ID_CLIDR); return true;
@@ -287,7 +287,7 @@ static bool write_special(struct soft_cpu *cpu, uint32_t id, uint64_t v)
         return true;
     case SR(3, 3, 4, 4, 0): st->fpcr = v & A64_FPCR_WRITABLE; return true;
     case SR(3, 3, 4, 4, 1): st->fpsr = v & A64_FPSR_WRITABLE; return true;
-    case SR(3, 0, 4, 1, 0): st->sys.sp_el0 = v; return true;
+    case SR(3, 0, 4, 1, 0): *a64_sp_el(st, 0) = v; return true;
     case SR(3, 3, 14, 3, 1): st->sys.cntv_ctl_el0 = v & (CNT_CTL_ENABLE | CNT_CTL_IMASK); return true;
     case SR(3, 3, 14, 3, 2): st->sys.cntv_cval_el0 = v; return true;
     case SR(3, 3, 14, 3, 0): st->sys.cntv_cval_el0 = a64_cntvct(cpu) + (uint64_t)(int64_t)(int32_t)v; return true;

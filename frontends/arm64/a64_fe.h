@@ -139,6 +139,7 @@ void a64_take_interrupt(struct soft_cpu *cpu, uint64_t vector_offset);
 /* Switch PSTATE.M (EL/SPSel), banking SP. */
 void a64_set_mode(struct a64_state *st, uint64_t new_pstate);
 void a64_helpers_register(void);
+void a64_fp_helpers_register(void);   /* fp_helpers.c */
 /* Generic timer */
 uint64_t a64_host_counter(void);
 uint64_t a64_cntvct(struct soft_cpu *cpu);

@@ -207,4 +207,5 @@ void a64_helpers_register(void)
     for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
         if (helpers[i].fn)
             a64_helper_id[i] = ir_helper_register(&helpers[i]);
+    a64_fp_helpers_register();
 }

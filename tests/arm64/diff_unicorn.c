@@ -20,7 +20,7 @@ enum outcome { OUT_OK, OUT_EXCEPTION, OUT_MEMFAULT, OUT_OTHER };
 static const char *const outcome_names[] = { "ok", "exception", "memory fault", "other" };
 
 struct cpu_snap {
-    uint64_t x[31], sp, pc, nzcv;
+    uint64_t x[31], sp, pc, nzcv, fpcr, fpsr;
     uint8_t v[32][16];
 };
 
@@ -44,7 +44,7 @@ static bool in_class(const struct a64_pattern *p)
         NULL };
     if (!p->trans)
         return false;
-    if (p->cls == A64_CLASS_FP || p->cls == A64_CLASS_SIMD)
+    if (p->cls == A64_CLASS_SIMD && !getenv("ANYHV_FUZZ_SIMD"))
         return false;
     if (strstr(p->name, "_ldst_unpriv"))
         return false;   /* LDTR/STTR at EL1 vs Unicorn's EL */
@@ -107,9 +107,20 @@ static void random_state(struct cpu_snap *s)
     s->sp = CORE_DATA_GPA + CORE_DATA_SIZE / 2;
     s->pc = CORE_CODE_GPA + INSN_OFF;
     s->nzcv = (next_rand() & 0xf) << 28;
+    /* FPCR: rounding mode, FZ and DN at random; FPSR flags start clear. */
+    s->fpcr = (next_rand() & 0xfull) << 22;
+    s->fpsr = 0;
     for (int i = 0; i < 32; i++)
         for (int j = 0; j < 16; j++)
             s->v[i][j] = (uint8_t)next_rand();
+    /* Some FP-looking values: small integers, zeros, infinities and NaNs. */
+    static const uint64_t special[] = { 0, 0x8000000000000000ull, 0x3ff0000000000000ull, 0x7ff0000000000000ull,
+                                        0x7ff8000000000001ull, 0x7ff0000000000001ull, 0x3f800000ull, 0x7f800000ull,
+                                        0x7fc00001ull, 0x7f800001ull, 0x00000001ull, 0x0000000000000001ull,
+                                        0x4059000000000000ull, 0x42c80000ull };
+    for (int i = 0; i < 32; i++)
+        if (next_rand() & 1)
+            memcpy(s->v[i], &special[next_rand() % (sizeof(special) / sizeof(special[0]))], 8);
     /* Indirect branches land in the code page, on an HVC. */
     uint64_t target = CORE_CODE_GPA + 4 * (next_rand() % (CORE_PAGE / 4));
     s->x[(next_rand() % 31)] = target;
@@ -128,12 +139,16 @@ static enum outcome run_soft(struct a64_core *c, uint32_t insn, const struct cpu
     st->sp = in->sp;
     st->pc = in->pc;
     st->pstate = A64_PSTATE_RESET | in->nzcv;
+    st->fpcr = in->fpcr;
+    st->fpsr = in->fpsr;
     st->sys.esr_el1 = UINT64_MAX;   /* stays so unless an exception is taken */
     memcpy(st->v, in->v, sizeof(st->v));
     const struct anyhv_exit *e = core_run(c, RUN_MS);
     memcpy(out->x, st->x, sizeof(out->x));
     out->sp = st->sp;
     out->nzcv = st->pstate & (0xfull << 28);
+    out->fpcr = st->fpcr;
+    out->fpsr = st->fpsr;
     memcpy(out->v, st->v, sizeof(out->v));
     out->pc = e->pc;
     if (e->kind == EXIT_HYPERCALL && e->u.imm == 0)
@@ -199,6 +214,9 @@ static enum outcome run_unicorn(uc_engine *uc, uint32_t insn, const uint8_t *dat
     uc_reg_write(uc, UC_ARM64_REG_NZCV, &nzcv);
     for (int i = 0; i < 32; i++)
         uc_reg_write(uc, uc_q[i], in->v[i]);
+    uint64_t fpcr = in->fpcr, fpsr = in->fpsr;
+    uc_reg_write(uc, UC_ARM64_REG_FPCR, &fpcr);
+    uc_reg_write(uc, UC_ARM64_REG_FPSR, &fpsr);
     uc_err err = uc_emu_start(uc, in->pc, 0, 0, 1);
     for (int i = 0; i < 31; i++)
         uc_reg_read(uc, uc_x(i), &out->x[i]);
@@ -206,6 +224,10 @@ static enum outcome run_unicorn(uc_engine *uc, uint32_t insn, const uint8_t *dat
     uc_reg_read(uc, UC_ARM64_REG_PC, &out->pc);
     uc_reg_read(uc, UC_ARM64_REG_NZCV, &nzcv);
     out->nzcv = nzcv & (0xfull << 28);
+    uc_reg_read(uc, UC_ARM64_REG_FPCR, &fpcr);
+    uc_reg_read(uc, UC_ARM64_REG_FPSR, &fpsr);
+    out->fpcr = fpcr;
+    out->fpsr = fpsr;
     for (int i = 0; i < 32; i++)
         uc_reg_read(uc, uc_q[i], out->v[i]);
     uc_mem_read(uc, CORE_DATA_GPA, data_out, CORE_DATA_SIZE);
@@ -247,9 +269,17 @@ static void report(csh cs, uint32_t insn, const struct a64_pattern *p, const str
             ours->pc != theirs->pc ? "  <<" : "");
     fprintf(stderr, "nzcv   %016" PRIx64 "   %016" PRIx64 "   %016" PRIx64 "%s\n", in->nzcv, ours->nzcv,
             theirs->nzcv, ours->nzcv != theirs->nzcv ? "  <<" : "");
+    fprintf(stderr, "fpcr   %016" PRIx64 "   %016" PRIx64 "   %016" PRIx64 "%s\n", in->fpcr, ours->fpcr,
+            theirs->fpcr, ours->fpcr != theirs->fpcr ? "  <<" : "");
+    fprintf(stderr, "fpsr   %016" PRIx64 "   %016" PRIx64 "   %016" PRIx64 "%s\n", in->fpsr, ours->fpsr,
+            theirs->fpsr, ours->fpsr != theirs->fpsr ? "  <<" : "");
     for (int i = 0; i < 32; i++)
-        if (memcmp(ours->v[i], theirs->v[i], 16))
-            fprintf(stderr, "v%d differs  <<\n", i);
+        if (memcmp(ours->v[i], theirs->v[i], 16)) {
+            uint64_t a[2], b[2], c[2];
+            memcpy(a, in->v[i], 16), memcpy(b, ours->v[i], 16), memcpy(c, theirs->v[i], 16);
+            fprintf(stderr, "v%-5d %016" PRIx64 ":%016" PRIx64 " %016" PRIx64 ":%016" PRIx64 " %016" PRIx64
+                    ":%016" PRIx64 "  <<\n", i, a[1], a[0], b[1], b[0], c[1], c[0]);
+        }
     int shown = 0;
     for (size_t i = 0; i < CORE_DATA_SIZE && shown < 16; i++)
         if (d1[i] != d2[i]) {
@@ -281,6 +311,7 @@ static bool known_unicorn_difference(csh cs, uint32_t insn, uint32_t esr, enum o
 static bool same(const struct cpu_snap *a, const struct cpu_snap *b, const uint8_t *d1, const uint8_t *d2)
 {
     return !memcmp(a->x, b->x, sizeof(a->x)) && a->sp == b->sp && a->pc == b->pc && a->nzcv == b->nzcv &&
+           a->fpcr == b->fpcr && a->fpsr == b->fpsr &&
            !memcmp(a->v, b->v, sizeof(a->v)) && !memcmp(d1, d2, CORE_DATA_SIZE);
 }
 
@@ -310,6 +341,7 @@ Test(arm64_diff, random_instructions_match_unicorn, .timeout = 120)
     cr_assert_eq(cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs), CS_ERR_OK);
 
     unsigned iters = env_u("ANYHV_FUZZ_ITERS", DEFAULT_ITERS);
+    unsigned max_reports = env_u("ANYHV_FUZZ_REPORTS", MAX_REPORTS);
     rng = env_u("ANYHV_FUZZ_SEED", 0x2545f491u) | 1;
     uint8_t *seed_data = malloc(CORE_DATA_SIZE), *uc_data = malloc(CORE_DATA_SIZE);
     unsigned mismatches = 0, ok = 0, lenient = 0;
@@ -332,7 +364,7 @@ Test(arm64_diff, random_instructions_match_unicorn, .timeout = 120)
         if (o1 == OUT_OK)
             ok++;
         if (!agree) {
-            if (mismatches < MAX_REPORTS)
+            if (mismatches < max_reports)
                 report(cs, insn, p, &in, &ours, &theirs, o1, o2, esr, c.data, uc_data);
             mismatches++;
         }

@@ -214,9 +214,18 @@ static uint64_t half_from(double x, uint64_t *flags, unsigned rmode)
     int exp = e - 1;
     bool tiny = exp < -14;
     double scaled = tiny ? ldexp(a, 24) : ldexp(a, 10 - exp);
-    double r = fabs(rint(sign ? -scaled : scaled));
-    feclearexcept(FE_ALL_EXCEPT);
-    bool inexact = r != scaled;
+    /* Round the magnitude by hand (exact: scaled < 2^11): away from zero when the
+     * mode says so for this sign. */
+    double r = floor(scaled), frac = scaled - r;
+    bool up;
+    switch (rmode) {
+    case 0: up = frac > 0.5 || (frac == 0.5 && fmod(r, 2.0) != 0); break;
+    case 1: up = frac > 0 && !sign; break;
+    case 2: up = frac > 0 && sign; break;
+    default: up = false; break;
+    }
+    r += up ? 1.0 : 0.0;
+    bool inexact = frac != 0;
     uint64_t m = (uint64_t)r, bexp = tiny ? 0 : (uint64_t)(exp + 15);
     if (tiny && m >= 1024) {
         bexp = 1;

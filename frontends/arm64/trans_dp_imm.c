@@ -4,14 +4,14 @@
 
 bool trans_ADR(struct a64_tc *t, uint32_t insn)
 {
-    int64_t imm = (a64_sbits(insn, 5, 19) << 2) | a64_bits(insn, 29, 2);
+    int64_t imm = a64_sbits(insn, 5, 19) * 4 + a64_bits(insn, 29, 2);
     a64_set_x(t, A64_RD(insn), ir_const(t->b, IR_I64, t->pc + (uint64_t)imm));
     return true;
 }
 
 bool trans_ADRP(struct a64_tc *t, uint32_t insn)
 {
-    int64_t imm = (a64_sbits(insn, 5, 19) << 2) | a64_bits(insn, 29, 2);
+    int64_t imm = a64_sbits(insn, 5, 19) * 4 + a64_bits(insn, 29, 2);
     uint64_t base = t->pc & ~0xfffull;
     a64_set_x(t, A64_RD(insn), ir_const(t->b, IR_I64, base + ((uint64_t)imm << 12)));
     return true;

@@ -243,7 +243,7 @@ static bool ldst_pair(struct a64_tc *t, uint32_t insn, enum pair_mode mode, bool
         size_log2 = (opc & 2) ? 3 : 2;
         sext = opc == 1;
     }
-    int64_t off = a64_sbits(insn, 15, 7) << size_log2;
+    int64_t off = a64_sbits(insn, 15, 7) * (1ll << size_log2);
     ir_val base = a64_xsp(t, rn, 1);
     ir_val addr = mode == PAIR_POST ? base : add_imm(t, base, off);
     ir_val addr2 = add_imm(t, addr, 1ll << size_log2);

@@ -44,8 +44,6 @@ static bool in_class(const struct a64_pattern *p)
         NULL };
     if (!p->trans)
         return false;
-    if (p->cls == A64_CLASS_SIMD && !getenv("ANYHV_FUZZ_SIMD"))
-        return false;
     if (strstr(p->name, "_ldst_unpriv"))
         return false;   /* LDTR/STTR at EL1 vs Unicorn's EL */
     for (int i = 0; skip[i]; i++)

@@ -21,16 +21,27 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Until the demo VMM lands: what the library can do here, for both flavours.
+# What the library can do here, then the demo guests on each route (scripts/run-demo).
 run: build
-	@$(BUILD)/tools/anyhv-info-x86_64
-	@$(BUILD)/tools/anyhv-info-arm64
+	@scripts/run-demo $(BUILD)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Every workload on every engine available here, one table (docs/performance.md).
+BENCH_RUNS ?= 5
 bench: build
-	@echo "bench: no benchmarks yet (bench/ arrives with the running routes)"
+	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
+
+# Long randomized runs, outside `make test`: the differential testers (ctest label
+# "fuzz") with FUZZ_ITERS cases each, and the demo guests SOAK_ROUNDS times per backend.
+FUZZ_ITERS ?= 200000
+SOAK_ROUNDS ?= 20
+fuzz: build
+	@cd $(BUILD) && ANYHV_FUZZ_ITERS=$(FUZZ_ITERS) ctest -L fuzz --output-on-failure
+
+soak: build
+	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
 
 clean:
 	rm -rf build build-san

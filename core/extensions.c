@@ -63,3 +63,17 @@ bool anyhv_backend_available(anyhv_backend_t backend, const char **why)
         *why = "unknown backend";
     return false;
 }
+
+hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count)
+{
+    struct vcpu *v;
+    if (!count)
+        return HV_BAD_ARGUMENT;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    if (v->vm->be->kind != BACKEND_SOFT)
+        return HV_UNSUPPORTED;
+    *count = v->icount;
+    return HV_SUCCESS;
+}

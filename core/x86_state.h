@@ -75,6 +75,25 @@ enum x86_rflags {
 #define X86_AR_G (1u << 15)
 #define X86_AR_UNUSABLE (1u << 16)
 
+/* VMX control and event bits the backends act on (same values as hv_arch_vmx.h,
+ * which only personality files include). */
+#define X86_VMX_CPU_IRQ_WND (1u << 2)
+#define X86_VMX_CPU_HLT (1u << 7)
+#define X86_VMX_ENTRY_IA32E (1u << 9)
+#define X86_VMX_INFO_VECTOR_MASK 0xffu
+#define X86_VMX_INFO_TYPE_SHIFT 8
+#define X86_VMX_INFO_TYPE_MASK (7u << 8)
+#define X86_VMX_INFO_ERROR_VALID (1u << 11)
+#define X86_VMX_INFO_VALID (1u << 31)
+enum x86_vmx_event_type {
+    X86_EVENT_EXT_IRQ = 0, X86_EVENT_NMI = 2, X86_EVENT_HARD_EXC = 3, X86_EVENT_SOFT_IRQ = 4,
+    X86_EVENT_PRIV_SOFT_EXC = 5, X86_EVENT_SOFT_EXC = 6,
+};
+#define X86_EXC_DB 1u
+#define X86_EXC_BP 3u
+/* VMX activity states. */
+enum x86_activity { X86_ACTIVITY_ACTIVE = 0, X86_ACTIVITY_HLT = 1, X86_ACTIVITY_SHUTDOWN = 2, X86_ACTIVITY_WAIT_SIPI = 3 };
+
 struct x86_segment {
     uint64_t base;
     uint32_t limit;        /* byte-granular (already scaled by G) */
@@ -112,7 +131,15 @@ struct x86_msrs {
 };
 
 /* The VMX controls a client sets through the VMCS view, honoured by every backend
- * that can (the soft CPU entirely; KVM where it can, see docs/differences.md). */
+ * that can (the soft CPU entirely; KVM where it can, see docs/differences.md).
+ * Values use the VMX encodings of hv_arch_vmx.h (PIN_BASED_*, CPU_BASED_*, ...).
+ * A new vCPU gets the defaults of core/x86/vmcs.c (x86_vmcs_reset): unconditional
+ * I/O exiting, MSR exits for every MSR not made native, EPT and unrestricted guest
+ * always on; HLT exiting off (a guest HLT then waits for an event or a
+ * hv_vcpu_interrupt). entry_irq_info: its valid bit is cleared by the backend once
+ * the event is injected. entry's VMENTRY_GUEST_IA32E follows EFER.LMA after every
+ * exit, as VMX stores it. */
+#define X86_VMX_INERT_COUNT 48
 struct x86_vmx_controls {
     uint32_t pin_based, cpu_based, cpu_based2, entry, exit;
     uint32_t exc_bitmap;
@@ -128,6 +155,10 @@ struct x86_vmx_controls {
     uint64_t vpid;
     uint64_t eptp;
     uint64_t preemption_timer;
+    /* VMCS fields that change nothing in anyhv (posted interrupts, PML, VMFUNC, MSR
+     * load/store areas, link pointer, ...): kept so a read returns what was written.
+     * core/x86/vmcs.c owns the index of each. */
+    uint64_t inert[X86_VMX_INERT_COUNT];
 };
 
 struct x86_state {

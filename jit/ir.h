@@ -44,7 +44,7 @@ enum ir_op {
 };
 
 struct ir_op_info {
-    const char *name;              /* lower-case, as dumped */
+    const char *name;              /* as in ir_ops.def; dumps print it lower-case */
     enum ir_result_rule result;
     uint8_t nargs;
     uint32_t effects;
@@ -75,6 +75,9 @@ enum ir_stop_reason {
     IR_STOP_SYSTEM = 3,     /* state changed what decoding depends on (mode, paging) */
     IR_STOP_HALT = 4,       /* HLT / WFI: wait for an event */
 };
+
+/* Most instructions one block may hold (builders fail the block beyond it). */
+#define IR_MAX_INSNS 16384u
 
 typedef uint32_t ir_val;   /* index of the defining instruction + 1; 0 = none */
 #define IR_NONE ((ir_val)0)
@@ -163,6 +166,8 @@ void ir_pass_const_fold(struct ir_block *b);
 void ir_pass_dead_code(struct ir_block *b);
 void ir_pass_forward_state(struct ir_block *b);
 void ir_pass_dead_flags(struct ir_block *b, const uint32_t *flag_offsets, size_t n);
+/* The same dead-write rule for every state offset (flags or not). */
+void ir_pass_dead_sets(struct ir_block *b);
 void ir_optimize(struct ir_block *b, const uint32_t *flag_offsets, size_t n);
 
 #endif /* ANYHV_JIT_IR_H */

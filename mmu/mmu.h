@@ -15,7 +15,13 @@ enum mmu_access {
     MMU_WRITE = 1u << 1,
     MMU_FETCH = 1u << 2,
     MMU_USER = 1u << 3,      /* checked with user (EL0 / CPL3) privilege */
+    MMU_PROBE = 1u << 4,     /* walk only: on failure return false and deliver nothing
+                              * (code fetch look-ahead); walkers must honour it */
 };
+/* mmu_entry.perms bit beyond the access kinds: the page is writable but holds
+ * translated code, so WRITE is withheld from the fast path and writes take the slow
+ * path, which invalidates the translations first (self-modifying code). */
+#define MMU_PERM_CODE (1u << 8)
 
 #define MMU_PAGE_BITS 12
 #define MMU_PAGE_SIZE (1ull << MMU_PAGE_BITS)
@@ -42,6 +48,8 @@ struct mmu_tlb {
 void mmu_tlb_flush_all(struct mmu_tlb *t);
 void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va);
 void mmu_tlb_flush_asid(struct mmu_tlb *t, uint32_t asid);
+/* Drop every entry (both regimes) that maps guest-physical page gpage. */
+void mmu_tlb_flush_gpage(struct mmu_tlb *t, uint64_t gpage);
 
 /* Fast path: the entry for va in regime r if present and allowing access, else NULL. */
 static inline const struct mmu_entry *mmu_tlb_lookup(const struct mmu_tlb *t, unsigned r, uint64_t va,

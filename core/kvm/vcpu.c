@@ -1,11 +1,42 @@
-/* KVM backend: vCPU lifetime. Running, state sync and exit translation are the
- * hardware-route issue's work; until then they say HV_UNSUPPORTED honestly. */
+/* KVM backend: vCPU lifetime. A vCPU gets the host's KVM-supported CPUID (what is
+ * true of it, with its own APIC id), an eventfd that wakes it from the HLT activity
+ * state, and, on its first deadline, a timer aimed at its owning thread. */
 #include "core/kvm/kvm.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#define CPUID_LEAF_FEATURES 1u
+#define CPUID_EBX_APIC_ID_SHIFT 24
+#define CPUID_EBX_APIC_ID_MASK 0xff000000u
+#define CPUID_LEAF_X2APIC 0xbu
+#define CPUID_LEAF_X2APIC_V2 0x1fu
+
+static hv_return_t cpuid_set(struct vcpu *vcpu, int fd)
+{
+    const struct kvm_cpuid2 *sup = ((struct kvm_vm *)vcpu->vm->be_data)->cpuid;
+    if (!sup)
+        return HV_SUCCESS;
+    size_t bytes = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+    struct kvm_cpuid2 *c = malloc(bytes);
+    if (!c)
+        return HV_NO_RESOURCES;
+    memcpy(c, sup, bytes);
+    for (uint32_t i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[i];
+        if (e->function == CPUID_LEAF_FEATURES)
+            e->ebx = (e->ebx & ~CPUID_EBX_APIC_ID_MASK) | (vcpu->id << CPUID_EBX_APIC_ID_SHIFT);
+        if (e->function == CPUID_LEAF_X2APIC || e->function == CPUID_LEAF_X2APIC_V2)
+            e->edx = vcpu->id;
+    }
+    int r = ioctl(fd, KVM_SET_CPUID2, c);
+    free(c);
+    return r < 0 ? HV_ERROR : HV_SUCCESS;
+}
 
 hv_return_t kvm_vcpu_create(struct vcpu *vcpu)
 {
@@ -13,22 +44,34 @@ hv_return_t kvm_vcpu_create(struct vcpu *vcpu)
     struct kvm_vcpu *kv = calloc(1, sizeof(*kv));
     if (!kv)
         return HV_NO_RESOURCES;
+    kv->wake_fd = -1;
     kv->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)vcpu->id);
-    if (kv->fd < 0) {
-        free(kv);
-        return HV_NO_RESOURCES;
-    }
+    if (kv->fd < 0)
+        goto fail;
     kv->run = mmap(NULL, (size_t)k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kv->fd, 0);
     if (kv->run == MAP_FAILED) {
-        close(kv->fd);
-        free(kv);
-        return HV_NO_RESOURCES;
+        kv->run = NULL;
+        goto fail;
     }
+    kv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (kv->wake_fd < 0 || cpuid_set(vcpu, kv->fd) != HV_SUCCESS)
+        goto fail;
+    kv->tid = gettid();
+    kvm_kick_signal();   /* install the handler before anyone can kick */
     vcpu->be = kv;
     /* The struct holds the reset state; push all of it on the first run. */
     vcpu->state_valid = SG_ALL;
     vcpu->state_dirty = SG_ALL;
     return HV_SUCCESS;
+fail:
+    if (kv->wake_fd >= 0)
+        close(kv->wake_fd);
+    if (kv->run)
+        munmap(kv->run, (size_t)k->run_size);
+    if (kv->fd >= 0)
+        close(kv->fd);
+    free(kv);
+    return HV_NO_RESOURCES;
 }
 
 void kvm_vcpu_destroy(struct vcpu *vcpu)
@@ -37,6 +80,10 @@ void kvm_vcpu_destroy(struct vcpu *vcpu)
     struct kvm_vcpu *kv = vcpu->be;
     if (!kv)
         return;
+    if (kv->timer_ok)
+        timer_delete(kv->timer);
+    kvm_decode_close(kv);
+    close(kv->wake_fd);
     munmap(kv->run, (size_t)k->run_size);
     close(kv->fd);
     free(kv);
@@ -46,36 +93,13 @@ void kvm_vcpu_destroy(struct vcpu *vcpu)
 hv_return_t kvm_vcpu_set_space(struct vcpu *vcpu, uint32_t space)
 {
     (void)vcpu;
-    return space == 0 ? HV_SUCCESS : HV_UNSUPPORTED;
-}
-
-hv_return_t kvm_vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
-{
-    (void)vcpu;
-    (void)deadline_ns;
-    return HV_UNSUPPORTED;
-}
-
-hv_return_t kvm_state_get(struct vcpu *vcpu, uint32_t groups)
-{
-    (void)vcpu;
-    (void)groups;
-    return HV_SUCCESS;  /* the struct stays authoritative until a run has happened */
-}
-
-hv_return_t kvm_state_put(struct vcpu *vcpu, uint32_t groups)
-{
-    (void)vcpu;
-    (void)groups;
-    return HV_SUCCESS;
-}
-
-void kvm_vcpu_cancel(struct vcpu *vcpu)
-{
-    (void)vcpu;   /* the request bit is checked before every entry */
+    return space == 0 ? HV_SUCCESS : HV_UNSUPPORTED;   /* one guest-physical space per KVM VM */
 }
 
 void kvm_vcpu_invalidate_tlb(struct vcpu *vcpu)
 {
-    (void)vcpu;   /* KVM flushes guest TLBs on its own as needed */
+    /* KVM has no call for it, but loading the segment/control state resets the
+     * vCPU's MMU context, which flushes its guest TLB. */
+    if (vcpu_state_load(vcpu, SG_SREGS) == HV_SUCCESS)
+        vcpu_state_touch(vcpu, SG_SREGS);
 }

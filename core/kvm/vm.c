@@ -8,6 +8,22 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#define CPUID_ENTRIES_MAX 256u
+
+/* What KVM can honestly offer a guest on this host; NULL leaves KVM's default. */
+static struct kvm_cpuid2 *supported_cpuid(int sys_fd)
+{
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CPUID_ENTRIES_MAX * sizeof(c->entries[0]));
+    if (!c)
+        return NULL;
+    c->nent = CPUID_ENTRIES_MAX;
+    if (ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static hv_return_t kvm_vm_create(struct vm *vm)
 {
     struct kvm_vm *k = calloc(1, sizeof(*k));
@@ -28,7 +44,8 @@ static hv_return_t kvm_vm_create(struct vm *vm)
         return HV_NO_RESOURCES;
     }
     vm->be_data = k;
-    return HV_SUCCESS;
+    k->cpuid = supported_cpuid(k->sys_fd);
+    return kvm_msr_vm_init(vm);
 }
 
 static void kvm_vm_destroy(struct vm *vm)
@@ -38,6 +55,7 @@ static void kvm_vm_destroy(struct vm *vm)
         return;
     close(k->vm_fd);
     close(k->sys_fd);
+    free(k->cpuid);
     free(k);
     vm->be_data = NULL;
 }

@@ -1,62 +1,158 @@
-/* Soft backend: anyhv's own CPU. The state struct is authoritative (no sync);
- * guest-physical changes flush every vCPU's TLB before they return. Running
- * guest code arrives with the software-CPU issues; until then vcpu_run says
- * HV_UNSUPPORTED honestly. */
-#include "core/vm.h"
+/* Soft backend: anyhv's own CPU behind the backend ops table. The state struct is
+ * authoritative (no sync). Guest-physical changes publish a new stage-2 copy and
+ * wait until no vCPU can still use the old one (stage2.c). Frontends are linked
+ * weakly: without the one for the VM's architecture, vcpu_run says HV_UNSUPPORTED. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/soft/soft_internal.h"
+
+extern const struct soft_frontend x86_soft_frontend __attribute__((weak));
+extern const struct soft_frontend a64_soft_frontend __attribute__((weak));
+
+static const struct soft_frontend *_Atomic fe_override[2];
+static pthread_mutex_t fe_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void soft_frontend_register(enum guest_arch arch, const struct soft_frontend *fe)
+{
+    if ((unsigned)arch < 2)
+        atomic_store(&fe_override[arch], fe);
+}
+
+const struct soft_frontend *soft_frontend_for(enum guest_arch arch)
+{
+    if ((unsigned)arch >= 2)
+        return NULL;
+    const struct soft_frontend *fe = atomic_load(&fe_override[arch]);
+    if (fe)
+        return fe;
+    if (arch == GUEST_X86_64)
+        return &x86_soft_frontend ? &x86_soft_frontend : NULL;
+    return &a64_soft_frontend ? &a64_soft_frontend : NULL;
+}
+
+/* Each frontend's init runs once per process. */
+static void frontend_init_once(const struct soft_frontend *fe)
+{
+    static const struct soft_frontend *done[8];
+    if (!fe->init)
+        return;
+    pthread_mutex_lock(&fe_init_lock);
+    bool seen = false;
+    for (unsigned i = 0; i < 8 && done[i]; i++)
+        seen |= done[i] == fe;
+    if (!seen) {
+        fe->init();
+        for (unsigned i = 0; i < 8; i++) {
+            if (!done[i]) {
+                done[i] = fe;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&fe_init_lock);
+}
 
 static hv_return_t soft_vm_create(struct vm *vm)
 {
-    vm->be_data = NULL;
+    struct soft_vm *svm = calloc(1, sizeof(*svm));
+    if (!svm)
+        return HV_NO_RESOURCES;
+    if (!tc_pages_init(&svm->code_pages)) {
+        free(svm);
+        return HV_NO_RESOURCES;
+    }
+    vm->be_data = svm;
     return HV_SUCCESS;
 }
 
 static void soft_vm_destroy(struct vm *vm)
 {
-    (void)vm;
+    struct soft_vm *svm = vm->be_data;
+    if (!svm)
+        return;
+    soft_s2_free_all(svm);
+    tc_pages_destroy(&svm->code_pages);
+    free(svm);
+    vm->be_data = NULL;
 }
 
-static void flush_all_tlbs(struct vm *vm)
+static hv_return_t soft_map(struct vm *vm, uint32_t space, uint64_t gpa, uint64_t size)
 {
-    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
-        struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v)
-            atomic_fetch_or(&v->requests, VCPU_REQ_TLB_FLUSH);
-    }
-}
-
-static hv_return_t soft_map_change(struct vm *vm, uint32_t space, uint64_t gpa, uint64_t size)
-{
-    (void)space;
     (void)gpa;
     (void)size;
-    flush_all_tlbs(vm);
-    return HV_SUCCESS;
+    return soft_s2_update(vm, space, false);
+}
+
+/* Unmap and protect also re-validate translations: their code may be gone. */
+static hv_return_t soft_unmap_or_protect(struct vm *vm, uint32_t space, uint64_t gpa, uint64_t size)
+{
+    (void)gpa;
+    (void)size;
+    return soft_s2_update(vm, space, true);
+}
+
+static size_t state_size_of(enum guest_arch arch)
+{
+    return arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
 }
 
 static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
 {
-    vcpu->be = NULL;
+    struct soft_vcpu *sv = calloc(1, sizeof(*sv));
+    if (!sv)
+        return HV_NO_RESOURCES;
+    if (!tcache_init(&sv->tc, SOFT_TCACHE_LIMIT)) {
+        free(sv);
+        return HV_NO_RESOURCES;
+    }
+    struct soft_cpu *cpu = &sv->cpu;
+    sv->vcpu = vcpu;
+    sv->svm = vcpu->vm->be_data;
+    sv->state_size = (uint32_t)state_size_of(vcpu->vm->arch);
+    cpu->vcpu = vcpu;
+    cpu->state = vcpu->st.x86;
+    cpu->fe = soft_frontend_for(vcpu->vm->arch);
+    cpu->budget = UINT64_MAX;
+    cpu->max_insns = SOFT_MAX_BLOCK_INSNS;
+    cpu->rt = sv;
+    mmu_tlb_flush_all(&cpu->tlb);
+    ir_block_init(&sv->scratch, 0);
+    pthread_mutex_init(&sv->wait_lock, NULL);
+    pthread_cond_init(&sv->wait_cond, NULL);
+    vcpu->be = sv;
     vcpu->state_valid = SG_ALL;
+    if (cpu->fe)
+        frontend_init_once(cpu->fe);
     return HV_SUCCESS;
 }
 
 static void soft_vcpu_destroy(struct vcpu *vcpu)
 {
-    (void)vcpu;
+    struct soft_vcpu *sv = vcpu->be;
+    if (!sv)
+        return;
+    tcache_destroy(&sv->tc);
+    tc_block_free(sv->temp_block);
+    ir_block_free(&sv->scratch);
+    free(sv->vals);
+    pthread_mutex_destroy(&sv->wait_lock);
+    pthread_cond_destroy(&sv->wait_cond);
+    free(sv->cpu.fe_data);
+    free(sv);
+    vcpu->be = NULL;
 }
 
 static hv_return_t soft_vcpu_set_space(struct vcpu *vcpu, uint32_t space)
 {
-    atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
     (void)space;
+    atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
     return HV_SUCCESS;
 }
 
 static hv_return_t soft_vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
-    (void)vcpu;
-    (void)deadline_ns;
-    return HV_UNSUPPORTED;
+    return soft_run(vcpu, deadline_ns);
 }
 
 static hv_return_t soft_state_sync(struct vcpu *vcpu, uint32_t groups)
@@ -68,7 +164,7 @@ static hv_return_t soft_state_sync(struct vcpu *vcpu, uint32_t groups)
 
 static void soft_cancel(struct vcpu *vcpu)
 {
-    (void)vcpu;          /* VCPU_REQ_CANCEL is polled at block boundaries */
+    soft_wake(vcpu);     /* VCPU_REQ_CANCEL is polled at block boundaries */
 }
 
 static void soft_invalidate_tlb(struct vcpu *vcpu)
@@ -78,9 +174,18 @@ static void soft_invalidate_tlb(struct vcpu *vcpu)
 
 hv_return_t soft_backend_check(enum guest_arch arch, const char **why)
 {
-    (void)arch;
-    if (why)
-        *why = "anyhv's software CPU";
+    /* VMs, maps and register state work without a frontend; running guest code
+     * needs one, and vcpu_run says HV_UNSUPPORTED until it is linked. */
+    if (why) {
+        if (soft_frontend_for(arch))
+            *why = "anyhv's software CPU";
+        else if (arch == GUEST_X86_64)
+            *why = "anyhv's software CPU, without its x86-64 frontend in this build: hv_vcpu_run returns "
+                   "HV_UNSUPPORTED";
+        else
+            *why = "anyhv's software CPU, without its arm64 frontend in this build: hv_vcpu_run returns "
+                   "HV_UNSUPPORTED";
+    }
     return HV_SUCCESS;
 }
 
@@ -89,9 +194,9 @@ const struct backend_ops soft_backend_ops = {
     .kind = BACKEND_SOFT,
     .vm_create = soft_vm_create,
     .vm_destroy = soft_vm_destroy,
-    .map = soft_map_change,
-    .unmap = soft_map_change,
-    .protect = soft_map_change,
+    .map = soft_map,
+    .unmap = soft_unmap_or_protect,
+    .protect = soft_unmap_or_protect,
     .vcpu_create = soft_vcpu_create,
     .vcpu_destroy = soft_vcpu_destroy,
     .vcpu_set_space = soft_vcpu_set_space,

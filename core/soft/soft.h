@@ -6,8 +6,10 @@
 
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "core/backend.h"
 #include "core/exit.h"
 #include "jit/ir.h"
 #include "mmu/mmu.h"
@@ -51,7 +53,26 @@ struct soft_frontend {
     void (*set_pc)(struct soft_cpu *cpu, uint64_t pc);
     /* Sync lazily kept state (x86 lazy flags) into the architectural struct. */
     void (*sync_state)(struct soft_cpu *cpu);
+    /* Optional: state offsets of the flags the dead-flag pass may drop (x86 CF..OF
+     * when kept as separate fields); NULL/0 disables the pass. */
+    const uint32_t *flag_offsets;
+    size_t flag_count;
+    /* Optional: a block ended with STOP (imm = reason, imm2 = detail; the state's pc
+     * says where to resume). Deliver the exception, fill vcpu->exit, or note the mode
+     * change, and set cpu->stop (SOFT_RUN to carry on). Without it: EXIT stops with
+     * exit kind `detail`, HALT halts, SYSTEM carries on, EXCEPTION is an internal exit. */
+    void (*stop)(struct soft_cpu *cpu, uint32_t reason, uint64_t detail);
 };
+
+/* "pc" in this interface is the guest-virtual address instruction fetch uses (x86:
+ * CS.base + RIP), as get_pc returns it; set_pc converts back. INSN_START and block
+ * exit targets carry the same kind of pc. */
+
+/* Block length cap the dispatcher asks for (soft_cpu.max_insns); frontends stop a
+ * block after that many guest instructions (fewer is always fine). */
+#define SOFT_MAX_BLOCK_INSNS 128u
+/* Most bytes of guest code one block may cover (it spans at most two pages). */
+#define SOFT_MAX_BLOCK_BYTES 1024u
 
 struct soft_cpu {
     struct vcpu *vcpu;
@@ -64,11 +85,29 @@ struct soft_cpu {
     uint64_t icount;                /* instructions retired */
     uint64_t budget;                /* stop with EXIT_BUDGET when icount reaches it */
     void *fe_data;                  /* frontend private per-vCPU data */
+    /* --- additions (soft-core) --- */
+    uint32_t regime;                /* TLB regime of ordinary accesses: 0 privileged,
+                                     * 1 user; the frontend keeps it current */
+    uint32_t insn_len;              /* length of the instruction being executed */
+    uint32_t insn_open;             /* 1 while inside an instruction not yet retired */
+    uint32_t max_insns;             /* block length cap for translate (see above) */
+    bool halted;                    /* HLT/WFI wait: the frontend clears it on wake-up */
+    uint64_t wake_ns;               /* while halted: CLOCK_MONOTONIC time to re-check
+                                     * events (guest timer), 0 = none */
+    uint32_t stop_reason;           /* the IR STOP that ended the last block */
+    uint64_t stop_detail;
+    void *rt;                       /* dispatcher private data (struct soft_vcpu) */
 };
 
-/* Frontends, one per guest architecture. */
+/* Frontends, one per guest architecture. Referenced weakly by the soft backend: a
+ * library built without one reports HV_UNSUPPORTED for that architecture. */
 extern const struct soft_frontend x86_soft_frontend;
 extern const struct soft_frontend a64_soft_frontend;
+/* The frontend used for guests of `arch`: a registered override (tests), else the
+ * linked frontend, else NULL. */
+const struct soft_frontend *soft_frontend_for(enum guest_arch arch);
+/* Override the frontend for an architecture (unit tests, tools); NULL restores. */
+void soft_frontend_register(enum guest_arch arch, const struct soft_frontend *fe);
 
 /* Guest memory for helpers and frontends, through the TLB (and its walk on a miss).
  * On a guest fault they deliver it and unwind (longjmp to cpu->unwind). */
@@ -76,5 +115,26 @@ uint64_t soft_read(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t ac
 void soft_write(struct soft_cpu *cpu, uint64_t va, uint64_t value, unsigned size, uint32_t access, uint64_t info);
 /* Stop the current block from a helper: sets cpu->stop and unwinds. */
 _Noreturn void soft_unwind(struct soft_cpu *cpu, enum soft_stop why);
+
+/* Any-size guest access (1..16 bytes and page-crossing), same fault rules. */
+void soft_read_bytes(struct soft_cpu *cpu, uint64_t va, void *out, unsigned size, uint32_t access, uint64_t info);
+void soft_write_bytes(struct soft_cpu *cpu, uint64_t va, const void *in, unsigned size, uint32_t access,
+                      uint64_t info);
+/* Host pointer for an atomic read-modify-write of [va, va+size) (checked for READ and
+ * WRITE, code pages invalidated, faults delivered as for soft_read), or NULL when the
+ * access crosses a page: the caller then emulates it with soft_read/soft_write. */
+uint8_t *soft_rmw_ptr(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info);
+/* Code fetch for translate: copies up to len bytes of code at va into out and records
+ * the pages for self-modifying-code tracking. With fault == false it stops quietly at
+ * the first page that cannot be fetched (returns the bytes copied); with fault == true
+ * that page's fault is delivered and the translation unwinds. Frontends fetch code
+ * only through this. */
+size_t soft_fetch_code(struct soft_cpu *cpu, uint64_t va, void *out, size_t len, bool fault);
+/* Guest-physical read/compare-and-swap for walkers and frontends (PDPTE loads ...),
+ * through the vCPU's stage 2 only. False when gpa is not RAM allowing the access. */
+bool soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, void *out, unsigned size);
+bool soft_phys_cas64(struct soft_cpu *cpu, uint64_t gpa, uint64_t *expected, uint64_t desired);
+/* The stage 2 (guest-physical map) the vCPU uses now; valid while it executes. */
+const struct pmap *soft_stage2(struct soft_cpu *cpu);
 
 #endif /* ANYHV_CORE_SOFT_SOFT_H */

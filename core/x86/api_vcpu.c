@@ -4,6 +4,7 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
+#include "core/x86/vmcs.h"
 #include "core/x86/x86.h"
 
 #define VCPU_OPTIONS_ALL (HV_VCPU_ACCEL_RDPMC | HV_VCPU_TSC_RELATIVE)
@@ -22,6 +23,7 @@ hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
     struct vcpu *v;
     vcpu_get_owned(id, &v);
     x86_state_reset(v->st.x86);
+    x86_vmcs_reset(v->st.x86);
     v->ext.x86.vcpu_flags = flags;
     *vcpu = id;
     return HV_SUCCESS;

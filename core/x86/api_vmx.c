@@ -1,9 +1,9 @@
-/* Intel flavour, VMX level: the VMCS view and VMX capabilities. The VMCS view is
- * the hardware-route issue's work; until it lands these calls say so honestly. */
+/* Intel flavour, VMX level: the VMCS view and VMX capabilities (tables in
+ * core/x86/vmcs.c), the APIC address, and the shadow-VMCS calls (not offered). */
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include "core/vm.h"
+#include "core/x86/vmcs.h"
 
 static hv_return_t unsupported_for_owned(hv_vcpuid_t vcpu)
 {
@@ -14,23 +14,21 @@ static hv_return_t unsupported_for_owned(hv_vcpuid_t vcpu)
 
 hv_return_t hv_vmx_vcpu_read_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t *value)
 {
-    (void)field;
-    (void)value;
-    return unsupported_for_owned(vcpu);
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    return ret != HV_SUCCESS ? ret : x86_vmcs_read(v, field, value);
 }
 
 hv_return_t hv_vmx_vcpu_write_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t value)
 {
-    (void)field;
-    (void)value;
-    return unsupported_for_owned(vcpu);
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    return ret != HV_SUCCESS ? ret : x86_vmcs_write(v, field, value);
 }
 
 hv_return_t hv_vmx_read_capability(hv_vmx_capability_t field, uint64_t *value)
 {
-    (void)field;
-    (void)value;
-    return HV_UNSUPPORTED;
+    return x86_vmx_capability((uint32_t)field, value);
 }
 
 hv_return_t hv_vmx_vcpu_set_apic_address(hv_vcpuid_t vcpu, hv_gpaddr_t gpa)

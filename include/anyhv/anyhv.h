@@ -58,6 +58,16 @@ ANYHV_API const char *anyhv_backend_name(void);
  */
 ANYHV_API bool anyhv_backend_available(anyhv_backend_t backend, const char **why);
 
+/*!
+ * @function anyhv_vcpu_get_instructions
+ * @abstract Guest instructions the vCPU has retired so far (software route).
+ * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t), from its owning thread.
+ * @param count Receives the count.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle, another thread or NULL;
+ *         HV_UNSUPPORTED on KVM, which does not count guest instructions.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count);
+
 ANYHV_END_DECLS
 
 #endif /* ANYHV_ANYHV_H */

@@ -1,0 +1,101 @@
+/* KVM backend: the VMX controls that act at VM entry. The entry interruption
+ * information (external interrupt, NMI, hardware exception; software events after
+ * advancing RIP by the entry instruction length) goes in as an event KVM delivers
+ * on entry, ignoring RFLAGS.IF as VMX injection does; interrupt-window exiting
+ * becomes KVM's request_interrupt_window; a #BP in the exception bitmap becomes
+ * KVM's software-breakpoint intercept (the only exception KVM hands to user space). */
+#include "core/kvm/kvm.h"
+
+#include <errno.h>
+#include <sys/ioctl.h>
+
+static hv_return_t guest_debug_sync(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = v->be;
+    uint32_t want = (v->st.x86->vmx.exc_bitmap & (1u << X86_EXC_BP)) ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP : 0;
+    if (want == kv->guest_debug)
+        return HV_SUCCESS;
+    struct kvm_guest_debug dbg = { .control = want };
+    if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+        return HV_ERROR;
+    kv->guest_debug = want;
+    return HV_SUCCESS;
+}
+
+/* Software events return past their instruction: advance RIP as VMX does with the
+ * VM-entry instruction length. */
+static hv_return_t skip_entry_instruction(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = v->be;
+    struct kvm_regs r;
+    if (ioctl(kv->fd, KVM_GET_REGS, &r) < 0)
+        return HV_ERROR;
+    r.rip += v->st.x86->vmx.entry_instr_len;
+    if (ioctl(kv->fd, KVM_SET_REGS, &r) < 0)
+        return HV_ERROR;
+    v->state_valid &= ~(uint32_t)SG_GPR;
+    return HV_SUCCESS;
+}
+
+static hv_return_t inject(struct vcpu *v, uint32_t info)
+{
+    struct kvm_vcpu *kv = v->be;
+    struct x86_state *st = v->st.x86;
+    uint32_t type = (info & X86_VMX_INFO_TYPE_MASK) >> X86_VMX_INFO_TYPE_SHIFT;
+    uint8_t vector = (uint8_t)(info & X86_VMX_INFO_VECTOR_MASK);
+    struct kvm_vcpu_events e;
+    if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &e) < 0)
+        return HV_ERROR;
+    e.flags = 0;   /* leave shadow, pending NMI, SIPI and SMM as they are */
+    if (type == X86_EVENT_SOFT_IRQ || type == X86_EVENT_PRIV_SOFT_EXC || type == X86_EVENT_SOFT_EXC) {
+        hv_return_t ret = skip_entry_instruction(v);
+        if (ret != HV_SUCCESS)
+            return ret;
+    }
+    switch (type) {
+    case X86_EVENT_EXT_IRQ:
+    case X86_EVENT_SOFT_IRQ:
+    case X86_EVENT_PRIV_SOFT_EXC:
+        e.interrupt.injected = 1;
+        e.interrupt.nr = vector;
+        e.interrupt.soft = 0;
+        break;
+    case X86_EVENT_NMI:
+        e.nmi.injected = 1;
+        break;
+    case X86_EVENT_HARD_EXC:
+    case X86_EVENT_SOFT_EXC:
+        e.exception.injected = 1;
+        e.exception.nr = vector;
+        e.exception.has_error_code = (info & X86_VMX_INFO_ERROR_VALID) != 0;
+        e.exception.error_code = st->vmx.entry_exc_error;
+        break;
+    default:
+        return HV_ILLEGAL_GUEST_STATE;   /* reserved interruption type: VM entry would fail */
+    }
+    if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &e) < 0)
+        return errno == EINVAL ? HV_ILLEGAL_GUEST_STATE : HV_ERROR;
+    v->state_valid &= ~(uint32_t)SG_EVENTS;
+    return HV_SUCCESS;
+}
+
+hv_return_t kvm_events_before_entry(struct vcpu *v)
+{
+    struct kvm_vcpu *kv = v->be;
+    struct x86_state *st = v->st.x86;
+    kv->run->request_interrupt_window = (st->vmx.cpu_based & X86_VMX_CPU_IRQ_WND) != 0;
+    hv_return_t ret = guest_debug_sync(v);
+    if (ret != HV_SUCCESS)
+        return ret;
+    uint32_t info = st->vmx.entry_irq_info;
+    if (!(info & X86_VMX_INFO_VALID))
+        return HV_SUCCESS;
+    ret = inject(v, info);
+    if (ret != HV_SUCCESS)
+        return ret;
+    /* VMX clears the valid bit once the event is delivered; a delivered event also
+     * ends a HLT activity state. */
+    st->vmx.entry_irq_info &= ~X86_VMX_INFO_VALID;
+    st->activity_state = X86_ACTIVITY_ACTIVE;
+    return HV_SUCCESS;
+}

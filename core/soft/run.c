@@ -1,0 +1,218 @@
+/* run.c - the soft CPU's dispatcher: one vcpu_run. Requests (cancel, TLB flush) and
+ * the budget are polled at block boundaries; blocks come from the translation cache
+ * and run in the interpreter; faults unwind here; STOPs go to the frontend; a halted
+ * vCPU sleeps until cancel, its wake time or the deadline, never spinning. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/soft/soft_internal.h"
+
+/* Blocks between deadline checks (a clock read each). */
+#define SOFT_DEADLINE_CHECK_BLOCKS 256u
+
+static void fill_exit(struct soft_cpu *cpu, enum exit_kind kind)
+{
+    struct anyhv_exit *x = &cpu->vcpu->exit;
+    memset(x, 0, sizeof(*x));
+    x->kind = kind;
+    x->pc = cpu->fe->get_pc(cpu);
+    x->icount = cpu->icount;
+}
+
+void soft_internal_exit(struct soft_cpu *cpu, uint32_t code, uint64_t detail)
+{
+    fill_exit(cpu, EXIT_INTERNAL);
+    cpu->vcpu->exit.u.internal.code = code;
+    cpu->vcpu->exit.u.internal.detail = detail;
+    cpu->stop = SOFT_STOP_EXIT;
+}
+
+static bool ensure_vals(struct soft_vcpu *sv, uint32_t n)
+{
+    if (n <= sv->nvals)
+        return true;
+    uint32_t cap = sv->nvals ? sv->nvals : 256;
+    while (cap < n)
+        cap *= 2;
+    ir_u128 *v = aligned_alloc(16, (size_t)cap * sizeof(*v));
+    if (!v)
+        return false;
+    free(sv->vals);
+    sv->vals = v;
+    sv->nvals = cap;
+    return true;
+}
+
+/* A block ended with STOP: retire the instruction if the pc moved past it, then let
+ * the frontend decide (or apply the defaults documented in soft.h). */
+static void handle_ir_stop(struct soft_cpu *cpu)
+{
+    if (cpu->insn_open && cpu->fe->get_pc(cpu) != cpu->insn_pc)
+        cpu->icount++;
+    cpu->insn_open = 0;
+    cpu->stop = SOFT_RUN;
+    if (cpu->fe->stop) {
+        cpu->fe->stop(cpu, cpu->stop_reason, cpu->stop_detail);
+        return;
+    }
+    switch (cpu->stop_reason) {
+    case IR_STOP_EXIT:
+        fill_exit(cpu, (enum exit_kind)cpu->stop_detail);
+        cpu->stop = SOFT_STOP_EXIT;
+        break;
+    case IR_STOP_HALT:
+        cpu->halted = true;
+        break;
+    case IR_STOP_SYSTEM:
+        break;
+    default:
+        soft_internal_exit(cpu, SOFT_INTERNAL_STOP, cpu->stop_reason);
+        break;
+    }
+}
+
+/* Run blocks until something needs the dispatcher; cpu->stop says what. Called
+ * inside an execution period, under setjmp (faults unwind past it). */
+static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
+{
+    struct soft_cpu *cpu = &sv->cpu;
+    struct vcpu *vcpu = sv->vcpu;
+    uint32_t until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
+    for (;;) {
+        cpu->stop = SOFT_RUN;
+        if (atomic_load_explicit(&vcpu->requests, memory_order_acquire) || sv->broadcast_pending)
+            return;
+        if (cpu->icount >= cpu->budget) {
+            fill_exit(cpu, EXIT_BUDGET);
+            cpu->stop = SOFT_STOP_EXIT;
+            return;
+        }
+        if (deadline_ns != BACKEND_NO_DEADLINE && --until_clock == 0) {
+            until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
+            if (host_monotonic_ns() >= deadline_ns) {
+                fill_exit(cpu, EXIT_DEADLINE);
+                cpu->stop = SOFT_STOP_EXIT;
+                return;
+            }
+        }
+        if (cpu->fe->check_events && !cpu->fe->check_events(cpu)) {
+            if (cpu->stop == SOFT_RUN)
+                cpu->stop = SOFT_STOP_SYSTEM;
+            return;
+        }
+        if (cpu->halted) {
+            cpu->stop = SOFT_STOP_HALT;
+            return;
+        }
+        struct tc_block *blk = soft_block_for_pc(sv, cpu->fe->get_pc(cpu));
+        if (!blk)
+            return;
+        if (!ensure_vals(sv, blk->prog.nvals)) {
+            soft_internal_exit(cpu, SOFT_INTERNAL_NO_MEMORY, 0);
+            return;
+        }
+        blk->exec_count++;
+        cpu->insn_open = 0;
+        if (interp_run(cpu, &blk->prog, sv->vals) == INTERP_STOP) {
+            handle_ir_stop(cpu);
+            if (cpu->stop != SOFT_RUN)
+                return;
+        }
+    }
+}
+
+/* Sleep while halted: until a request (cancel), the frontend's wake time or the
+ * deadline. Returns false when the deadline passed. */
+static bool halt_wait(struct soft_vcpu *sv, uint64_t deadline_ns)
+{
+    struct soft_cpu *cpu = &sv->cpu;
+    uint64_t until = deadline_ns;
+    if (cpu->wake_ns && cpu->wake_ns < until)
+        until = cpu->wake_ns;
+    pthread_mutex_lock(&sv->wait_lock);
+    while (!atomic_load(&sv->vcpu->requests)) {
+        uint64_t now = host_monotonic_ns();
+        if (now >= until)
+            break;
+        if (until == BACKEND_NO_DEADLINE) {
+            pthread_cond_wait(&sv->wait_cond, &sv->wait_lock);
+        } else {
+            struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
+            pthread_cond_timedwait(&sv->wait_cond, &sv->wait_lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&sv->wait_lock);
+    if (cpu->wake_ns && host_monotonic_ns() >= cpu->wake_ns)
+        cpu->wake_ns = 0;   /* consumed: the frontend sets a new one if it still sleeps */
+    return deadline_ns == BACKEND_NO_DEADLINE || host_monotonic_ns() < deadline_ns;
+}
+
+void soft_wake(struct vcpu *vcpu)
+{
+    struct soft_vcpu *sv = vcpu->be;
+    if (!sv)
+        return;
+    pthread_mutex_lock(&sv->wait_lock);
+    pthread_cond_broadcast(&sv->wait_cond);
+    pthread_mutex_unlock(&sv->wait_lock);
+}
+
+/* Post the TLB flush a new code page needs to the other vCPUs (outside execution). */
+static void broadcast(struct soft_vcpu *sv)
+{
+    struct vm *vm = sv->vcpu->vm;
+    pthread_mutex_lock(&vm->lock);
+    soft_post_tlb_flush_all(vm, sv->vcpu);
+    pthread_mutex_unlock(&vm->lock);
+    sv->broadcast_pending = false;
+}
+
+/* One execution period under the unwind point. */
+static void execute(struct soft_vcpu *sv, uint64_t deadline_ns)
+{
+    struct soft_cpu *cpu = &sv->cpu;
+    soft_exec_enter(sv);
+    if (setjmp(sv->unwind) == 0) {
+        run_blocks(sv, deadline_ns);
+    } else {
+        /* A fault or exit unwound mid-block or mid-translation: the instruction
+         * did not retire, and the frontend already made the state precise. */
+        cpu->insn_open = 0;
+        sv->translating = false;
+    }
+    soft_exec_leave(sv);
+}
+
+hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
+{
+    struct soft_vcpu *sv = vcpu->be;
+    struct soft_cpu *cpu = &sv->cpu;
+    if (!cpu->fe)
+        return HV_UNSUPPORTED;
+    sv->run_seq++;
+    cpu->unwind = &sv->unwind;
+    hv_return_t ret = HV_SUCCESS;
+    for (;;) {
+        uint32_t req = atomic_load(&vcpu->requests);
+        if (req & VCPU_REQ_CANCEL) {
+            atomic_fetch_and(&vcpu->requests, ~(uint32_t)VCPU_REQ_CANCEL);
+            fill_exit(cpu, EXIT_CANCELED);
+            break;
+        }
+        if (sv->broadcast_pending)
+            broadcast(sv);
+        if (cpu->halted && cpu->stop == SOFT_STOP_HALT) {
+            if (!halt_wait(sv, deadline_ns)) {
+                fill_exit(cpu, EXIT_DEADLINE);
+                break;
+            }
+            cpu->stop = SOFT_RUN;
+        }
+        execute(sv, deadline_ns);
+        if (cpu->stop == SOFT_STOP_EXIT)
+            break;
+    }
+    vcpu->icount = cpu->icount;
+    return ret;
+}

@@ -1,0 +1,90 @@
+/* soft_internal.h - the soft backend's private objects: per-VM data (stage-2
+ * snapshots, code pages) and per-vCPU runtime (the soft_cpu, its translation cache,
+ * the execution sequence that stage-2 shootdowns wait on). */
+#ifndef ANYHV_CORE_SOFT_INTERNAL_H
+#define ANYHV_CORE_SOFT_INTERNAL_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+
+#include "core/soft/soft.h"
+#include "core/vm.h"
+#include "jit/tcache.h"
+
+#define SOFT_TCACHE_LIMIT 32768u   /* blocks per vCPU before the cache is dropped */
+
+struct soft_vm {
+    /* Immutable copies of each space's pmap, swapped on every map change and freed
+     * only after every vCPU has left the execution period that could see the old one. */
+    struct pmap *_Atomic s2[ANYHV_MAX_SPACES];
+    _Atomic uint64_t s2_epoch;     /* bumped by unmap/protect: translations re-validate */
+    struct tc_pages code_pages;
+};
+
+struct soft_vcpu {
+    struct soft_cpu cpu;
+    struct vcpu *vcpu;
+    struct soft_vm *svm;
+    /* Odd while the vCPU may touch guest memory through host pointers (translating or
+     * running blocks); shootdowns wait for it to change. */
+    _Atomic uint64_t exec_seq;
+    struct tcache tc;
+    struct ir_block scratch;       /* IR of the block being translated */
+    ir_u128 *vals;                 /* interpreter value slots */
+    uint32_t nvals;
+    uint32_t state_size;
+    /* Code pages of the block being translated (soft_fetch_code), in pc order. */
+    bool translating;
+    uint32_t tb_npages;
+    uint64_t tb_page[TC_MAX_PAGES];    /* virtual page */
+    uint64_t tb_gpa[TC_MAX_PAGES];     /* guest-physical page */
+    struct tc_page *tb_pg[TC_MAX_PAGES];
+    uint32_t tb_gen[TC_MAX_PAGES];
+    /* A page became a code page: other vCPUs must drop writable TLB entries (posted
+     * outside the execution period, under the VM lock). */
+    bool broadcast_pending;
+    struct tc_block *temp_block;   /* budget-capped block, run once, not cached */
+    uint64_t run_seq;              /* vcpu_run calls so far */
+    pthread_mutex_t wait_lock;     /* HLT wait */
+    pthread_cond_t wait_cond;
+    jmp_buf unwind;
+};
+
+static inline struct soft_vcpu *soft_vcpu_of(struct soft_cpu *cpu)
+{
+    return (struct soft_vcpu *)cpu->rt;
+}
+
+/* stage2.c: snapshots and shootdown. */
+hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code);
+void soft_s2_free_all(struct soft_vm *svm);
+void soft_exec_enter(struct soft_vcpu *sv);
+void soft_exec_leave(struct soft_vcpu *sv);
+/* Make every other vCPU drop its TLB at its next block boundary (no waiting). */
+void soft_post_tlb_flush_all(struct vm *vm, const struct vcpu *except);
+
+/* mem.c */
+/* Translate va for instruction fetch (faulting) and return its guest-physical address. */
+uint64_t soft_fetch_gpa(struct soft_cpu *cpu, uint64_t va);
+/* Host pointer of guest-physical [gpa, gpa+len) in the vCPU's stage 2, or NULL. */
+uint8_t *soft_gpa_host(struct soft_cpu *cpu, uint64_t gpa, uint64_t len, uint32_t perms);
+
+/* translate.c: find or build the block at the current pc. NULL with cpu->stop set
+ * when translation delivered a fault or could not proceed. */
+struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc);
+
+/* run.c */
+hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);
+void soft_wake(struct vcpu *vcpu);
+/* Fill an internal-error exit (code, detail) and stop. */
+void soft_internal_exit(struct soft_cpu *cpu, uint32_t code, uint64_t detail);
+
+enum soft_internal_code {
+    SOFT_INTERNAL_NO_FRONTEND = 1,
+    SOFT_INTERNAL_BAD_BLOCK = 2,    /* the frontend produced IR that does not verify */
+    SOFT_INTERNAL_NO_MEMORY = 3,
+    SOFT_INTERNAL_STOP = 4,         /* a STOP the frontend did not handle */
+};
+
+#endif /* ANYHV_CORE_SOFT_INTERNAL_H */

@@ -1,0 +1,55 @@
+/* interp.h - tier 0: the IR interpreter. A verified block is pre-decoded once into
+ * a compact program (dead instructions dropped, widths and masks precomputed) that
+ * runs directly on the vCPU's state struct. */
+#ifndef ANYHV_JIT_INTERP_H
+#define ANYHV_JIT_INTERP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jit/ir.h"
+
+struct soft_cpu;
+
+struct interp_insn {
+    uint16_t op;          /* enum ir_op */
+    uint8_t w;            /* result width in bits (operand width for stores/sets) */
+    uint8_t aw;           /* width of operand 0 */
+    uint32_t dst;         /* value slot written */
+    uint32_t a, b, c;     /* value slots read (0 = none) */
+    uint64_t imm, imm2;
+    uint64_t mask;        /* low-64 mask of the result width */
+};
+
+struct interp_prog {
+    struct interp_insn *code;
+    uint32_t count;       /* instructions */
+    uint32_t nvals;       /* value slots needed (slot 0 unused) */
+};
+
+/* How a program left. */
+enum interp_result {
+    INTERP_EXIT = 0,      /* a block exit: the pc is set, the next block may run */
+    INTERP_STOP = 1,      /* a STOP terminator: cpu->stop_reason/stop_detail say which */
+};
+
+/* Pre-decode b. Fails (false) on an invalid block or a state offset beyond
+ * state_size, so a bad frontend cannot make the interpreter touch other memory. */
+bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp_prog *out);
+void interp_prog_free(struct interp_prog *p);
+
+/* Run p on cpu. vals has p->nvals slots. Guest faults unwind through cpu->unwind. */
+enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p, ir_u128 *vals);
+
+/* Evaluate pure op `in` of block b on constant operands (for constant folding);
+ * false for ops with effects. */
+bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *in, const ir_u128 args[3], ir_u128 *out);
+
+/* Guest atomics on host memory (interp_atomic.c), shared with the later JIT tier:
+ * the old value; access carries MMU_* kind and user bits. */
+ir_u128 interp_cmpxchg(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info,
+                       ir_u128 expected, ir_u128 desired);
+ir_u128 interp_rmw(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, enum ir_rmw_kind kind,
+                   ir_u128 operand);
+
+#endif /* ANYHV_JIT_INTERP_H */

@@ -1,0 +1,81 @@
+/* tcache.h - the translation cache: blocks keyed by (virtual pc, guest-physical
+ * address of the pc, mode key), and the per-VM table of guest-physical pages that
+ * hold translations, whose generation counters invalidate blocks when the guest
+ * writes to their code (self-modifying code) or stage 2 changes. */
+#ifndef ANYHV_JIT_TCACHE_H
+#define ANYHV_JIT_TCACHE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jit/interp.h"
+
+/* One guest-physical page that holds (or held) translations. Never freed before its
+ * table, so blocks keep a plain pointer to it. */
+struct tc_page {
+    uint64_t gpage;
+    _Atomic uint32_t gen;      /* bumped when the page's code is written */
+    _Atomic uint32_t live;     /* translations exist: writes must invalidate */
+    struct tc_page *next;
+};
+
+/* Per-VM set of code pages, shared by every vCPU. */
+struct tc_pages {
+    pthread_mutex_t lock;
+    struct tc_page **buckets;
+    uint32_t nbuckets;
+    uint32_t count;
+};
+
+bool tc_pages_init(struct tc_pages *t);
+void tc_pages_destroy(struct tc_pages *t);
+/* The entry for gpage, created (not live) if absent; NULL only on allocation failure. */
+struct tc_page *tc_page_get(struct tc_pages *t, uint64_t gpage);
+/* Whether gpage currently holds live translations. */
+bool tc_page_is_live(struct tc_pages *t, uint64_t gpage);
+/* Invalidate gpage's translations; true if it held any. */
+bool tc_page_invalidate(struct tc_pages *t, uint64_t gpage);
+
+#define TC_MAX_PAGES 2u
+
+struct tc_block {
+    uint64_t pc, gpa;
+    uint32_t mode;
+    uint32_t npages;
+    struct tc_page *page[TC_MAX_PAGES];
+    uint32_t page_gen[TC_MAX_PAGES];
+    uint64_t s2_epoch;         /* stage-2 epoch it was translated under */
+    uint64_t checked_run;      /* last vcpu_run in which its bytes were re-checked */
+    uint64_t code_gpa[TC_MAX_PAGES];  /* guest-physical start of each code piece */
+    uint32_t code_len[TC_MAX_PAGES];  /* bytes of each piece */
+    uint8_t *code;             /* copy of the guest bytes (client-write detection) */
+    uint32_t guest_insns;
+    uint64_t exec_count;
+    struct interp_prog prog;
+    struct tc_block *next;
+};
+
+/* Per-vCPU cache. Bounded: past the limit, everything is dropped and refilled. */
+struct tcache {
+    struct tc_block **buckets;
+    uint32_t nbuckets;         /* power of two */
+    uint32_t count;
+    uint32_t limit;
+    uint64_t translations, flushes, invalidations;
+};
+
+bool tcache_init(struct tcache *tc, uint32_t limit);
+void tcache_destroy(struct tcache *tc);
+void tcache_flush(struct tcache *tc);
+/* A valid block for the key, else NULL (stale blocks found on the way are freed). */
+struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uint32_t mode, uint64_t s2_epoch);
+/* Take ownership of blk (allocated with tc_block_new). */
+void tcache_insert(struct tcache *tc, struct tc_block *blk);
+struct tc_block *tc_block_new(void);
+void tc_block_free(struct tc_block *blk);
+/* Still valid: no code page written since translation, stage 2 unchanged. */
+bool tc_block_valid(const struct tc_block *blk, uint64_t s2_epoch);
+
+#endif /* ANYHV_JIT_TCACHE_H */

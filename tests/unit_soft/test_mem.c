@@ -1,0 +1,267 @@
+/* Guest memory on the soft backend: self-modifying code invalidates translations,
+ * code rewritten by the client between runs is noticed, unmap/protect take effect
+ * on a vCPU running on another thread before they return, atomics, and accesses
+ * that cross pages (a fault on the second page leaves the first untouched). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "support.h"
+
+#define CODE 0x1000u
+#define HANDLER 0x3000u
+#define RAM (64u * 1024u)
+
+static struct toy_vm t;
+static void setup(void) { memset(&t, 0, sizeof(t)); }
+static void teardown(void) { toy_vm_destroy(&t); }
+TestSuite(mem, .init = setup, .fini = teardown);
+
+static void start(void)
+{
+    toy_vm_create(&t, RAM);
+    toy_vcpu_create(&t);
+    toy_regs(&t)->rip = CODE;
+    toy_regs(&t)->gpr[15] = HANDLER;
+    toy_emit(t.ram + HANDLER, TOY_OUT, 13, 0, 0xe);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { 0, (long)ms * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void run_expect_out(uint16_t port, uint64_t data)
+{
+    cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
+    struct anyhv_exit *x = &t.vcpu->exit;
+    cr_assert_eq(x->kind, EXIT_PIO, "exit %s", exit_kind_name(x->kind));
+    cr_expect_eq(x->u.pio.port, port);
+    cr_expect_eq(x->u.pio.data, data);
+}
+
+Test(mem, self_modifying_code_runs_the_new_instructions)
+{
+    start();
+    const uint64_t target = CODE + 0x100, patch = CODE + 0x200;
+    uint8_t *p = t.ram + CODE;
+    toy_emit(p, TOY_JMP, 0, 0, (int)(target - (CODE + 4)) / 4);
+    p = toy_emit(t.ram + target, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 1);   /* translates the target block */
+
+    /* The patch: store "ADDI r2, 5; OUT r2 port 2" over the target, then jump there. */
+    uint8_t repl[8];
+    toy_emit(toy_emit(repl, TOY_ADDI, 2, 0, 5), TOY_OUT, 2, 0, 2);
+    uint64_t word = 0;
+    memcpy(&word, repl, 8);
+    p = t.ram + patch;
+    p = toy_movi(p, 5, word);
+    p = toy_movi(p, 6, target);
+    p = toy_emit(p, TOY_ST, 5, 6, 0);
+    uint64_t here = patch + (uint64_t)(p - (t.ram + patch));
+    toy_emit(p, TOY_JMP, 0, 0, (int)((int64_t)target - (int64_t)(here + 4)) / 4);
+    toy_regs(&t)->rip = patch;
+    run_expect_out(2, 6);
+    cr_expect_eq(memcmp(t.ram + target, repl, 8), 0);
+}
+
+Test(mem, smc_through_a_byte_store_and_an_atomic)
+{
+    start();
+    const uint64_t target = CODE + 0x100;
+    toy_emit(t.ram + CODE, TOY_JMP, 0, 0, (int)(target - (CODE + 4)) / 4);
+    toy_emit(t.ram + target, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 0);
+    /* Byte store changes the port operand (imm8 byte) of the OUT. */
+    const uint64_t patch1 = CODE + 0x180, patch2 = CODE + 0x200;
+    uint8_t *p = t.ram + patch1;
+    p = toy_movi(p, 6, target);
+    p = toy_movi(p, 7, 9);
+    p = toy_emit(p, TOY_STB, 7, 6, 3);
+    toy_emit(p, TOY_JMP, 0, 0, (int)((int64_t)target - (int64_t)(patch1 + 28 + 4)) / 4);
+    toy_regs(&t)->rip = patch1;
+    run_expect_out(9, 0);
+    /* An atomic add on the instruction word bumps the port again (byte 3 += 1). */
+    p = t.ram + patch2;
+    p = toy_movi(p, 6, target);
+    p = toy_movi(p, 7, 1ull << 24);
+    p = toy_emit(p, TOY_XADD, 7, 6, 0);
+    toy_emit(p, TOY_JMP, 0, 0, (int)((int64_t)target - (int64_t)(patch2 + 28 + 4)) / 4);
+    toy_regs(&t)->rip = patch2;
+    run_expect_out(10, 0);
+}
+
+Test(mem, code_rewritten_by_the_client_between_runs)
+{
+    start();
+    uint8_t *p = toy_emit(t.ram + CODE, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 1);
+    p = toy_emit(t.ram + CODE, TOY_ADDI, 2, 0, 7);
+    toy_emit(p, TOY_OUT, 2, 0, 3);
+    toy_regs(&t)->rip = CODE;
+    run_expect_out(3, 8);
+}
+
+Test(mem, cached_blocks_are_reused)
+{
+    start();
+    uint8_t *p = toy_emit(t.ram + CODE, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 1);
+    struct soft_vcpu *sv = t.vcpu->be;
+    uint64_t n = sv->tc.translations;
+    for (int i = 0; i < 5; i++) {
+        toy_regs(&t)->rip = CODE;
+        run_expect_out(1, (uint64_t)i + 2);
+    }
+    cr_expect_eq(sv->tc.translations, n, "no retranslation of unchanged code");
+}
+
+Test(mem, atomics_compare_exchange_and_fetch_add)
+{
+    start();
+    uint64_t *cell = (uint64_t *)(t.ram + 0x8000);
+    *cell = 40;
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 6, 0x8000);
+    p = toy_movi(p, 0, 41);               /* expected: wrong */
+    p = toy_movi(p, 7, 99);
+    p = toy_emit(p, TOY_CAS, 7, 6, 0);    /* fails: r0 = 40 */
+    p = toy_emit(p, TOY_CAS, 7, 6, 0);    /* succeeds: [cell] = 99, r0 = 40 */
+    p = toy_movi(p, 8, 1);
+    p = toy_emit(p, TOY_XADD, 8, 6, 0);   /* r8 = 99, [cell] = 100 */
+    toy_emit(p, TOY_OUT, 8, 0, 1);
+    run_expect_out(1, 99);
+    cr_expect_eq(*cell, 100);
+    cr_expect_eq(toy_regs(&t)->gpr[0], 40);
+}
+
+Test(mem, page_crossing_accesses)
+{
+    start();
+    uint64_t v = 0x1122334455667788ull;
+    memcpy(t.ram + 0x8ffc, &v, 8);
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 6, 0x8ffc);
+    p = toy_emit(p, TOY_LD, 4, 6, 0);
+    p = toy_emit(p, TOY_ADDI, 4, 0, 1);
+    p = toy_emit(p, TOY_ST, 4, 6, 0x10);  /* 0x900c: within the page */
+    p = toy_movi(p, 6, 0x9ffe);
+    p = toy_emit(p, TOY_ST, 4, 6, 0);     /* crosses into the unmapped-by-protect page */
+    toy_emit(p, TOY_OUT, 4, 0, 1);
+    cr_assert_eq(vm_protect(0, 0xa000, 0x1000, PMAP_READ), HV_SUCCESS);
+    memset(t.ram + 0x9ff0, 0xcc, 0x20);
+    cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
+    cr_expect_eq(toy_regs(&t)->gpr[4], v + 1);
+    uint64_t back;
+    memcpy(&back, t.ram + 0x900c, 8);
+    cr_expect_eq(back, v + 1);
+    cr_assert_eq(t.vcpu->exit.kind, EXIT_MMIO);
+    cr_expect_eq(t.vcpu->exit.u.mem.gpa, 0xa000);
+    cr_expect(t.vcpu->exit.u.mem.write);
+    cr_expect_eq(t.ram[0x9ffe], 0xcc, "no partial write of a faulting split store");
+    cr_expect_eq(t.ram[0x9fff], 0xcc);
+}
+
+/* ---- stage-2 changes while a vCPU runs on another thread -------------------- */
+
+struct runner {
+    struct toy_vm *t;
+    _Atomic int phase;
+    enum exit_kind kind;
+    uint64_t gpa;
+    bool write;
+};
+
+static void *runner_main(void *arg)
+{
+    struct runner *r = arg;
+    toy_vcpu_create(r->t);
+    toy_regs(r->t)->rip = CODE;
+    atomic_store(&r->phase, 1);
+    vcpu_run(r->t->vcpu, BACKEND_NO_DEADLINE);
+    r->kind = r->t->vcpu->exit.kind;
+    r->gpa = r->t->vcpu->exit.u.mem.gpa;
+    r->write = r->t->vcpu->exit.u.mem.write;
+    atomic_store(&r->phase, 2);
+    vcpu_destroy(r->t->id);
+    r->t->vcpu = NULL;
+    return NULL;
+}
+
+/* A loop storing an incrementing counter to gpa 0x10000 forever. */
+static void write_store_loop(void)
+{
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 6, 0x10000);
+    p = toy_emit(p, TOY_ADDI, 1, 0, 1);
+    p = toy_emit(p, TOY_ST, 1, 6, 0);
+    toy_emit(p, TOY_JMP, 0, 0, -3);
+}
+
+static uint64_t wait_for_progress(volatile uint64_t *cell)
+{
+    while (*cell < 1000)
+        sleep_ms(1);
+    return *cell;
+}
+
+Test(mem, protect_takes_effect_on_a_running_vcpu_before_it_returns)
+{
+    toy_vm_create(&t, RAM);
+    uint64_t *data = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(data, MAP_FAILED);
+    cr_assert_eq(vm_map(0, data, 0x10000, 0x1000, PMAP_READ | PMAP_WRITE), HV_SUCCESS);
+    write_store_loop();
+    struct runner r = { .t = &t };
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, runner_main, &r), 0);
+    wait_for_progress(data);
+    cr_assert_eq(vm_protect(0, 0x10000, 0x1000, PMAP_READ), HV_SUCCESS);
+    uint64_t frozen = *(volatile uint64_t *)data;
+    sleep_ms(20);
+    cr_expect_eq(*(volatile uint64_t *)data, frozen, "no store lands after protect returned");
+    pthread_join(th, NULL);
+    cr_expect_eq(r.kind, EXIT_MMIO, "exit %s", exit_kind_name(r.kind));
+    cr_expect_eq(r.gpa, 0x10000);
+    cr_expect(r.write);
+    munmap(data, 0x1000);
+}
+
+Test(mem, unmap_takes_effect_on_a_running_vcpu_before_it_returns)
+{
+    toy_vm_create(&t, RAM);
+    uint64_t *data = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(data, MAP_FAILED);
+    cr_assert_eq(vm_map(0, data, 0x10000, 0x1000, PMAP_READ | PMAP_WRITE), HV_SUCCESS);
+    write_store_loop();
+    struct runner r = { .t = &t };
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, runner_main, &r), 0);
+    wait_for_progress(data);
+    cr_assert_eq(vm_unmap(0, 0x10000, 0x1000), HV_SUCCESS);
+    /* The host memory goes away: a stale translation would now crash the test. */
+    cr_assert_eq(munmap(data, 0x1000), 0);
+    pthread_join(th, NULL);
+    cr_expect_eq(r.kind, EXIT_MMIO, "exit %s", exit_kind_name(r.kind));
+    cr_expect_eq(r.gpa, 0x10000);
+}
+
+Test(mem, invalidate_tlb_request_is_honoured)
+{
+    start();
+    struct soft_cpu *cpu = toy_cpu(&t);
+    uint8_t *p = toy_emit(t.ram + CODE, TOY_LD, 4, 6, 0);
+    toy_emit(p, TOY_OUT, 4, 0, 1);
+    toy_regs(&t)->gpr[6] = 0x8000;
+    run_expect_out(1, 0);
+    cr_expect_not_null(mmu_tlb_lookup(&cpu->tlb, 0, 0x8000, MMU_READ));
+    t.vcpu->vm->be->invalidate_tlb(t.vcpu);
+    toy_regs(&t)->rip = CODE + 4;
+    run_expect_out(1, 0);
+    cr_expect_null(mmu_tlb_lookup(&cpu->tlb, 0, 0x8000, MMU_READ), "flushed before executing again");
+}

@@ -1,0 +1,28 @@
+/* anyhv-run-<flavour>: the VMM of one flavour (built twice, once per library). The
+ * anyhv-run launcher picks the binary that matches the image. */
+#include <string.h>
+
+#include "run.h"
+
+#ifndef RUN_FLAVOUR_ARCH
+#error "RUN_FLAVOUR_ARCH must name the flavour this binary is built for"
+#endif
+
+int main(int argc, char **argv)
+{
+    struct run_options o;
+    bool done;
+    int status = run_parse_options(argc, argv, &o, &done);
+    if (status != RUN_OK || done)
+        return status;
+    if (o.arch == RUN_ARCH_UNKNOWN)
+        o.arch = image_detect_arch(o.image);
+    if (o.arch == RUN_ARCH_UNKNOWN)
+        o.arch = RUN_FLAVOUR_ARCH;   /* a flat binary given to this flavour's binary directly */
+    if (o.arch != RUN_FLAVOUR_ARCH) {
+        fprintf(stderr, "anyhv-run: '%s' is an %s image; this binary runs %s guests (use anyhv-run)\n", o.image,
+                run_arch_name(o.arch), run_arch_name(RUN_FLAVOUR_ARCH));
+        return RUN_BAD_IMAGE;
+    }
+    return vmm_run(&o);
+}

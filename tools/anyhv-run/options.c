@@ -1,0 +1,155 @@
+/* anyhv-run command line: options shared by the launcher and both flavour binaries. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+#define DEFAULT_MEM_MIB 64u
+#define MIB (1024ull * 1024ull)
+#define MAX_MEM_MIB 4096u
+
+void run_usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s [options] IMAGE\n"
+            "\n"
+            "Runs a guest program on anyhv: KVM where the host virtualizes in hardware, anyhv's\n"
+            "software CPU otherwise. IMAGE is an ELF64 executable (x86-64 or AArch64; segments\n"
+            "load at their physical addresses) or a flat binary (give --arch; it loads at\n"
+            "--load and starts there).\n"
+            "\n"
+            "options:\n"
+            "  --arch x86_64|arm64    guest architecture (default: from the ELF header)\n"
+            "  --backend auto|kvm|soft  route to run on (default auto, or $ANYHV_BACKEND)\n"
+            "  --mem MiB              guest RAM in MiB (default %u, at most %u)\n"
+            "  --load ADDR            flat binaries: guest-physical load address\n"
+            "                         (default 0x100000 on x86_64, 0x40080000 on arm64)\n"
+            "  --max-exits N          stop with an error after N exits (0: no limit)\n"
+            "  --trace                print every exit to stderr\n"
+            "  --quiet                no summary at the end\n"
+            "  --help                 this text\n"
+            "\n"
+            "The machine (see docs/anyhv-run.md):\n"
+            "  x86_64  RAM at 0; the guest starts in 64-bit mode at CPL0 (identity-mapped first\n"
+            "          1 GiB, RSP at the top of RAM); 8250 UART at port 0x3f8 (stdout/stdin);\n"
+            "          debug exit: OUT to port 0xf4 ends the run with the value written as exit\n"
+            "          code; a CPU exception ends the run with a report (status 70).\n"
+            "  arm64   RAM at 0x40000000; the guest starts at EL1h (PSTATE 0x3c5, MMU off, SP at\n"
+            "          the top of RAM); PL011 UART at 0x09000000; debug exit: 32-bit store to\n"
+            "          0x09010000 ends the run with that exit code (PSCI SYSTEM_OFF via HVC\n"
+            "          ends it with 0); an exception taken to an unmapped vector ends the run\n"
+            "          with a report (status 70).\n"
+            "\n"
+            "At the end anyhv-run prints to stderr: backend, guest instructions retired (software\n"
+            "route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
+            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault.\n",
+            prog, DEFAULT_MEM_MIB, MAX_MEM_MIB);
+}
+
+const char *run_arch_name(enum run_arch a)
+{
+    switch (a) {
+    case RUN_ARCH_X86_64: return "x86_64";
+    case RUN_ARCH_ARM64: return "arm64";
+    case RUN_ARCH_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+static const char *option_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "anyhv-run: %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
+{
+    memset(o, 0, sizeof(*o));
+    o->mem_bytes = DEFAULT_MEM_MIB * MIB;
+    o->backend = getenv("ANYHV_BACKEND") ? getenv("ANYHV_BACKEND") : "auto";
+    *done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        uint64_t n;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            run_usage(stdout, "anyhv-run");
+            *done = true;
+            return RUN_OK;
+        } else if (!strcmp(a, "--trace")) {
+            o->trace = true;
+        } else if (!strcmp(a, "--quiet")) {
+            o->quiet = true;
+        } else if (!strcmp(a, "--arch")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!strcmp(v, "x86_64") || !strcmp(v, "x86-64"))
+                o->arch = RUN_ARCH_X86_64;
+            else if (!strcmp(v, "arm64") || !strcmp(v, "aarch64"))
+                o->arch = RUN_ARCH_ARM64;
+            else {
+                fprintf(stderr, "anyhv-run: unknown architecture '%s' (x86_64 or arm64)\n", v);
+                return RUN_USAGE;
+            }
+        } else if (!strcmp(a, "--backend")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            o->backend = v;
+        } else if (!strcmp(a, "--mem")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_MEM_MIB) {
+                fprintf(stderr, "anyhv-run: --mem wants 1..%u MiB, not '%s'\n", MAX_MEM_MIB, v);
+                return RUN_USAGE;
+            }
+            o->mem_bytes = n * MIB;
+        } else if (!strcmp(a, "--load")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &o->load_addr)) {
+                fprintf(stderr, "anyhv-run: bad --load address '%s'\n", v);
+                return RUN_USAGE;
+            }
+            o->load_addr_set = true;
+        } else if (!strcmp(a, "--max-exits")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &o->max_exits)) {
+                fprintf(stderr, "anyhv-run: bad --max-exits '%s'\n", v);
+                return RUN_USAGE;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "anyhv-run: unknown option '%s' (try --help)\n", a);
+            return RUN_USAGE;
+        } else if (o->image) {
+            fprintf(stderr, "anyhv-run: one image only ('%s' and '%s')\n", o->image, a);
+            return RUN_USAGE;
+        } else {
+            o->image = a;
+        }
+    }
+    if (strcmp(o->backend, "auto") && strcmp(o->backend, "kvm") && strcmp(o->backend, "soft")) {
+        fprintf(stderr, "anyhv-run: unknown backend '%s' (auto, kvm or soft)\n", o->backend);
+        return RUN_USAGE;
+    }
+    if (!o->image) {
+        fprintf(stderr, "anyhv-run: no image given (try --help)\n");
+        return RUN_USAGE;
+    }
+    return RUN_OK;
+}

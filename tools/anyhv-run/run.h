@@ -1,0 +1,75 @@
+/* anyhv-run: shared declarations of the small VMM built only on the public API
+ * (Apple's hv_* calls plus anyhv_* extensions). One binary per flavour
+ * (anyhv-run-x86_64, anyhv-run-arm64) plus the anyhv-run launcher that picks one. */
+#ifndef ANYHV_TOOLS_RUN_H
+#define ANYHV_TOOLS_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+enum run_arch { RUN_ARCH_UNKNOWN = 0, RUN_ARCH_X86_64, RUN_ARCH_ARM64 };
+
+/* Process exit statuses of anyhv-run itself (sysexits.h values); a guest that ends
+ * through the debug-exit device gives its own code instead. */
+enum run_status {
+    RUN_OK = 0,
+    RUN_USAGE = 64,        /* EX_USAGE: bad command line */
+    RUN_BAD_IMAGE = 65,    /* EX_DATAERR: not a loadable image, wrong arch, too big */
+    RUN_NO_INPUT = 66,     /* EX_NOINPUT: image file missing or unreadable */
+    RUN_UNAVAILABLE = 69,  /* EX_UNAVAILABLE: backend or VM not available */
+    RUN_GUEST_FAULT = 70,  /* EX_SOFTWARE: the guest faulted or did something unhandled */
+};
+
+struct run_options {
+    const char *image;
+    enum run_arch arch;       /* from --arch, or detected from the image */
+    const char *backend;      /* "auto", "kvm", "soft" */
+    uint64_t mem_bytes;       /* guest RAM */
+    uint64_t load_addr;       /* flat binaries: guest-physical load address */
+    bool load_addr_set;
+    uint64_t max_exits;       /* 0 = unlimited */
+    bool trace;               /* print every exit */
+    bool quiet;               /* no summary */
+};
+
+/* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */
+int run_parse_options(int argc, char **argv, struct run_options *o, bool *done);
+void run_usage(FILE *f, const char *prog);
+const char *run_arch_name(enum run_arch a);
+
+/* Images: an ELF64 executable (PT_LOAD segments at their physical addresses) or a
+ * flat binary copied to load_addr; entry is the ELF entry or load_addr. */
+enum run_arch image_detect_arch(const char *path);
+int image_load(const struct run_options *o, enum run_arch want, uint8_t *ram, uint64_t ram_base, uint64_t ram_size,
+               uint64_t reserved_below, uint64_t *entry);
+
+/* Console: the guest's UART output goes to stdout, input comes from stdin. */
+void console_init(void);
+void console_putc(uint8_t c);
+bool console_has_input(void);
+int console_getc(void);   /* -1 when nothing is waiting */
+void console_flush(void);
+
+/* Counting exits by kind for the summary. */
+#define RUN_STATS_KINDS 24
+struct run_stats {
+    struct { const char *kind; uint64_t count; } by_kind[RUN_STATS_KINDS];
+    uint64_t total;
+    struct timespec start;
+};
+void stats_start(struct run_stats *s);
+void stats_count(struct run_stats *s, const char *kind);
+/* instructions < 0: not counted by this backend. */
+void stats_print(const struct run_stats *s, const char *backend, long long instructions, FILE *f);
+
+/* Applies --backend through the anyhv_ extensions; RUN_UNAVAILABLE with a message
+ * when that backend cannot run here. */
+int run_select_backend(const char *name);
+
+/* The flavour's VMM: builds the machine, loads the image, runs it. */
+int vmm_run(const struct run_options *o);
+
+#endif /* ANYHV_TOOLS_RUN_H */

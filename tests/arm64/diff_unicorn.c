@@ -319,7 +319,7 @@ static unsigned env_u(const char *name, unsigned dflt)
     return s && *s ? (unsigned)strtoul(s, NULL, 0) : dflt;
 }
 
-Test(arm64_diff, random_instructions_match_unicorn, .timeout = 120)
+Test(arm64_diff, random_instructions_match_unicorn)
 {
     a64_decode_init();
     for (size_t i = 0; i < a64_pattern_count(); i++)

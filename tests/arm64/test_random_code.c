@@ -32,7 +32,7 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
-Test(arm64_random_code, never_crashes_or_escapes, .timeout = 60)
+Test(arm64_random_code, never_crashes_or_escapes)
 {
     struct a64_core c;
     core_setup(&c);
@@ -55,7 +55,9 @@ Test(arm64_random_code, never_crashes_or_escapes, .timeout = 60)
     pthread_create(&wd, NULL, watchdog_main, &w);
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     unsigned kinds[EXIT_KIND_COUNT] = { 0 };
-    for (unsigned it = 0; it < ITERS; it++) {
+    const char *env = getenv("ANYHV_FUZZ_ITERS");
+    unsigned iters = env && *env ? (unsigned)strtoul(env, NULL, 0) : ITERS;
+    for (unsigned it = 0; it < iters; it++) {
         for (unsigned i = 0; i < CORE_PAGE / 4; i++) {
             rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
             ((uint32_t *)c.code)[i] = (uint32_t)rng;
@@ -84,7 +86,7 @@ Test(arm64_random_code, never_crashes_or_escapes, .timeout = 60)
     pthread_join(wd, NULL);
     for (unsigned i = 0; i < CORE_PAGE; i++)
         cr_assert_eq(ro[i], (uint8_t)(i * 7u), "read-only guest page written at %u", i);
-    fprintf(stderr, "arm64 random code: %u runs:", ITERS);
+    fprintf(stderr, "arm64 random code: %u runs:", iters);
     for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
         if (kinds[k])
             fprintf(stderr, " %s %u", exit_kind_name(k), kinds[k]);

@@ -96,6 +96,8 @@ enum a64_helper {
     A64_H_FP_FMA,       /* (a, b, c) packed below */
     A64_H_FP_CMP,       /* (a, b, ftype | signal << 8) -> nzcv */
     A64_H_FP_CVT,       /* conversions */
+    A64_H_SIMD,         /* (insn, group, 0): an AdvSIMD instruction on state */
+    A64_H_SIMD_MEM,     /* (insn, pc, 0): LD1-4/ST1-4 structures */
     A64_H_COUNT
 };
 extern uint32_t a64_helper_id[A64_H_COUNT];
@@ -140,6 +142,17 @@ void a64_take_interrupt(struct soft_cpu *cpu, uint64_t vector_offset);
 void a64_set_mode(struct a64_state *st, uint64_t new_pstate);
 void a64_helpers_register(void);
 void a64_fp_helpers_register(void);   /* fp_helpers.c */
+/* Scalar FP operations on raw bits (fp_helpers.c), also used lane by lane. */
+ir_u128 a64_fp_binop(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
+ir_u128 a64_fp_unop(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
+ir_u128 a64_fp_fma(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
+ir_u128 a64_fp_cmp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
+ir_u128 a64_fp_cvt(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
+/* simd_helpers.c: AdvSIMD groups run by one helper each (whole instruction). */
+enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACROSS, A64_SIMD_PERM,
+                      A64_SIMD_EXT, A64_SIMD_TBL, A64_SIMD_LDST_MULTI };
+bool a64_simd_valid(uint32_t insn, unsigned group);
+void a64_simd_helpers_register(void);
 /* Generic timer */
 uint64_t a64_host_counter(void);
 uint64_t a64_cntvct(struct soft_cpu *cpu);

@@ -142,7 +142,7 @@ static uint64_t minmax(const struct fmt *f, uint64_t a, uint64_t b, bool max, bo
     return (max ? x > y : x < y) ? a : b;
 }
 
-static ir_u128 helper_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     enum fp_binop op = (enum fp_binop)(rc & 0xff);
     bool dp = ((rc >> 8) & 3) == 1;
@@ -286,7 +286,7 @@ static ir_u128 convert_half(void *cpu, enum fp_unop op, bool dp, uint64_t a)
     return out;
 }
 
-static ir_u128 helper_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     (void)rb;
     enum fp_unop op = (enum fp_unop)(rc & 0xff);
@@ -324,7 +324,7 @@ static ir_u128 helper_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 }
 
 /* FMADD family: a = Rn, b = Rm, c = Ra | ftype << 64 | negations << 66. */
-static ir_u128 helper_fp_fma(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+ir_u128 a64_fp_fma(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     bool dp = ((rc >> 64) & 3) == 1;
     bool neg_prod = (rc >> 66) & 1, neg_add = (rc >> 67) & 1;
@@ -339,6 +339,13 @@ static ir_u128 helper_fp_fma(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
         add ^= f->sign;
     uint64_t ops[3] = { add, n, m };
     begin(cpu);
+    /* FPMulAdd: a quiet-NaN addend with an infinity times zero is invalid. */
+    bool inf_n = (n & ~f->sign) == f->exp, inf_m = (m & ~f->sign) == f->exp;
+    bool zero_n = !(n & ~f->sign), zero_m = !(m & ~f->sign);
+    if (is_nan(f, add) && !is_snan(f, add) && ((inf_n && zero_m) || (zero_n && inf_m))) {
+        end(cpu, flags | FPSR_IOC);
+        return f->dnan;
+    }
     if (process_nans(cpu, f, ops, 3, &out, &flags)) {
         end(cpu, flags);
         return out;
@@ -358,7 +365,7 @@ static ir_u128 helper_fp_fma(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 #define NZCV_GT 0x20000000ull
 #define NZCV_UN 0x30000000ull
 
-static ir_u128 helper_fp_cmp(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+ir_u128 a64_fp_cmp(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     bool dp = (rc & 3) == 1, signal_all = (rc >> 8) & 1;
     if (((rc >> 9) & 1) && !((rc >> 16) & 1))
@@ -408,7 +415,7 @@ static uint64_t to_int(double x, bool is_signed, bool sf, uint64_t *flags)
     return (uint64_t)t;
 }
 
-static ir_u128 helper_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     (void)rb;
     enum fp_cvt kind = (enum fp_cvt)(rc & 0xff);
@@ -439,11 +446,11 @@ static ir_u128 helper_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 void a64_fp_helpers_register(void)
 {
     static const struct ir_helper helpers[] = {
-        [A64_H_FP_BINOP] = { "a64_fp_binop", helper_fp_binop, FP_HELPER },
-        [A64_H_FP_UNOP] = { "a64_fp_unop", helper_fp_unop, FP_HELPER },
-        [A64_H_FP_FMA] = { "a64_fp_fma", helper_fp_fma, FP_HELPER },
-        [A64_H_FP_CMP] = { "a64_fp_cmp", helper_fp_cmp, FP_HELPER },
-        [A64_H_FP_CVT] = { "a64_fp_cvt", helper_fp_cvt, FP_HELPER },
+        [A64_H_FP_BINOP] = { "a64_fp_binop", a64_fp_binop, FP_HELPER },
+        [A64_H_FP_UNOP] = { "a64_fp_unop", a64_fp_unop, FP_HELPER },
+        [A64_H_FP_FMA] = { "a64_fp_fma", a64_fp_fma, FP_HELPER },
+        [A64_H_FP_CMP] = { "a64_fp_cmp", a64_fp_cmp, FP_HELPER },
+        [A64_H_FP_CVT] = { "a64_fp_cvt", a64_fp_cvt, FP_HELPER },
     };
     for (unsigned i = A64_H_FP_BINOP; i <= A64_H_FP_CVT; i++)
         a64_helper_id[i] = ir_helper_register(&helpers[i]);

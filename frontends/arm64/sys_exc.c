@@ -208,4 +208,5 @@ void a64_helpers_register(void)
         if (helpers[i].fn)
             a64_helper_id[i] = ir_helper_register(&helpers[i]);
     a64_fp_helpers_register();
+    a64_simd_helpers_register();
 }

@@ -223,3 +223,27 @@ static bool lanewise(struct a64_tc *t, uint32_t insn, enum lane_op op)
 bool trans_ADD_asimdsame(struct a64_tc *t, uint32_t insn) { return lanewise(t, insn, LANE_ADD); }
 bool trans_SUB_asimdsame(struct a64_tc *t, uint32_t insn) { return lanewise(t, insn, LANE_SUB); }
 bool trans_CMEQ_asimdsame(struct a64_tc *t, uint32_t insn) { return lanewise(t, insn, LANE_CMEQ); }
+
+/* The groups below run in simd_helpers.c, one helper call per instruction. */
+static bool simd_group(struct a64_tc *t, uint32_t insn, enum a64_simd_group group)
+{
+    if (!a64_simd_valid(insn, group))
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    struct ir_block *b = t->b;
+    enum a64_helper h = group == A64_SIMD_LDST_MULTI ? A64_H_SIMD_MEM : A64_H_SIMD;
+    ir_call(b, IR_VOID, a64_helper_id[h], ir_const(b, IR_I64, insn), ir_const(b, IR_I64, group),
+            ir_const(b, IR_I64, t->pc));
+    return true;
+}
+
+bool trans_asimdsame(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SAME); }
+bool trans_asimdmisc(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_MISC); }
+bool trans_asimdshf(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SHIFT); }
+bool trans_asimdall(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_ACROSS); }
+bool trans_asimdperm(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_PERM); }
+bool trans_asimdext(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_EXT); }
+bool trans_asimdtbl(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_TBL); }
+bool trans_LD_multiple(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_LDST_MULTI); }
+bool trans_LD_multiple_post(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_LDST_MULTI); }

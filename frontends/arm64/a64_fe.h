@@ -19,6 +19,7 @@ struct a64_tc {
     uint64_t pc;        /* pc of the instruction being translated */
     unsigned el;        /* exception level the block runs at (in the mode key) */
     bool fp_enabled;    /* CPACR_EL1.FPEN allows FP/SIMD at this EL (in the mode key) */
+    bool sp_align;      /* SCTLR_EL1.SA/SA0 checks SP-based addresses (in the mode key) */
     bool ended;         /* a terminator was emitted */
 };
 
@@ -98,6 +99,7 @@ enum a64_helper {
     A64_H_FP_CVT,       /* conversions */
     A64_H_SIMD,         /* (insn, group, 0): an AdvSIMD instruction on state */
     A64_H_SIMD_MEM,     /* (insn, pc, 0): LD1-4/ST1-4 structures */
+    A64_H_SP_ALIGN,     /* (sp, pc, 0): SP alignment fault when sp is not 16-aligned */
     A64_H_COUNT
 };
 extern uint32_t a64_helper_id[A64_H_COUNT];
@@ -118,6 +120,8 @@ ir_val a64_add_with_carry(struct a64_tc *t, ir_val x, ir_val y, ir_val carry_in,
 ir_val a64_shift(struct a64_tc *t, ir_val v, unsigned type, unsigned amount);
 ir_val a64_extend(struct a64_tc *t, ir_val v, unsigned option, unsigned shift, unsigned sf);
 uint64_t a64_mem_flags(struct a64_tc *t, unsigned size);
+/* Base register of an address (Xn|SP), with the SP alignment check when enabled. */
+ir_val a64_addr_base(struct a64_tc *t, unsigned rn);
 uint32_t a64_info(unsigned rt, unsigned size_log2, bool sse, bool sf, bool ar);
 /* Raise an exception at this instruction and end the block. */
 void a64_raise(struct a64_tc *t, enum a64_raise kind, uint32_t imm);

@@ -181,7 +181,7 @@ ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
-enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H };
+enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };
 
 #define F16_SIGN 0x8000u
 #define F16_EXP 0x7c00u
@@ -291,7 +291,7 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     (void)rb;
     enum fp_unop op = (enum fp_unop)(rc & 0xff);
     bool dp = ((rc >> 8) & 3) == 1;
-    if (op >= FU_CVT_H2S)
+    if (op >= FU_CVT_H2S && op <= FU_CVT_D2H)
         return convert_half(cpu, op, dp, (uint64_t)ra);
     const struct fmt *f = dp ? &F64 : &F32;
     uint64_t flags = 0, out;
@@ -311,6 +311,24 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     case FU_SQRT:
         out = fix_out(cpu, f, dp ? b64(sqrt(f64(a))) : b32(sqrtf(f32(a))), &flags);
         break;
+    case FU_RINT: {
+        /* FRINT{N,P,M,Z,A,X,I}: rmode in bits 14:12 of the control word */
+        static const int modes[8] = { FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO, 0, 0, -1, -1 };
+        unsigned rm = (unsigned)(rc >> 12) & 7;
+        double v = dp ? f64(a) : f32(a), r;
+        if (rm == 4) {
+            r = round(v);
+        } else {
+            if (modes[rm] >= 0)
+                fesetround(modes[rm]);
+            r = nearbyint(v);
+        }
+        feclearexcept(FE_ALL_EXCEPT);
+        if (rm == 6 && r != v)
+            flags |= FPSR_IXC;   /* only FRINTX signals Inexact */
+        out = dp ? b64(r) : b32((float)r);
+        break;
+    }
     case FU_CVT_S2D:
         out = fix_out(cpu, &F64, b64((double)f32(a)), &flags);
         break;
@@ -389,9 +407,22 @@ ir_u128 a64_fp_cmp(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 /* Conversions: c = kind | ftype << 8 | sf << 10. */
 enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
 
-static uint64_t to_int(double x, bool is_signed, bool sf, uint64_t *flags)
+/* rm: 0 toward zero, 1 nearest even, 2 +inf, 3 -inf, 4 nearest away. */
+static double round_mode(double x, unsigned rm)
 {
-    double t = trunc(x);
+    switch (rm) {
+    case 1: { double r = floor(x), d = x - r;
+              return d > 0.5 || (d == 0.5 && fmod(r, 2.0) != 0) ? r + 1 : r; }
+    case 2: return ceil(x);
+    case 3: return floor(x);
+    case 4: return round(x);
+    default: return trunc(x);
+    }
+}
+
+static uint64_t to_int(double x, bool is_signed, bool sf, uint64_t *flags, unsigned rm)
+{
+    double t = isnan(x) || isinf(x) ? x : round_mode(x, rm);
     if (t != x)
         *flags |= FPSR_IXC;
     if (is_signed) {
@@ -434,7 +465,7 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
         out = fix_out(cpu, f, out, &flags);
     } else {
         a = flush_in(cpu, f, a, &flags);
-        out = to_int(dp ? f64(a) : f32(a), kind == FC_FCVTZS, sf, &flags);
+        out = to_int(dp ? f64(a) : f32(a), kind == FC_FCVTZS, sf, &flags, (unsigned)(rc >> 12) & 7);
         feclearexcept(FE_ALL_EXCEPT);   /* to_int computed the flags itself */
     }
     end(cpu, flags);

@@ -146,6 +146,15 @@ ir_val a64_extend(struct a64_tc *t, ir_val v, unsigned option, unsigned shift, u
     return shift ? ir_binop(b, IR_SHL, v, ir_const(b, to, shift)) : v;
 }
 
+ir_val a64_addr_base(struct a64_tc *t, unsigned rn)
+{
+    ir_val base = a64_xsp(t, rn, 1);
+    if (rn == 31 && t->sp_align)
+        ir_call(t->b, IR_VOID, a64_helper_id[A64_H_SP_ALIGN], base, ir_const(t->b, IR_I64, t->pc),
+                ir_const(t->b, IR_I64, 0));
+    return base;
+}
+
 uint64_t a64_mem_flags(struct a64_tc *t, unsigned size)
 {
     return IR_MEM(size) | (t->el == 0 ? IR_MEM_PRIV_USER : 0);

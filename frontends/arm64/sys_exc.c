@@ -168,6 +168,15 @@ static ir_u128 helper_align(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
     soft_unwind(cpu, SOFT_STOP_FAULT);
 }
 
+static ir_u128 helper_sp_align(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
+{
+    struct soft_cpu *cpu = opaque;
+    (void)c;
+    if ((uint64_t)a & 15)
+        fault(cpu, A64_EC_SP_ALIGN, 0, (uint64_t)b);
+    return 0;
+}
+
 #define CRC32_POLY 0xedb88320u    /* bit-reflected polynomials */
 #define CRC32C_POLY 0x82f63b78u
 
@@ -203,6 +212,7 @@ void a64_helpers_register(void)
         [A64_H_ERET] = { "a64_eret", helper_eret, SYSTEM_HELPER },
         [A64_H_ALIGN] = { "a64_align", helper_align, SYSTEM_HELPER },
         [A64_H_CRC32] = { "a64_crc32", helper_crc32, IR_HELPER_PURE },
+        [A64_H_SP_ALIGN] = { "a64_sp_align", helper_sp_align, SYSTEM_HELPER },
     };
     for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
         if (helpers[i].fn)

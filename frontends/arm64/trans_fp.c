@@ -84,7 +84,7 @@ bool trans_FMOV_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t,
 bool trans_FABS_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 1); }
 bool trans_FNEG_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 2); }
 
-enum { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H };   /* fp_helpers.c */
+enum { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };   /* fp_helpers.c */
 #define FT_HALF 3
 
 bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
@@ -262,8 +262,9 @@ bool trans_FMOV_float_imm(struct a64_tc *t, uint32_t insn)
 }
 
 enum { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+enum { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* fp_helpers.c round_mode() */
 
-static bool fp_int_convert(struct a64_tc *t, uint32_t insn, unsigned kind)
+static bool fp_int_convert_rm(struct a64_tc *t, uint32_t insn, unsigned kind, unsigned rm)
 {
     int dp = precision(insn);
     unsigned sf = A64_SF(insn);
@@ -271,7 +272,7 @@ static bool fp_int_convert(struct a64_tc *t, uint32_t insn, unsigned kind)
         return false;
     if (!a64_fp_check(t))
         return true;
-    ir_val ctl = ir_const(t->b, IR_I64, kind | ((unsigned)dp << 8) | (sf << 10));
+    ir_val ctl = ir_const(t->b, IR_I64, kind | ((unsigned)dp << 8) | (sf << 10) | (rm << 12));
     if (kind <= FC_UCVTF) {
         ir_val r = call(t, A64_H_FP_CVT, fp_ty(dp), a64_x(t, A64_RN(insn), 1), ir_const(t->b, IR_I64, 0), ctl);
         write_fp(t, A64_RD(insn), r);
@@ -280,6 +281,40 @@ static bool fp_int_convert(struct a64_tc *t, uint32_t insn, unsigned kind)
         ir_val r = call(t, A64_H_FP_CVT, a64_ty(sf), src, ir_const(t->b, IR_I64, 0), ctl);
         a64_set_x(t, A64_RD(insn), r);
     }
+    return true;
+}
+
+static bool fp_int_convert(struct a64_tc *t, uint32_t insn, unsigned kind)
+{
+    return fp_int_convert_rm(t, insn, kind, RM_ZERO);
+}
+
+/* FCVT{N,P,M}{S,U}: rmode 00, 01, 10 (11 is FCVTZ*, its own rows). */
+bool trans_FCVT_rounding_int(struct a64_tc *t, uint32_t insn)
+{
+    static const unsigned rm[4] = { RM_NEAREST, RM_PLUS, RM_MINUS, RM_ZERO };
+    unsigned kind = a64_bits(insn, 16, 1) ? FC_FCVTZU : FC_FCVTZS;
+    return fp_int_convert_rm(t, insn, kind, rm[a64_bits(insn, 19, 2)]);
+}
+
+/* FCVTA{S,U}: to nearest, ties away. */
+bool trans_FCVTA_int(struct a64_tc *t, uint32_t insn)
+{
+    return fp_int_convert_rm(t, insn, a64_bits(insn, 16, 1) ? FC_FCVTZU : FC_FCVTZS, RM_AWAY);
+}
+
+/* FRINT{N,P,M,Z,A,X,I}: round to an integral value in the same format. */
+bool trans_FRINT_float(struct a64_tc *t, uint32_t insn)
+{
+    int dp = precision(insn);
+    unsigned rmode = a64_bits(insn, 15, 3);
+    if (dp < 0 || rmode == 5)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val r = call(t, A64_H_FP_UNOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), ir_const(t->b, IR_I64, 0),
+                    ir_const(t->b, IR_I64, FU_RINT | ((unsigned)dp << 8) | (rmode << 12)));
+    write_fp(t, A64_RD(insn), r);
     return true;
 }
 

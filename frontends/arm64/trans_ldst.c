@@ -91,7 +91,7 @@ static bool ldst_single(struct a64_tc *t, uint32_t insn, enum addr_mode mode)
             return false;
         load = opc != 0;
     }
-    ir_val base = a64_xsp(t, rn, 1), addr;
+    ir_val base = a64_addr_base(t, rn), addr;
     bool wback = mode == MODE_POST || mode == MODE_PRE;
     if (mode == MODE_POS) {
         addr = add_imm(t, base, (int64_t)((uint64_t)a64_bits(insn, 10, 12) << size_log2));
@@ -244,7 +244,7 @@ static bool ldst_pair(struct a64_tc *t, uint32_t insn, enum pair_mode mode, bool
         sext = opc == 1;
     }
     int64_t off = a64_sbits(insn, 15, 7) * (1ll << size_log2);
-    ir_val base = a64_xsp(t, rn, 1);
+    ir_val base = a64_addr_base(t, rn);
     ir_val addr = mode == PAIR_POST ? base : add_imm(t, base, off);
     ir_val addr2 = add_imm(t, addr, 1ll << size_log2);
     unsigned size = 1u << size_log2;
@@ -309,7 +309,7 @@ static bool load_exclusive(struct a64_tc *t, uint32_t insn, bool pair, bool acqu
     unsigned elem_log2 = pair ? 2 + a64_bits(insn, 30, 1) : a64_bits(insn, 30, 2);
     unsigned total_log2 = elem_log2 + (pair ? 1 : 0);
     unsigned rt = A64_RT(insn);
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << total_log2, false);
     uint64_t flags = a64_mem_flags(t, 1u << total_log2) | IR_MEM_EXCLUSIVE | IR_MEM_NO_ISV |
                      order_flags(acquire, false);
@@ -338,7 +338,7 @@ static bool store_exclusive(struct a64_tc *t, uint32_t insn, bool pair, bool rel
     unsigned elem_log2 = pair ? 2 + a64_bits(insn, 30, 1) : a64_bits(insn, 30, 2);
     unsigned total_log2 = elem_log2 + (pair ? 1 : 0);
     enum ir_type ty = size_type[total_log2];
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << total_log2, true);
     ir_val data;
     if (!pair) {
@@ -381,7 +381,7 @@ bool trans_STLXP(struct a64_tc *t, uint32_t insn) { return store_exclusive(t, in
 bool trans_LDAR(struct a64_tc *t, uint32_t insn)
 {
     unsigned size_log2 = a64_bits(insn, 30, 2);
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << size_log2, false);
     load_int(t, A64_RT(insn), addr, size_log2, 1, IR_MEM_ACQUIRE, A64_INFO_AR, true);
     return true;
@@ -390,7 +390,7 @@ bool trans_LDAR(struct a64_tc *t, uint32_t insn)
 bool trans_STLR(struct a64_tc *t, uint32_t insn)
 {
     unsigned size_log2 = a64_bits(insn, 30, 2);
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << size_log2, true);
     store_int(t, A64_RT(insn), addr, size_log2, IR_MEM_RELEASE, A64_INFO_AR, true);
     return true;
@@ -401,7 +401,7 @@ bool trans_CAS(struct a64_tc *t, uint32_t insn)
     struct ir_block *b = t->b;
     unsigned size_log2 = a64_bits(insn, 30, 2), rs = A64_RS(insn);
     enum ir_type ty = size_type[size_log2];
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << size_log2, true);
     ir_val expected = a64_x(t, rs, 1), desired = a64_x(t, A64_RT(insn), 1);
     if (size_log2 < 3) {
@@ -424,7 +424,7 @@ bool trans_CASP(struct a64_tc *t, uint32_t insn)
     unsigned total_log2 = elem_log2 + 1;
     enum ir_type ty = size_type[total_log2];
     unsigned sf = elem_log2 == 3, ebits = 8u << elem_log2;
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << total_log2, true);
     ir_val e = ir_binop(b, IR_OR, ir_cast(b, IR_ZEXT, ty, a64_x(t, rs, sf)),
                         ir_binop(b, IR_SHL, ir_cast(b, IR_ZEXT, ty, a64_x(t, rs + 1, sf)), ir_const(b, ty, ebits)));
@@ -444,7 +444,7 @@ static bool atomic_op(struct a64_tc *t, uint32_t insn, enum ir_rmw_kind kind)
     struct ir_block *b = t->b;
     unsigned size_log2 = a64_bits(insn, 30, 2);
     enum ir_type ty = size_type[size_log2];
-    ir_val addr = a64_xsp(t, A64_RN(insn), 1);
+    ir_val addr = a64_addr_base(t, A64_RN(insn));
     check_align(t, addr, 1u << size_log2, true);
     ir_val operand = a64_x(t, A64_RS(insn), 1);
     if (size_log2 < 3)

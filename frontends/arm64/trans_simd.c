@@ -233,6 +233,8 @@ static bool simd_group(struct a64_tc *t, uint32_t insn, enum a64_simd_group grou
         return true;
     struct ir_block *b = t->b;
     enum a64_helper h = group == A64_SIMD_LDST_MULTI ? A64_H_SIMD_MEM : A64_H_SIMD;
+    if (group == A64_SIMD_LDST_MULTI)
+        a64_addr_base(t, A64_RN(insn));   /* only for the SP alignment check */
     ir_call(b, IR_VOID, a64_helper_id[h], ir_const(b, IR_I64, insn), ir_const(b, IR_I64, group),
             ir_const(b, IR_I64, t->pc));
     return true;
@@ -247,3 +249,52 @@ bool trans_asimdext(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn
 bool trans_asimdtbl(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_TBL); }
 bool trans_LD_multiple(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_LDST_MULTI); }
 bool trans_LD_multiple_post(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_LDST_MULTI); }
+
+bool trans_SMOV_asimdins(struct a64_tc *t, uint32_t insn)
+{
+    int size = elem_size(insn);
+    unsigned q = Q_BIT(insn);
+    if (size < 0 || size == 3 || (!q && size == 2))
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    unsigned index = a64_bits(insn, 16, 5) >> (size + 1), esize = 8u << size;
+    ir_val v = ir_extract(t->b, lane_type[size], vreg(t, A64_RN(insn)), index * esize);
+    ir_val x = ir_cast(t->b, IR_SEXT, q ? IR_I64 : IR_I32, v);
+    a64_set_x(t, A64_RD(insn), x);
+    return true;
+}
+
+bool trans_INS_asimdins_IV_v(struct a64_tc *t, uint32_t insn)
+{
+    int size = elem_size(insn);
+    if (size < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    struct ir_block *b = t->b;
+    unsigned esize = 8u << size;
+    unsigned dst = a64_bits(insn, 16, 5) >> (size + 1), src = a64_bits(insn, 11, 4) >> size;
+    ir_val v = ir_extract(b, lane_type[size], vreg(t, A64_RN(insn)), src * esize);
+    unsigned d = A64_RD(insn);
+    ir_set(b, A64_OFF_V(d), ir_insert(b, vreg(t, d), v, dst * esize));
+    return true;
+}
+
+bool trans_DUP_asimdins_DV_v(struct a64_tc *t, uint32_t insn)
+{
+    int size = elem_size(insn);
+    unsigned q = Q_BIT(insn);
+    if (size < 0 || (size == 3 && !q))
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    struct ir_block *b = t->b;
+    unsigned index = a64_bits(insn, 16, 5) >> (size + 1), esize = 8u << size;
+    ir_val v = ir_extract(b, lane_type[size], vreg(t, A64_RN(insn)), index * esize);
+    if (size < 3)
+        v = ir_cast(b, IR_ZEXT, IR_I64, v);
+    ir_val rep = ir_binop(b, IR_MUL, v, ir_const(b, IR_I64, lane_ones(esize)));
+    set_vreg(t, A64_RD(insn), join(t, rep, q ? rep : IR_NONE), q);
+    return true;
+}

@@ -13,6 +13,9 @@
 #define MODE_EL0 1u
 #define MODE_FP 2u
 #define MODE_IL 4u
+#define MODE_SP_ALIGN 8u
+#define SCTLR_SA (1ull << 3)
+#define SCTLR_SA0 (1ull << 4)
 
 static void fe_init(void)
 {
@@ -37,11 +40,17 @@ static bool fp_enabled(const struct a64_state *st)
     return a64_el(st) == 0 ? fpen == 3 : (fpen & 1) != 0;
 }
 
+/* SCTLR_EL1.SA (EL1) / SA0 (EL0): SP-based accesses check SP alignment. */
+static bool sp_align(const struct a64_state *st)
+{
+    return (st->sys.sctlr_el1 & (a64_el(st) == 0 ? SCTLR_SA0 : SCTLR_SA)) != 0;
+}
+
 static uint32_t fe_mode_key(const struct soft_cpu *cpu)
 {
     const struct a64_state *st = cpu->state;
     return (a64_el(st) == 0 ? MODE_EL0 : 0) | (fp_enabled(st) ? MODE_FP : 0) |
-           ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0);
+           ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0);
 }
 
 static void translate_one(struct a64_tc *t, uint32_t insn)
@@ -67,7 +76,8 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
     size_t got = soft_fetch_code(cpu, pc, words, want, true) / 4;
     if (got == 0)
         return false;
-    struct a64_tc t = { .b = b, .cpu = cpu, .el = a64_el(st), .fp_enabled = fp_enabled(st) };
+    struct a64_tc t = { .b = b, .cpu = cpu, .el = a64_el(st), .fp_enabled = fp_enabled(st),
+                        .sp_align = sp_align(st) };
     if (st->pstate & A64_PSTATE_IL) {
         /* Illegal execution state: the first instruction takes EC 0x0e. */
         ir_insn_start(b, pc, 4);

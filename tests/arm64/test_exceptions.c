@@ -118,3 +118,31 @@ Test(arm64_exceptions, sp_is_banked_by_mode)
     cr_expect_eq(a64_sys(&vm, HV_SYS_REG_SP_EL0), 0x1000);
     a64_vm_teardown(&vm);
 }
+
+Test(arm64_exceptions, sp_alignment_check_follows_sctlr_sa)
+{
+    a64_vm_setup(&vm, RAM_BASE, RAM_SIZE);
+    uint32_t code[] = {
+        0xf94003e0u,   /* ldr x0, [sp] */
+        0xd4000002u,   /* hvc #0 */
+    };
+    uint32_t vec = 0xd4000022u;   /* hvc #1 at VBAR + 0x200 */
+    memcpy(vm.mem, code, sizeof(code));
+    memcpy(vm.mem + 0x1000 + VEC_CUR_SPX_SYNC, &vec, 4);
+    a64_set_sys(&vm, HV_SYS_REG_VBAR_EL1, RAM_BASE + 0x1000);
+    a64_set_sys(&vm, HV_SYS_REG_SP_EL1, RAM_BASE + 0x8008);   /* 8-aligned, not 16 */
+    /* SA clear: the load runs. */
+    a64_set(&vm, HV_REG_PC, RAM_BASE);
+    uint64_t esr = a64_run_exception(&vm);
+    cr_assert_eq(ESR_EC(esr), EC_HVC);
+    cr_expect_eq(ESR_ISS(esr), 0);
+    /* SA set: SP alignment fault, EC 0x26, ELR on the load. */
+    a64_set_sys(&vm, HV_SYS_REG_SCTLR_EL1, a64_sys(&vm, HV_SYS_REG_SCTLR_EL1) | (1u << 3));
+    a64_set(&vm, HV_REG_PC, RAM_BASE);
+    esr = a64_run_exception(&vm);
+    cr_assert_eq(ESR_EC(esr), EC_HVC);
+    cr_expect_eq(ESR_ISS(esr), 1, "taken to the vector");
+    cr_expect_eq(a64_sys(&vm, HV_SYS_REG_ESR_EL1), ESR(0x26u, 0));
+    cr_expect_eq(a64_sys(&vm, HV_SYS_REG_ELR_EL1), RAM_BASE);
+    a64_vm_teardown(&vm);
+}

@@ -171,9 +171,7 @@ static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t
 {
     unsigned eb = 1u << c->size, bits = 8 * eb, lanes = (c->q ? 16 : 8) / eb, op = c->opcode;
     bool s = !c->u;
-    int64_t smin = -((int64_t)1 << (bits - 1)) , smax = (int64_t)(mask(bits) >> 1);
-    if (bits == 64)
-        smin = INT64_MIN, smax = INT64_MAX;
+    int64_t smax = (int64_t)(mask(bits) >> 1), smin = -smax - 1;
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), y = lane(m, eb, i), acc = lane(d, eb, i), v = 0;
         __int128 a = s ? (__int128)sext(x, bits) : (__int128)x, b = s ? (__int128)sext(y, bits) : (__int128)y;
@@ -331,8 +329,8 @@ static void run_misc(struct vctx *c)
             case 0x09: v = sx == 0 ? ~0ull : 0; break;   /* CMEQ #0 */
             case 0x29: v = sx <= 0 ? ~0ull : 0; break;   /* CMLE #0 */
             case 0x0a: v = sx < 0 ? ~0ull : 0; break;    /* CMLT #0 */
-            case 0x0b: v = sx < 0 ? (uint64_t)-sx : x; break;   /* ABS */
-            case 0x2b: v = (uint64_t)-sx; break;                /* NEG */
+            case 0x0b: v = sx < 0 ? 0 - (uint64_t)sx : x; break;   /* ABS */
+            case 0x2b: v = 0 - (uint64_t)sx; break;             /* NEG */
             default: break;
             }
             set_lane(r, eb, i, v & mask(bits));

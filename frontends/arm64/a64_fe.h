@@ -20,6 +20,7 @@ struct a64_tc {
     unsigned el;        /* exception level the block runs at (in the mode key) */
     bool fp_enabled;    /* CPACR_EL1.FPEN allows FP/SIMD at this EL (in the mode key) */
     bool sp_align;      /* SCTLR_EL1.SA/SA0 checks SP-based addresses (in the mode key) */
+    bool breakpoints;   /* hardware breakpoints armed for the VMM (in the mode key) */
     bool ended;         /* a terminator was emitted */
 };
 
@@ -100,6 +101,7 @@ enum a64_helper {
     A64_H_SIMD,         /* (insn, group, 0): an AdvSIMD instruction on state */
     A64_H_SIMD_MEM,     /* (insn, pc, 0): LD1-4/ST1-4 structures */
     A64_H_SP_ALIGN,     /* (sp, pc, 0): SP alignment fault when sp is not 16-aligned */
+    A64_H_BREAKPOINT,   /* (pc, 0, 0): hardware breakpoint check before an instruction */
     A64_H_COUNT
 };
 extern uint32_t a64_helper_id[A64_H_COUNT];
@@ -168,7 +170,18 @@ bool a64_vtimer_firing(struct soft_cpu *cpu);
 /* sys_mmu.c: translation-regime changes, AT and TLBI. */
 void a64_sysreg_written(struct soft_cpu *cpu, uint32_t id, uint64_t old, uint64_t value);
 void a64_at(struct soft_cpu *cpu, uint64_t va, unsigned op2);
+/* Per-vCPU frontend data (soft_cpu.fe_data). */
+struct a64_fe_data {
+    bool big_entries;   /* a TLB entry came from a block since the last full flush */
+    bool step_armed;    /* software step: one instruction may run, then the step exit */
+};
 void *a64_fe_data_new(void);
+/* sys_debug.c: debug exceptions the client traps (hv_vcpu_set_trap_debug_exceptions). */
+bool a64_step_active(const struct soft_cpu *cpu);
+bool a64_breakpoints_armed(const struct soft_cpu *cpu);
+/* Before a block: the software-step exit when one instruction has run; false = exit. */
+bool a64_step_check(struct soft_cpu *cpu);
+ir_u128 a64_helper_breakpoint(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 bool a64_tlbi(struct soft_cpu *cpu, unsigned op2, uint64_t arg, bool broadcast);
 /* Stage 1 through mmu/walk_a64.c, with fault delivery. */
 bool a64_mmu_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu_entry *out);

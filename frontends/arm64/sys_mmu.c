@@ -25,12 +25,6 @@
 #define TLBI_ASID_SHIFT 48
 #define SMALL_PAGE_LOG2 12
 
-/* Per-vCPU frontend data: whether any TLB entry came from a mapping larger than a
- * page since the last full flush (TLBI by VA must then drop everything). */
-struct a64_fe_data {
-    bool big_entries;
-};
-
 static struct a64_walk_regs regs_of(const struct a64_state *st)
 {
     return (struct a64_walk_regs){ st->sys.sctlr_el1, st->sys.tcr_el1, st->sys.ttbr0_el1, st->sys.ttbr1_el1 };

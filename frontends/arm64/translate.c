@@ -14,6 +14,8 @@
 #define MODE_FP 2u
 #define MODE_IL 4u
 #define MODE_SP_ALIGN 8u
+#define MODE_STEP 16u
+#define MODE_BREAKPOINTS 32u
 #define SCTLR_SA (1ull << 3)
 #define SCTLR_SA0 (1ull << 4)
 
@@ -50,7 +52,8 @@ static uint32_t fe_mode_key(const struct soft_cpu *cpu)
 {
     const struct a64_state *st = cpu->state;
     return (a64_el(st) == 0 ? MODE_EL0 : 0) | (fp_enabled(st) ? MODE_FP : 0) |
-           ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0);
+           ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0) |
+           (a64_step_active(cpu) ? MODE_STEP : 0) | (a64_breakpoints_armed(cpu) ? MODE_BREAKPOINTS : 0);
 }
 
 static void translate_one(struct a64_tc *t, uint32_t insn)
@@ -71,13 +74,15 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
     uint64_t pc = st->pc;
     uint32_t words[SOFT_MAX_BLOCK_INSNS];
     unsigned max = cpu->max_insns && cpu->max_insns < SOFT_MAX_BLOCK_INSNS ? cpu->max_insns : SOFT_MAX_BLOCK_INSNS;
+    if (a64_step_active(cpu))
+        max = 1;   /* software step: one instruction, then the step exit */
     size_t to_page_end = PAGE_BYTES - (pc & (PAGE_BYTES - 1));
     size_t want = (size_t)max * 4 < to_page_end ? (size_t)max * 4 : to_page_end;
     size_t got = soft_fetch_code(cpu, pc, words, want, true) / 4;
     if (got == 0)
         return false;
     struct a64_tc t = { .b = b, .cpu = cpu, .el = a64_el(st), .fp_enabled = fp_enabled(st),
-                        .sp_align = sp_align(st) };
+                        .sp_align = sp_align(st), .breakpoints = a64_breakpoints_armed(cpu) };
     if (st->pstate & A64_PSTATE_IL) {
         /* Illegal execution state: the first instruction takes EC 0x0e. */
         ir_insn_start(b, pc, 4);
@@ -88,6 +93,9 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
     for (size_t i = 0; i < got && !t.ended; i++) {
         t.pc = pc + 4 * i;
         ir_insn_start(b, t.pc, 4);
+        if (t.breakpoints)
+            ir_call(b, IR_VOID, a64_helper_id[A64_H_BREAKPOINT], ir_const(b, IR_I64, t.pc), ir_const(b, IR_I64, 0),
+                    ir_const(b, IR_I64, 0));
         translate_one(&t, words[i]);
     }
     if (!t.ended)
@@ -103,6 +111,8 @@ static bool fe_check_events(struct soft_cpu *cpu)
     if (!cpu->fe_data)
         cpu->fe_data = a64_fe_data_new();
     cpu->regime = a64_el(st) == 0;
+    if (!a64_step_check(cpu))
+        return false;
     if (!v->ext.a64.vtimer_masked && a64_vtimer_firing(cpu)) {
         struct anyhv_exit *e = &v->exit;
         *e = (struct anyhv_exit){ .kind = EXIT_VTIMER, .pc = st->pc, .icount = cpu->icount };

@@ -175,3 +175,55 @@ Test(arm64_exits, brk_goes_to_the_guest_unless_trapped)
     cr_expect_eq(a64_sys(&vm, HV_SYS_REG_ELR_EL1), RAM_BASE + 4 * 16);
     cr_expect_eq(a64_sys(&vm, HV_SYS_REG_SPSR_EL1), 0x3c5);
 }
+
+/* What a VMM's debugger does: single-step with MDSCR_EL1.SS + PSTATE.SS, and a
+ * hardware breakpoint in DBGBVR0/DBGBCR0, both with debug exceptions trapped. */
+static const uint32_t counting[] = {
+    0xd2800020u,   /* movz x0, #1 */
+    0xd2800041u,   /* movz x1, #2 */
+    0x8b010002u,   /* add x2, x0, x1 */
+    0xd4000002u,   /* hvc #0 */
+};
+#define EC_BREAKPOINT_LOWER 0x30u
+#define EC_STEP_LOWER 0x32u
+#define PSTATE_SS (1ull << 21)
+#define MDSCR_SS 1ull
+#define DBGBCR_ENABLED_EL1_EL0_A64 0x1e7ull   /* E, PMC = 0b11, BAS = 0b1111 */
+
+Test(arm64_exits, software_step_exits_after_each_instruction)
+{
+    memcpy(vm.mem + 0x2000, counting, sizeof(counting));
+    cr_assert_eq(hv_vcpu_set_trap_debug_exceptions(vm.vcpu, true), HV_SUCCESS);
+    a64_set_sys(&vm, HV_SYS_REG_MDSCR_EL1, MDSCR_SS);
+    a64_set(&vm, HV_REG_PC, RAM_BASE + 0x2000);
+    for (unsigned i = 1; i <= 3; i++) {
+        a64_set(&vm, HV_REG_CPSR, 0x3c5 | PSTATE_SS);
+        uint64_t esr = a64_run_exception(&vm);
+        cr_assert_eq(ESR_EC(esr), EC_STEP_LOWER, "step %u: EC %#x", i, ESR_EC(esr));
+        cr_expect_eq(ESR_ISS(esr), (1u << 24) | 0x22u, "ISV, IFSC debug");
+        cr_expect_eq(pc(), RAM_BASE + 0x2000 + 4 * i, "one instruction per step");
+        cr_expect_eq(a64_reg(&vm, HV_REG_CPSR) & PSTATE_SS, 0, "PSTATE.SS cleared: active-pending");
+    }
+    cr_expect_eq(a64_reg(&vm, HV_REG_X2), 3);
+    /* Stepping off: the guest runs to its HVC. */
+    a64_set_sys(&vm, HV_SYS_REG_MDSCR_EL1, 0);
+    cr_expect_eq(ESR_EC(a64_run_exception(&vm)), EC_HVC);
+}
+
+Test(arm64_exits, hardware_breakpoint_exits_before_the_instruction)
+{
+    memcpy(vm.mem + 0x2000, counting, sizeof(counting));
+    cr_assert_eq(hv_vcpu_set_trap_debug_exceptions(vm.vcpu, true), HV_SUCCESS);
+    a64_set_sys(&vm, HV_SYS_REG_DBGBVR0_EL1, RAM_BASE + 0x2008);
+    a64_set_sys(&vm, HV_SYS_REG_DBGBCR0_EL1, DBGBCR_ENABLED_EL1_EL0_A64);
+    a64_set(&vm, HV_REG_PC, RAM_BASE + 0x2000);
+    uint64_t esr = a64_run_exception(&vm);
+    cr_assert_eq(ESR_EC(esr), EC_BREAKPOINT_LOWER, "EC %#x", ESR_EC(esr));
+    cr_expect_eq(ESR_ISS(esr), 0x22u);
+    cr_expect_eq(pc(), RAM_BASE + 0x2008, "stopped before the add");
+    cr_expect_eq(a64_reg(&vm, HV_REG_X1), 2);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X2), 0, "the add has not run");
+    a64_set_sys(&vm, HV_SYS_REG_DBGBCR0_EL1, 0);
+    cr_expect_eq(ESR_EC(a64_run_exception(&vm)), EC_HVC);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X2), 3);
+}

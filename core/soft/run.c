@@ -28,22 +28,6 @@ void soft_internal_exit(struct soft_cpu *cpu, uint32_t code, uint64_t detail)
     cpu->stop = SOFT_STOP_EXIT;
 }
 
-static bool ensure_vals(struct soft_vcpu *sv, uint32_t n)
-{
-    if (n <= sv->nvals)
-        return true;
-    uint32_t cap = sv->nvals ? sv->nvals : 256;
-    while (cap < n)
-        cap *= 2;
-    ir_u128 *v = aligned_alloc(16, (size_t)cap * sizeof(*v));
-    if (!v)
-        return false;
-    free(sv->vals);
-    sv->vals = v;
-    sv->nvals = cap;
-    return true;
-}
-
 /* A block ended with STOP: retire the instruction if the pc moved past it, then let
  * the frontend decide (or apply the defaults documented in soft.h). */
 static void handle_ir_stop(struct soft_cpu *cpu)
@@ -108,13 +92,9 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
         struct tc_block *blk = soft_block_for_pc(sv, cpu->fe->get_pc(cpu));
         if (!blk)
             return;
-        if (!ensure_vals(sv, blk->prog.nvals)) {
-            soft_internal_exit(cpu, SOFT_INTERNAL_NO_MEMORY, 0);
-            return;
-        }
         blk->exec_count++;
         cpu->insn_open = 0;
-        if (interp_run(cpu, &blk->prog, sv->vals) == INTERP_STOP) {
+        if (interp_run(cpu, &blk->prog) == INTERP_STOP) {
             handle_ir_stop(cpu);
             if (cpu->stop != SOFT_RUN)
                 return;

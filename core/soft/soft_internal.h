@@ -31,8 +31,6 @@ struct soft_vcpu {
     _Atomic uint64_t exec_seq;
     struct tcache tc;
     struct ir_block scratch;       /* IR of the block being translated */
-    ir_u128 *vals;                 /* interpreter value slots */
-    uint32_t nvals;
     uint32_t state_size;
     /* Code pages of the block being translated (soft_fetch_code), in pc order. */
     bool translating;
@@ -46,6 +44,7 @@ struct soft_vcpu {
     bool broadcast_pending;
     struct tc_block *temp_block;   /* budget-capped block, run once, not cached */
     uint64_t run_seq;              /* vcpu_run calls so far */
+    bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     pthread_mutex_t wait_lock;     /* HLT wait */
     pthread_cond_t wait_cond;
     jmp_buf unwind;

@@ -119,6 +119,7 @@ void a64_set_nzcv_imm(struct a64_tc *t, ir_val when, unsigned nzcv);
 void a64_set_nz00(struct a64_tc *t, ir_val res);
 /* x + y + carry_in (carry_in may be IR_NONE), setting NZCV when flags. */
 ir_val a64_add_with_carry(struct a64_tc *t, ir_val x, ir_val y, ir_val carry_in, bool flags);
+ir_val a64_sub_flags(struct a64_tc *t, ir_val x, ir_val y);   /* x - y, setting NZCV */
 ir_val a64_shift(struct a64_tc *t, ir_val v, unsigned type, unsigned amount);
 ir_val a64_extend(struct a64_tc *t, ir_val v, unsigned option, unsigned shift, unsigned sf);
 uint64_t a64_mem_flags(struct a64_tc *t, unsigned size);

@@ -99,12 +99,33 @@ void a64_set_nz00(struct a64_tc *t, ir_val res)
     a64_set_nzcv(t, ir_binop(b, IR_SLT, res, zero), ir_binop(b, IR_EQ, res, zero), f, f);
 }
 
-/* AddWithCarry(): the carry out is computed in double width. */
+/* x - y with NZCV as AddWithCarry(x, NOT(y), 1) defines them, without the double
+ * width: C = x >= y unsigned, V = operands' signs differ and the result's differs
+ * from x's. The common case (CMP, SUBS), so kept cheap. */
+ir_val a64_sub_flags(struct a64_tc *t, ir_val x, ir_val y)
+{
+    struct ir_block *b = t->b;
+    ir_val res = ir_binop(b, IR_SUB, x, y);
+    ir_val zero = ir_const(b, ir_type_of(b, x), 0);
+    ir_val ov = ir_binop(b, IR_AND, ir_binop(b, IR_XOR, x, y), ir_binop(b, IR_XOR, x, res));
+    a64_set_nzcv(t, ir_binop(b, IR_SLT, res, zero), ir_binop(b, IR_EQ, res, zero), ir_binop(b, IR_ULE, y, x),
+                 ir_binop(b, IR_SLT, ov, zero));
+    return res;
+}
+
+/* AddWithCarry(): with a carry in, the carry out is computed in double width. */
 ir_val a64_add_with_carry(struct a64_tc *t, ir_val x, ir_val y, ir_val carry_in, bool flags)
 {
     struct ir_block *b = t->b;
     enum ir_type ty = ir_type_of(b, x);
     ir_val res = ir_binop(b, IR_ADD, x, y);
+    if (flags && !carry_in) {
+        ir_val zero = ir_const(b, ty, 0);
+        ir_val ov = ir_binop(b, IR_AND, ir_binop(b, IR_XOR, x, res), ir_binop(b, IR_XOR, y, res));
+        a64_set_nzcv(t, ir_binop(b, IR_SLT, res, zero), ir_binop(b, IR_EQ, res, zero), ir_binop(b, IR_ULT, res, x),
+                     ir_binop(b, IR_SLT, ov, zero));
+        return res;
+    }
     if (carry_in)
         res = ir_binop(b, IR_ADD, res, ir_cast(b, IR_ZEXT, ty, carry_in));
     if (!flags)

@@ -23,7 +23,7 @@ static bool addsub_imm(struct a64_tc *t, uint32_t insn, bool sub, bool flags)
     uint64_t imm = a64_bits(insn, 10, 12) << (a64_bits(insn, 22, 1) ? 12 : 0);
     ir_val x = a64_xsp(t, A64_RN(insn), sf), res;
     if (sub)
-        res = a64_add_with_carry(t, x, a64_imm(t, sf, ~imm), ir_const(t->b, IR_I1, 1), flags);
+        res = flags ? a64_sub_flags(t, x, a64_imm(t, sf, imm)) : ir_binop(t->b, IR_SUB, x, a64_imm(t, sf, imm));
     else
         res = a64_add_with_carry(t, x, a64_imm(t, sf, imm), IR_NONE, flags);
     if (flags)

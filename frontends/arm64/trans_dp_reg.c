@@ -33,7 +33,7 @@ static ir_val addsub(struct a64_tc *t, ir_val x, ir_val y, bool sub, bool flags)
 {
     if (!sub)
         return a64_add_with_carry(t, x, y, IR_NONE, flags);
-    return a64_add_with_carry(t, x, ir_unop(t->b, IR_NOT, y), ir_const(t->b, IR_I1, 1), flags);
+    return flags ? a64_sub_flags(t, x, y) : ir_binop(t->b, IR_SUB, x, y);
 }
 
 static bool addsub_shift(struct a64_tc *t, uint32_t insn, bool sub, bool flags)

@@ -56,6 +56,7 @@ struct tc_block {
     uint32_t code_len[TC_MAX_PAGES];  /* bytes of each piece */
     uint8_t *code;             /* copy of the guest bytes (client-write detection) */
     uint32_t guest_insns;
+    uint32_t guest_bytes;      /* code bytes covered from pc */
     uint64_t exec_count;
     struct interp_prog prog;
     struct tc_block *next;

@@ -96,6 +96,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     blk->s2_epoch = epoch;
     blk->checked_run = sv->run_seq;
     blk->guest_insns = b->guest_insns;
+    blk->guest_bytes = b->guest_bytes;
     blk->npages = sv->tb_npages;
     for (uint32_t i = 0; i < sv->tb_npages; i++) {
         blk->page[i] = sv->tb_pg[i];
@@ -115,6 +116,8 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
     uint64_t gpa = soft_fetch_gpa(cpu, pc);
     uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
     uint64_t remaining = cpu->budget - cpu->icount;
+    if (sv->smc_restart)
+        remaining = 1;   /* the instruction whose store hit its own block, alone */
     bool capped = remaining < SOFT_MAX_BLOCK_INSNS;
 
     {

@@ -68,6 +68,22 @@ Test(mem, self_modifying_code_runs_the_new_instructions)
     cr_expect_eq(memcmp(t.ram + target, repl, 8), 0);
 }
 
+Test(mem, a_store_into_the_running_block_is_seen_by_the_next_instruction)
+{
+    start();
+    /* One block: the store rewrites the ADDI right after it (imm8 1 -> 5). */
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 6, CODE + 28);         /* address of the ADDI */
+    p = toy_movi(p, 7, 5);
+    p = toy_emit(p, TOY_STB, 7, 6, 3);     /* patch its imm8 */
+    p = toy_emit(p, TOY_ADDI, 2, 0, 1);
+    p = toy_emit(p, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 6);
+    cr_expect_eq(t.vcpu->icount, 6, "every instruction counted once");
+    cr_expect_eq(t.ram[CODE + 28 + 3], 5);
+}
+
 Test(mem, smc_through_a_byte_store_and_an_atomic)
 {
     start();

@@ -122,6 +122,33 @@ Test(mem, code_rewritten_by_the_client_between_runs)
     run_expect_out(3, 8);
 }
 
+Test(mem, another_address_space_runs_its_own_code)
+{
+    start();
+    uint8_t *p = toy_emit(t.ram + CODE, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 1);
+    /* Space 1 maps other memory at the same guest-physical addresses. */
+    uint8_t *other = aligned_alloc(4096, RAM);
+    cr_assert(other);
+    memset(other, 0, RAM);
+    p = toy_emit(other + CODE, TOY_ADDI, 2, 0, 3);
+    toy_emit(p, TOY_OUT, 2, 0, 2);
+    uint32_t space;
+    cr_assert_eq(vm_space_create(&space), HV_SUCCESS);
+    cr_assert_eq(vm_map(space, other, 0, RAM, PMAP_PERM_ALL), HV_SUCCESS);
+    cr_assert_eq(t.vcpu->vm->be->vcpu_set_space(t.vcpu, space), HV_SUCCESS);
+    t.vcpu->space = space;
+    toy_regs(&t)->rip = CODE;
+    run_expect_out(2, 4);
+    cr_assert_eq(t.vcpu->vm->be->vcpu_set_space(t.vcpu, 0), HV_SUCCESS);
+    t.vcpu->space = 0;
+    toy_regs(&t)->rip = CODE;
+    run_expect_out(1, 5);
+    vm_unmap(space, 0, RAM);
+    free(other);
+}
+
 Test(mem, cached_blocks_are_reused)
 {
     start();

@@ -26,7 +26,7 @@ run: build
 	@scripts/run-demo $(BUILD)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure --timeout 300 -j $(JOBS)
 
 # Every workload on every engine available here, one table (docs/performance.md).
 BENCH_RUNS ?= 5

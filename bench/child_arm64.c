@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench.h"
+#include "child.h"
 
 #define ESR_EC_SHIFT 26
 #define ESR_EC_MASK 0x3fu
@@ -47,21 +47,13 @@ static int run_guest(hv_vcpu_t vcpu, hv_vcpu_exit_t *ex, const uint8_t *ram, uin
 
 int main(int argc, char **argv)
 {
-    if (argc != 3)
-        return fprintf(stderr, "usage: %s soft IMAGE\n", argv[0]), 2;
-    anyhv_backend_t b = !strcmp(argv[1], "kvm") ? ANYHV_BACKEND_KVM : ANYHV_BACKEND_SOFT;
-    const char *why = NULL;
-    if (!anyhv_backend_available(b, &why) || anyhv_set_backend(b) != HV_SUCCESS)
-        return printf("error backend %s unavailable: %s\n", argv[1], why ? why : "?"), 1;
     uint8_t *ram = NULL;
-    uint64_t entry = 0, exits = 0, value = 0, icount = 0;
-    char err[160];
+    uint64_t entry = 0, exits = 0, value = 0;
     double seconds = 0;
     hv_vcpu_t vcpu;
     hv_vcpu_exit_t *ex;
-    if (hv_vm_allocate((void **)&ram, BENCH_RAM_BYTES, HV_ALLOCATE_DEFAULT) != HV_SUCCESS ||
-        !bench_load_elf(argv[2], ram, BENCH_A64_RAM_BASE, BENCH_RAM_BYTES, &entry, err, sizeof(err)))
-        return printf("error cannot load %s\n", argv[2]), 1;
+    if (!child_start(argc, argv, BENCH_A64_RAM_BASE, &ram, &entry))
+        return 1;
     if (hv_vm_create(NULL) != HV_SUCCESS ||
         hv_vm_map(ram, BENCH_A64_RAM_BASE, BENCH_RAM_BYTES, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) !=
             HV_SUCCESS ||
@@ -72,9 +64,7 @@ int main(int argc, char **argv)
     hv_vcpu_set_sys_reg(vcpu, HV_SYS_REG_SP_EL1, BENCH_A64_RAM_BASE + BENCH_RAM_BYTES);
     if (run_guest(vcpu, ex, ram, &exits, &seconds, &value))
         return 1;
-    if (anyhv_vcpu_get_instructions(vcpu, &icount) != HV_SUCCESS)
-        icount = 0;
-    printf("run %.9f %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", seconds, value, icount, exits);
+    child_report(vcpu, seconds, value, exits);
     hv_vcpu_destroy(vcpu);
     hv_vm_destroy();
     return 0;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench.h"
+#include "child.h"
 #include "../tools/anyhv-run/x86_machine.h"
 
 #define EPT_QUAL_READ (1u << 0)
@@ -46,20 +46,12 @@ static int run_guest(hv_vcpuid_t vcpu, const uint8_t *ram, uint64_t *exits, doub
 
 int main(int argc, char **argv)
 {
-    if (argc != 3)
-        return fprintf(stderr, "usage: %s auto|kvm|soft IMAGE\n", argv[0]), 2;
-    anyhv_backend_t b = !strcmp(argv[1], "kvm") ? ANYHV_BACKEND_KVM : ANYHV_BACKEND_SOFT;
-    const char *why = NULL;
-    if (!anyhv_backend_available(b, &why) || anyhv_set_backend(b) != HV_SUCCESS)
-        return printf("error backend %s unavailable: %s\n", argv[1], why ? why : "?"), 1;
     uint8_t *ram = NULL;
-    uint64_t entry = 0, exits = 0, value = 0, icount = 0;
-    char err[160];
+    uint64_t entry = 0, exits = 0, value = 0;
     double seconds = 0;
     hv_vcpuid_t vcpu;
-    if (hv_vm_allocate((void **)&ram, BENCH_RAM_BYTES, HV_ALLOCATE_DEFAULT) != HV_SUCCESS ||
-        !bench_load_elf(argv[2], ram, 0, BENCH_RAM_BYTES, &entry, err, sizeof(err)))
-        return printf("error cannot load %s\n", argv[2]), 1;
+    if (!child_start(argc, argv, 0, &ram, &entry))
+        return 1;
     x86m_build_tables(ram);
     if (hv_vm_create(HV_VM_DEFAULT) != HV_SUCCESS ||
         hv_vm_map(ram, 0, BENCH_RAM_BYTES, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS ||
@@ -70,9 +62,7 @@ int main(int argc, char **argv)
         return printf("error vCPU set-up failed (0x%x)\n", (unsigned)r), 1;
     if (run_guest(vcpu, ram, &exits, &seconds, &value))
         return 1;
-    if (anyhv_vcpu_get_instructions(vcpu, &icount) != HV_SUCCESS)
-        icount = 0;
-    printf("run %.9f %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", seconds, value, icount, exits);
+    child_report(vcpu, seconds, value, exits);
     hv_vcpu_destroy(vcpu);
     hv_vm_destroy();
     return 0;

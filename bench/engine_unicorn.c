@@ -64,34 +64,45 @@ static uint64_t exit_read(uc_engine *uc, uint64_t offset, unsigned size, void *u
     return 0;
 }
 
-static void x86_run(const struct bench_engine *e, const char *image, unsigned w, struct bench_result *r)
+/* What differs between the two ISAs' machines. */
+struct uc_machine {
+    uc_arch arch;
+    uc_mode mode;
+    uint64_t ram_base, exit_addr, device_addr, result_addr;
+    int sp_reg;
+};
+
+static const struct uc_machine x86_machine = { UC_ARCH_X86, UC_MODE_64, 0, BENCH_X86_EXIT, BENCH_X86_DEVICE,
+                                               BENCH_X86_RESULT, UC_X86_REG_RSP };
+static const struct uc_machine a64_machine = { UC_ARCH_ARM64, UC_MODE_ARM, BENCH_A64_RAM_BASE, BENCH_A64_EXIT,
+                                               BENCH_A64_DEVICE, BENCH_A64_RESULT, UC_ARM64_REG_SP };
+
+static void run_machine(const struct uc_machine *mc, const char *image, struct bench_result *r)
 {
-    (void)e;
-    (void)w;
     struct uc_run u = { 0 };
     uint8_t *ram = calloc(1, BENCH_RAM_BYTES);
-    uint64_t entry = 0, rsp = BENCH_RAM_BYTES;
+    uint64_t entry = 0, sp = mc->ram_base + BENCH_RAM_BYTES;
     uc_err err;
-    if (!ram || !bench_load_elf(image, ram, 0, BENCH_RAM_BYTES, &entry, r->error, sizeof(r->error))) {
+    if (!ram || !bench_load_elf(image, ram, mc->ram_base, BENCH_RAM_BYTES, &entry, r->error, sizeof(r->error))) {
         free(ram);
         return;
     }
-    if ((err = uc_open(UC_ARCH_X86, UC_MODE_64, &u.uc)) != UC_ERR_OK) {
+    if ((err = uc_open(mc->arch, mc->mode, &u.uc)) != UC_ERR_OK) {
         fail(r, "uc_open", err);
         free(ram);
         return;
     }
-    uc_mem_map_ptr(u.uc, 0, BENCH_RAM_BYTES, UC_PROT_ALL, ram);
-    uc_mmio_map(u.uc, BENCH_X86_EXIT, BENCH_DEVICE_PAGE, exit_read, &u, exit_write, &u);
-    uc_mmio_map(u.uc, BENCH_X86_DEVICE, BENCH_DEVICE_PAGE, dev_read, &u, dev_write, &u);
-    uc_reg_write(u.uc, UC_X86_REG_RSP, &rsp);
+    uc_mem_map_ptr(u.uc, mc->ram_base, BENCH_RAM_BYTES, UC_PROT_ALL, ram);
+    uc_mmio_map(u.uc, mc->exit_addr, BENCH_DEVICE_PAGE, exit_read, &u, exit_write, &u);
+    uc_mmio_map(u.uc, mc->device_addr, BENCH_DEVICE_PAGE, dev_read, &u, dev_write, &u);
+    uc_reg_write(u.uc, mc->sp_reg, &sp);
     double t0 = bench_now();
     err = uc_emu_start(u.uc, entry, 0, 0, 0);
     r->seconds = bench_now() - t0;
-    if (err != UC_ERR_OK)
+    if (err != UC_ERR_OK) {
         fail(r, "uc_emu_start", err);
-    else {
-        memcpy(&r->value, ram + BENCH_X86_RESULT, sizeof(r->value));
+    } else {
+        memcpy(&r->value, ram + (mc->result_addr - mc->ram_base), sizeof(r->value));
         r->exits = u.exits;
         r->ok = true;
     }
@@ -99,39 +110,18 @@ static void x86_run(const struct bench_engine *e, const char *image, unsigned w,
     free(ram);
 }
 
+static void x86_run(const struct bench_engine *e, const char *image, unsigned w, struct bench_result *r)
+{
+    (void)e;
+    (void)w;
+    run_machine(&x86_machine, image, r);
+}
+
 static void a64_run(const struct bench_engine *e, const char *image, unsigned w, struct bench_result *r)
 {
     (void)e;
     (void)w;
-    struct uc_run u = { 0 };
-    uint8_t *ram = calloc(1, BENCH_RAM_BYTES);
-    uint64_t entry = 0, sp = BENCH_A64_RAM_BASE + BENCH_RAM_BYTES;
-    uc_err err;
-    if (!ram || !bench_load_elf(image, ram, BENCH_A64_RAM_BASE, BENCH_RAM_BYTES, &entry, r->error, sizeof(r->error))) {
-        free(ram);
-        return;
-    }
-    if ((err = uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &u.uc)) != UC_ERR_OK) {
-        fail(r, "uc_open", err);
-        free(ram);
-        return;
-    }
-    uc_mem_map_ptr(u.uc, BENCH_A64_RAM_BASE, BENCH_RAM_BYTES, UC_PROT_ALL, ram);
-    uc_mmio_map(u.uc, BENCH_A64_EXIT, BENCH_DEVICE_PAGE, exit_read, &u, exit_write, &u);
-    uc_mmio_map(u.uc, BENCH_A64_DEVICE, BENCH_DEVICE_PAGE, dev_read, &u, dev_write, &u);
-    uc_reg_write(u.uc, UC_ARM64_REG_SP, &sp);
-    double t0 = bench_now();
-    err = uc_emu_start(u.uc, entry, 0, 0, 0);
-    r->seconds = bench_now() - t0;
-    if (err != UC_ERR_OK)
-        fail(r, "uc_emu_start", err);
-    else {
-        memcpy(&r->value, ram + (BENCH_A64_RESULT - BENCH_A64_RAM_BASE), sizeof(r->value));
-        r->exits = u.exits;
-        r->ok = true;
-    }
-    uc_close(u.uc);
-    free(ram);
+    run_machine(&a64_machine, image, r);
 }
 
 const struct bench_engine bench_engine_unicorn_x86 = { "unicorn", BENCH_X86_64, unicorn_available, x86_run, NULL };

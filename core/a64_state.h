@@ -60,7 +60,37 @@ struct a64_state {
     uint64_t fpcr, fpsr;
     a64_vreg_t v[32];
     struct a64_sysregs sys;
+    /* Exclusive monitor of the soft CPU (LDXR/STXR): reserved address, or
+     * UINT64_MAX when open, and the value loaded (pairs use both words). */
+    uint64_t excl_addr;
+    uint64_t excl_size;
+    alignas(16) uint64_t excl_val[2];
 };
+
+/* The stored SP a mode uses while it is not current: SP_EL0 for EL0t/EL1t, SP_EL1
+ * for EL1h. `sp` always holds the current one. */
+static inline uint64_t *a64_sp_slot(struct a64_state *st, uint64_t mode)
+{
+    return (mode & A64_PSTATE_M_MASK) == A64_PSTATE_EL1H ? &st->sys.sp_el1 : &st->sys.sp_el0;
+}
+
+/* Change PSTATE (mode included), banking SP between the modes. */
+static inline void a64_set_pstate(struct a64_state *st, uint64_t pstate)
+{
+    uint64_t *from = a64_sp_slot(st, st->pstate), *to = a64_sp_slot(st, pstate);
+    if (from != to) {
+        *from = st->sp;
+        st->sp = *to;
+    }
+    st->pstate = pstate;
+}
+
+/* SP_EL0 or SP_EL1 as software reads it: `sp` when that one is current. */
+static inline uint64_t *a64_sp_el(struct a64_state *st, unsigned el)
+{
+    uint64_t *slot = el ? &st->sys.sp_el1 : &st->sys.sp_el0;
+    return slot == a64_sp_slot(st, st->pstate) ? &st->sp : slot;
+}
 
 _Static_assert(offsetof(struct a64_state, x) == 0, "x pinned at 0 for generated code");
 _Static_assert(offsetof(struct a64_state, sp) == 248, "sp pinned after x30");

@@ -10,11 +10,27 @@
 
 #include "core/soft/soft.h"
 
+/* The instruction count and the current instruction live in locals while a block
+ * runs; sync() publishes them to the soft_cpu before anything out of line can look
+ * (helpers, memory slow paths, leaving the block). */
 struct ictx {
     struct soft_cpu *cpu;
     ir_u128 *v;
     uint8_t *state;
+    uint64_t icount;                   /* retired, the open instruction excluded */
+    const struct interp_insn *start;   /* the open instruction's insn_start, or NULL */
 };
+
+static inline void sync(struct ictx *c)
+{
+    struct soft_cpu *cpu = c->cpu;
+    cpu->icount = c->icount;
+    cpu->insn_open = c->start != NULL;
+    if (c->start) {
+        cpu->insn_pc = c->start->imm;
+        cpu->insn_len = (uint32_t)c->start->imm2;
+    }
+}
 
 #define U64(c, s) ((uint64_t)(c)->v[(s)])
 #define ALL128 (~(ir_u128)0)
@@ -250,9 +266,10 @@ static inline ir_u128 rotl_any(ir_u128 x, unsigned n, unsigned w)
     return ((x << n) | (x >> (w - n))) & mask128(w);
 }
 
+/* Widths are powers of two, so "modulo width" is a mask. */
 static inline int x_ROTL(struct ictx *c, const struct interp_insn *in)
 {
-    unsigned n = (unsigned)(c->v[in->b] % in->w);
+    unsigned n = (unsigned)((uint64_t)c->v[in->b] & (in->w - 1u));
     if (wide(in))
         c->v[in->dst] = rotl_any(c->v[in->a], n, 128);
     else {
@@ -264,7 +281,7 @@ static inline int x_ROTL(struct ictx *c, const struct interp_insn *in)
 
 static inline int x_ROTR(struct ictx *c, const struct interp_insn *in)
 {
-    unsigned n = (unsigned)(c->v[in->b] % in->w);
+    unsigned n = (unsigned)((uint64_t)c->v[in->b] & (in->w - 1u));
     if (wide(in))
         c->v[in->dst] = rotl_any(c->v[in->a], n ? 128 - n : 0, 128);
     else {
@@ -298,10 +315,19 @@ static inline int x_CTZ(struct ictx *c, const struct interp_insn *in)
     return 0;
 }
 
+/* Without -mpopcnt the builtin is a libgcc call; the bit trick is faster. */
+static inline unsigned popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
 static inline int x_POPCNT(struct ictx *c, const struct interp_insn *in)
 {
     ir_u128 x = c->v[in->a];
-    c->v[in->dst] = (unsigned)__builtin_popcountll((uint64_t)x) + (unsigned)__builtin_popcountll((uint64_t)(x >> 64));
+    c->v[in->dst] = popcount64((uint64_t)x) + popcount64((uint64_t)(x >> 64));
     return 0;
 }
 
@@ -426,10 +452,12 @@ static inline int x_LOAD(struct ictx *c, const struct interp_insn *in)
     uint32_t acc = mem_access(c->cpu, in->imm, (in->imm & IR_MEM_FETCH) ? MMU_FETCH : MMU_READ, &r);
     ir_u128 x = 0;
     const struct mmu_entry *e = mmu_tlb_lookup(&c->cpu->tlb, r, va, acc);
-    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1))
+    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1)) {
         memcpy(&x, e->host + (va & ~MMU_PAGE_MASK), size);
-    else
+    } else {
+        sync(c);
         soft_read_bytes(c->cpu, va, &x, size, acc, in->imm2);
+    }
     if (in->imm & IR_MEM_SIGNED)
         x = (ir_u128)sx128(x, size * 8) & mask128(in->w);
     c->v[in->dst] = x;
@@ -443,10 +471,12 @@ static inline int x_STORE(struct ictx *c, const struct interp_insn *in)
     uint32_t acc = mem_access(c->cpu, in->imm, MMU_WRITE, &r);
     ir_u128 x = c->v[in->b];
     const struct mmu_entry *e = mmu_tlb_lookup(&c->cpu->tlb, r, va, acc);
-    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1))
+    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1)) {
         memcpy(e->host + (va & ~MMU_PAGE_MASK), &x, size);
-    else
+    } else {
+        sync(c);
         soft_write_bytes(c->cpu, va, &x, size, acc, in->imm2);
+    }
     return 0;
 }
 
@@ -454,6 +484,7 @@ static inline int x_CMPXCHG(struct ictx *c, const struct interp_insn *in)
 {
     unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK), r;
     uint32_t acc = mem_access(c->cpu, in->imm, MMU_READ | MMU_WRITE, &r);
+    sync(c);
     c->v[in->dst] = interp_cmpxchg(c->cpu, U64(c, in->a), size, acc, in->imm2, c->v[in->b], c->v[in->c]);
     return 0;
 }
@@ -462,6 +493,7 @@ static inline int x_ATOMIC_RMW(struct ictx *c, const struct interp_insn *in)
 {
     unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK), r;
     uint32_t acc = mem_access(c->cpu, in->imm, MMU_READ | MMU_WRITE, &r);
+    sync(c);
     c->v[in->dst] = interp_rmw(c->cpu, U64(c, in->a), size, acc, (enum ir_rmw_kind)in->imm2, c->v[in->b]);
     return 0;
 }
@@ -479,6 +511,7 @@ static inline int x_FENCE(struct ictx *c, const struct interp_insn *in)
 static inline int x_CALL(struct ictx *c, const struct interp_insn *in)
 {
     const struct ir_helper *h = ir_helper_get((uint32_t)in->imm);
+    sync(c);
     ir_u128 r = h->fn(c->cpu, in->a ? c->v[in->a] : 0, in->b ? c->v[in->b] : 0, in->c ? c->v[in->c] : 0);
     if (in->w)
         c->v[in->dst] = r & mask128(in->w);
@@ -487,11 +520,8 @@ static inline int x_CALL(struct ictx *c, const struct interp_insn *in)
 
 static inline int x_INSN_START(struct ictx *c, const struct interp_insn *in)
 {
-    struct soft_cpu *cpu = c->cpu;
-    cpu->icount += cpu->insn_open;
-    cpu->insn_open = 1;
-    cpu->insn_pc = in->imm;
-    cpu->insn_len = (uint32_t)in->imm2;
+    c->icount += c->start != NULL;
+    c->start = in;
     return 0;
 }
 
@@ -499,8 +529,12 @@ static inline int x_INSN_START(struct ictx *c, const struct interp_insn *in)
 static inline int leave(struct ictx *c, uint64_t pc)
 {
     struct soft_cpu *cpu = c->cpu;
-    cpu->icount += cpu->insn_open;
+    cpu->icount = c->icount + (c->start != NULL);
     cpu->insn_open = 0;
+    if (c->start) {
+        cpu->insn_pc = c->start->imm;
+        cpu->insn_len = (uint32_t)c->start->imm2;
+    }
     cpu->fe->set_pc(cpu, pc);
     return 1;
 }
@@ -527,34 +561,108 @@ static inline int x_BRANCH(struct ictx *c, const struct interp_insn *in)
 
 static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
 {
+    sync(c);
     c->cpu->stop_reason = (uint32_t)in->imm;
     c->cpu->stop_detail = in->imm2;
     return 2;
 }
 
-enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p, ir_u128 *vals)
+/* ---- specialised forms ------------------------------------------------------ */
+
+static inline int ix_GET64(struct ictx *c, const struct interp_insn *in)
 {
-    struct ictx c = { cpu, vals, cpu->state };
-    const struct interp_insn *in = p->code, *end = p->code + p->count;
-    for (; in < end; in++) {
-        int rc;
-        switch ((enum ir_op)in->op) {
-#define IR_OP(name, result, nargs, effects)                                           \
-        case IR_##name:                                                               \
-            rc = x_##name(&c, in);                                                    \
-            if (rc)                                                                   \
-                return rc == 2 ? INTERP_STOP : INTERP_EXIT;                           \
-            break;
+    uint64_t x;
+    memcpy(&x, c->state + in->imm, 8);
+    c->v[in->dst] = x;
+    return 0;
+}
+
+static inline int ix_SET64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t x = U64(c, in->a);
+    memcpy(c->state + in->imm, &x, 8);
+    return 0;
+}
+
+#define BINOP64(NAME, OP)                                                             \
+    static inline int ix_##NAME##64(struct ictx *c, const struct interp_insn *in)     \
+    {                                                                                 \
+        c->v[in->dst] = U64(c, in->a) OP U64(c, in->b);                               \
+        return 0;                                                                     \
+    }
+BINOP64(ADD, +)
+BINOP64(SUB, -)
+BINOP64(AND, &)
+BINOP64(OR, |)
+BINOP64(XOR, ^)
+
+static inline int ix_INSN_NEXT(struct ictx *c, const struct interp_insn *in)
+{
+    c->icount++;
+    c->start = in;
+    return 0;
+}
+
+/* The run loop: threaded dispatch (one indirect jump per instruction) where the
+ * compiler supports labels as values, a switch otherwise. Verified blocks end with
+ * a terminator, which always leaves, so there is no bounds check. */
+enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p)
+{
+    /* A block is entered between instructions: nothing is open yet. */
+    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, NULL };
+    const struct interp_insn *in = p->code;
+    int rc;
+#if defined(__GNUC__)
+    static const void *const labels[IX_OP_COUNT] = {
+#define IR_OP(name, result, nargs, effects) [IR_##name] = &&L_##name,
 #include "jit/ir_ops.def"
 #undef IR_OP
-        case IR_OP_COUNT:
-            break;
+        [IX_GET64] = &&L_IX_GET64, [IX_SET64] = &&L_IX_SET64, [IX_ADD64] = &&L_IX_ADD64,
+        [IX_SUB64] = &&L_IX_SUB64, [IX_AND64] = &&L_IX_AND64, [IX_OR64] = &&L_IX_OR64,
+        [IX_XOR64] = &&L_IX_XOR64, [IX_INSN_NEXT] = &&L_IX_INSN_NEXT,
+    };
+#define STEP(fn)                                                                      \
+    rc = fn(&c, in);                                                                  \
+    if (rc)                                                                           \
+        goto out;                                                                     \
+    in++;                                                                             \
+    goto *labels[in->op];
+    goto *labels[in->op];
+#define IR_OP(name, result, nargs, effects) L_##name : STEP(x_##name)
+#include "jit/ir_ops.def"
+#undef IR_OP
+L_IX_GET64: STEP(ix_GET64)
+L_IX_SET64: STEP(ix_SET64)
+L_IX_ADD64: STEP(ix_ADD64)
+L_IX_SUB64: STEP(ix_SUB64)
+L_IX_AND64: STEP(ix_AND64)
+L_IX_OR64: STEP(ix_OR64)
+L_IX_XOR64: STEP(ix_XOR64)
+L_IX_INSN_NEXT: STEP(ix_INSN_NEXT)
+#undef STEP
+#else
+    for (;; in++) {
+        switch (in->op) {
+#define IR_OP(name, result, nargs, effects)                                           \
+        case IR_##name: rc = x_##name(&c, in); break;
+#include "jit/ir_ops.def"
+#undef IR_OP
+        case IX_GET64: rc = ix_GET64(&c, in); break;
+        case IX_SET64: rc = ix_SET64(&c, in); break;
+        case IX_ADD64: rc = ix_ADD64(&c, in); break;
+        case IX_SUB64: rc = ix_SUB64(&c, in); break;
+        case IX_AND64: rc = ix_AND64(&c, in); break;
+        case IX_OR64: rc = ix_OR64(&c, in); break;
+        case IX_XOR64: rc = ix_XOR64(&c, in); break;
+        case IX_INSN_NEXT: rc = ix_INSN_NEXT(&c, in); break;
+        default: rc = 2; break;
         }
+        if (rc)
+            goto out;
     }
-    /* Verified blocks end with a terminator; reaching here is an internal error. */
-    cpu->stop_reason = 0;
-    cpu->stop_detail = 0;
-    return INTERP_STOP;
+#endif
+out:
+    return rc == 2 ? INTERP_STOP : INTERP_EXIT;
 }
 
 /* Fold support: evaluate a pure op on constant operands with the same code that
@@ -564,7 +672,7 @@ bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *src, const
     if (src->op >= IR_OP_COUNT || ir_op_info[src->op].effects != IR_EFF_NONE || src->op == IR_CONST)
         return false;
     ir_u128 v[4] = { 0, args[0], args[1], args[2] };
-    struct ictx c = { NULL, v, NULL };
+    struct ictx c = { NULL, v, NULL, 0, NULL };
     struct interp_insn in = { .op = src->op, .w = src->type, .dst = 0, .a = 1, .b = 2, .c = 3,
                               .imm = src->imm, .imm2 = src->imm2, .mask = mask_of(src->type) };
     in.aw = src->arg[0] ? b->insns[src->arg[0] - 1].type : 0;
@@ -593,28 +701,60 @@ static unsigned state_bytes(unsigned w)
     return w <= 8 ? 1u : w / 8u;
 }
 
+/* The specialised form of an instruction, or its IR op. */
+static uint16_t specialise(const struct ir_insn *src, const struct interp_insn *d, bool first_start)
+{
+    switch (src->op) {
+    case IR_GET: return d->w == 64 ? IX_GET64 : IR_GET;
+    case IR_SET: return d->w == 64 ? IX_SET64 : IR_SET;
+    case IR_ADD: return d->w == 64 ? IX_ADD64 : IR_ADD;
+    case IR_SUB: return d->w == 64 ? IX_SUB64 : IR_SUB;
+    case IR_AND: return d->w == 64 ? IX_AND64 : IR_AND;
+    case IR_OR: return d->w == 64 ? IX_OR64 : IR_OR;
+    case IR_XOR: return d->w == 64 ? IX_XOR64 : IR_XOR;
+    case IR_INSN_START: return first_start ? IR_INSN_START : IX_INSN_NEXT;
+    default: return src->op;
+    }
+}
+
 bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp_prog *out)
 {
     memset(out, 0, sizeof(*out));
     if (!ir_verify(b, NULL, 0))
         return false;
-    uint32_t live = 0;
-    for (uint32_t i = 0; i < b->count; i++)
-        live += !b->insns[i].dead;
-    struct interp_insn *code = calloc(live ? live : 1, sizeof(*code));
-    if (!code)
+    /* Slots: 0 stays zero; every live value-producing instruction gets the next one. */
+    uint32_t *slot = calloc(b->count + 1, sizeof(*slot));
+    if (!slot)
         return false;
-    uint32_t n = 0;
+    uint32_t nslots = 1, ncode = 0;
     for (uint32_t i = 0; i < b->count; i++) {
         const struct ir_insn *src = &b->insns[i];
         if (src->dead)
             continue;
+        if (src->type != IR_VOID)
+            slot[i + 1] = nslots++;
+        ncode += src->op != IR_CONST;
+    }
+    struct interp_insn *code = calloc(ncode ? ncode : 1, sizeof(*code));
+    ir_u128 *vals = aligned_alloc(16, (size_t)nslots * sizeof(*vals));
+    if (!code || !vals)
+        goto fail;
+    memset(vals, 0, (size_t)nslots * sizeof(*vals));
+    uint32_t n = 0;
+    bool first_start = true;
+    for (uint32_t i = 0; i < b->count; i++) {
+        const struct ir_insn *src = &b->insns[i];
+        if (src->dead)
+            continue;
+        if (src->op == IR_CONST) {
+            vals[slot[i + 1]] = (ir_u128)src->imm | ((ir_u128)src->imm2 << 64);
+            continue;
+        }
         struct interp_insn *d = &code[n++];
-        d->op = src->op;
-        d->dst = i + 1;
-        d->a = src->arg[0];
-        d->b = src->arg[1];
-        d->c = src->arg[2];
+        d->dst = slot[i + 1];
+        d->a = slot[src->arg[0]];
+        d->b = slot[src->arg[1]];
+        d->c = slot[src->arg[2]];
         d->imm = src->imm;
         d->imm2 = src->imm2;
         d->w = src->type;
@@ -625,19 +765,28 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
             d->imm2 = b->insns[src->arg[1] - 1].type;   /* field width */
         d->mask = mask_of(d->w);
         if ((src->op == IR_GET || src->op == IR_SET) &&
-            (src->imm > state_size || state_bytes(d->w) > state_size - src->imm)) {
-            free(code);
-            return false;
-        }
+            (src->imm > state_size || state_bytes(d->w) > state_size - src->imm))
+            goto fail;
+        d->op = specialise(src, d, first_start);
+        if (src->op == IR_INSN_START)
+            first_start = false;
     }
+    free(slot);
     out->code = code;
     out->count = n;
-    out->nvals = b->count + 1;
+    out->nvals = nslots;
+    out->vals = vals;
     return true;
+fail:
+    free(slot);
+    free(code);
+    free(vals);
+    return false;
 }
 
 void interp_prog_free(struct interp_prog *p)
 {
     free(p->code);
+    free(p->vals);
     memset(p, 0, sizeof(*p));
 }

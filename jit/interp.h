@@ -11,8 +11,23 @@
 
 struct soft_cpu;
 
+/* Pre-decoded opcodes: every IR op, then specialised forms the compiler picks for
+ * the common cases (fixed widths, no masking, first/next instruction marker). */
+enum interp_op {
+    IX_BASE = IR_OP_COUNT - 1,
+    IX_GET64,             /* get of an i64 */
+    IX_SET64,             /* set of an i64 */
+    IX_ADD64,
+    IX_SUB64,
+    IX_AND64,
+    IX_OR64,
+    IX_XOR64,
+    IX_INSN_NEXT,         /* insn_start after the block's first one: always retires one */
+    IX_OP_COUNT
+};
+
 struct interp_insn {
-    uint16_t op;          /* enum ir_op */
+    uint16_t op;          /* enum ir_op or enum interp_op */
     uint8_t w;            /* result width in bits (operand width for stores/sets) */
     uint8_t aw;           /* width of operand 0 */
     uint32_t dst;         /* value slot written */
@@ -21,10 +36,13 @@ struct interp_insn {
     uint64_t mask;        /* low-64 mask of the result width */
 };
 
+/* A compiled block owns its value slots: constants are written there once at
+ * compile time and never executed; a block is run by one vCPU at a time. */
 struct interp_prog {
     struct interp_insn *code;
     uint32_t count;       /* instructions */
-    uint32_t nvals;       /* value slots needed (slot 0 unused) */
+    uint32_t nvals;       /* value slots (slot 0 is an unused zero) */
+    ir_u128 *vals;
 };
 
 /* How a program left. */
@@ -38,8 +56,8 @@ enum interp_result {
 bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp_prog *out);
 void interp_prog_free(struct interp_prog *p);
 
-/* Run p on cpu. vals has p->nvals slots. Guest faults unwind through cpu->unwind. */
-enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p, ir_u128 *vals);
+/* Run p on cpu. Guest faults unwind through cpu->unwind. */
+enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p);
 
 /* Evaluate pure op `in` of block b on constant operands (for constant folding);
  * false for ops with effects. */

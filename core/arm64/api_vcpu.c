@@ -101,7 +101,9 @@ hv_return_t hv_vcpu_set_reg(hv_vcpu_t vcpu, hv_reg_t reg, uint64_t value)
         uint64_t mode = value & A64_PSTATE_M_MASK;
         if (mode != A64_PSTATE_EL0T && mode != A64_PSTATE_EL1T && mode != A64_PSTATE_EL1H)
             return HV_BAD_ARGUMENT;
-        value &= CPSR_WRITABLE;
+        a64_set_pstate(v->st.a64, value & CPSR_WRITABLE);   /* banks SP like an EL change */
+        vcpu_state_touch(v, group);
+        return HV_SUCCESS;
     }
     *slot = value;
     vcpu_state_touch(v, group);
@@ -138,6 +140,16 @@ hv_return_t hv_vcpu_set_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_sim
     return HV_SUCCESS;
 }
 
+/* SP_EL0/SP_EL1 live in `sp` while their mode is current. */
+static void *sysreg_slot(struct a64_state *st, hv_sys_reg_t reg, const struct a64_field *f)
+{
+    if (reg == HV_SYS_REG_SP_EL0)
+        return a64_sp_el(st, 0);
+    if (reg == HV_SYS_REG_SP_EL1)
+        return a64_sp_el(st, 1);
+    return (uint8_t *)st + f->offset;
+}
+
 hv_return_t hv_vcpu_get_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t *value)
 {
     struct vcpu *v;
@@ -147,9 +159,9 @@ hv_return_t hv_vcpu_get_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t *valu
     const struct a64_field *f = a64_sysreg_field(reg);
     if (!f || !value)
         return HV_BAD_ARGUMENT;
-    ret = vcpu_state_load(v, SG_SYSREGS);
+    ret = vcpu_state_load(v, SG_SYSREGS | SG_GPR);
     if (ret == HV_SUCCESS)
-        memcpy(value, (const uint8_t *)v->st.a64 + f->offset, sizeof(*value));
+        memcpy(value, sysreg_slot(v->st.a64, reg, f), sizeof(*value));
     return ret;
 }
 
@@ -162,11 +174,13 @@ hv_return_t hv_vcpu_set_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t value
     const struct a64_field *f = a64_sysreg_field(reg);
     if (!f)
         return HV_BAD_ARGUMENT;
-    ret = vcpu_state_load(v, SG_SYSREGS);
+    ret = vcpu_state_load(v, SG_SYSREGS | SG_GPR);
     if (ret != HV_SUCCESS)
         return ret;
-    memcpy((uint8_t *)v->st.a64 + f->offset, &value, sizeof(value));
-    vcpu_state_touch(v, SG_SYSREGS);
+    /* ID registers are writable, as on Apple's hypervisor (QEMU narrows
+     * ID_AA64MMFR0 this way); the guest then reads the written value. */
+    memcpy(sysreg_slot(v->st.a64, reg, f), &value, sizeof(value));
+    vcpu_state_touch(v, SG_SYSREGS | SG_GPR);
     if (reg == HV_SYS_REG_TTBR0_EL1 || reg == HV_SYS_REG_TTBR1_EL1 || reg == HV_SYS_REG_TCR_EL1 ||
         reg == HV_SYS_REG_SCTLR_EL1 || reg == HV_SYS_REG_MAIR_EL1)
         v->vm->be->invalidate_tlb(v);   /* translation regime changed under the guest */
@@ -284,6 +298,9 @@ hv_return_t hv_vcpu_run(hv_vcpu_t vcpu)
     if (ret != HV_SUCCESS)
         return ret;
     ret = vcpu_run(v, BACKEND_NO_DEADLINE);
+    /* hv_vcpu_set_pending_interrupt asserts a line for one run only. */
+    v->ext.a64.pending_irq = false;
+    v->ext.a64.pending_fiq = false;
     if (ret != HV_SUCCESS)
         return ret;
     return a64_exit_render(v);

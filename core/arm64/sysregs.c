@@ -89,6 +89,7 @@ void a64_state_reset(struct a64_state *st, uint32_t vcpu_id)
 {
     memset(st, 0, sizeof(*st));
     st->pstate = A64_PSTATE_RESET;
+    st->excl_addr = UINT64_MAX;   /* exclusive monitor open */
     st->sys.sctlr_el1 = SCTLR_EL1_RES1;
     st->sys.mpidr_el1 = MPIDR_EL1_RES1 | vcpu_id;   /* Aff0 = vCPU id */
     st->sys.midr_el1 = MIDR_ANYHV;

@@ -110,13 +110,15 @@ static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
     sv->vcpu = vcpu;
     sv->svm = vcpu->vm->be_data;
     sv->state_size = (uint32_t)state_size_of(vcpu->vm->arch);
+    const char *trace = getenv("ANYHV_TRACE_IR");
+    sv->trace_ir = trace && *trace && *trace != '0';
     cpu->vcpu = vcpu;
     cpu->state = vcpu->st.x86;
     cpu->fe = soft_frontend_for(vcpu->vm->arch);
     cpu->budget = UINT64_MAX;
     cpu->max_insns = SOFT_MAX_BLOCK_INSNS;
     cpu->rt = sv;
-    mmu_tlb_flush_all(&cpu->tlb);
+    mmu_tlb_init(&cpu->tlb);
     ir_block_init(&sv->scratch, 0);
     pthread_mutex_init(&sv->wait_lock, NULL);
     pthread_cond_init(&sv->wait_cond, NULL);
@@ -135,7 +137,6 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     tcache_destroy(&sv->tc);
     tc_block_free(sv->temp_block);
     ir_block_free(&sv->scratch);
-    free(sv->vals);
     pthread_mutex_destroy(&sv->wait_lock);
     pthread_cond_destroy(&sv->wait_cond);
     free(sv->cpu.fe_data);

@@ -94,7 +94,7 @@ static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access
             return NULL;
         stage2_miss(cpu, va, gpage | (va & ~MMU_PAGE_MASK), access, info, r);
     }
-    e.vpage = va & MMU_PAGE_MASK;
+    e.vpage = mmu_tlb_tag(&cpu->tlb, va);
     e.gpage = gpage;
     e.host = r->host + (gpage - r->gpa);
     e.perms &= r->perms & (MMU_READ | MMU_WRITE | MMU_FETCH);
@@ -110,7 +110,7 @@ static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, uint32_t acc
 {
     struct mmu_entry *e = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     uint32_t need = access & (MMU_READ | MMU_WRITE | MMU_FETCH);
-    if (e->vpage == (va & MMU_PAGE_MASK) && e->host) {
+    if (e->vpage == mmu_tlb_tag(&cpu->tlb, va) && e->host) {
         if ((e->perms & need) == need)
             return e;
         if ((e->perms & MMU_PERM_CODE) && (need & ~(e->perms | MMU_WRITE)) == 0) {

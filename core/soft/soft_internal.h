@@ -31,8 +31,6 @@ struct soft_vcpu {
     _Atomic uint64_t exec_seq;
     struct tcache tc;
     struct ir_block scratch;       /* IR of the block being translated */
-    ir_u128 *vals;                 /* interpreter value slots */
-    uint32_t nvals;
     uint32_t state_size;
     /* Code pages of the block being translated (soft_fetch_code), in pc order. */
     bool translating;
@@ -46,6 +44,8 @@ struct soft_vcpu {
     bool broadcast_pending;
     struct tc_block *temp_block;   /* budget-capped block, run once, not cached */
     uint64_t run_seq;              /* vcpu_run calls so far */
+    bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
+    uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
     pthread_mutex_t wait_lock;     /* HLT wait */
     pthread_cond_t wait_cond;
     jmp_buf unwind;
@@ -72,7 +72,7 @@ uint8_t *soft_gpa_host(struct soft_cpu *cpu, uint64_t gpa, uint64_t len, uint32_
 
 /* translate.c: find or build the block at the current pc. NULL with cpu->stop set
  * when translation delivered a fault or could not proceed. */
-struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc);
+struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode);
 
 /* run.c */
 hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);

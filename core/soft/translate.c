@@ -2,6 +2,7 @@
  * pc, mode), a once-per-run check that the guest bytes still match (the client may
  * have rewritten guest memory between runs), else translation by the frontend,
  * verification, passes and pre-decoding for the interpreter. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,15 @@ static bool copy_code(struct soft_vcpu *sv, struct tc_block *blk, uint64_t pc, u
     return off == bytes;
 }
 
+/* ANYHV_TRACE_IR=1: each translated block's IR after the passes, on stderr. */
+static void trace_block(const struct ir_block *b)
+{
+    static char text[1 << 17];
+    ir_dump(b, text, sizeof(text));
+    fprintf(stderr, "; block pc 0x%llx gpa 0x%llx mode 0x%x, %u guest instructions\n%s",
+            (unsigned long long)b->guest_pc, (unsigned long long)b->guest_pa, b->mode_key, b->guest_insns, text);
+}
+
 static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, uint32_t mode, uint64_t epoch)
 {
     struct soft_cpu *cpu = &sv->cpu;
@@ -73,6 +83,8 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
         return NULL;
     }
     ir_optimize(b, cpu->fe->flag_offsets, cpu->fe->flag_count);
+    if (sv->trace_ir)
+        trace_block(b);
     struct tc_block *blk = tc_block_new();
     if (!blk) {
         soft_internal_exit(cpu, SOFT_INTERNAL_NO_MEMORY, pc);
@@ -97,17 +109,19 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     return blk;
 }
 
-struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc)
+struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode)
 {
     struct soft_cpu *cpu = &sv->cpu;
-    uint32_t mode = cpu->fe->mode_key(cpu);
     uint64_t gpa = soft_fetch_gpa(cpu, pc);
     uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
     uint64_t remaining = cpu->budget - cpu->icount;
     bool capped = remaining < SOFT_MAX_BLOCK_INSNS;
 
-    if (!capped) {
+    {
         struct tc_block *blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
+        /* Near the budget, a cached block may run only if it cannot overshoot. */
+        if (blk && blk->guest_insns > remaining)
+            blk = NULL;
         if (blk && blk->checked_run != sv->run_seq) {
             if (bytes_unchanged(sv, blk)) {
                 blk->checked_run = sv->run_seq;

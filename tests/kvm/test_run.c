@@ -401,3 +401,18 @@ Test(kvm_run, halted_vcpu_until_deadline_then_woken_by_injection)
     cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_EXIT_QUALIFIC) >> 16, PORT_HANDLER);
     cr_expect_eq(rvmcs(c.vcpu, VMCS_GUEST_ACTIVITY_STATE), 0, "active again");
 }
+
+#define UNMAPPED_PAGE 0x20000u
+#define EPTQ_FETCH (1u << 2)
+
+Test(kvm_run, fetch_from_unmapped_memory)
+{
+    cr_assert_eq(hv_vm_unmap(UNMAPPED_PAGE, 4096), HV_SUCCESS);
+    wvmcs(c.vcpu, VMCS_GUEST_CS_BASE, UNMAPPED_PAGE);
+    wreg(c.vcpu, HV_X86_RIP, 0);
+    uint32_t reason = client_run(c.vcpu);
+    cr_assert_eq(reason, VMX_REASON_EPT_VIOLATION, "reason %u", reason);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_GUEST_PHYSICAL_ADDRESS), UNMAPPED_PAGE);
+    cr_expect_eq(rvmcs(c.vcpu, VMCS_RO_EXIT_QUALIFIC) & 0x3f, EPTQ_FETCH, "fetch, page not mapped");
+    cr_expect_eq(rreg(c.vcpu, HV_X86_RIP), 0, "RIP on the instruction that could not be fetched");
+}

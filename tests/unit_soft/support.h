@@ -46,10 +46,7 @@ static inline enum interp_result bare_run(struct bare_cpu *c, const struct ir_bl
     char err[160];
     cr_assert(ir_verify(b, err, sizeof(err)), "block does not verify: %s", err);
     cr_assert(interp_compile(b, sizeof(c->state), &p));
-    ir_u128 *vals = aligned_alloc(16, (size_t)p.nvals * sizeof(ir_u128));
-    cr_assert(vals);
-    enum interp_result r = interp_run(&c->cpu, &p, vals);
-    free(vals);
+    enum interp_result r = interp_run(&c->cpu, &p);
     interp_prog_free(&p);
     return r;
 }

@@ -121,6 +121,28 @@ Test(mem, cached_blocks_are_reused)
     cr_expect_eq(sv->tc.translations, n, "no retranslation of unchanged code");
 }
 
+Test(mem, hot_loops_follow_block_links)
+{
+    start();
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 1, 1000);
+    p = toy_emit(p, TOY_ADDI, 1, 0, -1);   /* loop: two blocks, the JNZ and the JMP */
+    p = toy_emit(p, TOY_JNZ, 1, 0, 1);
+    p = toy_emit(p, TOY_OUT, 1, 0, 1);
+    toy_emit(p, TOY_JMP, 0, 0, -4);
+    run_expect_out(1, 0);
+    struct soft_vcpu *sv = t.vcpu->be;
+    cr_expect_gt(sv->link_hits, 1900, "%llu link hits, %llu lookups", (unsigned long long)sv->link_hits,
+                 (unsigned long long)sv->lookups);
+    cr_expect_lt(sv->lookups, 10);
+    /* A TLB flush drops the links: the next run looks blocks up again. */
+    t.vcpu->vm->be->invalidate_tlb(t.vcpu);
+    uint64_t before = sv->lookups;
+    toy_regs(&t)->rip = CODE;
+    run_expect_out(1, 0);
+    cr_expect_gt(sv->lookups, before + 1);
+}
+
 Test(mem, atomics_compare_exchange_and_fetch_add)
 {
     start();

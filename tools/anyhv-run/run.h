@@ -65,10 +65,6 @@ void stats_count(struct run_stats *s, const char *kind);
 /* instructions < 0: not counted by this backend. */
 void stats_print(const struct run_stats *s, const char *backend, long long instructions, FILE *f);
 
-/* Applies --backend through the anyhv_ extensions; RUN_UNAVAILABLE with a message
- * when that backend cannot run here. */
-int run_select_backend(const char *name);
-
 /* The flavour's VMM: builds the machine, loads the image, runs it. */
 int vmm_run(const struct run_options *o);
 

@@ -9,22 +9,17 @@
 #include <string.h>
 
 #include "arm64_machine.h"
-#include "run.h"
+#include "session.h"
 
 #define WFX_IDLE_LIMIT 100000u   /* consecutive WFI/WFE exits with nothing else: the guest is stuck */
 #define VECTOR_TABLE_SIZE 0x800u
 
 struct vmm {
-    const struct run_options *o;
-    uint8_t *ram;
-    uint64_t ram_size;
+    struct run_session s;
     hv_vcpu_t vcpu;
     hv_vcpu_exit_t *exit;
-    struct run_stats stats;
     struct pl011 uart;
     unsigned idle_wfx;
-    bool done;
-    int status;
 };
 
 static uint64_t greg(struct vmm *m, hv_reg_t r)
@@ -41,12 +36,6 @@ static uint64_t sreg(struct vmm *m, hv_sys_reg_t r)
     return v;
 }
 
-static void finish(struct vmm *m, int status)
-{
-    m->done = true;
-    m->status = status;
-}
-
 static void skip_insn(struct vmm *m)
 {
     hv_vcpu_set_reg(m->vcpu, HV_REG_PC, greg(m, HV_REG_PC) + 4);
@@ -57,7 +46,7 @@ static void psci_call(struct vmm *m)
 {
     uint64_t fn = greg(m, HV_REG_X0) & 0xffffffffu;
     if (fn == PSCI_SYSTEM_OFF || fn == PSCI_SYSTEM_RESET)
-        finish(m, RUN_OK);
+        session_end(&m->s, RUN_OK);
     else
         hv_vcpu_set_reg(m->vcpu, HV_REG_X0, fn == PSCI_VERSION ? PSCI_VERSION_1_0 : PSCI_NOT_SUPPORTED);
 }
@@ -72,11 +61,11 @@ static void mmio(struct vmm *m, uint64_t esr)
         fprintf(stderr, "anyhv-run: guest access to IPA 0x%" PRIx64 " at pc 0x%" PRIx64
                         " cannot be emulated (no instruction syndrome: pair or vector access)\n",
                 ipa, greg(m, HV_REG_PC));
-        finish(m, RUN_GUEST_FAULT);
+        session_end(&m->s, RUN_GUEST_FAULT);
         return;
     }
     uint64_t value = write && srt != 31 ? greg(m, (hv_reg_t)(HV_REG_X0 + srt)) : 0;
-    if (m->o->trace)
+    if (m->s.o->trace)
         fprintf(stderr, "[exit] mmio %s ipa 0x%" PRIx64 " size %u value 0x%" PRIx64 " pc 0x%" PRIx64 "\n",
                 write ? "write" : "read", ipa, size, value, greg(m, HV_REG_PC));
     if (ipa >= A64M_PL011_BASE && ipa < A64M_PL011_BASE + A64M_PL011_SIZE) {
@@ -86,12 +75,12 @@ static void mmio(struct vmm *m, uint64_t esr)
             value = pl011_read(&m->uart, ipa - A64M_PL011_BASE);
     } else if (ipa == A64M_DEBUG_EXIT && write) {
         skip_insn(m);
-        finish(m, (int)(value & 0xff));
+        session_end(&m->s, (int)(value & 0xff));
         return;
     } else {
         fprintf(stderr, "anyhv-run: guest %s of %u bytes at IPA 0x%" PRIx64 " (no RAM or device) at pc 0x%" PRIx64 "\n",
                 write ? "write" : "read", size, ipa, greg(m, HV_REG_PC));
-        finish(m, RUN_GUEST_FAULT);
+        session_end(&m->s, RUN_GUEST_FAULT);
         return;
     }
     if (!write && srt != 31) {
@@ -121,14 +110,14 @@ static void report_fault(struct vmm *m, uint64_t esr, unsigned ec)
         fprintf(stderr, "anyhv-run: unhandled %s exit (ESR 0x%" PRIx64 ") at pc 0x%" PRIx64 ", address 0x%" PRIx64 "\n",
                 a64m_ec_name(ec), esr, pc, m->exit->exception.virtual_address);
     }
-    finish(m, RUN_GUEST_FAULT);
+    session_end(&m->s, RUN_GUEST_FAULT);
 }
 
 static void exception_exit(struct vmm *m)
 {
     uint64_t esr = m->exit->exception.syndrome;
     unsigned ec = (unsigned)(esr >> ESR_EC_SHIFT) & ESR_EC_MASK;
-    stats_count(&m->stats, a64m_ec_name(ec));
+    stats_count(&m->s.stats, a64m_ec_name(ec));
     if (ec != EC_WFX)
         m->idle_wfx = 0;
     switch (ec) {
@@ -137,12 +126,12 @@ static void exception_exit(struct vmm *m)
         mmio(m, esr);
         return;
     case EC_HVC64:   /* PC is already past the HVC */
-        if (m->o->trace)
+        if (m->s.o->trace)
             fprintf(stderr, "[exit] hvc #%u x0 0x%" PRIx64 "\n", (unsigned)(esr & ESR_HVC_IMM_MASK), greg(m, HV_REG_X0));
         psci_call(m);
         return;
     case EC_SMC64:   /* PC is on the SMC */
-        if (m->o->trace)
+        if (m->s.o->trace)
             fprintf(stderr, "[exit] smc x0 0x%" PRIx64 "\n", greg(m, HV_REG_X0));
         psci_call(m);
         skip_insn(m);
@@ -152,7 +141,7 @@ static void exception_exit(struct vmm *m)
         if (++m->idle_wfx >= WFX_IDLE_LIMIT) {
             fprintf(stderr, "anyhv-run: guest waits for an interrupt this machine never raises (pc 0x%" PRIx64 ")\n",
                     greg(m, HV_REG_PC));
-            finish(m, RUN_GUEST_FAULT);
+            session_end(&m->s, RUN_GUEST_FAULT);
         }
         return;
     default:
@@ -161,40 +150,32 @@ static void exception_exit(struct vmm *m)
     }
 }
 
-static int run_loop(struct vmm *m)
+static hv_return_t run_vcpu(void *ctx)
 {
-    while (!m->done) {
-        hv_return_t r = hv_vcpu_run(m->vcpu);
-        if (r != HV_SUCCESS) {
-            fprintf(stderr, "anyhv-run: hv_vcpu_run failed (0x%x)%s\n", (unsigned)r,
-                    r == HV_UNSUPPORTED ? ": this backend cannot run guest code yet" : "");
-            return r == HV_UNSUPPORTED ? RUN_UNAVAILABLE : RUN_GUEST_FAULT;
-        }
-        switch (m->exit->reason) {
-        case HV_EXIT_REASON_EXCEPTION: exception_exit(m); break;
-        case HV_EXIT_REASON_CANCELED: stats_count(&m->stats, "canceled"); break;
-        case HV_EXIT_REASON_VTIMER_ACTIVATED:
-            /* No interrupt controller here: the timer stays masked. */
-            stats_count(&m->stats, "vtimer");
-            break;
-        default:
-            stats_count(&m->stats, "unknown");
-            fprintf(stderr, "anyhv-run: unknown exit reason %u\n", (unsigned)m->exit->reason);
-            finish(m, RUN_GUEST_FAULT);
-            break;
-        }
-        if (!m->done && m->o->max_exits && m->stats.total >= m->o->max_exits) {
-            fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " exits (--max-exits)\n", m->stats.total);
-            return RUN_GUEST_FAULT;
-        }
+    return hv_vcpu_run(((struct vmm *)ctx)->vcpu);
+}
+
+static void handle_exit(void *ctx)
+{
+    struct vmm *m = ctx;
+    switch (m->exit->reason) {
+    case HV_EXIT_REASON_EXCEPTION: exception_exit(m); break;
+    case HV_EXIT_REASON_CANCELED: stats_count(&m->s.stats, "canceled"); break;
+    case HV_EXIT_REASON_VTIMER_ACTIVATED:
+        /* No interrupt controller here: the timer stays masked. */
+        stats_count(&m->s.stats, "vtimer");
+        break;
+    default:
+        stats_count(&m->s.stats, "unknown");
+        fprintf(stderr, "anyhv-run: unknown exit reason %u\n", (unsigned)m->exit->reason);
+        session_end(&m->s, RUN_GUEST_FAULT);
+        break;
     }
-    return m->status;
 }
 
 static int run_vm(struct vmm *m, uint64_t entry)
 {
-    int status;
-    if (hv_vm_map(m->ram, A64M_RAM_BASE, m->ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) !=
+    if (hv_vm_map(m->s.ram, A64M_RAM_BASE, m->s.ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) !=
             HV_SUCCESS ||
         hv_vcpu_create(&m->vcpu, &m->exit, NULL) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot map guest RAM or create the vCPU\n");
@@ -202,34 +183,20 @@ static int run_vm(struct vmm *m, uint64_t entry)
     }
     hv_vcpu_set_reg(m->vcpu, HV_REG_PC, entry);
     hv_vcpu_set_reg(m->vcpu, HV_REG_CPSR, A64M_PSTATE_EL1H_DAIF);
-    hv_vcpu_set_sys_reg(m->vcpu, HV_SYS_REG_SP_EL1, A64M_RAM_BASE + m->ram_size);
-    console_init();
-    stats_start(&m->stats);
-    status = run_loop(m);
-    console_flush();
-    uint64_t n = 0;
-    long long icount = anyhv_vcpu_get_instructions(m->vcpu, &n) == HV_SUCCESS ? (long long)n : -1;
-    if (!m->o->quiet)
-        stats_print(&m->stats, anyhv_backend_name(), icount, stderr);
+    hv_vcpu_set_sys_reg(m->vcpu, HV_SYS_REG_SP_EL1, A64M_RAM_BASE + m->s.ram_size);
+    const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu };
+    int status = session_loop(&m->s, &v);
     hv_vcpu_destroy(m->vcpu);
     return status;
 }
 
 int vmm_run(const struct run_options *o)
 {
-    struct vmm m = { .o = o, .ram_size = o->mem_bytes };
+    static const struct session_layout layout = { RUN_ARCH_ARM64, A64M_RAM_BASE, 0, A64M_DEFAULT_LOAD,
+                                                  A64M_MIN_RAM };
+    struct vmm m = { .idle_wfx = 0 };
     uint64_t entry = 0;
-    int status = run_select_backend(o->backend);
-    if (status != RUN_OK)
-        return status;
-    if (hv_vm_allocate((void **)&m.ram, m.ram_size, HV_ALLOCATE_DEFAULT) != HV_SUCCESS) {
-        fprintf(stderr, "anyhv-run: cannot allocate %" PRIu64 " MiB of guest RAM\n", m.ram_size >> 20);
-        return RUN_UNAVAILABLE;
-    }
-    struct run_options lo = *o;
-    if (!lo.load_addr_set)
-        lo.load_addr = A64M_DEFAULT_LOAD;
-    status = image_load(&lo, RUN_ARCH_ARM64, m.ram, A64M_RAM_BASE, m.ram_size, 0, &entry);
+    int status = session_prepare(&m.s, o, &layout, &entry);
     if (status == RUN_OK) {
         pl011_init(&m.uart);
         hv_return_t r = hv_vm_create(NULL);
@@ -237,10 +204,9 @@ int vmm_run(const struct run_options *o)
             status = run_vm(&m, entry);
             hv_vm_destroy();
         } else {
-            fprintf(stderr, "anyhv-run: hv_vm_create failed (0x%x) on backend %s\n", (unsigned)r, o->backend);
-            status = RUN_UNAVAILABLE;
+            status = session_unavailable("hv_vm_create failed", r);
         }
     }
-    hv_vm_deallocate(m.ram, m.ram_size);
+    session_release(&m.s);
     return status;
 }

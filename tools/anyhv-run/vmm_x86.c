@@ -9,18 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "session.h"
 #include "x86_machine.h"
 
 struct vmm {
-    const struct run_options *o;
-    uint8_t *ram;
-    uint64_t ram_size;
+    struct run_session s;
     hv_vcpuid_t vcpu;
-    struct run_stats stats;
     struct uart8250 uart;
-    bool done;
-    int status;
 };
 
 static uint64_t rreg(struct vmm *m, hv_x86_reg_t r)
@@ -54,8 +49,7 @@ static void port_out(struct vmm *m, uint16_t port, unsigned size, uint32_t value
     if (port >= X86M_UART_BASE && port < X86M_UART_BASE + X86M_UART_PORTS) {
         uart8250_write(&m->uart, port - X86M_UART_BASE, (uint8_t)value);
     } else if (port == X86M_DEBUG_EXIT_PORT) {
-        m->done = true;
-        m->status = (int)(value & 0xff);
+        session_end(&m->s, (int)(value & 0xff));
     } else if (port == X86M_FAULT_PORT) {
         report_fault(m, value & 0xff);
     }
@@ -63,9 +57,9 @@ static void port_out(struct vmm *m, uint16_t port, unsigned size, uint32_t value
 
 static bool guest_ptr(struct vmm *m, uint64_t gpa, uint64_t len, uint8_t **p)
 {
-    if (gpa >= m->ram_size || len > m->ram_size - gpa)
+    if (gpa >= m->s.ram_size || len > m->s.ram_size - gpa)
         return false;
-    *p = m->ram + gpa;
+    *p = m->s.ram + gpa;
     return true;
 }
 
@@ -85,8 +79,7 @@ static void report_fault(struct vmm *m, unsigned vector)
     if (vector == X86M_VECTOR_PF)
         fprintf(stderr, ", address 0x%" PRIx64, rreg(m, HV_X86_CR2));
     fprintf(stderr, "\n");
-    m->done = true;
-    m->status = RUN_GUEST_FAULT;
+    session_end(&m->s, RUN_GUEST_FAULT);
 }
 
 /* One I/O exit: the instruction has not retired; emulate it and step over it. */
@@ -100,8 +93,7 @@ static bool string_io(struct vmm *m, bool in, uint16_t port, unsigned size, bool
         uint8_t *p;
         if (!guest_ptr(m, addr, size, &p)) {
             fprintf(stderr, "anyhv-run: string I/O at guest address 0x%" PRIx64 " outside RAM\n", addr);
-            m->done = true;
-            m->status = RUN_GUEST_FAULT;
+            session_end(&m->s, RUN_GUEST_FAULT);
             return false;
         }
         uint32_t v = 0;
@@ -126,7 +118,7 @@ static void io_exit(struct vmm *m)
     bool in = q & X86M_IOQ_IN, string = q & X86M_IOQ_STRING, rep = q & X86M_IOQ_REP;
     uint16_t port = (uint16_t)(q >> X86M_IOQ_PORT_SHIFT);
     uint64_t rax = rreg(m, HV_X86_RAX);
-    if (m->o->trace)
+    if (m->s.o->trace)
         fprintf(stderr, "[exit] io %s%s port 0x%x size %u%s rip 0x%" PRIx64 "\n", in ? "in" : "out",
                 string ? "s" : "", port, size, rep ? " rep" : "", rreg(m, HV_X86_RIP));
     if (string) {
@@ -142,10 +134,11 @@ static void io_exit(struct vmm *m)
     hv_vcpu_write_register(m->vcpu, HV_X86_RIP, rreg(m, HV_X86_RIP) + rvmcs(m, VMCS_RO_VMEXIT_INSTR_LEN));
 }
 
-static void handle_exit(struct vmm *m)
+static void handle_exit(void *ctx)
 {
+    struct vmm *m = ctx;
     uint32_t reason = (uint32_t)rvmcs(m, VMCS_RO_EXIT_REASON) & X86M_EXIT_REASON_MASK;
-    stats_count(&m->stats, x86m_exit_name(reason));
+    stats_count(&m->s.stats, x86m_exit_name(reason));
     switch (reason) {
     case VMX_REASON_IO:
         io_exit(m);
@@ -156,8 +149,7 @@ static void handle_exit(struct vmm *m)
     case VMX_REASON_HLT:
         /* Nothing here raises interrupts: a halted guest has stopped for good. */
         fprintf(stderr, "anyhv-run: guest halted at rip 0x%" PRIx64 "\n", rreg(m, HV_X86_RIP));
-        m->done = true;
-        m->status = RUN_OK;
+        session_end(&m->s, RUN_OK);
         return;
     case VMX_REASON_EPT_VIOLATION:
         fprintf(stderr, "anyhv-run: guest accessed guest-physical 0x%" PRIx64 " outside RAM (qualification 0x%" PRIx64
@@ -172,80 +164,51 @@ static void handle_exit(struct vmm *m)
                 reason, rreg(m, HV_X86_RIP));
         break;
     }
-    m->done = true;
-    m->status = RUN_GUEST_FAULT;
+    session_end(&m->s, RUN_GUEST_FAULT);
 }
 
-static int run_loop(struct vmm *m)
+static hv_return_t run_vcpu(void *ctx)
 {
-    while (!m->done) {
-        hv_return_t r = hv_vcpu_run(m->vcpu);
-        if (r != HV_SUCCESS) {
-            fprintf(stderr, "anyhv-run: hv_vcpu_run failed (0x%x)%s\n", (unsigned)r,
-                    r == HV_UNSUPPORTED ? ": this backend cannot run guest code yet" : "");
-            return r == HV_UNSUPPORTED ? RUN_UNAVAILABLE : RUN_GUEST_FAULT;
-        }
-        handle_exit(m);
-        if (!m->done && m->o->max_exits && m->stats.total >= m->o->max_exits) {
-            fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " exits (--max-exits)\n", m->stats.total);
-            return RUN_GUEST_FAULT;
-        }
+    return hv_vcpu_run(((struct vmm *)ctx)->vcpu);
+}
+
+static int run_vm(struct vmm *m, uint64_t entry)
+{
+    if (hv_vm_map(m->s.ram, 0, m->s.ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS ||
+        hv_vcpu_create(&m->vcpu, HV_VCPU_DEFAULT) != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: cannot map guest RAM or create the vCPU\n");
+        return RUN_UNAVAILABLE;
     }
-    return m->status;
+    int status;
+    hv_return_t r = x86m_setup_vcpu(m->vcpu, entry, m->s.ram_size, X86M_CPL0);
+    if (r != HV_SUCCESS) {
+        status = session_unavailable("cannot set up the vCPU", r);
+    } else {
+        const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu };
+        status = session_loop(&m->s, &v);
+    }
+    hv_vcpu_destroy(m->vcpu);
+    return status;
 }
 
 int vmm_run(const struct run_options *o)
 {
-    struct vmm m = { .o = o, .ram_size = o->mem_bytes };
+    static const struct session_layout layout = { RUN_ARCH_X86_64, 0, X86M_RESERVED_END, X86M_DEFAULT_LOAD,
+                                                  X86M_MIN_RAM };
+    struct vmm m;
     uint64_t entry = 0;
-    int status = run_select_backend(o->backend);
-    if (status != RUN_OK)
-        return status;
-    if (m.ram_size < X86M_MIN_RAM) {
-        fprintf(stderr, "anyhv-run: x86_64 guests need at least %u MiB of RAM\n", (unsigned)(X86M_MIN_RAM >> 20));
-        return RUN_USAGE;
-    }
-    if (hv_vm_allocate((void **)&m.ram, m.ram_size, HV_ALLOCATE_DEFAULT) != HV_SUCCESS) {
-        fprintf(stderr, "anyhv-run: cannot allocate %" PRIu64 " MiB of guest RAM\n", m.ram_size >> 20);
-        return RUN_UNAVAILABLE;
-    }
-    struct run_options lo = *o;
-    if (!lo.load_addr_set)
-        lo.load_addr = X86M_DEFAULT_LOAD;
-    status = image_load(&lo, RUN_ARCH_X86_64, m.ram, 0, m.ram_size, X86M_RESERVED_END, &entry);
+    int status = session_prepare(&m.s, o, &layout, &entry);
     if (status == RUN_OK) {
-        x86m_build_tables(m.ram);
+        x86m_build_tables(m.s.ram);
         uart8250_init(&m.uart);
         hv_return_t r = hv_vm_create(HV_VM_DEFAULT);
         if (r == HV_SUCCESS) {
-            if (hv_vm_map(m.ram, 0, m.ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) == HV_SUCCESS &&
-                hv_vcpu_create(&m.vcpu, HV_VCPU_DEFAULT) == HV_SUCCESS) {
-                hv_return_t sr = x86m_setup_vcpu(m.vcpu, entry, m.ram_size, X86M_CPL0);
-                if (sr != HV_SUCCESS) {
-                    fprintf(stderr, "anyhv-run: cannot set up the vCPU on backend %s (0x%x)%s\n", anyhv_backend_name(),
-                            (unsigned)sr, sr == HV_UNSUPPORTED ? ": this backend cannot run guest code yet" : "");
-                    status = RUN_UNAVAILABLE;
-                } else {
-                    console_init();
-                    stats_start(&m.stats);
-                    status = run_loop(&m);
-                    console_flush();
-                    uint64_t n = 0;
-                    long long icount = anyhv_vcpu_get_instructions(m.vcpu, &n) == HV_SUCCESS ? (long long)n : -1;
-                    if (!o->quiet)
-                        stats_print(&m.stats, anyhv_backend_name(), icount, stderr);
-                }
-                hv_vcpu_destroy(m.vcpu);
-            } else {
-                fprintf(stderr, "anyhv-run: cannot map guest RAM or create the vCPU\n");
-                status = RUN_UNAVAILABLE;
-            }
+            status = run_vm(&m, entry);
             hv_vm_destroy();
         } else {
-            fprintf(stderr, "anyhv-run: hv_vm_create failed (0x%x) on backend %s\n", (unsigned)r, o->backend);
-            status = RUN_UNAVAILABLE;
+            status = session_unavailable("hv_vm_create failed", r);
         }
     }
-    hv_vm_deallocate(m.ram, m.ram_size);
+    session_release(&m.s);
     return status;
 }

@@ -1,0 +1,488 @@
+/* fp_helpers.c - scalar floating point for the A64 lifters: host float/double
+ * arithmetic under FPCR's rounding mode, with the Arm rules the host does not share
+ * made explicit: NaN propagation order (signalling first), the positive default
+ * NaN, FPCR.DN and FPCR.FZ, and FPSR cumulative flags. */
+#include "frontends/arm64/a64_fe.h"
+
+#include <fenv.h>
+#include <math.h>
+#include <string.h>
+
+#define FPCR_FZ (1ull << 24)
+#define FPCR_DN (1ull << 25)
+#define FPCR_RMODE_SHIFT 22
+#define FPSR_IOC (1ull << 0)
+#define FPSR_DZC (1ull << 1)
+#define FPSR_OFC (1ull << 2)
+#define FPSR_UFC (1ull << 3)
+#define FPSR_IXC (1ull << 4)
+#define FPSR_IDC (1ull << 7)
+#define FLAG_NO_IXC (1ull << 63)   /* a flushed result: UFC without IXC */
+
+#define F32_SIGN 0x80000000u
+#define F32_EXP 0x7f800000u
+#define F32_FRAC 0x007fffffu
+#define F32_QUIET 0x00400000u
+#define F32_DEFAULT_NAN 0x7fc00000u
+#define F64_SIGN 0x8000000000000000ull
+#define F64_EXP 0x7ff0000000000000ull
+#define F64_FRAC 0x000fffffffffffffull
+#define F64_QUIET 0x0008000000000000ull
+#define F64_DEFAULT_NAN 0x7ff8000000000000ull
+
+/* One precision's bit layout, so each rule is written once for both. */
+struct fmt {
+    uint64_t sign, exp, frac, quiet, dnan;
+};
+static const struct fmt F32 = { F32_SIGN, F32_EXP, F32_FRAC, F32_QUIET, F32_DEFAULT_NAN };
+static const struct fmt F64 = { F64_SIGN, F64_EXP, F64_FRAC, F64_QUIET, F64_DEFAULT_NAN };
+
+static bool is_nan(const struct fmt *f, uint64_t v) { return (v & f->exp) == f->exp && (v & f->frac); }
+static bool is_snan(const struct fmt *f, uint64_t v) { return is_nan(f, v) && !(v & f->quiet); }
+static bool is_denormal(const struct fmt *f, uint64_t v) { return !(v & f->exp) && (v & f->frac); }
+
+static struct a64_state *state(void *cpu)
+{
+    return a64_st(cpu);
+}
+
+/* Rounding: FPCR.RMode 0 nearest, 1 +inf, 2 -inf, 3 zero. */
+static const int host_round[4] = { FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO };
+
+static void begin(void *cpu)
+{
+    fesetround(host_round[(state(cpu)->fpcr >> FPCR_RMODE_SHIFT) & 3]);
+    feclearexcept(FE_ALL_EXCEPT);
+}
+
+static void end(void *cpu, uint64_t extra)
+{
+    int e = fetestexcept(FE_ALL_EXCEPT);
+    uint64_t f = extra;
+    f |= (e & FE_INVALID) ? FPSR_IOC : 0;
+    f |= (e & FE_DIVBYZERO) ? FPSR_DZC : 0;
+    f |= (e & FE_OVERFLOW) ? FPSR_OFC : 0;
+    f |= (e & FE_UNDERFLOW) ? FPSR_UFC : 0;
+    f |= (e & FE_INEXACT) ? FPSR_IXC : 0;
+    if (f & FLAG_NO_IXC)
+        f &= ~(FPSR_IXC | FLAG_NO_IXC);
+    state(cpu)->fpsr |= f;
+    fesetround(FE_TONEAREST);
+}
+
+/* FZ: denormal inputs are zero (IDC). */
+static uint64_t flush_in(void *cpu, const struct fmt *f, uint64_t v, uint64_t *flags)
+{
+    if ((state(cpu)->fpcr & FPCR_FZ) && is_denormal(f, v)) {
+        *flags |= FPSR_IDC;
+        return v & f->sign;
+    }
+    return v;
+}
+
+/* FZ: denormal results are zero (UFC); generated NaNs are the default NaN. */
+static uint64_t fix_out(void *cpu, const struct fmt *f, uint64_t v, uint64_t *flags)
+{
+    if ((state(cpu)->fpcr & FPCR_FZ) && is_denormal(f, v)) {
+        *flags |= FPSR_UFC | FLAG_NO_IXC;
+        return v & f->sign;
+    }
+    if (is_nan(f, v))
+        return f->dnan;
+    return v;
+}
+
+/* FPProcessNaNs: the first signalling NaN, else the first quiet one, quietened;
+ * the default NaN under FPCR.DN. Returns false when no operand is a NaN. */
+static bool process_nans(void *cpu, const struct fmt *f, const uint64_t *ops, int n, uint64_t *out,
+                         uint64_t *flags)
+{
+    int pick = -1;
+    for (int i = 0; i < n && pick < 0; i++)
+        if (is_snan(f, ops[i]))
+            pick = i;
+    if (pick >= 0)
+        *flags |= FPSR_IOC;
+    for (int i = 0; i < n && pick < 0; i++)
+        if (is_nan(f, ops[i]))
+            pick = i;
+    if (pick < 0)
+        return false;
+    *out = (state(cpu)->fpcr & FPCR_DN) ? f->dnan : (ops[pick] | f->quiet);
+    return true;
+}
+
+/* FZ flushes a result that is tiny before rounding (one that rounds up to the
+ * smallest normal too): decided on a wider exact-enough value. */
+static bool fz_flush(void *cpu, const struct fmt *f, long double exact, uint64_t *out, uint64_t *flags)
+{
+    long double min_normal = f == &F64 ? 0x1p-1022L : 0x1p-126L;
+    if (!(state(cpu)->fpcr & FPCR_FZ) || exact == 0 || isnan(exact) || fabsl(exact) >= min_normal)
+        return false;
+    *out = signbit(exact) ? f->sign : 0;
+    *flags |= FPSR_UFC | FLAG_NO_IXC;
+    return true;
+}
+
+static float f32(uint64_t v) { uint32_t u = (uint32_t)v; float x; memcpy(&x, &u, 4); return x; }
+static double f64(uint64_t v) { double x; memcpy(&x, &v, 8); return x; }
+static uint64_t b32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+static uint64_t b64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+
+enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
+
+static uint64_t minmax(const struct fmt *f, uint64_t a, uint64_t b, bool max, bool dp)
+{
+    double x = dp ? f64(a) : f32(a), y = dp ? f64(b) : f32(b);
+    if (x == y) {
+        /* +0 vs -0: max gives +0, min gives -0 */
+        bool neg = max ? ((a & b & f->sign) != 0) : (((a | b) & f->sign) != 0);
+        return (a & ~f->sign) | (neg ? f->sign : 0);
+    }
+    return (max ? x > y : x < y) ? a : b;
+}
+
+ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+{
+    enum fp_binop op = (enum fp_binop)(rc & 0xff);
+    bool dp = ((rc >> 8) & 3) == 1;
+    const struct fmt *f = dp ? &F64 : &F32;
+    uint64_t flags = 0, out;
+    uint64_t ops[2] = { flush_in(cpu, f, (uint64_t)ra, &flags), flush_in(cpu, f, (uint64_t)rb, &flags) };
+    begin(cpu);
+    if (op == FB_MAXNM || op == FB_MINNM) {
+        /* A single quiet NaN loses to a number. */
+        bool qa = is_nan(f, ops[0]) && !is_snan(f, ops[0]), qb = is_nan(f, ops[1]) && !is_snan(f, ops[1]);
+        if (qa && !is_nan(f, ops[1]))
+            ops[0] = ops[1];
+        else if (qb && !is_nan(f, ops[0]))
+            ops[1] = ops[0];
+    }
+    if (process_nans(cpu, f, ops, 2, &out, &flags)) {
+        end(cpu, flags);
+        return op == FB_NMUL ? out ^ f->sign : out;   /* FNMUL = FPNeg(FPMul()) */
+    }
+    double x = dp ? f64(ops[0]) : f32(ops[0]), y = dp ? f64(ops[1]) : f32(ops[1]);
+    long double wx = x, wy = y, exact = 0;
+    switch (op) {
+    case FB_ADD: out = dp ? b64(x + y) : b32((float)x + (float)y); exact = wx + wy; break;
+    case FB_SUB: out = dp ? b64(x - y) : b32((float)x - (float)y); exact = wx - wy; break;
+    case FB_MUL:
+    case FB_NMUL: out = dp ? b64(x * y) : b32((float)x * (float)y); exact = wx * wy; break;
+    case FB_DIV: out = dp ? b64(x / y) : b32((float)x / (float)y); exact = wx / wy; break;
+    case FB_MAX: case FB_MAXNM: out = minmax(f, ops[0], ops[1], true, dp); break;
+    default: out = minmax(f, ops[0], ops[1], false, dp); break;
+    }
+    if (op > FB_NMUL || !fz_flush(cpu, f, exact, &out, &flags))
+        out = fix_out(cpu, f, out, &flags);
+    if (op == FB_NMUL)
+        out ^= f->sign;   /* FPNeg(FPMul()), the default NaN included */
+    end(cpu, flags);
+    return out;
+}
+
+enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };
+
+#define F16_SIGN 0x8000u
+#define F16_EXP 0x7c00u
+#define F16_FRAC 0x03ffu
+#define F16_QUIET 0x0200u
+#define F16_DEFAULT_NAN 0x7e00u
+#define F16_MAX 0x7bffu
+
+/* IEEE half to double: exact (FPCR.AHP's alternative format is not offered). */
+static double half_value(uint64_t h)
+{
+    int e = (int)((h & F16_EXP) >> 10);
+    double m = (double)(h & F16_FRAC);
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? INFINITY : ldexp(m + 1024.0, e - 25);
+    return (h & F16_SIGN) ? -v : v;
+}
+
+/* double to IEEE half under the current rounding mode (no flush: FZ16 governs
+ * half precision and FEAT_FP16 is not offered). */
+static uint64_t half_from(double x, uint64_t *flags, unsigned rmode)
+{
+    uint64_t sign = signbit(x) ? F16_SIGN : 0;
+    double a = fabs(x);
+    if (isinf(a))
+        return sign | F16_EXP;
+    if (a == 0)
+        return sign;
+    int e;
+    frexp(a, &e);
+    int exp = e - 1;
+    bool tiny = exp < -14;
+    double scaled = tiny ? ldexp(a, 24) : ldexp(a, 10 - exp);
+    /* Round the magnitude by hand (exact: scaled < 2^11): away from zero when the
+     * mode says so for this sign. */
+    double r = floor(scaled), frac = scaled - r;
+    bool up;
+    switch (rmode) {
+    case 0: up = frac > 0.5 || (frac == 0.5 && fmod(r, 2.0) != 0); break;
+    case 1: up = frac > 0 && !sign; break;
+    case 2: up = frac > 0 && sign; break;
+    default: up = false; break;
+    }
+    r += up ? 1.0 : 0.0;
+    bool inexact = frac != 0;
+    uint64_t m = (uint64_t)r, bexp = tiny ? 0 : (uint64_t)(exp + 15);
+    if (tiny && m >= 1024) {
+        bexp = 1;
+        m -= 1024;
+    } else if (!tiny) {
+        if (m >= 2048) {
+            m >>= 1;
+            bexp++;
+        }
+        m -= 1024;
+    }
+    if (inexact)
+        *flags |= FPSR_IXC | (tiny ? FPSR_UFC : 0);
+    if (bexp >= 31) {
+        *flags |= FPSR_OFC | FPSR_IXC;
+        bool to_inf = rmode == 0 || (rmode == 1 && !sign) || (rmode == 2 && sign);
+        return sign | (to_inf ? F16_EXP : F16_MAX);
+    }
+    return sign | (bexp << 10) | m;
+}
+
+static bool half_nan(uint64_t h) { return (h & F16_EXP) == F16_EXP && (h & F16_FRAC); }
+
+/* Half-precision FCVTs: NaNs keep sign and top payload bits, quietened. */
+static ir_u128 convert_half(void *cpu, enum fp_unop op, bool dp, uint64_t a)
+{
+    uint64_t flags = 0, out;
+    bool dn = (state(cpu)->fpcr & FPCR_DN) != 0;
+    unsigned rmode = (unsigned)(state(cpu)->fpcr >> FPCR_RMODE_SHIFT) & 3;
+    begin(cpu);
+    if (op == FU_CVT_H2S || op == FU_CVT_H2D) {
+        a &= 0xffff;
+        const struct fmt *f = op == FU_CVT_H2D ? &F64 : &F32;
+        if (half_nan(a)) {
+            if (!(a & F16_QUIET))
+                flags |= FPSR_IOC;
+            uint64_t payload = a & (F16_FRAC & ~F16_QUIET);
+            out = dn ? f->dnan : ((a & F16_SIGN) ? f->sign : 0) | f->exp | f->quiet |
+                                     (f == &F64 ? payload << 42 : payload << 13);
+        } else {
+            double v = half_value(a);
+            out = f == &F64 ? b64(v) : b32((float)v);
+        }
+    } else {
+        const struct fmt *f = dp ? &F64 : &F32;
+        a = flush_in(cpu, f, a, &flags);
+        if (is_nan(f, a)) {
+            if (is_snan(f, a))
+                flags |= FPSR_IOC;
+            uint64_t payload = f == &F64 ? (a >> 42) & 0x1ff : (a >> 13) & 0x1ff;
+            out = dn ? F16_DEFAULT_NAN : ((a & f->sign) ? F16_SIGN : 0) | F16_EXP | F16_QUIET | payload;
+        } else {
+            out = half_from(dp ? f64(a) : f32(a), &flags, rmode);
+        }
+    }
+    feclearexcept(FE_ALL_EXCEPT);
+    end(cpu, flags);
+    return out;
+}
+
+ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+{
+    (void)rb;
+    enum fp_unop op = (enum fp_unop)(rc & 0xff);
+    bool dp = ((rc >> 8) & 3) == 1;
+    if (op >= FU_CVT_H2S && op <= FU_CVT_D2H)
+        return convert_half(cpu, op, dp, (uint64_t)ra);
+    const struct fmt *f = dp ? &F64 : &F32;
+    uint64_t flags = 0, out;
+    uint64_t a = flush_in(cpu, f, (uint64_t)ra, &flags);
+    begin(cpu);
+    if (process_nans(cpu, f, &a, 1, &out, &flags)) {
+        if (op == FU_CVT_S2D)   /* keep the payload across the widening */
+            out = (state(cpu)->fpcr & FPCR_DN) ? F64_DEFAULT_NAN
+                  : ((out & F32_SIGN) ? F64_SIGN : 0) | F64_EXP | F64_QUIET | ((out & 0x3fffffull) << 29);
+        else if (op == FU_CVT_D2S)
+            out = (state(cpu)->fpcr & FPCR_DN) ? F32_DEFAULT_NAN
+                  : ((out & F64_SIGN) ? F32_SIGN : 0) | F32_EXP | F32_QUIET | ((out >> 29) & 0x3fffffull);
+        end(cpu, flags);
+        return out;
+    }
+    switch (op) {
+    case FU_SQRT:
+        out = fix_out(cpu, f, dp ? b64(sqrt(f64(a))) : b32(sqrtf(f32(a))), &flags);
+        break;
+    case FU_RINT: {
+        /* FRINT{N,P,M,Z,A,X,I}: rmode in bits 14:12 of the control word */
+        static const int modes[8] = { FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO, 0, 0, -1, -1 };
+        unsigned rm = (unsigned)(rc >> 12) & 7;
+        double v = dp ? f64(a) : f32(a), r;
+        if (rm == 4) {
+            r = round(v);
+        } else {
+            if (modes[rm] >= 0)
+                fesetround(modes[rm]);
+            r = nearbyint(v);
+        }
+        feclearexcept(FE_ALL_EXCEPT);
+        if (rm == 6 && r != v)
+            flags |= FPSR_IXC;   /* only FRINTX signals Inexact */
+        out = dp ? b64(r) : b32((float)r);
+        break;
+    }
+    case FU_CVT_S2D:
+        out = fix_out(cpu, &F64, b64((double)f32(a)), &flags);
+        break;
+    default:
+        if (!fz_flush(cpu, &F32, f64(a), &out, &flags))
+            out = fix_out(cpu, &F32, b32((float)f64(a)), &flags);
+        break;
+    }
+    end(cpu, flags);
+    return out;
+}
+
+/* FMADD family: a = Rn, b = Rm, c = Ra | ftype << 64 | negations << 66. */
+ir_u128 a64_fp_fma(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+{
+    bool dp = ((rc >> 64) & 3) == 1;
+    bool neg_prod = (rc >> 66) & 1, neg_add = (rc >> 67) & 1;
+    const struct fmt *f = dp ? &F64 : &F32;
+    uint64_t flags = 0, out;
+    uint64_t n = flush_in(cpu, f, (uint64_t)ra, &flags), m = flush_in(cpu, f, (uint64_t)rb, &flags);
+    uint64_t add = flush_in(cpu, f, (uint64_t)rc, &flags);
+    /* The Arm ARM negates the operands before NaN processing. */
+    if (neg_prod)
+        n ^= f->sign;
+    if (neg_add)
+        add ^= f->sign;
+    uint64_t ops[3] = { add, n, m };
+    begin(cpu);
+    /* FPMulAdd: a quiet-NaN addend with an infinity times zero is invalid. */
+    bool inf_n = (n & ~f->sign) == f->exp, inf_m = (m & ~f->sign) == f->exp;
+    bool zero_n = !(n & ~f->sign), zero_m = !(m & ~f->sign);
+    if (is_nan(f, add) && !is_snan(f, add) && ((inf_n && zero_m) || (zero_n && inf_m))) {
+        end(cpu, flags | FPSR_IOC);
+        return f->dnan;
+    }
+    if (process_nans(cpu, f, ops, 3, &out, &flags)) {
+        end(cpu, flags);
+        return out;
+    }
+    out = dp ? b64(fma(f64(n), f64(m), f64(add))) : b32(fmaf(f32(n), f32(m), f32(add)));
+    long double exact = dp ? fmal(f64(n), f64(m), f64(add)) : (long double)fma(f32(n), f32(m), f32(add));
+    if (!fz_flush(cpu, f, exact, &out, &flags))
+        out = fix_out(cpu, f, out, &flags);
+    end(cpu, flags);
+    return out;
+}
+
+/* FCMP/FCMPE: returns NZCV in bits 31:28. c = ftype | signal_all << 8, and for
+ * FCCMP: conditional << 9 | nzcv_imm << 12 | condition_holds << 16. */
+#define NZCV_EQ 0x60000000ull
+#define NZCV_LT 0x80000000ull
+#define NZCV_GT 0x20000000ull
+#define NZCV_UN 0x30000000ull
+
+ir_u128 a64_fp_cmp(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+{
+    bool dp = (rc & 3) == 1, signal_all = (rc >> 8) & 1;
+    if (((rc >> 9) & 1) && !((rc >> 16) & 1))
+        return (uint64_t)((rc >> 12) & 0xf) << 28;   /* condition failed: no compare, no flags */
+    const struct fmt *f = dp ? &F64 : &F32;
+    uint64_t flags = 0;
+    uint64_t a = flush_in(cpu, f, (uint64_t)ra, &flags), b = flush_in(cpu, f, (uint64_t)rb, &flags);
+    uint64_t r;
+    if (is_nan(f, a) || is_nan(f, b)) {
+        if (signal_all || is_snan(f, a) || is_snan(f, b))
+            flags |= FPSR_IOC;
+        r = NZCV_UN;
+    } else {
+        double x = dp ? f64(a) : f32(a), y = dp ? f64(b) : f32(b);
+        r = x == y ? NZCV_EQ : x < y ? NZCV_LT : NZCV_GT;
+    }
+    state(cpu)->fpsr |= flags;
+    return r;
+}
+
+/* Conversions: c = kind | ftype << 8 | sf << 10. */
+enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+
+/* rm: 0 toward zero, 1 nearest even, 2 +inf, 3 -inf, 4 nearest away. */
+static double round_mode(double x, unsigned rm)
+{
+    switch (rm) {
+    case 1: { double r = floor(x), d = x - r;
+              return d > 0.5 || (d == 0.5 && fmod(r, 2.0) != 0) ? r + 1 : r; }
+    case 2: return ceil(x);
+    case 3: return floor(x);
+    case 4: return round(x);
+    default: return trunc(x);
+    }
+}
+
+static uint64_t to_int(double x, bool is_signed, bool sf, uint64_t *flags, unsigned rm)
+{
+    double t = isnan(x) || isinf(x) ? x : round_mode(x, rm);
+    if (t != x)
+        *flags |= FPSR_IXC;
+    if (is_signed) {
+        double lo = sf ? -9223372036854775808.0 : -2147483648.0, hi = sf ? 9223372036854775808.0 : 2147483648.0;
+        if (isnan(x) || t < lo || t >= hi) {
+            *flags = (*flags & ~FPSR_IXC) | FPSR_IOC;
+            if (isnan(x))
+                return 0;
+            return t < 0 ? (sf ? 0x8000000000000000ull : 0x80000000ull) : (sf ? INT64_MAX : INT32_MAX);
+        }
+        int64_t v = (int64_t)t;
+        return sf ? (uint64_t)v : (uint32_t)v;
+    }
+    double hi = sf ? 18446744073709551616.0 : 4294967296.0;
+    if (isnan(x) || t < 0 || t >= hi) {
+        *flags = (*flags & ~FPSR_IXC) | FPSR_IOC;
+        if (isnan(x) || t < 0)
+            return 0;
+        return sf ? UINT64_MAX : UINT32_MAX;
+    }
+    return (uint64_t)t;
+}
+
+ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
+{
+    (void)rb;
+    enum fp_cvt kind = (enum fp_cvt)(rc & 0xff);
+    bool dp = ((rc >> 8) & 3) == 1, sf = (rc >> 10) & 1;
+    const struct fmt *f = dp ? &F64 : &F32;
+    uint64_t flags = 0, out;
+    uint64_t a = (uint64_t)ra;
+    begin(cpu);
+    if (kind == FC_SCVTF || kind == FC_UCVTF) {
+        int64_t s = sf ? (int64_t)a : (int32_t)(uint32_t)a;
+        uint64_t u = sf ? a : (uint32_t)a;
+        if (dp)
+            out = b64(kind == FC_SCVTF ? (double)s : (double)u);
+        else
+            out = b32(kind == FC_SCVTF ? (float)s : (float)u);
+        out = fix_out(cpu, f, out, &flags);
+    } else {
+        a = flush_in(cpu, f, a, &flags);
+        out = to_int(dp ? f64(a) : f32(a), kind == FC_FCVTZS, sf, &flags, (unsigned)(rc >> 12) & 7);
+        feclearexcept(FE_ALL_EXCEPT);   /* to_int computed the flags itself */
+    }
+    end(cpu, flags);
+    return out;
+}
+
+#define FP_HELPER (IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
+
+void a64_fp_helpers_register(void)
+{
+    static const struct ir_helper helpers[] = {
+        [A64_H_FP_BINOP] = { "a64_fp_binop", a64_fp_binop, FP_HELPER },
+        [A64_H_FP_UNOP] = { "a64_fp_unop", a64_fp_unop, FP_HELPER },
+        [A64_H_FP_FMA] = { "a64_fp_fma", a64_fp_fma, FP_HELPER },
+        [A64_H_FP_CMP] = { "a64_fp_cmp", a64_fp_cmp, FP_HELPER },
+        [A64_H_FP_CVT] = { "a64_fp_cvt", a64_fp_cvt, FP_HELPER },
+    };
+    for (unsigned i = A64_H_FP_BINOP; i <= A64_H_FP_CVT; i++)
+        a64_helper_id[i] = ir_helper_register(&helpers[i]);
+}

@@ -1,0 +1,607 @@
+/* simd_helpers.c - AdvSIMD instruction groups executed by one C helper per
+ * instruction, lane by lane on the state's V registers: three-same (integer and
+ * FP), two-register misc, shift by immediate, across lanes, permutes, EXT, TBL/TBX
+ * and LD1-4/ST1-4 (multiple structures). a64_simd_valid() is the translate-time
+ * check: encodings it refuses are UNDEFINED, as are the ones not done here. */
+#include "frontends/arm64/a64_fe.h"
+
+#include <string.h>
+
+#define FPSR_QC (1ull << 27)
+#define F(insn, lsb, w) a64_bits(insn, lsb, w)
+
+struct vctx {
+    void *cpu;
+    struct a64_state *st;
+    uint32_t insn;
+    unsigned q, u, size, opcode, rd, rn, rm;
+};
+
+static uint64_t lane(const uint8_t *v, unsigned eb, unsigned i)
+{
+    uint64_t x = 0;
+    memcpy(&x, v + i * eb, eb);
+    return x;
+}
+
+static void set_lane(uint8_t *v, unsigned eb, unsigned i, uint64_t x)
+{
+    memcpy(v + i * eb, &x, eb);
+}
+
+static int64_t sext(uint64_t x, unsigned bits)
+{
+    return bits >= 64 ? (int64_t)x : (int64_t)(x << (64 - bits)) >> (64 - bits);
+}
+
+static uint64_t mask(unsigned bits)
+{
+    return bits >= 64 ? ~0ull : (1ull << bits) - 1;
+}
+
+static void write_result(struct vctx *c, const uint8_t *r)
+{
+    memcpy(c->st->v[c->rd].b, r, c->q ? 16 : 8);
+    if (!c->q)
+        memset(c->st->v[c->rd].b + 8, 0, 8);
+}
+
+static struct vctx ctx(void *cpu, uint32_t insn)
+{
+    return (struct vctx){ cpu, a64_st(cpu), insn, F(insn, 30, 1), F(insn, 29, 1), F(insn, 22, 2),
+                          F(insn, 11, 5), A64_RD(insn), A64_RN(insn), A64_RM(insn) };
+}
+
+/* ---- three same ---- */
+enum { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };   /* fp_helpers.c */
+#define NZCV_Z (1ull << 30)
+#define NZCV_C (1ull << 29)
+#define NZCV_N (1ull << 31)
+
+static bool same_int_valid(unsigned u, unsigned size, unsigned q, unsigned op)
+{
+    /* implemented opcodes; saturating shifts and doubling multiplies are not */
+    static const uint32_t ok_u0 = 0x00ffffffu & ~((1u << 0x09) | (1u << 0x0a) | (1u << 0x0b) | (1u << 0x16));
+    static const uint32_t ok_u1 = 0x007fffffu & ~((1u << 0x09) | (1u << 0x0a) | (1u << 0x0b) | (1u << 0x16));
+    if (!(((u ? ok_u1 : ok_u0) >> op) & 1))
+        return false;
+    if (op == 0x03)
+        return true;   /* logical group: any size */
+    if (size == 3 && !q)
+        return false;
+    bool any64 = op == 0x01 || op == 0x05 || op == 0x06 || op == 0x07 || op == 0x08 || op == 0x10 ||
+                 op == 0x11 || op == 0x17;
+    if (size == 3 && !any64)
+        return false;
+    if (op == 0x13 && u && size != 0)
+        return false;   /* PMUL: bytes only */
+    if (op == 0x17 && u)
+        return false;   /* U=1 10111 unallocated */
+    return true;
+}
+
+static bool same_fp_valid(unsigned u, unsigned a, unsigned sz, unsigned q, unsigned op)
+{
+    /* bit k (opcode - 0x18) set = implemented, per U and a:
+     * U0 a0: FMAXNM FMLA FADD FCMEQ FMAX;     U0 a1: FMINNM FMLS FSUB FMIN;
+     * U1 a0: FMAXNMP FADDP FMUL FCMGE FACGE FMAXP FDIV;  U1 a1: FMINNMP FABD FCMGT FACGT FMINP */
+    static const uint8_t ok[2][2] = { { 0x57, 0x47 }, { 0xfd, 0x75 } };
+    if (sz && !q)
+        return false;
+    return (ok[u][a] >> (op - 0x18)) & 1;
+}
+
+static uint64_t fp_lane(struct vctx *c, unsigned fop, uint64_t x, uint64_t y, bool dp)
+{
+    return (uint64_t)a64_fp_binop(c->cpu, x, y, fop | ((unsigned)dp << 8));
+}
+
+static uint64_t fp_compare(struct vctx *c, uint64_t x, uint64_t y, bool dp, bool signal, unsigned want)
+{
+    uint64_t nzcv = (uint64_t)a64_fp_cmp(c->cpu, x, y, (unsigned)dp | (signal ? 0x100u : 0));
+    bool eq = nzcv == (NZCV_Z | NZCV_C), gt = nzcv == NZCV_C;
+    bool r = want == 0 ? eq : want == 1 ? (eq || gt) : gt;
+    return r ? ~0ull : 0;
+}
+
+static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
+{
+    unsigned a = c->size >> 1, dp = c->size & 1, eb = dp ? 8 : 4, k = c->opcode - 0x18;
+    unsigned lanes = (c->q ? 16 : 8) / eb;
+    uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = lane(n, eb, i), y = lane(m, eb, i), v = 0;
+        if (c->u && k != 3 && k != 4 && k != 5 && k != 7 && !(a && k == 2)) {
+            /* pairwise: operands are adjacent lanes of m:n */
+            const uint8_t *src = 2 * i < lanes ? n : m;
+            unsigned j = (2 * i) % lanes;
+            x = lane(src, eb, j);
+            y = lane(src, eb, j + 1);
+        }
+        switch (k | (a << 3) | (c->u << 4)) {
+        case 0x00: v = fp_lane(c, FB_MAXNM, x, y, dp); break;
+        case 0x01: v = (uint64_t)a64_fp_fma(c->cpu, x, y, (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64)); break;
+        case 0x02: v = fp_lane(c, FB_ADD, x, y, dp); break;
+        case 0x04: v = fp_compare(c, x, y, dp, false, 0); break;
+        case 0x06: v = fp_lane(c, FB_MAX, x, y, dp); break;
+        case 0x08: v = fp_lane(c, FB_MINNM, x, y, dp); break;
+        case 0x09: v = (uint64_t)a64_fp_fma(c->cpu, x, y, (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64) | ((ir_u128)1 << 66)); break;
+        case 0x0a: v = fp_lane(c, FB_SUB, x, y, dp); break;
+        case 0x0e: v = fp_lane(c, FB_MIN, x, y, dp); break;
+        case 0x10: v = fp_lane(c, FB_MAXNM, x, y, dp); break;
+        case 0x12: v = fp_lane(c, FB_ADD, x, y, dp); break;
+        case 0x13: v = fp_lane(c, FB_MUL, x, y, dp); break;
+        case 0x14: v = fp_compare(c, x, y, dp, true, 1); break;
+        case 0x15: v = fp_compare(c, x & ~sign, y & ~sign, dp, true, 1); break;
+        case 0x16: v = fp_lane(c, FB_MAX, x, y, dp); break;
+        case 0x17: v = fp_lane(c, FB_DIV, x, y, dp); break;
+        case 0x18: v = fp_lane(c, FB_MINNM, x, y, dp); break;
+        case 0x1a: v = fp_lane(c, FB_SUB, x, y, dp) & ~sign; break;
+        case 0x1c: v = fp_compare(c, x, y, dp, true, 2); break;
+        case 0x1d: v = fp_compare(c, x & ~sign, y & ~sign, dp, true, 2); break;
+        case 0x1e: v = fp_lane(c, FB_MIN, x, y, dp); break;
+        default: break;
+        }
+        set_lane(r, eb, i, v);
+    }
+}
+
+static uint64_t sat(struct vctx *c, int64_t lo, int64_t hi, __int128 v, bool is_signed, unsigned bits)
+{
+    (void)is_signed;
+    if (v < lo || v > hi) {
+        c->st->fpsr |= FPSR_QC;
+        v = v < lo ? lo : hi;
+    }
+    return (uint64_t)v & mask(bits);
+}
+
+static uint64_t shift_by_lane(uint64_t x, int64_t sh, unsigned bits, bool is_signed)
+{
+    sh = (int8_t)sh;   /* the shift is the bottom byte of the element, signed */
+    if (sh >= 0)
+        return sh >= (int64_t)bits ? 0 : (x << sh) & mask(bits);
+    int64_t r = -sh;
+    if (is_signed)
+        return (uint64_t)(r >= (int64_t)bits ? (sext(x, bits) < 0 ? -1 : 0) : sext(x, bits) >> r) & mask(bits);
+    return r >= (int64_t)bits ? 0 : x >> r;
+}
+
+static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
+{
+    unsigned eb = 1u << c->size, bits = 8 * eb, lanes = (c->q ? 16 : 8) / eb, op = c->opcode;
+    bool s = !c->u;
+    int64_t smax = (int64_t)(mask(bits) >> 1), smin = -smax - 1;
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = lane(n, eb, i), y = lane(m, eb, i), acc = lane(d, eb, i), v = 0;
+        __int128 a = s ? (__int128)sext(x, bits) : (__int128)x, b = s ? (__int128)sext(y, bits) : (__int128)y;
+        if (op == 0x14 || op == 0x15 || op == 0x17) {
+            const uint8_t *src = 2 * i < lanes ? n : m;
+            unsigned j = (2 * i) % lanes;
+            x = lane(src, eb, j), y = lane(src, eb, j + 1);
+            a = s ? (__int128)sext(x, bits) : (__int128)x;
+            b = s ? (__int128)sext(y, bits) : (__int128)y;
+        }
+        switch (op) {
+        case 0x00: v = (uint64_t)((a + b) >> 1); break;                      /* [SU]HADD */
+        case 0x01: v = s ? sat(c, smin, smax, a + b, true, bits)             /* [SU]QADD */
+                         : (a + b > (__int128)mask(bits) ? (c->st->fpsr |= FPSR_QC, mask(bits)) : (uint64_t)(a + b)); break;
+        case 0x02: v = (uint64_t)((a + b + 1) >> 1); break;                  /* [SU]RHADD */
+        case 0x04: v = (uint64_t)((a - b) >> 1); break;                      /* [SU]HSUB */
+        case 0x05: v = s ? sat(c, smin, smax, a - b, true, bits)             /* [SU]QSUB */
+                         : (a < b ? (c->st->fpsr |= FPSR_QC, 0) : (uint64_t)(a - b)); break;
+        case 0x06: v = a > b ? ~0ull : 0; break;                             /* CMGT / CMHI */
+        case 0x07: v = a >= b ? ~0ull : 0; break;                            /* CMGE / CMHS */
+        case 0x08: v = shift_by_lane(x, (int64_t)y, bits, s); break;         /* [SU]SHL */
+        case 0x0c: v = (uint64_t)(a > b ? a : b); break;                     /* [SU]MAX */
+        case 0x0d: v = (uint64_t)(a < b ? a : b); break;                     /* [SU]MIN */
+        case 0x0e: v = (uint64_t)(a > b ? a - b : b - a); break;             /* [SU]ABD */
+        case 0x0f: v = acc + (uint64_t)(a > b ? a - b : b - a); break;       /* [SU]ABA */
+        case 0x10: v = s ? x + y : x - y; break;                             /* ADD / SUB */
+        case 0x11: v = s ? ((x & y) ? ~0ull : 0) : (x == y ? ~0ull : 0); break; /* CMTST / CMEQ */
+        case 0x12: v = s ? acc + x * y : acc - x * y; break;                 /* MLA / MLS */
+        case 0x13:                                                           /* MUL / PMUL */
+            if (s) {
+                v = x * y;
+            } else {
+                for (unsigned k = 0; k < 8; k++)
+                    if (y & (1u << k))
+                        v ^= x << k;
+            }
+            break;
+        case 0x14: v = (uint64_t)(a > b ? a : b); break;                     /* [SU]MAXP */
+        case 0x15: v = (uint64_t)(a < b ? a : b); break;                     /* [SU]MINP */
+        case 0x17: v = x + y; break;                                         /* ADDP */
+        default: break;
+        }
+        set_lane(r, eb, i, v & mask(bits));
+    }
+}
+
+/* AND BIC ORR ORN / EOR BSL BIT BIF, chosen by U:size. */
+static void same_logic(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
+{
+    for (unsigned i = 0; i < 16; i += 8) {
+        uint64_t x = lane(n, 8, i / 8), y = lane(m, 8, i / 8), z = lane(d, 8, i / 8), v;
+        switch ((c->u << 2) | c->size) {
+        case 0: v = x & y; break;
+        case 1: v = x & ~y; break;
+        case 2: v = x | y; break;
+        case 3: v = x | ~y; break;
+        case 4: v = x ^ y; break;
+        case 5: v = (z & x) | (~z & y); break;   /* BSL */
+        case 6: v = (y & x) | (~y & z); break;   /* BIT */
+        default: v = (~y & x) | (y & z); break;  /* BIF */
+        }
+        set_lane(r, 8, i / 8, v);
+    }
+}
+
+static void run_same(struct vctx *c)
+{
+    uint8_t r[16] = { 0 }, n[16], m[16], d[16];
+    memcpy(n, c->st->v[c->rn].b, 16), memcpy(m, c->st->v[c->rm].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
+    if (c->opcode >= 0x18)
+        same_fp(c, r, n, m, d);
+    else if (c->opcode == 0x03)
+        same_logic(c, r, n, m, d);
+    else
+        same_int(c, r, n, m, d);
+    write_result(c, r);
+}
+
+/* ---- two-register misc ---- */
+static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
+{
+    switch (op) {
+    case 0x00: return size < (u ? 2u : 3u);        /* REV64 / REV32 */
+    case 0x01: return !u && size == 0;             /* REV16 */
+    case 0x02: return size != 3;                   /* [SU]ADDLP */
+    case 0x04: return size != 3;                   /* CLS / CLZ */
+    case 0x05: return u ? size <= 1 : size == 0;   /* CNT / NOT / RBIT */
+    case 0x08: case 0x09: case 0x0b: return size != 3 || q;   /* CMGT/GE/EQ/LE #0, ABS/NEG */
+    case 0x0a: return !u && (size != 3 || q);      /* CMLT #0 */
+    case 0x12: return !u && size != 3;             /* XTN */
+    case 0x0f: return (size & 2) && !((size & 1) && !q);   /* FABS / FNEG */
+    case 0x1d: return !(size & 2) && !((size & 1) && !q);  /* SCVTF / UCVTF */
+    case 0x1b: return (size & 2) && !((size & 1) && !q);   /* FCVTZS / FCVTZU */
+    default: return false;
+    }
+}
+
+static void run_misc(struct vctx *c)
+{
+    uint8_t r[16] = { 0 }, n[16];
+    memcpy(n, c->st->v[c->rn].b, 16);
+    unsigned op = c->opcode, eb = 1u << c->size, bits = 8 * eb, bytes = c->q ? 16 : 8, lanes = bytes / eb;
+    if (op == 0x00 || op == 0x01) {
+        unsigned group = op == 0x01 ? 2 : c->u ? 4 : 8;   /* REV16 / REV32 / REV64 */
+        for (unsigned i = 0; i < bytes; i += group)
+            for (unsigned j = 0; j < group; j += eb)
+                memcpy(r + i + j, n + i + group - eb - j, eb);
+    } else if (op == 0x02) {
+        for (unsigned i = 0; i < lanes / 2; i++) {
+            uint64_t x = lane(n, eb, 2 * i), y = lane(n, eb, 2 * i + 1);
+            uint64_t v = c->u ? x + y : (uint64_t)(sext(x, bits) + sext(y, bits));
+            set_lane(r, 2 * eb, i, v & mask(2 * bits));
+        }
+    } else if (op == 0x12) {
+        /* XTN/XTN2: narrow into the low (Q=0) or high (Q=1) half of Vd */
+        memcpy(r, c->st->v[c->rd].b, 16);
+        for (unsigned i = 0; i < 8 / eb; i++)
+            set_lane(r + (c->q ? 8 : 0), eb, i, lane(n, 2 * eb, i) & mask(bits));
+    } else if (op == 0x0f || op == 0x1d || op == 0x1b) {
+        bool dp = c->size & 1;
+        unsigned fe = dp ? 8 : 4;
+        uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
+        for (unsigned i = 0; i < bytes / fe; i++) {
+            uint64_t x = lane(n, fe, i), v;
+            if (op == 0x0f)
+                v = c->u ? x ^ sign : x & ~sign;
+            else if (op == 0x1d)
+                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? 1u : 0u) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+            else
+                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? 3u : 2u) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+            set_lane(r, fe, i, v & mask(8 * fe));
+        }
+    } else {
+        if (op == 0x05) {
+            eb = 1, bits = 8, lanes = bytes;   /* CNT/NOT/RBIT work on bytes whatever size says */
+        }
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t x = lane(n, eb, i), v = 0;
+            int64_t sx = sext(x, bits);
+            switch (op | (c->u << 5)) {
+            case 0x04: { uint64_t y = (x ^ (uint64_t)(sx >> 1)) & mask(bits);   /* CLS */
+                         v = y ? (uint64_t)(__builtin_clzll(y) - (64 - bits)) - 1 : bits - 1; break; }
+            case 0x24: v = x ? (uint64_t)(__builtin_clzll(x) - (64 - bits)) : bits; break;   /* CLZ */
+            case 0x05: v = (uint64_t)__builtin_popcountll(x); break;             /* CNT */
+            case 0x25:
+                if (c->size == 0) {
+                    v = ~x;                                                      /* NOT */
+                } else {
+                    for (unsigned k = 0; k < 8; k++)                             /* RBIT */
+                        v |= ((x >> k) & 1) << (7 - k);
+                }
+                break;
+            case 0x08: v = sx > 0 ? ~0ull : 0; break;    /* CMGT #0 */
+            case 0x28: v = sx >= 0 ? ~0ull : 0; break;   /* CMGE #0 */
+            case 0x09: v = sx == 0 ? ~0ull : 0; break;   /* CMEQ #0 */
+            case 0x29: v = sx <= 0 ? ~0ull : 0; break;   /* CMLE #0 */
+            case 0x0a: v = sx < 0 ? ~0ull : 0; break;    /* CMLT #0 */
+            case 0x0b: v = sx < 0 ? 0 - (uint64_t)sx : x; break;   /* ABS */
+            case 0x2b: v = 0 - (uint64_t)sx; break;             /* NEG */
+            default: break;
+            }
+            set_lane(r, eb, i, v & mask(bits));
+        }
+    }
+    write_result(c, r);
+}
+
+/* ---- shift by immediate ---- */
+static int highest(unsigned immh)
+{
+    return immh ? 31 - __builtin_clz(immh) : -1;
+}
+
+static bool shift_valid(uint32_t insn)
+{
+    unsigned immh = F(insn, 19, 4), q = F(insn, 30, 1), u = F(insn, 29, 1), op = F(insn, 11, 5);
+    if (!immh)
+        return false;
+    bool narrow = op == 0x10 || op == 0x11, wide = op == 0x14;
+    if ((narrow || wide) && (immh & 8))
+        return false;
+    if (!narrow && !wide && (immh & 8) && !q)
+        return false;
+    switch (op) {
+    case 0x00: case 0x02: case 0x04: case 0x06: case 0x0a: case 0x14: return true;
+    case 0x08: return u;             /* SRI */
+    case 0x10: case 0x11: return !u; /* SHRN / RSHRN */
+    default: return false;
+    }
+}
+
+static void run_shift(struct vctx *c)
+{
+    uint8_t r[16] = { 0 }, n[16], d[16];
+    memcpy(n, c->st->v[c->rn].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
+    unsigned immh = F(c->insn, 19, 4), immhb = F(c->insn, 16, 7), op = c->opcode;
+    unsigned esize = 8u << highest(immh), eb = esize / 8;
+    unsigned rsh = 2 * esize - immhb, lsh = immhb - esize;
+    bool s = !c->u;
+    if (op == 0x10 || op == 0x11) {   /* SHRN/RSHRN{2}: from 2*esize lanes */
+        memcpy(r, d, 16);
+        for (unsigned i = 0; i < 8 / eb; i++) {
+            unsigned __int128 x = lane(n, 2 * eb, i);
+            if (op == 0x11)
+                x += (unsigned __int128)1 << (rsh - 1);
+            set_lane(r + (c->q ? 8 : 0), eb, i, (uint64_t)(x >> rsh) & mask(esize));
+        }
+        memcpy(c->st->v[c->rd].b, r, 16);
+        if (!c->q)
+            memset(c->st->v[c->rd].b + 8, 0, 8);
+        return;
+    }
+    if (op == 0x14) {   /* [SU]SHLL{2}: widen the low or high half */
+        const uint8_t *src = n + (c->q ? 8 : 0);
+        for (unsigned i = 0; i < 8 / eb; i++) {
+            uint64_t x = lane(src, eb, i);
+            uint64_t w = s ? (uint64_t)sext(x, esize) : x;
+            set_lane(r, 2 * eb, i, (w << lsh) & mask(2 * esize));
+        }
+        memcpy(c->st->v[c->rd].b, r, 16);
+        return;
+    }
+    unsigned lanes = (c->q ? 16 : 8) / eb;
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = lane(n, eb, i), acc = lane(d, eb, i), v;
+        if (op == 0x0a) {
+            v = c->u ? (acc & mask(lsh)) | (x << lsh) : x << lsh;   /* SLI / SHL */
+        } else if (op == 0x08) {                                    /* SRI */
+            uint64_t keep = rsh >= esize ? mask(esize) : ~(mask(esize) >> rsh);
+            v = (acc & keep) | (rsh >= esize ? 0 : x >> rsh);
+        } else {
+            __int128 w = s ? (__int128)sext(x, esize) : (__int128)x;
+            if (op == 0x04 || op == 0x06)
+                w += (__int128)1 << (rsh - 1);   /* rounding */
+            w >>= rsh;
+            v = (uint64_t)w;
+            if (op == 0x02 || op == 0x06)
+                v += acc;                        /* accumulate */
+        }
+        set_lane(r, eb, i, v & mask(esize));
+    }
+    write_result(c, r);
+}
+
+/* ---- across lanes ---- */
+static bool across_valid(unsigned u, unsigned size, unsigned q, unsigned op)
+{
+    if (size == 3 || (size == 2 && !q))
+        return false;
+    return op == 0x1b ? !u : (op == 0x0a || op == 0x1a || op == 0x03);
+}
+
+static void run_across(struct vctx *c)
+{
+    const uint8_t *n = c->st->v[c->rn].b;
+    unsigned eb = 1u << c->size, bits = 8 * eb, lanes = (c->q ? 16 : 8) / eb, op = c->opcode;
+    bool s = !c->u;
+    __int128 acc = s ? sext(lane(n, eb, 0), bits) : (__int128)lane(n, eb, 0);
+    for (unsigned i = 1; i < lanes; i++) {
+        __int128 x = s ? sext(lane(n, eb, i), bits) : (__int128)lane(n, eb, i);
+        if (op == 0x0a)
+            acc = x > acc ? x : acc;
+        else if (op == 0x1a)
+            acc = x < acc ? x : acc;
+        else
+            acc += x;
+    }
+    unsigned out_bits = op == 0x03 ? 2 * bits : bits;   /* [SU]ADDLV widen */
+    uint8_t r[16] = { 0 };
+    set_lane(r, out_bits / 8, 0, (uint64_t)acc & mask(out_bits));
+    memcpy(c->st->v[c->rd].b, r, 16);
+}
+
+/* ---- permutes, EXT, TBL ---- */
+static void run_perm(struct vctx *c)
+{
+    const uint8_t *n = c->st->v[c->rn].b, *m = c->st->v[c->rm].b;
+    unsigned eb = 1u << c->size, lanes = (c->q ? 16 : 8) / eb, op = F(c->insn, 12, 3), part = op >> 2;
+    uint8_t r[16] = { 0 };
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t v;
+        switch (op & 3) {
+        case 1: {   /* UZP: even (1) or odd (2) lanes of n:m */
+            unsigned k = 2 * i + part;
+            v = k < lanes ? lane(n, eb, k) : lane(m, eb, k - lanes);
+            break;
+        }
+        case 2:     /* TRN */
+            v = (i & 1) ? lane(m, eb, (i & ~1u) + part) : lane(n, eb, i + part);
+            break;
+        default: {  /* ZIP: interleave the low (1) or high (2) halves */
+            unsigned k = i / 2 + part * lanes / 2;
+            v = (i & 1) ? lane(m, eb, k) : lane(n, eb, k);
+            break;
+        }
+        }
+        set_lane(r, eb, i, v);
+    }
+    write_result(c, r);
+}
+
+static void run_ext(struct vctx *c)
+{
+    uint8_t cat[32], r[16] = { 0 };
+    unsigned bytes = c->q ? 16 : 8, pos = F(c->insn, 11, 4);
+    memcpy(cat, c->st->v[c->rn].b, bytes);
+    memcpy(cat + bytes, c->st->v[c->rm].b, bytes);
+    memcpy(r, cat + pos, bytes);
+    write_result(c, r);
+}
+
+static void run_tbl(struct vctx *c)
+{
+    unsigned len = F(c->insn, 13, 2) + 1, bytes = c->q ? 16 : 8;
+    bool tbx = F(c->insn, 12, 1);
+    uint8_t table[64], r[16] = { 0 };
+    for (unsigned k = 0; k < len; k++)
+        memcpy(table + 16 * k, c->st->v[(c->rn + k) % 32].b, 16);
+    const uint8_t *idx = c->st->v[c->rm].b, *d = c->st->v[c->rd].b;
+    for (unsigned i = 0; i < bytes; i++)
+        r[i] = idx[i] < 16 * len ? table[idx[i]] : tbx ? d[i] : 0;
+    write_result(c, r);
+}
+
+static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
+{
+    (void)cc;
+    struct vctx c = ctx(cpu, (uint32_t)a);
+    switch ((enum a64_simd_group)b) {
+    case A64_SIMD_SAME: run_same(&c); break;
+    case A64_SIMD_MISC: c.opcode = F(c.insn, 12, 5); run_misc(&c); break;
+    case A64_SIMD_SHIFT: run_shift(&c); break;
+    case A64_SIMD_ACROSS: c.opcode = F(c.insn, 12, 5); run_across(&c); break;
+    case A64_SIMD_PERM: run_perm(&c); break;
+    case A64_SIMD_EXT: run_ext(&c); break;
+    case A64_SIMD_TBL: run_tbl(&c); break;
+    default: break;
+    }
+    return 0;
+}
+
+/* ---- LD1-4/ST1-4 (multiple structures) ---- */
+static bool ldst_multi_shape(unsigned opcode, unsigned *regs, unsigned *interleave)
+{
+    switch (opcode) {
+    case 0x0: *regs = 4, *interleave = 4; return true;
+    case 0x2: *regs = 4, *interleave = 1; return true;
+    case 0x4: *regs = 3, *interleave = 3; return true;
+    case 0x6: *regs = 3, *interleave = 1; return true;
+    case 0x7: *regs = 1, *interleave = 1; return true;
+    case 0x8: *regs = 2, *interleave = 2; return true;
+    case 0xa: *regs = 2, *interleave = 1; return true;
+    default: return false;
+    }
+}
+
+static ir_u128 helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
+{
+    (void)b, (void)cc;
+    uint32_t insn = (uint32_t)a;
+    struct a64_state *st = a64_st(cpu);
+    unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), size = F(insn, 10, 2), rt = A64_RT(insn);
+    unsigned regs = 1, il = 1, eb = 1u << size, bytes = q ? 16 : 8, lanes = bytes / eb;
+    ldst_multi_shape(F(insn, 12, 4), &regs, &il);
+    unsigned rn = A64_RN(insn);
+    uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)regs * bytes;
+    uint32_t access = (a64_el(st) == 0 ? MMU_USER : 0);
+    uint8_t buf[64], vr[4][16];
+    unsigned structs = regs / il;   /* LD1 with several registers: consecutive blocks */
+    if (load) {
+        /* All of memory first, then the registers: a fault leaves them untouched. */
+        for (unsigned off = 0; off < total; off += 16)
+            soft_read_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
+                            access | MMU_READ, 0);
+        memset(vr, 0, sizeof(vr));
+        for (unsigned blk = 0; blk < structs; blk++)
+            for (unsigned e = 0; e < lanes; e++)
+                for (unsigned s = 0; s < il; s++)
+                    memcpy(vr[blk * il + s] + e * eb, buf + blk * il * bytes + (e * il + s) * eb, eb);
+        for (unsigned k = 0; k < regs; k++)
+            memcpy(st->v[(rt + k) % 32].b, vr[k], 16);
+    } else {
+        for (unsigned k = 0; k < regs; k++)
+            memcpy(vr[k], st->v[(rt + k) % 32].b, 16);
+        for (unsigned blk = 0; blk < structs; blk++)
+            for (unsigned e = 0; e < lanes; e++)
+                for (unsigned s = 0; s < il; s++)
+                    memcpy(buf + blk * il * bytes + (e * il + s) * eb, vr[blk * il + s] + e * eb, eb);
+        for (unsigned off = 0; off < total; off += 16)
+            soft_write_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
+                             access | MMU_WRITE, 0);
+    }
+    if (F(insn, 23, 1)) {   /* post-index */
+        unsigned rm = A64_RM(insn);
+        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
+        if (rn == 31)
+            st->sp = next;
+        else
+            st->x[rn] = next;
+    }
+    return 0;
+}
+
+bool a64_simd_valid(uint32_t insn, unsigned group)
+{
+    unsigned q = F(insn, 30, 1), u = F(insn, 29, 1), size = F(insn, 22, 2);
+    unsigned regs, il;
+    switch ((enum a64_simd_group)group) {
+    case A64_SIMD_SAME: {
+        unsigned op = F(insn, 11, 5);
+        return op >= 0x18 ? same_fp_valid(u, size >> 1, size & 1, q, op) : same_int_valid(u, size, q, op);
+    }
+    case A64_SIMD_MISC: return misc_valid(u, size, q, F(insn, 12, 5));
+    case A64_SIMD_SHIFT: return shift_valid(insn);
+    case A64_SIMD_ACROSS: return across_valid(u, size, q, F(insn, 12, 5));
+    case A64_SIMD_PERM: return F(insn, 12, 2) != 0 && !(size == 3 && !q);
+    case A64_SIMD_EXT: return q || !F(insn, 14, 1);
+    case A64_SIMD_TBL: return true;
+    case A64_SIMD_LDST_MULTI:
+        return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
+    default: return false;
+    }
+}
+
+void a64_simd_helpers_register(void)
+{
+    static const struct ir_helper simd = { "a64_simd", helper_simd, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE };
+    static const struct ir_helper mem = { "a64_simd_mem", helper_simd_mem,
+                                          IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT |
+                                              IR_HELPER_MEM };
+    a64_helper_id[A64_H_SIMD] = ir_helper_register(&simd);
+    a64_helper_id[A64_H_SIMD_MEM] = ir_helper_register(&mem);
+}

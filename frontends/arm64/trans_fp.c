@@ -1,0 +1,324 @@
+/* trans_fp.c - A64 scalar floating point: moves, arithmetic, fused multiply-add,
+ * compares, conditional select, precision and integer conversions. Single and
+ * double precision (half precision arithmetic is not implemented, as the ID
+ * registers say); the arithmetic itself is in fp_helpers.c. */
+#include "frontends/arm64/a64_fe.h"
+
+enum { FT_SINGLE = 0, FT_DOUBLE = 1 };
+#define F32_SIGN 0x80000000ull
+#define F64_SIGN 0x8000000000000000ull
+
+/* The precision of ftype, or -1 when not implemented. */
+static int precision(uint32_t insn)
+{
+    unsigned ftype = a64_bits(insn, 22, 2);
+    return ftype <= FT_DOUBLE ? (int)ftype : -1;
+}
+
+static enum ir_type fp_ty(int dp)
+{
+    return dp ? IR_I64 : IR_I32;
+}
+
+static ir_val read_fp(struct a64_tc *t, unsigned n, int dp)
+{
+    return ir_get(t->b, fp_ty(dp), A64_OFF_V(n));
+}
+
+/* Scalar writes clear the rest of the vector register. */
+static void write_fp(struct a64_tc *t, unsigned d, ir_val v)
+{
+    ir_set(t->b, A64_OFF_V(d), ir_cast(t->b, IR_ZEXT, IR_I128, v));
+}
+
+static ir_val call(struct a64_tc *t, enum a64_helper h, enum ir_type ret, ir_val a, ir_val b, ir_val c)
+{
+    return ir_call(t->b, ret, a64_helper_id[h], a, b, c);
+}
+
+bool trans_FMOV_float_gen(struct a64_tc *t, uint32_t insn)
+{
+    struct ir_block *b = t->b;
+    unsigned sf = A64_SF(insn), ftype = a64_bits(insn, 22, 2), rmode0 = a64_bits(insn, 19, 1);
+    bool to_fp = a64_bits(insn, 16, 1);
+    unsigned rd = A64_RD(insn), rn = A64_RN(insn);
+    /* Wn<->Sn, Xn<->Dn, or Xn<->Vn.D[1]; half precision needs FEAT_FP16. */
+    bool single = !sf && ftype == 0 && !rmode0, dbl = sf && ftype == 1 && !rmode0;
+    bool top = sf && ftype == 2 && rmode0;
+    if (!single && !dbl && !top)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    unsigned off = top ? 8 : 0;
+    if (to_fp) {
+        ir_val v = a64_x(t, rn, sf);
+        if (top)
+            ir_set(b, A64_OFF_V(rd), ir_insert(b, ir_get(b, IR_I128, A64_OFF_V(rd)), v, 64));
+        else
+            write_fp(t, rd, v);
+    } else {
+        a64_set_x(t, rd, ir_get(b, sf ? IR_I64 : IR_I32, A64_OFF_V(rn) + off));
+    }
+    return true;
+}
+
+static bool fp_unary_bits(struct a64_tc *t, uint32_t insn, int kind)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    struct ir_block *b = t->b;
+    ir_val v = read_fp(t, A64_RN(insn), dp);
+    ir_val sign = ir_const(b, fp_ty(dp), dp ? F64_SIGN : F32_SIGN);
+    if (kind == 1)
+        v = ir_binop(b, IR_AND, v, ir_unop(b, IR_NOT, sign));   /* FABS */
+    else if (kind == 2)
+        v = ir_binop(b, IR_XOR, v, sign);                       /* FNEG */
+    write_fp(t, A64_RD(insn), v);
+    return true;
+}
+
+bool trans_FMOV_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 0); }
+bool trans_FABS_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 1); }
+bool trans_FNEG_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 2); }
+
+enum { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };   /* fp_helpers.c */
+#define FT_HALF 3
+
+bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val r = call(t, A64_H_FP_UNOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), ir_const(t->b, IR_I64, 0),
+                    ir_const(t->b, IR_I64, FU_SQRT | ((unsigned)dp << 8)));
+    write_fp(t, A64_RD(insn), r);
+    return true;
+}
+
+/* FCVT between half, single and double precision. */
+bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
+{
+    static const enum ir_type ty[4] = { IR_I32, IR_I64, IR_VOID, IR_I16 };
+    /* op[src][dst], -1 = unallocated (same type or ftype 10) */
+    static const int op[4][4] = {
+        { -1, FU_CVT_S2D, -1, FU_CVT_S2H },
+        { FU_CVT_D2S, -1, -1, FU_CVT_D2H },
+        { -1, -1, -1, -1 },
+        { FU_CVT_H2S, FU_CVT_H2D, -1, -1 },
+    };
+    unsigned src = a64_bits(insn, 22, 2), dst = a64_bits(insn, 15, 2);
+    if (op[src][dst] < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val r = call(t, A64_H_FP_UNOP, ty[dst], ir_get(t->b, ty[src], A64_OFF_V(A64_RN(insn))),
+                    ir_const(t->b, IR_I64, 0), ir_const(t->b, IR_I64, (unsigned)op[src][dst] | ((src & 1) << 8)));
+    write_fp(t, A64_RD(insn), r);
+    return true;
+}
+
+enum { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
+
+static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val r = call(t, A64_H_FP_BINOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp),
+                    ir_const(t->b, IR_I64, op | ((unsigned)dp << 8)));
+    write_fp(t, A64_RD(insn), r);
+    return true;
+}
+
+bool trans_FMUL_float(struct a64_tc *t, uint32_t insn) { return fp_binop(t, insn, FB_MUL); }
+bool trans_FDIV_float(struct a64_tc *t, uint32_t insn) { return fp_binop(t, insn, FB_DIV); }
+bool trans_FADD_float(struct a64_tc *t, uint32_t insn) { return fp_binop(t, insn, FB_ADD); }
+bool trans_FSUB_float(struct a64_tc *t, uint32_t insn) { return fp_binop(t, insn, FB_SUB); }
+bool trans_FNMUL_float(struct a64_tc *t, uint32_t insn) { return fp_binop(t, insn, FB_NMUL); }
+
+/* FMAX/FMIN/FMAXNM/FMINNM: opcode bits 13:12 = op 0..3. */
+bool trans_FMAXMIN_float(struct a64_tc *t, uint32_t insn)
+{
+    static const unsigned ops[4] = { FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
+    return fp_binop(t, insn, ops[a64_bits(insn, 12, 2)]);
+}
+
+static bool fp_fma(struct a64_tc *t, uint32_t insn, bool neg_prod, bool neg_add)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    struct ir_block *b = t->b;
+    ir_val a = ir_cast(b, IR_ZEXT, IR_I128, read_fp(t, A64_RA(insn), dp));
+    ir_u128 ctl = ((ir_u128)(unsigned)dp << 64) | ((ir_u128)neg_prod << 66) | ((ir_u128)neg_add << 67);
+    ir_val packed = ir_binop(b, IR_OR, a, ir_const128(b, ctl));
+    ir_val r = call(t, A64_H_FP_FMA, fp_ty(dp), read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp), packed);
+    write_fp(t, A64_RD(insn), r);
+    return true;
+}
+
+/* FMADD = a + n*m, FMSUB = a - n*m, FNMADD = -a - n*m, FNMSUB = -a + n*m. */
+bool trans_FMADD_float(struct a64_tc *t, uint32_t insn) { return fp_fma(t, insn, false, false); }
+bool trans_FMSUB_float(struct a64_tc *t, uint32_t insn) { return fp_fma(t, insn, true, false); }
+bool trans_FNMADD_float(struct a64_tc *t, uint32_t insn) { return fp_fma(t, insn, true, true); }
+bool trans_FNMSUB_float(struct a64_tc *t, uint32_t insn) { return fp_fma(t, insn, false, true); }
+
+/* holds: for FCCMP, the condition (i1); the helper compares only when it holds. */
+static ir_val compare(struct a64_tc *t, uint32_t insn, int dp, bool with_zero, bool signal_all, ir_val holds)
+{
+    struct ir_block *b = t->b;
+    ir_val m = with_zero ? ir_const(b, fp_ty(dp), 0) : read_fp(t, A64_RM(insn), dp);
+    uint64_t ctl = (unsigned)dp | (signal_all ? 0x100u : 0);
+    ir_val c = ir_const(b, IR_I64, ctl);
+    if (holds) {
+        ctl |= 0x200u | ((uint64_t)a64_bits(insn, 0, 4) << 12);
+        c = ir_binop(b, IR_OR, ir_const(b, IR_I64, ctl),
+                     ir_binop(b, IR_SHL, ir_cast(b, IR_ZEXT, IR_I64, holds), ir_const(b, IR_I64, 16)));
+    }
+    return call(t, A64_H_FP_CMP, IR_I64, read_fp(t, A64_RN(insn), dp), m, c);
+}
+
+static void set_nzcv_from(struct a64_tc *t, ir_val nzcv)
+{
+    struct ir_block *b = t->b;
+    ir_val ps = ir_get(b, IR_I64, A64_OFF_PSTATE);
+    ps = ir_binop(b, IR_OR, ir_binop(b, IR_AND, ps, ir_const(b, IR_I64, ~A64_NZCV_MASK)), nzcv);
+    ir_set(b, A64_OFF_PSTATE, ps);
+}
+
+static bool fp_compare(struct a64_tc *t, uint32_t insn, bool signal_all)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    set_nzcv_from(t, compare(t, insn, dp, a64_bits(insn, 3, 1), signal_all, IR_NONE));
+    return true;
+}
+
+bool trans_FCMP_float(struct a64_tc *t, uint32_t insn) { return fp_compare(t, insn, false); }
+bool trans_FCMPE_float(struct a64_tc *t, uint32_t insn) { return fp_compare(t, insn, true); }
+
+static bool fp_cond_compare(struct a64_tc *t, uint32_t insn, bool signal_all)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val holds = a64_cond(t, a64_bits(insn, 12, 4));
+    set_nzcv_from(t, compare(t, insn, dp, false, signal_all, holds));
+    return true;
+}
+
+/* FCCMP compares (and may raise FPSR flags) only when the condition holds. */
+bool trans_FCCMP_float(struct a64_tc *t, uint32_t insn) { return fp_cond_compare(t, insn, false); }
+bool trans_FCCMPE_float(struct a64_tc *t, uint32_t insn) { return fp_cond_compare(t, insn, true); }
+
+bool trans_FCSEL_float(struct a64_tc *t, uint32_t insn)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val holds = a64_cond(t, a64_bits(insn, 12, 4));
+    ir_val v = ir_select(t->b, holds, read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp));
+    write_fp(t, A64_RD(insn), v);
+    return true;
+}
+
+/* VFPExpandImm(). */
+static uint64_t expand_fp_imm(unsigned imm8, int dp)
+{
+    uint64_t sign = (imm8 >> 7) & 1, b6 = (imm8 >> 6) & 1, rest = imm8 & 0x3f;
+    if (dp) {
+        uint64_t exp = ((b6 ^ 1) << 10) | (b6 ? 0x3fcull : 0) | ((rest >> 4) & 3);
+        return (sign << 63) | (exp << 52) | ((rest & 0xf) << 48);
+    }
+    uint64_t exp = ((b6 ^ 1) << 7) | (b6 ? 0x7cull : 0) | ((rest >> 4) & 3);
+    return (sign << 31) | (exp << 23) | ((rest & 0xf) << 19);
+}
+
+bool trans_FMOV_float_imm(struct a64_tc *t, uint32_t insn)
+{
+    int dp = precision(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    write_fp(t, A64_RD(insn), ir_const(t->b, fp_ty(dp), expand_fp_imm(a64_bits(insn, 13, 8), dp)));
+    return true;
+}
+
+enum { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+enum { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* fp_helpers.c round_mode() */
+
+static bool fp_int_convert_rm(struct a64_tc *t, uint32_t insn, unsigned kind, unsigned rm)
+{
+    int dp = precision(insn);
+    unsigned sf = A64_SF(insn);
+    if (dp < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val ctl = ir_const(t->b, IR_I64, kind | ((unsigned)dp << 8) | (sf << 10) | (rm << 12));
+    if (kind <= FC_UCVTF) {
+        ir_val r = call(t, A64_H_FP_CVT, fp_ty(dp), a64_x(t, A64_RN(insn), 1), ir_const(t->b, IR_I64, 0), ctl);
+        write_fp(t, A64_RD(insn), r);
+    } else {
+        ir_val src = read_fp(t, A64_RN(insn), dp);
+        ir_val r = call(t, A64_H_FP_CVT, a64_ty(sf), src, ir_const(t->b, IR_I64, 0), ctl);
+        a64_set_x(t, A64_RD(insn), r);
+    }
+    return true;
+}
+
+static bool fp_int_convert(struct a64_tc *t, uint32_t insn, unsigned kind)
+{
+    return fp_int_convert_rm(t, insn, kind, RM_ZERO);
+}
+
+/* FCVT{N,P,M}{S,U}: rmode 00, 01, 10 (11 is FCVTZ*, its own rows). */
+bool trans_FCVT_rounding_int(struct a64_tc *t, uint32_t insn)
+{
+    static const unsigned rm[4] = { RM_NEAREST, RM_PLUS, RM_MINUS, RM_ZERO };
+    unsigned kind = a64_bits(insn, 16, 1) ? FC_FCVTZU : FC_FCVTZS;
+    return fp_int_convert_rm(t, insn, kind, rm[a64_bits(insn, 19, 2)]);
+}
+
+/* FCVTA{S,U}: to nearest, ties away. */
+bool trans_FCVTA_int(struct a64_tc *t, uint32_t insn)
+{
+    return fp_int_convert_rm(t, insn, a64_bits(insn, 16, 1) ? FC_FCVTZU : FC_FCVTZS, RM_AWAY);
+}
+
+/* FRINT{N,P,M,Z,A,X,I}: round to an integral value in the same format. */
+bool trans_FRINT_float(struct a64_tc *t, uint32_t insn)
+{
+    int dp = precision(insn);
+    unsigned rmode = a64_bits(insn, 15, 3);
+    if (dp < 0 || rmode == 5)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    ir_val r = call(t, A64_H_FP_UNOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), ir_const(t->b, IR_I64, 0),
+                    ir_const(t->b, IR_I64, FU_RINT | ((unsigned)dp << 8) | (rmode << 12)));
+    write_fp(t, A64_RD(insn), r);
+    return true;
+}
+
+bool trans_SCVTF_float_int(struct a64_tc *t, uint32_t insn) { return fp_int_convert(t, insn, FC_SCVTF); }
+bool trans_UCVTF_float_int(struct a64_tc *t, uint32_t insn) { return fp_int_convert(t, insn, FC_UCVTF); }
+bool trans_FCVTZS_float_int(struct a64_tc *t, uint32_t insn) { return fp_int_convert(t, insn, FC_FCVTZS); }
+bool trans_FCVTZU_float_int(struct a64_tc *t, uint32_t insn) { return fp_int_convert(t, insn, FC_FCVTZU); }

@@ -1,0 +1,3 @@
+# aarch64 guests of the arm64 soft-CPU tests (tests/arm64).
+anyhv_add_guest(NAME exits ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exits.S)
+anyhv_add_guest(NAME exceptions ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exceptions.S)

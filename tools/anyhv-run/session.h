@@ -1,0 +1,43 @@
+/* anyhv-run: the flavour-independent frame of a run (session.c); each flavour's VMM
+ * embeds a run_session and supplies its machine layout and its exit handler. */
+#ifndef ANYHV_TOOLS_RUN_SESSION_H
+#define ANYHV_TOOLS_RUN_SESSION_H
+
+#include <Hypervisor/hv_error.h>
+
+#include "run.h"
+
+struct run_session {
+    const struct run_options *o;
+    uint8_t *ram;
+    uint64_t ram_size;
+    struct run_stats stats;
+    bool done;
+    int status;
+};
+
+/* Where the flavour's machine puts RAM and images. */
+struct session_layout {
+    enum run_arch arch;
+    uint64_t ram_base, reserved_below, default_load, min_ram;
+};
+
+/* How the loop runs the flavour's vCPU and handles each exit. */
+struct session_vcpu {
+    void *ctx;
+    hv_return_t (*run)(void *ctx);
+    void (*handle)(void *ctx);
+    uint64_t handle_id;   /* the vCPU handle, for anyhv_vcpu_get_instructions */
+};
+
+/* Backend, RAM and image; RUN_OK or the status to exit with. */
+int session_prepare(struct run_session *s, const struct run_options *o, const struct session_layout *l,
+                    uint64_t *entry);
+void session_release(struct run_session *s);
+/* Runs until an exit handler ends the session; prints the summary. */
+int session_loop(struct run_session *s, const struct session_vcpu *v);
+void session_end(struct run_session *s, int status);
+/* Reports a call the backend refused; RUN_UNAVAILABLE. */
+int session_unavailable(const char *what, hv_return_t r);
+
+#endif /* ANYHV_TOOLS_RUN_SESSION_H */

@@ -246,6 +246,12 @@ hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
             }
             cpu->stop = SOFT_RUN;
         }
+        /* run_blocks checks the clock every few hundred blocks, but a guest that
+         * faults on every block unwinds back here first: check it here as well. */
+        if (deadline_ns != BACKEND_NO_DEADLINE && host_monotonic_ns() >= deadline_ns) {
+            fill_exit(cpu, EXIT_DEADLINE);
+            break;
+        }
         execute(sv, deadline_ns);
         if (cpu->stop == SOFT_STOP_EXIT)
             break;

@@ -224,6 +224,35 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
         in->o[0].size = default_op_size(mode, in->prefixes);
 }
 
+/* SSE mandatory prefixes: Capstone 4.0.2 decodes e.g. F2 0F 29 as MOVAPS, which the
+ * processor rejects (#UD). The effective prefix is the last of F2/F3, else 66. */
+enum { MP_ANY = 0, MP_NONE, MP_66, MP_F3, MP_F2 };
+static const uint8_t mandatory_prefix[X86_I_COUNT] = {
+#define P(op, mp) [X86_I_##op] = mp,
+    P(MOVAPS, MP_NONE) P(MOVUPS, MP_NONE) P(MOVNTPS, MP_NONE) P(XORPS, MP_NONE) P(ANDPS, MP_NONE)
+    P(ANDNPS, MP_NONE) P(ORPS, MP_NONE) P(ADDPS, MP_NONE) P(SUBPS, MP_NONE) P(MULPS, MP_NONE)
+    P(DIVPS, MP_NONE) P(MOVMSKPS, MP_NONE) P(UCOMISS, MP_NONE) P(COMISS, MP_NONE)
+    P(MOVAPD, MP_66) P(MOVUPD, MP_66) P(MOVDQA, MP_66) P(MOVNTDQ, MP_66) P(MOVNTPD, MP_66) P(XORPD, MP_66)
+    P(ANDPD, MP_66) P(ANDNPD, MP_66) P(ORPD, MP_66) P(ADDPD, MP_66) P(SUBPD, MP_66) P(MULPD, MP_66)
+    P(DIVPD, MP_66) P(MOVMSKPD, MP_66) P(UCOMISD, MP_66) P(COMISD, MP_66) P(PSHUFD, MP_66)
+    P(PSLLDQ, MP_66) P(PSRLDQ, MP_66) P(PUNPCKLQDQ, MP_66) P(PUNPCKHQDQ, MP_66)
+    P(MOVDQU, MP_F3) P(MOVSS, MP_F3) P(ADDSS, MP_F3) P(SUBSS, MP_F3) P(MULSS, MP_F3) P(DIVSS, MP_F3)
+    P(MINSS, MP_F3) P(MAXSS, MP_F3) P(SQRTSS, MP_F3) P(CVTSS2SD, MP_F3) P(CVTSI2SS, MP_F3) P(CVTTSS2SI, MP_F3)
+    P(ADDSD, MP_F2) P(SUBSD, MP_F2) P(MULSD, MP_F2) P(DIVSD, MP_F2) P(MINSD, MP_F2) P(MAXSD, MP_F2)
+    P(SQRTSD, MP_F2) P(CVTSD2SS, MP_F2) P(CVTSI2SD, MP_F2) P(CVTTSD2SI, MP_F2)
+#undef P
+};
+
+static bool mandatory_prefix_ok(const struct x86_dinsn *in)
+{
+    unsigned want = mandatory_prefix[in->op];
+    unsigned have = (in->prefixes & X86_PFX_REP) ? MP_F3 : (in->prefixes & X86_PFX_REPNE) ? MP_F2
+                    : (in->prefixes & X86_PFX_OPSIZE) ? MP_66 : MP_NONE;
+    if (want == MP_ANY)
+        return true;
+    return want == have;
+}
+
 bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
 {
     csh h;
@@ -253,7 +282,7 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
             return false;
     fix_capstone_sizes(mode, out, d->rex);
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);
-    return out->op != X86_I_INVALID && out->len > 0;
+    return out->op != X86_I_INVALID && out->len > 0 && mandatory_prefix_ok(out);
 }
 
 void x86_disasm(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, char *out, unsigned outlen)

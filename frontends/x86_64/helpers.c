@@ -2,6 +2,7 @@
  * #DE, raising an exception, POPF's privilege rules. Registered once per process;
  * their ids live in x86_helper[]. */
 #include "frontends/x86_64/x86_fe.h"
+#include "frontends/x86_64/x86_sse.h"
 #include "frontends/x86_64/x86_sys.h"
 
 uint32_t x86_helper[X86_H_COUNT];
@@ -97,6 +98,16 @@ static ir_u128 h_popf(void *vcpu, ir_u128 value, ir_u128 size, ir_u128 unused)
     return 0;
 }
 
+/* 16-byte alignment of aligned SSE memory operands: #GP(0) otherwise. */
+static ir_u128 h_align16(void *vcpu, ir_u128 addr, ir_u128 unused1, ir_u128 unused2)
+{
+    (void)unused1;
+    (void)unused2;
+    if ((uint64_t)addr & 15)
+        x86_raise_now(vcpu, X86_V_GP, 0);
+    return 0;
+}
+
 void x86_helpers_register(void)
 {
     static const struct ir_helper table[X86_H_COUNT] = {
@@ -106,6 +117,12 @@ void x86_helpers_register(void)
         [X86_H_SYSTEM] = { "x86_system", x86_h_system,
                            IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT | IR_HELPER_MEM },
     };
-    for (unsigned i = 0; i < X86_H_COUNT; i++)
+    static const struct ir_helper sse[2] = {
+        { "x86_sse", x86_h_sse, IR_HELPER_PURE },
+        { "x86_align16", h_align16, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
+    };
+    x86_helper[X86_H_SSE] = ir_helper_register(&sse[0]);
+    x86_helper[X86_H_ALIGN16] = ir_helper_register(&sse[1]);
+    for (unsigned i = 0; i < X86_H_SSE; i++)
         x86_helper[i] = ir_helper_register(&table[i]);
 }

@@ -67,7 +67,12 @@ bool lift_cmpxchg(struct x86_ctx *c)
         dst = x86_read_op_sized(c, 0, size);
     }
     ir_val eq = ir_binop(c->b, IR_EQ, acc, dst);
-    if (in->o[0].kind != X86_OPND_MEM)
+    /* A register destination is written only on success (a failed 32-bit compare
+     * leaves its upper half alone, as the hardware does); the accumulator only on
+     * failure. */
+    if (in->o[0].kind != X86_OPND_MEM && in->o[0].reg.cls == X86_RC_GPR)
+        set_gpr_unless(c, in->o[0].reg.num, size, ir_binop(c->b, IR_XOR, eq, ir_const(c->b, IR_I1, 1)), src);
+    else if (in->o[0].kind != X86_OPND_MEM)
         x86_write_op(c, 0, ir_select(c->b, eq, src, dst));
     set_gpr_unless(c, X86_RAX, size, eq, dst);
     x86_flags_sub(c, acc, dst, ir_binop(c->b, IR_SUB, acc, dst), IR_NONE);

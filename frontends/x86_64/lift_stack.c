@@ -14,6 +14,17 @@ static unsigned stack_op_size(const struct x86_ctx *c)
     return (c->code == X86_CODE32) != o16 ? 4 : 2;
 }
 
+/* PUSH imm8 (6A) and imm16/32 (68) sign-extend from the encoded width, whatever
+ * width Capstone reports for the immediate. */
+#define OPC_PUSH_IMM8 0x6a
+static uint64_t push_imm(const struct x86_ctx *c, unsigned size)
+{
+    uint64_t imm = c->in->o[0].imm;
+    if (c->in->opcode[0] == OPC_PUSH_IMM8)
+        return (uint64_t)(int64_t)(int8_t)imm;
+    return size == 2 ? (uint64_t)(int64_t)(int16_t)imm : (uint64_t)(int64_t)(int32_t)imm;
+}
+
 bool lift_push(struct x86_ctx *c)
 {
     const struct x86_operand *o = &c->in->o[0];
@@ -22,7 +33,7 @@ bool lift_push(struct x86_ctx *c)
     if (o->kind == X86_OPND_REG && o->reg.cls == X86_RC_SEG)
         v = x86_resize(c, x86_get_reg(c, o->reg, 2), size, false);
     else if (o->kind == X86_OPND_IMM)
-        v = x86_const(c, size, o->imm);
+        v = x86_const(c, size, push_imm(c, size));
     else
         v = x86_read_op_sized(c, 0, o->size ? o->size : size);
     x86_push(c, x86_resize(c, v, size, true), size);

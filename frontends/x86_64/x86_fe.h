@@ -148,6 +148,9 @@ typedef bool (*x86_lifter)(struct x86_ctx *c);
 #include "frontends/x86_64/x86_ops.def"
 #undef X86_OP
 
+/* SSE moves shared with the string ids (MOVSD). */
+bool lift_movss_movsd_sse(struct x86_ctx *c);
+
 /* State offsets. */
 #define X86_OFF_GPR(n) ((uint32_t)(offsetof(struct x86_state, gpr) + 8u * (n)))
 #define X86_OFF_RIP ((uint32_t)offsetof(struct x86_state, rip))
@@ -211,7 +214,7 @@ void x86_sync_rip(struct x86_ctx *c);                      /* RIP = this instruc
 /* ---- helpers (C functions called from IR) --------------------------------------- */
 
 enum x86_helper_id {
-    X86_H_DIV, X86_H_RAISE, X86_H_POPF, X86_H_SYSTEM, X86_H_COUNT
+    X86_H_DIV, X86_H_RAISE, X86_H_POPF, X86_H_SYSTEM, X86_H_SSE, X86_H_ALIGN16, X86_H_COUNT
 };
 extern uint32_t x86_helper[X86_H_COUNT];
 void x86_helpers_register(void);

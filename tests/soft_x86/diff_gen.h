@@ -69,6 +69,31 @@ static const struct dg_rule dg_rules[] = {
     { X86_INS_CMOVNS, 0, DG_SF }, { X86_INS_CMOVP, 0, DG_PF }, { X86_INS_CMOVNP, 0, DG_PF },
     { X86_INS_CMOVL, 0, DG_SF | DG_OF }, { X86_INS_CMOVGE, 0, DG_SF | DG_OF },
     { X86_INS_CMOVLE, 0, DG_ZF | DG_SF | DG_OF }, { X86_INS_CMOVG, 0, DG_ZF | DG_SF | DG_OF },
+    /* SSE/SSE2 subset */
+    { X86_INS_MOVAPS, 0, 0 }, { X86_INS_MOVUPS, 0, 0 }, { X86_INS_MOVAPD, 0, 0 }, { X86_INS_MOVUPD, 0, 0 },
+    { X86_INS_MOVDQA, 0, 0 }, { X86_INS_MOVDQU, 0, 0 }, { X86_INS_MOVD, 0, 0 }, { X86_INS_MOVQ, 0, 0 },
+    { X86_INS_MOVSS, 0, 0 }, { X86_INS_PXOR, 0, 0 }, { X86_INS_POR, 0, 0 }, { X86_INS_PAND, 0, 0 },
+    { X86_INS_PANDN, 0, 0 }, { X86_INS_XORPS, 0, 0 }, { X86_INS_XORPD, 0, 0 }, { X86_INS_ANDPS, 0, 0 },
+    { X86_INS_ANDPD, 0, 0 }, { X86_INS_ANDNPS, 0, 0 }, { X86_INS_ANDNPD, 0, 0 }, { X86_INS_ORPS, 0, 0 },
+    { X86_INS_ORPD, 0, 0 }, { X86_INS_PADDB, 0, 0 }, { X86_INS_PADDW, 0, 0 }, { X86_INS_PADDD, 0, 0 },
+    { X86_INS_PADDQ, 0, 0 }, { X86_INS_PSUBB, 0, 0 }, { X86_INS_PSUBW, 0, 0 }, { X86_INS_PSUBD, 0, 0 },
+    { X86_INS_PSUBQ, 0, 0 }, { X86_INS_PCMPEQB, 0, 0 }, { X86_INS_PCMPEQW, 0, 0 }, { X86_INS_PCMPEQD, 0, 0 },
+    { X86_INS_PCMPGTB, 0, 0 }, { X86_INS_PCMPGTW, 0, 0 }, { X86_INS_PCMPGTD, 0, 0 }, { X86_INS_PMINUB, 0, 0 },
+    { X86_INS_PMAXUB, 0, 0 }, { X86_INS_PMULLW, 0, 0 }, { X86_INS_PMOVMSKB, 0, 0 }, { X86_INS_MOVMSKPS, 0, 0 },
+    { X86_INS_MOVMSKPD, 0, 0 }, { X86_INS_PSHUFD, 0, 0 }, { X86_INS_PUNPCKLBW, 0, 0 }, { X86_INS_PUNPCKLWD, 0, 0 },
+    { X86_INS_PUNPCKLDQ, 0, 0 }, { X86_INS_PUNPCKLQDQ, 0, 0 }, { X86_INS_PUNPCKHBW, 0, 0 },
+    { X86_INS_PUNPCKHWD, 0, 0 }, { X86_INS_PUNPCKHDQ, 0, 0 }, { X86_INS_PUNPCKHQDQ, 0, 0 },
+    { X86_INS_PSLLW, 0, 0 }, { X86_INS_PSLLD, 0, 0 }, { X86_INS_PSLLQ, 0, 0 }, { X86_INS_PSRLW, 0, 0 },
+    { X86_INS_PSRLD, 0, 0 }, { X86_INS_PSRLQ, 0, 0 }, { X86_INS_PSRAW, 0, 0 }, { X86_INS_PSRAD, 0, 0 },
+    { X86_INS_PSLLDQ, 0, 0 }, { X86_INS_PSRLDQ, 0, 0 }, { X86_INS_ADDSS, 0, 0 }, { X86_INS_ADDSD, 0, 0 },
+    { X86_INS_ADDPS, 0, 0 }, { X86_INS_ADDPD, 0, 0 }, { X86_INS_SUBSS, 0, 0 }, { X86_INS_SUBSD, 0, 0 },
+    { X86_INS_SUBPS, 0, 0 }, { X86_INS_SUBPD, 0, 0 }, { X86_INS_MULSS, 0, 0 }, { X86_INS_MULSD, 0, 0 },
+    { X86_INS_MULPS, 0, 0 }, { X86_INS_MULPD, 0, 0 }, { X86_INS_DIVSS, 0, 0 }, { X86_INS_DIVSD, 0, 0 },
+    { X86_INS_DIVPS, 0, 0 }, { X86_INS_DIVPD, 0, 0 }, { X86_INS_MINSS, 0, 0 }, { X86_INS_MINSD, 0, 0 },
+    { X86_INS_MAXSS, 0, 0 }, { X86_INS_MAXSD, 0, 0 }, { X86_INS_SQRTSS, 0, 0 }, { X86_INS_SQRTSD, 0, 0 },
+    { X86_INS_CVTSS2SD, 0, 0 }, { X86_INS_CVTSD2SS, 0, 0 }, { X86_INS_CVTSI2SS, 0, 0 }, { X86_INS_CVTSI2SD, 0, 0 },
+    { X86_INS_CVTTSS2SI, 0, 0 }, { X86_INS_CVTTSD2SI, 0, 0 }, { X86_INS_UCOMISS, 0, 0 }, { X86_INS_UCOMISD, 0, 0 },
+    { X86_INS_COMISS, 0, 0 }, { X86_INS_COMISD, 0, 0 },
 };
 
 static inline const struct dg_rule *dg_rule_of(unsigned id)
@@ -90,9 +115,11 @@ static inline bool dg_is_rbx_or_rsp(unsigned reg)
     }
 }
 
-/* General registers only: segment, control, debug and vector registers are out. */
+/* General and XMM registers only: segment, control, debug, x87/MMX and AVX are out. */
 static inline bool dg_is_gpr(unsigned reg)
 {
+    if (reg >= X86_REG_XMM0 && reg <= X86_REG_XMM15)
+        return true;
     static const unsigned gprs[] = {
         X86_REG_AL, X86_REG_AH, X86_REG_AX, X86_REG_EAX, X86_REG_RAX, X86_REG_CL, X86_REG_CH, X86_REG_CX,
         X86_REG_ECX, X86_REG_RCX, X86_REG_DL, X86_REG_DH, X86_REG_DX, X86_REG_EDX, X86_REG_RDX, X86_REG_SIL,
@@ -136,6 +163,13 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
      * (66h + REX.W, 66h + F2h); the per-instruction vectors cover these forms. */
     if ((in->id == X86_INS_PUSH || in->id == X86_INS_POP) && memchr(in->bytes, 0x66, in->size))
         return false;
+    /* CMPXCHG r32: Unicorn zero-extends RAX on success; the hardware does not (the
+     * vectors and soft_x86_routes check it against KVM). */
+    if (in->id == X86_INS_CMPXCHG && x->operands[0].size == 4)
+        return false;
+    /* SSE with 67h: Capstone 4.0.2 mis-identifies some (66 67 0F 2E as UCOMISS). */
+    if (x->opcode[0] == 0x0f && memchr(in->bytes, 0x67, in->size) && in->id != X86_INS_CMPXCHG)
+        return false;
     /* BSWAP of a 16-bit register is undefined. */
     if (in->id == X86_INS_BSWAP && memchr(in->bytes, 0x66, in->size))
         return false;
@@ -175,6 +209,12 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
                 return false;
         }
     }
+    /* Legacy SSE m128 operands must be 16-byte aligned (#GP(0)) except for the
+     * unaligned moves; Unicorn does not check it. RBX is 16-byte aligned. */
+    bool unaligned_ok = in->id == X86_INS_MOVUPS || in->id == X86_INS_MOVUPD || in->id == X86_INS_MOVDQU;
+    for (unsigned i = 0; !unaligned_ok && i < x->op_count; i++)
+        if (x->operands[i].type == X86_OP_MEM && x->operands[i].size == 16 && (x->operands[i].mem.disp & 15))
+            return false;
     /* 16-bit double shifts with counts above 16 have undefined results. */
     if ((in->id == X86_INS_SHLD || in->id == X86_INS_SHRD) && x->operands[0].size == 2)
         return false;
@@ -216,12 +256,18 @@ static inline unsigned dg_generate(csh h, cs_insn *ins, struct dg_rng *r, unsign
             uint64_t v = dg_next(r);
             memcpy(buf + i, &v, 8);
         }
-        /* Bias towards common opcodes: often start with a REX.W or operand-size prefix. */
-        unsigned shape = (unsigned)(dg_next(r) % 4);
-        if (shape == 0)
+        /* Bias towards common opcodes: often start with a REX.W or operand-size prefix,
+         * or a two-byte (0F) opcode with an SSE mandatory prefix. */
+        unsigned shape = (unsigned)(dg_next(r) % 5);
+        if (shape == 0) {
             buf[0] = 0x48 | (buf[0] & 0x07);
-        else if (shape == 1)
+        } else if (shape == 1) {
             buf[0] = 0x66;
+        } else if (shape == 2) {
+            static const uint8_t sse_prefix[4] = { 0x66, 0xf2, 0xf3, 0x40 };
+            buf[0] = sse_prefix[buf[0] & 3];
+            buf[1] = 0x0f;
+        }
         const uint8_t *p = buf;
         size_t size = sizeof(buf);
         uint64_t addr = 0x1000 + len;

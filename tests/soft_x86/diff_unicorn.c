@@ -36,8 +36,12 @@ static const int uc_gpr[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, 
                                 UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
                                 UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15 };
 
+#define FXSAVE_SIZE 512
+#define FXSAVE_XMM 160
+
 struct outcome {
     uint64_t gpr[16], rflags, rip;
+    uint8_t xmm[16][16];
     int vector;           /* exception vector, -1 when the sequence completed */
     int uc_err;           /* Unicorn's return code (0 on the anyhv side) */
     uint8_t data[DATA_SIZE], stack[0x1000];
@@ -49,6 +53,7 @@ struct testcase {
     uint32_t undefined;
     uint64_t code_addr;
     uint64_t gpr[16], rflags;
+    uint8_t xmm[16][16];
     uint8_t data[DATA_SIZE];
 };
 
@@ -74,6 +79,11 @@ static void make_case(csh h, cs_insn *ins, uint64_t seed, unsigned index, struct
         t->gpr[i] = interesting(&r);
     t->gpr[3] = RBX_VALUE;
     t->gpr[4] = RSP_VALUE;
+    for (int i = 0; i < 16; i++)
+        for (int k = 0; k < 16; k += 8) {
+            uint64_t v = interesting(&r);
+            memcpy(&t->xmm[i][k], &v, 8);
+        }
     t->rflags = 0x2 | (dg_next(&r) & DG_ALL);
     for (unsigned i = 0; i < DATA_SIZE; i += 8) {
         uint64_t v = interesting(&r);
@@ -97,6 +107,10 @@ static int run_anyhv(struct xg *g, const struct testcase *t, struct outcome *o)
         hv_vcpu_write_register(g->vcpu, hv_gpr[i], t->gpr[i]);
     hv_vcpu_write_register(g->vcpu, HV_X86_RFLAGS, t->rflags);
     hv_vcpu_write_register(g->vcpu, HV_X86_RIP, t->code_addr);
+    static uint8_t fx[FXSAVE_SIZE];
+    hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx));
+    memcpy(fx + FXSAVE_XMM, t->xmm, sizeof(t->xmm));
+    hv_vcpu_write_fpstate(g->vcpu, fx, sizeof(fx));
     if (hv_vcpu_run(g->vcpu) != HV_SUCCESS)
         return -1;
     uint32_t reason = xg_exit_reason(g);
@@ -109,6 +123,8 @@ static int run_anyhv(struct xg *g, const struct testcase *t, struct outcome *o)
         o->gpr[i] = xg_reg(g, hv_gpr[i]);
     o->rflags = xg_reg(g, HV_X86_RFLAGS);
     o->rip = xg_reg(g, HV_X86_RIP);
+    hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx));
+    memcpy(o->xmm, fx + FXSAVE_XMM, sizeof(o->xmm));
     memcpy(o->data, g->ram + XG_DATA, DATA_SIZE);
     memcpy(o->stack, g->ram + STACK_LOW, 0x1000);
     return 0;
@@ -139,6 +155,8 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
     for (int i = 0; i < 16; i++)
         uc_reg_write(uc, uc_gpr[i], &t->gpr[i]);
     uc_reg_write(uc, UC_X86_REG_RFLAGS, &t->rflags);
+    for (int i = 0; i < 16; i++)
+        uc_reg_write(uc, UC_X86_REG_XMM0 + i, t->xmm[i]);
     uc_vector = -1;
     uc_err err = uc_emu_start(uc, t->code_addr, t->code_addr + t->len, 0, 0);
     o->uc_err = (int)err;
@@ -154,6 +172,8 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
     for (int i = 0; i < 16; i++)
         uc_reg_read(uc, uc_gpr[i], &o->gpr[i]);
     uc_reg_read(uc, UC_X86_REG_RFLAGS, &o->rflags);
+    for (int i = 0; i < 16; i++)
+        uc_reg_read(uc, UC_X86_REG_XMM0 + i, o->xmm[i]);
     uc_reg_read(uc, UC_X86_REG_RIP, &o->rip);
     uc_mem_read(uc, XG_DATA, o->data, DATA_SIZE);
     uc_mem_read(uc, STACK_LOW, o->stack, sizeof(o->stack));
@@ -161,6 +181,34 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
 }
 
 /* ---- comparison and report --------------------------------------------------------- */
+
+static bool nan32(uint32_t v) { return (v & 0x7f800000u) == 0x7f800000u && (v & 0x7fffffu); }
+static bool nan64(uint64_t v)
+{
+    return (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (v & 0xfffffffffffffull);
+}
+
+/* Equal, or different only where both hold a NaN: QEMU's softfloat picks a
+ * different NaN than the hardware when both operands are NaNs (an oracle quirk). */
+static bool same_xmm(const uint8_t *a, const uint8_t *u)
+{
+    if (memcmp(a, u, 16) == 0)
+        return true;
+    bool ok32 = true, ok64 = true;
+    for (int k = 0; k < 4; k++) {
+        uint32_t x, y;
+        memcpy(&x, a + 4 * k, 4);
+        memcpy(&y, u + 4 * k, 4);
+        ok32 = ok32 && (x == y || (nan32(x) && nan32(y)));
+    }
+    for (int k = 0; k < 2; k++) {
+        uint64_t x, y;
+        memcpy(&x, a + 8 * k, 8);
+        memcpy(&y, u + 8 * k, 8);
+        ok64 = ok64 && (x == y || (nan64(x) && nan64(y)));
+    }
+    return ok32 || ok64;
+}
 
 /* Unicorn (no IDT) reports a divide error as #DF; same event. */
 #define UC_DE_AS_DF 8
@@ -180,6 +228,9 @@ static bool same(const struct testcase *t, const struct outcome *a, const struct
         return true;   /* both faulted the same way; the fault point state is not compared */
     for (int i = 0; i < 16; i++)
         if (a->gpr[i] != u->gpr[i])
+            return false;
+    for (int i = 0; i < 16; i++)
+        if (!same_xmm(a->xmm[i], u->xmm[i]))
             return false;
     uint64_t mask = DG_ALL & ~t->undefined;
     return ((a->rflags ^ u->rflags) & mask) == 0 && memcmp(a->data, u->data, DATA_SIZE) == 0 &&
@@ -239,6 +290,15 @@ static void report(csh h, cs_insn *ins, struct xg *g, const struct testcase *t, 
     printf("%-6s %016" PRIx64 "   %016" PRIx64 "   %016" PRIx64 "  (compared bits %03x)%s\n", "rflags", t->rflags,
            a->rflags, u->rflags, DG_ALL & ~t->undefined,
            ((a->rflags ^ u->rflags) & DG_ALL & ~t->undefined) ? "  <--" : "");
+    for (int i = 0; i < 16; i++)
+        if (memcmp(a->xmm[i], u->xmm[i], 16) != 0) {
+            uint64_t aq[2], uq[2], iq[2];
+            memcpy(aq, a->xmm[i], 16);
+            memcpy(uq, u->xmm[i], 16);
+            memcpy(iq, t->xmm[i], 16);
+            printf("xmm%-3d %016" PRIx64 "%016" PRIx64 " -> anyhv %016" PRIx64 "%016" PRIx64 " unicorn %016" PRIx64
+                   "%016" PRIx64 "  <--\n", i, iq[1], iq[0], aq[1], aq[0], uq[1], uq[0]);
+        }
     for (unsigned i = 0; i < DATA_SIZE; i++)
         if (a->data[i] != u->data[i])
             printf("  data+%03x: initial %02x anyhv %02x unicorn %02x\n", i, t->data[i], a->data[i], u->data[i]);

@@ -200,6 +200,9 @@ static inline int xg_real_mode(struct xg *g, uint16_t seg, uint16_t ip)
     int r = xg_vmcs(g, VMCS_GUEST_CR0, XG_CR0_ET | XG_CR0_NE) | xg_vmcs(g, VMCS_CTRL_CR0_SHADOW, XG_CR0_ET | XG_CR0_NE);
     r |= xg_vmcs(g, VMCS_GUEST_CR4, XG_CR4_VMXE) | xg_vmcs(g, VMCS_CTRL_CR4_SHADOW, 0);
     r |= xg_vmcs(g, VMCS_GUEST_IA32_EFER, 0);
+    uint64_t entry = 0;
+    hv_vmx_vcpu_read_vmcs(g->vcpu, VMCS_CTRL_VMENTRY_CONTROLS, &entry);
+    r |= xg_vmcs(g, VMCS_CTRL_VMENTRY_CONTROLS, entry & ~(uint64_t)VMENTRY_GUEST_IA32E);
     for (unsigned i = 0; i < 6; i++)
         r |= xg_seg(g, i, seg, (uint64_t)seg << 4, 0xffff, i == 1 ? XG_AR_CODE16 : XG_AR_DATA16);
     r |= xg_seg(g, 6, 0, 0, 0xffff, 0x82);

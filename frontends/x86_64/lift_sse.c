@@ -1,0 +1,238 @@
+/* lift_sse.c - the SSE/SSE2 subset compilers emit for x86-64 integer and scalar
+ * code: 128-bit moves, MOVD/MOVQ, MOVSS/MOVSD, bitwise logic, lane-wise integer
+ * arithmetic and compares, shuffles and unpacks, shifts, scalar and packed IEEE
+ * arithmetic, conversions and UCOMIS/COMIS. Moves and logic are plain IR on i128;
+ * the rest is one pure helper (sse_ops.c). CR0.EM or no CR4.OSFXSR gives #UD,
+ * CR0.TS gives #NM (both pinned by the mode key). */
+#include "frontends/x86_64/x86_sse.h"
+
+#define NM_VECTOR 7
+
+enum sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS };
+
+static const struct {
+    uint8_t sse;
+    uint8_t kind;
+} sse_map[X86_I_COUNT] = {
+#define M(op, s, k) [X86_I_##op] = { X86_SSE_##s, k },
+    M(PADDB, PADD8, K_XMM) M(PADDW, PADD16, K_XMM) M(PADDD, PADD32, K_XMM) M(PADDQ, PADD64, K_XMM)
+    M(PSUBB, PSUB8, K_XMM) M(PSUBW, PSUB16, K_XMM) M(PSUBD, PSUB32, K_XMM) M(PSUBQ, PSUB64, K_XMM)
+    M(PCMPEQB, PCMPEQ8, K_XMM) M(PCMPEQW, PCMPEQ16, K_XMM) M(PCMPEQD, PCMPEQ32, K_XMM)
+    M(PCMPGTB, PCMPGT8, K_XMM) M(PCMPGTW, PCMPGT16, K_XMM) M(PCMPGTD, PCMPGT32, K_XMM)
+    M(PMINUB, PMINUB, K_XMM) M(PMAXUB, PMAXUB, K_XMM) M(PMULLW, PMULLW, K_XMM)
+    M(PMOVMSKB, PMOVMSKB, K_MASK) M(MOVMSKPS, MOVMSKPS, K_MASK) M(MOVMSKPD, MOVMSKPD, K_MASK)
+    M(PSHUFD, PSHUFD, K_XMM_IMM)
+    M(PUNPCKLBW, UNPCKL8, K_XMM) M(PUNPCKLWD, UNPCKL16, K_XMM) M(PUNPCKLDQ, UNPCKL32, K_XMM)
+    M(PUNPCKLQDQ, UNPCKL64, K_XMM) M(PUNPCKHBW, UNPCKH8, K_XMM) M(PUNPCKHWD, UNPCKH16, K_XMM)
+    M(PUNPCKHDQ, UNPCKH32, K_XMM) M(PUNPCKHQDQ, UNPCKH64, K_XMM)
+    M(PSLLW, PSLL16, K_SHIFT) M(PSLLD, PSLL32, K_SHIFT) M(PSLLQ, PSLL64, K_SHIFT) M(PSRLW, PSRL16, K_SHIFT)
+    M(PSRLD, PSRL32, K_SHIFT) M(PSRLQ, PSRL64, K_SHIFT) M(PSRAW, PSRA16, K_SHIFT) M(PSRAD, PSRA32, K_SHIFT)
+    M(PSLLDQ, PSLLDQ, K_SHIFT) M(PSRLDQ, PSRLDQ, K_SHIFT)
+    M(ADDSS, ADDSS, K_XMM) M(ADDSD, ADDSD, K_XMM) M(ADDPS, ADDPS, K_XMM) M(ADDPD, ADDPD, K_XMM)
+    M(SUBSS, SUBSS, K_XMM) M(SUBSD, SUBSD, K_XMM) M(SUBPS, SUBPS, K_XMM) M(SUBPD, SUBPD, K_XMM)
+    M(MULSS, MULSS, K_XMM) M(MULSD, MULSD, K_XMM) M(MULPS, MULPS, K_XMM) M(MULPD, MULPD, K_XMM)
+    M(DIVSS, DIVSS, K_XMM) M(DIVSD, DIVSD, K_XMM) M(DIVPS, DIVPS, K_XMM) M(DIVPD, DIVPD, K_XMM)
+    M(MINSS, MINSS, K_XMM) M(MINSD, MINSD, K_XMM) M(MAXSS, MAXSS, K_XMM) M(MAXSD, MAXSD, K_XMM)
+    M(SQRTSS, SQRTSS, K_XMM) M(SQRTSD, SQRTSD, K_XMM) M(CVTSS2SD, CVTSS2SD, K_XMM)
+    M(CVTSD2SS, CVTSD2SS, K_XMM) M(CVTSI2SS, CVTSI32_SS, K_FROM_INT) M(CVTSI2SD, CVTSI32_SD, K_FROM_INT)
+    M(CVTTSS2SI, CVTTSS2SI32, K_TO_INT) M(CVTTSD2SI, CVTTSD2SI32, K_TO_INT)
+    M(UCOMISS, UCOMISS, K_COMIS) M(UCOMISD, UCOMISD, K_COMIS) M(COMISS, UCOMISS, K_COMIS)
+    M(COMISD, UCOMISD, K_COMIS)
+#undef M
+};
+
+/* #UD / #NM by the mode key; true when the instruction may be lifted. */
+static bool sse_allowed(struct x86_ctx *c)
+{
+    if (!(c->mode & X86_MK_OSFXSR) || (c->mode & X86_MK_EM)) {
+        x86_raise(c, X86_V_UD, X86_NO_ERR);
+        return false;
+    }
+    if (c->mode & X86_MK_TS) {
+        x86_raise(c, NM_VECTOR, X86_NO_ERR);
+        return false;
+    }
+    return true;
+}
+
+static bool is_xmm(const struct x86_operand *o)
+{
+    return o->kind == X86_OPND_REG && o->reg.cls == X86_RC_XMM;
+}
+
+static bool has_mmx(const struct x86_dinsn *in)
+{
+    for (unsigned i = 0; i < in->nops; i++)
+        if (in->o[i].kind == X86_OPND_REG && in->o[i].reg.cls == X86_RC_MMX)
+            return true;
+    return false;
+}
+
+static void check_alignment(struct x86_ctx *c, unsigned i);
+
+/* Operand i as 128 bits (registers whole; memory at its size, zero-extended; a
+ * 16-byte memory operand of a legacy SSE instruction must be aligned). */
+static ir_val read128(struct x86_ctx *c, unsigned i)
+{
+    const struct x86_operand *o = &c->in->o[i];
+    if (is_xmm(o))
+        return ir_get(c->b, IR_I128, X86_OFF_XMM(o->reg.num));
+    unsigned size = o->size ? o->size : 16;
+    unsigned op = c->in->op;
+    if (o->kind == X86_OPND_MEM && size == 16 && op != X86_I_MOVUPS && op != X86_I_MOVUPD && op != X86_I_MOVDQU)
+        check_alignment(c, i);
+    return x86_resize(c, x86_read_op_sized(c, i, size), 16, false);
+}
+
+static void write_xmm(struct x86_ctx *c, const struct x86_operand *o, ir_val v)
+{
+    ir_set(c->b, X86_OFF_XMM(o->reg.num), x86_resize(c, v, 16, false));
+}
+
+static ir_val sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
+{
+    return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, ir_const(c->b, IR_I128, op | (imm << 8)));
+}
+
+/* MOVAPS/MOVAPD/MOVDQA and the non-temporal stores fault on a misaligned address. */
+static bool aligned_form(unsigned op)
+{
+    return op == X86_I_MOVAPS || op == X86_I_MOVAPD || op == X86_I_MOVDQA || op == X86_I_MOVNTDQ ||
+           op == X86_I_MOVNTPS || op == X86_I_MOVNTPD;
+}
+
+static void check_alignment(struct x86_ctx *c, unsigned i)
+{
+    const struct x86_operand *o = &c->in->o[i];
+    if (o->kind != X86_OPND_MEM)
+        return;
+    x86_call(c, IR_I64, x86_helper[X86_H_ALIGN16], x86_operand_addr(c, o), ir_const(c->b, IR_I64, 0),
+             ir_const(c->b, IR_I64, 0));
+}
+
+bool lift_sse_mov128(struct x86_ctx *c)
+{
+    if (!sse_allowed(c))
+        return true;
+    if (aligned_form(c->in->op))
+        check_alignment(c, 0);   /* stores; loads are checked by read128 */
+    ir_val v = read128(c, 1);
+    if (is_xmm(&c->in->o[0]))
+        write_xmm(c, &c->in->o[0], v);
+    else
+        x86_store(c, x86_operand_addr(c, &c->in->o[0]), v, 16, c->in->o[0].mem.seg);
+    return true;
+}
+
+/* MOVD/MOVQ: to an XMM register zero-extends; from one takes the low bits. */
+bool lift_movd_movq(struct x86_ctx *c)
+{
+    if (has_mmx(c->in))
+        return false;
+    if (!sse_allowed(c))
+        return true;
+    const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
+    unsigned size = c->in->op == X86_I_MOVD ? 4 : 8;
+    if (is_xmm(d)) {
+        ir_val v = is_xmm(s) ? x86_resize(c, ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num)), size, false)
+                             : x86_read_op_sized(c, 1, size);
+        write_xmm(c, d, x86_resize(c, v, 16, false));
+        return true;
+    }
+    ir_val v = x86_resize(c, ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num)), size, false);
+    if (d->kind == X86_OPND_REG)
+        x86_set_gpr(c, d->reg.num, size, v);
+    else
+        x86_store(c, x86_operand_addr(c, d), v, size, d->mem.seg);
+    return true;
+}
+
+/* MOVSS/MOVSD (SSE): register to register merges the low lane; a load zeroes the
+ * rest; a store writes the low lane. */
+bool lift_movss_movsd_sse(struct x86_ctx *c)
+{
+    if (!sse_allowed(c))
+        return true;
+    const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
+    unsigned size = c->in->op == X86_I_MOVSS ? 4 : 8;
+    if (is_xmm(d) && is_xmm(s)) {
+        ir_val low = x86_resize(c, ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num)), size, false);
+        write_xmm(c, d, ir_insert(c->b, ir_get(c->b, IR_I128, X86_OFF_XMM(d->reg.num)), low, 0));
+    } else if (is_xmm(d)) {
+        write_xmm(c, d, x86_resize(c, x86_read_op_sized(c, 1, size), 16, false));
+    } else {
+        ir_val low = x86_resize(c, ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num)), size, false);
+        x86_store(c, x86_operand_addr(c, d), low, size, d->mem.seg);
+    }
+    return true;
+}
+
+bool lift_sse_logic(struct x86_ctx *c)
+{
+    if (!sse_allowed(c))
+        return true;
+    unsigned op = c->in->op;
+    ir_val a = read128(c, 0), b = read128(c, 1), r;
+    if (op == X86_I_PXOR || op == X86_I_XORPS || op == X86_I_XORPD)
+        r = ir_binop(c->b, IR_XOR, a, b);
+    else if (op == X86_I_POR || op == X86_I_ORPS || op == X86_I_ORPD)
+        r = ir_binop(c->b, IR_OR, a, b);
+    else if (op == X86_I_PAND || op == X86_I_ANDPS || op == X86_I_ANDPD)
+        r = ir_binop(c->b, IR_AND, a, b);
+    else
+        r = ir_binop(c->b, IR_AND, ir_unop(c->b, IR_NOT, a), b);   /* PANDN, ANDNPS/PD */
+    write_xmm(c, &c->in->o[0], r);
+    return true;
+}
+
+static bool lift_comis(struct x86_ctx *c, unsigned sse)
+{
+    ir_val f = sse_call(c, read128(c, 0), read128(c, 1), sse, 0);
+    ir_val zero = ir_const(c->b, IR_I1, 0);
+    x86_set_flags(c, ir_extract(c->b, IR_I1, f, 2), ir_extract(c->b, IR_I1, f, 1), zero,
+                  ir_extract(c->b, IR_I1, f, 0), zero, zero);
+    return true;
+}
+
+/* Everything the helper computes. */
+bool lift_sse_op(struct x86_ctx *c)
+{
+    if (has_mmx(c->in))
+        return false;
+    unsigned sse = sse_map[c->in->op].sse, kind = sse_map[c->in->op].kind;
+    if (kind == K_NONE)
+        return false;
+    if (!sse_allowed(c))
+        return true;
+    const struct x86_operand *d = &c->in->o[0];
+    switch (kind) {
+    case K_XMM:
+        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, 0));
+        return true;
+    case K_XMM_IMM:
+        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, (unsigned)(c->in->o[2].imm & 0xff)));
+        return true;
+    case K_SHIFT:
+        write_xmm(c, d, sse_call(c, read128(c, 0), c->in->o[1].kind == X86_OPND_IMM
+                                                        ? ir_const(c->b, IR_I128, c->in->o[1].imm & 0xff)
+                                                        : read128(c, 1), sse, 0));
+        return true;
+    case K_MASK:
+        x86_set_gpr(c, d->reg.num, 4, x86_resize(c, sse_call(c, read128(c, 1), read128(c, 1), sse, 0), 4, false));
+        return true;
+    case K_TO_INT: {
+        unsigned size = d->size == 8 ? 8 : 4;
+        ir_val v = sse_call(c, read128(c, 1), read128(c, 1), sse + (size == 8 ? 1 : 0), 0);
+        x86_set_gpr(c, d->reg.num, size, x86_resize(c, v, size, false));
+        return true;
+    }
+    case K_FROM_INT: {
+        unsigned size = c->in->o[1].size == 8 ? 8 : 4;
+        ir_val src = x86_resize(c, x86_read_op_sized(c, 1, size), 16, false);
+        write_xmm(c, d, sse_call(c, read128(c, 0), src, sse + (size == 8 ? 1 : 0), 0));
+        return true;
+    }
+    default:
+        return lift_comis(c, sse);
+    }
+}

@@ -1,0 +1,225 @@
+/* sse_ops.c - the SSE helper: lane-wise integer operations, shuffles and IEEE
+ * arithmetic. Floating point runs on the host's SSE unit with its default MXCSR
+ * (round to nearest, exceptions masked), which is what the guest's default MXCSR
+ * gives; MXCSR exception flags are not recorded (docs/x86-frontend.md). */
+#include <math.h>
+#include <string.h>
+
+#include "frontends/x86_64/x86_sse.h"
+
+typedef union {
+    ir_u128 v;
+    uint8_t b[16];
+    uint16_t w[8];
+    uint32_t d[4];
+    uint64_t q[2];
+    float f[4];
+    double g[2];
+} lanes;
+
+static lanes L(ir_u128 v)
+{
+    lanes x;
+    x.v = v;
+    return x;
+}
+
+static void lanewise_int(lanes *r, const lanes *a, const lanes *b, unsigned op)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        switch (op) {
+        case X86_SSE_PADD8: r->b[i] = (uint8_t)(a->b[i] + b->b[i]); break;
+        case X86_SSE_PSUB8: r->b[i] = (uint8_t)(a->b[i] - b->b[i]); break;
+        case X86_SSE_PCMPEQ8: r->b[i] = a->b[i] == b->b[i] ? 0xff : 0; break;
+        case X86_SSE_PCMPGT8: r->b[i] = (int8_t)a->b[i] > (int8_t)b->b[i] ? 0xff : 0; break;
+        case X86_SSE_PMINUB: r->b[i] = a->b[i] < b->b[i] ? a->b[i] : b->b[i]; break;
+        case X86_SSE_PMAXUB: r->b[i] = a->b[i] > b->b[i] ? a->b[i] : b->b[i]; break;
+        default: break;
+        }
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        switch (op) {
+        case X86_SSE_PADD16: r->w[i] = (uint16_t)(a->w[i] + b->w[i]); break;
+        case X86_SSE_PSUB16: r->w[i] = (uint16_t)(a->w[i] - b->w[i]); break;
+        case X86_SSE_PCMPEQ16: r->w[i] = a->w[i] == b->w[i] ? 0xffff : 0; break;
+        case X86_SSE_PCMPGT16: r->w[i] = (int16_t)a->w[i] > (int16_t)b->w[i] ? 0xffff : 0; break;
+        case X86_SSE_PMULLW: r->w[i] = (uint16_t)((uint32_t)a->w[i] * b->w[i]); break;
+        default: break;
+        }
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        switch (op) {
+        case X86_SSE_PADD32: r->d[i] = a->d[i] + b->d[i]; break;
+        case X86_SSE_PSUB32: r->d[i] = a->d[i] - b->d[i]; break;
+        case X86_SSE_PCMPEQ32: r->d[i] = a->d[i] == b->d[i] ? ~0u : 0; break;
+        case X86_SSE_PCMPGT32: r->d[i] = (int32_t)a->d[i] > (int32_t)b->d[i] ? ~0u : 0; break;
+        default: break;
+        }
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        if (op == X86_SSE_PADD64)
+            r->q[i] = a->q[i] + b->q[i];
+        else if (op == X86_SSE_PSUB64)
+            r->q[i] = a->q[i] - b->q[i];
+    }
+}
+
+/* Interleave the low (or high) halves of a and b at lane width w bytes. */
+static void unpack(lanes *r, const lanes *a, const lanes *b, unsigned w, bool high)
+{
+    unsigned base = high ? 8 : 0;
+    for (unsigned i = 0; i < 8 / w; i++) {
+        memcpy(&r->b[2 * i * w], &a->b[base + i * w], w);
+        memcpy(&r->b[(2 * i + 1) * w], &b->b[base + i * w], w);
+    }
+}
+
+/* Shifts by a count (imm or the low quadword of b): counts >= width give 0, or the
+ * sign for arithmetic shifts. */
+static void shift(lanes *r, const lanes *a, unsigned op, uint64_t n)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        if (op == X86_SSE_PSLL16) r->w[i] = n > 15 ? 0 : (uint16_t)(a->w[i] << n);
+        if (op == X86_SSE_PSRL16) r->w[i] = n > 15 ? 0 : (uint16_t)(a->w[i] >> n);
+        if (op == X86_SSE_PSRA16) r->w[i] = (uint16_t)((int16_t)a->w[i] >> (n > 15 ? 15 : n));
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        if (op == X86_SSE_PSLL32) r->d[i] = n > 31 ? 0 : a->d[i] << n;
+        if (op == X86_SSE_PSRL32) r->d[i] = n > 31 ? 0 : a->d[i] >> n;
+        if (op == X86_SSE_PSRA32) r->d[i] = (uint32_t)((int32_t)a->d[i] >> (n > 31 ? 31 : n));
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        if (op == X86_SSE_PSLL64) r->q[i] = n > 63 ? 0 : a->q[i] << n;
+        if (op == X86_SSE_PSRL64) r->q[i] = n > 63 ? 0 : a->q[i] >> n;
+    }
+    if (op == X86_SSE_PSLLDQ || op == X86_SSE_PSRLDQ) {
+        unsigned k = n > 16 ? 16 : (unsigned)n;
+        memset(r->b, 0, 16);
+        if (op == X86_SSE_PSLLDQ)
+            memcpy(r->b + k, a->b, 16 - k);
+        else
+            memcpy(r->b, a->b + k, 16 - k);
+    }
+}
+
+/* MINxx/MAXxx: the second operand when either is a NaN or both are zeros. */
+static double min_x86(double a, double b) { return a < b ? a : b; }
+static double max_x86(double a, double b) { return a > b ? a : b; }
+
+static void arith_ps(lanes *r, const lanes *a, const lanes *b, unsigned op, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        float x = a->f[i], y = b->f[i];
+        switch (op) {
+        case X86_SSE_ADDSS: case X86_SSE_ADDPS: r->f[i] = x + y; break;
+        case X86_SSE_SUBSS: case X86_SSE_SUBPS: r->f[i] = x - y; break;
+        case X86_SSE_MULSS: case X86_SSE_MULPS: r->f[i] = x * y; break;
+        case X86_SSE_DIVSS: case X86_SSE_DIVPS: r->f[i] = x / y; break;
+        case X86_SSE_MINSS: r->f[i] = x < y ? x : y; break;
+        case X86_SSE_MAXSS: r->f[i] = x > y ? x : y; break;
+        case X86_SSE_SQRTSS: r->f[i] = sqrtf(y); break;
+        default: break;
+        }
+    }
+}
+
+static void arith_pd(lanes *r, const lanes *a, const lanes *b, unsigned op, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        double x = a->g[i], y = b->g[i];
+        switch (op) {
+        case X86_SSE_ADDSD: case X86_SSE_ADDPD: r->g[i] = x + y; break;
+        case X86_SSE_SUBSD: case X86_SSE_SUBPD: r->g[i] = x - y; break;
+        case X86_SSE_MULSD: case X86_SSE_MULPD: r->g[i] = x * y; break;
+        case X86_SSE_DIVSD: case X86_SSE_DIVPD: r->g[i] = x / y; break;
+        case X86_SSE_MINSD: r->g[i] = min_x86(x, y); break;
+        case X86_SSE_MAXSD: r->g[i] = max_x86(x, y); break;
+        case X86_SSE_SQRTSD: r->g[i] = sqrt(y); break;
+        default: break;
+        }
+    }
+}
+
+/* Truncating conversions: NaN or out of range gives the integer indefinite. */
+static uint64_t cvtt(double v, unsigned bits)
+{
+    double lim = bits == 64 ? 9223372036854775808.0 : 2147483648.0;   /* 2^63, 2^31 */
+    double t = trunc(v);
+    if (isnan(v) || t < -lim || t >= lim)
+        return bits == 64 ? 0x8000000000000000ull : 0x80000000ull;
+    return bits == 64 ? (uint64_t)(int64_t)t : (uint64_t)(uint32_t)(int32_t)t;
+}
+
+static uint64_t ucomis(double x, double y)
+{
+    if (isnan(x) || isnan(y))
+        return X86_SSE_FLAG_ZF | X86_SSE_FLAG_PF | X86_SSE_FLAG_CF;
+    if (x < y)
+        return X86_SSE_FLAG_CF;
+    return x == y ? X86_SSE_FLAG_ZF : 0;
+}
+
+static uint64_t movemask(const lanes *a, unsigned op)
+{
+    uint64_t m = 0;
+    unsigned n = op == X86_SSE_PMOVMSKB ? 16 : op == X86_SSE_MOVMSKPS ? 4 : 2;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned msb_byte = (i + 1) * (16 / n) - 1;
+        m |= (uint64_t)(a->b[msb_byte] >> 7) << i;
+    }
+    return m;
+}
+
+ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
+{
+    (void)cpu;
+    unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
+    lanes a = L(av), b = L(bv), r = a;
+    switch (op) {
+    case X86_SSE_PMOVMSKB: case X86_SSE_MOVMSKPS: case X86_SSE_MOVMSKPD:
+        return movemask(&b, op);
+    case X86_SSE_PSHUFD:
+        for (unsigned i = 0; i < 4; i++)
+            r.d[i] = b.d[(imm >> (2 * i)) & 3];
+        return r.v;
+    case X86_SSE_UNPCKL8: case X86_SSE_UNPCKL16: case X86_SSE_UNPCKL32: case X86_SSE_UNPCKL64:
+        unpack(&r, &a, &b, 1u << (op - X86_SSE_UNPCKL8), false);
+        return r.v;
+    case X86_SSE_UNPCKH8: case X86_SSE_UNPCKH16: case X86_SSE_UNPCKH32: case X86_SSE_UNPCKH64:
+        unpack(&r, &a, &b, 1u << (op - X86_SSE_UNPCKH8), true);
+        return r.v;
+    case X86_SSE_PSLL16: case X86_SSE_PSLL32: case X86_SSE_PSLL64: case X86_SSE_PSRL16: case X86_SSE_PSRL32:
+    case X86_SSE_PSRL64: case X86_SSE_PSRA16: case X86_SSE_PSRA32: case X86_SSE_PSLLDQ: case X86_SSE_PSRLDQ:
+        shift(&r, &a, op, (uint64_t)b.q[0]);
+        return r.v;
+    case X86_SSE_ADDSS: case X86_SSE_SUBSS: case X86_SSE_MULSS: case X86_SSE_DIVSS: case X86_SSE_MINSS:
+    case X86_SSE_MAXSS: case X86_SSE_SQRTSS:
+        arith_ps(&r, &a, &b, op, 1);
+        return r.v;
+    case X86_SSE_ADDPS: case X86_SSE_SUBPS: case X86_SSE_MULPS: case X86_SSE_DIVPS:
+        arith_ps(&r, &a, &b, op, 4);
+        return r.v;
+    case X86_SSE_ADDSD: case X86_SSE_SUBSD: case X86_SSE_MULSD: case X86_SSE_DIVSD: case X86_SSE_MINSD:
+    case X86_SSE_MAXSD: case X86_SSE_SQRTSD:
+        arith_pd(&r, &a, &b, op, 1);
+        return r.v;
+    case X86_SSE_ADDPD: case X86_SSE_SUBPD: case X86_SSE_MULPD: case X86_SSE_DIVPD:
+        arith_pd(&r, &a, &b, op, 2);
+        return r.v;
+    case X86_SSE_CVTSS2SD: r.g[0] = b.f[0]; return r.v;
+    case X86_SSE_CVTSD2SS: r.f[0] = (float)b.g[0]; return r.v;
+    case X86_SSE_CVTSI32_SS: r.f[0] = (float)(int32_t)b.d[0]; return r.v;
+    case X86_SSE_CVTSI64_SS: r.f[0] = (float)(int64_t)b.q[0]; return r.v;
+    case X86_SSE_CVTSI32_SD: r.g[0] = (double)(int32_t)b.d[0]; return r.v;
+    case X86_SSE_CVTSI64_SD: r.g[0] = (double)(int64_t)b.q[0]; return r.v;
+    case X86_SSE_CVTTSS2SI32: return cvtt(b.f[0], 32);
+    case X86_SSE_CVTTSS2SI64: return cvtt(b.f[0], 64);
+    case X86_SSE_CVTTSD2SI32: return cvtt(b.g[0], 32);
+    case X86_SSE_CVTTSD2SI64: return cvtt(b.g[0], 64);
+    case X86_SSE_UCOMISS: return ucomis(a.f[0], b.f[0]);
+    case X86_SSE_UCOMISD: return ucomis(a.g[0], b.g[0]);
+    default:
+        lanewise_int(&r, &a, &b, op);
+        return r.v;
+    }
+}

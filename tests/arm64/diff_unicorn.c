@@ -82,7 +82,9 @@ static int simd_group_of(const struct a64_pattern *p)
         { "asimdsame", A64_SIMD_SAME }, { "asimdmisc", A64_SIMD_MISC }, { "asimdshf", A64_SIMD_SHIFT },
         { "asimdall", A64_SIMD_ACROSS }, { "asimdperm", A64_SIMD_PERM }, { "asimdext", A64_SIMD_EXT },
         { "asimdtbl", A64_SIMD_TBL }, { "LD_multiple", A64_SIMD_LDST_MULTI },
-        { "LD_multiple_post", A64_SIMD_LDST_MULTI },
+        { "LD_multiple_post", A64_SIMD_LDST_MULTI }, { "LD_single", A64_SIMD_LDST_SINGLE },
+        { "LD_single_post", A64_SIMD_LDST_SINGLE }, { "asimddiff", A64_SIMD_DIFF },
+        { "asisdpair", A64_SIMD_PAIR }, { "asisdmisc", A64_SIMD_SCALAR_MISC },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (strcmp(p->name, rows[i].name) == 0)

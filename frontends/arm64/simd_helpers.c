@@ -108,7 +108,7 @@ static uint64_t fp_compare(struct vctx *c, uint64_t x, uint64_t y, bool dp, bool
 static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
 {
     unsigned a = c->size >> 1, dp = c->size & 1, eb = dp ? 8 : 4, k = c->opcode - 0x18;
-    unsigned lanes = (c->q ? 16 : 8) / eb;
+    unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
     uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), y = lane(m, eb, i), v = 0;
@@ -170,7 +170,7 @@ static uint64_t shift_by_lane(uint64_t x, int64_t sh, unsigned bits, bool is_sig
 
 static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
 {
-    unsigned eb = 1u << c->size, bits = 8 * eb, lanes = (c->q ? 16 : 8) / eb, op = c->opcode;
+    unsigned eb = 1u << c->size, bits = 8 * eb, lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb, op = c->opcode;
     bool s = !c->u;
     int64_t smax = (int64_t)(mask(bits) >> 1), smin = -smax - 1;
     for (unsigned i = 0; i < lanes; i++) {
@@ -614,6 +614,31 @@ static void run_scalar_misc(struct vctx *c)
     memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
 }
 
+/* ---- scalar three-same and shift by immediate: one element of the vector forms ---- */
+static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
+{
+    switch (op) {
+    case 0x01: case 0x05: return true;                        /* [SU]QADD, [SU]QSUB */
+    case 0x06: case 0x07: case 0x08: case 0x10: case 0x11: return size == 3;
+    case 0x1a: return u && (size & 2);                        /* FABD */
+    case 0x1c: return !u ? !(size & 2) : true;                /* FCMEQ / FCMGE / FCMGT */
+    case 0x1d: return u != 0;                                 /* FACGE / FACGT */
+    default: return false;
+    }
+}
+
+static bool scalar_shift_valid(uint32_t insn)
+{
+    unsigned immh = F(insn, 19, 4), u = F(insn, 29, 1), op = F(insn, 11, 5);
+    if (!(immh & 8))
+        return false;   /* only the 64-bit forms are implemented */
+    switch (op) {
+    case 0x00: case 0x02: case 0x04: case 0x06: case 0x0a: return true;
+    case 0x08: return u;   /* SRI */
+    default: return false;
+    }
+}
+
 static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
 {
     (void)cc;
@@ -629,6 +654,8 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     case A64_SIMD_DIFF: run_diff(&c); break;
     case A64_SIMD_PAIR: run_pair(&c); break;
     case A64_SIMD_SCALAR_MISC: c.opcode = F(c.insn, 12, 5); run_scalar_misc(&c); break;
+    case A64_SIMD_SCALAR_SAME: c.q = 0, c.scalar = true; run_same(&c); break;
+    case A64_SIMD_SCALAR_SHIFT: c.q = 0, c.scalar = true; run_shift(&c); break;
     default: break;
     }
     return 0;
@@ -794,6 +821,8 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     case A64_SIMD_DIFF: return diff_valid(u, size, F(insn, 12, 4));
     case A64_SIMD_PAIR: return pair_valid(u, size, F(insn, 12, 5));
     case A64_SIMD_SCALAR_MISC: return scalar_misc_valid(u, size, F(insn, 12, 5));
+    case A64_SIMD_SCALAR_SAME: return scalar_same_valid(u, size, F(insn, 11, 5));
+    case A64_SIMD_SCALAR_SHIFT: return scalar_shift_valid(insn);
     case A64_SIMD_LDST_MULTI:
         return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
     case A64_SIMD_LDST_SINGLE: {

@@ -71,8 +71,15 @@ static void grow_locked(struct tc_pages *t)
     t->nbuckets = n;
 }
 
+static uint32_t filter_bit(uint64_t gpage)
+{
+    return hash64(gpage ^ 0x5bd1e995u) & (TC_FILTER_BITS - 1);
+}
+
 struct tc_page *tc_page_get(struct tc_pages *t, uint64_t gpage)
 {
+    uint32_t bit = filter_bit(gpage);
+    atomic_fetch_or(&t->filter[bit / 64], 1ull << (bit % 64));
     pthread_mutex_lock(&t->lock);
     struct tc_page *p = find_locked(t, gpage);
     if (!p) {
@@ -93,6 +100,9 @@ struct tc_page *tc_page_get(struct tc_pages *t, uint64_t gpage)
 
 bool tc_page_is_live(struct tc_pages *t, uint64_t gpage)
 {
+    uint32_t bit = filter_bit(gpage);
+    if (!(atomic_load_explicit(&t->filter[bit / 64], memory_order_acquire) & (1ull << (bit % 64))))
+        return false;
     pthread_mutex_lock(&t->lock);
     struct tc_page *p = find_locked(t, gpage);
     bool live = p && atomic_load(&p->live);
@@ -161,6 +171,7 @@ void tcache_flush(struct tcache *tc)
     }
     tc->count = 0;
     tc->flushes++;
+    tc->free_gen++;
 }
 
 void tcache_destroy(struct tcache *tc)
@@ -188,6 +199,7 @@ struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uin
             tc_block_free(b);
             tc->count--;
             tc->invalidations++;
+            tc->free_gen++;
             continue;
         }
         link = &b->next;

@@ -21,8 +21,12 @@ struct tc_page {
     struct tc_page *next;
 };
 
-/* Per-VM set of code pages, shared by every vCPU. */
+/* Per-VM set of code pages, shared by every vCPU. The filter has a bit per hash of
+ * every page ever entered, so the TLB fill path answers "not code" without the lock
+ * for nearly every data page. */
+#define TC_FILTER_BITS 65536u
 struct tc_pages {
+    _Atomic uint64_t filter[TC_FILTER_BITS / 64];
     pthread_mutex_t lock;
     struct tc_page **buckets;
     uint32_t nbuckets;
@@ -50,11 +54,20 @@ struct tc_block {
     uint64_t checked_run;      /* last vcpu_run in which its bytes were re-checked */
     uint64_t code_gpa[TC_MAX_PAGES];  /* guest-physical start of each code piece */
     uint32_t code_len[TC_MAX_PAGES];  /* bytes of each piece */
+    const uint8_t *code_host[TC_MAX_PAGES];  /* where each piece lives; valid while the
+                                              * block is (stage-2 epoch unchanged) */
     uint8_t *code;             /* copy of the guest bytes (client-write detection) */
     uint32_t guest_insns;
+    uint32_t guest_bytes;      /* code bytes covered from pc */
     uint64_t exec_count;
     struct interp_prog prog;
     struct tc_block *next;
+    /* Successors last taken from here, so the dispatcher skips the lookup. Valid
+     * while the cache has freed nothing and the TLB has not been flushed since. */
+    struct tc_block *link[2];
+    uint64_t link_pc[2];
+    uint64_t link_tlb_gen[2];
+    uint64_t link_free_gen[2];
 };
 
 /* Per-vCPU cache. Bounded: past the limit, everything is dropped and refilled. */
@@ -64,6 +77,7 @@ struct tcache {
     uint32_t count;
     uint32_t limit;
     uint64_t translations, flushes, invalidations;
+    uint64_t free_gen;         /* bumped whenever a block is freed (links go stale) */
 };
 
 bool tcache_init(struct tcache *tc, uint32_t limit);

@@ -26,13 +26,14 @@ enum mmu_access {
 #define MMU_PAGE_BITS 12
 #define MMU_PAGE_SIZE (1ull << MMU_PAGE_BITS)
 #define MMU_PAGE_MASK (~(MMU_PAGE_SIZE - 1))
-#define MMU_TLB_ENTRIES 1024   /* per regime, direct-mapped by page number */
+#define MMU_TLB_ENTRIES 4096   /* per regime, direct-mapped by page number */
 #define MMU_TLB_REGIMES 2      /* 0: privileged, 1: user */
 
 /* One translated 4 KiB page. host == NULL means "not backed by RAM" (MMIO): the
  * access goes the slow way and exits. */
 struct mmu_entry {
-    uint64_t vpage;          /* guest-virtual page (va & MMU_PAGE_MASK), or ~0 if empty */
+    uint64_t vpage;          /* tag: guest-virtual page | the TLB's salt when filled
+                              * (see struct mmu_tlb); ~0 if empty */
     uint64_t gpage;          /* guest-physical page */
     uint8_t *host;           /* host address of the page, or NULL */
     uint32_t perms;          /* enum mmu_access bits allowed (READ/WRITE/FETCH) */
@@ -40,11 +41,26 @@ struct mmu_entry {
 };
 #define MMU_ASID_GLOBAL 0xffffffffu
 
+/* Flushing everything is O(1): entries are tagged with the page number ORed with a
+ * salt kept in the page-offset bits, and a full flush changes the salt. Only every
+ * MMU_TLB_SALT_MAX flushes are the entries really cleared. */
+#define MMU_TLB_SALT_MAX 0xffeull
 struct mmu_tlb {
     struct mmu_entry e[MMU_TLB_REGIMES][MMU_TLB_ENTRIES];
     uint64_t pmap_generation;    /* stage-2 generation the entries were filled under */
+    uint64_t flush_gen;          /* bumped by every flush: block links made under an
+                                  * older value may follow stale translations */
+    uint64_t salt;               /* 0..MMU_TLB_SALT_MAX, current tag salt */
 };
 
+/* The tag an entry for va carries while the current salt lasts. */
+static inline uint64_t mmu_tlb_tag(const struct mmu_tlb *t, uint64_t va)
+{
+    return (va & MMU_PAGE_MASK) | t->salt;
+}
+
+/* Empty every entry (also what a new TLB needs). */
+void mmu_tlb_init(struct mmu_tlb *t);
 void mmu_tlb_flush_all(struct mmu_tlb *t);
 void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va);
 void mmu_tlb_flush_asid(struct mmu_tlb *t, uint32_t asid);
@@ -57,7 +73,7 @@ static inline const struct mmu_entry *mmu_tlb_lookup(const struct mmu_tlb *t, un
 {
     const struct mmu_entry *e = &t->e[r][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     uint32_t need = access & (MMU_READ | MMU_WRITE | MMU_FETCH);
-    return (e->vpage == (va & MMU_PAGE_MASK) && (e->perms & need) == need && e->host) ? e : NULL;
+    return (e->vpage == mmu_tlb_tag(t, va) && (e->perms & need) == need && e->host) ? e : NULL;
 }
 
 /* Stage 2: guest-physical read of page-table memory. Returns false when gpa is not

@@ -56,6 +56,52 @@ static void handle_ir_stop(struct soft_cpu *cpu)
     }
 }
 
+/* The successor of prev recorded for (pc, mode), if still usable. */
+static struct tc_block *follow_link(struct soft_vcpu *sv, struct tc_block *prev, uint64_t pc, uint32_t mode,
+                                   uint64_t epoch)
+{
+    for (unsigned k = 0; k < 2; k++) {
+        struct tc_block *n = prev->link[k];
+        if (n && prev->link_pc[k] == pc && prev->link_free_gen[k] == sv->tc.free_gen &&
+            prev->link_tlb_gen[k] == sv->cpu.tlb.flush_gen && n->mode == mode && n->checked_run == sv->run_seq &&
+            n->guest_insns <= sv->cpu.budget - sv->cpu.icount && tc_block_valid(n, epoch))
+            return n;
+    }
+    return NULL;
+}
+
+static void make_link(struct soft_vcpu *sv, struct tc_block *prev, struct tc_block *next, uint64_t pc)
+{
+    unsigned k = prev->link[0] && prev->link_pc[0] != pc ? 1u : 0u;
+    prev->link[k] = next;
+    prev->link_pc[k] = pc;
+    prev->link_free_gen[k] = sv->tc.free_gen;
+    prev->link_tlb_gen[k] = sv->cpu.tlb.flush_gen;
+}
+
+/* The block to run at the current pc: the previous block's link, else the cache. */
+static struct tc_block *next_block(struct soft_vcpu *sv, struct tc_block *prev)
+{
+    struct soft_cpu *cpu = &sv->cpu;
+    uint64_t pc = cpu->fe->get_pc(cpu);
+    uint32_t mode = cpu->fe->mode_key(cpu);
+    if (prev) {
+        uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
+        struct tc_block *n = follow_link(sv, prev, pc, mode, epoch);
+        if (n) {
+            sv->link_hits++;
+            return n;
+        }
+    }
+    sv->lookups++;
+    uint64_t free_gen = sv->tc.free_gen;
+    struct tc_block *blk = soft_block_for_pc(sv, pc, mode);
+    /* Link only when prev survived the lookup and blk is a cached block. */
+    if (blk && prev && sv->tc.free_gen == free_gen && blk != sv->temp_block)
+        make_link(sv, prev, blk, pc);
+    return blk;
+}
+
 /* Run blocks until something needs the dispatcher; cpu->stop says what. Called
  * inside an execution period, under setjmp (faults unwind past it). */
 static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
@@ -63,6 +109,7 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
     struct soft_cpu *cpu = &sv->cpu;
     struct vcpu *vcpu = sv->vcpu;
     uint32_t until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
+    struct tc_block *prev = NULL;
     for (;;) {
         cpu->stop = SOFT_RUN;
         if (atomic_load_explicit(&vcpu->requests, memory_order_acquire) || sv->broadcast_pending)
@@ -89,12 +136,18 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
             cpu->stop = SOFT_STOP_HALT;
             return;
         }
-        struct tc_block *blk = soft_block_for_pc(sv, cpu->fe->get_pc(cpu));
+        struct tc_block *blk = next_block(sv, prev);
         if (!blk)
             return;
         blk->exec_count++;
         cpu->insn_open = 0;
-        if (interp_run(cpu, &blk->prog) == INTERP_STOP) {
+        prev = blk == sv->temp_block ? NULL : blk;
+        sv->smc_restart = false;
+        sv->cur_blk = blk;
+        enum interp_result r = interp_run(cpu, &blk->prog);
+        sv->cur_blk = NULL;
+        if (r == INTERP_STOP) {
+            prev = NULL;
             handle_ir_stop(cpu);
             if (cpu->stop != SOFT_RUN)
                 return;
@@ -160,6 +213,7 @@ static void execute(struct soft_vcpu *sv, uint64_t deadline_ns)
          * did not retire, and the frontend already made the state precise. */
         cpu->insn_open = 0;
         sv->translating = false;
+        sv->cur_blk = NULL;
     }
     soft_exec_leave(sv);
 }

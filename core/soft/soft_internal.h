@@ -42,9 +42,13 @@ struct soft_vcpu {
     /* A page became a code page: other vCPUs must drop writable TLB entries (posted
      * outside the execution period, under the VM lock). */
     bool broadcast_pending;
-    struct tc_block *temp_block;   /* budget-capped block, run once, not cached */
+    struct tc_block *temp_block;   /* budget-capped or single-instruction block, run
+                                    * once, not cached */
+    struct tc_block *cur_blk;      /* the block running now (SMC checks), or NULL */
+    bool smc_restart;              /* run the next instruction alone (smc_guard) */
     uint64_t run_seq;              /* vcpu_run calls so far */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
+    uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
     pthread_mutex_t wait_lock;     /* HLT wait */
     pthread_cond_t wait_cond;
     jmp_buf unwind;
@@ -71,7 +75,7 @@ uint8_t *soft_gpa_host(struct soft_cpu *cpu, uint64_t gpa, uint64_t len, uint32_
 
 /* translate.c: find or build the block at the current pc. NULL with cpu->stop set
  * when translation delivered a fault or could not proceed. */
-struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc);
+struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode);
 
 /* run.c */
 hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);

@@ -360,7 +360,10 @@ Test(arm64_diff, random_instructions_match_unicorn)
     uc_engine *uc;
     cr_assert_eq(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc), UC_ERR_OK);
     uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_MAX);
-    uc_mem_map(uc, CORE_CODE_GPA, CORE_PAGE, UC_PROT_ALL);
+    /* Code is read/execute on both sides: a store into it faults on both rather than
+     * patching the next instruction (which we would then run and Unicorn not). */
+    uc_mem_map(uc, CORE_CODE_GPA, CORE_PAGE, UC_PROT_READ | UC_PROT_EXEC);
+    cr_assert_eq(vm_protect(0, CORE_CODE_GPA, CORE_PAGE, 1 | 4), HV_SUCCESS);
     uc_mem_map(uc, CORE_DATA_GPA, CORE_DATA_SIZE, UC_PROT_READ | UC_PROT_WRITE);
     uc_mem_map(uc, CORE_VEC_GPA, CORE_PAGE, UC_PROT_ALL);
     uc_mem_write(uc, CORE_VEC_GPA, c.vec, CORE_PAGE);

@@ -639,6 +639,74 @@ static bool scalar_shift_valid(uint32_t insn)
     }
 }
 
+/* ---- vector by element: MUL/MLA/MLS, [SU]MULL/MLAL/MLSL, FMUL/FMLA/FMLS ---- */
+static bool elem_fp(unsigned u, unsigned op)
+{
+    return !u && (op == 0x1 || op == 0x5 || op == 0x9);
+}
+
+static bool elem_valid(uint32_t insn)
+{
+    unsigned u = F(insn, 29, 1), size = F(insn, 22, 2), op = F(insn, 12, 4), q = F(insn, 30, 1);
+    if (elem_fp(u, op)) {
+        if (!(size & 2))
+            return false;   /* half precision */
+        return !(size & 1) || (q && !F(insn, 21, 1));
+    }
+    bool int_op = (!u && (op == 0x8 || op == 0x2 || op == 0x6 || op == 0xa)) ||
+                  (u && (op == 0x0 || op == 0x4 || op == 0x2 || op == 0x6 || op == 0xa));
+    return int_op && (size == 1 || size == 2);
+}
+
+static void run_elem(struct vctx *c)
+{
+    uint32_t insn = c->insn;
+    unsigned op = F(insn, 12, 4), h = F(insn, 11, 1), l = F(insn, 21, 1), mbit = F(insn, 20, 1);
+    unsigned rm4 = F(insn, 16, 4);
+    uint8_t r[16] = { 0 }, n[16], d[16];
+    memcpy(n, c->st->v[c->rn].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
+    if (elem_fp(c->u, op)) {
+        bool dp = c->size & 1;
+        unsigned eb = dp ? 8 : 4, index = dp ? h : (h << 1) | l, lanes = (c->q ? 16 : 8) / eb;
+        uint64_t e = lane(c->st->v[(mbit << 4) | rm4].b, eb, index);
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t x = lane(n, eb, i), v;
+            if (op == 0x9)
+                v = fp_lane(c, FB_MUL, x, e, dp);
+            else
+                v = (uint64_t)a64_fp_fma(c->cpu, x, e,
+                                         (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64) | ((ir_u128)(op == 0x5) << 66));
+            set_lane(r, eb, i, v);
+        }
+        write_result(c, r);
+        return;
+    }
+    unsigned eb = 1u << c->size, bits = 8 * eb;
+    unsigned index = c->size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
+    unsigned rm = c->size == 1 ? rm4 : (mbit << 4) | rm4;
+    uint64_t e = lane(c->st->v[rm].b, eb, index);
+    bool s = !c->u, lng = op == 0x2 || op == 0x6 || op == 0xa;
+    if (!lng) {
+        unsigned lanes = (c->q ? 16 : 8) / eb;
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t p = lane(n, eb, i) * e, acc = lane(d, eb, i);
+            uint64_t v = op == 0x8 ? p : op == 0x0 ? acc + p : acc - p;
+            set_lane(r, eb, i, v & mask(bits));
+        }
+        write_result(c, r);
+        return;
+    }
+    const uint8_t *hn = n + (c->q ? 8 : 0);
+    __int128 ev = s ? (__int128)sext(e, bits) : (__int128)e;
+    for (unsigned i = 0; i < 8 / eb; i++) {
+        uint64_t xr = lane(hn, eb, i);
+        __int128 x = s ? (__int128)sext(xr, bits) : (__int128)xr, acc = (__int128)lane(d, 2 * eb, i);
+        __int128 v = op == 0xa ? x * ev : op == 0x2 ? acc + x * ev : acc - x * ev;
+        set_lane(r, 2 * eb, i, (uint64_t)v & mask(2 * bits));
+    }
+    memcpy(c->st->v[c->rd].b, r, 16);
+}
+
 static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
 {
     (void)cc;
@@ -656,6 +724,7 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     case A64_SIMD_SCALAR_MISC: c.opcode = F(c.insn, 12, 5); run_scalar_misc(&c); break;
     case A64_SIMD_SCALAR_SAME: c.q = 0, c.scalar = true; run_same(&c); break;
     case A64_SIMD_SCALAR_SHIFT: c.q = 0, c.scalar = true; run_shift(&c); break;
+    case A64_SIMD_ELEM: run_elem(&c); break;
     default: break;
     }
     return 0;
@@ -823,6 +892,7 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     case A64_SIMD_SCALAR_MISC: return scalar_misc_valid(u, size, F(insn, 12, 5));
     case A64_SIMD_SCALAR_SAME: return scalar_same_valid(u, size, F(insn, 11, 5));
     case A64_SIMD_SCALAR_SHIFT: return scalar_shift_valid(insn);
+    case A64_SIMD_ELEM: return elem_valid(insn);
     case A64_SIMD_LDST_MULTI:
         return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
     case A64_SIMD_LDST_SINGLE: {

@@ -320,3 +320,4 @@ bool trans_DUP_asisdone(struct a64_tc *t, uint32_t insn)
 bool trans_asisdmisc(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_MISC); }
 bool trans_asisdsame(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_SAME); }
 bool trans_asisdshf(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_SHIFT); }
+bool trans_asimdelem(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_ELEM); }

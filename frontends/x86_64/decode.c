@@ -219,6 +219,9 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
         in->o[0] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, 8 } };
         in->o[1] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, X86_RAX } };
     }
+    /* F3 0F BC/BD are TZCNT/LZCNT; Capstone reports BSF/BSR outside 64-bit mode. */
+    if ((in->op == X86_I_BSF || in->op == X86_I_BSR) && (in->prefixes & X86_PFX_REP))
+        in->op = in->op == X86_I_BSF ? X86_I_TZCNT : X86_I_LZCNT;
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
         in->o[0].size = default_op_size(mode, in->prefixes);

@@ -180,7 +180,7 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
         (memchr(in->bytes, 0x66, in->size) || memchr(in->bytes, 0xf2, in->size) || memchr(in->bytes, 0xf3, in->size)))
         return false;
     /* BSWAP of a 16-bit register is undefined. */
-    if (in->id == X86_INS_BSWAP && memchr(in->bytes, 0x66, in->size))
+    if (in->id == X86_INS_BSWAP && x->operands[0].size == 2)
         return false;
     /* 66h together with REX.W: Unicorn sizes immediates by 66h (REX.W wins). */
     if ((x->rex & 0x8) && memchr(in->bytes, 0x66, in->size))
@@ -210,7 +210,7 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
         if (o->type == X86_OP_REG && (dg_is_rbx_or_rsp(o->reg) || !dg_is_gpr(o->reg)))
             return false;
         if (o->type == X86_OP_MEM) {
-            if (o->mem.base != X86_REG_RBX && o->mem.base != X86_REG_EBX)
+            if (o->mem.base != X86_REG_RBX && o->mem.base != X86_REG_EBX && o->mem.base != X86_REG_BX)
                 return false;
             if (o->mem.index != X86_REG_INVALID || o->mem.segment != X86_REG_INVALID)
                 return false;

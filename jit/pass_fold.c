@@ -97,6 +97,59 @@ static bool identity(struct fold *f, uint32_t idx)
     }
 }
 
+/* The value v if it is "zext i128 of an i64", else 0. */
+static ir_val zext64_source(const struct ir_block *b, ir_val v)
+{
+    const struct ir_insn *in = &b->insns[v - 1];
+    return (in->op == IR_ZEXT && in->type == IR_I128 && ir_type_of(b, in->arg[0]) == IR_I64) ? in->arg[0] : 0;
+}
+
+/* A removed instruction before idx, to recycle as a new constant: one an earlier
+ * pass removed after rewriting its uses, not one this pass still maps (repl). */
+static uint32_t free_slot_before(const struct fold *f, uint32_t idx)
+{
+    const struct ir_block *b = f->b;
+    for (uint32_t j = idx; j > 0; j--)
+        if (b->insns[j - 1].dead && !f->repl[j] && b->insns[j - 1].op != IR_INSN_START &&
+            !(ir_op_info[b->insns[j - 1].op].effects & IR_EFF_TERM))
+            return j - 1;
+    return UINT32_MAX;
+}
+
+/* Rotates written as a 128-bit funnel, the way an A64 lifter writes ROR:
+ *   extract.i64 (or (shl (zext a), 64), (zext a)), k   ==   rotr a, k
+ * The 128-bit forms are the interpreter's slow path; the rotate is one fast op. */
+static bool funnel_rotate(struct fold *f, uint32_t idx)
+{
+    struct ir_block *b = f->b;
+    struct ir_insn *in = &b->insns[idx];
+    if (in->op != IR_EXTRACT || in->type != IR_I64 || in->imm == 0 || in->imm >= 64)
+        return false;
+    const struct ir_insn *o = &b->insns[in->arg[0] - 1];
+    if (o->op != IR_OR || o->type != IR_I128)
+        return false;
+    for (unsigned side = 0; side < 2; side++) {
+        const struct ir_insn *sh = &b->insns[o->arg[side] - 1];
+        ir_u128 k;
+        if (sh->op != IR_SHL || !is_const(b, sh->arg[1], &k) || k != 64)
+            continue;
+        ir_val hi = zext64_source(b, sh->arg[0]), lo = zext64_source(b, o->arg[!side]);
+        if (!hi || hi != lo)
+            continue;
+        uint32_t slot = free_slot_before(f, idx);
+        if (slot == UINT32_MAX)
+            return false;
+        struct ir_insn *c = &b->insns[slot];
+        *c = (struct ir_insn){ .op = IR_CONST, .type = IR_I64, .imm = in->imm };
+        in->op = IR_ROTR;
+        in->arg[0] = hi;
+        in->arg[1] = slot + 1;
+        in->imm = 0;
+        return true;
+    }
+    return false;
+}
+
 /* Branches on constants: a never-taken side exit goes, an always-taken one becomes
  * the terminator (the rest of the block is unreachable). */
 static void fold_control(struct fold *f, uint32_t idx)
@@ -149,7 +202,7 @@ void ir_pass_const_fold(struct ir_block *b)
                 make_const(in, v);
             else if (in->op == IR_SELECT && in->arg[0] && is_const(b, in->arg[0], &args[0]))
                 replace(&f, i, (args[0] & 1) ? in->arg[1] : in->arg[2]);
-            else
+            else if (!funnel_rotate(&f, i))
                 identity(&f, i);
         } else if (in->op == IR_EXIT_IF || in->op == IR_BRANCH) {
             fold_control(&f, i);

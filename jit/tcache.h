@@ -54,8 +54,11 @@ struct tc_block {
     uint64_t checked_run;      /* last vcpu_run in which its bytes were re-checked */
     uint64_t code_gpa[TC_MAX_PAGES];  /* guest-physical start of each code piece */
     uint32_t code_len[TC_MAX_PAGES];  /* bytes of each piece */
+    const uint8_t *code_host[TC_MAX_PAGES];  /* where each piece lives; valid while the
+                                              * block is (stage-2 epoch unchanged) */
     uint8_t *code;             /* copy of the guest bytes (client-write detection) */
     uint32_t guest_insns;
+    uint32_t guest_bytes;      /* code bytes covered from pc */
     uint64_t exec_count;
     struct interp_prog prog;
     struct tc_block *next;

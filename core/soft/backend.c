@@ -144,9 +144,13 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     vcpu->be = NULL;
 }
 
+/* Called on the owning thread between runs. Blocks are keyed by guest-physical
+ * address, which means other memory in another space: drop them with the TLB. */
 static hv_return_t soft_vcpu_set_space(struct vcpu *vcpu, uint32_t space)
 {
-    (void)space;
+    struct soft_vcpu *sv = vcpu->be;
+    if (space != vcpu->space)
+        tcache_flush(&sv->tc);
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
     return HV_SUCCESS;
 }

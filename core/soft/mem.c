@@ -105,8 +105,27 @@ static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access
     return slot;
 }
 
-/* The entry allowing access to va's page: TLB hit, code-page write, or fill. */
-static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, uint32_t access, uint64_t info)
+/* A write of [va, va+size) lands on code of the running block after the current
+ * instruction: those instructions were translated from the old bytes. Abandon the
+ * write (the state is at the instruction's boundary, as for a fault) and have the
+ * dispatcher run this one instruction alone, then continue from fresh code. */
+static void smc_guard(struct soft_cpu *cpu, uint64_t va, unsigned size)
+{
+    struct soft_vcpu *sv = soft_vcpu_of(cpu);
+    const struct tc_block *blk = sv->cur_blk;
+    if (!blk || !cpu->insn_open)
+        return;
+    uint64_t lo = cpu->insn_pc + cpu->insn_len, hi = blk->pc + blk->guest_bytes;
+    if (va < hi && va + size > lo) {
+        sv->smc_restart = true;
+        make_precise(cpu);
+        soft_unwind(cpu, SOFT_STOP_SYSTEM);
+    }
+}
+
+/* The entry allowing access to [va, va+size) (one page): TLB hit, code-page write,
+ * or fill. */
+static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info)
 {
     struct mmu_entry *e = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     uint32_t need = access & (MMU_READ | MMU_WRITE | MMU_FETCH);
@@ -115,6 +134,7 @@ static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, uint32_t acc
             return e;
         if ((e->perms & MMU_PERM_CODE) && (need & ~(e->perms | MMU_WRITE)) == 0) {
             /* A write to a page holding translations: drop them, then allow it. */
+            smc_guard(cpu, va, size);
             struct soft_vcpu *sv = soft_vcpu_of(cpu);
             tc_page_invalidate(&sv->svm->code_pages, e->gpage);
             e->perms = (e->perms & ~MMU_PERM_CODE) | MMU_WRITE;
@@ -123,7 +143,7 @@ static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, uint32_t acc
     }
     e = fill(cpu, va, access, info);
     if (e && (need & MMU_WRITE) && (e->perms & MMU_PERM_CODE))
-        return resolve(cpu, va, access, info);
+        return resolve(cpu, va, size, access, info);
     return e;
 }
 
@@ -135,10 +155,10 @@ static void access_bytes(struct soft_cpu *cpu, uint64_t va, uint8_t *buf, unsign
     unsigned first = (unsigned)(MMU_PAGE_SIZE - (va & ~MMU_PAGE_MASK));
     if (first > size)
         first = size;
-    uint8_t *h0 = resolve(cpu, va, access, info)->host + (va & ~MMU_PAGE_MASK);
+    uint8_t *h0 = resolve(cpu, va, first, access, info)->host + (va & ~MMU_PAGE_MASK);
     uint8_t *h1 = NULL;
     if (first < size)
-        h1 = resolve(cpu, va + first, access, info)->host;
+        h1 = resolve(cpu, va + first, size - first, access, info)->host;
     if (write) {
         memcpy(h0, buf, first);
         if (h1)
@@ -185,13 +205,13 @@ uint8_t *soft_rmw_ptr(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t
     if ((va & ~MMU_PAGE_MASK) + size > MMU_PAGE_SIZE)
         return NULL;
     access = (access & ~(uint32_t)(MMU_FETCH | MMU_PROBE)) | MMU_READ | MMU_WRITE;
-    return resolve(cpu, va, access, info)->host + (va & ~MMU_PAGE_MASK);
+    return resolve(cpu, va, size, access, info)->host + (va & ~MMU_PAGE_MASK);
 }
 
 uint64_t soft_fetch_gpa(struct soft_cpu *cpu, uint64_t va)
 {
     uint32_t access = MMU_FETCH | (cpu->regime == 1 ? MMU_USER : 0);
-    struct mmu_entry *e = resolve(cpu, va, access, 0);
+    struct mmu_entry *e = resolve(cpu, va, 1, access, 0);
     return e->gpage | (va & ~MMU_PAGE_MASK);
 }
 
@@ -226,7 +246,7 @@ size_t soft_fetch_code(struct soft_cpu *cpu, uint64_t va, void *out, size_t len,
     size_t done = 0;
     while (done < len) {
         uint64_t a = va + done;
-        struct mmu_entry *e = resolve(cpu, a, access, 0);
+        struct mmu_entry *e = resolve(cpu, a, 1, access, 0);
         if (!e)
             break;
         /* Noting a new code page flushes its TLB entries: keep the pointer first. */

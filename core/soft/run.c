@@ -142,7 +142,11 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
         blk->exec_count++;
         cpu->insn_open = 0;
         prev = blk == sv->temp_block ? NULL : blk;
-        if (interp_run(cpu, &blk->prog) == INTERP_STOP) {
+        sv->smc_restart = false;
+        sv->cur_blk = blk;
+        enum interp_result r = interp_run(cpu, &blk->prog);
+        sv->cur_blk = NULL;
+        if (r == INTERP_STOP) {
             prev = NULL;
             handle_ir_stop(cpu);
             if (cpu->stop != SOFT_RUN)
@@ -209,6 +213,7 @@ static void execute(struct soft_vcpu *sv, uint64_t deadline_ns)
          * did not retire, and the frontend already made the state precise. */
         cpu->insn_open = 0;
         sv->translating = false;
+        sv->cur_blk = NULL;
     }
     soft_exec_leave(sv);
 }

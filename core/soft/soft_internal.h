@@ -42,7 +42,10 @@ struct soft_vcpu {
     /* A page became a code page: other vCPUs must drop writable TLB entries (posted
      * outside the execution period, under the VM lock). */
     bool broadcast_pending;
-    struct tc_block *temp_block;   /* budget-capped block, run once, not cached */
+    struct tc_block *temp_block;   /* budget-capped or single-instruction block, run
+                                    * once, not cached */
+    struct tc_block *cur_blk;      /* the block running now (SMC checks), or NULL */
+    bool smc_restart;              /* run the next instruction alone (smc_guard) */
     uint64_t run_seq;              /* vcpu_run calls so far */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */

@@ -8,15 +8,15 @@
 
 #include "core/soft/soft_internal.h"
 
-/* The guest bytes under blk are still the ones it was translated from. */
-static bool bytes_unchanged(struct soft_vcpu *sv, const struct tc_block *blk)
+/* The guest bytes under blk are still the ones it was translated from. The host
+ * pointers are safe to read: blk is valid, so stage 2 has not lost them since. */
+static bool bytes_unchanged(const struct tc_block *blk)
 {
     const uint8_t *copy = blk->code;
     for (uint32_t i = 0; i < blk->npages; i++) {
         if (!blk->code_len[i])
             continue;
-        const uint8_t *h = soft_gpa_host(&sv->cpu, blk->code_gpa[i], blk->code_len[i], PMAP_EXEC);
-        if (!h || memcmp(h, copy, blk->code_len[i]) != 0)
+        if (memcmp(blk->code_host[i], copy, blk->code_len[i]) != 0)
             return false;
         copy += blk->code_len[i];
     }
@@ -42,6 +42,7 @@ static bool copy_code(struct soft_vcpu *sv, struct tc_block *blk, uint64_t pc, u
         const uint8_t *h = soft_gpa_host(&sv->cpu, blk->code_gpa[i], n, 0);
         if (!h)
             return false;
+        blk->code_host[i] = h;
         memcpy(blk->code + off, h, n);
         off += n;
     }
@@ -96,6 +97,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     blk->s2_epoch = epoch;
     blk->checked_run = sv->run_seq;
     blk->guest_insns = b->guest_insns;
+    blk->guest_bytes = b->guest_bytes;
     blk->npages = sv->tb_npages;
     for (uint32_t i = 0; i < sv->tb_npages; i++) {
         blk->page[i] = sv->tb_pg[i];
@@ -115,6 +117,8 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
     uint64_t gpa = soft_fetch_gpa(cpu, pc);
     uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
     uint64_t remaining = cpu->budget - cpu->icount;
+    if (sv->smc_restart)
+        remaining = 1;   /* the instruction whose store hit its own block, alone */
     bool capped = remaining < SOFT_MAX_BLOCK_INSNS;
 
     {
@@ -123,7 +127,7 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
         if (blk && blk->guest_insns > remaining)
             blk = NULL;
         if (blk && blk->checked_run != sv->run_seq) {
-            if (bytes_unchanged(sv, blk)) {
+            if (bytes_unchanged(blk)) {
                 blk->checked_run = sv->run_seq;
             } else {
                 /* Rewritten behind our back (by the client): invalidate the page. */

@@ -455,17 +455,18 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     uint64_t flags = 0, out;
     uint64_t a = (uint64_t)ra;
     begin(cpu);
+    int fbits = (int)((rc >> 16) & 0x7f);   /* fixed-point forms: fraction bits */
     if (kind == FC_SCVTF || kind == FC_UCVTF) {
         int64_t s = sf ? (int64_t)a : (int32_t)(uint32_t)a;
         uint64_t u = sf ? a : (uint32_t)a;
-        if (dp)
-            out = b64(kind == FC_SCVTF ? (double)s : (double)u);
-        else
-            out = b32(kind == FC_SCVTF ? (float)s : (float)u);
+        /* exact in long double, scaled exactly, then rounded once */
+        long double v = ldexpl(kind == FC_SCVTF ? (long double)s : (long double)u, -fbits);
+        out = dp ? b64((double)v) : b32((float)v);
         out = fix_out(cpu, f, out, &flags);
     } else {
         a = flush_in(cpu, f, a, &flags);
-        out = to_int(dp ? f64(a) : f32(a), kind == FC_FCVTZS, sf, &flags, (unsigned)(rc >> 12) & 7);
+        double x = ldexp(dp ? f64(a) : f32(a), fbits);
+        out = to_int(x, kind == FC_FCVTZS, sf, &flags, (unsigned)(rc >> 12) & 7);
         feclearexcept(FE_ALL_EXCEPT);   /* to_int computed the flags itself */
     }
     end(cpu, flags);

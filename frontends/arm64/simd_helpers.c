@@ -15,6 +15,7 @@ struct vctx {
     struct a64_state *st;
     uint32_t insn;
     unsigned q, u, size, opcode, rd, rn, rm;
+    bool scalar;   /* scalar (asisd) form: element 0 only */
 };
 
 static uint64_t lane(const uint8_t *v, unsigned eb, unsigned i)
@@ -49,7 +50,7 @@ static void write_result(struct vctx *c, const uint8_t *r)
 static struct vctx ctx(void *cpu, uint32_t insn)
 {
     return (struct vctx){ cpu, a64_st(cpu), insn, F(insn, 30, 1), F(insn, 29, 1), F(insn, 22, 2),
-                          F(insn, 11, 5), A64_RD(insn), A64_RN(insn), A64_RM(insn) };
+                          F(insn, 11, 5), A64_RD(insn), A64_RN(insn), A64_RM(insn), false };
 }
 
 /* ---- three same ---- */
@@ -107,7 +108,7 @@ static uint64_t fp_compare(struct vctx *c, uint64_t x, uint64_t y, bool dp, bool
 static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
 {
     unsigned a = c->size >> 1, dp = c->size & 1, eb = dp ? 8 : 4, k = c->opcode - 0x18;
-    unsigned lanes = (c->q ? 16 : 8) / eb;
+    unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
     uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), y = lane(m, eb, i), v = 0;
@@ -169,7 +170,7 @@ static uint64_t shift_by_lane(uint64_t x, int64_t sh, unsigned bits, bool is_sig
 
 static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t *m, const uint8_t *d)
 {
-    unsigned eb = 1u << c->size, bits = 8 * eb, lanes = (c->q ? 16 : 8) / eb, op = c->opcode;
+    unsigned eb = 1u << c->size, bits = 8 * eb, lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb, op = c->opcode;
     bool s = !c->u;
     int64_t smax = (int64_t)(mask(bits) >> 1), smin = -smax - 1;
     for (unsigned i = 0; i < lanes; i++) {
@@ -263,6 +264,8 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x0a: return !u && (size != 3 || q);      /* CMLT #0 */
     case 0x12: return !u && size != 3;             /* XTN */
     case 0x0f: return (size & 2) && !((size & 1) && !q);   /* FABS / FNEG */
+    case 0x0c: case 0x0d: return (size & 2) && !((size & 1) && !q);   /* FCM{GT,GE,EQ,LE} #0 */
+    case 0x0e: return !u && (size & 2) && !((size & 1) && !q);        /* FCMLT #0 */
     case 0x1d: return !(size & 2) && !((size & 1) && !q);  /* SCVTF / UCVTF */
     case 0x1b: return (size & 2) && !((size & 1) && !q);   /* FCVTZS / FCVTZU */
     default: return false;
@@ -290,11 +293,25 @@ static void run_misc(struct vctx *c)
         memcpy(r, c->st->v[c->rd].b, 16);
         for (unsigned i = 0; i < 8 / eb; i++)
             set_lane(r + (c->q ? 8 : 0), eb, i, lane(n, 2 * eb, i) & mask(bits));
+    } else if (op == 0x0c || op == 0x0d || op == 0x0e) {
+        bool dp = c->size & 1;
+        unsigned fe = dp ? 8 : 4;
+        for (unsigned i = 0; i < (c->scalar ? 1 : bytes / fe); i++) {
+            uint64_t x = lane(n, fe, i), v;
+            switch (op | (c->u << 5)) {
+            case 0x0c: v = fp_compare(c, x, 0, dp, true, 2); break;    /* FCMGT #0 */
+            case 0x2c: v = fp_compare(c, x, 0, dp, true, 1); break;    /* FCMGE #0 */
+            case 0x0d: v = fp_compare(c, x, 0, dp, false, 0); break;   /* FCMEQ #0 */
+            case 0x2d: v = fp_compare(c, 0, x, dp, true, 1); break;    /* FCMLE #0 */
+            default: v = fp_compare(c, 0, x, dp, true, 2); break;      /* FCMLT #0 */
+            }
+            set_lane(r, fe, i, v & mask(8 * fe));
+        }
     } else if (op == 0x0f || op == 0x1d || op == 0x1b) {
         bool dp = c->size & 1;
         unsigned fe = dp ? 8 : 4;
         uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
-        for (unsigned i = 0; i < bytes / fe; i++) {
+        for (unsigned i = 0; i < (c->scalar ? 1 : bytes / fe); i++) {
             uint64_t x = lane(n, fe, i), v;
             if (op == 0x0f)
                 v = c->u ? x ^ sign : x & ~sign;
@@ -496,6 +513,200 @@ static void run_tbl(struct vctx *c)
     write_result(c, r);
 }
 
+/* ---- three different: long, wide and narrowing-high arithmetic ---- */
+static bool diff_valid(unsigned u, unsigned size, unsigned op)
+{
+    if (size == 3 || op == 0xf || op == 0x9 || op == 0xb || op == 0xd)
+        return false;   /* saturating doubling forms are not implemented */
+    if (op == 0xe)
+        return !u && size == 0;   /* PMULL (8-bit) */
+    return true;
+}
+
+static void run_diff(struct vctx *c)
+{
+    uint8_t r[16] = { 0 }, n[16], m[16], d[16];
+    memcpy(n, c->st->v[c->rn].b, 16), memcpy(m, c->st->v[c->rm].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
+    unsigned op = F(c->insn, 12, 4), eb = 1u << c->size, bits = 8 * eb, lanes = 8 / eb;
+    bool s = !c->u, narrow = op == 0x4 || op == 0x6, wide_n = op == 0x1 || op == 0x3;
+    const uint8_t *hn = n + (c->q ? 8 : 0), *hm = m + (c->q ? 8 : 0);
+    if (narrow) {
+        memcpy(r, d, 16);
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t x = lane(n, 2 * eb, i), y = lane(m, 2 * eb, i);
+            unsigned __int128 v = op == 0x4 ? (unsigned __int128)x + y : (unsigned __int128)x - y;
+            if (c->u)
+                v += (unsigned __int128)1 << (bits - 1);   /* RADDHN / RSUBHN */
+            set_lane(r + (c->q ? 8 : 0), eb, i, (uint64_t)(v >> bits) & mask(bits));
+        }
+        memcpy(c->st->v[c->rd].b, r, 16);
+        if (!c->q)
+            memset(c->st->v[c->rd].b + 8, 0, 8);
+        return;
+    }
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t xr = wide_n ? lane(n, 2 * eb, i) : lane(hn, eb, i), yr = lane(hm, eb, i);
+        __int128 x = wide_n ? (s ? (__int128)sext(xr, 2 * bits) : (__int128)xr) : (s ? (__int128)sext(xr, bits) : (__int128)xr);
+        __int128 y = s ? (__int128)sext(yr, bits) : (__int128)yr;
+        __int128 acc = (__int128)lane(d, 2 * eb, i), v = 0;
+        switch (op) {
+        case 0x0: case 0x1: v = x + y; break;
+        case 0x2: case 0x3: v = x - y; break;
+        case 0x5: v = acc + (x > y ? x - y : y - x); break;
+        case 0x7: v = x > y ? x - y : y - x; break;
+        case 0x8: v = acc + x * y; break;
+        case 0xa: v = acc - x * y; break;
+        case 0xc: v = x * y; break;
+        default:   /* 0xe PMULL 8x8 -> 16 */
+            for (unsigned k = 0; k < 8; k++)
+                if (yr & (1u << k))
+                    v ^= (__int128)(xr << k);
+            break;
+        }
+        set_lane(r, 2 * eb, i, (uint64_t)v & mask(2 * bits));
+    }
+    memcpy(c->st->v[c->rd].b, r, 16);
+}
+
+/* ---- scalar pairwise: ADDP (D), FADDP/FMAXP/FMINP/FMAXNMP/FMINNMP ---- */
+static bool pair_valid(unsigned u, unsigned size, unsigned op)
+{
+    if (!u)
+        return op == 0x1b && size == 3;
+    return op == 0x0c || (op == 0x0d && !(size & 2)) || op == 0x0f;
+}
+
+static void run_pair(struct vctx *c)
+{
+    const uint8_t *n = c->st->v[c->rn].b;
+    unsigned op = F(c->insn, 12, 5);
+    uint8_t r[16] = { 0 };
+    if (!c->u) {
+        set_lane(r, 8, 0, lane(n, 8, 0) + lane(n, 8, 1));
+    } else {
+        bool dp = c->size & 1, min = c->size & 2;
+        unsigned eb = dp ? 8 : 4;
+        unsigned fop = op == 0x0d ? FB_ADD : op == 0x0c ? (min ? FB_MINNM : FB_MAXNM) : (min ? FB_MIN : FB_MAX);
+        set_lane(r, eb, 0, fp_lane(c, fop, lane(n, eb, 0), lane(n, eb, 1), dp));
+    }
+    memcpy(c->st->v[c->rd].b, r, 16);
+}
+
+/* ---- scalar two-register misc: the vector operation on element 0 only ---- */
+static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
+{
+    switch (op) {
+    case 0x1b: return (size & 2) != 0;        /* FCVTZS / FCVTZU */
+    case 0x1d: return !(size & 2);            /* SCVTF / UCVTF */
+    case 0x08: case 0x09: case 0x0b: return size == 3;
+    case 0x0a: return !u && size == 3;        /* CMLT #0 */
+    default: return false;
+    }
+}
+
+static void run_scalar_misc(struct vctx *c)
+{
+    c->q = 0;
+    c->scalar = true;
+    run_misc(c);
+    bool fp = c->opcode == 0x1b || c->opcode == 0x1d;
+    unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : 8;
+    memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
+}
+
+/* ---- scalar three-same and shift by immediate: one element of the vector forms ---- */
+static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
+{
+    switch (op) {
+    case 0x01: case 0x05: return true;                        /* [SU]QADD, [SU]QSUB */
+    case 0x06: case 0x07: case 0x08: case 0x10: case 0x11: return size == 3;
+    case 0x1a: return u && (size & 2);                        /* FABD */
+    case 0x1c: return !u ? !(size & 2) : true;                /* FCMEQ / FCMGE / FCMGT */
+    case 0x1d: return u != 0;                                 /* FACGE / FACGT */
+    default: return false;
+    }
+}
+
+static bool scalar_shift_valid(uint32_t insn)
+{
+    unsigned immh = F(insn, 19, 4), u = F(insn, 29, 1), op = F(insn, 11, 5);
+    if (!(immh & 8))
+        return false;   /* only the 64-bit forms are implemented */
+    switch (op) {
+    case 0x00: case 0x02: case 0x04: case 0x06: case 0x0a: return true;
+    case 0x08: return u;   /* SRI */
+    default: return false;
+    }
+}
+
+/* ---- vector by element: MUL/MLA/MLS, [SU]MULL/MLAL/MLSL, FMUL/FMLA/FMLS ---- */
+static bool elem_fp(unsigned u, unsigned op)
+{
+    return !u && (op == 0x1 || op == 0x5 || op == 0x9);
+}
+
+static bool elem_valid(uint32_t insn)
+{
+    unsigned u = F(insn, 29, 1), size = F(insn, 22, 2), op = F(insn, 12, 4), q = F(insn, 30, 1);
+    if (elem_fp(u, op)) {
+        if (!(size & 2))
+            return false;   /* half precision */
+        return !(size & 1) || (q && !F(insn, 21, 1));
+    }
+    bool int_op = (!u && (op == 0x8 || op == 0x2 || op == 0x6 || op == 0xa)) ||
+                  (u && (op == 0x0 || op == 0x4 || op == 0x2 || op == 0x6 || op == 0xa));
+    return int_op && (size == 1 || size == 2);
+}
+
+static void run_elem(struct vctx *c)
+{
+    uint32_t insn = c->insn;
+    unsigned op = F(insn, 12, 4), h = F(insn, 11, 1), l = F(insn, 21, 1), mbit = F(insn, 20, 1);
+    unsigned rm4 = F(insn, 16, 4);
+    uint8_t r[16] = { 0 }, n[16], d[16];
+    memcpy(n, c->st->v[c->rn].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
+    if (elem_fp(c->u, op)) {
+        bool dp = c->size & 1;
+        unsigned eb = dp ? 8 : 4, index = dp ? h : (h << 1) | l, lanes = (c->q ? 16 : 8) / eb;
+        uint64_t e = lane(c->st->v[(mbit << 4) | rm4].b, eb, index);
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t x = lane(n, eb, i), v;
+            if (op == 0x9)
+                v = fp_lane(c, FB_MUL, x, e, dp);
+            else
+                v = (uint64_t)a64_fp_fma(c->cpu, x, e,
+                                         (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64) | ((ir_u128)(op == 0x5) << 66));
+            set_lane(r, eb, i, v);
+        }
+        write_result(c, r);
+        return;
+    }
+    unsigned eb = 1u << c->size, bits = 8 * eb;
+    unsigned index = c->size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
+    unsigned rm = c->size == 1 ? rm4 : (mbit << 4) | rm4;
+    uint64_t e = lane(c->st->v[rm].b, eb, index);
+    bool s = !c->u, lng = op == 0x2 || op == 0x6 || op == 0xa;
+    if (!lng) {
+        unsigned lanes = (c->q ? 16 : 8) / eb;
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t p = lane(n, eb, i) * e, acc = lane(d, eb, i);
+            uint64_t v = op == 0x8 ? p : op == 0x0 ? acc + p : acc - p;
+            set_lane(r, eb, i, v & mask(bits));
+        }
+        write_result(c, r);
+        return;
+    }
+    const uint8_t *hn = n + (c->q ? 8 : 0);
+    __int128 ev = s ? (__int128)sext(e, bits) : (__int128)e;
+    for (unsigned i = 0; i < 8 / eb; i++) {
+        uint64_t xr = lane(hn, eb, i);
+        __int128 x = s ? (__int128)sext(xr, bits) : (__int128)xr, acc = (__int128)lane(d, 2 * eb, i);
+        __int128 v = op == 0xa ? x * ev : op == 0x2 ? acc + x * ev : acc - x * ev;
+        set_lane(r, 2 * eb, i, (uint64_t)v & mask(2 * bits));
+    }
+    memcpy(c->st->v[c->rd].b, r, 16);
+}
+
 static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
 {
     (void)cc;
@@ -508,10 +719,18 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     case A64_SIMD_PERM: run_perm(&c); break;
     case A64_SIMD_EXT: run_ext(&c); break;
     case A64_SIMD_TBL: run_tbl(&c); break;
+    case A64_SIMD_DIFF: run_diff(&c); break;
+    case A64_SIMD_PAIR: run_pair(&c); break;
+    case A64_SIMD_SCALAR_MISC: c.opcode = F(c.insn, 12, 5); run_scalar_misc(&c); break;
+    case A64_SIMD_SCALAR_SAME: c.q = 0, c.scalar = true; run_same(&c); break;
+    case A64_SIMD_SCALAR_SHIFT: c.q = 0, c.scalar = true; run_shift(&c); break;
+    case A64_SIMD_ELEM: run_elem(&c); break;
     default: break;
     }
     return 0;
 }
+
+static ir_u128 helper_simd_single(void *cpu, uint32_t insn);
 
 /* ---- LD1-4/ST1-4 (multiple structures) ---- */
 static bool ldst_multi_shape(unsigned opcode, unsigned *regs, unsigned *interleave)
@@ -530,8 +749,10 @@ static bool ldst_multi_shape(unsigned opcode, unsigned *regs, unsigned *interlea
 
 static ir_u128 helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
 {
-    (void)b, (void)cc;
+    (void)cc;
     uint32_t insn = (uint32_t)a;
+    if ((unsigned)b == A64_SIMD_LDST_SINGLE)
+        return helper_simd_single(cpu, insn);
     struct a64_state *st = a64_st(cpu);
     unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), size = F(insn, 10, 2), rt = A64_RT(insn);
     unsigned regs = 1, il = 1, eb = 1u << size, bytes = q ? 16 : 8, lanes = bytes / eb;
@@ -575,6 +796,82 @@ static ir_u128 helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     return 0;
 }
 
+/* ---- LD1-4/ST1-4 (single structure) and LD1R-LD4R ---- */
+struct single_shape {
+    unsigned selem, eb, index;
+    bool replicate;
+};
+
+static bool single_shape(uint32_t insn, struct single_shape *sh)
+{
+    unsigned opcode = F(insn, 13, 3), s = F(insn, 12, 1), size = F(insn, 10, 2), q = F(insn, 30, 1);
+    unsigned scale = opcode >> 1;
+    sh->selem = (((opcode & 1) << 1) | F(insn, 21, 1)) + 1;
+    sh->replicate = false;
+    switch (scale) {
+    case 0: sh->eb = 1, sh->index = (q << 3) | (s << 2) | size; return true;
+    case 1:
+        if (size & 1)
+            return false;
+        sh->eb = 2, sh->index = (q << 2) | (s << 1) | (size >> 1);
+        return true;
+    case 2:
+        if (size & 2)
+            return false;
+        if (!(size & 1)) {
+            sh->eb = 4, sh->index = (q << 1) | s;
+            return true;
+        }
+        if (s)
+            return false;
+        sh->eb = 8, sh->index = q;
+        return true;
+    default:
+        if (!F(insn, 22, 1) || s)
+            return false;   /* LDnR: loads only */
+        sh->eb = 1u << size, sh->index = 0, sh->replicate = true;
+        return true;
+    }
+}
+
+static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
+{
+    struct a64_state *st = a64_st(cpu);
+    struct single_shape sh;
+    single_shape(insn, &sh);
+    unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), rt = A64_RT(insn), rn = A64_RN(insn);
+    uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)sh.selem * sh.eb;
+    uint32_t access = a64_el(st) == 0 ? MMU_USER : 0;
+    uint8_t buf[32];
+    if (load) {
+        soft_read_bytes(cpu, base, buf, (unsigned)total, access | MMU_READ, 0);
+        for (unsigned s = 0; s < sh.selem; s++) {
+            uint8_t *v = st->v[(rt + s) % 32].b;
+            if (sh.replicate) {
+                for (unsigned i = 0; i < (q ? 16u : 8u); i += sh.eb)
+                    memcpy(v + i, buf + s * sh.eb, sh.eb);
+                if (!q)
+                    memset(v + 8, 0, 8);
+            } else {
+                memcpy(v + sh.index * sh.eb, buf + s * sh.eb, sh.eb);
+            }
+        }
+    } else {
+        for (unsigned s = 0; s < sh.selem; s++)
+            memcpy(buf + s * sh.eb, st->v[(rt + s) % 32].b + sh.index * sh.eb, sh.eb);
+        soft_write_bytes(cpu, base, buf, (unsigned)total, access | MMU_WRITE, 0);
+    }
+    if (F(insn, 23, 1)) {   /* post-index */
+        unsigned rm = A64_RM(insn);
+        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
+        if (rn == 31)
+            st->sp = next;
+        else
+            st->x[rn] = next;
+    }
+    return 0;
+}
+
 bool a64_simd_valid(uint32_t insn, unsigned group)
 {
     unsigned q = F(insn, 30, 1), u = F(insn, 29, 1), size = F(insn, 22, 2);
@@ -590,8 +887,18 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     case A64_SIMD_PERM: return F(insn, 12, 2) != 0 && !(size == 3 && !q);
     case A64_SIMD_EXT: return q || !F(insn, 14, 1);
     case A64_SIMD_TBL: return true;
+    case A64_SIMD_DIFF: return diff_valid(u, size, F(insn, 12, 4));
+    case A64_SIMD_PAIR: return pair_valid(u, size, F(insn, 12, 5));
+    case A64_SIMD_SCALAR_MISC: return scalar_misc_valid(u, size, F(insn, 12, 5));
+    case A64_SIMD_SCALAR_SAME: return scalar_same_valid(u, size, F(insn, 11, 5));
+    case A64_SIMD_SCALAR_SHIFT: return scalar_shift_valid(insn);
+    case A64_SIMD_ELEM: return elem_valid(insn);
     case A64_SIMD_LDST_MULTI:
         return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
+    case A64_SIMD_LDST_SINGLE: {
+        struct single_shape sh;
+        return single_shape(insn, &sh);
+    }
     default: return false;
     }
 }

@@ -264,7 +264,7 @@ bool trans_FMOV_float_imm(struct a64_tc *t, uint32_t insn)
 enum { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
 enum { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* fp_helpers.c round_mode() */
 
-static bool fp_int_convert_rm(struct a64_tc *t, uint32_t insn, unsigned kind, unsigned rm)
+static bool fp_int_convert_fixed(struct a64_tc *t, uint32_t insn, unsigned kind, unsigned rm, unsigned fbits)
 {
     int dp = precision(insn);
     unsigned sf = A64_SF(insn);
@@ -272,7 +272,7 @@ static bool fp_int_convert_rm(struct a64_tc *t, uint32_t insn, unsigned kind, un
         return false;
     if (!a64_fp_check(t))
         return true;
-    ir_val ctl = ir_const(t->b, IR_I64, kind | ((unsigned)dp << 8) | (sf << 10) | (rm << 12));
+    ir_val ctl = ir_const(t->b, IR_I64, kind | ((unsigned)dp << 8) | (sf << 10) | (rm << 12) | (fbits << 16));
     if (kind <= FC_UCVTF) {
         ir_val r = call(t, A64_H_FP_CVT, fp_ty(dp), a64_x(t, A64_RN(insn), 1), ir_const(t->b, IR_I64, 0), ctl);
         write_fp(t, A64_RD(insn), r);
@@ -282,6 +282,29 @@ static bool fp_int_convert_rm(struct a64_tc *t, uint32_t insn, unsigned kind, un
         a64_set_x(t, A64_RD(insn), r);
     }
     return true;
+}
+
+static bool fp_int_convert_rm(struct a64_tc *t, uint32_t insn, unsigned kind, unsigned rm)
+{
+    return fp_int_convert_fixed(t, insn, kind, rm, 0);
+}
+
+/* SCVTF/UCVTF/FCVTZS/FCVTZU (fixed-point): rmode:opcode 00:010, 00:011, 11:000,
+ * 11:001; fbits = 64 - scale (scale >= 32 for 32-bit registers). */
+bool trans_FCVT_fixed(struct a64_tc *t, uint32_t insn)
+{
+    unsigned sel = (a64_bits(insn, 19, 2) << 3) | a64_bits(insn, 16, 3), scale = a64_bits(insn, 10, 6);
+    unsigned kind;
+    switch (sel) {
+    case 0x02: kind = FC_SCVTF; break;
+    case 0x03: kind = FC_UCVTF; break;
+    case 0x18: kind = FC_FCVTZS; break;
+    case 0x19: kind = FC_FCVTZU; break;
+    default: return false;
+    }
+    if (!A64_SF(insn) && scale < 32)
+        return false;
+    return fp_int_convert_fixed(t, insn, kind, RM_ZERO, 64 - scale);
 }
 
 static bool fp_int_convert(struct a64_tc *t, uint32_t insn, unsigned kind)

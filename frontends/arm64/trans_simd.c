@@ -232,8 +232,9 @@ static bool simd_group(struct a64_tc *t, uint32_t insn, enum a64_simd_group grou
     if (!a64_fp_check(t))
         return true;
     struct ir_block *b = t->b;
-    enum a64_helper h = group == A64_SIMD_LDST_MULTI ? A64_H_SIMD_MEM : A64_H_SIMD;
-    if (group == A64_SIMD_LDST_MULTI)
+    bool mem = group == A64_SIMD_LDST_MULTI || group == A64_SIMD_LDST_SINGLE;
+    enum a64_helper h = mem ? A64_H_SIMD_MEM : A64_H_SIMD;
+    if (mem)
         a64_addr_base(t, A64_RN(insn));   /* only for the SP alignment check */
     ir_call(b, IR_VOID, a64_helper_id[h], ir_const(b, IR_I64, insn), ir_const(b, IR_I64, group),
             ir_const(b, IR_I64, t->pc));
@@ -298,3 +299,25 @@ bool trans_DUP_asimdins_DV_v(struct a64_tc *t, uint32_t insn)
     set_vreg(t, A64_RD(insn), join(t, rep, q ? rep : IR_NONE), q);
     return true;
 }
+bool trans_LD_single(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_LDST_SINGLE); }
+bool trans_LD_single_post(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_LDST_SINGLE); }
+bool trans_asimddiff(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_DIFF); }
+bool trans_asisdpair(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_PAIR); }
+
+/* DUP (element) to a scalar: "mov s3, v1.s[1]". */
+bool trans_DUP_asisdone(struct a64_tc *t, uint32_t insn)
+{
+    int size = elem_size(insn);
+    if (size < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    unsigned index = a64_bits(insn, 16, 5) >> (size + 1), esize = 8u << size;
+    ir_val v = ir_extract(t->b, lane_type[size], vreg(t, A64_RN(insn)), index * esize);
+    ir_set(t->b, A64_OFF_V(A64_RD(insn)), ir_cast(t->b, IR_ZEXT, IR_I128, v));
+    return true;
+}
+bool trans_asisdmisc(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_MISC); }
+bool trans_asisdsame(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_SAME); }
+bool trans_asisdshf(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_SHIFT); }
+bool trans_asimdelem(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_ELEM); }

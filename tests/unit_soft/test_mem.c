@@ -68,6 +68,22 @@ Test(mem, self_modifying_code_runs_the_new_instructions)
     cr_expect_eq(memcmp(t.ram + target, repl, 8), 0);
 }
 
+Test(mem, a_store_into_the_running_block_is_seen_by_the_next_instruction)
+{
+    start();
+    /* One block: the store rewrites the ADDI right after it (imm8 1 -> 5). */
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 6, CODE + 28);         /* address of the ADDI */
+    p = toy_movi(p, 7, 5);
+    p = toy_emit(p, TOY_STB, 7, 6, 3);     /* patch its imm8 */
+    p = toy_emit(p, TOY_ADDI, 2, 0, 1);
+    p = toy_emit(p, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 6);
+    cr_expect_eq(t.vcpu->icount, 6, "every instruction counted once");
+    cr_expect_eq(t.ram[CODE + 28 + 3], 5);
+}
+
 Test(mem, smc_through_a_byte_store_and_an_atomic)
 {
     start();
@@ -104,6 +120,33 @@ Test(mem, code_rewritten_by_the_client_between_runs)
     toy_emit(p, TOY_OUT, 2, 0, 3);
     toy_regs(&t)->rip = CODE;
     run_expect_out(3, 8);
+}
+
+Test(mem, another_address_space_runs_its_own_code)
+{
+    start();
+    uint8_t *p = toy_emit(t.ram + CODE, TOY_ADDI, 2, 0, 1);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    run_expect_out(1, 1);
+    /* Space 1 maps other memory at the same guest-physical addresses. */
+    uint8_t *other = aligned_alloc(4096, RAM);
+    cr_assert(other);
+    memset(other, 0, RAM);
+    p = toy_emit(other + CODE, TOY_ADDI, 2, 0, 3);
+    toy_emit(p, TOY_OUT, 2, 0, 2);
+    uint32_t space;
+    cr_assert_eq(vm_space_create(&space), HV_SUCCESS);
+    cr_assert_eq(vm_map(space, other, 0, RAM, PMAP_PERM_ALL), HV_SUCCESS);
+    cr_assert_eq(t.vcpu->vm->be->vcpu_set_space(t.vcpu, space), HV_SUCCESS);
+    t.vcpu->space = space;
+    toy_regs(&t)->rip = CODE;
+    run_expect_out(2, 4);
+    cr_assert_eq(t.vcpu->vm->be->vcpu_set_space(t.vcpu, 0), HV_SUCCESS);
+    t.vcpu->space = 0;
+    toy_regs(&t)->rip = CODE;
+    run_expect_out(1, 5);
+    vm_unmap(space, 0, RAM);
+    free(other);
 }
 
 Test(mem, cached_blocks_are_reused)

@@ -240,7 +240,7 @@ static void random_block(struct ir_block *blk)
     unsigned n = 4 + (unsigned)(rnd() % 40);
     for (unsigned i = 0; i < n; i++) {
         enum ir_type t = types[rnd() % 6];
-        switch (rnd() % 8) {
+        switch (rnd() % 9) {
         case 0: case 1: case 2: {
             enum ir_op op = binops[rnd() % (sizeof(binops) / sizeof(binops[0]))];
             ir_binop(blk, op, pick(blk, t), pick(blk, t));
@@ -254,6 +254,17 @@ static void random_block(struct ir_block *blk)
             break;
         case 5:
             ir_binop(blk, (enum ir_op)(IR_EQ + rnd() % 6), pick(blk, t), pick(blk, t));
+            break;
+        case 7:
+            if (rnd() % 2 == 0) {   /* a 128-bit funnel, as A64 lifters write ROR/EXTR */
+                ir_val a = pick(blk, IR_I64), c = rnd() % 2 ? a : pick(blk, IR_I64);
+                ir_val f = ir_binop(blk, IR_OR,
+                                    ir_binop(blk, IR_SHL, ir_cast(blk, IR_ZEXT, IR_I128, a), ir_const128(blk, 64)),
+                                    ir_cast(blk, IR_ZEXT, IR_I128, c));
+                ir_extract(blk, IR_I64, f, (unsigned)(rnd() % 64));
+                break;
+            }
+            ir_unop(blk, (enum ir_op)(IR_NOT + rnd() % 2), pick(blk, t));
             break;
         case 6:
             if (rnd() % 3 == 0)
@@ -302,4 +313,39 @@ Test(passes, pipeline_preserves_meaning_on_random_blocks)
         ir_block_free(&orig);
         free(opt.insns);
     }
+}
+
+Test(passes, funnel_shift_rotate_becomes_a_rotate)
+{
+    ir_insn_start(&b, 0x1000, 4);
+    ir_val dead = ir_get(&b, IR_I64, 0);
+    ir_val a = ir_get(&b, IR_I64, 8);
+    ir_insn_of(&b, dead)->dead = 1;   /* a slot an earlier pass freed */
+    ir_val hi = ir_cast(&b, IR_ZEXT, IR_I128, a);
+    ir_val lo = ir_cast(&b, IR_ZEXT, IR_I128, a);
+    ir_val sh = ir_binop(&b, IR_SHL, hi, ir_const128(&b, 64));
+    ir_val o = ir_binop(&b, IR_OR, sh, lo);
+    ir_set(&b, 16, ir_extract(&b, IR_I64, o, 13));
+    ir_jump(&b, 0x1004);
+    struct bare_cpu c1, c2;
+    bare_init(&c1);
+    uint64_t x = 0x0123456789abcdefull;
+    memcpy(c1.state + 8, &x, 8);
+    c2 = c1;
+    c2.cpu.state = c2.state;
+    bare_run(&c1, &b);
+    ir_pass_const_fold(&b);
+    ir_pass_dead_code(&b);
+    cr_expect_str_eq(dump(), "insn_start 0x1000, 4\n"
+                             "v2:i64 = const 0xd\n"
+                             "v3:i64 = get @8\n"
+                             "v9:i64 = rotr v3, v2\n"
+                             "set @16, v9\n"
+                             "jump 0x1004\n");
+    bare_run(&c2, &b);
+    uint64_t r1, r2;
+    memcpy(&r1, c1.state + 16, 8);
+    memcpy(&r2, c2.state + 16, 8);
+    cr_expect_eq(r1, (x >> 13) | (x << 51));
+    cr_expect_eq(r2, r1);
 }

@@ -219,6 +219,9 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
         in->o[0] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, 8 } };
         in->o[1] = (struct x86_operand){ .kind = X86_OPND_REG, .size = size, .reg = { X86_RC_GPR, X86_RAX } };
     }
+    /* F3 0F BC/BD are TZCNT/LZCNT; Capstone reports BSF/BSR outside 64-bit mode. */
+    if ((in->op == X86_I_BSF || in->op == X86_I_BSR) && (in->prefixes & X86_PFX_REP))
+        in->op = in->op == X86_I_BSF ? X86_I_TZCNT : X86_I_LZCNT;
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
         in->o[0].size = default_op_size(mode, in->prefixes);
@@ -240,6 +243,9 @@ static const uint8_t mandatory_prefix[X86_I_COUNT] = {
     P(MINSS, MP_F3) P(MAXSS, MP_F3) P(SQRTSS, MP_F3) P(CVTSS2SD, MP_F3) P(CVTSI2SS, MP_F3) P(CVTTSS2SI, MP_F3)
     P(ADDSD, MP_F2) P(SUBSD, MP_F2) P(MULSD, MP_F2) P(DIVSD, MP_F2) P(MINSD, MP_F2) P(MAXSD, MP_F2)
     P(SQRTSD, MP_F2) P(CVTSD2SS, MP_F2) P(CVTSI2SD, MP_F2) P(CVTTSD2SI, MP_F2)
+    P(CVTSS2SI, MP_F3) P(CVTSD2SI, MP_F2) P(SHUFPS, MP_NONE) P(PSHUFLW, MP_F2) P(PSHUFHW, MP_F3)
+    P(UNPCKLPS, MP_NONE) P(UNPCKHPS, MP_NONE) P(UNPCKLPD, MP_66) P(UNPCKHPD, MP_66) P(MOVLPS, MP_NONE)
+    P(MOVHPS, MP_NONE) P(MOVLPD, MP_66) P(MOVHPD, MP_66) P(MOVHLPS, MP_NONE) P(MOVLHPS, MP_NONE)
 #undef P
 };
 

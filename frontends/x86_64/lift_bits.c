@@ -25,13 +25,16 @@ bool lift_bt_bts_btr_btc(struct x86_ctx *c)
     ir_val addr = IR_NONE, val;
     const struct x86_operand *d = &in->o[0];
     if (d->kind == X86_OPND_MEM) {
-        addr = x86_operand_addr(c, d);
+        /* The word offset joins the effective address at the address size, before
+         * the segment base. */
+        ir_val ea = x86_ea(c, d);
         if (in->o[1].kind == X86_OPND_REG) {
             ir_val words = ir_binop(B, IR_ASHR, x86_resize(c, off, 8, true), ir_const(B, IR_I64, log2_of(w)));
-            addr = ir_binop(B, IR_ADD, addr, ir_binop(B, IR_MUL, words, ir_const(B, IR_I64, size)));
-            if (c->code != X86_CODE64)
-                addr = ir_cast(B, IR_ZEXT, IR_I64, ir_cast(B, IR_TRUNC, IR_I32, addr));
+            ea = ir_binop(B, IR_ADD, ea, ir_binop(B, IR_MUL, words, ir_const(B, IR_I64, size)));
+            if (in->addr_size < 8)
+                ea = ir_cast(B, IR_ZEXT, IR_I64, ir_cast(B, IR_TRUNC, x86_type(in->addr_size), ea));
         }
+        addr = x86_linear(c, d->mem.seg, ea);
     }
     if (op != X86_I_BT && (in->prefixes & X86_PFX_LOCK) && addr != IR_NONE) {
         enum ir_rmw_kind k = op == X86_I_BTS ? IR_RMW_OR : op == X86_I_BTR ? IR_RMW_AND : IR_RMW_XOR;

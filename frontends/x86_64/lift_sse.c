@@ -37,7 +37,10 @@ static const struct {
     M(CVTSD2SS, CVTSD2SS, K_XMM) M(CVTSI2SS, CVTSI32_SS, K_FROM_INT) M(CVTSI2SD, CVTSI32_SD, K_FROM_INT)
     M(CVTTSS2SI, CVTTSS2SI32, K_TO_INT) M(CVTTSD2SI, CVTTSD2SI32, K_TO_INT)
     M(UCOMISS, UCOMISS, K_COMIS) M(UCOMISD, UCOMISD, K_COMIS) M(COMISS, UCOMISS, K_COMIS)
-    M(COMISD, UCOMISD, K_COMIS)
+    M(COMISD, UCOMISD, K_COMIS) M(CVTSS2SI, CVTSS2SI32, K_TO_INT) M(CVTSD2SI, CVTSD2SI32, K_TO_INT)
+    M(SHUFPS, SHUFPS, K_XMM_IMM) M(PSHUFLW, PSHUFLW, K_XMM_IMM) M(PSHUFHW, PSHUFHW, K_XMM_IMM)
+    M(UNPCKLPS, UNPCKL32, K_XMM) M(UNPCKHPS, UNPCKH32, K_XMM) M(UNPCKLPD, UNPCKL64, K_XMM)
+    M(UNPCKHPD, UNPCKH64, K_XMM)
 #undef M
 };
 
@@ -164,6 +167,33 @@ bool lift_movss_movsd_sse(struct x86_ctx *c)
         ir_val low = x86_resize(c, ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num)), size, false);
         x86_store(c, x86_operand_addr(c, d), low, size, d->mem.seg);
     }
+    return true;
+}
+
+/* 64-bit halves: MOVLPS/MOVLPD/MOVHPS/MOVHPD with memory, MOVHLPS/MOVLHPS between
+ * registers. The other half of the destination register is kept. */
+bool lift_sse_mov_half(struct x86_ctx *c)
+{
+    if (!sse_allowed(c))
+        return true;
+    unsigned op = c->in->op;
+    const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
+    bool high = op == X86_I_MOVHPS || op == X86_I_MOVHPD || op == X86_I_MOVLHPS;
+    if (!is_xmm(d)) {
+        ir_val v = ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num));
+        ir_val half = high ? ir_extract(c->b, IR_I64, v, 64) : x86_resize(c, v, 8, false);
+        x86_store(c, x86_operand_addr(c, d), half, 8, d->mem.seg);
+        return true;
+    }
+    ir_val src;
+    if (is_xmm(s)) {
+        ir_val v = ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num));
+        src = op == X86_I_MOVHLPS ? ir_extract(c->b, IR_I64, v, 64) : x86_resize(c, v, 8, false);
+    } else {
+        src = x86_read_op_sized(c, 1, 8);
+    }
+    ir_val dst = ir_get(c->b, IR_I128, X86_OFF_XMM(d->reg.num));
+    write_xmm(c, d, ir_insert(c->b, dst, src, high ? 64 : 0));
     return true;
 }
 

@@ -150,6 +150,12 @@ static uint64_t cvtt(double v, unsigned bits)
     return bits == 64 ? (uint64_t)(int64_t)t : (uint64_t)(uint32_t)(int32_t)t;
 }
 
+/* Rounding conversions with the default MXCSR rounding (to nearest even). */
+static uint64_t cvt(double v, unsigned bits)
+{
+    return cvtt(nearbyint(v), bits);
+}
+
 static uint64_t ucomis(double x, double y)
 {
     if (isnan(x) || isnan(y))
@@ -182,6 +188,24 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
         for (unsigned i = 0; i < 4; i++)
             r.d[i] = b.d[(imm >> (2 * i)) & 3];
         return r.v;
+    case X86_SSE_SHUFPS:
+        r.d[0] = a.d[imm & 3];
+        r.d[1] = a.d[(imm >> 2) & 3];
+        r.d[2] = b.d[(imm >> 4) & 3];
+        r.d[3] = b.d[(imm >> 6) & 3];
+        return r.v;
+    case X86_SSE_PSHUFLW:
+    case X86_SSE_PSHUFHW: {
+        unsigned base = op == X86_SSE_PSHUFHW ? 4 : 0;
+        r = b;
+        for (unsigned i = 0; i < 4; i++)
+            r.w[base + i] = b.w[base + ((imm >> (2 * i)) & 3)];
+        return r.v;
+    }
+    case X86_SSE_CVTSS2SI32: return cvt(b.f[0], 32);
+    case X86_SSE_CVTSS2SI64: return cvt(b.f[0], 64);
+    case X86_SSE_CVTSD2SI32: return cvt(b.g[0], 32);
+    case X86_SSE_CVTSD2SI64: return cvt(b.g[0], 64);
     case X86_SSE_UNPCKL8: case X86_SSE_UNPCKL16: case X86_SSE_UNPCKL32: case X86_SSE_UNPCKL64:
         unpack(&r, &a, &b, 1u << (op - X86_SSE_UNPCKL8), false);
         return r.v;

@@ -93,7 +93,11 @@ static const struct dg_rule dg_rules[] = {
     { X86_INS_MAXSS, 0, 0 }, { X86_INS_MAXSD, 0, 0 }, { X86_INS_SQRTSS, 0, 0 }, { X86_INS_SQRTSD, 0, 0 },
     { X86_INS_CVTSS2SD, 0, 0 }, { X86_INS_CVTSD2SS, 0, 0 }, { X86_INS_CVTSI2SS, 0, 0 }, { X86_INS_CVTSI2SD, 0, 0 },
     { X86_INS_CVTTSS2SI, 0, 0 }, { X86_INS_CVTTSD2SI, 0, 0 }, { X86_INS_UCOMISS, 0, 0 }, { X86_INS_UCOMISD, 0, 0 },
-    { X86_INS_COMISS, 0, 0 }, { X86_INS_COMISD, 0, 0 },
+    { X86_INS_COMISS, 0, 0 }, { X86_INS_COMISD, 0, 0 }, { X86_INS_CVTSS2SI, 0, 0 }, { X86_INS_CVTSD2SI, 0, 0 },
+    { X86_INS_SHUFPS, 0, 0 }, { X86_INS_PSHUFLW, 0, 0 }, { X86_INS_PSHUFHW, 0, 0 }, { X86_INS_UNPCKLPS, 0, 0 },
+    { X86_INS_UNPCKHPS, 0, 0 }, { X86_INS_UNPCKLPD, 0, 0 }, { X86_INS_UNPCKHPD, 0, 0 }, { X86_INS_MOVLPS, 0, 0 },
+    { X86_INS_MOVHPS, 0, 0 }, { X86_INS_MOVLPD, 0, 0 }, { X86_INS_MOVHPD, 0, 0 }, { X86_INS_MOVHLPS, 0, 0 },
+    { X86_INS_MOVLHPS, 0, 0 },
 };
 
 static inline const struct dg_rule *dg_rule_of(unsigned id)
@@ -170,8 +174,13 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
     /* SSE with 67h: Capstone 4.0.2 mis-identifies some (66 67 0F 2E as UCOMISS). */
     if (x->opcode[0] == 0x0f && memchr(in->bytes, 0x67, in->size) && in->id != X86_INS_CMPXCHG)
         return false;
+    /* MOVHLPS/MOVLHPS with a 66h/F2h/F3h prefix are invalid encodings (#UD);
+     * Unicorn runs them. */
+    if ((in->id == X86_INS_MOVHLPS || in->id == X86_INS_MOVLHPS) &&
+        (memchr(in->bytes, 0x66, in->size) || memchr(in->bytes, 0xf2, in->size) || memchr(in->bytes, 0xf3, in->size)))
+        return false;
     /* BSWAP of a 16-bit register is undefined. */
-    if (in->id == X86_INS_BSWAP && memchr(in->bytes, 0x66, in->size))
+    if (in->id == X86_INS_BSWAP && x->operands[0].size == 2)
         return false;
     /* 66h together with REX.W: Unicorn sizes immediates by 66h (REX.W wins). */
     if ((x->rex & 0x8) && memchr(in->bytes, 0x66, in->size))
@@ -201,7 +210,7 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
         if (o->type == X86_OP_REG && (dg_is_rbx_or_rsp(o->reg) || !dg_is_gpr(o->reg)))
             return false;
         if (o->type == X86_OP_MEM) {
-            if (o->mem.base != X86_REG_RBX && o->mem.base != X86_REG_EBX)
+            if (o->mem.base != X86_REG_RBX && o->mem.base != X86_REG_EBX && o->mem.base != X86_REG_BX)
                 return false;
             if (o->mem.index != X86_REG_INVALID || o->mem.segment != X86_REG_INVALID)
                 return false;

@@ -25,6 +25,7 @@
 #define RSP_VALUE (XG_STACK_TOP - 0x400u)
 #define HLT_BYTE 0xf4
 #define SKIP_EXIT 77
+#define EPT_EXIT 0x100      /* pseudo-vector: the access left guest RAM (EPT violation) */
 
 static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                            "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
@@ -38,6 +39,22 @@ static const int uc_gpr[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, 
 
 #define FXSAVE_SIZE 512
 #define FXSAVE_XMM 160
+
+/* 64-bit (default), flat 32-bit protected mode (ANYHV_DIFF_MODE=32 or --mode32) or
+ * real mode (ANYHV_DIFF_MODE=16 or --mode16: DS = ES = 1000h, SS = 2E00h, code at
+ * CS:0 below 1 MiB). */
+static bool mode32, mode16;
+#define REAL_CODE_AREA 0x90000u
+#define REAL_CODE_SLOTS 16u
+#define REAL_DS 0x1000u
+#define REAL_SS ((XG_STACK_TOP - 0x1000u) >> 4)
+#define REAL_BX 0x800u
+#define REAL_SP 0xc00u
+static const int uc_gpr32[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+                                 UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI };
+
+static unsigned nregs(void) { return mode32 || mode16 ? 8 : 16; }
+static uint64_t reg_mask(void) { return mode32 || mode16 ? 0xffffffffull : ~0ull; }
 
 struct outcome {
     uint64_t gpr[16], rflags, rip;
@@ -74,11 +91,12 @@ static void make_case(csh h, cs_insn *ins, uint64_t seed, unsigned index, struct
     unsigned n = 1 + (unsigned)(dg_next(&r) % DG_MAX_INSNS);
     t->len = dg_generate(h, ins, &r, n, t->code, &t->undefined, &t->count);
     t->code[t->len] = HLT_BYTE;
-    t->code_addr = CODE_AREA + (index % CODE_SLOTS) * 0x1000u;
+    t->code_addr = mode16 ? REAL_CODE_AREA + (index % REAL_CODE_SLOTS) * 0x1000u
+                          : CODE_AREA + (index % CODE_SLOTS) * 0x1000u;
     for (int i = 0; i < 16; i++)
-        t->gpr[i] = interesting(&r);
-    t->gpr[3] = RBX_VALUE;
-    t->gpr[4] = RSP_VALUE;
+        t->gpr[i] = interesting(&r) & reg_mask();
+    t->gpr[3] = mode16 ? REAL_BX : RBX_VALUE;
+    t->gpr[4] = mode16 ? REAL_SP : RSP_VALUE;
     for (int i = 0; i < 16; i++)
         for (int k = 0; k < 16; k += 8) {
             uint64_t v = interesting(&r);
@@ -107,6 +125,18 @@ static int run_anyhv(struct xg *g, const struct testcase *t, struct outcome *o)
         hv_vcpu_write_register(g->vcpu, hv_gpr[i], t->gpr[i]);
     hv_vcpu_write_register(g->vcpu, HV_X86_RFLAGS, t->rflags);
     hv_vcpu_write_register(g->vcpu, HV_X86_RIP, t->code_addr);
+    if (mode16) {
+        xg_real_mode(g, (uint16_t)(t->code_addr >> 4), 0);
+        const unsigned data_segs[3] = { 0, 3, 5 };   /* ES, DS, GS */
+        for (unsigned k = 0; k < 3; k++)
+            xg_seg(g, data_segs[k], REAL_DS, (uint64_t)REAL_DS << 4, 0xffff, XG_AR_DATA16);
+        xg_seg(g, 2, REAL_SS, (uint64_t)REAL_SS << 4, 0xffff, XG_AR_DATA16);
+        xg_vmcs(g, VMCS_CTRL_CR4_SHADOW, XG_CR4_OSFXSR);
+        xg_vmcs(g, VMCS_GUEST_CR4, XG_CR4_VMXE | XG_CR4_OSFXSR);
+        for (int i = 0; i < 8; i++)
+            hv_vcpu_write_register(g->vcpu, hv_gpr[i], t->gpr[i]);
+        hv_vcpu_write_register(g->vcpu, HV_X86_RFLAGS, t->rflags);
+    }
     static uint8_t fx[FXSAVE_SIZE];
     hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx));
     memcpy(fx + FXSAVE_XMM, t->xmm, sizeof(t->xmm));
@@ -117,6 +147,8 @@ static int run_anyhv(struct xg *g, const struct testcase *t, struct outcome *o)
     o->vector = -1;
     if (reason == VMX_REASON_EXC_NMI)
         o->vector = (int)(xg_read_vmcs(g, VMCS_RO_VMEXIT_IRQ_INFO) & 0xff);
+    else if (reason == VMX_REASON_EPT_VIOLATION)
+        o->vector = EPT_EXIT;   /* outside the 2 MiB of RAM without paging */
     else if (reason != VMX_REASON_HLT)
         return -2;
     for (int i = 0; i < 16; i++)
@@ -152,11 +184,21 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
     uc_mem_write(uc, t->code_addr, t->code, t->len + 1);
     uc_mem_write(uc, XG_DATA, t->data, DATA_SIZE);
     uc_mem_write(uc, STACK_LOW, zero, sizeof(zero));
-    for (int i = 0; i < 16; i++)
-        uc_reg_write(uc, uc_gpr[i], &t->gpr[i]);
-    uc_reg_write(uc, UC_X86_REG_RFLAGS, &t->rflags);
-    for (int i = 0; i < 16; i++)
-        uc_reg_write(uc, UC_X86_REG_XMM0 + i, t->xmm[i]);
+    if (mode16) {
+        int cs = (int)(t->code_addr >> 4), ds = REAL_DS, ss = REAL_SS;
+        uc_reg_write(uc, UC_X86_REG_CS, &cs);
+        uc_reg_write(uc, UC_X86_REG_DS, &ds);
+        uc_reg_write(uc, UC_X86_REG_ES, &ds);
+        uc_reg_write(uc, UC_X86_REG_GS, &ds);
+        uc_reg_write(uc, UC_X86_REG_SS, &ss);
+        uint64_t cr4 = 0x600;
+        uc_reg_write(uc, UC_X86_REG_CR4, &cr4);
+    }
+    for (unsigned i = 0; i < nregs(); i++)
+        uc_reg_write(uc, mode32 || mode16 ? uc_gpr32[i] : uc_gpr[i], &t->gpr[i]);
+    uc_reg_write(uc, mode32 || mode16 ? UC_X86_REG_EFLAGS : UC_X86_REG_RFLAGS, &t->rflags);
+    for (unsigned i = 0; i < nregs(); i++)
+        uc_reg_write(uc, UC_X86_REG_XMM0 + (int)i, t->xmm[i]);
     uc_vector = -1;
     uc_err err = uc_emu_start(uc, t->code_addr, t->code_addr + t->len, 0, 0);
     o->uc_err = (int)err;
@@ -166,15 +208,18 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
         return -1;
     o->vector = uc_vector;
     uint64_t rip = 0;
-    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-    if (uc_vector < 0 && rip != t->code_addr + t->len)
+    uc_reg_read(uc, mode32 || mode16 ? UC_X86_REG_EIP : UC_X86_REG_RIP, &rip);
+    if (uc_vector < 0 && rip != (mode16 ? 0 : t->code_addr) + t->len)
         o->vector = UC_STOPPED_EARLY;   /* a fault Unicorn did not report through the hook */
-    for (int i = 0; i < 16; i++)
-        uc_reg_read(uc, uc_gpr[i], &o->gpr[i]);
-    uc_reg_read(uc, UC_X86_REG_RFLAGS, &o->rflags);
-    for (int i = 0; i < 16; i++)
-        uc_reg_read(uc, UC_X86_REG_XMM0 + i, o->xmm[i]);
-    uc_reg_read(uc, UC_X86_REG_RIP, &o->rip);
+    memset(o->gpr, 0, sizeof(o->gpr));
+    memcpy(o->xmm, t->xmm, sizeof(o->xmm));
+    o->rflags = 0;
+    for (unsigned i = 0; i < nregs(); i++)
+        uc_reg_read(uc, mode32 || mode16 ? uc_gpr32[i] : uc_gpr[i], &o->gpr[i]);
+    uc_reg_read(uc, mode32 || mode16 ? UC_X86_REG_EFLAGS : UC_X86_REG_RFLAGS, &o->rflags);
+    for (unsigned i = 0; i < nregs(); i++)
+        uc_reg_read(uc, UC_X86_REG_XMM0 + (int)i, o->xmm[i]);
+    o->rip = rip;
     uc_mem_read(uc, XG_DATA, o->data, DATA_SIZE);
     uc_mem_read(uc, STACK_LOW, o->stack, sizeof(o->stack));
     return 0;
@@ -219,15 +264,16 @@ static bool same(const struct testcase *t, const struct outcome *a, const struct
     bool de_alias = a->vector == 0 && u->vector == UC_DE_AS_DF;
     bool silent = a->vector >= 0 && u->vector == UC_STOPPED_EARLY && a->rip == u->rip;
     /* A page fault (beyond the mapped 2 MiB) is Unicorn's unmapped-memory error. */
-    bool unmapped = a->vector == PF_VECTOR && (u->uc_err == UC_ERR_READ_UNMAPPED || u->uc_err == UC_ERR_WRITE_UNMAPPED);
+    bool unmapped = (a->vector == PF_VECTOR || a->vector == EPT_EXIT) &&
+                    (u->uc_err == UC_ERR_READ_UNMAPPED || u->uc_err == UC_ERR_WRITE_UNMAPPED);
     if (unmapped)
         return true;
     if (a->vector != u->vector && !de_alias && !silent)
         return false;
     if (a->vector >= 0)
         return true;   /* both faulted the same way; the fault point state is not compared */
-    for (int i = 0; i < 16; i++)
-        if (a->gpr[i] != u->gpr[i])
+    for (unsigned i = 0; i < nregs(); i++)
+        if ((a->gpr[i] ^ u->gpr[i]) & reg_mask())
             return false;
     for (int i = 0; i < 16; i++)
         if (!same_xmm(a->xmm[i], u->xmm[i]))
@@ -310,7 +356,7 @@ static void report(csh h, cs_insn *ins, struct xg *g, const struct testcase *t, 
 
 static unsigned iterations(int argc, char **argv)
 {
-    const char *s = argc > 1 && strcmp(argv[1], "--fuzz") != 0 ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
+    const char *s = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
     long v = s ? strtol(s, NULL, 10) : DEFAULT_ITERS;
     return v > 0 ? (unsigned)v : DEFAULT_ITERS;
 }
@@ -330,18 +376,25 @@ int main(int argc, char **argv)
     const char *seed_env = getenv("ANYHV_FUZZ_SEED");
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : 1;
     struct xg g;
-    if (xg_create(&g) != 0 || xg_long_mode(&g) != 0) {
+    const char *mode_env = getenv("ANYHV_DIFF_MODE");
+    mode32 = (mode_env && strcmp(mode_env, "32") == 0);
+    mode16 = (mode_env && strcmp(mode_env, "16") == 0);
+    for (int i = 1; i < argc; i++) {
+        mode32 = mode32 || strcmp(argv[i], "--mode32") == 0;
+        mode16 = mode16 || strcmp(argv[i], "--mode16") == 0;
+    }
+    if (xg_create(&g) != 0 || (mode16 ? 0 : mode32 ? xg_protected32(&g) : xg_long_mode(&g)) != 0) {
         printf("FAIL: VM setup\n");
         return 1;
     }
     csh h;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+    if (cs_open(CS_ARCH_X86, mode16 ? CS_MODE_16 : mode32 ? CS_MODE_32 : CS_MODE_64, &h) != CS_ERR_OK)
         return 1;
     cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
     cs_insn *ins = cs_malloc(h);
     uc_engine *uc;
     uc_hook hook;
-    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK || uc_mem_map(uc, 0, XG_RAM_SIZE, UC_PROT_ALL) != UC_ERR_OK ||
+    if (uc_open(UC_ARCH_X86, mode16 ? UC_MODE_16 : mode32 ? UC_MODE_32 : UC_MODE_64, &uc) != UC_ERR_OK || uc_mem_map(uc, 0, XG_RAM_SIZE, UC_PROT_ALL) != UC_ERR_OK ||
         uc_hook_add(uc, &hook, UC_HOOK_INTR, (void *)on_interrupt, NULL, 1, 0) != UC_ERR_OK) {
         printf("FAIL: unicorn setup\n");
         return 1;

@@ -194,6 +194,29 @@ static inline int xg_long_mode(struct xg *g)
     return xg_long_mode_cpl(g, 0);
 }
 
+/* Flat 32-bit protected mode at CPL0 without paging; code at XG_CODE. */
+#define XG_AR_CODE32 0xc09bu
+static inline int xg_protected32(struct xg *g)
+{
+    xg_tables(g);
+    int r = xg_vmcs(g, VMCS_GUEST_CR0, XG_CR0_PE | XG_CR0_ET | XG_CR0_NE);
+    r |= xg_vmcs(g, VMCS_CTRL_CR0_SHADOW, XG_CR0_PE | XG_CR0_ET | XG_CR0_NE);
+    r |= xg_vmcs(g, VMCS_GUEST_CR4, XG_CR4_OSFXSR | XG_CR4_VMXE) | xg_vmcs(g, VMCS_CTRL_CR4_SHADOW, XG_CR4_OSFXSR);
+    r |= xg_vmcs(g, VMCS_GUEST_IA32_EFER, 0);
+    uint64_t entry = 0;
+    hv_vmx_vcpu_read_vmcs(g->vcpu, VMCS_CTRL_VMENTRY_CONTROLS, &entry);
+    r |= xg_vmcs(g, VMCS_CTRL_VMENTRY_CONTROLS, entry & ~(uint64_t)VMENTRY_GUEST_IA32E);
+    r |= xg_seg(g, 1, XG_SEL_KCODE, 0, 0xffffffffu, XG_AR_CODE32);
+    for (unsigned i = 0; i < 6; i++)
+        if (i != 1)
+            r |= xg_seg(g, i, XG_SEL_KDATA, 0, 0xffffffffu, XG_AR_DATA);
+    r |= xg_seg(g, 6, 0, 0, 0, XG_AR_LDT_UNUSABLE);
+    r |= xg_seg(g, 7, XG_SEL_TSS, XG_TSS, 0x67, 0x8b);
+    r |= xg_vmcs(g, VMCS_GUEST_RFLAGS, 0x2) | xg_vmcs(g, VMCS_GUEST_RIP, XG_CODE);
+    r |= xg_vmcs(g, VMCS_GUEST_RSP, XG_STACK_TOP);
+    return r;
+}
+
 /* Real mode, CS = DS = ES = SS = seg (base seg*16), IP = ip. */
 static inline int xg_real_mode(struct xg *g, uint16_t seg, uint16_t ip)
 {

@@ -62,8 +62,10 @@ static void print_row(bool md, unsigned w, const struct bench_engine *e, const s
     char t[32] = "-", mips[32] = "-", xn[32] = "-", xu[32] = "-", note[200] = "";
     if (c->ok) {
         snprintf(t, sizeof(t), "%.2f", c->median * 1e3);
-        if (icount)
-            snprintf(mips, sizeof(mips), "%.0f", (double)icount / c->median / 1e6);
+        if (icount) {
+            double m = (double)icount / c->median / 1e6;
+            snprintf(mips, sizeof(mips), m < 10 ? "%.1f" : "%.0f", m);
+        }
         if (native && native->ok)
             snprintf(xn, sizeof(xn), "%.2f", c->median / native->median);
         if (unicorn && unicorn->ok)

@@ -5,48 +5,30 @@
  * filter is per VM); a vCPU whose own policy is native gets the access completed
  * here, without an exit. Also the table of the MSRs kept in struct x86_msrs. */
 #include "core/kvm/kvm.h"
+#include "core/x86_msrs.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-/* Architectural MSR indexes (Intel SDM vol. 4). */
-enum {
-    MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
-    MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0, MSR_DEBUGCTL = 0x1d9, MSR_PAT = 0x277,
-    MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083, MSR_FMASK = 0xc0000084,
-    MSR_KERNEL_GS_BASE = 0xc0000102, MSR_TSC_AUX = 0xc0000103,
-};
-
-static const struct {
-    uint32_t index;
-    size_t offset;
-} state_msrs[KVM_STATE_MSR_COUNT] = {
-    { MSR_TSC, offsetof(struct x86_state, msr.tsc) },
-    { MSR_APIC_BASE, offsetof(struct x86_state, msr.apic_base) },
-    { MSR_SYSENTER_CS, offsetof(struct x86_state, msr.sysenter_cs) },
-    { MSR_SYSENTER_ESP, offsetof(struct x86_state, msr.sysenter_esp) },
-    { MSR_SYSENTER_EIP, offsetof(struct x86_state, msr.sysenter_eip) },
-    { MSR_MISC_ENABLE, offsetof(struct x86_state, msr.misc_enable) },
-    { MSR_DEBUGCTL, offsetof(struct x86_state, msr.debugctl) },
-    { MSR_PAT, offsetof(struct x86_state, msr.pat) },
-    { MSR_STAR, offsetof(struct x86_state, msr.star) },
-    { MSR_LSTAR, offsetof(struct x86_state, msr.lstar) },
-    { MSR_CSTAR, offsetof(struct x86_state, msr.cstar) },
-    { MSR_FMASK, offsetof(struct x86_state, msr.sfmask) },
-    { MSR_KERNEL_GS_BASE, offsetof(struct x86_state, msr.kernel_gs_base) },
-    { MSR_TSC_AUX, offsetof(struct x86_state, msr.tsc_aux) },
-};
-/* EFER, FS_BASE and GS_BASE travel with the segment state (KVM_SET_SREGS). */
+/* The state MSRs that travel by KVM_GET/SET_MSRS are the shared table's SG_MSRS slots;
+ * EFER, FS_BASE and GS_BASE travel with the segment state (KVM_SET_SREGS). */
+static const struct x86_msr_slot *state_msr(unsigned i)
+{
+    for (unsigned k = 0, seen = 0; k < x86_msr_slot_count; k++)
+        if (x86_msr_slots[k].group == SG_MSRS && seen++ == i)
+            return &x86_msr_slots[k];
+    return NULL;
+}
 
 uint32_t kvm_state_msr_index(unsigned i)
 {
-    return state_msrs[i].index;
+    return state_msr(i)->index;
 }
 
 uint64_t *kvm_state_msr_field(struct x86_state *st, unsigned i)
 {
-    return (uint64_t *)((uint8_t *)st + state_msrs[i].offset);
+    return x86_msr_ptr(st, state_msr(i));
 }
 
 hv_return_t kvm_msr_vm_init(struct vm *vm)

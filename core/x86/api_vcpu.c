@@ -6,6 +6,7 @@
 
 #include "core/x86/vmcs.h"
 #include "core/x86/x86.h"
+#include "core/x86_msrs.h"
 
 #define VCPU_OPTIONS_ALL (HV_VCPU_ACCEL_RDPMC | HV_VCPU_TSC_RELATIVE)
 
@@ -117,7 +118,7 @@ static hv_return_t msr_set_native(hv_vcpuid_t vcpu, uint32_t msr, uint8_t native
     hv_return_t ret = vcpu_get_owned(vcpu, &v);
     if (ret != HV_SUCCESS)
         return ret;
-    if (!x86_msr_field(msr))
+    if (!x86_msr_slot(msr))
         return HV_BAD_ARGUMENT;
     struct x86_msr_policy *p = x86_msr_policy(v, msr, true);
     if (!p)
@@ -160,11 +161,11 @@ hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
         return ret;
     if (!value)
         return HV_BAD_ARGUMENT;
-    const struct x86_field *f = x86_msr_field(msr);
-    if (f) {
-        ret = vcpu_state_load(v, f->group);
+    const struct x86_msr_slot *slot = x86_msr_slot(msr);
+    if (slot) {
+        ret = vcpu_state_load(v, slot->group);
         if (ret == HV_SUCCESS)
-            *value = x86_field_read(v->st.x86, f);
+            *value = *x86_msr_ptr(v->st.x86, slot);
         return ret;
     }
     struct x86_msr_policy *p = x86_msr_policy(v, msr, false);
@@ -180,13 +181,13 @@ hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value)
     hv_return_t ret = vcpu_get_owned(vcpu, &v);
     if (ret != HV_SUCCESS)
         return ret;
-    const struct x86_field *f = x86_msr_field(msr);
-    if (f) {
-        ret = vcpu_state_load(v, f->group);
+    const struct x86_msr_slot *slot = x86_msr_slot(msr);
+    if (slot) {
+        ret = vcpu_state_load(v, slot->group);
         if (ret != HV_SUCCESS)
             return ret;
-        x86_field_write(v->st.x86, f, value);
-        vcpu_state_touch(v, f->group);
+        *x86_msr_ptr(v->st.x86, slot) = value;
+        vcpu_state_touch(v, slot->group);
         return HV_SUCCESS;
     }
     struct x86_msr_policy *p = x86_msr_policy(v, msr, false);

@@ -68,58 +68,6 @@ const struct x86_field *x86_reg_field(uint32_t reg)
     return reg < HV_X86_REGISTERS_MAX && reg_fields[reg].size ? &reg_fields[reg] : NULL;
 }
 
-/* Architectural MSR indexes (Intel SDM vol. 4). */
-enum x86_msr_index {
-    MSR_IA32_TSC = 0x10,
-    MSR_IA32_APIC_BASE = 0x1b,
-    MSR_IA32_SYSENTER_CS = 0x174,
-    MSR_IA32_SYSENTER_ESP = 0x175,
-    MSR_IA32_SYSENTER_EIP = 0x176,
-    MSR_IA32_MISC_ENABLE = 0x1a0,
-    MSR_IA32_DEBUGCTL = 0x1d9,
-    MSR_IA32_PAT = 0x277,
-    MSR_IA32_EFER = 0xc0000080,
-    MSR_IA32_STAR = 0xc0000081,
-    MSR_IA32_LSTAR = 0xc0000082,
-    MSR_IA32_CSTAR = 0xc0000083,
-    MSR_IA32_FMASK = 0xc0000084,
-    MSR_IA32_FS_BASE = 0xc0000100,
-    MSR_IA32_GS_BASE = 0xc0000101,
-    MSR_IA32_KERNEL_GS_BASE = 0xc0000102,
-    MSR_IA32_TSC_AUX = 0xc0000103,
-};
-
-static const struct {
-    uint32_t msr;
-    struct x86_field field;
-} msr_fields[] = {
-    { MSR_IA32_TSC, FIELD(msr.tsc, SG_MSRS) },
-    { MSR_IA32_APIC_BASE, FIELD(msr.apic_base, SG_MSRS) },
-    { MSR_IA32_SYSENTER_CS, FIELD(msr.sysenter_cs, SG_MSRS) },
-    { MSR_IA32_SYSENTER_ESP, FIELD(msr.sysenter_esp, SG_MSRS) },
-    { MSR_IA32_SYSENTER_EIP, FIELD(msr.sysenter_eip, SG_MSRS) },
-    { MSR_IA32_MISC_ENABLE, FIELD(msr.misc_enable, SG_MSRS) },
-    { MSR_IA32_DEBUGCTL, FIELD(msr.debugctl, SG_MSRS) },
-    { MSR_IA32_PAT, FIELD(msr.pat, SG_MSRS) },
-    { MSR_IA32_EFER, FIELD(msr.efer, SG_SREGS) },
-    { MSR_IA32_STAR, FIELD(msr.star, SG_MSRS) },
-    { MSR_IA32_LSTAR, FIELD(msr.lstar, SG_MSRS) },
-    { MSR_IA32_CSTAR, FIELD(msr.cstar, SG_MSRS) },
-    { MSR_IA32_FMASK, FIELD(msr.sfmask, SG_MSRS) },
-    { MSR_IA32_FS_BASE, FIELD(seg[X86_FS].base, SG_SREGS) },
-    { MSR_IA32_GS_BASE, FIELD(seg[X86_GS].base, SG_SREGS) },
-    { MSR_IA32_KERNEL_GS_BASE, FIELD(msr.kernel_gs_base, SG_MSRS) },
-    { MSR_IA32_TSC_AUX, FIELD(msr.tsc_aux, SG_MSRS) },
-};
-
-const struct x86_field *x86_msr_field(uint32_t msr)
-{
-    for (size_t i = 0; i < sizeof(msr_fields) / sizeof(msr_fields[0]); i++)
-        if (msr_fields[i].msr == msr)
-            return &msr_fields[i].field;
-    return NULL;
-}
-
 uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f)
 {
     const uint8_t *p = (const uint8_t *)st + f->offset;

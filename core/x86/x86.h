@@ -14,8 +14,6 @@ struct x86_field {
 
 /* hv_x86_reg_t -> field; NULL for an id that is not a register. */
 const struct x86_field *x86_reg_field(uint32_t reg);
-/* MSR index -> field kept in state; NULL when the MSR is not kept there. */
-const struct x86_field *x86_msr_field(uint32_t msr);
 
 uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f);
 void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value);

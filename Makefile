@@ -1,6 +1,7 @@
 # anyhv: the two commands a new machine needs (`make run`, `make test`) and the
 # rest. Every target installs missing Debian packages first.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 SANITIZE ?= 0
 JOBS ?= $(shell nproc)
 ifeq ($(SANITIZE),1)

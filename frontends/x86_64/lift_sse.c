@@ -45,6 +45,8 @@ static const struct {
     M(UNPCKHPD, UNPCKH64, K_XMM)
 #undef M
 #define M(op, s, k, imm) [X86_I_##op] = { X86_SSE_##s, k, imm },
+    M(DPPS, DPPS, K_XMM_IMM, 0) M(DPPD, DPPD, K_XMM_IMM, 0) M(MPSADBW, MPSADBW, K_XMM_IMM, 0)
+    M(PHMINPOSUW, PHMINPOSUW, K_XMM, 0)
     M(CMPSD, CMPSD, K_XMM_IMM, 0)   /* the SSE form of the string instruction's id */
     M(CMPEQPS, CMPPS, K_XMM, 0) M(CMPLTPS, CMPPS, K_XMM, 1) M(CMPLEPS, CMPPS, K_XMM, 2)
     M(CMPUNORDPS, CMPPS, K_XMM, 3) M(CMPNEQPS, CMPPS, K_XMM, 4) M(CMPNLTPS, CMPPS, K_XMM, 5)

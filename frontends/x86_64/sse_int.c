@@ -179,6 +179,33 @@ static void shuffle_bytes(unsigned op, unsigned imm, const x86_lanes *a, const x
     *r = out;
 }
 
+/* MPSADBW: eight sums of absolute differences of a's bytes from offset imm8[2]*4 + i
+ * against b's four bytes at imm8[1:0]*4. PHMINPOSUW: b's least word and its index. */
+static void sums_of_differences(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes *b, x86_lanes *r)
+{
+    x86_lanes out;
+    memset(&out, 0, sizeof(out));
+    if (op == X86_SSE_MPSADBW) {
+        unsigned aoff = ((imm >> 2) & 1) * 4, boff = (imm & 3) * 4;
+        for (unsigned i = 0; i < 8; i++) {
+            unsigned sum = 0;
+            for (unsigned k = 0; k < 4; k++) {
+                int d = (int)a->b[aoff + i + k] - (int)b->b[boff + k];
+                sum += (unsigned)(d < 0 ? -d : d);
+            }
+            out.w[i] = (uint16_t)sum;
+        }
+    } else {
+        unsigned best = 0;
+        for (unsigned i = 1; i < 8; i++)
+            if (b->w[i] < b->w[best])
+                best = i;
+        out.w[0] = b->w[best];
+        out.w[1] = (uint16_t)best;
+    }
+    *r = out;
+}
+
 bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes *b, x86_lanes *r)
 {
     if (op < X86_SSE_OP_COUNT && lane_rules[op].f) {
@@ -202,6 +229,9 @@ bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes 
     case X86_SSE_SIGNMASK8: signmask(a, r, 1); return true;
     case X86_SSE_SIGNMASK32: signmask(a, r, 4); return true;
     case X86_SSE_SIGNMASK64: signmask(a, r, 8); return true;
+    case X86_SSE_MPSADBW: case X86_SSE_PHMINPOSUW:
+        sums_of_differences(op, imm, a, b, r);
+        return true;
     case X86_SSE_PTEST:
         r->v = (((a->q[0] & b->q[0]) | (a->q[1] & b->q[1])) == 0 ? X86_SSE_FLAG_ZF : 0) |
                (((~a->q[0] & b->q[0]) | (~a->q[1] & b->q[1])) == 0 ? X86_SSE_FLAG_CF : 0);

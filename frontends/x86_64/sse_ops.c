@@ -196,6 +196,25 @@ static double round_x86(double v, unsigned imm)
     }
 }
 
+/* DPPS/DPPD: imm8 bits 7:4 pick the products, summed pairwise in the SDM's order;
+ * bits 3:0 pick the lanes that receive the sum (the others get +0). */
+static void dot_product(lanes *o, const lanes *a, const lanes *b, unsigned op, unsigned imm)
+{
+    if (op == X86_SSE_DPPS) {
+        float t[4];
+        for (unsigned i = 0; i < 4; i++)
+            t[i] = (imm & (0x10u << i)) ? a->f[i] * b->f[i] : 0.0f;
+        float sum = (t[0] + t[1]) + (t[2] + t[3]);
+        for (unsigned i = 0; i < 4; i++)
+            o->f[i] = (imm & (1u << i)) ? sum : 0.0f;
+        return;
+    }
+    double t0 = (imm & 0x10) ? a->g[0] * b->g[0] : 0.0, t1 = (imm & 0x20) ? a->g[1] * b->g[1] : 0.0;
+    double sum = t0 + t1;
+    for (unsigned i = 0; i < 2; i++)
+        o->g[i] = (imm & (1u << i)) ? sum : 0.0;
+}
+
 static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsigned imm)
 {
     lanes o = *a;
@@ -248,6 +267,9 @@ static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
     case X86_SSE_CMPSD: o.q[0] = compare(a->g[0], b->g[0], imm) ? ~0ull : 0; break;
     case X86_SSE_ROUNDSS: o.f[0] = (float)round_x86(b->f[0], imm); break;
     case X86_SSE_ROUNDSD: o.g[0] = round_x86(b->g[0], imm); break;
+    case X86_SSE_DPPS: case X86_SSE_DPPD:
+        dot_product(&o, a, b, op, imm);
+        break;
     case X86_SSE_INSERTPS:
         o.d[(imm >> 4) & 3] = b->d[(imm >> 6) & 3];
         for (unsigned i = 0; i < 4; i++)

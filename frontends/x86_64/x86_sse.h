@@ -20,12 +20,14 @@
     X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X)
 
 /* Packed floating point beyond SSE2's basics (sse_ops.c); CMPxx take the predicate
- * (imm bits 2:0), ROUNDxx the rounding control, BLENDxx/SHUFPD/INSERTPS their imm8. */
+ * (imm bits 2:0), ROUNDxx the rounding control, SHUFPD/DPPx/INSERTPS their imm8.
+ * INSERTPS stays last: the helper routes CMPPS..INSERTPS to the FP code. */
 #define X86_SSE_FP_LIST(X)                                                                     \
     X(CMPPS) X(CMPPD) X(CMPSS) X(CMPSD) X(MINPS) X(MAXPS) X(MINPD) X(MAXPD) X(SQRTPS) X(SQRTPD)  \
     X(CVTDQ2PS) X(CVTPS2DQ) X(CVTTPS2DQ) X(CVTDQ2PD) X(CVTPD2DQ) X(CVTTPD2DQ) X(CVTPS2PD)       \
     X(CVTPD2PS) X(ROUNDPS) X(ROUNDPD) X(ROUNDSS) X(ROUNDSD) X(MOVSHDUP) X(MOVSLDUP) X(MOVDDUP)  \
-    X(HADDPS) X(HADDPD) X(HSUBPS) X(HSUBPD) X(ADDSUBPS) X(ADDSUBPD) X(SHUFPD) X(INSERTPS)
+    X(HADDPS) X(HADDPD) X(HSUBPS) X(HSUBPD) X(ADDSUBPS) X(ADDSUBPD) X(SHUFPD) X(DPPS) X(DPPD)     \
+    X(INSERTPS)
 
 /* Integer lanes beyond SSE2's basics (sse_int.c). The first group is table-driven
  * (one row: lane width, signedness, saturation, horizontal, lane function). */
@@ -37,7 +39,7 @@
     X(PHADD32) X(PHADDS16) X(PHSUB16) X(PHSUB32) X(PHSUBS16)                                    \
     X(PACKSS16) X(PACKSS32) X(PACKUS16) X(PACKUS32) X(PSHUFB) X(PALIGNR) X(PMOVX) X(PMULUDQ)    \
     X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
-    X(SIGNMASK32) X(SIGNMASK64) X(PTEST)
+    X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW)
 
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,

@@ -39,7 +39,7 @@ static const struct vector sse_vectors[] = {
 /* Each vector gets its own code address: code is never rewritten under a
  * translation that a backend may have cached. */
 #define VECTOR_AREA 0x100000u
-#define VECTOR_STRIDE 32u
+#define VECTOR_STRIDE 64u
 
 static void run_one(struct xg *g, const struct vector *v, unsigned index)
 {

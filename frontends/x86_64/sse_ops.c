@@ -9,6 +9,9 @@
 
 typedef x86_lanes lanes;
 
+/* The op travels in the low byte of the helper's third operand. */
+_Static_assert(X86_SSE_OP_COUNT <= 256, "SSE helper op must fit in 8 bits");
+
 static lanes L(ir_u128 v)
 {
     lanes x;

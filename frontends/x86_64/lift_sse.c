@@ -7,12 +7,14 @@
 #include "frontends/x86_64/x86_sse.h"
 
 #define NM_VECTOR 7
+#define INSERTPS_DST_ZMASK 0x3fu   /* imm8 bits 5:0; bits 7:6 select the source element */
 
-enum sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS };
+enum sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS, K_BLENDV };
 
 static const struct {
     uint8_t sse;
     uint8_t kind;
+    uint8_t imm;   /* fixed imm8 for K_XMM: the CMPxx predicate, the PMOVX shape */
 } sse_map[X86_I_COUNT] = {
 #define M(op, s, k) [X86_I_##op] = { X86_SSE_##s, k },
     M(PADDB, PADD8, K_XMM) M(PADDW, PADD16, K_XMM) M(PADDD, PADD32, K_XMM) M(PADDQ, PADD64, K_XMM)
@@ -41,6 +43,57 @@ static const struct {
     M(SHUFPS, SHUFPS, K_XMM_IMM) M(PSHUFLW, PSHUFLW, K_XMM_IMM) M(PSHUFHW, PSHUFHW, K_XMM_IMM)
     M(UNPCKLPS, UNPCKL32, K_XMM) M(UNPCKHPS, UNPCKH32, K_XMM) M(UNPCKLPD, UNPCKL64, K_XMM)
     M(UNPCKHPD, UNPCKH64, K_XMM)
+#undef M
+#define M(op, s, k, imm) [X86_I_##op] = { X86_SSE_##s, k, imm },
+    M(DPPS, DPPS, K_XMM_IMM, 0) M(DPPD, DPPD, K_XMM_IMM, 0) M(MPSADBW, MPSADBW, K_XMM_IMM, 0)
+    M(PHMINPOSUW, PHMINPOSUW, K_XMM, 0)
+    M(CMPSD, CMPSD, K_XMM_IMM, 0)   /* the SSE form of the string instruction's id */
+    M(CMPEQPS, CMPPS, K_XMM, 0) M(CMPLTPS, CMPPS, K_XMM, 1) M(CMPLEPS, CMPPS, K_XMM, 2)
+    M(CMPUNORDPS, CMPPS, K_XMM, 3) M(CMPNEQPS, CMPPS, K_XMM, 4) M(CMPNLTPS, CMPPS, K_XMM, 5)
+    M(CMPNLEPS, CMPPS, K_XMM, 6) M(CMPORDPS, CMPPS, K_XMM, 7) M(CMPEQPD, CMPPD, K_XMM, 0)
+    M(CMPLTPD, CMPPD, K_XMM, 1) M(CMPLEPD, CMPPD, K_XMM, 2) M(CMPUNORDPD, CMPPD, K_XMM, 3)
+    M(CMPNEQPD, CMPPD, K_XMM, 4) M(CMPNLTPD, CMPPD, K_XMM, 5) M(CMPNLEPD, CMPPD, K_XMM, 6)
+    M(CMPORDPD, CMPPD, K_XMM, 7) M(CMPEQSS, CMPSS, K_XMM, 0) M(CMPLTSS, CMPSS, K_XMM, 1)
+    M(CMPLESS, CMPSS, K_XMM, 2) M(CMPUNORDSS, CMPSS, K_XMM, 3) M(CMPNEQSS, CMPSS, K_XMM, 4)
+    M(CMPNLTSS, CMPSS, K_XMM, 5) M(CMPNLESS, CMPSS, K_XMM, 6) M(CMPORDSS, CMPSS, K_XMM, 7)
+    M(CMPEQSD, CMPSD, K_XMM, 0) M(CMPLTSD, CMPSD, K_XMM, 1) M(CMPLESD, CMPSD, K_XMM, 2)
+    M(CMPUNORDSD, CMPSD, K_XMM, 3) M(CMPNEQSD, CMPSD, K_XMM, 4) M(CMPNLTSD, CMPSD, K_XMM, 5)
+    M(CMPNLESD, CMPSD, K_XMM, 6) M(CMPORDSD, CMPSD, K_XMM, 7) M(CMPPS, CMPPS, K_XMM_IMM, 0)
+    M(CMPPD, CMPPD, K_XMM_IMM, 0) M(CMPSS, CMPSS, K_XMM_IMM, 0) M(MINPS, MINPS, K_XMM, 0)
+    M(MAXPS, MAXPS, K_XMM, 0) M(MINPD, MINPD, K_XMM, 0) M(MAXPD, MAXPD, K_XMM, 0) M(SQRTPS, SQRTPS, K_XMM, 0)
+    M(SQRTPD, SQRTPD, K_XMM, 0) M(CVTDQ2PS, CVTDQ2PS, K_XMM, 0) M(CVTPS2DQ, CVTPS2DQ, K_XMM, 0)
+    M(CVTTPS2DQ, CVTTPS2DQ, K_XMM, 0) M(CVTDQ2PD, CVTDQ2PD, K_XMM, 0) M(CVTPD2DQ, CVTPD2DQ, K_XMM, 0)
+    M(CVTTPD2DQ, CVTTPD2DQ, K_XMM, 0) M(CVTPS2PD, CVTPS2PD, K_XMM, 0) M(CVTPD2PS, CVTPD2PS, K_XMM, 0)
+    M(MOVSHDUP, MOVSHDUP, K_XMM, 0) M(MOVSLDUP, MOVSLDUP, K_XMM, 0) M(MOVDDUP, MOVDDUP, K_XMM, 0)
+    M(HADDPS, HADDPS, K_XMM, 0) M(HADDPD, HADDPD, K_XMM, 0) M(HSUBPS, HSUBPS, K_XMM, 0)
+    M(HSUBPD, HSUBPD, K_XMM, 0) M(ADDSUBPS, ADDSUBPS, K_XMM, 0) M(ADDSUBPD, ADDSUBPD, K_XMM, 0)
+    M(PADDSB, PADDS8, K_XMM, 0) M(PADDSW, PADDS16, K_XMM, 0) M(PSUBSB, PSUBS8, K_XMM, 0)
+    M(PSUBSW, PSUBS16, K_XMM, 0) M(PADDUSB, PADDUS8, K_XMM, 0) M(PADDUSW, PADDUS16, K_XMM, 0)
+    M(PSUBUSB, PSUBUS8, K_XMM, 0) M(PSUBUSW, PSUBUS16, K_XMM, 0) M(PMINSB, PMINS8, K_XMM, 0)
+    M(PMINSW, PMINS16, K_XMM, 0) M(PMINSD, PMINS32, K_XMM, 0) M(PMAXSB, PMAXS8, K_XMM, 0)
+    M(PMAXSW, PMAXS16, K_XMM, 0) M(PMAXSD, PMAXS32, K_XMM, 0) M(PMINUW, PMINU16, K_XMM, 0)
+    M(PMINUD, PMINU32, K_XMM, 0) M(PMAXUW, PMAXU16, K_XMM, 0) M(PMAXUD, PMAXU32, K_XMM, 0)
+    M(PMULLD, PMULLD, K_XMM, 0) M(PMULHW, PMULHW, K_XMM, 0) M(PMULHUW, PMULHUW, K_XMM, 0)
+    M(PMULHRSW, PMULHRSW, K_XMM, 0) M(PCMPEQQ, PCMPEQ64, K_XMM, 0) M(PCMPGTQ, PCMPGT64, K_XMM, 0)
+    M(PAVGB, PAVG8, K_XMM, 0) M(PAVGW, PAVG16, K_XMM, 0) M(PSIGNB, PSIGN8, K_XMM, 0)
+    M(PSIGNW, PSIGN16, K_XMM, 0) M(PSIGND, PSIGN32, K_XMM, 0) M(PABSB, PABS8, K_XMM, 0)
+    M(PABSW, PABS16, K_XMM, 0) M(PABSD, PABS32, K_XMM, 0) M(PHADDW, PHADD16, K_XMM, 0)
+    M(PHADDD, PHADD32, K_XMM, 0) M(PHADDSW, PHADDS16, K_XMM, 0) M(PHSUBW, PHSUB16, K_XMM, 0)
+    M(PHSUBD, PHSUB32, K_XMM, 0) M(PHSUBSW, PHSUBS16, K_XMM, 0) M(PACKSSWB, PACKSS16, K_XMM, 0)
+    M(PACKSSDW, PACKSS32, K_XMM, 0) M(PACKUSWB, PACKUS16, K_XMM, 0) M(PACKUSDW, PACKUS32, K_XMM, 0)
+    M(PSHUFB, PSHUFB, K_XMM, 0) M(PMULUDQ, PMULUDQ, K_XMM, 0) M(PMULDQ, PMULDQ, K_XMM, 0)
+    M(PMADDWD, PMADDWD, K_XMM, 0) M(PMADDUBSW, PMADDUBSW, K_XMM, 0) M(PSADBW, PSADBW, K_XMM, 0)
+    M(ROUNDPS, ROUNDPS, K_XMM_IMM, 0) M(ROUNDPD, ROUNDPD, K_XMM_IMM, 0) M(ROUNDSS, ROUNDSS, K_XMM_IMM, 0)
+    M(ROUNDSD, ROUNDSD, K_XMM_IMM, 0) M(SHUFPD, SHUFPD, K_XMM_IMM, 0) M(INSERTPS, INSERTPS, K_XMM_IMM, 0)
+    M(PALIGNR, PALIGNR, K_XMM_IMM, 0) M(PBLENDW, BLEND16, K_XMM_IMM, 0) M(BLENDPS, BLEND32, K_XMM_IMM, 0)
+    M(BLENDPD, BLEND64, K_XMM_IMM, 0) M(PBLENDVB, SIGNMASK8, K_BLENDV, 0) M(BLENDVPS, SIGNMASK32, K_BLENDV, 0)
+    M(BLENDVPD, SIGNMASK64, K_BLENDV, 0) M(PTEST, PTEST, K_COMIS, 0)
+    M(PMOVZXBW, PMOVX, K_XMM, X86_PMOVX(0, 1, 0)) M(PMOVSXBW, PMOVX, K_XMM, X86_PMOVX(0, 1, 1))
+    M(PMOVZXBD, PMOVX, K_XMM, X86_PMOVX(0, 2, 0)) M(PMOVSXBD, PMOVX, K_XMM, X86_PMOVX(0, 2, 1))
+    M(PMOVZXBQ, PMOVX, K_XMM, X86_PMOVX(0, 3, 0)) M(PMOVSXBQ, PMOVX, K_XMM, X86_PMOVX(0, 3, 1))
+    M(PMOVZXWD, PMOVX, K_XMM, X86_PMOVX(1, 2, 0)) M(PMOVSXWD, PMOVX, K_XMM, X86_PMOVX(1, 2, 1))
+    M(PMOVZXWQ, PMOVX, K_XMM, X86_PMOVX(1, 3, 0)) M(PMOVSXWQ, PMOVX, K_XMM, X86_PMOVX(1, 3, 1))
+    M(PMOVZXDQ, PMOVX, K_XMM, X86_PMOVX(2, 3, 0)) M(PMOVSXDQ, PMOVX, K_XMM, X86_PMOVX(2, 3, 1))
 #undef M
 };
 
@@ -82,7 +135,8 @@ static ir_val read128(struct x86_ctx *c, unsigned i)
         return ir_get(c->b, IR_I128, X86_OFF_XMM(o->reg.num));
     unsigned size = o->size ? o->size : 16;
     unsigned op = c->in->op;
-    if (o->kind == X86_OPND_MEM && size == 16 && op != X86_I_MOVUPS && op != X86_I_MOVUPD && op != X86_I_MOVDQU)
+    if (o->kind == X86_OPND_MEM && size == 16 && op != X86_I_MOVUPS && op != X86_I_MOVUPD && op != X86_I_MOVDQU &&
+        op != X86_I_LDDQU)
         check_alignment(c, i);
     return x86_resize(c, x86_read_op_sized(c, i, size), 16, false);
 }
@@ -237,11 +291,23 @@ bool lift_sse_op(struct x86_ctx *c)
     const struct x86_operand *d = &c->in->o[0];
     switch (kind) {
     case K_XMM:
-        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, 0));
+        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, sse_map[c->in->op].imm));
         return true;
-    case K_XMM_IMM:
-        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, (unsigned)(c->in->o[2].imm & 0xff)));
+    case K_XMM_IMM: {
+        unsigned imm = (unsigned)(c->in->o[2].imm & 0xff);
+        if (c->in->op == X86_I_INSERTPS && c->in->o[1].kind == X86_OPND_MEM)
+            imm &= INSERTPS_DST_ZMASK;   /* a memory source is its element 0 */
+        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, imm));
         return true;
+    }
+    case K_BLENDV: {
+        /* PBLENDVB/BLENDVPS/BLENDVPD: XMM0's lane sign bits pick b over a. */
+        ir_val xmm0 = ir_get(c->b, IR_I128, X86_OFF_XMM(0));
+        ir_val mask = sse_call(c, xmm0, xmm0, sse, 0);
+        ir_val keep = ir_binop(c->b, IR_AND, read128(c, 0), ir_unop(c->b, IR_NOT, mask));
+        write_xmm(c, d, ir_binop(c->b, IR_OR, keep, ir_binop(c->b, IR_AND, read128(c, 1), mask)));
+        return true;
+    }
     case K_SHIFT:
         write_xmm(c, d, sse_call(c, read128(c, 0), c->in->o[1].kind == X86_OPND_IMM
                                                         ? ir_const(c->b, IR_I128, c->in->o[1].imm & 0xff)
@@ -265,4 +331,44 @@ bool lift_sse_op(struct x86_ctx *c)
     default:
         return lift_comis(c, sse);
     }
+}
+
+static unsigned element_size(unsigned op)
+{
+    switch (op) {
+    case X86_I_PEXTRB: case X86_I_PINSRB: return 1;
+    case X86_I_PEXTRW: case X86_I_PINSRW: return 2;
+    case X86_I_PEXTRQ: case X86_I_PINSRQ: return 8;
+    default: return 4;   /* PEXTRD, PINSRD, EXTRACTPS */
+    }
+}
+
+static const enum ir_type element_type[9] = { [1] = IR_I8, [2] = IR_I16, [4] = IR_I32, [8] = IR_I64 };
+
+/* PEXTRB/W/D/Q, EXTRACTPS: element imm8 of an XMM register to a zero-extended GPR or
+ * to memory at element size. PINSRB/W/D/Q: a GPR's low bits or an element-sized
+ * memory operand into element imm8. */
+bool lift_pextr_pinsr(struct x86_ctx *c)
+{
+    if (has_mmx(c->in))
+        return false;
+    if (!sse_allowed(c))
+        return true;
+    unsigned op = c->in->op, es = element_size(op);
+    unsigned lsb = 8 * es * ((unsigned)c->in->o[2].imm & (16 / es - 1));
+    const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
+    if (is_xmm(d)) {
+        ir_val v = s->kind == X86_OPND_REG ? x86_resize(c, x86_read_op_sized(c, 1, s->size), es, false)
+                                           : x86_read_op_sized(c, 1, es);
+        write_xmm(c, d, ir_insert(c->b, ir_get(c->b, IR_I128, X86_OFF_XMM(d->reg.num)), v, lsb));
+        return true;
+    }
+    ir_val v = ir_extract(c->b, element_type[es], ir_get(c->b, IR_I128, X86_OFF_XMM(s->reg.num)), lsb);
+    if (d->kind == X86_OPND_REG) {
+        unsigned size = d->size == 8 ? 8 : 4;
+        x86_set_gpr(c, d->reg.num, size, x86_resize(c, v, size, false));
+    } else {
+        x86_store(c, x86_operand_addr(c, d), v, es, d->mem.seg);
+    }
+    return true;
 }

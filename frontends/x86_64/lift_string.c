@@ -91,8 +91,8 @@ static void one_iteration(struct x86_ctx *c, enum str_kind k, unsigned size)
 bool lift_string(struct x86_ctx *c)
 {
     const struct x86_dinsn *in = c->in;
-    if (has_xmm(in))   /* SSE MOVSD shares the id; SSE CMPSD is not implemented */
-        return in->op == X86_I_MOVSD ? lift_movss_movsd_sse(c) : false;
+    if (has_xmm(in))   /* SSE MOVSD and CMPSD (predicate imm8 above 7) share the ids */
+        return in->op == X86_I_MOVSD ? lift_movss_movsd_sse(c) : lift_sse_op(c);
     unsigned i = 0;
     while (i < sizeof(str_table) / sizeof(str_table[0]) && str_table[i].op != in->op)
         i++;

@@ -7,15 +7,10 @@
 
 #include "frontends/x86_64/x86_sse.h"
 
-typedef union {
-    ir_u128 v;
-    uint8_t b[16];
-    uint16_t w[8];
-    uint32_t d[4];
-    uint64_t q[2];
-    float f[4];
-    double g[2];
-} lanes;
+typedef x86_lanes lanes;
+
+/* The op travels in the low byte of the helper's third operand. */
+_Static_assert(X86_SSE_OP_COUNT <= 256, "SSE helper op must fit in 8 bits");
 
 static lanes L(ir_u128 v)
 {
@@ -176,6 +171,119 @@ static uint64_t movemask(const lanes *a, unsigned op)
     return m;
 }
 
+/* CMPPS/PD/SS/SD predicates 0-7: EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD; a NaN
+ * makes every ordered predicate false and every negated one true. */
+static bool compare(double x, double y, unsigned pred)
+{
+    bool unord = isnan(x) || isnan(y);
+    switch (pred & 7) {
+    case 0: return x == y;
+    case 1: return x < y;
+    case 2: return x <= y;
+    case 3: return unord;
+    case 4: return !(x == y);
+    case 5: return !(x < y);
+    case 6: return !(x <= y);
+    default: return !unord;
+    }
+}
+
+/* ROUNDxx: imm bit 2 takes MXCSR.RC (round to nearest by default), else bits 1:0. */
+static double round_x86(double v, unsigned imm)
+{
+    switch ((imm & 4) ? 0 : imm & 3) {
+    case 0: return nearbyint(v);
+    case 1: return floor(v);
+    case 2: return ceil(v);
+    default: return trunc(v);
+    }
+}
+
+/* DPPS/DPPD: imm8 bits 7:4 pick the products, summed pairwise in the SDM's order;
+ * bits 3:0 pick the lanes that receive the sum (the others get +0). */
+static void dot_product(lanes *o, const lanes *a, const lanes *b, unsigned op, unsigned imm)
+{
+    if (op == X86_SSE_DPPS) {
+        float t[4];
+        for (unsigned i = 0; i < 4; i++)
+            t[i] = (imm & (0x10u << i)) ? a->f[i] * b->f[i] : 0.0f;
+        float sum = (t[0] + t[1]) + (t[2] + t[3]);
+        for (unsigned i = 0; i < 4; i++)
+            o->f[i] = (imm & (1u << i)) ? sum : 0.0f;
+        return;
+    }
+    double t0 = (imm & 0x10) ? a->g[0] * b->g[0] : 0.0, t1 = (imm & 0x20) ? a->g[1] * b->g[1] : 0.0;
+    double sum = t0 + t1;
+    for (unsigned i = 0; i < 2; i++)
+        o->g[i] = (imm & (1u << i)) ? sum : 0.0;
+}
+
+static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsigned imm)
+{
+    lanes o = *a;
+    for (unsigned i = 0; i < 4; i++) {
+        float x = a->f[i], y = b->f[i];
+        switch (op) {
+        case X86_SSE_CMPPS: o.d[i] = compare(x, y, imm) ? ~0u : 0; break;
+        case X86_SSE_MINPS: o.f[i] = x < y ? x : y; break;
+        case X86_SSE_MAXPS: o.f[i] = x > y ? x : y; break;
+        case X86_SSE_SQRTPS: o.f[i] = sqrtf(y); break;
+        case X86_SSE_CVTDQ2PS: o.f[i] = (float)(int32_t)b->d[i]; break;
+        case X86_SSE_CVTPS2DQ: o.d[i] = (uint32_t)cvt(y, 32); break;
+        case X86_SSE_CVTTPS2DQ: o.d[i] = (uint32_t)cvtt(y, 32); break;
+        case X86_SSE_ROUNDPS: o.f[i] = (float)round_x86(y, imm); break;
+        case X86_SSE_MOVSHDUP: o.d[i] = b->d[i | 1]; break;
+        case X86_SSE_MOVSLDUP: o.d[i] = b->d[i & ~1u]; break;
+        case X86_SSE_ADDSUBPS: o.f[i] = (i & 1) ? x + y : x - y; break;
+        case X86_SSE_HADDPS: case X86_SSE_HSUBPS: {
+            const lanes *s = i < 2 ? a : b;
+            float p = s->f[2 * (i & 1)], q = s->f[2 * (i & 1) + 1];
+            o.f[i] = op == X86_SSE_HADDPS ? p + q : p - q;
+            break;
+        }
+        default: break;
+        }
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        double x = a->g[i], y = b->g[i];
+        switch (op) {
+        case X86_SSE_CMPPD: o.q[i] = compare(x, y, imm) ? ~0ull : 0; break;
+        case X86_SSE_MINPD: o.g[i] = min_x86(x, y); break;
+        case X86_SSE_MAXPD: o.g[i] = max_x86(x, y); break;
+        case X86_SSE_SQRTPD: o.g[i] = sqrt(y); break;
+        case X86_SSE_CVTDQ2PD: o.g[i] = (double)(int32_t)b->d[i]; break;
+        case X86_SSE_CVTPS2PD: o.g[i] = (double)b->f[i]; break;
+        case X86_SSE_CVTPD2DQ: o.d[i] = (uint32_t)cvt(y, 32); o.d[i + 2] = 0; break;
+        case X86_SSE_CVTTPD2DQ: o.d[i] = (uint32_t)cvtt(y, 32); o.d[i + 2] = 0; break;
+        case X86_SSE_CVTPD2PS: o.f[i] = (float)y; o.f[i + 2] = 0; break;
+        case X86_SSE_ROUNDPD: o.g[i] = round_x86(y, imm); break;
+        case X86_SSE_MOVDDUP: o.q[i] = b->q[0]; break;
+        case X86_SSE_ADDSUBPD: o.g[i] = i ? x + y : x - y; break;
+        case X86_SSE_SHUFPD: o.q[i] = (i ? b : a)->q[(imm >> i) & 1]; break;
+        case X86_SSE_HADDPD: o.g[i] = (i ? b : a)->g[0] + (i ? b : a)->g[1]; break;
+        case X86_SSE_HSUBPD: o.g[i] = (i ? b : a)->g[0] - (i ? b : a)->g[1]; break;
+        default: break;
+        }
+    }
+    switch (op) {   /* scalar forms keep a's upper lanes */
+    case X86_SSE_CMPSS: o.d[0] = compare(a->f[0], b->f[0], imm) ? ~0u : 0; break;
+    case X86_SSE_CMPSD: o.q[0] = compare(a->g[0], b->g[0], imm) ? ~0ull : 0; break;
+    case X86_SSE_ROUNDSS: o.f[0] = (float)round_x86(b->f[0], imm); break;
+    case X86_SSE_ROUNDSD: o.g[0] = round_x86(b->g[0], imm); break;
+    case X86_SSE_DPPS: case X86_SSE_DPPD:
+        dot_product(&o, a, b, op, imm);
+        break;
+    case X86_SSE_INSERTPS:
+        o.d[(imm >> 4) & 3] = b->d[(imm >> 6) & 3];
+        for (unsigned i = 0; i < 4; i++)
+            if (imm & (1u << i))
+                o.d[i] = 0;
+        break;
+    default: break;
+    }
+    *r = o;
+}
+
 ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     (void)cpu;
@@ -243,6 +351,12 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     case X86_SSE_UCOMISS: return ucomis(a.f[0], b.f[0]);
     case X86_SSE_UCOMISD: return ucomis(a.g[0], b.g[0]);
     default:
+        if (op >= X86_SSE_CMPPS && op <= X86_SSE_INSERTPS) {
+            fp_lanes(&r, &a, &b, op, imm);
+            return r.v;
+        }
+        if (x86_sse_int(op, imm, &a, &b, &r))
+            return r.v;
         lanewise_int(&r, &a, &b, op);
         return r.v;
     }

@@ -16,7 +16,30 @@
     X(MULPS) X(MULPD) X(DIVSS) X(DIVSD) X(DIVPS) X(DIVPD) X(MINSS) X(MINSD) X(MAXSS) X(MAXSD)   \
     X(SQRTSS) X(SQRTSD) X(CVTSS2SD) X(CVTSD2SS) X(CVTSI32_SS) X(CVTSI64_SS) X(CVTSI32_SD)       \
     X(CVTSI64_SD) X(CVTTSS2SI32) X(CVTTSS2SI64) X(CVTTSD2SI32) X(CVTTSD2SI64) X(UCOMISS)        \
-    X(UCOMISD) X(CVTSS2SI32) X(CVTSS2SI64) X(CVTSD2SI32) X(CVTSD2SI64) X(SHUFPS) X(PSHUFLW) X(PSHUFHW)
+    X(UCOMISD) X(CVTSS2SI32) X(CVTSS2SI64) X(CVTSD2SI32) X(CVTSD2SI64) X(SHUFPS) X(PSHUFLW) X(PSHUFHW) \
+    X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X)
+
+/* Packed floating point beyond SSE2's basics (sse_ops.c); CMPxx take the predicate
+ * (imm bits 2:0), ROUNDxx the rounding control, SHUFPD/DPPx/INSERTPS their imm8.
+ * INSERTPS stays last: the helper routes CMPPS..INSERTPS to the FP code. */
+#define X86_SSE_FP_LIST(X)                                                                     \
+    X(CMPPS) X(CMPPD) X(CMPSS) X(CMPSD) X(MINPS) X(MAXPS) X(MINPD) X(MAXPD) X(SQRTPS) X(SQRTPD)  \
+    X(CVTDQ2PS) X(CVTPS2DQ) X(CVTTPS2DQ) X(CVTDQ2PD) X(CVTPD2DQ) X(CVTTPD2DQ) X(CVTPS2PD)       \
+    X(CVTPD2PS) X(ROUNDPS) X(ROUNDPD) X(ROUNDSS) X(ROUNDSD) X(MOVSHDUP) X(MOVSLDUP) X(MOVDDUP)  \
+    X(HADDPS) X(HADDPD) X(HSUBPS) X(HSUBPD) X(ADDSUBPS) X(ADDSUBPD) X(SHUFPD) X(DPPS) X(DPPD)     \
+    X(INSERTPS)
+
+/* Integer lanes beyond SSE2's basics (sse_int.c). The first group is table-driven
+ * (one row: lane width, signedness, saturation, horizontal, lane function). */
+#define X86_SSE_INT_LIST(X)                                                                    \
+    X(PADDS8) X(PADDS16) X(PSUBS8) X(PSUBS16) X(PADDUS8) X(PADDUS16) X(PSUBUS8) X(PSUBUS16)     \
+    X(PMINS8) X(PMINS16) X(PMINS32) X(PMAXS8) X(PMAXS16) X(PMAXS32) X(PMINU16) X(PMINU32)       \
+    X(PMAXU16) X(PMAXU32) X(PMULLD) X(PMULHW) X(PMULHUW) X(PMULHRSW) X(PCMPEQ64) X(PCMPGT64)    \
+    X(PAVG8) X(PAVG16) X(PSIGN8) X(PSIGN16) X(PSIGN32) X(PABS8) X(PABS16) X(PABS32) X(PHADD16)  \
+    X(PHADD32) X(PHADDS16) X(PHSUB16) X(PHSUB32) X(PHSUBS16)                                    \
+    X(PACKSS16) X(PACKSS32) X(PACKUS16) X(PACKUS32) X(PSHUFB) X(PALIGNR) X(PMOVX) X(PMULUDQ)    \
+    X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
+    X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW)
 
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,
@@ -28,6 +51,24 @@ enum x86_sse_op {
 /* The helper: a, b 128-bit operands; c = op | (imm8 << 8). Results are 128 bits
  * (masks and integers in the low bits; UCOMIS* return ZF/PF/CF as bits 0/1/2). */
 ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+
+/* PMOVZX/PMOVSX carry their shape as data: log2 of the source and destination lane
+ * widths and the signedness, in the imm8 slot. */
+#define X86_PMOVX(src_log2, dst_log2, sign) ((src_log2) | ((dst_log2) << 2) | ((sign) << 4))
+
+/* The 128-bit operand seen as lanes of every width. */
+typedef union {
+    ir_u128 v;
+    uint8_t b[16];
+    uint16_t w[8];
+    uint32_t d[4];
+    uint64_t q[2];
+    float f[4];
+    double g[2];
+} x86_lanes;
+
+/* The integer operations of X86_SSE_INT_LIST into r; false for any other op. */
+bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes *b, x86_lanes *r);
 
 #define X86_SSE_FLAG_ZF 1u
 #define X86_SSE_FLAG_PF 2u

@@ -98,6 +98,50 @@ static const struct dg_rule dg_rules[] = {
     { X86_INS_UNPCKHPS, 0, 0 }, { X86_INS_UNPCKLPD, 0, 0 }, { X86_INS_UNPCKHPD, 0, 0 }, { X86_INS_MOVLPS, 0, 0 },
     { X86_INS_MOVHPS, 0, 0 }, { X86_INS_MOVLPD, 0, 0 }, { X86_INS_MOVHPD, 0, 0 }, { X86_INS_MOVHLPS, 0, 0 },
     { X86_INS_MOVLHPS, 0, 0 },
+    /* SSE2 rest, SSE3, SSSE3, SSE4.1 */
+    /* (DPPS/DPPD are in the vectors: Unicorn 2.0.1 sums from +0, losing a -0 result) */
+    { X86_INS_MPSADBW, 0, 0 }, { X86_INS_PHMINPOSUW, 0, 0 },
+    { X86_INS_MOVNTDQ, 0, 0 }, { X86_INS_MOVNTPS, 0, 0 }, { X86_INS_MOVNTPD, 0, 0 }, { X86_INS_CMPEQPS, 0, 0 },
+    { X86_INS_CMPLTPS, 0, 0 }, { X86_INS_CMPLEPS, 0, 0 }, { X86_INS_CMPUNORDPS, 0, 0 },
+    { X86_INS_CMPNEQPS, 0, 0 }, { X86_INS_CMPNLTPS, 0, 0 }, { X86_INS_CMPNLEPS, 0, 0 },
+    { X86_INS_CMPORDPS, 0, 0 }, { X86_INS_CMPEQPD, 0, 0 }, { X86_INS_CMPLTPD, 0, 0 }, { X86_INS_CMPLEPD, 0, 0 },
+    { X86_INS_CMPUNORDPD, 0, 0 }, { X86_INS_CMPNEQPD, 0, 0 }, { X86_INS_CMPNLTPD, 0, 0 },
+    { X86_INS_CMPNLEPD, 0, 0 }, { X86_INS_CMPORDPD, 0, 0 }, { X86_INS_CMPEQSS, 0, 0 },
+    { X86_INS_CMPLTSS, 0, 0 }, { X86_INS_CMPLESS, 0, 0 }, { X86_INS_CMPUNORDSS, 0, 0 },
+    { X86_INS_CMPNEQSS, 0, 0 }, { X86_INS_CMPNLTSS, 0, 0 }, { X86_INS_CMPNLESS, 0, 0 },
+    { X86_INS_CMPORDSS, 0, 0 }, { X86_INS_CMPEQSD, 0, 0 }, { X86_INS_CMPLTSD, 0, 0 }, { X86_INS_CMPLESD, 0, 0 },
+    { X86_INS_CMPUNORDSD, 0, 0 }, { X86_INS_CMPNEQSD, 0, 0 }, { X86_INS_CMPNLTSD, 0, 0 },
+    { X86_INS_CMPNLESD, 0, 0 }, { X86_INS_CMPORDSD, 0, 0 }, { X86_INS_CMPPS, 0, 0 }, { X86_INS_CMPPD, 0, 0 },
+    { X86_INS_CMPSS, 0, 0 }, { X86_INS_MINPS, 0, 0 }, { X86_INS_MAXPS, 0, 0 }, { X86_INS_MINPD, 0, 0 },
+    { X86_INS_MAXPD, 0, 0 }, { X86_INS_SQRTPS, 0, 0 }, { X86_INS_SQRTPD, 0, 0 }, { X86_INS_CVTDQ2PS, 0, 0 },
+    { X86_INS_CVTPS2DQ, 0, 0 }, { X86_INS_CVTTPS2DQ, 0, 0 }, { X86_INS_CVTDQ2PD, 0, 0 },
+    { X86_INS_CVTPD2DQ, 0, 0 }, { X86_INS_CVTTPD2DQ, 0, 0 }, { X86_INS_CVTPS2PD, 0, 0 },
+    { X86_INS_CVTPD2PS, 0, 0 }, { X86_INS_MOVSHDUP, 0, 0 }, { X86_INS_MOVSLDUP, 0, 0 },
+    { X86_INS_MOVDDUP, 0, 0 }, { X86_INS_HADDPS, 0, 0 }, { X86_INS_HADDPD, 0, 0 }, { X86_INS_HSUBPS, 0, 0 },
+    { X86_INS_HSUBPD, 0, 0 }, { X86_INS_ADDSUBPS, 0, 0 }, { X86_INS_ADDSUBPD, 0, 0 }, { X86_INS_PADDSB, 0, 0 },
+    { X86_INS_PADDSW, 0, 0 }, { X86_INS_PSUBSB, 0, 0 }, { X86_INS_PSUBSW, 0, 0 }, { X86_INS_PADDUSB, 0, 0 },
+    { X86_INS_PADDUSW, 0, 0 }, { X86_INS_PSUBUSB, 0, 0 }, { X86_INS_PSUBUSW, 0, 0 }, { X86_INS_PMINSB, 0, 0 },
+    { X86_INS_PMINSW, 0, 0 }, { X86_INS_PMINSD, 0, 0 }, { X86_INS_PMAXSB, 0, 0 }, { X86_INS_PMAXSW, 0, 0 },
+    { X86_INS_PMAXSD, 0, 0 }, { X86_INS_PMINUW, 0, 0 }, { X86_INS_PMINUD, 0, 0 }, { X86_INS_PMAXUW, 0, 0 },
+    { X86_INS_PMAXUD, 0, 0 }, { X86_INS_PMULLD, 0, 0 }, { X86_INS_PMULHW, 0, 0 }, { X86_INS_PMULHUW, 0, 0 },
+    { X86_INS_PMULHRSW, 0, 0 }, { X86_INS_PCMPEQQ, 0, 0 }, { X86_INS_PCMPGTQ, 0, 0 }, { X86_INS_PAVGB, 0, 0 },
+    { X86_INS_PAVGW, 0, 0 }, { X86_INS_PSIGNB, 0, 0 }, { X86_INS_PSIGNW, 0, 0 }, { X86_INS_PSIGND, 0, 0 },
+    { X86_INS_PABSB, 0, 0 }, { X86_INS_PABSW, 0, 0 }, { X86_INS_PABSD, 0, 0 }, { X86_INS_PHADDW, 0, 0 },
+    { X86_INS_PHADDD, 0, 0 }, { X86_INS_PHADDSW, 0, 0 }, { X86_INS_PHSUBW, 0, 0 }, { X86_INS_PHSUBD, 0, 0 },
+    { X86_INS_PHSUBSW, 0, 0 }, { X86_INS_PACKSSWB, 0, 0 }, { X86_INS_PACKSSDW, 0, 0 },
+    { X86_INS_PACKUSWB, 0, 0 }, { X86_INS_PACKUSDW, 0, 0 }, { X86_INS_PSHUFB, 0, 0 }, { X86_INS_PMULUDQ, 0, 0 },
+    { X86_INS_PMULDQ, 0, 0 }, { X86_INS_PMADDWD, 0, 0 }, { X86_INS_PMADDUBSW, 0, 0 }, { X86_INS_PSADBW, 0, 0 },
+    { X86_INS_ROUNDPS, 0, 0 }, { X86_INS_ROUNDPD, 0, 0 }, { X86_INS_ROUNDSS, 0, 0 }, { X86_INS_ROUNDSD, 0, 0 },
+    { X86_INS_SHUFPD, 0, 0 }, { X86_INS_INSERTPS, 0, 0 }, { X86_INS_PALIGNR, 0, 0 }, { X86_INS_PBLENDW, 0, 0 },
+    { X86_INS_BLENDPS, 0, 0 }, { X86_INS_BLENDPD, 0, 0 }, { X86_INS_PBLENDVB, 0, 0 },
+    { X86_INS_BLENDVPS, 0, 0 }, { X86_INS_BLENDVPD, 0, 0 }, { X86_INS_PTEST, 0, 0 }, { X86_INS_PMOVZXBW, 0, 0 },
+    { X86_INS_PMOVSXBW, 0, 0 }, { X86_INS_PMOVZXBD, 0, 0 }, { X86_INS_PMOVSXBD, 0, 0 },
+    { X86_INS_PMOVZXBQ, 0, 0 }, { X86_INS_PMOVSXBQ, 0, 0 }, { X86_INS_PMOVZXWD, 0, 0 },
+    { X86_INS_PMOVSXWD, 0, 0 }, { X86_INS_PMOVZXWQ, 0, 0 }, { X86_INS_PMOVSXWQ, 0, 0 },
+    { X86_INS_PMOVZXDQ, 0, 0 }, { X86_INS_PMOVSXDQ, 0, 0 }, { X86_INS_PEXTRB, 0, 0 }, { X86_INS_PEXTRW, 0, 0 },
+    { X86_INS_PEXTRD, 0, 0 }, { X86_INS_PEXTRQ, 0, 0 }, { X86_INS_EXTRACTPS, 0, 0 }, { X86_INS_PINSRB, 0, 0 },
+    { X86_INS_PINSRW, 0, 0 }, { X86_INS_PINSRD, 0, 0 }, { X86_INS_PINSRQ, 0, 0 }, { X86_INS_LDDQU, 0, 0 },
+    { X86_INS_MOVNTDQA, 0, 0 },
 };
 
 static inline const struct dg_rule *dg_rule_of(unsigned id)
@@ -156,6 +200,39 @@ static inline bool dg_stray_rex(const cs_insn *in)
     return false;
 }
 
+static inline bool dg_same_reg_twice(const cs_insn *in)
+{
+    const cs_x86 *x = &in->detail->x86;
+    return x->op_count >= 2 && x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
+           x->operands[0].reg == x->operands[1].reg;
+}
+
+static inline bool dg_horizontal_int(unsigned id)
+{
+    return id == X86_INS_PHADDW || id == X86_INS_PHADDD || id == X86_INS_PHADDSW || id == X86_INS_PHSUBW ||
+           id == X86_INS_PHSUBD || id == X86_INS_PHSUBSW;
+}
+
+static inline bool dg_is_sse_cmp(const cs_insn *in)
+{
+    const cs_x86 *x = &in->detail->x86;
+    return (in->id == X86_INS_CMPPS || in->id == X86_INS_CMPPD || in->id == X86_INS_CMPSS ||
+            in->id == X86_INS_CMPSD) && x->op_count == 3 && x->operands[2].type == X86_OP_IMM;
+}
+
+static inline bool dg_sse_prefix_mix(const cs_insn *in)
+{
+    const cs_x86 *x = &in->detail->x86;
+    bool xmm = false;
+    for (unsigned i = 0; i < x->op_count; i++)
+        xmm |= x->operands[i].type == X86_OP_REG && x->operands[i].reg >= X86_REG_XMM0 &&
+               x->operands[i].reg <= X86_REG_XMM15;
+    unsigned legacy = 0;
+    for (unsigned i = 0; i < in->size && memchr("\x26\x2e\x36\x3e\x64\x65\x66\xf2\xf3", in->bytes[i], 9); i++)
+        legacy++;
+    return xmm && x->opcode[0] == 0x0f && legacy > 1;
+}
+
 /* Is this decoded instruction acceptable for the sequence? */
 static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t *undef_after)
 {
@@ -172,18 +249,30 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
     if (in->id == X86_INS_CMPXCHG && x->operands[0].size == 4)
         return false;
     /* SSE with 67h: Capstone 4.0.2 mis-identifies some (66 67 0F 2E as UCOMISS). */
-    if (x->opcode[0] == 0x0f && memchr(in->bytes, 0x67, in->size) && in->id != X86_INS_CMPXCHG)
+    if (x->opcode[0] == 0x0f && x->prefix[3] == 0x67 && in->id != X86_INS_CMPXCHG)
         return false;
     /* MOVHLPS/MOVLHPS with a 66h/F2h/F3h prefix are invalid encodings (#UD);
      * Unicorn runs them. */
     if ((in->id == X86_INS_MOVHLPS || in->id == X86_INS_MOVLHPS) &&
         (memchr(in->bytes, 0x66, in->size) || memchr(in->bytes, 0xf2, in->size) || memchr(in->bytes, 0xf3, in->size)))
         return false;
+    /* PHADD/PHSUB with the same register twice: Unicorn 2.0.1 reads the destination
+     * after writing its low half (the host CPU and the SDM agree with us). */
+    if (dg_same_reg_twice(in) && dg_horizontal_int(in->id))
+        return false;
+    /* Shifts and rotates by CL leave the flags alone when the masked count is 0, so
+     * an earlier undefined flag stays undefined. */
+    bool count_in_cl = x->op_count == 2 && x->operands[1].type == X86_OP_REG && x->operands[1].reg == X86_REG_CL;
+    /* SSE with several legacy prefixes (66 2E 0F .., 66 F3 0F ..): Capstone 4.0.2
+     * picks the mandatory prefix differently from the processor; the decoder's
+     * prefix table is tested by the vectors instead. */
+    if (dg_sse_prefix_mix(in))
+        return false;
     /* BSWAP of a 16-bit register is undefined. */
     if (in->id == X86_INS_BSWAP && x->operands[0].size == 2)
         return false;
     /* 66h together with REX.W: Unicorn sizes immediates by 66h (REX.W wins). */
-    if ((x->rex & 0x8) && memchr(in->bytes, 0x66, in->size))
+    if ((x->rex & 0x8) && memchr(in->bytes, 0x66, in->size) && !(x->opcode[0] == 0x0f && x->opcode[1] == 0x3a))
         return false;
     /* F6/F7 /1 is an undocumented TEST alias that Unicorn mis-executes. */
     if (x->opcode[0] == 0xf6 || x->opcode[0] == 0xf7) {
@@ -234,6 +323,16 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
     if (rule->reads & undefined)
         return false;
     uint32_t written = 0;
+    /* Capstone 4.0.2 credits CMPPS/PD/SS/SD (0F C2) with writing RFLAGS; they don't. */
+    bool no_flags = x->opcode[0] == 0x0f && x->opcode[1] == 0xc2;
+    if (count_in_cl && rule->undefined) {   /* the shift/rotate rules list undefined flags */
+        *undef_after = (undefined | rule->undefined) & DG_ALL;
+        return true;
+    }
+    if (no_flags) {
+        *undef_after = undefined;
+        return true;
+    }
     if (x->eflags & (X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF)) written |= DG_CF;
     if (x->eflags & (X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF)) written |= DG_PF;
     if (x->eflags & (X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF)) written |= DG_AF;
@@ -267,7 +366,7 @@ static inline unsigned dg_generate(csh h, cs_insn *ins, struct dg_rng *r, unsign
         }
         /* Bias towards common opcodes: often start with a REX.W or operand-size prefix,
          * or a two-byte (0F) opcode with an SSE mandatory prefix. */
-        unsigned shape = (unsigned)(dg_next(r) % 5);
+        unsigned shape = (unsigned)(dg_next(r) % 6);
         if (shape == 0) {
             buf[0] = 0x48 | (buf[0] & 0x07);
         } else if (shape == 1) {
@@ -276,12 +375,34 @@ static inline unsigned dg_generate(csh h, cs_insn *ins, struct dg_rng *r, unsign
             static const uint8_t sse_prefix[4] = { 0x66, 0xf2, 0xf3, 0x40 };
             buf[0] = sse_prefix[buf[0] & 3];
             buf[1] = 0x0f;
+            if ((buf[3] & 0xf) == 0)
+                buf[2] = 0xc2;   /* CMPPS/PD/SS/SD: one opcode of 256, worth more */
+        } else if (shape == 3) {
+            /* SSSE3/SSE4.1 three-byte opcodes (66 0F 38 xx, 66 0F 3A xx ib) */
+            bool rexw = (buf[0] & 6) == 6;   /* PEXTRQ/PINSRQ */
+            buf[2] = (buf[0] & 1) ? 0x3a : 0x38;
+            buf[0] = 0x66;
+            buf[1] = rexw ? 0x48 : 0x0f;
+            if (rexw) {
+                buf[3] = buf[2];
+                buf[2] = 0x0f;
+            }
         }
         const uint8_t *p = buf;
         size_t size = sizeof(buf);
         uint64_t addr = 0x1000 + len;
         if (!cs_disasm_iter(h, &p, &size, &addr, ins))
             continue;
+        /* CMPPS/PD/SS/SD: most random imm8 are above 7 (the generic names), which the
+         * hardware reads as imm8 & 7 and Unicorn refuses: fold them to 0-7. */
+        if (dg_is_sse_cmp(ins)) {
+            buf[ins->size - 1] &= 7;
+            p = buf;
+            size = sizeof(buf);
+            addr = 0x1000 + len;
+            if (!cs_disasm_iter(h, &p, &size, &addr, ins))
+                continue;
+        }
         uint32_t after;
         if (!dg_acceptable(ins, undefined, &after))
             continue;

@@ -202,8 +202,10 @@ static int run_unicorn(uc_engine *uc, const struct testcase *t, struct outcome *
     uc_vector = -1;
     uc_err err = uc_emu_start(uc, t->code_addr, t->code_addr + t->len, 0, 0);
     o->uc_err = (int)err;
-    if (err == UC_ERR_INSN_INVALID)
+    if (err == UC_ERR_INSN_INVALID) {
+        uc_reg_read(uc, mode32 || mode16 ? UC_X86_REG_EIP : UC_X86_REG_RIP, &o->rip);
         return 1;   /* the oracle lacks an encoding the SDM defines: no verdict */
+    }
     if (err != UC_ERR_OK && uc_vector < 0 && err != UC_ERR_READ_UNMAPPED && err != UC_ERR_WRITE_UNMAPPED)
         return -1;
     o->vector = uc_vector;
@@ -361,6 +363,20 @@ static unsigned iterations(int argc, char **argv)
     return v > 0 ? (unsigned)v : DEFAULT_ITERS;
 }
 
+/* Which instruction the oracle refused (ANYHV_FUZZ_SHOW_REFUSED=1), to tell its
+ * gaps from generator mistakes. */
+static void show_refused(csh h, cs_insn *ins, const struct testcase *t, const struct outcome *u)
+{
+    uint64_t off = u->rip - t->code_addr;
+    if (off >= t->len)
+        return;
+    const uint8_t *p = t->code + off;
+    size_t size = t->len - off;
+    uint64_t addr = u->rip;
+    if (cs_disasm_iter(h, &p, &size, &addr, ins))
+        printf("refused: %s %s\n", ins->mnemonic, ins->op_str);
+}
+
 int main(int argc, char **argv)
 {
     const char *why = NULL;
@@ -412,6 +428,8 @@ int main(int argc, char **argv)
         if (ra == 0 && ru == 0 && u.vector == UC_STOPPED_EARLY && (a.vector < 0 || a.rip != u.rip))
             ru = 1;
         if (ra == 0 && ru == 1) {
+            if (getenv("ANYHV_FUZZ_SHOW_REFUSED"))
+                show_refused(h, ins, &t, &u);
             refused++;
             continue;
         }

@@ -1,4 +1,4 @@
-/* test_vectors.c - per-instruction vectors (vectors_int.inc) at CPL3 in a flat
+/* test_vectors.c - per-instruction vectors (vectors_int.inc, vectors_sse.inc) at CPL3 in a flat
  * 64-bit guest, on every backend: boundary operands, shift counts 0 and >= width,
  * #DE, #UD and exact flags. Each vector's bytes are followed by HLT, which at CPL3
  * raises #GP; every exception goes through the IDT (with the TSS stack switch) to
@@ -30,12 +30,16 @@ struct vector {
 static const struct vector vectors[] = {
 #include "vectors_int.inc"
 };
+static const struct vector sse_vectors[] = {
+#include "vectors_sse.inc"
+};
 #undef V
+#define N_INT_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
 /* Each vector gets its own code address: code is never rewritten under a
  * translation that a backend may have cached. */
 #define VECTOR_AREA 0x100000u
-#define VECTOR_STRIDE 32u
+#define VECTOR_STRIDE 64u
 
 static void run_one(struct xg *g, const struct vector *v, unsigned index)
 {
@@ -84,5 +88,16 @@ Test(soft_x86_vectors, integer_isa)
     cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
     for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
         run_one(&g, &vectors[i], (unsigned)i);
+    xg_destroy(&g);
+}
+
+Test(soft_x86_vectors, sse_isa)
+{
+    test_require_backend();
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0, "VM setup");
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    for (size_t i = 0; i < sizeof(sse_vectors) / sizeof(sse_vectors[0]); i++)
+        run_one(&g, &sse_vectors[i], (unsigned)(N_INT_VECTORS + i));
     xg_destroy(&g);
 }

@@ -158,8 +158,14 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 /* simd_helpers.c: AdvSIMD groups run by one helper each (whole instruction). */
 enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACROSS, A64_SIMD_PERM,
                       A64_SIMD_EXT, A64_SIMD_TBL, A64_SIMD_LDST_MULTI, A64_SIMD_LDST_SINGLE, A64_SIMD_DIFF, A64_SIMD_PAIR, A64_SIMD_SCALAR_MISC,
-                      A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM };
+                      A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM };
 bool a64_simd_valid(uint32_t insn, unsigned group);
+/* simd_sat.c: saturating lane arithmetic (FPSR.QC set through *fpsr on saturation). */
+uint64_t a64_satq(uint64_t *fpsr, __int128 v, unsigned bits, bool is_signed);
+uint64_t a64_shift_reg(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool is_signed, bool round,
+                       bool saturate);
+uint64_t a64_sqdmulh(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool round);
+uint64_t a64_sqdmull(uint64_t *fpsr, uint64_t x, uint64_t y, uint64_t acc, unsigned bits, int acc_op);
 void a64_simd_helpers_register(void);
 /* Generic timer */
 uint64_t a64_host_counter(void);

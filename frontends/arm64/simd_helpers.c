@@ -61,17 +61,16 @@ enum { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MIN
 
 static bool same_int_valid(unsigned u, unsigned size, unsigned q, unsigned op)
 {
-    /* implemented opcodes; saturating shifts and doubling multiplies are not */
-    static const uint32_t ok_u0 = 0x00ffffffu & ~((1u << 0x09) | (1u << 0x0a) | (1u << 0x0b) | (1u << 0x16));
-    static const uint32_t ok_u1 = 0x007fffffu & ~((1u << 0x09) | (1u << 0x0a) | (1u << 0x0b) | (1u << 0x16));
-    if (!(((u ? ok_u1 : ok_u0) >> op) & 1))
+    if (op > (u ? 0x16u : 0x17u))
         return false;
     if (op == 0x03)
         return true;   /* logical group: any size */
     if (size == 3 && !q)
         return false;
-    bool any64 = op == 0x01 || op == 0x05 || op == 0x06 || op == 0x07 || op == 0x08 || op == 0x10 ||
-                 op == 0x11 || op == 0x17;
+    if (op == 0x16)
+        return size == 1 || size == 2;   /* SQDMULH / SQRDMULH */
+    bool any64 = op == 0x01 || op == 0x05 || op == 0x06 || op == 0x07 || (op >= 0x08 && op <= 0x0b) ||
+                 op == 0x10 || op == 0x11 || op == 0x17;
     if (size == 3 && !any64)
         return false;
     if (op == 0x13 && u && size != 0)
@@ -194,6 +193,10 @@ static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t
         case 0x06: v = a > b ? ~0ull : 0; break;                             /* CMGT / CMHI */
         case 0x07: v = a >= b ? ~0ull : 0; break;                            /* CMGE / CMHS */
         case 0x08: v = shift_by_lane(x, (int64_t)y, bits, s); break;         /* [SU]SHL */
+        case 0x09: v = a64_shift_reg(&c->st->fpsr, x, y, bits, s, false, true); break;  /* [SU]QSHL */
+        case 0x0a: v = a64_shift_reg(&c->st->fpsr, x, y, bits, s, true, false); break;  /* [SU]RSHL */
+        case 0x0b: v = a64_shift_reg(&c->st->fpsr, x, y, bits, s, true, true); break;   /* [SU]QRSHL */
+        case 0x16: v = a64_sqdmulh(&c->st->fpsr, x, y, bits, c->u); break;  /* SQDMULH / SQRDMULH */
         case 0x0c: v = (uint64_t)(a > b ? a : b); break;                     /* [SU]MAX */
         case 0x0d: v = (uint64_t)(a < b ? a : b); break;                     /* [SU]MIN */
         case 0x0e: v = (uint64_t)(a > b ? a - b : b - a); break;             /* [SU]ABD */
@@ -262,7 +265,7 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x05: return u ? size <= 1 : size == 0;   /* CNT / NOT / RBIT */
     case 0x08: case 0x09: case 0x0b: return size != 3 || q;   /* CMGT/GE/EQ/LE #0, ABS/NEG */
     case 0x0a: return !u && (size != 3 || q);      /* CMLT #0 */
-    case 0x12: return !u && size != 3;             /* XTN */
+    case 0x12: case 0x14: return size != 3;       /* XTN / SQXTUN, SQXTN / UQXTN */
     case 0x0f: return (size & 2) && !((size & 1) && !q);   /* FABS / FNEG */
     case 0x0c: case 0x0d: return (size & 2) && !((size & 1) && !q);   /* FCM{GT,GE,EQ,LE} #0 */
     case 0x0e: return !u && (size & 2) && !((size & 1) && !q);        /* FCMLT #0 */
@@ -288,11 +291,18 @@ static void run_misc(struct vctx *c)
             uint64_t v = c->u ? x + y : (uint64_t)(sext(x, bits) + sext(y, bits));
             set_lane(r, 2 * eb, i, v & mask(2 * bits));
         }
-    } else if (op == 0x12) {
-        /* XTN/XTN2: narrow into the low (Q=0) or high (Q=1) half of Vd */
-        memcpy(r, c->st->v[c->rd].b, 16);
-        for (unsigned i = 0; i < 8 / eb; i++)
-            set_lane(r + (c->q ? 8 : 0), eb, i, lane(n, 2 * eb, i) & mask(bits));
+    } else if (op == 0x12 || op == 0x14) {
+        /* [SU]Q?XTU?N{2}: narrow into the low (Q=0) or high (Q=1) half of Vd */
+        if (!c->scalar)
+            memcpy(r, c->st->v[c->rd].b, 16);
+        for (unsigned i = 0; i < (c->scalar ? 1 : 8 / eb); i++) {
+            uint64_t x = lane(n, 2 * eb, i), v = x & mask(bits);
+            bool src_signed = !c->u || op == 0x12;
+            __int128 w = src_signed ? (__int128)sext(x, 2 * bits) : (__int128)x;
+            if (op == 0x14 || c->u)
+                v = a64_satq(&c->st->fpsr, w, bits, op == 0x14 && !c->u);
+            set_lane(r + (c->q ? 8 : 0), eb, i, v);
+        }
     } else if (op == 0x0c || op == 0x0d || op == 0x0e) {
         bool dp = c->size & 1;
         unsigned fe = dp ? 8 : 4;
@@ -367,7 +377,7 @@ static bool shift_valid(uint32_t insn)
     unsigned immh = F(insn, 19, 4), q = F(insn, 30, 1), u = F(insn, 29, 1), op = F(insn, 11, 5);
     if (!immh)
         return false;
-    bool narrow = op == 0x10 || op == 0x11, wide = op == 0x14;
+    bool narrow = op >= 0x10 && op <= 0x13, wide = op == 0x14;
     if ((narrow || wide) && (immh & 8))
         return false;
     if (!narrow && !wide && (immh & 8) && !q)
@@ -375,7 +385,8 @@ static bool shift_valid(uint32_t insn)
     switch (op) {
     case 0x00: case 0x02: case 0x04: case 0x06: case 0x0a: case 0x14: return true;
     case 0x08: return u;             /* SRI */
-    case 0x10: case 0x11: return !u; /* SHRN / RSHRN */
+    case 0x10: case 0x11: case 0x12: case 0x13: case 0x0e: return true;   /* [SU]Q?R?SHRU?N, [SU]QSHL */
+    case 0x0c: return u;             /* SQSHLU */
     default: return false;
     }
 }
@@ -388,13 +399,18 @@ static void run_shift(struct vctx *c)
     unsigned esize = 8u << highest(immh), eb = esize / 8;
     unsigned rsh = 2 * esize - immhb, lsh = immhb - esize;
     bool s = !c->u;
-    if (op == 0x10 || op == 0x11) {   /* SHRN/RSHRN{2}: from 2*esize lanes */
-        memcpy(r, d, 16);
-        for (unsigned i = 0; i < 8 / eb; i++) {
-            unsigned __int128 x = lane(n, 2 * eb, i);
-            if (op == 0x11)
-                x += (unsigned __int128)1 << (rsh - 1);
-            set_lane(r + (c->q ? 8 : 0), eb, i, (uint64_t)(x >> rsh) & mask(esize));
+    if (op >= 0x10 && op <= 0x13) {   /* [SU]Q?R?SHRU?N{2}: from 2*esize lanes */
+        if (!c->scalar)
+            memcpy(r, d, 16);
+        bool sat_dst = c->u || op >= 0x12, dst_signed = !c->u, src_signed = !(c->u && op >= 0x12);
+        for (unsigned i = 0; i < (c->scalar ? 1 : 8 / eb); i++) {
+            uint64_t x = lane(n, 2 * eb, i);
+            __int128 w = src_signed ? (__int128)sext(x, 2 * esize) : (__int128)x;
+            if (op & 1)
+                w += (__int128)1 << (rsh - 1);
+            w >>= rsh;
+            uint64_t v = sat_dst ? a64_satq(&c->st->fpsr, w, esize, dst_signed) : (uint64_t)w & mask(esize);
+            set_lane(r + (c->q ? 8 : 0), eb, i, v);
         }
         memcpy(c->st->v[c->rd].b, r, 16);
         if (!c->q)
@@ -411,10 +427,13 @@ static void run_shift(struct vctx *c)
         memcpy(c->st->v[c->rd].b, r, 16);
         return;
     }
-    unsigned lanes = (c->q ? 16 : 8) / eb;
+    unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), acc = lane(d, eb, i), v;
-        if (op == 0x0a) {
+        if (op == 0x0e || op == 0x0c) {                             /* [SU]QSHL, SQSHLU */
+            __int128 w = (op == 0x0c || s) ? (__int128)sext(x, esize) : (__int128)x;
+            v = a64_satq(&c->st->fpsr, w * ((__int128)1 << lsh), esize, op == 0x0e && s);
+        } else if (op == 0x0a) {
             v = c->u ? (acc & mask(lsh)) | (x << lsh) : x << lsh;   /* SLI / SHL */
         } else if (op == 0x08) {                                    /* SRI */
             uint64_t keep = rsh >= esize ? mask(esize) : ~(mask(esize) >> rsh);
@@ -600,6 +619,8 @@ static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
     case 0x1d: return !(size & 2);            /* SCVTF / UCVTF */
     case 0x08: case 0x09: case 0x0b: return size == 3;
     case 0x0a: return !u && size == 3;        /* CMLT #0 */
+    case 0x14: return size != 3;              /* SQXTN / UQXTN */
+    case 0x12: return u && size != 3;         /* SQXTUN */
     default: return false;
     }
 }
@@ -609,8 +630,8 @@ static void run_scalar_misc(struct vctx *c)
     c->q = 0;
     c->scalar = true;
     run_misc(c);
-    bool fp = c->opcode == 0x1b || c->opcode == 0x1d;
-    unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : 8;
+    bool fp = c->opcode == 0x1b || c->opcode == 0x1d, narrow = c->opcode == 0x12 || c->opcode == 0x14;
+    unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : narrow ? 1u << c->size : 8;
     memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
 }
 
@@ -618,7 +639,9 @@ static void run_scalar_misc(struct vctx *c)
 static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
 {
     switch (op) {
-    case 0x01: case 0x05: return true;                        /* [SU]QADD, [SU]QSUB */
+    case 0x01: case 0x05: case 0x09: case 0x0b: return true;  /* [SU]QADD/QSUB/QSHL/QRSHL */
+    case 0x0a: return size == 3;                              /* [SU]RSHL */
+    case 0x16: return size == 1 || size == 2;                 /* SQDMULH / SQRDMULH */
     case 0x06: case 0x07: case 0x08: case 0x10: case 0x11: return size == 3;
     case 0x1a: return u && (size & 2);                        /* FABD */
     case 0x1c: return !u ? !(size & 2) : true;                /* FCMEQ / FCMGE / FCMGT */
@@ -630,6 +653,12 @@ static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
 static bool scalar_shift_valid(uint32_t insn)
 {
     unsigned immh = F(insn, 19, 4), u = F(insn, 29, 1), op = F(insn, 11, 5);
+    if (!immh)
+        return false;
+    if (op == 0x12 || op == 0x13 || (u && (op == 0x10 || op == 0x11)))
+        return !(immh & 8);   /* saturating narrows */
+    if (op == 0x0e || (op == 0x0c && u))
+        return true;          /* [SU]QSHL, SQSHLU (immediate) */
     if (!(immh & 8))
         return false;   /* only the 64-bit forms are implemented */
     switch (op) {
@@ -639,7 +668,8 @@ static bool scalar_shift_valid(uint32_t insn)
     }
 }
 
-/* ---- vector by element: MUL/MLA/MLS, [SU]MULL/MLAL/MLSL, FMUL/FMLA/FMLS ---- */
+/* ---- vector and scalar by element: MUL/MLA/MLS, [SU]MULL/MLAL/MLSL, FMUL/FMLA/FMLS,
+ * SQDMULH/SQRDMULH, SQDMULL/SQDMLAL/SQDMLSL ---- */
 static bool elem_fp(unsigned u, unsigned op)
 {
     return !u && (op == 0x1 || op == 0x5 || op == 0x9);
@@ -653,9 +683,22 @@ static bool elem_valid(uint32_t insn)
             return false;   /* half precision */
         return !(size & 1) || (q && !F(insn, 21, 1));
     }
-    bool int_op = (!u && (op == 0x8 || op == 0x2 || op == 0x6 || op == 0xa)) ||
+    bool int_op = (!u && (op == 0x8 || op == 0x2 || op == 0x6 || op == 0xa || op == 0x3 || op == 0x7 ||
+                          op == 0xb || op == 0xc || op == 0xd)) ||
                   (u && (op == 0x0 || op == 0x4 || op == 0x2 || op == 0x6 || op == 0xa));
     return int_op && (size == 1 || size == 2);
+}
+
+/* Scalar by element: the FP and saturating doubling forms on element 0. */
+static bool scalar_elem_valid(uint32_t insn)
+{
+    unsigned u = F(insn, 29, 1), size = F(insn, 22, 2), op = F(insn, 12, 4);
+    if (u)
+        return false;   /* FMULX (by element) is not implemented */
+    if (elem_fp(u, op))
+        return (size & 2) && !((size & 1) && F(insn, 21, 1));
+    bool sat_op = op == 0x3 || op == 0x7 || op == 0xb || op == 0xc || op == 0xd;
+    return sat_op && (size == 1 || size == 2);
 }
 
 static void run_elem(struct vctx *c)
@@ -667,7 +710,7 @@ static void run_elem(struct vctx *c)
     memcpy(n, c->st->v[c->rn].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
     if (elem_fp(c->u, op)) {
         bool dp = c->size & 1;
-        unsigned eb = dp ? 8 : 4, index = dp ? h : (h << 1) | l, lanes = (c->q ? 16 : 8) / eb;
+        unsigned eb = dp ? 8 : 4, index = dp ? h : (h << 1) | l, lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
         uint64_t e = lane(c->st->v[(mbit << 4) | rm4].b, eb, index);
         for (unsigned i = 0; i < lanes; i++) {
             uint64_t x = lane(n, eb, i), v;
@@ -685,23 +728,28 @@ static void run_elem(struct vctx *c)
     unsigned index = c->size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
     unsigned rm = c->size == 1 ? rm4 : (mbit << 4) | rm4;
     uint64_t e = lane(c->st->v[rm].b, eb, index);
-    bool s = !c->u, lng = op == 0x2 || op == 0x6 || op == 0xa;
+    bool s = !c->u, lng = op == 0x2 || op == 0x6 || op == 0xa || op == 0x3 || op == 0x7 || op == 0xb;
     if (!lng) {
-        unsigned lanes = (c->q ? 16 : 8) / eb;
+        unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
         for (unsigned i = 0; i < lanes; i++) {
-            uint64_t p = lane(n, eb, i) * e, acc = lane(d, eb, i);
-            uint64_t v = op == 0x8 ? p : op == 0x0 ? acc + p : acc - p;
+            uint64_t p = lane(n, eb, i) * e, acc = lane(d, eb, i), v;
+            if (op == 0xc || op == 0xd)
+                v = a64_sqdmulh(&c->st->fpsr, lane(n, eb, i), e, bits, op == 0xd);
+            else
+                v = op == 0x8 ? p : op == 0x0 ? acc + p : acc - p;
             set_lane(r, eb, i, v & mask(bits));
         }
         write_result(c, r);
         return;
     }
-    const uint8_t *hn = n + (c->q ? 8 : 0);
+    const uint8_t *hn = n + (c->q && !c->scalar ? 8 : 0);
     __int128 ev = s ? (__int128)sext(e, bits) : (__int128)e;
-    for (unsigned i = 0; i < 8 / eb; i++) {
-        uint64_t xr = lane(hn, eb, i);
-        __int128 x = s ? (__int128)sext(xr, bits) : (__int128)xr, acc = (__int128)lane(d, 2 * eb, i);
+    for (unsigned i = 0; i < (c->scalar ? 1 : 8 / eb); i++) {
+        uint64_t xr = lane(hn, eb, i), accr = lane(d, 2 * eb, i);
+        __int128 x = s ? (__int128)sext(xr, bits) : (__int128)xr, acc = (__int128)accr;
         __int128 v = op == 0xa ? x * ev : op == 0x2 ? acc + x * ev : acc - x * ev;
+        if (op == 0x3 || op == 0x7 || op == 0xb)
+            v = (__int128)a64_sqdmull(&c->st->fpsr, xr, e, accr, bits, op == 0x3 ? 1 : op == 0x7 ? -1 : 0);
         set_lane(r, 2 * eb, i, (uint64_t)v & mask(2 * bits));
     }
     memcpy(c->st->v[c->rd].b, r, 16);
@@ -725,6 +773,7 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     case A64_SIMD_SCALAR_SAME: c.q = 0, c.scalar = true; run_same(&c); break;
     case A64_SIMD_SCALAR_SHIFT: c.q = 0, c.scalar = true; run_shift(&c); break;
     case A64_SIMD_ELEM: run_elem(&c); break;
+    case A64_SIMD_SCALAR_ELEM: c.q = 0, c.scalar = true; run_elem(&c); break;
     default: break;
     }
     return 0;
@@ -893,6 +942,7 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     case A64_SIMD_SCALAR_SAME: return scalar_same_valid(u, size, F(insn, 11, 5));
     case A64_SIMD_SCALAR_SHIFT: return scalar_shift_valid(insn);
     case A64_SIMD_ELEM: return elem_valid(insn);
+    case A64_SIMD_SCALAR_ELEM: return scalar_elem_valid(insn);
     case A64_SIMD_LDST_MULTI:
         return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
     case A64_SIMD_LDST_SINGLE: {

@@ -86,7 +86,7 @@ static int simd_group_of(const struct a64_pattern *p)
         { "LD_single_post", A64_SIMD_LDST_SINGLE }, { "asimddiff", A64_SIMD_DIFF },
         { "asisdpair", A64_SIMD_PAIR }, { "asisdmisc", A64_SIMD_SCALAR_MISC },
         { "asisdsame", A64_SIMD_SCALAR_SAME }, { "asisdshf", A64_SIMD_SCALAR_SHIFT },
-        { "asimdelem", A64_SIMD_ELEM },
+        { "asimdelem", A64_SIMD_ELEM }, { "asisdelem", A64_SIMD_SCALAR_ELEM },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (strcmp(p->name, rows[i].name) == 0)

@@ -150,6 +150,13 @@ void a64_set_mode(struct a64_state *st, uint64_t new_pstate);
 void a64_helpers_register(void);
 void a64_fp_helpers_register(void);   /* fp_helpers.c */
 /* Scalar FP operations on raw bits (fp_helpers.c), also used lane by lane. */
+/* The operation codes in the low byte of their control words. */
+enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
+enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };
+enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+enum fp_cvt_rm { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* float to int, bits 14:12 */
+/* FU_RINT's rounding (bits 14:12) is the FRINT rmode field: N P M Z A - X I. */
+enum fp_rint_rm { RINT_N, RINT_P, RINT_M, RINT_Z, RINT_A, RINT_X = 6, RINT_I };
 ir_u128 a64_fp_binop(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 ir_u128 a64_fp_unop(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 ir_u128 a64_fp_fma(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);

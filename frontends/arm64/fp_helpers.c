@@ -129,7 +129,6 @@ static double f64(uint64_t v) { double x; memcpy(&x, &v, 8); return x; }
 static uint64_t b32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
 static uint64_t b64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 
-enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
 
 static uint64_t minmax(const struct fmt *f, uint64_t a, uint64_t b, bool max, bool dp)
 {
@@ -181,7 +180,6 @@ ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
-enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };
 
 #define F16_SIGN 0x8000u
 #define F16_EXP 0x7c00u
@@ -405,7 +403,6 @@ ir_u128 a64_fp_cmp(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 }
 
 /* Conversions: c = kind | ftype << 8 | sf << 10. */
-enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
 
 /* rm: 0 toward zero, 1 nearest even, 2 +inf, 3 -inf, 4 nearest away. */
 static double round_mode(double x, unsigned rm)

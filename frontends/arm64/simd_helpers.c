@@ -54,7 +54,6 @@ static struct vctx ctx(void *cpu, uint32_t insn)
 }
 
 /* ---- three same ---- */
-enum { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };   /* fp_helpers.c */
 #define NZCV_Z (1ull << 30)
 #define NZCV_C (1ull << 29)
 #define NZCV_N (1ull << 31)
@@ -270,7 +269,10 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x0c: case 0x0d: return (size & 2) && !((size & 1) && !q);   /* FCM{GT,GE,EQ,LE} #0 */
     case 0x0e: return !u && (size & 2) && !((size & 1) && !q);        /* FCMLT #0 */
     case 0x1d: return !(size & 2) && !((size & 1) && !q);  /* SCVTF / UCVTF */
-    case 0x1b: return (size & 2) && !((size & 1) && !q);   /* FCVTZS / FCVTZU */
+    case 0x18: return !(u && (size & 2)) && !((size & 1) && !q);   /* FRINT{N,P,A} */
+    case 0x19: case 0x1a: case 0x1b: return !((size & 1) && !q);   /* FRINT{M,Z,X,I}, FCVT{N,P,M,Z}[SU] */
+    case 0x1c: return !(size & 2) && !((size & 1) && !q);  /* FCVTA[SU] */
+    case 0x1f: return u && (size & 2) && !((size & 1) && !q);      /* FSQRT */
     default: return false;
     }
 }
@@ -317,18 +319,33 @@ static void run_misc(struct vctx *c)
             }
             set_lane(r, fe, i, v & mask(8 * fe));
         }
-    } else if (op == 0x0f || op == 0x1d || op == 0x1b) {
+    } else if (op == 0x0f || op >= 0x18) {
         bool dp = c->size & 1;
-        unsigned fe = dp ? 8 : 4;
+        unsigned fe = dp ? 8 : 4, o2 = c->size >> 1, cvt_rm = 0, rint_rm;
         uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
+        switch (op) {   /* FCVT*[SU] and FRINT* rounding, by opcode, size<1> and U */
+        case 0x1a: cvt_rm = o2 ? RM_PLUS : RM_NEAREST; break;
+        case 0x1b: cvt_rm = o2 ? RM_ZERO : RM_MINUS; break;
+        case 0x1c: cvt_rm = RM_AWAY; break;
+        default: break;
+        }
+        if (op == 0x18)
+            rint_rm = c->u ? RINT_A : o2 ? RINT_P : RINT_N;
+        else
+            rint_rm = c->u ? (o2 ? RINT_I : RINT_X) : (o2 ? RINT_Z : RINT_M);
         for (unsigned i = 0; i < (c->scalar ? 1 : bytes / fe); i++) {
             uint64_t x = lane(n, fe, i), v;
             if (op == 0x0f)
                 v = c->u ? x ^ sign : x & ~sign;
             else if (op == 0x1d)
-                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? 1u : 0u) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? FC_UCVTF : FC_SCVTF) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+            else if (op == 0x18 || op == 0x19)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, FU_RINT | ((unsigned)dp << 8) | (rint_rm << 12));
+            else if (op == 0x1f)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, FU_SQRT | ((unsigned)dp << 8));
             else
-                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? 3u : 2u) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? FC_FCVTZU : FC_FCVTZS) | ((unsigned)dp << 8) |
+                                                          ((unsigned)dp << 10) | (cvt_rm << 12));
             set_lane(r, fe, i, v & mask(8 * fe));
         }
     } else {
@@ -615,7 +632,8 @@ static void run_pair(struct vctx *c)
 static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
 {
     switch (op) {
-    case 0x1b: return (size & 2) != 0;        /* FCVTZS / FCVTZU */
+    case 0x1a: case 0x1b: return true;        /* FCVT{N,P,M,Z}[SU] */
+    case 0x1c: return !(size & 2);            /* FCVTA[SU] */
     case 0x1d: return !(size & 2);            /* SCVTF / UCVTF */
     case 0x08: case 0x09: case 0x0b: return size == 3;
     case 0x0a: return !u && size == 3;        /* CMLT #0 */
@@ -630,7 +648,7 @@ static void run_scalar_misc(struct vctx *c)
     c->q = 0;
     c->scalar = true;
     run_misc(c);
-    bool fp = c->opcode == 0x1b || c->opcode == 0x1d, narrow = c->opcode == 0x12 || c->opcode == 0x14;
+    bool fp = c->opcode >= 0x1a && c->opcode <= 0x1d, narrow = c->opcode == 0x12 || c->opcode == 0x14;
     unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : narrow ? 1u << c->size : 8;
     memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
 }

@@ -141,6 +141,48 @@ static uint64_t minmax(const struct fmt *f, uint64_t a, uint64_t b, bool max, bo
     return (max ? x > y : x < y) ? a : b;
 }
 
+/* FRECPS (2 - a*b) and FRSQRTS ((3 - a*b) / 2), each rounded once, on numbers
+ * that are not both NaN-free infinities and zeros (handled by the caller). */
+static uint64_t recip_step(const struct fmt *f, enum fp_binop op, uint64_t n, uint64_t m, bool dp)
+{
+    if (op == FB_RECPS)
+        return dp ? b64(fma(f64(n), f64(m), 2.0)) : b32(fmaf(f32(n), f32(m), 2.0f));
+    /* Halve an operand whose half is still normal (exact), so the sum cannot
+     * overflow where the halved result would not; both tiny: halve the sum. */
+    uint64_t min_halvable = (f->exp & (0 - f->exp)) * 2;   /* biased exponent 2 */
+    if ((n & f->exp) >= min_halvable)
+        return dp ? b64(fma(f64(n) / 2, f64(m), 1.5)) : b32(fmaf(f32(n) / 2, f32(m), 1.5f));
+    if ((m & f->exp) >= min_halvable)
+        return dp ? b64(fma(f64(n), f64(m) / 2, 1.5)) : b32(fmaf(f32(n), f32(m) / 2, 1.5f));
+    return dp ? b64(fma(f64(n), f64(m), 3.0) / 2) : b32(fmaf(f32(n), f32(m), 3.0f) / 2);
+}
+
+/* FMULX, FRECPS, FRSQRTS: infinity times zero gives 2, 2 and 1.5; the steps
+ * negate the first operand before NaN processing (FPRecipStepFused). False:
+ * an FMULX that is an ordinary FMUL. */
+static bool mulx_step(void *cpu, const struct fmt *f, enum fp_binop op, uint64_t *ops, bool dp,
+                      uint64_t *flags, uint64_t *res)
+{
+    uint64_t out, two = dp ? 0x4000000000000000ull : 0x40000000u, one_half = dp ? 0x3ff8000000000000ull : 0x3fc00000u;
+    if (op != FB_MULX)
+        ops[0] ^= f->sign;
+    if (process_nans(cpu, f, ops, 2, res, flags))
+        return true;
+    uint64_t n = ops[0], m = ops[1], sign = (n ^ m) & f->sign;
+    bool inf_n = (n & ~f->sign) == f->exp, inf_m = (m & ~f->sign) == f->exp;
+    bool zero_n = !(n & ~f->sign), zero_m = !(m & ~f->sign);
+    if ((inf_n && zero_m) || (zero_n && inf_m))
+        out = op == FB_MULX ? two | sign : op == FB_RECPS ? two : one_half;
+    else if (op == FB_MULX)
+        return false;
+    else if (inf_n || inf_m)
+        out = f->exp | sign;
+    else
+        out = fix_out(cpu, f, recip_step(f, op, n, m, dp), flags);
+    *res = out;
+    return true;
+}
+
 ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     enum fp_binop op = (enum fp_binop)(rc & 0xff);
@@ -149,6 +191,13 @@ ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     uint64_t flags = 0, out;
     uint64_t ops[2] = { flush_in(cpu, f, (uint64_t)ra, &flags), flush_in(cpu, f, (uint64_t)rb, &flags) };
     begin(cpu);
+    if (op >= FB_MULX && op <= FB_RSQRTS) {
+        if (mulx_step(cpu, f, op, ops, dp, &flags, &out)) {
+            end(cpu, flags);
+            return out;
+        }
+        op = FB_MUL;
+    }
     if (op == FB_MAXNM || op == FB_MINNM) {
         /* A single quiet NaN loses to a number. */
         bool qa = is_nan(f, ops[0]) && !is_snan(f, ops[0]), qb = is_nan(f, ops[1]) && !is_snan(f, ops[1]);

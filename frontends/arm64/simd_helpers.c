@@ -82,9 +82,9 @@ static bool same_int_valid(unsigned u, unsigned size, unsigned q, unsigned op)
 static bool same_fp_valid(unsigned u, unsigned a, unsigned sz, unsigned q, unsigned op)
 {
     /* bit k (opcode - 0x18) set = implemented, per U and a:
-     * U0 a0: FMAXNM FMLA FADD FCMEQ FMAX;     U0 a1: FMINNM FMLS FSUB FMIN;
+     * U0 a0: FMAXNM FMLA FADD FMULX FCMEQ FMAX FRECPS;  U0 a1: FMINNM FMLS FSUB FMIN FRSQRTS;
      * U1 a0: FMAXNMP FADDP FMUL FCMGE FACGE FMAXP FDIV;  U1 a1: FMINNMP FABD FCMGT FACGT FMINP */
-    static const uint8_t ok[2][2] = { { 0x57, 0x47 }, { 0xfd, 0x75 } };
+    static const uint8_t ok[2][2] = { { 0xdf, 0xc7 }, { 0xfd, 0x75 } };
     if (sz && !q)
         return false;
     return (ok[u][a] >> (op - 0x18)) & 1;
@@ -121,6 +121,9 @@ static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t 
         case 0x00: v = fp_lane(c, FB_MAXNM, x, y, dp); break;
         case 0x01: v = (uint64_t)a64_fp_fma(c->cpu, x, y, (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64)); break;
         case 0x02: v = fp_lane(c, FB_ADD, x, y, dp); break;
+        case 0x03: v = fp_lane(c, FB_MULX, x, y, dp); break;
+        case 0x07: v = fp_lane(c, FB_RECPS, x, y, dp); break;
+        case 0x0f: v = fp_lane(c, FB_RSQRTS, x, y, dp); break;
         case 0x04: v = fp_compare(c, x, y, dp, false, 0); break;
         case 0x06: v = fp_lane(c, FB_MAX, x, y, dp); break;
         case 0x08: v = fp_lane(c, FB_MINNM, x, y, dp); break;
@@ -662,6 +665,8 @@ static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
     case 0x16: return size == 1 || size == 2;                 /* SQDMULH / SQRDMULH */
     case 0x06: case 0x07: case 0x08: case 0x10: case 0x11: return size == 3;
     case 0x1a: return u && (size & 2);                        /* FABD */
+    case 0x1b: return !u && !(size & 2);                      /* FMULX */
+    case 0x1f: return !u;                                     /* FRECPS / FRSQRTS */
     case 0x1c: return !u ? !(size & 2) : true;                /* FCMEQ / FCMGE / FCMGT */
     case 0x1d: return u != 0;                                 /* FACGE / FACGT */
     default: return false;
@@ -690,7 +695,7 @@ static bool scalar_shift_valid(uint32_t insn)
  * SQDMULH/SQRDMULH, SQDMULL/SQDMLAL/SQDMLSL ---- */
 static bool elem_fp(unsigned u, unsigned op)
 {
-    return !u && (op == 0x1 || op == 0x5 || op == 0x9);
+    return (!u && (op == 0x1 || op == 0x5 || op == 0x9)) || (u && op == 0x9);   /* ..., FMULX */
 }
 
 static bool elem_valid(uint32_t insn)
@@ -711,12 +716,10 @@ static bool elem_valid(uint32_t insn)
 static bool scalar_elem_valid(uint32_t insn)
 {
     unsigned u = F(insn, 29, 1), size = F(insn, 22, 2), op = F(insn, 12, 4);
-    if (u)
-        return false;   /* FMULX (by element) is not implemented */
     if (elem_fp(u, op))
         return (size & 2) && !((size & 1) && F(insn, 21, 1));
     bool sat_op = op == 0x3 || op == 0x7 || op == 0xb || op == 0xc || op == 0xd;
-    return sat_op && (size == 1 || size == 2);
+    return !u && sat_op && (size == 1 || size == 2);
 }
 
 static void run_elem(struct vctx *c)
@@ -733,7 +736,7 @@ static void run_elem(struct vctx *c)
         for (unsigned i = 0; i < lanes; i++) {
             uint64_t x = lane(n, eb, i), v;
             if (op == 0x9)
-                v = fp_lane(c, FB_MUL, x, e, dp);
+                v = fp_lane(c, c->u ? FB_MULX : FB_MUL, x, e, dp);
             else
                 v = (uint64_t)a64_fp_fma(c->cpu, x, e,
                                          (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64) | ((ir_u128)(op == 0x5) << 66));

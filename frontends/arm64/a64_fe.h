@@ -152,7 +152,11 @@ void a64_fp_helpers_register(void);   /* fp_helpers.c */
 /* Scalar FP operations on raw bits (fp_helpers.c), also used lane by lane. */
 /* The operation codes in the low byte of their control words. */
 enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM, FB_MULX, FB_RECPS, FB_RSQRTS };
-enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };
+enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT,
+               FU_RECPE, FU_RSQRTE, FU_RECPX };
+/* The Arm ARM's RecipEstimate() (256 <= a < 512) and RecipSqrtEstimate() (128 <= a < 512). */
+unsigned a64_recip_estimate(unsigned a);
+unsigned a64_rsqrt_estimate(unsigned a);
 enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
 enum fp_cvt_rm { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* float to int, bits 14:12 */
 /* FU_RINT's rounding (bits 14:12) is the FRINT rmode field: N P M Z A - X I. */

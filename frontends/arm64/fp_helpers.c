@@ -333,6 +333,86 @@ static ir_u128 convert_half(void *cpu, enum fp_unop op, bool dp, uint64_t a)
     return out;
 }
 
+unsigned a64_recip_estimate(unsigned a)
+{
+    a = a * 2 + 1;                    /* units of 1/1024, rounded */
+    unsigned b = (1u << 19) / a;
+    return (b + 1) / 2;               /* round to nearest: 256..511 */
+}
+
+unsigned a64_rsqrt_estimate(unsigned a)
+{
+    if (a < 256)
+        a = a * 2 + 1;                /* 0.25 <= a < 0.5, units of 1/512 */
+    else
+        a = ((a >> 1) << 1) * 2 + 2;  /* 0.5 <= a < 1, bottom bit dropped, units of 1/256 */
+    unsigned b = 512;
+    while (a * (b + 1) * (b + 1) < (1u << 28))
+        b++;
+    return (b + 1) / 2;
+}
+
+/* FPRecipEstimate / FPRSqrtEstimate / FPRecpX on a number (NaNs already handled). */
+static uint64_t estimate(void *cpu, const struct fmt *f, enum fp_unop op, uint64_t a, bool dp, uint64_t *flags)
+{
+    unsigned mant = dp ? 52 : 23, ebits = dp ? 11 : 8;
+    uint64_t sign = a & f->sign, mag = a & ~f->sign, max_exp = f->exp >> mant;
+    int64_t exp = (int64_t)(mag >> mant);
+    uint64_t frac = (mag & f->frac) << (52 - mant);   /* as a 52-bit double fraction */
+    double value = dp ? fabs(f64(a)) : fabs((double)f32(a));
+    if (op == FU_RECPX)
+        return sign | (exp == 0 ? (max_exp - 1) << mant : ((~(uint64_t)exp) & max_exp) << mant);
+    if (mag == 0) {
+        *flags |= FPSR_DZC;
+        return sign | f->exp;
+    }
+    if (op == FU_RSQRTE) {
+        if (sign) {
+            *flags |= FPSR_IOC;
+            return f->dnan;
+        }
+        if (mag == f->exp)
+            return 0;
+        if (exp == 0) {
+            while (!(frac >> 51 & 1))
+                frac = (frac << 1) & F64_FRAC, exp--;
+            frac = (frac << 1) & F64_FRAC;
+        }
+        unsigned scaled = (exp & 1) ? (unsigned)(0x80 | (frac >> 45)) : (unsigned)(0x100 | (frac >> 44));
+        int64_t rexp = ((dp ? 3068 : 380) - exp) / 2;
+        uint64_t est = a64_rsqrt_estimate(scaled) & 0xff;
+        return ((uint64_t)rexp & max_exp) << mant | est << (mant - 8);
+    }
+    if (mag == f->exp)
+        return sign;
+    if (value < (dp ? 0x1p-1024 : 0x1p-128)) {
+        unsigned rm = (unsigned)(state(cpu)->fpcr >> FPCR_RMODE_SHIFT) & 3;
+        bool to_inf = rm == 0 || (rm == 1 && !sign) || (rm == 2 && sign);
+        *flags |= FPSR_OFC | FPSR_IXC;
+        return sign | (to_inf ? f->exp : f->exp - (1ull << mant) + f->frac);
+    }
+    if ((state(cpu)->fpcr & FPCR_FZ) && value >= (dp ? 0x1p1022 : 0x1p126)) {
+        *flags |= FPSR_UFC | FLAG_NO_IXC;
+        return sign;
+    }
+    if (exp == 0) {
+        if (!(frac >> 51 & 1))
+            exp = -1, frac = (frac << 2) & F64_FRAC;
+        else
+            frac = (frac << 1) & F64_FRAC;
+    }
+    int64_t rexp = (dp ? 2045 : 253) - exp;
+    uint64_t rfrac = (uint64_t)(a64_recip_estimate((unsigned)(0x100 | (frac >> 44))) & 0xff) << 44;
+    if (rexp == 0) {
+        rfrac = (1ull << 51) | (rfrac >> 1);
+    } else if (rexp == -1) {
+        rfrac = (1ull << 50) | (rfrac >> 2);
+        rexp = 0;
+    }
+    (void)ebits;
+    return sign | ((uint64_t)rexp & max_exp) << mant | rfrac >> (52 - mant);
+}
+
 ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     (void)rb;
@@ -355,6 +435,9 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
         return out;
     }
     switch (op) {
+    case FU_RECPE: case FU_RSQRTE: case FU_RECPX:
+        out = estimate(cpu, f, op, a, dp, &flags);
+        break;
     case FU_SQRT:
         out = fix_out(cpu, f, dp ? b64(sqrt(f64(a))) : b32(sqrtf(f32(a))), &flags);
         break;

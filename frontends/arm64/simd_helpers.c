@@ -271,10 +271,10 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x0f: return (size & 2) && !((size & 1) && !q);   /* FABS / FNEG */
     case 0x0c: case 0x0d: return (size & 2) && !((size & 1) && !q);   /* FCM{GT,GE,EQ,LE} #0 */
     case 0x0e: return !u && (size & 2) && !((size & 1) && !q);        /* FCMLT #0 */
-    case 0x1d: return !(size & 2) && !((size & 1) && !q);  /* SCVTF / UCVTF */
+    case 0x1d: return !((size & 1) && !q);                 /* SCVTF / UCVTF, FRECPE / FRSQRTE */
     case 0x18: return !(u && (size & 2)) && !((size & 1) && !q);   /* FRINT{N,P,A} */
     case 0x19: case 0x1a: case 0x1b: return !((size & 1) && !q);   /* FRINT{M,Z,X,I}, FCVT{N,P,M,Z}[SU] */
-    case 0x1c: return !(size & 2) && !((size & 1) && !q);  /* FCVTA[SU] */
+    case 0x1c: return (size & 2) ? size == 2 : !((size & 1) && !q);   /* URECPE/URSQRTE, FCVTA[SU] */
     case 0x1f: return u && (size & 2) && !((size & 1) && !q);      /* FSQRT */
     default: return false;
     }
@@ -340,6 +340,13 @@ static void run_misc(struct vctx *c)
             uint64_t x = lane(n, fe, i), v;
             if (op == 0x0f)
                 v = c->u ? x ^ sign : x & ~sign;
+            else if (op == 0x1c && o2)   /* URECPE / URSQRTE */
+                v = c->u ? ((x >> 30) ? (uint64_t)a64_rsqrt_estimate((unsigned)(x >> 23)) << 23 : 0xffffffffu)
+                         : ((x >> 31) ? (uint64_t)a64_recip_estimate((unsigned)(x >> 23)) << 23 : 0xffffffffu);
+            else if (op == 0x1d && o2)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, (c->u ? FU_RSQRTE : FU_RECPE) | ((unsigned)dp << 8));
+            else if (op == 0x1f && !c->u)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, FU_RECPX | ((unsigned)dp << 8));
             else if (op == 0x1d)
                 v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? FC_UCVTF : FC_SCVTF) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
             else if (op == 0x18 || op == 0x19)
@@ -637,7 +644,8 @@ static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
     switch (op) {
     case 0x1a: case 0x1b: return true;        /* FCVT{N,P,M,Z}[SU] */
     case 0x1c: return !(size & 2);            /* FCVTA[SU] */
-    case 0x1d: return !(size & 2);            /* SCVTF / UCVTF */
+    case 0x1d: return true;                   /* SCVTF / UCVTF, FRECPE / FRSQRTE */
+    case 0x1f: return !u && (size & 2);       /* FRECPX */
     case 0x08: case 0x09: case 0x0b: return size == 3;
     case 0x0a: return !u && size == 3;        /* CMLT #0 */
     case 0x14: return size != 3;              /* SQXTN / UQXTN */
@@ -651,7 +659,7 @@ static void run_scalar_misc(struct vctx *c)
     c->q = 0;
     c->scalar = true;
     run_misc(c);
-    bool fp = c->opcode >= 0x1a && c->opcode <= 0x1d, narrow = c->opcode == 0x12 || c->opcode == 0x14;
+    bool fp = (c->opcode >= 0x1a && c->opcode <= 0x1d) || c->opcode == 0x1f, narrow = c->opcode == 0x12 || c->opcode == 0x14;
     unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : narrow ? 1u << c->size : 8;
     memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
 }

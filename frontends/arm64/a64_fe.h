@@ -169,7 +169,8 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 /* simd_helpers.c: AdvSIMD groups run by one helper each (whole instruction). */
 enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACROSS, A64_SIMD_PERM,
                       A64_SIMD_EXT, A64_SIMD_TBL, A64_SIMD_LDST_MULTI, A64_SIMD_LDST_SINGLE, A64_SIMD_DIFF, A64_SIMD_PAIR, A64_SIMD_SCALAR_MISC,
-                      A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM };
+                      A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM,
+                      A64_SIMD_SCALAR_DIFF };
 bool a64_simd_valid(uint32_t insn, unsigned group);
 /* simd_sat.c: saturating lane arithmetic (FPSR.QC set through *fpsr on saturation). */
 uint64_t a64_satq(uint64_t *fpsr, __int128 v, unsigned bits, bool is_signed);

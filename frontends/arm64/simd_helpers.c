@@ -266,6 +266,7 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x04: return size != 3;                   /* CLS / CLZ */
     case 0x05: return u ? size <= 1 : size == 0;   /* CNT / NOT / RBIT */
     case 0x08: case 0x09: case 0x0b: return size != 3 || q;   /* CMGT/GE/EQ/LE #0, ABS/NEG */
+    case 0x03: case 0x07: return size != 3 || q;   /* SUQADD/USQADD, SQABS/SQNEG */
     case 0x0a: return !u && (size != 3 || q);      /* CMLT #0 */
     case 0x12: case 0x14: return size != 3;       /* XTN / SQXTUN, SQXTN / UQXTN */
     case 0x0f: return (size & 2) && !((size & 1) && !q);   /* FABS / FNEG */
@@ -362,8 +363,9 @@ static void run_misc(struct vctx *c)
         if (op == 0x05) {
             eb = 1, bits = 8, lanes = bytes;   /* CNT/NOT/RBIT work on bytes whatever size says */
         }
-        for (unsigned i = 0; i < lanes; i++) {
-            uint64_t x = lane(n, eb, i), v = 0;
+        const uint8_t *d = c->st->v[c->rd].b;
+        for (unsigned i = 0; i < (c->scalar ? 1 : lanes); i++) {
+            uint64_t x = lane(n, eb, i), v = 0, acc = lane(d, eb, i);
             int64_t sx = sext(x, bits);
             switch (op | (c->u << 5)) {
             case 0x04: { uint64_t y = (x ^ (uint64_t)(sx >> 1)) & mask(bits);   /* CLS */
@@ -385,6 +387,10 @@ static void run_misc(struct vctx *c)
             case 0x0a: v = sx < 0 ? ~0ull : 0; break;    /* CMLT #0 */
             case 0x0b: v = sx < 0 ? 0 - (uint64_t)sx : x; break;   /* ABS */
             case 0x2b: v = 0 - (uint64_t)sx; break;             /* NEG */
+            case 0x07: v = a64_satq(&c->st->fpsr, sx < 0 ? -(__int128)sx : sx, bits, true); break;   /* SQABS */
+            case 0x27: v = a64_satq(&c->st->fpsr, -(__int128)sx, bits, true); break;                 /* SQNEG */
+            case 0x03: v = a64_satq(&c->st->fpsr, (__int128)sext(acc, bits) + x, bits, true); break;  /* SUQADD */
+            case 0x23: v = a64_satq(&c->st->fpsr, (__int128)acc + sx, bits, false); break;           /* USQADD */
             default: break;
             }
             set_lane(r, eb, i, v & mask(bits));
@@ -562,8 +568,10 @@ static void run_tbl(struct vctx *c)
 /* ---- three different: long, wide and narrowing-high arithmetic ---- */
 static bool diff_valid(unsigned u, unsigned size, unsigned op)
 {
-    if (size == 3 || op == 0xf || op == 0x9 || op == 0xb || op == 0xd)
-        return false;   /* saturating doubling forms are not implemented */
+    if (size == 3 || op == 0xf)
+        return false;
+    if (op == 0x9 || op == 0xb || op == 0xd)
+        return !u && size != 0;   /* SQDMLAL / SQDMLSL / SQDMULL */
     if (op == 0xe)
         return !u && size == 0;   /* PMULL (8-bit) */
     return true;
@@ -573,7 +581,7 @@ static void run_diff(struct vctx *c)
 {
     uint8_t r[16] = { 0 }, n[16], m[16], d[16];
     memcpy(n, c->st->v[c->rn].b, 16), memcpy(m, c->st->v[c->rm].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
-    unsigned op = F(c->insn, 12, 4), eb = 1u << c->size, bits = 8 * eb, lanes = 8 / eb;
+    unsigned op = F(c->insn, 12, 4), eb = 1u << c->size, bits = 8 * eb, lanes = c->scalar ? 1 : 8 / eb;
     bool s = !c->u, narrow = op == 0x4 || op == 0x6, wide_n = op == 0x1 || op == 0x3;
     const uint8_t *hn = n + (c->q ? 8 : 0), *hm = m + (c->q ? 8 : 0);
     if (narrow) {
@@ -603,6 +611,9 @@ static void run_diff(struct vctx *c)
         case 0x8: v = acc + x * y; break;
         case 0xa: v = acc - x * y; break;
         case 0xc: v = x * y; break;
+        case 0x9: case 0xb: case 0xd:   /* SQDMLAL / SQDMLSL / SQDMULL */
+            v = (__int128)a64_sqdmull(&c->st->fpsr, xr, yr, (uint64_t)acc, bits, op == 0x9 ? 1 : op == 0xb ? -1 : 0);
+            break;
         default:   /* 0xe PMULL 8x8 -> 16 */
             for (unsigned k = 0; k < 8; k++)
                 if (yr & (1u << k))
@@ -649,6 +660,7 @@ static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
     case 0x08: case 0x09: case 0x0b: return size == 3;
     case 0x0a: return !u && size == 3;        /* CMLT #0 */
     case 0x14: return size != 3;              /* SQXTN / UQXTN */
+    case 0x03: case 0x07: return true;        /* SUQADD/USQADD, SQABS/SQNEG */
     case 0x12: return u && size != 3;         /* SQXTUN */
     default: return false;
     }
@@ -802,6 +814,7 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     case A64_SIMD_SCALAR_SAME: c.q = 0, c.scalar = true; run_same(&c); break;
     case A64_SIMD_SCALAR_SHIFT: c.q = 0, c.scalar = true; run_shift(&c); break;
     case A64_SIMD_ELEM: run_elem(&c); break;
+    case A64_SIMD_SCALAR_DIFF: c.q = 0, c.scalar = true; run_diff(&c); break;
     case A64_SIMD_SCALAR_ELEM: c.q = 0, c.scalar = true; run_elem(&c); break;
     default: break;
     }
@@ -971,6 +984,10 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     case A64_SIMD_SCALAR_SAME: return scalar_same_valid(u, size, F(insn, 11, 5));
     case A64_SIMD_SCALAR_SHIFT: return scalar_shift_valid(insn);
     case A64_SIMD_ELEM: return elem_valid(insn);
+    case A64_SIMD_SCALAR_DIFF: {
+        unsigned op = F(insn, 12, 4);
+        return !u && (size == 1 || size == 2) && (op == 0x9 || op == 0xb || op == 0xd);
+    }
     case A64_SIMD_SCALAR_ELEM: return scalar_elem_valid(insn);
     case A64_SIMD_LDST_MULTI:
         return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);

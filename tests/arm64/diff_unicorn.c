@@ -87,6 +87,7 @@ static int simd_group_of(const struct a64_pattern *p)
         { "asisdpair", A64_SIMD_PAIR }, { "asisdmisc", A64_SIMD_SCALAR_MISC },
         { "asisdsame", A64_SIMD_SCALAR_SAME }, { "asisdshf", A64_SIMD_SCALAR_SHIFT },
         { "asimdelem", A64_SIMD_ELEM }, { "asisdelem", A64_SIMD_SCALAR_ELEM },
+        { "asisddiff", A64_SIMD_SCALAR_DIFF },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (strcmp(p->name, rows[i].name) == 0)

@@ -420,6 +420,7 @@ static bool shift_valid(uint32_t insn)
     case 0x08: return u;             /* SRI */
     case 0x10: case 0x11: case 0x12: case 0x13: case 0x0e: return true;   /* [SU]Q?R?SHRU?N, [SU]QSHL */
     case 0x0c: return u;             /* SQSHLU */
+    case 0x1c: case 0x1f: return immh >= 4;   /* [SU]CVTF, FCVTZ[SU] (fixed-point); half precision is not done */
     default: return false;
     }
 }
@@ -461,6 +462,14 @@ static void run_shift(struct vctx *c)
         return;
     }
     unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
+    if (op == 0x1c || op == 0x1f) {   /* fixed point: fbits = 2 * esize - immh:immb */
+        unsigned kind = op == 0x1c ? (c->u ? FC_UCVTF : FC_SCVTF) : (c->u ? FC_FCVTZU : FC_FCVTZS), dp = esize == 64;
+        for (unsigned i = 0; i < lanes; i++)
+            set_lane(r, eb, i, (uint64_t)a64_fp_cvt(c->cpu, lane(n, eb, i), 0,
+                                                    kind | (dp << 8) | (dp << 10) | (rsh << 16)) & mask(esize));
+        write_result(c, r);
+        return;
+    }
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), acc = lane(d, eb, i), v;
         if (op == 0x0e || op == 0x0c) {                             /* [SU]QSHL, SQSHLU */
@@ -661,6 +670,8 @@ static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
     case 0x0a: return !u && size == 3;        /* CMLT #0 */
     case 0x14: return size != 3;              /* SQXTN / UQXTN */
     case 0x03: case 0x07: return true;        /* SUQADD/USQADD, SQABS/SQNEG */
+    case 0x0c: case 0x0d: return (size & 2) != 0;   /* FCM{GT,GE,EQ,LE} #0 */
+    case 0x0e: return !u && (size & 2);       /* FCMLT #0 */
     case 0x12: return u && size != 3;         /* SQXTUN */
     default: return false;
     }
@@ -671,7 +682,7 @@ static void run_scalar_misc(struct vctx *c)
     c->q = 0;
     c->scalar = true;
     run_misc(c);
-    bool fp = (c->opcode >= 0x1a && c->opcode <= 0x1d) || c->opcode == 0x1f, narrow = c->opcode == 0x12 || c->opcode == 0x14;
+    bool fp = (c->opcode >= 0x1a && c->opcode <= 0x1d) || c->opcode == 0x1f || (c->opcode >= 0x0c && c->opcode <= 0x0e), narrow = c->opcode == 0x12 || c->opcode == 0x14;
     unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : narrow ? 1u << c->size : 8;
     memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
 }
@@ -702,6 +713,8 @@ static bool scalar_shift_valid(uint32_t insn)
         return !(immh & 8);   /* saturating narrows */
     if (op == 0x0e || (op == 0x0c && u))
         return true;          /* [SU]QSHL, SQSHLU (immediate) */
+    if (op == 0x1c || op == 0x1f)
+        return immh >= 4;     /* [SU]CVTF, FCVTZ[SU] (fixed-point), single and double */
     if (!(immh & 8))
         return false;   /* only the 64-bit forms are implemented */
     switch (op) {

@@ -172,6 +172,9 @@ enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACR
                       A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM,
                       A64_SIMD_SCALAR_DIFF };
 bool a64_simd_valid(uint32_t insn, unsigned group);
+/* simd_ldst.c: LD1-4/ST1-4 and LD1R-LD4R. */
+bool a64_simd_ldst_valid(uint32_t insn, unsigned group);
+ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc);
 /* simd_sat.c: saturating lane arithmetic (FPSR.QC set through *fpsr on saturation). */
 uint64_t a64_satq(uint64_t *fpsr, __int128 v, unsigned bits, bool is_signed);
 uint64_t a64_shift_reg(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool is_signed, bool round,

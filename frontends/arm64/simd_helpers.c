@@ -1,13 +1,12 @@
 /* simd_helpers.c - AdvSIMD instruction groups executed by one C helper per
  * instruction, lane by lane on the state's V registers: three-same (integer and
  * FP), two-register misc, shift by immediate, across lanes, permutes, EXT, TBL/TBX
- * and LD1-4/ST1-4 (multiple structures). a64_simd_valid() is the translate-time
- * check: encodings it refuses are UNDEFINED, as are the ones not done here. */
+ * and by element (structure loads/stores: simd_ldst.c; saturation: simd_sat.c).
+ * a64_simd_valid() is the translate-time check: encodings it refuses are UNDEFINED. */
 #include "frontends/arm64/a64_fe.h"
 
 #include <string.h>
 
-#define FPSR_QC (1ull << 27)
 #define F(insn, lsb, w) a64_bits(insn, lsb, w)
 
 struct vctx {
@@ -148,15 +147,6 @@ static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t 
     }
 }
 
-static uint64_t sat(struct vctx *c, int64_t lo, int64_t hi, __int128 v, bool is_signed, unsigned bits)
-{
-    (void)is_signed;
-    if (v < lo || v > hi) {
-        c->st->fpsr |= FPSR_QC;
-        v = v < lo ? lo : hi;
-    }
-    return (uint64_t)v & mask(bits);
-}
 
 static uint64_t shift_by_lane(uint64_t x, int64_t sh, unsigned bits, bool is_signed)
 {
@@ -173,7 +163,6 @@ static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t
 {
     unsigned eb = 1u << c->size, bits = 8 * eb, lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb, op = c->opcode;
     bool s = !c->u;
-    int64_t smax = (int64_t)(mask(bits) >> 1), smin = -smax - 1;
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), y = lane(m, eb, i), acc = lane(d, eb, i), v = 0;
         __int128 a = s ? (__int128)sext(x, bits) : (__int128)x, b = s ? (__int128)sext(y, bits) : (__int128)y;
@@ -186,12 +175,10 @@ static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t
         }
         switch (op) {
         case 0x00: v = (uint64_t)((a + b) >> 1); break;                      /* [SU]HADD */
-        case 0x01: v = s ? sat(c, smin, smax, a + b, true, bits)             /* [SU]QADD */
-                         : (a + b > (__int128)mask(bits) ? (c->st->fpsr |= FPSR_QC, mask(bits)) : (uint64_t)(a + b)); break;
+        case 0x01: v = a64_satq(&c->st->fpsr, a + b, bits, s); break;         /* [SU]QADD */
         case 0x02: v = (uint64_t)((a + b + 1) >> 1); break;                  /* [SU]RHADD */
         case 0x04: v = (uint64_t)((a - b) >> 1); break;                      /* [SU]HSUB */
-        case 0x05: v = s ? sat(c, smin, smax, a - b, true, bits)             /* [SU]QSUB */
-                         : (a < b ? (c->st->fpsr |= FPSR_QC, 0) : (uint64_t)(a - b)); break;
+        case 0x05: v = a64_satq(&c->st->fpsr, a - b, bits, s); break;         /* [SU]QSUB */
         case 0x06: v = a > b ? ~0ull : 0; break;                             /* CMGT / CMHI */
         case 0x07: v = a >= b ? ~0ull : 0; break;                            /* CMGE / CMHS */
         case 0x08: v = shift_by_lane(x, (int64_t)y, bits, s); break;         /* [SU]SHL */
@@ -834,152 +821,9 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     return 0;
 }
 
-static ir_u128 helper_simd_single(void *cpu, uint32_t insn);
-
-/* ---- LD1-4/ST1-4 (multiple structures) ---- */
-static bool ldst_multi_shape(unsigned opcode, unsigned *regs, unsigned *interleave)
-{
-    switch (opcode) {
-    case 0x0: *regs = 4, *interleave = 4; return true;
-    case 0x2: *regs = 4, *interleave = 1; return true;
-    case 0x4: *regs = 3, *interleave = 3; return true;
-    case 0x6: *regs = 3, *interleave = 1; return true;
-    case 0x7: *regs = 1, *interleave = 1; return true;
-    case 0x8: *regs = 2, *interleave = 2; return true;
-    case 0xa: *regs = 2, *interleave = 1; return true;
-    default: return false;
-    }
-}
-
-static ir_u128 helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
-{
-    (void)cc;
-    uint32_t insn = (uint32_t)a;
-    if ((unsigned)b == A64_SIMD_LDST_SINGLE)
-        return helper_simd_single(cpu, insn);
-    struct a64_state *st = a64_st(cpu);
-    unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), size = F(insn, 10, 2), rt = A64_RT(insn);
-    unsigned regs = 1, il = 1, eb = 1u << size, bytes = q ? 16 : 8, lanes = bytes / eb;
-    ldst_multi_shape(F(insn, 12, 4), &regs, &il);
-    unsigned rn = A64_RN(insn);
-    uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)regs * bytes;
-    uint32_t access = (a64_el(st) == 0 ? MMU_USER : 0);
-    uint8_t buf[64], vr[4][16];
-    unsigned structs = regs / il;   /* LD1 with several registers: consecutive blocks */
-    if (load) {
-        /* All of memory first, then the registers: a fault leaves them untouched. */
-        for (unsigned off = 0; off < total; off += 16)
-            soft_read_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
-                            access | MMU_READ, 0);
-        memset(vr, 0, sizeof(vr));
-        for (unsigned blk = 0; blk < structs; blk++)
-            for (unsigned e = 0; e < lanes; e++)
-                for (unsigned s = 0; s < il; s++)
-                    memcpy(vr[blk * il + s] + e * eb, buf + blk * il * bytes + (e * il + s) * eb, eb);
-        for (unsigned k = 0; k < regs; k++)
-            memcpy(st->v[(rt + k) % 32].b, vr[k], 16);
-    } else {
-        for (unsigned k = 0; k < regs; k++)
-            memcpy(vr[k], st->v[(rt + k) % 32].b, 16);
-        for (unsigned blk = 0; blk < structs; blk++)
-            for (unsigned e = 0; e < lanes; e++)
-                for (unsigned s = 0; s < il; s++)
-                    memcpy(buf + blk * il * bytes + (e * il + s) * eb, vr[blk * il + s] + e * eb, eb);
-        for (unsigned off = 0; off < total; off += 16)
-            soft_write_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
-                             access | MMU_WRITE, 0);
-    }
-    if (F(insn, 23, 1)) {   /* post-index */
-        unsigned rm = A64_RM(insn);
-        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
-        if (rn == 31)
-            st->sp = next;
-        else
-            st->x[rn] = next;
-    }
-    return 0;
-}
-
-/* ---- LD1-4/ST1-4 (single structure) and LD1R-LD4R ---- */
-struct single_shape {
-    unsigned selem, eb, index;
-    bool replicate;
-};
-
-static bool single_shape(uint32_t insn, struct single_shape *sh)
-{
-    unsigned opcode = F(insn, 13, 3), s = F(insn, 12, 1), size = F(insn, 10, 2), q = F(insn, 30, 1);
-    unsigned scale = opcode >> 1;
-    sh->selem = (((opcode & 1) << 1) | F(insn, 21, 1)) + 1;
-    sh->replicate = false;
-    switch (scale) {
-    case 0: sh->eb = 1, sh->index = (q << 3) | (s << 2) | size; return true;
-    case 1:
-        if (size & 1)
-            return false;
-        sh->eb = 2, sh->index = (q << 2) | (s << 1) | (size >> 1);
-        return true;
-    case 2:
-        if (size & 2)
-            return false;
-        if (!(size & 1)) {
-            sh->eb = 4, sh->index = (q << 1) | s;
-            return true;
-        }
-        if (s)
-            return false;
-        sh->eb = 8, sh->index = q;
-        return true;
-    default:
-        if (!F(insn, 22, 1) || s)
-            return false;   /* LDnR: loads only */
-        sh->eb = 1u << size, sh->index = 0, sh->replicate = true;
-        return true;
-    }
-}
-
-static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
-{
-    struct a64_state *st = a64_st(cpu);
-    struct single_shape sh;
-    single_shape(insn, &sh);
-    unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), rt = A64_RT(insn), rn = A64_RN(insn);
-    uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)sh.selem * sh.eb;
-    uint32_t access = a64_el(st) == 0 ? MMU_USER : 0;
-    uint8_t buf[32];
-    if (load) {
-        soft_read_bytes(cpu, base, buf, (unsigned)total, access | MMU_READ, 0);
-        for (unsigned s = 0; s < sh.selem; s++) {
-            uint8_t *v = st->v[(rt + s) % 32].b;
-            if (sh.replicate) {
-                for (unsigned i = 0; i < (q ? 16u : 8u); i += sh.eb)
-                    memcpy(v + i, buf + s * sh.eb, sh.eb);
-                if (!q)
-                    memset(v + 8, 0, 8);
-            } else {
-                memcpy(v + sh.index * sh.eb, buf + s * sh.eb, sh.eb);
-            }
-        }
-    } else {
-        for (unsigned s = 0; s < sh.selem; s++)
-            memcpy(buf + s * sh.eb, st->v[(rt + s) % 32].b + sh.index * sh.eb, sh.eb);
-        soft_write_bytes(cpu, base, buf, (unsigned)total, access | MMU_WRITE, 0);
-    }
-    if (F(insn, 23, 1)) {   /* post-index */
-        unsigned rm = A64_RM(insn);
-        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
-        if (rn == 31)
-            st->sp = next;
-        else
-            st->x[rn] = next;
-    }
-    return 0;
-}
-
 bool a64_simd_valid(uint32_t insn, unsigned group)
 {
     unsigned q = F(insn, 30, 1), u = F(insn, 29, 1), size = F(insn, 22, 2);
-    unsigned regs, il;
     switch ((enum a64_simd_group)group) {
     case A64_SIMD_SAME: {
         unsigned op = F(insn, 11, 5);
@@ -1003,11 +847,7 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     }
     case A64_SIMD_SCALAR_ELEM: return scalar_elem_valid(insn);
     case A64_SIMD_LDST_MULTI:
-        return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
-    case A64_SIMD_LDST_SINGLE: {
-        struct single_shape sh;
-        return single_shape(insn, &sh);
-    }
+    case A64_SIMD_LDST_SINGLE: return a64_simd_ldst_valid(insn, group);
     default: return false;
     }
 }
@@ -1015,7 +855,7 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
 void a64_simd_helpers_register(void)
 {
     static const struct ir_helper simd = { "a64_simd", helper_simd, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE };
-    static const struct ir_helper mem = { "a64_simd_mem", helper_simd_mem,
+    static const struct ir_helper mem = { "a64_simd_mem", a64_helper_simd_mem,
                                           IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT |
                                               IR_HELPER_MEM };
     a64_helper_id[A64_H_SIMD] = ir_helper_register(&simd);

@@ -150,6 +150,17 @@ void a64_set_mode(struct a64_state *st, uint64_t new_pstate);
 void a64_helpers_register(void);
 void a64_fp_helpers_register(void);   /* fp_helpers.c */
 /* Scalar FP operations on raw bits (fp_helpers.c), also used lane by lane. */
+/* The operation codes in the low byte of their control words. */
+enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM, FB_MULX, FB_RECPS, FB_RSQRTS };
+enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT,
+               FU_RECPE, FU_RSQRTE, FU_RECPX };
+/* The Arm ARM's RecipEstimate() (256 <= a < 512) and RecipSqrtEstimate() (128 <= a < 512). */
+unsigned a64_recip_estimate(unsigned a);
+unsigned a64_rsqrt_estimate(unsigned a);
+enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+enum fp_cvt_rm { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* float to int, bits 14:12 */
+/* FU_RINT's rounding (bits 14:12) is the FRINT rmode field: N P M Z A - X I. */
+enum fp_rint_rm { RINT_N, RINT_P, RINT_M, RINT_Z, RINT_A, RINT_X = 6, RINT_I };
 ir_u128 a64_fp_binop(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 ir_u128 a64_fp_unop(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 ir_u128 a64_fp_fma(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
@@ -158,8 +169,18 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 a, ir_u128 b, ir_u128 ctl);
 /* simd_helpers.c: AdvSIMD groups run by one helper each (whole instruction). */
 enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACROSS, A64_SIMD_PERM,
                       A64_SIMD_EXT, A64_SIMD_TBL, A64_SIMD_LDST_MULTI, A64_SIMD_LDST_SINGLE, A64_SIMD_DIFF, A64_SIMD_PAIR, A64_SIMD_SCALAR_MISC,
-                      A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM };
+                      A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM,
+                      A64_SIMD_SCALAR_DIFF };
 bool a64_simd_valid(uint32_t insn, unsigned group);
+/* simd_ldst.c: LD1-4/ST1-4 and LD1R-LD4R. */
+bool a64_simd_ldst_valid(uint32_t insn, unsigned group);
+ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc);
+/* simd_sat.c: saturating lane arithmetic (FPSR.QC set through *fpsr on saturation). */
+uint64_t a64_satq(uint64_t *fpsr, __int128 v, unsigned bits, bool is_signed);
+uint64_t a64_shift_reg(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool is_signed, bool round,
+                       bool saturate);
+uint64_t a64_sqdmulh(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool round);
+uint64_t a64_sqdmull(uint64_t *fpsr, uint64_t x, uint64_t y, uint64_t acc, unsigned bits, int acc_op);
 void a64_simd_helpers_register(void);
 /* Generic timer */
 uint64_t a64_host_counter(void);

@@ -129,7 +129,6 @@ static double f64(uint64_t v) { double x; memcpy(&x, &v, 8); return x; }
 static uint64_t b32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
 static uint64_t b64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 
-enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
 
 static uint64_t minmax(const struct fmt *f, uint64_t a, uint64_t b, bool max, bool dp)
 {
@@ -142,6 +141,48 @@ static uint64_t minmax(const struct fmt *f, uint64_t a, uint64_t b, bool max, bo
     return (max ? x > y : x < y) ? a : b;
 }
 
+/* FRECPS (2 - a*b) and FRSQRTS ((3 - a*b) / 2), each rounded once, on numbers
+ * that are not both NaN-free infinities and zeros (handled by the caller). */
+static uint64_t recip_step(const struct fmt *f, enum fp_binop op, uint64_t n, uint64_t m, bool dp)
+{
+    if (op == FB_RECPS)
+        return dp ? b64(fma(f64(n), f64(m), 2.0)) : b32(fmaf(f32(n), f32(m), 2.0f));
+    /* Halve an operand whose half is still normal (exact), so the sum cannot
+     * overflow where the halved result would not; both tiny: halve the sum. */
+    uint64_t min_halvable = (f->exp & (0 - f->exp)) * 2;   /* biased exponent 2 */
+    if ((n & f->exp) >= min_halvable)
+        return dp ? b64(fma(f64(n) / 2, f64(m), 1.5)) : b32(fmaf(f32(n) / 2, f32(m), 1.5f));
+    if ((m & f->exp) >= min_halvable)
+        return dp ? b64(fma(f64(n), f64(m) / 2, 1.5)) : b32(fmaf(f32(n), f32(m) / 2, 1.5f));
+    return dp ? b64(fma(f64(n), f64(m), 3.0) / 2) : b32(fmaf(f32(n), f32(m), 3.0f) / 2);
+}
+
+/* FMULX, FRECPS, FRSQRTS: infinity times zero gives 2, 2 and 1.5; the steps
+ * negate the first operand before NaN processing (FPRecipStepFused). False:
+ * an FMULX that is an ordinary FMUL. */
+static bool mulx_step(void *cpu, const struct fmt *f, enum fp_binop op, uint64_t *ops, bool dp,
+                      uint64_t *flags, uint64_t *res)
+{
+    uint64_t out, two = dp ? 0x4000000000000000ull : 0x40000000u, one_half = dp ? 0x3ff8000000000000ull : 0x3fc00000u;
+    if (op != FB_MULX)
+        ops[0] ^= f->sign;
+    if (process_nans(cpu, f, ops, 2, res, flags))
+        return true;
+    uint64_t n = ops[0], m = ops[1], sign = (n ^ m) & f->sign;
+    bool inf_n = (n & ~f->sign) == f->exp, inf_m = (m & ~f->sign) == f->exp;
+    bool zero_n = !(n & ~f->sign), zero_m = !(m & ~f->sign);
+    if ((inf_n && zero_m) || (zero_n && inf_m))
+        out = op == FB_MULX ? two | sign : op == FB_RECPS ? two : one_half;
+    else if (op == FB_MULX)
+        return false;
+    else if (inf_n || inf_m)
+        out = f->exp | sign;
+    else
+        out = fix_out(cpu, f, recip_step(f, op, n, m, dp), flags);
+    *res = out;
+    return true;
+}
+
 ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     enum fp_binop op = (enum fp_binop)(rc & 0xff);
@@ -150,6 +191,13 @@ ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     uint64_t flags = 0, out;
     uint64_t ops[2] = { flush_in(cpu, f, (uint64_t)ra, &flags), flush_in(cpu, f, (uint64_t)rb, &flags) };
     begin(cpu);
+    if (op >= FB_MULX && op <= FB_RSQRTS) {
+        if (mulx_step(cpu, f, op, ops, dp, &flags, &out)) {
+            end(cpu, flags);
+            return out;
+        }
+        op = FB_MUL;
+    }
     if (op == FB_MAXNM || op == FB_MINNM) {
         /* A single quiet NaN loses to a number. */
         bool qa = is_nan(f, ops[0]) && !is_snan(f, ops[0]), qb = is_nan(f, ops[1]) && !is_snan(f, ops[1]);
@@ -181,7 +229,6 @@ ir_u128 a64_fp_binop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
-enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };
 
 #define F16_SIGN 0x8000u
 #define F16_EXP 0x7c00u
@@ -286,6 +333,86 @@ static ir_u128 convert_half(void *cpu, enum fp_unop op, bool dp, uint64_t a)
     return out;
 }
 
+unsigned a64_recip_estimate(unsigned a)
+{
+    a = a * 2 + 1;                    /* units of 1/1024, rounded */
+    unsigned b = (1u << 19) / a;
+    return (b + 1) / 2;               /* round to nearest: 256..511 */
+}
+
+unsigned a64_rsqrt_estimate(unsigned a)
+{
+    if (a < 256)
+        a = a * 2 + 1;                /* 0.25 <= a < 0.5, units of 1/512 */
+    else
+        a = ((a >> 1) << 1) * 2 + 2;  /* 0.5 <= a < 1, bottom bit dropped, units of 1/256 */
+    unsigned b = 512;
+    while (a * (b + 1) * (b + 1) < (1u << 28))
+        b++;
+    return (b + 1) / 2;
+}
+
+/* FPRecipEstimate / FPRSqrtEstimate / FPRecpX on a number (NaNs already handled). */
+static uint64_t estimate(void *cpu, const struct fmt *f, enum fp_unop op, uint64_t a, bool dp, uint64_t *flags)
+{
+    unsigned mant = dp ? 52 : 23, ebits = dp ? 11 : 8;
+    uint64_t sign = a & f->sign, mag = a & ~f->sign, max_exp = f->exp >> mant;
+    int64_t exp = (int64_t)(mag >> mant);
+    uint64_t frac = (mag & f->frac) << (52 - mant);   /* as a 52-bit double fraction */
+    double value = dp ? fabs(f64(a)) : fabs((double)f32(a));
+    if (op == FU_RECPX)
+        return sign | (exp == 0 ? (max_exp - 1) << mant : ((~(uint64_t)exp) & max_exp) << mant);
+    if (mag == 0) {
+        *flags |= FPSR_DZC;
+        return sign | f->exp;
+    }
+    if (op == FU_RSQRTE) {
+        if (sign) {
+            *flags |= FPSR_IOC;
+            return f->dnan;
+        }
+        if (mag == f->exp)
+            return 0;
+        if (exp == 0) {
+            while (!(frac >> 51 & 1))
+                frac = (frac << 1) & F64_FRAC, exp--;
+            frac = (frac << 1) & F64_FRAC;
+        }
+        unsigned scaled = (exp & 1) ? (unsigned)(0x80 | (frac >> 45)) : (unsigned)(0x100 | (frac >> 44));
+        int64_t rexp = ((dp ? 3068 : 380) - exp) / 2;
+        uint64_t est = a64_rsqrt_estimate(scaled) & 0xff;
+        return ((uint64_t)rexp & max_exp) << mant | est << (mant - 8);
+    }
+    if (mag == f->exp)
+        return sign;
+    if (value < (dp ? 0x1p-1024 : 0x1p-128)) {
+        unsigned rm = (unsigned)(state(cpu)->fpcr >> FPCR_RMODE_SHIFT) & 3;
+        bool to_inf = rm == 0 || (rm == 1 && !sign) || (rm == 2 && sign);
+        *flags |= FPSR_OFC | FPSR_IXC;
+        return sign | (to_inf ? f->exp : f->exp - (1ull << mant) + f->frac);
+    }
+    if ((state(cpu)->fpcr & FPCR_FZ) && value >= (dp ? 0x1p1022 : 0x1p126)) {
+        *flags |= FPSR_UFC | FLAG_NO_IXC;
+        return sign;
+    }
+    if (exp == 0) {
+        if (!(frac >> 51 & 1))
+            exp = -1, frac = (frac << 2) & F64_FRAC;
+        else
+            frac = (frac << 1) & F64_FRAC;
+    }
+    int64_t rexp = (dp ? 2045 : 253) - exp;
+    uint64_t rfrac = (uint64_t)(a64_recip_estimate((unsigned)(0x100 | (frac >> 44))) & 0xff) << 44;
+    if (rexp == 0) {
+        rfrac = (1ull << 51) | (rfrac >> 1);
+    } else if (rexp == -1) {
+        rfrac = (1ull << 50) | (rfrac >> 2);
+        rexp = 0;
+    }
+    (void)ebits;
+    return sign | ((uint64_t)rexp & max_exp) << mant | rfrac >> (52 - mant);
+}
+
 ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 {
     (void)rb;
@@ -308,6 +435,9 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
         return out;
     }
     switch (op) {
+    case FU_RECPE: case FU_RSQRTE: case FU_RECPX:
+        out = estimate(cpu, f, op, a, dp, &flags);
+        break;
     case FU_SQRT:
         out = fix_out(cpu, f, dp ? b64(sqrt(f64(a))) : b32(sqrtf(f32(a))), &flags);
         break;
@@ -405,7 +535,6 @@ ir_u128 a64_fp_cmp(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 }
 
 /* Conversions: c = kind | ftype << 8 | sf << 10. */
-enum fp_cvt { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
 
 /* rm: 0 toward zero, 1 nearest even, 2 +inf, 3 -inf, 4 nearest away. */
 static double round_mode(double x, unsigned rm)

@@ -1,13 +1,12 @@
 /* simd_helpers.c - AdvSIMD instruction groups executed by one C helper per
  * instruction, lane by lane on the state's V registers: three-same (integer and
  * FP), two-register misc, shift by immediate, across lanes, permutes, EXT, TBL/TBX
- * and LD1-4/ST1-4 (multiple structures). a64_simd_valid() is the translate-time
- * check: encodings it refuses are UNDEFINED, as are the ones not done here. */
+ * and by element (structure loads/stores: simd_ldst.c; saturation: simd_sat.c).
+ * a64_simd_valid() is the translate-time check: encodings it refuses are UNDEFINED. */
 #include "frontends/arm64/a64_fe.h"
 
 #include <string.h>
 
-#define FPSR_QC (1ull << 27)
 #define F(insn, lsb, w) a64_bits(insn, lsb, w)
 
 struct vctx {
@@ -54,24 +53,22 @@ static struct vctx ctx(void *cpu, uint32_t insn)
 }
 
 /* ---- three same ---- */
-enum { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };   /* fp_helpers.c */
 #define NZCV_Z (1ull << 30)
 #define NZCV_C (1ull << 29)
 #define NZCV_N (1ull << 31)
 
 static bool same_int_valid(unsigned u, unsigned size, unsigned q, unsigned op)
 {
-    /* implemented opcodes; saturating shifts and doubling multiplies are not */
-    static const uint32_t ok_u0 = 0x00ffffffu & ~((1u << 0x09) | (1u << 0x0a) | (1u << 0x0b) | (1u << 0x16));
-    static const uint32_t ok_u1 = 0x007fffffu & ~((1u << 0x09) | (1u << 0x0a) | (1u << 0x0b) | (1u << 0x16));
-    if (!(((u ? ok_u1 : ok_u0) >> op) & 1))
+    if (op > (u ? 0x16u : 0x17u))
         return false;
     if (op == 0x03)
         return true;   /* logical group: any size */
     if (size == 3 && !q)
         return false;
-    bool any64 = op == 0x01 || op == 0x05 || op == 0x06 || op == 0x07 || op == 0x08 || op == 0x10 ||
-                 op == 0x11 || op == 0x17;
+    if (op == 0x16)
+        return size == 1 || size == 2;   /* SQDMULH / SQRDMULH */
+    bool any64 = op == 0x01 || op == 0x05 || op == 0x06 || op == 0x07 || (op >= 0x08 && op <= 0x0b) ||
+                 op == 0x10 || op == 0x11 || op == 0x17;
     if (size == 3 && !any64)
         return false;
     if (op == 0x13 && u && size != 0)
@@ -84,9 +81,9 @@ static bool same_int_valid(unsigned u, unsigned size, unsigned q, unsigned op)
 static bool same_fp_valid(unsigned u, unsigned a, unsigned sz, unsigned q, unsigned op)
 {
     /* bit k (opcode - 0x18) set = implemented, per U and a:
-     * U0 a0: FMAXNM FMLA FADD FCMEQ FMAX;     U0 a1: FMINNM FMLS FSUB FMIN;
+     * U0 a0: FMAXNM FMLA FADD FMULX FCMEQ FMAX FRECPS;  U0 a1: FMINNM FMLS FSUB FMIN FRSQRTS;
      * U1 a0: FMAXNMP FADDP FMUL FCMGE FACGE FMAXP FDIV;  U1 a1: FMINNMP FABD FCMGT FACGT FMINP */
-    static const uint8_t ok[2][2] = { { 0x57, 0x47 }, { 0xfd, 0x75 } };
+    static const uint8_t ok[2][2] = { { 0xdf, 0xc7 }, { 0xfd, 0x75 } };
     if (sz && !q)
         return false;
     return (ok[u][a] >> (op - 0x18)) & 1;
@@ -123,6 +120,9 @@ static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t 
         case 0x00: v = fp_lane(c, FB_MAXNM, x, y, dp); break;
         case 0x01: v = (uint64_t)a64_fp_fma(c->cpu, x, y, (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64)); break;
         case 0x02: v = fp_lane(c, FB_ADD, x, y, dp); break;
+        case 0x03: v = fp_lane(c, FB_MULX, x, y, dp); break;
+        case 0x07: v = fp_lane(c, FB_RECPS, x, y, dp); break;
+        case 0x0f: v = fp_lane(c, FB_RSQRTS, x, y, dp); break;
         case 0x04: v = fp_compare(c, x, y, dp, false, 0); break;
         case 0x06: v = fp_lane(c, FB_MAX, x, y, dp); break;
         case 0x08: v = fp_lane(c, FB_MINNM, x, y, dp); break;
@@ -147,15 +147,6 @@ static void same_fp(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t 
     }
 }
 
-static uint64_t sat(struct vctx *c, int64_t lo, int64_t hi, __int128 v, bool is_signed, unsigned bits)
-{
-    (void)is_signed;
-    if (v < lo || v > hi) {
-        c->st->fpsr |= FPSR_QC;
-        v = v < lo ? lo : hi;
-    }
-    return (uint64_t)v & mask(bits);
-}
 
 static uint64_t shift_by_lane(uint64_t x, int64_t sh, unsigned bits, bool is_signed)
 {
@@ -172,7 +163,6 @@ static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t
 {
     unsigned eb = 1u << c->size, bits = 8 * eb, lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb, op = c->opcode;
     bool s = !c->u;
-    int64_t smax = (int64_t)(mask(bits) >> 1), smin = -smax - 1;
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), y = lane(m, eb, i), acc = lane(d, eb, i), v = 0;
         __int128 a = s ? (__int128)sext(x, bits) : (__int128)x, b = s ? (__int128)sext(y, bits) : (__int128)y;
@@ -185,15 +175,17 @@ static void same_int(struct vctx *c, uint8_t *r, const uint8_t *n, const uint8_t
         }
         switch (op) {
         case 0x00: v = (uint64_t)((a + b) >> 1); break;                      /* [SU]HADD */
-        case 0x01: v = s ? sat(c, smin, smax, a + b, true, bits)             /* [SU]QADD */
-                         : (a + b > (__int128)mask(bits) ? (c->st->fpsr |= FPSR_QC, mask(bits)) : (uint64_t)(a + b)); break;
+        case 0x01: v = a64_satq(&c->st->fpsr, a + b, bits, s); break;         /* [SU]QADD */
         case 0x02: v = (uint64_t)((a + b + 1) >> 1); break;                  /* [SU]RHADD */
         case 0x04: v = (uint64_t)((a - b) >> 1); break;                      /* [SU]HSUB */
-        case 0x05: v = s ? sat(c, smin, smax, a - b, true, bits)             /* [SU]QSUB */
-                         : (a < b ? (c->st->fpsr |= FPSR_QC, 0) : (uint64_t)(a - b)); break;
+        case 0x05: v = a64_satq(&c->st->fpsr, a - b, bits, s); break;         /* [SU]QSUB */
         case 0x06: v = a > b ? ~0ull : 0; break;                             /* CMGT / CMHI */
         case 0x07: v = a >= b ? ~0ull : 0; break;                            /* CMGE / CMHS */
         case 0x08: v = shift_by_lane(x, (int64_t)y, bits, s); break;         /* [SU]SHL */
+        case 0x09: v = a64_shift_reg(&c->st->fpsr, x, y, bits, s, false, true); break;  /* [SU]QSHL */
+        case 0x0a: v = a64_shift_reg(&c->st->fpsr, x, y, bits, s, true, false); break;  /* [SU]RSHL */
+        case 0x0b: v = a64_shift_reg(&c->st->fpsr, x, y, bits, s, true, true); break;   /* [SU]QRSHL */
+        case 0x16: v = a64_sqdmulh(&c->st->fpsr, x, y, bits, c->u); break;  /* SQDMULH / SQRDMULH */
         case 0x0c: v = (uint64_t)(a > b ? a : b); break;                     /* [SU]MAX */
         case 0x0d: v = (uint64_t)(a < b ? a : b); break;                     /* [SU]MIN */
         case 0x0e: v = (uint64_t)(a > b ? a - b : b - a); break;             /* [SU]ABD */
@@ -261,13 +253,17 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x04: return size != 3;                   /* CLS / CLZ */
     case 0x05: return u ? size <= 1 : size == 0;   /* CNT / NOT / RBIT */
     case 0x08: case 0x09: case 0x0b: return size != 3 || q;   /* CMGT/GE/EQ/LE #0, ABS/NEG */
+    case 0x03: case 0x07: return size != 3 || q;   /* SUQADD/USQADD, SQABS/SQNEG */
     case 0x0a: return !u && (size != 3 || q);      /* CMLT #0 */
-    case 0x12: return !u && size != 3;             /* XTN */
+    case 0x12: case 0x14: return size != 3;       /* XTN / SQXTUN, SQXTN / UQXTN */
     case 0x0f: return (size & 2) && !((size & 1) && !q);   /* FABS / FNEG */
     case 0x0c: case 0x0d: return (size & 2) && !((size & 1) && !q);   /* FCM{GT,GE,EQ,LE} #0 */
     case 0x0e: return !u && (size & 2) && !((size & 1) && !q);        /* FCMLT #0 */
-    case 0x1d: return !(size & 2) && !((size & 1) && !q);  /* SCVTF / UCVTF */
-    case 0x1b: return (size & 2) && !((size & 1) && !q);   /* FCVTZS / FCVTZU */
+    case 0x1d: return !((size & 1) && !q);                 /* SCVTF / UCVTF, FRECPE / FRSQRTE */
+    case 0x18: return !(u && (size & 2)) && !((size & 1) && !q);   /* FRINT{N,P,A} */
+    case 0x19: case 0x1a: case 0x1b: return !((size & 1) && !q);   /* FRINT{M,Z,X,I}, FCVT{N,P,M,Z}[SU] */
+    case 0x1c: return (size & 2) ? size == 2 : !((size & 1) && !q);   /* URECPE/URSQRTE, FCVTA[SU] */
+    case 0x1f: return u && (size & 2) && !((size & 1) && !q);      /* FSQRT */
     default: return false;
     }
 }
@@ -288,11 +284,18 @@ static void run_misc(struct vctx *c)
             uint64_t v = c->u ? x + y : (uint64_t)(sext(x, bits) + sext(y, bits));
             set_lane(r, 2 * eb, i, v & mask(2 * bits));
         }
-    } else if (op == 0x12) {
-        /* XTN/XTN2: narrow into the low (Q=0) or high (Q=1) half of Vd */
-        memcpy(r, c->st->v[c->rd].b, 16);
-        for (unsigned i = 0; i < 8 / eb; i++)
-            set_lane(r + (c->q ? 8 : 0), eb, i, lane(n, 2 * eb, i) & mask(bits));
+    } else if (op == 0x12 || op == 0x14) {
+        /* [SU]Q?XTU?N{2}: narrow into the low (Q=0) or high (Q=1) half of Vd */
+        if (!c->scalar)
+            memcpy(r, c->st->v[c->rd].b, 16);
+        for (unsigned i = 0; i < (c->scalar ? 1 : 8 / eb); i++) {
+            uint64_t x = lane(n, 2 * eb, i), v = x & mask(bits);
+            bool src_signed = !c->u || op == 0x12;
+            __int128 w = src_signed ? (__int128)sext(x, 2 * bits) : (__int128)x;
+            if (op == 0x14 || c->u)
+                v = a64_satq(&c->st->fpsr, w, bits, op == 0x14 && !c->u);
+            set_lane(r + (c->q ? 8 : 0), eb, i, v);
+        }
     } else if (op == 0x0c || op == 0x0d || op == 0x0e) {
         bool dp = c->size & 1;
         unsigned fe = dp ? 8 : 4;
@@ -307,26 +310,49 @@ static void run_misc(struct vctx *c)
             }
             set_lane(r, fe, i, v & mask(8 * fe));
         }
-    } else if (op == 0x0f || op == 0x1d || op == 0x1b) {
+    } else if (op == 0x0f || op >= 0x18) {
         bool dp = c->size & 1;
-        unsigned fe = dp ? 8 : 4;
+        unsigned fe = dp ? 8 : 4, o2 = c->size >> 1, cvt_rm = 0, rint_rm;
         uint64_t sign = dp ? (1ull << 63) : (1ull << 31);
+        switch (op) {   /* FCVT*[SU] and FRINT* rounding, by opcode, size<1> and U */
+        case 0x1a: cvt_rm = o2 ? RM_PLUS : RM_NEAREST; break;
+        case 0x1b: cvt_rm = o2 ? RM_ZERO : RM_MINUS; break;
+        case 0x1c: cvt_rm = RM_AWAY; break;
+        default: break;
+        }
+        if (op == 0x18)
+            rint_rm = c->u ? RINT_A : o2 ? RINT_P : RINT_N;
+        else
+            rint_rm = c->u ? (o2 ? RINT_I : RINT_X) : (o2 ? RINT_Z : RINT_M);
         for (unsigned i = 0; i < (c->scalar ? 1 : bytes / fe); i++) {
             uint64_t x = lane(n, fe, i), v;
             if (op == 0x0f)
                 v = c->u ? x ^ sign : x & ~sign;
+            else if (op == 0x1c && o2)   /* URECPE / URSQRTE */
+                v = c->u ? ((x >> 30) ? (uint64_t)a64_rsqrt_estimate((unsigned)(x >> 23)) << 23 : 0xffffffffu)
+                         : ((x >> 31) ? (uint64_t)a64_recip_estimate((unsigned)(x >> 23)) << 23 : 0xffffffffu);
+            else if (op == 0x1d && o2)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, (c->u ? FU_RSQRTE : FU_RECPE) | ((unsigned)dp << 8));
+            else if (op == 0x1f && !c->u)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, FU_RECPX | ((unsigned)dp << 8));
             else if (op == 0x1d)
-                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? 1u : 0u) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? FC_UCVTF : FC_SCVTF) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+            else if (op == 0x18 || op == 0x19)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, FU_RINT | ((unsigned)dp << 8) | (rint_rm << 12));
+            else if (op == 0x1f)
+                v = (uint64_t)a64_fp_unop(c->cpu, x, 0, FU_SQRT | ((unsigned)dp << 8));
             else
-                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? 3u : 2u) | ((unsigned)dp << 8) | ((unsigned)dp << 10));
+                v = (uint64_t)a64_fp_cvt(c->cpu, x, 0, (c->u ? FC_FCVTZU : FC_FCVTZS) | ((unsigned)dp << 8) |
+                                                          ((unsigned)dp << 10) | (cvt_rm << 12));
             set_lane(r, fe, i, v & mask(8 * fe));
         }
     } else {
         if (op == 0x05) {
             eb = 1, bits = 8, lanes = bytes;   /* CNT/NOT/RBIT work on bytes whatever size says */
         }
-        for (unsigned i = 0; i < lanes; i++) {
-            uint64_t x = lane(n, eb, i), v = 0;
+        const uint8_t *d = c->st->v[c->rd].b;
+        for (unsigned i = 0; i < (c->scalar ? 1 : lanes); i++) {
+            uint64_t x = lane(n, eb, i), v = 0, acc = lane(d, eb, i);
             int64_t sx = sext(x, bits);
             switch (op | (c->u << 5)) {
             case 0x04: { uint64_t y = (x ^ (uint64_t)(sx >> 1)) & mask(bits);   /* CLS */
@@ -348,6 +374,10 @@ static void run_misc(struct vctx *c)
             case 0x0a: v = sx < 0 ? ~0ull : 0; break;    /* CMLT #0 */
             case 0x0b: v = sx < 0 ? 0 - (uint64_t)sx : x; break;   /* ABS */
             case 0x2b: v = 0 - (uint64_t)sx; break;             /* NEG */
+            case 0x07: v = a64_satq(&c->st->fpsr, sx < 0 ? -(__int128)sx : sx, bits, true); break;   /* SQABS */
+            case 0x27: v = a64_satq(&c->st->fpsr, -(__int128)sx, bits, true); break;                 /* SQNEG */
+            case 0x03: v = a64_satq(&c->st->fpsr, (__int128)sext(acc, bits) + x, bits, true); break;  /* SUQADD */
+            case 0x23: v = a64_satq(&c->st->fpsr, (__int128)acc + sx, bits, false); break;           /* USQADD */
             default: break;
             }
             set_lane(r, eb, i, v & mask(bits));
@@ -367,7 +397,7 @@ static bool shift_valid(uint32_t insn)
     unsigned immh = F(insn, 19, 4), q = F(insn, 30, 1), u = F(insn, 29, 1), op = F(insn, 11, 5);
     if (!immh)
         return false;
-    bool narrow = op == 0x10 || op == 0x11, wide = op == 0x14;
+    bool narrow = op >= 0x10 && op <= 0x13, wide = op == 0x14;
     if ((narrow || wide) && (immh & 8))
         return false;
     if (!narrow && !wide && (immh & 8) && !q)
@@ -375,7 +405,9 @@ static bool shift_valid(uint32_t insn)
     switch (op) {
     case 0x00: case 0x02: case 0x04: case 0x06: case 0x0a: case 0x14: return true;
     case 0x08: return u;             /* SRI */
-    case 0x10: case 0x11: return !u; /* SHRN / RSHRN */
+    case 0x10: case 0x11: case 0x12: case 0x13: case 0x0e: return true;   /* [SU]Q?R?SHRU?N, [SU]QSHL */
+    case 0x0c: return u;             /* SQSHLU */
+    case 0x1c: case 0x1f: return immh >= 4;   /* [SU]CVTF, FCVTZ[SU] (fixed-point); half precision is not done */
     default: return false;
     }
 }
@@ -388,13 +420,18 @@ static void run_shift(struct vctx *c)
     unsigned esize = 8u << highest(immh), eb = esize / 8;
     unsigned rsh = 2 * esize - immhb, lsh = immhb - esize;
     bool s = !c->u;
-    if (op == 0x10 || op == 0x11) {   /* SHRN/RSHRN{2}: from 2*esize lanes */
-        memcpy(r, d, 16);
-        for (unsigned i = 0; i < 8 / eb; i++) {
-            unsigned __int128 x = lane(n, 2 * eb, i);
-            if (op == 0x11)
-                x += (unsigned __int128)1 << (rsh - 1);
-            set_lane(r + (c->q ? 8 : 0), eb, i, (uint64_t)(x >> rsh) & mask(esize));
+    if (op >= 0x10 && op <= 0x13) {   /* [SU]Q?R?SHRU?N{2}: from 2*esize lanes */
+        if (!c->scalar)
+            memcpy(r, d, 16);
+        bool sat_dst = c->u || op >= 0x12, dst_signed = !c->u, src_signed = !(c->u && op >= 0x12);
+        for (unsigned i = 0; i < (c->scalar ? 1 : 8 / eb); i++) {
+            uint64_t x = lane(n, 2 * eb, i);
+            __int128 w = src_signed ? (__int128)sext(x, 2 * esize) : (__int128)x;
+            if (op & 1)
+                w += (__int128)1 << (rsh - 1);
+            w >>= rsh;
+            uint64_t v = sat_dst ? a64_satq(&c->st->fpsr, w, esize, dst_signed) : (uint64_t)w & mask(esize);
+            set_lane(r + (c->q ? 8 : 0), eb, i, v);
         }
         memcpy(c->st->v[c->rd].b, r, 16);
         if (!c->q)
@@ -411,10 +448,21 @@ static void run_shift(struct vctx *c)
         memcpy(c->st->v[c->rd].b, r, 16);
         return;
     }
-    unsigned lanes = (c->q ? 16 : 8) / eb;
+    unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
+    if (op == 0x1c || op == 0x1f) {   /* fixed point: fbits = 2 * esize - immh:immb */
+        unsigned kind = op == 0x1c ? (c->u ? FC_UCVTF : FC_SCVTF) : (c->u ? FC_FCVTZU : FC_FCVTZS), dp = esize == 64;
+        for (unsigned i = 0; i < lanes; i++)
+            set_lane(r, eb, i, (uint64_t)a64_fp_cvt(c->cpu, lane(n, eb, i), 0,
+                                                    kind | (dp << 8) | (dp << 10) | (rsh << 16)) & mask(esize));
+        write_result(c, r);
+        return;
+    }
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = lane(n, eb, i), acc = lane(d, eb, i), v;
-        if (op == 0x0a) {
+        if (op == 0x0e || op == 0x0c) {                             /* [SU]QSHL, SQSHLU */
+            __int128 w = (op == 0x0c || s) ? (__int128)sext(x, esize) : (__int128)x;
+            v = a64_satq(&c->st->fpsr, w * ((__int128)1 << lsh), esize, op == 0x0e && s);
+        } else if (op == 0x0a) {
             v = c->u ? (acc & mask(lsh)) | (x << lsh) : x << lsh;   /* SLI / SHL */
         } else if (op == 0x08) {                                    /* SRI */
             uint64_t keep = rsh >= esize ? mask(esize) : ~(mask(esize) >> rsh);
@@ -516,8 +564,10 @@ static void run_tbl(struct vctx *c)
 /* ---- three different: long, wide and narrowing-high arithmetic ---- */
 static bool diff_valid(unsigned u, unsigned size, unsigned op)
 {
-    if (size == 3 || op == 0xf || op == 0x9 || op == 0xb || op == 0xd)
-        return false;   /* saturating doubling forms are not implemented */
+    if (size == 3 || op == 0xf)
+        return false;
+    if (op == 0x9 || op == 0xb || op == 0xd)
+        return !u && size != 0;   /* SQDMLAL / SQDMLSL / SQDMULL */
     if (op == 0xe)
         return !u && size == 0;   /* PMULL (8-bit) */
     return true;
@@ -527,7 +577,7 @@ static void run_diff(struct vctx *c)
 {
     uint8_t r[16] = { 0 }, n[16], m[16], d[16];
     memcpy(n, c->st->v[c->rn].b, 16), memcpy(m, c->st->v[c->rm].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
-    unsigned op = F(c->insn, 12, 4), eb = 1u << c->size, bits = 8 * eb, lanes = 8 / eb;
+    unsigned op = F(c->insn, 12, 4), eb = 1u << c->size, bits = 8 * eb, lanes = c->scalar ? 1 : 8 / eb;
     bool s = !c->u, narrow = op == 0x4 || op == 0x6, wide_n = op == 0x1 || op == 0x3;
     const uint8_t *hn = n + (c->q ? 8 : 0), *hm = m + (c->q ? 8 : 0);
     if (narrow) {
@@ -557,6 +607,9 @@ static void run_diff(struct vctx *c)
         case 0x8: v = acc + x * y; break;
         case 0xa: v = acc - x * y; break;
         case 0xc: v = x * y; break;
+        case 0x9: case 0xb: case 0xd:   /* SQDMLAL / SQDMLSL / SQDMULL */
+            v = (__int128)a64_sqdmull(&c->st->fpsr, xr, yr, (uint64_t)acc, bits, op == 0x9 ? 1 : op == 0xb ? -1 : 0);
+            break;
         default:   /* 0xe PMULL 8x8 -> 16 */
             for (unsigned k = 0; k < 8; k++)
                 if (yr & (1u << k))
@@ -596,10 +649,17 @@ static void run_pair(struct vctx *c)
 static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
 {
     switch (op) {
-    case 0x1b: return (size & 2) != 0;        /* FCVTZS / FCVTZU */
-    case 0x1d: return !(size & 2);            /* SCVTF / UCVTF */
+    case 0x1a: case 0x1b: return true;        /* FCVT{N,P,M,Z}[SU] */
+    case 0x1c: return !(size & 2);            /* FCVTA[SU] */
+    case 0x1d: return true;                   /* SCVTF / UCVTF, FRECPE / FRSQRTE */
+    case 0x1f: return !u && (size & 2);       /* FRECPX */
     case 0x08: case 0x09: case 0x0b: return size == 3;
     case 0x0a: return !u && size == 3;        /* CMLT #0 */
+    case 0x14: return size != 3;              /* SQXTN / UQXTN */
+    case 0x03: case 0x07: return true;        /* SUQADD/USQADD, SQABS/SQNEG */
+    case 0x0c: case 0x0d: return (size & 2) != 0;   /* FCM{GT,GE,EQ,LE} #0 */
+    case 0x0e: return !u && (size & 2);       /* FCMLT #0 */
+    case 0x12: return u && size != 3;         /* SQXTUN */
     default: return false;
     }
 }
@@ -609,8 +669,8 @@ static void run_scalar_misc(struct vctx *c)
     c->q = 0;
     c->scalar = true;
     run_misc(c);
-    bool fp = c->opcode == 0x1b || c->opcode == 0x1d;
-    unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : 8;
+    bool fp = (c->opcode >= 0x1a && c->opcode <= 0x1d) || c->opcode == 0x1f || (c->opcode >= 0x0c && c->opcode <= 0x0e), narrow = c->opcode == 0x12 || c->opcode == 0x14;
+    unsigned keep = fp ? ((c->size & 1) ? 8 : 4) : narrow ? 1u << c->size : 8;
     memset(c->st->v[c->rd].b + keep, 0, 16 - keep);
 }
 
@@ -618,9 +678,13 @@ static void run_scalar_misc(struct vctx *c)
 static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
 {
     switch (op) {
-    case 0x01: case 0x05: return true;                        /* [SU]QADD, [SU]QSUB */
+    case 0x01: case 0x05: case 0x09: case 0x0b: return true;  /* [SU]QADD/QSUB/QSHL/QRSHL */
+    case 0x0a: return size == 3;                              /* [SU]RSHL */
+    case 0x16: return size == 1 || size == 2;                 /* SQDMULH / SQRDMULH */
     case 0x06: case 0x07: case 0x08: case 0x10: case 0x11: return size == 3;
     case 0x1a: return u && (size & 2);                        /* FABD */
+    case 0x1b: return !u && !(size & 2);                      /* FMULX */
+    case 0x1f: return !u;                                     /* FRECPS / FRSQRTS */
     case 0x1c: return !u ? !(size & 2) : true;                /* FCMEQ / FCMGE / FCMGT */
     case 0x1d: return u != 0;                                 /* FACGE / FACGT */
     default: return false;
@@ -630,6 +694,14 @@ static bool scalar_same_valid(unsigned u, unsigned size, unsigned op)
 static bool scalar_shift_valid(uint32_t insn)
 {
     unsigned immh = F(insn, 19, 4), u = F(insn, 29, 1), op = F(insn, 11, 5);
+    if (!immh)
+        return false;
+    if (op == 0x12 || op == 0x13 || (u && (op == 0x10 || op == 0x11)))
+        return !(immh & 8);   /* saturating narrows */
+    if (op == 0x0e || (op == 0x0c && u))
+        return true;          /* [SU]QSHL, SQSHLU (immediate) */
+    if (op == 0x1c || op == 0x1f)
+        return immh >= 4;     /* [SU]CVTF, FCVTZ[SU] (fixed-point), single and double */
     if (!(immh & 8))
         return false;   /* only the 64-bit forms are implemented */
     switch (op) {
@@ -639,10 +711,11 @@ static bool scalar_shift_valid(uint32_t insn)
     }
 }
 
-/* ---- vector by element: MUL/MLA/MLS, [SU]MULL/MLAL/MLSL, FMUL/FMLA/FMLS ---- */
+/* ---- vector and scalar by element: MUL/MLA/MLS, [SU]MULL/MLAL/MLSL, FMUL/FMLA/FMLS,
+ * SQDMULH/SQRDMULH, SQDMULL/SQDMLAL/SQDMLSL ---- */
 static bool elem_fp(unsigned u, unsigned op)
 {
-    return !u && (op == 0x1 || op == 0x5 || op == 0x9);
+    return (!u && (op == 0x1 || op == 0x5 || op == 0x9)) || (u && op == 0x9);   /* ..., FMULX */
 }
 
 static bool elem_valid(uint32_t insn)
@@ -653,9 +726,20 @@ static bool elem_valid(uint32_t insn)
             return false;   /* half precision */
         return !(size & 1) || (q && !F(insn, 21, 1));
     }
-    bool int_op = (!u && (op == 0x8 || op == 0x2 || op == 0x6 || op == 0xa)) ||
+    bool int_op = (!u && (op == 0x8 || op == 0x2 || op == 0x6 || op == 0xa || op == 0x3 || op == 0x7 ||
+                          op == 0xb || op == 0xc || op == 0xd)) ||
                   (u && (op == 0x0 || op == 0x4 || op == 0x2 || op == 0x6 || op == 0xa));
     return int_op && (size == 1 || size == 2);
+}
+
+/* Scalar by element: the FP and saturating doubling forms on element 0. */
+static bool scalar_elem_valid(uint32_t insn)
+{
+    unsigned u = F(insn, 29, 1), size = F(insn, 22, 2), op = F(insn, 12, 4);
+    if (elem_fp(u, op))
+        return (size & 2) && !((size & 1) && F(insn, 21, 1));
+    bool sat_op = op == 0x3 || op == 0x7 || op == 0xb || op == 0xc || op == 0xd;
+    return !u && sat_op && (size == 1 || size == 2);
 }
 
 static void run_elem(struct vctx *c)
@@ -667,12 +751,12 @@ static void run_elem(struct vctx *c)
     memcpy(n, c->st->v[c->rn].b, 16), memcpy(d, c->st->v[c->rd].b, 16);
     if (elem_fp(c->u, op)) {
         bool dp = c->size & 1;
-        unsigned eb = dp ? 8 : 4, index = dp ? h : (h << 1) | l, lanes = (c->q ? 16 : 8) / eb;
+        unsigned eb = dp ? 8 : 4, index = dp ? h : (h << 1) | l, lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
         uint64_t e = lane(c->st->v[(mbit << 4) | rm4].b, eb, index);
         for (unsigned i = 0; i < lanes; i++) {
             uint64_t x = lane(n, eb, i), v;
             if (op == 0x9)
-                v = fp_lane(c, FB_MUL, x, e, dp);
+                v = fp_lane(c, c->u ? FB_MULX : FB_MUL, x, e, dp);
             else
                 v = (uint64_t)a64_fp_fma(c->cpu, x, e,
                                          (ir_u128)lane(d, eb, i) | ((ir_u128)dp << 64) | ((ir_u128)(op == 0x5) << 66));
@@ -685,23 +769,28 @@ static void run_elem(struct vctx *c)
     unsigned index = c->size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
     unsigned rm = c->size == 1 ? rm4 : (mbit << 4) | rm4;
     uint64_t e = lane(c->st->v[rm].b, eb, index);
-    bool s = !c->u, lng = op == 0x2 || op == 0x6 || op == 0xa;
+    bool s = !c->u, lng = op == 0x2 || op == 0x6 || op == 0xa || op == 0x3 || op == 0x7 || op == 0xb;
     if (!lng) {
-        unsigned lanes = (c->q ? 16 : 8) / eb;
+        unsigned lanes = c->scalar ? 1 : (c->q ? 16 : 8) / eb;
         for (unsigned i = 0; i < lanes; i++) {
-            uint64_t p = lane(n, eb, i) * e, acc = lane(d, eb, i);
-            uint64_t v = op == 0x8 ? p : op == 0x0 ? acc + p : acc - p;
+            uint64_t p = lane(n, eb, i) * e, acc = lane(d, eb, i), v;
+            if (op == 0xc || op == 0xd)
+                v = a64_sqdmulh(&c->st->fpsr, lane(n, eb, i), e, bits, op == 0xd);
+            else
+                v = op == 0x8 ? p : op == 0x0 ? acc + p : acc - p;
             set_lane(r, eb, i, v & mask(bits));
         }
         write_result(c, r);
         return;
     }
-    const uint8_t *hn = n + (c->q ? 8 : 0);
+    const uint8_t *hn = n + (c->q && !c->scalar ? 8 : 0);
     __int128 ev = s ? (__int128)sext(e, bits) : (__int128)e;
-    for (unsigned i = 0; i < 8 / eb; i++) {
-        uint64_t xr = lane(hn, eb, i);
-        __int128 x = s ? (__int128)sext(xr, bits) : (__int128)xr, acc = (__int128)lane(d, 2 * eb, i);
+    for (unsigned i = 0; i < (c->scalar ? 1 : 8 / eb); i++) {
+        uint64_t xr = lane(hn, eb, i), accr = lane(d, 2 * eb, i);
+        __int128 x = s ? (__int128)sext(xr, bits) : (__int128)xr, acc = (__int128)accr;
         __int128 v = op == 0xa ? x * ev : op == 0x2 ? acc + x * ev : acc - x * ev;
+        if (op == 0x3 || op == 0x7 || op == 0xb)
+            v = (__int128)a64_sqdmull(&c->st->fpsr, xr, e, accr, bits, op == 0x3 ? 1 : op == 0x7 ? -1 : 0);
         set_lane(r, 2 * eb, i, (uint64_t)v & mask(2 * bits));
     }
     memcpy(c->st->v[c->rd].b, r, 16);
@@ -725,149 +814,9 @@ static ir_u128 helper_simd(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     case A64_SIMD_SCALAR_SAME: c.q = 0, c.scalar = true; run_same(&c); break;
     case A64_SIMD_SCALAR_SHIFT: c.q = 0, c.scalar = true; run_shift(&c); break;
     case A64_SIMD_ELEM: run_elem(&c); break;
+    case A64_SIMD_SCALAR_DIFF: c.q = 0, c.scalar = true; run_diff(&c); break;
+    case A64_SIMD_SCALAR_ELEM: c.q = 0, c.scalar = true; run_elem(&c); break;
     default: break;
-    }
-    return 0;
-}
-
-static ir_u128 helper_simd_single(void *cpu, uint32_t insn);
-
-/* ---- LD1-4/ST1-4 (multiple structures) ---- */
-static bool ldst_multi_shape(unsigned opcode, unsigned *regs, unsigned *interleave)
-{
-    switch (opcode) {
-    case 0x0: *regs = 4, *interleave = 4; return true;
-    case 0x2: *regs = 4, *interleave = 1; return true;
-    case 0x4: *regs = 3, *interleave = 3; return true;
-    case 0x6: *regs = 3, *interleave = 1; return true;
-    case 0x7: *regs = 1, *interleave = 1; return true;
-    case 0x8: *regs = 2, *interleave = 2; return true;
-    case 0xa: *regs = 2, *interleave = 1; return true;
-    default: return false;
-    }
-}
-
-static ir_u128 helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
-{
-    (void)cc;
-    uint32_t insn = (uint32_t)a;
-    if ((unsigned)b == A64_SIMD_LDST_SINGLE)
-        return helper_simd_single(cpu, insn);
-    struct a64_state *st = a64_st(cpu);
-    unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), size = F(insn, 10, 2), rt = A64_RT(insn);
-    unsigned regs = 1, il = 1, eb = 1u << size, bytes = q ? 16 : 8, lanes = bytes / eb;
-    ldst_multi_shape(F(insn, 12, 4), &regs, &il);
-    unsigned rn = A64_RN(insn);
-    uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)regs * bytes;
-    uint32_t access = (a64_el(st) == 0 ? MMU_USER : 0);
-    uint8_t buf[64], vr[4][16];
-    unsigned structs = regs / il;   /* LD1 with several registers: consecutive blocks */
-    if (load) {
-        /* All of memory first, then the registers: a fault leaves them untouched. */
-        for (unsigned off = 0; off < total; off += 16)
-            soft_read_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
-                            access | MMU_READ, 0);
-        memset(vr, 0, sizeof(vr));
-        for (unsigned blk = 0; blk < structs; blk++)
-            for (unsigned e = 0; e < lanes; e++)
-                for (unsigned s = 0; s < il; s++)
-                    memcpy(vr[blk * il + s] + e * eb, buf + blk * il * bytes + (e * il + s) * eb, eb);
-        for (unsigned k = 0; k < regs; k++)
-            memcpy(st->v[(rt + k) % 32].b, vr[k], 16);
-    } else {
-        for (unsigned k = 0; k < regs; k++)
-            memcpy(vr[k], st->v[(rt + k) % 32].b, 16);
-        for (unsigned blk = 0; blk < structs; blk++)
-            for (unsigned e = 0; e < lanes; e++)
-                for (unsigned s = 0; s < il; s++)
-                    memcpy(buf + blk * il * bytes + (e * il + s) * eb, vr[blk * il + s] + e * eb, eb);
-        for (unsigned off = 0; off < total; off += 16)
-            soft_write_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
-                             access | MMU_WRITE, 0);
-    }
-    if (F(insn, 23, 1)) {   /* post-index */
-        unsigned rm = A64_RM(insn);
-        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
-        if (rn == 31)
-            st->sp = next;
-        else
-            st->x[rn] = next;
-    }
-    return 0;
-}
-
-/* ---- LD1-4/ST1-4 (single structure) and LD1R-LD4R ---- */
-struct single_shape {
-    unsigned selem, eb, index;
-    bool replicate;
-};
-
-static bool single_shape(uint32_t insn, struct single_shape *sh)
-{
-    unsigned opcode = F(insn, 13, 3), s = F(insn, 12, 1), size = F(insn, 10, 2), q = F(insn, 30, 1);
-    unsigned scale = opcode >> 1;
-    sh->selem = (((opcode & 1) << 1) | F(insn, 21, 1)) + 1;
-    sh->replicate = false;
-    switch (scale) {
-    case 0: sh->eb = 1, sh->index = (q << 3) | (s << 2) | size; return true;
-    case 1:
-        if (size & 1)
-            return false;
-        sh->eb = 2, sh->index = (q << 2) | (s << 1) | (size >> 1);
-        return true;
-    case 2:
-        if (size & 2)
-            return false;
-        if (!(size & 1)) {
-            sh->eb = 4, sh->index = (q << 1) | s;
-            return true;
-        }
-        if (s)
-            return false;
-        sh->eb = 8, sh->index = q;
-        return true;
-    default:
-        if (!F(insn, 22, 1) || s)
-            return false;   /* LDnR: loads only */
-        sh->eb = 1u << size, sh->index = 0, sh->replicate = true;
-        return true;
-    }
-}
-
-static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
-{
-    struct a64_state *st = a64_st(cpu);
-    struct single_shape sh;
-    single_shape(insn, &sh);
-    unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), rt = A64_RT(insn), rn = A64_RN(insn);
-    uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)sh.selem * sh.eb;
-    uint32_t access = a64_el(st) == 0 ? MMU_USER : 0;
-    uint8_t buf[32];
-    if (load) {
-        soft_read_bytes(cpu, base, buf, (unsigned)total, access | MMU_READ, 0);
-        for (unsigned s = 0; s < sh.selem; s++) {
-            uint8_t *v = st->v[(rt + s) % 32].b;
-            if (sh.replicate) {
-                for (unsigned i = 0; i < (q ? 16u : 8u); i += sh.eb)
-                    memcpy(v + i, buf + s * sh.eb, sh.eb);
-                if (!q)
-                    memset(v + 8, 0, 8);
-            } else {
-                memcpy(v + sh.index * sh.eb, buf + s * sh.eb, sh.eb);
-            }
-        }
-    } else {
-        for (unsigned s = 0; s < sh.selem; s++)
-            memcpy(buf + s * sh.eb, st->v[(rt + s) % 32].b + sh.index * sh.eb, sh.eb);
-        soft_write_bytes(cpu, base, buf, (unsigned)total, access | MMU_WRITE, 0);
-    }
-    if (F(insn, 23, 1)) {   /* post-index */
-        unsigned rm = A64_RM(insn);
-        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
-        if (rn == 31)
-            st->sp = next;
-        else
-            st->x[rn] = next;
     }
     return 0;
 }
@@ -875,7 +824,6 @@ static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
 bool a64_simd_valid(uint32_t insn, unsigned group)
 {
     unsigned q = F(insn, 30, 1), u = F(insn, 29, 1), size = F(insn, 22, 2);
-    unsigned regs, il;
     switch ((enum a64_simd_group)group) {
     case A64_SIMD_SAME: {
         unsigned op = F(insn, 11, 5);
@@ -893,12 +841,13 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
     case A64_SIMD_SCALAR_SAME: return scalar_same_valid(u, size, F(insn, 11, 5));
     case A64_SIMD_SCALAR_SHIFT: return scalar_shift_valid(insn);
     case A64_SIMD_ELEM: return elem_valid(insn);
-    case A64_SIMD_LDST_MULTI:
-        return ldst_multi_shape(F(insn, 12, 4), &regs, &il) && !(F(insn, 10, 2) == 3 && !q && il > 1);
-    case A64_SIMD_LDST_SINGLE: {
-        struct single_shape sh;
-        return single_shape(insn, &sh);
+    case A64_SIMD_SCALAR_DIFF: {
+        unsigned op = F(insn, 12, 4);
+        return !u && (size == 1 || size == 2) && (op == 0x9 || op == 0xb || op == 0xd);
     }
+    case A64_SIMD_SCALAR_ELEM: return scalar_elem_valid(insn);
+    case A64_SIMD_LDST_MULTI:
+    case A64_SIMD_LDST_SINGLE: return a64_simd_ldst_valid(insn, group);
     default: return false;
     }
 }
@@ -906,7 +855,7 @@ bool a64_simd_valid(uint32_t insn, unsigned group)
 void a64_simd_helpers_register(void)
 {
     static const struct ir_helper simd = { "a64_simd", helper_simd, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE };
-    static const struct ir_helper mem = { "a64_simd_mem", helper_simd_mem,
+    static const struct ir_helper mem = { "a64_simd_mem", a64_helper_simd_mem,
                                           IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT |
                                               IR_HELPER_MEM };
     a64_helper_id[A64_H_SIMD] = ir_helper_register(&simd);

@@ -84,7 +84,6 @@ bool trans_FMOV_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t,
 bool trans_FABS_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 1); }
 bool trans_FNEG_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 2); }
 
-enum { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT };   /* fp_helpers.c */
 #define FT_HALF 3
 
 bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
@@ -122,7 +121,6 @@ bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
     return true;
 }
 
-enum { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM };
 
 static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
 {
@@ -261,8 +259,6 @@ bool trans_FMOV_float_imm(struct a64_tc *t, uint32_t insn)
     return true;
 }
 
-enum { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
-enum { RM_ZERO, RM_NEAREST, RM_PLUS, RM_MINUS, RM_AWAY };   /* fp_helpers.c round_mode() */
 
 static bool fp_int_convert_fixed(struct a64_tc *t, uint32_t insn, unsigned kind, unsigned rm, unsigned fbits)
 {

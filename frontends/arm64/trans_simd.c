@@ -321,3 +321,5 @@ bool trans_asisdmisc(struct a64_tc *t, uint32_t insn) { return simd_group(t, ins
 bool trans_asisdsame(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_SAME); }
 bool trans_asisdshf(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_SHIFT); }
 bool trans_asimdelem(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_ELEM); }
+bool trans_asisdelem(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_ELEM); }
+bool trans_asisddiff(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SCALAR_DIFF); }

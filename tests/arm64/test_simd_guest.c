@@ -1,5 +1,6 @@
 /* A C guest compiled with AdvSIMD allowed: what clang emits for vectorized loops,
- * reductions, byte ops, float loops and struct copies runs, and the vector results
+ * reductions, byte ops, float loops, struct copies, by-element FMLA (4x4
+ * matrix product), SQXTN and FRINTM runs, and the vector results
  * equal the scalar ones. An unexpected exception names the instruction. */
 #include "a64_test.h"
 

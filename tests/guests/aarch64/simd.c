@@ -129,12 +129,85 @@ __attribute__((noinline)) static int check_copy(void)
     return 0;
 }
 
+/* 4x4 matrix products: rows of b scaled by lanes of a row of a, the shape clang
+ * turns into FMLA/FMUL and MUL/MLA by element. Small integers keep every sum exact. */
+__attribute__((noinline)) static void matmul_f(float c[4][4], const float a[4][4], const float b[4][4])
+{
+    for (int i = 0; i < 4; i++) {
+        float row[4] = { 0, 0, 0, 0 };
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < 4; j++)
+                row[j] += a[i][k] * b[k][j];
+        for (int j = 0; j < 4; j++)
+            c[i][j] = row[j];
+    }
+}
+
+__attribute__((noinline)) static void matmul_i(int32_t c[4][4], const int32_t a[4][4], const int32_t b[4][4])
+{
+    for (int i = 0; i < 4; i++) {
+        int32_t row[4] = { 0, 0, 0, 0 };
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < 4; j++)
+                row[j] += a[i][k] * b[k][j];
+        for (int j = 0; j < 4; j++)
+            c[i][j] = row[j];
+    }
+}
+
+__attribute__((noinline)) static int check_by_element(void)
+{
+    float fa[4][4], fb[4][4], fc[4][4];
+    int32_t ia[4][4], ib[4][4], ic[4][4];
+    for (int i = 0; i < 16; i++) {
+        fa[i / 4][i % 4] = (float)(a32[i] % 100), fb[i / 4][i % 4] = (float)(b32[i] % 100);
+        ia[i / 4][i % 4] = a32[i], ib[i / 4][i % 4] = b32[i];
+    }
+    matmul_f(fc, fa, fb);
+    matmul_i(ic, ia, ib);
+    SCALAR for (int i = 0; i < 4; i++)
+        SCALAR for (int j = 0; j < 4; j++) {
+            float fs = 0;
+            int32_t is = 0;
+            SCALAR for (int k = 0; k < 4; k++) {
+                fs += fa[i][k] * fb[k][j];
+                is += (int32_t)((uint32_t)ia[i][k] * (uint32_t)ib[k][j]);
+            }
+            if (fc[i][j] != fs)
+                return 12;
+            if (ic[i][j] != is)
+                return 13;
+        }
+    return 0;
+}
+
+/* Saturating narrow (SQXTN) and floor (FRINTM) loops. */
+__attribute__((noinline)) static int check_saturate(void)
+{
+    int8_t x[N], y[N];
+    float f[N], g[N];
+    for (int i = 0; i < N; i++) {
+        int16_t v = a16[i];
+        x[i] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
+        f[i] = __builtin_floorf(af[i]);
+    }
+    SCALAR for (int i = 0; i < N; i++) {
+        int16_t v = a16[i];
+        y[i] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
+        g[i] = (float)(int)af[i] - ((float)(int)af[i] > af[i] ? 1.0f : 0.0f);
+    }
+    for (int i = 0; i < N; i++)
+        if (x[i] != y[i] || f[i] != g[i])
+            return 14;
+    return 0;
+}
+
 int main(void)
 {
     fill();
     int r;
     if ((r = check_arith()) || (r = check_reductions()) || (r = check_bytes()) || (r = check_float()) ||
-        (r = check_copy()))
+        (r = check_copy()) || (r = check_by_element()) || (r = check_saturate()))
         return r;
     return 0;
 }

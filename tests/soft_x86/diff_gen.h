@@ -100,7 +100,7 @@ static const struct dg_rule dg_rules[] = {
     { X86_INS_MOVLHPS, 0, 0 },
     /* SSE2 rest, SSE3, SSSE3, SSE4.1 */
     /* (DPPS/DPPD are in the vectors: Unicorn 2.0.1 sums from +0, losing a -0 result) */
-    { X86_INS_MPSADBW, 0, 0 }, { X86_INS_PHMINPOSUW, 0, 0 },
+    { X86_INS_MPSADBW, 0, 0 }, { X86_INS_PHMINPOSUW, 0, 0 }, { X86_INS_MOVNTI, 0, 0 },
     { X86_INS_MOVNTDQ, 0, 0 }, { X86_INS_MOVNTPS, 0, 0 }, { X86_INS_MOVNTPD, 0, 0 }, { X86_INS_CMPEQPS, 0, 0 },
     { X86_INS_CMPLTPS, 0, 0 }, { X86_INS_CMPLEPS, 0, 0 }, { X86_INS_CMPUNORDPS, 0, 0 },
     { X86_INS_CMPNEQPS, 0, 0 }, { X86_INS_CMPNLTPS, 0, 0 }, { X86_INS_CMPNLEPS, 0, 0 },

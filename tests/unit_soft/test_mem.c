@@ -7,31 +7,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "support.h"
+#include "toy_fixture.h"
 
-#define CODE 0x1000u
-#define HANDLER 0x3000u
-#define RAM (64u * 1024u)
-
-static struct toy_vm t;
-static void setup(void) { memset(&t, 0, sizeof(t)); }
-static void teardown(void) { toy_vm_destroy(&t); }
 TestSuite(mem, .init = setup, .fini = teardown);
-
-static void start(void)
-{
-    toy_vm_create(&t, RAM);
-    toy_vcpu_create(&t);
-    toy_regs(&t)->rip = CODE;
-    toy_regs(&t)->gpr[15] = HANDLER;
-    toy_emit(t.ram + HANDLER, TOY_OUT, 13, 0, 0xe);
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { 0, (long)ms * 1000000L };
-    nanosleep(&ts, NULL);
-}
 
 static void run_expect_out(uint16_t port, uint64_t data)
 {

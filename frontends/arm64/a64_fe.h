@@ -153,7 +153,7 @@ void a64_fp_helpers_register(void);   /* fp_helpers.c */
 /* The operation codes in the low byte of their control words. */
 enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM, FB_MULX, FB_RECPS, FB_RSQRTS };
 enum fp_unop { FU_SQRT, FU_CVT_S2D, FU_CVT_D2S, FU_CVT_H2S, FU_CVT_H2D, FU_CVT_S2H, FU_CVT_D2H, FU_RINT,
-               FU_RECPE, FU_RSQRTE, FU_RECPX };
+               FU_RECPE, FU_RSQRTE, FU_RECPX, FU_CVT_D2S_ODD /* FCVTXN: round to odd */ };
 /* The Arm ARM's RecipEstimate() (256 <= a < 512) and RecipSqrtEstimate() (128 <= a < 512). */
 unsigned a64_recip_estimate(unsigned a);
 unsigned a64_rsqrt_estimate(unsigned a);

@@ -428,7 +428,7 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
         if (op == FU_CVT_S2D)   /* keep the payload across the widening */
             out = (state(cpu)->fpcr & FPCR_DN) ? F64_DEFAULT_NAN
                   : ((out & F32_SIGN) ? F64_SIGN : 0) | F64_EXP | F64_QUIET | ((out & 0x3fffffull) << 29);
-        else if (op == FU_CVT_D2S)
+        else if (op == FU_CVT_D2S || op == FU_CVT_D2S_ODD)
             out = (state(cpu)->fpcr & FPCR_DN) ? F32_DEFAULT_NAN
                   : ((out & F64_SIGN) ? F32_SIGN : 0) | F32_EXP | F32_QUIET | ((out >> 29) & 0x3fffffull);
         end(cpu, flags);
@@ -461,6 +461,17 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     }
     case FU_CVT_S2D:
         out = fix_out(cpu, &F64, b64((double)f32(a)), &flags);
+        break;
+    case FU_CVT_D2S_ODD:
+        /* Round to odd whatever FPCR.RMode says: truncate, then set the lowest bit
+         * if anything was lost (an overflow truncates to the largest normal, odd). */
+        if (!fz_flush(cpu, &F32, f64(a), &out, &flags)) {
+            fesetround(FE_TOWARDZERO);
+            out = b32((float)f64(a));
+            if (fetestexcept(FE_INEXACT))
+                out |= 1;
+            out = fix_out(cpu, &F32, out, &flags);
+        }
         break;
     default:
         if (!fz_flush(cpu, &F32, f64(a), &out, &flags))

@@ -264,8 +264,35 @@ static bool misc_valid(unsigned u, unsigned size, unsigned q, unsigned op)
     case 0x19: case 0x1a: case 0x1b: return !((size & 1) && !q);   /* FRINT{M,Z,X,I}, FCVT{N,P,M,Z}[SU] */
     case 0x1c: return (size & 2) ? size == 2 : !((size & 1) && !q);   /* URECPE/URSQRTE, FCVTA[SU] */
     case 0x1f: return u && (size & 2) && !((size & 1) && !q);      /* FSQRT */
+    case 0x16: return !(size & 2) && (!u || (size & 1));   /* FCVTN (D->S, S->H), FCVTXN (D->S only) */
+    case 0x17: return !u && !(size & 2);                  /* FCVTL (S->D, H->S) */
     default: return false;
     }
+}
+
+/* FCVTN{2} / FCVTXN{2} narrow Vn into the low (Q=0) or high (Q=1) half of Vd;
+ * FCVTL{2} widen the low or high half of Vn into all of Vd. size<0> set: the
+ * wide elements are double (else single, the narrow ones half). The scalar
+ * FCVT conversions do the work, so FPCR and FPSR behave as they do there. */
+static void fp_width(struct vctx *c, uint8_t *r, const uint8_t *n)
+{
+    bool dp = c->size & 1;
+    unsigned we = dp ? 8 : 4, ne = we / 2, lanes = c->scalar ? 1 : 8 / ne, half = c->q ? 8 : 0;
+    if (c->opcode == 0x16) {
+        unsigned op = c->u ? FU_CVT_D2S_ODD : dp ? FU_CVT_D2S : FU_CVT_S2H;
+        if (!c->scalar)
+            memcpy(r, c->st->v[c->rd].b, 16);
+        for (unsigned i = 0; i < lanes; i++) {
+            uint64_t v = (uint64_t)a64_fp_unop(c->cpu, lane(n, we, i), 0, op | ((unsigned)dp << 8));
+            set_lane(r + half, ne, i, v & mask(8 * ne));
+        }
+        write_result(c, r);
+        return;
+    }
+    unsigned op = dp ? FU_CVT_S2D : FU_CVT_H2S;
+    for (unsigned i = 0; i < lanes; i++)
+        set_lane(r, we, i, (uint64_t)a64_fp_unop(c->cpu, lane(n + half, ne, i), 0, op) & mask(8 * we));
+    memcpy(c->st->v[c->rd].b, r, 16);   /* the wide result fills Vd whatever Q is */
 }
 
 static void run_misc(struct vctx *c)
@@ -296,6 +323,9 @@ static void run_misc(struct vctx *c)
                 v = a64_satq(&c->st->fpsr, w, bits, op == 0x14 && !c->u);
             set_lane(r + (c->q ? 8 : 0), eb, i, v);
         }
+    } else if (op == 0x16 || op == 0x17) {
+        fp_width(c, r, n);
+        return;
     } else if (op == 0x0c || op == 0x0d || op == 0x0e) {
         bool dp = c->size & 1;
         unsigned fe = dp ? 8 : 4;
@@ -660,6 +690,7 @@ static bool scalar_misc_valid(unsigned u, unsigned size, unsigned op)
     case 0x0c: case 0x0d: return (size & 2) != 0;   /* FCM{GT,GE,EQ,LE} #0 */
     case 0x0e: return !u && (size & 2);       /* FCMLT #0 */
     case 0x12: return u && size != 3;         /* SQXTUN */
+    case 0x16: return u && size == 1;         /* FCVTXN Sd, Dn */
     default: return false;
     }
 }

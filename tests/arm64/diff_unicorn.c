@@ -99,13 +99,16 @@ static unsigned not_implemented;
 
 static size_t pool[512];
 static size_t pool_len;
+/* ANYHV_FUZZ_MASK / ANYHV_FUZZ_MATCH: only words with (w & MASK) == MATCH, to aim a
+ * focused run at one sub-encoding of a row (e.g. one AdvSIMD opcode). */
+static uint32_t focus_mask, focus_match;
 
 static uint32_t gen_insn(const struct a64_pattern **out)
 {
     for (;;) {
         const struct a64_pattern *p = a64_pattern_at(pool[next_rand() % pool_len]);
         uint32_t w = p->value | ((uint32_t)next_rand() & ~p->mask);
-        if (a64_decode(w) != p || unpredictable(p, w))
+        if (a64_decode(w) != p || unpredictable(p, w) || (w & focus_mask) != focus_match)
             continue;
         int g = simd_group_of(p);
         if (g >= 0 && !a64_simd_valid(w, (unsigned)g)) {
@@ -387,6 +390,8 @@ Test(arm64_diff, random_instructions_match_unicorn)
     csh cs;
     cr_assert_eq(cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs), CS_ERR_OK);
 
+    focus_mask = env_u("ANYHV_FUZZ_MASK", 0);
+    focus_match = env_u("ANYHV_FUZZ_MATCH", 0) & focus_mask;
     unsigned iters = env_u("ANYHV_FUZZ_ITERS", DEFAULT_ITERS);
     unsigned max_reports = env_u("ANYHV_FUZZ_REPORTS", MAX_REPORTS);
     rng = env_u("ANYHV_FUZZ_SEED", 0x2545f491u) | 1;

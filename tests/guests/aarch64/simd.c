@@ -202,12 +202,31 @@ __attribute__((noinline)) static int check_saturate(void)
     return 0;
 }
 
+/* double <-> float array conversions (FCVTN{2} / FCVTL{2}) against scalar FCVT. */
+__attribute__((noinline)) static int check_widths(void)
+{
+    float f[N], g[N];
+    double d[N], e[N];
+    for (int i = 0; i < N; i++) {
+        f[i] = (float)ad[i];
+        d[i] = (double)(af[i] / 3.0f);
+    }
+    SCALAR for (int i = 0; i < N; i++) {
+        g[i] = (float)ad[i];
+        e[i] = (double)(af[i] / 3.0f);
+    }
+    for (int i = 0; i < N; i++)
+        if (f[i] != g[i] || d[i] != e[i])
+            return 15;
+    return 0;
+}
+
 int main(void)
 {
     fill();
     int r;
     if ((r = check_arith()) || (r = check_reductions()) || (r = check_bytes()) || (r = check_float()) ||
-        (r = check_copy()) || (r = check_by_element()) || (r = check_saturate()))
+        (r = check_copy()) || (r = check_by_element()) || (r = check_saturate()) || (r = check_widths()))
         return r;
     return 0;
 }

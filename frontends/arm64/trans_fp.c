@@ -84,7 +84,6 @@ bool trans_FMOV_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t,
 bool trans_FABS_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 1); }
 bool trans_FNEG_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t, insn, 2); }
 
-#define FT_HALF 3
 
 bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
 {

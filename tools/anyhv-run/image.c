@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf_load.h"
 #include "run.h"
 
 static const char *elf_machine_name(unsigned m)
@@ -80,59 +81,38 @@ static uint8_t *read_file(const char *path, size_t *len, int *status)
     return buf;
 }
 
-/* Guest-physical [addr, addr+len) must sit in RAM above the VMM's reserved area. */
-static bool fits(uint64_t addr, uint64_t len, uint64_t ram_base, uint64_t ram_size, uint64_t reserved_below)
-{
-    uint64_t lo = ram_base + reserved_below, hi = ram_base + ram_size;
-    return addr >= lo && addr <= hi && len <= hi - addr;
-}
-
 static int load_elf(const struct run_options *o, enum run_arch want, const uint8_t *img, size_t len, uint8_t *ram,
                     uint64_t ram_base, uint64_t ram_size, uint64_t reserved_below, uint64_t *entry)
 {
-    const Elf64_Ehdr *eh = (const void *)img;
-    if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB) {
+    struct elf_load_detail d;
+    unsigned machine = want == RUN_ARCH_X86_64 ? EM_X86_64 : EM_AARCH64;
+    switch (elf_load(img, len, machine, ram, ram_base, ram_size, reserved_below, entry, &d)) {
+    case ELF_LOAD_OK:
+        return RUN_OK;
+    case ELF_LOAD_NOT_ELF64:
         fprintf(stderr, "anyhv-run: '%s' is not a little-endian ELF64 file\n", o->image);
-        return RUN_BAD_IMAGE;
-    }
-    if (arch_of_machine(eh->e_machine) != want) {
-        fprintf(stderr, "anyhv-run: '%s' is for %s, not %s\n", o->image, elf_machine_name(eh->e_machine),
+        break;
+    case ELF_LOAD_WRONG_MACHINE:
+        fprintf(stderr, "anyhv-run: '%s' is for %s, not %s\n", o->image, elf_machine_name(d.machine),
                 run_arch_name(want));
-        return RUN_BAD_IMAGE;
-    }
-    if (eh->e_type != ET_EXEC || eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
-        (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff) {
+        break;
+    case ELF_LOAD_BAD_HEADERS:
         fprintf(stderr, "anyhv-run: '%s' is not a static ELF executable with valid program headers\n", o->image);
-        return RUN_BAD_IMAGE;
-    }
-    const Elf64_Phdr *ph = (const void *)(img + eh->e_phoff);
-    unsigned loaded = 0;
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
-            continue;
-        if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > len || ph[i].p_filesz > len - ph[i].p_offset) {
-            fprintf(stderr, "anyhv-run: '%s': segment %u lies outside the file\n", o->image, i);
-            return RUN_BAD_IMAGE;
-        }
-        if (!fits(ph[i].p_paddr, ph[i].p_memsz, ram_base, ram_size, reserved_below)) {
-            fprintf(stderr,
-                    "anyhv-run: '%s': segment %u at 0x%" PRIx64 "+0x%" PRIx64 " does not fit guest RAM "
-                    "0x%" PRIx64 "..0x%" PRIx64 " (use --mem for more)\n",
-                    o->image, i, (uint64_t)ph[i].p_paddr, (uint64_t)ph[i].p_memsz, ram_base + reserved_below,
-                    ram_base + ram_size);
-            return RUN_BAD_IMAGE;
-        }
-        uint8_t *dst = ram + (ph[i].p_paddr - ram_base);
-        memcpy(dst, img + ph[i].p_offset, ph[i].p_filesz);
-        memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
-        loaded++;
-    }
-    if (!loaded) {
+        break;
+    case ELF_LOAD_SEGMENT_IN_FILE:
+        fprintf(stderr, "anyhv-run: '%s': segment %u lies outside the file\n", o->image, d.segment);
+        break;
+    case ELF_LOAD_SEGMENT_IN_RAM:
+        fprintf(stderr,
+                "anyhv-run: '%s': segment %u at 0x%" PRIx64 "+0x%" PRIx64 " does not fit guest RAM "
+                "0x%" PRIx64 "..0x%" PRIx64 " (use --mem for more)\n",
+                o->image, d.segment, d.addr, d.size, ram_base + reserved_below, ram_base + ram_size);
+        break;
+    case ELF_LOAD_NOTHING:
         fprintf(stderr, "anyhv-run: '%s' has nothing to load\n", o->image);
-        return RUN_BAD_IMAGE;
+        break;
     }
-    *entry = eh->e_entry;
-    return RUN_OK;
+    return RUN_BAD_IMAGE;
 }
 
 int image_load(const struct run_options *o, enum run_arch want, uint8_t *ram, uint64_t ram_base, uint64_t ram_size,
@@ -148,7 +128,7 @@ int image_load(const struct run_options *o, enum run_arch want, uint8_t *ram, ui
     } else if (len == 0) {
         fprintf(stderr, "anyhv-run: '%s' is empty\n", o->image);
         status = RUN_BAD_IMAGE;
-    } else if (!fits(o->load_addr, len, ram_base, ram_size, reserved_below)) {
+    } else if (!elf_range_fits(o->load_addr, len, ram_base, ram_size, reserved_below)) {
         fprintf(stderr,
                 "anyhv-run: '%s' (%zu bytes at 0x%" PRIx64 ") does not fit guest RAM 0x%" PRIx64 "..0x%" PRIx64
                 " (use --mem for more)\n",

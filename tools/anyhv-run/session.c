@@ -72,10 +72,13 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
     stats_start(&s->stats);
     while (!s->done) {
         hv_return_t r = v->run(v->ctx);
+        if (r == HV_UNSUPPORTED) {
+            s->status = session_unavailable("hv_vcpu_run failed", r);
+            break;
+        }
         if (r != HV_SUCCESS) {
-            s->status = r == HV_UNSUPPORTED ? session_unavailable("hv_vcpu_run failed", r) : RUN_GUEST_FAULT;
-            if (r != HV_UNSUPPORTED)
-                fprintf(stderr, "anyhv-run: hv_vcpu_run failed (0x%x)\n", (unsigned)r);
+            fprintf(stderr, "anyhv-run: hv_vcpu_run failed (0x%x)\n", (unsigned)r);
+            s->status = RUN_GUEST_FAULT;
             break;
         }
         v->handle(v->ctx);

@@ -60,6 +60,14 @@ void client_vm_init(struct client *c, const char *image)
     }
 }
 
+void client_tiny_start(struct client *c)
+{
+    client_vm_init(c, "kvm_tiny");
+    c->vcpu = client_vcpu_create();
+    c->vcpu_live = true;
+    client_real_mode(c->vcpu, TINY_HLT);
+}
+
 void client_vm_fini(struct client *c)
 {
     if (c->vcpu_live)

@@ -28,6 +28,15 @@ void client_vm_fini(struct client *c);
 /* Address of `symbol` in x86_64/<image>.elf (the test fails when missing). */
 uint64_t client_symbol(const char *image, const char *symbol);
 
+/* Entry points of tests/guests/x86_64/kvm_tiny.S (loaded at 0x8000). */
+enum tiny_entry {
+    TINY_HLT = 0x8000, TINY_SPIN = 0x8010, TINY_RDMSR = 0x8020, TINY_IRQ_WINDOW = 0x8030,
+    TINY_IRQ_HANDLER = 0x8040,
+};
+
+/* The common fixture: kvm_tiny loaded, one live vCPU in real mode at TINY_HLT. */
+void client_tiny_start(struct client *c);
+
 /* vCPU of the calling thread, with HLT exiting on (through the capability idiom). */
 hv_vcpuid_t client_vcpu_create(void);
 void client_real_mode(hv_vcpuid_t vcpu, uint16_t ip);

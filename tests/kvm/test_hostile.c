@@ -13,16 +13,12 @@
 #define FUZZ_CODE_BYTES 4096
 #define FUZZ_MAX_EXITS 32
 #define FUZZ_SLICE_NS 20000000ull
-#define TINY_HLT 0x8000u
 
 static struct client c;
 
 static void setup(void)
 {
-    client_vm_init(&c, "kvm_tiny");
-    c.vcpu = client_vcpu_create();
-    c.vcpu_live = true;
-    client_real_mode(c.vcpu, TINY_HLT);
+    client_tiny_start(&c);
 }
 
 static void teardown(void)

@@ -13,10 +13,6 @@
 #include "support/backend.h"
 #include <criterion/redirect.h>
 
-enum tiny_entry {
-    TINY_HLT = 0x8000, TINY_SPIN = 0x8010, TINY_RDMSR = 0x8020, TINY_IRQ_WINDOW = 0x8030,
-    TINY_IRQ_HANDLER = 0x8040,
-};
 #define MSR_LSTAR 0xc0000082u
 #define MSR_STAR 0xc0000081u
 #define MSR_CSTAR 0xc0000083u
@@ -35,10 +31,7 @@ static struct client c;
 
 static void setup(void)
 {
-    client_vm_init(&c, "kvm_tiny");
-    c.vcpu = client_vcpu_create();
-    c.vcpu_live = true;
-    client_real_mode(c.vcpu, TINY_HLT);
+    client_tiny_start(&c);
 }
 
 static void teardown(void)

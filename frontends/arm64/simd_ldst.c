@@ -114,8 +114,9 @@ static bool single_shape(uint32_t insn, struct single_shape *sh)
 static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
 {
     struct a64_state *st = a64_st(cpu);
-    struct single_shape sh;
-    single_shape(insn, &sh);
+    struct single_shape sh = { 0 };
+    if (!single_shape(insn, &sh))
+        return 0;   /* the lifter only emits valid shapes */
     unsigned q = F(insn, 30, 1), load = F(insn, 22, 1), rt = A64_RT(insn), rn = A64_RN(insn);
     uint64_t base = rn == 31 ? st->sp : st->x[rn], total = (uint64_t)sh.selem * sh.eb;
     uint32_t access = a64_el(st) == 0 ? MMU_USER : 0;

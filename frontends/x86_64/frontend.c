@@ -27,13 +27,19 @@ static const x86_lifter lifters[X86_I_COUNT] = {
 /* ---- flags ---------------------------------------------------------------------- */
 
 static const unsigned flag_bit[6] = { 0, 2, 4, 6, 7, 11 };
+/* The byte of each flag inside struct x86_soft_flags, in flag_bit order. */
+static const size_t flag_byte[6] = {
+    offsetof(struct x86_soft_flags, cf), offsetof(struct x86_soft_flags, pf),
+    offsetof(struct x86_soft_flags, af), offsetof(struct x86_soft_flags, zf),
+    offsetof(struct x86_soft_flags, sf), offsetof(struct x86_soft_flags, of),
+};
 
 uint64_t x86_rflags_of(const struct x86_state *st)
 {
-    const uint8_t *f = &st->soft.cf;
+    const uint8_t *f = (const uint8_t *)&st->soft;
     uint64_t v = (st->rflags & ~(uint64_t)ARITH_FLAGS) | X86_FLAG_FIXED1;
     for (unsigned i = 0; i < 6; i++)
-        v |= (uint64_t)(f[i] & 1) << flag_bit[i];
+        v |= (uint64_t)(f[flag_byte[i]] & 1) << flag_bit[i];
     return v;
 }
 
@@ -45,9 +51,9 @@ void x86_flags_pack(struct x86_state *st)
 
 void x86_flags_unpack(struct x86_state *st)
 {
-    uint8_t *f = &st->soft.cf;
+    uint8_t *f = (uint8_t *)&st->soft;
     for (unsigned i = 0; i < 6; i++)
-        f[i] = (uint8_t)((st->rflags >> flag_bit[i]) & 1);
+        f[flag_byte[i]] = (uint8_t)((st->rflags >> flag_bit[i]) & 1);
     st->soft.rflags_synced = st->rflags;
 }
 

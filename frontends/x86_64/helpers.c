@@ -125,4 +125,5 @@ void x86_helpers_register(void)
     x86_helper[X86_H_ALIGN16] = ir_helper_register(&sse[1]);
     for (unsigned i = 0; i < X86_H_SSE; i++)
         x86_helper[i] = ir_helper_register(&table[i]);
+    x86_debug_helpers_register();
 }

@@ -58,6 +58,9 @@ static void read_stack(struct soft_cpu *cpu, uint64_t sp, unsigned size, uint64_
     struct x86_fault f;
     for (unsigned i = 0; i < n; i++) {
         w[i] = 0;
+        uint64_t off = (sp + (uint64_t)i * size) & mask;
+        if (!x86_seg_access_ok(st, &st->seg[X86_SS], off, size, false))
+            fail(cpu, X86_V_SS, 0);
         if (x86_vmem_read(cpu, stack_linear(st, (sp + (uint64_t)i * size) & mask), &w[i], size, 0, &f) != 0) {
             if (!f.stage2 && f.vector != X86_V_PF)
                 f.vector = X86_V_SS;
@@ -77,6 +80,8 @@ static uint64_t push_words(struct soft_cpu *cpu, const uint64_t *w, unsigned n, 
         for (unsigned b = 0; b < size; b++)
             buf[i * size + b] = (uint8_t)(w[n - 1 - i] >> (8 * b));
     struct x86_fault f;
+    if (!x86_seg_access_ok(st, &st->seg[X86_SS], sp, n * size, true))
+        fail(cpu, X86_V_SS, 0);
     check(cpu, x86_vmem_write(cpu, stack_linear(st, sp), buf, n * size, 0, &f), &f);
     return sp;
 }

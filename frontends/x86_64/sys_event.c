@@ -7,7 +7,7 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include "frontends/x86_64/x86_fe.h"
+#include "frontends/x86_64/x86_sys.h"
 
 #define IDT_ERR_IDT 2u           /* error code: the selector indexes the IDT */
 #define IDT_ERR_EXT 1u           /* error code: an external event caused it */
@@ -161,7 +161,8 @@ static int read_gate(struct soft_cpu *cpu, const struct x86_event *ev, unsigned 
         return -1;
     unsigned type = (unsigned)(g[0] >> 40) & 0x1f, dpl = (unsigned)(g[0] >> 45) & 3;
     bool ok = size == 16 ? (type == GATE_INT32 || type == GATE_TRAP32)
-                         : (type == GATE_INT16 || type == GATE_TRAP16 || type == GATE_INT32 || type == GATE_TRAP32);
+                         : (type == GATE_INT16 || type == GATE_TRAP16 || type == GATE_INT32 || type == GATE_TRAP32 ||
+                            type == GATE_TASK);
     if (!ok)
         return fault(f, X86_V_GP, err);
     if (software_event(ev) && dpl < x86_cpl(st))
@@ -196,6 +197,8 @@ static int deliver_protected(struct soft_cpu *cpu, const struct x86_event *ev, u
     if (read_gate(cpu, ev, 8, g, f) != 0)
         return -1;
     unsigned type = (unsigned)(g[0] >> 40) & 0xf;
+    if (type == GATE_TASK)
+        return x86_task_gate_idt(cpu, g[0], f);   /* a task switch: the client does it */
     unsigned gsize = (type & GATE_32_BIT) ? 4 : 2;
     uint64_t ip = (g[0] & 0xffff) | (gsize == 4 ? ((g[0] >> 48) & 0xffff) << 16 : 0);
     struct x86_segment cs, ss = st->seg[X86_SS];
@@ -325,6 +328,19 @@ static int deliver_with_rf(struct soft_cpu *cpu, const struct x86_event *ev, str
     return r;
 }
 
+/* An event went through a task gate: exit with it as the IDT-vectoring information
+ * (RIP still on the instruction; a software interrupt's length reported). */
+static enum soft_stop exit_task_switch(struct soft_cpu *cpu, const struct x86_event *ev, uint16_t tss)
+{
+    const struct x86_state *st = x86_st(cpu);
+    struct anyhv_exit *e = x86_exit_begin(cpu, EXIT_TASK_SWITCH, software_event(ev) ? ev->insn_len : 0);
+    e->u.task.selector = tss;
+    e->u.task.source = EXIT_TASK_IDT;
+    e->u.task.idt_vectoring_info = vectoring_info(ev, pushes_error(st, ev));
+    e->u.task.idt_vectoring_error = pushes_error(st, ev) ? (uint32_t)ev->err : 0;
+    return SOFT_STOP_EXIT;
+}
+
 enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *event)
 {
     struct x86_state *st = x86_st(cpu);
@@ -354,6 +370,8 @@ enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *event)
             x86_exit_ept(cpu, f.gva, f.gpa, f.access, false);
             return SOFT_STOP_EXIT;
         }
+        if (f.task)
+            return exit_task_switch(cpu, &cur, f.task_sel);
         if (cur.type == X86_EV_HWEXC && cur.vector == X86_V_DF) {
             x86_exit_begin(cpu, EXIT_SHUTDOWN, 0);
             return SOFT_STOP_EXIT;

@@ -480,7 +480,7 @@ static uint64_t sys_far_ret(struct sysargs *a)
 
 static uint64_t sys_iret(struct sysargs *a)
 {
-    x86_iret(a->cpu, X86_SYS_SIZE(a->code));
+    x86_iret(a->cpu, X86_SYS_SIZE(a->code), X86_SYS_LEN(a->code));
     return 0;
 }
 

@@ -321,6 +321,8 @@ struct x86_fault {
     uint64_t cr2;
     uint64_t gpa, gva;
     uint32_t access;
+    bool task;               /* not a fault: a task gate in the IDT, a task-switch exit */
+    uint16_t task_sel;       /* ... to this TSS */
 };
 int x86_vmem_read(struct soft_cpu *cpu, uint64_t va, void *out, unsigned size, uint32_t access, struct x86_fault *f);
 int x86_vmem_write(struct soft_cpu *cpu, uint64_t va, const void *in, unsigned size, uint32_t access,

@@ -64,9 +64,10 @@ static bool pushes_error(const struct x86_state *st, const struct x86_event *ev)
     return ev->err != X86_NO_ERR && (st->cr0 & X86_CR0_PE);
 }
 
+/* INT1 (ICEBP) counts as external here and skips the gate DPL check (SDM INT n). */
 static uint64_t ext_bit(const struct x86_event *ev)
 {
-    return software_event(ev) ? 0 : IDT_ERR_EXT;
+    return software_event(ev) && ev->type != X86_EV_PRIVSW ? 0 : IDT_ERR_EXT;
 }
 
 static int fault(struct x86_fault *f, unsigned vector, uint64_t err)
@@ -166,7 +167,7 @@ static int read_gate(struct soft_cpu *cpu, const struct x86_event *ev, unsigned 
                             type == GATE_TASK);
     if (!ok)
         return fault(f, X86_V_GP, err);
-    if (software_event(ev) && dpl < x86_cpl(st))
+    if (software_event(ev) && ev->type != X86_EV_PRIVSW && dpl < x86_cpl(st))
         return fault(f, X86_V_GP, err);
     if (!((g[0] >> 47) & 1))
         return fault(f, X86_V_NP, err);

@@ -227,6 +227,20 @@ Test(soft_x86_debug, data_breakpoints_set_their_b_bits)
     xg_destroy(&g);
 }
 
+/* ICEBP (INT1) at CPL3 reaches the DPL0 #DB gate (no DPL check) as a trap, DR6
+ * without breakpoint bits. */
+Test(soft_x86_debug, icebp_skips_the_gate_dpl_check)
+{
+    static const uint8_t code[] = { 0xf1 };
+    struct xg g;
+    setup(&g, 3, code, sizeof(code));
+    run_to_stub(&g, DB_VECTOR, "INT1");
+    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 1, "stacked RIP after the INT1");
+    cr_expect_eq(xg_reg(&g, HV_X86_DR6) & (0xf | DR6_BS | DR6_BD), 0, "DR6 %#llx",
+                 (unsigned long long)xg_reg(&g, HV_X86_DR6));
+    xg_destroy(&g);
+}
+
 /* CR0.AM, RFLAGS.AC and CPL 3: a misaligned dword load is #AC(0) before it runs;
  * aligned ones and bytes are not. */
 Test(soft_x86_debug, alignment_check)

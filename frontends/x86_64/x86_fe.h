@@ -4,10 +4,10 @@
  * points (event delivery, segment loads, safe guest memory for system code).
  *
  * Deliberate differences from the SDM, listed once here:
- * - segment limit checks on ordinary data accesses are not made (bases are applied);
  * - AF after logic ops, and the flags the SDM calls undefined, follow what QEMU and
  *   Unicorn produce where cheap (0 for AF/OF in logic ops) and are not relied on;
- * - the alignment check (#AC) and debug traps (#DB on DR breakpoints) are not raised. */
+ * - task switches exit to the client (VMX); CS limits on fetch, CR4.VME/PVI and I/O
+ *   breakpoints are not modelled (docs/x86-frontend.md lists the rest). */
 #ifndef ANYHV_FRONTENDS_X86_64_X86_FE_H
 #define ANYHV_FRONTENDS_X86_64_X86_FE_H
 

@@ -167,8 +167,8 @@ Test(fx80, basic_arith)
 
 Test(fx80, compare)
 {
-    static const enum host_op ops[] = { HOST_COM, HOST_UCOM };
-    run_and_assert("fcom/fucom", ops, sizeof ops / sizeof ops[0], 0x2345678u);
+    static const enum host_op ops[] = { HOST_COM, HOST_UCOM, HOST_XAM };
+    run_and_assert("fcom/fucom/fxam", ops, sizeof ops / sizeof ops[0], 0x2345678u);
 }
 
 Test(fx80, rem_round_scale_xtract)

@@ -140,6 +140,24 @@ static fx80 gen_range(struct fx80_rng *r, int lo, int hi, bool both)
 }
 
 #define BIAS 0x3fff
+/* pi/2 with its integer bit at bit 127 (value = PIO2 * 2^-127). */
+#define PIO2_HI UINT64_C(0xc90fdaa22168c234)
+#define PIO2_LO UINT64_C(0xc4c6628b80dc1cd1)
+
+/* The fx80 nearest below k * pi/2, nudged by a few ulps: where the x87's 66-bit pi
+ * reduction loses the most (tests that the model reduces the way the host does). */
+static fx80 near_pio2_multiple(struct fx80_rng *r)
+{
+    uint64_t k = 1 + rng_below(r, rng_below(r, 2) ? 8 : 1u << 20);
+    u128 sum = (u128)k * PIO2_HI + (((u128)k * PIO2_LO) >> 64);   /* k pi/2 in units of 2^-63 */
+    uint64_t hi = (uint64_t)(sum >> 64);
+    int lz = hi ? __builtin_clzll(hi) : 64 + __builtin_clzll((uint64_t)sum);
+    uint64_t mant = (uint64_t)((sum << lz) >> 64) + rng_below(r, 5) - 2;
+    fx80 v = { mant | FX80_INT_BIT, (uint16_t)(BIAS + (127 - lz) - 63) };
+    if (rng_below(r, 2))
+        v.se |= FX80_SIGN;
+    return v;
+}
 
 /* Operands inside each instruction's accurate domain. */
 static void gen_domain(struct fx80_rng *r, enum trans_fn fn, fx80 *a, fx80 *b)
@@ -147,6 +165,10 @@ static void gen_domain(struct fx80_rng *r, enum trans_fn fn, fx80 *a, fx80 *b)
     *b = gen_range(r, BIAS - 40, BIAS + 40, true);
     switch (fn) {
     case T_SIN: case T_COS: case T_TAN:
+        if (rng_below(r, 8) == 0) {
+            *a = near_pio2_multiple(r);
+            break;
+        }
         *a = gen_range(r, rng_below(r, 4) ? BIAS - 3 : BIAS - 80, BIAS + (rng_below(r, 4) ? 1 : 62), true);
         break;
     case T_ATAN: *a = gen_range(r, BIAS - 200, BIAS + 200, true); break;
@@ -175,7 +197,10 @@ static void run_fn(enum trans_fn fn)
     struct fx80_rng r = { 0xabcdef12345u + fn };
     unsigned long n = iterations();
     for (unsigned long i = 0; i < n; i++) {
-        struct fx80_env env = { .rc = (uint8_t)(i & 3), .pc = FX80_P64, .masks = ALL_MASKED };
+        struct fx80_env env = { .rc = (uint8_t)(i & 3), .pc = (uint8_t)(rng_below(&r, 2) ? FX80_P64 : FX80_P24),
+                                .masks = ALL_MASKED };
+        if (rng_below(&r, 4) == 0)
+            env.masks = (uint8_t)(rng_next(&r) & ALL_MASKED);
         fx80 a, b;
         gen_domain(&r, fn, &a, &b);
         compare(fn, a, b, &env, false, &st);

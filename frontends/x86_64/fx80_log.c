@@ -7,10 +7,22 @@
 #define WF_SERIES_BITS 120
 /* sqrt(2) in the wf layout: logarithm arguments are reduced to [sqrt(1/2), sqrt(2)). */
 static const struct fx80_wconst SQRT2 = { UINT64_C(0xb504f333f9de6484), UINT64_C(0x597d89b3754abe9f), 0 };
-/* F2XM1 beyond this |x| exponent overflows/underflows any way (2^(2^15)). */
-#define EXP2_MAX_INT_EXP 15
 /* FYL2XP1's direct series is used while |x| < 1/2 (its accurate domain is smaller). */
 #define LOG1P_DIRECT_EXP (-2)
+
+/* The host flags these instructions' finite nonzero results inexact even when the
+ * value is exact (y * log2(2^k), F2XM1(+-1)): PE always, and UE when the result is
+ * tiny (an unmasked UE is raised by the rounding itself). */
+static fx80 round_inexact(struct fx80_wf v, struct fx80_env *env)
+{
+    uint8_t before = env->flags;
+    env->flags &= (uint8_t)~FX80_PE;
+    fx80 res = wf_to_fx80(v, env);
+    if (!(env->flags & FX80_PE) && fx80_is_denormal(res))
+        env->flags |= FX80_UE;
+    env->flags |= before | FX80_PE;
+    return res;
+}
 
 static bool negligible(struct fx80_wf term, struct fx80_wf sum)
 {
@@ -72,13 +84,15 @@ fx80 fx80_exp2m1(fx80 a, struct fx80_env *env)
         return a;
     if (fx80_is_zero(a))
         return a;
+    if (fx80_exp(a) > FX80_EXP_BIAS || (fx80_exp(a) == FX80_EXP_BIAS && a.mant != FX80_INT_BIT)) {
+        env->flags |= FX80_PE;   /* |x| > 1: the host returns x, flagged inexact */
+        return a;
+    }
     struct fx80_wf x = wf_from_fx80(a);
-    /* 2^x - 1 = 2^n * 2^f - 1 with n = round(x), |f| <= 1/2; n = 0 keeps tiny x exact-relative. */
+    /* 2^x - 1 = 2^n * 2^f - 1 with n = round(x) in -1..1, |f| <= 1/2; n = 0 keeps
+     * tiny x exact-relative. */
     int32_t n = 0;
-    if (x.exp >= EXP2_MAX_INT_EXP) {
-        n = x.neg ? -(1 << EXP2_MAX_INT_EXP) : (1 << EXP2_MAX_INT_EXP);
-        x = (struct fx80_wf){ false, 0, 0 };
-    } else if (x.exp >= -1) {
+    if (x.exp >= -1) {
         fx80_u128 twice = x.m >> (126 - x.exp);   /* floor(2|x|) */
         int32_t k = (int32_t)((twice + 1) >> 1);
         n = x.neg ? -k : k;
@@ -90,7 +104,7 @@ fx80 fx80_exp2m1(fx80 a, struct fx80_env *env)
         p.exp += n;
         em1 = wf_sub(p, wf_from_int(1));
     }
-    return wf_to_fx80(em1, env);
+    return round_inexact(em1, env);
 }
 
 static fx80 signed_inf(bool neg) { return fx80_make(neg, FX80_EXP_MAX, FX80_INT_BIT); }
@@ -141,13 +155,7 @@ fx80 fx80_ylog2x(fx80 y, fx80 x, struct fx80_env *env)
         return x;
     if (ylog2x_special(y, x, &r))
         return r;
-    uint8_t before = env->flags;
-    env->flags &= (uint8_t)~FX80_PE;
-    fx80 res = wf_to_fx80(wf_mul(wf_from_fx80(y), log2_wf(wf_from_fx80(x))), env);
-    if (!(env->flags & FX80_PE) && fx80_is_denormal(res))
-        env->flags |= FX80_UE;   /* the host treats an exact y * log2(x) as inexact: PE, and UE if tiny */
-    env->flags |= before | FX80_PE;
-    return res;
+    return round_inexact(wf_mul(wf_from_fx80(y), log2_wf(wf_from_fx80(x))), env);
 }
 
 fx80 fx80_ylog2xp1(fx80 y, fx80 x, struct fx80_env *env)
@@ -175,5 +183,5 @@ fx80 fx80_ylog2xp1(fx80 y, fx80 x, struct fx80_env *env)
     } else {
         l = log2_wf(sum);
     }
-    return wf_to_fx80(wf_mul(wf_from_fx80(y), l), env);
+    return round_inexact(wf_mul(wf_from_fx80(y), l), env);
 }

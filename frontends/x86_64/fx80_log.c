@@ -33,7 +33,7 @@ static bool negligible(struct fx80_wf term, struct fx80_wf sum)
 static struct fx80_wf atanh2(struct fx80_wf u)
 {
     struct fx80_wf u2 = wf_mul(u, u), pow = u, sum = u;
-    for (uint64_t n = 3; !wf_is_zero(u); n += 2) {
+    for (uint64_t n = 3; !wf_is_zero(u) && n < WF_SERIES_MAX_N; n += 2) {
         pow = wf_mul(pow, u2);
         struct fx80_wf term = wf_div_small(pow, n);
         sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */
@@ -63,7 +63,7 @@ static struct fx80_wf log2_wf(struct fx80_wf w)
 static struct fx80_wf expm1_series(struct fx80_wf z)
 {
     struct fx80_wf term = z, sum = z;
-    for (uint64_t n = 2; !wf_is_zero(z); n++) {
+    for (uint64_t n = 2; !wf_is_zero(z) && n < WF_SERIES_MAX_N; n++) {
         term = wf_div_small(wf_mul(term, z), n);
         sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */
         if (negligible(term, sum))

@@ -26,7 +26,7 @@ static bool negligible(struct fx80_wf term, struct fx80_wf sum)
 static void sin_cos_series(struct fx80_wf r, struct fx80_wf *s, struct fx80_wf *c)
 {
     struct fx80_wf r2 = wf_mul(r, r), term = r, sum = r;
-    for (uint64_t n = 2; !wf_is_zero(r) ; n += 2) {
+    for (uint64_t n = 2; !wf_is_zero(r) && n < WF_SERIES_MAX_N; n += 2) {
         term = wf_neg(wf_div_small(wf_mul(term, r2), n * (n + 1)));
         sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */
         if (negligible(term, sum))
@@ -34,7 +34,7 @@ static void sin_cos_series(struct fx80_wf r, struct fx80_wf *s, struct fx80_wf *
     }
     *s = sum;
     term = sum = wf_from_int(1);
-    for (uint64_t n = 1;; n += 2) {
+    for (uint64_t n = 1; n < WF_SERIES_MAX_N; n += 2) {
         term = wf_neg(wf_div_small(wf_mul(term, r2), n * (n + 1)));
         sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */
         if (negligible(term, sum))
@@ -169,7 +169,7 @@ static struct fx80_wf atan_unit(struct fx80_wf t)
         base = wf_const(&ATAN_TABLE[k - 1]);
     }
     struct fx80_wf u2 = wf_mul(u, u), pow = u, sum = u;
-    for (uint64_t n = 3; !wf_is_zero(u); n += 2) {
+    for (uint64_t n = 3; !wf_is_zero(u) && n < WF_SERIES_MAX_N; n += 2) {
         pow = wf_neg(wf_mul(pow, u2));
         struct fx80_wf term = wf_div_small(pow, n);
         sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */

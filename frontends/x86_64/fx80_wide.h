@@ -35,6 +35,10 @@ static inline bool wf_is_zero(struct fx80_wf a) { return a.m == 0; }
  * inexact ones round in the right direction. */
 fx80 wf_to_fx80(struct fx80_wf a, struct fx80_env *env);
 
+/* Upper bound on the terms of any series here (they need at most ~40 with the
+ * argument reductions in use); a guard so no input can loop. */
+#define WF_SERIES_MAX_N 256
+
 /* Shared constants. */
 extern const struct fx80_wconst FX80_W_LN2, FX80_W_LOG2E, FX80_W_PI, FX80_W_PI_2;
 

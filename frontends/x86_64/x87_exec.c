@@ -38,6 +38,18 @@ static struct fx80_env *conv_env(struct x87 *x)
     return &x->conv;
 }
 
+/* A signalling NaN from memory stays signalling for the instructions that combine
+ * it with ST(0) (FADD m32 ..., FCOM m64 ...): the QNaN-over-SNaN and larger-
+ * significand rules are then fx80's, with the IE it raises. FLD keeps the converted
+ * (quieted) value and the conversion's IE. */
+static fx80 resignal(struct x87 *x, fx80 v)
+{
+    if (X87_D_OP(x->d) == X87_LD || !(x->conv.flags & FX80_IE) || fx80_classify(v) != FX80_CLASS_NAN)
+        return v;
+    x->conv.flags &= (uint8_t)~FX80_IE;
+    return (fx80){ v.mant & ~FX80_QUIET_BIT, v.se };
+}
+
 /* The source operand: ST(sti) or the memory value as fx80 (conversions raise their
  * own IE/DE into x->env). *empty reports a register operand that is empty. */
 static fx80 operand(struct x87 *x, bool *empty)
@@ -51,12 +63,12 @@ static fx80 operand(struct x87 *x, bool *empty)
     case X87_F_F32: {
         uint32_t v;
         x87_mem_read(x, &v, 4);
-        return fx80_from_f32(v, conv_env(x));
+        return resignal(x, fx80_from_f32(v, conv_env(x)));
     }
     case X87_F_F64: {
         uint64_t v;
         x87_mem_read(x, &v, 8);
-        return fx80_from_f64(v, conv_env(x));
+        return resignal(x, fx80_from_f64(v, conv_env(x)));
     }
     case X87_F_F80:
         x87_mem_read(x, b, 10);
@@ -125,17 +137,19 @@ static void pops(struct x87 *x)
 /* ---- arithmetic and compares ---- */
 
 /* A memory operand's conversion flags join the instruction's: its denormal
- * exception yields to a NaN on either side (the SDM's priorities: a QNaN operand
- * outranks DE); its SNaN IE stays. False when an unmasked IE or DE from it stops
- * the operation before anything is computed. */
-static bool merge_conversion(struct x87 *x, fx80 a, fx80 b)
+ * exception yields to a NaN or unsupported value on either side (the SDM's
+ * priorities: invalid operands and QNaN operands outrank DE); its SNaN IE stays. False when an unmasked IE or DE from it stops
+ * the operation before anything is computed (FLD loads a denormal anyway:
+ * de_stops false). */
+static bool merge_conversion(struct x87 *x, fx80 a, fx80 b, bool de_stops)
 {
     uint8_t conv = x->conv.flags;
     x->conv.flags = 0;
-    if (fx80_classify(a) == FX80_CLASS_NAN || fx80_classify(b) == FX80_CLASS_NAN)
+    enum fx80_class ka = fx80_classify(a), kb = fx80_classify(b);
+    if (ka == FX80_CLASS_NAN || kb == FX80_CLASS_NAN || ka == FX80_CLASS_UNSUPPORTED || kb == FX80_CLASS_UNSUPPORTED)
         conv &= (uint8_t)~FX80_DE;
     x->env.flags |= conv;
-    if (conv & ~x->env.masks & (FX80_IE | FX80_DE)) {
+    if (conv & ~x->env.masks & (de_stops ? FX80_IE | FX80_DE : FX80_IE)) {
         x->env.no_result = true;
         return false;
     }
@@ -159,14 +173,17 @@ static void op_arith(struct x87 *x)
 {
     bool e_src, e0 = x87_empty(x->f, 0);
     fx80 b = operand(x, &e_src), a = x87_get(x->f, 0), r;
+    unsigned op = X87_D_OP(x->d);
+    if ((op == X87_DIV && fx80_classify(b) == FX80_CLASS_ZERO) || (op == X87_DIVR && fx80_classify(a) == FX80_CLASS_ZERO))
+        x->conv.flags &= (uint8_t)~FX80_DE;   /* a zero divisor's ZE outranks a denormal dividend (measured) */
     if (e0 || e_src) {
         if (!x87_stack_fault(x, false))
             goto done;
         r = fx80_indefinite();
-    } else if (!merge_conversion(x, a, b)) {
+    } else if (!merge_conversion(x, a, b, true)) {
         goto done;
     } else {
-        r = arith(X87_D_OP(x->d), a, b, &x->env);
+        r = arith(op, a, b, &x->env);
         x->c1 = x->env.round_up;
     }
     if (!x87_suppressed(x)) {
@@ -188,7 +205,7 @@ static void op_com(struct x87 *x)
         x87_stack_fault(x, false);
         cc = cc_of(FX80_UNORDERED);
     } else {
-        merge_conversion(x, a, b);
+        merge_conversion(x, a, b, true);
         cc = cc_of(fx80_compare(a, b, (X87_D_FLAGS(x->d) & X87_FL_QUIET) != 0, &x->env));
     }
     x87_set_cc(x->f, cc);
@@ -209,7 +226,7 @@ static void op_comi(struct x87 *x)
         x87_stack_fault(x, false);
         r = FX80_UNORDERED;
     } else {
-        merge_conversion(x, x87_get(x->f, 0), b);
+        merge_conversion(x, x87_get(x->f, 0), b, true);
         r = fx80_compare(x87_get(x->f, 0), b, (X87_D_FLAGS(x->d) & X87_FL_QUIET) != 0, &x->env);
     }
     struct x86_soft_flags *fl = &x->st->soft;
@@ -242,9 +259,10 @@ static void push_checked(struct x87 *x, fx80 v, bool src_empty)
             return;
         v = fx80_indefinite();
     } else {
-        merge_conversion(x, v, v);   /* a stack fault outranks a denormal operand */
+        merge_conversion(x, v, v, false);   /* a stack fault outranks a denormal operand */
     }
-    if (!x87_suppressed(x))
+    /* An unmasked DE does not stop a load: the value is exact in 80 bits. */
+    if (!x->env.no_result && !(x->env.flags & ~x->env.masks & FX80_IE))
         x87_push(x->f, v);
 }
 

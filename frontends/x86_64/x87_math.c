@@ -104,8 +104,7 @@ void x87_op_binary(struct x87 *x)
     unsigned q = 0;
     bool partial = false;
     if (x87_empty(x->f, 0) || x87_empty(x->f, 1)) {
-        if (!x87_stack_fault(x, false))
-            goto done;
+        x87_stack_fault(x, false);
         r = fx80_indefinite();
     } else {
         switch (op) {
@@ -118,14 +117,14 @@ void x87_op_binary(struct x87 *x)
         }
         x->c1 = x->env.round_up;
     }
-    if (x87_suppressed(x))
-        goto done;
     if (op == X87_PREM || op == X87_PREM1) {
-        if (fx80_classify(r) != FX80_CLASS_NAN)
+        if (fx80_classify(r) != FX80_CLASS_NAN && !x87_suppressed(x))
             prem_cc(x, q, partial);
         else   /* no quotient (NaN, invalid, stack fault): C0 and C3 stay, C2 = C1 = 0 */
             set_c2(x->f, false);
     }
+    if (x87_suppressed(x))
+        goto done;
     x87_set(x->f, to_st1 ? 1 : 0, r);
     if (to_st1)
         x87_pop(x->f);

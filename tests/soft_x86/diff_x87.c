@@ -17,7 +17,7 @@
 #include "x86_guest.h"
 #include "x87_gen.h"
 
-#define DEFAULT_ITERS 2500
+#define DEFAULT_ITERS 20000
 #define SKIP_EXIT 77
 #define HLT_BYTE 0xf4
 #define FLAGS_COMPARED 0x8d5u        /* CF PF AF ZF SF OF */
@@ -214,6 +214,44 @@ static void report(csh h, const struct xg87_case *t, const struct outcome *a, co
                    pointer_byte(t, i) ? " (pointer field, not compared)" : "");
 }
 
+/* The shortest prefix of the sequence that already disagrees: names the instruction. */
+static void first_divergence(struct xg *g, const struct xg87_case *t)
+{
+    static struct xg87_case p;
+    static struct outcome a, n;
+    for (unsigned k = 1; k <= t->count; k++) {
+        p = *t;
+        p.len = k < t->count ? t->insn_off[k] : t->len;
+        p.count = k;
+        if (run_soft(g, &p, &a) != 0 || run_native(&p, &n) != 0 || !same(&p, &a, &n)) {
+            printf("first disagreement after instruction %u (offset %u); fsw anyhv %04x native %04x\n", k,
+                   t->insn_off[k - 1], get16(a.fx + XG87_FX_FSW), get16(n.fx + XG87_FX_FSW));
+            const uint8_t *in = t->code + t->insn_off[k - 1];
+            unsigned at = in[0] == 0x66 ? 1 : 0;
+            if ((in[at + 1] & 0xc7) == 0x43) {   /* [rbx+disp8]: show the operand */
+                printf("memory operand:");
+                for (int b = 0; b < 10; b++)
+                    printf(" %02x", a.data[0] == a.data[0] ? p.data[XG87_RBX_OFF + (int8_t)in[at + 2] + b] : 0);
+                printf("\n");
+            }
+            if (k > 1) {
+                p.len = t->insn_off[k - 1];
+                p.count = k - 1;
+                run_native(&p, &n);
+            } else {
+                memcpy(n.fx, t->fx, FX_SIZE);
+            }
+            printf("state before it: fcw %04x fsw %04x tags %04x\n", get16(n.fx), get16(n.fx + 2), full_tag(n.fx));
+            for (unsigned i = 0; i < 8; i++) {
+                printf("  st%u", i);
+                print_st("", n.fx, i);
+                printf("\n");
+            }
+            return;
+        }
+    }
+}
+
 static unsigned iterations(int argc, char **argv)
 {
     const char *s = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
@@ -258,6 +296,7 @@ int main(int argc, char **argv)
         if (ra != 0 || rn != 0 || !same(&t, &a, &n)) {
             printf("(anyhv run %d, native run %d)\n", ra, rn);
             report(h, &t, &a, &n, seed, i);
+            first_divergence(&g, &t);
             failures++;
         } else {
             faults += a.vector != NO_VECTOR;

@@ -164,6 +164,8 @@ static bool round_to_u64(fx80 a, unsigned rc, uint64_t *out, struct fx80_env *en
 
 int64_t fx80_to_int(fx80 a, unsigned bits, bool truncate, struct fx80_env *env)
 {
+    if (bits != 16 && bits != 32)
+        bits = 64;   /* the contract's widths only; anything else is taken as 64 */
     int64_t indefinite = (int64_t)(UINT64_C(1) << 63) >> (64 - bits);
     uint64_t mag, limit = UINT64_C(1) << (bits - 1);   /* |min| */
     env->round_up = false;

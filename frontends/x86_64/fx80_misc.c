@@ -7,7 +7,19 @@
  * after the unmasked-response bias adjustment. */
 #define FX80_SCALE_CLAMP (1 << 20)
 
+/* Condition codes are written even under an unmasked IE/DE (the host sets them to
+ * "unordered" or the comparison result), so compare never reports no_result. */
+static enum fx80_cmp compare(fx80 a, fx80 b, bool quiet, struct fx80_env *env);
+
 enum fx80_cmp fx80_compare(fx80 a, fx80 b, bool quiet, struct fx80_env *env)
+{
+    bool no_result = env->no_result;
+    enum fx80_cmp c = compare(a, b, quiet, env);
+    env->no_result = no_result;
+    return c;
+}
+
+static enum fx80_cmp compare(fx80 a, fx80 b, bool quiet, struct fx80_env *env)
 {
     env->round_up = false;
     if (fx80_is_unsupported(a) || fx80_is_unsupported(b)) {
@@ -19,9 +31,7 @@ enum fx80_cmp fx80_compare(fx80 a, fx80 b, bool quiet, struct fx80_env *env)
             fx80_raise_unmasked(env, FX80_IE);
         return FX80_UNORDERED;
     }
-    /* An unmasked DE still sets the condition codes: nothing is written. */
     fx80_denormal_operands(a, b, 2, env);
-    env->no_result = false;
     bool za = fx80_is_zero(a), zb = fx80_is_zero(b);
     if (za && zb)
         return FX80_EQ;

@@ -47,6 +47,7 @@ static inline uint16_t fcw_of(const struct fx80_env *env)
     X(XTRACT, ".byte 0xd9, 0xf4")   /* fxtract */ \
     X(COM, ".byte 0xd8, 0xd1")      /* fcom st(1) */ \
     X(UCOM, ".byte 0xdd, 0xe1")     /* fucom st(1) */ \
+    X(XAM, ".byte 0xd9, 0xe5")      /* fxam */ \
     X(SIN, ".byte 0xd9, 0xfe")      /* fsin */ \
     X(COS, ".byte 0xd9, 0xff")      /* fcos */ \
     X(PTAN, ".byte 0xd9, 0xf2")     /* fptan (pushes 1.0) */ \

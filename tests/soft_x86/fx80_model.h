@@ -86,6 +86,13 @@ static inline bool model_special(enum host_op op, struct fx80_env *env, fx80 a, 
         o->cmp = CMP_ST0 | CMP_ST1 | CMP_C1 | CMP_CC;
         return true;
     }
+    case HOST_XAM: {   /* class bits: C0 = bit 0, C2 = bit 1, C3 = bit 2; C1 = sign */
+        enum fx80_class c = fx80_classify(a);
+        o->res.st0 = a;
+        o->res.sw = cc_bits(c & 1, (a.se & FX80_SIGN) != 0, c & 2, c & 4);
+        o->cmp = CMP_ST0 | CMP_ST1 | CMP_C1 | CMP_CC;
+        return true;
+    }
     default: return false;
     }
 }

@@ -76,10 +76,10 @@ static bool check_case(enum host_op op, const struct fx80_env *env0, fx80 a, fx8
 /* Environments cycle through every RC x PC; a quarter get random masks. */
 static struct fx80_env gen_env(struct fx80_rng *r, unsigned long i)
 {
-    static const uint8_t pcs[] = { FX80_P24, FX80_P53, FX80_P64 };
+    static const uint8_t pcs[] = { FX80_P24, FX80_P53, FX80_P64, 1 /* reserved */ };
     struct fx80_env env = { 0 };
     env.rc = (uint8_t)(i & 3);
-    env.pc = pcs[(i >> 2) % 3];
+    env.pc = pcs[(i >> 2) % 4];
     env.masks = rng_below(r, 4) ? ALL_MASKED : (uint8_t)(rng_next(r) & ALL_MASKED);
     return env;
 }
@@ -103,8 +103,9 @@ static void gen_mem(struct fx80_rng *r, enum host_op op, uint8_t mem[16])
         if (k == 2 && rng_below(r, 2)) v &= UINT64_C(0xfff0000000000000);
         memcpy(mem, &v, 8);
     } else if (op == HOST_FBLD) {
+        unsigned digit_range = rng_below(r, 8) ? 10 : 16;   /* sometimes invalid digits */
         for (int i = 0; i < 9; i++)
-            mem[i] = (uint8_t)(rng_below(r, 10) | rng_below(r, 10) << 4);
+            mem[i] = (uint8_t)(rng_below(r, digit_range) | rng_below(r, digit_range) << 4);
         mem[9] = rng_below(r, 2) ? 0x80 : 0;
     }
 }
@@ -167,8 +168,8 @@ Test(fx80, basic_arith)
 
 Test(fx80, compare)
 {
-    static const enum host_op ops[] = { HOST_COM, HOST_UCOM };
-    run_and_assert("fcom/fucom", ops, sizeof ops / sizeof ops[0], 0x2345678u);
+    static const enum host_op ops[] = { HOST_COM, HOST_UCOM, HOST_XAM };
+    run_and_assert("fcom/fucom/fxam", ops, sizeof ops / sizeof ops[0], 0x2345678u);
 }
 
 Test(fx80, rem_round_scale_xtract)

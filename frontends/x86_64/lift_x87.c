@@ -113,12 +113,6 @@ static struct x87_form lookup(uint8_t esc, uint8_t modrm, unsigned *sti)
     return (struct x87_form)NONE;
 }
 
-static bool is_transcendental(unsigned op)
-{
-    return op == X87_SIN || op == X87_COS || op == X87_PTAN || op == X87_SINCOS || op == X87_PATAN ||
-           op == X87_F2XM1 || op == X87_YL2X || op == X87_YL2XP1;
-}
-
 /* Offset of the escape byte (or FWAIT) past the legacy and REX prefixes. */
 static unsigned opcode_offset(const struct x86_ctx *c)
 {
@@ -171,7 +165,7 @@ bool lift_x87(struct x86_ctx *c)
     uint8_t modrm = in->bytes[at + 1];
     unsigned sti;
     struct x87_form f = lookup(esc, modrm, &sti);
-    if (f.op == X87_INVALID || (is_transcendental(f.op) && !x87_has_transcendentals()))
+    if (f.op == X87_INVALID)
         return false;
     if (c->mode & (X86_MK_EM | X86_MK_TS)) {
         x86_raise(c, X86_V_NM, X86_NO_ERR);

@@ -104,9 +104,6 @@ void x87_init(struct x86_state *st);                        /* FNINIT */
 fx80 x87_read80(const uint8_t b[10]);
 void x87_write80(uint8_t b[10], fx80 v);
 
-/* False until fx80's transcendentals are linked: FSIN..FYL2XP1 are then #UD. */
-bool x87_has_transcendentals(void);
-
 /* ---- environment images (x87_env.c) ---- */
 /* Bytes of an FNSTENV image (14 or 28) for the mode and operand size. */
 unsigned x87_env_size(bool opsize16);

@@ -5,21 +5,6 @@
  * and FXTRACT. The values come from fx80.h. */
 #include "frontends/x86_64/x87_exec.h"
 
-/* fx80's transcendentals land after its core operations: until they are linked the
- * instructions that need them decode as #UD (x87_has_transcendentals). */
-#pragma weak fx80_sin
-#pragma weak fx80_cos
-#pragma weak fx80_tan
-#pragma weak fx80_atan2
-#pragma weak fx80_exp2m1
-#pragma weak fx80_ylog2x
-#pragma weak fx80_ylog2xp1
-
-bool x87_has_transcendentals(void)
-{
-    return fx80_sin && fx80_cos && fx80_tan && fx80_atan2 && fx80_exp2m1 && fx80_ylog2x && fx80_ylog2xp1;
-}
-
 static void set_c2(struct x86_fpu *f, bool on)
 {
     f->fsw = (uint16_t)((f->fsw & ~X87_FSW_C2) | (on ? X87_FSW_C2 : 0));
@@ -60,6 +45,7 @@ void x87_op_trig(struct x87 *x)
             if (pushes)
                 x87_push(x->f, fx80_indefinite());
         }
+        set_c2(x->f, false);
         x87_commit_status(x);
         return;
     }
@@ -70,7 +56,8 @@ void x87_op_trig(struct x87 *x)
     case X87_COS: r = fx80_cos(a, &oor, &x->env); break;
     case X87_PTAN:
         r = fx80_tan(a, &oor, &x->env);
-        r2 = fx80_constant(FX80_ONE, &x->env);
+        /* 1.0 is pushed after a value; a NaN result is pushed twice (measured). */
+        r2 = fx80_classify(r) == FX80_CLASS_NAN ? r : fx80_constant(FX80_ONE, &x->env);
         break;
     default:   /* X87_SINCOS */
         r = fx80_sin(a, &oor, &x->env);
@@ -84,8 +71,7 @@ void x87_op_trig(struct x87 *x)
         if (pushes)
             x87_push(x->f, r2);
     }
-    if (!x87_suppressed(x))
-        set_c2(x->f, oor);
+    set_c2(x->f, oor);
     x87_commit_status(x);
 }
 

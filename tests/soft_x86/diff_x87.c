@@ -252,6 +252,27 @@ static void first_divergence(struct xg *g, const struct xg87_case *t)
     }
 }
 
+/* FYL2XP1 outside |x| < 1 - sqrt(2)/2 has an undefined result (SDM): a case ending
+ * in one with ST(0) out there is not compared. */
+#define FYL2XP1_DOMAIN 0.29289321881345247560L
+static bool undefined_result(const struct xg87_case *t)
+{
+    if (!t->approx || t->count == 0)
+        return false;
+    const uint8_t *last = t->code + t->insn_off[t->count - 1];
+    if (last[0] != 0xd9 || last[1] != 0xf9)
+        return false;
+    static struct xg87_case p;
+    static struct outcome n;
+    p = *t;
+    p.len = t->insn_off[t->count - 1];
+    p.count--;
+    if (run_native(&p, &n) != 0 || n.vector != NO_VECTOR)
+        return false;
+    long double x = as_ld(n.fx + XG87_FX_ST0);
+    return !isnan(x) && fabsl(x) >= FYL2XP1_DOMAIN;
+}
+
 static unsigned iterations(int argc, char **argv)
 {
     const char *s = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
@@ -288,9 +309,13 @@ int main(int argc, char **argv)
         return 1;
     static struct xg87_case t;
     static struct outcome a, n;
-    unsigned failures = 0, faults = 0, insns = 0, approx = 0;
+    unsigned failures = 0, faults = 0, insns = 0, approx = 0, undefined = 0;
     for (unsigned i = first; i < first + iters && failures < 5; i++) {
         xg87_make(seed, i, &t);
+        if (undefined_result(&t)) {
+            undefined++;
+            continue;
+        }
         int ra = run_soft(&g, &t, &a), rn = run_native(&t, &n);
         insns += t.count;
         if (ra != 0 || rn != 0 || !same(&t, &a, &n)) {
@@ -303,8 +328,9 @@ int main(int argc, char **argv)
             approx += t.approx;
         }
     }
-    printf("%u sequences (%u instructions, %u ending in the same exception, %u compared within tolerance), "
-           "%u mismatches\n", iters, insns, faults, approx, failures);
+    printf("%u sequences (%u instructions, %u ending in the same exception, %u compared within tolerance, "
+           "%u with an SDM-undefined result not compared), %u mismatches\n", iters, insns, faults, approx, undefined,
+           failures);
     cs_close(&h);
     xg_destroy(&g);
     return failures ? 1 : 0;

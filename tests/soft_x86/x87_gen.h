@@ -17,8 +17,8 @@
 #define XG87_MAX_BYTES (XG87_MAX_INSNS * 8u)
 
 #define XG87_MAX_IMAGES 4u
-/* FSIN..FYL2XP1 in the mix (their fx80 implementation lands separately). */
-#define XG87_TRANSCENDENTALS 0
+/* FSIN..FYL2XP1 in the mix, as the last instruction (compared within tolerance). */
+#define XG87_TRANSCENDENTALS 1
 #define XG87_FX_FCW 0
 #define XG87_FX_FSW 2
 #define XG87_FX_FTW 4

@@ -4,6 +4,7 @@
 #include "frontends/x86_64/x86_fe.h"
 #include "frontends/x86_64/x86_sse.h"
 #include "frontends/x86_64/x86_sys.h"
+#include "frontends/x86_64/x87.h"
 
 uint32_t x86_helper[X86_H_COUNT];
 
@@ -125,4 +126,5 @@ void x86_helpers_register(void)
     x86_helper[X86_H_ALIGN16] = ir_helper_register(&sse[1]);
     for (unsigned i = 0; i < X86_H_SSE; i++)
         x86_helper[i] = ir_helper_register(&table[i]);
+    x87_helpers_register();
 }

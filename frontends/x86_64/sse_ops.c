@@ -350,6 +350,7 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     case X86_SSE_CVTTSD2SI64: return cvtt(b.g[0], 64);
     case X86_SSE_UCOMISS: return ucomis(a.f[0], b.f[0]);
     case X86_SSE_UCOMISD: return ucomis(a.g[0], b.g[0]);
+    case X86_SSE_CRC32: return x86_crc32c(a.d[0], b.q[0], imm);
     default:
         if (op >= X86_SSE_CMPPS && op <= X86_SSE_INSERTPS) {
             fp_lanes(&r, &a, &b, op, imm);

@@ -39,7 +39,7 @@
     X(PHADD32) X(PHADDS16) X(PHSUB16) X(PHSUB32) X(PHSUBS16)                                    \
     X(PACKSS16) X(PACKSS32) X(PACKUS16) X(PACKUS32) X(PSHUFB) X(PALIGNR) X(PMOVX) X(PMULUDQ)    \
     X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
-    X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW)
+    X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW) X(CRC32)
 
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,
@@ -73,5 +73,41 @@ bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes 
 #define X86_SSE_FLAG_ZF 1u
 #define X86_SSE_FLAG_PF 2u
 #define X86_SSE_FLAG_CF 4u
+#define X86_SSE_FLAG_SF 8u
+#define X86_SSE_FLAG_OF 16u
+
+/* ---- shared by the SSE lifters (lift_sse.c, lift_sse42.c, lift_mmx.c) ---------- */
+
+/* #UD (CR0.EM, no CR4.OSFXSR) / #NM (CR0.TS) by the mode key; true when the
+ * instruction may be lifted. */
+bool x86_sse_allowed(struct x86_ctx *c);
+/* Operand i as 128 bits; a 16-byte memory operand of a legacy SSE instruction must be
+ * aligned (#GP(0)) unless x86_sse_unaligned_ok says otherwise. */
+ir_val x86_sse_read128(struct x86_ctx *c, unsigned i);
+/* SSE4.2 string compares take unaligned memory operands (lift_sse42.c). */
+bool x86_sse_unaligned_ok(unsigned op);
+
+/* ---- SSE4.2 (sse_str.c) ---------------------------------------------------------- */
+
+/* CRC32: crc updated by the low `bytes` bytes of data, CRC-32C bit-reflected. */
+uint32_t x86_crc32c(uint32_t crc, uint64_t data, unsigned bytes);
+void x86_sse_str_init(void);   /* once per process, before any x86_crc32c */
+
+/* PCMPxSTRx: the result of one compare under imm8 control `ctl` with valid lengths
+ * la (first operand) and lb (second): index for ECX, mask for XMM0, X86_SSE_FLAG_*
+ * (CF, ZF, SF, OF). */
+struct x86_pcmpstr {
+    unsigned index;
+    unsigned flags;
+    x86_lanes mask;
+};
+struct x86_pcmpstr x86_pcmpstr(const x86_lanes *a, const x86_lanes *b, unsigned ctl, unsigned la, unsigned lb);
+unsigned x86_pcmpstr_implicit_len(const x86_lanes *x, unsigned ctl);
+
+/* The helper behind the four forms; how = imm8 | form bits << 8. */
+#define X86_PCMPSTR_EXPLICIT 0x1u   /* PCMPESTRx: lengths in rAX/rDX */
+#define X86_PCMPSTR_MASK 0x2u       /* PCMPxSTRM: result to XMM0, else index to ECX */
+#define X86_PCMPSTR_REXW 0x4u       /* REX.W: 64-bit lengths */
+ir_u128 x86_h_pcmpstr(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how);
 
 #endif /* ANYHV_FRONTENDS_X86_64_X86_SSE_H */

@@ -38,8 +38,8 @@ static const struct {
     M(SQRTSS, SQRTSS, K_XMM) M(SQRTSD, SQRTSD, K_XMM) M(CVTSS2SD, CVTSS2SD, K_XMM)
     M(CVTSD2SS, CVTSD2SS, K_XMM) M(CVTSI2SS, CVTSI32_SS, K_FROM_INT) M(CVTSI2SD, CVTSI32_SD, K_FROM_INT)
     M(CVTTSS2SI, CVTTSS2SI32, K_TO_INT) M(CVTTSD2SI, CVTTSD2SI32, K_TO_INT)
-    M(UCOMISS, UCOMISS, K_COMIS) M(UCOMISD, UCOMISD, K_COMIS) M(COMISS, UCOMISS, K_COMIS)
-    M(COMISD, UCOMISD, K_COMIS) M(CVTSS2SI, CVTSS2SI32, K_TO_INT) M(CVTSD2SI, CVTSD2SI32, K_TO_INT)
+    M(UCOMISS, UCOMISS, K_COMIS) M(UCOMISD, UCOMISD, K_COMIS) M(COMISS, COMISS, K_COMIS)
+    M(COMISD, COMISD, K_COMIS) M(CVTSS2SI, CVTSS2SI32, K_TO_INT) M(CVTSD2SI, CVTSD2SI32, K_TO_INT)
     M(SHUFPS, SHUFPS, K_XMM_IMM) M(PSHUFLW, PSHUFLW, K_XMM_IMM) M(PSHUFHW, PSHUFHW, K_XMM_IMM)
     M(UNPCKLPS, UNPCKL32, K_XMM) M(UNPCKHPS, UNPCKH32, K_XMM) M(UNPCKLPD, UNPCKL64, K_XMM)
     M(UNPCKHPD, UNPCKH64, K_XMM)
@@ -146,9 +146,13 @@ static void write_xmm(struct x86_ctx *c, const struct x86_operand *o, ir_val v)
     ir_set(c->b, X86_OFF_XMM(o->reg.num), x86_resize(c, v, 16, false));
 }
 
+/* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
 static ir_val sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
 {
-    return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, ir_const(c->b, IR_I128, op | (imm << 8)));
+    ir_val how = ir_const(c->b, IR_I128, op | (imm << 8));
+    if (x86_sse_op_is_fp(op))
+        return x86_call(c, IR_I128, x86_helper[X86_H_SSE_FP], a, b, how);
+    return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, how);
 }
 
 /* MOVAPS/MOVAPD/MOVDQA and the non-temporal stores fault on a misaligned address. */

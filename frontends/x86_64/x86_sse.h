@@ -17,6 +17,7 @@
     X(SQRTSS) X(SQRTSD) X(CVTSS2SD) X(CVTSD2SS) X(CVTSI32_SS) X(CVTSI64_SS) X(CVTSI32_SD)       \
     X(CVTSI64_SD) X(CVTTSS2SI32) X(CVTTSS2SI64) X(CVTTSD2SI32) X(CVTTSD2SI64) X(UCOMISS)        \
     X(UCOMISD) X(CVTSS2SI32) X(CVTSS2SI64) X(CVTSD2SI32) X(CVTSD2SI64) X(SHUFPS) X(PSHUFLW) X(PSHUFHW) \
+    X(COMISS) X(COMISD)                                                                          \
     X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X)
 
 /* Packed floating point beyond SSE2's basics (sse_ops.c); CMPxx take the predicate
@@ -49,8 +50,15 @@ enum x86_sse_op {
 };
 
 /* The helper: a, b 128-bit operands; c = op | (imm8 << 8). Results are 128 bits
- * (masks and integers in the low bits; UCOMIS* return ZF/PF/CF as bits 0/1/2). */
+ * (masks and integers in the low bits; UCOMIS* return ZF/PF/CF as bits 0/1/2).
+ * x86_h_sse is pure (integer lanes, shuffles, moves); the operations that raise
+ * SSE FP exceptions (x86_sse_op_is_fp) go through x86_h_sse_fp instead, which
+ * reads MXCSR, records its flags and may raise #XM/#UD (sse_fp.c). */
 ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+ir_u128 x86_h_sse_fp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+bool x86_sse_op_is_fp(unsigned op);
+/* The host-computed part, under whatever floating-point environment is current. */
+ir_u128 x86_sse_compute(unsigned op, unsigned imm, ir_u128 a, ir_u128 b);
 
 /* PMOVZX/PMOVSX carry their shape as data: log2 of the source and destination lane
  * widths and the signedness, in the imm8 slot. */
@@ -86,6 +94,9 @@ bool x86_sse_allowed(struct x86_ctx *c);
 ir_val x86_sse_read128(struct x86_ctx *c, unsigned i);
 /* SSE4.2 string compares take unaligned memory operands (lift_sse42.c). */
 bool x86_sse_unaligned_ok(unsigned op);
+
+/* LDMXCSR's check and FXSAVE/FXRSTOR (lift_fxsr.c). */
+extern const struct ir_helper x86_fxsr_helper;
 
 /* ---- SSE4.2 (sse_str.c) ---------------------------------------------------------- */
 

@@ -156,6 +156,8 @@ void ir_fence(struct ir_block *b);
 ir_val ir_call(struct ir_block *b, enum ir_type ret, uint32_t helper, ir_val a0, ir_val a1, ir_val a2);
 void ir_insn_start(struct ir_block *b, uint64_t pc, unsigned length);
 void ir_exit_if(struct ir_block *b, ir_val cond, uint64_t target_pc);
+/* If cond: fault at the open instruction (STOP IR_STOP_EXCEPTION, detail). */
+void ir_trap_if(struct ir_block *b, ir_val cond, uint64_t detail);
 void ir_jump(struct ir_block *b, uint64_t target_pc);
 void ir_jump_ind(struct ir_block *b, ir_val target_pc);
 void ir_branch(struct ir_block *b, ir_val cond, uint64_t taken_pc, uint64_t not_taken_pc);

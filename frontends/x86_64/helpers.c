@@ -131,4 +131,5 @@ void x86_helpers_register(void)
     for (unsigned i = 0; i < X86_H_SSE; i++)
         x86_helper[i] = ir_helper_register(&table[i]);
     x87_helpers_register();
+    x86_debug_helpers_register();
 }

@@ -206,6 +206,8 @@ struct x86_state {
     struct x86_vmx_controls vmx;
     struct x86_fpu fpu;
     struct x86_soft_flags soft;      /* soft CPU scratch (ignored by KVM) */
+    uint16_t fpu_fcs, fpu_fds;       /* x87 FCS/FDS of the last non-control instruction (soft CPU;
+                                      * FXSAVE64 images have no room for them); last so no offset moves */
     struct x86_soft_seg soft_seg;    /* soft CPU segment-limit bounds (ignored by KVM) */
 };
 

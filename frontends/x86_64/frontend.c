@@ -233,6 +233,10 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
     b->guest_pc = start;
     b->mode_key = c.mode;
     for (unsigned n = 0; n < cap && !c.end; n++) {
+        if (n > 0 && b->count >= IR_BLOCK_SOFT_LIMIT) {
+            x86_jump_ip(&c, ip);   /* heavy instructions (ENTER with nesting, ...) filled it */
+            break;
+        }
         uint8_t bytes[X86_MAX_INSN_LEN];
         uint64_t pc = c.cs_base + ip;
         if (c.code != X86_CODE64)
@@ -262,9 +266,7 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
             c.next_pc &= 0xffffffffull;
         bool in_shadow = c.shadow;
         c.shadow = false;
-        lift_one(&c, &in, ok);
-        b->guest_bytes += in.len;
-        b->guest_insns++;
+        lift_one(&c, &in, ok);   /* its INSN_START counts the instruction and its bytes */
         ip = c.next_ip;
         if (in_shadow) {
             /* The instruction after STI ran in its shadow: lift the blocking, and let

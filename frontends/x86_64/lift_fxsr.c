@@ -23,6 +23,7 @@
 #define LEGACY_XMM 8u
 
 enum fxsr_op { FXSR_LDMXCSR, FXSR_SAVE, FXSR_RESTORE };
+#define FXSR_AREA_BYTES 512u
 #define FXSR_REXW 0x10u
 
 static uint32_t mxcsr_mask_of(const struct x86_fpu *fpu)
@@ -138,7 +139,8 @@ bool lift_fxsave_fxrstor(struct x86_ctx *c)
     unsigned how = (op == X86_I_FXSAVE || op == X86_I_FXSAVE64) ? FXSR_SAVE : FXSR_RESTORE;
     if (op == X86_I_FXSAVE64 || op == X86_I_FXRSTOR64)
         how |= FXSR_REXW;
-    x86_call(c, IR_I64, x86_helper[X86_H_FXSR], x86_operand_addr(c, m), ir_const(c->b, IR_I64, how),
-             ir_const(c->b, IR_I64, 0));
+    ir_val addr = x86_operand_addr(c, m);
+    x86_seg_guard(c, addr, FXSR_AREA_BYTES, (how & ~(unsigned)FXSR_REXW) == FXSR_SAVE);   /* whole area in its segment */
+    x86_call(c, IR_I64, x86_helper[X86_H_FXSR], addr, ir_const(c->b, IR_I64, how), ir_const(c->b, IR_I64, 0));
     return true;
 }

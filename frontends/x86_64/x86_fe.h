@@ -130,6 +130,10 @@ unsigned x86_cpl(const struct x86_state *st);
 
 /* ---- lifting context ----------------------------------------------------------- */
 
+/* Linear addresses one instruction computes at most (ENTER with nesting level 31:
+ * 31 frame-pointer loads and 32 pushes). */
+#define X86_MAX_SEGREFS 72u
+
 struct x86_ctx {
     struct ir_block *b;
     struct soft_cpu *cpu;
@@ -146,10 +150,9 @@ struct x86_ctx {
     bool shadow;             /* set by STI: the next instruction is its shadow, then the block ends */
     /* Linear addresses computed for this instruction and their segment offsets, so a
      * load/store can emit the segment-limit check (seg_check.c); reset per instruction. */
-    struct { ir_val lin, off; uint8_t seg; } segref[8];
+    struct { ir_val lin, off; uint8_t seg; } segref[X86_MAX_SEGREFS];
     unsigned nsegref;
 };
-#define X86_MAX_SEGREFS 8u
 
 typedef bool (*x86_lifter)(struct x86_ctx *c);
 

@@ -91,7 +91,7 @@ struct golden {
     const char *name;
     const char *code;
     unsigned len;
-    unsigned cpl_mode;   /* 0: 64-bit CPL0, 16: real mode */
+    unsigned cpl_mode;   /* 0: 64-bit CPL0, 16: real mode, 32: flat 32-bit CPL0 */
 };
 
 #define G(name, code, mode) { name, code, sizeof(code) - 1, mode }
@@ -105,6 +105,9 @@ static const struct golden goldens[] = {
     G("rep_movsb", "\xf3\xa4", 0),
     G("push_pop", "\x50\x59\xf4", 0),
     G("real_mode_out", "\xb0\x41\xe6\x80", 16),
+    /* Segment-limit guards: emitted in real mode (64 KiB limits), absent while flat. */
+    G("real_mode_load_checked", "\x8b\x47\x02\xf4", 16),
+    G("flat32_load_unchecked", "\x8b\x43\x02\xf4", 32),
 };
 
 static char *read_file(const char *path)
@@ -155,7 +158,10 @@ Test(soft_x86_ir, golden_dumps)
     bool rebase = getenv("ANYHV_REBASE") != NULL;
     for (size_t i = 0; i < sizeof(goldens) / sizeof(goldens[0]); i++) {
         const struct golden *gd = &goldens[i];
-        cr_assert_eq(gd->cpl_mode == 16 ? xg_real_mode(&g, 0x100, 0x100) : xg_long_mode(&g), 0);
+        int r = gd->cpl_mode == 16 ? xg_real_mode(&g, 0x100, 0x100)
+                : gd->cpl_mode == 32 ? xg_protected32(&g)
+                                     : xg_long_mode(&g);
+        cr_assert_eq(r, 0);
         static char text[1 << 16];
         dump_block(&g, gd, text, sizeof(text));
         char path[512];

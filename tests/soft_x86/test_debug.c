@@ -138,18 +138,46 @@ Test(soft_x86_debug, single_step_counts_a_loop)
     xg_destroy(&g);
 }
 
-/* POPF that sets TF: no trap after the POPF itself, the first after the next one. */
-Test(soft_x86_debug, popf_setting_tf_traps_after_the_next_instruction)
+/* POPF that sets TF: no trap after the POPF itself, the first after the next one.
+ * POPF that clears TF: a trap after it (TF was set when it started), none later. */
+Test(soft_x86_debug, popf_and_tf)
 {
-    static const uint8_t code[] = { 0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90 };
+    static const uint8_t code[] = {
+        0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d,   /* pushfq; or [rsp], TF; popfq  +0  */
+        0x90, 0x90,                                                   /* nop; nop                     +10 */
+        0x9c, 0x48, 0x81, 0x24, 0x24, 0xff, 0xfe, 0xff, 0xff, 0x9d,   /* pushfq; and [rsp], ~TF; popfq +12 */
+        0x90,                                                         /* nop                          +22 */
+    };
+    static const uint8_t want[] = { 11, 12, 13, 21, 22 };
     struct xg g;
     setup(&g, 3, code, sizeof(code));
     hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
-    run_to_stub(&g, DB_VECTOR, "after the first NOP");
-    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 11);
+    for (unsigned i = 0; i < sizeof(want); i++) {
+        run_to_stub(&g, DB_VECTOR, "single step");
+        cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + want[i], "trap %u: stacked RIP %#llx", i,
+                     (unsigned long long)frame(&g, FRAME_RIP, false));
+        resume_user(&g, 0);
+    }
+    run_to_stub(&g, GP_VECTOR, "no trap after the last NOP: the HLT's #GP");
+    cr_expect_eq(frame(&g, FRAME_RIP, true), CODE + sizeof(code));
+    xg_destroy(&g);
+}
+
+/* INT3 under TF: the #BP handler is entered with TF clear and no single-step trap;
+ * its IRET restores TF and the next instruction traps. */
+Test(soft_x86_debug, software_interrupt_takes_no_single_step_trap)
+{
+    static const uint8_t code[] = { 0xcc, 0x90 };   /* int3; nop */
+    struct xg g;
+    setup(&g, 3, code, sizeof(code));
+    hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x2 | RFLAGS_TF);
+    run_to_stub(&g, 3, "INT3");
+    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 1);
+    cr_expect(frame(&g, FRAME_RFLAGS, false) & RFLAGS_TF, "TF in the stacked RFLAGS");
+    cr_expect_eq(xg_reg(&g, HV_X86_DR6) & DR6_BS, 0, "no single-step trap for INT3");
     resume_user(&g, 0);
-    run_to_stub(&g, DB_VECTOR, "after the second NOP");
-    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 12);
+    run_to_stub(&g, DB_VECTOR, "after the NOP");
+    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 2);
     xg_destroy(&g);
 }
 

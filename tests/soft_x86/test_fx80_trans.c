@@ -355,6 +355,8 @@ static void record_trans(const char *path)
 Test(fx80_trans, golden_vectors)
 {
     const char *rec = getenv("ANYHV_FX80_RECORD_TRANS");
+    if (getenv("FX80_FUZZ_ENTRY") && !getenv("ANYHV_FUZZ_ITERS"))
+        cr_skip_test("long run only under make fuzz (ANYHV_FUZZ_ITERS unset)");
     if (rec)
         record_trans(rec);
     struct trans_stats st = { 0 };

@@ -138,6 +138,57 @@ Test(soft_x86_gates, call_gate_to_ring0_with_parameters_and_back)
     xg_destroy(&g);
 }
 
+/* IA-32e mode: a 64-bit call gate (16 bytes) from CPL3 64-bit code to the CPL0 code
+ * segment; the new RSP comes from TSS.RSP0, SS becomes null, the frame is four
+ * quadwords; RETFQ goes back to CPL3. */
+#define SEL_GATE64 0x3bu             /* GDT index 7 (and 8), RPL3 */
+#define GDT64_LIMIT 0x47u
+Test(soft_x86_gates, call_gate_64_to_ring0_and_back)
+{
+    static const uint8_t user[] = {
+        0x48, 0xff, 0x1c, 0x25, 0x00, 0x00, 0x01, 0x00,   /* call far [0x10000] (m16:64)  +0 */
+        0xf4,                                             /* hlt: #GP at CPL3              +8 */
+    };
+    static const uint8_t kernel[] = { 0xf4, 0x48, 0xcb };  /* hlt; retfq */
+    struct xg g;
+    test_require_backend();
+    const char *be = getenv("ANYHV_BACKEND");
+    if (be && strcmp(be, "kvm") == 0 && !xg_host_hw_virt())
+        cr_skip_test("this host's KVM (PVM) does not run kernel code entered through a call gate");
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+    uint64_t *gdt = (uint64_t *)(g.ram + XG_GDT);
+    gdt[7] = gate_desc(XG_SEL_KCODE, (uint32_t)KCODE, 0xec, 0);
+    gdt[8] = 0;   /* offset bits 63:32 and a zero type field */
+    cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_GDTR_LIMIT, GDT64_LIMIT), 0);
+    uint64_t ptr[2] = { 0, SEL_GATE64 };
+    memcpy(g.ram + 0x10000, ptr, 10);
+    memcpy(g.ram + 0x100000, user, sizeof(user));
+    memcpy(g.ram + KCODE, kernel, sizeof(kernel));
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, 0x100000);
+    run(&g);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
+    cr_expect_eq(xg_reg(&g, HV_X86_RIP), KCODE, "in the gate's target");
+    cr_expect_eq(xg_reg(&g, HV_X86_CS), XG_SEL_KCODE);
+    cr_expect_eq(xg_reg(&g, HV_X86_SS), 0, "SS null at the new CPL");
+    uint64_t sp = xg_reg(&g, HV_X86_RSP), w[4];
+    cr_assert_eq(sp, XG_KSTACK_TOP - 32, "RSP %#llx", (unsigned long long)sp);
+    memcpy(w, g.ram + sp, sizeof(w));
+    cr_expect_eq(w[0], 0x100008, "return RIP");
+    cr_expect_eq(w[1], XG_SEL_UCODE);
+    cr_expect_eq(w[2], XG_STACK_TOP, "old RSP");
+    cr_expect_eq(w[3], XG_SEL_UDATA, "old SS");
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, KCODE + 1);
+    run(&g);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT);
+    cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * GP_VECTOR, "the CPL3 HLT's #GP");
+    uint64_t rip = 0;
+    memcpy(&rip, g.ram + xg_reg(&g, HV_X86_RSP) + 8, 8);
+    cr_expect_eq(rip, 0x100008, "RETFQ went back to CPL3 after the CALL");
+    xg_destroy(&g);
+}
+
 static void expect_task_exit(struct xg *g, uint16_t sel, unsigned source, unsigned len, uint64_t rip)
 {
     run(g);

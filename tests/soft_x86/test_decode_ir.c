@@ -179,3 +179,40 @@ Test(soft_x86_ir, golden_dumps)
     }
     xg_destroy(&g);
 }
+
+/* ---- trap_if (the guard op segment and alignment checks use) ---------------------- */
+
+/* A guard on a constant false condition folds away; on a value it stays, verifies as
+ * a fault point, and dumps in its text form; a non-i1 condition does not verify. */
+Test(soft_x86_ir, trap_if_folds_verifies_and_dumps)
+{
+    struct ir_block b;
+    ir_block_init(&b, 0x1000);
+    ir_insn_start(&b, 0x1000, 2);
+    ir_trap_if(&b, ir_const(&b, IR_I1, 0), X86_V_GP);
+    ir_val v = ir_get(&b, IR_I64, X86_OFF_GPR(X86_RAX));
+    ir_trap_if(&b, ir_binop(&b, IR_EQ, v, ir_const(&b, IR_I64, 7)), X86_V_SS);
+    ir_stop(&b, IR_STOP_SYSTEM, 0);
+    char err[256];
+    cr_assert(ir_verify(&b, err, sizeof(err)), "%s", err);
+    ir_pass_const_fold(&b);
+    ir_pass_dead_code(&b);
+    static char text[4096];
+    ir_dump(&b, text, sizeof(text));
+    cr_expect(strstr(text, "trap_if") && strstr(text, ", 0xc\n"), "the live guard stays:\n%s", text);
+    cr_expect(!strstr(text, ", 0xd\n"), "the constant-false guard is gone:\n%s", text);
+    ir_block_free(&b);
+
+    ir_block_init(&b, 0x1000);
+    ir_insn_start(&b, 0x1000, 2);
+    ir_trap_if(&b, ir_const(&b, IR_I8, 1), X86_V_GP);
+    ir_stop(&b, IR_STOP_SYSTEM, 0);
+    cr_expect(!ir_verify(&b, err, sizeof(err)), "an i8 condition must not verify");
+    ir_block_free(&b);
+
+    ir_block_init(&b, 0x1000);
+    ir_trap_if(&b, ir_const(&b, IR_I1, 1), X86_V_GP);
+    ir_stop(&b, IR_STOP_SYSTEM, 0);
+    cr_expect(!ir_verify(&b, err, sizeof(err)), "a guard before any insn_start must not verify");
+    ir_block_free(&b);
+}

@@ -365,6 +365,12 @@ Test(soft_x86_debug, vmx_db_exits_carry_dr6_bits_in_the_qualification)
     hv_vcpu_write_register(g.vcpu, HV_X86_DR7, DR7_INIT | DR7_L(3) | DR7_RW(3, RW_WRITE) | DR7_LEN(3, LEN_1));
     expect_exception_exit(&g, DB_VECTOR, 0x8, CODE + 3);
     cr_expect_eq(xg_reg(&g, HV_X86_DR6), DR6_INIT, "DR6 unchanged by a #DB exit");
+    /* An execute breakpoint: a fault, RIP on the instruction, B0 in the qualification. */
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_DR0, CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_DR7, DR7_INIT | DR7_L(0) | DR7_RW(0, RW_EXEC) | DR7_LEN(0, LEN_1));
+    expect_exception_exit(&g, DB_VECTOR, 0x1, CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_DR7, DR7_INIT | DR7_L(3) | DR7_RW(3, RW_WRITE) | DR7_LEN(3, LEN_1));
     /* Both at once: one #DB with B3 and BS. */
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, CODE + 1);
     hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x2 | RFLAGS_TF);

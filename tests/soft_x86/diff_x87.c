@@ -231,7 +231,7 @@ static void first_divergence(struct xg *g, const struct xg87_case *t)
             if ((in[at + 1] & 0xc7) == 0x43) {   /* [rbx+disp8]: show the operand */
                 printf("memory operand:");
                 for (int b = 0; b < 10; b++)
-                    printf(" %02x", a.data[0] == a.data[0] ? p.data[XG87_RBX_OFF + (int8_t)in[at + 2] + b] : 0);
+                    printf(" %02x", p.data[XG87_RBX_OFF + (int8_t)in[at + 2] + b]);
                 printf("\n");
             }
             if (k > 1) {

@@ -141,6 +141,10 @@ static bool ylog2x_special(fx80 y, fx80 x, fx80 *out)
     return false;
 }
 
+/* For x = 2^k with k < 0 the product y * k is exact, but the host rounds it as if
+ * its magnitude were slightly smaller (its log2 of such x is a hair short of k, as
+ * directed roundings show); one unit off at 2^-127 reproduces that. For k > 0 the
+ * host's product is exact. */
 fx80 fx80_ylog2x(fx80 y, fx80 x, struct fx80_env *env)
 {
     fx80 r;
@@ -155,7 +159,11 @@ fx80 fx80_ylog2x(fx80 y, fx80 x, struct fx80_env *env)
         return x;
     if (ylog2x_special(y, x, &r))
         return r;
-    return round_inexact(wf_mul(wf_from_fx80(y), log2_wf(wf_from_fx80(x))), env);
+    struct fx80_wf p = wf_mul(wf_from_fx80(y), log2_wf(wf_from_fx80(x)));
+    struct fx80_norm nx = fx80_normalise(x);
+    if (nx.mant == FX80_INT_BIT && nx.exp < FX80_EXP_BIAS && !wf_is_zero(p))
+        p = wf_norm(p.neg, p.exp, p.m - 1);   /* see below */
+    return round_inexact(p, env);
 }
 
 fx80 fx80_ylog2xp1(fx80 y, fx80 x, struct fx80_env *env)

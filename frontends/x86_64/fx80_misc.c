@@ -66,7 +66,7 @@ fx80 fx80_constant(enum fx80_const k, struct fx80_env *env)
     env->round_up = false;
     if (k == FX80_ONE)
         return fx80_make(false, FX80_EXP_BIAS, FX80_INT_BIT);
-    if (k == FX80_ZERO || k > FX80_LN2)
+    if (k == FX80_ZERO || (unsigned)k > FX80_LN2)   /* out-of-range selectors load +0 */
         return fx80_make(false, 0, 0);
     /* Rounded per RC (not PC); loading a constant raises no precision exception
      * and leaves C1 clear. */

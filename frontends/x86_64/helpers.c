@@ -118,13 +118,18 @@ void x86_helpers_register(void)
         [X86_H_SYSTEM] = { "x86_system", x86_h_system,
                            IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT | IR_HELPER_MEM },
     };
-    static const struct ir_helper sse[2] = {
+    static const struct ir_helper sse[] = {
         { "x86_sse", x86_h_sse, IR_HELPER_PURE },
         { "x86_align16", h_align16, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
+        { "x86_pcmpstr", x86_h_pcmpstr, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE },
+        { "x86_sse_fp", x86_h_sse_fp, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
     };
-    x86_helper[X86_H_SSE] = ir_helper_register(&sse[0]);
-    x86_helper[X86_H_ALIGN16] = ir_helper_register(&sse[1]);
+    x86_helper[X86_H_FXSR] = ir_helper_register(&x86_fxsr_helper);
+    x86_sse_str_init();
+    for (unsigned i = 0; i < sizeof(sse) / sizeof(sse[0]); i++)
+        x86_helper[X86_H_SSE + i] = ir_helper_register(&sse[i]);
     for (unsigned i = 0; i < X86_H_SSE; i++)
         x86_helper[i] = ir_helper_register(&table[i]);
     x87_helpers_register();
+    x86_debug_helpers_register();
 }

@@ -38,8 +38,8 @@ static const struct {
     M(SQRTSS, SQRTSS, K_XMM) M(SQRTSD, SQRTSD, K_XMM) M(CVTSS2SD, CVTSS2SD, K_XMM)
     M(CVTSD2SS, CVTSD2SS, K_XMM) M(CVTSI2SS, CVTSI32_SS, K_FROM_INT) M(CVTSI2SD, CVTSI32_SD, K_FROM_INT)
     M(CVTTSS2SI, CVTTSS2SI32, K_TO_INT) M(CVTTSD2SI, CVTTSD2SI32, K_TO_INT)
-    M(UCOMISS, UCOMISS, K_COMIS) M(UCOMISD, UCOMISD, K_COMIS) M(COMISS, UCOMISS, K_COMIS)
-    M(COMISD, UCOMISD, K_COMIS) M(CVTSS2SI, CVTSS2SI32, K_TO_INT) M(CVTSD2SI, CVTSD2SI32, K_TO_INT)
+    M(UCOMISS, UCOMISS, K_COMIS) M(UCOMISD, UCOMISD, K_COMIS) M(COMISS, COMISS, K_COMIS)
+    M(COMISD, COMISD, K_COMIS) M(CVTSS2SI, CVTSS2SI32, K_TO_INT) M(CVTSD2SI, CVTSD2SI32, K_TO_INT)
     M(SHUFPS, SHUFPS, K_XMM_IMM) M(PSHUFLW, PSHUFLW, K_XMM_IMM) M(PSHUFHW, PSHUFHW, K_XMM_IMM)
     M(UNPCKLPS, UNPCKL32, K_XMM) M(UNPCKHPS, UNPCKH32, K_XMM) M(UNPCKLPD, UNPCKL64, K_XMM)
     M(UNPCKHPD, UNPCKH64, K_XMM)
@@ -98,7 +98,7 @@ static const struct {
 };
 
 /* #UD / #NM by the mode key; true when the instruction may be lifted. */
-static bool sse_allowed(struct x86_ctx *c)
+bool x86_sse_allowed(struct x86_ctx *c)
 {
     if (!(c->mode & X86_MK_OSFXSR) || (c->mode & X86_MK_EM)) {
         x86_raise(c, X86_V_UD, X86_NO_ERR);
@@ -128,7 +128,7 @@ static void check_alignment(struct x86_ctx *c, unsigned i);
 
 /* Operand i as 128 bits (registers whole; memory at its size, zero-extended; a
  * 16-byte memory operand of a legacy SSE instruction must be aligned). */
-static ir_val read128(struct x86_ctx *c, unsigned i)
+ir_val x86_sse_read128(struct x86_ctx *c, unsigned i)
 {
     const struct x86_operand *o = &c->in->o[i];
     if (is_xmm(o))
@@ -136,7 +136,7 @@ static ir_val read128(struct x86_ctx *c, unsigned i)
     unsigned size = o->size ? o->size : 16;
     unsigned op = c->in->op;
     if (o->kind == X86_OPND_MEM && size == 16 && op != X86_I_MOVUPS && op != X86_I_MOVUPD && op != X86_I_MOVDQU &&
-        op != X86_I_LDDQU)
+        op != X86_I_LDDQU && !x86_sse_unaligned_ok(op))
         check_alignment(c, i);
     return x86_resize(c, x86_read_op_sized(c, i, size), 16, false);
 }
@@ -146,9 +146,13 @@ static void write_xmm(struct x86_ctx *c, const struct x86_operand *o, ir_val v)
     ir_set(c->b, X86_OFF_XMM(o->reg.num), x86_resize(c, v, 16, false));
 }
 
+/* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
 static ir_val sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
 {
-    return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, ir_const(c->b, IR_I128, op | (imm << 8)));
+    ir_val how = ir_const(c->b, IR_I128, op | (imm << 8));
+    if (x86_sse_op_is_fp(op))
+        return x86_call(c, IR_I128, x86_helper[X86_H_SSE_FP], a, b, how);
+    return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, how);
 }
 
 /* MOVAPS/MOVAPD/MOVDQA and the non-temporal stores fault on a misaligned address. */
@@ -169,11 +173,11 @@ static void check_alignment(struct x86_ctx *c, unsigned i)
 
 bool lift_sse_mov128(struct x86_ctx *c)
 {
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     if (aligned_form(c->in->op))
         check_alignment(c, 0);   /* stores; loads are checked by read128 */
-    ir_val v = read128(c, 1);
+    ir_val v = x86_sse_read128(c, 1);
     if (is_xmm(&c->in->o[0]))
         write_xmm(c, &c->in->o[0], v);
     else
@@ -186,7 +190,7 @@ bool lift_movd_movq(struct x86_ctx *c)
 {
     if (has_mmx(c->in))
         return false;
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
     unsigned size = c->in->op == X86_I_MOVD ? 4 : 8;
@@ -208,7 +212,7 @@ bool lift_movd_movq(struct x86_ctx *c)
  * rest; a store writes the low lane. */
 bool lift_movss_movsd_sse(struct x86_ctx *c)
 {
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
     unsigned size = c->in->op == X86_I_MOVSS ? 4 : 8;
@@ -228,7 +232,7 @@ bool lift_movss_movsd_sse(struct x86_ctx *c)
  * registers. The other half of the destination register is kept. */
 bool lift_sse_mov_half(struct x86_ctx *c)
 {
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     unsigned op = c->in->op;
     const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
@@ -253,10 +257,10 @@ bool lift_sse_mov_half(struct x86_ctx *c)
 
 bool lift_sse_logic(struct x86_ctx *c)
 {
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     unsigned op = c->in->op;
-    ir_val a = read128(c, 0), b = read128(c, 1), r;
+    ir_val a = x86_sse_read128(c, 0), b = x86_sse_read128(c, 1), r;
     if (op == X86_I_PXOR || op == X86_I_XORPS || op == X86_I_XORPD)
         r = ir_binop(c->b, IR_XOR, a, b);
     else if (op == X86_I_POR || op == X86_I_ORPS || op == X86_I_ORPD)
@@ -271,7 +275,7 @@ bool lift_sse_logic(struct x86_ctx *c)
 
 static bool lift_comis(struct x86_ctx *c, unsigned sse)
 {
-    ir_val f = sse_call(c, read128(c, 0), read128(c, 1), sse, 0);
+    ir_val f = sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, 0);
     ir_val zero = ir_const(c->b, IR_I1, 0);
     x86_set_flags(c, ir_extract(c->b, IR_I1, f, 2), ir_extract(c->b, IR_I1, f, 1), zero,
                   ir_extract(c->b, IR_I1, f, 0), zero, zero);
@@ -286,46 +290,46 @@ bool lift_sse_op(struct x86_ctx *c)
     unsigned sse = sse_map[c->in->op].sse, kind = sse_map[c->in->op].kind;
     if (kind == K_NONE)
         return false;
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     const struct x86_operand *d = &c->in->o[0];
     switch (kind) {
     case K_XMM:
-        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, sse_map[c->in->op].imm));
+        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, sse_map[c->in->op].imm));
         return true;
     case K_XMM_IMM: {
         unsigned imm = (unsigned)(c->in->o[2].imm & 0xff);
         if (c->in->op == X86_I_INSERTPS && c->in->o[1].kind == X86_OPND_MEM)
             imm &= INSERTPS_DST_ZMASK;   /* a memory source is its element 0 */
-        write_xmm(c, d, sse_call(c, read128(c, 0), read128(c, 1), sse, imm));
+        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, imm));
         return true;
     }
     case K_BLENDV: {
         /* PBLENDVB/BLENDVPS/BLENDVPD: XMM0's lane sign bits pick b over a. */
         ir_val xmm0 = ir_get(c->b, IR_I128, X86_OFF_XMM(0));
         ir_val mask = sse_call(c, xmm0, xmm0, sse, 0);
-        ir_val keep = ir_binop(c->b, IR_AND, read128(c, 0), ir_unop(c->b, IR_NOT, mask));
-        write_xmm(c, d, ir_binop(c->b, IR_OR, keep, ir_binop(c->b, IR_AND, read128(c, 1), mask)));
+        ir_val keep = ir_binop(c->b, IR_AND, x86_sse_read128(c, 0), ir_unop(c->b, IR_NOT, mask));
+        write_xmm(c, d, ir_binop(c->b, IR_OR, keep, ir_binop(c->b, IR_AND, x86_sse_read128(c, 1), mask)));
         return true;
     }
     case K_SHIFT:
-        write_xmm(c, d, sse_call(c, read128(c, 0), c->in->o[1].kind == X86_OPND_IMM
+        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), c->in->o[1].kind == X86_OPND_IMM
                                                         ? ir_const(c->b, IR_I128, c->in->o[1].imm & 0xff)
-                                                        : read128(c, 1), sse, 0));
+                                                        : x86_sse_read128(c, 1), sse, 0));
         return true;
     case K_MASK:
-        x86_set_gpr(c, d->reg.num, 4, x86_resize(c, sse_call(c, read128(c, 1), read128(c, 1), sse, 0), 4, false));
+        x86_set_gpr(c, d->reg.num, 4, x86_resize(c, sse_call(c, x86_sse_read128(c, 1), x86_sse_read128(c, 1), sse, 0), 4, false));
         return true;
     case K_TO_INT: {
         unsigned size = d->size == 8 ? 8 : 4;
-        ir_val v = sse_call(c, read128(c, 1), read128(c, 1), sse + (size == 8 ? 1 : 0), 0);
+        ir_val v = sse_call(c, x86_sse_read128(c, 1), x86_sse_read128(c, 1), sse + (size == 8 ? 1 : 0), 0);
         x86_set_gpr(c, d->reg.num, size, x86_resize(c, v, size, false));
         return true;
     }
     case K_FROM_INT: {
         unsigned size = c->in->o[1].size == 8 ? 8 : 4;
         ir_val src = x86_resize(c, x86_read_op_sized(c, 1, size), 16, false);
-        write_xmm(c, d, sse_call(c, read128(c, 0), src, sse + (size == 8 ? 1 : 0), 0));
+        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), src, sse + (size == 8 ? 1 : 0), 0));
         return true;
     }
     default:
@@ -352,7 +356,7 @@ bool lift_pextr_pinsr(struct x86_ctx *c)
 {
     if (has_mmx(c->in))
         return false;
-    if (!sse_allowed(c))
+    if (!x86_sse_allowed(c))
         return true;
     unsigned op = c->in->op, es = element_size(op);
     unsigned lsb = 8 * es * ((unsigned)c->in->o[2].imm & (16 / es - 1));

@@ -1,7 +1,7 @@
-/* sse_ops.c - the SSE helper: lane-wise integer operations, shuffles and IEEE
- * arithmetic. Floating point runs on the host's SSE unit with its default MXCSR
- * (round to nearest, exceptions masked), which is what the guest's default MXCSR
- * gives; MXCSR exception flags are not recorded (docs/x86-frontend.md). */
+/* sse_ops.c - the SSE helper: lane-wise integer operations, shuffles and the IEEE
+ * arithmetic that runs on the host's FP unit. Arithmetic is called from sse_fp.c,
+ * which sets the guest's rounding mode around it and collects the exception flags
+ * (MXCSR); compares, MIN/MAX, FP->int conversions and ROUNDxx live there too. */
 #include <math.h>
 #include <string.h>
 
@@ -97,10 +97,6 @@ static void shift(lanes *r, const lanes *a, unsigned op, uint64_t n)
     }
 }
 
-/* MINxx/MAXxx: the second operand when either is a NaN or both are zeros. */
-static double min_x86(double a, double b) { return a < b ? a : b; }
-static double max_x86(double a, double b) { return a > b ? a : b; }
-
 static void arith_ps(lanes *r, const lanes *a, const lanes *b, unsigned op, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -110,8 +106,6 @@ static void arith_ps(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
         case X86_SSE_SUBSS: case X86_SSE_SUBPS: r->f[i] = x - y; break;
         case X86_SSE_MULSS: case X86_SSE_MULPS: r->f[i] = x * y; break;
         case X86_SSE_DIVSS: case X86_SSE_DIVPS: r->f[i] = x / y; break;
-        case X86_SSE_MINSS: r->f[i] = x < y ? x : y; break;
-        case X86_SSE_MAXSS: r->f[i] = x > y ? x : y; break;
         case X86_SSE_SQRTSS: r->f[i] = sqrtf(y); break;
         default: break;
         }
@@ -127,37 +121,10 @@ static void arith_pd(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
         case X86_SSE_SUBSD: case X86_SSE_SUBPD: r->g[i] = x - y; break;
         case X86_SSE_MULSD: case X86_SSE_MULPD: r->g[i] = x * y; break;
         case X86_SSE_DIVSD: case X86_SSE_DIVPD: r->g[i] = x / y; break;
-        case X86_SSE_MINSD: r->g[i] = min_x86(x, y); break;
-        case X86_SSE_MAXSD: r->g[i] = max_x86(x, y); break;
         case X86_SSE_SQRTSD: r->g[i] = sqrt(y); break;
         default: break;
         }
     }
-}
-
-/* Truncating conversions: NaN or out of range gives the integer indefinite. */
-static uint64_t cvtt(double v, unsigned bits)
-{
-    double lim = bits == 64 ? 9223372036854775808.0 : 2147483648.0;   /* 2^63, 2^31 */
-    double t = trunc(v);
-    if (isnan(v) || t < -lim || t >= lim)
-        return bits == 64 ? 0x8000000000000000ull : 0x80000000ull;
-    return bits == 64 ? (uint64_t)(int64_t)t : (uint64_t)(uint32_t)(int32_t)t;
-}
-
-/* Rounding conversions with the default MXCSR rounding (to nearest even). */
-static uint64_t cvt(double v, unsigned bits)
-{
-    return cvtt(nearbyint(v), bits);
-}
-
-static uint64_t ucomis(double x, double y)
-{
-    if (isnan(x) || isnan(y))
-        return X86_SSE_FLAG_ZF | X86_SSE_FLAG_PF | X86_SSE_FLAG_CF;
-    if (x < y)
-        return X86_SSE_FLAG_CF;
-    return x == y ? X86_SSE_FLAG_ZF : 0;
 }
 
 static uint64_t movemask(const lanes *a, unsigned op)
@@ -169,34 +136,6 @@ static uint64_t movemask(const lanes *a, unsigned op)
         m |= (uint64_t)(a->b[msb_byte] >> 7) << i;
     }
     return m;
-}
-
-/* CMPPS/PD/SS/SD predicates 0-7: EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD; a NaN
- * makes every ordered predicate false and every negated one true. */
-static bool compare(double x, double y, unsigned pred)
-{
-    bool unord = isnan(x) || isnan(y);
-    switch (pred & 7) {
-    case 0: return x == y;
-    case 1: return x < y;
-    case 2: return x <= y;
-    case 3: return unord;
-    case 4: return !(x == y);
-    case 5: return !(x < y);
-    case 6: return !(x <= y);
-    default: return !unord;
-    }
-}
-
-/* ROUNDxx: imm bit 2 takes MXCSR.RC (round to nearest by default), else bits 1:0. */
-static double round_x86(double v, unsigned imm)
-{
-    switch ((imm & 4) ? 0 : imm & 3) {
-    case 0: return nearbyint(v);
-    case 1: return floor(v);
-    case 2: return ceil(v);
-    default: return trunc(v);
-    }
 }
 
 /* DPPS/DPPD: imm8 bits 7:4 pick the products, summed pairwise in the SDM's order;
@@ -224,14 +163,8 @@ static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
     for (unsigned i = 0; i < 4; i++) {
         float x = a->f[i], y = b->f[i];
         switch (op) {
-        case X86_SSE_CMPPS: o.d[i] = compare(x, y, imm) ? ~0u : 0; break;
-        case X86_SSE_MINPS: o.f[i] = x < y ? x : y; break;
-        case X86_SSE_MAXPS: o.f[i] = x > y ? x : y; break;
         case X86_SSE_SQRTPS: o.f[i] = sqrtf(y); break;
         case X86_SSE_CVTDQ2PS: o.f[i] = (float)(int32_t)b->d[i]; break;
-        case X86_SSE_CVTPS2DQ: o.d[i] = (uint32_t)cvt(y, 32); break;
-        case X86_SSE_CVTTPS2DQ: o.d[i] = (uint32_t)cvtt(y, 32); break;
-        case X86_SSE_ROUNDPS: o.f[i] = (float)round_x86(y, imm); break;
         case X86_SSE_MOVSHDUP: o.d[i] = b->d[i | 1]; break;
         case X86_SSE_MOVSLDUP: o.d[i] = b->d[i & ~1u]; break;
         case X86_SSE_ADDSUBPS: o.f[i] = (i & 1) ? x + y : x - y; break;
@@ -247,16 +180,10 @@ static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
     for (unsigned i = 0; i < 2; i++) {
         double x = a->g[i], y = b->g[i];
         switch (op) {
-        case X86_SSE_CMPPD: o.q[i] = compare(x, y, imm) ? ~0ull : 0; break;
-        case X86_SSE_MINPD: o.g[i] = min_x86(x, y); break;
-        case X86_SSE_MAXPD: o.g[i] = max_x86(x, y); break;
         case X86_SSE_SQRTPD: o.g[i] = sqrt(y); break;
         case X86_SSE_CVTDQ2PD: o.g[i] = (double)(int32_t)b->d[i]; break;
         case X86_SSE_CVTPS2PD: o.g[i] = (double)b->f[i]; break;
-        case X86_SSE_CVTPD2DQ: o.d[i] = (uint32_t)cvt(y, 32); o.d[i + 2] = 0; break;
-        case X86_SSE_CVTTPD2DQ: o.d[i] = (uint32_t)cvtt(y, 32); o.d[i + 2] = 0; break;
         case X86_SSE_CVTPD2PS: o.f[i] = (float)y; o.f[i + 2] = 0; break;
-        case X86_SSE_ROUNDPD: o.g[i] = round_x86(y, imm); break;
         case X86_SSE_MOVDDUP: o.q[i] = b->q[0]; break;
         case X86_SSE_ADDSUBPD: o.g[i] = i ? x + y : x - y; break;
         case X86_SSE_SHUFPD: o.q[i] = (i ? b : a)->q[(imm >> i) & 1]; break;
@@ -266,10 +193,6 @@ static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
         }
     }
     switch (op) {   /* scalar forms keep a's upper lanes */
-    case X86_SSE_CMPSS: o.d[0] = compare(a->f[0], b->f[0], imm) ? ~0u : 0; break;
-    case X86_SSE_CMPSD: o.q[0] = compare(a->g[0], b->g[0], imm) ? ~0ull : 0; break;
-    case X86_SSE_ROUNDSS: o.f[0] = (float)round_x86(b->f[0], imm); break;
-    case X86_SSE_ROUNDSD: o.g[0] = round_x86(b->g[0], imm); break;
     case X86_SSE_DPPS: case X86_SSE_DPPD:
         dot_product(&o, a, b, op, imm);
         break;
@@ -287,7 +210,11 @@ static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
 ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     (void)cpu;
-    unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
+    return x86_sse_compute((unsigned)(cv & 0xff), (unsigned)((cv >> 8) & 0xff), av, bv);
+}
+
+ir_u128 x86_sse_compute(unsigned op, unsigned imm, ir_u128 av, ir_u128 bv)
+{
     lanes a = L(av), b = L(bv), r = a;
     switch (op) {
     case X86_SSE_PMOVMSKB: case X86_SSE_MOVMSKPS: case X86_SSE_MOVMSKPD:
@@ -310,10 +237,6 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
             r.w[base + i] = b.w[base + ((imm >> (2 * i)) & 3)];
         return r.v;
     }
-    case X86_SSE_CVTSS2SI32: return cvt(b.f[0], 32);
-    case X86_SSE_CVTSS2SI64: return cvt(b.f[0], 64);
-    case X86_SSE_CVTSD2SI32: return cvt(b.g[0], 32);
-    case X86_SSE_CVTSD2SI64: return cvt(b.g[0], 64);
     case X86_SSE_UNPCKL8: case X86_SSE_UNPCKL16: case X86_SSE_UNPCKL32: case X86_SSE_UNPCKL64:
         unpack(&r, &a, &b, 1u << (op - X86_SSE_UNPCKL8), false);
         return r.v;
@@ -324,15 +247,13 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     case X86_SSE_PSRL64: case X86_SSE_PSRA16: case X86_SSE_PSRA32: case X86_SSE_PSLLDQ: case X86_SSE_PSRLDQ:
         shift(&r, &a, op, (uint64_t)b.q[0]);
         return r.v;
-    case X86_SSE_ADDSS: case X86_SSE_SUBSS: case X86_SSE_MULSS: case X86_SSE_DIVSS: case X86_SSE_MINSS:
-    case X86_SSE_MAXSS: case X86_SSE_SQRTSS:
+    case X86_SSE_ADDSS: case X86_SSE_SUBSS: case X86_SSE_MULSS: case X86_SSE_DIVSS: case X86_SSE_SQRTSS:
         arith_ps(&r, &a, &b, op, 1);
         return r.v;
     case X86_SSE_ADDPS: case X86_SSE_SUBPS: case X86_SSE_MULPS: case X86_SSE_DIVPS:
         arith_ps(&r, &a, &b, op, 4);
         return r.v;
-    case X86_SSE_ADDSD: case X86_SSE_SUBSD: case X86_SSE_MULSD: case X86_SSE_DIVSD: case X86_SSE_MINSD:
-    case X86_SSE_MAXSD: case X86_SSE_SQRTSD:
+    case X86_SSE_ADDSD: case X86_SSE_SUBSD: case X86_SSE_MULSD: case X86_SSE_DIVSD: case X86_SSE_SQRTSD:
         arith_pd(&r, &a, &b, op, 1);
         return r.v;
     case X86_SSE_ADDPD: case X86_SSE_SUBPD: case X86_SSE_MULPD: case X86_SSE_DIVPD:
@@ -344,12 +265,7 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     case X86_SSE_CVTSI64_SS: r.f[0] = (float)(int64_t)b.q[0]; return r.v;
     case X86_SSE_CVTSI32_SD: r.g[0] = (double)(int32_t)b.d[0]; return r.v;
     case X86_SSE_CVTSI64_SD: r.g[0] = (double)(int64_t)b.q[0]; return r.v;
-    case X86_SSE_CVTTSS2SI32: return cvtt(b.f[0], 32);
-    case X86_SSE_CVTTSS2SI64: return cvtt(b.f[0], 64);
-    case X86_SSE_CVTTSD2SI32: return cvtt(b.g[0], 32);
-    case X86_SSE_CVTTSD2SI64: return cvtt(b.g[0], 64);
-    case X86_SSE_UCOMISS: return ucomis(a.f[0], b.f[0]);
-    case X86_SSE_UCOMISD: return ucomis(a.g[0], b.g[0]);
+    case X86_SSE_CRC32: return x86_crc32c(a.d[0], b.q[0], imm);
     default:
         if (op >= X86_SSE_CMPPS && op <= X86_SSE_INSERTPS) {
             fp_lanes(&r, &a, &b, op, imm);

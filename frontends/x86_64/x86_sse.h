@@ -17,6 +17,7 @@
     X(SQRTSS) X(SQRTSD) X(CVTSS2SD) X(CVTSD2SS) X(CVTSI32_SS) X(CVTSI64_SS) X(CVTSI32_SD)       \
     X(CVTSI64_SD) X(CVTTSS2SI32) X(CVTTSS2SI64) X(CVTTSD2SI32) X(CVTTSD2SI64) X(UCOMISS)        \
     X(UCOMISD) X(CVTSS2SI32) X(CVTSS2SI64) X(CVTSD2SI32) X(CVTSD2SI64) X(SHUFPS) X(PSHUFLW) X(PSHUFHW) \
+    X(COMISS) X(COMISD)                                                                          \
     X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X)
 
 /* Packed floating point beyond SSE2's basics (sse_ops.c); CMPxx take the predicate
@@ -39,7 +40,7 @@
     X(PHADD32) X(PHADDS16) X(PHSUB16) X(PHSUB32) X(PHSUBS16)                                    \
     X(PACKSS16) X(PACKSS32) X(PACKUS16) X(PACKUS32) X(PSHUFB) X(PALIGNR) X(PMOVX) X(PMULUDQ)    \
     X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
-    X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW)
+    X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW) X(CRC32)
 
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,
@@ -49,8 +50,15 @@ enum x86_sse_op {
 };
 
 /* The helper: a, b 128-bit operands; c = op | (imm8 << 8). Results are 128 bits
- * (masks and integers in the low bits; UCOMIS* return ZF/PF/CF as bits 0/1/2). */
+ * (masks and integers in the low bits; UCOMIS* return ZF/PF/CF as bits 0/1/2).
+ * x86_h_sse is pure (integer lanes, shuffles, moves); the operations that raise
+ * SSE FP exceptions (x86_sse_op_is_fp) go through x86_h_sse_fp instead, which
+ * reads MXCSR, records its flags and may raise #XM/#UD (sse_fp.c). */
 ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+ir_u128 x86_h_sse_fp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+bool x86_sse_op_is_fp(unsigned op);
+/* The host-computed part, under whatever floating-point environment is current. */
+ir_u128 x86_sse_compute(unsigned op, unsigned imm, ir_u128 a, ir_u128 b);
 
 /* PMOVZX/PMOVSX carry their shape as data: log2 of the source and destination lane
  * widths and the signedness, in the imm8 slot. */
@@ -73,5 +81,44 @@ bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes 
 #define X86_SSE_FLAG_ZF 1u
 #define X86_SSE_FLAG_PF 2u
 #define X86_SSE_FLAG_CF 4u
+#define X86_SSE_FLAG_SF 8u
+#define X86_SSE_FLAG_OF 16u
+
+/* ---- shared by the SSE lifters (lift_sse.c, lift_sse42.c, lift_mmx.c) ---------- */
+
+/* #UD (CR0.EM, no CR4.OSFXSR) / #NM (CR0.TS) by the mode key; true when the
+ * instruction may be lifted. */
+bool x86_sse_allowed(struct x86_ctx *c);
+/* Operand i as 128 bits; a 16-byte memory operand of a legacy SSE instruction must be
+ * aligned (#GP(0)) unless x86_sse_unaligned_ok says otherwise. */
+ir_val x86_sse_read128(struct x86_ctx *c, unsigned i);
+/* SSE4.2 string compares take unaligned memory operands (lift_sse42.c). */
+bool x86_sse_unaligned_ok(unsigned op);
+
+/* LDMXCSR's check and FXSAVE/FXRSTOR (lift_fxsr.c). */
+extern const struct ir_helper x86_fxsr_helper;
+
+/* ---- SSE4.2 (sse_str.c) ---------------------------------------------------------- */
+
+/* CRC32: crc updated by the low `bytes` bytes of data, CRC-32C bit-reflected. */
+uint32_t x86_crc32c(uint32_t crc, uint64_t data, unsigned bytes);
+void x86_sse_str_init(void);   /* once per process, before any x86_crc32c */
+
+/* PCMPxSTRx: the result of one compare under imm8 control `ctl` with valid lengths
+ * la (first operand) and lb (second): index for ECX, mask for XMM0, X86_SSE_FLAG_*
+ * (CF, ZF, SF, OF). */
+struct x86_pcmpstr {
+    unsigned index;
+    unsigned flags;
+    x86_lanes mask;
+};
+struct x86_pcmpstr x86_pcmpstr(const x86_lanes *a, const x86_lanes *b, unsigned ctl, unsigned la, unsigned lb);
+unsigned x86_pcmpstr_implicit_len(const x86_lanes *x, unsigned ctl);
+
+/* The helper behind the four forms; how = imm8 | form bits << 8. */
+#define X86_PCMPSTR_EXPLICIT 0x1u   /* PCMPESTRx: lengths in rAX/rDX */
+#define X86_PCMPSTR_MASK 0x2u       /* PCMPxSTRM: result to XMM0, else index to ECX */
+#define X86_PCMPSTR_REXW 0x4u       /* REX.W: 64-bit lengths */
+ir_u128 x86_h_pcmpstr(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how);
 
 #endif /* ANYHV_FRONTENDS_X86_64_X86_SSE_H */

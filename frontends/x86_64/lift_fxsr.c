@@ -1,0 +1,144 @@
+/* lift_fxsr.c - the x87/SSE state instructions: LDMXCSR/STMXCSR and FXSAVE/FXRSTOR
+ * (FXSAVE64/FXRSTOR64 with REX.W). The 512-byte image is the one hv_vcpu_read_fpstate
+ * gives (core/x86/fpstate.c), in its 64-bit form; without REX.W the FIP/FDP fields
+ * take the 32-bit form (offset, then a selector: FCS/FDS are stored as 0, the x87
+ * state does not keep them). Outside 64-bit mode only XMM0-7 are saved and restored.
+ * CR4.OSFXSR clear: XMM and MXCSR are saved and restored anyway (the SDM leaves it
+ * to the implementation). Memory is accessed whole, all pages checked before any
+ * byte is written, so a fault leaves memory and state unchanged. */
+#include <string.h>
+
+#include "core/x86/x86.h"
+#include "frontends/x86_64/x86_sse.h"
+
+#define FX_ALIGN 16u
+#define FX_FIP 8u
+#define FX_FCS 12u
+#define FX_FDP 16u
+#define FX_FDS 20u
+#define FX_MXCSR 24u
+#define FX_LEGACY_END 288u     /* end of XMM0-7: the part saved outside 64-bit mode */
+#define FX_XMM_END 416u        /* end of XMM0-15 */
+#define MXCSR_DEFAULT_MASK 0xffbfu   /* what a zero MXCSR_MASK means (SDM vol.1 11.6.6) */
+#define LEGACY_XMM 8u
+
+enum fxsr_op { FXSR_LDMXCSR, FXSR_SAVE, FXSR_RESTORE };
+#define FXSR_REXW 0x10u
+
+static uint32_t mxcsr_mask_of(const struct x86_fpu *fpu)
+{
+    return fpu->mxcsr_mask ? fpu->mxcsr_mask : MXCSR_DEFAULT_MASK;
+}
+
+static uint32_t user_access(const struct x86_state *st)
+{
+    return x86_cpl(st) == 3 ? MMU_USER : 0;
+}
+
+static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw)
+{
+    struct x86_state *st = x86_st(cpu);
+    uint8_t img[X86_FXSAVE_SIZE];
+    x86_fpstate_save(&st->fpu, 0, img, sizeof(img));
+    if (!rexw) {
+        uint32_t fip = (uint32_t)st->fpu.fip, fdp = (uint32_t)st->fpu.fdp;
+        memset(img + FX_FIP, 0, FX_MXCSR - FX_FIP);
+        memcpy(img + FX_FIP, &fip, 4);
+        memcpy(img + FX_FDP, &fdp, 4);
+    }
+    unsigned len = x86_code_size_of(st) == X86_CODE64 ? FX_XMM_END : FX_LEGACY_END;
+    struct x86_fault f;
+    if (x86_vmem_write(cpu, addr, img, len, user_access(st), &f) != 0)
+        x86_fault_now(cpu, &f);
+}
+
+static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
+{
+    struct x86_state *st = x86_st(cpu);
+    uint8_t img[X86_FXSAVE_SIZE];
+    bool code64 = x86_code_size_of(st) == X86_CODE64;
+    struct x86_fault f;
+    memset(img, 0, sizeof(img));
+    if (x86_vmem_read(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, user_access(st), &f) != 0)
+        x86_fault_now(cpu, &f);
+    uint32_t mxcsr;
+    memcpy(&mxcsr, img + FX_MXCSR, 4);
+    if (mxcsr & ~mxcsr_mask_of(&st->fpu))
+        x86_raise_now(cpu, X86_V_GP, 0);
+    struct x86_fpu old = st->fpu;
+    x86_fpstate_load(&st->fpu, img, sizeof(img));
+    st->fpu.mxcsr_mask = old.mxcsr_mask;                /* read-only */
+    memcpy(st->fpu.ymm_hi, old.ymm_hi, sizeof(old.ymm_hi));
+    if (!code64)
+        memcpy(&st->fpu.xmm[LEGACY_XMM], &old.xmm[LEGACY_XMM], sizeof(old.xmm) - LEGACY_XMM * sizeof(old.xmm[0]));
+    if (!rexw) {
+        st->fpu.fip = (uint32_t)st->fpu.fip;
+        st->fpu.fdp = (uint32_t)st->fpu.fdp;
+    }
+}
+
+/* LDMXCSR value / FXSAVE addr / FXRSTOR addr; how = enum fxsr_op | FXSR_REXW. */
+static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
+{
+    (void)unused;
+    struct soft_cpu *cpu = vcpu;
+    struct x86_state *st = x86_st(cpu);
+    unsigned op = (unsigned)how & 0xf;
+    bool rexw = ((unsigned)how & FXSR_REXW) != 0;
+    if (op == FXSR_LDMXCSR) {
+        if ((uint32_t)arg & ~mxcsr_mask_of(&st->fpu))
+            x86_raise_now(cpu, X86_V_GP, 0);
+        st->fpu.mxcsr = (uint32_t)arg;
+        return 0;
+    }
+    if ((uint64_t)arg & (FX_ALIGN - 1))
+        x86_raise_now(cpu, X86_V_GP, 0);
+    if (op == FXSR_SAVE)
+        fxsave(cpu, (uint64_t)arg, rexw);
+    else
+        fxrstor(cpu, (uint64_t)arg, rexw);
+    return 0;
+}
+
+const struct ir_helper x86_fxsr_helper = {
+    "x86_fxsr", h_fxsr, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT | IR_HELPER_MEM,
+};
+
+#define OFF_MXCSR ((uint32_t)(offsetof(struct x86_state, fpu) + offsetof(struct x86_fpu, mxcsr)))
+
+/* LDMXCSR m32 / STMXCSR m32: #UD and #NM as for any SSE instruction; reserved bits
+ * set in the loaded value give #GP(0). */
+bool lift_ldmxcsr_stmxcsr(struct x86_ctx *c)
+{
+    const struct x86_operand *m = &c->in->o[0];
+    if (m->kind != X86_OPND_MEM)
+        return false;
+    if (!x86_sse_allowed(c))
+        return true;
+    if (c->in->op == X86_I_STMXCSR) {
+        x86_store(c, x86_operand_addr(c, m), ir_get(c->b, IR_I32, OFF_MXCSR), 4, m->mem.seg);
+        return true;
+    }
+    ir_val v = x86_resize(c, x86_read_op_sized(c, 0, 4), 8, false);
+    x86_call(c, IR_I64, x86_helper[X86_H_FXSR], v, ir_const(c->b, IR_I64, FXSR_LDMXCSR), ir_const(c->b, IR_I64, 0));
+    return true;
+}
+
+/* FXSAVE/FXRSTOR m512 (and the REX.W forms): #NM when CR0.TS or CR0.EM is set. */
+bool lift_fxsave_fxrstor(struct x86_ctx *c)
+{
+    const struct x86_operand *m = &c->in->o[0];
+    if (m->kind != X86_OPND_MEM)
+        return false;
+    if (c->mode & (X86_MK_TS | X86_MK_EM)) {
+        x86_raise(c, X86_V_NM, X86_NO_ERR);
+        return true;
+    }
+    unsigned op = c->in->op;
+    unsigned how = (op == X86_I_FXSAVE || op == X86_I_FXSAVE64) ? FXSR_SAVE : FXSR_RESTORE;
+    if (op == X86_I_FXSAVE64 || op == X86_I_FXRSTOR64)
+        how |= FXSR_REXW;
+    x86_call(c, IR_I64, x86_helper[X86_H_FXSR], x86_operand_addr(c, m), ir_const(c->b, IR_I64, how),
+             ir_const(c->b, IR_I64, 0));
+    return true;
+}

@@ -1,0 +1,295 @@
+/* test_sse_mxcsr.c - MXCSR and the FXSAVE image through a CPL3 guest, on every
+ * backend (KVM runs CPL3 code on the host CPU here, so the same expectations hold
+ * there): LDMXCSR/STMXCSR and the reserved-bit #GP, rounding control in CVTSD2SI
+ * and ADDSD, the exception flags, DAZ/FTZ, an unmasked exception raising #XM with
+ * the destination unchanged (#UD without CR4.OSXMMEXCPT), FXSAVE/FXRSTOR images,
+ * their alignment #GP and the MXCSR check on restore, #NM with CR0.TS. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+#include "support/backend.h"
+#include "x86_guest.h"
+
+#define HLT_BYTE 0xf4
+#define V_UD 6
+#define V_NM 7
+#define V_GP 13
+#define V_XM 19
+#define CR4_OSXMMEXCPT 0x400ull
+#define CR0_TS 0x8ull
+#define FPSTATE_SIZE 512
+#define FX_MXCSR 24
+#define FX_XMM0 160
+#define MXCSR_DEFAULT 0x1f80u
+#define MXCSR_PE 0x20u
+#define MXCSR_ZE 0x04u
+#define MXCSR_UE 0x10u
+#define MXCSR_ZM 0x200u
+#define MXCSR_DAZ 0x40u
+#define MXCSR_FZ 0x8000u
+#define RC_UP (2u << 13)
+#define RC_DOWN (1u << 13)
+#define RC_ZERO (3u << 13)
+#define D_2_5 0x4004000000000000ull      /* 2.5 */
+#define D_M2_5 0xc004000000000000ull     /* -2.5 */
+#define D_ONE 0x3ff0000000000000ull
+#define D_THREE 0x4008000000000000ull
+#define D_TINY 0x0000000000000001ull     /* the least denormal */
+#define D_HALF_MIN 0x0008000000000000ull /* DBL_MIN / 2: a denormal */
+
+struct run {
+    int vector;            /* the exception taken; V_GP for the closing HLT */
+    uint64_t stacked_rip;
+    uint64_t rax;
+    uint32_t mxcsr;
+    uint64_t xmm0[2];
+};
+
+/* Run code at CPL3 (followed by HLT, so it ends in the #GP handler) from the given
+ * MXCSR, XMM0/XMM1 (low quadwords), RAX and CR4.OSXMMEXCPT. */
+static struct run run_code(struct xg *g, const char *code, unsigned len, uint32_t mxcsr, uint64_t xmm0,
+                           uint64_t xmm1, uint64_t rax, bool osxmmexcpt)
+{
+    cr_assert_eq(xg_long_mode_cpl(g, 3), 0);
+    if (osxmmexcpt)
+        cr_assert_eq(xg_vmcs(g, VMCS_GUEST_CR4, xg_read_vmcs(g, VMCS_GUEST_CR4) | CR4_OSXMMEXCPT), 0);
+    memcpy(g->ram + XG_CODE, code, len);
+    g->ram[XG_CODE + len] = HLT_BYTE;
+    uint8_t fx[FPSTATE_SIZE] __attribute__((aligned(16)));
+    cr_assert_eq(hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    memcpy(fx + FX_MXCSR, &mxcsr, 4);
+    memset(fx + FX_XMM0, 0, 32);
+    memcpy(fx + FX_XMM0, &xmm0, 8);
+    memcpy(fx + FX_XMM0 + 16, &xmm1, 8);
+    cr_assert_eq(hv_vcpu_write_fpstate(g->vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RIP, XG_CODE);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RSP, XG_STACK_TOP);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RBX, XG_DATA);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RAX, rax);
+    cr_assert_eq(hv_vcpu_run(g->vcpu), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(g));
+    struct run r = { .vector = -1 };
+    uint64_t rip = xg_reg(g, HV_X86_RIP);
+    if (rip >= XG_STUBS && rip < XG_STUBS + XG_STUB_SIZE * XG_VECTORS)
+        r.vector = (int)((rip - XG_STUBS) / XG_STUB_SIZE);
+    uint64_t sp = xg_reg(g, HV_X86_RSP);
+    unsigned slot = (r.vector == V_GP) ? 8 : 0;   /* #GP pushes an error code */
+    if (sp + slot + 8 <= XG_RAM_SIZE)
+        memcpy(&r.stacked_rip, g->ram + sp + slot, 8);
+    r.rax = xg_reg(g, HV_X86_RAX);
+    cr_assert_eq(hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    memcpy(&r.mxcsr, fx + FX_MXCSR, 4);
+    memcpy(r.xmm0, fx + FX_XMM0, 16);
+    return r;
+}
+
+#define RUN(g, code, ...) run_code(g, code, sizeof(code) - 1, __VA_ARGS__)
+
+static void setup(struct xg *g)
+{
+    test_require_backend();
+    cr_assert_eq(xg_create(g), 0, "VM setup");
+    cr_assert_eq(xg_vmcs(g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+}
+
+/* This machine's KVM (PVM, no VT-x) hands a CPL3 #GP to its instruction emulator,
+ * which runs a misaligned FXSAVE and turns LDMXCSR/FXRSTOR #GP into #UD; the host
+ * CPU itself gives #GP (docs/differences.md). Those checks are the soft route's. */
+static bool kvm_emulates_gp(void)
+{
+    const char *backend = getenv("ANYHV_BACKEND");
+    return backend && strcmp(backend, "kvm") == 0 && !xg_host_hw_virt();
+}
+
+/* The code ran to its closing HLT (a #GP at CPL3 just after it). */
+static void expect_completed(const struct run *r, unsigned len)
+{
+    cr_expect_eq(r->vector, V_GP, "ended in vector %d", r->vector);
+    cr_expect_eq(r->stacked_rip, XG_CODE + len, "stacked RIP %#llx", (unsigned long long)r->stacked_rip);
+}
+
+Test(soft_x86_sse_mxcsr, ldmxcsr_stmxcsr)
+{
+    struct xg g;
+    setup(&g);
+    /* mov dword [rbx], 0x5f80; ldmxcsr [rbx]; stmxcsr [rbx+4]; mov eax, [rbx+4] */
+    static const char code[] = "\xc7\x03\x80\x5f\x00\x00\x0f\xae\x13\x0f\xae\x5b\x04\x8b\x43\x04";
+    struct run r = RUN(&g, code, MXCSR_DEFAULT, 0, 0, 0, false);
+    expect_completed(&r, sizeof(code) - 1);
+    cr_expect_eq(r.rax, 0x5f80u, "stmxcsr gave %#llx", (unsigned long long)r.rax);
+    cr_expect_eq(r.mxcsr, 0x5f80u);
+    /* A reserved bit: #GP(0) at the LDMXCSR, MXCSR unchanged. */
+    static const char bad[] = "\x0f\xae\x13";
+    uint32_t v = 0x11f80u;
+    memcpy(g.ram + XG_DATA, &v, 4);
+    r = RUN(&g, bad, MXCSR_DEFAULT, 0, 0, 0, false);
+    if (!kvm_emulates_gp())
+        cr_expect_eq(r.vector, V_GP, "vector %d", r.vector);
+    cr_expect_eq(r.stacked_rip, XG_CODE, "stacked RIP %#llx", (unsigned long long)r.stacked_rip);
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT);
+    xg_destroy(&g);
+}
+
+Test(soft_x86_sse_mxcsr, rounding_control)
+{
+    struct xg g;
+    setup(&g);
+    static const char cvt[] = "\xf2\x48\x0f\x2d\xc0";   /* cvtsd2si rax, xmm0 */
+    static const struct { uint32_t rc; uint64_t in; int64_t out; } cases[] = {
+        { 0, D_2_5, 2 }, { 0, D_M2_5, -2 }, { RC_DOWN, D_2_5, 2 }, { RC_DOWN, D_M2_5, -3 },
+        { RC_UP, D_2_5, 3 }, { RC_UP, D_M2_5, -2 }, { RC_ZERO, D_2_5, 2 }, { RC_ZERO, D_M2_5, -2 },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct run r = RUN(&g, cvt, MXCSR_DEFAULT | cases[i].rc, cases[i].in, 0, 0, false);
+        expect_completed(&r, sizeof(cvt) - 1);
+        cr_expect_eq((int64_t)r.rax, cases[i].out, "case %u: cvtsd2si gave %lld", i, (long long)r.rax);
+        cr_expect_eq(r.mxcsr, MXCSR_DEFAULT | cases[i].rc | MXCSR_PE, "case %u: mxcsr %#x", i, r.mxcsr);
+    }
+    /* 1/3 rounded down and up differ in the last bit; the quotient is inexact. */
+    static const char div[] = "\xf2\x0f\x5e\xc1";   /* divsd xmm0, xmm1 */
+    struct run down = RUN(&g, div, MXCSR_DEFAULT | RC_DOWN, D_ONE, D_THREE, 0, false);
+    struct run up = RUN(&g, div, MXCSR_DEFAULT | RC_UP, D_ONE, D_THREE, 0, false);
+    cr_expect_eq(down.xmm0[0], 0x3fd5555555555555ull, "1/3 down %#llx", (unsigned long long)down.xmm0[0]);
+    cr_expect_eq(up.xmm0[0], 0x3fd5555555555556ull, "1/3 up %#llx", (unsigned long long)up.xmm0[0]);
+    cr_expect_eq(up.mxcsr, MXCSR_DEFAULT | RC_UP | MXCSR_PE);
+    xg_destroy(&g);
+}
+
+Test(soft_x86_sse_mxcsr, flags_daz_ftz)
+{
+    struct xg g;
+    setup(&g);
+    static const char div[] = "\xf2\x0f\x5e\xc1";   /* divsd xmm0, xmm1 */
+    struct run r = RUN(&g, div, MXCSR_DEFAULT, D_ONE, 0, 0, false);
+    cr_expect_eq(r.xmm0[0], 0x7ff0000000000000ull, "1/0 masked gives +inf");
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT | MXCSR_ZE, "mxcsr %#x", r.mxcsr);
+    /* DAZ: a denormal source is zero (no DE); 0/1 = +0. */
+    r = RUN(&g, div, MXCSR_DEFAULT | MXCSR_DAZ, D_TINY, D_ONE, 0, false);
+    cr_expect_eq(r.xmm0[0], 0, "DAZ quotient %#llx", (unsigned long long)r.xmm0[0]);
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT | MXCSR_DAZ, "mxcsr %#x", r.mxcsr);
+    /* Without DAZ the same division raises DE and gives the denormal back. */
+    r = RUN(&g, div, MXCSR_DEFAULT, D_TINY, D_ONE, 0, false);
+    cr_expect_eq(r.xmm0[0], D_TINY);
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT | 0x2u, "mxcsr %#x", r.mxcsr);
+    /* FTZ: DBL_MIN/2 as a result becomes +0 with UE and PE. */
+    static const char mul[] = "\xf2\x0f\x59\xc1";   /* mulsd xmm0, xmm1 */
+    r = RUN(&g, mul, MXCSR_DEFAULT | MXCSR_FZ, 0x0010000000000000ull, 0x3fe0000000000000ull, 0, false);
+    cr_expect_eq(r.xmm0[0], 0, "FTZ product %#llx", (unsigned long long)r.xmm0[0]);
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT | MXCSR_FZ | MXCSR_UE | MXCSR_PE, "mxcsr %#x", r.mxcsr);
+    r = RUN(&g, mul, MXCSR_DEFAULT, 0x0010000000000000ull, 0x3fe0000000000000ull, 0, false);
+    cr_expect_eq(r.xmm0[0], D_HALF_MIN, "exact denormal product %#llx", (unsigned long long)r.xmm0[0]);
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT, "an exact denormal result raises nothing: mxcsr %#x", r.mxcsr);
+    xg_destroy(&g);
+}
+
+Test(soft_x86_sse_mxcsr, unmasked_exception)
+{
+    struct xg g;
+    setup(&g);
+    static const char div[] = "\xf2\x0f\x5e\xc1";   /* divsd xmm0, xmm1 */
+    uint32_t mxcsr = MXCSR_DEFAULT & ~MXCSR_ZM;
+    struct run r = RUN(&g, div, mxcsr, D_ONE, 0, 0, true);
+    cr_expect_eq(r.vector, V_XM, "vector %d, wanted #XM", r.vector);
+    cr_expect_eq(r.stacked_rip, XG_CODE, "stacked RIP %#llx", (unsigned long long)r.stacked_rip);
+    cr_expect_eq(r.xmm0[0], D_ONE, "destination changed: %#llx", (unsigned long long)r.xmm0[0]);
+    cr_expect_eq(r.mxcsr, mxcsr | MXCSR_ZE, "mxcsr %#x", r.mxcsr);
+    /* Masked but already flagged: no exception. */
+    r = RUN(&g, div, MXCSR_DEFAULT | MXCSR_ZE, D_ONE, 0, 0, true);
+    expect_completed(&r, sizeof(div) - 1);
+    /* CR4.OSXMMEXCPT clear: #UD. Not on this machine's KVM, whose CPL3 code runs
+     * under the host kernel's CR4 (docs/differences.md). */
+    const char *backend = getenv("ANYHV_BACKEND");
+    if (!backend || strcmp(backend, "kvm") != 0) {
+        r = RUN(&g, div, mxcsr, D_ONE, 0, 0, false);
+        cr_expect_eq(r.vector, V_UD, "vector %d, wanted #UD without CR4.OSXMMEXCPT", r.vector);
+        cr_expect_eq(r.xmm0[0], D_ONE);
+    }
+    xg_destroy(&g);
+}
+
+#define FX_FCW 0
+#define FX_MXCSR_MASK 28
+#define FCW_DEFAULT 0x037fu
+#define PATTERN0 0x0123456789abcdefull
+#define PATTERN1 0xfedcba9876543210ull
+
+Test(soft_x86_sse_mxcsr, fxsave_fxrstor)
+{
+    struct xg g;
+    setup(&g);
+    memset(g.ram + XG_DATA, 0xcc, FPSTATE_SIZE);
+    static const char save[] = "\x48\x0f\xae\x03";   /* fxsave64 [rbx] */
+    struct run r = RUN(&g, save, MXCSR_DEFAULT | MXCSR_PE, PATTERN0, PATTERN1, 0, false);
+    expect_completed(&r, sizeof(save) - 1);
+    const uint8_t *img = g.ram + XG_DATA;
+    uint16_t fcw;
+    uint32_t mxcsr, mask;
+    uint64_t x0, x1;
+    memcpy(&fcw, img + FX_FCW, 2);
+    memcpy(&mxcsr, img + FX_MXCSR, 4);
+    memcpy(&mask, img + FX_MXCSR_MASK, 4);
+    memcpy(&x0, img + FX_XMM0, 8);
+    memcpy(&x1, img + FX_XMM0 + 16, 8);
+    cr_expect_eq(fcw, FCW_DEFAULT, "FCW %#x", fcw);
+    cr_expect_eq(mxcsr, MXCSR_DEFAULT | MXCSR_PE, "MXCSR %#x", mxcsr);
+    cr_expect(mask & 0xffffu, "MXCSR_MASK %#x", mask);
+    cr_expect_eq(x0, PATTERN0);
+    cr_expect_eq(x1, PATTERN1);
+    cr_expect_eq(img[FPSTATE_SIZE - 1], 0xcc, "bytes 464-511 are left alone");
+
+    /* FXRSTOR64 of an edited image: XMM0 and MXCSR come back from memory. */
+    uint64_t edited = 0x1111222233334444ull;
+    uint32_t rc_up = MXCSR_DEFAULT | RC_UP;
+    memcpy(g.ram + XG_DATA + FX_XMM0, &edited, 8);
+    memcpy(g.ram + XG_DATA + FX_MXCSR, &rc_up, 4);
+    static const char restore[] = "\x48\x0f\xae\x0b";   /* fxrstor64 [rbx] */
+    r = RUN(&g, restore, MXCSR_DEFAULT, 0, 0, 0, false);
+    expect_completed(&r, sizeof(restore) - 1);
+    cr_expect_eq(r.xmm0[0], edited, "xmm0 %#llx", (unsigned long long)r.xmm0[0]);
+    cr_expect_eq(r.mxcsr, rc_up, "mxcsr %#x", r.mxcsr);
+
+    /* A reserved MXCSR bit in the image: #GP(0), nothing restored. */
+    uint32_t bad = 0x10000u | MXCSR_DEFAULT;
+    memcpy(g.ram + XG_DATA + FX_MXCSR, &bad, 4);
+    r = RUN(&g, restore, MXCSR_DEFAULT, PATTERN0, 0, 0, false);
+    if (!kvm_emulates_gp())
+        cr_expect_eq(r.vector, V_GP, "vector %d", r.vector);
+    cr_expect_eq(r.stacked_rip, XG_CODE);
+    cr_expect_eq(r.xmm0[0], PATTERN0);
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT);
+
+    /* Misaligned: #GP(0). */
+    static const char misaligned[] = "\x48\x0f\xae\x43\x08";   /* fxsave64 [rbx+8] */
+    if (!kvm_emulates_gp()) {
+        r = RUN(&g, misaligned, MXCSR_DEFAULT, 0, 0, 0, false);
+        cr_expect_eq(r.vector, V_GP, "vector %d", r.vector);
+        cr_expect_eq(r.stacked_rip, XG_CODE, "stacked %#llx", (unsigned long long)r.stacked_rip);
+    }
+    xg_destroy(&g);
+}
+
+Test(soft_x86_sse_mxcsr, cr0_ts_gives_nm)
+{
+    struct xg g;
+    setup(&g);
+    const char *backend = getenv("ANYHV_BACKEND");
+    if (backend && strcmp(backend, "kvm") == 0) {
+        xg_destroy(&g);
+        cr_skip_test("CR0.TS is not honoured for CPL3 code on this machine's KVM (docs/differences.md)");
+    }
+    static const char codes[][8] = { "\x48\x0f\xae\x03", "\x0f\xae\x13", "\x0f\xae\x1b", "\xf2\x0f\x58\xc1" };
+    for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+        cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR0, xg_read_vmcs(&g, VMCS_GUEST_CR0) | CR0_TS), 0);
+        unsigned len = (unsigned)strlen(codes[i]);
+        memcpy(g.ram + XG_CODE, codes[i], len);
+        g.ram[XG_CODE + len] = HLT_BYTE;
+        hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RBX, XG_DATA);
+        cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_NM, "form %u: RIP %#llx", i,
+                     (unsigned long long)xg_reg(&g, HV_X86_RIP));
+    }
+    xg_destroy(&g);
+}

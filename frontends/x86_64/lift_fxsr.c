@@ -22,8 +22,14 @@
 #define MXCSR_DEFAULT_MASK 0xffbfu   /* what a zero MXCSR_MASK means (SDM vol.1 11.6.6) */
 #define LEGACY_XMM 8u
 
-enum fxsr_op { FXSR_LDMXCSR, FXSR_SAVE, FXSR_RESTORE };
-#define FXSR_REXW 0x10u
+#define FXSR_LDMXCSR X86_FXSR_LDMXCSR
+#define FXSR_SAVE X86_FXSR_SAVE
+#define FXSR_RESTORE X86_FXSR_RESTORE
+#define FXSR_REXW X86_FXSR_REXW
+#define X87_EXC_FLAGS 0x003fu   /* FSW IE..PE and the FCW masks in the same bits */
+#define FSW_TOP_SHIFT 11
+#define FSW_TOP_MASK 0x3800u
+#define FTW_ALL_VALID 0xffu
 
 static uint32_t mxcsr_mask_of(const struct x86_fpu *fpu)
 {
@@ -77,7 +83,32 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
     }
 }
 
-/* LDMXCSR value / FXSAVE addr / FXRSTOR addr; how = enum fxsr_op | FXSR_REXW. */
+/* The x87->MMX transition: a pending x87 exception (an FSW exception flag whose FCW
+ * mask is clear, the state the x87 helper keeps; the host CPU decides the same way
+ * even when FSW.ES disagrees) is taken first as #MF; then TOP becomes 0 (the stack-ordered st[] slots rotate so
+ * each physical register keeps its value) and the tags say valid, or empty (EMMS). */
+static void mmx_transition(struct soft_cpu *cpu, bool emms)
+{
+    struct x86_fpu *f = &x86_st(cpu)->fpu;
+    if (f->fsw & ~f->fcw & X87_EXC_FLAGS)
+        x86_raise_now(cpu, X86_V_MF, X86_NO_ERR);
+    if (emms) {
+        f->ftw = 0;
+        return;
+    }
+    unsigned top = (f->fsw & FSW_TOP_MASK) >> FSW_TOP_SHIFT;
+    if (top) {
+        uint8_t phys[8][16];
+        for (unsigned i = 0; i < 8; i++)   /* ST(i) is physical register (TOP + i) & 7 */
+            memcpy(phys[(top + i) & 7], f->st[i], 16);
+        memcpy(f->st, phys, sizeof(phys));
+        f->fsw &= (uint16_t)~FSW_TOP_MASK;
+    }
+    f->ftw = FTW_ALL_VALID;
+}
+
+/* LDMXCSR value / FXSAVE addr / FXRSTOR addr / MMX transition; how = enum
+ * x86_fxsr_op | FXSR_REXW. */
 static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
 {
     (void)unused;
@@ -85,6 +116,10 @@ static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
     struct x86_state *st = x86_st(cpu);
     unsigned op = (unsigned)how & 0xf;
     bool rexw = ((unsigned)how & FXSR_REXW) != 0;
+    if (op == X86_FXSR_MMX || op == X86_FXSR_EMMS) {
+        mmx_transition(cpu, op == X86_FXSR_EMMS);
+        return 0;
+    }
     if (op == FXSR_LDMXCSR) {
         if ((uint32_t)arg & ~mxcsr_mask_of(&st->fpu))
             x86_raise_now(cpu, X86_V_GP, 0);

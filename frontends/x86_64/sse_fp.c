@@ -586,12 +586,79 @@ static void commit(struct soft_cpu *cpu, unsigned flags)
         x86_raise_now(cpu, (st->cr4 & X86_CR4_OSXMMEXCPT) ? X86_V_XM : X86_V_UD, X86_NO_ERR);
 }
 
+/* ---- the common case without <fenv.h> -------------------------------------------- */
+
+/* Finite, nonzero and not denormal. */
+static bool ordinary(const lanes_t *x, unsigned t, unsigned i)
+{
+    if (t == T_F32) {
+        uint32_t e = x->d[i] & 0x7f800000u;
+        return e != 0 && e != 0x7f800000u;
+    }
+    uint64_t e = x->q[i] & 0x7ff0000000000000ull;
+    return e != 0 && e != 0x7ff0000000000000ull;
+}
+
+/* Every exception masked, round to nearest and PE already set: an operation whose
+ * sources and results are all ordinary numbers (or harmless zeros) can only have
+ * been inexact, which MXCSR already says, and DAZ/FTZ change nothing. Such lanes
+ * need no flags; anything else (a NaN, infinity, denormal, a zero divisor, a zero
+ * product or quotient of nonzero numbers) takes the full path. */
+#define MX_FAST_MASK (0x1f80u | (MX_RC_MASK << MX_RC_SHIFT) | MX_PE)
+#define MX_FAST_WANT (0x1f80u | MX_PE)
+
+static bool additive(unsigned op)
+{
+    switch (op) {
+    case X86_SSE_ADDSS: case X86_SSE_ADDPS: case X86_SSE_ADDSD: case X86_SSE_ADDPD:
+    case X86_SSE_SUBSS: case X86_SSE_SUBPS: case X86_SSE_SUBSD: case X86_SSE_SUBPD:
+    case X86_SSE_ADDSUBPS: case X86_SSE_ADDSUBPD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool is_div(unsigned op)
+{
+    return op == X86_SSE_DIVSS || op == X86_SSE_DIVPS || op == X86_SSE_DIVSD || op == X86_SSE_DIVPD;
+}
+
+/* A source lane that cannot raise anything but PE: ordinary, or a zero that is not
+ * a divisor. */
+static bool quiet_source(unsigned op, const lanes_t *x, unsigned t, unsigned i, bool divisor)
+{
+    return ordinary(x, t, i) || (is_zero(x, t, i) && !(divisor && is_div(op)));
+}
+
+static bool fast_path(unsigned op, const struct fp_desc *d, const lanes_t *a, const lanes_t *b, lanes_t *r)
+{
+    if (op == X86_SSE_DPPS || op == X86_SSE_DPPD || horizontal(op))
+        return false;
+    unsigned zero_in = 0;   /* lanes with a zero source */
+    for (unsigned i = 0; i < d->n && d->in != T_INT; i++) {
+        if (!quiet_source(op, b, d->in, i, true) || (d->binary && !quiet_source(op, a, d->in, i, false)))
+            return false;
+        if (is_zero(b, d->in, i) || (d->binary && is_zero(a, d->in, i)))
+            zero_in |= 1u << i;
+    }
+    r->v = x86_sse_compute(op, 0, a->v, b->v);
+    /* A zero result is exact after a cancellation or from a zero source; otherwise it
+     * may be an underflow. */
+    for (unsigned i = 0; i < d->n; i++)
+        if (!ordinary(r, d->out, i) && !(is_zero(r, d->out, i) && (additive(op) || (zero_in & (1u << i)))))
+            return false;
+    return true;
+}
+
 ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
     const struct fp_desc *d = &fp_desc[op];
     uint32_t mxcsr = x86_st(vcpu)->fpu.mxcsr;
     lanes_t a = { .v = av }, b = { .v = bv }, r;
+    if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, &a, &b, &r))
+        return r.v;
     unsigned flags = sources(op, imm, d, mxcsr, &a, &b);
     if (d->cls == FPC_HOST)
         flags |= host_op(op, imm, d, mxcsr, &a, &b, &r);

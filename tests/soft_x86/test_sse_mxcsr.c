@@ -293,3 +293,51 @@ Test(soft_x86_sse_mxcsr, cr0_ts_gives_nm)
     }
     xg_destroy(&g);
 }
+
+#define V_MF 16
+#define FX_FSW 2
+#define FX_FTW 4
+
+/* MMX and the x87: a pending unmasked x87 exception is #MF before PADDB or EMMS; an
+ * MMX instruction makes TOP 0 and every tag valid, EMMS every tag empty. */
+Test(soft_x86_sse_mxcsr, mmx_x87_transition)
+{
+    struct xg g;
+    setup(&g);
+    static const char paddb[] = "\x0f\xfc\xc1", emms[] = "\x0f\x77";
+    uint8_t fx[FPSTATE_SIZE] __attribute__((aligned(16)));
+    for (unsigned k = 0; k < 2; k++) {
+        const char *code = k ? emms : paddb;
+        unsigned len = k ? 2 : 3;
+        cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+        memcpy(g.ram + XG_CODE, code, len);
+        g.ram[XG_CODE + len] = HLT_BYTE;
+        cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        uint16_t fcw = 0x037e, fsw = 0x0081 | (5u << 11);   /* IE pending and unmasked, TOP 5 */
+        memcpy(fx, &fcw, 2);
+        memcpy(fx + FX_FSW, &fsw, 2);
+        fx[FX_FTW] = 0x21;
+        cr_assert_eq(hv_vcpu_write_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+        cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_MF, "form %u: RIP %#llx, wanted #MF", k,
+                     (unsigned long long)xg_reg(&g, HV_X86_RIP));
+        /* Masked: no #MF; TOP becomes 0 and the tags all valid (PADDB) or empty (EMMS). */
+        fcw = 0x037f;
+        memcpy(fx, &fcw, 2);
+        cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+        cr_assert_eq(hv_vcpu_write_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+        cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_GP, "form %u: did not complete", k);
+        cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        uint16_t fsw_out;
+        memcpy(&fsw_out, fx + FX_FSW, 2);
+        if (!k)
+            cr_expect_eq((fsw_out >> 11) & 7, 0, "TOP %u after PADDB", (fsw_out >> 11) & 7);
+        cr_expect_eq(fx[FX_FTW], k ? 0x00 : 0xff, "form %u: abridged tags %#x", k, fx[FX_FTW]);
+    }
+    xg_destroy(&g);
+}

@@ -222,6 +222,9 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
     /* F3 0F BC/BD are TZCNT/LZCNT; Capstone reports BSF/BSR outside 64-bit mode. */
     if ((in->op == X86_I_BSF || in->op == X86_I_BSR) && (in->prefixes & X86_PFX_REP))
         in->op = in->op == X86_I_BSF ? X86_I_TZCNT : X86_I_LZCNT;
+    /* COMISS/COMISD read m32/m64; Capstone 4.0.2 says xmmword (UCOMISx are right). */
+    if ((in->op == X86_I_COMISS || in->op == X86_I_COMISD) && in->nops == 2 && in->o[1].kind == X86_OPND_MEM)
+        in->o[1].size = in->op == X86_I_COMISS ? 4 : 8;
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
         in->o[0].size = default_op_size(mode, in->prefixes);

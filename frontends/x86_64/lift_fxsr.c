@@ -19,7 +19,11 @@
 #define FX_MXCSR 24u
 #define FX_LEGACY_END 288u     /* end of XMM0-7: the part saved outside 64-bit mode */
 #define FX_XMM_END 416u        /* end of XMM0-15 */
-#define MXCSR_DEFAULT_MASK 0xffbfu   /* what a zero MXCSR_MASK means (SDM vol.1 11.6.6) */
+/* The soft CPU's MXCSR_MASK: every MXCSR bit through FZ, DAZ included. A property of
+ * the processor, not state: an fpstate image written through the API does not
+ * change it (FXRSTOR ignores the field too). */
+#define SOFT_MXCSR_MASK 0x0000ffffu
+#define FX_MXCSR_MASK 28u
 #define LEGACY_XMM 8u
 
 #define FXSR_LDMXCSR X86_FXSR_LDMXCSR
@@ -31,11 +35,6 @@
 #define FSW_TOP_MASK 0x3800u
 #define FTW_ALL_VALID 0xffu
 
-static uint32_t mxcsr_mask_of(const struct x86_fpu *fpu)
-{
-    return fpu->mxcsr_mask ? fpu->mxcsr_mask : MXCSR_DEFAULT_MASK;
-}
-
 static uint32_t user_access(const struct x86_state *st)
 {
     return x86_cpl(st) == 3 ? MMU_USER : 0;
@@ -46,6 +45,8 @@ static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw)
     struct x86_state *st = x86_st(cpu);
     uint8_t img[X86_FXSAVE_SIZE];
     x86_fpstate_save(&st->fpu, 0, img, sizeof(img));
+    uint32_t mask = SOFT_MXCSR_MASK;
+    memcpy(img + FX_MXCSR_MASK, &mask, 4);
     if (!rexw) {
         uint32_t fip = (uint32_t)st->fpu.fip, fdp = (uint32_t)st->fpu.fdp;
         memset(img + FX_FIP, 0, FX_MXCSR - FX_FIP);
@@ -69,7 +70,7 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
         x86_fault_now(cpu, &f);
     uint32_t mxcsr;
     memcpy(&mxcsr, img + FX_MXCSR, 4);
-    if (mxcsr & ~mxcsr_mask_of(&st->fpu))
+    if (mxcsr & ~SOFT_MXCSR_MASK)
         x86_raise_now(cpu, X86_V_GP, 0);
     struct x86_fpu old = st->fpu;
     x86_fpstate_load(&st->fpu, img, sizeof(img));
@@ -121,7 +122,7 @@ static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
         return 0;
     }
     if (op == FXSR_LDMXCSR) {
-        if ((uint32_t)arg & ~mxcsr_mask_of(&st->fpu))
+        if ((uint32_t)arg & ~SOFT_MXCSR_MASK)
             x86_raise_now(cpu, X86_V_GP, 0);
         st->fpu.mxcsr = (uint32_t)arg;
         return 0;

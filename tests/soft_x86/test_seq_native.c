@@ -1,9 +1,13 @@
-/* test_mmx_native.c - MMX sequences on the soft route against the host CPU: random
- * runs of MMX instructions (every MMX, SSE-on-MMX and SSSE3-on-MMX form, register and
- * [rbx+disp8] operands, the MMX<->XMM moves and conversions, EMMS) start from the
- * same random GPR/x87/MMX/XMM state (TOP and the tags random too, so the x87->MMX
- * transition is exercised) in a CPL3 guest and natively (native_x86.h), and the
- * MASKMOVQ/MASKMOVDQU, final GPRs, FXSAVE images (FSW/FTW/ST0-7/MXCSR/XMM) and data bytes must agree.
+/* test_seq_native.c - instruction sequences on the soft route against the host CPU:
+ * random runs start from the same random GPR/x87/MMX/XMM/MXCSR state in a CPL3
+ * guest and natively (native_x86.h), and the final GPRs, status flags, FXSAVE images
+ * (FCW/FSW/FTW, MXCSR, ST0-7 = MM0-7, XMM0-7) and data bytes must agree.
+ * - mmx_sequences: every MMX, SSE-on-MMX and SSSE3-on-MMX form, register and
+ *   [rbx+disp8] operands, the MMX<->XMM moves and conversions, MASKMOVQ/MASKMOVDQU,
+ *   EMMS; TOP and the tags start random, so the x87->MMX transition is exercised.
+ * - sse_fp_sequences: SSE/SSE2/SSE4.1 floating point with LDMXCSR/STMXCSR among
+ *   them, so rounding control, DAZ, FTZ and the exception flags go through decode,
+ *   lift and helper as the guest sees them (all exceptions masked).
  * Skips off x86-64 hosts and without the soft backend. ANYHV_FUZZ_ITERS runs more. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -30,9 +34,13 @@
 #define MXCSR_DEFAULT 0x1f80u
 #define RDI_OFFSET 0x48u      /* MASKMOVQ/MASKMOVDQU store at data + this */
 #define RDI 7
+#define STATUS_FLAGS 0x8d5u
+#define MXCSR_SLOTS 0x70u     /* data + 0x70..0x7f: MXCSR values LDMXCSR may load (disp8 < 0x80) */
+#define MXCSR_RANDOM_BITS 0xe07fu   /* flags, DAZ, RC, FZ: every exception stays masked */
 
 enum operands { O_MM_MMM, O_MM_IMM_GROUP, O_MM_MMM_IB, O_GPR_MM_IB, O_MM_R32M16_IB, O_MM_RM32, O_RM32_MM,
-                O_MEM_MM, O_XMM_MM, O_MM_XMM, O_XMM_MMM, O_MM_XMMM, O_REG_REG, O_NONE };
+                O_MEM_MM, O_XMM_MM, O_MM_XMM, O_XMM_MMM, O_MM_XMMM, O_REG_REG, O_NONE,
+                O_X_XM, O_X_XM_IB, O_GPR_XM, O_X_RM32, O_LDMXCSR, O_STMXCSR };
 
 /* One encoding: prefix (0 none), opcode bytes after 0F, operand shape, group /reg. */
 static const struct form {
@@ -83,6 +91,25 @@ static const struct form {
     { 0x66, { 0x2d }, 1, O_MM_XMM, 0 }, { 0x66, { 0x2c }, 1, O_MM_XMM, 0 },
     /* MASKMOVQ / MASKMOVDQU to [rdi] (rdi points into the data) */
     { 0, { 0xf7 }, 1, O_REG_REG, 0 }, { 0x66, { 0xf7 }, 1, O_REG_REG, 0 },
+};
+
+/* SSE floating point on XMM0-7: O_X_XM takes a memory source only for scalar forms
+ * (the packed ones would need 16-byte alignment); imm8 forms get a random imm8. */
+static const struct form fp_forms[] = {
+    { 0xf2, { 0x58 }, 1, O_X_XM, 1 }, { 0xf3, { 0x58 }, 1, O_X_XM, 1 }, { 0, { 0x58 }, 1, O_X_XM, 0 },
+    { 0x66, { 0x58 }, 1, O_X_XM, 0 }, { 0xf2, { 0x59 }, 1, O_X_XM, 1 }, { 0, { 0x59 }, 1, O_X_XM, 0 },
+    { 0xf3, { 0x5c }, 1, O_X_XM, 1 }, { 0x66, { 0x5c }, 1, O_X_XM, 0 }, { 0xf2, { 0x5e }, 1, O_X_XM, 1 },
+    { 0, { 0x5e }, 1, O_X_XM, 0 }, { 0xf3, { 0x51 }, 1, O_X_XM, 1 }, { 0x66, { 0x51 }, 1, O_X_XM, 0 },
+    { 0xf2, { 0x5d }, 1, O_X_XM, 1 }, { 0, { 0x5f }, 1, O_X_XM, 0 }, { 0xf3, { 0x5a }, 1, O_X_XM, 1 },
+    { 0xf2, { 0x5a }, 1, O_X_XM, 1 }, { 0, { 0x5a }, 1, O_X_XM, 0 }, { 0x66, { 0x5a }, 1, O_X_XM, 0 },
+    { 0, { 0x5b }, 1, O_X_XM, 0 }, { 0x66, { 0x5b }, 1, O_X_XM, 0 }, { 0xf3, { 0x5b }, 1, O_X_XM, 0 },
+    { 0xf2, { 0xe6 }, 1, O_X_XM, 0 }, { 0x66, { 0xe6 }, 1, O_X_XM, 0 }, { 0xf2, { 0x7c }, 1, O_X_XM, 0 },
+    { 0x66, { 0xd0 }, 1, O_X_XM, 0 }, { 0x66, { 0x2e }, 1, O_X_XM, 1 }, { 0, { 0x2f }, 1, O_X_XM, 1 },
+    { 0xf2, { 0x2d }, 1, O_GPR_XM, 1 }, { 0xf3, { 0x2c }, 1, O_GPR_XM, 1 }, { 0xf2, { 0x2a }, 1, O_X_RM32, 0 },
+    { 0, { 0xc2 }, 1, O_X_XM_IB, 0 }, { 0xf2, { 0xc2 }, 1, O_X_XM_IB, 1 },
+    { 0x66, { 0x3a, 0x0a }, 2, O_X_XM_IB, 1 }, { 0x66, { 0x3a, 0x08 }, 2, O_X_XM_IB, 0 },
+    { 0x66, { 0x3a, 0x40 }, 2, O_X_XM_IB, 0 }, { 0x66, { 0x3a, 0x41 }, 2, O_X_XM_IB, 0 },
+    { 0, { 0xae }, 1, O_LDMXCSR, 0 }, { 0, { 0xae }, 1, O_STMXCSR, 0 },
 };
 
 static uint64_t rng_next(uint64_t *s)
@@ -155,6 +182,25 @@ static unsigned emit(uint8_t *p, const struct form *f, uint64_t *s)
     case O_MEM_MM:
         n += modrm(p + n, a, true, 0, s);
         break;
+    case O_X_XM: case O_X_XM_IB:
+        n += modrm(p + n, a, mem && f->group, b, s);   /* group: scalar, memory allowed */
+        if (f->shape == O_X_XM_IB)
+            p[n++] = (uint8_t)rng_next(s);
+        break;
+    case O_GPR_XM:
+        n += modrm(p + n, some_gpr(s), mem, b, s);
+        break;
+    case O_X_RM32:
+        n += modrm(p + n, a, mem, some_gpr(s), s);
+        break;
+    case O_LDMXCSR:
+        p[n++] = 0x53;   /* /2 [rbx+disp8] */
+        p[n++] = (uint8_t)(MXCSR_SLOTS + 4 * (rng_next(s) % 4));
+        break;
+    case O_STMXCSR:
+        p[n++] = 0x5b;   /* /3 [rbx+disp8] */
+        p[n++] = (uint8_t)((rng_next(s) % DISP_RANGE) & ~3u);
+        break;
     case O_XMM_MM: case O_MM_XMM: case O_REG_REG:
         n += modrm(p + n, a, false, b, s);
         break;
@@ -166,9 +212,25 @@ static unsigned emit(uint8_t *p, const struct form *f, uint64_t *s)
 
 struct state {
     uint64_t gpr[16];
+    uint64_t rflags;
     uint8_t fx[NATIVE_X86_FXSAVE_SIZE];
     uint8_t data[DATA_BYTES];
 };
+
+/* 64 random bits, or lanes that make FP interesting: small integers, zeros,
+ * denormals, NaNs, infinities, values near 1. */
+static uint64_t special(uint64_t *s)
+{
+    uint64_t v = rng_next(s), k = rng_next(s) % 8;
+    switch (k) {
+    case 0: return v & 0x00000000ffffffffull;
+    case 1: return v & 0x000000ff000000ffull;                       /* float denormals / small ints */
+    case 2: return v & 0x800fffffffffffffull;                       /* a double denormal or zero */
+    case 3: return (v & 0x8000000080000000ull) | 0x7fc000007f800000ull;   /* NaN, infinity */
+    case 4: return 0x3ff0000000000000ull | (v & 0x800000000000ffffull);   /* near 1.0 */
+    default: return v;
+    }
+}
 
 static void random_state(uint64_t *s, struct state *st)
 {
@@ -176,7 +238,7 @@ static void random_state(uint64_t *s, struct state *st)
     for (unsigned i = 0; i < 16; i++)
         st->gpr[i] = rng_next(s);   /* RBX, RSP and RDI are set by the runners */
     uint16_t fcw = 0x037f, fsw = (uint16_t)((rng_next(s) % 8) << FSW_TOP_SHIFT);
-    uint32_t mxcsr = MXCSR_DEFAULT;
+    uint32_t mxcsr = MXCSR_DEFAULT | ((uint32_t)rng_next(s) & MXCSR_RANDOM_BITS);
     memcpy(st->fx, &fcw, 2);
     memcpy(st->fx + FX_FSW, &fsw, 2);
     st->fx[FX_FTW] = (uint8_t)rng_next(s);
@@ -188,15 +250,16 @@ static void random_state(uint64_t *s, struct state *st)
         memcpy(st->fx + FX_ST0 + 16 * i + 8, &e, 2);
     }
     for (unsigned i = 0; i < 16 * 16; i += 8) {
-        uint64_t v = rng_next(s);
-        /* small integers in float/double lanes now and then, so conversions are exact */
-        if (v % 4 == 0)
-            v &= 0x00000000ffffffffull;
+        uint64_t v = special(s);
         memcpy(st->fx + FX_XMM0 + i, &v, 8);
     }
     for (unsigned i = 0; i < DATA_BYTES; i += 8) {
-        uint64_t v = rng_next(s);
+        uint64_t v = special(s);
         memcpy(st->data + i, &v, 8);
+    }
+    for (unsigned i = MXCSR_SLOTS; i < MXCSR_SLOTS + 16; i += 4) {
+        uint32_t v = MXCSR_DEFAULT | ((uint32_t)rng_next(s) & MXCSR_RANDOM_BITS);
+        memcpy(st->data + i, &v, 4);
     }
 }
 
@@ -215,6 +278,7 @@ static void run_native(const uint8_t *code, unsigned len, struct state *st, uint
     cr_assert_eq(r.signo, 0, "native run raised signal %d at offset %llu", r.signo,
                  (unsigned long long)r.fault_offset);
     memcpy(st->gpr, n.gpr, sizeof(n.gpr));
+    st->rflags = n.rflags & STATUS_FLAGS;
     memcpy(st->fx, n.fx, sizeof(n.fx));
     memcpy(st->data, scratch, DATA_BYTES);
 }
@@ -241,12 +305,15 @@ static void run_soft(struct xg *g, const uint8_t *code, unsigned len, struct sta
     uint64_t sp = xg_reg(g, HV_X86_RSP), at = 0;
     if (sp + 8 <= XG_RAM_SIZE)
         memcpy(&at, g->ram + sp, 8);
-    cr_assert_eq(rip, XG_STUBS + XG_STUB_SIZE * GP_VECTOR,
-                 "soft run ended at %#llx (vector %llu at offset %lld), not the closing HLT's #GP: %s",
-                 (unsigned long long)rip, (unsigned long long)((rip - XG_STUBS) / XG_STUB_SIZE),
-                 (long long)(at - XG_CODE), hex);
+    if (rip == XG_STUBS + XG_STUB_SIZE * GP_VECTOR && sp + 16 <= XG_RAM_SIZE)
+        memcpy(&at, g->ram + sp + 8, 8);   /* #GP: RIP is above the error code */
+    cr_assert(rip == XG_STUBS + XG_STUB_SIZE * GP_VECTOR && at == XG_CODE + len,
+              "soft run ended at %#llx (vector %llu at offset %lld), not the closing HLT's #GP: %s",
+              (unsigned long long)rip, (unsigned long long)((rip - XG_STUBS) / XG_STUB_SIZE),
+              (long long)(at - XG_CODE), hex);
     for (unsigned i = 0; i < 16; i++)
         st->gpr[i] = i == 3 || i == 4 || i == RDI ? 0 : xg_reg(g, regs[i]);
+    st->rflags = xg_reg(g, HV_X86_RFLAGS) & STATUS_FLAGS;
     cr_assert_eq(hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx)), HV_SUCCESS);
     memcpy(st->fx, fx, sizeof(fx));
     memcpy(st->data, g->ram + XG_DATA, DATA_BYTES);
@@ -258,6 +325,8 @@ static void compare(const struct state *want, const struct state *got, const cha
         if (i != 3 && i != 4)
             cr_assert_eq(got->gpr[i], want->gpr[i], "sequence %u (%s): gpr %u %#llx, host %#llx", seq, hex, i,
                          (unsigned long long)got->gpr[i], (unsigned long long)want->gpr[i]);
+    cr_assert_eq(got->rflags, want->rflags, "sequence %u (%s): flags %#llx, host %#llx", seq, hex,
+                 (unsigned long long)got->rflags, (unsigned long long)want->rflags);
     /* FCW..FTW, MXCSR, ST0-7 (MM0-7 and their exponents) and XMM0-7; FOP/FIP/FDP
      * are the x87 helper's and untouched by MMX. */
     static const struct { unsigned from, to; } spans[] = { { 0, 6 }, { FX_MXCSR, FX_MXCSR + 4 },
@@ -272,7 +341,7 @@ static void compare(const struct state *want, const struct state *got, const cha
     cr_assert(memcmp(got->data, want->data, DATA_BYTES) == 0, "sequence %u (%s): data differ", seq, hex);
 }
 
-Test(soft_x86_mmx_native, random_sequences)
+static void run_sequences(const struct form *set, unsigned count, uint64_t seed)
 {
     const char *why = NULL;
     if (!native_x86_available(&why))
@@ -285,13 +354,12 @@ Test(soft_x86_mmx_native, random_sequences)
     cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
     const char *iters = getenv("ANYHV_FUZZ_ITERS");
     unsigned n = iters ? (unsigned)strtoul(iters, NULL, 10) : DEFAULT_SEQS;
-    uint64_t seed = 0x9e3779b97f4a7c15ull;
     static uint8_t scratch[DATA_BYTES] __attribute__((aligned(16)));
     for (unsigned seq = 0; seq < n; seq++) {
         uint8_t code[SEQ_LEN * 8];
         unsigned len = 0;
         for (unsigned k = 0; k < SEQ_LEN; k++)
-            len += emit(code + len, &forms[rng_next(&seed) % (sizeof(forms) / sizeof(forms[0]))], &seed);
+            len += emit(code + len, &set[rng_next(&seed) % count], &seed);
         struct state init, native, soft;
         random_state(&seed, &init);
         native = init;
@@ -305,4 +373,14 @@ Test(soft_x86_mmx_native, random_sequences)
         compare(&native, &soft, hex, seq);
     }
     xg_destroy(&g);
+}
+
+Test(soft_x86_seq_native, mmx_sequences)
+{
+    run_sequences(forms, sizeof(forms) / sizeof(forms[0]), 0x9e3779b97f4a7c15ull);
+}
+
+Test(soft_x86_seq_native, sse_fp_sequences)
+{
+    run_sequences(fp_forms, sizeof(fp_forms) / sizeof(fp_forms[0]), 0xbf58476d1ce4e5b9ull);
 }

@@ -52,12 +52,12 @@ int main(int argc, char **argv)
     hv_vcpuid_t vcpu;
     if (!child_start(argc, argv, 0, &ram, &entry))
         return 1;
-    x86m_build_tables(ram);
+    x86m_build_tables(ram, X86M_MODE_LONG64);
     if (hv_vm_create(HV_VM_DEFAULT) != HV_SUCCESS ||
         hv_vm_map(ram, 0, BENCH_RAM_BYTES, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS ||
         hv_vcpu_create(&vcpu, HV_VCPU_DEFAULT) != HV_SUCCESS)
         return printf("error cannot create the VM\n"), 1;
-    hv_return_t r = x86m_setup_vcpu(vcpu, entry, BENCH_RAM_BYTES, X86M_CPL3);
+    hv_return_t r = x86m_setup_vcpu(vcpu, entry, BENCH_RAM_BYTES, X86M_CPL3, X86M_MODE_LONG64);
     if (r != HV_SUCCESS)
         return printf("error vCPU set-up failed (0x%x)\n", (unsigned)r), 1;
     if (run_guest(vcpu, ram, &exits, &seconds, &value))

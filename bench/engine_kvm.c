@@ -120,7 +120,7 @@ static void kvm_raw_run(const struct bench_engine *e, const char *image, unsigne
         close_vm(&k);
         return;
     }
-    x86m_build_tables(k.ram);
+    x86m_build_tables(k.ram, X86M_MODE_LONG64);
     if (!setup_vcpu(&k, entry, r->error, sizeof(r->error))) {
         close_vm(&k);
         return;

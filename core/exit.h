@@ -32,6 +32,7 @@
     X(DEADLINE,    "deadline")     /* hv_vcpu_run_until deadline passed */      \
     X(BUDGET,      "budget")       /* instruction budget reached */             \
     X(DEBUG,       "debug")        /* breakpoint / single step stop */          \
+    X(TASK_SWITCH, "task-switch")  /* x86 task switch attempted (VMX: always exits) */ \
     X(INTERNAL,    "internal")     /* backend could not continue (detail in .internal) */
 
 enum exit_kind {
@@ -85,6 +86,15 @@ struct exit_exception {
     uint32_t idt_vectoring_error;
 };
 
+/* x86 task switch (VMX exit reason 9): the client performs the switch. */
+enum exit_task_source { EXIT_TASK_CALL = 0, EXIT_TASK_IRET = 1, EXIT_TASK_JMP = 2, EXIT_TASK_IDT = 3 };
+struct exit_task {
+    uint16_t selector;     /* the new task's TSS selector */
+    uint8_t source;        /* enum exit_task_source */
+    uint32_t idt_vectoring_info;  /* source IDT: the event that went through the task gate */
+    uint32_t idt_vectoring_error;
+};
+
 struct exit_reg_access {
     uint32_t index;        /* MSR index, CR/DR number, or arm64 sysreg encoding */
     uint8_t gpr;           /* register operand */
@@ -104,6 +114,7 @@ struct anyhv_exit {
         struct exit_pio pio;
         struct exit_exception exc;
         struct exit_reg_access reg;
+        struct exit_task task;
         uint32_t imm;               /* HYPERCALL/SMC immediate */
         struct { uint32_t code; uint64_t detail; } internal;
     } u;

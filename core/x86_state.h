@@ -172,6 +172,23 @@ struct x86_soft_flags {
     uint64_t rflags_synced;          /* rflags as last packed by the frontend */
 };
 
+/* Soft CPU only: what segmentation allows outside 64-bit mode, derived from seg[]
+ * by the x86 frontend (frontends/x86_64/seg_check.c) whenever segments may have
+ * changed, so generated code checks an offset with two compares. An access of
+ * `size` bytes at offset off through segment s is allowed iff lo <= off and
+ * off + size - 1 <= hi for its kind (read or write); an empty range (lo > hi) makes
+ * every access fault (null selector, write to read-only data or code). */
+struct x86_seg_bounds {
+    uint64_t rlo, rhi;               /* reads */
+    uint64_t wlo, whi;               /* writes */
+};
+struct x86_soft_seg {
+    struct x86_seg_bounds b[6];      /* ES CS SS DS FS GS */
+    uint8_t valid;                   /* 0: recompute before the next block */
+    uint8_t checked;                 /* some segment is not flat: emit limit checks */
+    uint8_t pad[6];
+};
+
 struct x86_state {
     uint64_t gpr[X86_GPR_COUNT];     /* offset 0: hottest */
     uint64_t rip;
@@ -189,6 +206,9 @@ struct x86_state {
     struct x86_vmx_controls vmx;
     struct x86_fpu fpu;
     struct x86_soft_flags soft;      /* soft CPU scratch (ignored by KVM) */
+    uint16_t fpu_fcs, fpu_fds;       /* x87 FCS/FDS of the last non-control instruction (soft CPU;
+                                      * FXSAVE64 images have no room for them); last so no offset moves */
+    struct x86_soft_seg soft_seg;    /* soft CPU segment-limit bounds (ignored by KVM) */
 };
 
 _Static_assert(offsetof(struct x86_state, gpr) == 0, "gpr pinned at 0 for generated code");

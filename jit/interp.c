@@ -544,6 +544,21 @@ static inline int x_EXIT_IF(struct ictx *c, const struct interp_insn *in)
     return (c->v[in->a] & 1) ? leave(c, in->imm) : 0;
 }
 
+/* A fault at the open instruction: it does not retire and the pc goes back to it
+ * (as the MMU does for a faulting access); the frontend's stop hook delivers. */
+static inline int x_TRAP_IF(struct ictx *c, const struct interp_insn *in)
+{
+    if (!(c->v[in->a] & 1))
+        return 0;
+    sync(c);
+    struct soft_cpu *cpu = c->cpu;
+    if (c->start)
+        cpu->fe->set_pc(cpu, c->start->imm);
+    cpu->stop_reason = IR_STOP_EXCEPTION;
+    cpu->stop_detail = in->imm;
+    return 2;
+}
+
 static inline int x_JUMP(struct ictx *c, const struct interp_insn *in)
 {
     return leave(c, in->imm);

@@ -191,6 +191,11 @@ void ir_exit_if(struct ir_block *b, ir_val cond, uint64_t target_pc)
     ir_emit(b, IR_EXIT_IF, IR_VOID, cond, 0, 0, target_pc, 0);
 }
 
+void ir_trap_if(struct ir_block *b, ir_val cond, uint64_t detail)
+{
+    ir_emit(b, IR_TRAP_IF, IR_VOID, cond, 0, 0, detail, 0);
+}
+
 void ir_jump(struct ir_block *b, uint64_t target_pc)
 {
     ir_emit(b, IR_JUMP, IR_VOID, 0, 0, 0, target_pc, 0);

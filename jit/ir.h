@@ -76,8 +76,11 @@ enum ir_stop_reason {
     IR_STOP_HALT = 4,       /* HLT / WFI: wait for an event */
 };
 
-/* Most instructions one block may hold (builders fail the block beyond it). */
+/* Most instructions one block may hold (builders fail the block beyond it). Frontends
+ * end a block before a guest instruction once it holds IR_BLOCK_SOFT_LIMIT, so a block
+ * fails only when memory runs out: no single guest instruction lifts to half the cap. */
 #define IR_MAX_INSNS 16384u
+#define IR_BLOCK_SOFT_LIMIT (IR_MAX_INSNS / 2u)
 
 typedef uint32_t ir_val;   /* index of the defining instruction + 1; 0 = none */
 #define IR_NONE ((ir_val)0)
@@ -124,7 +127,12 @@ void ir_block_init(struct ir_block *b, uint64_t guest_pc);
 void ir_block_reset(struct ir_block *b, uint64_t guest_pc);
 void ir_block_free(struct ir_block *b);
 static inline struct ir_insn *ir_insn_of(struct ir_block *b, ir_val v) { return &b->insns[v - 1]; }
-static inline enum ir_type ir_type_of(const struct ir_block *b, ir_val v) { return (enum ir_type)b->insns[v - 1].type; }
+/* IR_NONE (what a failed builder returns) has no type: callers go on building
+ * harmlessly until the frontend sees b->failed. */
+static inline enum ir_type ir_type_of(const struct ir_block *b, ir_val v)
+{
+    return v ? (enum ir_type)b->insns[v - 1].type : IR_VOID;
+}
 
 /* Builder: each call appends one instruction and returns its value. */
 ir_val ir_emit(struct ir_block *b, enum ir_op op, enum ir_type type, ir_val a0, ir_val a1, ir_val a2,
@@ -148,6 +156,8 @@ void ir_fence(struct ir_block *b);
 ir_val ir_call(struct ir_block *b, enum ir_type ret, uint32_t helper, ir_val a0, ir_val a1, ir_val a2);
 void ir_insn_start(struct ir_block *b, uint64_t pc, unsigned length);
 void ir_exit_if(struct ir_block *b, ir_val cond, uint64_t target_pc);
+/* If cond: fault at the open instruction (STOP IR_STOP_EXCEPTION, detail). */
+void ir_trap_if(struct ir_block *b, ir_val cond, uint64_t detail);
 void ir_jump(struct ir_block *b, uint64_t target_pc);
 void ir_jump_ind(struct ir_block *b, ir_val target_pc);
 void ir_branch(struct ir_block *b, ir_val cond, uint64_t taken_pc, uint64_t not_taken_pc);

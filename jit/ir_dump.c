@@ -106,6 +106,7 @@ static void put_body(struct out *o, const struct ir_insn *in)
         put(o, "insn_start 0x%llx, %llu", (unsigned long long)in->imm, (unsigned long long)in->imm2);
         return;
     case IR_EXIT_IF: put(o, "exit_if v%u, 0x%llx", in->arg[0], (unsigned long long)in->imm); return;
+    case IR_TRAP_IF: put(o, "trap_if v%u, 0x%llx", in->arg[0], (unsigned long long)in->imm); return;
     case IR_JUMP: put(o, "jump 0x%llx", (unsigned long long)in->imm); return;
     case IR_BRANCH:
         put(o, "branch v%u, 0x%llx, 0x%llx", in->arg[0], (unsigned long long)in->imm,

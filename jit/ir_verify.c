@@ -165,7 +165,7 @@ static bool check_control(struct vctx *c, uint32_t i, const struct ir_insn *in)
 {
     const struct ir_block *b = c->b;
     switch (in->op) {
-    case IR_EXIT_IF: case IR_BRANCH:
+    case IR_EXIT_IF: case IR_BRANCH: case IR_TRAP_IF:
         if (ty(b, in->arg[0]) != IR_I1)
             return fail(c, i, "branch condition must be i1");
         return true;

@@ -159,6 +159,11 @@ static void fold_control(struct fold *f, uint32_t idx)
     ir_u128 k;
     if (!in->arg[0] || !is_const(b, in->arg[0], &k))
         return;
+    if (in->op == IR_TRAP_IF) {
+        if (!(k & 1))
+            in->dead = 1;   /* a guard that can never fire */
+        return;
+    }
     if (in->op == IR_BRANCH) {
         in->op = IR_JUMP;
         in->imm = (k & 1) ? in->imm : in->imm2;
@@ -204,7 +209,7 @@ void ir_pass_const_fold(struct ir_block *b)
                 replace(&f, i, (args[0] & 1) ? in->arg[1] : in->arg[2]);
             else if (!funnel_rotate(&f, i))
                 identity(&f, i);
-        } else if (in->op == IR_EXIT_IF || in->op == IR_BRANCH) {
+        } else if (in->op == IR_EXIT_IF || in->op == IR_BRANCH || in->op == IR_TRAP_IF) {
             fold_control(&f, i);
         }
     }

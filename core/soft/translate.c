@@ -79,6 +79,10 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
             cpu->stop = SOFT_STOP_FAULT;
         return NULL;
     }
+    if (b->failed) {   /* out of memory while building: the block cap is kept by the frontends */
+        soft_internal_exit(cpu, SOFT_INTERNAL_NO_MEMORY, pc);
+        return NULL;
+    }
     if (!ir_verify(b, NULL, 0)) {
         soft_internal_exit(cpu, SOFT_INTERNAL_BAD_BLOCK, pc);
         return NULL;

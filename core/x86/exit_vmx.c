@@ -21,6 +21,8 @@
 #define EPTQ_PERM_SHIFT 3
 #define EPTQ_GLA_VALID (1ull << 7)
 #define EPTQ_GLA_IS_FINAL (1ull << 8)
+/* Task-switch qualification: TSS selector in bits 15:0, source in bits 31:30. */
+#define TASKQ_SOURCE_SHIFT 30
 /* Exit-reason bit 31: VM-entry failure. */
 #define VMX_EXIT_REASON_ENTRY_FAIL (1u << 31)
 
@@ -37,6 +39,7 @@ static const uint32_t reason_of_kind[EXIT_KIND_COUNT] = {
     [EXIT_RDTSC] = VMX_REASON_RDTSC,
     [EXIT_INVLPG] = VMX_REASON_INVLPG,
     [EXIT_EXCEPTION] = VMX_REASON_EXC_NMI,
+    [EXIT_TASK_SWITCH] = VMX_REASON_TASK,
     [EXIT_SHUTDOWN] = VMX_REASON_TRIPLE_FAULT,
     [EXIT_IRQ_WINDOW] = VMX_REASON_IRQ_WND,
     [EXIT_NMI_WINDOW] = VMX_REASON_VIRTUAL_NMI_WND,
@@ -95,6 +98,11 @@ hv_return_t x86_exit_render(struct vcpu *vcpu)
         x->exit_qualification = e->u.exc.fault_addr;   /* #PF: linear address; #DB: DR6 bits */
         x->idt_vectoring_info = e->u.exc.idt_vectoring_info;
         x->idt_vectoring_error = e->u.exc.idt_vectoring_error;
+        break;
+    case EXIT_TASK_SWITCH:
+        x->exit_qualification = e->u.task.selector | ((uint64_t)e->u.task.source << TASKQ_SOURCE_SHIFT);
+        x->idt_vectoring_info = e->u.task.idt_vectoring_info;
+        x->idt_vectoring_error = e->u.task.idt_vectoring_error;
         break;
     case EXIT_CR_ACCESS:
     case EXIT_DR_ACCESS:

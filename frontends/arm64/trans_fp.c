@@ -15,6 +15,14 @@ static int precision(uint32_t insn)
     return ftype <= FT_DOUBLE ? (int)ftype : -1;
 }
 
+/* Common start of a scalar FP lifter: the precision (or -1 when not implemented),
+ * and whether to go on (false after an FP access trap or for -1). */
+static bool fp_start(struct a64_tc *t, uint32_t insn, int *dp)
+{
+    *dp = precision(insn);
+    return *dp >= 0 && a64_fp_check(t);
+}
+
 static enum ir_type fp_ty(int dp)
 {
     return dp ? IR_I64 : IR_I32;
@@ -64,11 +72,9 @@ bool trans_FMOV_float_gen(struct a64_tc *t, uint32_t insn)
 
 static bool fp_unary_bits(struct a64_tc *t, uint32_t insn, int kind)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     struct ir_block *b = t->b;
     ir_val v = read_fp(t, A64_RN(insn), dp);
     ir_val sign = ir_const(b, fp_ty(dp), dp ? F64_SIGN : F32_SIGN);
@@ -87,11 +93,9 @@ bool trans_FNEG_float(struct a64_tc *t, uint32_t insn) { return fp_unary_bits(t,
 
 bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     ir_val r = call(t, A64_H_FP_UNOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), ir_const(t->b, IR_I64, 0),
                     ir_const(t->b, IR_I64, FU_SQRT | ((unsigned)dp << 8)));
     write_fp(t, A64_RD(insn), r);
@@ -123,11 +127,9 @@ bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
 
 static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     ir_val r = call(t, A64_H_FP_BINOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp),
                     ir_const(t->b, IR_I64, op | ((unsigned)dp << 8)));
     write_fp(t, A64_RD(insn), r);
@@ -149,11 +151,9 @@ bool trans_FMAXMIN_float(struct a64_tc *t, uint32_t insn)
 
 static bool fp_fma(struct a64_tc *t, uint32_t insn, bool neg_prod, bool neg_add)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     struct ir_block *b = t->b;
     ir_val a = ir_cast(b, IR_ZEXT, IR_I128, read_fp(t, A64_RA(insn), dp));
     ir_u128 ctl = ((ir_u128)(unsigned)dp << 64) | ((ir_u128)neg_prod << 66) | ((ir_u128)neg_add << 67);
@@ -194,11 +194,9 @@ static void set_nzcv_from(struct a64_tc *t, ir_val nzcv)
 
 static bool fp_compare(struct a64_tc *t, uint32_t insn, bool signal_all)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     set_nzcv_from(t, compare(t, insn, dp, a64_bits(insn, 3, 1), signal_all, IR_NONE));
     return true;
 }
@@ -208,11 +206,9 @@ bool trans_FCMPE_float(struct a64_tc *t, uint32_t insn) { return fp_compare(t, i
 
 static bool fp_cond_compare(struct a64_tc *t, uint32_t insn, bool signal_all)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     ir_val holds = a64_cond(t, a64_bits(insn, 12, 4));
     set_nzcv_from(t, compare(t, insn, dp, false, signal_all, holds));
     return true;
@@ -224,11 +220,9 @@ bool trans_FCCMPE_float(struct a64_tc *t, uint32_t insn) { return fp_cond_compar
 
 bool trans_FCSEL_float(struct a64_tc *t, uint32_t insn)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     ir_val holds = a64_cond(t, a64_bits(insn, 12, 4));
     ir_val v = ir_select(t->b, holds, read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp));
     write_fp(t, A64_RD(insn), v);
@@ -249,11 +243,9 @@ static uint64_t expand_fp_imm(unsigned imm8, int dp)
 
 bool trans_FMOV_float_imm(struct a64_tc *t, uint32_t insn)
 {
-    int dp = precision(insn);
-    if (dp < 0)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
+    int dp;
+    if (!fp_start(t, insn, &dp))
+        return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     write_fp(t, A64_RD(insn), ir_const(t->b, fp_ty(dp), expand_fp_imm(a64_bits(insn, 13, 8), dp)));
     return true;
 }

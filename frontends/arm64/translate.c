@@ -88,9 +88,13 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
         ir_insn_start(b, pc, 4);
         t.pc = pc;
         a64_raise(&t, A64_RAISE_ILLEGAL, 0);
-        return !b->failed;
+        return true;   /* a failed builder is the dispatcher's to report */
     }
     for (size_t i = 0; i < got && !t.ended; i++) {
+        if (i > 0 && b->count >= IR_BLOCK_SOFT_LIMIT) {
+            got = i;   /* end the block before this instruction */
+            break;
+        }
         t.pc = pc + 4 * i;
         ir_insn_start(b, t.pc, 4);
         if (t.breakpoints)
@@ -100,7 +104,7 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
     }
     if (!t.ended)
         ir_jump(b, pc + 4 * got);
-    return !b->failed;
+    return true;   /* a failed builder is the dispatcher's to report */
 }
 
 /* Before each block: the virtual timer exit, then interrupts PSTATE lets in. */

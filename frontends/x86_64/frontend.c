@@ -15,8 +15,11 @@
 #define INTR_BLOCK_STI (1u << 0)
 #define INTR_BLOCK_MOV_SS (1u << 1)
 #define INTR_BLOCK_NMI (1u << 3)
-#define MK_CS_HASH_SHIFT 13
-#define MK_CS_HASH_MASK 0x7ffffu
+#define MK_CS_HASH_SHIFT 17
+#define MK_CS_HASH_MASK 0x7fffu
+#define REAL_BASE_LIMIT 0x100000u       /* bases below 1 MiB that are multiples of 16 */
+#define REAL_BASE_ALIGN 0xfu
+#define REAL_BASE_SHIFT 4
 
 static const x86_lifter lifters[X86_I_COUNT] = {
 #define X86_OP(name, csid, lifter) [X86_I_##name] = lifter,
@@ -83,10 +86,16 @@ unsigned x86_cpl(const struct x86_state *st)
     return (st->seg[X86_SS].ar & X86_AR_DPL_MASK) >> X86_AR_DPL_SHIFT;
 }
 
+/* CS.base in the key: relative targets depend on it. Real-mode and virtual-8086
+ * bases (selector * 16) go in exactly modulo 2^15 paragraphs, so two bases that can
+ * reach the same linear pc (less than 64 KiB apart) never share a key; other bases
+ * are hashed. */
 static uint32_t cs_base_hash(uint64_t base)
 {
+    if (base < REAL_BASE_LIMIT && !(base & REAL_BASE_ALIGN))
+        return (uint32_t)(base >> REAL_BASE_SHIFT) & MK_CS_HASH_MASK;
     uint64_t h = base * 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(h >> 45) & MK_CS_HASH_MASK;
+    return (uint32_t)(h >> 49) & MK_CS_HASH_MASK;
 }
 
 uint32_t x86_mode_key_of(const struct x86_state *st)
@@ -101,6 +110,11 @@ uint32_t x86_mode_key_of(const struct x86_state *st)
     k |= (st->cr4 & X86_CR4_OSFXSR) ? X86_MK_OSFXSR : 0;
     k |= (st->cr0 & X86_CR0_EM) ? X86_MK_EM : 0;
     k |= (st->cr0 & X86_CR0_TS) ? X86_MK_TS : 0;
+    bool segchk = st->soft_seg.valid ? st->soft_seg.checked : x86_seg_needs_checks(st);
+    k |= segchk && code != X86_CODE64 ? X86_MK_SEGCHK : 0;
+    k |= (st->rflags & X86_FLAG_TF) ? X86_MK_TF : 0;
+    k |= x86_dbg_armed(st) ? X86_MK_DBG : 0;
+    k |= x86_ac_armed(st) ? X86_MK_AC : 0;
     if (code != X86_CODE64)
         k |= cs_base_hash(st->seg[X86_CS].base) << MK_CS_HASH_SHIFT;
     return k;
@@ -138,6 +152,7 @@ static void fe_sync_state(struct soft_cpu *cpu)
 {
     struct x86_state *st = x86_st(cpu);
     x86_flags_pack(st);
+    x86_seg_invalidate(st);   /* the client may write segments before the next run */
     const struct anyhv_exit *e = &cpu->vcpu->exit;
     if (e->kind == EXIT_INTERNAL && e->u.internal.code == X86_INTERNAL_BAD_GUEST_STATE)
         return;   /* a failed VM entry stores nothing */
@@ -182,7 +197,10 @@ static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded
 {
     uint32_t mark = c->b->count;
     c->in = in;
+    c->nsegref = 0;
     ir_insn_start(c->b, c->pc, in->len ? in->len : 1);
+    x86_dbg_insn_start(c);
+    mark = c->b->count - 1;
     if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c))
         return;
     c->b->count = mark + 1;   /* drop what a refusing lifter emitted, keep INSN_START */
@@ -210,9 +228,15 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
     ctx_init(&c, cpu, b);
     uint64_t ip = st->rip, start = linear_pc(st);
     unsigned cap = cpu->max_insns && cpu->max_insns < X86_BLOCK_MAX_INSNS ? cpu->max_insns : X86_BLOCK_MAX_INSNS;
+    if (c.mode & (X86_MK_TF | X86_MK_DBG))
+        cap = 1;   /* debug traps are taken at the instruction boundary after it */
     b->guest_pc = start;
     b->mode_key = c.mode;
     for (unsigned n = 0; n < cap && !c.end; n++) {
+        if (n > 0 && b->count >= IR_BLOCK_SOFT_LIMIT) {
+            x86_jump_ip(&c, ip);   /* heavy instructions (ENTER with nesting, ...) filled it */
+            break;
+        }
         uint8_t bytes[X86_MAX_INSN_LEN];
         uint64_t pc = c.cs_base + ip;
         if (c.code != X86_CODE64)
@@ -242,9 +266,7 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
             c.next_pc &= 0xffffffffull;
         bool in_shadow = c.shadow;
         c.shadow = false;
-        lift_one(&c, &in, ok);
-        b->guest_bytes += in.len;
-        b->guest_insns++;
+        lift_one(&c, &in, ok);   /* its INSN_START counts the instruction and its bytes */
         ip = c.next_ip;
         if (in_shadow) {
             /* The instruction after STI ran in its shadow: lift the blocking, and let
@@ -341,6 +363,8 @@ static bool fe_check_events(struct soft_cpu *cpu)
     struct x86_state *st = x86_st(cpu);
     if ((st->rflags ^ st->soft.rflags_synced) & ARITH_FLAGS)
         x86_flags_unpack(st);
+    if (!st->soft_seg.valid)
+        x86_seg_bounds_update(st);
     if (!guest_state_valid(st))
         return refuse_state(cpu);
     cpu->regime = x86_cpl(st) == 3;
@@ -355,6 +379,13 @@ static bool fe_check_events(struct soft_cpu *cpu)
     }
     uint32_t blocked = st->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
     st->interruptibility &= ~(uint32_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+    /* Debug traps of the last instruction (MOV SS / POP SS hold them for one more). */
+    if (st->pending_dbg && !(blocked & INTR_BLOCK_MOV_SS)) {
+        bool ok = x86_dbg_deliver_pending(cpu);
+        cpu->regime = x86_cpl(st) == 3;
+        if (!ok)
+            return false;
+    }
     if ((st->vmx.cpu_based & CPU_BASED_IRQ_WND) && (st->rflags & X86_FLAG_IF) && !blocked)
         return exit_now(cpu, EXIT_IRQ_WINDOW);
     if ((st->vmx.cpu_based & CPU_BASED_VIRTUAL_NMI_WND) && !(st->interruptibility & INTR_BLOCK_NMI) && !blocked)
@@ -401,6 +432,31 @@ static void fe_stage2_fault(struct soft_cpu *cpu, uint64_t va, uint64_t gpa, uin
     x86_flags_pack(x86_st(cpu));
 }
 
+/* A block ended with STOP: a guard's fault (TRAP_IF: segment limit, #AC) is
+ * delivered here; the rest as the dispatcher's defaults. */
+static void fe_stop(struct soft_cpu *cpu, uint32_t reason, uint64_t detail)
+{
+    switch (reason) {
+    case IR_STOP_EXCEPTION: {
+        struct x86_event ev = { .vector = (uint8_t)detail, .type = X86_EV_HWEXC, .err = 0 };
+        cpu->stop = x86_deliver(cpu, &ev);
+        if (cpu->stop == SOFT_STOP_FAULT)
+            cpu->stop = SOFT_RUN;
+        break;
+    }
+    case IR_STOP_EXIT:
+        x86_flags_pack(x86_st(cpu));
+        x86_exit_begin(cpu, (enum exit_kind)detail, 0);
+        cpu->stop = SOFT_STOP_EXIT;
+        break;
+    case IR_STOP_HALT:
+        cpu->halted = true;
+        break;
+    default:
+        break;
+    }
+}
+
 static void fe_init(void)
 {
     x86_helpers_register();
@@ -417,6 +473,7 @@ const struct soft_frontend x86_soft_frontend = {
     .stage2_fault = fe_stage2_fault,
     .set_pc = fe_set_pc,
     .sync_state = fe_sync_state,
+    .stop = fe_stop,
     .flag_offsets = x86_flag_offsets,
     .flag_count = 6,
 };

@@ -86,6 +86,8 @@ fx80 fx80_exp2m1(fx80 a, struct fx80_env *env);                    /* F2XM1 */
 fx80 fx80_ylog2x(fx80 y, fx80 x, struct fx80_env *env);            /* FYL2X */
 fx80 fx80_ylog2xp1(fx80 y, fx80 x, struct fx80_env *env);          /* FYL2XP1 */
 
+/* FCOM (quiet = false: IE for any NaN) / FUCOM (quiet: IE for SNaN only). Never sets
+ * no_result: the condition codes are written even under an unmasked IE/DE. */
 enum fx80_cmp fx80_compare(fx80 a, fx80 b, bool quiet, struct fx80_env *env);
 enum fx80_class fx80_classify(fx80 a);
 fx80 fx80_constant(enum fx80_const k, struct fx80_env *env);

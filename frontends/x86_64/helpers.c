@@ -4,6 +4,7 @@
 #include "frontends/x86_64/x86_fe.h"
 #include "frontends/x86_64/x86_sse.h"
 #include "frontends/x86_64/x86_sys.h"
+#include "frontends/x86_64/x87.h"
 
 uint32_t x86_helper[X86_H_COUNT];
 
@@ -130,4 +131,6 @@ void x86_helpers_register(void)
         x86_helper[X86_H_SSE + i] = ir_helper_register(&sse[i]);
     for (unsigned i = 0; i < X86_H_SSE; i++)
         x86_helper[i] = ir_helper_register(&table[i]);
+    x87_helpers_register();
+    x86_debug_helpers_register();
 }

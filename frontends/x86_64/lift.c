@@ -126,7 +126,9 @@ ir_val x86_linear(struct x86_ctx *c, unsigned seg, ir_val off)
         return ir_binop(c->b, IR_ADD, off, ir_get(c->b, IR_I64, X86_OFF_SEG_BASE(seg)));
     }
     ir_val lin = ir_binop(c->b, IR_ADD, off, ir_get(c->b, IR_I64, X86_OFF_SEG_BASE(seg)));
-    return ir_cast(c->b, IR_ZEXT, IR_I64, ir_cast(c->b, IR_TRUNC, IR_I32, lin));
+    lin = ir_cast(c->b, IR_ZEXT, IR_I64, ir_cast(c->b, IR_TRUNC, IR_I32, lin));
+    x86_seg_note(c, seg, off, lin);
+    return lin;
 }
 
 ir_val x86_operand_addr(struct x86_ctx *c, const struct x86_operand *o)
@@ -139,14 +141,34 @@ static uint64_t mem_flags(const struct x86_ctx *c, unsigned size)
     return IR_MEM(size) | (c->cpl == 3 ? IR_MEM_PRIV_USER : 0);
 }
 
+/* The checks an access needs before it happens: segment limit and type outside
+ * 64-bit mode, alignment while #AC is armed. Each emits nothing unless armed. */
+void x86_mem_guard(struct x86_ctx *c, ir_val linear, unsigned size, bool write)
+{
+    x86_seg_guard(c, linear, size, write);
+    x86_align_guard(c, linear, size);
+}
+
 ir_val x86_load(struct x86_ctx *c, ir_val linear, unsigned size, unsigned seg)
 {
-    return ir_load(c->b, x86_type(size), linear, mem_flags(c, size), seg);
+    x86_mem_guard(c, linear, size, false);
+    ir_val v = ir_load(c->b, x86_type(size), linear, mem_flags(c, size), seg);
+    x86_dbg_data_access(c, linear, size, false);
+    return v;
 }
 
 void x86_store(struct x86_ctx *c, ir_val linear, ir_val v, unsigned size, unsigned seg)
 {
+    x86_mem_guard(c, linear, size, true);
     ir_store(c->b, linear, x86_resize(c, v, size, false), mem_flags(c, size), seg);
+    x86_dbg_data_access(c, linear, size, true);
+}
+
+ir_val x86_rmw_addr(struct x86_ctx *c, const struct x86_operand *o, unsigned size)
+{
+    ir_val addr = x86_operand_addr(c, o);
+    x86_mem_guard(c, addr, size, true);
+    return addr;
 }
 
 ir_val x86_read_op_sized(struct x86_ctx *c, unsigned i, unsigned size)
@@ -324,6 +346,7 @@ void x86_sync_rip(struct x86_ctx *c)
 
 void x86_jump_ip(struct x86_ctx *c, uint64_t ip)
 {
+    x86_dbg_step_mark(c);
     ip &= x86_ip_mask(c);
     ir_set(c->b, X86_OFF_RIP, ir_const(c->b, IR_I64, ip));
     ir_jump(c->b, c->cs_base + ip);
@@ -333,6 +356,7 @@ void x86_jump_ip(struct x86_ctx *c, uint64_t ip)
 void x86_jump_ind(struct x86_ctx *c, ir_val ip)
 {
     unsigned sz = c->code == X86_CODE64 ? 8 : c->code == X86_CODE32 ? 4 : 2;
+    x86_dbg_step_mark(c);
     ip = x86_resize(c, x86_resize(c, ip, sz, false), 8, false);
     ir_set(c->b, X86_OFF_RIP, ip);
     ir_val lin = c->cs_base ? ir_binop(c->b, IR_ADD, ip, ir_const(c->b, IR_I64, c->cs_base)) : ip;
@@ -342,6 +366,7 @@ void x86_jump_ind(struct x86_ctx *c, ir_val ip)
 
 void x86_branch_ip(struct x86_ctx *c, ir_val cond, uint64_t taken_ip)
 {
+    x86_dbg_step_mark(c);
     taken_ip &= x86_ip_mask(c);
     uint64_t fall_ip = c->next_ip & x86_ip_mask(c);
     ir_val rip = ir_select(c->b, cond, ir_const(c->b, IR_I64, taken_ip), ir_const(c->b, IR_I64, fall_ip));
@@ -352,6 +377,7 @@ void x86_branch_ip(struct x86_ctx *c, ir_val cond, uint64_t taken_ip)
 
 void x86_end_system(struct x86_ctx *c)
 {
+    x86_dbg_step_mark(c);
     ir_set(c->b, X86_OFF_RIP, ir_const(c->b, IR_I64, c->next_ip & x86_ip_mask(c)));
     ir_stop(c->b, IR_STOP_SYSTEM, 0);
     c->end = true;

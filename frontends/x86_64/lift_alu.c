@@ -14,8 +14,9 @@ static bool locked_mem(const struct x86_ctx *c)
 static ir_val atomic_rmw(struct x86_ctx *c, enum ir_rmw_kind k, ir_val operand, ir_val *old)
 {
     const struct x86_operand *o = &c->in->o[0];
-    ir_val addr = x86_operand_addr(c, o);
+    ir_val addr = x86_rmw_addr(c, o, o->size);
     *old = ir_atomic_rmw(c->b, k, addr, operand, IR_MEM(o->size) | (c->cpl == 3 ? IR_MEM_PRIV_USER : 0));
+    x86_dbg_data_access(c, addr, o->size, true);
     return addr;
 }
 
@@ -97,10 +98,11 @@ bool lift_neg(struct x86_ctx *c)
     if (locked_mem(c)) {
         /* No atomic negate: a compare-and-swap of the value read is exact when no
          * other writer intervenes; a retry loop would need a backward edge. */
-        ir_val addr = x86_operand_addr(c, &c->in->o[0]);
+        ir_val addr = x86_rmw_addr(c, &c->in->o[0], size);
         a = x86_load(c, addr, size, c->in->o[0].mem.seg);
         res = ir_unop(c->b, IR_NEG, a);
         ir_cmpxchg(c->b, addr, a, res, IR_MEM(size), c->in->o[0].mem.seg);
+        x86_dbg_data_access(c, addr, size, true);
     } else {
         a = x86_read_op_sized(c, 0, size);
         res = ir_unop(c->b, IR_NEG, a);

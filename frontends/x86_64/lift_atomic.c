@@ -33,7 +33,9 @@ bool lift_xchg(struct x86_ctx *c)
     }
     unsigned r = 1 - m;
     ir_val v = x86_read_op_sized(c, r, size);
-    ir_val old = ir_atomic_rmw(c->b, IR_RMW_XCHG, x86_operand_addr(c, &in->o[m]), v, memflags(c, size));
+    ir_val addr = x86_rmw_addr(c, &in->o[m], size);
+    ir_val old = ir_atomic_rmw(c->b, IR_RMW_XCHG, addr, v, memflags(c, size));
+    x86_dbg_data_access(c, addr, size, true);
     x86_write_op(c, r, old);
     return true;
 }
@@ -44,7 +46,9 @@ bool lift_xadd(struct x86_ctx *c)
     unsigned size = in->o[0].size;
     ir_val src = x86_read_op_sized(c, 1, size), dst;
     if (in->o[0].kind == X86_OPND_MEM) {
-        dst = ir_atomic_rmw(c->b, IR_RMW_ADD, x86_operand_addr(c, &in->o[0]), src, memflags(c, size));
+        ir_val addr = x86_rmw_addr(c, &in->o[0], size);
+        dst = ir_atomic_rmw(c->b, IR_RMW_ADD, addr, src, memflags(c, size));
+        x86_dbg_data_access(c, addr, size, true);
         x86_write_op(c, 1, dst);
     } else {
         dst = x86_read_op_sized(c, 0, size);
@@ -62,7 +66,9 @@ bool lift_cmpxchg(struct x86_ctx *c)
     ir_val acc = x86_get_gpr(c, X86_RAX, size);
     ir_val src = x86_read_op_sized(c, 1, size), dst;
     if (in->o[0].kind == X86_OPND_MEM) {
-        dst = ir_cmpxchg(c->b, x86_operand_addr(c, &in->o[0]), acc, src, memflags(c, size), in->o[0].mem.seg);
+        ir_val addr = x86_rmw_addr(c, &in->o[0], size);
+        dst = ir_cmpxchg(c->b, addr, acc, src, memflags(c, size), in->o[0].mem.seg);
+        x86_dbg_data_access(c, addr, size, true);
     } else {
         dst = x86_read_op_sized(c, 0, size);
     }
@@ -92,8 +98,9 @@ bool lift_cmpxchg8b_16b(struct x86_ctx *c)
                                 x86_get_gpr(c, X86_RDX, half), half * 8);
     ir_val desired = ir_insert(B, ir_cast(B, IR_ZEXT, whole, x86_get_gpr(c, X86_RBX, half)),
                                x86_get_gpr(c, X86_RCX, half), half * 8);
-    ir_val old = ir_cmpxchg(B, x86_operand_addr(c, &in->o[0]), expected, desired, memflags(c, half * 2),
-                            in->o[0].mem.seg);
+    ir_val addr = x86_rmw_addr(c, &in->o[0], half * 2);
+    ir_val old = ir_cmpxchg(B, addr, expected, desired, memflags(c, half * 2), in->o[0].mem.seg);
+    x86_dbg_data_access(c, addr, half * 2, true);
     ir_val eq = ir_binop(B, IR_EQ, old, expected);
     set_gpr_unless(c, X86_RAX, half, eq, ir_cast(B, IR_TRUNC, x86_type(half), old));
     set_gpr_unless(c, X86_RDX, half, eq, ir_extract(B, x86_type(half), old, half * 8));

@@ -39,7 +39,9 @@ bool lift_bt_bts_btr_btc(struct x86_ctx *c)
     if (op != X86_I_BT && (in->prefixes & X86_PFX_LOCK) && addr != IR_NONE) {
         enum ir_rmw_kind k = op == X86_I_BTS ? IR_RMW_OR : op == X86_I_BTR ? IR_RMW_AND : IR_RMW_XOR;
         ir_val operand = op == X86_I_BTR ? ir_unop(B, IR_NOT, mask) : mask;
+        x86_mem_guard(c, addr, size, true);
         val = ir_atomic_rmw(B, k, addr, operand, IR_MEM(size) | (c->cpl == 3 ? IR_MEM_PRIV_USER : 0));
+        x86_dbg_data_access(c, addr, size, true);
     } else {
         val = addr != IR_NONE ? x86_load(c, addr, size, d->mem.seg) : x86_get_reg(c, d->reg, size);
         ir_val res = IR_NONE;

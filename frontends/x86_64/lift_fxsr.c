@@ -1,8 +1,8 @@
 /* lift_fxsr.c - the x87/SSE state instructions: LDMXCSR/STMXCSR and FXSAVE/FXRSTOR
  * (FXSAVE64/FXRSTOR64 with REX.W). The 512-byte image is the one hv_vcpu_read_fpstate
  * gives (core/x86/fpstate.c), in its 64-bit form; without REX.W the FIP/FDP fields
- * take the 32-bit form (offset, then a selector: FCS/FDS are stored as 0, the x87
- * state does not keep them). Outside 64-bit mode only XMM0-7 are saved and restored.
+ * take the 32-bit form (offset, then the FCS/FDS selectors the x87 helper keeps in
+ * x86_state.fpu_fcs/fpu_fds). Outside 64-bit mode only XMM0-7 are saved and restored.
  * CR4.OSFXSR clear: XMM and MXCSR are saved and restored anyway (the SDM leaves it
  * to the implementation). Memory is accessed whole, all pages checked before any
  * byte is written, so a fault leaves memory and state unchanged. */
@@ -51,7 +51,9 @@ static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw)
         uint32_t fip = (uint32_t)st->fpu.fip, fdp = (uint32_t)st->fpu.fdp;
         memset(img + FX_FIP, 0, FX_MXCSR - FX_FIP);
         memcpy(img + FX_FIP, &fip, 4);
+        memcpy(img + FX_FCS, &st->fpu_fcs, 2);
         memcpy(img + FX_FDP, &fdp, 4);
+        memcpy(img + FX_FDS, &st->fpu_fds, 2);
     }
     unsigned len = x86_code_size_of(st) == X86_CODE64 ? FX_XMM_END : FX_LEGACY_END;
     struct x86_fault f;
@@ -81,6 +83,8 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
     if (!rexw) {
         st->fpu.fip = (uint32_t)st->fpu.fip;
         st->fpu.fdp = (uint32_t)st->fpu.fdp;
+        memcpy(&st->fpu_fcs, img + FX_FCS, 2);
+        memcpy(&st->fpu_fds, img + FX_FDS, 2);
     }
 }
 

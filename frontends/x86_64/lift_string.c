@@ -105,6 +105,7 @@ bool lift_string(struct x86_ctx *c)
     }
     struct ir_block *B = c->b;
     unsigned as = in->addr_size;
+    x86_dbg_step_mark(c);   /* a single step also ends with rCX already 0 */
     ir_val done = x86_is_zero(c, x86_get_gpr(c, X86_RCX, as));
     ir_set(B, X86_OFF_RIP, ir_select(B, done, ir_const(B, IR_I64, c->next_ip & x86_ip_mask(c)),
                                      ir_const(B, IR_I64, c->ip)));

@@ -65,6 +65,7 @@ static void far_pointer(struct x86_ctx *c, ir_val *sel, ir_val *off, unsigned si
         return;
     }
     ir_val addr = x86_operand_addr(c, &in->o[0]);
+    x86_seg_guard(c, addr, size + 2, false);   /* the whole m16:xx */
     *off = x86_resize(c, x86_load(c, addr, size, in->o[0].mem.seg), 8, false);
     ir_val saddr = ir_binop(c->b, IR_ADD, addr, ir_const(c->b, IR_I64, size));
     *sel = x86_resize(c, x86_load(c, saddr, 2, in->o[0].mem.seg), 8, false);
@@ -266,6 +267,8 @@ bool lift_sys_helper(struct x86_ctx *c)
             return false;
         b = x86_operand_addr(c, &in->o[0]);
         size = c->code == X86_CODE64 ? 8 : (in->prefixes & X86_PFX_OPSIZE) ? 2 : 4;
+        if (op != X86_SYS_INVLPG)   /* limit and base: 6 or 10 bytes */
+            x86_seg_guard(c, b, size == 8 ? 10 : 6, op == X86_SYS_SGDT || op == X86_SYS_SIDT);
         break;
     case X86_SYS_LLDT: case X86_SYS_LTR: case X86_SYS_LMSW:
         b = x86_resize(c, x86_read_op_sized(c, 0, 2), 8, false);
@@ -274,6 +277,7 @@ bool lift_sys_helper(struct x86_ctx *c)
         if (in->o[1].kind != X86_OPND_MEM)
             return false;
         b = operand_value_or_addr(c, 1, in->o[0].size);
+        x86_seg_guard(c, b, in->o[0].size + 2, false);   /* offset and selector */
         r1 = far_ptr_seg[in->op];
         r2 = in->o[0].reg.num;
         size = in->o[0].size;

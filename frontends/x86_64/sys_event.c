@@ -7,7 +7,7 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include "frontends/x86_64/x86_fe.h"
+#include "frontends/x86_64/x86_sys.h"
 
 #define IDT_ERR_IDT 2u           /* error code: the selector indexes the IDT */
 #define IDT_ERR_EXT 1u           /* error code: an external event caused it */
@@ -74,12 +74,18 @@ static int fault(struct x86_fault *f, unsigned vector, uint64_t err)
     return -1;
 }
 
-/* Write a frame of `n` words of `size` bytes ending just below sp; returns the new sp. */
-static int push_frame(struct soft_cpu *cpu, uint64_t ss_base, uint64_t sp, uint64_t sp_mask, const uint64_t *w,
-                      unsigned n, unsigned size, uint64_t *new_sp, struct x86_fault *f)
+/* Write a frame of `n` words of `size` bytes ending just below sp; returns the new sp.
+ * ss: the stack segment to check the frame against (NULL in long mode, where limits
+ * do not apply); a frame outside it is #SS(0), or #SS(selector) on a stack switch. */
+static int push_frame(struct soft_cpu *cpu, const struct x86_segment *ss, bool switched, uint64_t sp,
+                      uint64_t sp_mask, const uint64_t *w, unsigned n, unsigned size, uint64_t *new_sp,
+                      struct x86_fault *f)
 {
     uint8_t buf[8 * 8];
-    uint64_t nsp = (sp - (uint64_t)n * size) & sp_mask;
+    uint64_t nsp = (sp - (uint64_t)n * size) & sp_mask, ss_base = ss ? ss->base : 0;
+    if (ss && (nsp + (uint64_t)n * size - 1 > sp_mask ||
+               !x86_seg_access_ok(x86_st(cpu), ss, nsp, n * size, true)))
+        return fault(f, X86_V_SS, switched ? ss->selector & ~3u : 0);
     for (unsigned i = 0; i < n; i++)
         for (unsigned b = 0; b < size; b++)
             buf[i * size + b] = (uint8_t)(w[n - 1 - i] >> (8 * b));
@@ -106,7 +112,7 @@ static int deliver_real(struct soft_cpu *cpu, const struct x86_event *ev, uint64
         return -1;
     uint64_t w[3] = { x86_rflags_of(st) & 0xffff, st->seg[X86_CS].selector, ret_ip & 0xffff };
     uint64_t sp;
-    if (push_frame(cpu, st->seg[X86_SS].base, st->gpr[X86_RSP] & 0xffff, 0xffff, w, 3, 2, &sp, f) != 0)
+    if (push_frame(cpu, &st->seg[X86_SS], false, st->gpr[X86_RSP] & 0xffff, 0xffff, w, 3, 2, &sp, f) != 0)
         return -1;
     st->gpr[X86_RSP] = (st->gpr[X86_RSP] & ~0xffffull) | sp;
     x86_rflags_write(st, x86_rflags_of(st) & ~(uint64_t)(X86_FLAG_IF | X86_FLAG_TF | X86_FLAG_AC | X86_FLAG_RF));
@@ -155,7 +161,8 @@ static int read_gate(struct soft_cpu *cpu, const struct x86_event *ev, unsigned 
         return -1;
     unsigned type = (unsigned)(g[0] >> 40) & 0x1f, dpl = (unsigned)(g[0] >> 45) & 3;
     bool ok = size == 16 ? (type == GATE_INT32 || type == GATE_TRAP32)
-                         : (type == GATE_INT16 || type == GATE_TRAP16 || type == GATE_INT32 || type == GATE_TRAP32);
+                         : (type == GATE_INT16 || type == GATE_TRAP16 || type == GATE_INT32 || type == GATE_TRAP32 ||
+                            type == GATE_TASK);
     if (!ok)
         return fault(f, X86_V_GP, err);
     if (software_event(ev) && dpl < x86_cpl(st))
@@ -190,6 +197,8 @@ static int deliver_protected(struct soft_cpu *cpu, const struct x86_event *ev, u
     if (read_gate(cpu, ev, 8, g, f) != 0)
         return -1;
     unsigned type = (unsigned)(g[0] >> 40) & 0xf;
+    if (type == GATE_TASK)
+        return x86_task_gate_idt(cpu, g[0], f);   /* a task switch: the client does it */
     unsigned gsize = (type & GATE_32_BIT) ? 4 : 2;
     uint64_t ip = (g[0] & 0xffff) | (gsize == 4 ? ((g[0] >> 48) & 0xffff) << 16 : 0);
     struct x86_segment cs, ss = st->seg[X86_SS];
@@ -221,7 +230,7 @@ static int deliver_protected(struct soft_cpu *cpu, const struct x86_event *ev, u
     if (pushes_error(st, ev))
         w[n++] = (uint64_t)ev->err;
     uint64_t mask = (ss.ar & X86_AR_DB) ? 0xffffffffull : 0xffffull, nsp;
-    if (push_frame(cpu, ss.base, sp & mask, mask, w, n, gsize, &nsp, f) != 0)
+    if (push_frame(cpu, &ss, new_cpl < cpl, sp & mask, mask, w, n, gsize, &nsp, f) != 0)
         return -1;
     st->seg[X86_SS] = ss;
     st->gpr[X86_RSP] = (mask == 0xffff) ? ((sp & ~0xffffull) | nsp) : nsp;
@@ -251,7 +260,7 @@ static int deliver_long(struct soft_cpu *cpu, const struct x86_event *ev, uint64
                       ret_ip, (uint64_t)ev->err };
     unsigned n = ev->err != X86_NO_ERR ? 6 : 5;
     uint64_t nsp;
-    if (push_frame(cpu, 0, rsp, ~0ull, w, n, 8, &nsp, f) != 0)
+    if (push_frame(cpu, NULL, false, rsp, ~0ull, w, n, 8, &nsp, f) != 0)
         return -1;
     if (new_cpl < cpl) {
         st->seg[X86_SS] = (struct x86_segment){ .selector = (uint16_t)new_cpl,
@@ -283,7 +292,9 @@ static enum soft_stop exit_exception(struct soft_cpu *cpu, const struct x86_even
     e->u.exc.type = ev->type;
     e->u.exc.error_valid = pushes_error(st, ev);
     e->u.exc.error = e->u.exc.error_valid ? (uint32_t)ev->err : 0;
-    e->u.exc.fault_addr = ev->vector == X86_V_PF ? ev->cr2 : 0;
+    /* #PF: the linear address; #DB: the DR6 bits it would set (DR6 is unchanged). */
+    bool qual = ev->type == X86_EV_HWEXC && (ev->vector == X86_V_PF || ev->vector == X86_V_DB);
+    e->u.exc.fault_addr = qual ? ev->cr2 : 0;
     if (outer) {
         e->u.exc.idt_vectoring_info = vectoring_info(outer, pushes_error(st, outer));
         e->u.exc.idt_vectoring_error = pushes_error(st, outer) ? (uint32_t)outer->err : 0;
@@ -293,21 +304,65 @@ static enum soft_stop exit_exception(struct soft_cpu *cpu, const struct x86_even
     return SOFT_STOP_EXIT;
 }
 
+/* Fault-class exceptions push RF = 1 so the handler's IRET does not re-trigger an
+ * instruction breakpoint; a #DB is a fault only for general detect (SDM 17.3.1.1). */
+static bool pushes_rf(const struct x86_event *ev)
+{
+    if (ev->type != X86_EV_HWEXC)
+        return false;
+    if (ev->vector == X86_V_DB)
+        return (ev->cr2 & X86_DR6_BD) != 0;
+    return ev->vector != X86_V_NMI && ev->vector != X86_V_BP && ev->vector != X86_V_OF && ev->vector != X86_V_DF &&
+           ev->vector != X86_V_MC;
+}
+
+static int deliver_with_rf(struct soft_cpu *cpu, const struct x86_event *ev, struct x86_fault *f)
+{
+    struct x86_state *st = x86_st(cpu);
+    uint64_t rf = st->rflags & X86_FLAG_RF;
+    if (pushes_rf(ev))
+        st->rflags |= X86_FLAG_RF;
+    int r = deliver_one(cpu, ev, f);
+    if (r != 0)
+        st->rflags = (st->rflags & ~(uint64_t)X86_FLAG_RF) | rf;
+    return r;
+}
+
+/* An event went through a task gate: exit with it as the IDT-vectoring information
+ * (RIP still on the instruction; a software interrupt's length reported). */
+static enum soft_stop exit_task_switch(struct soft_cpu *cpu, const struct x86_event *ev, uint16_t tss)
+{
+    const struct x86_state *st = x86_st(cpu);
+    struct anyhv_exit *e = x86_exit_begin(cpu, EXIT_TASK_SWITCH, software_event(ev) ? ev->insn_len : 0);
+    e->u.task.selector = tss;
+    e->u.task.source = EXIT_TASK_IDT;
+    e->u.task.idt_vectoring_info = vectoring_info(ev, pushes_error(st, ev));
+    e->u.task.idt_vectoring_error = pushes_error(st, ev) ? (uint32_t)ev->err : 0;
+    return SOFT_STOP_EXIT;
+}
+
 enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *event)
 {
     struct x86_state *st = x86_st(cpu);
     struct x86_event cur = *event, outer;
     bool nested = false;
     x86_flags_pack(st);
+    x86_seg_invalidate(st);
+    /* An exception or software interrupt ends the instruction: its debug traps
+     * (single-step, data breakpoints) are dropped; traps are delivered before it. */
+    if (cur.type != X86_EV_EXTINT && cur.type != X86_EV_NMI)
+        st->pending_dbg = 0;
     if (cur.type == X86_EV_HWEXC && !has_error_code(cur.vector))
         cur.err = X86_NO_ERR;
     for (;;) {
         if (bitmap_exits(st, &cur))
             return exit_exception(cpu, &cur, nested ? &outer : NULL);
         struct x86_fault f;
-        if (deliver_one(cpu, &cur, &f) == 0) {
+        if (deliver_with_rf(cpu, &cur, &f) == 0) {
             if (cur.vector == X86_V_PF && cur.type == X86_EV_HWEXC)
                 st->cr2 = cur.cr2;
+            if (cur.vector == X86_V_DB && cur.type == X86_EV_HWEXC)
+                x86_dbg_update_dr6(st, cur.cr2);
             st->activity_state = 0;
             return SOFT_STOP_FAULT;
         }
@@ -315,6 +370,8 @@ enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *event)
             x86_exit_ept(cpu, f.gva, f.gpa, f.access, false);
             return SOFT_STOP_EXIT;
         }
+        if (f.task)
+            return exit_task_switch(cpu, &cur, f.task_sel);
         if (cur.type == X86_EV_HWEXC && cur.vector == X86_V_DF) {
             x86_exit_begin(cpu, EXIT_SHUTDOWN, 0);
             return SOFT_STOP_EXIT;

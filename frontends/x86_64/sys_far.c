@@ -1,12 +1,14 @@
 /* sys_far.c - far control transfers (SDM vol. 2 JMP/CALL/RET far, IRET, SYSCALL,
  * SYSRET, SYSENTER, SYSEXIT) in real, protected, compatibility and 64-bit mode.
  * Every memory access comes before any state changes, so a fault leaves the
- * instruction unexecuted. Call gates, task switches and IRET to virtual-8086 mode
- * are not implemented: they raise #GP (docs/x86-frontend.md). */
+ * instruction unexecuted. Call gates are in sys_gate.c; task switches exit to the
+ * client (sys_task.c); IRET to virtual-8086 mode is not implemented: #GP. */
 #include "frontends/x86_64/x86_sys.h"
 
 #define AR_CODE_XR_ACCESSED 0xbu
 #define AR_DATA_RW_ACCESSED 0x3u
+#define GATE_CALL16 0x4u
+#define GATE_CALL32 0xcu
 #define DESC_CODE 0x8u
 #define DESC_CONFORMING 0x4u
 #define SEL_RPL 3u
@@ -58,6 +60,9 @@ static void read_stack(struct soft_cpu *cpu, uint64_t sp, unsigned size, uint64_
     struct x86_fault f;
     for (unsigned i = 0; i < n; i++) {
         w[i] = 0;
+        uint64_t off = (sp + (uint64_t)i * size) & mask;
+        if (!x86_seg_access_ok(st, &st->seg[X86_SS], off, size, false))
+            fail(cpu, X86_V_SS, 0);
         if (x86_vmem_read(cpu, stack_linear(st, (sp + (uint64_t)i * size) & mask), &w[i], size, 0, &f) != 0) {
             if (!f.stage2 && f.vector != X86_V_PF)
                 f.vector = X86_V_SS;
@@ -77,6 +82,8 @@ static uint64_t push_words(struct soft_cpu *cpu, const uint64_t *w, unsigned n, 
         for (unsigned b = 0; b < size; b++)
             buf[i * size + b] = (uint8_t)(w[n - 1 - i] >> (8 * b));
     struct x86_fault f;
+    if (!x86_seg_access_ok(st, &st->seg[X86_SS], sp, n * size, true))
+        fail(cpu, X86_V_SS, 0);
     check(cpu, x86_vmem_write(cpu, stack_linear(st, sp), buf, n * size, 0, &f), &f);
     return sp;
 }
@@ -118,6 +125,27 @@ static bool protected_mode(const struct x86_state *st)
     return (st->cr0 & X86_CR0_PE) && !(st->rflags & X86_FLAG_VM);
 }
 
+/* A far JMP/CALL whose selector names a system descriptor: through a call gate
+ * (done here, and the caller returns), to a task (an exit), else #GP(selector). */
+static bool system_target(struct soft_cpu *cpu, uint16_t sel, bool call, unsigned len)
+{
+    if ((sel & ~SEL_RPL) == 0)
+        return false;   /* code_segment raises #GP(0) */
+    uint64_t d[2];
+    struct x86_fault f;
+    check(cpu, x86_read_descriptor(cpu, sel, d, 1, &f), &f);
+    if ((d[0] >> 44) & 1)
+        return false;   /* a code or data segment: code_segment checks it */
+    unsigned type = (unsigned)(d[0] >> 40) & 0xf;
+    if (type == GATE_CALL16 || type == GATE_CALL32) {
+        x86_far_call_gate(cpu, sel, d[0], call, len);
+        return true;
+    }
+    if (x86_is_task_descriptor(d[0]))
+        x86_task_far(cpu, sel, d[0], call, len);
+    fail(cpu, X86_V_GP, sel & ~SEL_RPL);
+}
+
 void x86_far_jmp_call(struct soft_cpu *cpu, uint16_t sel, uint64_t offset, unsigned size, bool call, unsigned len)
 {
     struct x86_state *st = x86_st(cpu);
@@ -129,6 +157,8 @@ void x86_far_jmp_call(struct soft_cpu *cpu, uint16_t sel, uint64_t offset, unsig
         cs.selector = sel;
         cs.base = (uint64_t)sel << 4;
     } else {
+        if (system_target(cpu, sel, call, len))
+            return;   /* through a call gate */
         cs = code_segment(cpu, sel, x86_cpl(st), false);
         bool to64 = (st->msr.efer & X86_EFER_LMA) && (cs.ar & X86_AR_L);
         if (!to64 && (offset & omask) > cs.limit)
@@ -215,7 +245,7 @@ static void iret_flags(struct x86_state *st, uint64_t v, unsigned size, unsigned
     x86_rflags_write(st, (old & ~mask) | (v & mask));
 }
 
-void x86_iret(struct soft_cpu *cpu, unsigned size)
+void x86_iret(struct soft_cpu *cpu, unsigned size, unsigned len)
 {
     struct x86_state *st = x86_st(cpu);
     uint64_t sp = st->gpr[X86_RSP], w[5];
@@ -235,7 +265,7 @@ void x86_iret(struct soft_cpu *cpu, unsigned size)
         return;
     }
     if ((st->rflags & X86_FLAG_NT) && !long64)
-        fail(cpu, X86_V_GP, 0);       /* task return: not implemented */
+        x86_task_iret(cpu, len);      /* a task return: the client switches (sys_task.c) */
     unsigned cpl = x86_cpl(st), rpl = (unsigned)w[1] & SEL_RPL;
     if (!long64 && (w[2] & X86_FLAG_VM) && cpl == 0)
         fail(cpu, X86_V_GP, 0);       /* return to virtual-8086 mode: not implemented */

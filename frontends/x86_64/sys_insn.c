@@ -30,6 +30,7 @@ struct sysargs {
     struct soft_cpu *cpu;
     struct x86_state *st;
     uint64_t code, b, c;
+    bool no_step;            /* an event ended the instruction: no single-step trap */
 };
 
 typedef uint64_t (*sys_fn)(struct sysargs *a);
@@ -216,8 +217,9 @@ static uint64_t dr_access(struct sysargs *a, bool write)
         exit_client(a);
     }
     dr = dr_index(a, dr);
+    x86_dbg_general_detect(a->cpu);
     if (write)
-        a->st->dr[dr] = a->b & gpr_width_mask(a->st);
+        gp0_unless(a, x86_dbg_write(a->st, dr, a->b & gpr_width_mask(a->st)) == 0);
     return a->st->dr[dr];
 }
 
@@ -338,6 +340,7 @@ static uint64_t sys_hlt(struct sysargs *a)
     }
     a->st->rip = (a->st->rip + X86_SYS_LEN(a->code)) & gpr_width_mask(a->st);
     a->st->activity_state = 1;
+    a->no_step = true;   /* not modelled: HLT's single-step trap would wait for the wake-up */
     return 0;
 }
 
@@ -477,7 +480,7 @@ static uint64_t sys_far_ret(struct sysargs *a)
 
 static uint64_t sys_iret(struct sysargs *a)
 {
-    x86_iret(a->cpu, X86_SYS_SIZE(a->code));
+    x86_iret(a->cpu, X86_SYS_SIZE(a->code), X86_SYS_LEN(a->code));
     return 0;
 }
 
@@ -516,6 +519,7 @@ static uint64_t software_event(struct sysargs *a, unsigned vector, enum x86_even
         x86_flags_pack(a->st);
         soft_unwind(a->cpu, s);
     }
+    a->no_step = true;   /* the event cleared TF: no single-step trap after it */
     return 0;
 }
 
@@ -609,9 +613,13 @@ ir_u128 x86_h_system(void *vcpu, ir_u128 code, ir_u128 b, ir_u128 c)
     unsigned op = X86_SYS_OP(a.code);
     /* Helpers see the architectural RFLAGS; keep it packed while they run. */
     x86_flags_pack(a.st);
+    x86_seg_invalidate(a.st);
+    bool step = (a.st->rflags & X86_FLAG_TF) != 0;   /* TF at the start of the instruction */
     if (op >= X86_SYSOP_COUNT || !sys_table[op])
         x86_raise_now(cpu, X86_V_UD, X86_NO_ERR);
     uint64_t r = sys_table[op](&a);
     x86_flags_pack(a.st);
+    if (step && !a.no_step)
+        a.st->pending_dbg |= X86_PENDING_DBG_BS;
     return r;
 }

@@ -118,6 +118,11 @@ bool x86_translate_standalone(struct soft_cpu *cpu, struct ir_block *b);
 #define X86_MK_OSFXSR (1u << 10)
 #define X86_MK_EM (1u << 11)
 #define X86_MK_TS (1u << 12)
+/* xsys: checks that are emitted only while armed (nothing costs in the common case) */
+#define X86_MK_SEGCHK (1u << 13)       /* some segment is not flat: limit/type checks */
+#define X86_MK_TF (1u << 14)           /* single-step: one instruction a block, #DB after */
+#define X86_MK_DBG (1u << 15)          /* DR7 breakpoint enabled or RF set: checks */
+#define X86_MK_AC (1u << 16)           /* CR0.AM && EFLAGS.AC && CPL 3: alignment checks */
 
 uint32_t x86_mode_key_of(const struct x86_state *st);
 enum x86_code_size x86_code_size_of(const struct x86_state *st);
@@ -139,7 +144,12 @@ struct x86_ctx {
     uint64_t next_ip;
     bool end;                /* the block ends after this instruction (lifter emitted a terminator) */
     bool shadow;             /* set by STI: the next instruction is its shadow, then the block ends */
+    /* Linear addresses computed for this instruction and their segment offsets, so a
+     * load/store can emit the segment-limit check (seg_check.c); reset per instruction. */
+    struct { ir_val lin, off; uint8_t seg; } segref[8];
+    unsigned nsegref;
 };
+#define X86_MAX_SEGREFS 8u
 
 typedef bool (*x86_lifter)(struct x86_ctx *c);
 
@@ -173,6 +183,9 @@ void x86_set_gpr(struct x86_ctx *c, unsigned n, unsigned size, ir_val v);
 ir_val x86_ea(struct x86_ctx *c, const struct x86_operand *o);            /* offset in segment */
 ir_val x86_linear(struct x86_ctx *c, unsigned seg, ir_val offset);        /* seg base + offset */
 ir_val x86_operand_addr(struct x86_ctx *c, const struct x86_operand *o);  /* linear address */
+/* The same for a locked read-modify-write operand: its segment/alignment checks are
+ * emitted (x86_load/x86_store do that themselves). */
+ir_val x86_rmw_addr(struct x86_ctx *c, const struct x86_operand *o, unsigned size);
 ir_val x86_load(struct x86_ctx *c, ir_val linear, unsigned size, unsigned seg);
 void x86_store(struct x86_ctx *c, ir_val linear, ir_val v, unsigned size, unsigned seg);
 ir_val x86_read_op(struct x86_ctx *c, unsigned i);          /* operand i at its size */
@@ -210,6 +223,48 @@ void x86_raise(struct x86_ctx *c, unsigned vector, int64_t err);
 /* Emit a call to a helper that may fault: RIP and flags made precise before it. */
 ir_val x86_call(struct x86_ctx *c, enum ir_type ret, uint32_t helper, ir_val a0, ir_val a1, ir_val a2);
 void x86_sync_rip(struct x86_ctx *c);                      /* RIP = this instruction */
+
+/* Segment limit checks outside 64-bit mode (seg_check.c). */
+bool x86_seg_needs_checks(const struct x86_state *st);
+void x86_seg_bounds_update(struct x86_state *st);
+/* Helpers: may [off, off+size) of segment s be read (written) now? (64-bit: yes) */
+bool x86_seg_access_ok(const struct x86_state *st, const struct x86_segment *s, uint64_t off, unsigned size,
+                       bool write);
+/* Lifters: remember lin = seg:off; emit the check for an access at lin (a linear
+ * address x86_linear returned) or at an explicit offset. */
+void x86_seg_note(struct x86_ctx *c, unsigned seg, ir_val off, ir_val lin);
+void x86_seg_guard(struct x86_ctx *c, ir_val lin, unsigned size, bool write);
+void x86_seg_check_off(struct x86_ctx *c, unsigned seg, ir_val off, unsigned size, bool write);
+/* Segments may have changed (system helper, event delivery, client): recompute the
+ * bounds before the next block. */
+static inline void x86_seg_invalidate(struct x86_state *st) { st->soft_seg.valid = 0; }
+
+/* Debug exceptions and #AC (sys_debug.c). DR6 and pending-debug bits. */
+#define X86_DR6_B_MASK 0xfull
+#define X86_DR6_BD (1ull << 13)
+#define X86_DR6_BS (1ull << 14)
+#define X86_DR6_BT (1ull << 15)
+#define X86_DR6_STATUS_MASK (X86_DR6_B_MASK | X86_DR6_BD | X86_DR6_BS | X86_DR6_BT)
+#define X86_DR6_FIXED1 0xffff0ff0ull     /* reserved bits that read as 1 */
+#define X86_DR6_FIXED0 (1ull << 12)      /* reserved bit that reads as 0 */
+#define X86_DR7_FIXED1 (1ull << 10)
+#define X86_DR7_FIXED0 0xd800ull         /* bits 11, 12, 14, 15 */
+#define X86_PENDING_DBG_BS (1ull << 14)  /* VMX pending debug exceptions: single step */
+#define X86_PENDING_DBG_ENABLED (1ull << 12)
+bool x86_dbg_armed(const struct x86_state *st);
+bool x86_ac_armed(const struct x86_state *st);
+void x86_debug_helpers_register(void);
+void x86_dbg_insn_start(struct x86_ctx *c);
+void x86_dbg_data_access(struct x86_ctx *c, ir_val linear, unsigned size, bool write);
+void x86_dbg_step_mark(struct x86_ctx *c);
+void x86_align_guard(struct x86_ctx *c, ir_val linear, unsigned size);
+/* The checks before a data access (segment, alignment); x86_load/x86_store call it,
+ * lifters emitting their own atomic ops call it themselves. */
+void x86_mem_guard(struct x86_ctx *c, ir_val linear, unsigned size, bool write);
+void x86_dbg_update_dr6(struct x86_state *st, uint64_t bits);
+bool x86_dbg_deliver_pending(struct soft_cpu *cpu);
+void x86_dbg_general_detect(struct soft_cpu *cpu);
+int x86_dbg_write(struct x86_state *st, unsigned dr, uint64_t v);
 
 /* ---- helpers (C functions called from IR) --------------------------------------- */
 
@@ -254,7 +309,7 @@ struct x86_event {
     uint8_t type;            /* enum x86_event_type */
     uint8_t insn_len;        /* software events: the instruction's length */
     int64_t err;             /* X86_NO_ERR when none */
-    uint64_t cr2;            /* #PF: the faulting linear address */
+    uint64_t cr2;            /* #PF: the faulting linear address; #DB: the DR6 bits */
 };
 enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *ev);
 /* From a helper: deliver a hardware exception and unwind. RIP must already be the
@@ -271,6 +326,8 @@ struct x86_fault {
     uint64_t cr2;
     uint64_t gpa, gva;
     uint32_t access;
+    bool task;               /* not a fault: a task gate in the IDT, a task-switch exit */
+    uint16_t task_sel;       /* ... to this TSS */
 };
 int x86_vmem_read(struct soft_cpu *cpu, uint64_t va, void *out, unsigned size, uint32_t access, struct x86_fault *f);
 int x86_vmem_write(struct soft_cpu *cpu, uint64_t va, const void *in, unsigned size, uint32_t access,

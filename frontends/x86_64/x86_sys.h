@@ -57,10 +57,18 @@ int x86_cr_write(struct soft_cpu *cpu, unsigned cr, uint64_t value);
 /* Far transfers and interrupts (sys_far.c). */
 void x86_far_jmp_call(struct soft_cpu *cpu, uint16_t sel, uint64_t offset, unsigned size, bool call, unsigned len);
 void x86_far_ret(struct soft_cpu *cpu, unsigned size, uint64_t pop_bytes);
-void x86_iret(struct soft_cpu *cpu, unsigned size);
+void x86_iret(struct soft_cpu *cpu, unsigned size, unsigned len);
 void x86_syscall(struct soft_cpu *cpu, unsigned len);
 void x86_sysret(struct soft_cpu *cpu, unsigned size);
 void x86_sysenter(struct soft_cpu *cpu);
 void x86_sysexit(struct soft_cpu *cpu, unsigned size);
+/* Call gates (sys_gate.c): the gate descriptor's low quadword is lo. */
+void x86_far_call_gate(struct soft_cpu *cpu, uint16_t sel, uint64_t lo, bool call, unsigned len);
+/* Task switches exit to the client (sys_task.c). */
+bool x86_is_task_descriptor(uint64_t lo);
+void x86_task_far(struct soft_cpu *cpu, uint16_t sel, uint64_t lo, bool call, unsigned len);
+void x86_task_iret(struct soft_cpu *cpu, unsigned len);
+/* A task gate in the IDT: -1 with *f a fault, or with f->task set (exit). */
+int x86_task_gate_idt(struct soft_cpu *cpu, uint64_t gate_lo, struct x86_fault *f);
 
 #endif /* ANYHV_FRONTENDS_X86_64_X86_SYS_H */

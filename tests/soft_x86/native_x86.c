@@ -3,7 +3,9 @@
  * loads the requested state, jumps to the code (which ends with a jump back to the
  * exit stub) and saves the final state. Faults come back through a signal handler
  * that copies the state at the faulting instruction and resumes the trampoline. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "native_x86.h"
 
 #include <signal.h>

@@ -105,3 +105,65 @@ Test(soft_x86_modes, hvdos_int21_vectoring_info)
     cr_expect_eq(xg_reg(&g, HV_X86_RAX) & 0xff00, 0x0900, "MOV before it retired");
     xg_destroy(&g);
 }
+
+/* Instructions that each lift to hundreds of IR operations (16-bit ENTER with nesting
+ * level 31 pushes 32 words through SS): a block of them must be split, not overflow the
+ * IR (random real-mode code once did). 63 ENTERs (a block holds 64), then HLT. */
+#define HEAVY_SEG 0x1000u
+#define HEAVY_IP 0x100u
+#define HEAVY_ENTERS 63u
+#define ENTER_LEVEL 31u
+#define ENTER_PUSH_BYTES ((ENTER_LEVEL + 1u) * 2u)   /* BP, 30 outer frame pointers, the new frame */
+#define HEAVY_SP 0xfff0u
+#define HEAVY_BP 0x8000u
+
+Test(soft_x86_modes, heavy_block_of_nested_enters)
+{
+    require_real_mode_route();
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    const uint8_t enter[4] = { 0xc8, 0x00, 0x00, ENTER_LEVEL };   /* enter 0, 31 */
+    uint8_t *code = g.ram + ((uint64_t)HEAVY_SEG << 4) + HEAVY_IP;
+    for (unsigned i = 0; i < HEAVY_ENTERS; i++)
+        memcpy(code + 4 * i, enter, sizeof(enter));
+    code[4 * HEAVY_ENTERS] = 0xf4;   /* hlt */
+    cr_assert_eq(xg_real_mode(&g, HEAVY_SEG, HEAVY_IP), 0);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RSP, HEAVY_SP);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RBP, HEAVY_BP);
+    cr_assert_eq(hv_vcpu_run_until(g.vcpu, xg_now_ns() + RUN_DEADLINE_NS), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
+    cr_expect_eq(xg_reg(&g, HV_X86_RIP), HEAVY_IP + 4 * HEAVY_ENTERS, "RIP on the HLT");
+    uint64_t sp = HEAVY_SP - HEAVY_ENTERS * ENTER_PUSH_BYTES;
+    cr_expect_eq(xg_reg(&g, HV_X86_RSP) & 0xffff, sp, "SP %#llx, wanted %#llx",
+                 (unsigned long long)xg_reg(&g, HV_X86_RSP), (unsigned long long)sp);
+    cr_expect_eq(xg_reg(&g, HV_X86_RBP) & 0xffff, sp + ENTER_PUSH_BYTES - 2, "BP is the last frame");
+    xg_destroy(&g);
+}
+
+/* Code running up to the last byte of guest RAM (the end of the identity map): the
+ * block ends at the page end and the next fetch is a #PF at the first byte beyond it,
+ * delivered to the handler (a HLT) - not an internal error: a block covers exactly
+ * the bytes it was built from. */
+#define RAM_END_NOPS 16u
+#define PF_VECTOR 14u
+
+Test(soft_x86_modes, code_up_to_the_end_of_ram)
+{
+    test_require_backend();
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    uint64_t start = XG_RAM_SIZE - RAM_END_NOPS;
+    memset(g.ram + start, 0x90, RAM_END_NOPS);   /* nop x 16 */
+    cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, start);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+    cr_assert_eq(hv_vcpu_run_until(g.vcpu, xg_now_ns() + RUN_DEADLINE_NS), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
+    cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * PF_VECTOR, "in the #PF handler");
+    cr_expect_eq(xg_reg(&g, HV_X86_CR2), XG_RAM_SIZE, "CR2 %#llx", (unsigned long long)xg_reg(&g, HV_X86_CR2));
+    uint64_t frame[2];   /* error code, RIP */
+    memcpy(frame, g.ram + xg_reg(&g, HV_X86_RSP), sizeof(frame));
+    cr_expect_eq(frame[1], XG_RAM_SIZE, "every NOP retired; stacked RIP %#llx", (unsigned long long)frame[1]);
+    xg_destroy(&g);
+}

@@ -1,5 +1,5 @@
-/* anyhv-run image loading: ELF64 executables by their PT_LOAD segments (physical
- * addresses), or flat binaries at a load address. Every bound is checked: a hostile
+/* anyhv-run image loading: ELF executables (ELF64 x86-64/AArch64, ELF32 i386) by
+ * their PT_LOAD segments (physical addresses), or flat binaries at a load address. Every bound is checked: a hostile
  * image gets a message and RUN_BAD_IMAGE, never an out-of-bounds copy. */
 #include <elf.h>
 #include <errno.h>
@@ -22,20 +22,38 @@ static const char *elf_machine_name(unsigned m)
     return "another architecture";
 }
 
-static enum run_arch arch_of_machine(unsigned m)
+/* The ELF class and machine each architecture's images have. */
+static const struct { enum run_arch arch; unsigned elf_class, machine; } arch_elf[] = {
+    { RUN_ARCH_X86_64, 64, EM_X86_64 },
+    { RUN_ARCH_ARM64, 64, EM_AARCH64 },
+    { RUN_ARCH_I386, 32, EM_386 },
+};
+
+static enum run_arch arch_of_elf(unsigned elf_class, unsigned machine)
 {
-    return m == EM_X86_64 ? RUN_ARCH_X86_64 : m == EM_AARCH64 ? RUN_ARCH_ARM64 : RUN_ARCH_UNKNOWN;
+    for (unsigned i = 0; i < sizeof(arch_elf) / sizeof(arch_elf[0]); i++)
+        if (arch_elf[i].elf_class == elf_class && arch_elf[i].machine == machine)
+            return arch_elf[i].arch;
+    return RUN_ARCH_UNKNOWN;
+}
+
+static unsigned machine_of_arch(enum run_arch a)
+{
+    for (unsigned i = 0; i < sizeof(arch_elf) / sizeof(arch_elf[0]); i++)
+        if (arch_elf[i].arch == a)
+            return arch_elf[i].machine;
+    return 0;
 }
 
 enum run_arch image_detect_arch(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    Elf64_Ehdr eh;
+    uint8_t head[sizeof(Elf64_Ehdr)];
     enum run_arch a = RUN_ARCH_UNKNOWN;
     if (!f)
         return a;
-    if (fread(&eh, sizeof(eh), 1, f) == 1 && !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64)
-        a = arch_of_machine(eh.e_machine);
+    size_t n = fread(head, 1, sizeof(head), f);
+    a = arch_of_elf(elf_class_of(head, n), elf_machine_of(head, n));
     fclose(f);
     return a;
 }
@@ -85,12 +103,15 @@ static int load_elf(const struct run_options *o, enum run_arch want, const uint8
                     uint64_t ram_base, uint64_t ram_size, uint64_t reserved_below, uint64_t *entry)
 {
     struct elf_load_detail d;
-    unsigned machine = want == RUN_ARCH_X86_64 ? EM_X86_64 : EM_AARCH64;
-    switch (elf_load(img, len, machine, ram, ram_base, ram_size, reserved_below, entry, &d)) {
+    switch (elf_load(img, len, machine_of_arch(want), ram, ram_base, ram_size, reserved_below, entry, &d)) {
     case ELF_LOAD_OK:
-        return RUN_OK;
-    case ELF_LOAD_NOT_ELF64:
-        fprintf(stderr, "anyhv-run: '%s' is not a little-endian ELF64 file\n", o->image);
+        if (d.elf_class == (want == RUN_ARCH_I386 ? 32u : 64u))
+            return RUN_OK;
+        fprintf(stderr, "anyhv-run: '%s' is an ELF%u file; %s images are ELF%u\n", o->image, d.elf_class,
+                run_arch_name(want), want == RUN_ARCH_I386 ? 32u : 64u);
+        break;
+    case ELF_LOAD_NOT_ELF:
+        fprintf(stderr, "anyhv-run: '%s' is not a little-endian ELF file\n", o->image);
         break;
     case ELF_LOAD_WRONG_MACHINE:
         fprintf(stderr, "anyhv-run: '%s' is for %s, not %s\n", o->image, elf_machine_name(d.machine),

@@ -21,7 +21,7 @@ static int exec_flavour(enum run_arch arch, char **argv)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = 0;
-    snprintf(path, sizeof(path), "%s/anyhv-run-%s", slash ? self : ".", run_arch_name(arch));
+    snprintf(path, sizeof(path), "%s/anyhv-run-%s", slash ? self : ".", run_arch_name(run_arch_flavour(arch)));
     execv(path, argv);
     fprintf(stderr, "anyhv-run: cannot run %s: %s\n", path, strerror(errno));
     return RUN_UNAVAILABLE;
@@ -42,8 +42,8 @@ int main(int argc, char **argv)
         o.arch = image_detect_arch(o.image);
         if (o.arch == RUN_ARCH_UNKNOWN) {
             fprintf(stderr,
-                    "anyhv-run: '%s' is not an x86-64 or AArch64 ELF64 executable; for a flat binary give "
-                    "--arch x86_64 or --arch arm64\n",
+                    "anyhv-run: '%s' is not an x86-64, i386 or AArch64 ELF executable; for a flat binary give "
+                    "--arch x86_64, i386 or arm64\n",
                     o.image);
             return RUN_BAD_IMAGE;
         }

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
         o.arch = image_detect_arch(o.image);
     if (o.arch == RUN_ARCH_UNKNOWN)
         o.arch = RUN_FLAVOUR_ARCH;   /* a flat binary given to this flavour's binary directly */
-    if (o.arch != RUN_FLAVOUR_ARCH) {
+    if (run_arch_flavour(o.arch) != RUN_FLAVOUR_ARCH) {
         fprintf(stderr, "anyhv-run: '%s' is an %s image; this binary runs %s guests (use anyhv-run)\n", o.image,
                 run_arch_name(o.arch), run_arch_name(RUN_FLAVOUR_ARCH));
         return RUN_BAD_IMAGE;

@@ -16,16 +16,16 @@ void run_usage(FILE *f, const char *prog)
             "usage: %s [options] IMAGE\n"
             "\n"
             "Runs a guest program on anyhv: KVM where the host virtualizes in hardware, anyhv's\n"
-            "software CPU otherwise. IMAGE is an ELF64 executable (x86-64 or AArch64; segments\n"
-            "load at their physical addresses) or a flat binary (give --arch; it loads at\n"
-            "--load and starts there).\n"
+            "software CPU otherwise. IMAGE is an ELF executable (x86-64 or AArch64 ELF64, i386\n"
+            "ELF32; segments load at their physical addresses) or a flat binary (give --arch;\n"
+            "it loads at --load and starts there).\n"
             "\n"
             "options:\n"
-            "  --arch x86_64|arm64    guest architecture (default: from the ELF header)\n"
+            "  --arch x86_64|i386|arm64  guest architecture (default: from the ELF header)\n"
             "  --backend auto|kvm|soft  route to run on (default auto, or $ANYHV_BACKEND)\n"
             "  --mem MiB              guest RAM in MiB (default %u, at most %u)\n"
             "  --load ADDR            flat binaries: guest-physical load address\n"
-            "                         (default 0x100000 on x86_64, 0x40080000 on arm64)\n"
+            "                         (default 0x100000 on x86_64/i386, 0x40080000 on arm64)\n"
             "  --max-exits N          stop with an error after N exits (0: no limit)\n"
             "  --trace                print every exit to stderr\n"
             "  --quiet                no summary at the end\n"
@@ -36,6 +36,8 @@ void run_usage(FILE *f, const char *prog)
             "          1 GiB, RSP at the top of RAM); 8250 UART at port 0x3f8 (stdout/stdin);\n"
             "          debug exit: OUT to port 0xf4 ends the run with the value written as exit\n"
             "          code; a CPU exception ends the run with a report (status 70).\n"
+            "  i386    as x86_64, but the guest starts in 32-bit protected mode at CPL0 with\n"
+            "          flat 4 GiB segments and paging off (ESP at the top of RAM, below 4 GiB).\n"
             "  arm64   RAM at 0x40000000; the guest starts at EL1h (PSTATE 0x3c5, MMU off, SP at\n"
             "          the top of RAM); PL011 UART at 0x09000000; debug exit: 32-bit store to\n"
             "          0x09010000 ends the run with that exit code (PSCI SYSTEM_OFF via HVC\n"
@@ -53,9 +55,15 @@ const char *run_arch_name(enum run_arch a)
     switch (a) {
     case RUN_ARCH_X86_64: return "x86_64";
     case RUN_ARCH_ARM64: return "arm64";
+    case RUN_ARCH_I386: return "i386";
     case RUN_ARCH_UNKNOWN: break;
     }
     return "unknown";
+}
+
+enum run_arch run_arch_flavour(enum run_arch a)
+{
+    return a == RUN_ARCH_I386 ? RUN_ARCH_X86_64 : a;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -102,8 +110,10 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
                 o->arch = RUN_ARCH_X86_64;
             else if (!strcmp(v, "arm64") || !strcmp(v, "aarch64"))
                 o->arch = RUN_ARCH_ARM64;
+            else if (!strcmp(v, "i386") || !strcmp(v, "i686") || !strcmp(v, "x86"))
+                o->arch = RUN_ARCH_I386;
             else {
-                fprintf(stderr, "anyhv-run: unknown architecture '%s' (x86_64 or arm64)\n", v);
+                fprintf(stderr, "anyhv-run: unknown architecture '%s' (x86_64, i386 or arm64)\n", v);
                 return RUN_USAGE;
             }
         } else if (!strcmp(a, "--backend")) {

@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
-enum run_arch { RUN_ARCH_UNKNOWN = 0, RUN_ARCH_X86_64, RUN_ARCH_ARM64 };
+/* I386 is 32-bit x86 code, run by the Intel flavour in 32-bit protected mode. */
+enum run_arch { RUN_ARCH_UNKNOWN = 0, RUN_ARCH_X86_64, RUN_ARCH_ARM64, RUN_ARCH_I386 };
 
 /* Process exit statuses of anyhv-run itself (sysexits.h values); a guest that ends
  * through the debug-exit device gives its own code instead. */
@@ -39,9 +40,12 @@ struct run_options {
 int run_parse_options(int argc, char **argv, struct run_options *o, bool *done);
 void run_usage(FILE *f, const char *prog);
 const char *run_arch_name(enum run_arch a);
+/* The flavour binary that runs an architecture's guests (i386 -> x86_64). */
+enum run_arch run_arch_flavour(enum run_arch a);
 
-/* Images: an ELF64 executable (PT_LOAD segments at their physical addresses) or a
- * flat binary copied to load_addr; entry is the ELF entry or load_addr. */
+/* Images: an ELF64 (or, for i386, ELF32) executable (PT_LOAD segments at their
+ * physical addresses) or a flat binary copied to load_addr; entry is the ELF entry or
+ * load_addr. */
 enum run_arch image_detect_arch(const char *path);
 int image_load(const struct run_options *o, enum run_arch want, uint8_t *ram, uint64_t ram_base, uint64_t ram_size,
                uint64_t reserved_below, uint64_t *entry);

@@ -1,6 +1,7 @@
 /* anyhv-run, Intel flavour: a machine with RAM at 0, the guest started directly in
- * 64-bit mode at CPL0 (as a 64-bit kernel entry), an 8250 UART at port 0x3f8, a
- * debug-exit port, and CPU exceptions reported through IDT stubs. */
+ * 64-bit mode at CPL0 (as a 64-bit kernel entry; i386 images in 32-bit protected mode),
+ * an 8250 UART at port 0x3f8, a debug-exit port, and CPU exceptions reported through
+ * IDT stubs. */
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 #include <anyhv/anyhv.h>
@@ -16,7 +17,11 @@ struct vmm {
     struct run_session s;
     hv_vcpuid_t vcpu;
     struct uart8250 uart;
+    enum x86m_mode mode;
 };
+
+/* 32-bit guests: the highest stack top below 4 GiB. */
+#define STACK32_TOP_MAX 0xfffff000ull
 
 static uint64_t rreg(struct vmm *m, hv_x86_reg_t r)
 {
@@ -63,18 +68,26 @@ static bool guest_ptr(struct vmm *m, uint64_t gpa, uint64_t len, uint8_t **p)
     return true;
 }
 
+/* Slot i of the frame the exception pushed: in 64-bit mode the stub runs on the IST1
+ * stack ([error code,] RIP, CS, RFLAGS, RSP, SS, 8-byte slots); in 32-bit mode on the
+ * faulting stack ([error code,] EIP, CS, EFLAGS, 4-byte slots). */
+static uint64_t frame_slot(struct vmm *m, unsigned i)
+{
+    unsigned slot = m->mode == X86M_MODE_LONG64 ? 8 : 4;
+    uint64_t v = 0;
+    uint8_t *p;
+    if (guest_ptr(m, rreg(m, HV_X86_RSP) + (uint64_t)i * slot, slot, &p))
+        memcpy(&v, p, slot);
+    return v;
+}
+
 static void report_fault(struct vmm *m, unsigned vector)
 {
-    /* The stub runs on the IST1 stack: [error code,] RIP, CS, RFLAGS, RSP, SS. */
-    uint64_t rsp = rreg(m, HV_X86_RSP), frame[6] = { 0 };
     bool has_error = x86m_vector_has_error_code(vector);
-    uint8_t *p;
-    if (guest_ptr(m, rsp, sizeof(frame), &p))
-        memcpy(frame, p, sizeof(frame));
-    uint64_t rip = frame[has_error ? 1 : 0];
+    uint64_t error = has_error ? frame_slot(m, 0) : 0, rip = frame_slot(m, has_error ? 1 : 0);
     fprintf(stderr, "anyhv-run: guest exception %s (vector %u)", x86m_vector_name(vector), vector);
     if (has_error)
-        fprintf(stderr, ", error code 0x%" PRIx64, frame[0]);
+        fprintf(stderr, ", error code 0x%" PRIx64, error);
     fprintf(stderr, " at rip 0x%" PRIx64, rip);
     if (vector == X86M_VECTOR_PF)
         fprintf(stderr, ", address 0x%" PRIx64, rreg(m, HV_X86_CR2));
@@ -180,7 +193,8 @@ static int run_vm(struct vmm *m, uint64_t entry)
         return RUN_UNAVAILABLE;
     }
     int status;
-    hv_return_t r = x86m_setup_vcpu(m->vcpu, entry, m->s.ram_size, X86M_CPL0);
+    uint64_t sp = m->mode == X86M_MODE_LONG64 || m->s.ram_size < STACK32_TOP_MAX ? m->s.ram_size : STACK32_TOP_MAX;
+    hv_return_t r = x86m_setup_vcpu(m->vcpu, entry, sp, X86M_CPL0, m->mode);
     if (r != HV_SUCCESS) {
         status = session_unavailable("cannot set up the vCPU", r);
     } else {
@@ -193,13 +207,15 @@ static int run_vm(struct vmm *m, uint64_t entry)
 
 int vmm_run(const struct run_options *o)
 {
-    static const struct session_layout layout = { RUN_ARCH_X86_64, 0, X86M_RESERVED_END, X86M_DEFAULT_LOAD,
-                                                  X86M_MIN_RAM };
+    enum run_arch arch = o->arch;   /* main() has detected it when not given */
+    const struct session_layout layout = { arch == RUN_ARCH_I386 ? RUN_ARCH_I386 : RUN_ARCH_X86_64, 0,
+                                           X86M_RESERVED_END, X86M_DEFAULT_LOAD, X86M_MIN_RAM };
     struct vmm m;
     uint64_t entry = 0;
+    m.mode = arch == RUN_ARCH_I386 ? X86M_MODE_PROT32 : X86M_MODE_LONG64;
     int status = session_prepare(&m.s, o, &layout, &entry);
     if (status == RUN_OK) {
-        x86m_build_tables(m.s.ram);
+        x86m_build_tables(m.s.ram, m.mode);
         uart8250_init(&m.uart);
         hv_return_t r = hv_vm_create(HV_VM_DEFAULT);
         if (r == HV_SUCCESS) {

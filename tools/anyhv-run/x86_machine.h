@@ -31,15 +31,20 @@
 #define X86M_SEL_TSS 0x28u
 
 /* The guest's starting control state: paging with PAE in long mode, CPL3 with IOPL 3
- * (CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|OSFXSR|OSXMMEXCPT|VMXE, EFER = LME|LMA). */
+ * (CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|OSFXSR|OSXMMEXCPT|VMXE, EFER = LME|LMA); for
+ * 32-bit guests protected mode without paging (CR0 = PE|MP|ET|NE, CR4 = OSFXSR|
+ * OSXMMEXCPT|VMXE, EFER = 0). */
 #define X86M_GUEST_CR0 0x80010033ull
 #define X86M_GUEST_CR4 0x2620ull
 #define X86M_GUEST_CR4_VMXE 0x2000ull
 #define X86M_GUEST_EFER 0x500ull
+#define X86M_GUEST32_CR0 0x33ull
+#define X86M_GUEST32_CR4 0x2600ull
 #define X86M_GUEST_RFLAGS 0x0002ull       /* CPL0: reserved bit 1 only */
 #define X86M_GUEST_RFLAGS_USER 0x3002ull  /* CPL3: IOPL 3 */
 #define X86M_GDT_LIMIT (7u * 8u - 1u)
 #define X86M_IDT_LIMIT (256u * 16u - 1u)
+#define X86M_IDT32_LIMIT (256u * 8u - 1u)
 #define X86M_TSS_LIMIT 103u
 
 /* Ports. */
@@ -66,14 +71,19 @@ void uart8250_init(struct uart8250 *u);
 uint8_t uart8250_read(struct uart8250 *u, unsigned reg);
 void uart8250_write(struct uart8250 *u, unsigned reg, uint8_t v);
 
-/* Writes the GDT, TSS, IDT, exception stubs and identity page tables into RAM. */
-void x86m_build_tables(uint8_t *ram);
+/* The mode the guest starts in: 64-bit (x86_64 images) or 32-bit protected mode
+ * with flat segments and paging off (i386 images). */
+enum x86m_mode { X86M_MODE_LONG64 = 0, X86M_MODE_PROT32 };
+
+/* Writes the GDT, TSS, IDT and exception stubs (and, for 64-bit mode, identity page
+ * tables) into RAM. */
+void x86m_build_tables(uint8_t *ram, enum x86m_mode mode);
 /* Privilege the guest starts at: CPL0 like a 64-bit kernel entry (anyhv-run), or CPL3
  * with IOPL 3 (bench: on a paravirtual KVM such as PVM only user code runs natively). */
 enum x86m_cpl { X86M_CPL0 = 0, X86M_CPL3 = 3 };
 
-/* Sets controls and guest state: 64-bit mode at the given CPL, RIP = entry, RSP = rsp. */
-hv_return_t x86m_setup_vcpu(hv_vcpuid_t vcpu, uint64_t entry, uint64_t rsp, enum x86m_cpl cpl);
+/* Sets controls and guest state: the mode at the given CPL, RIP = entry, RSP = rsp. */
+hv_return_t x86m_setup_vcpu(hv_vcpuid_t vcpu, uint64_t entry, uint64_t rsp, enum x86m_cpl cpl, enum x86m_mode mode);
 
 bool x86m_vector_has_error_code(unsigned vector);
 const char *x86m_vector_name(unsigned vector);

@@ -1,4 +1,4 @@
-/* x86-64 demo platform: the 8250 UART at port 0x3f8, polled. */
+/* x86 demo platform (x86_64 and i386 builds): the 8250 UART at port 0x3f8, polled. */
 #include <stdint.h>
 
 #include "../demo.h"
@@ -7,7 +7,11 @@
 #define UART_LSR 0x3fd
 #define UART_LSR_THRE 0x20
 
+#if defined(__x86_64__)
 const char *demo_arch(void) { return "x86_64"; }
+#else
+const char *demo_arch(void) { return "i386"; }
+#endif
 
 static inline uint8_t inb(uint16_t port)
 {

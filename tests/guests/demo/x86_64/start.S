@@ -1,5 +1,6 @@
-/* x86-64 demo entry (anyhv-run machine: 64-bit mode, CPL3, IOPL 3, stack set up):
- * run demo_main and hand its result to the debug-exit port 0xf4. */
+/* x86 demo entry (anyhv-run machine: 64-bit mode for x86_64 builds, 32-bit protected
+ * mode for i386 builds, CPL0, stack set up): run demo_main and hand its result to the
+ * debug-exit port 0xf4. The same bytes mean the same in both code sizes. */
     .section .text.start, "ax"
     .globl _start
 _start:

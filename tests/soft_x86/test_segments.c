@@ -1,0 +1,228 @@
+/* test_segments.c - segment limit and type checks on data accesses outside 64-bit
+ * mode: 32-bit protected mode with limited, expand-down (B = 1 and B = 0),
+ * read-only and null segments, CS-override writes, far-pointer loads, the stack
+ * segment (#SS), and real mode's 64 KiB limit (#GP without an error code). Each
+ * case loads its segments with guest code (so the checks follow segment loads) and
+ * ends in an exception-bitmap exit whose vector, error code and RIP are checked,
+ * which is the soft route's view (KVM does not honour the bitmap). */
+#include <criterion/criterion.h>
+
+#include "support/backend.h"
+#include "x86_guest.h"
+
+#define RUN_DEADLINE_NS 2000000000ull   /* a broken check ends the test, not the suite */
+
+#define CODE 0x1000u
+#define SEL_LIMITED 0x40u      /* data RW, base 0x20000, limit 0xfff */
+#define SEL_EXPDOWN 0x48u      /* data RW expand-down, limit 0xfff, B = 1 */
+#define SEL_READONLY 0x50u     /* data read-only, flat */
+#define SEL_EXPDOWN16 0x58u    /* data RW expand-down, limit 0xfff, B = 0 */
+#define GDT_LIMIT 0x5fu
+#define LIMITED_BASE 0x20000u
+#define GP_VECTOR 13u
+#define SS_VECTOR 12u
+
+static uint64_t descriptor(uint32_t base, uint32_t limit, uint32_t access, uint32_t flags)
+{
+    return (limit & 0xffffull) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)access << 40) |
+           ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
+}
+
+static void require_soft(void)
+{
+    test_require_backend();
+    const char *be = getenv("ANYHV_BACKEND");
+    if (be && strcmp(be, "kvm") == 0)
+        cr_skip_test("KVM does not honour exception-bitmap exits (docs/differences.md), and this host's KVM "
+                     "(PVM) runs no 32-bit kernel code");
+}
+
+/* Flat 32-bit CPL0 with the extra descriptors; code at CODE. */
+static void setup32(struct xg *g, const uint8_t *code, size_t len)
+{
+    require_soft();
+    cr_assert_eq(xg_create(g), 0);
+    cr_assert_eq(xg_protected32(g), 0);
+    uint64_t *gdt = (uint64_t *)(g->ram + XG_GDT);
+    gdt[SEL_LIMITED / 8] = descriptor(LIMITED_BASE, 0xfff, 0x93, 0x4);
+    gdt[SEL_EXPDOWN / 8] = descriptor(0, 0xfff, 0x97, 0x4);
+    gdt[SEL_READONLY / 8] = descriptor(0, 0xfffff, 0x91, 0xc);
+    gdt[SEL_EXPDOWN16 / 8] = descriptor(0, 0xfff, 0x97, 0x0);
+    cr_assert_eq(xg_vmcs(g, VMCS_GUEST_GDTR_BASE, XG_GDT) | xg_vmcs(g, VMCS_GUEST_GDTR_LIMIT, GDT_LIMIT), 0);
+    memcpy(g->ram + CODE, code, len);
+    g->ram[CODE + len] = 0xf4;
+}
+
+static void expect_fault(struct xg *g, unsigned vector, bool err_valid, uint64_t rip, const char *what)
+{
+    cr_assert_eq(hv_vcpu_run_until(g->vcpu, xg_now_ns() + RUN_DEADLINE_NS), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(g), VMX_REASON_EXC_NMI, "%s: exit reason %u", what, xg_exit_reason(g));
+    uint64_t info = xg_read_vmcs(g, VMCS_RO_VMEXIT_IRQ_INFO);
+    cr_expect_eq(info & 0xff, vector, "%s: vector %llu", what, (unsigned long long)(info & 0xff));
+    cr_expect_eq((info & IRQ_INFO_ERROR_VALID) != 0, err_valid, "%s: error code valid", what);
+    if (err_valid)
+        cr_expect_eq(xg_read_vmcs(g, VMCS_RO_VMEXIT_IRQ_ERROR), 0, "%s: error code 0", what);
+    cr_expect_eq(xg_reg(g, HV_X86_RIP), rip, "%s: RIP %#llx, wanted %#llx", what,
+                 (unsigned long long)xg_reg(g, HV_X86_RIP), (unsigned long long)rip);
+}
+
+static void expect_hlt(struct xg *g, const char *what)
+{
+    cr_assert_eq(hv_vcpu_run_until(g->vcpu, xg_now_ns() + RUN_DEADLINE_NS), HV_SUCCESS);
+    cr_expect_eq(xg_exit_reason(g), VMX_REASON_HLT, "%s: exit reason %u", what, xg_exit_reason(g));
+}
+
+/* The last dword inside a 4 KiB limit loads; one that crosses it is #GP(0). */
+Test(soft_x86_segments, limit_violation_is_gp)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_LIMITED, 0x00,          /* mov ax, SEL_LIMITED   +0  */
+        0x8e, 0xd8,                             /* mov ds, ax            +4  */
+        0xa1, 0xfc, 0x0f, 0x00, 0x00,           /* mov eax, [0xffc]      +6  */
+        0x8b, 0x1d, 0xfe, 0x0f, 0x00, 0x00,     /* mov ebx, [0xffe]      +11 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    memcpy(g.ram + LIMITED_BASE + 0xffc, "\x11\x22\x33\x44", 4);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RBX, 0x5a5a);
+    expect_fault(&g, GP_VECTOR, true, CODE + 11, "dword at 0xffe");
+    cr_expect_eq(xg_reg(&g, HV_X86_RAX), 0x44332211, "the load inside the limit used the base");
+    cr_expect_eq(xg_reg(&g, HV_X86_RBX), 0x5a5a, "the faulting load wrote nothing");
+    xg_destroy(&g);
+}
+
+/* Stack segment expand-down (B = 1): offsets above the limit are valid, a push
+ * that goes to the limit or below is #SS(0) and leaves ESP alone. */
+Test(soft_x86_segments, expand_down_stack_is_ss)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_EXPDOWN, 0x00,          /* mov ax, SEL_EXPDOWN   +0  */
+        0x8e, 0xd0,                             /* mov ss, ax            +4  */
+        0xbc, 0x08, 0x10, 0x00, 0x00,           /* mov esp, 0x1008       +6  */
+        0x50, 0x50,                             /* push eax; push eax    +11 */
+        0x50,                                   /* push eax              +13 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, SS_VECTOR, true, CODE + 13, "push below an expand-down limit");
+    cr_expect_eq(xg_reg(&g, HV_X86_RSP), 0x1000, "ESP as after the two pushes");
+    xg_destroy(&g);
+}
+
+/* Expand-down data: offset 0x800 (at or below the limit) faults, 0x2000 does not. */
+Test(soft_x86_segments, expand_down_data)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_EXPDOWN, 0x00,          /* mov ax, SEL_EXPDOWN   +0  */
+        0x8e, 0xc0,                             /* mov es, ax            +4  */
+        0x26, 0xa1, 0x00, 0x20, 0x00, 0x00,     /* mov eax, es:[0x2000]  +6  */
+        0x26, 0xa1, 0x00, 0x08, 0x00, 0x00,     /* mov eax, es:[0x800]   +12 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 12, "expand-down at 0x800");
+    xg_destroy(&g);
+}
+
+/* Expand-down with B = 0: the upper bound is 0xffff. */
+Test(soft_x86_segments, expand_down_16_upper_bound)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_EXPDOWN16, 0x00,        /* mov ax, SEL_EXPDOWN16 +0  */
+        0x8e, 0xe0,                             /* mov fs, ax            +4  */
+        0x64, 0x66, 0xa1, 0xfe, 0xff, 0x00, 0x00, /* mov ax, fs:[0xfffe] +6  */
+        0x64, 0xa1, 0xfe, 0xff, 0x00, 0x00,     /* mov eax, fs:[0xfffe]  +13 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 13, "dword past 0xffff");
+    xg_destroy(&g);
+}
+
+/* A read-only data segment reads, and a write through it is #GP(0). */
+Test(soft_x86_segments, read_only_write_is_gp)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_READONLY, 0x00,         /* mov ax, SEL_READONLY  +0  */
+        0x8e, 0xe8,                             /* mov gs, ax            +4  */
+        0x65, 0xa1, 0x00, 0x00, 0x01, 0x00,     /* mov eax, gs:[0x10000] +6  */
+        0x65, 0xa3, 0x00, 0x00, 0x01, 0x00,     /* mov gs:[0x10000], eax +12 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 12, "write through a read-only segment");
+    xg_destroy(&g);
+}
+
+/* A null selector loads into DS, and using it is #GP(0). */
+Test(soft_x86_segments, null_selector_use_is_gp)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc0,                             /* xor eax, eax          +0 */
+        0x8e, 0xd8,                             /* mov ds, ax            +2 */
+        0x8b, 0x1d, 0x00, 0x00, 0x01, 0x00,     /* mov ebx, [0x10000]    +4 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 4, "access through a null DS");
+    xg_destroy(&g);
+}
+
+/* Writes through CS fault even when every segment is flat (no checks otherwise). */
+Test(soft_x86_segments, cs_override_write_is_gp)
+{
+    static const uint8_t code[] = {
+        0x2e, 0xa1, 0x00, 0x00, 0x01, 0x00,     /* mov eax, cs:[0x10000] +0 */
+        0x2e, 0xa3, 0x00, 0x00, 0x01, 0x00,     /* mov cs:[0x10000], eax +6 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 6, "write through CS");
+    xg_destroy(&g);
+}
+
+/* LDS reads 6 bytes: a far pointer that ends past the limit is #GP(0). */
+Test(soft_x86_segments, far_pointer_past_the_limit)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_LIMITED, 0x00,          /* mov ax, SEL_LIMITED   +0  */
+        0x8e, 0xc0,                             /* mov es, ax            +4  */
+        0x26, 0xc5, 0x05, 0xfc, 0x0f, 0x00, 0x00, /* lds eax, es:[0xffc] +6  */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 6, "m16:32 crossing the limit");
+    xg_destroy(&g);
+}
+
+/* Flat segments: a dword at 0xffff is fine (no 64 KiB limit in protected mode). */
+Test(soft_x86_segments, flat_has_no_16_bit_limit)
+{
+    static const uint8_t code[] = { 0xa1, 0xff, 0xff, 0x00, 0x00 };   /* mov eax, [0xffff] */
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_hlt(&g, "flat access");
+    xg_destroy(&g);
+}
+
+/* Real mode: 64 KiB limits; a word at 0xffff is #GP (vector 13, no error code), a
+ * byte is not; a word push at SP = 1 is #SS. */
+Test(soft_x86_segments, real_mode_limit)
+{
+    static const uint8_t code[] = {
+        0xa0, 0xff, 0xff,                       /* mov al, [0xffff]      +0 */
+        0xa1, 0xff, 0xff,                       /* mov ax, [0xffff]      +3 */
+    };
+    struct xg g;
+    require_soft();
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_real_mode(&g, 0x100, 0x0), 0);
+    memcpy(g.ram + 0x1000, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, false, 3, "word at 0xffff");
+    static const uint8_t push[] = { 0x50 };                 /* push ax */
+    memcpy(g.ram + 0x1000 + 0x10, push, sizeof(push));
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, 0x10);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RSP, 1);
+    expect_fault(&g, SS_VECTOR, false, 0x10, "push at SP = 1");
+    xg_destroy(&g);
+}

@@ -4,8 +4,9 @@
  * take the 32-bit form (offset, then the FCS/FDS selectors the x87 helper keeps in
  * x86_state.fpu_fcs/fpu_fds). Outside 64-bit mode only XMM0-7 are saved and restored.
  * CR4.OSFXSR clear: XMM and MXCSR are saved and restored anyway (the SDM leaves it
- * to the implementation). Memory is accessed whole, all pages checked before any
- * byte is written, so a fault leaves memory and state unchanged. */
+ * to the implementation). Memory goes through the soft MMU whole (soft_read_bytes/
+ * soft_write_bytes: both pages resolved before any byte is written, code pages
+ * invalidated), so a fault leaves memory and state unchanged. */
 #include <string.h>
 
 #include "core/x86/x86.h"
@@ -35,12 +36,9 @@
 #define FSW_TOP_MASK 0x3800u
 #define FTW_ALL_VALID 0xffu
 
-static uint32_t user_access(const struct x86_state *st)
-{
-    return x86_cpl(st) == 3 ? MMU_USER : 0;
-}
+#define FXSR_SEG_SHIFT 8       /* how: the memory operand's segment, for the MMU */
 
-static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw)
+static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t img[X86_FXSAVE_SIZE];
@@ -56,20 +54,16 @@ static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw)
         memcpy(img + FX_FDS, &st->fpu_fds, 2);
     }
     unsigned len = x86_code_size_of(st) == X86_CODE64 ? FX_XMM_END : FX_LEGACY_END;
-    struct x86_fault f;
-    if (x86_vmem_write(cpu, addr, img, len, user_access(st), &f) != 0)
-        x86_fault_now(cpu, &f);
+    soft_write_bytes(cpu, addr, img, len, MMU_WRITE, seg);
 }
 
-static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
+static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t img[X86_FXSAVE_SIZE];
     bool code64 = x86_code_size_of(st) == X86_CODE64;
-    struct x86_fault f;
     memset(img, 0, sizeof(img));
-    if (x86_vmem_read(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, user_access(st), &f) != 0)
-        x86_fault_now(cpu, &f);
+    soft_read_bytes(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, MMU_READ, seg);
     uint32_t mxcsr;
     memcpy(&mxcsr, img + FX_MXCSR, 4);
     if (mxcsr & ~SOFT_MXCSR_MASK)
@@ -133,10 +127,11 @@ static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
     }
     if ((uint64_t)arg & (FX_ALIGN - 1))
         x86_raise_now(cpu, X86_V_GP, 0);
+    unsigned seg = ((unsigned)how >> FXSR_SEG_SHIFT) & 7;
     if (op == FXSR_SAVE)
-        fxsave(cpu, (uint64_t)arg, rexw);
+        fxsave(cpu, (uint64_t)arg, rexw, seg);
     else
-        fxrstor(cpu, (uint64_t)arg, rexw);
+        fxrstor(cpu, (uint64_t)arg, rexw, seg);
     return 0;
 }
 
@@ -178,6 +173,7 @@ bool lift_fxsave_fxrstor(struct x86_ctx *c)
     unsigned how = (op == X86_I_FXSAVE || op == X86_I_FXSAVE64) ? FXSR_SAVE : FXSR_RESTORE;
     if (op == X86_I_FXSAVE64 || op == X86_I_FXRSTOR64)
         how |= FXSR_REXW;
+    how |= (unsigned)m->mem.seg << FXSR_SEG_SHIFT;
     x86_call(c, IR_I64, x86_helper[X86_H_FXSR], x86_operand_addr(c, m), ir_const(c->b, IR_I64, how),
              ir_const(c->b, IR_I64, 0));
     return true;

@@ -284,12 +284,16 @@ static unsigned segment_of(const struct x86_dinsn *in)
     return seg;
 }
 
+#define MASKMOV_SEG_SHIFT 16   /* the helper's third argument: byte mask bits, segment */
+
 static void mask_store(struct x86_ctx *c, ir_val data, ir_val mask)
 {
     unsigned seg = segment_of(c->in);
     ir_val rdi = x86_resize(c, x86_get_gpr(c, X86_RDI, c->in->addr_size), 8, false);
     ir_val addr = x86_linear(c, seg, rdi);
-    x86_call(c, IR_I64, x86_helper[X86_H_MASKMOV], addr, data, mask);
+    ir_val bits = pure_call(c, mask, mask, X86_SSE_PMOVMSKB, 0);
+    ir_val how = ir_binop(c->b, IR_OR, bits, ir_const(c->b, IR_I128, (uint64_t)seg << MASKMOV_SEG_SHIFT));
+    x86_call(c, IR_I64, x86_helper[X86_H_MASKMOV], addr, data, how);
 }
 
 static bool lift_maskmovq(struct x86_ctx *c)
@@ -310,19 +314,14 @@ bool lift_maskmovdqu(struct x86_ctx *c)
     return true;
 }
 
-/* The MASKMOVQ/MASKMOVDQU helper: addr, data, mask. */
-static ir_u128 h_maskmov(void *vcpu, ir_u128 addr, ir_u128 data, ir_u128 mask)
+/* The MASKMOVQ/MASKMOVDQU helper: addr, data, byte mask bits | segment << 16; each
+ * selected byte is a store through the soft MMU. */
+static ir_u128 h_maskmov(void *vcpu, ir_u128 addr, ir_u128 data, ir_u128 how)
 {
-    struct soft_cpu *cpu = vcpu;
-    uint32_t access = x86_cpl(x86_st(cpu)) == 3 ? MMU_USER : 0;
-    for (unsigned i = 0; i < 16; i++) {
-        if (!((mask >> (8 * i + 7)) & 1))
-            continue;
-        uint8_t byte = (uint8_t)(data >> (8 * i));
-        struct x86_fault f;
-        if (x86_vmem_write(cpu, (uint64_t)addr + i, &byte, 1, access, &f) != 0)
-            x86_fault_now(cpu, &f);
-    }
+    unsigned seg = (unsigned)(how >> MASKMOV_SEG_SHIFT) & 7;
+    for (unsigned i = 0; i < 16; i++)
+        if ((how >> i) & 1)
+            soft_write(vcpu, (uint64_t)addr + i, (uint8_t)(data >> (8 * i)), 1, MMU_WRITE, seg);
     return 0;
 }
 

@@ -581,6 +581,10 @@ static void commit(struct soft_cpu *cpu, unsigned flags)
     unsigned unmasked = ~(st->fpu.mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
     if (flags & MX_PRECOMP & unmasked)
         flags &= MX_PRECOMP;
+    /* An unmasked overflow or underflow reports no PE (the host CPU agrees): the
+     * rounded result is never delivered. */
+    if (flags & (MX_OE | MX_UE) & unmasked)
+        flags &= ~MX_PE;
     st->fpu.mxcsr |= flags;
     if (flags & unmasked)
         x86_raise_now(cpu, (st->cr4 & X86_CR4_OSXMMEXCPT) ? X86_V_XM : X86_V_UD, X86_NO_ERR);

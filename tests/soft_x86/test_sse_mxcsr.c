@@ -193,6 +193,19 @@ Test(soft_x86_sse_mxcsr, unmasked_exception)
     cr_expect_eq(r.stacked_rip, XG_CODE, "stacked RIP %#llx", (unsigned long long)r.stacked_rip);
     cr_expect_eq(r.xmm0[0], D_ONE, "destination changed: %#llx", (unsigned long long)r.xmm0[0]);
     cr_expect_eq(r.mxcsr, mxcsr | MXCSR_ZE, "mxcsr %#x", r.mxcsr);
+    /* Packed: lane 0 SNaN + 1 (IE), lane 1 FLT_MAX + FLT_MAX (OE, PE). With IM unmasked
+     * only IE is reported; with OM unmasked (IE masked) IE and OE, no PE; with PM
+     * unmasked all three. The destination never changes (values from the host CPU). */
+    static const char addps[] = "\x0f\x58\xc1";   /* addps xmm0, xmm1 */
+    static const struct { uint32_t mxcsr, after; } packed[] = {
+        { 0x1f80u & ~0x80u, 0x1f01u }, { 0x1f80u & ~0x400u, 0x1b89u }, { 0x1f80u & ~0x1000u, 0x0fa9u },
+    };
+    for (unsigned i = 0; i < sizeof(packed) / sizeof(packed[0]); i++) {
+        r = RUN(&g, addps, packed[i].mxcsr, 0x7f7fffff7f800001ull, 0x7f7fffff3f800000ull, 0, true);
+        cr_expect_eq(r.vector, V_XM, "case %u: vector %d", i, r.vector);
+        cr_expect_eq(r.mxcsr, packed[i].after, "case %u: mxcsr %#x, wanted %#x", i, r.mxcsr, packed[i].after);
+        cr_expect_eq(r.xmm0[0], 0x7f7fffff7f800001ull, "case %u: destination changed", i);
+    }
     /* Masked but already flagged: no exception. */
     r = RUN(&g, div, MXCSR_DEFAULT | MXCSR_ZE, D_ONE, 0, 0, true);
     expect_completed(&r, sizeof(div) - 1);

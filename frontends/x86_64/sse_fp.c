@@ -592,24 +592,14 @@ static void commit(struct soft_cpu *cpu, unsigned flags)
 
 /* ---- the common case without <fenv.h> -------------------------------------------- */
 
-/* Finite, nonzero and not denormal. */
-static bool ordinary(const lanes_t *x, unsigned t, unsigned i)
-{
-    if (t == T_F32) {
-        uint32_t e = x->d[i] & 0x7f800000u;
-        return e != 0 && e != 0x7f800000u;
-    }
-    uint64_t e = x->q[i] & 0x7ff0000000000000ull;
-    return e != 0 && e != 0x7ff0000000000000ull;
-}
-
 /* Every exception masked, round to nearest and PE already set: an operation whose
  * sources and results are all ordinary numbers (or harmless zeros) can only have
  * been inexact, which MXCSR already says, and DAZ/FTZ change nothing. Such lanes
  * need no flags; anything else (a NaN, infinity, denormal, a zero divisor, a zero
  * product or quotient of nonzero numbers) takes the full path. */
-#define MX_FAST_MASK (0x1f80u | (MX_RC_MASK << MX_RC_SHIFT) | MX_PE)
-#define MX_FAST_WANT (0x1f80u | MX_PE)
+#define MX_ALL_MASKS 0x1f80u
+#define MX_FAST_MASK (MX_ALL_MASKS | (MX_RC_MASK << MX_RC_SHIFT) | MX_PE)
+#define MX_FAST_WANT (MX_ALL_MASKS | MX_PE)
 
 static bool additive(unsigned op)
 {
@@ -628,31 +618,56 @@ static bool is_div(unsigned op)
     return op == X86_SSE_DIVSS || op == X86_SSE_DIVPS || op == X86_SSE_DIVSD || op == X86_SSE_DIVPD;
 }
 
-/* A source lane that cannot raise anything but PE: ordinary, or a zero that is not
- * a divisor. */
-static bool quiet_source(unsigned op, const lanes_t *x, unsigned t, unsigned i, bool divisor)
+/* Lanes with a zero in x (bit i), or -1 when a lane is a NaN, infinity or denormal. */
+static inline int zero_lanes(const lanes_t *x, unsigned t, unsigned n)
 {
-    return ordinary(x, t, i) || (is_zero(x, t, i) && !(divisor && is_div(op)));
+    int zeros = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t e, m;
+        if (t == T_F32) {
+            e = x->d[i] & 0x7f800000u;
+            m = x->d[i] & 0x007fffffu;
+            if (e == 0x7f800000u)
+                return -1;
+        } else {
+            e = x->q[i] & 0x7ff0000000000000ull;
+            m = x->q[i] & 0x000fffffffffffffull;
+            if (e == 0x7ff0000000000000ull)
+                return -1;
+        }
+        if (e == 0) {
+            if (m)
+                return -1;
+            zeros |= 1 << i;
+        }
+    }
+    return zeros;
 }
 
 static bool fast_path(unsigned op, const struct fp_desc *d, const lanes_t *a, const lanes_t *b, lanes_t *r)
 {
     if (op == X86_SSE_DPPS || op == X86_SSE_DPPD || horizontal(op))
         return false;
-    unsigned zero_in = 0;   /* lanes with a zero source */
-    for (unsigned i = 0; i < d->n && d->in != T_INT; i++) {
-        if (!quiet_source(op, b, d->in, i, true) || (d->binary && !quiet_source(op, a, d->in, i, false)))
+    int zero_in = 0;   /* lanes with a zero source */
+    if (d->in != T_INT) {
+        int zb = zero_lanes(b, d->in, d->n), za = d->binary ? zero_lanes(a, d->in, d->n) : 0;
+        if (zb < 0 || za < 0 || (zb && is_div(op)))
             return false;
-        if (is_zero(b, d->in, i) || (d->binary && is_zero(a, d->in, i)))
-            zero_in |= 1u << i;
+        zero_in = za | zb;
     }
     r->v = x86_sse_compute(op, 0, a->v, b->v);
     /* A zero result is exact after a cancellation or from a zero source; otherwise it
      * may be an underflow. */
-    for (unsigned i = 0; i < d->n; i++)
-        if (!ordinary(r, d->out, i) && !(is_zero(r, d->out, i) && (additive(op) || (zero_in & (1u << i)))))
-            return false;
-    return true;
+    int zr = zero_lanes(r, d->out, d->n);
+    return zr >= 0 && (additive(op) || (zr & ~zero_in) == 0);
+}
+
+/* Compares and MIN/MAX raise only IE (a NaN) and DE (a denormal): with every
+ * exception masked and neither present, the result needs no flags at all. */
+static bool quiet_compare(const struct fp_desc *d, uint32_t mxcsr, const lanes_t *a, const lanes_t *b)
+{
+    return (d->cls == FPC_CMP || d->cls == FPC_MINMAX) && (mxcsr & MX_ALL_MASKS) == MX_ALL_MASKS &&
+           zero_lanes(a, d->in, d->n) >= 0 && zero_lanes(b, d->in, d->n) >= 0;
 }
 
 ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
@@ -663,6 +678,10 @@ ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     lanes_t a = { .v = av }, b = { .v = bv }, r;
     if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, &a, &b, &r))
         return r.v;
+    if (quiet_compare(d, mxcsr, &a, &b)) {
+        explicit_op(op, imm, d, mxcsr, &a, &b, &r);   /* no flag can come out */
+        return r.v;
+    }
     unsigned flags = sources(op, imm, d, mxcsr, &a, &b);
     if (d->cls == FPC_HOST)
         flags |= host_op(op, imm, d, mxcsr, &a, &b, &r);

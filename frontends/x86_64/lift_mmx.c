@@ -72,8 +72,8 @@ static bool has_mm_operand(const struct x86_dinsn *in)
 
 /* #UD/#NM by the mode key, then, when an MMX register is an operand, the x87->MMX
  * transition (pending #MF, TOP = 0, all tags valid); false when the instruction
- * already ended in an exception. The SSE forms (CVTxx2PI/PI2xx) also need
- * CR4.OSFXSR. */
+ * already ended in an exception. The forms that touch XMM state (CVTxx2PI/PI2xx,
+ * MOVQ2DQ/MOVDQ2Q) also need CR4.OSFXSR. */
 static bool mmx_enter(struct x86_ctx *c, bool sse_form)
 {
     if (sse_form && !x86_sse_allowed(c))
@@ -332,11 +332,12 @@ const struct ir_helper x86_maskmov_helper = {
 bool lift_mmx(struct x86_ctx *c)
 {
     unsigned op = c->in->op;
-    bool sse_form = op == X86_I_CVTPI2PS || op == X86_I_CVTPI2PD || op == X86_I_CVTPS2PI || op == X86_I_CVTTPS2PI ||
-                    op == X86_I_CVTPD2PI || op == X86_I_CVTTPD2PI;
-    if (!mmx_enter(c, sse_form))
+    bool convert = op == X86_I_CVTPI2PS || op == X86_I_CVTPI2PD || op == X86_I_CVTPS2PI || op == X86_I_CVTTPS2PI ||
+                   op == X86_I_CVTPD2PI || op == X86_I_CVTTPD2PI;
+    bool xmm_state = convert || op == X86_I_MOVQ2DQ || op == X86_I_MOVDQ2Q;   /* also need CR4.OSFXSR */
+    if (!mmx_enter(c, xmm_state))
         return true;
-    if (sse_form)
+    if (convert)
         return lift_mmx_convert(c);
     switch (op) {
     case X86_I_MOVD: case X86_I_MOVQ: case X86_I_MOVNTQ: case X86_I_MOVQ2DQ: case X86_I_MOVDQ2Q:

@@ -61,7 +61,7 @@ static uint64_t pack_bin(bool sign, unsigned e, uint64_t frac, const struct fx80
     return ((uint64_t)sign << (f->frac_bits + f->exp_bits)) | ((uint64_t)e << f->frac_bits) | frac;
 }
 
-/* Round a finite nonzero value into the format: tininess before rounding,
+/* Round a finite nonzero value into the format: tininess after rounding,
  * memory destinations get no result on unmasked OE/UE. */
 static uint64_t round_binary(struct fx80_norm x, const struct fx80_bin *f, struct fx80_env *env)
 {

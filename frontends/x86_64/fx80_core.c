@@ -51,8 +51,8 @@ fx80 fx80_exact_zero(struct fx80_env *env)
     return fx80_make(env->rc == FX80_RD, 0, 0);
 }
 
-/* The x87's choice between two NaNs: the larger significand; equal ones -> the
- * first operand's sign-exponent decides (see the test oracle). */
+/* The x87's choice between two NaNs of the same kind: the larger significand; with
+ * equal significands the positive one, else the first operand (test nan_pairs). */
 static fx80 pick_nan(fx80 a, fx80 b)
 {
     uint64_t fa = a.mant & ~FX80_QUIET_BIT, fb = b.mant & ~FX80_QUIET_BIT;

@@ -22,25 +22,18 @@ static bool negligible(struct fx80_wf term, struct fx80_wf sum)
     return wf_is_zero(term) || (!wf_is_zero(sum) && term.exp < sum.exp - WF_SERIES_BITS);
 }
 
-/* sin(r) and cos(r) for |r| <= pi/4 by their Taylor series. */
-static void sin_cos_series(struct fx80_wf r, struct fx80_wf *s, struct fx80_wf *c)
+/* sin(r) (odd = true) or cos(r) for |r| <= pi/4 by the Taylor series: the sum of
+ * (-1)^j r^(2j+odd) / (2j+odd)!. */
+static struct fx80_wf trig_series(struct fx80_wf r, bool odd)
 {
-    struct fx80_wf r2 = wf_mul(r, r), term = r, sum = r;
-    for (uint64_t n = 2; !wf_is_zero(r) && n < WF_SERIES_MAX_N; n += 2) {
+    struct fx80_wf r2 = wf_mul(r, r), term = odd ? r : wf_from_int(1), sum = term;
+    for (uint64_t n = odd ? 2 : 1; !wf_is_zero(r) && n < WF_SERIES_MAX_N; n += 2) {
         term = wf_neg(wf_div_small(wf_mul(term, r2), n * (n + 1)));
         sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */
         if (negligible(term, sum))
             break;
     }
-    *s = sum;
-    term = sum = wf_from_int(1);
-    for (uint64_t n = 1; n < WF_SERIES_MAX_N; n += 2) {
-        term = wf_neg(wf_div_small(wf_mul(term, r2), n * (n + 1)));
-        sum = wf_add(sum, term);   /* the last, negligible term still sets the sticky bit */
-        if (negligible(term, sum))
-            break;
-    }
-    *c = sum;
+    return sum;
 }
 
 /* |x| = k * pi66/2 + r with |r| <= pi66/4 (x finite, |x| < 2^63); returns k mod 4. */
@@ -111,17 +104,27 @@ static fx80 trig(fx80 a, enum trig_fn fn, bool *out_of_range, struct fx80_env *e
         struct fx80_norm x = fx80_normalise(a);   /* unmasked: the bias-adjusted x */
         return fx80_make(x.sign, (unsigned)(x.exp + FX80_BIAS_ADJUST), x.mant);
     }
-    struct fx80_wf red, s, c, v;
+    struct fx80_wf red, v;
     unsigned k = reduce(a, &red);
-    sin_cos_series(red, &s, &c);
-    switch (fn) {
-    case TRIG_SIN: v = (k & 1) ? c : s; if (k & 2) v = wf_neg(v); v.neg ^= fx80_sign(a); break;
-    case TRIG_COS: v = (k & 1) ? wf_neg(s) : c; if (k & 2) v = wf_neg(v); break;
-    default:
+    switch (fn) {   /* only the series the quadrant needs (both for tan) */
+    case TRIG_SIN:
+        v = trig_series(red, !(k & 1));
+        if (k & 2)
+            v = wf_neg(v);
+        v.neg ^= fx80_sign(a);
+        break;
+    case TRIG_COS:
+        v = trig_series(red, k & 1);
+        if (((k + 1) & 2) != 0)   /* quadrants 1 and 2: -sin r, -cos r */
+            v = wf_neg(v);
+        break;
+    default: {
+        struct fx80_wf s = trig_series(red, true), c = trig_series(red, false);
         v = (k & 1) ? wf_neg(wf_div(c, s)) : wf_div(s, c);
         v.neg ^= fx80_sign(a);
         v.m |= 1;   /* the sticky bits of s and c can cancel in the quotient; tan is irrational */
         break;
+    }
     }
     return wf_to_fx80(v, env);
 }

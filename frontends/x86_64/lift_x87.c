@@ -113,20 +113,25 @@ static struct x87_form lookup(uint8_t esc, uint8_t modrm, unsigned *sti)
     return (struct x87_form)NONE;
 }
 
+/* The legacy prefixes: operand/address size, REPNE/REP, LOCK, segment overrides. */
+static const uint8_t legacy_prefixes[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65 };
+
+static bool is_legacy_prefix(uint8_t b)
+{
+    for (unsigned i = 0; i < sizeof(legacy_prefixes); i++)
+        if (legacy_prefixes[i] == b)
+            return true;
+    return false;
+}
+
 /* Offset of the escape byte (or FWAIT) past the legacy and REX prefixes. */
 static unsigned opcode_offset(const struct x86_ctx *c)
 {
     const uint8_t *p = c->in->bytes;
     unsigned i = 0;
-    while (i + 1 < c->in->len) {
-        uint8_t b = p[i];
-        bool legacy = b == 0x66 || b == 0x67 || b == 0xf2 || b == 0xf3 || b == 0xf0 || b == 0x2e || b == 0x36 ||
-                      b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
-        bool rex = c->code == X86_CODE64 && b >= REX_FIRST && b <= REX_LAST;
-        if (!legacy && !rex)
-            break;
+    while (i + 1 < c->in->len &&
+           (is_legacy_prefix(p[i]) || (c->code == X86_CODE64 && p[i] >= REX_FIRST && p[i] <= REX_LAST)))
         i++;
-    }
     return i;
 }
 

@@ -5,6 +5,11 @@
  * status flags, the exception (#MF) and the data area must agree; sequences ending
  * in a transcendental compare the registers within the tolerance fx80 promises.
  * A mismatch prints the listing, the registers side by side and the memory diff.
+ * With --mode32 the soft route runs the same bytes in flat 32-bit protected mode
+ * (the sequences use no REX and [ebx+disp] means the same), with --mode16 their
+ * 16-bit encoding in real mode ([bx+disp], the environment images' operand size
+ * flipped by 66h), still against the host in 64-bit mode: x87 results do not depend
+ * on the code size, and the images differ only in the pointer fields not compared.
  * Iterations: argv[1], else ANYHV_FUZZ_ITERS, else a bounded slice; ANYHV_FUZZ_SEED
  * and ANYHV_FUZZ_FIRST reproduce one case. */
 #include <capstone/capstone.h>
@@ -24,13 +29,26 @@
 #define FSW_C1 0x200u
 #define FX_SIZE 512
 #define NO_VECTOR (-1)
-/* Transcendentals: relative error allowed, in units of 2^-63 (fx80 documents its
- * results within 1 ulp of the 64-bit significand; the hardware's are too). */
-#define APPROX_ULPS 4
+/* Transcendentals: fx80 keeps its results within 1 ulp (of the 64-bit significand,
+ * denormals in their own units) of the host's. */
+#define APPROX_ULPS 1
+
+static bool mode32, mode16;
+#define REAL_SEG (XG_CODE >> 4)      /* real mode: CS = DS = SS = ES, base XG_CODE, IP 0 */
+
+/* Index of the instruction at a code offset (count when past the end). */
+static unsigned insn_index(const uint8_t *offs, unsigned count, uint64_t off)
+{
+    unsigned k = 0;
+    while (k + 1 < count && offs[k + 1] <= off)
+        k++;
+    return k;
+}
 
 struct outcome {
     int vector;
     uint64_t fault_off;
+    unsigned fault_insn;             /* which instruction faulted (offsets differ by encoding) */
     uint64_t rax, rflags;
     uint8_t fx[FX_SIZE];
     uint8_t data[XG87_DATA_BYTES];
@@ -76,6 +94,7 @@ static int run_native(const struct xg87_case *t, struct outcome *o)
         return -1;
     o->vector = r.signo ? r.trapno : NO_VECTOR;
     o->fault_off = r.fault_offset;
+    o->fault_insn = insn_index(t->insn_off, t->count, r.fault_offset);
     o->rax = s.gpr[0];
     o->rflags = s.rflags;
     memcpy(o->fx, s.fx, FX_SIZE);
@@ -88,16 +107,19 @@ static int run_soft(struct xg *g, const struct xg87_case *t, struct outcome *o)
     static const hv_x86_reg_t gprs[16] = { HV_X86_RAX, HV_X86_RCX, HV_X86_RDX, HV_X86_RBX, HV_X86_RSP, HV_X86_RBP,
                                            HV_X86_RSI, HV_X86_RDI, HV_X86_R8,  HV_X86_R9,  HV_X86_R10, HV_X86_R11,
                                            HV_X86_R12, HV_X86_R13, HV_X86_R14, HV_X86_R15 };
-    memcpy(g->ram + XG_CODE, t->code, t->len);
-    g->ram[XG_CODE + t->len] = HLT_BYTE;
+    const uint8_t *code = mode16 ? t->code16 : t->code;
+    unsigned len = mode16 ? t->len16 : t->len;
+    uint64_t ip = mode16 ? 0 : XG_CODE, rbx = XG_DATA + XG87_RBX_OFF - (mode16 ? XG_CODE : 0);
+    memcpy(g->ram + XG_CODE, code, len);
+    g->ram[XG_CODE + len] = HLT_BYTE;
     memcpy(g->ram + XG_DATA, t->data, XG87_DATA_BYTES);
     for (int i = 0; i < 16; i++)
         if (i != 4)
             hv_vcpu_write_register(g->vcpu, gprs[i], 0);
     hv_vcpu_write_register(g->vcpu, HV_X86_RAX, t->rax);
-    hv_vcpu_write_register(g->vcpu, HV_X86_RBX, XG_DATA + XG87_RBX_OFF);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RBX, rbx);
     hv_vcpu_write_register(g->vcpu, HV_X86_RFLAGS, t->rflags);
-    hv_vcpu_write_register(g->vcpu, HV_X86_RIP, XG_CODE);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RIP, ip);
     uint8_t fx[FX_SIZE];
     memcpy(fx, t->fx, FX_SIZE);
     if (hv_vcpu_write_fpstate(g->vcpu, fx, FX_SIZE) != HV_SUCCESS || hv_vcpu_run(g->vcpu) != HV_SUCCESS)
@@ -108,7 +130,8 @@ static int run_soft(struct xg *g, const struct xg87_case *t, struct outcome *o)
         o->vector = (int)(xg_read_vmcs(g, VMCS_RO_VMEXIT_IRQ_INFO) & 0xff);
     else if (reason != VMX_REASON_HLT)
         return -2;
-    o->fault_off = xg_reg(g, HV_X86_RIP) - XG_CODE;
+    o->fault_off = xg_reg(g, HV_X86_RIP) - ip;
+    o->fault_insn = insn_index(mode16 ? t->insn_off16 : t->insn_off, t->count, o->fault_off);
     o->rax = xg_reg(g, HV_X86_RAX);
     o->rflags = xg_reg(g, HV_X86_RFLAGS);
     hv_vcpu_read_fpstate(g->vcpu, o->fx, FX_SIZE);
@@ -135,6 +158,18 @@ static long double as_ld(const uint8_t *p)
     return v;
 }
 
+/* Position of a finite 80-bit value on the number line in units of its last
+ * significand bit (denormals included), for the ulp distance of two results. */
+static __int128 ordinal(const uint8_t *p)
+{
+    uint64_t m;
+    memcpy(&m, p, 8);
+    uint16_t se = get16(p + 8);
+    unsigned e = se & 0x7fff;
+    __int128 mag = e == 0 ? (__int128)m : ((__int128)(e - 1) << 63) + (__int128)m;
+    return (se & 0x8000) ? -mag : mag;
+}
+
 static bool same_st(const struct xg87_case *t, const uint8_t *a, const uint8_t *b)
 {
     if (memcmp(a, b, 10) == 0)
@@ -144,13 +179,13 @@ static bool same_st(const struct xg87_case *t, const uint8_t *a, const uint8_t *
     long double x = as_ld(a), y = as_ld(b);
     if (isnan(x) || isnan(y) || isinf(x) || isinf(y))
         return false;
-    long double scale = fabsl(x) > fabsl(y) ? fabsl(x) : fabsl(y);
-    return fabsl(x - y) <= scale * ldexpl(APPROX_ULPS, -63);
+    __int128 d = ordinal(a) - ordinal(b);
+    return d <= APPROX_ULPS && d >= -APPROX_ULPS;
 }
 
 static bool same(const struct xg87_case *t, const struct outcome *a, const struct outcome *n)
 {
-    if (a->vector != n->vector || (a->vector != NO_VECTOR && a->fault_off != n->fault_off))
+    if (a->vector != n->vector || (a->vector != NO_VECTOR && a->fault_insn != n->fault_insn))
         return false;
     uint16_t fsw_mask = t->approx ? (uint16_t)~FSW_C1 : 0xffff;
     if (a->rax != n->rax || ((a->rflags ^ n->rflags) & FLAGS_COMPARED) ||
@@ -178,7 +213,7 @@ static void report(csh h, const struct xg87_case *t, const struct outcome *a, co
 {
     printf("MISMATCH seed %" PRIu64 " case %u%s\n", seed, index, t->approx ? " (approximate compare)" : "");
     cs_insn *ins;
-    size_t cnt = cs_disasm(h, t->code, t->len, XG_CODE, 0, &ins);
+    size_t cnt = mode16 ? cs_disasm(h, t->code16, t->len16, XG_CODE, 0, &ins) : cs_disasm(h, t->code, t->len, XG_CODE, 0, &ins);
     for (size_t i = 0; i < cnt; i++) {
         printf("  %04" PRIx64 ": ", ins[i].address - XG_CODE);
         for (unsigned k = 0; k < ins[i].size; k++)
@@ -187,8 +222,8 @@ static void report(csh h, const struct xg87_case *t, const struct outcome *a, co
     }
     if (cnt)
         cs_free(ins, cnt);
-    printf("exception: anyhv %d at +%" PRIu64 ", native %d at +%" PRIu64 "\n", a->vector, a->fault_off, n->vector,
-           n->fault_off);
+    printf("exception: anyhv %d at instruction %u, native %d at instruction %u\n", a->vector, a->fault_insn, n->vector,
+           n->fault_insn);
     const uint8_t *i0 = t->fx;
     printf("%-7s %-22s %-22s %-22s\n", "", "initial", "anyhv", "native");
     printf("%-7s %04x                   %04x                   %04x%s\n", "fcw", get16(i0), get16(a->fx),
@@ -222,6 +257,7 @@ static void first_divergence(struct xg *g, const struct xg87_case *t)
     for (unsigned k = 1; k <= t->count; k++) {
         p = *t;
         p.len = k < t->count ? t->insn_off[k] : t->len;
+        p.len16 = k < t->count ? t->insn_off16[k] : t->len16;
         p.count = k;
         if (run_soft(g, &p, &a) != 0 || run_native(&p, &n) != 0 || !same(&p, &a, &n)) {
             printf("first disagreement after instruction %u (offset %u); fsw anyhv %04x native %04x\n", k,
@@ -231,11 +267,12 @@ static void first_divergence(struct xg *g, const struct xg87_case *t)
             if ((in[at + 1] & 0xc7) == 0x43) {   /* [rbx+disp8]: show the operand */
                 printf("memory operand:");
                 for (int b = 0; b < 10; b++)
-                    printf(" %02x", a.data[0] == a.data[0] ? p.data[XG87_RBX_OFF + (int8_t)in[at + 2] + b] : 0);
+                    printf(" %02x", p.data[XG87_RBX_OFF + (int8_t)in[at + 2] + b]);
                 printf("\n");
             }
             if (k > 1) {
                 p.len = t->insn_off[k - 1];
+                p.len16 = t->insn_off16[k - 1];
                 p.count = k - 1;
                 run_native(&p, &n);
             } else {
@@ -266,6 +303,7 @@ static bool undefined_result(const struct xg87_case *t)
     static struct outcome n;
     p = *t;
     p.len = t->insn_off[t->count - 1];
+    p.len16 = t->insn_off16[t->count - 1];
     p.count--;
     if (run_native(&p, &n) != 0 || n.vector != NO_VECTOR)
         return false;
@@ -300,18 +338,25 @@ int main(int argc, char **argv)
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : 1;
     unsigned first = first_env ? (unsigned)strtoul(first_env, NULL, 10) : 0;
     struct xg g;
-    if (xg_create(&g) != 0 || xg_long_mode(&g) != 0) {
+    for (int i = 1; i < argc; i++) {
+        mode32 = mode32 || strcmp(argv[i], "--mode32") == 0;
+        mode16 = mode16 || strcmp(argv[i], "--mode16") == 0;
+    }
+    if (xg_create(&g) != 0 ||
+        (mode16 ? xg_real_mode(&g, REAL_SEG, 0) : mode32 ? xg_protected32(&g) : xg_long_mode(&g)) != 0) {
         printf("FAIL: VM setup\n");
         return 1;
     }
     csh h;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+    if (cs_open(CS_ARCH_X86, mode16 ? CS_MODE_16 : mode32 ? CS_MODE_32 : CS_MODE_64, &h) != CS_ERR_OK)
         return 1;
     static struct xg87_case t;
     static struct outcome a, n;
     unsigned failures = 0, faults = 0, insns = 0, approx = 0, undefined = 0;
     for (unsigned i = first; i < first + iters && failures < 5; i++) {
         xg87_make(seed, i, &t);
+        if (mode32 || mode16)
+            t.rax &= 0xffffffffu;   /* EAX: the upper half is out of reach in 32-bit code */
         if (undefined_result(&t)) {
             undefined++;
             continue;

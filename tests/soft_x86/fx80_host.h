@@ -10,7 +10,8 @@
 
 #include "frontends/x86_64/fx80.h"
 
-#if defined(__x86_64__)
+/* FX80_NO_HOST_ORACLE builds the oracle-free path (what non-x86-64 hosts run) here too. */
+#if defined(__x86_64__) && !defined(FX80_NO_HOST_ORACLE)
 #define FX80_HOST_ORACLE 1
 #else
 #define FX80_HOST_ORACLE 0

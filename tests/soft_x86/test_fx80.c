@@ -39,24 +39,29 @@ static void print_fx(const char *what, fx80 v)
 
 static bool same_fx(fx80 x, fx80 y) { return x.se == y.se && x.mant == y.mant; }
 
-/* Compare the parts the model defines; report the first few differences. */
-static bool check_case(enum host_op op, const struct fx80_env *env0, fx80 a, fx80 b,
-                       const uint8_t mem[16], struct run_stats *st)
+static uint64_t mem_word(const uint8_t mem[16], int i)
+{
+    uint64_t w;
+    memcpy(&w, mem + 8 * i, 8);
+    return w;
+}
+
+/* Compare the parts the model defines against a host result; report the first few
+ * differences. */
+static bool compare_case(enum host_op op, const struct fx80_env *env0, fx80 a, fx80 b,
+                         const uint8_t mem[16], const struct host_res *h, struct run_stats *st)
 {
     struct fx80_env env = *env0;
     struct model_out m;
-    struct host_res h;
     memcpy(m.res.mem, mem, 16);
-    memcpy(h.mem, mem, 16);
     if (!model_run(op, &env, a, b, &m))
         return true;
-    host_run(op, fcw_of(&env), a, b, &h);
     uint16_t sw_mask = FSW_FLAGS | ((m.cmp & CMP_C1) ? FSW_C1 : 0) |
                        ((m.cmp & CMP_CC) ? FSW_C0 | FSW_C2 | FSW_C3 : 0);
-    bool ok = (h.sw & sw_mask) == (m.res.sw & sw_mask) &&
-              (!(m.cmp & CMP_ST0) || same_fx(h.st0, m.res.st0)) &&
-              (!(m.cmp & CMP_ST1) || same_fx(h.st1, m.res.st1)) &&
-              memcmp(h.mem, m.res.mem, m.mem_bytes) == 0;
+    bool ok = (h->sw & sw_mask) == (m.res.sw & sw_mask) &&
+              (!(m.cmp & CMP_ST0) || same_fx(h->st0, m.res.st0)) &&
+              (!(m.cmp & CMP_ST1) || same_fx(h->st1, m.res.st1)) &&
+              memcmp(h->mem, m.res.mem, m.mem_bytes) == 0;
     st->cases++;
     if (ok)
         return true;
@@ -65,12 +70,27 @@ static bool check_case(enum host_op op, const struct fx80_env *env0, fx80 a, fx8
         print_fx("a", a);
         print_fx("b", b);
         cr_log_info("  host  sw=%04x st0=%04x:%016" PRIx64 " st1=%04x:%016" PRIx64 " mem=%016" PRIx64,
-                    h.sw & sw_mask, h.st0.se, h.st0.mant, h.st1.se, h.st1.mant, *(uint64_t *)h.mem);
+                    h->sw & sw_mask, h->st0.se, h->st0.mant, h->st1.se, h->st1.mant, mem_word(h->mem, 0));
         cr_log_info("  model sw=%04x st0=%04x:%016" PRIx64 " st1=%04x:%016" PRIx64 " mem=%016" PRIx64,
                     m.res.sw & sw_mask, m.res.st0.se, m.res.st0.mant, m.res.st1.se, m.res.st1.mant,
-                    *(uint64_t *)m.res.mem);
+                    mem_word(m.res.mem, 0));
     }
     return false;
+}
+
+/* One case against the host x87 itself. */
+static bool check_case(enum host_op op, const struct fx80_env *env, fx80 a, fx80 b,
+                       const uint8_t mem[16], struct run_stats *st)
+{
+#if FX80_HOST_ORACLE
+    struct host_res h;
+    memcpy(h.mem, mem, 16);
+    host_run(op, fcw_of(env), a, b, &h);
+    return compare_case(op, env, a, b, mem, &h, st);
+#else
+    (void)op, (void)env, (void)a, (void)b, (void)mem, (void)st;
+    return true;
+#endif
 }
 
 /* Environments cycle through every RC x PC; a quarter get random masks. */
@@ -140,14 +160,20 @@ static struct run_stats run_ops(const enum host_op *ops, size_t n_ops, uint64_t 
     return st;
 }
 
-/* Skip without the oracle, and in the `fuzz` entry unless a long run was asked for. */
+/* The `fuzz` entry runs only when a long run was asked for. */
+static void skip_idle_fuzz_entry(void)
+{
+    if (getenv("FX80_FUZZ_ENTRY") && !getenv("ANYHV_FUZZ_ITERS"))
+        cr_skip_test("long run only under make fuzz (ANYHV_FUZZ_ITERS unset)");
+}
+
+/* Skip without the oracle too. */
 static void require_oracle(void)
 {
 #if !FX80_HOST_ORACLE
     cr_skip_test("the host x87 oracle needs an x86-64 host");
 #endif
-    if (getenv("FX80_FUZZ_ENTRY") && !getenv("ANYHV_FUZZ_ITERS"))
-        cr_skip_test("long run only under make fuzz (ANYHV_FUZZ_ITERS unset)");
+    skip_idle_fuzz_entry();
 }
 
 static void run_and_assert(const char *what, const enum host_op *ops, size_t n, uint64_t seed)
@@ -205,16 +231,18 @@ Test(fx80, from_int)
 {
     static const int64_t vals[] = { 0, 1, -1, INT64_MAX, INT64_MIN, 12345, -65536, 1LL << 53 };
     require_oracle();
+#if FX80_HOST_ORACLE
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         fx80 m = fx80_from_i64(vals[i]);
-#if FX80_HOST_ORACLE
         fx80 h = { 0, 0 };
         __asm__ volatile("fninit\n\tfildll %[v]\n\tfstpt %[r]\n\tfninit" : [r] "=m"(h) : [v] "m"(vals[i])
                          : "memory", "st");
         cr_assert(same_fx(m, h), "fild %" PRId64 ": %04x:%016" PRIx64 " vs host %04x:%016" PRIx64,
                   vals[i], m.se, m.mant, h.se, h.mant);
-#endif
     }
+#else
+    (void)vals;
+#endif
 }
 
 /* Every entry point on raw random bit patterns with any environment byte values
@@ -224,6 +252,7 @@ Test(fx80, from_int)
 Test(fx80, total_on_random_bits)
 {
     struct fx80_rng r = { 0x0ddba11u };
+    skip_idle_fuzz_entry();
     for (int i = 0; i < 20000; i++) {
         fx80 a = { rng_next(&r), (uint16_t)rng_next(&r) }, b = { rng_next(&r), (uint16_t)rng_next(&r) };
         if (i & 1)
@@ -260,4 +289,153 @@ Test(fx80, total_on_random_bits)
         fx80_to_bcd(a, bcd, &env);
         cr_assert((env.flags & ~0x3fu) == 0, "flags %02x beyond the six exception bits", env.flags);
     }
+}
+
+/* Recorded host vectors (vectors_fx80.inc): the same comparison without an
+ * oracle, so the arithmetic is checked on any host. ANYHV_FX80_RECORD=<file>
+ * rewrites the table from the host x87 (x86-64 only). */
+struct fx80_vec {
+    enum host_op op;
+    uint8_t rc, pc, masks;
+    fx80 a, b;
+    uint64_t mem_in[2];
+    uint16_t sw;
+    fx80 st0, st1;
+    uint64_t mem_out[2];
+};
+
+static const struct fx80_vec FX80_VECS[] = {
+#define FX80_VEC(op, rc, pc, masks, ase, am, bse, bm, mi0, mi1, sw, s0se, s0m, s1se, s1m, mo0, mo1) \
+    { HOST_##op, rc, pc, masks, { am, ase }, { bm, bse }, { mi0, mi1 }, sw, { s0m, s0se }, { s1m, s1se }, \
+      { mo0, mo1 } },
+#include "vectors_fx80.inc"
+#undef FX80_VEC
+};
+
+#define RECORD_PER_OP 16
+
+#if FX80_HOST_ORACLE
+static void record_one(FILE *f, enum host_op op, const struct fx80_env *env, fx80 a, fx80 b,
+                       const uint8_t mem[16])
+{
+    struct host_res h;
+    memcpy(h.mem, mem, 16);
+    host_run(op, fcw_of(env), a, b, &h);
+    fprintf(f, "FX80_VEC(%s, %u, %u, 0x%02x, 0x%04x, UINT64_C(0x%016" PRIx64 "), 0x%04x, UINT64_C(0x%016" PRIx64
+               "), UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64 "), 0x%04x, 0x%04x, UINT64_C(0x%016" PRIx64
+               "), 0x%04x, UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64 "))\n",
+            OP_NAMES[op], env->rc, env->pc, env->masks, a.se, a.mant, b.se, b.mant, mem_word(mem, 0),
+            mem_word(mem, 1), h.sw, h.st0.se, h.st0.mant, h.st1.se, h.st1.mant, mem_word(h.mem, 0),
+            mem_word(h.mem, 1));
+}
+
+/* Exact half-way cases (random operands rarely hit them): sums on the 24/53/64-bit
+ * boundary with an even and an odd last bit, and ties of the integer and f32/f64
+ * conversions and FRNDINT, in every rounding mode. */
+static void record_ties(FILE *f)
+{
+    static const struct { uint8_t pc; unsigned bits; } pcs[] = { { FX80_P24, 24 }, { FX80_P53, 53 }, { FX80_P64, 64 } };
+    static const struct { enum host_op op; uint16_t se; uint64_t mant; } conv[] = {
+        { HOST_FIST32, 0x4000, UINT64_C(0xa000000000000000) },    /* 2.5 */
+        { HOST_FIST32, 0x4000, UINT64_C(0xe000000000000000) },    /* 3.5 */
+        { HOST_RNDINT, 0xc000, UINT64_C(0xa000000000000000) },    /* -2.5 */
+        { HOST_RNDINT, 0x4000, UINT64_C(0xe000000000000000) },    /* 3.5 */
+        { HOST_FST32, 0x3fff, UINT64_C(0x8000008000000000) },     /* 1 + 2^-24 */
+        { HOST_FST32, 0x3fff, UINT64_C(0x8000018000000000) },     /* 1 + 3 * 2^-24 */
+        { HOST_FST64, 0x3fff, UINT64_C(0x8000000000000400) },     /* 1 + 2^-53 */
+        { HOST_FST64, 0xbfff, UINT64_C(0x8000000000000c00) },     /* -(1 + 3 * 2^-53) */
+    };
+    uint8_t mem[16];
+    memset(mem, 0xa5, sizeof mem);
+    for (uint8_t rc = 0; rc < 4; rc++) {
+        for (size_t p = 0; p < 3; p++)
+            for (unsigned odd = 0; odd < 2; odd++) {
+                struct fx80_env env = { .rc = rc, .pc = pcs[p].pc, .masks = ALL_MASKED };
+                fx80 a = { FX80_INT_BIT | ((uint64_t)odd << (64 - pcs[p].bits)), 0x3fff };
+                fx80 b = { FX80_INT_BIT, (uint16_t)(0x3fff - pcs[p].bits) };   /* half an ulp */
+                record_one(f, HOST_ADD, &env, a, b, mem);
+            }
+        for (size_t i = 0; i < sizeof conv / sizeof conv[0]; i++) {
+            struct fx80_env env = { .rc = rc, .pc = FX80_P64, .masks = ALL_MASKED };
+            record_one(f, conv[i].op, &env, (fx80){ conv[i].mant, conv[i].se }, fx80_indefinite(), mem);
+        }
+    }
+}
+#endif
+
+static void record_vectors(const char *path)
+{
+#if FX80_HOST_ORACLE
+    static const enum host_op ops[] = {
+        HOST_ADD, HOST_SUB, HOST_MUL, HOST_DIV, HOST_SQRT, HOST_PREM, HOST_PREM1, HOST_RNDINT,
+        HOST_SCALE, HOST_XTRACT, HOST_COM, HOST_UCOM, HOST_XAM, HOST_FST32, HOST_FST64, HOST_FIST16,
+        HOST_FIST32, HOST_FIST64, HOST_FISTTP16, HOST_FISTTP32, HOST_FISTTP64, HOST_FBSTP, HOST_FLD32,
+        HOST_FLD64, HOST_FBLD,
+    };
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fprintf(f, "/* vectors_fx80.inc - host x87 results for test_fx80.c's golden_vectors, written by\n"
+               " * ANYHV_FX80_RECORD=<this file> on an x86-64 host: op, RC, PC, masks, a, b, memory in,\n"
+               " * then FSW, ST(0), ST(1), memory out. */\n");
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        struct fx80_rng r = { 0xfeedf00du * (k + 1) };
+        for (unsigned long i = 0; i < RECORD_PER_OP; i++) {
+            enum host_op op = ops[k];
+            struct fx80_env env = gen_env(&r, i);
+            uint8_t mem[16];
+            gen_mem(&r, op, mem);
+            fx80 a = op >= HOST_FST32 ? gen_convert_operand(&r, op) : gen_fx80(&r, -1);
+            fx80 b = gen_fx80(&r, (int)(a.se & 0x7fff));
+            record_one(f, op, &env, a, b, mem);
+        }
+    }
+    record_ties(f);
+    fclose(f);
+#else
+    (void)path;
+    cr_skip_test("recording needs the host x87 (x86-64)");
+#endif
+}
+
+Test(fx80, golden_vectors)
+{
+    const char *rec = getenv("ANYHV_FX80_RECORD");
+    skip_idle_fuzz_entry();
+    if (rec)
+        record_vectors(rec);
+    struct run_stats st = { 0, 0 };
+    size_t n = sizeof FX80_VECS / sizeof FX80_VECS[0];
+    for (size_t i = 0; i < n; i++) {
+        const struct fx80_vec *v = &FX80_VECS[i];
+        struct fx80_env env = { .rc = v->rc, .pc = v->pc, .masks = v->masks };
+        struct host_res h = { .sw = v->sw, .st0 = v->st0, .st1 = v->st1 };
+        uint8_t mem[16];
+        memcpy(mem, v->mem_in, 16);
+        memcpy(h.mem, v->mem_out, 16);
+        compare_case(v->op, &env, v->a, v->b, mem, &h, &st);
+    }
+    cr_assert_gt(st.cases, 0, "no recorded vectors");
+    cr_assert_eq(st.mismatches, 0, "%" PRIu64 " of %" PRIu64 " recorded host vectors differ", st.mismatches,
+                 st.cases);
+}
+
+/* Two NaNs with equal significands (random operands rarely pair them): every sign
+ * and quiet/signalling combination, in both operand orders. */
+Test(fx80, nan_pairs)
+{
+    static const uint64_t mants[] = { UINT64_C(0xc000000000000000), UINT64_C(0x8000000000000001),
+                                      UINT64_C(0xc000000000000001) };
+    static const enum host_op ops[] = { HOST_ADD, HOST_SUB, HOST_MUL, HOST_DIV, HOST_PREM, HOST_SCALE };
+    struct run_stats st = { 0, 0 };
+    uint8_t mem[16] = { 0 };
+    require_oracle();
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
+        for (unsigned i = 0; i < 3 * 3 * 4; i++) {
+            fx80 a = { mants[i % 3], (uint16_t)(0x7fff | ((i & 1) ? FX80_SIGN : 0)) };
+            fx80 b = { mants[(i / 3) % 3], (uint16_t)(0x7fff | ((i & 2) ? FX80_SIGN : 0)) };
+            struct fx80_env env = { .rc = FX80_RN, .pc = FX80_P64, .masks = ALL_MASKED };
+            check_case(ops[o], &env, a, b, mem, &st);
+            check_case(ops[o], &env, b, a, mem, &st);
+        }
+    cr_assert_eq(st.mismatches, 0, "%" PRIu64 " of %" PRIu64 " NaN pairs differ", st.mismatches, st.cases);
 }

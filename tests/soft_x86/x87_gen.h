@@ -55,6 +55,11 @@ struct xg87_case {
     uint8_t code[XG87_MAX_BYTES];
     unsigned len, count;
     uint8_t insn_off[XG87_MAX_INSNS];
+    /* The same sequence encoded for 16-bit code ([bx+disp], operand size flipped),
+     * for the real-mode run of the soft route. */
+    uint8_t code16[XG87_MAX_BYTES];
+    unsigned len16;
+    uint8_t insn_off16[XG87_MAX_INSNS];
     uint8_t fx[512];
     uint64_t rax, rflags;
     uint8_t data[XG87_DATA_BYTES];
@@ -193,11 +198,21 @@ static inline void xg87_data(struct xg87_rng *r, uint8_t *d)
     }
 }
 
-static inline void xg87_emit(struct xg87_case *t, const uint8_t *b, unsigned n)
+/* One instruction in its 64-bit (also 32-bit) encoding and its 16-bit one. */
+static inline void xg87_emit2(struct xg87_case *t, const uint8_t *b, unsigned n, const uint8_t *b16, unsigned n16)
 {
+    t->insn_off16[t->count] = (uint8_t)t->len16;
+    memcpy(t->code16 + t->len16, b16, n16);
+    t->len16 += n16;
     t->insn_off[t->count++] = (uint8_t)t->len;
     memcpy(t->code + t->len, b, n);
     t->len += n;
+}
+
+/* An instruction without memory operand or size prefix: the same bytes in both. */
+static inline void xg87_emit(struct xg87_case *t, const uint8_t *b, unsigned n)
+{
+    xg87_emit2(t, b, n, b, n);
 }
 
 /* A disp8 for an operand of `size` bytes that stays inside the data area. */
@@ -209,6 +224,8 @@ static inline uint8_t xg87_disp(struct xg87_rng *r, unsigned size)
 
 #define XG87_MODRM_RBX_D8(reg) (uint8_t)(0x43u | ((reg) << 3))
 #define XG87_MODRM_RBX_D32(reg) (uint8_t)(0x83u | ((reg) << 3))
+#define XG87_MODRM_BX_D8(reg) (uint8_t)(0x47u | ((reg) << 3))    /* 16-bit addressing: [bx+disp8] */
+#define XG87_MODRM_BX_D16(reg) (uint8_t)(0x87u | ((reg) << 3))   /* [bx+disp16] */
 #define XG87_IMAGE_DISP 136u         /* images at data[328 ..]: out of disp8 reach */
 
 /* Register-form encodings that are valid (D9/DA/DB/DE/DF rows have holes). */
@@ -256,7 +273,8 @@ static inline void xg87_insn(struct xg87_rng *r, struct xg87_case *t, bool last)
         b[0] = (uint8_t)(0xd8 + esc);
         b[1] = XG87_MODRM_RBX_D8(reg);
         b[2] = xg87_disp(r, sizes[esc][reg]);
-        xg87_emit(t, b, 3);
+        const uint8_t b16[3] = { b[0], XG87_MODRM_BX_D8(reg), b[2] };
+        xg87_emit2(t, b, 3, b16, 3);
     } else if (pick < 75) {                  /* register forms */
         uint8_t esc, modrm;
         do {
@@ -272,9 +290,11 @@ static inline void xg87_insn(struct xg87_rng *r, struct xg87_case *t, bool last)
         uint8_t d = xg87_disp(r, 2);
         uint16_t cw = xg87_cw(r);
         uint8_t mov[6] = { 0x66, 0xc7, 0x43, d, (uint8_t)cw, (uint8_t)(cw >> 8) };
-        xg87_emit(t, mov, 6);
-        uint8_t ld[3] = { 0xd9, 0x6b, d };
-        xg87_emit(t, ld, 3);
+        const uint8_t mov16[5] = { 0xc7, 0x47, d, (uint8_t)cw, (uint8_t)(cw >> 8) };
+        xg87_emit2(t, mov, 6, mov16, 5);
+        uint8_t ld[3] = { 0xd9, XG87_MODRM_RBX_D8(5u), d };
+        const uint8_t ld16[3] = { 0xd9, XG87_MODRM_BX_D8(5u), d };
+        xg87_emit2(t, ld, 3, ld16, 3);
     } else if (pick < 88) {                  /* FNSTSW AX, then SAHF or SETcc */
         uint8_t st[2] = { 0xdf, 0xe0 };
         xg87_emit(t, st, 2);
@@ -294,18 +314,25 @@ static inline void xg87_insn(struct xg87_rng *r, struct xg87_case *t, bool last)
         /* Images live above what disp8 operands reach ([rbx+disp32]): their pointer
          * fields differ between processors and must not feed later loads. */
         uint32_t d = XG87_IMAGE_DISP + 16u * xg87_below(r, (XG87_DATA_BYTES - XG87_RBX_OFF - XG87_IMAGE_DISP - size) / 16u + 1u);
-        unsigned n = 0;
+        unsigned n = 0, n16 = 0;
+        uint8_t c16[8];
         if (o16)
             b[n++] = 0x66;
-        b[n++] = save ? 0xdd : 0xd9;
+        else
+            c16[n16++] = 0x66;   /* 16-bit code: the prefix selects the 28/108-byte image */
+        b[n++] = c16[n16++] = save ? 0xdd : 0xd9;
         b[n++] = XG87_MODRM_RBX_D32(6u);
+        c16[n16++] = XG87_MODRM_BX_D16(6u);
         memcpy(b + n, &d, 4);
+        memcpy(c16 + n16, &d, 2);
         n += 4;
-        xg87_emit(t, b, n);
+        n16 += 2;
+        xg87_emit2(t, b, n, c16, n16);
         t->images[t->nimages++] = (struct xg87_image){ (uint16_t)(XG87_RBX_OFF + d), o16 };
         if (xg87_below(r, 2)) {
             b[n - 5] = XG87_MODRM_RBX_D32(4u);   /* FLDENV / FRSTOR from it */
-            xg87_emit(t, b, n);
+            c16[n16 - 3] = XG87_MODRM_BX_D16(4u);
+            xg87_emit2(t, b, n, c16, n16);
         }
     } else if (pick < 98) {
         uint8_t w = 0x9b;                    /* FWAIT */
@@ -313,7 +340,8 @@ static inline void xg87_insn(struct xg87_rng *r, struct xg87_case *t, bool last)
     } else {
         uint8_t d = xg87_disp(r, 2);
         uint8_t st[3] = { (uint8_t)(xg87_below(r, 2) ? 0xd9 : 0xdd), XG87_MODRM_RBX_D8(7u), d };   /* FNSTCW / FNSTSW m16 */
-        xg87_emit(t, st, 3);
+        const uint8_t st16[3] = { st[0], XG87_MODRM_BX_D8(7u), d };
+        xg87_emit2(t, st, 3, st16, 3);
     }
 }
 

@@ -354,3 +354,57 @@ Test(soft_x86_sse_mxcsr, mmx_x87_transition)
     }
     xg_destroy(&g);
 }
+
+#define FX_LEGACY_END 288
+#define FX_XMM8 288
+#define FX_FCS 12
+
+/* Outside 64-bit mode FXSAVE writes the 32-bit image up to XMM7 (bytes 288-511 are
+ * not touched) and FXRSTOR leaves XMM8-15 alone. Flat 32-bit protected mode at CPL0:
+ * on this machine's KVM that code runs in the host's instruction emulator, so the
+ * check is the soft route's. */
+Test(soft_x86_sse_mxcsr, fxsave_legacy_mode)
+{
+    struct xg g;
+    setup(&g);
+    if (kvm_emulates_gp()) {
+        xg_destroy(&g);
+        cr_skip_test("CPL0 code runs in the PVM host's instruction emulator (docs/differences.md)");
+    }
+    cr_assert_eq(xg_protected32(&g), 0);
+    /* fxsave [ebx]; fxrstor [ebx+512] */
+    static const char code[] = "\x0f\xae\x03\x0f\xae\x8b\x00\x02\x00\x00";
+    memcpy(g.ram + XG_CODE, code, sizeof(code) - 1);
+    g.ram[XG_CODE + sizeof(code) - 1] = HLT_BYTE;
+    memset(g.ram + XG_DATA, 0xcc, 2 * FPSTATE_SIZE);
+    uint8_t fx[FPSTATE_SIZE] __attribute__((aligned(16)));
+    cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    uint64_t x0 = PATTERN0, x8 = PATTERN1;
+    memcpy(fx + FX_XMM0, &x0, 8);
+    memcpy(fx + FX_XMM8, &x8, 8);
+    cr_assert_eq(hv_vcpu_write_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    /* The image FXRSTOR reads: XMM0 and XMM8 (ignored outside 64-bit mode) edited. */
+    uint8_t *img2 = g.ram + XG_DATA + FPSTATE_SIZE;
+    memset(img2, 0, FPSTATE_SIZE);
+    uint32_t mx = MXCSR_DEFAULT;
+    uint64_t e0 = 0x5555aaaa5555aaaaull, e8 = 0x1234123412341234ull;
+    memcpy(img2 + FX_MXCSR, &mx, 4);
+    memcpy(img2 + FX_XMM0, &e0, 8);
+    memcpy(img2 + FX_XMM8, &e8, 8);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RBX, XG_DATA);
+    cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
+    const uint8_t *img = g.ram + XG_DATA;
+    uint64_t saved0;
+    memcpy(&saved0, img + FX_XMM0, 8);
+    cr_expect_eq(saved0, PATTERN0, "XMM0 in the image %#llx", (unsigned long long)saved0);
+    cr_expect_eq(img[FX_LEGACY_END], 0xcc, "byte 288 (XMM8) written outside 64-bit mode");
+    cr_expect_eq(img[FX_FCS + 2], 0, "32-bit image: bytes 14-15 reserved");
+    cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    uint64_t r0, r8;
+    memcpy(&r0, fx + FX_XMM0, 8);
+    memcpy(&r8, fx + FX_XMM8, 8);
+    cr_expect_eq(r0, e0, "XMM0 after FXRSTOR %#llx", (unsigned long long)r0);
+    cr_expect_eq(r8, PATTERN1, "XMM8 changed outside 64-bit mode: %#llx", (unsigned long long)r8);
+    xg_destroy(&g);
+}

@@ -195,12 +195,11 @@ static bool lock_allowed(const struct x86_dinsn *in)
 /* Lift one decoded instruction; an unimplemented form becomes #UD. */
 static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded)
 {
-    uint32_t mark = c->b->count;
     c->in = in;
     c->nsegref = 0;
     ir_insn_start(c->b, c->pc, in->len ? in->len : 1);
-    x86_dbg_insn_start(c);
-    mark = c->b->count - 1;
+    x86_dbg_insn_start(c);   /* instruction breakpoints and RF: kept if the lifter refuses */
+    uint32_t mark = c->b->count - 1;
     if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c))
         return;
     c->b->count = mark + 1;   /* drop what a refusing lifter emitted, keep INSN_START */

@@ -31,6 +31,7 @@
 #define FXSR_SAVE X86_FXSR_SAVE
 #define FXSR_RESTORE X86_FXSR_RESTORE
 #define FXSR_REXW X86_FXSR_REXW
+#define FXSR_AREA_BYTES 512u
 #define X87_EXC_FLAGS 0x003fu   /* FSW IE..PE and the FCW masks in the same bits */
 #define FSW_TOP_SHIFT 11
 #define FSW_TOP_MASK 0x3800u
@@ -173,8 +174,10 @@ bool lift_fxsave_fxrstor(struct x86_ctx *c)
     unsigned how = (op == X86_I_FXSAVE || op == X86_I_FXSAVE64) ? FXSR_SAVE : FXSR_RESTORE;
     if (op == X86_I_FXSAVE64 || op == X86_I_FXRSTOR64)
         how |= FXSR_REXW;
+    bool save = (how & ~(unsigned)FXSR_REXW) == FXSR_SAVE;
     how |= (unsigned)m->mem.seg << FXSR_SEG_SHIFT;
-    x86_call(c, IR_I64, x86_helper[X86_H_FXSR], x86_operand_addr(c, m), ir_const(c->b, IR_I64, how),
-             ir_const(c->b, IR_I64, 0));
+    ir_val addr = x86_operand_addr(c, m);
+    x86_seg_guard(c, addr, FXSR_AREA_BYTES, save);   /* whole area in its segment */
+    x86_call(c, IR_I64, x86_helper[X86_H_FXSR], addr, ir_const(c->b, IR_I64, how), ir_const(c->b, IR_I64, 0));
     return true;
 }

@@ -58,6 +58,10 @@ bool lift_pop(struct x86_ctx *c)
 bool lift_pushf(struct x86_ctx *c)
 {
     unsigned size = stack_op_size(c);
+    if ((c->mode & X86_MK_VM86) && ((c->mode >> X86_MK_IOPL_SHIFT) & 3) < 3) {
+        x86_raise(c, X86_V_GP, 0);   /* IOPL-sensitive in virtual-8086 mode */
+        return true;
+    }
     static const unsigned bits[6] = { 0, 2, 4, 6, 7, 11 };
     ir_val fl = ir_get(c->b, IR_I64, X86_OFF_RFLAGS);
     fl = ir_binop(c->b, IR_AND, fl, ir_const(c->b, IR_I64, ~(uint64_t)(X86_FLAG_RF | X86_FLAG_VM)));

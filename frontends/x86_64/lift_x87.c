@@ -135,6 +135,8 @@ static unsigned opcode_offset(const struct x86_ctx *c)
     return i;
 }
 
+#define X87_SAVE_REGS_BYTES 80u   /* FNSAVE/FRSTOR: eight 10-byte registers after the environment */
+
 static const struct x86_operand *mem_operand(const struct x86_dinsn *in)
 {
     for (unsigned i = 0; i < in->nops; i++)
@@ -143,15 +145,38 @@ static const struct x86_operand *mem_operand(const struct x86_dinsn *in)
     return NULL;
 }
 
+/* Bytes and direction of the memory operand, for the segment, alignment and data
+ * breakpoint checks every data access gets (seg_check.c, sys_debug.c). */
+static unsigned mem_bytes(uint64_t desc, bool *write)
+{
+    static const uint8_t size[] = { [X87_F_F32] = 4, [X87_F_F64] = 8, [X87_F_F80] = 10, [X87_F_I16] = 2,
+                                    [X87_F_I32] = 4, [X87_F_I64] = 8, [X87_F_BCD] = 10, [X87_F_M16] = 2 };
+    unsigned op = X87_D_OP(desc), fmt = X87_D_FMT(desc);
+    bool o16 = (desc & X87_D_OPSIZE16) != 0;
+    *write = op == X87_ST || op == X87_STCW || op == X87_STSW || op == X87_STENV || op == X87_SAVE;
+    if (fmt == X87_F_ENV)
+        return x87_env_size(o16);
+    if (fmt == X87_F_SAVE)
+        return x87_env_size(o16) + X87_SAVE_REGS_BYTES;
+    return fmt < sizeof(size) ? size[fmt] : 0;
+}
+
 static void emit(struct x86_ctx *c, uint64_t desc, const struct x86_operand *m)
 {
     ir_val lin = ir_const(c->b, IR_I64, 0), off = lin;
+    bool write = false;
+    unsigned bytes = 0;
     if (m) {
         off = x86_ea(c, m);
         lin = x86_linear(c, m->mem.seg, off);
         desc |= X87_D_MEM;
+        bytes = mem_bytes(desc, &write);
+        if (bytes)
+            x86_mem_guard(c, lin, bytes, write);
     }
     x86_call(c, IR_I64, x87_helper_id, ir_const(c->b, IR_I64, desc), lin, off);
+    if (bytes)
+        x86_dbg_data_access(c, lin, bytes, write);
 }
 
 bool lift_x87(struct x86_ctx *c)

@@ -24,6 +24,7 @@
 #define TSS64_IST1 0x24u
 #define TSS_TYPE_32 0x8u         /* bit of the TSS type that says 32/64-bit */
 #define PF_BITMAP_BIT (1u << X86_V_PF)
+#define FRAME_MAX_WORDS 10       /* from virtual-8086 mode: GS FS DS ES SS ESP EFLAGS CS EIP error */
 #define EFLAGS_CLEAR_ON_DELIVERY (X86_FLAG_TF | X86_FLAG_NT | X86_FLAG_RF | X86_FLAG_VM)
 
 static bool is_contributory(unsigned v)
@@ -63,9 +64,10 @@ static bool pushes_error(const struct x86_state *st, const struct x86_event *ev)
     return ev->err != X86_NO_ERR && (st->cr0 & X86_CR0_PE);
 }
 
+/* INT1 (ICEBP) counts as external here and skips the gate DPL check (SDM INT n). */
 static uint64_t ext_bit(const struct x86_event *ev)
 {
-    return software_event(ev) ? 0 : IDT_ERR_EXT;
+    return software_event(ev) && ev->type != X86_EV_PRIVSW ? 0 : IDT_ERR_EXT;
 }
 
 static int fault(struct x86_fault *f, unsigned vector, uint64_t err)
@@ -81,7 +83,7 @@ static int push_frame(struct soft_cpu *cpu, const struct x86_segment *ss, bool s
                       uint64_t sp_mask, const uint64_t *w, unsigned n, unsigned size, uint64_t *new_sp,
                       struct x86_fault *f)
 {
-    uint8_t buf[8 * 8];
+    uint8_t buf[FRAME_MAX_WORDS * 8];
     uint64_t nsp = (sp - (uint64_t)n * size) & sp_mask, ss_base = ss ? ss->base : 0;
     if (ss && (nsp + (uint64_t)n * size - 1 > sp_mask ||
                !x86_seg_access_ok(x86_st(cpu), ss, nsp, n * size, true)))
@@ -165,7 +167,7 @@ static int read_gate(struct soft_cpu *cpu, const struct x86_event *ev, unsigned 
                             type == GATE_TASK);
     if (!ok)
         return fault(f, X86_V_GP, err);
-    if (software_event(ev) && dpl < x86_cpl(st))
+    if (software_event(ev) && ev->type != X86_EV_PRIVSW && dpl < x86_cpl(st))
         return fault(f, X86_V_GP, err);
     if (!((g[0] >> 47) & 1))
         return fault(f, X86_V_NP, err);
@@ -205,7 +207,10 @@ static int deliver_protected(struct soft_cpu *cpu, const struct x86_event *ev, u
     unsigned new_cpl, cpl = x86_cpl(st);
     if (gate_target(cpu, ev, (uint16_t)(g[0] >> 16), false, &cs, &new_cpl, f) != 0)
         return -1;
-    uint64_t w[6];
+    bool v86 = (st->rflags & X86_FLAG_VM) != 0;
+    if (v86 && new_cpl != 0)   /* from virtual-8086 mode only to a CPL0 handler */
+        return fault(f, X86_V_GP, ((g[0] >> 16) & ~3u) | ext_bit(ev));
+    uint64_t w[FRAME_MAX_WORDS];
     unsigned n = 0;
     uint64_t sp = st->gpr[X86_RSP];
     if (new_cpl < cpl) {
@@ -220,6 +225,11 @@ static int deliver_protected(struct soft_cpu *cpu, const struct x86_event *ev, u
         if ((new_ss & ~3u) == 0 || x86_read_descriptor(cpu, new_ss, d, 1, f) != 0)
             return fault(f, X86_V_TS, new_ss & ~3u);
         x86_seg_from_descriptor(&ss, new_ss, d[0], 0);
+        if (v86) {
+            static const unsigned saved[4] = { X86_GS, X86_FS, X86_DS, X86_ES };
+            for (unsigned i = 0; i < 4; i++)
+                w[n++] = st->seg[saved[i]].selector;
+        }
         w[n++] = st->seg[X86_SS].selector;
         w[n++] = sp;
         sp = new_sp;
@@ -234,6 +244,11 @@ static int deliver_protected(struct soft_cpu *cpu, const struct x86_event *ev, u
         return -1;
     st->seg[X86_SS] = ss;
     st->gpr[X86_RSP] = (mask == 0xffff) ? ((sp & ~0xffffull) | nsp) : nsp;
+    if (v86) {   /* the handler starts with null data segments */
+        static const unsigned nulled[4] = { X86_ES, X86_DS, X86_FS, X86_GS };
+        for (unsigned i = 0; i < 4; i++)
+            st->seg[nulled[i]] = (struct x86_segment){ .selector = 0, .ar = X86_AR_UNUSABLE };
+    }
     finish_transfer(st, &cs, ip, type & GATE_TRAP_BIT);
     return 0;
 }
@@ -279,8 +294,6 @@ static int deliver_one(struct soft_cpu *cpu, const struct x86_event *ev, struct 
         return deliver_real(cpu, ev, ret_ip & 0xffff, f);
     if (st->msr.efer & X86_EFER_LMA)
         return deliver_long(cpu, ev, ret_ip, f);
-    if (st->rflags & X86_FLAG_VM)
-        return fault(f, X86_V_GP, 0);   /* virtual-8086 delivery: not supported */
     return deliver_protected(cpu, ev, ret_ip & 0xffffffffull, f);
 }
 

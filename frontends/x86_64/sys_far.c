@@ -19,6 +19,13 @@
     (X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_TF | X86_FLAG_DF |     \
      X86_FLAG_OF | X86_FLAG_NT | X86_FLAG_RF | X86_FLAG_AC | X86_FLAG_ID | X86_FLAG_VIF | X86_FLAG_VIP)
 #define INTR_BLOCK_NMI (1u << 3)
+#define V86_LIMIT 0xffffu
+#define V86_AR (0x3u | X86_AR_S | (3u << X86_AR_DPL_SHIFT) | X86_AR_P)
+/* What IRET may change in virtual-8086 mode (IOPL 3): not IOPL, VM, VIF, VIP. */
+#define V86_IRET_MASK(size)                                                                                  \
+    (((size) == 2 ? 0xffffull : ~0ull) & (IRET_MODIFIABLE | X86_FLAG_IF) & ~(uint64_t)(X86_FLAG_VIF | X86_FLAG_VIP))
+/* The EFLAGS an IRET to virtual-8086 mode loads (CPL0: all of them). */
+#define IRET_TO_V86_FLAGS (IRET_MODIFIABLE | X86_FLAG_IF | X86_FLAG_IOPL)
 
 static _Noreturn void fail(struct soft_cpu *cpu, unsigned vector, int64_t err)
 {
@@ -245,6 +252,27 @@ static void iret_flags(struct x86_state *st, uint64_t v, unsigned size, unsigned
     x86_rflags_write(st, (old & ~mask) | (v & mask));
 }
 
+/* IRETD at CPL0 with VM set in the popped EFLAGS: the rest of the frame (ESP, SS,
+ * ES, DS, FS, GS) is read first, then every segment is loaded the virtual-8086 way
+ * (base = selector * 16, limit 64 KiB, DPL 3) and CPL becomes 3. */
+static void iret_to_v86(struct soft_cpu *cpu, uint64_t sp, uint64_t *w)
+{
+    struct x86_state *st = x86_st(cpu);
+    uint64_t rest[6];
+    read_stack(cpu, sp + 12, 4, rest, 6);
+    if (w[0] >> 16)
+        fail(cpu, X86_V_GP, 0);
+    static const unsigned segs[6] = { X86_CS, X86_SS, X86_ES, X86_DS, X86_FS, X86_GS };
+    uint16_t sel[6] = { (uint16_t)w[1], (uint16_t)rest[1], (uint16_t)rest[2], (uint16_t)rest[3], (uint16_t)rest[4],
+                        (uint16_t)rest[5] };
+    x86_rflags_write(st, (w[2] & IRET_TO_V86_FLAGS) | X86_FLAG_VM);
+    for (unsigned i = 0; i < 6; i++)
+        st->seg[segs[i]] = (struct x86_segment){ .selector = sel[i], .base = (uint64_t)sel[i] << 4,
+                                                 .limit = V86_LIMIT, .ar = V86_AR };
+    st->gpr[X86_RSP] = (uint32_t)rest[0];
+    st->rip = w[0];
+}
+
 void x86_iret(struct soft_cpu *cpu, unsigned size, unsigned len)
 {
     struct x86_state *st = x86_st(cpu);
@@ -255,20 +283,27 @@ void x86_iret(struct soft_cpu *cpu, unsigned size, unsigned len)
     st->interruptibility &= ~(uint32_t)INTR_BLOCK_NMI;
     read_stack(cpu, sp, size, w, 3);
     if (!protected_mode(st)) {
-        if (st->rflags & X86_FLAG_VM)
-            fail(cpu, X86_V_GP, 0);   /* virtual-8086 IRET with IOPL < 3 semantics: not implemented */
+        bool v86 = (st->rflags & X86_FLAG_VM) != 0;
+        if (v86 && (st->rflags & X86_FLAG_IOPL) != X86_FLAG_IOPL)
+            fail(cpu, X86_V_GP, 0);   /* IOPL-sensitive in virtual-8086 mode */
         st->seg[X86_CS].selector = (uint16_t)w[1];
         st->seg[X86_CS].base = (w[1] & 0xffff) << 4;
         st->rip = w[0] & omask;
-        iret_flags(st, w[2], size, 0);
+        if (v86)   /* IOPL, VM, VIF and VIP stay */
+            x86_rflags_write(st, (x86_rflags_of(st) & ~(uint64_t)V86_IRET_MASK(size)) |
+                                     (w[2] & V86_IRET_MASK(size)));
+        else
+            iret_flags(st, w[2], size, 0);
         set_sp(st, sp + 3 * size);
         return;
     }
     if ((st->rflags & X86_FLAG_NT) && !long64)
         x86_task_iret(cpu, len);      /* a task return: the client switches (sys_task.c) */
     unsigned cpl = x86_cpl(st), rpl = (unsigned)w[1] & SEL_RPL;
-    if (!long64 && (w[2] & X86_FLAG_VM) && cpl == 0)
-        fail(cpu, X86_V_GP, 0);       /* return to virtual-8086 mode: not implemented */
+    if (!long64 && size == 4 && (w[2] & X86_FLAG_VM) && cpl == 0) {
+        iret_to_v86(cpu, sp, w);
+        return;
+    }
     struct x86_segment cs = code_segment(cpu, (uint16_t)w[1], rpl, true);
     bool outer = rpl > cpl || from64;
     if (outer)

@@ -4,10 +4,10 @@
  * points (event delivery, segment loads, safe guest memory for system code).
  *
  * Deliberate differences from the SDM, listed once here:
- * - segment limit checks on ordinary data accesses are not made (bases are applied);
  * - AF after logic ops, and the flags the SDM calls undefined, follow what QEMU and
  *   Unicorn produce where cheap (0 for AF/OF in logic ops) and are not relied on;
- * - the alignment check (#AC) and debug traps (#DB on DR breakpoints) are not raised. */
+ * - task switches exit to the client (VMX); CS limits on fetch, CR4.VME/PVI and I/O
+ *   breakpoints are not modelled (docs/x86-frontend.md lists the rest). */
 #ifndef ANYHV_FRONTENDS_X86_64_X86_FE_H
 #define ANYHV_FRONTENDS_X86_64_X86_FE_H
 
@@ -130,6 +130,10 @@ unsigned x86_cpl(const struct x86_state *st);
 
 /* ---- lifting context ----------------------------------------------------------- */
 
+/* Linear addresses one instruction computes at most (ENTER with nesting level 31:
+ * 31 frame-pointer loads and 32 pushes). */
+#define X86_MAX_SEGREFS 72u
+
 struct x86_ctx {
     struct ir_block *b;
     struct soft_cpu *cpu;
@@ -146,10 +150,9 @@ struct x86_ctx {
     bool shadow;             /* set by STI: the next instruction is its shadow, then the block ends */
     /* Linear addresses computed for this instruction and their segment offsets, so a
      * load/store can emit the segment-limit check (seg_check.c); reset per instruction. */
-    struct { ir_val lin, off; uint8_t seg; } segref[8];
+    struct { ir_val lin, off; uint8_t seg; } segref[X86_MAX_SEGREFS];
     unsigned nsegref;
 };
-#define X86_MAX_SEGREFS 8u
 
 typedef bool (*x86_lifter)(struct x86_ctx *c);
 

@@ -138,18 +138,46 @@ Test(soft_x86_debug, single_step_counts_a_loop)
     xg_destroy(&g);
 }
 
-/* POPF that sets TF: no trap after the POPF itself, the first after the next one. */
-Test(soft_x86_debug, popf_setting_tf_traps_after_the_next_instruction)
+/* POPF that sets TF: no trap after the POPF itself, the first after the next one.
+ * POPF that clears TF: a trap after it (TF was set when it started), none later. */
+Test(soft_x86_debug, popf_and_tf)
 {
-    static const uint8_t code[] = { 0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90 };
+    static const uint8_t code[] = {
+        0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d,   /* pushfq; or [rsp], TF; popfq  +0  */
+        0x90, 0x90,                                                   /* nop; nop                     +10 */
+        0x9c, 0x48, 0x81, 0x24, 0x24, 0xff, 0xfe, 0xff, 0xff, 0x9d,   /* pushfq; and [rsp], ~TF; popfq +12 */
+        0x90,                                                         /* nop                          +22 */
+    };
+    static const uint8_t want[] = { 11, 12, 13, 21, 22 };
     struct xg g;
     setup(&g, 3, code, sizeof(code));
     hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
-    run_to_stub(&g, DB_VECTOR, "after the first NOP");
-    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 11);
+    for (unsigned i = 0; i < sizeof(want); i++) {
+        run_to_stub(&g, DB_VECTOR, "single step");
+        cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + want[i], "trap %u: stacked RIP %#llx", i,
+                     (unsigned long long)frame(&g, FRAME_RIP, false));
+        resume_user(&g, 0);
+    }
+    run_to_stub(&g, GP_VECTOR, "no trap after the last NOP: the HLT's #GP");
+    cr_expect_eq(frame(&g, FRAME_RIP, true), CODE + sizeof(code));
+    xg_destroy(&g);
+}
+
+/* INT3 under TF: the #BP handler is entered with TF clear and no single-step trap;
+ * its IRET restores TF and the next instruction traps. */
+Test(soft_x86_debug, software_interrupt_takes_no_single_step_trap)
+{
+    static const uint8_t code[] = { 0xcc, 0x90 };   /* int3; nop */
+    struct xg g;
+    setup(&g, 3, code, sizeof(code));
+    hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x2 | RFLAGS_TF);
+    run_to_stub(&g, 3, "INT3");
+    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 1);
+    cr_expect(frame(&g, FRAME_RFLAGS, false) & RFLAGS_TF, "TF in the stacked RFLAGS");
+    cr_expect_eq(xg_reg(&g, HV_X86_DR6) & DR6_BS, 0, "no single-step trap for INT3");
     resume_user(&g, 0);
-    run_to_stub(&g, DB_VECTOR, "after the second NOP");
-    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 12);
+    run_to_stub(&g, DB_VECTOR, "after the NOP");
+    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 2);
     xg_destroy(&g);
 }
 
@@ -224,6 +252,20 @@ Test(soft_x86_debug, data_breakpoints_set_their_b_bits)
         resume_user(&g, 0);
     }
     run_to_stub(&g, GP_VECTOR, "the HLT after them");
+    xg_destroy(&g);
+}
+
+/* ICEBP (INT1) at CPL3 reaches the DPL0 #DB gate (no DPL check) as a trap, DR6
+ * without breakpoint bits. */
+Test(soft_x86_debug, icebp_skips_the_gate_dpl_check)
+{
+    static const uint8_t code[] = { 0xf1 };
+    struct xg g;
+    setup(&g, 3, code, sizeof(code));
+    run_to_stub(&g, DB_VECTOR, "INT1");
+    cr_expect_eq(frame(&g, FRAME_RIP, false), CODE + 1, "stacked RIP after the INT1");
+    cr_expect_eq(xg_reg(&g, HV_X86_DR6) & (0xf | DR6_BS | DR6_BD), 0, "DR6 %#llx",
+                 (unsigned long long)xg_reg(&g, HV_X86_DR6));
     xg_destroy(&g);
 }
 
@@ -323,6 +365,16 @@ Test(soft_x86_debug, vmx_db_exits_carry_dr6_bits_in_the_qualification)
     hv_vcpu_write_register(g.vcpu, HV_X86_DR7, DR7_INIT | DR7_L(3) | DR7_RW(3, RW_WRITE) | DR7_LEN(3, LEN_1));
     expect_exception_exit(&g, DB_VECTOR, 0x8, CODE + 3);
     cr_expect_eq(xg_reg(&g, HV_X86_DR6), DR6_INIT, "DR6 unchanged by a #DB exit");
+    /* An execute breakpoint: a fault, RIP on the instruction, B0 in the qualification. */
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_DR0, CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_DR7, DR7_INIT | DR7_L(0) | DR7_RW(0, RW_EXEC) | DR7_LEN(0, LEN_1));
+    expect_exception_exit(&g, DB_VECTOR, 0x1, CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_DR7, DR7_INIT | DR7_L(3) | DR7_RW(3, RW_WRITE) | DR7_LEN(3, LEN_1));
+    /* Both at once: one #DB with B3 and BS. */
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, CODE + 1);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x2 | RFLAGS_TF);
+    expect_exception_exit(&g, DB_VECTOR, DR6_BS | 0x8, CODE + 3);
     xg_destroy(&g);
 }
 

@@ -91,7 +91,7 @@ struct golden {
     const char *name;
     const char *code;
     unsigned len;
-    unsigned cpl_mode;   /* 0: 64-bit CPL0, 16: real mode */
+    unsigned cpl_mode;   /* 0: 64-bit CPL0, 16: real mode, 32: flat 32-bit CPL0 */
 };
 
 #define G(name, code, mode) { name, code, sizeof(code) - 1, mode }
@@ -105,6 +105,9 @@ static const struct golden goldens[] = {
     G("rep_movsb", "\xf3\xa4", 0),
     G("push_pop", "\x50\x59\xf4", 0),
     G("real_mode_out", "\xb0\x41\xe6\x80", 16),
+    /* Segment-limit guards: emitted in real mode (64 KiB limits), absent while flat. */
+    G("real_mode_load_checked", "\x8b\x47\x02\xf4", 16),
+    G("flat32_load_unchecked", "\x8b\x43\x02\xf4", 32),
 };
 
 static char *read_file(const char *path)
@@ -155,7 +158,10 @@ Test(soft_x86_ir, golden_dumps)
     bool rebase = getenv("ANYHV_REBASE") != NULL;
     for (size_t i = 0; i < sizeof(goldens) / sizeof(goldens[0]); i++) {
         const struct golden *gd = &goldens[i];
-        cr_assert_eq(gd->cpl_mode == 16 ? xg_real_mode(&g, 0x100, 0x100) : xg_long_mode(&g), 0);
+        int r = gd->cpl_mode == 16 ? xg_real_mode(&g, 0x100, 0x100)
+                : gd->cpl_mode == 32 ? xg_protected32(&g)
+                                     : xg_long_mode(&g);
+        cr_assert_eq(r, 0);
         static char text[1 << 16];
         dump_block(&g, gd, text, sizeof(text));
         char path[512];
@@ -172,4 +178,41 @@ Test(soft_x86_ir, golden_dumps)
         cr_expect_str_eq(text, want, "IR of %s differs from %s", gd->name, path);
     }
     xg_destroy(&g);
+}
+
+/* ---- trap_if (the guard op segment and alignment checks use) ---------------------- */
+
+/* A guard on a constant false condition folds away; on a value it stays, verifies as
+ * a fault point, and dumps in its text form; a non-i1 condition does not verify. */
+Test(soft_x86_ir, trap_if_folds_verifies_and_dumps)
+{
+    struct ir_block b;
+    ir_block_init(&b, 0x1000);
+    ir_insn_start(&b, 0x1000, 2);
+    ir_trap_if(&b, ir_const(&b, IR_I1, 0), X86_V_GP);
+    ir_val v = ir_get(&b, IR_I64, X86_OFF_GPR(X86_RAX));
+    ir_trap_if(&b, ir_binop(&b, IR_EQ, v, ir_const(&b, IR_I64, 7)), X86_V_SS);
+    ir_stop(&b, IR_STOP_SYSTEM, 0);
+    char err[256];
+    cr_assert(ir_verify(&b, err, sizeof(err)), "%s", err);
+    ir_pass_const_fold(&b);
+    ir_pass_dead_code(&b);
+    static char text[4096];
+    ir_dump(&b, text, sizeof(text));
+    cr_expect(strstr(text, "trap_if") && strstr(text, ", 0xc\n"), "the live guard stays:\n%s", text);
+    cr_expect(!strstr(text, ", 0xd\n"), "the constant-false guard is gone:\n%s", text);
+    ir_block_free(&b);
+
+    ir_block_init(&b, 0x1000);
+    ir_insn_start(&b, 0x1000, 2);
+    ir_trap_if(&b, ir_const(&b, IR_I8, 1), X86_V_GP);
+    ir_stop(&b, IR_STOP_SYSTEM, 0);
+    cr_expect(!ir_verify(&b, err, sizeof(err)), "an i8 condition must not verify");
+    ir_block_free(&b);
+
+    ir_block_init(&b, 0x1000);
+    ir_trap_if(&b, ir_const(&b, IR_I1, 1), X86_V_GP);
+    ir_stop(&b, IR_STOP_SYSTEM, 0);
+    cr_expect(!ir_verify(&b, err, sizeof(err)), "a guard before any insn_start must not verify");
+    ir_block_free(&b);
 }

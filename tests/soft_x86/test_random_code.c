@@ -1,5 +1,6 @@
-/* test_random_code.c - random bytes as guest code, in real mode, 64-bit CPL0 and
- * 64-bit CPL3: every run must come back with an exit (exceptions through the
+/* test_random_code.c - random bytes as guest code, in real mode, 64-bit CPL0,
+ * 64-bit CPL3 and 32-bit protected mode (there with a 4 KiB data segment, and at
+ * times TF or armed debug registers): every run must come back with an exit (exceptions through the
  * exception bitmap, port I/O, HLT, triple fault, or the deadline for code that
  * loops), never a crash, hang or host access outside guest RAM (run it under
  * ASan: -DANYHV_SANITIZE=ON). The VM must stay usable from one case to the next.
@@ -9,7 +10,14 @@
 #include "support/backend.h"
 #include "x86_guest.h"
 
-#define DEFAULT_CASES 300
+#define DEFAULT_CASES 400
+#define MODES 4
+#define MODE_PROT32 3
+#define SEL_SMALL_DATA 0x38u             /* GDT index 7: data, limit 0xfff */
+#define DESC_SMALL_DATA 0x0040930000000fffull
+#define RANDOM_GDT_LIMIT 0x3fu
+#define RFLAGS_TF 0x100ull
+#define DR7_ARMED 0x000d0515ull          /* L0 exec, L1 write 2 bytes, L2 access 1 byte */
 #define CODE_BYTES 256
 #define EXITS_PER_CASE 8
 #define CASE_BUDGET_NS 5000000ull    /* a looping case ends at this deadline */
@@ -38,6 +46,7 @@ static bool known_reason(uint32_t reason)
     case VMX_REASON_CPUID: case VMX_REASON_RDMSR: case VMX_REASON_WRMSR: case VMX_REASON_VMCALL:
     case VMX_REASON_EPT_VIOLATION: case VMX_REASON_VMX_TIMER_EXPIRED: case VMX_REASON_MOV_CR:
     case VMX_REASON_RDTSC: case VMX_REASON_INVLPG: case VMX_REASON_MOV_DR: case VMX_REASON_IRQ:
+    case VMX_REASON_TASK:
         return true;
     default:
         return false;
@@ -46,14 +55,27 @@ static bool known_reason(uint32_t reason)
 
 static void run_case(struct xg *g, uint64_t *seed, unsigned index)
 {
-    unsigned mode = index % 3;
+    unsigned mode = index % MODES;
     uint64_t code = mode == 0 ? ((uint64_t)REAL_SEG << 4) + REAL_IP : XG_CODE + (index % 64) * 0x1000u;
     for (unsigned i = 0; i < CODE_BYTES; i += 8) {
         uint64_t v = rng_next(seed);
         memcpy(g->ram + code + i, &v, 8);
     }
-    int r = mode == 0 ? xg_real_mode(g, REAL_SEG, REAL_IP) : xg_long_mode_cpl(g, mode == 1 ? 0 : 3);
+    int r = mode == 0 ? xg_real_mode(g, REAL_SEG, REAL_IP)
+            : mode == MODE_PROT32 ? xg_protected32(g)
+                                  : xg_long_mode_cpl(g, mode == 1 ? 0 : 3);
     cr_assert_eq(r, 0);
+    if (mode == MODE_PROT32) {
+        /* Segment loads find the 64-bit GDT plus a small data segment; DS starts small. */
+        memcpy(g->ram + XG_GDT + SEL_SMALL_DATA, &(uint64_t){ DESC_SMALL_DATA }, 8);
+        r = xg_vmcs(g, VMCS_GUEST_GDTR_BASE, XG_GDT) | xg_vmcs(g, VMCS_GUEST_GDTR_LIMIT, RANDOM_GDT_LIMIT);
+        r |= xg_seg(g, 3, SEL_SMALL_DATA, 0, 0xfff, XG_AR_DATA & ~0x8000u);
+        r |= xg_vmcs(g, VMCS_GUEST_RFLAGS, 0x2 | ((index & 4) ? RFLAGS_TF : 0));
+        r |= xg_vmcs(g, VMCS_GUEST_DR7, (index & 8) ? DR7_ARMED : 0x400);
+        cr_assert_eq(r, 0);
+        for (unsigned i = 0; i < 3; i++)
+            hv_vcpu_write_register(g->vcpu, (hv_x86_reg_t)(HV_X86_DR0 + i), code + (rng_next(seed) % CODE_BYTES));
+    }
     if (mode != 0)
         hv_vcpu_write_register(g->vcpu, HV_X86_RIP, code);
     cr_assert_eq(xg_vmcs(g, VMCS_CTRL_EXC_BITMAP, 0xffffffffu), 0);

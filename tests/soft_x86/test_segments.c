@@ -195,6 +195,25 @@ Test(soft_x86_segments, far_pointer_past_the_limit)
     xg_destroy(&g);
 }
 
+/* x87 and FXSAVE memory operands are checked too (the helpers get the offset). */
+Test(soft_x86_segments, x87_and_fxsave_operands)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, SEL_LIMITED, 0x00,          /* mov ax, SEL_LIMITED    +0  */
+        0x8e, 0xd8,                             /* mov ds, ax             +4  */
+        0xd9, 0x05, 0xfc, 0x0f, 0x00, 0x00,     /* fld dword [0xffc]      +6  */
+        0xdd, 0x1d, 0xfc, 0x0f, 0x00, 0x00,     /* fstp qword [0xffc]     +12 */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    expect_fault(&g, GP_VECTOR, true, CODE + 12, "qword store past the limit");
+    static const uint8_t fx[] = { 0x0f, 0xae, 0x05, 0x00, 0x0f, 0x00, 0x00 };   /* fxsave [0xf00] */
+    memcpy(g.ram + CODE + 0x40, fx, sizeof(fx));
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, CODE + 0x40);
+    expect_fault(&g, GP_VECTOR, true, CODE + 0x40, "512 aligned bytes at 0xf00 past the limit");
+    xg_destroy(&g);
+}
+
 /* Flat segments: a dword at 0xffff is fine (no 64 KiB limit in protected mode). */
 Test(soft_x86_segments, flat_has_no_16_bit_limit)
 {

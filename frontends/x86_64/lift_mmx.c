@@ -286,11 +286,12 @@ static unsigned segment_of(const struct x86_dinsn *in)
 
 #define MASKMOV_SEG_SHIFT 16   /* the helper's third argument: byte mask bits, segment */
 
-static void mask_store(struct x86_ctx *c, ir_val data, ir_val mask)
+static void mask_store(struct x86_ctx *c, ir_val data, ir_val mask, unsigned size)
 {
     unsigned seg = segment_of(c->in);
     ir_val rdi = x86_resize(c, x86_get_gpr(c, X86_RDI, c->in->addr_size), 8, false);
     ir_val addr = x86_linear(c, seg, rdi);
+    x86_seg_guard(c, addr, size, true);   /* the whole destination within its segment */
     ir_val bits = pure_call(c, mask, mask, X86_SSE_PMOVMSKB, 0);
     ir_val how = ir_binop(c->b, IR_OR, bits, ir_const(c->b, IR_I128, (uint64_t)seg << MASKMOV_SEG_SHIFT));
     x86_call(c, IR_I64, x86_helper[X86_H_MASKMOV], addr, data, how);
@@ -298,7 +299,7 @@ static void mask_store(struct x86_ctx *c, ir_val data, ir_val mask)
 
 static bool lift_maskmovq(struct x86_ctx *c)
 {
-    mask_store(c, wide(c, read64(c, 0, 8)), wide(c, read64(c, 1, 8)));
+    mask_store(c, wide(c, read64(c, 0, 8)), wide(c, read64(c, 1, 8)), 8);
     return true;
 }
 
@@ -310,7 +311,7 @@ bool lift_maskmovdqu(struct x86_ctx *c)
         return true;
     if (!is_xmm(&c->in->o[1]))
         return false;   /* the memory form is #UD */
-    mask_store(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1));
+    mask_store(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), 16);
     return true;
 }
 

@@ -17,6 +17,7 @@
 #define V_XM 19
 #define CR4_OSXMMEXCPT 0x400ull
 #define CR0_TS 0x8ull
+#define CR0_EM 0x4ull
 #define FPSTATE_SIZE 512
 #define FX_MXCSR 24
 #define FX_XMM0 160
@@ -281,7 +282,7 @@ Test(soft_x86_sse_mxcsr, fxsave_fxrstor)
     xg_destroy(&g);
 }
 
-Test(soft_x86_sse_mxcsr, cr0_ts_gives_nm)
+Test(soft_x86_sse_mxcsr, cr0_ts_and_em)
 {
     struct xg g;
     setup(&g);
@@ -290,19 +291,28 @@ Test(soft_x86_sse_mxcsr, cr0_ts_gives_nm)
         xg_destroy(&g);
         cr_skip_test("CR0.TS is not honoured for CPL3 code on this machine's KVM (docs/differences.md)");
     }
-    static const char codes[][8] = { "\x48\x0f\xae\x03", "\x0f\xae\x13", "\x0f\xae\x1b", "\xf2\x0f\x58\xc1" };
-    for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    /* fxsave64, ldmxcsr, stmxcsr, addsd, paddb mm, emms, pcmpistri, crc32 (never #NM):
+     * the vector under CR0.TS and under CR0.EM. */
+    static const struct { char code[8]; int ts, em; } forms[] = {
+        { "\x48\x0f\xae\x03", V_NM, V_NM }, { "\x0f\xae\x13", V_NM, V_UD }, { "\x0f\xae\x1b", V_NM, V_UD },
+        { "\xf2\x0f\x58\xc1", V_NM, V_UD }, { "\x0f\xfc\xc1", V_NM, V_UD }, { "\x0f\x77", V_NM, V_UD },
+        { "\x66\x0f\x3a\x63\xc1\x00", V_NM, V_UD }, { "\xf2\x0f\x38\xf1\xc1", V_GP, V_GP },
+    };
+    for (unsigned k = 0; k < 2 * sizeof(forms) / sizeof(forms[0]); k++) {
+        unsigned i = k / 2;
+        bool em = k & 1;
         cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
-        cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR0, xg_read_vmcs(&g, VMCS_GUEST_CR0) | CR0_TS), 0);
-        unsigned len = (unsigned)strlen(codes[i]);
-        memcpy(g.ram + XG_CODE, codes[i], len);
+        cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR0, xg_read_vmcs(&g, VMCS_GUEST_CR0) | (em ? CR0_EM : CR0_TS)), 0);
+        unsigned len = (unsigned)strlen(forms[i].code);
+        memcpy(g.ram + XG_CODE, forms[i].code, len);
         g.ram[XG_CODE + len] = HLT_BYTE;
         hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
         hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
         hv_vcpu_write_register(g.vcpu, HV_X86_RBX, XG_DATA);
         cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
-        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_NM, "form %u: RIP %#llx", i,
-                     (unsigned long long)xg_reg(&g, HV_X86_RIP));
+        int want = em ? forms[i].em : forms[i].ts;   /* V_GP: it ran to the closing HLT */
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * (unsigned)want, "form %u (%s): RIP %#llx",
+                     i, em ? "EM" : "TS", (unsigned long long)xg_reg(&g, HV_X86_RIP));
     }
     xg_destroy(&g);
 }

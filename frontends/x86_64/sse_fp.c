@@ -581,9 +581,11 @@ static void commit(struct soft_cpu *cpu, unsigned flags)
     unsigned unmasked = ~(st->fpu.mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
     if (flags & MX_PRECOMP & unmasked)
         flags &= MX_PRECOMP;
-    /* An unmasked overflow or underflow reports no PE (the host CPU agrees): the
-     * rounded result is never delivered. */
-    if (flags & (MX_OE | MX_UE) & unmasked)
+    /* With OM or UM unmasked the hardware reports PE from rounding to the destination
+     * precision with an unbounded exponent; not modelled: an unmasked overflow reports
+     * no PE (right for an exact significand, as FLT_MAX + FLT_MAX), an unmasked
+     * underflow PE as the masked computation had it. */
+    if (flags & MX_OE & unmasked)
         flags &= ~MX_PE;
     st->fpu.mxcsr |= flags;
     if (flags & unmasked)

@@ -90,8 +90,8 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg
 static void mmx_transition(struct soft_cpu *cpu, bool emms)
 {
     struct x86_fpu *f = &x86_st(cpu)->fpu;
-    if (f->fsw & ~f->fcw & X87_EXC_FLAGS)
-        x86_raise_now(cpu, X86_V_MF, X86_NO_ERR);
+    if ((f->fsw & ~f->fcw & X87_EXC_FLAGS) && (x86_st(cpu)->cr0 & X86_CR0_NE))
+        x86_raise_now(cpu, X86_V_MF, X86_NO_ERR);   /* CR0.NE clear: stays pending, as in x87_exec.c */
     if (emms) {
         f->ftw = 0;
         return;

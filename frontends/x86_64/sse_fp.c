@@ -408,6 +408,15 @@ static unsigned host_op(unsigned op, unsigned imm, const struct fp_desc *d, uint
     flags |= fenv_leave(&w);
     for (unsigned i = 0; d->out != T_INT && i < d->n; i++)
         flags |= tiny_result(r, d->out, i, mxcsr);
+    /* An unmasked overflow or underflow stops the operation; PE then says whether
+     * the result rounded to the destination width with an unbounded exponent is
+     * inexact (sse_exact.c), not what the masked computation saw. */
+    unsigned unmasked = ~(mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
+    if (flags & (MX_OE | MX_UE) & unmasked) {
+        int pe = x86_sse_unbounded_inexact(op, imm, d->in == T_F64, d->out == T_F64, d->n, a, b);
+        if (pe >= 0)
+            flags = (flags & ~MX_PE) | (pe ? MX_PE : 0);
+    }
     return flags;
 }
 
@@ -581,12 +590,6 @@ static void commit(struct soft_cpu *cpu, unsigned flags)
     unsigned unmasked = ~(st->fpu.mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
     if (flags & MX_PRECOMP & unmasked)
         flags &= MX_PRECOMP;
-    /* With OM or UM unmasked the hardware reports PE from rounding to the destination
-     * precision with an unbounded exponent; not modelled: an unmasked overflow reports
-     * no PE (right for an exact significand, as FLT_MAX + FLT_MAX), an unmasked
-     * underflow PE as the masked computation had it. */
-    if (flags & MX_OE & unmasked)
-        flags &= ~MX_PE;
     st->fpu.mxcsr |= flags;
     if (flags & unmasked)
         x86_raise_now(cpu, (st->cr4 & X86_CR4_OSXMMEXCPT) ? X86_V_XM : X86_V_UD, X86_NO_ERR);

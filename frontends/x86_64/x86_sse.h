@@ -105,6 +105,12 @@ extern const struct ir_helper x86_maskmov_helper;
 /* The MMX forms of the shared SSE ids (lift_mmx.c). */
 bool lift_mmx(struct x86_ctx *c);
 
+/* PE for an operation stopped by an unmasked overflow/underflow: 1 when its lanes'
+ * exact results need more significand bits than the destination has, 0 when not,
+ * -1 for an operation this does not model (sse_exact.c). */
+int x86_sse_unbounded_inexact(unsigned op, unsigned imm, bool f64_in, bool f64_out, unsigned lanes,
+                              const x86_lanes *a, const x86_lanes *b);
+
 /* ---- SSE4.2 (sse_str.c) ---------------------------------------------------------- */
 
 /* CRC32: crc updated by the low `bytes` bytes of data, CRC-32C bit-reflected. */

@@ -39,10 +39,7 @@
 #define STATUS_FLAGS 0x8d5u
 #define MXCSR_SLOTS 0x70u     /* data + 0x70..0x7f: MXCSR values LDMXCSR may load (disp8 < 0x80) */
 #define MXCSR_RANDOM_BITS 0xe07fu   /* flags, DAZ, RC, FZ */
-/* Masks the test may clear: IM, DM, ZM, PM. With OM or UM unmasked the host reports
- * PE from the rounding with an unbounded exponent, which the soft CPU does not model
- * (docs/x86-frontend.md, deliberate differences). */
-#define MXCSR_MASK_BITS 0x1380u
+#define MXCSR_MASK_BITS 0x1f80u
 #define XM_VECTOR 19
 #define CR4_OSXMMEXCPT 0x400ull
 

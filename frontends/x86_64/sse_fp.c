@@ -8,15 +8,16 @@
  *   C99 <fenv.h> holds the guest's rounding mode, and the host's IE/ZE/OE/UE/PE
  *   flags say what happened. Only flags the guest can still observe are tested
  *   (clear in MXCSR, or unmasked), and a stale host flag among those is cleared
- *   first, so the common case (PE already set, all masked, round to nearest) costs
- *   two fetestexcept and one fegetround.
+ *   first. The common case (all masked, round to nearest, PE already set, ordinary
+ *   operands and results) skips the window altogether (fast_path).
  * - Explicit (compares, MIN/MAX, FP->int conversions, ROUNDxx): computed here with
  *   the flags worked out from the operands; rounding by RC is floor/ceil/trunc/
  *   round-half-even written out, independent of the host's mode.
  * DE and DAZ are explicit for both (fenv has no denormal flag): a denormal source
  * lane raises DE unless a NaN in that lane takes priority; DAZ turns denormal
  * sources into signed zeros first. FTZ (with UM masked) flushes denormal results
- * to signed zero and raises UE and PE; tininess is judged after rounding. */
+ * to signed zero and raises UE and PE; tininess is judged after rounding. After an
+ * unmasked overflow/underflow, PE is the unbounded-exponent rounding's (sse_exact.c). */
 #include <fenv.h>
 #include <math.h>
 #include <string.h>

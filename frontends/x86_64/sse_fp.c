@@ -676,6 +676,29 @@ static bool quiet_compare(const struct fp_desc *d, uint32_t mxcsr, const lanes_t
            zero_lanes(a, d->in, d->n) >= 0 && zero_lanes(b, d->in, d->n) >= 0;
 }
 
+/* The packed and scalar compares and MIN/MAX of quiet_compare's case: the results
+ * of explicit_op without its flag work (COMIS/UCOMIS go through explicit_op). */
+static void quiet_compare_op(unsigned op, unsigned imm, const struct fp_desc *d, const lanes_t *a, const lanes_t *b,
+                             lanes_t *r)
+{
+    bool cmp = op == X86_SSE_CMPPS || op == X86_SSE_CMPSS || op == X86_SSE_CMPPD || op == X86_SSE_CMPSD;
+    bool min = op == X86_SSE_MINSS || op == X86_SSE_MINPS || op == X86_SSE_MINSD || op == X86_SSE_MINPD;
+    if (!cmp && d->cls == FPC_CMP) {
+        explicit_op(op, imm, d, MX_ALL_MASKS, a, b, r);
+        return;
+    }
+    *r = *a;
+    for (unsigned i = 0; i < d->n; i++) {
+        if (d->in == T_F32) {
+            float x = a->f[i], y = b->f[i];
+            r->d[i] = cmp ? (compare(x, y, imm) ? ~0u : 0) : ((min ? x < y : x > y) ? a->d[i] : b->d[i]);
+        } else {
+            double x = a->g[i], y = b->g[i];
+            r->q[i] = cmp ? (compare(x, y, imm) ? ~0ull : 0) : ((min ? x < y : x > y) ? a->q[i] : b->q[i]);
+        }
+    }
+}
+
 ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
@@ -685,7 +708,7 @@ ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, &a, &b, &r))
         return r.v;
     if (quiet_compare(d, mxcsr, &a, &b)) {
-        explicit_op(op, imm, d, mxcsr, &a, &b, &r);   /* no flag can come out */
+        quiet_compare_op(op, imm, d, &a, &b, &r);   /* no flag can come out */
         return r.v;
     }
     unsigned flags = sources(op, imm, d, mxcsr, &a, &b);

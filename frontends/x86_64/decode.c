@@ -222,6 +222,9 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
     /* F3 0F BC/BD are TZCNT/LZCNT; Capstone reports BSF/BSR outside 64-bit mode. */
     if ((in->op == X86_I_BSF || in->op == X86_I_BSR) && (in->prefixes & X86_PFX_REP))
         in->op = in->op == X86_I_BSF ? X86_I_TZCNT : X86_I_LZCNT;
+    /* COMISS/COMISD read m32/m64; Capstone 4.0.2 says xmmword (UCOMISx are right). */
+    if ((in->op == X86_I_COMISS || in->op == X86_I_COMISD) && in->nops == 2 && in->o[1].kind == X86_OPND_MEM)
+        in->o[1].size = in->op == X86_I_COMISS ? 4 : 8;
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
         in->o[0].size = default_op_size(mode, in->prefixes);
@@ -278,12 +281,27 @@ static const uint8_t mandatory_prefix[X86_I_COUNT] = {
     P(CRC32, MP_F2) P(PCMPESTRI, MP_66) P(PCMPESTRM, MP_66) P(PCMPISTRI, MP_66) P(PCMPISTRM, MP_66)
     P(LDMXCSR, MP_NONE) P(STMXCSR, MP_NONE) P(FXSAVE, MP_NONE) P(FXSAVE64, MP_NONE) P(FXRSTOR, MP_NONE)
     P(FXRSTOR64, MP_NONE)
+    P(PSHUFW, MP_NONE) P(MOVNTQ, MP_NONE) P(MOVQ2DQ, MP_F3) P(MOVDQ2Q, MP_F2) P(MASKMOVQ, MP_NONE)
+    P(CVTPI2PS, MP_NONE) P(CVTPI2PD, MP_66) P(CVTPS2PI, MP_NONE) P(CVTTPS2PI, MP_NONE) P(CVTPD2PI, MP_66)
+    P(CVTTPD2PI, MP_66) P(EMMS, MP_NONE) P(MASKMOVDQU, MP_66)
 #undef P
 };
+
+/* The ids only MMX forms have: their table entry stands even with MMX operands. */
+static bool mmx_only_id(unsigned op)
+{
+    return op == X86_I_PSHUFW || op == X86_I_MOVNTQ || op == X86_I_MOVQ2DQ || op == X86_I_MOVDQ2Q ||
+           op == X86_I_MASKMOVQ || op == X86_I_CVTPI2PS || op == X86_I_CVTPI2PD || op == X86_I_CVTPS2PI ||
+           op == X86_I_CVTTPS2PI || op == X86_I_CVTPD2PI || op == X86_I_CVTTPD2PI || op == X86_I_EMMS;
+}
 
 static bool mandatory_prefix_ok(const struct x86_dinsn *in)
 {
     unsigned want = mandatory_prefix[in->op];
+    /* An SSE id on MMX registers is the form without a mandatory prefix. */
+    for (unsigned i = 0; i < in->nops && want != MP_ANY && !mmx_only_id(in->op); i++)
+        if (in->o[i].kind == X86_OPND_REG && in->o[i].reg.cls == X86_RC_MMX)
+            want = MP_NONE;
     unsigned have = (in->prefixes & X86_PFX_REP) ? MP_F3 : (in->prefixes & X86_PFX_REPNE) ? MP_F2
                     : (in->prefixes & X86_PFX_OPSIZE) ? MP_66 : MP_NONE;
     if (want == MP_ANY)

@@ -125,6 +125,7 @@ void x86_helpers_register(void)
         { "x86_sse_fp", x86_h_sse_fp, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
     };
     x86_helper[X86_H_FXSR] = ir_helper_register(&x86_fxsr_helper);
+    x86_helper[X86_H_MASKMOV] = ir_helper_register(&x86_maskmov_helper);
     x86_sse_str_init();
     for (unsigned i = 0; i < sizeof(sse) / sizeof(sse[0]); i++)
         x86_helper[X86_H_SSE + i] = ir_helper_register(&sse[i]);

@@ -1,11 +1,12 @@
 /* lift_fxsr.c - the x87/SSE state instructions: LDMXCSR/STMXCSR and FXSAVE/FXRSTOR
  * (FXSAVE64/FXRSTOR64 with REX.W). The 512-byte image is the one hv_vcpu_read_fpstate
  * gives (core/x86/fpstate.c), in its 64-bit form; without REX.W the FIP/FDP fields
- * take the 32-bit form (offset, then a selector: FCS/FDS are stored as 0, the x87
- * state does not keep them). Outside 64-bit mode only XMM0-7 are saved and restored.
+ * take the 32-bit form (offset, then the FCS/FDS selectors the x87 helper keeps in
+ * x86_state.fpu_fcs/fpu_fds). Outside 64-bit mode only XMM0-7 are saved and restored.
  * CR4.OSFXSR clear: XMM and MXCSR are saved and restored anyway (the SDM leaves it
- * to the implementation). Memory is accessed whole, all pages checked before any
- * byte is written, so a fault leaves memory and state unchanged. */
+ * to the implementation). Memory goes through the soft MMU whole (soft_read_bytes/
+ * soft_write_bytes: both pages resolved before any byte is written, code pages
+ * invalidated), so a fault leaves memory and state unchanged. */
 #include <string.h>
 
 #include "core/x86/x86.h"
@@ -19,52 +20,54 @@
 #define FX_MXCSR 24u
 #define FX_LEGACY_END 288u     /* end of XMM0-7: the part saved outside 64-bit mode */
 #define FX_XMM_END 416u        /* end of XMM0-15 */
-#define MXCSR_DEFAULT_MASK 0xffbfu   /* what a zero MXCSR_MASK means (SDM vol.1 11.6.6) */
+/* The soft CPU's MXCSR_MASK: every MXCSR bit through FZ, DAZ included. A property of
+ * the processor, not state: an fpstate image written through the API does not
+ * change it (FXRSTOR ignores the field too). */
+#define SOFT_MXCSR_MASK 0x0000ffffu
+#define FX_MXCSR_MASK 28u
 #define LEGACY_XMM 8u
 
-enum fxsr_op { FXSR_LDMXCSR, FXSR_SAVE, FXSR_RESTORE };
+#define FXSR_LDMXCSR X86_FXSR_LDMXCSR
+#define FXSR_SAVE X86_FXSR_SAVE
+#define FXSR_RESTORE X86_FXSR_RESTORE
+#define FXSR_REXW X86_FXSR_REXW
 #define FXSR_AREA_BYTES 512u
-#define FXSR_REXW 0x10u
+#define X87_EXC_FLAGS 0x003fu   /* FSW IE..PE and the FCW masks in the same bits */
+#define FSW_TOP_SHIFT 11
+#define FSW_TOP_MASK 0x3800u
+#define FTW_ALL_VALID 0xffu
 
-static uint32_t mxcsr_mask_of(const struct x86_fpu *fpu)
-{
-    return fpu->mxcsr_mask ? fpu->mxcsr_mask : MXCSR_DEFAULT_MASK;
-}
+#define FXSR_SEG_SHIFT 8       /* how: the memory operand's segment, for the MMU */
 
-static uint32_t user_access(const struct x86_state *st)
-{
-    return x86_cpl(st) == 3 ? MMU_USER : 0;
-}
-
-static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw)
+static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t img[X86_FXSAVE_SIZE];
     x86_fpstate_save(&st->fpu, 0, img, sizeof(img));
+    uint32_t mask = SOFT_MXCSR_MASK;
+    memcpy(img + FX_MXCSR_MASK, &mask, 4);
     if (!rexw) {
         uint32_t fip = (uint32_t)st->fpu.fip, fdp = (uint32_t)st->fpu.fdp;
         memset(img + FX_FIP, 0, FX_MXCSR - FX_FIP);
         memcpy(img + FX_FIP, &fip, 4);
+        memcpy(img + FX_FCS, &st->fpu_fcs, 2);
         memcpy(img + FX_FDP, &fdp, 4);
+        memcpy(img + FX_FDS, &st->fpu_fds, 2);
     }
     unsigned len = x86_code_size_of(st) == X86_CODE64 ? FX_XMM_END : FX_LEGACY_END;
-    struct x86_fault f;
-    if (x86_vmem_write(cpu, addr, img, len, user_access(st), &f) != 0)
-        x86_fault_now(cpu, &f);
+    soft_write_bytes(cpu, addr, img, len, MMU_WRITE, seg);
 }
 
-static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
+static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t img[X86_FXSAVE_SIZE];
     bool code64 = x86_code_size_of(st) == X86_CODE64;
-    struct x86_fault f;
     memset(img, 0, sizeof(img));
-    if (x86_vmem_read(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, user_access(st), &f) != 0)
-        x86_fault_now(cpu, &f);
+    soft_read_bytes(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, MMU_READ, seg);
     uint32_t mxcsr;
     memcpy(&mxcsr, img + FX_MXCSR, 4);
-    if (mxcsr & ~mxcsr_mask_of(&st->fpu))
+    if (mxcsr & ~SOFT_MXCSR_MASK)
         x86_raise_now(cpu, X86_V_GP, 0);
     struct x86_fpu old = st->fpu;
     x86_fpstate_load(&st->fpu, img, sizeof(img));
@@ -75,10 +78,37 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw)
     if (!rexw) {
         st->fpu.fip = (uint32_t)st->fpu.fip;
         st->fpu.fdp = (uint32_t)st->fpu.fdp;
+        memcpy(&st->fpu_fcs, img + FX_FCS, 2);
+        memcpy(&st->fpu_fds, img + FX_FDS, 2);
     }
 }
 
-/* LDMXCSR value / FXSAVE addr / FXRSTOR addr; how = enum fxsr_op | FXSR_REXW. */
+/* The x87->MMX transition: a pending x87 exception (an FSW exception flag whose FCW
+ * mask is clear, the state the x87 helper keeps; the host CPU decides the same way
+ * even when FSW.ES disagrees) is taken first as #MF; then TOP becomes 0 (the stack-ordered st[] slots rotate so
+ * each physical register keeps its value) and the tags say valid, or empty (EMMS). */
+static void mmx_transition(struct soft_cpu *cpu, bool emms)
+{
+    struct x86_fpu *f = &x86_st(cpu)->fpu;
+    if ((f->fsw & ~f->fcw & X87_EXC_FLAGS) && (x86_st(cpu)->cr0 & X86_CR0_NE))
+        x86_raise_now(cpu, X86_V_MF, X86_NO_ERR);   /* CR0.NE clear: stays pending, as in x87_exec.c */
+    if (emms) {
+        f->ftw = 0;
+        return;
+    }
+    unsigned top = (f->fsw & FSW_TOP_MASK) >> FSW_TOP_SHIFT;
+    if (top) {
+        uint8_t phys[8][16];
+        for (unsigned i = 0; i < 8; i++)   /* ST(i) is physical register (TOP + i) & 7 */
+            memcpy(phys[(top + i) & 7], f->st[i], 16);
+        memcpy(f->st, phys, sizeof(phys));
+        f->fsw &= (uint16_t)~FSW_TOP_MASK;
+    }
+    f->ftw = FTW_ALL_VALID;
+}
+
+/* LDMXCSR value / FXSAVE addr / FXRSTOR addr / MMX transition; how = enum
+ * x86_fxsr_op | FXSR_REXW. */
 static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
 {
     (void)unused;
@@ -86,18 +116,23 @@ static ir_u128 h_fxsr(void *vcpu, ir_u128 arg, ir_u128 how, ir_u128 unused)
     struct x86_state *st = x86_st(cpu);
     unsigned op = (unsigned)how & 0xf;
     bool rexw = ((unsigned)how & FXSR_REXW) != 0;
+    if (op == X86_FXSR_MMX || op == X86_FXSR_EMMS) {
+        mmx_transition(cpu, op == X86_FXSR_EMMS);
+        return 0;
+    }
     if (op == FXSR_LDMXCSR) {
-        if ((uint32_t)arg & ~mxcsr_mask_of(&st->fpu))
+        if ((uint32_t)arg & ~SOFT_MXCSR_MASK)
             x86_raise_now(cpu, X86_V_GP, 0);
         st->fpu.mxcsr = (uint32_t)arg;
         return 0;
     }
     if ((uint64_t)arg & (FX_ALIGN - 1))
         x86_raise_now(cpu, X86_V_GP, 0);
+    unsigned seg = ((unsigned)how >> FXSR_SEG_SHIFT) & 7;
     if (op == FXSR_SAVE)
-        fxsave(cpu, (uint64_t)arg, rexw);
+        fxsave(cpu, (uint64_t)arg, rexw, seg);
     else
-        fxrstor(cpu, (uint64_t)arg, rexw);
+        fxrstor(cpu, (uint64_t)arg, rexw, seg);
     return 0;
 }
 
@@ -139,8 +174,10 @@ bool lift_fxsave_fxrstor(struct x86_ctx *c)
     unsigned how = (op == X86_I_FXSAVE || op == X86_I_FXSAVE64) ? FXSR_SAVE : FXSR_RESTORE;
     if (op == X86_I_FXSAVE64 || op == X86_I_FXRSTOR64)
         how |= FXSR_REXW;
+    bool save = (how & ~(unsigned)FXSR_REXW) == FXSR_SAVE;
+    how |= (unsigned)m->mem.seg << FXSR_SEG_SHIFT;
     ir_val addr = x86_operand_addr(c, m);
-    x86_seg_guard(c, addr, FXSR_AREA_BYTES, (how & ~(unsigned)FXSR_REXW) == FXSR_SAVE);   /* whole area in its segment */
+    x86_seg_guard(c, addr, FXSR_AREA_BYTES, save);   /* whole area in its segment */
     x86_call(c, IR_I64, x86_helper[X86_H_FXSR], addr, ir_const(c->b, IR_I64, how), ir_const(c->b, IR_I64, 0));
     return true;
 }

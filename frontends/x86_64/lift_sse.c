@@ -189,7 +189,7 @@ bool lift_sse_mov128(struct x86_ctx *c)
 bool lift_movd_movq(struct x86_ctx *c)
 {
     if (has_mmx(c->in))
-        return false;
+        return lift_mmx(c);
     if (!x86_sse_allowed(c))
         return true;
     const struct x86_operand *d = &c->in->o[0], *s = &c->in->o[1];
@@ -257,6 +257,8 @@ bool lift_sse_mov_half(struct x86_ctx *c)
 
 bool lift_sse_logic(struct x86_ctx *c)
 {
+    if (has_mmx(c->in))
+        return lift_mmx(c);
     if (!x86_sse_allowed(c))
         return true;
     unsigned op = c->in->op;
@@ -286,7 +288,7 @@ static bool lift_comis(struct x86_ctx *c, unsigned sse)
 bool lift_sse_op(struct x86_ctx *c)
 {
     if (has_mmx(c->in))
-        return false;
+        return lift_mmx(c);
     unsigned sse = sse_map[c->in->op].sse, kind = sse_map[c->in->op].kind;
     if (kind == K_NONE)
         return false;
@@ -355,7 +357,7 @@ static const enum ir_type element_type[9] = { [1] = IR_I8, [2] = IR_I16, [4] = I
 bool lift_pextr_pinsr(struct x86_ctx *c)
 {
     if (has_mmx(c->in))
-        return false;
+        return lift_mmx(c);
     if (!x86_sse_allowed(c))
         return true;
     unsigned op = c->in->op, es = element_size(op);

@@ -18,7 +18,8 @@ static unsigned map38_opcode(const struct x86_dinsn *in)
 
 /* CRC32: sizes from the encoding, not from Capstone (whose 66h fix-up would also
  * shrink the destination): the destination is 64-bit with REX.W, else 32-bit; the
- * source is a byte for F0, else 16 (66h), 32 or 64 (REX.W) bits. Flags unchanged. */
+ * source is a byte for F0, else 16 (the 16-bit operand size), 32 or 64 (REX.W) bits.
+ * Flags unchanged. (Capstone 4.0.2 does not decode CRC32 in 16-bit code: #UD there.) */
 bool lift_crc32(struct x86_ctx *c)
 {
     const struct x86_dinsn *in = c->in;
@@ -27,7 +28,7 @@ bool lift_crc32(struct x86_ctx *c)
     if (map38_opcode(in) == OPC_CRC32_BYTE)
         ssize = 1;
     else
-        ssize = rexw ? 8 : (in->prefixes & X86_PFX_OPSIZE) ? 2 : 4;
+        ssize = rexw ? 8 : ((c->code == X86_CODE16) != ((in->prefixes & X86_PFX_OPSIZE) != 0)) ? 2 : 4;
     ir_val src = x86_resize(c, x86_read_op_sized(c, 1, ssize), 16, false);
     ir_val crc = x86_resize(c, x86_get_gpr(c, in->o[0].reg.num, 4), 16, false);
     ir_val r = ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], crc, src,

@@ -8,15 +8,16 @@
  *   C99 <fenv.h> holds the guest's rounding mode, and the host's IE/ZE/OE/UE/PE
  *   flags say what happened. Only flags the guest can still observe are tested
  *   (clear in MXCSR, or unmasked), and a stale host flag among those is cleared
- *   first, so the common case (PE already set, all masked, round to nearest) costs
- *   two fetestexcept and one fegetround.
+ *   first. The common case (all masked, round to nearest, PE already set, ordinary
+ *   operands and results) skips the window altogether (fast_path).
  * - Explicit (compares, MIN/MAX, FP->int conversions, ROUNDxx): computed here with
  *   the flags worked out from the operands; rounding by RC is floor/ceil/trunc/
  *   round-half-even written out, independent of the host's mode.
  * DE and DAZ are explicit for both (fenv has no denormal flag): a denormal source
  * lane raises DE unless a NaN in that lane takes priority; DAZ turns denormal
  * sources into signed zeros first. FTZ (with UM masked) flushes denormal results
- * to signed zero and raises UE and PE; tininess is judged after rounding. */
+ * to signed zero and raises UE and PE; tininess is judged after rounding. After an
+ * unmasked overflow/underflow, PE is the unbounded-exponent rounding's (sse_exact.c). */
 #include <fenv.h>
 #include <math.h>
 #include <string.h>
@@ -408,6 +409,15 @@ static unsigned host_op(unsigned op, unsigned imm, const struct fp_desc *d, uint
     flags |= fenv_leave(&w);
     for (unsigned i = 0; d->out != T_INT && i < d->n; i++)
         flags |= tiny_result(r, d->out, i, mxcsr);
+    /* An unmasked overflow or underflow stops the operation; PE then says whether
+     * the result rounded to the destination width with an unbounded exponent is
+     * inexact (sse_exact.c), not what the masked computation saw. */
+    unsigned unmasked = ~(mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
+    if (flags & (MX_OE | MX_UE) & unmasked) {
+        int pe = x86_sse_unbounded_inexact(op, imm, d->in == T_F64, d->out == T_F64, d->n, a, b);
+        if (pe >= 0)
+            flags = (flags & ~MX_PE) | (pe ? MX_PE : 0);
+    }
     return flags;
 }
 
@@ -586,12 +596,121 @@ static void commit(struct soft_cpu *cpu, unsigned flags)
         x86_raise_now(cpu, (st->cr4 & X86_CR4_OSXMMEXCPT) ? X86_V_XM : X86_V_UD, X86_NO_ERR);
 }
 
+/* ---- the common case without <fenv.h> -------------------------------------------- */
+
+/* Every exception masked, round to nearest and PE already set: an operation whose
+ * sources and results are all ordinary numbers (or harmless zeros) can only have
+ * been inexact, which MXCSR already says, and DAZ/FTZ change nothing. Such lanes
+ * need no flags; anything else (a NaN, infinity, denormal, a zero divisor, a zero
+ * product or quotient of nonzero numbers) takes the full path. */
+#define MX_ALL_MASKS 0x1f80u
+#define MX_FAST_MASK (MX_ALL_MASKS | (MX_RC_MASK << MX_RC_SHIFT) | MX_PE)
+#define MX_FAST_WANT (MX_ALL_MASKS | MX_PE)
+
+static bool additive(unsigned op)
+{
+    switch (op) {
+    case X86_SSE_ADDSS: case X86_SSE_ADDPS: case X86_SSE_ADDSD: case X86_SSE_ADDPD:
+    case X86_SSE_SUBSS: case X86_SSE_SUBPS: case X86_SSE_SUBSD: case X86_SSE_SUBPD:
+    case X86_SSE_ADDSUBPS: case X86_SSE_ADDSUBPD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool is_div(unsigned op)
+{
+    return op == X86_SSE_DIVSS || op == X86_SSE_DIVPS || op == X86_SSE_DIVSD || op == X86_SSE_DIVPD;
+}
+
+/* Lanes with a zero in x (bit i), or -1 when a lane is a NaN, infinity or denormal. */
+static inline int zero_lanes(const lanes_t *x, unsigned t, unsigned n)
+{
+    int zeros = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t e, m;
+        if (t == T_F32) {
+            e = x->d[i] & 0x7f800000u;
+            m = x->d[i] & 0x007fffffu;
+            if (e == 0x7f800000u)
+                return -1;
+        } else {
+            e = x->q[i] & 0x7ff0000000000000ull;
+            m = x->q[i] & 0x000fffffffffffffull;
+            if (e == 0x7ff0000000000000ull)
+                return -1;
+        }
+        if (e == 0) {
+            if (m)
+                return -1;
+            zeros |= 1 << i;
+        }
+    }
+    return zeros;
+}
+
+static bool fast_path(unsigned op, const struct fp_desc *d, const lanes_t *a, const lanes_t *b, lanes_t *r)
+{
+    if (op == X86_SSE_DPPS || op == X86_SSE_DPPD || horizontal(op))
+        return false;
+    int zero_in = 0;   /* lanes with a zero source */
+    if (d->in != T_INT) {
+        int zb = zero_lanes(b, d->in, d->n), za = d->binary ? zero_lanes(a, d->in, d->n) : 0;
+        if (zb < 0 || za < 0 || (zb && is_div(op)))
+            return false;
+        zero_in = za | zb;
+    }
+    r->v = x86_sse_compute(op, 0, a->v, b->v);
+    /* A zero result is exact after a cancellation or from a zero source; otherwise it
+     * may be an underflow. */
+    int zr = zero_lanes(r, d->out, d->n);
+    return zr >= 0 && (additive(op) || (zr & ~zero_in) == 0);
+}
+
+/* Compares and MIN/MAX raise only IE (a NaN) and DE (a denormal): with every
+ * exception masked and neither present, the result needs no flags at all. */
+static bool quiet_compare(const struct fp_desc *d, uint32_t mxcsr, const lanes_t *a, const lanes_t *b)
+{
+    return (d->cls == FPC_CMP || d->cls == FPC_MINMAX) && (mxcsr & MX_ALL_MASKS) == MX_ALL_MASKS &&
+           zero_lanes(a, d->in, d->n) >= 0 && zero_lanes(b, d->in, d->n) >= 0;
+}
+
+/* The packed and scalar compares and MIN/MAX of quiet_compare's case: the results
+ * of explicit_op without its flag work (COMIS/UCOMIS go through explicit_op). */
+static void quiet_compare_op(unsigned op, unsigned imm, const struct fp_desc *d, const lanes_t *a, const lanes_t *b,
+                             lanes_t *r)
+{
+    bool cmp = op == X86_SSE_CMPPS || op == X86_SSE_CMPSS || op == X86_SSE_CMPPD || op == X86_SSE_CMPSD;
+    bool min = op == X86_SSE_MINSS || op == X86_SSE_MINPS || op == X86_SSE_MINSD || op == X86_SSE_MINPD;
+    if (!cmp && d->cls == FPC_CMP) {
+        explicit_op(op, imm, d, MX_ALL_MASKS, a, b, r);
+        return;
+    }
+    *r = *a;
+    for (unsigned i = 0; i < d->n; i++) {
+        if (d->in == T_F32) {
+            float x = a->f[i], y = b->f[i];
+            r->d[i] = cmp ? (compare(x, y, imm) ? ~0u : 0) : ((min ? x < y : x > y) ? a->d[i] : b->d[i]);
+        } else {
+            double x = a->g[i], y = b->g[i];
+            r->q[i] = cmp ? (compare(x, y, imm) ? ~0ull : 0) : ((min ? x < y : x > y) ? a->q[i] : b->q[i]);
+        }
+    }
+}
+
 ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
     const struct fp_desc *d = &fp_desc[op];
     uint32_t mxcsr = x86_st(vcpu)->fpu.mxcsr;
     lanes_t a = { .v = av }, b = { .v = bv }, r;
+    if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, &a, &b, &r))
+        return r.v;
+    if (quiet_compare(d, mxcsr, &a, &b)) {
+        quiet_compare_op(op, imm, d, &a, &b, &r);   /* no flag can come out */
+        return r.v;
+    }
     unsigned flags = sources(op, imm, d, mxcsr, &a, &b);
     if (d->cls == FPC_HOST)
         flags |= host_op(op, imm, d, mxcsr, &a, &b, &r);

@@ -275,7 +275,8 @@ enum x86_helper_id {
     X86_H_DIV, X86_H_RAISE, X86_H_POPF, X86_H_SYSTEM, X86_H_SSE, X86_H_ALIGN16,
     X86_H_PCMPSTR,   /* SSE4.2 string compares (sse_str.c) */
     X86_H_SSE_FP,    /* SSE FP under MXCSR (sse_fp.c) */
-    X86_H_FXSR,      /* LDMXCSR, FXSAVE, FXRSTOR (lift_fxsr.c) */
+    X86_H_FXSR,      /* LDMXCSR, FXSAVE, FXRSTOR, x87->MMX (lift_fxsr.c) */
+    X86_H_MASKMOV,   /* MASKMOVQ/MASKMOVDQU (lift_mmx.c) */
     X86_H_COUNT
 };
 extern uint32_t x86_helper[X86_H_COUNT];

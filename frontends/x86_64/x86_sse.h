@@ -95,8 +95,21 @@ ir_val x86_sse_read128(struct x86_ctx *c, unsigned i);
 /* SSE4.2 string compares take unaligned memory operands (lift_sse42.c). */
 bool x86_sse_unaligned_ok(unsigned op);
 
-/* LDMXCSR's check and FXSAVE/FXRSTOR (lift_fxsr.c). */
+/* LDMXCSR's check, FXSAVE/FXRSTOR and the x87->MMX transitions (lift_fxsr.c); how
+ * (the second argument) is one of these, | X86_FXSR_REXW. */
 extern const struct ir_helper x86_fxsr_helper;
+enum x86_fxsr_op { X86_FXSR_LDMXCSR, X86_FXSR_SAVE, X86_FXSR_RESTORE, X86_FXSR_MMX, X86_FXSR_EMMS };
+#define X86_FXSR_REXW 0x10u
+/* MASKMOVQ/MASKMOVDQU byte stores (lift_mmx.c). */
+extern const struct ir_helper x86_maskmov_helper;
+/* The MMX forms of the shared SSE ids (lift_mmx.c). */
+bool lift_mmx(struct x86_ctx *c);
+
+/* PE for an operation stopped by an unmasked overflow/underflow: 1 when its lanes'
+ * exact results need more significand bits than the destination has, 0 when not,
+ * -1 for an operation this does not model (sse_exact.c). */
+int x86_sse_unbounded_inexact(unsigned op, unsigned imm, bool f64_in, bool f64_out, unsigned lanes,
+                              const x86_lanes *a, const x86_lanes *b);
 
 /* ---- SSE4.2 (sse_str.c) ---------------------------------------------------------- */
 

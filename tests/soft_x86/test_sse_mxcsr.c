@@ -17,6 +17,7 @@
 #define V_XM 19
 #define CR4_OSXMMEXCPT 0x400ull
 #define CR0_TS 0x8ull
+#define CR0_EM 0x4ull
 #define FPSTATE_SIZE 512
 #define FX_MXCSR 24
 #define FX_XMM0 160
@@ -193,6 +194,19 @@ Test(soft_x86_sse_mxcsr, unmasked_exception)
     cr_expect_eq(r.stacked_rip, XG_CODE, "stacked RIP %#llx", (unsigned long long)r.stacked_rip);
     cr_expect_eq(r.xmm0[0], D_ONE, "destination changed: %#llx", (unsigned long long)r.xmm0[0]);
     cr_expect_eq(r.mxcsr, mxcsr | MXCSR_ZE, "mxcsr %#x", r.mxcsr);
+    /* Packed: lane 0 SNaN + 1 (IE), lane 1 FLT_MAX + FLT_MAX (OE, PE). With IM unmasked
+     * only IE is reported; with OM unmasked (IE masked) IE and OE, no PE; with PM
+     * unmasked all three. The destination never changes (values from the host CPU). */
+    static const char addps[] = "\x0f\x58\xc1";   /* addps xmm0, xmm1 */
+    static const struct { uint32_t mxcsr, after; } packed[] = {
+        { 0x1f80u & ~0x80u, 0x1f01u }, { 0x1f80u & ~0x400u, 0x1b89u }, { 0x1f80u & ~0x1000u, 0x0fa9u },
+    };
+    for (unsigned i = 0; i < sizeof(packed) / sizeof(packed[0]); i++) {
+        r = RUN(&g, addps, packed[i].mxcsr, 0x7f7fffff7f800001ull, 0x7f7fffff3f800000ull, 0, true);
+        cr_expect_eq(r.vector, V_XM, "case %u: vector %d", i, r.vector);
+        cr_expect_eq(r.mxcsr, packed[i].after, "case %u: mxcsr %#x, wanted %#x", i, r.mxcsr, packed[i].after);
+        cr_expect_eq(r.xmm0[0], 0x7f7fffff7f800001ull, "case %u: destination changed", i);
+    }
     /* Masked but already flagged: no exception. */
     r = RUN(&g, div, MXCSR_DEFAULT | MXCSR_ZE, D_ONE, 0, 0, true);
     expect_completed(&r, sizeof(div) - 1);
@@ -268,7 +282,7 @@ Test(soft_x86_sse_mxcsr, fxsave_fxrstor)
     xg_destroy(&g);
 }
 
-Test(soft_x86_sse_mxcsr, cr0_ts_gives_nm)
+Test(soft_x86_sse_mxcsr, cr0_ts_and_em)
 {
     struct xg g;
     setup(&g);
@@ -277,19 +291,130 @@ Test(soft_x86_sse_mxcsr, cr0_ts_gives_nm)
         xg_destroy(&g);
         cr_skip_test("CR0.TS is not honoured for CPL3 code on this machine's KVM (docs/differences.md)");
     }
-    static const char codes[][8] = { "\x48\x0f\xae\x03", "\x0f\xae\x13", "\x0f\xae\x1b", "\xf2\x0f\x58\xc1" };
-    for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    /* fxsave64, ldmxcsr, stmxcsr, addsd, paddb mm, emms, pcmpistri, crc32 (never #NM):
+     * the vector under CR0.TS and under CR0.EM. */
+    static const struct { char code[8]; int ts, em; } forms[] = {
+        { "\x48\x0f\xae\x03", V_NM, V_NM }, { "\x0f\xae\x13", V_NM, V_UD }, { "\x0f\xae\x1b", V_NM, V_UD },
+        { "\xf2\x0f\x58\xc1", V_NM, V_UD }, { "\x0f\xfc\xc1", V_NM, V_UD }, { "\x0f\x77", V_NM, V_UD },
+        { "\x66\x0f\x3a\x63\xc1\x00", V_NM, V_UD }, { "\xf2\x0f\x38\xf1\xc1", V_GP, V_GP },
+    };
+    for (unsigned k = 0; k < 2 * sizeof(forms) / sizeof(forms[0]); k++) {
+        unsigned i = k / 2;
+        bool em = k & 1;
         cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
-        cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR0, xg_read_vmcs(&g, VMCS_GUEST_CR0) | CR0_TS), 0);
-        unsigned len = (unsigned)strlen(codes[i]);
-        memcpy(g.ram + XG_CODE, codes[i], len);
+        cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR0, xg_read_vmcs(&g, VMCS_GUEST_CR0) | (em ? CR0_EM : CR0_TS)), 0);
+        unsigned len = (unsigned)strlen(forms[i].code);
+        memcpy(g.ram + XG_CODE, forms[i].code, len);
         g.ram[XG_CODE + len] = HLT_BYTE;
         hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
         hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
         hv_vcpu_write_register(g.vcpu, HV_X86_RBX, XG_DATA);
         cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
-        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_NM, "form %u: RIP %#llx", i,
-                     (unsigned long long)xg_reg(&g, HV_X86_RIP));
+        int want = em ? forms[i].em : forms[i].ts;   /* V_GP: it ran to the closing HLT */
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * (unsigned)want, "form %u (%s): RIP %#llx",
+                     i, em ? "EM" : "TS", (unsigned long long)xg_reg(&g, HV_X86_RIP));
     }
+    xg_destroy(&g);
+}
+
+#define V_MF 16
+#define FX_FSW 2
+#define FX_FTW 4
+
+/* MMX and the x87: a pending unmasked x87 exception is #MF before PADDB or EMMS; an
+ * MMX instruction makes TOP 0 and every tag valid, EMMS every tag empty. */
+Test(soft_x86_sse_mxcsr, mmx_x87_transition)
+{
+    struct xg g;
+    setup(&g);
+    static const char paddb[] = "\x0f\xfc\xc1", emms[] = "\x0f\x77";
+    uint8_t fx[FPSTATE_SIZE] __attribute__((aligned(16)));
+    for (unsigned k = 0; k < 2; k++) {
+        const char *code = k ? emms : paddb;
+        unsigned len = k ? 2 : 3;
+        cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+        memcpy(g.ram + XG_CODE, code, len);
+        g.ram[XG_CODE + len] = HLT_BYTE;
+        cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        uint16_t fcw = 0x037e, fsw = 0x0081 | (5u << 11);   /* IE pending and unmasked, TOP 5 */
+        memcpy(fx, &fcw, 2);
+        memcpy(fx + FX_FSW, &fsw, 2);
+        fx[FX_FTW] = 0x21;
+        cr_assert_eq(hv_vcpu_write_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+        cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_MF, "form %u: RIP %#llx, wanted #MF", k,
+                     (unsigned long long)xg_reg(&g, HV_X86_RIP));
+        /* Masked: no #MF; TOP becomes 0 and the tags all valid (PADDB) or empty (EMMS). */
+        fcw = 0x037f;
+        memcpy(fx, &fcw, 2);
+        cr_assert_eq(xg_long_mode_cpl(&g, 3), 0);
+        cr_assert_eq(hv_vcpu_write_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+        cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+        cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * V_GP, "form %u: did not complete", k);
+        cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+        uint16_t fsw_out;
+        memcpy(&fsw_out, fx + FX_FSW, 2);
+        if (!k)
+            cr_expect_eq((fsw_out >> 11) & 7, 0, "TOP %u after PADDB", (fsw_out >> 11) & 7);
+        cr_expect_eq(fx[FX_FTW], k ? 0x00 : 0xff, "form %u: abridged tags %#x", k, fx[FX_FTW]);
+    }
+    xg_destroy(&g);
+}
+
+#define FX_LEGACY_END 288
+#define FX_XMM8 288
+#define FX_FCS 12
+
+/* Outside 64-bit mode FXSAVE writes the 32-bit image up to XMM7 (bytes 288-511 are
+ * not touched) and FXRSTOR leaves XMM8-15 alone. Flat 32-bit protected mode at CPL0:
+ * on this machine's KVM that code runs in the host's instruction emulator, so the
+ * check is the soft route's. */
+Test(soft_x86_sse_mxcsr, fxsave_legacy_mode)
+{
+    struct xg g;
+    setup(&g);
+    if (kvm_emulates_gp()) {
+        xg_destroy(&g);
+        cr_skip_test("CPL0 code runs in the PVM host's instruction emulator (docs/differences.md)");
+    }
+    cr_assert_eq(xg_protected32(&g), 0);
+    /* fxsave [ebx]; fxrstor [ebx+512] */
+    static const char code[] = "\x0f\xae\x03\x0f\xae\x8b\x00\x02\x00\x00";
+    memcpy(g.ram + XG_CODE, code, sizeof(code) - 1);
+    g.ram[XG_CODE + sizeof(code) - 1] = HLT_BYTE;
+    memset(g.ram + XG_DATA, 0xcc, 2 * FPSTATE_SIZE);
+    uint8_t fx[FPSTATE_SIZE] __attribute__((aligned(16)));
+    cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    uint64_t x0 = PATTERN0, x8 = PATTERN1;
+    memcpy(fx + FX_XMM0, &x0, 8);
+    memcpy(fx + FX_XMM8, &x8, 8);
+    cr_assert_eq(hv_vcpu_write_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    /* The image FXRSTOR reads: XMM0 and XMM8 (ignored outside 64-bit mode) edited. */
+    uint8_t *img2 = g.ram + XG_DATA + FPSTATE_SIZE;
+    memset(img2, 0, FPSTATE_SIZE);
+    uint32_t mx = MXCSR_DEFAULT;
+    uint64_t e0 = 0x5555aaaa5555aaaaull, e8 = 0x1234123412341234ull;
+    memcpy(img2 + FX_MXCSR, &mx, 4);
+    memcpy(img2 + FX_XMM0, &e0, 8);
+    memcpy(img2 + FX_XMM8, &e8, 8);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RBX, XG_DATA);
+    cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
+    const uint8_t *img = g.ram + XG_DATA;
+    uint64_t saved0;
+    memcpy(&saved0, img + FX_XMM0, 8);
+    cr_expect_eq(saved0, PATTERN0, "XMM0 in the image %#llx", (unsigned long long)saved0);
+    cr_expect_eq(img[FX_LEGACY_END], 0xcc, "byte 288 (XMM8) written outside 64-bit mode");
+    cr_expect_eq(img[FX_FCS + 2], 0, "32-bit image: bytes 14-15 reserved");
+    cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    uint64_t r0, r8;
+    memcpy(&r0, fx + FX_XMM0, 8);
+    memcpy(&r8, fx + FX_XMM8, 8);
+    cr_expect_eq(r0, e0, "XMM0 after FXRSTOR %#llx", (unsigned long long)r0);
+    cr_expect_eq(r8, PATTERN1, "XMM8 changed outside 64-bit mode: %#llx", (unsigned long long)r8);
     xg_destroy(&g);
 }

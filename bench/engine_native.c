@@ -6,6 +6,7 @@ static uint64_t w_int(void) { return bench_int_loop(BENCH_INT_ITERS); }
 static uint64_t w_mem(void) { return bench_mem_rmw(BENCH_MEM_UPDATES); }
 static uint64_t w_fib(void) { return bench_fib(BENCH_FIB_N); }
 static uint64_t w_translate(void) { return bench_translate(); }
+static uint64_t w_fp(void) { return bench_fp_loop(BENCH_FP_ITERS); }
 
 const struct bench_workload bench_workloads[] = {
     { "int_loop", "integer ALU loop, 4 add/xor/rotate lanes", w_int },
@@ -13,6 +14,7 @@ const struct bench_workload bench_workloads[] = {
     { "fib", "recursive fib(30)", w_fib },
     { "exit_loop", "port I/O (x86) / MMIO (arm64) store+load, each an exit", NULL },
     { "translate", "2048 new functions, each run once", w_translate },
+    { "fp_loop", "scalar double add/mul/div chain (SSE2 / A64 FP)", w_fp },
 };
 const unsigned bench_workload_count = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 

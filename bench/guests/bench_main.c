@@ -8,6 +8,7 @@
 #define W_FIB 3
 #define W_EXIT_LOOP 4
 #define W_TRANSLATE 5
+#define W_FP_LOOP 6
 
 uint64_t bench_main(void);
 
@@ -23,6 +24,8 @@ uint64_t bench_main(void)
     return bench_exit_loop(BENCH_EXIT_ITERS);
 #elif BENCH_WORKLOAD == W_TRANSLATE
     return bench_translate();
+#elif BENCH_WORKLOAD == W_FP_LOOP
+    return bench_fp_loop(BENCH_FP_ITERS);
 #else
 #error "BENCH_WORKLOAD must name a workload"
 #endif

@@ -10,6 +10,7 @@
 #include <unicorn/unicorn.h>
 
 #include "diff_gen.h"
+#include "diff_main.h"
 #include "x86_guest.h"
 
 #include "core/soft/soft.h"
@@ -24,7 +25,6 @@
 #define RBX_VALUE (XG_DATA + 0x800u)
 #define RSP_VALUE (XG_STACK_TOP - 0x400u)
 #define HLT_BYTE 0xf4
-#define SKIP_EXIT 77
 #define EPT_EXIT 0x100      /* pseudo-vector: the access left guest RAM (EPT violation) */
 
 static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -356,13 +356,6 @@ static void report(csh h, cs_insn *ins, struct xg *g, const struct testcase *t, 
     print_ir(g, t);
 }
 
-static unsigned iterations(int argc, char **argv)
-{
-    const char *s = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
-    long v = s ? strtol(s, NULL, 10) : DEFAULT_ITERS;
-    return v > 0 ? (unsigned)v : DEFAULT_ITERS;
-}
-
 /* Which instruction the oracle refused (ANYHV_FUZZ_SHOW_REFUSED=1), to tell its
  * gaps from generator mistakes. */
 static void show_refused(csh h, cs_insn *ins, const struct testcase *t, const struct outcome *u)
@@ -379,16 +372,10 @@ static void show_refused(csh h, cs_insn *ins, const struct testcase *t, const st
 
 int main(int argc, char **argv)
 {
-    const char *why = NULL;
-    if (!anyhv_backend_available(ANYHV_BACKEND_SOFT, &why) || anyhv_set_backend(ANYHV_BACKEND_SOFT) != HV_SUCCESS) {
-        printf("skip: soft backend unavailable: %s\n", why ? why : "?");
-        return SKIP_EXIT;
-    }
-    if (argc > 1 && strcmp(argv[1], "--fuzz") == 0 && !getenv("ANYHV_FUZZ_ITERS")) {
-        printf("skip: long run only under make fuzz (ANYHV_FUZZ_ITERS unset)\n");
-        return SKIP_EXIT;
-    }
-    unsigned iters = iterations(argc, argv);
+    int skip = diff_start(argc, argv);
+    if (skip)
+        return skip;
+    unsigned iters = diff_iterations(argc, argv, DEFAULT_ITERS);
     const char *seed_env = getenv("ANYHV_FUZZ_SEED");
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : 1;
     struct xg g;

@@ -19,11 +19,11 @@
 #include <anyhv/anyhv.h>
 
 #include "native_x86.h"
+#include "diff_main.h"
 #include "x86_guest.h"
 #include "x87_gen.h"
 
 #define DEFAULT_ITERS 20000
-#define SKIP_EXIT 77
 #define HLT_BYTE 0xf4
 #define FLAGS_COMPARED 0x8d5u        /* CF PF AF ZF SF OF */
 #define FSW_C1 0x200u
@@ -311,29 +311,17 @@ static bool undefined_result(const struct xg87_case *t)
     return !isnan(x) && fabsl(x) >= FYL2XP1_DOMAIN;
 }
 
-static unsigned iterations(int argc, char **argv)
-{
-    const char *s = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
-    long v = s ? strtol(s, NULL, 10) : DEFAULT_ITERS;
-    return v > 0 ? (unsigned)v : DEFAULT_ITERS;
-}
-
 int main(int argc, char **argv)
 {
     const char *why = NULL;
     if (!native_x86_available(&why)) {
         printf("skip: %s\n", why);
-        return SKIP_EXIT;
+        return DIFF_SKIP_EXIT;
     }
-    if (!anyhv_backend_available(ANYHV_BACKEND_SOFT, &why) || anyhv_set_backend(ANYHV_BACKEND_SOFT) != HV_SUCCESS) {
-        printf("skip: soft backend unavailable: %s\n", why ? why : "?");
-        return SKIP_EXIT;
-    }
-    if (argc > 1 && strcmp(argv[1], "--fuzz") == 0 && !getenv("ANYHV_FUZZ_ITERS")) {
-        printf("skip: long run only under make fuzz (ANYHV_FUZZ_ITERS unset)\n");
-        return SKIP_EXIT;
-    }
-    unsigned iters = iterations(argc, argv);
+    int skip = diff_start(argc, argv);
+    if (skip)
+        return skip;
+    unsigned iters = diff_iterations(argc, argv, DEFAULT_ITERS);
     const char *seed_env = getenv("ANYHV_FUZZ_SEED"), *first_env = getenv("ANYHV_FUZZ_FIRST");
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : 1;
     unsigned first = first_env ? (unsigned)strtoul(first_env, NULL, 10) : 0;

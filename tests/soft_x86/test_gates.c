@@ -12,7 +12,6 @@
 #include "support/backend.h"
 #include "x86_guest.h"
 
-#define RUN_DEADLINE_NS 2000000000ull
 #define CODE 0x1000u
 #define KCODE 0x3000u
 #define IDT32 0x85000u
@@ -40,12 +39,6 @@
 #define SRC_IDT 3u
 #define INT_VECTOR 0x30u
 
-static uint64_t seg_desc(uint32_t base, uint32_t limit, uint32_t access, uint32_t flags)
-{
-    return (limit & 0xffffull) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)access << 40) |
-           ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
-}
-
 static uint64_t gate_desc(uint16_t sel, uint32_t off, uint32_t access, unsigned params)
 {
     return (off & 0xffffull) | ((uint64_t)sel << 16) | ((uint64_t)params << 32) | ((uint64_t)access << 40) |
@@ -63,15 +56,15 @@ static void setup(struct xg *g, const uint8_t *code, size_t len)
     cr_assert_eq(xg_protected32(g), 0);
     uint64_t *gdt = (uint64_t *)(g->ram + XG_GDT);
     memset(gdt, 0, GDT_LIMIT + 1);
-    gdt[SEL_KCODE32 / 8] = seg_desc(0, 0xfffff, 0x9b, 0xc);
-    gdt[SEL_KDATA / 8] = seg_desc(0, 0xfffff, 0x93, 0xc);
-    gdt[SEL_UDATA / 8] = seg_desc(0, 0xfffff, 0xf3, 0xc);
-    gdt[SEL_UCODE32 / 8] = seg_desc(0, 0xfffff, 0xfb, 0xc);
-    gdt[SEL_TSS / 8] = seg_desc(XG_TSS, 0x67, AR_TSS32_BUSY, 0);
+    gdt[SEL_KCODE32 / 8] = xg_desc(0, 0xfffff, 0x9b, 0xc);
+    gdt[SEL_KDATA / 8] = xg_desc(0, 0xfffff, 0x93, 0xc);
+    gdt[SEL_UDATA / 8] = xg_desc(0, 0xfffff, 0xf3, 0xc);
+    gdt[SEL_UCODE32 / 8] = xg_desc(0, 0xfffff, 0xfb, 0xc);
+    gdt[SEL_TSS / 8] = xg_desc(XG_TSS, 0x67, AR_TSS32_BUSY, 0);
     gdt[SEL_GATE / 8] = gate_desc(SEL_KCODE32, KCODE, 0xec, 2);
-    gdt[SEL_TSS_NEW / 8] = seg_desc(TSS_NEW, 0x67, 0x89, 0);
+    gdt[SEL_TSS_NEW / 8] = xg_desc(TSS_NEW, 0x67, 0x89, 0);
     gdt[SEL_TASK_GATE / 8] = gate_desc(SEL_TSS_NEW, 0, 0x85, 0);
-    gdt[SEL_TSS_BUSY / 8] = seg_desc(TSS_NEW, 0x67, 0x8b, 0);
+    gdt[SEL_TSS_BUSY / 8] = xg_desc(TSS_NEW, 0x67, 0x8b, 0);
     memset(g->ram + XG_TSS, 0, 0x68);
     uint32_t esp0 = XG_KSTACK_TOP, ss0 = SEL_KDATA;
     memcpy(g->ram + XG_TSS + 4, &esp0, 4);
@@ -82,18 +75,6 @@ static void setup(struct xg *g, const uint8_t *code, size_t len)
     cr_assert_eq(r, 0);
     memset(g->ram + IDT32, 0, 0x800);
     memcpy(g->ram + CODE, code, len);
-}
-
-static void run(struct xg *g)
-{
-    cr_assert_eq(hv_vcpu_run_until(g->vcpu, xg_now_ns() + RUN_DEADLINE_NS), HV_SUCCESS);
-}
-
-static uint32_t stack32(struct xg *g, uint64_t addr)
-{
-    uint32_t v = 0;
-    memcpy(&v, g->ram + addr, 4);
-    return v;
 }
 
 Test(soft_x86_gates, call_gate_to_ring0_with_parameters_and_back)
@@ -115,7 +96,7 @@ Test(soft_x86_gates, call_gate_to_ring0_with_parameters_and_back)
     r |= xg_seg(&g, 0, SEL_KDATA, 0, 0xffffffffu, XG_AR_DATA);   /* ES: DPL0, nulled on the way out */
     cr_assert_eq(r, 0);
     cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 1u << GP_VECTOR), 0);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), KCODE, "in the gate's target");
     cr_expect_eq(xg_reg(&g, HV_X86_CS), SEL_KCODE32, "CS %#llx", (unsigned long long)xg_reg(&g, HV_X86_CS));
@@ -124,9 +105,9 @@ Test(soft_x86_gates, call_gate_to_ring0_with_parameters_and_back)
     cr_assert_eq(sp, XG_KSTACK_TOP - 24, "ESP %#llx: TSS.ESP0 less 6 dwords", (unsigned long long)sp);
     static const uint32_t want[6] = { CODE + 17, SEL_UCODE32, 0x22222222, 0x11111111, XG_STACK_TOP - 8, SEL_UDATA };
     for (unsigned i = 0; i < 6; i++)
-        cr_expect_eq(stack32(&g, sp + 4 * i), want[i], "inner stack dword %u: %#x", i, stack32(&g, sp + 4 * i));
+        cr_expect_eq(xg_read32(&g, sp + 4 * i), want[i], "inner stack dword %u: %#x", i, xg_read32(&g, sp + 4 * i));
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, KCODE + 1);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_EXC_NMI, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMEXIT_IRQ_INFO) & 0xff, GP_VECTOR);
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), CODE + 17, "back at CPL3 after the CALL");
@@ -167,7 +148,7 @@ Test(soft_x86_gates, call_gate_64_to_ring0_and_back)
     memcpy(g.ram + 0x100000, user, sizeof(user));
     memcpy(g.ram + KCODE, kernel, sizeof(kernel));
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, 0x100000);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), KCODE, "in the gate's target");
     cr_expect_eq(xg_reg(&g, HV_X86_CS), XG_SEL_KCODE);
@@ -180,7 +161,7 @@ Test(soft_x86_gates, call_gate_64_to_ring0_and_back)
     cr_expect_eq(w[2], XG_STACK_TOP, "old RSP");
     cr_expect_eq(w[3], XG_SEL_UDATA, "old SS");
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, KCODE + 1);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT);
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_STUBS + XG_STUB_SIZE * GP_VECTOR, "the CPL3 HLT's #GP");
     uint64_t rip = 0;
@@ -191,7 +172,7 @@ Test(soft_x86_gates, call_gate_64_to_ring0_and_back)
 
 static void expect_task_exit(struct xg *g, uint16_t sel, unsigned source, unsigned len, uint64_t rip)
 {
-    run(g);
+    cr_assert_eq(xg_run_bounded(g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(g), VMX_REASON_TASK, "exit reason %u", xg_exit_reason(g));
     uint64_t q = xg_read_vmcs(g, VMCS_RO_EXIT_QUALIFIC);
     cr_expect_eq(q & 0xffff, sel, "TSS selector %#llx", (unsigned long long)(q & 0xffff));
@@ -226,7 +207,7 @@ Test(soft_x86_gates, busy_tss_is_gp_before_any_exit)
     struct xg g;
     setup(&g, code, sizeof(code));
     cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 1u << GP_VECTOR), 0);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_EXC_NMI, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMEXIT_IRQ_INFO) & 0xff, GP_VECTOR);
     cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMEXIT_IRQ_ERROR), SEL_TSS_BUSY, "#GP(TSS selector)");

@@ -8,7 +8,6 @@
 #include "support/backend.h"
 #include "x86_guest.h"
 
-#define RUN_DEADLINE_NS 2000000000ull
 #define KCODE 0x3000u
 #define IDT32 0x85000u
 #define SEL_KCODE32 0x08u
@@ -30,28 +29,10 @@
 #define HANDLER_GP (KCODE + 0x20u)
 #define V86_FRAME_WORDS 9
 
-static uint64_t seg_desc(uint32_t base, uint32_t limit, uint32_t access, uint32_t flags)
-{
-    return (limit & 0xffffull) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)access << 40) |
-           ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
-}
-
 static uint64_t int_gate(uint32_t off, unsigned dpl)
 {
     return (off & 0xffffull) | ((uint64_t)SEL_KCODE32 << 16) | ((uint64_t)(0x8e | (dpl << 5)) << 40) |
            ((uint64_t)(off >> 16) << 48);
-}
-
-static void run(struct xg *g)
-{
-    cr_assert_eq(hv_vcpu_run_until(g->vcpu, xg_now_ns() + RUN_DEADLINE_NS), HV_SUCCESS);
-}
-
-static uint32_t dword(struct xg *g, uint64_t addr)
-{
-    uint32_t v = 0;
-    memcpy(&v, g->ram + addr, 4);
-    return v;
 }
 
 /* CPL0 32-bit kernel with IRETD at KCODE and a v86 IRET frame on its stack. */
@@ -65,9 +46,9 @@ static void setup(struct xg *g, const uint8_t *code, size_t len, uint64_t v86_fl
     cr_assert_eq(xg_protected32(g), 0);
     uint64_t *gdt = (uint64_t *)(g->ram + XG_GDT);
     memset(gdt, 0, GDT_LIMIT + 1);
-    gdt[SEL_KCODE32 / 8] = seg_desc(0, 0xfffff, 0x9b, 0xc);
-    gdt[SEL_KDATA / 8] = seg_desc(0, 0xfffff, 0x93, 0xc);
-    gdt[SEL_TSS / 8] = seg_desc(XG_TSS, TSS_LIMIT, AR_TSS32_BUSY, 0);
+    gdt[SEL_KCODE32 / 8] = xg_desc(0, 0xfffff, 0x9b, 0xc);
+    gdt[SEL_KDATA / 8] = xg_desc(0, 0xfffff, 0x93, 0xc);
+    gdt[SEL_TSS / 8] = xg_desc(XG_TSS, TSS_LIMIT, AR_TSS32_BUSY, 0);
     memset(g->ram + XG_TSS, 0, TSS_LIMIT + 1);
     uint32_t esp0 = XG_KSTACK_TOP, ss0 = SEL_KDATA;
     uint16_t iomap = TSS_IOMAP;
@@ -109,7 +90,7 @@ Test(soft_x86_v86, int_to_ring0_and_back_io_bitmap)
     struct xg g;
     setup(&g, code, sizeof(code), RFLAGS_IOPL3);
     memcpy(g.ram + 0x5004, "\x34\x12", 2);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), HANDLER_INT, "INT n reached the CPL0 handler");
     cr_expect_eq(xg_reg(&g, HV_X86_RAX) & 0xffff, 0x1234, "v86 addressing: DS * 16 + offset");
@@ -122,26 +103,26 @@ Test(soft_x86_v86, int_to_ring0_and_back_io_bitmap)
                                                     0x0400, 0x0500, 0x0600, 0x0700 };
     for (unsigned i = 0; i < V86_FRAME_WORDS; i++)
         if (i != 2)
-            cr_expect_eq(dword(&g, sp + 4 * i), want[i], "frame dword %u: %#x", i, dword(&g, sp + 4 * i));
-    cr_expect(dword(&g, sp + 8) & RFLAGS_VM, "VM set in the stacked EFLAGS");
+            cr_expect_eq(xg_read32(&g, sp + 4 * i), want[i], "frame dword %u: %#x", i, xg_read32(&g, sp + 4 * i));
+    cr_expect(xg_read32(&g, sp + 8) & RFLAGS_VM, "VM set in the stacked EFLAGS");
     cr_expect_eq(xg_reg(&g, HV_X86_DS), 0, "DS nulled");
     cr_expect_eq(xg_reg(&g, HV_X86_ES), 0, "ES nulled");
     cr_expect_eq(xg_reg(&g, HV_X86_FS), 0, "FS nulled");
     cr_expect_eq(xg_reg(&g, HV_X86_GS), 0, "GS nulled");
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, HANDLER_INT + 1);   /* iretd */
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_IO, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), V86_IP + 6, "back in v86 mode at the OUT");
     cr_expect(xg_reg(&g, HV_X86_RFLAGS) & RFLAGS_VM);
     cr_expect_eq(xg_reg(&g, HV_X86_DS), 0x0500, "DS restored");
     cr_expect_eq(xg_reg(&g, HV_X86_RFLAGS) & 0x200, 0, "CLI ran (IOPL 3)");
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, V86_IP + 8);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "exit reason %u", xg_exit_reason(&g));
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), HANDLER_GP, "the denied port is #GP");
     sp = xg_reg(&g, HV_X86_RSP);
-    cr_expect_eq(dword(&g, sp), 0, "error code 0");
-    cr_expect_eq(dword(&g, sp + 4), V86_IP + 8, "stacked EIP on the OUT");
+    cr_expect_eq(xg_read32(&g, sp), 0, "error code 0");
+    cr_expect_eq(xg_read32(&g, sp + 4), V86_IP + 8, "stacked EIP on the OUT");
     xg_destroy(&g);
 }
 
@@ -149,12 +130,12 @@ static void expect_iopl_gp(const uint8_t *code, size_t len, const char *what)
 {
     struct xg g;
     setup(&g, code, len, 0);
-    run(&g);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
     cr_assert_eq(xg_exit_reason(&g), VMX_REASON_HLT, "%s: exit reason %u", what, xg_exit_reason(&g));
     cr_expect_eq(xg_reg(&g, HV_X86_RIP), HANDLER_GP, "%s: #GP", what);
     uint64_t sp = xg_reg(&g, HV_X86_RSP);
-    cr_expect_eq(dword(&g, sp), 0, "%s: error code 0", what);
-    cr_expect_eq(dword(&g, sp + 4), V86_IP, "%s: stacked EIP on it", what);
+    cr_expect_eq(xg_read32(&g, sp), 0, "%s: error code 0", what);
+    cr_expect_eq(xg_read32(&g, sp + 4), V86_IP, "%s: stacked EIP on it", what);
     xg_destroy(&g);
 }
 

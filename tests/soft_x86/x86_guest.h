@@ -270,4 +270,27 @@ static inline uint32_t xg_exit_reason(struct xg *g)
     return (uint32_t)xg_read_vmcs(g, VMCS_RO_EXIT_REASON) & 0xffff;
 }
 
+/* A run that a broken check ends after two seconds instead of hanging the suite. */
+#define XG_RUN_DEADLINE_NS 2000000000ull
+static inline hv_return_t xg_run_bounded(struct xg *g)
+{
+    return hv_vcpu_run_until(g->vcpu, xg_now_ns() + XG_RUN_DEADLINE_NS);
+}
+
+/* A legacy 8-byte segment descriptor: access byte (type, S, DPL, P) and the flags
+ * nibble (AVL, L, D/B, G), as the SDM lays them out. */
+static inline uint64_t xg_desc(uint32_t base, uint32_t limit, uint32_t access, uint32_t flags)
+{
+    return (limit & 0xffffull) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)access << 40) |
+           ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
+}
+
+static inline uint32_t xg_read32(struct xg *g, uint64_t gpa)
+{
+    uint32_t v = 0;
+    if (gpa + sizeof(v) <= XG_RAM_SIZE)
+        memcpy(&v, g->ram + gpa, sizeof(v));
+    return v;
+}
+
 #endif /* ANYHV_TESTS_SOFT_X86_X86_GUEST_H */

@@ -64,6 +64,18 @@ bool anyhv_backend_available(anyhv_backend_t backend, const char **why)
     return false;
 }
 
+hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count)
+{
+    struct vcpu *v;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    if (v->vm->be->kind != BACKEND_SOFT)
+        return HV_UNSUPPORTED;
+    v->insn_budget = count;
+    return HV_SUCCESS;
+}
+
 hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count)
 {
     struct vcpu *v;

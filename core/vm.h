@@ -74,6 +74,7 @@ struct vcpu {
     struct anyhv_exit exit;        /* the last exit, backend-neutral */
     uint64_t exec_time_ns;         /* time spent in vcpu_run */
     uint64_t icount;               /* guest instructions retired (soft route) */
+    uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     void *be;                      /* backend private data */
     union {
         struct vcpu_x86_ext x86;

@@ -225,6 +225,9 @@ hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
     if (!cpu->fe)
         return HV_UNSUPPORTED;
     sv->run_seq++;
+    /* anyhv_vcpu_set_instruction_budget: this run stops after that many instructions. */
+    cpu->budget = vcpu->insn_budget && cpu->icount <= UINT64_MAX - vcpu->insn_budget ? cpu->icount + vcpu->insn_budget
+                                                                                     : UINT64_MAX;
     /* A new entry: the frontend looks at events (an injected interrupt wakes a
      * halted vCPU) before the loop may go back to sleep. */
     cpu->stop = SOFT_RUN;

@@ -68,6 +68,20 @@ ANYHV_API bool anyhv_backend_available(anyhv_backend_t backend, const char **why
  */
 ANYHV_API hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count);
 
+/*!
+ * @function anyhv_vcpu_set_instruction_budget
+ * @abstract Software route: every later hv_vcpu_run / hv_vcpu_run_until of this vCPU
+ *           retires at most `count` guest instructions, then returns with a budget exit:
+ *           on the Intel API exit reason VMX_REASON_VMX_TIMER_EXPIRED, on the Apple-silicon
+ *           API HV_EXIT_REASON_CANCELED. The stop is exact (the instruction count grows by
+ *           `count` unless another exit comes first) and independent of wall time, so runs
+ *           in steps of a budget are reproducible. 0 removes the budget.
+ * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t), from its owning thread.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread;
+ *         HV_UNSUPPORTED on KVM, which cannot stop at an exact instruction.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count);
+
 ANYHV_END_DECLS
 
 #endif /* ANYHV_ANYHV_H */

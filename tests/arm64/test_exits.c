@@ -5,6 +5,8 @@
  * register accesses when the client traps them. */
 #include "a64_test.h"
 
+#include <anyhv/anyhv.h>   /* after a64_test.h, which picks the flavour */
+
 #define RAM_BASE 0x40000000ull
 #define RAM_SIZE 0x100000ull
 #define MMIO 0x09000000ull
@@ -226,4 +228,25 @@ Test(arm64_exits, hardware_breakpoint_exits_before_the_instruction)
     a64_set_sys(&vm, HV_SYS_REG_DBGBCR0_EL1, 0);
     cr_expect_eq(ESR_EC(a64_run_exception(&vm)), EC_HVC);
     cr_expect_eq(a64_reg(&vm, HV_REG_X2), 3);
+}
+
+/* anyhv_vcpu_set_instruction_budget: each run retires exactly the budget, then
+ * returns as canceled; the next run goes on from there. */
+Test(arm64_exits, instruction_budget_stops_each_run_exactly)
+{
+    memcpy(vm.mem + 0x2000, counting, sizeof(counting));
+    a64_set(&vm, HV_REG_PC, RAM_BASE + 0x2000);
+    cr_assert_eq(anyhv_vcpu_set_instruction_budget(vm.vcpu, 1), HV_SUCCESS);
+    for (unsigned i = 1; i <= 3; i++) {
+        uint64_t before = 0, after = 0;
+        cr_assert_eq(anyhv_vcpu_get_instructions(vm.vcpu, &before), HV_SUCCESS);
+        cr_assert_eq(hv_vcpu_run(vm.vcpu), HV_SUCCESS);
+        cr_assert_eq(vm.exit->reason, HV_EXIT_REASON_CANCELED, "run %u: reason %u", i, vm.exit->reason);
+        cr_assert_eq(anyhv_vcpu_get_instructions(vm.vcpu, &after), HV_SUCCESS);
+        cr_expect_eq(after - before, 1, "run %u: one instruction", i);
+        cr_expect_eq(pc(), RAM_BASE + 0x2000 + 4 * i);
+    }
+    cr_expect_eq(a64_reg(&vm, HV_REG_X2), 3, "the ADD ran in the third run");
+    cr_assert_eq(anyhv_vcpu_set_instruction_budget(vm.vcpu, 0), HV_SUCCESS);
+    cr_expect_eq(ESR_EC(a64_run_exception(&vm)), EC_HVC, "no budget: on to the HVC");
 }

@@ -1,11 +1,13 @@
 /* test_random_code.c - random bytes as guest code, in real mode, 64-bit CPL0,
  * 64-bit CPL3 and 32-bit protected mode (there with a 4 KiB data segment, and at
  * times TF or armed debug registers): every run must come back with an exit (exceptions through the
- * exception bitmap, port I/O, HLT, triple fault, or the deadline for code that
- * loops), never a crash, hang or host access outside guest RAM (run it under
+ * exception bitmap, port I/O, HLT, triple fault, or the instruction budget for code
+ * that loops), never a crash, hang or host access outside guest RAM (run it under
  * ASan: -DANYHV_SANITIZE=ON). The VM must stay usable from one case to the next.
+ * Runs end by instruction budget, not wall time, so a case runs the same every time.
  * Cases: ANYHV_FUZZ_ITERS, else a bounded slice. */
 #include <criterion/criterion.h>
+#include <anyhv/anyhv.h>
 
 #include "support/backend.h"
 #include "x86_guest.h"
@@ -20,7 +22,7 @@
 #define DR7_ARMED 0x000d0515ull          /* L0 exec, L1 write 2 bytes, L2 access 1 byte */
 #define CODE_BYTES 256
 #define EXITS_PER_CASE 8
-#define CASE_BUDGET_NS 5000000ull    /* a looping case ends at this deadline */
+#define RUN_INSNS 20000u              /* a looping case's run ends after this many instructions */
 #define REAL_SEG 0x100u
 #define REAL_IP 0x100u
 
@@ -83,7 +85,7 @@ static void run_case(struct xg *g, uint64_t *seed, unsigned index)
         hv_vcpu_write_register(g->vcpu, (hv_x86_reg_t)(HV_X86_RAX + i), rng_next(seed));
     hv_vcpu_write_register(g->vcpu, HV_X86_RSP, mode == 0 ? 0xfff0 : XG_STACK_TOP);
     for (int e = 0; e < EXITS_PER_CASE; e++) {
-        hv_return_t ret = hv_vcpu_run_until(g->vcpu, xg_now_ns() + CASE_BUDGET_NS);
+        hv_return_t ret = xg_run_bounded(g);   /* the deadline only guards against a hang */
         cr_assert_eq(ret, HV_SUCCESS, "case %u: hv_vcpu_run_until returned %#x", index, (unsigned)ret);
         uint32_t reason = xg_exit_reason(g);
         cr_assert(known_reason(reason), "case %u: unexpected exit reason %u", index, reason);
@@ -105,6 +107,7 @@ Test(soft_x86_random, random_bytes_end_in_exits, .timeout = 120)
     unsigned cases = iters ? (unsigned)strtoul(iters, NULL, 10) : DEFAULT_CASES;
     struct xg g;
     cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(anyhv_vcpu_set_instruction_budget(g.vcpu, RUN_INSNS), HV_SUCCESS);
     uint64_t seed = 0x243f6a8885a308d3ull;
     for (unsigned i = 0; i < cases; i++)
         run_case(&g, &seed, i);

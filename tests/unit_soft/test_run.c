@@ -168,13 +168,13 @@ Test(run, budget_stops_at_the_exact_instruction)
 {
     start();
     write_spin_loop();
-    toy_cpu(&t)->budget = 1001;
+    t.vcpu->insn_budget = 1001;   /* what anyhv_vcpu_set_instruction_budget sets: per run */
     cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
     cr_assert_eq(t.vcpu->exit.kind, EXIT_BUDGET, "exit %s", exit_kind_name(t.vcpu->exit.kind));
     cr_expect_eq(t.vcpu->icount, 1001);
     cr_expect_eq(toy_regs(&t)->gpr[1], 501);
     cr_expect_eq(toy_regs(&t)->rip, CODE + 4, "stopped after an ADDI, before its JMP");
-    toy_cpu(&t)->budget = 1001 + 300;
+    t.vcpu->insn_budget = 300;
     cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
     cr_expect_eq(t.vcpu->icount, 1301);
     cr_expect_eq(toy_regs(&t)->gpr[1], 651);

@@ -27,6 +27,8 @@ void run_usage(FILE *f, const char *prog)
             "  --load ADDR            flat binaries: guest-physical load address\n"
             "                         (default 0x100000 on x86_64/i386, 0x40080000 on arm64)\n"
             "  --max-exits N          stop with an error after N exits (0: no limit)\n"
+            "  --max-insns N          stop with an error after N guest instructions, exactly and\n"
+            "                         the same way every run (software route; 0: no limit)\n"
             "  --trace                print every exit to stderr\n"
             "  --quiet                no summary at the end\n"
             "  --help                 this text\n"
@@ -136,6 +138,13 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
                 return RUN_USAGE;
             }
             o->load_addr_set = true;
+        } else if (!strcmp(a, "--max-insns")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &o->max_insns)) {
+                fprintf(stderr, "anyhv-run: bad --max-insns '%s'\n", v);
+                return RUN_USAGE;
+            }
         } else if (!strcmp(a, "--max-exits")) {
             if (!(v = option_value(argc, argv, &i)))
                 return RUN_USAGE;

@@ -32,6 +32,7 @@ struct run_options {
     uint64_t load_addr;       /* flat binaries: guest-physical load address */
     bool load_addr_set;
     uint64_t max_exits;       /* 0 = unlimited */
+    uint64_t max_insns;       /* guest instructions before the run is stopped; 0 = unlimited (soft route) */
     bool trace;               /* print every exit */
     bool quiet;               /* no summary */
 };

@@ -66,11 +66,31 @@ int session_unavailable(const char *what, hv_return_t r)
     return RUN_UNAVAILABLE;
 }
 
+/* --max-insns: budget the next run to what is left; true when nothing is left. */
+static bool insn_cap_reached(struct run_session *s, const struct session_vcpu *v)
+{
+    uint64_t n = 0;
+    if (!s->o->max_insns || anyhv_vcpu_get_instructions(v->handle_id, &n) != HV_SUCCESS)
+        return false;
+    if (n >= s->o->max_insns) {
+        fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " guest instructions (--max-insns)\n", n);
+        session_end(s, RUN_GUEST_FAULT);
+        return true;
+    }
+    anyhv_vcpu_set_instruction_budget(v->handle_id, s->o->max_insns - n);
+    return false;
+}
+
 int session_loop(struct run_session *s, const struct session_vcpu *v)
 {
     console_init();
     stats_start(&s->stats);
-    while (!s->done) {
+    if (s->o->max_insns && anyhv_vcpu_set_instruction_budget(v->handle_id, s->o->max_insns) != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: --max-insns needs the software route (backend %s cannot count instructions)\n",
+                anyhv_backend_name());
+        return RUN_UNAVAILABLE;
+    }
+    while (!s->done && !insn_cap_reached(s, v)) {
         hv_return_t r = v->run(v->ctx);
         if (r == HV_UNSUPPORTED) {
             s->status = session_unavailable("hv_vcpu_run failed", r);
@@ -81,6 +101,8 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
             s->status = RUN_GUEST_FAULT;
             break;
         }
+        if (insn_cap_reached(s, v))
+            break;   /* the run ended on the budget: not an exit of the guest's */
         v->handle(v->ctx);
         if (!s->done && s->o->max_exits && s->stats.total >= s->o->max_exits) {
             fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " exits (--max-exits)\n", s->stats.total);

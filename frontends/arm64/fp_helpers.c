@@ -49,15 +49,36 @@ static struct a64_state *state(void *cpu)
 /* Rounding: FPCR.RMode 0 nearest, 1 +inf, 2 -inf, 3 zero. */
 static const int host_round[4] = { FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO };
 
+/* Host exception flags the guest can still observe: those not yet set in its FPSR
+ * (the flags are cumulative). Only these are cleared before and read after an
+ * operation, so the common case (IXC already set) costs no flag clearing at all;
+ * clearing every flag each time was most of an FP instruction's cost. */
+static int watched_flags(const struct a64_state *st)
+{
+    return ((st->fpsr & FPSR_IOC) ? 0 : FE_INVALID) | ((st->fpsr & FPSR_DZC) ? 0 : FE_DIVBYZERO) |
+           ((st->fpsr & FPSR_OFC) ? 0 : FE_OVERFLOW) | ((st->fpsr & FPSR_UFC) ? 0 : FE_UNDERFLOW) |
+           ((st->fpsr & FPSR_IXC) ? 0 : FE_INEXACT);
+}
+
+static int guest_round(const struct a64_state *st)
+{
+    return host_round[(st->fpcr >> FPCR_RMODE_SHIFT) & 3];
+}
+
 static void begin(void *cpu)
 {
-    fesetround(host_round[(state(cpu)->fpcr >> FPCR_RMODE_SHIFT) & 3]);
-    feclearexcept(FE_ALL_EXCEPT);
+    const struct a64_state *st = state(cpu);
+    int watched = watched_flags(st), stale = watched ? fetestexcept(watched) : 0;
+    if (stale)
+        feclearexcept(stale);
+    if (guest_round(st) != FE_TONEAREST)
+        fesetround(guest_round(st));
 }
 
 static void end(void *cpu, uint64_t extra)
 {
-    int e = fetestexcept(FE_ALL_EXCEPT);
+    struct a64_state *st = state(cpu);
+    int watched = watched_flags(st), e = watched ? fetestexcept(watched) : 0;
     uint64_t f = extra;
     f |= (e & FE_INVALID) ? FPSR_IOC : 0;
     f |= (e & FE_DIVBYZERO) ? FPSR_DZC : 0;
@@ -66,8 +87,9 @@ static void end(void *cpu, uint64_t extra)
     f |= (e & FE_INEXACT) ? FPSR_IXC : 0;
     if (f & FLAG_NO_IXC)
         f &= ~(FPSR_IXC | FLAG_NO_IXC);
-    state(cpu)->fpsr |= f;
-    fesetround(FE_TONEAREST);
+    st->fpsr |= f;
+    if (fegetround() != FE_TONEAREST)   /* the guest's mode, or one a helper chose (FRINT, round to odd) */
+        fesetround(FE_TONEAREST);
 }
 
 /* FZ: denormal inputs are zero (IDC). */
@@ -467,6 +489,7 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
          * if anything was lost (an overflow truncates to the largest normal, odd). */
         if (!fz_flush(cpu, &F32, f64(a), &out, &flags)) {
             fesetround(FE_TOWARDZERO);
+            feclearexcept(FE_INEXACT);   /* begin() leaves it when FPSR.IXC is already set */
             out = b32((float)f64(a));
             if (fetestexcept(FE_INEXACT))
                 out |= 1;

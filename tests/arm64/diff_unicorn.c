@@ -130,6 +130,8 @@ static uint64_t random_reg(void)
     }
 }
 
+#define FPSR_CUMULATIVE 0x9full   /* IDC (bit 7) and IXC..IOC (bits 4..0) */
+
 static void random_state(struct cpu_snap *s)
 {
     for (int i = 0; i < 31; i++)
@@ -137,9 +139,11 @@ static void random_state(struct cpu_snap *s)
     s->sp = CORE_DATA_GPA + CORE_DATA_SIZE / 2;
     s->pc = CORE_CODE_GPA + INSN_OFF;
     s->nzcv = (next_rand() & 0xf) << 28;
-    /* FPCR: rounding mode, FZ and DN at random; FPSR flags start clear. */
+    /* FPCR: rounding mode, FZ and DN at random. FPSR's cumulative flags (IOC DZC OFC
+     * UFC IXC IDC) start clear half the time and random otherwise: an instruction adds
+     * to what is there, and the soft CPU watches only the host flags still clear. */
     s->fpcr = (next_rand() & 0xfull) << 22;
-    s->fpsr = 0;
+    s->fpsr = (next_rand() & 1) ? next_rand() & FPSR_CUMULATIVE : 0;
     for (int i = 0; i < 32; i++)
         for (int j = 0; j < 16; j++)
             s->v[i][j] = (uint8_t)next_rand();

@@ -1,7 +1,8 @@
 /* Random 32-bit words as guest code, at EL1 and EL0, from random register states:
  * every run ends in an exit a client can handle (never an internal error), within
- * a bounded time, and read-only guest memory is never written. ASan builds also
- * check that no host memory outside the guest's mappings is touched. */
+ * an instruction budget (so each case runs the same every time), and read-only guest
+ * memory is never written. ASan builds also check that no host memory outside the
+ * guest's mappings is touched. */
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -9,11 +10,12 @@
 #include "a64_core.h"
 
 #define ITERS 600u
-#define RUN_MS 5u
+#define RUN_MS 50u          /* the watchdog: only a run the budget failed to end */
+#define RUN_INSNS 20000u    /* a looping run ends after this many instructions */
 #define RO_GPA 0x200000ull
 
-/* Bounds each run: a run still going after a few ms is canceled from this thread
- * (cancel is polled at every block, whatever the guest does). */
+/* Guards against a hang the budget does not catch (a WFI wait): a run still going after
+ * RUN_MS is canceled from this thread (cancel is polled at every block). */
 struct watchdog {
     _Atomic unsigned run_id;      /* odd while a run is in progress */
     _Atomic bool done;
@@ -74,6 +76,7 @@ Test(arm64_random_code, never_crashes_or_escapes)
         /* Random tables too: if the code turns the MMU on, it walks garbage. */
         c.st->sys.ttbr0_el1 = CORE_DATA_GPA + (rng & 0xf000);
         c.st->sys.tcr_el1 = rng & 0x7f3f3f3fffull;
+        c.v->insn_budget = RUN_INSNS;   /* what anyhv_vcpu_set_instruction_budget sets */
         atomic_fetch_add(&w.run_id, 1);
         const struct anyhv_exit *e = core_run(&c, 10 * RUN_MS);
         atomic_fetch_add(&w.run_id, 1);

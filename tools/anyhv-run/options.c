@@ -79,6 +79,21 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* --arch names: the ELF-style and the everyday spellings. */
+static enum run_arch parse_arch(const char *v)
+{
+    static const struct { const char *name; enum run_arch arch; } names[] = {
+        { "x86_64", RUN_ARCH_X86_64 }, { "x86-64", RUN_ARCH_X86_64 }, { "arm64", RUN_ARCH_ARM64 },
+        { "aarch64", RUN_ARCH_ARM64 }, { "i386", RUN_ARCH_I386 },     { "i686", RUN_ARCH_I386 },
+        { "x86", RUN_ARCH_I386 },
+    };
+    for (unsigned k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+        if (!strcmp(v, names[k].name))
+            return names[k].arch;
+    fprintf(stderr, "anyhv-run: unknown architecture '%s' (x86_64, i386 or arm64)\n", v);
+    return RUN_ARCH_UNKNOWN;
+}
+
 static const char *option_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {
@@ -106,18 +121,8 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = true;
         } else if (!strcmp(a, "--arch")) {
-            if (!(v = option_value(argc, argv, &i)))
+            if (!(v = option_value(argc, argv, &i)) || (o->arch = parse_arch(v)) == RUN_ARCH_UNKNOWN)
                 return RUN_USAGE;
-            if (!strcmp(v, "x86_64") || !strcmp(v, "x86-64"))
-                o->arch = RUN_ARCH_X86_64;
-            else if (!strcmp(v, "arm64") || !strcmp(v, "aarch64"))
-                o->arch = RUN_ARCH_ARM64;
-            else if (!strcmp(v, "i386") || !strcmp(v, "i686") || !strcmp(v, "x86"))
-                o->arch = RUN_ARCH_I386;
-            else {
-                fprintf(stderr, "anyhv-run: unknown architecture '%s' (x86_64, i386 or arm64)\n", v);
-                return RUN_USAGE;
-            }
         } else if (!strcmp(a, "--backend")) {
             if (!(v = option_value(argc, argv, &i)))
                 return RUN_USAGE;

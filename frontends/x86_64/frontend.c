@@ -197,12 +197,16 @@ static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded
 {
     c->in = in;
     c->nsegref = 0;
-    ir_insn_start(c->b, c->pc, in->len ? in->len : 1);
-    x86_dbg_insn_start(c);   /* instruction breakpoints and RF: kept if the lifter refuses */
-    uint32_t mark = c->b->count - 1;
+    unsigned len = in->len ? in->len : 1;
+    ir_insn_start(c->b, c->pc, len);
+    /* Kept if the lifter refuses, in the SDM's priority order: instruction breakpoints
+     * and RF, then the fetch's CS-limit check, then decoding (#UD). */
+    x86_dbg_insn_start(c);
+    x86_cs_limit_check_const(c, IR_NONE, c->ip + len - 1);
+    uint32_t keep = c->b->count;
     if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c))
         return;
-    c->b->count = mark + 1;   /* drop what a refusing lifter emitted, keep INSN_START */
+    c->b->count = keep;   /* drop what a refusing lifter emitted */
     c->end = false;
     x86_raise(c, X86_V_UD, X86_NO_ERR);
 }

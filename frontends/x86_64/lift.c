@@ -226,12 +226,20 @@ void x86_push(struct x86_ctx *c, ir_val v, unsigned size)
     x86_set_gpr(c, X86_RSP, ss, sp);
 }
 
-ir_val x86_pop(struct x86_ctx *c, unsigned size)
+ir_val x86_pop_value(struct x86_ctx *c, unsigned size, ir_val *next_sp)
 {
     unsigned ss = x86_stack_size(c);
     ir_val sp = x86_get_gpr(c, X86_RSP, ss);
     ir_val v = x86_load(c, stack_linear(c, x86_resize(c, sp, 8, false)), size, X86_SS);
-    x86_set_gpr(c, X86_RSP, ss, ir_binop(c->b, IR_ADD, sp, x86_const(c, ss, size)));
+    *next_sp = ir_binop(c->b, IR_ADD, sp, x86_const(c, ss, size));
+    return v;
+}
+
+ir_val x86_pop(struct x86_ctx *c, unsigned size)
+{
+    ir_val sp;
+    ir_val v = x86_pop_value(c, size, &sp);
+    x86_set_gpr(c, X86_RSP, x86_stack_size(c), sp);
     return v;
 }
 

@@ -1,6 +1,7 @@
 /* lift_branch.c - near control transfers (SDM vol. 2: JMP, Jcc, JCXZ/JECXZ/JRCXZ,
  * LOOP/LOOPE/LOOPNE, CALL, RET). Every one ends the block with RIP written; block
- * pcs are linear (CS base + RIP). Far forms live in lift_system.c. */
+ * pcs are linear (CS base + RIP). A target beyond the CS limit is #GP(0) at the
+ * branch, before anything else it does. Far forms live in lift_system.c. */
 #include "frontends/x86_64/x86_fe.h"
 
 static unsigned branch_size(const struct x86_ctx *c)
@@ -16,12 +17,21 @@ static bool relative(const struct x86_dinsn *in)
     return in->nops == 1 && in->o[0].kind == X86_OPND_IMM;
 }
 
+static uint64_t direct_target(const struct x86_ctx *c)
+{
+    return c->in->o[0].imm & x86_ip_mask(c);
+}
+
 bool lift_jmp(struct x86_ctx *c)
 {
-    if (relative(c->in))
+    if (relative(c->in)) {
+        x86_cs_limit_check_const(c, IR_NONE, direct_target(c));
         x86_jump_ip(c, c->in->o[0].imm);
-    else
-        x86_jump_ind(c, x86_read_op_sized(c, 0, branch_size(c)));
+    } else {
+        ir_val target = x86_read_op_sized(c, 0, branch_size(c));
+        x86_cs_limit_check(c, IR_NONE, target);
+        x86_jump_ind(c, target);
+    }
     return true;
 }
 
@@ -29,7 +39,9 @@ bool lift_jcc(struct x86_ctx *c)
 {
     if (!relative(c->in))
         return false;
-    x86_branch_ip(c, x86_cond(c, c->in->op - X86_I_JO), c->in->o[0].imm);
+    ir_val cond = x86_cond(c, c->in->op - X86_I_JO);
+    x86_cs_limit_check_const(c, cond, direct_target(c));
+    x86_branch_ip(c, cond, c->in->o[0].imm);
     return true;
 }
 
@@ -44,7 +56,6 @@ bool lift_jcxz_loop(struct x86_ctx *c)
         cond = x86_is_zero(c, cnt);
     } else {
         cnt = ir_binop(B, IR_SUB, cnt, x86_const(c, as, 1));
-        x86_set_gpr(c, X86_RCX, as, cnt);
         cond = ir_binop(B, IR_NE, cnt, x86_const(c, as, 0));
         if (op == X86_I_LOOPE)
             cond = ir_binop(B, IR_AND, cond, x86_get_flag(c, X86_OFF_FLAG(zf)));
@@ -52,6 +63,9 @@ bool lift_jcxz_loop(struct x86_ctx *c)
             cond = ir_binop(B, IR_AND, cond, ir_binop(B, IR_XOR, x86_get_flag(c, X86_OFF_FLAG(zf)),
                                                       ir_const(B, IR_I1, 1)));
     }
+    x86_cs_limit_check_const(c, cond, direct_target(c));   /* before the count is written */
+    if (op != X86_I_JCXZ && op != X86_I_JECXZ && op != X86_I_JRCXZ)
+        x86_set_gpr(c, X86_RCX, as, cnt);
     x86_branch_ip(c, cond, c->in->o[0].imm);
     return true;
 }
@@ -62,6 +76,10 @@ bool lift_call(struct x86_ctx *c)
     ir_val target = IR_NONE;
     if (!relative(c->in))
         target = x86_read_op_sized(c, 0, size);   /* read before the push moves RSP */
+    if (target == IR_NONE)
+        x86_cs_limit_check_const(c, IR_NONE, direct_target(c));
+    else
+        x86_cs_limit_check(c, IR_NONE, target);
     x86_push(c, x86_const(c, size, c->next_ip), size);
     if (target == IR_NONE)
         x86_jump_ip(c, c->in->o[0].imm);
@@ -73,11 +91,12 @@ bool lift_call(struct x86_ctx *c)
 bool lift_ret(struct x86_ctx *c)
 {
     unsigned size = branch_size(c), ss = x86_stack_size(c);
-    ir_val ip = x86_pop(c, size);
-    if (c->in->nops == 1 && c->in->o[0].kind == X86_OPND_IMM) {
-        ir_val sp = x86_get_gpr(c, X86_RSP, ss);
-        x86_set_gpr(c, X86_RSP, ss, ir_binop(c->b, IR_ADD, sp, x86_const(c, ss, c->in->o[0].imm & 0xffff)));
-    }
+    ir_val sp;
+    ir_val ip = x86_pop_value(c, size, &sp);
+    x86_cs_limit_check(c, IR_NONE, ip);   /* before RSP moves */
+    if (c->in->nops == 1 && c->in->o[0].kind == X86_OPND_IMM)
+        sp = ir_binop(c->b, IR_ADD, sp, x86_const(c, ss, c->in->o[0].imm & 0xffff));
+    x86_set_gpr(c, X86_RSP, ss, sp);
     x86_jump_ind(c, ip);
     return true;
 }

@@ -132,6 +132,30 @@ void x86_seg_check_off(struct x86_ctx *c, unsigned seg, ir_val off, unsigned siz
     ir_trap_if(B, bad, violation(seg));
 }
 
+/* Code segments are never expand-down and CS has no null case: only the limit counts
+ * (SDM vol. 3A 5.3). The limit is read at run time, so a block stays right when CS is
+ * reloaded with the same base and mode but another limit. */
+static bool cs_limit_armed(const struct x86_ctx *c)
+{
+    return c->code != X86_CODE64 && (c->mode & X86_MK_SEGCHK);
+}
+
+void x86_cs_limit_check_const(struct x86_ctx *c, ir_val taken, uint64_t last_ip)
+{
+    if (cs_limit_armed(c))
+        x86_cs_limit_check(c, taken, ir_const(c->b, IR_I64, last_ip));
+}
+
+void x86_cs_limit_check(struct x86_ctx *c, ir_val taken, ir_val last_ip)
+{
+    struct ir_block *B = c->b;
+    if (!cs_limit_armed(c))
+        return;
+    ir_val limit = ir_cast(B, IR_ZEXT, IR_I64, ir_get(B, IR_I32, X86_OFF_SEG_LIMIT(X86_CS)));
+    ir_val beyond = ir_binop(B, IR_ULT, limit, x86_resize(c, last_ip, 8, false));
+    ir_trap_if(B, taken == IR_NONE ? beyond : ir_binop(B, IR_AND, taken, beyond), X86_V_GP);
+}
+
 void x86_seg_guard(struct x86_ctx *c, ir_val lin, unsigned size, bool write)
 {
     for (unsigned i = c->nsegref; i > 0; i--) {

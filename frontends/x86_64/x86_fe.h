@@ -170,6 +170,8 @@ bool lift_movss_movsd_sse(struct x86_ctx *c);
 #define X86_OFF_RFLAGS ((uint32_t)offsetof(struct x86_state, rflags))
 #define X86_OFF_SEG_BASE(s) ((uint32_t)(offsetof(struct x86_state, seg) + sizeof(struct x86_segment) * (s) + \
                                         offsetof(struct x86_segment, base)))
+#define X86_OFF_SEG_LIMIT(s) ((uint32_t)(offsetof(struct x86_state, seg) + sizeof(struct x86_segment) * (s) + \
+                                         offsetof(struct x86_segment, limit)))
 #define X86_OFF_SEG_SEL(s) ((uint32_t)(offsetof(struct x86_state, seg) + sizeof(struct x86_segment) * (s) + \
                                        offsetof(struct x86_segment, selector)))
 #define X86_OFF_FLAG(f) ((uint32_t)(offsetof(struct x86_state, soft) + offsetof(struct x86_soft_flags, f)))
@@ -202,6 +204,8 @@ ir_val x86_resize(struct x86_ctx *c, ir_val v, unsigned size, bool sign);
 unsigned x86_stack_size(const struct x86_ctx *c);           /* 2, 4, 8: SS.B / long mode */
 void x86_push(struct x86_ctx *c, ir_val v, unsigned size);
 ir_val x86_pop(struct x86_ctx *c, unsigned size);
+/* The pop's value and the stack pointer after it, without writing RSP. */
+ir_val x86_pop_value(struct x86_ctx *c, unsigned size, ir_val *next_sp);
 
 /* Flags: values are i1; IR_NONE leaves a flag unchanged. */
 void x86_set_flags(struct x86_ctx *c, ir_val cf, ir_val pf, ir_val af, ir_val zf, ir_val sf, ir_val of);
@@ -238,6 +242,11 @@ bool x86_seg_access_ok(const struct x86_state *st, const struct x86_segment *s, 
 void x86_seg_note(struct x86_ctx *c, unsigned seg, ir_val off, ir_val lin);
 void x86_seg_guard(struct x86_ctx *c, ir_val lin, unsigned size, bool write);
 void x86_seg_check_off(struct x86_ctx *c, unsigned seg, ir_val off, unsigned size, bool write);
+/* Outside 64-bit mode, while some segment is not flat: #GP(0) at the open instruction
+ * when `last_ip` (the last byte fetched, or a near-branch target) is beyond the CS limit,
+ * only where `taken` (IR_NONE: always). The _const form emits nothing when off. */
+void x86_cs_limit_check(struct x86_ctx *c, ir_val taken, ir_val last_ip);
+void x86_cs_limit_check_const(struct x86_ctx *c, ir_val taken, uint64_t last_ip);
 /* Segments may have changed (system helper, event delivery, client): recompute the
  * bounds before the next block. */
 static inline void x86_seg_invalidate(struct x86_state *st) { st->soft_seg.valid = 0; }

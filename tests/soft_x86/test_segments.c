@@ -238,3 +238,74 @@ Test(soft_x86_segments, real_mode_limit)
     expect_fault(&g, SS_VECTOR, false, 0x10, "push at SP = 1");
     xg_destroy(&g);
 }
+
+/* ---- the CS limit: instruction fetch and near-branch targets (#GP(0) at the
+ * instruction that fetches or branches, before it changes anything) ---- */
+#define SMALL_CS_LIMIT 0x1fffu   /* G = 1 needs the low 12 bits set */
+
+
+static void small_cs(struct xg *g)
+{
+    cr_assert_eq(xg_seg(g, 1, XG_SEL_KCODE, 0, SMALL_CS_LIMIT, XG_AR_CODE32), 0);
+}
+
+Test(soft_x86_segments, fetch_across_the_cs_limit_is_gp)
+{
+    struct xg g;
+    setup32(&g, (const uint8_t *)"", 0);
+    small_cs(&g);
+    g.ram[SMALL_CS_LIMIT - 1] = 0x90;                        /* nop             0x1ffe */
+    memcpy(g.ram + SMALL_CS_LIMIT, "\x89\xd8", 2);           /* mov eax, ebx    0x1fff: ends past the limit */
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, SMALL_CS_LIMIT - 1);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RAX, 1);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RBX, 2);
+    expect_fault(&g, GP_VECTOR, true, SMALL_CS_LIMIT, "instruction crossing the CS limit");
+    cr_expect_eq(xg_reg(&g, HV_X86_RAX), 1, "it did not run");
+    xg_destroy(&g);
+}
+
+Test(soft_x86_segments, branch_beyond_the_cs_limit_is_gp)
+{
+    static const uint8_t jmp[] = { 0xe9, 0xfb, 0x1f, 0x00, 0x00 };          /* jmp 0x3000 */
+    static const uint8_t call[] = { 0xe8, 0xfb, 0x1f, 0x00, 0x00 };         /* call 0x3000 */
+    static const uint8_t ret[] = { 0x68, 0x00, 0x30, 0x00, 0x00, 0xc3 };    /* push 0x3000; ret */
+    static const uint8_t jne_taken[] = { 0x0f, 0x85, 0xfa, 0x1f, 0x00, 0x00 };   /* jne 0x3000, ZF = 0 */
+    static const uint8_t je_not_taken[] = { 0x0f, 0x84, 0xfa, 0x1f, 0x00, 0x00 }; /* je 0x3000, ZF = 0 */
+    static const struct { const uint8_t *code; size_t len; uint64_t fault_rip; uint64_t esp; const char *what; } cases[] = {
+        { jmp, sizeof(jmp), CODE, 0x8000, "jmp" },
+        { call, sizeof(call), CODE, 0x8000, "call: nothing pushed" },
+        { ret, sizeof(ret), CODE + 5, 0x8000 - 4, "ret: nothing popped" },
+        { jne_taken, sizeof(jne_taken), CODE, 0x8000, "taken jne" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xg g;
+        setup32(&g, cases[i].code, cases[i].len);
+        small_cs(&g);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSP, 0x8000);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x2);   /* ZF = 0 */
+        expect_fault(&g, GP_VECTOR, true, cases[i].fault_rip, cases[i].what);
+        cr_expect_eq(xg_reg(&g, HV_X86_RSP), cases[i].esp, "%s: ESP %#llx", cases[i].what,
+                     (unsigned long long)xg_reg(&g, HV_X86_RSP));
+        xg_destroy(&g);
+    }
+    struct xg g;
+    setup32(&g, je_not_taken, sizeof(je_not_taken));
+    small_cs(&g);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x2);
+    expect_hlt(&g, "a branch not taken checks nothing");
+    xg_destroy(&g);
+}
+
+/* Real mode: an instruction running past offset 0xffff is #GP (no error code). */
+Test(soft_x86_segments, real_mode_fetch_past_64k_is_gp)
+{
+    struct xg g;
+    require_soft();
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_real_mode(&g, 0x100, 0xfffe), 0);
+    g.ram[0x1000 + 0xfffe] = 0x90;                            /* nop */
+    memcpy(g.ram + 0x1000 + 0xffff, "\x89\xd8", 2);          /* mov ax, bx at 0xffff */
+    expect_fault(&g, GP_VECTOR, false, 0xffff, "instruction past 0xffff");
+    xg_destroy(&g);
+}

@@ -88,7 +88,7 @@ static void end(void *cpu, uint64_t extra)
     if (f & FLAG_NO_IXC)
         f &= ~(FPSR_IXC | FLAG_NO_IXC);
     st->fpsr |= f;
-    if (fegetround() != FE_TONEAREST)   /* the guest's mode, or one a helper chose (FRINT, round to odd) */
+    if (guest_round(st) != FE_TONEAREST)   /* helpers that pick a mode put the guest's back */
         fesetround(FE_TONEAREST);
 }
 
@@ -474,6 +474,8 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
             if (modes[rm] >= 0)
                 fesetround(modes[rm]);
             r = nearbyint(v);
+            if (modes[rm] >= 0)
+                fesetround(guest_round(state(cpu)));   /* back to begin()'s mode for end() */
         }
         feclearexcept(FE_ALL_EXCEPT);
         if (rm == 6 && r != v)
@@ -491,6 +493,7 @@ ir_u128 a64_fp_unop(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
             fesetround(FE_TOWARDZERO);
             feclearexcept(FE_INEXACT);   /* begin() leaves it when FPSR.IXC is already set */
             out = b32((float)f64(a));
+            fesetround(guest_round(state(cpu)));   /* back to begin()'s mode for end() */
             if (fetestexcept(FE_INEXACT))
                 out |= 1;
             out = fix_out(cpu, &F32, out, &flags);

@@ -10,6 +10,20 @@
 static ir_u128 helper_simd_single(void *cpu, uint32_t insn);
 
 /* ---- LD1-4/ST1-4 (multiple structures) ---- */
+/* Post-index writeback (bit 23) of both structure forms: Rn += the immediate (the
+ * bytes transferred, Rm = 31) or Xm; Rn = 31 is SP. */
+static void post_index(struct a64_state *st, uint32_t insn, unsigned rn, uint64_t base, uint64_t total)
+{
+    if (!F(insn, 23, 1))
+        return;
+    unsigned rm = A64_RM(insn);
+    uint64_t next = base + (rm == 31 ? total : st->x[rm]);
+    if (rn == 31)
+        st->sp = next;
+    else
+        st->x[rn] = next;
+}
+
 static bool ldst_multi_shape(unsigned opcode, unsigned *regs, unsigned *interleave)
 {
     switch (opcode) {
@@ -62,14 +76,7 @@ ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
             soft_write_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
                              access | MMU_WRITE, 0);
     }
-    if (F(insn, 23, 1)) {   /* post-index */
-        unsigned rm = A64_RM(insn);
-        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
-        if (rn == 31)
-            st->sp = next;
-        else
-            st->x[rn] = next;
-    }
+    post_index(st, insn, rn, base, total);
     return 0;
 }
 
@@ -139,14 +146,7 @@ static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
             memcpy(buf + s * sh.eb, st->v[(rt + s) % 32].b + sh.index * sh.eb, sh.eb);
         soft_write_bytes(cpu, base, buf, (unsigned)total, access | MMU_WRITE, 0);
     }
-    if (F(insn, 23, 1)) {   /* post-index */
-        unsigned rm = A64_RM(insn);
-        uint64_t next = base + (rm == 31 ? total : st->x[rm]);
-        if (rn == 31)
-            st->sp = next;
-        else
-            st->x[rn] = next;
-    }
+    post_index(st, insn, rn, base, total);
     return 0;
 }
 

@@ -253,17 +253,25 @@ static uint64_t wait_for_progress(volatile uint64_t *cell)
     return *cell;
 }
 
-Test(mem, protect_takes_effect_on_a_running_vcpu_before_it_returns)
+/* A vCPU on its own thread storing to a fresh page mapped at gpa 0x10000, seen making
+ * progress; returns the page. */
+static uint64_t *start_storing_vcpu(struct runner *r, pthread_t *th)
 {
     toy_vm_create(&t, RAM);
     uint64_t *data = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(data, MAP_FAILED);
     cr_assert_eq(vm_map(0, data, 0x10000, 0x1000, PMAP_READ | PMAP_WRITE), HV_SUCCESS);
     write_store_loop();
+    cr_assert_eq(pthread_create(th, NULL, runner_main, r), 0);
+    wait_for_progress(data);
+    return data;
+}
+
+Test(mem, protect_takes_effect_on_a_running_vcpu_before_it_returns)
+{
     struct runner r = { .t = &t };
     pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, runner_main, &r), 0);
-    wait_for_progress(data);
+    uint64_t *data = start_storing_vcpu(&r, &th);
     cr_assert_eq(vm_protect(0, 0x10000, 0x1000, PMAP_READ), HV_SUCCESS);
     uint64_t frozen = *(volatile uint64_t *)data;
     sleep_ms(20);
@@ -277,15 +285,9 @@ Test(mem, protect_takes_effect_on_a_running_vcpu_before_it_returns)
 
 Test(mem, unmap_takes_effect_on_a_running_vcpu_before_it_returns)
 {
-    toy_vm_create(&t, RAM);
-    uint64_t *data = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(data, MAP_FAILED);
-    cr_assert_eq(vm_map(0, data, 0x10000, 0x1000, PMAP_READ | PMAP_WRITE), HV_SUCCESS);
-    write_store_loop();
     struct runner r = { .t = &t };
     pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, runner_main, &r), 0);
-    wait_for_progress(data);
+    uint64_t *data = start_storing_vcpu(&r, &th);
     cr_assert_eq(vm_unmap(0, 0x10000, 0x1000), HV_SUCCESS);
     /* The host memory goes away: a stale translation would now crash the test. */
     cr_assert_eq(munmap(data, 0x1000), 0);

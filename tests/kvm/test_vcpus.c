@@ -9,6 +9,7 @@
 
 #include "kvm/client.h"
 #include "support/backend.h"
+#include "support/x86_segments.h"
 
 #define TINY_SPIN 0x8010u
 #define PORT_IMM 0x80u
@@ -54,22 +55,9 @@ TestSuite(kvm_vcpus, .init = setup, .fini = teardown, .timeout = 60);
 
 static void real_mode_raw(struct worker *w)
 {
-    static const uint32_t segs[][4] = {
-        { VMCS_GUEST_CS, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR },
-        { VMCS_GUEST_DS, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
-        { VMCS_GUEST_ES, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
-        { VMCS_GUEST_SS, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
-        { VMCS_GUEST_FS, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
-        { VMCS_GUEST_GS, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
-        { VMCS_GUEST_LDTR, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR },
-        { VMCS_GUEST_TR, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR },
-    };
-    for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
-        uint32_t ar = i == 0 ? AR_CODE16 : i == 6 ? AR_LDT : i == 7 ? AR_TSS_BUSY : AR_DATA16;
-        TRY(w, hv_vmx_vcpu_write_vmcs(w->vcpu, segs[i][0], 0));
-        TRY(w, hv_vmx_vcpu_write_vmcs(w->vcpu, segs[i][1], 0));
-        TRY(w, hv_vmx_vcpu_write_vmcs(w->vcpu, segs[i][2], 0xffff));
-        TRY(w, hv_vmx_vcpu_write_vmcs(w->vcpu, segs[i][3], ar));
+    for (unsigned seg = 0; seg < TSEG_COUNT; seg++) {
+        uint32_t ar = seg == TSEG_CS ? AR_CODE16 : seg == TSEG_LDTR ? AR_LDT : seg == TSEG_TR ? AR_TSS_BUSY : AR_DATA16;
+        TRY(w, test_write_segment(w->vcpu, seg, 0, 0, 0xffff, ar));
     }
     TRY(w, hv_vmx_vcpu_write_vmcs(w->vcpu, VMCS_GUEST_CR0, CR0_NE));
     TRY(w, hv_vmx_vcpu_write_vmcs(w->vcpu, VMCS_GUEST_CR4, CR4_VMXE));

@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../support/x86_segments.h"   /* relative: some testers add no tests/ include path */
+
 #define XG_RAM_SIZE (2u << 20)
 #define XG_CODE 0x1000u
 #define XG_DATA 0x10000u
@@ -92,18 +94,7 @@ static inline int xg_ctrl(struct xg *g, uint32_t field, hv_vmx_capability_t cap,
 
 static inline int xg_seg(struct xg *g, unsigned i, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
 {
-    static const uint32_t f[8][4] = {
-        { VMCS_GUEST_ES, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
-        { VMCS_GUEST_CS, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR },
-        { VMCS_GUEST_SS, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
-        { VMCS_GUEST_DS, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
-        { VMCS_GUEST_FS, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
-        { VMCS_GUEST_GS, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
-        { VMCS_GUEST_LDTR, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR },
-        { VMCS_GUEST_TR, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR },
-    };
-    return xg_vmcs(g, f[i][0], sel) | xg_vmcs(g, f[i][1], base) | xg_vmcs(g, f[i][2], limit) |
-           xg_vmcs(g, f[i][3], ar);
+    return test_write_segment(g->vcpu, i, sel, base, limit, ar) == HV_SUCCESS ? 0 : -1;
 }
 
 /* Create the VM (once per process), map RAM and make one vCPU with common controls. */

@@ -51,7 +51,23 @@ void soft_exec_leave(struct soft_vcpu *sv)
     atomic_fetch_add(&sv->exec_seq, 1);
 }
 
-/* Called with vm->lock held. */
+/* Called with vm->lock held (every poster of VCPU_REQ_TLB_FLUSH holds it, so while we
+ * wait nobody but the vCPU itself touches that bit).
+ *
+ * Order: publish the new snapshot (done by the caller), post the flush, then sample
+ * exec_seq (all seq_cst). Then for each vCPU:
+ * - seq even: it is not executing; its next soft_exec_enter increments seq after our
+ *   sample and so loads requests after our post: it flushes before touching memory.
+ * - seq odd (period S): wait until seq changes (it left period S, where it might hold
+ *   old host pointers) OR the flush bit is gone. The bit can only be cleared by
+ *   soft_exec_enter after it read our post, i.e. the vCPU flushed inside a period that
+ *   began after the new snapshot was published; it runs with no request pending and
+ *   never leaves on its own, so waiting for seq alone would wait forever. */
+static bool executing_with_old_view(struct vcpu *v, struct soft_vcpu *sv, uint64_t seq)
+{
+    return atomic_load(&sv->exec_seq) == seq && (atomic_load(&v->requests) & VCPU_REQ_TLB_FLUSH);
+}
+
 static void shoot_down(struct vm *vm)
 {
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
@@ -64,7 +80,7 @@ static void shoot_down(struct vm *vm)
         if (!(seq & 1))
             continue;   /* not executing: it flushes before it executes again */
         /* Executing: it polls requests at every block boundary; blocks are short. */
-        while (atomic_load(&sv->exec_seq) == seq)
+        while (executing_with_old_view(v, sv, seq))
             sched_yield();
     }
 }

@@ -14,10 +14,9 @@ static void *state_alloc(enum guest_arch arch)
     return p;
 }
 
-hv_return_t vcpu_create(uint32_t *id)
+static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_t *id)
 {
-    struct vm *vm = vm_current();
-    if (!id || !vm)
+    if (!id || !vm || vm->arch != arch)
         return HV_BAD_ARGUMENT;
     struct vcpu *v = calloc(1, sizeof(*v));
     void *state = state_alloc(vm->arch);
@@ -58,9 +57,15 @@ fail:
     return ret;
 }
 
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
+hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
 {
-    struct vm *vm = vm_current();
+    hv_return_t ret = vcpu_create_held(vm_hold(), arch, id);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
+{
     if (!vm || id >= ANYHV_MAX_VCPUS)
         return HV_BAD_ARGUMENT;
     struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
@@ -73,26 +78,36 @@ hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
     return HV_SUCCESS;
 }
 
+/* The lookup holds the VM; afterwards the owned vCPU pins it (vm.c). */
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
+{
+    hv_return_t ret = get_owned_held(vm_hold(), id, out);
+    vm_release();
+    return ret;
+}
+
 hv_return_t vcpu_destroy(uint32_t id)
 {
     struct vcpu *v;
-    hv_return_t ret = vcpu_get_owned(id, &v);
-    if (ret != HV_SUCCESS)
+    hv_return_t ret = get_owned_held(vm_hold(), id, &v);
+    if (ret != HV_SUCCESS) {
+        vm_release();
         return ret;
+    }
     struct vm *vm = v->vm;
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
     vm->vcpu_count--;
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
+    vm_release();
     free(v->st.x86);
     free(v);
     return HV_SUCCESS;
 }
 
-hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
+static hv_return_t cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
 {
-    struct vm *vm = vm_current();
     if (!vm || !ids || count == 0)
         return HV_BAD_ARGUMENT;
     hv_return_t ret = HV_SUCCESS;
@@ -111,6 +126,13 @@ hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
     }
 out:
     pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
+{
+    hv_return_t ret = cancel_held(vm_hold(), ids, count);
+    vm_release();
     return ret;
 }
 

@@ -20,14 +20,11 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
         return HV_BAD_ARGUMENT;
     if (config && ((const struct a64_object *)config)->kind != A64_OBJ_VCPU_CONFIG)
         return HV_BAD_ARGUMENT;
-    struct vm *vm = vm_current();
-    if (!vm || vm->arch != GUEST_ARM64)
-        return HV_BAD_ARGUMENT;
     hv_vcpu_exit_t *client_exit = calloc(1, sizeof(*client_exit));
     if (!client_exit)
         return HV_NO_RESOURCES;
     uint32_t id;
-    hv_return_t ret = vcpu_create(&id);
+    hv_return_t ret = vcpu_create(GUEST_ARM64, &id);
     if (ret != HV_SUCCESS) {
         free(client_exit);
         return ret;

@@ -38,6 +38,10 @@ struct kvm_vm {
     uint8_t msr_allow[2][2][KVM_MSR_BITMAP_BYTES];
     bool msr_filter_set;
     uint64_t msr_policy_sig;    /* signature of the vCPUs' policies the filter was built from */
+    /* KVM keeps a vCPU until the VM dies and refuses an id it has seen, so each
+     * hv_vcpu_create gets the next unused KVM id (under vm->lock), below max_vcpu_id. */
+    uint32_t next_vcpu_id;
+    uint32_t max_vcpu_id;
 };
 
 /* The MSRs kept in struct x86_msrs and synced with KVM_GET/SET_MSRS. */

@@ -24,6 +24,17 @@ static struct kvm_cpuid2 *supported_cpuid(int sys_fd)
     return c;
 }
 
+/* Ids KVM_CREATE_VCPU accepts: KVM_CAP_MAX_VCPU_ID, else KVM_CAP_MAX_VCPUS, else the
+ * documented minimum. */
+#define KVM_VCPU_ID_FALLBACK 4u
+static uint32_t max_vcpu_id(int vm_fd)
+{
+    int n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+    if (n <= 0)
+        n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    return n > 0 ? (uint32_t)n : KVM_VCPU_ID_FALLBACK;
+}
+
 static hv_return_t kvm_vm_create(struct vm *vm)
 {
     struct kvm_vm *k = calloc(1, sizeof(*k));
@@ -44,6 +55,7 @@ static hv_return_t kvm_vm_create(struct vm *vm)
         return HV_NO_RESOURCES;
     }
     vm->be_data = k;
+    k->max_vcpu_id = max_vcpu_id(k->vm_fd);
     k->cpuid = supported_cpuid(k->sys_fd);
     return kvm_msr_vm_init(vm);
 }

@@ -134,6 +134,9 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     struct soft_vcpu *sv = vcpu->be;
     if (!sv)
         return;
+    /* The vCPU is out of the table, but another vCPU executing a broadcast TLBI may
+     * have read the pointer just before: wait until none can still hold it. */
+    soft_quiesce(vcpu->vm);
     tcache_destroy(&sv->tc);
     tc_block_free(sv->temp_block);
     ir_block_free(&sv->scratch);

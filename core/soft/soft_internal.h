@@ -63,6 +63,10 @@ static inline struct soft_vcpu *soft_vcpu_of(struct soft_cpu *cpu)
 hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code);
 void soft_s2_free_all(struct soft_vm *svm);
 void soft_exec_enter(struct soft_vcpu *sv);
+/* With vm->lock held: post a TLB flush to every vCPU and wait until none still runs
+ * in an execution period that began before the call (so none holds a pointer it read
+ * before: an old stage-2 snapshot, a vCPU just taken out of the table). */
+void soft_quiesce(struct vm *vm);
 void soft_exec_leave(struct soft_vcpu *sv);
 /* Make every other vCPU drop its TLB at its next block boundary (no waiting). */
 void soft_post_tlb_flush_all(struct vm *vm, const struct vcpu *except);

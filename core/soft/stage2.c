@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/soft/soft_internal.h"
 
@@ -63,12 +64,15 @@ void soft_exec_leave(struct soft_vcpu *sv)
  *   soft_exec_enter after it read our post, i.e. the vCPU flushed inside a period that
  *   began after the new snapshot was published; it runs with no request pending and
  *   never leaves on its own, so waiting for seq alone would wait forever. */
+#define QUIESCE_SPINS 32u
+static const struct timespec quiesce_nap = { 0, 20000 };   /* 20 us */
+
 static bool executing_with_old_view(struct vcpu *v, struct soft_vcpu *sv, uint64_t seq)
 {
     return atomic_load(&sv->exec_seq) == seq && (atomic_load(&v->requests) & VCPU_REQ_TLB_FLUSH);
 }
 
-static void shoot_down(struct vm *vm)
+void soft_quiesce(struct vm *vm)
 {
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
@@ -79,9 +83,15 @@ static void shoot_down(struct vm *vm)
         uint64_t seq = atomic_load(&sv->exec_seq);
         if (!(seq & 1))
             continue;   /* not executing: it flushes before it executes again */
-        /* Executing: it polls requests at every block boundary; blocks are short. */
-        while (executing_with_old_view(v, sv, seq))
-            sched_yield();
+        /* Executing: it polls requests at every block boundary; blocks are short. On
+         * a crowded host the vCPU's thread may be waiting for a CPU: after a few
+         * yields, sleep so that it can have ours. */
+        for (unsigned spins = 0; executing_with_old_view(v, sv, seq); spins++) {
+            if (spins < QUIESCE_SPINS)
+                sched_yield();
+            else
+                nanosleep(&quiesce_nap, NULL);
+        }
     }
 }
 
@@ -94,7 +104,7 @@ hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code)
     struct pmap *old = atomic_exchange(&svm->s2[space], fresh);
     if (invalidate_code)
         atomic_fetch_add(&svm->s2_epoch, 1);
-    shoot_down(vm);
+    soft_quiesce(vm);
     snapshot_free(old);
     return HV_SUCCESS;
 }

@@ -158,3 +158,18 @@ Test(x86_vcpu, fs_base_msr_and_fresh_state)
     cr_assert_eq(hv_vcpu_read_register(vcpu, HV_X86_CR0, &v), HV_SUCCESS);
     cr_expect_eq(v & 1, 0, "a new vCPU starts in real mode");
 }
+
+/* KVM keeps a vCPU id until the VM dies: a destroyed vCPU's id must not be offered to
+ * KVM again (the route takes a fresh one), so create/destroy cycles keep working. */
+Test(x86_vcpu, create_and_destroy_cycles_keep_working)
+{
+    for (int i = 0; i < 40; i++) {
+        hv_vcpuid_t extra;
+        cr_assert_eq(hv_vcpu_create(&extra, HV_VCPU_DEFAULT), HV_SUCCESS, "cycle %d", i);
+        cr_assert_eq(hv_vcpu_write_register(extra, HV_X86_RAX, (uint64_t)i), HV_SUCCESS);
+        uint64_t v = 0;
+        cr_assert_eq(hv_vcpu_read_register(extra, HV_X86_RAX, &v), HV_SUCCESS);
+        cr_expect_eq(v, (uint64_t)i);
+        cr_assert_eq(hv_vcpu_destroy(extra), HV_SUCCESS, "cycle %d", i);
+    }
+}

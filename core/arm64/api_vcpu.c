@@ -13,6 +13,7 @@
 #define CPSR_WRITABLE (A64_PSTATE_N | A64_PSTATE_Z | A64_PSTATE_C | A64_PSTATE_V | A64_PSTATE_SS | \
                        A64_PSTATE_IL | A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F | \
                        A64_PSTATE_M_MASK)
+#define CPSR_M_AARCH32 (1ull << 4)   /* PSTATE.nRW / M[4] */
 
 hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_config_t config)
 {
@@ -94,9 +95,12 @@ hv_return_t hv_vcpu_set_reg(hv_vcpu_t vcpu, hv_reg_t reg, uint64_t value)
     if (ret != HV_SUCCESS)
         return ret;
     if (reg == HV_REG_CPSR) {
-        /* Only EL0t, EL1t and EL1h exist here; other modes are an illegal state. */
+        /* Only EL0t, EL1t and EL1h exist here; other modes are an illegal state, and
+         * M[4] (AArch32 execution state) names modes Apple silicon does not have:
+         * refused rather than turned into an AArch64 mode. */
         uint64_t mode = value & A64_PSTATE_M_MASK;
-        if (mode != A64_PSTATE_EL0T && mode != A64_PSTATE_EL1T && mode != A64_PSTATE_EL1H)
+        if ((value & CPSR_M_AARCH32) ||
+            (mode != A64_PSTATE_EL0T && mode != A64_PSTATE_EL1T && mode != A64_PSTATE_EL1H))
             return HV_BAD_ARGUMENT;
         a64_set_pstate(v->st.a64, value & CPSR_WRITABLE);   /* banks SP like an EL change */
         vcpu_state_touch(v, group);

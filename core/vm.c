@@ -3,6 +3,8 @@
  * it sits in one context struct that the global pointer refers to. */
 #include "core/vm.h"
 
+#include "core/host_range.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,6 +211,10 @@ static hv_return_t map_change_held(struct vm *vm, enum map_op op, uint32_t space
     if (!vm || space >= ANYHV_MAX_SPACES || (flags & ~VM_MEMORY_FLAGS_ALL))
         return HV_BAD_ARGUMENT;
     if (op == MAP_OP_MAP && ((uintptr_t)host & (ANYHV_PAGE_SIZE - 1)))
+        return HV_BAD_ARGUMENT;
+    /* The host range must be there and allow what the guest may do with it. */
+    if (op == MAP_OP_MAP && host &&
+        !host_range_accessible(host, size, (flags & (PMAP_READ | PMAP_EXEC)) != 0, (flags & PMAP_WRITE) != 0))
         return HV_BAD_ARGUMENT;
     hv_return_t ret;
     pthread_mutex_lock(&vm->lock);

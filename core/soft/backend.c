@@ -58,6 +58,7 @@ static hv_return_t soft_vm_create(struct vm *vm)
     struct soft_vm *svm = calloc(1, sizeof(*svm));
     if (!svm)
         return HV_NO_RESOURCES;
+    soft_guard_install();
     if (!tc_pages_init(&svm->code_pages)) {
         free(svm);
         return HV_NO_RESOURCES;

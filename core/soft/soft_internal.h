@@ -71,6 +71,11 @@ void soft_exec_leave(struct soft_vcpu *sv);
 /* Make every other vCPU drop its TLB at its next block boundary (no waiting). */
 void soft_post_tlb_flush_all(struct vm *vm, const struct vcpu *except);
 
+/* host_guard.c: guest accesses to host memory the client took away end the run. */
+void soft_guard_install(void);
+void soft_guard_enter(struct soft_vcpu *sv);
+void soft_guard_leave(void);
+
 /* mem.c */
 /* Translate va for instruction fetch (faulting) and return its guest-physical address. */
 uint64_t soft_fetch_gpa(struct soft_cpu *cpu, uint64_t va);
@@ -92,6 +97,8 @@ enum soft_internal_code {
     SOFT_INTERNAL_BAD_BLOCK = 2,    /* the frontend produced IR that does not verify */
     SOFT_INTERNAL_NO_MEMORY = 3,
     SOFT_INTERNAL_STOP = 4,         /* a STOP the frontend did not handle */
+    SOFT_INTERNAL_HOST_FAULT = 5,   /* guest memory's host pages are gone or forbidden
+                                     * (detail: guest-physical address) */
 };
 
 #endif /* ANYHV_CORE_SOFT_INTERNAL_H */

@@ -5,6 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+uint64_t thread_token(void)
+{
+    static _Atomic uint64_t next = 1;
+    static _Thread_local uint64_t token;
+    if (!token)
+        token = atomic_fetch_add(&next, 1);
+    return token;
+}
+
 static void *state_alloc(enum guest_arch arch)
 {
     size_t size = arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
@@ -27,6 +36,7 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     }
     v->vm = vm;
     v->owner = pthread_self();
+    v->owner_token = thread_token();
     v->st.x86 = state;   /* same storage as st.a64 */
     v->state_valid = SG_ALL;
 
@@ -72,7 +82,7 @@ static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
     if (!v)
         return HV_BAD_ARGUMENT;
     /* A vCPU belongs to the thread that created it; Apple refuses others. */
-    if (!pthread_equal(v->owner, pthread_self()))
+    if (v->owner_token != thread_token())
         return HV_BAD_ARGUMENT;
     *out = v;
     return HV_SUCCESS;

@@ -173,3 +173,49 @@ Test(x86_vcpu, create_and_destroy_cycles_keep_working)
         cr_assert_eq(hv_vcpu_destroy(extra), HV_SUCCESS, "cycle %d", i);
     }
 }
+
+/* Ownership follows the thread, not its pthread_t value: a vCPU created by a thread that
+ * has exited belongs to nobody, even to a later thread that got the same pthread_t. */
+struct orphan {
+    hv_vcpuid_t vcpu;
+    hv_return_t created, read;
+    pthread_t self;
+};
+
+static void *create_and_exit(void *arg)
+{
+    struct orphan *o = arg;
+    o->created = hv_vcpu_create(&o->vcpu, HV_VCPU_DEFAULT);
+    o->self = pthread_self();
+    return NULL;
+}
+
+static void *try_read(void *arg)
+{
+    struct orphan *o = arg;
+    uint64_t v;
+    o->read = hv_vcpu_read_register(o->vcpu, HV_X86_RAX, &v);
+    o->self = pthread_self();
+    return NULL;
+}
+
+Test(x86_vcpu, a_later_thread_with_the_same_pthread_t_does_not_own_the_vcpu)
+{
+    struct orphan o = { 0 };
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, create_and_exit, &o), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(o.created, HV_SUCCESS);
+    pthread_t first = o.self;
+    /* glibc hands the next thread the exited one's stack and descriptor: same value. */
+    bool reused = false;
+    for (int i = 0; i < 20 && !reused; i++) {
+        o.read = HV_SUCCESS;
+        cr_assert_eq(pthread_create(&t, NULL, try_read, &o), 0);
+        pthread_join(t, NULL);
+        reused = pthread_equal(o.self, first);
+        cr_expect_eq(o.read, HV_BAD_ARGUMENT, "attempt %d (same pthread_t: %d)", i, reused);
+    }
+    if (!reused)
+        cr_log_warn("no thread reused the pthread_t; the test checked other threads only");
+}

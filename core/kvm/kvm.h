@@ -42,6 +42,11 @@ struct kvm_vm {
      * hv_vcpu_create gets the next unused KVM id (under vm->lock), below max_vcpu_id. */
     uint32_t next_vcpu_id;
     uint32_t max_vcpu_id;
+    /* gate.c: slot updates wait until no vCPU is inside KVM_RUN. */
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_cond;
+    bool gate_closed;
+    uint32_t in_run;
 };
 
 /* The MSRs kept in struct x86_msrs and synced with KVM_GET/SET_MSRS. */
@@ -186,5 +191,12 @@ void kvm_controls_check(struct vcpu *vcpu);
 
 /* run.c: the kick signal that makes KVM_RUN return in the vCPU's thread. */
 int kvm_kick_signal(void);
+/* gate.c */
+void kvm_gate_init(struct kvm_vm *k);
+void kvm_gate_destroy(struct kvm_vm *k);
+void kvm_gate_enter(struct kvm_vm *k);
+void kvm_gate_leave(struct kvm_vm *k);
+void kvm_gate_close(struct vm *vm);
+void kvm_gate_open(struct vm *vm);
 
 #endif /* ANYHV_CORE_KVM_KVM_H */

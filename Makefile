@@ -50,6 +50,13 @@ fuzz: build
 soak: build
 	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
 
+# Concurrency and hostile-input tests at STRESS_SCALE times their `make test` size, in
+# the ASan/UBSan build (scripts/stress lists them); prints what each one ran.
+STRESS_SCALE ?= 5
+stress:
+	@$(MAKE) build SANITIZE=1
+	@scripts/stress $(BUILD)-san $(STRESS_SCALE)
+
 # Headers, both libraries, the tools, pkg-config files and the CMake package.
 PREFIX ?= /usr/local
 install: build

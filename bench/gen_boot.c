@@ -1,0 +1,159 @@
+/* gen_boot - build-time generator of the bench's `boot` workload (a host program, run
+ * by bench/CMakeLists.txt; its outputs live in the build tree).
+ *
+ *   gen_boot funcs N OUT.c IMAGE BYTES
+ *                               N distinct small functions (8 shapes, constants drawn
+ *                               from a fixed-seed generator, some calling earlier ones)
+ *                               and the table boot_funcs[] that calls them, as init
+ *                               code an OS runs a few times at boot; IMAGE gets the
+ *                               first BYTES of that source: the text to gzip
+ *   gen_boot blob IN.gz OUT.c   the gzip file IN.gz as the byte array boot_image[], its
+ *                               uncompressed size checked against the guest's buffer
+ *
+ * Output depends only on the arguments: every build makes the same workload. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHAPES 8u
+#define STATE_WORDS 256u   /* boot_state[] (bench/guests/boot.h) */
+#define BYTES_SPAN 4096u   /* boot_bytes[] holds this plus 8 */
+#define GZIP_TRAILER 8u
+#define BLOB_PER_LINE 16u
+
+static uint64_t rng = 0x6a09e667f3bcc909ull;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static unsigned below(unsigned n) { return (unsigned)(next() % n); }
+
+/* One function of the given shape; i > 0 may call an earlier function. Every random
+ * draw is its own statement (argument evaluation order is unspecified). */
+static void emit_function(FILE *f, unsigned i)
+{
+    unsigned shape = below(SHAPES);
+    if (shape == 5 && i == 0)
+        shape = 0;
+    uint64_t c[4];
+    unsigned u[3];
+    for (unsigned k = 0; k < 4; k++)
+        c[k] = next();
+    for (unsigned k = 0; k < 3; k++)
+        u[k] = below(STATE_WORDS);
+    unsigned shift = 1 + below(63), small = 2 + below(5), at = below(BYTES_SPAN), callee = i ? below(i) : 0;
+    unsigned d1 = 3 + below(1000), d2 = 3 + below(1000);
+    fprintf(f, "__attribute__((noinline)) static uint64_t bf_%u(uint64_t x)\n{\n", i);
+    switch (shape) {
+    case 0:   /* arithmetic into the shared state */
+        fprintf(f, "    x = (x * 0x%" PRIx64 "ull + 0x%" PRIx64 "ull) ^ (x >> %u);\n", c[0] | 1, c[1], shift);
+        fprintf(f, "    boot_state[%u] += x;\n    return x ^ boot_state[%u];\n", u[0], u[1]);
+        break;
+    case 1:   /* a short loop over the state */
+        fprintf(f, "    for (unsigned k = 0; k < %uu; k++)\n", small);
+        fprintf(f, "        x = ((x << %u) | (x >> %u)) + boot_state[(%uu + k) & %uu];\n    return x;\n", shift,
+                64 - shift, u[0], STATE_WORDS - 1);
+        break;
+    case 2:   /* data-dependent branches */
+        fprintf(f, "    if (x & 0x%" PRIx64 "ull)\n        x += 0x%" PRIx64 "ull;\n    else\n        x ^= 0x%" PRIx64
+                   "ull;\n", c[0], c[1], c[2]);
+        fprintf(f, "    if (x > 0x%" PRIx64 "ull)\n        boot_state[%u] = x;\n    return x - boot_state[%u];\n", c[3],
+                u[0], u[1]);
+        break;
+    case 3:   /* a switch */
+        fprintf(f, "    switch (x & 3) {\n    case 0:\n        return x + 0x%" PRIx64 "ull;\n    case 1:\n"
+                   "        return x ^ 0x%" PRIx64 "ull;\n    case 2:\n        return (x >> %u) | 0x%" PRIx64 "ull;\n"
+                   "    default:\n        return x * 0x%" PRIx64 "ull;\n    }\n",
+                c[0], c[1], shift, c[2], c[3] | 1);
+        break;
+    case 4:   /* a constant table */
+        fprintf(f, "    static const uint16_t t[8] = {");
+        for (unsigned k = 0; k < 8; k++)
+            fprintf(f, " %u,", (unsigned)(c[k / 2] >> (32 * (k % 2))) & 0xffffu);
+        fprintf(f, " };\n    return x + (uint64_t)t[x & 7] * %uu + t[(x >> 3) & 7];\n", d1);
+        break;
+    case 5:   /* a call to earlier init code */
+        fprintf(f, "    return bf_%u(x ^ 0x%" PRIx64 "ull) + 0x%" PRIx64 "ull;\n", callee, c[0], c[1]);
+        break;
+    case 6:   /* byte stores, then a load back */
+        fprintf(f, "    uint8_t *p = boot_bytes + %u;\n    for (unsigned k = 0; k < 8; k++)\n", at);
+        fprintf(f, "        p[k] = (uint8_t)(x >> (8 * k)) ^ 0x%xu;\n    return x + p[%u];\n", (unsigned)(c[0] & 0xff),
+                u[0] % 8);
+        break;
+    default:   /* division by constants */
+        fprintf(f, "    return x / %uu + x %% %uu + 0x%" PRIx64 "ull;\n", d1, d2, c[0]);
+        break;
+    }
+    fprintf(f, "}\n\n");
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f))
+        return perror(path), 1;
+    return 0;
+}
+
+static int gen_funcs(unsigned n, const char *out, const char *image, size_t image_bytes)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return perror("open_memstream"), 1;
+    fprintf(f, "/* Generated by bench/gen_boot.c (%u functions): do not edit. */\n#include \"boot.h\"\n\n", n);
+    for (unsigned i = 0; i < n; i++)
+        emit_function(f, i);
+    fprintf(f, "const boot_fn boot_funcs[] = {\n");
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "    bf_%u,\n", i);
+    fprintf(f, "};\nconst unsigned boot_func_count = %uu;\n", n);
+    if (fclose(f))
+        return perror("open_memstream"), 1;
+    int rc = write_file(out, text, len) || write_file(image, text, image_bytes < len ? image_bytes : len);
+    free(text);
+    return rc;
+}
+
+static int gen_blob(const char *in, const char *out)
+{
+    FILE *src = fopen(in, "rb");
+    if (!src)
+        return perror(in), 1;
+    static unsigned char data[1u << 24];
+    size_t len = fread(data, 1, sizeof(data), src);
+    fclose(src);
+    if (len < 18 || len == sizeof(data) || data[0] != 0x1f || data[1] != 0x8b) {
+        fprintf(stderr, "%s: not a gzip file of at most 16 MiB\n", in);
+        return 1;
+    }
+    const unsigned char *t = data + len - GZIP_TRAILER + 4;   /* ISIZE, little-endian */
+    uint32_t size = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    FILE *f = fopen(out, "w");
+    if (!f)
+        return perror(out), 1;
+    fprintf(f, "/* Generated by bench/gen_boot.c from a gzip file: do not edit. */\n#include \"boot.h\"\n\n");
+    fprintf(f, "_Static_assert(%" PRIu32 "u <= BOOT_OUT_MAX, \"boot image larger than the guest's buffer\");\n\n", size);
+    fprintf(f, "const uint8_t boot_image[] = {");
+    for (size_t i = 0; i < len; i++)
+        fprintf(f, "%s0x%02x,", i % BLOB_PER_LINE ? " " : "\n    ", data[i]);
+    fprintf(f, "\n};\nconst uint32_t boot_image_len = %zuu;\n", len);
+    return fclose(f) ? (perror(out), 1) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 6 && !strcmp(argv[1], "funcs"))
+        return gen_funcs((unsigned)strtoul(argv[2], NULL, 10), argv[3], argv[4], strtoul(argv[5], NULL, 10));
+    if (argc == 4 && !strcmp(argv[1], "blob"))
+        return gen_blob(argv[2], argv[3]);
+    fprintf(stderr, "usage: %s funcs N OUT.c IMAGE BYTES | blob IN.gz OUT.c\n", argv[0]);
+    return 2;
+}

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guests/boot.h"
+
 #define SHAPES 8u
-#define STATE_WORDS 256u   /* boot_state[] (bench/guests/boot.h) */
-#define BYTES_SPAN 4096u   /* boot_bytes[] holds this plus 8 */
 #define GZIP_TRAILER 8u
 #define BLOB_PER_LINE 16u
 
@@ -46,8 +46,8 @@ static void emit_function(FILE *f, unsigned i)
     for (unsigned k = 0; k < 4; k++)
         c[k] = next();
     for (unsigned k = 0; k < 3; k++)
-        u[k] = below(STATE_WORDS);
-    unsigned shift = 1 + below(63), small = 2 + below(5), at = below(BYTES_SPAN), callee = i ? below(i) : 0;
+        u[k] = below(BOOT_STATE_WORDS);
+    unsigned shift = 1 + below(63), small = 2 + below(5), at = below(BOOT_BYTES_SPAN), callee = i ? below(i) : 0;
     unsigned d1 = 3 + below(1000), d2 = 3 + below(1000);
     fprintf(f, "__attribute__((noinline)) static uint64_t bf_%u(uint64_t x)\n{\n", i);
     switch (shape) {
@@ -58,7 +58,7 @@ static void emit_function(FILE *f, unsigned i)
     case 1:   /* a short loop over the state */
         fprintf(f, "    for (unsigned k = 0; k < %uu; k++)\n", small);
         fprintf(f, "        x = ((x << %u) | (x >> %u)) + boot_state[(%uu + k) & %uu];\n    return x;\n", shift,
-                64 - shift, u[0], STATE_WORDS - 1);
+                64 - shift, u[0], BOOT_STATE_WORDS - 1);
         break;
     case 2:   /* data-dependent branches */
         fprintf(f, "    if (x & 0x%" PRIx64 "ull)\n        x += 0x%" PRIx64 "ull;\n    else\n        x ^= 0x%" PRIx64

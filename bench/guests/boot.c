@@ -2,8 +2,8 @@
 #include "boot.h"
 #include "inflate.h"
 
-uint64_t boot_state[256];
-uint8_t boot_bytes[4096 + 8];
+uint64_t boot_state[BOOT_STATE_WORDS];
+uint8_t boot_bytes[BOOT_BYTES_SPAN + 8];
 static uint8_t boot_out[BOOT_OUT_MAX];
 
 /* A stride through the table that is coprime with its length, so each pass calls

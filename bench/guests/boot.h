@@ -12,14 +12,16 @@
 
 #define BOOT_OUT_MAX (1u << 20)   /* inflated image buffer */
 #define BOOT_PASSES 4u            /* times each init function is called from the table */
+#define BOOT_STATE_WORDS 256u     /* boot_state[]: words the init functions update */
+#define BOOT_BYTES_SPAN 4096u     /* boot_bytes[]: where they store bytes (8 at a time) */
 
 typedef uint64_t (*boot_fn)(uint64_t);
 
 /* Generated (boot_funcs.c): the init functions and the state they work on. */
 extern const boot_fn boot_funcs[];
 extern const unsigned boot_func_count;
-extern uint64_t boot_state[256];
-extern uint8_t boot_bytes[4096 + 8];
+extern uint64_t boot_state[BOOT_STATE_WORDS];
+extern uint8_t boot_bytes[BOOT_BYTES_SPAN + 8];
 /* Generated (boot_image.c): the gzip image. */
 extern const uint8_t boot_image[];
 extern const uint32_t boot_image_len;

@@ -61,6 +61,19 @@ bool x86_cpuid_has(enum x86_feature f)
     return (regs[features[f].reg] >> features[f].bit) & 1u;
 }
 
+unsigned x86_cpuid_linear_bits(void)
+{
+    struct x86_cpuid_regs r;
+    x86_cpuid_model(0x80000008u, 0, &r);
+    return (r.eax >> 8) & 0xffu;
+}
+
+bool x86_canonical_load(uint64_t v)
+{
+    unsigned bits = x86_cpuid_linear_bits();
+    return (uint64_t)((int64_t)(v << (64 - bits)) >> (64 - bits)) == v;
+}
+
 unsigned x86_cpuid_maxphyaddr(void)
 {
     struct x86_cpuid_regs r;

@@ -45,5 +45,12 @@ bool x86_cpuid_model(uint32_t leaf, uint32_t subleaf, struct x86_cpuid_regs *out
 bool x86_cpuid_has(enum x86_feature f);
 /* Physical-address width (leaf 0x80000008 EAX[7:0]): MAXPHYADDR. */
 unsigned x86_cpuid_maxphyaddr(void);
+/* Linear-address width (leaf 0x80000008 EAX[15:8]). */
+unsigned x86_cpuid_linear_bits(void);
+/* Is v canonical for a base or pointer loaded into a register (WRMSR of FS/GS/
+ * KERNEL_GS base, LSTAR, CSTAR, SYSENTER_ESP/EIP; LGDT/LIDT; LLDT/LTR descriptor
+ * bases)? Relative to the processor's linear-address width (57 with 5-level paging
+ * support), whatever CR4.LA57 says: memory accesses are what CR4.LA57 limits. */
+bool x86_canonical_load(uint64_t v);
 
 #endif /* ANYHV_FRONTENDS_X86_64_CPUID_MODEL_H */

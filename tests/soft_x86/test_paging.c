@@ -244,9 +244,9 @@ static void idt32(struct xg *g)
         idt[2 * v] = (h & 0xffff) | (XG_SEL_KCODE << 16);
         idt[2 * v + 1] = (h & 0xffff0000u) | 0x8e00u;
     }
-    cr_assert_eq(xg_vmcs(g, VMCS_GUEST_IDTR_BASE, XG_IDT + 0x800) | xg_vmcs(g, VMCS_GUEST_IDTR_LIMIT, 8 * XG_VECTORS - 1) |
-                     xg_vmcs(g, VMCS_GUEST_GDTR_BASE, XG_GDT) | xg_vmcs(g, VMCS_GUEST_GDTR_LIMIT, XG_GDT_LIMIT),
-                 0);
+    int r = xg_vmcs(g, VMCS_GUEST_IDTR_BASE, XG_IDT + 0x800) | xg_vmcs(g, VMCS_GUEST_IDTR_LIMIT, 8 * XG_VECTORS - 1);
+    r |= xg_vmcs(g, VMCS_GUEST_GDTR_BASE, XG_GDT) | xg_vmcs(g, VMCS_GUEST_GDTR_LIMIT, XG_GDT_LIMIT);
+    cr_assert_eq(r, 0);
 }
 
 static unsigned run32(struct xg *g, const uint8_t *code, size_t len, uint32_t ebx, uint32_t *err)

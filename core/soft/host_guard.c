@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/soft/soft_internal.h"
+#include "mmu/access.h"
 
 static _Thread_local struct soft_vcpu *guarded;   /* vCPU executing on this thread */
 static struct sigaction previous[2];              /* SIGSEGV, SIGBUS */
@@ -26,7 +27,7 @@ static struct sigaction *previous_for(int sig)
 /* Is addr inside a host range the vCPU's stage 2 maps? Gives its guest-physical address. */
 static bool guest_host_address(struct soft_vcpu *sv, uintptr_t addr, uint64_t *gpa)
 {
-    const struct pmap *pm = soft_stage2(&sv->cpu);
+    const struct pmap *pm = mmu_stage2(&sv->cpu);
     for (size_t i = 0; pm && i < pm->count; i++) {
         const struct pmap_range *r = &pm->ranges[i];
         uintptr_t lo = (uintptr_t)r->host;

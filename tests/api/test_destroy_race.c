@@ -148,8 +148,8 @@ Test(destroy_race, destroy_racing_map_vcpu_calls_and_exits_returns_codes, .timeo
     bool kvm = anyhv_backend_available(ANYHV_BACKEND_KVM, NULL) && getenv("ANYHV_BACKEND") &&
                strcmp(getenv("ANYHV_BACKEND"), "kvm") == 0;
     const char *scale = getenv("ANYHV_STRESS_SCALE");   /* `make stress` */
-    unsigned long k = scale ? strtoul(scale, NULL, 10) : 1;
-    uint32_t rounds = (kvm ? ROUNDS_KVM : ROUNDS_SOFT) * (uint32_t)(k ? k : 1);
+    unsigned long times = scale ? strtoul(scale, NULL, 10) : 1;
+    uint32_t rounds = (kvm ? ROUNDS_KVM : ROUNDS_SOFT) * (uint32_t)(times ? times : 1);
     struct race r = { .mem = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) };
     cr_assert_neq(r.mem, MAP_FAILED);
     void *(*mains[])(void *) = { vcpu_main, mapper_main, stranger_main };

@@ -118,9 +118,15 @@ bool tc_page_invalidate(struct tc_pages *t, uint64_t gpage)
     if (was) {
         atomic_fetch_add(&p->gen, 1);
         atomic_store(&p->live, 0);
+        atomic_fetch_add(&t->epoch, 1);
     }
     pthread_mutex_unlock(&t->lock);
     return was;
+}
+
+void tc_pages_touch(struct tc_pages *t)
+{
+    atomic_fetch_add(&t->epoch, 1);
 }
 
 /* ---- blocks ------------------------------------------------------------------------ */
@@ -160,12 +166,19 @@ bool tcache_init(struct tcache *tc, uint32_t limit)
     return true;
 }
 
+static void cache_free(struct tcache *tc, struct tc_block *blk)
+{
+    if (tc->on_free)
+        tc->on_free(tc->on_free_arg, blk);
+    tc_block_free(blk);
+}
+
 void tcache_flush(struct tcache *tc)
 {
     for (uint32_t i = 0; i < tc->nbuckets; i++) {
         for (struct tc_block *b = tc->buckets[i], *n; b; b = n) {
             n = b->next;
-            tc_block_free(b);
+            cache_free(tc, b);
         }
         tc->buckets[i] = NULL;
     }
@@ -196,7 +209,7 @@ struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uin
             if (tc_block_valid(b, s2_epoch))
                 return b;
             *link = b->next;
-            tc_block_free(b);
+            cache_free(tc, b);
             tc->count--;
             tc->invalidations++;
             tc->free_gen++;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "jit/interp.h"
+#include "jit/jit.h"
 
 /* One guest-physical page that holds (or held) translations. Never freed before its
  * table, so blocks keep a plain pointer to it. */
@@ -27,6 +28,9 @@ struct tc_page {
 #define TC_FILTER_BITS 65536u
 struct tc_pages {
     _Atomic uint64_t filter[TC_FILTER_BITS / 64];
+    _Atomic uint64_t epoch;    /* moves when translations may have gone stale: a live
+                                * page invalidated, or stage 2 changed (compiled code
+                                * stops chaining on it) */
     pthread_mutex_t lock;
     struct tc_page **buckets;
     uint32_t nbuckets;
@@ -41,6 +45,8 @@ struct tc_page *tc_page_get(struct tc_pages *t, uint64_t gpage);
 bool tc_page_is_live(struct tc_pages *t, uint64_t gpage);
 /* Invalidate gpage's translations; true if it held any. */
 bool tc_page_invalidate(struct tc_pages *t, uint64_t gpage);
+/* Stage 2 changed: translations re-validate before compiled code chains again. */
+void tc_pages_touch(struct tc_pages *t);
 
 #define TC_MAX_PAGES 2u
 
@@ -61,6 +67,7 @@ struct tc_block {
     uint32_t guest_bytes;      /* code bytes covered from pc */
     uint64_t exec_count;
     struct interp_prog prog;
+    struct jit_block jit;      /* compiled code, once the block is hot */
     struct tc_block *next;
     /* Successors last taken from here, so the dispatcher skips the lookup. Valid
      * while the cache has freed nothing and the TLB has not been flushed since. */
@@ -78,6 +85,9 @@ struct tcache {
     uint32_t limit;
     uint64_t translations, flushes, invalidations;
     uint64_t free_gen;         /* bumped whenever a block is freed (links go stale) */
+    /* Called before the cache frees a block (the compiled tier releases its code). */
+    void (*on_free)(void *arg, struct tc_block *blk);
+    void *on_free_arg;
 };
 
 bool tcache_init(struct tcache *tc, uint32_t limit);

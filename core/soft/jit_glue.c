@@ -1,0 +1,151 @@
+/* jit_glue.c - the compiled tier as the soft dispatcher uses it: one engine per VM
+ * (ANYHV_JIT), one side per vCPU, the tiering threshold, and the links between
+ * compiled blocks. A block is chainable only when nothing in it can change what the
+ * dispatcher checks between blocks (the frontend's events and mode key); the
+ * dispatcher lets compiled code chain only while the frontend says its per-block
+ * event check has nothing to do (events_quiet). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <anyhv/anyhv.h>
+
+#include "core/soft/soft_internal.h"
+
+/* Interpreted runs of a block before it is queued for compilation (docs/jit.md). */
+#define SOFT_JIT_THRESHOLD_DEFAULT 64u
+
+void soft_jit_vm_init(struct soft_vm *svm)
+{
+    svm->jit = jit_engine_create(jit_mode_from_env());
+}
+
+static void on_block_free(void *arg, struct tc_block *blk)
+{
+    struct soft_vcpu *sv = arg;
+    jit_block_release(sv->jit, &blk->jit);
+}
+
+void soft_jit_vcpu_init(struct soft_vcpu *sv)
+{
+    sv->jctx.vm_epoch = &sv->svm->code_pages.epoch;
+    sv->jctx.requests = &sv->vcpu->requests;
+    sv->jctx.running = (void **)&sv->cur_blk;
+    sv->jctx.last_exit = JIT_EXIT_NONE;
+    sv->jit = jit_vcpu_create(sv->svm->jit, &sv->jctx);
+    sv->tc.on_free = on_block_free;
+    sv->tc.on_free_arg = sv;
+    const char *t = getenv("ANYHV_JIT_THRESHOLD");
+    long n = t ? strtol(t, NULL, 10) : 0;
+    sv->jit_threshold = n > 0 && n < 1000000000 ? (uint32_t)n : SOFT_JIT_THRESHOLD_DEFAULT;
+    if (jit_engine_mode(sv->svm->jit) == JIT_MODE_EAGER)
+        sv->jit_threshold = 1;
+}
+
+/* The tcache must be gone first: its blocks hold requests this frees. */
+void soft_jit_vcpu_fini(struct soft_vcpu *sv)
+{
+    jit_vcpu_destroy(sv->jit);
+    sv->jit = NULL;
+}
+
+/* Whether a SET of `in` only changes bits the frontend calls plain (events and the
+ * mode key never look at them): the whole field, or an INSERT of plain bits into the
+ * value the block read from the same place. */
+static bool set_is_plain(const struct soft_frontend *fe, const struct interp_prog *p, const uint32_t *def,
+                         const struct interp_insn *set)
+{
+    unsigned bytes = set->w <= 8 ? 1u : set->w / 8u;
+    if (bytes > 8)   /* vector registers: both halves whole */
+        return fe->plain_bits((uint32_t)set->imm, 8) == ~0ull && fe->plain_bits((uint32_t)set->imm + 8, 8) == ~0ull;
+    uint64_t plain = fe->plain_bits((uint32_t)set->imm, bytes);
+    uint64_t all = bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
+    if ((plain & all) == all)
+        return true;
+    uint32_t slot = set->a;
+    for (unsigned depth = 0; depth < 8 && def[slot]; depth++) {
+        const struct interp_insn *d = &p->code[def[slot] - 1];
+        if (d->op == IR_INSERT) {
+            unsigned fw = (unsigned)d->imm2;
+            uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
+            if (d->imm >= 64 || (field & ~plain))
+                return false;
+            slot = d->a;
+            continue;
+        }
+        return (d->op == IR_GET || d->op == IX_GET64) && d->imm == set->imm && d->w == set->w;
+    }
+    return false;
+}
+
+static bool block_chainable(const struct soft_frontend *fe, const struct interp_prog *p)
+{
+    if (!fe->plain_bits || !fe->events_quiet)
+        return false;
+    uint32_t *def = calloc(p->nvals ? p->nvals : 1, sizeof(*def));
+    if (!def)
+        return false;
+    bool ok = true;
+    for (uint32_t i = 0; i < p->count && ok; i++) {
+        const struct interp_insn *in = &p->code[i];
+        if (in->dst)
+            def[in->dst] = i + 1;
+        if (in->op == IR_SET || in->op == IX_SET64)
+            ok = set_is_plain(fe, p, def, in);
+        else if (in->op == IR_CALL)
+            ok = !(ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE);
+    }
+    free(def);
+    return ok;
+}
+
+void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    if (blk->exec_count < sv->jit_threshold || blk->jit.state != JIT_BLOCK_COLD || blk == sv->temp_block)
+        return;
+    const struct soft_frontend *fe = sv->cpu.fe;
+    struct jit_block_info info = {
+        .pc = blk->pc,
+        .mode = blk->mode,
+        .guest_insns = blk->guest_insns,
+        .chainable = block_chainable(fe, &blk->prog),
+        .set_pc = fe->set_pc,
+    };
+    jit_request(sv->jit, &blk->jit, &blk->prog, &info);
+}
+
+uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)
+{
+    /* Each term only grows, so the sum changes whenever one does. */
+    return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq;
+}
+
+void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next)
+{
+    jit_fn fn = atomic_load_explicit(&next->jit.fn, memory_order_relaxed);
+    if (!fn || k >= prev->jit.nchain || next == sv->temp_block || prev->jit.chain_pc[k] != next->pc ||
+        prev->mode != next->mode)
+        return;
+    struct jit_chain *c = &prev->jit.chain[k];
+    c->epoch = soft_jit_chain_epoch(sv);
+    c->vm_epoch = atomic_load_explicit(&sv->svm->code_pages.epoch, memory_order_acquire);
+    c->insns = next->guest_insns;
+    c->blk = next;
+    c->fn = fn;
+}
+
+void soft_exec_stats(struct vcpu *vcpu, struct anyhv_exec_stats *out)
+{
+    struct soft_vcpu *sv = vcpu->be;
+    struct jit_stats js;
+    jit_vcpu_stats(sv->jit, &js);
+    memset(out, 0, sizeof(*out));
+    out->blocks_translated = sv->tc.translations;
+    out->runs_interpreted = sv->blocks_interp;
+    out->runs_compiled = sv->blocks_jit;
+    out->blocks_compiled = js.blocks_compiled;
+    out->blocks_refused = js.blocks_failed;
+    out->compile_units = js.units;
+    out->compile_ns = js.compile_ns;
+    out->code_bytes = js.code_bytes;
+    out->jit_mode = (uint32_t)jit_engine_mode(sv->svm->jit);
+}

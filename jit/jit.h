@@ -84,7 +84,9 @@ struct jit_block_info {
     uint64_t pc;
     uint32_t mode;
     uint32_t guest_insns;
-    bool chainable;            /* no helper in it may change the mode key */
+    bool chainable;            /* nothing in it can change the mode key or events */
+    int32_t pc_offset;         /* state offset of a 64-bit field holding the pc as is
+                                * in this mode, or -1: set_pc stores it */
     void (*set_pc)(struct soft_cpu *cpu, uint64_t pc);
 };
 
@@ -92,11 +94,19 @@ struct jit_block_info {
  * order: one chain cell each. Writes up to max target pcs; returns the count. */
 uint32_t jit_direct_exits(const struct interp_prog *p, uint64_t *pcs, uint32_t max);
 
-/* Ask for blk to be compiled (background in ON mode; at once in EAGER mode, where the
- * code is installed before this returns). The program must stay unchanged while the
- * block lives. False when nothing was queued (failed before, no memory). */
-bool jit_request(struct jit_vcpu *v, struct jit_block *blk, const struct interp_prog *prog,
-                 const struct jit_block_info *info);
+/* One block of a compile request. */
+struct jit_member {
+    struct jit_block *jb;
+    const struct interp_prog *prog;
+    struct jit_block_info info;
+    void *self;                /* its translated block (see jit_vcpu_ctx.running) */
+};
+/* Ask for code for member[0]'s block (background in ON mode; at once in EAGER mode,
+ * where it is installed before this returns): a function for that block alone
+ * (n == 1), or a region: the members' direct exits to one another stay inside one
+ * function, compiled with the optimising pipeline and guest state in SSA values.
+ * Programs are copied. False when nothing was queued (failed before, no memory). */
+bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, bool optimise);
 /* Install what the compile thread finished for this vCPU (vCPU thread only). Cheap
  * when nothing is pending. */
 void jit_install_ready(struct jit_vcpu *v);

@@ -141,6 +141,7 @@ void tc_block_free(struct tc_block *blk)
     if (!blk)
         return;
     interp_prog_free(&blk->prog);
+    free(blk->region);
     free(blk->code);
     free(blk);
 }

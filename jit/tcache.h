@@ -68,6 +68,11 @@ struct tc_block {
     uint64_t exec_count;
     struct interp_prog prog;
     struct jit_block jit;      /* compiled code, once the block is hot */
+    /* When jit.fn is a region: the other blocks it runs, whose bytes the dispatcher
+     * re-checks once per run (region_run) as it does for blocks it enters itself. */
+    struct tc_block **region;
+    uint32_t nregion;
+    uint64_t region_run;
     struct tc_block *next;
     /* Successors last taken from here, so the dispatcher skips the lookup. Valid
      * while the cache has freed nothing and the TLB has not been flushed since. */

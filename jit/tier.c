@@ -25,7 +25,9 @@ struct jit_unit {
 };
 
 struct jit_request {
-    struct em_block eb;             /* private copy of the program */
+    struct em_func func;            /* what to compile: func.member are private copies */
+    struct em_block *members;
+    bool optimise;
     struct jit_block *blk;          /* owner; NULL once cancelled (vCPU thread only) */
     struct jit_vcpu *v;
     jit_fn fn;
@@ -84,7 +86,9 @@ static uint64_t now_ns(void)
 
 static void request_free(struct jit_request *r)
 {
-    interp_prog_free(&r->eb.prog);
+    for (uint32_t i = 0; i < r->func.n; i++)
+        interp_prog_free(&r->members[i].prog);
+    free(r->members);
     free(r);
 }
 
@@ -161,16 +165,17 @@ static bool ensure_llvm(struct jit_engine *e)
     return e->llvm != NULL;
 }
 
-/* Compile reqs[0..n) into one unit (llvm_lock held). */
-static void compile_batch(struct jit_engine *e, struct jit_request **reqs, unsigned n)
+/* Compile reqs[0..n), all of one level, into one unit (llvm_lock held). */
+static void compile_unit(struct jit_engine *e, struct jit_request **reqs, unsigned n)
 {
-    const struct em_block *blocks[JIT_BATCH_MAX];
+    const struct em_func *funcs[JIT_BATCH_MAX];
     jit_fn fns[JIT_BATCH_MAX];
     for (unsigned i = 0; i < n; i++)
-        blocks[i] = &reqs[i]->eb;
+        funcs[i] = &reqs[i]->func;
+    enum llvm_opt opt = n && reqs[0]->optimise ? LLVM_OPT_HOT : LLVM_OPT_WARM;
     uint64_t t0 = now_ns();
     size_t bytes = 0;
-    struct llvm_unit *code = ensure_llvm(e) ? llvm_compile(e->llvm, blocks, n, LLVM_OPT_WARM, fns, &bytes) : NULL;
+    struct llvm_unit *code = ensure_llvm(e) ? llvm_compile(e->llvm, funcs, n, opt, fns, &bytes) : NULL;
     uint64_t dt = now_ns() - t0;
     struct jit_unit *u = code ? calloc(1, sizeof(*u)) : NULL;
     if (code && !u)
@@ -211,6 +216,20 @@ static void free_dead_units(struct jit_engine *e)
 
 /* The last user of a unit frees it: through the compile thread when there is one
  * (the vCPU does not wait for a batch in progress), at once otherwise. */
+/* A batch holds warm blocks and optimised regions: one unit for each level. */
+static void compile_batch(struct jit_engine *e, struct jit_request **reqs, unsigned n)
+{
+    struct jit_request *level[2][JIT_BATCH_MAX];
+    unsigned count[2] = { 0, 0 };
+    for (unsigned i = 0; i < n; i++) {
+        unsigned l = reqs[i]->optimise;
+        level[l][count[l]++] = reqs[i];
+    }
+    for (unsigned l = 0; l < 2; l++)
+        if (count[l])
+            compile_unit(e, level[l], count[l]);
+}
+
 static void unit_put(struct jit_engine *e, struct jit_unit *u)
 {
     if (!u || atomic_fetch_sub(&u->users, 1) != 1)
@@ -392,21 +411,41 @@ void jit_vcpu_destroy(struct jit_vcpu *v)
     free(v);
 }
 
-bool jit_request(struct jit_vcpu *v, struct jit_block *blk, const struct interp_prog *prog,
-                 const struct jit_block_info *info)
+bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, bool optimise)
 {
-    if (!v || blk->state != JIT_BLOCK_COLD)
+    struct jit_block *blk = member[0].jb;
+    if (!v || !n || blk->state != JIT_BLOCK_COLD)
         return false;
     struct jit_engine *e = v->e;
     struct jit_request *r = calloc(1, sizeof(*r));
-    if (!r || !alloc_chain(blk, prog) || !copy_prog(&r->eb.prog, prog)) {
-        free(r);
+    struct em_block *mb = calloc(n, sizeof(*mb));
+    bool ok = r && mb;
+    if (r) {
+        r->members = mb;
+        r->func.member = mb;
+    }
+    for (uint32_t i = 0; ok && i < n; i++) {
+        ok = alloc_chain(member[i].jb, member[i].prog) && copy_prog(&mb[i].prog, member[i].prog);
+        if (!ok)
+            break;
+        r->func.n = i + 1;
+        mb[i].info = member[i].info;
+        mb[i].chain = member[i].jb->chain;
+        mb[i].ctx = v->ctx;
+        mb[i].self = member[i].self;
+    }
+    if (!ok) {
+        if (r && !mb)
+            free(r);
+        else if (r)
+            request_free(r);
         blk->state = JIT_BLOCK_FAILED;
         return false;
     }
-    r->eb.info = *info;
-    r->eb.chain = blk->chain;
-    r->eb.ctx = v->ctx;
+    /* Eager mode (tests) compiles every block at once: regions keep their state in
+     * SSA form but skip the optimising pipeline, whose cost would dominate. */
+    r->func.cache_state = optimise;
+    r->optimise = optimise && e->mode != JIT_MODE_EAGER;
     r->blk = blk;
     r->v = v;
     blk->req = r;

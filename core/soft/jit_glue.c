@@ -98,19 +98,108 @@ static bool block_chainable(const struct soft_frontend *fe, const struct interp_
     return ok;
 }
 
+/* Blocks a region may hold, and pre-decoded instructions in all (the optimising
+ * pipeline's cost grows faster than linearly: larger loops run as chained blocks). */
+#define SOFT_JIT_REGION_MAX 16u
+#define SOFT_JIT_REGION_MAX_CODE 1200u
+
+static struct jit_block_info info_of(const struct soft_frontend *fe, const struct tc_block *blk)
+{
+    return (struct jit_block_info){
+        .pc = blk->pc,
+        .mode = blk->mode,
+        .guest_insns = blk->guest_insns,
+        .chainable = block_chainable(fe, &blk->prog),
+        .pc_offset = fe->pc_offset ? fe->pc_offset(blk->mode) : -1,
+        .set_pc = fe->set_pc,
+    };
+}
+
+/* The recorded successor of blk at pc (the dispatcher's link, or a compiled chain
+ * cell) if it may join head's region: current, same mode, same single code page at
+ * the same generation (so head's validity is the member's), chainable. */
+static struct tc_block *successor(struct soft_vcpu *sv, const struct tc_block *head, const struct tc_block *blk,
+                                  uint64_t pc, uint64_t epoch)
+{
+    struct tc_block *n = NULL;
+    for (unsigned k = 0; k < 2 && !n; k++)
+        if (blk->link[k] && blk->link_pc[k] == pc && blk->link_free_gen[k] == sv->tc.free_gen &&
+            blk->link_tlb_gen[k] == sv->cpu.tlb.flush_gen)
+            n = blk->link[k];
+    for (uint32_t k = 0; k < blk->jit.nchain && !n; k++) {
+        const struct jit_chain *c = &blk->jit.chain[k];
+        if (blk->jit.chain_pc[k] == pc && c->fn && c->epoch == soft_jit_chain_epoch(sv))
+            n = c->blk;
+    }
+    if (!n || n == sv->temp_block || n->mode != head->mode || n->npages != 1 || n->page[0] != head->page[0] ||
+        n->page_gen[0] != head->page_gen[0] || !tc_block_valid(n, epoch))
+        return NULL;
+    return n;
+}
+
+/* The blocks reachable from head along recorded direct successors (head first), and
+ * whether one of them leads back to head: a loop worth a region. */
+static uint32_t form_region(struct soft_vcpu *sv, struct tc_block *head, struct tc_block **out, bool *loop)
+{
+    uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
+    uint32_t n = 1, code = head->prog.count;
+    out[0] = head;
+    *loop = false;
+    if (head->npages != 1 || code > SOFT_JIT_REGION_MAX_CODE)
+        return 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t pcs[8];
+        uint32_t nexits = jit_direct_exits(&out[i]->prog, pcs, 8);
+        for (uint32_t k = 0; k < nexits && k < 8; k++) {
+            if (pcs[k] == head->pc) {
+                *loop = true;
+                continue;
+            }
+            struct tc_block *s = successor(sv, head, out[i], pcs[k], epoch);
+            bool seen = false;
+            for (uint32_t j = 0; j < n && !seen; j++)
+                seen = out[j] == s;
+            if (s && !seen && n < SOFT_JIT_REGION_MAX && code + s->prog.count <= SOFT_JIT_REGION_MAX_CODE) {
+                out[n++] = s;
+                code += s->prog.count;
+            }
+        }
+    }
+    return n;
+}
+
 void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk)
 {
     if (blk->exec_count < sv->jit_threshold || blk->jit.state != JIT_BLOCK_COLD || blk == sv->temp_block)
         return;
     const struct soft_frontend *fe = sv->cpu.fe;
-    struct jit_block_info info = {
-        .pc = blk->pc,
-        .mode = blk->mode,
-        .guest_insns = blk->guest_insns,
-        .chainable = block_chainable(fe, &blk->prog),
-        .set_pc = fe->set_pc,
-    };
-    jit_request(sv->jit, &blk->jit, &blk->prog, &info);
+    struct tc_block *blocks[SOFT_JIT_REGION_MAX];
+    struct jit_member member[SOFT_JIT_REGION_MAX];
+    bool loop = false;
+    uint32_t n = form_region(sv, blk, blocks, &loop);
+    struct jit_block_info head = info_of(fe, blk);
+    if (!loop || !head.chainable)
+        n = 1;
+    /* A region's members must all chain; stop at the first that cannot. */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        member[i] = (struct jit_member){ .jb = &blocks[i]->jit, .prog = &blocks[i]->prog,
+                                         .info = i ? info_of(fe, blocks[i]) : head, .self = blocks[i] };
+        if (i && !member[i].info.chainable)
+            break;
+        keep = i + 1;
+    }
+    if (keep > 1) {
+        free(blk->region);
+        blk->region = malloc((keep - 1) * sizeof(*blk->region));
+        blk->nregion = blk->region ? keep - 1 : 0;
+        for (uint32_t i = 1; i < keep && blk->region; i++)
+            blk->region[i - 1] = blocks[i];
+        blk->region_run = sv->run_seq;
+        if (!blk->region)
+            keep = 1;
+    }
+    jit_request(sv->jit, member, keep, loop && head.chainable);
 }
 
 uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)

@@ -114,6 +114,18 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     jit_fn fn = atomic_load_explicit(&blk->jit.fn, memory_order_relaxed);
     *exit = JIT_EXIT_NONE;
     sv->cur_blk = blk;
+    if (fn && blk->nregion && blk->region_run != sv->run_seq) {
+        /* The region runs its other blocks without the dispatcher: their bytes get
+         * the once-a-run check here. A rewritten one leaves the interpreter this
+         * time (this block's own bytes were checked) and retranslation after. */
+        bool same = true;
+        for (uint32_t i = 0; i < blk->nregion && same; i++)
+            same = soft_block_recheck(sv, blk->region[i]);
+        if (same)
+            blk->region_run = sv->run_seq;
+        else
+            fn = NULL;
+    }
     if (!fn) {
         sv->blocks_interp++;
         *r = interp_run(cpu, &blk->prog);

@@ -69,6 +69,9 @@ struct soft_frontend {
      * to do now and will have nothing to do as long as only plain bits change. */
     uint64_t (*plain_bits)(uint32_t offset, uint32_t size);
     bool (*events_quiet)(const struct soft_cpu *cpu);
+    /* Optional: the state offset of a 64-bit field that holds the pc unchanged in mode
+     * `mode` (what set_pc stores), or -1: compiled code then calls set_pc. */
+    int32_t (*pc_offset)(uint32_t mode);
 };
 
 /* "pc" in this interface is the guest-virtual address instruction fetch uses (x86:

@@ -93,6 +93,10 @@ uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv);
 /* prev left by its direct exit k and the dispatcher found next: chain them. */
 void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next);
 
+/* translate.c: whether blk's guest bytes are still those it was translated from
+ * (checked once per run; false also invalidates its pages). */
+bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk);
+
 /* run.c */
 hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);
 void soft_wake(struct vcpu *vcpu);

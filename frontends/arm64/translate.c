@@ -178,6 +178,12 @@ static bool fe_events_quiet(const struct soft_cpu *cpu)
     return v->ext.a64.vtimer_masked || !a64_vtimer_firing((struct soft_cpu *)cpu);
 }
 
+static int32_t fe_pc_offset(uint32_t mode)
+{
+    (void)mode;
+    return (int32_t)offsetof(struct a64_state, pc);
+}
+
 static void fe_sync_state(struct soft_cpu *cpu)
 {
     (void)cpu;   /* arm64 keeps no lazy state */
@@ -197,4 +203,5 @@ const struct soft_frontend a64_soft_frontend = {
     .stop = fe_stop,
     .plain_bits = fe_plain_bits,
     .events_quiet = fe_events_quiet,
+    .pc_offset = fe_pc_offset,
 };

@@ -419,6 +419,12 @@ static uint64_t fe_plain_bits(uint32_t off, uint32_t size)
     return 0;
 }
 
+/* In 64-bit code RIP is the pc; elsewhere set_pc subtracts CS.base and wraps. */
+static int32_t fe_pc_offset(uint32_t mode)
+{
+    return (mode & X86_MK_CODE_MASK) == X86_CODE64 ? (int32_t)offsetof(struct x86_state, rip) : -1;
+}
+
 /* fe_check_events would do nothing now, and nothing while only plain state changes. */
 static bool fe_events_quiet(const struct soft_cpu *cpu)
 {
@@ -510,6 +516,7 @@ const struct soft_frontend x86_soft_frontend = {
     .set_pc = fe_set_pc,
     .plain_bits = fe_plain_bits,
     .events_quiet = fe_events_quiet,
+    .pc_offset = fe_pc_offset,
     .sync_state = fe_sync_state,
     .stop = fe_stop,
     .flag_offsets = x86_flag_offsets,

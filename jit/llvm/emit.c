@@ -298,29 +298,64 @@ static uint16_t base_op(uint16_t op)
     }
 }
 
-bool em_emit_block(struct em_module *m, const struct em_block *b, const char *name)
+/* One member's program, from its entry block on. */
+static bool emit_member(struct em_fn *f, uint32_t k)
 {
+    const struct em_block *b = &f->func->member[k];
     const struct interp_prog *p = &b->prog;
-    struct em_fn f = { .m = m, .b = b };
-    f.fn = LLVMAddFunction(m->mod, name, m->blk_fn_t);
-    f.cpu = LLVMGetParam(f.fn, 0);
-    f.state = LLVMGetParam(f.fn, 1);
     /* Blocks may hold thousands of values: the slot table is on the heap. */
     LLVMValueRef *vals = calloc(p->nvals ? p->nvals : 1, sizeof(*vals));
     if (!vals)
         return false;
-    f.val = vals;
-    LLVMPositionBuilderAtEnd(m->bd, em_new_bb(&f, "entry"));
+    f->b = b;
+    f->member = k;
+    f->val = vals;
+    f->seen = 0;
+    f->start = NULL;
+    f->next_exit = 0;
+    f->ic0 = f->member_ic[k];
+    LLVMPositionBuilderAtEnd(f->m->bd, f->member_bb[k]);
+    em_cache_enter_member(f);
     for (uint32_t s = 0; s < p->nvals; s++)
-        vals[s] = p->is_const[s] ? em_const128(&f, p->width[s], p->vals[s]) : NULL;
-    f.ic0 = em_load(&f, m->i64, f.cpu, EM_CPU(icount));
+        vals[s] = p->is_const[s] ? em_const128(f, p->width[s], p->vals[s]) : NULL;
     bool ok = true;
     for (uint32_t i = 0; i < p->count && ok; i++) {
         const struct interp_insn *in = &p->code[i];
         uint16_t op = base_op(in->op);
-        ok = op < IR_OP_COUNT && (em_emit_pure(&f, in, op) || em_emit_effect(&f, in, op));
+        ok = op < IR_OP_COUNT && (em_emit_pure(f, in, op) || em_emit_effect(f, in, op));
     }
     free(vals);
     /* Verified programs end with a terminator, which left the builder in a closed block. */
+    return ok;
+}
+
+bool em_emit_func(struct em_module *m, const struct em_func *fn, const char *name)
+{
+    struct em_fn f = { .m = m, .func = fn, .b = &fn->member[0] };
+    LLVMBasicBlockRef bbs[fn->n];
+    LLVMValueRef ics[fn->n];
+    f.fn = LLVMAddFunction(m->mod, name, m->blk_fn_t);
+    f.cpu = LLVMGetParam(f.fn, 0);
+    f.state = LLVMGetParam(f.fn, 1);
+    f.member_bb = bbs;
+    f.member_ic = ics;
+    LLVMPositionBuilderAtEnd(m->bd, em_new_bb(&f, "entry"));
+    LLVMValueRef ic = em_load(&f, m->i64, f.cpu, EM_CPU(icount));
+    f.vm_epoch0 = LLVMBuildLoad2(m->bd, m->i64, em_ptr_const(&f, fn->member[0].ctx->vm_epoch), "");
+    LLVMSetOrdering(f.vm_epoch0, LLVMAtomicOrderingMonotonic);
+    LLVMSetAlignment(f.vm_epoch0, 8);
+    bool ok = !fn->cache_state || em_cache_plan(&f);
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(m->bd);
+    for (uint32_t k = 0; k < fn->n; k++) {
+        bbs[k] = em_new_bb(&f, "member");
+        LLVMPositionBuilderAtEnd(m->bd, bbs[k]);
+        ics[k] = LLVMBuildPhi(m->bd, m->i64, "icount");
+    }
+    LLVMPositionBuilderAtEnd(m->bd, entry);
+    LLVMBuildBr(m->bd, bbs[0]);
+    LLVMAddIncoming(ics[0], &ic, &entry, 1);
+    for (uint32_t k = 0; k < fn->n && ok; k++)
+        ok = emit_member(&f, k);
+    free(f.slot);
     return ok;
 }

@@ -20,8 +20,8 @@ struct em_module {
 
 void em_module_init(struct em_module *m, LLVMContextRef cx, const char *name);
 void em_module_dispose_builder(struct em_module *m);
-/* Adds function `name` for b to the module. False if the program holds something the
+/* Adds function `name` for fn to the module. False if the program holds something the
  * emitter refuses (then the module must be dropped: the function may be partial). */
-bool em_emit_block(struct em_module *m, const struct em_block *b, const char *name);
+bool em_emit_func(struct em_module *m, const struct em_func *fn, const char *name);
 
 #endif /* ANYHV_JIT_LLVM_EMIT_H */

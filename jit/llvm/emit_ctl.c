@@ -18,9 +18,10 @@ static LLVMValueRef icount_plus(struct em_fn *f, uint64_t n)
 }
 
 /* Publish the open instruction before out-of-line code can look (interp.c sync). */
-static void sync_open(struct em_fn *f)
+static void sync_open(struct em_fn *f, bool main_path)
 {
     struct em_module *m = f->m;
+    em_cache_flush(f, main_path);
     em_store(f, icount_plus(f, f->seen ? f->seen - 1 : 0), f->cpu, EM_CPU(icount));
     em_store(f, LLVMConstInt(m->i32, f->start != NULL, 0), f->cpu, EM_CPU(insn_open));
     if (f->start) {
@@ -93,10 +94,58 @@ static void chain_or_return(struct em_fn *f, uint32_t k)
     ret(f, INTERP_EXIT);
 }
 
+/* The region member starting at pc, or -1. */
+static int member_at(struct em_fn *f, uint64_t pc)
+{
+    for (uint32_t i = 0; i < f->func->n; i++)
+        if (f->func->member[i].info.pc == pc)
+            return (int)i;
+    return -1;
+}
+
+/* A direct exit to a member of the region: continue inside the function while the
+ * dispatcher would have let compiled code chain (no request, code unchanged, the
+ * member fits the budget, chain count left); else leave as usual. */
+static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    const struct jit_vcpu_ctx *ctx = f->b->ctx;
+    const struct em_block *to = &f->func->member[j];
+    LLVMValueRef ctxp = em_ptr_const(f, ctx);
+    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
+    LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntEQ, load_atomic(f, m->i32, ctx->requests, 4), LLVMConstInt(m->i32, 0, 0), "");
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, load_atomic(f, m->i64, ctx->vm_epoch, 8), f->vm_epoch0, ""), "");
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, LLVMConstInt(m->i64, to->info.guest_insns, 0),
+                                            LLVMBuildSub(bd, bud, ic, ""), ""), "");
+    LLVMValueRef left = em_load(f, m->i32, ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, left, LLVMConstInt(m->i32, 1, 0), ""), "");
+    LLVMBasicBlockRef go = em_new_bb(f, "edge"), out = em_new_bb(f, "edge_out");
+    LLVMBuildCondBr(bd, ok, go, out);
+    LLVMPositionBuilderAtEnd(bd, go);
+    em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
+    em_store(f, em_ptr_const(f, to->self), em_ptr_const(f, ctx->running), 0);
+    /* Blocks begin with the state's pc at their start, as after a dispatcher exit. */
+    if (f->b->info.pc_offset >= 0)
+        em_state_set(f, (uint32_t)f->b->info.pc_offset, LLVMConstInt(m->i64, pc, 0));
+    else
+        call_set_pc(f, LLVMConstInt(m->i64, pc, 0));
+    LLVMAddIncoming(f->member_ic[j], &ic, (LLVMBasicBlockRef[]){ LLVMGetInsertBlock(bd) }, 1);
+    LLVMBuildBr(bd, f->member_bb[j]);
+    LLVMPositionBuilderAtEnd(bd, out);
+}
+
 /* Leave to pc: the current instruction retires (interp.c leave). */
 static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
 {
     struct em_module *m = f->m;
+    if (LLVMIsConstant(pc) && f->func->n) {
+        int j = member_at(f, LLVMConstIntGetZExtValue(pc));
+        if (j >= 0 && f->b->info.chainable)
+            internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
+    }
+    em_cache_flush(f, false);
     em_store(f, icount_plus(f, f->seen), f->cpu, EM_CPU(icount));
     em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
     if (f->start) {
@@ -134,7 +183,7 @@ static void exit_if_side(struct em_fn *f, const struct interp_insn *in)
 /* A fault at the open instruction: not retired, pc back to it (interp.c x_TRAP_IF). */
 static void trap_side(struct em_fn *f, const struct interp_insn *in)
 {
-    sync_open(f);
+    sync_open(f, false);   /* flushes the cache too */
     if (f->start)
         call_set_pc(f, LLVMConstInt(f->m->i64, f->start->imm, 0));
     stop(f, IR_STOP_EXCEPTION, in->imm);
@@ -223,7 +272,7 @@ static void emit_load(struct em_fn *f, const struct interp_insn *in)
     LLVMSetAlignment(x_fast, 1);
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, slow);
-    sync_open(f);
+    sync_open(f, false);
     LLVMValueRef args[5] = { f->cpu, a.va, LLVMConstInt(m->i32, a.size, 0), a.acc, LLVMConstInt(m->i64, in->imm2, 0) };
     LLVMValueRef wide = LLVMBuildCall2(bd, m->load_t, em_ptr_const(f, (const void *)jit_rt_load), args, 5, "");
     LLVMValueRef x_slow = em_fit(f, wide, a.size * 8);
@@ -251,7 +300,7 @@ static void emit_store(struct em_fn *f, const struct interp_insn *in)
     LLVMSetAlignment(s, 1);
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, slow);
-    sync_open(f);
+    sync_open(f, false);
     LLVMValueRef args[6] = { f->cpu, a.va, em_fit(f, v, 128), LLVMConstInt(m->i32, a.size, 0), a.acc,
                              LLVMConstInt(m->i64, in->imm2, 0) };
     LLVMBuildCall2(bd, m->store_t, em_ptr_const(f, (const void *)jit_rt_store), args, 6, "");
@@ -263,7 +312,7 @@ static void emit_atomic(struct em_fn *f, const struct interp_insn *in, uint16_t 
 {
     struct em_module *m = f->m;
     struct em_access a = access_of(f, in, MMU_READ | MMU_WRITE);
-    sync_open(f);
+    sync_open(f, true);
     LLVMValueRef r;
     if (op == IR_CMPXCHG) {
         LLVMValueRef args[7] = { f->cpu, a.va, LLVMConstInt(m->i32, a.size, 0), a.acc, LLVMConstInt(m->i64, in->imm2, 0),
@@ -281,31 +330,28 @@ static void emit_atomic(struct em_fn *f, const struct interp_insn *in, uint16_t 
 
 static void emit_get(struct em_fn *f, const struct interp_insn *in)
 {
-    if (in->w == 1) {
-        LLVMValueRef byte = em_load(f, f->m->i8, f->state, in->imm);
-        f->val[in->dst] = LLVMBuildTrunc(f->m->bd, byte, f->m->i1, "");
-    } else {
-        f->val[in->dst] = em_load(f, em_ty(f, in->w), f->state, in->imm);
-    }
+    f->val[in->dst] = em_state_get(f, (uint32_t)in->imm, in->w);
 }
 
 static void emit_set(struct em_fn *f, const struct interp_insn *in)
 {
-    LLVMValueRef v = f->val[in->a];
-    if (in->w == 1)
-        v = LLVMBuildZExt(f->m->bd, v, f->m->i8, "");
-    em_store(f, v, f->state, in->imm);
+    em_state_set(f, (uint32_t)in->imm, f->val[in->a]);
 }
 
 static void emit_call(struct em_fn *f, const struct interp_insn *in)
 {
     struct em_module *m = f->m;
     const struct ir_helper *h = ir_helper_get((uint32_t)in->imm);
-    sync_open(f);
+    if (h->flags == IR_HELPER_PURE)
+        em_store(f, icount_plus(f, f->seen ? f->seen - 1 : 0), f->cpu, EM_CPU(icount));
+    else
+        sync_open(f, true);
     LLVMValueRef zero = LLVMConstInt(m->i128, 0, 0);
     LLVMValueRef args[4] = { f->cpu, in->a ? em_fit(f, f->val[in->a], 128) : zero,
                              in->b ? em_fit(f, f->val[in->b], 128) : zero, in->c ? em_fit(f, f->val[in->c], 128) : zero };
     LLVMValueRef r = LLVMBuildCall2(m->bd, m->helper_t, em_ptr_const(f, (const void *)h->fn), args, 4, "");
+    if (h->flags & IR_HELPER_WRITES_STATE)
+        em_cache_reload(f);   /* it may have written state the function keeps */
     if (in->w)
         f->val[in->dst] = em_fit(f, r, in->w);
 }
@@ -335,7 +381,7 @@ bool em_emit_effect(struct em_fn *f, const struct interp_insn *in, uint16_t op)
     case IR_JUMP_IND: leave(f, f->val[in->a], JIT_EXIT_NONE); return true;
     case IR_BRANCH: branch(f, in); return true;
     case IR_STOP:
-        sync_open(f);
+        sync_open(f, false);
         stop(f, in->imm, in->imm2);
         return true;
     default:

@@ -141,7 +141,7 @@ static void fn_name(char *out, size_t len, uint64_t unit, unsigned i)
 }
 
 /* Build the module; false when it is unusable (every fns[i] stays NULL). */
-static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const struct em_block *const *blocks,
+static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const struct em_func *const *funcs,
                                   unsigned n, enum llvm_opt opt, bool *emitted)
 {
     struct em_module m;
@@ -154,7 +154,16 @@ static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const st
     LLVMDisposeTargetData(td);
     for (unsigned i = 0; i < n; i++) {
         fn_name(name, sizeof(name), unit, i);
-        emitted[i] = em_emit_block(&m, blocks[i], name);
+        emitted[i] = em_emit_func(&m, funcs[i], name);
+        if (e->debug && emitted[i]) {
+            LLVMValueRef f = LLVMGetNamedFunction(m.mod, name);
+            unsigned bbs = 0, insns = 0;
+            for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb), bbs++)
+                for (LLVMValueRef x = LLVMGetFirstInstruction(bb); x; x = LLVMGetNextInstruction(x))
+                    insns++;
+            fprintf(stderr, "anyhv jit: %s: %u members, pc 0x%llx, %u blocks, %u instructions\n", name,
+                    funcs[i]->n, (unsigned long long)funcs[i]->member[0].info.pc, bbs, insns);
+        }
         if (!emitted[i]) {
             LLVMValueRef f = LLVMGetNamedFunction(m.mod, name);
             if (f)
@@ -183,14 +192,14 @@ static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const st
     return m.mod;
 }
 
-struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_block *const *blocks, unsigned n,
+struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *const *funcs, unsigned n,
                                enum llvm_opt opt, jit_fn *fns, size_t *code_bytes)
 {
     uint64_t unit = e->next_unit++;
     bool emitted[n ? n : 1];
     memset(fns, 0, n * sizeof(*fns));
     *code_bytes = 0;
-    LLVMModuleRef mod = build_module(e, unit, blocks, n, opt, emitted);
+    LLVMModuleRef mod = build_module(e, unit, funcs, n, opt, emitted);
     if (!mod)
         return NULL;
     LLVMMemoryBufferRef obj = NULL;

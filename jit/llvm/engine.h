@@ -16,6 +16,17 @@ struct em_block {
     struct jit_block_info info;
     struct jit_chain *chain;    /* cells, one per direct exit (jit_direct_exits) */
     struct jit_vcpu_ctx *ctx;
+    void *self;                 /* the translated block (published as the running one) */
+};
+
+/* One compiled function: a block, or a region of blocks whose direct exits to one
+ * another stay inside the function (member 0 is the entry). With cache_state, guest
+ * state the members read and write lives in SSA values between the points where
+ * something outside the function could look at it. */
+struct em_func {
+    const struct em_block *member;
+    uint32_t n;
+    bool cache_state;
 };
 
 enum llvm_opt { LLVM_OPT_WARM, LLVM_OPT_HOT, LLVM_OPT_COUNT };
@@ -27,10 +38,10 @@ struct llvm_unit;
 struct llvm_engine *llvm_engine_create(const char **err);
 void llvm_engine_destroy(struct llvm_engine *e);
 
-/* Compile n blocks into one unit; fns[i] gets block i's code (NULL when it was
+/* Compile n functions into one unit; fns[i] gets function i's code (NULL when it was
  * refused). Returns the unit (NULL when nothing compiled); *code_bytes the object's
  * size. */
-struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_block *const *blocks, unsigned n,
+struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *const *funcs, unsigned n,
                                enum llvm_opt opt, jit_fn *fns, size_t *code_bytes);
 /* Free a unit's code: nothing may run it or chain into it any more. */
 void llvm_unit_free(struct llvm_engine *e, struct llvm_unit *u);

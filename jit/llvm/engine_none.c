@@ -18,10 +18,10 @@ void llvm_engine_destroy(struct llvm_engine *e)
     (void)e;
 }
 
-struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_block *const *blocks, unsigned n,
+struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *const *funcs, unsigned n,
                                enum llvm_opt opt, jit_fn *fns, size_t *code_bytes)
 {
-    (void)e, (void)blocks, (void)opt;
+    (void)e, (void)funcs, (void)opt;
     for (unsigned i = 0; i < n; i++)
         fns[i] = NULL;
     *code_bytes = 0;

@@ -8,13 +8,13 @@
 ir_u128 jit_rt_load(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info)
 {
     ir_u128 x = 0;
-    soft_read_bytes(cpu, va, &x, size, access, info);
+    mmu_read_bytes(cpu, va, &x, size, access, info);
     return x;
 }
 
 void jit_rt_store(struct soft_cpu *cpu, uint64_t va, ir_u128 value, uint32_t size, uint32_t access, uint64_t info)
 {
-    soft_write_bytes(cpu, va, &value, size, access, info);
+    mmu_write_bytes(cpu, va, &value, size, access, info);
 }
 
 ir_u128 jit_rt_cmpxchg(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info,

@@ -78,7 +78,7 @@ hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code)
     struct pmap *old = atomic_exchange(&svm->s2[space], fresh);
     if (invalidate_code) {
         atomic_fetch_add(&svm->s2_epoch, 1);
-        tc_pages_touch(&svm->code_pages);
+        mmu_code_pages_touch(&svm->code_pages);
     }
     shoot_down(vm);
     snapshot_free(old);

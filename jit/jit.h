@@ -38,6 +38,21 @@ struct jit_chain {
     void *blk;                 /* successor's block, published as the running one */
 };
 
+/* Indirect branches (returns, computed jumps) leave compiled code through a per-vCPU
+ * cache of recent targets: the same conditions as a chain cell, plus the mode. */
+#define JIT_JCACHE_SIZE 1024u
+struct jit_jcache_entry {
+    uint64_t pc;
+    jit_fn fn;
+    uint64_t epoch, vm_epoch, insns;
+    void *blk;
+    uint64_t mode;
+};
+static inline uint32_t jit_jcache_index(uint64_t pc)
+{
+    return (uint32_t)((pc ^ (pc >> 10)) >> 1) & (JIT_JCACHE_SIZE - 1);
+}
+
 /* What compiled code reads from the dispatcher (addresses baked into the code:
  * compiled code is per vCPU). */
 struct jit_vcpu_ctx {
@@ -51,8 +66,10 @@ struct jit_vcpu_ctx {
                                       * or JIT_EXIT_NONE */
     _Atomic uint32_t ready;          /* set by the compile thread: code waits to be
                                       * installed (jit_install_ready) */
+    struct jit_jcache_entry *jcache; /* JIT_JCACHE_SIZE entries, or NULL */
 };
 #define JIT_EXIT_NONE 0xffffffffu
+#define JIT_EXIT_INDIRECT 0xfffffffeu   /* last_exit: left by an indirect branch */
 /* Blocks chained between two dispatcher visits (deadline and event checks). */
 #define JIT_CHAIN_MAX 256u
 

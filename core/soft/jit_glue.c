@@ -4,6 +4,7 @@
  * dispatcher checks between blocks (the frontend's events and mode key); the
  * dispatcher lets compiled code chain only while the frontend says its per-block
  * event check has nothing to do (events_quiet). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,8 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv)
     sv->jctx.running = (void **)&sv->cur_blk;
     sv->jctx.last_exit = JIT_EXIT_NONE;
     sv->jit = jit_vcpu_create(sv->svm->jit, &sv->jctx);
+    if (sv->jit)
+        sv->jctx.jcache = calloc(JIT_JCACHE_SIZE, sizeof(*sv->jctx.jcache));
     sv->tc.on_free = on_block_free;
     sv->tc.on_free_arg = sv;
     const char *t = getenv("ANYHV_JIT_THRESHOLD");
@@ -41,11 +44,25 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv)
         sv->jit_threshold = 1;
 }
 
-/* The tcache must be gone first: its blocks hold requests this frees. */
+/* The tcache must be gone first: its blocks hold requests this frees. With
+ * ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client). */
 void soft_jit_vcpu_fini(struct soft_vcpu *sv)
 {
+    const char *show = getenv("ANYHV_JIT_STATS");
+    if (show && *show && *show != '0') {
+        struct jit_stats js;
+        jit_vcpu_stats(sv->jit, &js);
+        fprintf(stderr,
+                "anyhv jit: %llu blocks translated, %llu compiled (%llu refused) in %llu units, %.1f ms compiling; "
+                "block runs: %llu interpreted, %llu compiled\n",
+                (unsigned long long)sv->tc.translations, (unsigned long long)js.blocks_compiled,
+                (unsigned long long)js.blocks_failed, (unsigned long long)js.units, (double)js.compile_ns / 1e6,
+                (unsigned long long)sv->blocks_interp, (unsigned long long)sv->blocks_jit);
+    }
     jit_vcpu_destroy(sv->jit);
     sv->jit = NULL;
+    free(sv->jctx.jcache);
+    sv->jctx.jcache = NULL;
 }
 
 /* Whether a SET of `in` only changes bits the frontend calls plain (events and the
@@ -208,9 +225,28 @@ uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)
     return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq;
 }
 
+/* The jump cache entry for next (reached by an indirect branch of compiled code). */
+static void remember_target(struct soft_vcpu *sv, struct tc_block *prev, struct tc_block *next, jit_fn fn)
+{
+    if (!sv->jctx.jcache || next == sv->temp_block || prev->mode != next->mode)
+        return;
+    struct jit_jcache_entry *e = &sv->jctx.jcache[jit_jcache_index(next->pc)];
+    e->pc = next->pc;
+    e->mode = next->mode;
+    e->epoch = soft_jit_chain_epoch(sv);
+    e->vm_epoch = atomic_load_explicit(&sv->svm->code_pages.epoch, memory_order_acquire);
+    e->insns = next->guest_insns;
+    e->blk = next;
+    e->fn = fn;
+}
+
 void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next)
 {
     jit_fn fn = atomic_load_explicit(&next->jit.fn, memory_order_relaxed);
+    if (fn && k == JIT_EXIT_INDIRECT) {
+        remember_target(sv, prev, next, fn);
+        return;
+    }
     if (!fn || k >= prev->jit.nchain || next == sv->temp_block || prev->jit.chain_pc[k] != next->pc ||
         prev->mode != next->mode)
         return;

@@ -136,6 +136,57 @@ static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     LLVMPositionBuilderAtEnd(bd, out);
 }
 
+/* An indirect branch: tail-call the target's code when the vCPU's jump cache has it
+ * (see struct jit_jcache_entry); else return to the dispatcher, which fills it. */
+static void indirect_or_return(struct em_fn *f, LLVMValueRef pc)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    const struct jit_vcpu_ctx *ctx = f->b->ctx;
+    LLVMValueRef ctxp = em_ptr_const(f, ctx);
+    LLVMValueRef done = LLVMConstInt(m->i32, JIT_EXIT_INDIRECT, 0);
+    if (!ctx->jcache || !f->b->info.chainable) {
+        em_store(f, done, ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
+        ret(f, INTERP_EXIT);
+        return;
+    }
+    /* jit_jcache_index, spelled in IR. */
+    LLVMValueRef h = LLVMBuildXor(bd, pc, LLVMBuildLShr(bd, pc, LLVMConstInt(m->i64, 10, 0), ""), "");
+    h = LLVMBuildAnd(bd, LLVMBuildLShr(bd, h, LLVMConstInt(m->i64, 1, 0), ""),
+                     LLVMConstInt(m->i64, JIT_JCACHE_SIZE - 1, 0), "");
+    LLVMValueRef off = LLVMBuildMul(bd, h, LLVMConstInt(m->i64, sizeof(struct jit_jcache_entry), 0), "");
+    LLVMValueRef e = LLVMBuildGEP2(bd, m->i8, em_ptr_const(f, ctx->jcache), &off, 1, "");
+    LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntEQ, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, pc)), pc, "");
+    LLVMValueRef mode = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, mode));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, mode, LLVMConstInt(m->i64, f->b->info.mode, 0), ""), "");
+    LLVMValueRef ep = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, epoch));
+    LLVMValueRef cur = em_load(f, m->i64, ctxp, offsetof(struct jit_vcpu_ctx, chain_epoch));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, ep, cur, ""), "");
+    LLVMValueRef vep = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, vm_epoch));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, vep, load_atomic(f, m->i64, ctx->vm_epoch, 8), ""), "");
+    LLVMValueRef req = load_atomic(f, m->i32, ctx->requests, 4);
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, req, LLVMConstInt(m->i32, 0, 0), ""), "");
+    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
+    LLVMValueRef ins = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, insns));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ins, LLVMBuildSub(bd, bud, ic, ""), ""), "");
+    LLVMValueRef left = em_load(f, m->i32, ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, left, LLVMConstInt(m->i32, 1, 0), ""), "");
+    LLVMBasicBlockRef go = em_new_bb(f, "ind"), out = em_new_bb(f, "ind_miss");
+    LLVMBuildCondBr(bd, ok, go, out);
+    LLVMPositionBuilderAtEnd(bd, go);
+    em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
+    em_store(f, em_load(f, m->ptr, e, offsetof(struct jit_jcache_entry, blk)), em_ptr_const(f, ctx->running), 0);
+    LLVMValueRef fn = em_load(f, m->ptr, e, offsetof(struct jit_jcache_entry, fn));
+    LLVMValueRef args[2] = { f->cpu, f->state };
+    LLVMValueRef r = LLVMBuildCall2(bd, m->blk_fn_t, fn, args, 2, "");
+    LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
+    LLVMBuildRet(bd, r);
+    LLVMPositionBuilderAtEnd(bd, out);
+    em_store(f, done, ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
+    ret(f, INTERP_EXIT);
+}
+
 /* Leave to pc: the current instruction retires (interp.c leave). */
 static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
 {
@@ -153,7 +204,10 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
         em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
     }
     call_set_pc(f, pc);
-    chain_or_return(f, cell);
+    if (cell == JIT_EXIT_INDIRECT)
+        indirect_or_return(f, pc);
+    else
+        chain_or_return(f, cell);
 }
 
 static void stop(struct em_fn *f, uint64_t reason, uint64_t detail)
@@ -378,7 +432,7 @@ bool em_emit_effect(struct em_fn *f, const struct interp_insn *in, uint16_t op)
     case IR_EXIT_IF: side_exit(f, f->val[in->a], exit_if_side, in); return true;
     case IR_TRAP_IF: side_exit(f, f->val[in->a], trap_side, in); return true;
     case IR_JUMP: leave(f, LLVMConstInt(f->m->i64, in->imm, 0), f->next_exit++); return true;
-    case IR_JUMP_IND: leave(f, f->val[in->a], JIT_EXIT_NONE); return true;
+    case IR_JUMP_IND: leave(f, f->val[in->a], JIT_EXIT_INDIRECT); return true;
     case IR_BRANCH: branch(f, in); return true;
     case IR_STOP:
         sync_open(f, false);

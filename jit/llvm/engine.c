@@ -180,9 +180,12 @@ static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const st
         return NULL;
     }
     LLVMDisposeMessage(msg);
-    if (pipeline[opt]) {
+    const char *pipe = pipeline[opt];
+    if (opt == LLVM_OPT_HOT && getenv("ANYHV_JIT_PIPELINE"))
+        pipe = getenv("ANYHV_JIT_PIPELINE");
+    if (pipe) {
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-        LLVMErrorRef err = LLVMRunPasses(m.mod, pipeline[opt], e->tm[opt], po);
+        LLVMErrorRef err = LLVMRunPasses(m.mod, pipe, e->tm[opt], po);
         LLVMDisposePassBuilderOptions(po);
         if (failed(e, err, "passes")) {
             LLVMDisposeModule(m.mod);

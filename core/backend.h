@@ -58,6 +58,9 @@ struct backend_ops {
     /* From any thread: make a running (or the next) vcpu_run return CANCELED/EXT_IRQ. */
     void (*cancel)(struct vcpu *vcpu);
     void (*invalidate_tlb)(struct vcpu *vcpu);
+    /* Optional (NULL: HV_UNSUPPORTED): copy out up to max live TLB entries
+     * (struct anyhv_tlb_entry), *count = how many are live. Owning thread, between runs. */
+    hv_return_t (*tlb_dump)(struct vcpu *vcpu, void *entries, uint32_t max, uint32_t *count);
 };
 
 extern const struct backend_ops kvm_backend_ops;

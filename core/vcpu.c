@@ -135,7 +135,9 @@ hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
     uint64_t start = host_monotonic_ns();
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
+    memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
     hv_return_t ret = vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
+    debug_note_run(vcpu);
     atomic_store(&vcpu->running, false);
     vcpu->exec_time_ns += host_monotonic_ns() - start;
     return ret;

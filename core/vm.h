@@ -56,6 +56,24 @@ struct vcpu_a64_ext {
     bool trap_debug_exceptions, trap_debug_reg_accesses;
 };
 
+/* Debugging state (anyhv_vcpu_set_breakpoint/_watchpoint, core/debug.c); the soft
+ * backend checks it at instruction boundaries and on slow-path data accesses. */
+#define VCPU_MAX_BREAKPOINTS 64u
+#define VCPU_MAX_WATCHPOINTS 16u
+enum vcpu_stop_kind { VCPU_STOP_NONE = 0, VCPU_STOP_BUDGET, VCPU_STOP_BREAKPOINT, VCPU_STOP_WATCHPOINT };
+enum vcpu_watch_kind { VCPU_WATCH_WRITE = 1, VCPU_WATCH_READ = 2, VCPU_WATCH_ACCESS = 3 };
+struct vcpu_debug {
+    uint32_t nbp, nwp;             /* 0 and 0: nothing to check (the fast case) */
+    uint64_t bp[VCPU_MAX_BREAKPOINTS];
+    struct vcpu_watch { uint64_t addr, len; uint32_t kind; } wp[VCPU_MAX_WATCHPOINTS];
+    struct vcpu_stop {             /* why the last run stopped, for anyhv_vcpu_get_stop */
+        uint32_t kind;             /* enum vcpu_stop_kind */
+        uint32_t size;
+        bool write;
+        uint64_t pc, address, icount;
+    } stop;
+};
+
 struct vm;
 
 struct vcpu {
@@ -76,6 +94,7 @@ struct vcpu {
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     void *be;                      /* backend private data */
+    struct vcpu_debug dbg;
     union {
         struct vcpu_x86_ext x86;
         struct vcpu_a64_ext a64;
@@ -130,5 +149,8 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
 
 uint64_t host_monotonic_ns(void);
+
+/* core/debug.c: record anyhv's own stop reason after a run (budget). */
+void debug_note_run(struct vcpu *vcpu);
 
 #endif /* ANYHV_CORE_VM_H */

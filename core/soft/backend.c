@@ -210,4 +210,5 @@ const struct backend_ops soft_backend_ops = {
     .state_put = soft_state_sync,
     .cancel = soft_cancel,
     .invalidate_tlb = soft_invalidate_tlb,
+    .tlb_dump = soft_tlb_dump,
 };

@@ -100,6 +100,8 @@ static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access
     e.perms &= r->perms & (MMU_READ | MMU_WRITE | MMU_FETCH);
     if ((e.perms & MMU_WRITE) && tc_page_is_live(&sv->svm->code_pages, gpage))
         e.perms = (e.perms & ~MMU_WRITE) | MMU_PERM_CODE;
+    if (cpu->vcpu->dbg.nwp)
+        e.perms = soft_debug_watch_perms(cpu, va, e.perms);
     struct mmu_entry *slot = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     *slot = e;
     return slot;
@@ -127,6 +129,8 @@ static void smc_guard(struct soft_cpu *cpu, uint64_t va, unsigned size)
  * or fill. */
 static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info)
 {
+    if (cpu->vcpu->dbg.nwp)
+        soft_debug_watch_check(cpu, va, size, access);
     struct mmu_entry *e = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     uint32_t need = access & (MMU_READ | MMU_WRITE | MMU_FETCH);
     if (e->vpage == mmu_tlb_tag(&cpu->tlb, va) && e->host) {
@@ -137,7 +141,7 @@ static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, unsigned siz
             smc_guard(cpu, va, size);
             struct soft_vcpu *sv = soft_vcpu_of(cpu);
             tc_page_invalidate(&sv->svm->code_pages, e->gpage);
-            e->perms = (e->perms & ~MMU_PERM_CODE) | MMU_WRITE;
+            e->perms = (e->perms & ~MMU_PERM_CODE) | ((e->perms & MMU_PERM_WATCH) ? 0 : MMU_WRITE);
             return e;
         }
     }

@@ -136,7 +136,10 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
             cpu->stop = SOFT_STOP_HALT;
             return;
         }
-        struct tc_block *blk = next_block(sv, prev);
+        bool no_link = false;
+        if (vcpu->dbg.nbp && soft_debug_boundary(sv, &no_link))
+            return;   /* a breakpoint (anyhv_vcpu_set_breakpoint): the exit is filled */
+        struct tc_block *blk = next_block(sv, no_link ? NULL : prev);
         if (!blk)
             return;
         blk->exec_count++;

@@ -9,6 +9,7 @@
 #define DEFAULT_MEM_MIB 64u
 #define MIB (1024ull * 1024ull)
 #define MAX_MEM_MIB 4096u
+#define MAX_PORT 65535u
 
 void run_usage(FILE *f, const char *prog)
 {
@@ -29,6 +30,9 @@ void run_usage(FILE *f, const char *prog)
             "  --max-exits N          stop with an error after N exits (0: no limit)\n"
             "  --max-insns N          stop with an error after N guest instructions, exactly and\n"
             "                         the same way every run (software route; 0: no limit)\n"
+            "  --gdb PORT             serve the GDB remote protocol on 127.0.0.1:PORT (docs/gdb.md);\n"
+            "                         gdb may attach while the guest runs\n"
+            "  --gdb-wait             with --gdb: wait for gdb before the first instruction\n"
             "  --trace                print every exit to stderr\n"
             "  --quiet                no summary at the end\n"
             "  --help                 this text\n"
@@ -118,6 +122,16 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             return RUN_OK;
         } else if (!strcmp(a, "--trace")) {
             o->trace = true;
+        } else if (!strcmp(a, "--gdb-wait")) {
+            o->gdb_wait = true;
+        } else if (!strcmp(a, "--gdb")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_PORT) {
+                fprintf(stderr, "anyhv-run: --gdb wants a TCP port 1..%u, not '%s'\n", MAX_PORT, v);
+                return RUN_USAGE;
+            }
+            o->gdb_port = (unsigned)n;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = true;
         } else if (!strcmp(a, "--arch")) {
@@ -169,6 +183,10 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
     }
     if (strcmp(o->backend, "auto") && strcmp(o->backend, "kvm") && strcmp(o->backend, "soft")) {
         fprintf(stderr, "anyhv-run: unknown backend '%s' (auto, kvm or soft)\n", o->backend);
+        return RUN_USAGE;
+    }
+    if (o->gdb_wait && !o->gdb_port) {
+        fprintf(stderr, "anyhv-run: --gdb-wait needs --gdb PORT\n");
         return RUN_USAGE;
     }
     if (!o->image) {

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "gdb.h"
 #include "session.h"
 
 static int select_backend(const char *name)
@@ -27,6 +28,7 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
     memset(s, 0, sizeof(*s));
     s->o = o;
     s->ram_size = o->mem_bytes;
+    s->ram_base = l->ram_base;
     int status = select_backend(o->backend);
     if (status != RUN_OK)
         return status;
@@ -66,6 +68,8 @@ int session_unavailable(const char *what, hv_return_t r)
     return RUN_UNAVAILABLE;
 }
 
+static int session_finish(struct run_session *s, const struct session_vcpu *v);
+
 /* --max-insns: budget the next run to what is left; true when nothing is left. */
 static bool insn_cap_reached(struct run_session *s, const struct session_vcpu *v)
 {
@@ -85,6 +89,10 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
 {
     console_init();
     stats_start(&s->stats);
+    if (s->o->gdb_port) {
+        s->status = gdb_session_loop(s, v);
+        return session_finish(s, v);
+    }
     if (s->o->max_insns && anyhv_vcpu_set_instruction_budget(v->handle_id, s->o->max_insns) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: --max-insns needs the software route (backend %s cannot count instructions)\n",
                 anyhv_backend_name());
@@ -110,6 +118,12 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
             break;
         }
     }
+    return session_finish(s, v);
+}
+
+/* The end of every run: console flushed, the summary printed. */
+static int session_finish(struct run_session *s, const struct session_vcpu *v)
+{
     console_flush();
     uint64_t n = 0;
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;

@@ -10,7 +10,7 @@
 struct run_session {
     const struct run_options *o;
     uint8_t *ram;
-    uint64_t ram_size;
+    uint64_t ram_base, ram_size;   /* guest-physical window of ram */
     struct run_stats stats;
     bool done;
     int status;

@@ -61,6 +61,9 @@ struct backend_ops {
     /* Optional (NULL: HV_UNSUPPORTED): copy out up to max live TLB entries
      * (struct anyhv_tlb_entry), *count = how many are live. Owning thread, between runs. */
     hv_return_t (*tlb_dump)(struct vcpu *vcpu, void *entries, uint32_t max, uint32_t *count);
+    /* Optional: the state struct and vcpu->icount were replaced wholesale (snapshot
+     * restore, VM lock held, vCPU stopped): drop whatever was derived from the old ones. */
+    void (*state_restored)(struct vcpu *vcpu);
 };
 
 extern const struct backend_ops kvm_backend_ops;

@@ -172,6 +172,18 @@ static void soft_cancel(struct vcpu *vcpu)
     soft_wake(vcpu);     /* VCPU_REQ_CANCEL is polled at block boundaries */
 }
 
+/* A snapshot replaced the state: the count, the halt wait, the TLB and the translations
+ * (keyed by guest-physical code whose bytes changed under them) start afresh. */
+static void soft_state_restored(struct vcpu *vcpu)
+{
+    struct soft_vcpu *sv = vcpu->be;
+    sv->cpu.icount = vcpu->icount;
+    sv->cpu.halted = false;
+    sv->cpu.wake_ns = 0;
+    tcache_flush(&sv->tc);
+    atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
+}
+
 static void soft_invalidate_tlb(struct vcpu *vcpu)
 {
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
@@ -211,4 +223,5 @@ const struct backend_ops soft_backend_ops = {
     .cancel = soft_cancel,
     .invalidate_tlb = soft_invalidate_tlb,
     .tlb_dump = soft_tlb_dump,
+    .state_restored = soft_state_restored,
 };

@@ -85,5 +85,6 @@ ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t 
 ANYHV_END_DECLS
 
 #include <anyhv/debug.h>
+#include <anyhv/snapshot.h>
 
 #endif /* ANYHV_ANYHV_H */

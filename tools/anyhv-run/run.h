@@ -33,6 +33,9 @@ struct run_options {
     bool load_addr_set;
     uint64_t max_exits;       /* 0 = unlimited */
     uint64_t max_insns;       /* guest instructions before the run is stopped; 0 = unlimited (soft route) */
+    uint64_t snapshot_at;     /* --snapshot-at N FILE: save the VM after N instructions */
+    const char *snapshot_file;
+    const char *restore_file; /* --restore FILE: start from a snapshot */
     unsigned gdb_port;        /* --gdb PORT: serve gdb there; 0 = no stub */
     bool gdb_wait;            /* --gdb-wait: stop before the first instruction until gdb attaches */
     bool trace;               /* print every exit */

@@ -64,6 +64,9 @@ struct backend_ops {
     /* Optional: the state struct and vcpu->icount were replaced wholesale (snapshot
      * restore, VM lock held, vCPU stopped): drop whatever was derived from the old ones. */
     void (*state_restored)(struct vcpu *vcpu);
+    /* Optional: the vCPU waits inside the backend for an event (x86 HLT without HLT
+     * exiting); deterministic mode then gives its turn away. */
+    bool (*idle)(struct vcpu *vcpu);
 };
 
 extern const struct backend_ops kvm_backend_ops;

@@ -93,6 +93,7 @@ struct vcpu {
     uint64_t exec_time_ns;         /* time spent in vcpu_run */
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
+    uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
     void *be;                      /* backend private data */
     struct vcpu_debug dbg;
     union {
@@ -112,6 +113,8 @@ struct vm {
     uint32_t ipa_bits;
     uint64_t granule;
     uint32_t max_vcpus;
+    _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
+    struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
 };
 
 /* VM configuration decided by the personality before creation. */
@@ -149,6 +152,20 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
 
 uint64_t host_monotonic_ns(void);
+
+/* core/determinism.c. Virtual time runs at DET_NS_PER_INSN per retired instruction;
+ * each vCPU's turn is DET_QUANTUM instructions. */
+#define DET_QUANTUM 4096u
+#define DET_NS_PER_INSN 1u
+struct det_sched;
+bool det_wanted(void);                 /* the extension call's or ANYHV_DETERMINISTIC's choice */
+hv_return_t det_enable(struct vm *vm);
+void det_free(struct vm *vm);
+hv_return_t det_vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
+void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
+/* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
+ * deterministic mode, the host's monotonic clock otherwise. */
+uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
 
 /* core/debug.c: record anyhv's own stop reason after a run (budget). */
 void debug_note_run(struct vcpu *vcpu);

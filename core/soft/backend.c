@@ -184,6 +184,11 @@ static void soft_state_restored(struct vcpu *vcpu)
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
 }
 
+static bool soft_idle(struct vcpu *vcpu)
+{
+    return ((struct soft_vcpu *)vcpu->be)->cpu.halted;
+}
+
 static void soft_invalidate_tlb(struct vcpu *vcpu)
 {
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
@@ -224,4 +229,5 @@ const struct backend_ops soft_backend_ops = {
     .invalidate_tlb = soft_invalidate_tlb,
     .tlb_dump = soft_tlb_dump,
     .state_restored = soft_state_restored,
+    .idle = soft_idle,
 };

@@ -82,6 +82,26 @@ ANYHV_API hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count
  */
 ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count);
 
+/*!
+ * @function anyhv_set_deterministic
+ * @abstract Deterministic mode (software route): every guest clock (the x86 TSC, the
+ *           arm64 generic timer's counters, hv_vcpu_get_exec_time) is virtual time,
+ *           1 ns per retired instruction plus idle time, and the VM's vCPUs run one at a
+ *           time in a fixed rotation of 4096-instruction turns, so a run is a function of
+ *           its inputs: the same instruction counts, exits and memory every time, SMP
+ *           included. Also chosen by ANYHV_DETERMINISTIC=1 (the call wins). Create every
+ *           vCPU before the first runs; a vCPU handling an exit keeps its turn, so keep
+ *           running each vCPU or destroy it (docs/determinism.md).
+ * @discussion Without a VM the choice applies to the next hv_vm_create; with one, it can
+ *           change until a vCPU first runs.
+ * @result HV_SUCCESS; HV_BUSY after a vCPU has run (unless unchanged); HV_UNSUPPORTED
+ *         when enabling on KVM.
+ */
+ANYHV_API hv_return_t anyhv_set_deterministic(bool enable);
+
+/*! Whether the current VM (or, without one, the next) runs in deterministic mode. */
+ANYHV_API bool anyhv_is_deterministic(void);
+
 ANYHV_END_DECLS
 
 #include <anyhv/debug.h>

@@ -30,6 +30,8 @@ void run_usage(FILE *f, const char *prog)
             "  --max-exits N          stop with an error after N exits (0: no limit)\n"
             "  --max-insns N          stop with an error after N guest instructions, exactly and\n"
             "                         the same way every run (software route; 0: no limit)\n"
+            "  --deterministic        deterministic mode: guest time from retired instructions,\n"
+            "                         the same run every time (software route; docs/determinism.md)\n"
             "  --snapshot-at N FILE   save the VM (vCPU, memory, devices) to FILE after exactly\n"
             "                         N guest instructions, then go on (software route)\n"
             "  --restore FILE         start from a snapshot of the same image and machine\n"
@@ -125,6 +127,8 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             return RUN_OK;
         } else if (!strcmp(a, "--trace")) {
             o->trace = true;
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = true;
         } else if (!strcmp(a, "--snapshot-at")) {
             if (!(v = option_value(argc, argv, &i)) || !parse_u64(v, &o->snapshot_at) || !(v = option_value(argc, argv, &i))) {
                 fprintf(stderr, "anyhv-run: --snapshot-at wants an instruction count and a file\n");

@@ -36,6 +36,7 @@ struct run_options {
     uint64_t snapshot_at;     /* --snapshot-at N FILE: save the VM after N instructions */
     const char *snapshot_file;
     const char *restore_file; /* --restore FILE: start from a snapshot */
+    bool deterministic;       /* --deterministic: anyhv_set_deterministic(true) */
     unsigned gdb_port;        /* --gdb PORT: serve gdb there; 0 = no stub */
     bool gdb_wait;            /* --gdb-wait: stop before the first instruction until gdb attaches */
     bool trace;               /* print every exit */

@@ -22,6 +22,18 @@ static int select_backend(const char *name)
     return anyhv_set_backend(b) == HV_SUCCESS ? RUN_OK : RUN_UNAVAILABLE;
 }
 
+/* --deterministic: the software route's mode, asked for before the VM exists. */
+static int select_deterministic(bool on)
+{
+    if (!on)
+        return RUN_OK;
+    if (anyhv_get_backend() != ANYHV_BACKEND_SOFT) {
+        fprintf(stderr, "anyhv-run: --deterministic needs the software route (backend %s)\n", anyhv_backend_name());
+        return RUN_UNAVAILABLE;
+    }
+    return anyhv_set_deterministic(true) == HV_SUCCESS ? RUN_OK : RUN_UNAVAILABLE;
+}
+
 int session_prepare(struct run_session *s, const struct run_options *o, const struct session_layout *l,
                     uint64_t *entry)
 {
@@ -30,6 +42,8 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
     s->ram_size = o->mem_bytes;
     s->ram_base = l->ram_base;
     int status = select_backend(o->backend);
+    if (status == RUN_OK)
+        status = select_deterministic(o->deterministic);
     if (status != RUN_OK)
         return status;
     if (s->ram_size < l->min_ram) {

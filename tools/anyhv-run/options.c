@@ -32,6 +32,10 @@ void run_usage(FILE *f, const char *prog)
             "                         the same way every run (software route; 0: no limit)\n"
             "  --deterministic        deterministic mode: guest time from retired instructions,\n"
             "                         the same run every time (software route; docs/determinism.md)\n"
+            "  --record FILE          log every console input answer the guest got, with its\n"
+            "                         instruction count, to FILE (implies --deterministic)\n"
+            "  --replay FILE          answer console input from a --record log, so the run\n"
+            "                         repeats the recorded one exactly (implies --deterministic)\n"
             "  --snapshot-at N FILE   save the VM (vCPU, memory, devices) to FILE after exactly\n"
             "                         N guest instructions, then go on (software route)\n"
             "  --restore FILE         start from a snapshot of the same image and machine\n"
@@ -129,6 +133,11 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             o->trace = true;
         } else if (!strcmp(a, "--deterministic")) {
             o->deterministic = true;
+        } else if (!strcmp(a, "--record") || !strcmp(a, "--replay")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            *(!strcmp(a, "--record") ? &o->record_file : &o->replay_file) = v;
+            o->deterministic = true;
         } else if (!strcmp(a, "--snapshot-at")) {
             if (!(v = option_value(argc, argv, &i)) || !parse_u64(v, &o->snapshot_at) || !(v = option_value(argc, argv, &i))) {
                 fprintf(stderr, "anyhv-run: --snapshot-at wants an instruction count and a file\n");
@@ -200,6 +209,10 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
     }
     if (strcmp(o->backend, "auto") && strcmp(o->backend, "kvm") && strcmp(o->backend, "soft")) {
         fprintf(stderr, "anyhv-run: unknown backend '%s' (auto, kvm or soft)\n", o->backend);
+        return RUN_USAGE;
+    }
+    if (o->record_file && o->replay_file) {
+        fprintf(stderr, "anyhv-run: --record and --replay exclude each other\n");
         return RUN_USAGE;
     }
     if (o->gdb_wait && !o->gdb_port) {

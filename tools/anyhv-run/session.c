@@ -148,10 +148,20 @@ static bool budget_available(const struct session_vcpu *v)
     return anyhv_vcpu_set_instruction_budget(v->handle_id, 0) == HV_SUCCESS;
 }
 
+static uint64_t instructions_now(void *ctx)
+{
+    uint64_t n = 0;
+    anyhv_vcpu_get_instructions(((const struct session_vcpu *)ctx)->handle_id, &n);
+    return n;
+}
+
 int session_loop(struct run_session *s, const struct session_vcpu *v)
 {
     console_init();
     stats_start(&s->stats);
+    console_set_clock(instructions_now, (void *)v);
+    if (s->o->replay_file && (s->status = console_log_load(s->o->replay_file)) != RUN_OK)
+        return s->status;
     s->snapshot_pending = s->o->snapshot_file != NULL;
     if ((s->o->max_insns || s->snapshot_pending) && !budget_available(v)) {
         fprintf(stderr, "anyhv-run: --%s needs the software route (backend %s cannot count instructions)\n",
@@ -191,10 +201,15 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
     return session_finish(s, v);
 }
 
-/* The end of every run: console flushed, the summary printed. */
+/* The end of every run: console flushed, the record written, the summary printed. */
 static int session_finish(struct run_session *s, const struct session_vcpu *v)
 {
     console_flush();
+    console_mute(false);
+    if (s->o->record_file && !console_log_save(s->o->record_file)) {
+        fprintf(stderr, "anyhv-run: cannot write the record '%s'\n", s->o->record_file);
+        s->status = RUN_UNAVAILABLE;
+    }
     uint64_t n = 0;
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;
     if (!s->o->quiet)

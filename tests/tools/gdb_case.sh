@@ -5,7 +5,8 @@
 # SCRIPT is a gdb command file where @PORT@ stands for the stub's port. EXPECT lists
 # extended regexes that must match lines of gdb's output, in that order; a line
 # "@icount-delta N" requires the first two "instructions retired" values gdb printed
-# to differ by exactly N (a stepi retires exactly one instruction). ORACLE, when given,
+# to differ by exactly N (a stepi retires exactly one instruction), and "@icount I J D"
+# requires the J-th value minus the I-th to be D. ORACLE, when given,
 # is the guest's expected console output. Exits 77 (skipped) without gdb-multiarch.
 script=$1 expect=$2 oracle=$3
 shift 3
@@ -37,6 +38,11 @@ cp "$tmp/gdb" "$tmp/left"
 while IFS= read -r re; do
     [ -z "$re" ] && continue
     case "$re" in
+    @icount\ *)
+        set -- ${re#@icount }
+        got=$(grep -Eo "instructions retired: [0-9]+" "$tmp/gdb" | awk -v i="$1" -v j="$2" '{v[NR]=$3} END {print v[j]-v[i]}')
+        [ "$got" = "$3" ] || { echo "FAIL: instructions retired, report $2 minus report $1: $got, expected $3"; fail=1; }
+        continue ;;
     @icount-delta*)
         want=${re#@icount-delta }
         got=$(grep -Eo "instructions retired: [0-9]+" "$tmp/gdb" | head -n 2 | awk '{v[NR]=$3} END {print v[2]-v[1]}')

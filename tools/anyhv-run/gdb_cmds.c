@@ -296,8 +296,8 @@ static void monitor(struct gdb_stub *st, const char *hex)
 static void query(struct gdb_stub *st, const char *pkt)
 {
     if (!strncmp(pkt, "qSupported", 10))
-        snprintf(st->out, sizeof(st->out), "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+",
-                 GDB_PACKET_MAX);
+        snprintf(st->out, sizeof(st->out), "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+%s",
+                 GDB_PACKET_MAX, st->history ? ";ReverseStep+;ReverseContinue+" : "");
     else if (!strncmp(pkt, "qXfer:features:read:", 20))
         xfer_features(st, pkt + 20);
     else if (!strcmp(pkt, "qAttached"))
@@ -338,6 +338,13 @@ bool gdb_handle_packet(struct gdb_stub *st, const char *pkt, enum gdb_action *ac
         break;
     case 'c': *act = GDB_CONTINUE; return true;
     case 's': *act = GDB_STEP; return true;
+    case 'b':
+        if (st->history && (!strcmp(pkt, "bs") || !strcmp(pkt, "bc"))) {
+            *act = pkt[1] == 's' ? GDB_REVERSE_STEP : GDB_REVERSE_CONTINUE;
+            return true;
+        }
+        strcpy(st->out, st->history ? "" : "E01");   /* no history: not a deterministic run */
+        break;
     case 'k': *act = GDB_KILL; return true;
     case 'D': strcpy(st->out, "OK"); *act = GDB_DETACH; return true;
     default: break;   /* unsupported: empty reply */

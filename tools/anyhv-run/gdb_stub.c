@@ -127,6 +127,20 @@ static bool set_budget(struct gdb_stub *st, bool step)
     return true;
 }
 
+struct gdb_pos gdb_position(struct gdb_stub *st)
+{
+    struct gdb_pos p = { 0, st->t->pc(st->v->handle_id) };
+    anyhv_vcpu_get_instructions(st->v->handle_id, &p.icount);
+    return p;
+}
+
+void gdb_handle_exit(struct gdb_stub *st)
+{
+    gdb_history_before_exit(st);
+    st->v->handle(st->v->ctx);
+    gdb_history_after_exit(st);
+}
+
 /* Runs once; true when the run was one of anyhv's stops (filled in *stop), false for
  * an ordinary exit, which has been handled. */
 static bool run_once(struct gdb_stub *st, bool step, anyhv_stop_t *stop)
@@ -146,7 +160,7 @@ static bool run_once(struct gdb_stub *st, bool step, anyhv_stop_t *stop)
     }
     if (stop->kind != ANYHV_STOP_NONE)
         return true;
-    st->v->handle(st->v->ctx);
+    gdb_handle_exit(st);
     if (!st->s->done && st->s->o->max_exits && st->s->stats.total >= st->s->o->max_exits) {
         fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " exits (--max-exits)\n", st->s->stats.total);
         session_end(st->s, RUN_GUEST_FAULT);
@@ -238,6 +252,8 @@ static void debug_loop(struct gdb_stub *st, bool stopped)
     while (!st->s->done) {
         bool step = false;
         if (stopped && is_connected(st)) {
+            if (!st->history && !st->checkpoint[0])
+                gdb_history_begin(st);
             enum gdb_action act = serve(st);
             if (act == GDB_KILL) {
                 fprintf(stderr, "anyhv-run: killed by gdb\n");
@@ -249,6 +265,12 @@ static void debug_loop(struct gdb_stub *st, bool stopped)
                 forget_gdb(st);
             }
             step = act == GDB_STEP;
+            if (act == GDB_REVERSE_STEP || act == GDB_REVERSE_CONTINUE) {
+                gdb_reverse(st, act == GDB_REVERSE_STEP);
+                if (!gdb_send(&st->conn, st->last_stop))
+                    forget_gdb(st);
+                continue;
+            }
         }
         stopped = resume(st, step) && is_connected(st);
         /* A gdb that has just attached asks with '?'; one that resumed us waits for this. */
@@ -312,5 +334,6 @@ int gdb_session_loop(struct run_session *s, const struct session_vcpu *v)
         status = s->status;
     }
     stop(&st);
+    gdb_history_end(&st);
     return status;
 }

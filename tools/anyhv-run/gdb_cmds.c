@@ -337,7 +337,14 @@ bool gdb_handle_packet(struct gdb_stub *st, const char *pkt, enum gdb_action *ac
             strcpy(st->out, "OK");
         break;
     case 'c': *act = GDB_CONTINUE; return true;
-    case 's': *act = GDB_STEP; return true;
+    case 's':
+        /* A step is an instruction budget of one: the software route's. */
+        if (anyhv_vcpu_set_instruction_budget(st->v->handle_id, 0) != HV_SUCCESS) {
+            strcpy(st->out, E_BAD);
+            break;
+        }
+        *act = GDB_STEP;
+        return true;
     case 'b':
         if (st->history && (!strcmp(pkt, "bs") || !strcmp(pkt, "bc"))) {
             *act = pkt[1] == 's' ? GDB_REVERSE_STEP : GDB_REVERSE_CONTINUE;

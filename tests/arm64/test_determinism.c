@@ -1,7 +1,8 @@
 /* Deterministic mode (anyhv_set_deterministic): an SMP guest whose vCPUs race on shared
  * memory, run twice, gives the same exit stream - the same exits in the same global
- * order, each with the same vCPU, value, retired-instruction count, virtual time and
- * hash of guest memory - and the same final memory. Three vCPUs on three threads, as a
+ * order, each with the same vCPU, value, retired-instruction count, virtual time (the
+ * counter the guest read, hv_vcpu_get_exec_time) and hash of guest memory - and the same
+ * final memory. Three vCPUs on three threads, as a
  * real VMM runs them. */
 #include "a64_test.h"
 
@@ -19,7 +20,7 @@
 struct exit_rec {
     uint32_t vcpu;
     uint32_t ec;
-    uint64_t value, icount, mem_hash;
+    uint64_t value, icount, exec_time, mem_hash;
 };
 
 struct scenario {
@@ -46,11 +47,12 @@ struct worker {
 
 static void record(struct scenario *sc, uint32_t id, hv_vcpu_t vcpu, uint32_t ec, uint64_t value)
 {
-    uint64_t n = 0;
+    uint64_t n = 0, t = 0;
     anyhv_vcpu_get_instructions(vcpu, &n);
+    hv_vcpu_get_exec_time(vcpu, &t);
     pthread_mutex_lock(&sc->lock);
     if (sc->nlog < MAX_EXITS)
-        sc->log[sc->nlog++] = (struct exit_rec){ id, ec, value, n, hash(sc->mem, RAM_SIZE) };
+        sc->log[sc->nlog++] = (struct exit_rec){ id, ec, value, n, t, hash(sc->mem, RAM_SIZE) };
     else
         sc->failed = true;
     pthread_mutex_unlock(&sc->lock);
@@ -145,7 +147,7 @@ Test(arm64_determinism, an_smp_guest_runs_the_same_twice)
     for (uint32_t i = 0; i < first.nlog; i++) {
         const struct exit_rec *a = &first.log[i], *b = &second.log[i];
         cr_assert(a->vcpu == b->vcpu && a->ec == b->ec && a->value == b->value && a->icount == b->icount &&
-                      a->mem_hash == b->mem_hash,
+                      a->exec_time == b->exec_time && a->mem_hash == b->mem_hash,
                   "exit %u differs: vCPU %u/%u ec %#x/%#x value %llu/%llu icount %llu/%llu", i, a->vcpu, b->vcpu,
                   a->ec, b->ec, (unsigned long long)a->value, (unsigned long long)b->value,
                   (unsigned long long)a->icount, (unsigned long long)b->icount);

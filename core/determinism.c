@@ -156,9 +156,16 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     hv_return_t r = HV_SUCCESS;
     pthread_mutex_lock(&d->lock);
     for (;;) {
-        while (d->turn != v->id && atomic_load(&vm->vcpus[d->turn]))
+        while (d->turn != v->id) {
+            /* A turn whose vCPU is gone (or never was) moves on to the next id, the
+             * same choice whoever makes it: det_vcpu_gone, or a waiter that got here
+             * first. */
+            if (!atomic_load(&vm->vcpus[d->turn])) {
+                pass_turn(vm, d, d->turn);
+                continue;
+            }
             pthread_cond_wait(&d->cond, &d->lock);
-        d->turn = v->id;   /* also when the holder of the turn is gone */
+        }
         uint64_t run_budget = DET_QUANTUM - d->used;
         bool client_limited = false;
         if (client_budget && client_budget - (v->icount - start) <= run_budget) {

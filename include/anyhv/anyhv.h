@@ -90,8 +90,9 @@ ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t 
  *           time in a fixed rotation of 4096-instruction turns, so a run is a function of
  *           its inputs: the same instruction counts, exits and memory every time, SMP
  *           included. Also chosen by ANYHV_DETERMINISTIC=1 (the call wins). Create every
- *           vCPU before the first runs; a vCPU handling an exit keeps its turn, so keep
- *           running each vCPU or destroy it (docs/determinism.md).
+ *           vCPU before the first runs, in a fixed order (the rotation follows vCPU ids);
+ *           a vCPU handling an exit keeps its turn, so keep running each vCPU or destroy
+ *           it (docs/determinism.md).
  * @discussion Without a VM the choice applies to the next hv_vm_create; with one, it can
  *           change until a vCPU first runs.
  * @result HV_SUCCESS; HV_BUSY after a vCPU has run (unless unchanged); HV_UNSUPPORTED

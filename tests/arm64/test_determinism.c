@@ -27,6 +27,8 @@ struct scenario {
     uint8_t *mem;
     pthread_mutex_t lock;
     pthread_barrier_t created;
+    pthread_cond_t turn_to_create;
+    uint32_t next_to_create;
     struct exit_rec log[MAX_EXITS];
     uint32_t nlog;
     bool failed;
@@ -65,7 +67,15 @@ static void *vcpu_thread(void *arg)
     struct scenario *sc = w->sc;
     hv_vcpu_t vcpu;
     hv_vcpu_exit_t *exit;
-    bool ok = hv_vcpu_create(&vcpu, &exit, NULL) == HV_SUCCESS;
+    /* vCPU ids follow creation order, and the rotation follows ids: create in a fixed
+     * order, as a VMM does, so thread i always drives vCPU i. */
+    pthread_mutex_lock(&sc->lock);
+    while (sc->next_to_create != w->id)
+        pthread_cond_wait(&sc->turn_to_create, &sc->lock);
+    bool ok = hv_vcpu_create(&vcpu, &exit, NULL) == HV_SUCCESS && vcpu == w->id;
+    sc->next_to_create++;
+    pthread_cond_broadcast(&sc->turn_to_create);
+    pthread_mutex_unlock(&sc->lock);
     hv_vcpu_set_reg(vcpu, HV_REG_PC, RAM_BASE);
     hv_vcpu_set_reg(vcpu, HV_REG_CPSR, 0x3c5);
     hv_vcpu_set_reg(vcpu, HV_REG_X0, w->id);
@@ -106,6 +116,7 @@ static void run_scenario(struct scenario *sc)
 {
     memset(sc, 0, sizeof(*sc));
     pthread_mutex_init(&sc->lock, NULL);
+    pthread_cond_init(&sc->turn_to_create, NULL);
     pthread_barrier_init(&sc->created, NULL, VCPUS);
     sc->mem = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(sc->mem, MAP_FAILED);

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core/vm.h"
 
@@ -28,7 +29,25 @@ struct det_sched {
     pthread_cond_t cond;
     uint32_t turn;          /* id of the vCPU whose turn it is */
     uint64_t used;          /* instructions it has retired in this turn */
+    uint64_t seed;          /* of the guest's random numbers (vcpu_random) */
 };
+
+/* SplitMix64's finaliser: a bijective mix, so distinct inputs give distinct draws. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#define DET_DEFAULT_SEED 0x616e7968765f6465ull   /* "anyhv_de" */
+#define GOLDEN_GAMMA 0x9e3779b97f4a7c15ull
+
+static uint64_t det_seed(void)
+{
+    const char *env = getenv("ANYHV_DETERMINISTIC_SEED");
+    return env && *env ? strtoull(env, NULL, 0) : DET_DEFAULT_SEED;
+}
 
 static _Atomic bool det_requested;   /* the extension call's choice for the next VM */
 static _Atomic bool det_requested_set;
@@ -48,6 +67,7 @@ hv_return_t det_enable(struct vm *vm)
         return HV_NO_RESOURCES;
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->cond, NULL);
+    d->seed = det_seed();
     vm->det = d;
     return HV_SUCCESS;
 }
@@ -96,6 +116,16 @@ uint64_t vcpu_guest_ns(const struct vcpu *v, uint64_t icount)
     if (!v->vm->det)
         return host_monotonic_ns();
     return (icount + v->idle_insns) * DET_NS_PER_INSN;
+}
+
+uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
+{
+    if (v->vm->det)
+        return mix64(v->vm->det->seed ^ mix64(((uint64_t)v->id << 56) ^ (icount * GOLDEN_GAMMA)));
+    uint64_t r;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+        return r;
+    return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
 }
 
 /* The next vCPU id after `id` in the rotation (the same one when it is alone). */

@@ -166,6 +166,10 @@ void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
  * deterministic mode, the host's monotonic clock otherwise. */
 uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
+/* A random number for the guest (x86 RDRAND/RDSEED) at `icount`: in deterministic mode a
+ * function of the seed (ANYHV_DETERMINISTIC_SEED), the vCPU id and icount, so replays and
+ * restored snapshots draw the same values; the host's entropy otherwise. */
+uint64_t vcpu_random(const struct vcpu *vcpu, uint64_t icount);
 
 /* core/debug.c: record anyhv's own stop reason after a run (budget). */
 void debug_note_run(struct vcpu *vcpu);

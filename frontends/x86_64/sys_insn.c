@@ -287,6 +287,12 @@ static uint64_t rdtsc_common(struct sysargs *a, bool aux)
 static uint64_t sys_rdtsc(struct sysargs *a) { return rdtsc_common(a, false); }
 static uint64_t sys_rdtscp(struct sysargs *a) { return rdtsc_common(a, true); }
 
+/* RDRAND/RDSEED: the instruction's count makes each draw its own (lift_rdrand). */
+static uint64_t sys_rdrand(struct sysargs *a)
+{
+    return vcpu_random(a->cpu->vcpu, a->cpu->icount);
+}
+
 static uint64_t sys_cpuid(struct sysargs *a)
 {
     begin(a, EXIT_CPUID);
@@ -603,7 +609,7 @@ static const sys_fn sys_table[X86_SYSOP_COUNT] = {
     [X86_SYS_FAR_CALL] = sys_far_call, [X86_SYS_FAR_RET] = sys_far_ret, [X86_SYS_IRET] = sys_iret,
     [X86_SYS_INT] = sys_int, [X86_SYS_INTO] = sys_into, [X86_SYS_HLT] = sys_hlt, [X86_SYS_IN] = sys_in,
     [X86_SYS_OUT] = sys_out, [X86_SYS_INS] = sys_ins, [X86_SYS_OUTS] = sys_outs, [X86_SYS_CPUID] = sys_cpuid,
-    [X86_SYS_RAISE_UD] = sys_raise_ud,
+    [X86_SYS_RAISE_UD] = sys_raise_ud, [X86_SYS_RDRAND] = sys_rdrand,
 };
 
 ir_u128 x86_h_system(void *vcpu, ir_u128 code, ir_u128 b, ir_u128 c)

@@ -67,3 +67,31 @@ Test(soft_x86_rdrand, deterministic_mode_draws_from_the_seed)
     cr_expect(c.rax != a.rax && c.rcx != a.rcx, "another seed, other draws");
     unsetenv("ANYHV_DETERMINISTIC_SEED");
 }
+
+Test(soft_x86_rdrand, rdrand_exiting_exits_with_the_instruction_information)
+{
+    require_soft();
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    memcpy(g.ram + XG_CODE, code, sizeof(code));
+    cr_assert_eq(xg_long_mode(&g), 0);
+    uint64_t cpu = xg_read_vmcs(&g, VMCS_CTRL_CPU_BASED);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_CPU_BASED, cpu | CPU_BASED_SECONDARY_CTLS), 0);
+    cr_assert_eq(xg_ctrl(&g, VMCS_CTRL_CPU_BASED2, HV_VMX_CAP_PROCBASED2, CPU_BASED2_RDRAND | CPU_BASED2_RDSEED), 0);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+    cr_expect_eq(xg_exit_reason(&g), VMX_REASON_RDRAND);
+    cr_expect_eq(xg_reg(&g, HV_X86_RIP), XG_CODE, "the instruction has not run");
+    cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMEXIT_INSTR_LEN), 4);
+    cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMX_INSTR_INFO), 2u << 11, "RAX, 64-bit");
+    /* The client emulates it and moves on: the next one (EBX, 32-bit) exits too. */
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE + 4);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+    cr_expect_eq(xg_exit_reason(&g), VMX_REASON_RDRAND);
+    cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMX_INSTR_INFO), (3u << 3) | (1u << 11), "RBX, 32-bit");
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE + 7);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+    cr_expect_eq(xg_exit_reason(&g), VMX_REASON_RDSEED);
+    cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_VMX_INSTR_INFO), (1u << 3) | (2u << 11), "RCX, 64-bit");
+    xg_destroy(&g);
+}

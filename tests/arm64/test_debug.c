@@ -97,3 +97,26 @@ Test(arm64_debug, watchpoints_stop_before_the_access)
     cr_assert_eq(anyhv_vcpu_get_stop(vm.vcpu, &stop), HV_SUCCESS);
     cr_expect(stop.write);
 }
+
+Test(arm64_debug, breakpoint_inside_hot_cached_code)
+{
+    /* The loop's blocks are translated, cached and linked first; a breakpoint then set in
+     * the middle of one must still stop exactly there. */
+    cr_assert_eq(anyhv_vcpu_set_instruction_budget(vm.vcpu, 5000), HV_SUCCESS);
+    cr_assert_eq(hv_vcpu_run(vm.vcpu), HV_SUCCESS);
+    cr_assert_eq(vm.exit->reason, HV_EXIT_REASON_EXCEPTION, "an MMIO report comes first");
+    a64_advance(&vm);
+    cr_assert_eq(hv_vcpu_run(vm.vcpu), HV_SUCCESS);
+    a64_advance(&vm);
+    uint32_t before = counter();
+    cr_assert_eq(anyhv_vcpu_set_instruction_budget(vm.vcpu, 0), HV_SUCCESS);
+    cr_assert_eq(anyhv_vcpu_set_breakpoint(vm.vcpu, STR_COUNTER, true), HV_SUCCESS);
+    uint64_t esr = a64_run_exception(&vm);
+    cr_expect_eq(ESR_EC(esr), EC_BREAKPOINT_LOWER, "EC %#x", ESR_EC(esr));
+    cr_expect_eq(a64_reg(&vm, HV_REG_PC), STR_COUNTER);
+    cr_expect_eq(counter(), before, "stopped before the store of this iteration");
+    /* Again from the breakpoint itself: it stops at once (debuggers step over it). */
+    esr = a64_run_exception(&vm);
+    cr_expect_eq(ESR_EC(esr), EC_BREAKPOINT_LOWER);
+    cr_expect_eq(a64_reg(&vm, HV_REG_PC), STR_COUNTER);
+}

@@ -215,6 +215,10 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
         fprintf(stderr, "anyhv-run: --record and --replay exclude each other\n");
         return RUN_USAGE;
     }
+    if (o->snapshot_file && o->gdb_port) {
+        fprintf(stderr, "anyhv-run: --snapshot-at is not available under --gdb (gdb's own stops decide)\n");
+        return RUN_USAGE;
+    }
     if (o->gdb_wait && !o->gdb_port) {
         fprintf(stderr, "anyhv-run: --gdb-wait needs --gdb PORT\n");
         return RUN_USAGE;

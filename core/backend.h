@@ -34,6 +34,11 @@ enum state_group {
 struct backend_ops {
     const char *name;
     enum backend_kind kind;
+    /* anyhv_vcpu_set_breakpoint: how many the backend can hold (debug registers on KVM). */
+    uint32_t max_breakpoints;
+    /* anyhv_vcpu_set_instruction_budget: the largest budget it can stop at exactly
+     * (KVM: 1, a single step; soft: any). */
+    uint64_t max_budget;
 
     hv_return_t (*vm_create)(struct vm *vm);
     void (*vm_destroy)(struct vm *vm);

@@ -97,9 +97,11 @@ static hv_return_t soft_vcpu(uint64_t vcpu, struct vcpu **out)
 hv_return_t anyhv_vcpu_set_breakpoint(uint64_t vcpu, uint64_t pc, bool enable)
 {
     struct vcpu *v;
-    hv_return_t r = soft_vcpu(vcpu, &v);
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
     if (r != HV_SUCCESS)
         return r;
+    if (!v->vm->be->max_breakpoints)
+        return HV_UNSUPPORTED;
     struct vcpu_debug *d = &v->dbg;
     for (uint32_t i = 0; i < d->nbp; i++) {
         if (d->bp[i] != pc)
@@ -110,7 +112,7 @@ hv_return_t anyhv_vcpu_set_breakpoint(uint64_t vcpu, uint64_t pc, bool enable)
     }
     if (!enable)
         return HV_SUCCESS;
-    if (d->nbp == VCPU_MAX_BREAKPOINTS)
+    if (d->nbp == VCPU_MAX_BREAKPOINTS || d->nbp == v->vm->be->max_breakpoints)
         return HV_NO_RESOURCES;
     d->bp[d->nbp++] = pc;
     return HV_SUCCESS;

@@ -214,6 +214,8 @@ hv_return_t soft_backend_check(enum guest_arch arch, const char **why)
 const struct backend_ops soft_backend_ops = {
     .name = "soft",
     .kind = BACKEND_SOFT,
+    .max_breakpoints = VCPU_MAX_BREAKPOINTS,
+    .max_budget = UINT64_MAX,
     .vm_create = soft_vm_create,
     .vm_destroy = soft_vm_destroy,
     .map = soft_map,

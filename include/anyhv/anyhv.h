@@ -78,7 +78,8 @@ ANYHV_API hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count
  *           in steps of a budget are reproducible. 0 removes the budget.
  * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t), from its owning thread.
  * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread;
- *         HV_UNSUPPORTED on KVM, which cannot stop at an exact instruction.
+ *         HV_UNSUPPORTED on KVM for budgets above 1 (KVM counts no instructions; a budget
+ *         of 1 is a single step through KVM_SET_GUEST_DEBUG).
  */
 ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count);
 

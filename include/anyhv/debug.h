@@ -1,7 +1,8 @@
 /* anyhv debugging extensions: what a debugger (anyhv-run's gdb stub, or any client)
- * needs beyond Apple's API. Guest-virtual translation works on every backend; the
- * breakpoints, watchpoints, stop reports and TLB view are the software route's (KVM
- * returns HV_UNSUPPORTED). Single-stepping is anyhv_vcpu_set_instruction_budget(1).
+ * needs beyond Apple's API. Guest-virtual translation and stop reports work on every
+ * backend, breakpoints on both (KVM: four, in debug registers); watchpoints and the TLB
+ * view are the software route's. Single-stepping is anyhv_vcpu_set_instruction_budget(1)
+ * (KVM: KVM_GUESTDBG_SINGLESTEP).
  * Included by <anyhv/anyhv.h>. */
 #ifndef ANYHV_DEBUG_H
 #define ANYHV_DEBUG_H
@@ -34,16 +35,17 @@ ANYHV_API hv_return_t anyhv_vcpu_translate(uint64_t vcpu, uint64_t gva, uint64_t
 
 /*!
  * @function anyhv_vcpu_set_breakpoint
- * @abstract Software route: stop the vCPU before it executes the instruction at guest-
- *           virtual `pc` (x86: the linear address CS.base + RIP). The guest sees nothing:
- *           no memory is patched, no debug register used. A run that starts on a
+ * @abstract Stop the vCPU before it executes the instruction at guest-virtual `pc`
+ *           (x86: the linear address CS.base + RIP). The guest sees nothing: no memory is
+ *           patched; the software route uses no debug register, KVM uses DR0-DR3 through
+ *           KVM_SET_GUEST_DEBUG (the guest's own are not in effect meanwhile). A run that starts on a
  *           breakpoint stops at once (a debugger steps over it with the budget). The stop
  *           is an exit of kind ANYHV_STOP_BREAKPOINT (anyhv_vcpu_get_stop): on the Intel
  *           API exit reason VMX_REASON_MTF, on the Apple-silicon API an exception exit
  *           with a breakpoint syndrome (EC 0x30).
  * @param enable true adds the breakpoint (adding one twice is fine), false removes it.
- * @result HV_SUCCESS; HV_NO_RESOURCES past ANYHV_MAX_BREAKPOINTS; HV_BAD_ARGUMENT for a
- *         bad handle or another thread; HV_UNSUPPORTED on KVM.
+ * @result HV_SUCCESS; HV_NO_RESOURCES past ANYHV_MAX_BREAKPOINTS (KVM: past four);
+ *         HV_BAD_ARGUMENT for a bad handle or another thread.
  */
 ANYHV_API hv_return_t anyhv_vcpu_set_breakpoint(uint64_t vcpu, uint64_t pc, bool enable);
 

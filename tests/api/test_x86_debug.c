@@ -85,7 +85,12 @@ Test(x86_debug, translate_without_paging_is_the_identity)
 Test(x86_debug, breakpoints_and_watchpoints_are_bounded_and_checked)
 {
     if (anyhv_get_backend() != ANYHV_BACKEND_SOFT) {
-        cr_expect_eq(anyhv_vcpu_set_breakpoint(vcpu, 0x1000, true), HV_UNSUPPORTED);
+        /* KVM: the four debug registers KVM_SET_GUEST_DEBUG offers; no watchpoints. */
+        for (uint64_t i = 0; i < 4; i++)
+            cr_assert_eq(anyhv_vcpu_set_breakpoint(vcpu, 0x1000 + i, true), HV_SUCCESS);
+        cr_expect_eq(anyhv_vcpu_set_breakpoint(vcpu, 0x2000, true), HV_NO_RESOURCES);
+        cr_expect_eq(anyhv_vcpu_set_instruction_budget(vcpu, 2), HV_UNSUPPORTED);
+        cr_expect_eq(anyhv_vcpu_set_instruction_budget(vcpu, 1), HV_SUCCESS, "a single step");
         cr_expect_eq(anyhv_vcpu_set_watchpoint(vcpu, 0x1000, 4, ANYHV_WATCH_WRITE, true), HV_UNSUPPORTED);
         uint32_t n;
         cr_expect_eq(anyhv_vcpu_get_tlb(vcpu, NULL, 0, &n), HV_UNSUPPORTED);

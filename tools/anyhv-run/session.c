@@ -142,10 +142,12 @@ static int restore(struct run_session *s, const struct session_vcpu *v)
     return RUN_OK;
 }
 
-/* Needs the software route: an exact instruction count (--max-insns, --snapshot-at). */
+/* Needs the software route: instructions counted and stopped at exactly (--max-insns,
+ * --snapshot-at). */
 static bool budget_available(const struct session_vcpu *v)
 {
-    return anyhv_vcpu_set_instruction_budget(v->handle_id, 0) == HV_SUCCESS;
+    uint64_t n;
+    return anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS;
 }
 
 static uint64_t instructions_now(void *ctx)

@@ -11,6 +11,10 @@
 #include "mmu/walk_x86.h"
 
 #define X86_LINEAR32_MASK 0xffffffffull
+/* A debugger's walk is permissive: the widest physical address x86 allows and 1-GiB
+ * pages, whatever processor model the route presents (reserved-bit faults are the
+ * guest's business, not the debugger's). */
+#define X86_DEBUG_MAXPHYADDR 52u
 #define A64_SCTLR_M (1ull << 0)
 
 _Static_assert(VCPU_MAX_BREAKPOINTS == ANYHV_MAX_BREAKPOINTS && VCPU_MAX_WATCHPOINTS == ANYHV_MAX_WATCHPOINTS,
@@ -34,7 +38,8 @@ static hv_return_t translate_x86(struct vcpu *v, const struct pmap *pm, uint64_t
         *gpa = long_mode ? gva : gva & X86_LINEAR32_MASK;
         return HV_SUCCESS;
     }
-    struct x86_walk_regs regs = { .cr0 = st->cr0, .cr3 = st->cr3, .cr4 = st->cr4, .efer = st->msr.efer };
+    struct x86_walk_regs regs = { .cr0 = st->cr0, .cr3 = st->cr3, .cr4 = st->cr4, .efer = st->msr.efer,
+                                  .maxphyaddr = X86_DEBUG_MAXPHYADDR, .page1gb = true };
     struct x86_walk_out out;
     /* A supervisor read walk: the debugger may look at any present page. */
     regs.cr4 &= ~(X86_CR4_SMAP | X86_CR4_SMEP);

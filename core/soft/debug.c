@@ -4,8 +4,8 @@
  *   (closer than one block can reach) blocks shrink to one instruction, so the check
  *   sees every instruction boundary there and nothing elsewhere slows down;
  * - watchpoints: a page holding one is entered in the TLB without READ/WRITE
- *   (MMU_PERM_WATCH), so every data access to it takes the slow path (mem.c), which
- *   asks here; a hit stops before the access, the instruction not retired;
+ *   (MMU_PERM_WATCH), so every data access to it takes the slow path (mmu/access.c,
+ *   through soft_mem_ops), which asks here; a hit stops before the access, the instruction not retired;
  * - the TLB view for anyhv_vcpu_get_tlb. */
 #include <anyhv/debug.h>
 
@@ -69,7 +69,7 @@ static bool overlaps(const struct vcpu_watch *w, uint64_t va, uint64_t len)
 
 uint32_t soft_debug_watch_perms(struct soft_cpu *cpu, uint64_t va, uint32_t perms)
 {
-    const struct vcpu_debug *d = &cpu->vcpu->dbg;
+    const struct vcpu_debug *d = &cpu->vcpu->dbg;   /* no watchpoints: one compare */
     for (uint32_t i = 0; i < d->nwp; i++)
         if (overlaps(&d->wp[i], va & MMU_PAGE_MASK, MMU_PAGE_SIZE))
             return (perms & ~(uint32_t)(MMU_READ | MMU_WRITE)) | MMU_PERM_WATCH;
@@ -80,7 +80,7 @@ void soft_debug_watch_check(struct soft_cpu *cpu, uint64_t va, unsigned size, ui
 {
     struct vcpu_debug *d = &cpu->vcpu->dbg;
     bool write = (access & MMU_WRITE) != 0, read = (access & MMU_READ) != 0;
-    if (!cpu->insn_open || (access & MMU_FETCH) || size == 0)
+    if (!d->nwp || !cpu->insn_open || (access & MMU_FETCH) || size == 0)
         return;   /* only an instruction's own data accesses, never a fetch or a delivery */
     for (uint32_t i = 0; i < d->nwp; i++) {
         const struct vcpu_watch *w = &d->wp[i];

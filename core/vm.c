@@ -30,6 +30,7 @@ static void vm_free(struct vm *vm)
             free(vm->spaces[i]);
         }
     }
+    det_free(vm);
     pthread_mutex_destroy(&vm->lock);
     free(vm);
 }
@@ -71,6 +72,8 @@ hv_return_t vm_create(const struct vm_params *params)
         goto out;
     }
     ret = be->vm_create(vm);
+    if (ret == HV_SUCCESS && be->kind == BACKEND_SOFT && det_wanted() && (ret = det_enable(vm)) != HV_SUCCESS)
+        be->vm_destroy(vm);
     if (ret != HV_SUCCESS) {
         vm_free(vm);
         goto out;

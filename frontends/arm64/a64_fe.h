@@ -183,7 +183,7 @@ uint64_t a64_sqdmulh(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool
 uint64_t a64_sqdmull(uint64_t *fpsr, uint64_t x, uint64_t y, uint64_t acc, unsigned bits, int acc_op);
 void a64_simd_helpers_register(void);
 /* Generic timer */
-uint64_t a64_host_counter(void);
+uint64_t a64_host_counter(const struct soft_cpu *cpu);
 uint64_t a64_cntvct(struct soft_cpu *cpu);
 bool a64_vtimer_firing(struct soft_cpu *cpu);
 #define A64_CNTFRQ 24000000ull   /* 24 MHz, the counter frequency of Apple silicon */

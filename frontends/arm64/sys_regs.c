@@ -262,7 +262,7 @@ static bool read_special(struct soft_cpu *cpu, uint32_t id, uint64_t *out)
     case SR(3, 3, 0, 0, 7): *out = a64_id_value(A64_ID_DCZID); return true;
     case SR(3, 1, 0, 0, 0): *out = a64_ccsidr(st->sys.csselr_el1); return true;
     case SR(3, 3, 14, 0, 0): *out = A64_CNTFRQ; return true;
-    case SR(3, 3, 14, 0, 1): *out = a64_host_counter(); return true;
+    case SR(3, 3, 14, 0, 1): *out = a64_host_counter(cpu); return true;
     case SR(3, 3, 14, 0, 2): *out = a64_cntvct(cpu); return true;
     case SR(3, 3, 14, 3, 1): *out = timer_ctl(cpu); return true;
     case SR(3, 3, 14, 3, 2): *out = st->sys.cntv_cval_el0; return true;

@@ -11,17 +11,18 @@
 #define CNT_CTL_ENABLE 1ull
 #define CNT_CTL_IMASK 2ull
 
-/* Host counter ticks at A64_CNTFRQ from CLOCK_MONOTONIC (split to avoid overflow). */
-uint64_t a64_host_counter(void)
+/* The physical counter ticks at A64_CNTFRQ from the vCPU's guest time: the host's
+ * CLOCK_MONOTONIC, or virtual time in deterministic mode (split to avoid overflow). */
+uint64_t a64_host_counter(const struct soft_cpu *cpu)
 {
-    uint64_t ns = host_monotonic_ns();
+    uint64_t ns = vcpu_guest_ns(cpu->vcpu, cpu->icount);
     uint64_t sec = ns / NS_PER_SEC, rem = ns % NS_PER_SEC;
     return sec * A64_CNTFRQ + rem * A64_CNTFRQ / NS_PER_SEC;
 }
 
 uint64_t a64_cntvct(struct soft_cpu *cpu)
 {
-    return a64_host_counter() - cpu->vcpu->ext.a64.vtimer_offset;
+    return a64_host_counter(cpu) - cpu->vcpu->ext.a64.vtimer_offset;
 }
 
 /* The timer asserts its interrupt: enabled, not masked by IMASK, condition met. */

@@ -9,6 +9,7 @@
 #define DEFAULT_MEM_MIB 64u
 #define MIB (1024ull * 1024ull)
 #define MAX_MEM_MIB 4096u
+#define MAX_PORT 65535u
 
 void run_usage(FILE *f, const char *prog)
 {
@@ -29,6 +30,18 @@ void run_usage(FILE *f, const char *prog)
             "  --max-exits N          stop with an error after N exits (0: no limit)\n"
             "  --max-insns N          stop with an error after N guest instructions, exactly and\n"
             "                         the same way every run (software route; 0: no limit)\n"
+            "  --deterministic        deterministic mode: guest time from retired instructions,\n"
+            "                         the same run every time (software route; docs/determinism.md)\n"
+            "  --record FILE          log every console input answer the guest got, with its\n"
+            "                         instruction count, to FILE (implies --deterministic)\n"
+            "  --replay FILE          answer console input from a --record log, so the run\n"
+            "                         repeats the recorded one exactly (implies --deterministic)\n"
+            "  --snapshot-at N FILE   save the VM (vCPU, memory, devices) to FILE after exactly\n"
+            "                         N guest instructions, then go on (software route)\n"
+            "  --restore FILE         start from a snapshot of the same image and machine\n"
+            "  --gdb PORT             serve the GDB remote protocol on 127.0.0.1:PORT (docs/gdb.md);\n"
+            "                         gdb may attach while the guest runs\n"
+            "  --gdb-wait             with --gdb: wait for gdb before the first instruction\n"
             "  --trace                print every exit to stderr\n"
             "  --quiet                no summary at the end\n"
             "  --help                 this text\n"
@@ -118,6 +131,33 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             return RUN_OK;
         } else if (!strcmp(a, "--trace")) {
             o->trace = true;
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = true;
+        } else if (!strcmp(a, "--record") || !strcmp(a, "--replay")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            *(!strcmp(a, "--record") ? &o->record_file : &o->replay_file) = v;
+            o->deterministic = true;
+        } else if (!strcmp(a, "--snapshot-at")) {
+            if (!(v = option_value(argc, argv, &i)) || !parse_u64(v, &o->snapshot_at) || !(v = option_value(argc, argv, &i))) {
+                fprintf(stderr, "anyhv-run: --snapshot-at wants an instruction count and a file\n");
+                return RUN_USAGE;
+            }
+            o->snapshot_file = v;
+        } else if (!strcmp(a, "--restore")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            o->restore_file = v;
+        } else if (!strcmp(a, "--gdb-wait")) {
+            o->gdb_wait = true;
+        } else if (!strcmp(a, "--gdb")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_PORT) {
+                fprintf(stderr, "anyhv-run: --gdb wants a TCP port 1..%u, not '%s'\n", MAX_PORT, v);
+                return RUN_USAGE;
+            }
+            o->gdb_port = (unsigned)n;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = true;
         } else if (!strcmp(a, "--arch")) {
@@ -169,6 +209,18 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
     }
     if (strcmp(o->backend, "auto") && strcmp(o->backend, "kvm") && strcmp(o->backend, "soft")) {
         fprintf(stderr, "anyhv-run: unknown backend '%s' (auto, kvm or soft)\n", o->backend);
+        return RUN_USAGE;
+    }
+    if (o->record_file && o->replay_file) {
+        fprintf(stderr, "anyhv-run: --record and --replay exclude each other\n");
+        return RUN_USAGE;
+    }
+    if (o->snapshot_file && o->gdb_port) {
+        fprintf(stderr, "anyhv-run: --snapshot-at is not available under --gdb (gdb's own stops decide)\n");
+        return RUN_USAGE;
+    }
+    if (o->gdb_wait && !o->gdb_port) {
+        fprintf(stderr, "anyhv-run: --gdb-wait needs --gdb PORT\n");
         return RUN_USAGE;
     }
     if (!o->image) {

@@ -184,7 +184,7 @@ static int run_vm(struct vmm *m, uint64_t entry)
     hv_vcpu_set_reg(m->vcpu, HV_REG_PC, entry);
     hv_vcpu_set_reg(m->vcpu, HV_REG_CPSR, A64M_PSTATE_EL1H_DAIF);
     hv_vcpu_set_sys_reg(m->vcpu, HV_SYS_REG_SP_EL1, A64M_RAM_BASE + m->s.ram_size);
-    const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu };
+    const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu, &m->uart, sizeof(m->uart) };
     int status = session_loop(&m->s, &v);
     hv_vcpu_destroy(m->vcpu);
     return status;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/a64_state.h"
+#include "core/a64_timer.h"
 #include "core/soft/soft.h"
 #include "frontends/arm64/decode.h"
 #include "jit/ir.h"
@@ -186,7 +187,8 @@ void a64_simd_helpers_register(void);
 uint64_t a64_host_counter(void);
 uint64_t a64_cntvct(struct soft_cpu *cpu);
 bool a64_vtimer_firing(struct soft_cpu *cpu);
-#define A64_CNTFRQ 24000000ull   /* 24 MHz, the counter frequency of Apple silicon */
+/* ISR_EL1 view of the interrupt lines now: I (bit 7) and F (bit 6). */
+uint64_t a64_interrupt_lines(struct soft_cpu *cpu);
 /* FPCR: AHP, DN, FZ, RMode (no trapped FP exceptions); FPSR: QC and cumulative flags. */
 #define A64_FPCR_WRITABLE 0x07c00000ull
 #define A64_FPSR_WRITABLE 0x0800009full

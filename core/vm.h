@@ -95,6 +95,8 @@ struct irqchip_ops {
     unsigned (*lines)(struct vcpu *v);
     /* The level of v's virtual timer output (its PPI). */
     void (*vtimer)(struct vcpu *v, bool level);
+    /* Free the controller (hv_vm_destroy). */
+    void (*destroy)(struct vm *vm);
 };
 
 struct vm {

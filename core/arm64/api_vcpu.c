@@ -10,6 +10,7 @@
 #include "core/a64_timer.h"
 #include "core/arm64/a64.h"
 
+#define PFR0_GIC_SYSREGS (1ull << 24)   /* ID_AA64PFR0_EL1.GIC = 1: GICv3 system registers */
 /* Guest-visible NZCV/DAIF/mode bits a client may set through HV_REG_CPSR. */
 #define CPSR_WRITABLE (A64_PSTATE_N | A64_PSTATE_Z | A64_PSTATE_C | A64_PSTATE_V | A64_PSTATE_SS | \
                        A64_PSTATE_IL | A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F | \
@@ -36,6 +37,8 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
     struct vcpu *v;
     vcpu_get_owned(id, &v);
     a64_state_reset(v->st.a64, id);
+    if (atomic_load(&vm->irqchip))
+        v->st.a64->sys.id_aa64pfr0_el1 |= PFR0_GIC_SYSREGS;   /* the in-framework GIC's ICC interface */
     v->ext.a64.client_exit = client_exit;
     *vcpu = id;
     *exit = client_exit;

@@ -3,3 +3,4 @@ anyhv_add_guest(NAME exits ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exits.S)
 anyhv_add_guest(NAME exceptions ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exceptions.S)
 # Compiled with FP/SIMD allowed: vectorized loops checked against scalar ones.
 anyhv_add_guest(NAME simd ARCH aarch64 BASE 0x40000000 SOURCES aarch64/simd_start.S aarch64/simd.c FPSIMD)
+anyhv_add_guest(NAME gic ARCH aarch64 BASE 0x40000000 SOURCES aarch64/gic.S)

@@ -4,11 +4,13 @@
  * physical timer, the OS lock, the PMU as absent), WFI, and on the board a synchronous
  * external abort injected for an access with nothing behind it. */
 #include <inttypes.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
 #include "a64_vmm.h"
 
+#define WFX_TI_WFE 1u            /* ESR ISS.TI: the instruction was WFE */
 #define WFX_IDLE_LIMIT 100000u   /* plain mode: consecutive WFI/WFE with nothing else */
 #define VECTOR_TABLE_SIZE 0x800u
 #define WFI_POLL_NS 1000000L     /* board: how often a waiting vCPU looks for interrupts */
@@ -355,9 +357,17 @@ static void report_fault(struct a64_cpu *c, uint64_t esr, unsigned ec)
 
 static void wfx(struct a64_cpu *c)
 {
+    if (c->m->s.o->trace)
+        fprintf(stderr, "[exit] cpu %u %s at pc 0x%" PRIx64 "\n", c->index,
+                (c->exit->exception.syndrome & WFX_TI_WFE) ? "wfe" : "wfi", greg(c, HV_REG_PC));
     skip_insn(c);
     if (c->m->board) {
-        wait_for_interrupt(c);
+        /* WFE also ends on events (SEV, a released lock's monitor): step on at once,
+         * letting other threads run; WFI waits for an interrupt. */
+        if (c->exit->exception.syndrome & WFX_TI_WFE)
+            sched_yield();
+        else
+            wait_for_interrupt(c);
         return;
     }
     if (++c->idle_wfx >= WFX_IDLE_LIMIT) {

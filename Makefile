@@ -34,6 +34,7 @@ test: build
 BENCH_RUNS ?= 5
 bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
+	@bench/boot.sh $(BUILD)
 
 # Long runs, outside `make test`: the differential testers (ctest label "fuzz") with
 # FUZZ_ITERS cases each; soak: the demo guests SOAK_ROUNDS times per backend, then the

@@ -36,9 +36,10 @@ bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
 	@bench/boot.sh $(BUILD)
 
-# Long runs, outside `make test`: the differential testers (ctest label "fuzz") with
-# FUZZ_ITERS cases each; soak: the demo guests SOAK_ROUNDS times per backend, then the
-# Linux boot test (label linux-boot: Debian's arm64 kernel, --smp 1 and 2).
+# Long runs, outside `make test`: the differential testers (ctest label "fuzz"; in both
+# soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each; soak: the demo guests
+# SOAK_ROUNDS times per backend, then the Linux boot test (label linux-boot: Debian's
+# arm64 kernel, --smp 1 and 2).
 FUZZ_ITERS ?= 200000
 SOAK_ROUNDS ?= 20
 fuzz: build

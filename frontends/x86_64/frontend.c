@@ -222,7 +222,7 @@ static void end_shadow(struct x86_ctx *c)
 }
 
 /* Lift instructions until a terminator, the block cap, a page change or code that
- * cannot be fetched. Code comes through soft_fetch_code (self-modifying code
+ * cannot be fetched. Code comes through mmu_fetch_code (self-modifying code
  * tracking); a fetch fault is taken only for the block's first instruction. */
 static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_fn fetch)
 {
@@ -288,7 +288,7 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
 
 static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
 {
-    return translate_with(cpu, b, soft_fetch_code);
+    return translate_with(cpu, b, mmu_fetch_code);
 }
 
 /* Code fetch without the dispatcher: stage 1 and stage 2 directly, never faulting. */
@@ -350,6 +350,11 @@ static bool guest_state_valid(const struct x86_state *st)
         return false;
     if (ia32e != lma)
         return false;
+    /* With virtual NMIs, injecting an NMI while blocked by NMI fails VM entry. */
+    uint32_t info = st->vmx.entry_irq_info;
+    if ((info & IRQ_INFO_VALID) && (info & IRQ_INFO_TYPE_MASK) == IRQ_INFO_NMI &&
+        (st->vmx.pin_based & PIN_BASED_VIRTUAL_NMI) && (st->interruptibility & INTR_BLOCK_NMI))
+        return false;
     return !(lma && (st->seg[X86_CS].ar & X86_AR_L) && (st->seg[X86_CS].ar & X86_AR_DB));
 }
 
@@ -371,6 +376,7 @@ static bool fe_check_events(struct soft_cpu *cpu)
     if (!guest_state_valid(st))
         return refuse_state(cpu);
     cpu->regime = x86_cpl(st) == 3;
+    st->soft_dbg_held = 0;
     if (cpu->halted && st->activity_state == 0)
         cpu->halted = false;   /* the client woke it (activity state written) */
     if (st->vmx.entry_irq_info & IRQ_INFO_VALID) {
@@ -382,6 +388,8 @@ static bool fe_check_events(struct soft_cpu *cpu)
     }
     uint32_t blocked = st->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
     st->interruptibility &= ~(uint32_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+    if (blocked & INTR_BLOCK_MOV_SS)
+        st->soft_dbg_held = st->pending_dbg;   /* held over the next instruction */
     /* Debug traps of the last instruction (MOV SS / POP SS hold them for one more). */
     if (st->pending_dbg && !(blocked & INTR_BLOCK_MOV_SS)) {
         bool ok = x86_dbg_deliver_pending(cpu);

@@ -24,10 +24,10 @@ ANYHV_BEGIN_DECLS
 /*!
  * @function hv_gic_create
  * @abstract Creates the VM's one GICv3 at the addresses the configuration gives.
- * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad configuration (a frame not placed,
- *         frames overlapping); HV_EXISTS when the VM already has a GIC; HV_BUSY once a
- *         vCPU exists (create the GIC after hv_vm_create() and before any vCPU);
- *         HV_NO_DEVICE without a VM; HV_UNSUPPORTED on a route without a GIC model.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT without a VM or for a bad configuration (a frame
+ *         not placed, frames overlapping); HV_EXISTS when the VM already has a GIC;
+ *         HV_BUSY once a vCPU exists (create the GIC after hv_vm_create() and before any
+ *         vCPU); HV_UNSUPPORTED on a route without a GIC model (KVM).
  * @discussion Routing is by affinity: each vCPU's redistributor follows its MPIDR_EL1.
  *             MSIs work only when the configuration set both the MSI frame and a range.
  *             With a GIC, the virtual timer raises its PPI (hv_gic_get_intid(
@@ -56,7 +56,9 @@ ANYHV_API hv_return_t hv_gic_send_msi(hv_ipa_t address, uint32_t intid);
 /*!
  * @function hv_gic_get_distributor_reg
  * @abstract Reads a distributor register; the register id is its offset in the frame.
- * @result HV_SUCCESS; HV_BAD_ARGUMENT for an unknown offset; HV_NO_DEVICE without a GIC.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a misaligned or unknown offset; HV_NO_DEVICE
+ *         when the VM has no GIC (the same for every register, SPI, MSI, reset and state
+ *         call).
  */
 ANYHV_API hv_return_t hv_gic_get_distributor_reg(hv_gic_distributor_reg_t reg, uint64_t *value);
 

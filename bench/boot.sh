@@ -21,7 +21,8 @@ append="console=ttyAMA0 panic=-1"
 
 now() { date +%s.%N; }
 
-# Runs "$@" with output to a file; prints "seconds-to-marker seconds-to-exit status".
+# Runs "$@" with output to a file; prints "seconds-to-marker seconds-to-exit status
+# cpu-seconds" (user + system time of the run, from the shell's `times`).
 measure() {
     start=$(now)
     "$@" </dev/null >"$work/out" 2>&1 &
@@ -34,28 +35,31 @@ measure() {
     wait "$pid"
     status=$?
     end=$(now)
+    times >"$work/times"   # second line: the children's user and system time, "1m2.5s 0m0.3s"
+    cpu=$(awk 'NR == 2 { n = split($0, f, /[ms ]+/); print f[1] * 60 + f[2] + f[3] * 60 + f[4] }' "$work/times")
     [ -z "$marker" ] && grep -q "ANYHV-INIT-OK" "$work/out" && marker=$end
-    awk -v m="${marker:-$end}" -v e="$end" -v s="$start" -v st="$status" 'BEGIN { print m - s, e - s, st }'
+    awk -v m="${marker:-$end}" -v e="$end" -v s="$start" -v st="$status" -v c="$cpu" 'BEGIN { print m - s, e - s, st, c }'
 }
 
 row() {
     set -- $2
     if [ -n "$md" ]; then
-        printf '| boot | arm64 | %s | %.1f | %.1f | %s |\n' "$engine" "$1" "$2" "$note"
+        printf '| boot | arm64 | %s | %.1f | %.1f | %.1f | %s |\n' "$engine" "$1" "$2" "$4" "$note"
     else
-        printf '%-10s %-7s %-24s %10.1f %12.1f  %s\n' boot arm64 "$engine" "$1" "$2" "$note"
+        printf '%-10s %-7s %-24s %10.1f %12.1f %8.1f  %s\n' boot arm64 "$engine" "$1" "$2" "$4" "$note"
     fi
 }
 
 if [ -n "$md" ]; then
-    echo "| workload | arch | engine | s to init | s to power-off | note |"
-    echo "|---|---|---|---|---|---|"
+    echo "| workload | arch | engine | s to init | s to power-off | CPU s | note |"
+    echo "|---|---|---|---|---|---|---|"
 else
-    printf '%-10s %-7s %-24s %10s %12s  %s\n' workload arch engine "s to init" "s to poweroff" note
+    printf '%-10s %-7s %-24s %10s %12s %8s  %s\n' workload arch engine "s to init" "s to poweroff" "CPU s" note
 fi
 engine="anyhv soft (interp)"
 r=$(measure "$build/bin/anyhv-run" --quiet --backend soft --kernel "$cache/Image" --initrd "$work/initrd" --append "$append")
-note="$(cat "$cache/VERSION")"; [ "${r##* }" = 0 ] || note="FAILED (status ${r##* })"
+set -- $r
+note="$(cat "$cache/VERSION")"; [ "$3" = 0 ] || note="FAILED (status $3)"
 row "$engine" "$r"
 if command -v qemu-system-aarch64 >/dev/null; then
     engine="qemu-system-aarch64 TCG"

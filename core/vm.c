@@ -101,6 +101,9 @@ hv_return_t vm_destroy(void)
         goto out;
     }
     vm->be->vm_destroy(vm);
+    const struct irqchip_ops *chip = atomic_load(&vm->irqchip);
+    if (chip)
+        chip->destroy(vm);
     atomic_store_explicit(&current, NULL, memory_order_release);
     vm_free(vm);
 out:

@@ -102,8 +102,27 @@ struct vcpu {
     } ext;
 };
 
+/* An in-framework interrupt controller (the arm64 GIC, core/arm64/gic_*.c) as the
+ * soft CPU sees it; every call comes from the vCPU's own thread. */
+enum { IRQCHIP_LINE_IRQ = 1u << 0, IRQCHIP_LINE_FIQ = 1u << 1 };
+struct irqchip_ops {
+    /* Guest MRS (write false) / MSR of a CPU-interface register (sysreg encoding):
+     * true when handled, *value read or written. */
+    bool (*sysreg)(struct vcpu *v, uint32_t id, bool write, uint64_t *value);
+    /* Guest-physical access to the controller's frames: true when handled. */
+    bool (*mmio)(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *value);
+    /* IRQCHIP_LINE_* the controller asserts towards v now. */
+    unsigned (*lines)(struct vcpu *v);
+    /* The level of v's virtual timer output (its PPI). */
+    void (*vtimer)(struct vcpu *v, bool level);
+    /* Free the controller (hv_vm_destroy). */
+    void (*destroy)(struct vm *vm);
+};
+
 struct vm {
     enum guest_arch arch;
+    const struct irqchip_ops *_Atomic irqchip;   /* NULL: no in-framework controller */
+    void *irqchip_data;
     const struct backend_ops *be;
     void *be_data;
     pthread_mutex_t lock;          /* map changes and the vCPU table */

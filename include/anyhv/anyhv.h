@@ -111,6 +111,8 @@ typedef struct anyhv_exec_stats {
  *         HV_UNSUPPORTED on KVM.
  */
 ANYHV_API hv_return_t anyhv_vcpu_get_exec_stats(uint64_t vcpu, anyhv_exec_stats_t *stats);
+
+/*!
  * @function anyhv_set_deterministic
  * @abstract Deterministic mode (software route): every guest clock (the x86 TSC, the
  *           arm64 generic timer's counters, hv_vcpu_get_exec_time) is virtual time,

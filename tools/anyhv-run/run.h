@@ -45,6 +45,13 @@ struct run_options {
     bool gdb_wait;            /* --gdb-wait: stop before the first instruction until gdb attaches */
     bool trace;               /* print every exit */
     bool quiet;               /* no summary */
+    /* arm64 board (docs/anyhv-run.md "Booting Linux"): GIC, PSCI, PL011 interrupt, DT */
+    bool linux_kernel;        /* --kernel: image is an arm64 Linux Image */
+    const char *initrd;       /* --initrd FILE */
+    const char *append;       /* --append ARGS: the kernel command line */
+    unsigned smp;             /* --smp N vCPUs (default 1) */
+    bool dtb_auto;            /* --dtb auto: board devices and the DT address in x0 */
+    bool mem_set;             /* --mem was given */
 };
 
 /* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */

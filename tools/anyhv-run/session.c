@@ -56,6 +56,8 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
         s->ram = NULL;
         return RUN_UNAVAILABLE;
     }
+    if (l->no_image)
+        return RUN_OK;
     struct run_options lo = *o;
     if (!lo.load_addr_set)
         lo.load_addr = l->default_load;

@@ -21,6 +21,7 @@ struct run_session {
 struct session_layout {
     enum run_arch arch;
     uint64_t ram_base, reserved_below, default_load, min_ram;
+    bool no_image;   /* the flavour loads the image itself (arm64 --kernel) */
 };
 
 /* How the loop runs the flavour's vCPU and handles each exit. */

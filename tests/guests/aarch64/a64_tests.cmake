@@ -5,3 +5,5 @@ anyhv_add_guest(NAME clock_leak ARCH aarch64 BASE 0x40080000 SOURCES aarch64/clo
 anyhv_add_guest(NAME exceptions ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exceptions.S)
 # Compiled with FP/SIMD allowed: vectorized loops checked against scalar ones.
 anyhv_add_guest(NAME simd ARCH aarch64 BASE 0x40000000 SOURCES aarch64/simd_start.S aarch64/simd.c FPSIMD)
+anyhv_add_guest(NAME gic ARCH aarch64 BASE 0x40000000 SOURCES aarch64/gic.S)
+anyhv_add_guest(NAME smp_stress ARCH aarch64 BASE 0x40000000 SOURCES aarch64/smp_stress.S)

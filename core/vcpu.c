@@ -132,12 +132,12 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
 
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
-    uint64_t start = host_monotonic_ns();
+    uint64_t start = clock_now_ns(&vcpu->vm->clock, vcpu);
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     hv_return_t ret = vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
     atomic_store(&vcpu->running, false);
-    vcpu->exec_time_ns += host_monotonic_ns() - start;
+    vcpu->exec_time_ns += clock_now_ns(&vcpu->vm->clock, vcpu) - start;
     return ret;
 }
 

@@ -70,7 +70,7 @@ static hv_return_t inject(struct vcpu *v, uint32_t info)
         e.exception.error_code = st->vmx.entry_exc_error;
         break;
     default:
-        return HV_ILLEGAL_GUEST_STATE;   /* reserved interruption type: VM entry would fail */
+        return ANYHV_ERR_ILLEGAL_GUEST_STATE;   /* reserved interruption type: VM entry would fail */
     }
     hv_return_t ret = kvm_events_set(v, &e);
     v->state_valid &= ~(uint32_t)SG_EVENTS;

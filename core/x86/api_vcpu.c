@@ -165,7 +165,7 @@ hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
     if (slot) {
         ret = vcpu_state_load(v, slot->group);
         if (ret == HV_SUCCESS)
-            *value = *x86_msr_ptr(v->st.x86, slot);
+            *value = *x86_msr_ptr(v->st.x86, slot) + (msr == X86_MSR_TSC ? x86_tsc_state_base(v) : 0);
         return ret;
     }
     struct x86_msr_policy *p = x86_msr_policy(v, msr, false);
@@ -186,7 +186,7 @@ hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value)
         ret = vcpu_state_load(v, slot->group);
         if (ret != HV_SUCCESS)
             return ret;
-        *x86_msr_ptr(v->st.x86, slot) = value;
+        *x86_msr_ptr(v->st.x86, slot) = value - (msr == X86_MSR_TSC ? x86_tsc_state_base(v) : 0);
         vcpu_state_touch(v, slot->group);
         return HV_SUCCESS;
     }
@@ -230,6 +230,9 @@ hv_return_t hv_vcpu_run_until(hv_vcpuid_t vcpu, uint64_t deadline)
     if (ret != HV_SUCCESS)
         return ret;
     ret = vcpu_run(v, deadline == HV_DEADLINE_FOREVER ? BACKEND_NO_DEADLINE : deadline);
+    v->ext.x86.entry_refused = ret == ANYHV_ERR_ILLEGAL_GUEST_STATE;
+    if (v->ext.x86.entry_refused)
+        return HV_ERROR;   /* the Intel flavour has no HV_ILLEGAL_GUEST_STATE */
     if (ret != HV_SUCCESS)
         return ret;
     return x86_exit_render(v);

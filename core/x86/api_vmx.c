@@ -20,11 +20,23 @@ hv_return_t hv_vmx_vcpu_read_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t *va
     return ret != HV_SUCCESS ? ret : x86_vmcs_read(v, field, value);
 }
 
+static hv_return_t control_masks(uint32_t field, uint64_t *allowed_0, uint64_t *allowed_1, bool *found);
+
 hv_return_t hv_vmx_vcpu_write_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t value)
 {
     struct vcpu *v;
     hv_return_t ret = vcpu_get_owned(vcpu, &v);
-    return ret != HV_SUCCESS ? ret : x86_vmcs_write(v, field, value);
+    if (ret != HV_SUCCESS)
+        return ret;
+    /* A VM-execution, entry or exit control outside what hv_vmx_vcpu_get_cap_write_vmcs
+     * allows is refused here, as Apple documents it may be: such a VMCS could not be
+     * entered (for instance a real-mode guest without unrestricted guest). */
+    bool is_control = false;
+    uint64_t a0, a1;
+    ret = control_masks(field, &a0, &a1, &is_control);
+    if (is_control && (ret != HV_SUCCESS || (value & a0) != a0 || (value & ~a1)))
+        return HV_BAD_ARGUMENT;
+    return x86_vmcs_write(v, field, value);
 }
 
 hv_return_t hv_vmx_read_capability(hv_vmx_capability_t field, uint64_t *value)
@@ -67,6 +79,23 @@ static hv_return_t cr_masks(uint32_t fixed0, uint32_t fixed1, uint64_t free, uin
     return ret;
 }
 
+/* The masks of a control field; *found false for other fields. */
+static hv_return_t control_masks(uint32_t field, uint64_t *allowed_0, uint64_t *allowed_1, bool *found)
+{
+    *found = false;
+    for (size_t i = 0; i < sizeof(cap_fields) / sizeof(cap_fields[0]); i++) {
+        if (cap_fields[i].field == field) {
+            uint64_t cap = 0;
+            hv_return_t ret = x86_vmx_capability(cap_fields[i].cap, &cap);
+            *allowed_0 = (uint32_t)cap;
+            *allowed_1 = cap >> 32;
+            *found = true;
+            return ret;
+        }
+    }
+    return HV_SUCCESS;
+}
+
 hv_return_t hv_vmx_vcpu_get_cap_write_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t *allowed_0,
                                            uint64_t *allowed_1)
 {
@@ -76,15 +105,10 @@ hv_return_t hv_vmx_vcpu_get_cap_write_vmcs(hv_vcpuid_t vcpu, uint32_t field, uin
         return ret;
     if (!allowed_0 || !allowed_1 || !x86_vmcs_field_known(field))
         return HV_BAD_ARGUMENT;
-    for (size_t i = 0; i < sizeof(cap_fields) / sizeof(cap_fields[0]); i++) {
-        if (cap_fields[i].field == field) {
-            uint64_t cap;
-            ret = x86_vmx_capability(cap_fields[i].cap, &cap);
-            *allowed_0 = (uint32_t)cap;
-            *allowed_1 = cap >> 32;
-            return ret;
-        }
-    }
+    bool is_control;
+    ret = control_masks(field, allowed_0, allowed_1, &is_control);
+    if (is_control)
+        return ret;
     if (field == VMCS_GUEST_CR0)
         return cr_masks(HV_VMX_CAP_CR0_FIXED0, HV_VMX_CAP_CR0_FIXED1, CR0_UNRESTRICTED_FREE, allowed_0, allowed_1);
     if (field == VMCS_GUEST_CR4)

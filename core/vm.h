@@ -49,6 +49,8 @@ struct vcpu_x86_ext {
     uint64_t idle_time_ns;         /* halted inside hv_vcpu_run (in-framework APIC) */
     bool entry_refused;            /* the last run could not enter the guest */
     void *lapic;                   /* in-framework local APIC (struct x86_lapic) or NULL */
+    uint64_t intr_client_cpu_based;  /* the client's processor controls during an APIC run */
+    _Atomic bool client_cancel;    /* hv_vcpu_interrupt asked for this vCPU's exit */
 };
 
 /* Apple-silicon personality data. */

@@ -25,8 +25,9 @@ enum hv_boot_state {
 };
 
 /* One local APIC. The arrays of 8 words are the 256-bit vector registers, word n
- * holding vectors 32n..32n+31; lvt[] is in register order CMCI, timer, thermal,
- * performance counter, LINT0, LINT1, error; icr[0] is the low word. */
+ * holding vectors 32n..32n+31; icr[0] is the low word. lvt[] holds, on anyhv, timer,
+ * thermal, performance counter, LINT0, LINT1, error, CMCI (Apple does not document
+ * the order; state saved by macOS is not meant to be loaded here). */
 struct hv_apic_state {
     uint64_t apic_gpa;        /* guest-physical base of the xAPIC page (IA32_APIC_BASE) */
     uint64_t apic_controls;   /* hv_apic_ctrl_t set with hv_vcpu_apic_ctrl() */

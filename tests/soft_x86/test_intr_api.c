@@ -280,3 +280,34 @@ Test(intr_api, apic_bus_frequency_only_before_vcpus, .fini = fini)
     cr_expect_eq(hv_vm_set_apic_bus_freq(1000), HV_BAD_ARGUMENT, "below 16 MHz");
     cr_expect_eq(hv_vm_set_apic_bus_freq(200000000), HV_BUSY, "the VM has a vCPU");
 }
+
+/* xAPIC page accesses reach the client as VMX's APIC-access exits (offset and
+ * direction in the qualification), reads with the value already known. */
+Test(intr_api, xapic_page_access_is_an_apic_access_exit, .fini = fini)
+{
+    make(HV_VM_ACCEL_APIC);
+    static const uint8_t code[] = {
+        0xa1, 0x20, 0x00, 0xe0, 0xfe,                               /* mov eax, [0xfee00020] */
+        0xc7, 0x05, 0x80, 0x00, 0xe0, 0xfe, 0x30, 0x00, 0x00, 0x00, /* mov dword [0xfee00080], 0x30 */
+        0xf4,
+    };
+    cr_assert_eq(xg_protected32(&g), 0);
+    memcpy(g.ram + XG_CODE, code, sizeof(code));
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_APIC_ACCESS, "reason %u", xg_exit_reason(&g));
+    cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_EXIT_QUALIFIC), 0x20, "read of the ID register");
+    hv_vm_exitinfo_t info = 0;
+    cr_assert_eq(hv_vcpu_exit_info(g.vcpu, &info), HV_SUCCESS);
+    cr_expect_eq(info, HV_VM_EXITINFO_APIC_ACCESS_READ);
+    uint32_t value = 1;
+    cr_assert_eq(hv_vcpu_exit_apic_access_read(g.vcpu, &value), HV_SUCCESS);
+    cr_expect_eq(value, 0, "APIC id 0");
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, xg_reg(&g, HV_X86_RIP) + 5);
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_APIC_ACCESS);
+    cr_expect_eq(xg_read_vmcs(&g, VMCS_RO_EXIT_QUALIFIC), 0x1080, "write to the TPR");
+    cr_assert_eq(hv_vcpu_exit_info(g.vcpu, &info), HV_SUCCESS);
+    cr_expect_eq(info, HV_VM_EXITINFO_VMX, "a write carries nothing more");
+    cr_expect(apic_wr(APIC_TPR, 0x30), "the client completes the write");
+    cr_expect_eq(apic_rd(APIC_TPR), 0x30);
+}

@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "run.h"
+#ifdef ANYHV_GUEST_X86_64
+#include "pc.h"
+#endif
 
 #ifndef RUN_FLAVOUR_ARCH
 #error "RUN_FLAVOUR_ARCH must name the flavour this binary is built for"
@@ -24,5 +27,9 @@ int main(int argc, char **argv)
                 run_arch_name(o.arch), run_arch_name(RUN_FLAVOUR_ARCH));
         return RUN_BAD_IMAGE;
     }
+#ifdef ANYHV_GUEST_X86_64
+    if (o.kernel)
+        return pc_run(&o);
+#endif
     return vmm_run(&o);
 }

@@ -9,6 +9,7 @@
 #define DEFAULT_MEM_MIB 64u
 #define MIB (1024ull * 1024ull)
 #define MAX_MEM_MIB 4096u
+#define MAX_SMP 16u
 
 void run_usage(FILE *f, const char *prog)
 {
@@ -31,6 +32,13 @@ void run_usage(FILE *f, const char *prog)
             "                         the same way every run (software route; 0: no limit)\n"
             "  --trace                print every exit to stderr\n"
             "  --quiet                no summary at the end\n"
+            "  --kernel FILE          x86_64: boot a Linux bzImage on the PC machine instead of IMAGE\n"
+            "                         (ACPI, local APICs/IOAPIC/8259s, PIT, CMOS RTC, 8250 on IRQ 4)\n"
+            "  --initrd FILE          its initramfs; --append TEXT its command line\n"
+            "  --smp N                CPUs of the PC machine (1..16; started by INIT/SIPI)\n"
+            "  --stats                PC machine: a summary line on stderr at the end\n"
+            "  --debug-exit           PC machine: OUT to port 0xf4 ends the run with status\n"
+            "                         (value << 1) | 1 (QEMU's isa-debug-exit convention)\n"
             "  --help                 this text\n"
             "\n"
             "The machine (see docs/anyhv-run.md):\n"
@@ -120,6 +128,22 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             o->trace = true;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = true;
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = true;
+        } else if (!strcmp(a, "--debug-exit")) {
+            o->debug_exit = true;
+        } else if (!strcmp(a, "--kernel") || !strcmp(a, "--initrd") || !strcmp(a, "--append")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            *(a[2] == 'k' ? &o->kernel : a[2] == 'i' ? &o->initrd : &o->append) = v;
+        } else if (!strcmp(a, "--smp")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_SMP) {
+                fprintf(stderr, "anyhv-run: --smp wants 1..%u, not '%s'\n", MAX_SMP, v);
+                return RUN_USAGE;
+            }
+            o->smp = (unsigned)n;
         } else if (!strcmp(a, "--arch")) {
             if (!(v = option_value(argc, argv, &i)) || (o->arch = parse_arch(v)) == RUN_ARCH_UNKNOWN)
                 return RUN_USAGE;
@@ -169,6 +193,17 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
     }
     if (strcmp(o->backend, "auto") && strcmp(o->backend, "kvm") && strcmp(o->backend, "soft")) {
         fprintf(stderr, "anyhv-run: unknown backend '%s' (auto, kvm or soft)\n", o->backend);
+        return RUN_USAGE;
+    }
+    if (o->kernel) {
+        if (o->image) {
+            fprintf(stderr, "anyhv-run: --kernel boots Linux; give no IMAGE with it\n");
+            return RUN_USAGE;
+        }
+        o->image = o->kernel;
+        o->arch = RUN_ARCH_X86_64;   /* the PC machine is the Intel flavour's */
+    } else if (o->initrd || o->append || o->smp) {
+        fprintf(stderr, "anyhv-run: --initrd, --append and --smp go with --kernel\n");
         return RUN_USAGE;
     }
     if (!o->image) {

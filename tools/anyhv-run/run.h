@@ -35,6 +35,13 @@ struct run_options {
     uint64_t max_insns;       /* guest instructions before the run is stopped; 0 = unlimited (soft route) */
     bool trace;               /* print every exit */
     bool quiet;               /* no summary */
+    /* The PC machine (x86_64, --kernel): boots Linux instead of running IMAGE. */
+    const char *kernel;       /* bzImage */
+    const char *initrd;
+    const char *append;       /* kernel command line */
+    unsigned smp;             /* CPUs, 1 by default */
+    bool stats;               /* summary line on stderr */
+    bool debug_exit;          /* isa-debug-exit at port 0xf4: status (code << 1) | 1 */
 };
 
 /* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */

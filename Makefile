@@ -43,6 +43,7 @@ fuzz: build
 
 soak: build
 	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
+	@cd $(BUILD) && ANYHV_BOOT_TESTS=1 ctest -L boot --output-on-failure
 
 clean:
 	rm -rf build build-san

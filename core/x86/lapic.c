@@ -33,7 +33,7 @@ enum { DM_FIXED = 0, DM_LOWEST = 1, DM_SMI = 2, DM_NMI = 4, DM_INIT = 5, DM_SIPI
 #define SVR_RESET 0xffu
 #define DFR_RESET 0xffffffffu
 #define XAPIC_ID_SHIFT 24
-#define WRITABLE_LVT_BITS 0x000317ffu     /* vector, delivery mode, mask, trigger, timer mode */
+#define WRITABLE_LVT_BITS 0x0007a7ffu     /* vector, delivery mode, polarity, trigger, mask, timer mode */
 
 /* Register offsets in the xAPIC page. */
 enum {

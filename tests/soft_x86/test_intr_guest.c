@@ -47,6 +47,21 @@ static const uint8_t main_code[] = {
 };
 
 /* EOI, report the vector, return. */
+/* x2APIC on, enabled, timer in TSC-deadline mode; deadline = TSC + 1,000,000. */
+static const uint8_t deadline_code[] = {
+    0xb9, 0x1b, 0x00, 0x00, 0x00, 0x0f, 0x32, 0x0d, 0x00, 0x0c, 0x00, 0x00, 0x0f, 0x30, /* x2APIC on */
+    0xb9, 0x0f, 0x08, 0x00, 0x00, 0xb8, 0xff, 0x01, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30, /* SVR */
+    0xb9, 0x32, 0x08, 0x00, 0x00,       /* mov ecx, LVT timer */
+    0xb8, TIMER_VECTOR, 0x00, 0x04, 0x00, /* mov eax, TSC-deadline mode | vector */
+    0x0f, 0x30,                         /* wrmsr */
+    0x0f, 0x31,                         /* rdtsc */
+    0x05, 0x40, 0x42, 0x0f, 0x00,       /* add eax, 1000000 */
+    0x83, 0xd2, 0x00,                   /* adc edx, 0 */
+    0xb9, 0xe0, 0x06, 0x00, 0x00,       /* mov ecx, IA32_TSC_DEADLINE */
+    0x0f, 0x30,                         /* wrmsr */
+    0xfb, 0xf4, 0xeb, 0xfd,             /* sti; hlt; jmp hlt */
+};
+
 static const uint8_t handler_code[] = {
     0xb9, 0x0b, 0x08, 0x00, 0x00,       /* mov ecx, x2APIC EOI */
     0x31, 0xc0,                         /* xor eax, eax */
@@ -159,4 +174,17 @@ Test(intr_guest, interrupt_waits_for_sti)
     int v = run_to_report();
     cr_expect_eq(v, (int)TIMER_VECTOR, "taken right after STI+1, before the second OUT (got %d)", v);
     cr_expect_eq(run_to_report(), 2, "then the second OUT");
+}
+
+Test(intr_guest, tsc_deadline_timer_fires)
+{
+    if (strcmp(anyhv_backend_name(), "soft") != 0)
+        cr_skip_test("on KVM the guest TSC is the kernel's, not the VM clock: TSC-deadline is soft-route only");
+    memcpy(g.ram + XG_CODE, deadline_code, sizeof(deadline_code));
+    int v = run_to_report();
+    cr_expect_eq(v, (int)TIMER_VECTOR, "the TSC-deadline interrupt arrived (got %d)", v);
+    hv_apic_state_ext_t s = { .version = HV_APIC_STATE_EXT_VER };
+    cr_assert_eq(hv_vcpu_apic_get_state(g.vcpu, &s), HV_SUCCESS);
+    cr_expect_eq((s.state.lvt[0] >> 17) & 3, 2u, "LVT timer in TSC-deadline mode");
+    cr_expect_eq(s.state.tsc_deadline, 0, "a fired deadline reads 0");
 }

@@ -14,12 +14,14 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "run.h"
 
 /* Guest-physical layout (below 1 MiB) and the platform's fixed addresses. */
 #define PC_GDT 0x0500u
+#define PC_PVH_START_INFO 0x6000u  /* hvm_start_info, module list, memory map */
 #define PC_ZERO_PAGE 0x7000u
 #define PC_PML4 0x9000u
 #define PC_PDPT 0xa000u
@@ -57,8 +59,17 @@ struct pc;
 void pc_irq(unsigned irq, bool level);
 void pc_irq_pulse(unsigned irq);
 
-/* pc_linux.c: load the kernel, initrd and command line; entry (64-bit) and zero page. */
-int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint64_t *entry);
+/* pc_linux.c: load the kernel (bzImage: 64-bit entry with a zero page; ELF vmlinux: PVH
+ * entry, *pvh set), initrd and command line. */
+int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint64_t *entry,
+                  bool *pvh);
+/* Copy --initrd to the top of RAM below max_addr and above low; *size 0 without one. */
+int pc_place_initrd(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t low, uint64_t max_addr,
+                    uint64_t *at, uint64_t *size);
+/* pc_pvh.c */
+bool pc_is_elf(const uint8_t *img, size_t len);
+int pc_pvh_load(const struct run_options *o, const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
+                uint64_t rsdp, uint64_t *entry);
 /* pc_acpi.c: ACPI tables for `cpus` processors at PC_BIOS_AREA; returns the RSDP address. */
 uint64_t pc_acpi_build(uint8_t *ram, unsigned cpus);
 
@@ -70,6 +81,8 @@ void pc_devices_destroy(struct pc_devices *d);
 bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint32_t *value);
 /* out: returns false when the port is not theirs; *power_off set for S5 / reset. */
 bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint32_t value, bool *power_off);
+/* The machine stopped because the guest reset it (there is no firmware to reboot into). */
+bool pc_devices_reset_requested(struct pc_devices *d);
 
 /* pc_uart.c */
 struct pc_uart;

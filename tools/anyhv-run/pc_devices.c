@@ -54,7 +54,16 @@ struct pc_devices {
     uint8_t cmos_index;
     uint8_t cmos[CMOS_REGS];
     uint16_t pm1_sts, pm1_en, pm1_cnt;
+    bool reset;                     /* the guest asked for a reset, not S5 */
 };
+
+bool pc_devices_reset_requested(struct pc_devices *d)
+{
+    pthread_mutex_lock(&d->lock);
+    bool r = d->reset;
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
 
 static uint64_t now_ns(void)
 {
@@ -295,7 +304,7 @@ bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint32_t
             *power_off = true;
     } else if (port == PC_RESET_PORT) {
         if (value & RESET_CPU)
-            *power_off = true;
+            *power_off = true, d->reset = true;
     } else {
         mine = false;
     }

@@ -3,7 +3,8 @@
  * address (or 16 MiB), the setup header goes into a zero page with an e820 map, the
  * command line and initrd pointers and the RSDP address; the CPU then starts at the
  * 64-bit entry (load address + 0x200) in long mode with the first 4 GiB identity
- * mapped, CS = __BOOT_CS and the data segments = __BOOT_DS, RSI = zero page. */
+ * mapped, CS = __BOOT_CS and the data segments = __BOOT_DS, RSI = zero page. An ELF
+ * vmlinux goes to the PVH entry instead (pc_pvh.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +109,10 @@ static void build_tables(uint8_t *ram)
     }
 }
 
-static int load_initrd(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint8_t *zp, uint64_t kernel_end)
+int pc_place_initrd(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t low, uint64_t max_addr,
+                    uint64_t *at, uint64_t *size)
 {
+    *at = *size = 0;
     if (!o->initrd)
         return RUN_OK;
     size_t len = 0;
@@ -118,20 +121,30 @@ static int load_initrd(const struct run_options *o, uint8_t *ram, uint64_t ram_s
         fprintf(stderr, "anyhv-run: cannot read initrd '%s'\n", o->initrd);
         return RUN_NO_INPUT;
     }
-    uint64_t top = get32(zp + HDR_INITRD_MAX) + 1ull;
-    top = top < ram_size ? top : ram_size;
-    uint64_t at = (top - len) & ~0xfffull;
-    if (len >= top || at < kernel_end) {
+    uint64_t top = max_addr + 1 < ram_size ? max_addr + 1 : ram_size;
+    uint64_t where = (top - len) & ~0xfffull;
+    if (len >= top || where < low) {
         free(img);
         fprintf(stderr, "anyhv-run: initrd does not fit in guest RAM (--mem)\n");
         return RUN_BAD_IMAGE;
     }
-    memcpy(ram + at, img, len);
+    memcpy(ram + where, img, len);
     free(img);
+    *at = where;
+    *size = len;
+    return RUN_OK;
+}
+
+static int load_initrd(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint8_t *zp, uint64_t kernel_end)
+{
+    uint64_t at, len;
+    int status = pc_place_initrd(o, ram, ram_size, kernel_end, get32(zp + HDR_INITRD_MAX), &at, &len);
+    if (status != RUN_OK || !len)
+        return status;
     put32(zp + HDR_RAMDISK_IMAGE, (uint32_t)at);
     put32(zp + HDR_RAMDISK_SIZE, (uint32_t)len);
     put32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(at >> 32));
-    put32(zp + ZP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)len >> 32));
+    put32(zp + ZP_EXT_RAMDISK_SIZE, (uint32_t)(len >> 32));
     return RUN_OK;
 }
 
@@ -148,13 +161,20 @@ static int check_header(const uint8_t *k, size_t len, const char *path)
     return RUN_OK;
 }
 
-int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint64_t *entry)
+int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint64_t *entry,
+                  bool *pvh)
 {
     size_t len = 0;
     uint8_t *k = read_file(o->kernel, &len);
     if (!k) {
         fprintf(stderr, "anyhv-run: cannot read kernel '%s': %s\n", o->kernel, strerror(errno));
         return RUN_NO_INPUT;
+    }
+    *pvh = pc_is_elf(k, len);
+    if (*pvh) {
+        int st = pc_pvh_load(o, k, len, ram, ram_size, rsdp, entry);
+        free(k);
+        return st;
     }
     int status = check_header(k, len, o->kernel);
     unsigned setup_sects = k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4;

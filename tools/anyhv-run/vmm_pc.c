@@ -30,11 +30,13 @@
 #define DEBUG_EXIT_PORT 0xf4u
 #define CR0_BOOT 0x80000031ull        /* PE | ET | NE | PG */
 #define CR0_REAL 0x30ull              /* ET | NE */
+#define CR0_PVH 0x31ull               /* PE | ET | NE */
 #define CR4_PAE 0x20ull
 #define CR4_VMXE 0x2000ull
 #define EFER_LME_LMA 0x500ull
 #define AR_CODE64 0xa09bu
 #define AR_DATA 0xc093u
+#define AR_CODE32 0xc09bu
 #define AR_REAL_CODE 0x9bu
 #define AR_REAL_DATA 0x93u
 #define AR_TSS 0x8bu
@@ -171,6 +173,29 @@ static hv_return_t setup_controls(hv_vcpuid_t v, bool long_mode)
     return r;
 }
 
+/* PVH: 32-bit protected mode, paging off, flat segments, EBX = start info. */
+static hv_return_t setup_bsp_pvh(hv_vcpuid_t v, uint64_t entry)
+{
+    hv_return_t r = setup_controls(v, false);
+    const struct seg code = { PC_SEL_CODE, 0, 0xffffffffu, AR_CODE32 }, data = { PC_SEL_DATA, 0, 0xffffffffu, AR_DATA };
+    for (unsigned i = 0; i < 6; i++)
+        r |= write_seg(v, i, i == 1 ? code : data);
+    r |= write_seg(v, 6, (struct seg){ 0, 0, 0, AR_UNUSABLE });
+    r |= write_seg(v, 7, (struct seg){ 0, 0, 0x67, AR_TSS });
+    const struct { uint32_t f; uint64_t v; } st[] = {
+        { VMCS_GUEST_CR0, CR0_PVH }, { VMCS_CTRL_CR0_SHADOW, CR0_PVH },
+        { VMCS_GUEST_CR4, CR4_VMXE }, { VMCS_CTRL_CR4_SHADOW, 0 },
+        { VMCS_GUEST_CR3, 0 }, { VMCS_GUEST_IA32_EFER, 0 },
+        { VMCS_GUEST_GDTR_BASE, PC_GDT }, { VMCS_GUEST_GDTR_LIMIT, 31 },
+        { VMCS_GUEST_IDTR_BASE, 0 }, { VMCS_GUEST_IDTR_LIMIT, 0 },
+        { VMCS_GUEST_RFLAGS, 2 }, { VMCS_GUEST_RIP, entry }, { VMCS_GUEST_RSP, 0 },
+    };
+    for (unsigned i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+        r |= hv_vmx_vcpu_write_vmcs(v, st[i].f, st[i].v);
+    r |= hv_vcpu_write_register(v, HV_X86_RBX, PC_PVH_START_INFO);
+    return r;
+}
+
 static hv_return_t setup_bsp(hv_vcpuid_t v, uint64_t entry)
 {
     hv_return_t r = setup_controls(v, true);
@@ -245,8 +270,12 @@ static void port_out(struct pc_cpu *c, uint16_t port, unsigned size, uint32_t v)
         finish(pc, (int)(((v & 0xff) << 1) | 1));
     else
         pc_devices_out(pc->dev, port, size, v, &off);
-    if (off)
-        finish(pc, RUN_OK);
+    if (off && pc_devices_reset_requested(pc->dev)) {
+        fprintf(stderr, "anyhv-run: the guest reset the machine\n");
+        finish(pc, RUN_GUEST_FAULT);
+    } else if (off) {
+        finish(pc, RUN_OK);   /* ACPI S5 */
+    }
 }
 
 static void io_exit(struct pc_cpu *c)
@@ -439,7 +468,7 @@ static bool start_aps(struct pc *pc)
     return true;
 }
 
-static int boot(struct pc *pc, uint64_t entry)
+static int boot(struct pc *pc, uint64_t entry, bool pvh)
 {
     struct pc_cpu *bsp = &pc->cpu[0];
     if (hv_vcpu_create(&bsp->vcpu, HV_VCPU_DEFAULT) != HV_SUCCESS || bsp->vcpu != 0)
@@ -447,7 +476,7 @@ static int boot(struct pc *pc, uint64_t entry)
     bsp->created = true;
     bsp->state = CPU_RUN;
     int status = RUN_OK;
-    if (!start_aps(pc) || setup_bsp(bsp->vcpu, entry) != HV_SUCCESS) {
+    if (!start_aps(pc) || (pvh ? setup_bsp_pvh(bsp->vcpu, entry) : setup_bsp(bsp->vcpu, entry)) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot create or set up the vCPUs\n");
         finish(pc, RUN_UNAVAILABLE);
     } else {
@@ -484,7 +513,8 @@ int pc_run(const struct run_options *o)
     if (pc.ram == MAP_FAILED)
         return RUN_UNAVAILABLE;
     uint64_t entry = 0;
-    int status = pc_linux_load(o, pc.ram, pc.ram_size, pc_acpi_build(pc.ram, pc.ncpu), &entry);
+    bool pvh = false;
+    int status = pc_linux_load(o, pc.ram, pc.ram_size, pc_acpi_build(pc.ram, pc.ncpu), &entry, &pvh);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (status == RUN_OK) {
@@ -496,7 +526,7 @@ int pc_run(const struct run_options *o)
                    !(pc.dev = pc_devices_create()) || !(pc.uart = pc_uart_create())) {
             status = RUN_UNAVAILABLE;
         } else {
-            status = boot(&pc, entry);
+            status = boot(&pc, entry, pvh);
         }
         console_flush();
         if (pc.uart)

@@ -21,6 +21,7 @@
 
 /* Guest-physical layout (below 1 MiB) and the platform's fixed addresses. */
 #define PC_GDT 0x0500u
+#define PC_MULTIBOOT_INFO 0x5000u  /* multiboot_info, modules, memory map */
 #define PC_PVH_START_INFO 0x6000u  /* hvm_start_info, module list, memory map */
 #define PC_ZERO_PAGE 0x7000u
 #define PC_PML4 0x9000u
@@ -59,15 +60,24 @@ struct pc;
 void pc_irq(unsigned irq, bool level);
 void pc_irq_pulse(unsigned irq);
 
-/* pc_linux.c: load the kernel (bzImage: 64-bit entry with a zero page; ELF vmlinux: PVH
- * entry, *pvh set), initrd and command line. */
+/* pc_linux.c: load the kernel (bzImage: 64-bit entry with a zero page; Multiboot v1;
+ * ELF vmlinux: PVH entry), initrd and command line; *kind says which entry to take. */
+enum pc_boot_kind { PC_BOOT_LINUX64 = 0, PC_BOOT_PVH, PC_BOOT_MULTIBOOT };
 int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint64_t *entry,
-                  bool *pvh);
+                  enum pc_boot_kind *kind);
 /* Copy --initrd to the top of RAM below max_addr and above low; *size 0 without one. */
 int pc_place_initrd(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t low, uint64_t max_addr,
                     uint64_t *at, uint64_t *size);
 /* pc_pvh.c */
 bool pc_is_elf(const uint8_t *img, size_t len);
+bool pc_is_elf32_or_64(const uint8_t *img, size_t len);
+/* PT_LOAD segments at their physical addresses (above 1 MiB); e_entry and the end. */
+int pc_elf_load_segments(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, uint64_t *entry,
+                         uint64_t *end);
+/* pc_multiboot.c: the Multiboot header's offset in the first 8 KiB, or -1; loading. */
+long pc_multiboot_header(const uint8_t *img, size_t len);
+int pc_multiboot_load(const struct run_options *o, const uint8_t *img, size_t len, long hoff, uint8_t *ram,
+                      uint64_t ram_size, uint64_t *entry);
 int pc_pvh_load(const struct run_options *o, const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
                 uint64_t rsdp, uint64_t *entry);
 /* pc_acpi.c: ACPI tables for `cpus` processors at PC_BIOS_AREA; returns the RSDP address. */

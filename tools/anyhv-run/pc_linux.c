@@ -162,7 +162,7 @@ static int check_header(const uint8_t *k, size_t len, const char *path)
 }
 
 int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint64_t *entry,
-                  bool *pvh)
+                  enum pc_boot_kind *kind)
 {
     size_t len = 0;
     uint8_t *k = read_file(o->kernel, &len);
@@ -170,12 +170,15 @@ int pc_linux_load(const struct run_options *o, uint8_t *ram, uint64_t ram_size, 
         fprintf(stderr, "anyhv-run: cannot read kernel '%s': %s\n", o->kernel, strerror(errno));
         return RUN_NO_INPUT;
     }
-    *pvh = pc_is_elf(k, len);
-    if (*pvh) {
-        int st = pc_pvh_load(o, k, len, ram, ram_size, rsdp, entry);
+    long mb = len >= 0x1000 && get32(k + HDR_MAGIC) == HDR_MAGIC_VALUE ? -1 : pc_multiboot_header(k, len);
+    if (mb >= 0 || pc_is_elf(k, len)) {
+        *kind = mb >= 0 ? PC_BOOT_MULTIBOOT : PC_BOOT_PVH;
+        int st = mb >= 0 ? pc_multiboot_load(o, k, len, mb, ram, ram_size, entry)
+                         : pc_pvh_load(o, k, len, ram, ram_size, rsdp, entry);
         free(k);
         return st;
     }
+    *kind = PC_BOOT_LINUX64;
     int status = check_header(k, len, o->kernel);
     unsigned setup_sects = k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4;
     uint64_t setup_len = (setup_sects + 1ull) * 512;

@@ -12,17 +12,10 @@
 #include "pc.h"
 
 #define ELF_MAGIC "\177ELF"
+#define ELFCLASS32 1
 #define ELFCLASS64 2
 #define PT_LOAD 1
 #define PT_NOTE 4
-#define EHDR_PHOFF 0x20u
-#define EHDR_PHENTSIZE 0x36u
-#define EHDR_PHNUM 0x38u
-#define PHDR_TYPE 0x00u
-#define PHDR_OFFSET 0x08u
-#define PHDR_PADDR 0x18u
-#define PHDR_FILESZ 0x20u
-#define PHDR_MEMSZ 0x28u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18u
 #define START_INFO_MAGIC 0x336ec578u
 #define START_INFO_VERSION 1u
@@ -45,6 +38,58 @@ bool pc_is_elf(const uint8_t *img, size_t len)
     return len > 0x40 && !memcmp(img, ELF_MAGIC, 4) && img[4] == ELFCLASS64;
 }
 
+bool pc_is_elf32_or_64(const uint8_t *img, size_t len)
+{
+    return len > 0x40 && !memcmp(img, ELF_MAGIC, 4) && (img[4] == ELFCLASS32 || img[4] == ELFCLASS64);
+}
+
+
+
+/* One program header, either class. */
+struct phdr { uint32_t type; uint64_t off, pa, filesz, memsz; };
+
+static bool phdr_at(const uint8_t *img, size_t len, unsigned i, struct phdr *ph)
+{
+    bool c64 = img[4] == ELFCLASS64;
+    uint64_t phoff = c64 ? get64(img + 0x20) : get32(img + 0x1c);
+    unsigned entsize = get16(img + (c64 ? 0x36 : 0x2a));
+    uint64_t at = phoff + (uint64_t)i * entsize, need = c64 ? 0x38 : 0x20;
+    if (phoff > len || at + need > len)
+        return false;
+    const uint8_t *p = img + at;
+    ph->type = get32(p);
+    ph->off = c64 ? get64(p + 0x08) : get32(p + 0x04);
+    ph->pa = c64 ? get64(p + 0x18) : get32(p + 0x0c);
+    ph->filesz = c64 ? get64(p + 0x20) : get32(p + 0x10);
+    ph->memsz = c64 ? get64(p + 0x28) : get32(p + 0x14);
+    return ph->off <= len && ph->filesz <= len - ph->off && ph->filesz <= ph->memsz;
+}
+
+static unsigned phnum(const uint8_t *img)
+{
+    return get16(img + (img[4] == ELFCLASS64 ? 0x38 : 0x2c));
+}
+
+int pc_elf_load_segments(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, uint64_t *entry,
+                         uint64_t *end)
+{
+    *end = 0;
+    *entry = img[4] == ELFCLASS64 ? get64(img + 0x18) : get32(img + 0x18);
+    for (unsigned i = 0; i < phnum(img); i++) {
+        struct phdr ph;
+        if (!phdr_at(img, len, i, &ph))
+            return RUN_BAD_IMAGE;
+        if (ph.type != PT_LOAD)
+            continue;
+        if (ph.pa < PC_HIGH_MEM || ph.pa > ram_size || ph.memsz > ram_size - ph.pa)
+            return RUN_BAD_IMAGE;
+        memcpy(ram + ph.pa, img + ph.off, ph.filesz);
+        memset(ram + ph.pa + ph.filesz, 0, ph.memsz - ph.filesz);
+        *end = ph.pa + ph.memsz > *end ? ph.pa + ph.memsz : *end;
+    }
+    return RUN_OK;
+}
+
 /* The PHYS32 entry from one PT_NOTE segment's notes; 0 when absent. */
 static uint32_t note_entry(const uint8_t *p, uint64_t len)
 {
@@ -61,33 +106,18 @@ static uint32_t note_entry(const uint8_t *p, uint64_t len)
     return 0;
 }
 
-/* Load the segments; the PVH entry, or 0. *end is the highest loaded address. */
-static uint32_t load_segments(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, uint64_t *end)
+/* The PVH entry from the PT_NOTE segments; 0 when absent. */
+static uint32_t pvh_entry(const uint8_t *img, size_t len)
 {
-    uint64_t phoff = get64(img + EHDR_PHOFF);
-    unsigned phentsize = get16(img + EHDR_PHENTSIZE), phnum = get16(img + EHDR_PHNUM);
-    uint32_t entry = 0;
-    *end = 0;
-    for (unsigned i = 0; i < phnum; i++) {
-        uint64_t ph = phoff + (uint64_t)i * phentsize;
-        if (ph + 0x38 > len)
-            return 0;
-        uint32_t type = get32(img + ph + PHDR_TYPE);
-        uint64_t off = get64(img + ph + PHDR_OFFSET), pa = get64(img + ph + PHDR_PADDR);
-        uint64_t filesz = get64(img + ph + PHDR_FILESZ), memsz = get64(img + ph + PHDR_MEMSZ);
-        if (off > len || filesz > len - off || filesz > memsz)
-            return 0;
-        if (type == PT_NOTE && !entry)
-            entry = note_entry(img + off, filesz);
-        if (type != PT_LOAD)
-            continue;
-        if (pa < PC_HIGH_MEM || pa > ram_size || memsz > ram_size - pa)
-            return 0;
-        memcpy(ram + pa, img + off, filesz);
-        memset(ram + pa + filesz, 0, memsz - filesz);
-        *end = pa + memsz > *end ? pa + memsz : *end;
+    for (unsigned i = 0; i < phnum(img); i++) {
+        struct phdr ph;
+        if (phdr_at(img, len, i, &ph) && ph.type == PT_NOTE) {
+            uint32_t e = note_entry(img + ph.off, ph.filesz);
+            if (e)
+                return e;
+        }
     }
-    return entry;
+    return 0;
 }
 
 static void memmap_entry(uint8_t *ram, unsigned i, uint64_t addr, uint64_t size, uint32_t type)
@@ -102,9 +132,9 @@ static void memmap_entry(uint8_t *ram, unsigned i, uint64_t addr, uint64_t size,
 int pc_pvh_load(const struct run_options *o, const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
                 uint64_t rsdp, uint64_t *entry)
 {
-    uint64_t end;
-    uint32_t e = load_segments(img, len, ram, ram_size, &end);
-    if (!e) {
+    uint64_t end, elf_entry;
+    uint32_t e = pvh_entry(img, len);
+    if (!e || pc_elf_load_segments(img, len, ram, ram_size, &elf_entry, &end) != RUN_OK) {
         fprintf(stderr, "anyhv-run: '%s' is an ELF without a PVH entry note, or does not fit in RAM (--mem)\n",
                 o->kernel);
         return RUN_BAD_IMAGE;

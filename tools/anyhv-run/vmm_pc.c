@@ -31,6 +31,7 @@
 #define CR0_BOOT 0x80000031ull        /* PE | ET | NE | PG */
 #define CR0_REAL 0x30ull              /* ET | NE */
 #define CR0_PVH 0x31ull               /* PE | ET | NE */
+#define MULTIBOOT_BOOT_MAGIC 0x2badb002u
 #define CR4_PAE 0x20ull
 #define CR4_VMXE 0x2000ull
 #define EFER_LME_LMA 0x500ull
@@ -173,8 +174,9 @@ static hv_return_t setup_controls(hv_vcpuid_t v, bool long_mode)
     return r;
 }
 
-/* PVH: 32-bit protected mode, paging off, flat segments, EBX = start info. */
-static hv_return_t setup_bsp_pvh(hv_vcpuid_t v, uint64_t entry)
+/* PVH and Multiboot: 32-bit protected mode, paging off, flat segments; PVH has
+ * EBX = start info, Multiboot EAX = its magic and EBX = the information structure. */
+static hv_return_t setup_bsp_32(hv_vcpuid_t v, uint64_t entry, enum pc_boot_kind kind)
 {
     hv_return_t r = setup_controls(v, false);
     const struct seg code = { PC_SEL_CODE, 0, 0xffffffffu, AR_CODE32 }, data = { PC_SEL_DATA, 0, 0xffffffffu, AR_DATA };
@@ -192,7 +194,12 @@ static hv_return_t setup_bsp_pvh(hv_vcpuid_t v, uint64_t entry)
     };
     for (unsigned i = 0; i < sizeof(st) / sizeof(st[0]); i++)
         r |= hv_vmx_vcpu_write_vmcs(v, st[i].f, st[i].v);
-    r |= hv_vcpu_write_register(v, HV_X86_RBX, PC_PVH_START_INFO);
+    if (kind == PC_BOOT_MULTIBOOT) {
+        r |= hv_vcpu_write_register(v, HV_X86_RAX, MULTIBOOT_BOOT_MAGIC);
+        r |= hv_vcpu_write_register(v, HV_X86_RBX, PC_MULTIBOOT_INFO);
+    } else {
+        r |= hv_vcpu_write_register(v, HV_X86_RBX, PC_PVH_START_INFO);
+    }
     return r;
 }
 
@@ -468,7 +475,7 @@ static bool start_aps(struct pc *pc)
     return true;
 }
 
-static int boot(struct pc *pc, uint64_t entry, bool pvh)
+static int boot(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
 {
     struct pc_cpu *bsp = &pc->cpu[0];
     if (hv_vcpu_create(&bsp->vcpu, HV_VCPU_DEFAULT) != HV_SUCCESS || bsp->vcpu != 0)
@@ -476,7 +483,7 @@ static int boot(struct pc *pc, uint64_t entry, bool pvh)
     bsp->created = true;
     bsp->state = CPU_RUN;
     int status = RUN_OK;
-    if (!start_aps(pc) || (pvh ? setup_bsp_pvh(bsp->vcpu, entry) : setup_bsp(bsp->vcpu, entry)) != HV_SUCCESS) {
+    if (!start_aps(pc) || (kind == PC_BOOT_LINUX64 ? setup_bsp(bsp->vcpu, entry) : setup_bsp_32(bsp->vcpu, entry, kind)) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot create or set up the vCPUs\n");
         finish(pc, RUN_UNAVAILABLE);
     } else {
@@ -513,8 +520,8 @@ int pc_run(const struct run_options *o)
     if (pc.ram == MAP_FAILED)
         return RUN_UNAVAILABLE;
     uint64_t entry = 0;
-    bool pvh = false;
-    int status = pc_linux_load(o, pc.ram, pc.ram_size, pc_acpi_build(pc.ram, pc.ncpu), &entry, &pvh);
+    enum pc_boot_kind kind = PC_BOOT_LINUX64;
+    int status = pc_linux_load(o, pc.ram, pc.ram_size, pc_acpi_build(pc.ram, pc.ncpu), &entry, &kind);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (status == RUN_OK) {
@@ -526,7 +533,7 @@ int pc_run(const struct run_options *o)
                    !(pc.dev = pc_devices_create()) || !(pc.uart = pc_uart_create())) {
             status = RUN_UNAVAILABLE;
         } else {
-            status = boot(&pc, entry, pvh);
+            status = boot(&pc, entry, kind);
         }
         console_flush();
         if (pc.uart)

@@ -94,6 +94,19 @@ bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint32_t
 /* The machine stopped because the guest reset it (there is no firmware to reboot into). */
 bool pc_devices_reset_requested(struct pc_devices *d);
 
+/* pc_fwcfg.c: QEMU's fw_cfg, legacy I/O interface. */
+#define PC_FWCFG_SELECTOR 0x510u
+#define PC_FWCFG_DATA 0x511u
+struct pc_fwcfg {
+    uint16_t selector;
+    uint32_t offset;
+    uint64_t ram_size;
+    uint16_t cpus;
+    const char *cmdline;
+};
+bool pc_fwcfg_in(struct pc_fwcfg *f, uint16_t port, uint32_t *value);
+bool pc_fwcfg_out(struct pc_fwcfg *f, uint16_t port, uint32_t value);
+
 /* pc_uart.c */
 struct pc_uart;
 struct pc_uart *pc_uart_create(void);

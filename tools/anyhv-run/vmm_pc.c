@@ -63,6 +63,7 @@ struct pc {
     uint64_t ram_size;
     struct pc_devices *dev;
     struct pc_uart *uart;
+    struct pc_fwcfg fwcfg;           /* guarded by lock */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct pc_cpu cpu[PC_MAX_CPUS];
@@ -262,6 +263,11 @@ static uint32_t port_in(struct pc *pc, uint16_t port, unsigned size)
     }
     if (pc_devices_in(pc->dev, port, size, &v))
         return v;
+    pthread_mutex_lock(&pc->lock);
+    bool fw = pc_fwcfg_in(&pc->fwcfg, port, &v);
+    pthread_mutex_unlock(&pc->lock);
+    if (fw)
+        return v;
     return size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;   /* nothing there (PCI included) */
 }
 
@@ -275,7 +281,11 @@ static void port_out(struct pc_cpu *c, uint16_t port, unsigned size, uint32_t v)
         hv_vm_atpic_port_write(port, (uint8_t)v);
     else if (port == DEBUG_EXIT_PORT && pc->o->debug_exit)
         finish(pc, (int)(((v & 0xff) << 1) | 1));
-    else
+    else if (port == PC_FWCFG_SELECTOR || port == PC_FWCFG_DATA) {
+        pthread_mutex_lock(&pc->lock);
+        pc_fwcfg_out(&pc->fwcfg, port, v);
+        pthread_mutex_unlock(&pc->lock);
+    } else
         pc_devices_out(pc->dev, port, size, v, &off);
     if (off && pc_devices_reset_requested(pc->dev)) {
         fprintf(stderr, "anyhv-run: the guest reset the machine\n");
@@ -506,6 +516,8 @@ int pc_run(const struct run_options *o)
     pthread_mutex_init(&pc.lock, NULL);
     pthread_cond_init(&pc.cond, NULL);
     pc.ram_size = o->mem_bytes > PC_MAX_RAM ? PC_MAX_RAM : o->mem_bytes;
+    pc.fwcfg = (struct pc_fwcfg){ .ram_size = pc.ram_size, .cpus = (uint16_t)pc.ncpu,
+                                  .cmdline = o->append ? o->append : "" };
     if (pc.ncpu > PC_MAX_CPUS) {
         fprintf(stderr, "anyhv-run: --smp at most %u\n", PC_MAX_CPUS);
         return RUN_USAGE;

@@ -55,6 +55,7 @@ struct pc_cpu {
     enum cpu_state state;
     uint8_t sipi_vector;
     bool created;
+    uint64_t tsc_adjust;             /* IA32_TSC_ADJUST */
 };
 
 struct pc {
@@ -382,7 +383,11 @@ static void msr_exit(struct pc_cpu *c, bool write)
         ipi_exit(c, info);   /* an x2APIC ICR write: done, RIP already past it */
         return;
     }
-    if (write)
+    if (rreg(c->vcpu, HV_X86_RCX) == X86CPU_MSR_TSC_ADJUST && write)
+        x86cpu_tsc_adjust_write(c->vcpu, &c->tsc_adjust);
+    else if (rreg(c->vcpu, HV_X86_RCX) == X86CPU_MSR_TSC_ADJUST)
+        x86cpu_tsc_adjust_read(c->vcpu, &c->tsc_adjust);
+    else if (write)
         x86cpu_wrmsr(c->vcpu);
     else
         x86cpu_rdmsr(c->vcpu);

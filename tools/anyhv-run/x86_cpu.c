@@ -29,6 +29,15 @@
 #define X1_EDX ((1u << 11) | (1u << 20) | (1u << 27) | (1u << 29))
 #define X7_EDX_INVARIANT_TSC (1u << 8)
 #define X8_ADDRESS_SIZES 0x3027u   /* 39 physical, 48 linear address bits */
+/* Leaf 7: TSC_ADJUST (EBX bit 1); IA32_ARCH_CAPABILITIES present (EDX bit 29). */
+#define L7_EBX_TSC_ADJUST (1u << 1)
+#define L7_EDX_ARCH_CAPABILITIES (1u << 29)
+/* IA32_ARCH_CAPABILITIES of a CPU that does not speculate: not affected by RDCL,
+ * SSB, MDS, TAA, the MMIO stale-data family, BHI, PBRSB, GDS, RFDS or ITS; L1D flush
+ * on VM entry not needed; no machine check on page-size change. */
+#define ARCH_CAP_NOT_AFFECTED                                                                          \
+    ((1ull << 0) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 8) | (1ull << 13) | \
+     (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) | (1ull << 26) | (1ull << 27) | (1ull << 62))
 /* Leaf 0x15: TSC = crystal * 10 / 1; crystal 100 MHz (= the APIC timer clock). */
 #define TSC_CRYSTAL_HZ 100000000u
 #define TSC_RATIO_NUM 10u
@@ -44,7 +53,6 @@ static void brand(uint32_t leaf, uint32_t out[4])
 
 void x86cpu_cpuid(uint32_t leaf, uint32_t sub, uint32_t apic_id, uint32_t out[4])
 {
-    (void)sub;
     memset(out, 0, 4 * sizeof(out[0]));
     switch (leaf) {
     case 0:
@@ -58,6 +66,12 @@ void x86cpu_cpuid(uint32_t leaf, uint32_t sub, uint32_t apic_id, uint32_t out[4]
         out[1] = CLFLUSH_LINE_QWORDS | (apic_id << APIC_ID_SHIFT);
         out[2] = L1_ECX;
         out[3] = L1_EDX;
+        return;
+    case 7:
+        if (sub == 0) {
+            out[1] = L7_EBX_TSC_ADJUST;
+            out[3] = L7_EDX_ARCH_CAPABILITIES;
+        }
         return;
     case 0x15:
         out[0] = TSC_RATIO_DEN;
@@ -152,6 +166,7 @@ static const struct { uint32_t msr; uint64_t value; } const_msrs[] = {
     { 0x179u, 0 },         /* IA32_MCG_CAP */
     { 0x17au, 0 },         /* IA32_MCG_STATUS */
     { 0x8bu, 0 },          /* IA32_BIOS_SIGN_ID (microcode revision) */
+    { 0x10au, ARCH_CAP_NOT_AFFECTED },   /* IA32_ARCH_CAPABILITIES */
 };
 /* Writes that have no effect here but that a CPU accepts. */
 static const uint32_t inert_msrs[] = { 0x8bu /* microcode update trigger */, 0x79u, 0x17au };
@@ -180,4 +195,21 @@ void x86cpu_wrmsr(hv_vcpuid_t vcpu)
         }
     }
     x86cpu_inject_gp(vcpu);
+}
+
+/* IA32_TSC_ADJUST: reads what was written; a write moves the TSC by the difference. */
+void x86cpu_tsc_adjust_read(hv_vcpuid_t vcpu, const uint64_t *adjust)
+{
+    hv_vcpu_write_register(vcpu, HV_X86_RAX, (uint32_t)*adjust);
+    hv_vcpu_write_register(vcpu, HV_X86_RDX, *adjust >> 32);
+    x86cpu_skip(vcpu);
+}
+
+void x86cpu_tsc_adjust_write(hv_vcpuid_t vcpu, uint64_t *adjust)
+{
+    uint64_t value = (rreg(vcpu, HV_X86_RDX) << 32) | (uint32_t)rreg(vcpu, HV_X86_RAX), tsc = 0;
+    hv_vcpu_read_msr(vcpu, HV_MSR_IA32_TSC, &tsc);
+    hv_vcpu_write_msr(vcpu, HV_MSR_IA32_TSC, tsc + (value - *adjust));
+    *adjust = value;
+    x86cpu_skip(vcpu);
 }

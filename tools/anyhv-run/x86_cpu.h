@@ -22,6 +22,10 @@ void x86cpu_wrmsr(hv_vcpuid_t vcpu);
 /* Let the guest use the MSRs the library keeps without exits. */
 void x86cpu_native_msrs(hv_vcpuid_t vcpu);
 void x86cpu_skip(hv_vcpuid_t vcpu);
+/* IA32_TSC_ADJUST exits, with the VMM's per-CPU copy of the register. */
+#define X86CPU_MSR_TSC_ADJUST 0x3bu
+void x86cpu_tsc_adjust_read(hv_vcpuid_t vcpu, const uint64_t *adjust);
+void x86cpu_tsc_adjust_write(hv_vcpuid_t vcpu, uint64_t *adjust);
 void x86cpu_inject_gp(hv_vcpuid_t vcpu);
 
 #define X86_MMIO_HIGH8 0x100u

@@ -58,8 +58,21 @@ hv_return_t hv_vm_space_destroy(hv_vm_space_t asid)
     return vm_space_destroy(asid);
 }
 
+/* Apple's flags anyhv does not offer: user-mode execute (mode-based EPT execute
+ * control) and maximum protections. Valid names, so HV_UNSUPPORTED, not a bad argument. */
+#define MEMORY_FLAGS_UNSUPPORTED                                                                   \
+    (HV_MEMORY_UEXEC | HV_MEMORY_MAXPROT | HV_MEMORY_MAXPROT_READ | HV_MEMORY_MAXPROT_WRITE |       \
+     HV_MEMORY_MAXPROT_EXEC | HV_MEMORY_MAXPROT_UEXEC)
+
+static hv_return_t memory_flags_supported(hv_memory_flags_t flags)
+{
+    return (flags & MEMORY_FLAGS_UNSUPPORTED) && vm_current() ? HV_UNSUPPORTED : HV_SUCCESS;
+}
+
 hv_return_t hv_vm_map(hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_map(HV_VM_SPACE_DEFAULT, (void *)(uintptr_t)uva, gpa, size, flags);
 }
 
@@ -70,12 +83,16 @@ hv_return_t hv_vm_unmap(hv_gpaddr_t gpa, size_t size)
 
 hv_return_t hv_vm_protect(hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_protect(HV_VM_SPACE_DEFAULT, gpa, size, flags);
 }
 
 hv_return_t hv_vm_map_space(hv_vm_space_t asid, hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size,
                             hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_map(asid, (void *)(uintptr_t)uva, gpa, size, flags);
 }
 
@@ -86,6 +103,8 @@ hv_return_t hv_vm_unmap_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size)
 
 hv_return_t hv_vm_protect_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_protect(asid, gpa, size, flags);
 }
 

@@ -54,15 +54,16 @@ struct x86_lapic *intr_lapic(struct vm *vm, uint32_t id)
     return v ? v->ext.x86.lapic : NULL;
 }
 
+/* Make the vCPU look at its APIC again: wake it if it idles in halt_wait, and cancel
+ * its run - also one about to start, so an interrupt raised between prepare() and
+ * the entry is not left waiting for the next exit (the extra exit is swallowed). */
 void intr_kick(struct x86_lapic *a)
 {
     struct x86_intr *in = a->vcpu->vm->intr;
     pthread_cond_broadcast(&in->wake);
-    if (atomic_load(&a->vcpu->running)) {
-        atomic_store(&a->kicked, true);
-        atomic_fetch_or(&a->vcpu->requests, VCPU_REQ_CANCEL);
-        a->vcpu->vm->be->cancel(a->vcpu);
-    }
+    atomic_store(&a->kicked, true);
+    atomic_fetch_or(&a->vcpu->requests, VCPU_REQ_CANCEL);
+    a->vcpu->vm->be->cancel(a->vcpu);
 }
 
 static bool dest_match(const struct x86_lapic *a, uint32_t dest, bool logical)

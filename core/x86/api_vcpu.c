@@ -180,6 +180,14 @@ hv_return_t hv_vcpu_enable_managed_msr(hv_vcpuid_t vcpu, uint32_t msr, bool enab
     return HV_SUCCESS;
 }
 
+/* The soft route keeps IA32_TSC as the vCPU's offset from the VM clock (core/clock.h):
+ * the guest's TSC is that plus the clock's ticks (x86_tsc_state_base, 0 on KVM, whose
+ * field is the TSC itself). The API reads and writes the TSC as the guest sees it now. */
+static uint64_t tsc_bias(const struct vcpu *v, uint32_t msr)
+{
+    return msr == X86_MSR_TSC ? x86_tsc_state_base(v) : 0;
+}
+
 hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
 {
     struct vcpu *v;
@@ -192,7 +200,7 @@ hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
     if (slot) {
         ret = vcpu_state_load(v, slot->group);
         if (ret == HV_SUCCESS)
-            *value = *x86_msr_ptr(v->st.x86, slot) + (msr == X86_MSR_TSC ? x86_tsc_state_base(v) : 0);
+            *value = *x86_msr_ptr(v->st.x86, slot) + tsc_bias(v, msr);
         return ret;
     }
     struct x86_msr_policy *p = x86_msr_policy(v, msr, false);
@@ -213,7 +221,7 @@ hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value)
         ret = vcpu_state_load(v, slot->group);
         if (ret != HV_SUCCESS)
             return ret;
-        *x86_msr_ptr(v->st.x86, slot) = value - (msr == X86_MSR_TSC ? x86_tsc_state_base(v) : 0);
+        *x86_msr_ptr(v->st.x86, slot) = value - tsc_bias(v, msr);
         vcpu_state_touch(v, slot->group);
         return HV_SUCCESS;
     }

@@ -9,7 +9,7 @@ BUILD := $(BUILD)-san
 CMAKE_FLAGS += -DANYHV_SANITIZE=ON
 endif
 
-.PHONY: all deps configure build run test bench fuzz soak clean
+.PHONY: all deps configure build run test bench bench-boot fuzz soak clean
 
 all: build
 
@@ -33,6 +33,10 @@ test: build
 BENCH_RUNS ?= 5
 bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
+
+# The Linux boot row beside QEMU TCG (minutes: not part of `make bench`).
+bench-boot: build
+	@bench/boot_linux_x86_64.sh $(BUILD)
 
 # Long randomized runs, outside `make test`: the differential testers (ctest label
 # "fuzz") with FUZZ_ITERS cases each, and the demo guests SOAK_ROUNDS times per backend.

@@ -165,9 +165,31 @@ static void inject(struct x86_intr *in, struct x86_lapic *a, uint64_t *cpu_based
         x86_vmcs_write(v, VMCS_GUEST_ACTIVITY_STATE, 0);
 }
 
+/* CR8 is the TPR's priority class (SDM 10.8.6.1). On the soft route, where the state
+ * struct is the CPU's own, the two are kept equal around each run: an xAPIC TPR write
+ * shows in CR8, a MOV to CR8 changes the TPR. (On KVM that would cost a state sync
+ * per exit; there CR8 and the in-framework TPR are separate.) */
+#define CR8_SHIFT 4
+static void cr8_to_guest(struct x86_lapic *a)
+{
+    struct vcpu *v = a->vcpu;
+    if (v->vm->be->kind == BACKEND_SOFT && v->st.x86->cr8 != (a->s.tpr >> CR8_SHIFT)) {
+        v->st.x86->cr8 = a->s.tpr >> CR8_SHIFT;
+        vcpu_state_touch(v, SG_SREGS);
+    }
+}
+
+static void cr8_from_guest(struct x86_lapic *a)
+{
+    struct vcpu *v = a->vcpu;
+    if (v->vm->be->kind == BACKEND_SOFT && v->st.x86->cr8 != (a->s.tpr >> CR8_SHIFT))
+        a->s.tpr = (uint32_t)(v->st.x86->cr8 & 0xf) << CR8_SHIFT;
+}
+
 /* Fire due timers, inject; the VM time of the next timer expiry. Lock held. */
 static uint64_t prepare(struct x86_intr *in, struct x86_lapic *a, uint64_t *cpu_based)
 {
+    cr8_to_guest(a);
     if (!(a->s.apic_controls & HV_APIC_CTRL_NO_TIMER))
         lapic_timer_update(in, a, clock_now_ns(&a->vcpu->vm->clock, a->vcpu));
     inject(in, a, cpu_based);
@@ -387,6 +409,7 @@ hv_return_t intr_run(struct vcpu *v, uint64_t deadline_ns)
         pthread_mutex_unlock(&in->lock);
         ret = vcpu_run(v, until);
         pthread_mutex_lock(&in->lock);
+        cr8_from_guest(a);
         x86_vmcs_write(v, VMCS_CTRL_CPU_BASED, ctl);
         if (ret != HV_SUCCESS || !triage(in, a, deadline_ns))
             break;

@@ -188,3 +188,25 @@ Test(intr_guest, tsc_deadline_timer_fires)
     cr_expect_eq((s.state.lvt[0] >> 17) & 3, 2u, "LVT timer in TSC-deadline mode");
     cr_expect_eq(s.state.tsc_deadline, 0, "a fired deadline reads 0");
 }
+
+/* CR8 and the APIC's TPR are one register on the soft route: a MOV to CR8 of 8 masks
+ * vector 0x40 (class 4) until CR8 drops again. */
+Test(intr_guest, cr8_is_the_tpr)
+{
+    if (strcmp(anyhv_backend_name(), "soft") != 0)
+        cr_skip_test("on KVM CR8 and the in-framework TPR are kept apart (README)");
+    cr_assert_eq(run_to_report(), (int)TIMER_VECTOR);
+    /* mov eax, 8; mov cr8, rax; out 1; out 2; xor eax, eax; mov cr8, rax; nop; hlt */
+    static const uint8_t code[] = { 0xb8, 0x08, 0x00, 0x00, 0x00, 0x44, 0x0f, 0x22, 0xc0, 0xb0, 0x01, 0xe6, REPORT_PORT,
+                                    0xb0, 0x02, 0xe6, REPORT_PORT, 0x31, 0xc0, 0x44, 0x0f, 0x22, 0xc0, 0x90, 0xf4 };
+    memcpy(g.ram + XG_CODE + 0x100, code, sizeof(code));
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE + 0x100);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RFLAGS, 0x202);
+    cr_assert_eq(run_to_report(), 1, "the OUT with CR8 = 8");
+    uint32_t tpr = 0;
+    cr_assert_eq(hv_vcpu_apic_read(g.vcpu, 0x80, &tpr), HV_SUCCESS);
+    cr_expect_eq(tpr, 0x80, "the APIC's TPR follows CR8");
+    cr_assert_eq(hv_vm_lapic_set_intr(g.vcpu, TIMER_VECTOR, HV_APIC_EDGE_TRIGGER), HV_SUCCESS);
+    cr_expect_eq(run_to_report(), 2, "vector 0x40 held back while CR8 = 8 masks class 4");
+    cr_expect_eq(run_to_report(), (int)TIMER_VECTOR, "delivered once CR8 is 0 again");
+}

@@ -31,12 +31,13 @@ void run_usage(FILE *f, const char *prog)
             "  --max-insns N          stop with an error after N guest instructions, exactly and\n"
             "                         the same way every run (software route; 0: no limit)\n"
             "  --trace                print every exit to stderr\n"
-            "  --quiet                no summary at the end\n"
+            "  --stats                a summary on stderr at the end (backend, instructions,\n"
+            "                         exits by kind, wall time); without it stderr carries only errors\n"
+            "  --quiet                no summary even with --stats\n"
             "  --kernel FILE          x86_64: boot a Linux bzImage on the PC machine instead of IMAGE\n"
             "                         (ACPI, local APICs/IOAPIC/8259s, PIT, CMOS RTC, 8250 on IRQ 4)\n"
             "  --initrd FILE          its initramfs; --append TEXT its command line\n"
             "  --smp N                CPUs of the PC machine (1..16; started by INIT/SIPI)\n"
-            "  --stats                PC machine: a summary line on stderr at the end\n"
             "  --debug-exit           PC machine: OUT to port 0xf4 ends the run with status\n"
             "                         (value << 1) | 1 (QEMU's isa-debug-exit convention)\n"
             "  --help                 this text\n"
@@ -54,8 +55,8 @@ void run_usage(FILE *f, const char *prog)
             "          ends it with 0); an exception taken to an unmapped vector ends the run\n"
             "          with a report (status 70).\n"
             "\n"
-            "At the end anyhv-run prints to stderr: backend, guest instructions retired (software\n"
-            "route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
+            "With --stats anyhv-run prints to stderr at the end: backend, guest instructions retired\n"
+            "(software route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
             "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault.\n",
             prog, DEFAULT_MEM_MIB, MAX_MEM_MIB);
 }

@@ -113,7 +113,7 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
     console_flush();
     uint64_t n = 0;
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;
-    if (!s->o->quiet)
+    if (s->o->stats && !s->o->quiet)
         stats_print(&s->stats, anyhv_backend_name(), icount, stderr);
     return s->status;
 }

@@ -9,7 +9,10 @@ the test waits for its banner, types a command through the 8250 (stdin -> IRQ 4)
 the answer (the CPU count the kernel brought up), and types `poweroff -f`, which ends the
 run through ACPI S5 with status 0. No timer-check escape on the command line.
 
-    boot_linux_x86_64.py ANYHV_RUN SRC_DIR SMP
+    boot_linux_x86_64.py ANYHV_RUN SRC_DIR SMP [vmlinux|bzimage]
+
+The last argument picks the entry: the PVH entry of the vmlinux (default), or the bzImage
+itself through the 64-bit boot protocol (its own decompressor runs first: slower).
 
 Skips (77) unless ANYHV_BOOT_TESTS is set (minutes on the interpreter tier: `make soak`),
 or when the kernel cannot be fetched here.
@@ -45,6 +48,7 @@ def wait_for(proc, out, needle, deadline):
 
 def main():
     run, src, smp = sys.argv[1], sys.argv[2], sys.argv[3]
+    kernel = "vmlinuz" if len(sys.argv) > 4 and sys.argv[4] == "bzimage" else "vmlinux"
     if not os.environ.get("ANYHV_BOOT_TESTS"):
         print("skip: minutes on the interpreter tier; run by make soak (ANYHV_BOOT_TESTS=1)")
         return SKIP
@@ -60,7 +64,7 @@ def main():
         initrd = os.path.join(work, "initrd.gz")
         subprocess.run([os.path.join(src, "scripts", "mkinitramfs-busybox"), os.path.join(cache, "busybox"), init,
                         initrd], check=True)
-        cmd = [run, "--backend", "soft", "--mem", "256", "--smp", smp, "--kernel", os.path.join(cache, "vmlinux"),
+        cmd = [run, "--backend", "soft", "--mem", "256", "--smp", smp, "--kernel", os.path.join(cache, kernel),
                "--initrd", initrd, "--append", "console=ttyS0 panic=-1"]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out = [""]

@@ -39,7 +39,8 @@ bench-boot: build
 	@bench/boot_linux_x86_64.sh $(BUILD)
 
 # Long randomized runs, outside `make test`: the differential testers (ctest label
-# "fuzz") with FUZZ_ITERS cases each, and the demo guests SOAK_ROUNDS times per backend.
+# "fuzz"; in both soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each, and
+# the demo guests SOAK_ROUNDS times per backend.
 FUZZ_ITERS ?= 200000
 SOAK_ROUNDS ?= 20
 fuzz: build

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The `boot` row: Debian 12's amd64 kernel (scripts/fetch-linux-x86_64, PVH entry of its
 # vmlinux) with a busybox initramfs whose /init powers off at once, booted to ACPI S5 by
-# anyhv-run on the software route and by qemu-system-x86_64 with TCG, same kernel, initrd,
+# anyhv-run on the software route (interpreter alone, ANYHV_JIT=off, and with the JIT tier,
+# ANYHV_JIT=on) and by qemu-system-x86_64 with TCG, same kernel, initrd,
 # command line, memory and CPU count. One run each; wall time from start to exit.
 #   bench/boot_linux_x86_64.sh [BUILD] [SMP]     (make bench-boot)
 set -eu
@@ -23,13 +24,16 @@ row() {   # engine, status, ms
 
 echo "| workload | arch | engine | wall ms | cpus | exit status |"
 echo "|---|---|---|---:|---:|---:|"
-t0=$(now_ms)
-set +e
-"$SRC/$BUILD/bin/anyhv-run" --backend soft --mem 256 --smp "$SMP" --kernel "$CACHE/vmlinux" \
-    --initrd "$work/initrd.gz" --append "$APPEND" < /dev/null > "$work/anyhv.out" 2>&1
-st=$?
-set -e
-row anyhv-soft "$st" $(( $(now_ms) - t0 ))
+for tier in off on; do
+    t0=$(now_ms)
+    set +e
+    ANYHV_JIT=$tier "$SRC/$BUILD/bin/anyhv-run" --backend soft --mem 256 --smp "$SMP" --kernel "$CACHE/vmlinux" \
+        --initrd "$work/initrd.gz" --append "$APPEND" < /dev/null > "$work/anyhv.out" 2>&1
+    st=$?
+    set -e
+    [ "$tier" = off ] && engine=anyhv-soft-interp || engine=anyhv-soft-jit
+    row "$engine" "$st" $(( $(now_ms) - t0 ))
+done
 if command -v qemu-system-x86_64 > /dev/null; then
     t0=$(now_ms)
     set +e

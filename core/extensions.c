@@ -70,8 +70,8 @@ hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count)
     hv_return_t r = vcpu_get_owned(vcpu, &v);
     if (r != HV_SUCCESS)
         return r;
-    if (v->vm->be->kind != BACKEND_SOFT)
-        return HV_UNSUPPORTED;
+    if (count > v->vm->be->max_budget)
+        return HV_UNSUPPORTED;   /* KVM stops exactly only after one instruction */
     v->insn_budget = count;
     return HV_SUCCESS;
 }
@@ -87,5 +87,19 @@ hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count)
     if (v->vm->be->kind != BACKEND_SOFT)
         return HV_UNSUPPORTED;
     *count = v->icount;
+    return HV_SUCCESS;
+}
+
+hv_return_t anyhv_vcpu_get_exec_stats(uint64_t vcpu, anyhv_exec_stats_t *stats)
+{
+    struct vcpu *v;
+    if (!stats)
+        return HV_BAD_ARGUMENT;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    if (v->vm->be->kind != BACKEND_SOFT)
+        return HV_UNSUPPORTED;
+    soft_exec_stats(v, stats);
     return HV_SUCCESS;
 }

@@ -17,15 +17,15 @@ static const struct cpuid_row {
 } rows[] = {
     /* Highest basic leaf 7; "GenuineIntel" (the Intel flavour presents an Intel CPU). */
     { 0x0u, 0, { 0x7u, 0x756e6547u, 0x6c65746eu, 0x49656e69u } },
-    /* ECX: SSE3 0, SSSE3 9, CX16 13, SSE4.1 19, SSE4.2 20, POPCNT 23.
+    /* ECX: SSE3 0, SSSE3 9, CX16 13, SSE4.1 19, SSE4.2 20, POPCNT 23, RDRAND 30.
      * EDX: FPU 0, DE 2, PSE 3, TSC 4, MSR 5, PAE 6, CX8 8, SEP 11, PGE 13, CMOV 15,
      * PAT 16, PSE-36 17, CLFSH 19, MMX 23, FXSR 24, SSE 25, SSE2 26. */
     { 0x1u, 0, { 0, 0,
-                 BIT(0) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(23),
+                 BIT(0) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(23) | BIT(30),
                  BIT(0) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | BIT(15) |
                      BIT(16) | BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | BIT(26) } },
-    /* EBX: SMEP 7. ECX: LA57 16. */
-    { 0x7u, 0, { 0, BIT(7), BIT(16), 0 } },
+    /* EBX: SMEP 7, RDSEED 18. ECX: LA57 16. */
+    { 0x7u, 0, { 0, BIT(7) | BIT(18), BIT(16), 0 } },
     { 0x80000000u, 0, { LEAF_EXT_MAX, 0, 0, 0 } },
     /* ECX: LAHF/SAHF 0. EDX: SYSCALL 11, NX 20, 1-GiB pages 26, RDTSCP 27, LM 29. */
     { 0x80000001u, 0, { 0, 0, BIT(0), BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29) } },

@@ -302,6 +302,23 @@ static uint64_t sys_rdpmc(struct sysargs *a)
 static uint64_t sys_rdtsc(struct sysargs *a) { return rdtsc_common(a, false); }
 static uint64_t sys_rdtscp(struct sysargs *a) { return rdtsc_common(a, true); }
 
+/* RDRAND/RDSEED: exit when the secondary control asks (the client supplies the value),
+ * else the instruction's count makes each draw its own (lift_rdrand). */
+static uint64_t rdrand_common(struct sysargs *a, uint32_t control, enum exit_kind kind)
+{
+    const struct x86_vmx_controls *v = &a->st->vmx;
+    if ((v->cpu_based & CPU_BASED_SECONDARY_CTLS) && (v->cpu_based2 & control)) {
+        struct anyhv_exit *e = begin(a, kind);
+        e->u.reg.gpr = (uint8_t)X86_SYS_R1(a->code);
+        e->u.reg.value = X86_SYS_SIZE(a->code);
+        exit_client(a);
+    }
+    return vcpu_random(a->cpu->vcpu, a->cpu->icount);
+}
+
+static uint64_t sys_rdrand(struct sysargs *a) { return rdrand_common(a, CPU_BASED2_RDRAND, EXIT_RDRAND); }
+static uint64_t sys_rdseed(struct sysargs *a) { return rdrand_common(a, CPU_BASED2_RDSEED, EXIT_RDSEED); }
+
 static uint64_t sys_cpuid(struct sysargs *a)
 {
     begin(a, EXIT_CPUID);
@@ -631,7 +648,7 @@ static const sys_fn sys_table[X86_SYSOP_COUNT] = {
     [X86_SYS_FAR_CALL] = sys_far_call, [X86_SYS_FAR_RET] = sys_far_ret, [X86_SYS_IRET] = sys_iret,
     [X86_SYS_INT] = sys_int, [X86_SYS_INTO] = sys_into, [X86_SYS_HLT] = sys_hlt, [X86_SYS_IN] = sys_in,
     [X86_SYS_OUT] = sys_out, [X86_SYS_INS] = sys_ins, [X86_SYS_OUTS] = sys_outs, [X86_SYS_CPUID] = sys_cpuid,
-    [X86_SYS_RAISE_UD] = sys_raise_ud,
+    [X86_SYS_RAISE_UD] = sys_raise_ud, [X86_SYS_RDRAND] = sys_rdrand, [X86_SYS_RDSEED] = sys_rdseed,
 };
 
 ir_u128 x86_h_system(void *vcpu, ir_u128 code, ir_u128 b, ir_u128 c)

@@ -31,5 +31,9 @@ int main(int argc, char **argv)
     if (o.kernel)
         return pc_run(&o);
 #endif
+    if (RUN_FLAVOUR_ARCH != RUN_ARCH_ARM64 && (o.dtb_auto || o.smp > 1)) {
+        fprintf(stderr, "anyhv-run: --dtb and --smp belong to the arm64 board\n");
+        return RUN_USAGE;
+    }
     return vmm_run(&o);
 }

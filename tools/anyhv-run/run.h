@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <anyhv/anyhv.h>
+
 /* I386 is 32-bit x86 code, run by the Intel flavour in 32-bit protected mode. */
 enum run_arch { RUN_ARCH_UNKNOWN = 0, RUN_ARCH_X86_64, RUN_ARCH_ARM64, RUN_ARCH_I386 };
 
@@ -33,15 +35,28 @@ struct run_options {
     bool load_addr_set;
     uint64_t max_exits;       /* 0 = unlimited */
     uint64_t max_insns;       /* guest instructions before the run is stopped; 0 = unlimited (soft route) */
+    uint64_t snapshot_at;     /* --snapshot-at N FILE: save the VM after N instructions */
+    const char *snapshot_file;
+    const char *restore_file; /* --restore FILE: start from a snapshot */
+    bool deterministic;       /* --deterministic: anyhv_set_deterministic(true) */
+    const char *record_file;  /* --record FILE: log console input (implies deterministic) */
+    const char *replay_file;  /* --replay FILE: console input from that log (implies deterministic) */
+    unsigned gdb_port;        /* --gdb PORT: serve gdb there; 0 = no stub */
+    bool gdb_wait;            /* --gdb-wait: stop before the first instruction until gdb attaches */
     bool trace;               /* print every exit */
     bool quiet;               /* no summary */
-    /* The PC machine (x86_64, --kernel): boots Linux instead of running IMAGE. */
-    const char *kernel;       /* bzImage */
-    const char *initrd;
-    const char *append;       /* kernel command line */
-    unsigned smp;             /* CPUs, 1 by default */
-    bool stats;               /* summary line on stderr */
-    bool debug_exit;          /* isa-debug-exit at port 0xf4: status (code << 1) | 1 */
+    /* arm64 board (docs/anyhv-run.md "Booting Linux"): GIC, PSCI, PL011 interrupt, DT */
+    bool linux_kernel;        /* --kernel: image is an arm64 Linux Image */
+    const char *initrd;       /* --initrd FILE */
+    const char *append;       /* --append ARGS: the kernel command line */
+    unsigned smp;             /* --smp N vCPUs (default 1) */
+    bool dtb_auto;            /* --dtb auto: board devices and the DT address in x0 */
+    bool mem_set;             /* --mem was given */
+    /* The Intel PC machine (docs/anyhv-run.md "The PC machine"): --kernel with a bzImage,
+     * an x86 ELF vmlinux or a Multiboot image; initrd, append and smp above apply. */
+    const char *kernel;       /* --kernel FILE, for either board */
+    bool stats;               /* --stats: the summary on stderr */
+    bool debug_exit;          /* --debug-exit: isa-debug-exit at port 0xf4, status (code << 1) | 1 */
 };
 
 /* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */
@@ -64,6 +79,15 @@ void console_putc(uint8_t c);
 bool console_has_input(void);
 int console_getc(void);   /* -1 when nothing is waiting */
 void console_flush(void);
+/* Input log (console.c): the instruction count each answer is given at, output muting
+ * while the past is re-run, the cursor, and the --record/--replay file. */
+void console_set_clock(uint64_t (*clock)(void *), void *ctx);
+void console_mute(bool on);
+size_t console_log_position(void);
+void console_log_seek(size_t position);
+bool console_replay_diverged(void);
+bool console_log_save(const char *path);
+int console_log_load(const char *path);   /* RUN_OK or a status */
 
 /* Counting exits by kind for the summary. */
 #define RUN_STATS_KINDS 24
@@ -75,7 +99,9 @@ struct run_stats {
 void stats_start(struct run_stats *s);
 void stats_count(struct run_stats *s, const char *kind);
 /* instructions < 0: not counted by this backend. */
-void stats_print(const struct run_stats *s, const char *backend, long long instructions, FILE *f);
+/* exec: the software route's tier statistics, or NULL (KVM). */
+void stats_print(const struct run_stats *s, const char *backend, long long instructions,
+                 const anyhv_exec_stats_t *exec, FILE *f);
 
 /* The flavour's VMM: builds the machine, loads the image, runs it. */
 int vmm_run(const struct run_options *o);

@@ -15,7 +15,7 @@ BUILD := $(BUILD)-tsan
 CMAKE_FLAGS += -DANYHV_TSAN=ON
 endif
 
-.PHONY: all deps configure build run test bench fuzz soak stress install clean
+.PHONY: all deps configure build run test bench bench-boot fuzz soak stress install clean
 
 all: build
 
@@ -42,6 +42,10 @@ bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
 	@bench/boot.sh $(BUILD)
 
+# The Linux boot row beside QEMU TCG (minutes: not part of `make bench`).
+bench-boot: build
+	@bench/boot_linux_x86_64.sh $(BUILD)
+
 # Long runs, outside `make test`: the differential testers (ctest label "fuzz"; in both
 # soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each; soak: the demo guests
 # SOAK_ROUNDS times per backend, then the Linux boot test (label linux-boot: Debian's
@@ -53,7 +57,7 @@ fuzz: build
 
 soak: build
 	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
-	@cd $(BUILD) && ctest -L linux-boot --output-on-failure
+	@cd $(BUILD) && ANYHV_BOOT_TESTS=1 ctest -L linux-boot --output-on-failure
 
 # Concurrency and hostile-input tests at STRESS_SCALE times their `make test` size, in
 # the ASan/UBSan build (scripts/stress lists them); prints what each one ran.

@@ -28,6 +28,11 @@ enum state_group {
     SG_ALL = 0xffu,
 };
 
+/* A backend's "the guest state cannot be entered". The Apple-silicon flavour names this
+ * value HV_ILLEGAL_GUEST_STATE; the Intel flavour has no such code, and its personality
+ * returns HV_ERROR instead (see hv_vcpu_vmx_status). */
+#define ANYHV_ERR_ILLEGAL_GUEST_STATE ((hv_return_t)0xfae94004)
+
 /* Deadline passed to vcpu_run: CLOCK_MONOTONIC nanoseconds, or this for none. */
 #define BACKEND_NO_DEADLINE UINT64_MAX
 

@@ -165,7 +165,7 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
 
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
-    uint64_t start = host_monotonic_ns();
+    uint64_t start = clock_now_ns(&vcpu->vm->clock, vcpu);
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
@@ -176,7 +176,7 @@ hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
     if (vcpu->vm->det)
         vcpu->exec_time_ns = vcpu_guest_ns(vcpu, vcpu->icount);   /* virtual, like every clock */
     else
-        vcpu->exec_time_ns += host_monotonic_ns() - start;
+        vcpu->exec_time_ns += clock_now_ns(&vcpu->vm->clock, vcpu) - start;
     return ret;
 }
 

@@ -56,6 +56,7 @@ static void vm_free(struct vm *vm)
     }
     det_free(vm);
     pthread_mutex_destroy(&vm->lock);
+    free(vm->intr);
     free(vm);
 }
 
@@ -89,6 +90,8 @@ hv_return_t vm_create(const struct vm_params *params)
     vm->ipa_bits = params->ipa_bits;
     vm->granule = params->granule;
     vm->max_vcpus = ANYHV_MAX_VCPUS;
+    vm->options = params->options;
+    clock_init(&vm->clock);
     vm->spaces[0] = space_new(vm);
     if (!vm->spaces[0]) {
         vm_free(vm);

@@ -11,6 +11,7 @@
 
 #include "core/a64_state.h"
 #include "core/backend.h"
+#include "core/clock.h"
 #include "core/exit.h"
 #include "core/x86_state.h"
 #include "mmu/pmap.h"
@@ -45,6 +46,11 @@ struct vcpu_x86_ext {
     } msr_policy[64];
     uint64_t apic_gpa;
     uint64_t vcpu_flags;           /* hv_vcpu_create options */
+    uint64_t idle_time_ns;         /* halted inside hv_vcpu_run (in-framework APIC) */
+    bool entry_refused;            /* the last run could not enter the guest */
+    void *lapic;                   /* in-framework local APIC (struct x86_lapic) or NULL */
+    uint64_t intr_client_cpu_based;  /* the client's processor controls during an APIC run */
+    _Atomic bool client_cancel;    /* hv_vcpu_interrupt asked for this vCPU's exit */
 };
 
 /* Apple-silicon personality data. */
@@ -133,6 +139,10 @@ struct vm {
     uint32_t ipa_bits;
     uint64_t granule;
     uint32_t max_vcpus;
+    uint64_t options;              /* the personality's VM-creation options */
+    struct vm_clock clock;         /* the one time base of every guest clock */
+    void *intr;                    /* in-framework interrupt controllers, or NULL
+                                    * (Intel: struct x86_intr, core/x86/intr.h) */
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
 };
@@ -142,6 +152,7 @@ struct vm_params {
     enum guest_arch arch;
     uint32_t ipa_bits;
     uint64_t granule;
+    uint64_t options;
 };
 
 hv_return_t vm_create(const struct vm_params *params);

@@ -16,7 +16,9 @@ static const char *hv_strerror(hv_return_t r)
     case HV_ERROR: return "HV_ERROR";
     case HV_BUSY: return "HV_BUSY";
     case HV_BAD_ARGUMENT: return "HV_BAD_ARGUMENT";
+#if ANYHV_HV_ARM64
     case HV_ILLEGAL_GUEST_STATE: return "HV_ILLEGAL_GUEST_STATE";
+#endif
     case HV_NO_RESOURCES: return "HV_NO_RESOURCES";
     case HV_NO_DEVICE: return "HV_NO_DEVICE";
     case HV_DENIED: return "HV_DENIED";

@@ -93,7 +93,7 @@ static hv_return_t inject(struct vcpu *v, uint32_t info)
         e.exception.error_code = st->vmx.entry_exc_error;
         break;
     default:
-        return HV_ILLEGAL_GUEST_STATE;   /* reserved interruption type: VM entry would fail */
+        return ANYHV_ERR_ILLEGAL_GUEST_STATE;   /* reserved interruption type: VM entry would fail */
     }
     hv_return_t ret = kvm_events_set(v, &e);
     v->state_valid &= ~(uint32_t)SG_EVENTS;
@@ -112,7 +112,7 @@ hv_return_t kvm_events_before_entry(struct vcpu *v)
     if (!(info & X86_VMX_INFO_VALID))
         return HV_SUCCESS;
     if (!x86_entry_event_valid(info))
-        return HV_ILLEGAL_GUEST_STATE;   /* VM entry fails; the field stays as written */
+        return ANYHV_ERR_ILLEGAL_GUEST_STATE;   /* VM entry fails; the field stays as written */
     ret = inject(v, info);
     if (ret != HV_SUCCESS)
         return ret;

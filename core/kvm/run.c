@@ -229,7 +229,7 @@ static hv_return_t dispatch(struct vcpu *v, bool *done)
         return HV_SUCCESS;
     case KVM_EXIT_FAIL_ENTRY:
         exit_internal(v, run->exit_reason, run->fail_entry.hardware_entry_failure_reason);
-        return HV_ILLEGAL_GUEST_STATE;
+        return ANYHV_ERR_ILLEGAL_GUEST_STATE;
     case KVM_EXIT_INTERNAL_ERROR:
         if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && kvm_exit_fetch_fault(v))
             return HV_SUCCESS;
@@ -264,7 +264,7 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
         v->state_valid = valid_before;
         v->state_dirty |= valid_before & (SG_GPR | SG_SREGS | SG_EVENTS);
         kv->run->kvm_dirty_regs = 0;
-        return HV_ILLEGAL_GUEST_STATE;
+        return ANYHV_ERR_ILLEGAL_GUEST_STATE;
     }
     return dispatch(v, done);
 }

@@ -25,7 +25,7 @@ static struct kvm_vcpu *kvcpu(struct vcpu *v)
 
 static hv_return_t ioctl_err(void)
 {
-    return errno == EINVAL ? HV_ILLEGAL_GUEST_STATE : errno == ENOMEM ? HV_NO_RESOURCES : HV_ERROR;
+    return errno == EINVAL ? ANYHV_ERR_ILLEGAL_GUEST_STATE : errno == ENOMEM ? HV_NO_RESOURCES : HV_ERROR;
 }
 
 /* --- general registers ------------------------------------------------------ */

@@ -29,7 +29,7 @@ hv_return_t kvm_sync_init(struct vcpu *v, bool available)
 
 static hv_return_t fail(void)
 {
-    return errno == EINVAL ? HV_ILLEGAL_GUEST_STATE : HV_ERROR;
+    return errno == EINVAL ? ANYHV_ERR_ILLEGAL_GUEST_STATE : HV_ERROR;
 }
 
 hv_return_t kvm_regs_get(struct vcpu *v, struct kvm_regs *out)

@@ -4,6 +4,9 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
+#include <stdlib.h>
+
+#include "core/x86/intr.h"
 #include "core/x86/vmcs.h"
 #include "core/x86/x86.h"
 #include "core/x86_msrs.h"
@@ -23,13 +26,37 @@ hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
     x86_state_reset(v->st.x86);
     x86_vmcs_reset(v->st.x86);
     v->ext.x86.vcpu_flags = flags;
+    struct x86_intr *in = v->vm->intr;
+    if (in) {
+        struct x86_lapic *a = malloc(sizeof(*a));
+        if (!a) {
+            vcpu_destroy(id);
+            return HV_NO_RESOURCES;
+        }
+        pthread_mutex_lock(&in->lock);
+        lapic_init(a, v, id);
+        v->ext.x86.lapic = a;
+        pthread_mutex_unlock(&in->lock);
+    }
     *vcpu = id;
     return HV_SUCCESS;
 }
 
 hv_return_t hv_vcpu_destroy(hv_vcpuid_t vcpu)
 {
-    return vcpu_destroy(vcpu);
+    struct vcpu *v;
+    hv_return_t ret = vcpu_get_owned(vcpu, &v);
+    struct x86_intr *in = ret == HV_SUCCESS ? v->vm->intr : NULL;
+    if (!in)
+        return ret != HV_SUCCESS ? ret : vcpu_destroy(vcpu);
+    /* Other threads reach this vCPU's APIC under the device lock (IPIs, MSIs). */
+    pthread_mutex_lock(&in->lock);
+    void *a = v->ext.x86.lapic;
+    ret = vcpu_destroy(vcpu);
+    pthread_mutex_unlock(&in->lock);
+    if (ret == HV_SUCCESS)
+        free(a);
+    return ret;
 }
 
 hv_return_t hv_vcpu_set_space(hv_vcpuid_t vcpu, hv_vm_space_t asid)
@@ -153,12 +180,12 @@ hv_return_t hv_vcpu_enable_managed_msr(hv_vcpuid_t vcpu, uint32_t msr, bool enab
     return HV_SUCCESS;
 }
 
-/* The soft route keeps IA32_TSC as the value at instruction 0: the guest's TSC is that
- * plus the instructions retired (vcpu->icount, which stays 0 on KVM, whose field is
- * the TSC itself). The API reads and writes the TSC as the guest sees it now. */
+/* The soft route keeps IA32_TSC as the vCPU's offset from the VM clock (core/clock.h):
+ * the guest's TSC is that plus the clock's ticks (x86_tsc_state_base, 0 on KVM, whose
+ * field is the TSC itself). The API reads and writes the TSC as the guest sees it now. */
 static uint64_t tsc_bias(const struct vcpu *v, uint32_t msr)
 {
-    return msr == X86_MSR_TSC ? v->icount : 0;
+    return msr == X86_MSR_TSC ? x86_tsc_state_base(v) : 0;
 }
 
 hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
@@ -237,10 +264,18 @@ hv_return_t hv_vcpu_run_until(hv_vcpuid_t vcpu, uint64_t deadline)
     hv_return_t ret = vcpu_get_owned(vcpu, &v);
     if (ret != HV_SUCCESS)
         return ret;
-    ret = vcpu_run(v, deadline == HV_DEADLINE_FOREVER ? BACKEND_NO_DEADLINE : deadline);
-    if (ret != HV_SUCCESS)
-        return ret;
-    return x86_exit_render(v);
+    uint64_t until = deadline == HV_DEADLINE_FOREVER ? BACKEND_NO_DEADLINE : deadline;
+    if (v->vm->intr) {
+        ret = intr_run(v, until);   /* the in-framework APIC, IOAPIC and 8259s in the loop */
+    } else {
+        ret = vcpu_run(v, until);
+        if (ret == HV_SUCCESS)
+            ret = x86_exit_render(v);
+    }
+    v->ext.x86.entry_refused = ret == ANYHV_ERR_ILLEGAL_GUEST_STATE;
+    if (v->ext.x86.entry_refused)
+        return HV_ERROR;   /* the Intel flavour has no HV_ILLEGAL_GUEST_STATE */
+    return ret;
 }
 
 hv_return_t hv_vcpu_run(hv_vcpuid_t vcpu)
@@ -253,9 +288,22 @@ hv_return_t hv_vcpu_interrupt(hv_vcpuid_t *vcpus, unsigned int vcpu_count)
     if (!vcpus || vcpu_count == 0 || vcpu_count > ANYHV_MAX_VCPUS)
         return HV_BAD_ARGUMENT;
     uint64_t ids[ANYHV_MAX_VCPUS];
-    for (unsigned i = 0; i < vcpu_count; i++)
+    struct vm *vm = vm_current();
+    for (unsigned i = 0; i < vcpu_count; i++) {
         ids[i] = vcpus[i];
-    return vcpu_cancel(ids, vcpu_count);
+        if (!vm || vcpus[i] >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[vcpus[i]]))
+            return HV_BAD_ARGUMENT;
+    }
+    /* Tell the device loop (intr_run) this exit is the client's, not one of its kicks. */
+    for (unsigned i = 0; i < vcpu_count && vm->intr; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[vcpus[i]]);
+        if (v)
+            atomic_store(&v->ext.x86.client_cancel, true);
+    }
+    hv_return_t ret = vcpu_cancel(ids, vcpu_count);
+    if (vm->intr)
+        pthread_cond_broadcast(&((struct x86_intr *)vm->intr)->wake);   /* a vCPU halted in the loop */
+    return ret;
 }
 
 hv_return_t hv_vcpu_get_exec_time(hv_vcpuid_t vcpu, uint64_t *time)

@@ -3,7 +3,7 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include "core/vm.h"
+#include "core/x86/x86.h"
 
 const enum guest_arch anyhv_personality_arch = GUEST_X86_64;
 
@@ -22,12 +22,25 @@ hv_return_t hv_capability(hv_capability_t capability, uint64_t *value)
     }
 }
 
+/* Host side-channel mitigation choices: accepted, and meaningless here (the soft CPU
+ * does not speculate; on KVM the host kernel decides). */
+#define VM_MITIGATION_OPTIONS                                                                         \
+    (HV_VM_SPECIFY_MITIGATIONS | HV_VM_MITIGATION_A_ENABLE | HV_VM_MITIGATION_B_ENABLE |             \
+     HV_VM_MITIGATION_C_ENABLE | HV_VM_MITIGATION_D_ENABLE | HV_VM_MITIGATION_E_ENABLE)
+
 hv_return_t hv_vm_create(hv_vm_options_t flags)
 {
-    if (flags != HV_VM_DEFAULT)
+    if (flags & ~(hv_vm_options_t)(VM_MITIGATION_OPTIONS | HV_VM_ACCEL_APIC))
         return HV_BAD_ARGUMENT;
-    struct vm_params p = { .arch = GUEST_X86_64, .ipa_bits = ANYHV_X86_ADDR_BITS, .granule = ANYHV_PAGE_SIZE };
-    return vm_create(&p);
+    struct vm_params p = { .arch = GUEST_X86_64, .ipa_bits = ANYHV_X86_ADDR_BITS, .granule = ANYHV_PAGE_SIZE,
+                           .options = flags };
+    hv_return_t ret = vm_create(&p);
+    if (ret == HV_SUCCESS && (flags & HV_VM_ACCEL_APIC)) {
+        ret = x86_intr_create(vm_current());
+        if (ret != HV_SUCCESS)
+            vm_destroy();
+    }
+    return ret;
 }
 
 hv_return_t hv_vm_destroy(void)
@@ -45,8 +58,21 @@ hv_return_t hv_vm_space_destroy(hv_vm_space_t asid)
     return vm_space_destroy(asid);
 }
 
+/* Apple's flags anyhv does not offer: user-mode execute (mode-based EPT execute
+ * control) and maximum protections. Valid names, so HV_UNSUPPORTED, not a bad argument. */
+#define MEMORY_FLAGS_UNSUPPORTED                                                                   \
+    (HV_MEMORY_UEXEC | HV_MEMORY_MAXPROT | HV_MEMORY_MAXPROT_READ | HV_MEMORY_MAXPROT_WRITE |       \
+     HV_MEMORY_MAXPROT_EXEC | HV_MEMORY_MAXPROT_UEXEC)
+
+static hv_return_t memory_flags_supported(hv_memory_flags_t flags)
+{
+    return (flags & MEMORY_FLAGS_UNSUPPORTED) && vm_current() ? HV_UNSUPPORTED : HV_SUCCESS;
+}
+
 hv_return_t hv_vm_map(hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_map(HV_VM_SPACE_DEFAULT, (void *)(uintptr_t)uva, gpa, size, flags);
 }
 
@@ -57,12 +83,16 @@ hv_return_t hv_vm_unmap(hv_gpaddr_t gpa, size_t size)
 
 hv_return_t hv_vm_protect(hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_protect(HV_VM_SPACE_DEFAULT, gpa, size, flags);
 }
 
 hv_return_t hv_vm_map_space(hv_vm_space_t asid, hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size,
                             hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_map(asid, (void *)(uintptr_t)uva, gpa, size, flags);
 }
 
@@ -73,11 +103,15 @@ hv_return_t hv_vm_unmap_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size)
 
 hv_return_t hv_vm_protect_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags)
 {
+    if (memory_flags_supported(flags) != HV_SUCCESS)
+        return HV_UNSUPPORTED;
     return vm_protect(asid, gpa, size, flags);
 }
 
 hv_return_t hv_vm_sync_tsc(uint64_t tsc)
 {
-    (void)tsc;
-    return vm_current() ? HV_UNSUPPORTED : HV_BAD_ARGUMENT;
+    struct vm *vm = vm_current();
+    if (!vm)
+        return HV_BAD_ARGUMENT;
+    return x86_tsc_sync_all(vm, tsc);
 }

@@ -36,4 +36,15 @@ hv_return_t x86_exit_render(struct vcpu *vcpu);
 /* MSR policy lookup; NULL when the MSR has no entry. */
 struct x86_msr_policy *x86_msr_policy(struct vcpu *vcpu, uint32_t msr, bool create);
 
+/* TSC (api_clock.c). On the soft route x86_state.msr.tsc holds the vCPU's offset from
+ * the VM clock's ticks and this returns those ticks; on KVM the state holds the TSC
+ * itself and this returns 0. */
+uint64_t x86_tsc_state_base(const struct vcpu *vcpu);
+/* hv_vm_sync_tsc: every vCPU's TSC reads `tsc` now. */
+hv_return_t x86_tsc_sync_all(struct vm *vm, uint64_t tsc);
+
+/* In-framework interrupt controllers (intr.c): create them for a VM made with
+ * HV_VM_ACCEL_APIC; HV_UNSUPPORTED where the backend cannot host them. */
+hv_return_t x86_intr_create(struct vm *vm);
+
 #endif /* ANYHV_CORE_X86_X86_H */

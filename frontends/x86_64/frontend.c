@@ -68,12 +68,17 @@ void x86_rflags_write(struct x86_state *st, uint64_t v)
 
 /* ---- mode ----------------------------------------------------------------------- */
 
+/* The default operand/address size comes from the CS descriptor cache in every mode
+ * but virtual-8086: a real-mode guest (CR0.PE=0, which VMX allows with unrestricted
+ * guest) whose CS access rights have D=1 runs 32-bit code, as it does under VMX. */
 enum x86_code_size x86_code_size_of(const struct x86_state *st)
 {
     uint32_t ar = st->seg[X86_CS].ar;
     if ((st->msr.efer & X86_EFER_LMA) && (ar & X86_AR_L))
         return X86_CODE64;
-    return (ar & X86_AR_DB) && (st->cr0 & X86_CR0_PE) ? X86_CODE32 : X86_CODE16;
+    if ((st->cr0 & X86_CR0_PE) && (st->rflags & X86_FLAG_VM))
+        return X86_CODE16;
+    return (ar & X86_AR_DB) ? X86_CODE32 : X86_CODE16;
 }
 
 /* CPL as VMX defines it: SS.DPL (real mode 0, virtual-8086 mode 3). */

@@ -260,10 +260,11 @@ static uint64_t sys_wrmsr(struct sysargs *a)
     return 0;
 }
 
-/* The TSC counts retired instructions (deterministic), plus the offsets. */
+/* The TSC is the VM clock in ticks (core/clock.h) plus the vCPU's own offset, plus
+ * the VMCS TSC offset when the client enables it. */
 static uint64_t tsc_now(struct sysargs *a)
 {
-    uint64_t t = a->st->msr.tsc + a->cpu->icount;
+    uint64_t t = x86_tsc_base(a->cpu) + a->st->msr.tsc;
     if (a->st->vmx.cpu_based & CPU_BASED_TSC_OFFSET)
         t += a->st->vmx.tsc_offset;
     return t;

@@ -33,7 +33,7 @@ int x86_msr_read(struct soft_cpu *cpu, uint32_t msr, uint64_t *value)
     uint64_t *f = field_of(st, msr);
     if (!native(cpu, msr, false) || !f)
         return 1;
-    *value = msr == X86_MSR_TSC ? st->msr.tsc + cpu->icount : *f;
+    *value = msr == X86_MSR_TSC ? st->msr.tsc + x86_tsc_base(cpu) : *f;
     return 0;
 }
 
@@ -58,7 +58,7 @@ int x86_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t value)
             return -1;
         break;
     case X86_MSR_TSC:
-        value -= cpu->icount;
+        value -= x86_tsc_base(cpu);
         break;
     default:
         break;

@@ -48,6 +48,13 @@ bool lift_pop_seg(struct x86_ctx *c, unsigned seg, unsigned size);
 /* The helper (sys_insn.c). */
 ir_u128 x86_h_system(void *cpu, ir_u128 code, ir_u128 b, ir_u128 c);
 
+/* The VM clock in TSC ticks (core/clock.h): every guest TSC read adds the vCPU's
+ * offset (x86_state.msr.tsc on the soft route) to it. */
+static inline uint64_t x86_tsc_base(const struct soft_cpu *cpu)
+{
+    return clock_now_ticks(&cpu->vcpu->vm->clock, cpu->vcpu);
+}
+
 /* MSRs (sys_msr.c): 0 on success; -1 raises #GP; 1 means "exit to the client". */
 int x86_msr_read(struct soft_cpu *cpu, uint32_t msr, uint64_t *value);
 int x86_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t value);

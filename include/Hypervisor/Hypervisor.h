@@ -20,11 +20,10 @@
 #include <Hypervisor/hv_gic_state.h>
 #include <Hypervisor/hv_sme_config.h>
 #else
-#include <Hypervisor/hv_error.h>
-#include <Hypervisor/hv_types.h>
-#include <Hypervisor/hv_arch_x86.h>
-#include <Hypervisor/hv_arch_vmx.h>
 #include <Hypervisor/hv.h>
+#include <Hypervisor/hv_error.h>
+#include <Hypervisor/hv_intr.h>
+#include <Hypervisor/hv_types.h>
 #include <Hypervisor/hv_vmx.h>
 #include <Hypervisor/hv_vm_allocate.h>
 #endif

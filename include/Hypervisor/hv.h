@@ -1,19 +1,25 @@
 /* hv.h - Intel flavour: the VM, address-space, memory-mapping and vCPU calls of the
  * Intel Hypervisor API (one VM per process; a vCPU belongs to the thread that created
- * it). VMCS access lives in hv_vmx.h. */
+ * it), the TSC clock, and the in-framework interrupt controllers (local APIC, IOAPIC,
+ * 8259 pair; their state structs are in hv_intr.h). VMCS access lives in hv_vmx.h. */
 #ifndef ANYHV_HYPERVISOR_HV_H
 #define ANYHV_HYPERVISOR_HV_H
 
+#include <Hypervisor/hv_arch_x86.h>
 #include <Hypervisor/hv_base.h>
 #include <Hypervisor/hv_error.h>
+#include <Hypervisor/hv_intr.h>
 #include <Hypervisor/hv_types.h>
-#include <Hypervisor/hv_arch_x86.h>
+#include <Hypervisor/hv_vm_allocate.h>
 
 #if ANYHV_HV_X86
 
-/* Deadline for hv_vcpu_run_until() that never expires. */
+/* Deadline for hv_vcpu_run_until() that never expires (an enumerator, as in Apple's
+ * header; skipped if the client defined a macro of that name). */
 #ifndef HV_DEADLINE_FOREVER
-#define HV_DEADLINE_FOREVER (~0ull)
+ANYHV_EXTENSION enum {
+    HV_DEADLINE_FOREVER = ~0ull
+};
 #endif
 
 ANYHV_BEGIN_DECLS
@@ -274,6 +280,257 @@ ANYHV_API hv_return_t hv_vcpu_interrupt(hv_vcpuid_t *vcpus, unsigned int vcpu_co
  * @discussion Owning thread only.
  */
 ANYHV_API hv_return_t hv_vcpu_get_exec_time(hv_vcpuid_t vcpu, uint64_t *time);
+
+/*!
+ * @function hv_vm_add_pio_notifier
+ * @abstract Turns matching guest port writes into Mach messages instead of exits.
+ * @result HV_UNSUPPORTED on anyhv: Linux has no Mach ports (see README).
+ * @discussion Any thread.
+ */
+ANYHV_API hv_return_t hv_vm_add_pio_notifier(uint16_t addr, size_t size, uint32_t value,
+                                             mach_port_t mach_port, hv_ion_flags_t flags);
+
+/*!
+ * @function hv_vm_remove_pio_notifier
+ * @abstract Removes a notifier added with the same arguments.
+ * @result HV_UNSUPPORTED on anyhv.
+ */
+ANYHV_API hv_return_t hv_vm_remove_pio_notifier(uint16_t addr, size_t size, uint32_t value,
+                                                mach_port_t mach_port, hv_ion_flags_t flags);
+
+/*!
+ * @function hv_vcpu_get_idle_time
+ * @abstract Returns how long the vCPU has idled inside the framework (HLT handled by
+ *           the in-framework APIC), in nanoseconds.
+ * @discussion Owning thread only. Without HV_VM_ACCEL_APIC every HLT exits to the
+ *         client, so the idle time stays 0.
+ */
+ANYHV_API hv_return_t hv_vcpu_get_idle_time(hv_vcpuid_t vcpu, uint64_t *time);
+
+/*!
+ * @function hv_tsc_clock
+ * @abstract Reads the VM clock in TSC ticks: monotonic, at the TSC frequency the
+ *           guest is told about, from an arbitrary origin.
+ * @result The clock value; 0 when there is no VM.
+ * @discussion Any thread, after hv_vm_create().
+ */
+ANYHV_API uint64_t hv_tsc_clock(void);
+
+/*!
+ * @function hv_vcpu_set_tsc_relative
+ * @abstract Makes the vCPU's TSC read hv_tsc_clock() plus offset from now on.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_set_tsc_relative(hv_vcpuid_t vcpu, int64_t offset);
+
+/*!
+ * @function hv_vcpu_vmx_status
+ * @abstract Reports why the last hv_vcpu_run() could not enter the guest, as the
+ *           RFLAGS.ZF/CF bits a VMLAUNCH failure leaves.
+ * @result HV_SUCCESS with the bits after a refused entry; HV_ERROR when no run was refused.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_vmx_status(hv_vcpuid_t vcpu, uint32_t *status);
+
+/*!
+ * @function hv_vm_lapic_set_intr
+ * @abstract Raises an interrupt vector in a vCPU's local APIC.
+ * @param trig HV_APIC_EDGE_TRIGGER, HV_APIC_EDGE_TRIGGER_AEOI or HV_APIC_LEVEL_TRIGGER.
+ * @discussion Any thread. Needs a VM created with HV_VM_ACCEL_APIC.
+ */
+ANYHV_API hv_return_t hv_vm_lapic_set_intr(hv_vcpuid_t vcpu, uint8_t vector,
+                                           hv_apic_intr_trigger_t trig);
+
+/*!
+ * @function hv_vm_lapic_msi
+ * @abstract Delivers a message-signalled interrupt (x86 MSI address and data format).
+ * @discussion Any thread; HV_VM_ACCEL_APIC.
+ */
+ANYHV_API hv_return_t hv_vm_lapic_msi(uint64_t addr, uint64_t data);
+
+/*!
+ * @function hv_vm_ioapic_assert_irq
+ * @abstract Drives an IOAPIC input pin high.
+ * @param intin Pin number, 0..HV_IOAPIC pins-1 (24 on anyhv).
+ * @discussion Any thread; HV_VM_ACCEL_APIC.
+ */
+ANYHV_API hv_return_t hv_vm_ioapic_assert_irq(int intin);
+
+/*! @function hv_vm_ioapic_deassert_irq @abstract Drives an IOAPIC input pin low. */
+ANYHV_API hv_return_t hv_vm_ioapic_deassert_irq(int intin);
+
+/*! @function hv_vm_ioapic_pulse_irq @abstract Drives an IOAPIC pin high, then low. */
+ANYHV_API hv_return_t hv_vm_ioapic_pulse_irq(int intin);
+
+/*!
+ * @function hv_vm_ioapic_read
+ * @abstract Reads a 32-bit IOAPIC register by guest-physical address (index or window).
+ * @discussion Any thread; HV_VM_ACCEL_APIC.
+ */
+ANYHV_API hv_return_t hv_vm_ioapic_read(hv_gpaddr_t gpa, uint32_t *datap);
+
+/*! @function hv_vm_ioapic_write @abstract Writes a 32-bit IOAPIC register by address. */
+ANYHV_API hv_return_t hv_vm_ioapic_write(hv_gpaddr_t gpa, uint32_t data);
+
+/*!
+ * @function hv_vm_ioapic_get_state
+ * @abstract Copies the IOAPIC's state out; state->version must be HV_IOAPIC_STATE_EXT_VER.
+ */
+ANYHV_API hv_return_t hv_vm_ioapic_get_state(hv_ioapic_state_ext_t *state);
+
+/*!
+ * @function hv_vm_ioapic_put_state
+ * @abstract Checks and loads IOAPIC state saved by hv_vm_ioapic_get_state().
+ * @discussion Only while no vCPU runs.
+ */
+ANYHV_API hv_return_t hv_vm_ioapic_put_state(const hv_ioapic_state_ext_t *state);
+
+/*!
+ * @function hv_vm_send_ioapic_intr
+ * @abstract Delivers an interrupt described like an IOAPIC redirection entry.
+ * @discussion Any thread; HV_VM_ACCEL_APIC.
+ */
+ANYHV_API hv_return_t hv_vm_send_ioapic_intr(uint64_t data);
+
+/*! @function hv_vm_atpic_assert_irq @abstract Drives an 8259 input (IRQ 0..15) high. */
+ANYHV_API hv_return_t hv_vm_atpic_assert_irq(int irq);
+
+/*! @function hv_vm_atpic_deassert_irq @abstract Drives an 8259 input (IRQ 0..15) low. */
+ANYHV_API hv_return_t hv_vm_atpic_deassert_irq(int irq);
+
+/*!
+ * @function hv_vm_atpic_port_read
+ * @abstract Performs a guest IN from an 8259 port (0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1).
+ */
+ANYHV_API hv_return_t hv_vm_atpic_port_read(int port, uint8_t *valuep);
+
+/*! @function hv_vm_atpic_port_write @abstract Performs a guest OUT to an 8259 port. */
+ANYHV_API hv_return_t hv_vm_atpic_port_write(int port, uint8_t value);
+
+/*!
+ * @function hv_vm_atpic_get_state
+ * @abstract Copies one 8259's state out; state->version must be HV_ATPIC_STATE_EXT_VER.
+ * @param is_primary true for the primary (ports 0x20/0x21), false for the secondary.
+ */
+ANYHV_API hv_return_t hv_vm_atpic_get_state(hv_atpic_state_ext_t *state, bool is_primary);
+
+/*! @function hv_vm_atpic_put_state @abstract Checks and loads one 8259's saved state. */
+ANYHV_API hv_return_t hv_vm_atpic_put_state(const hv_atpic_state_ext_t *state, bool is_primary);
+
+/*!
+ * @function hv_vm_set_apic_bus_freq
+ * @abstract Sets the frequency the APIC timers count at, 16 MHz to 2 GHz.
+ * @discussion Only while the VM has no vCPU.
+ */
+ANYHV_API hv_return_t hv_vm_set_apic_bus_freq(uint64_t freq);
+
+/*!
+ * @function hv_vcpu_inject_extint
+ * @abstract Delivers the 8259's pending interrupt (ExtINT) to the vCPU at the next
+ *           point it can take one.
+ * @discussion Owning thread only; one at a time.
+ */
+ANYHV_API hv_return_t hv_vcpu_inject_extint(hv_vcpuid_t vcpu);
+
+/*!
+ * @function hv_vcpu_apic_read
+ * @abstract Reads a register of the vCPU's local APIC by its offset in the xAPIC page.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_apic_read(hv_vcpuid_t vcpu, uint32_t offset, uint32_t *data);
+
+/*!
+ * @function hv_vcpu_apic_write
+ * @abstract Writes a local APIC register as the guest would.
+ * @param no_side_effect Set to false when the write needs the client (an INIT or SIPI
+ *        to deliver: see hv_vcpu_exit_info()).
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_apic_write(hv_vcpuid_t vcpu, uint32_t offset, uint32_t data,
+                                         bool *no_side_effect);
+
+/*!
+ * @function hv_vcpu_apic_get_state
+ * @abstract Copies the local APIC's state out; state->version must be HV_APIC_STATE_EXT_VER.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_apic_get_state(hv_vcpuid_t vcpu, hv_apic_state_ext_t *state);
+
+/*! @function hv_vcpu_apic_put_state @abstract Checks and loads saved local APIC state. */
+ANYHV_API hv_return_t hv_vcpu_apic_put_state(hv_vcpuid_t vcpu, const hv_apic_state_ext_t *state);
+
+/*!
+ * @function hv_vcpu_exit_info
+ * @abstract Says what the last exit carries beyond the VMCS fields (HV_VM_EXITINFO_*).
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_exit_info(hv_vcpuid_t vcpu, hv_vm_exitinfo_t *code);
+
+/*!
+ * @function hv_vcpu_exit_init_ap
+ * @abstract After HV_VM_EXITINFO_INIT_AP: which vCPUs the INIT targets.
+ * @param is_actv Array indexed by vCPU id, set true for each target. @param count Its length.
+ */
+ANYHV_API hv_return_t hv_vcpu_exit_init_ap(hv_vcpuid_t vcpu, bool is_actv[], unsigned count);
+
+/*!
+ * @function hv_vcpu_exit_startup_ap
+ * @abstract After HV_VM_EXITINFO_STARTUP_AP: which vCPUs the startup IPI targets, and
+ *           the real-mode address they start at (vector << 12).
+ */
+ANYHV_API hv_return_t hv_vcpu_exit_startup_ap(hv_vcpuid_t vcpu, bool is_actv[], unsigned count,
+                                              uint64_t *ap_rip);
+
+/*! @function hv_vcpu_exit_ioapic_eoi @abstract After HV_VM_EXITINFO_IOAPIC_EOI: the vector. */
+ANYHV_API hv_return_t hv_vcpu_exit_ioapic_eoi(hv_vcpuid_t vcpu, uint8_t *vec);
+
+/*!
+ * @function hv_vcpu_exit_apic_access_read
+ * @abstract After HV_VM_EXITINFO_APIC_ACCESS_READ: the APIC register value the guest reads.
+ */
+ANYHV_API hv_return_t hv_vcpu_exit_apic_access_read(hv_vcpuid_t vcpu, uint32_t *value);
+
+/*!
+ * @function hv_vcpu_exit_inject_excp
+ * @abstract After HV_VM_EXITINFO_INJECT_EXCP: the exception the APIC access raised,
+ *           for the client to inject.
+ */
+ANYHV_API hv_return_t hv_vcpu_exit_inject_excp(hv_vcpuid_t vcpu, uint8_t *vec, bool *valid,
+                                               uint32_t *code, bool *restart);
+
+/*!
+ * @function hv_vcpu_apic_lsc_enter_r32
+ * @abstract Teaches the APIC load-store cache one MOV between a register and the APIC
+ *           page, so later APIC-access exits of that instruction are handled in-framework.
+ * @discussion Owning thread only. anyhv decodes every APIC access itself and needs no
+ *         cache: the call checks its arguments and succeeds.
+ */
+ANYHV_API hv_return_t hv_vcpu_apic_lsc_enter_r32(hv_vcpuid_t vcpu, bool is_load, uint64_t rip,
+                                                 unsigned ilen, uint16_t cs, hv_x86_reg_t reg,
+                                                 uint64_t uva[], unsigned count);
+
+/*! @function hv_vcpu_apic_lsc_enter_imm32 @abstract The same for a MOV of an immediate. */
+ANYHV_API hv_return_t hv_vcpu_apic_lsc_enter_imm32(hv_vcpuid_t vcpu, uint64_t rip, unsigned ilen,
+                                                   uint16_t cs, uint32_t imm32, uint64_t uva[],
+                                                   unsigned count);
+
+/*! @function hv_vcpu_apic_lsc_invalidate @abstract Empties the APIC load-store cache. */
+ANYHV_API hv_return_t hv_vcpu_apic_lsc_invalidate(hv_vcpuid_t vcpu);
+
+/*!
+ * @function hv_vcpu_apic_ctrl
+ * @abstract Sets the HV_APIC_CTRL_* behaviour switches of the vCPU's local APIC.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_apic_ctrl(hv_vcpuid_t vcpu, hv_apic_ctrl_t ctrls);
+
+/*!
+ * @function hv_vcpu_apic_trigger_lvt
+ * @abstract Fires a local vector table entry as if its source signalled
+ *           (HV_APIC_LVT_FLAVOR_TIMER only).
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vcpu_apic_trigger_lvt(hv_vcpuid_t vcpu, hv_apic_lvt_flavor_t flavor);
 
 ANYHV_END_DECLS
 

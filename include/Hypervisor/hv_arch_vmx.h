@@ -9,6 +9,11 @@
 
 #if ANYHV_HV_X86
 
+/* The VMCS_HOST_RSP encoding as a macro, usable from assembler sources (Apple's name). */
+#ifndef __VMCS_HOST_RSP
+#define __VMCS_HOST_RSP 0x6c14
+#endif
+
 /*
  * Every constant here is an enumerator, never a macro, and each one is skipped when a
  * macro of the same name already exists. VMMs written for Hypervisor.framework often
@@ -166,7 +171,7 @@ enum {
     VMCS_CTRL_TSC_MULTIPLIER = 0x2032,
 #endif
 #ifndef VMCS_CTRL_ENCLV_EXITING_BITMAP
-    VMCS_CTRL_ENCLV_EXITING_BITMAP = 0x2036, /* newer SDKs */
+    VMCS_CTRL_ENCLV_EXITING_BITMAP = 0x2036, /* current SDKs */
 #endif
     /* 64-bit read-only data fields */
 #ifndef VMCS_GUEST_PHYSICAL_ADDRESS
@@ -207,7 +212,7 @@ enum {
     VMCS_GUEST_IA32_RTIT_CTL = 0x2814,
 #endif
 #ifndef VMCS_GUEST_IA32_PKRS
-    VMCS_GUEST_IA32_PKRS = 0x2818, /* newer SDKs */
+    VMCS_GUEST_IA32_PKRS = 0x2818, /* current SDKs */
 #endif
     /* 64-bit host-state fields */
 #ifndef VMCS_HOST_IA32_PAT
@@ -220,7 +225,7 @@ enum {
     VMCS_HOST_IA32_PERF_GLOBAL_CTRL = 0x2c04,
 #endif
 #ifndef VMCS_HOST_IA32_PKRS
-    VMCS_HOST_IA32_PKRS = 0x2c06, /* newer SDKs */
+    VMCS_HOST_IA32_PKRS = 0x2c06, /* current SDKs */
 #endif
     /* 32-bit control fields */
 #ifndef VMCS_CTRL_PIN_BASED
@@ -485,13 +490,13 @@ enum {
     VMCS_GUEST_SYSENTER_EIP = 0x6826,
 #endif
 #ifndef VMCS_GUEST_IA32_S_CET
-    VMCS_GUEST_IA32_S_CET = 0x6828, /* newer SDKs */
+    VMCS_GUEST_IA32_S_CET = 0x6828, /* current SDKs */
 #endif
 #ifndef VMCS_GUEST_SSP
-    VMCS_GUEST_SSP = 0x682a, /* newer SDKs */
+    VMCS_GUEST_SSP = 0x682a, /* current SDKs */
 #endif
 #ifndef VMCS_GUEST_IA32_INTR_SSP_TABLE_ADDR
-    VMCS_GUEST_IA32_INTR_SSP_TABLE_ADDR = 0x682c, /* newer SDKs */
+    VMCS_GUEST_IA32_INTR_SSP_TABLE_ADDR = 0x682c, /* current SDKs */
 #endif
     /* natural-width host-state fields */
 #ifndef VMCS_HOST_CR0
@@ -531,13 +536,13 @@ enum {
     VMCS_HOST_RIP = 0x6c16,
 #endif
 #ifndef VMCS_HOST_IA32_S_CET
-    VMCS_HOST_IA32_S_CET = 0x6c18, /* newer SDKs */
+    VMCS_HOST_IA32_S_CET = 0x6c18, /* current SDKs */
 #endif
 #ifndef VMCS_HOST_SSP
-    VMCS_HOST_SSP = 0x6c1a, /* newer SDKs */
+    VMCS_HOST_SSP = 0x6c1a, /* current SDKs */
 #endif
 #ifndef VMCS_HOST_IA32_INTR_SSP_TABLE_ADDR
-    VMCS_HOST_IA32_INTR_SSP_TABLE_ADDR = 0x6c1c, /* newer SDKs */
+    VMCS_HOST_IA32_INTR_SSP_TABLE_ADDR = 0x6c1c, /* current SDKs */
 #endif
     /* one past the last field encoding the API accepts */
 #ifndef VMCS_MAX
@@ -678,6 +683,9 @@ ANYHV_EXTENSION enum {
 #ifndef CPU_BASED2_VMCS_SHADOW
     CPU_BASED2_VMCS_SHADOW = (1u << 14),
 #endif
+#ifndef CPU_BASED2_ENCLS_EXIT_MAP
+    CPU_BASED2_ENCLS_EXIT_MAP = (1u << 15), /* SDK 26 */
+#endif
 #ifndef CPU_BASED2_RDSEED
     CPU_BASED2_RDSEED = (1u << 16),
 #endif
@@ -685,17 +693,41 @@ ANYHV_EXTENSION enum {
     CPU_BASED2_PML = (1u << 17),
 #endif
 #ifndef CPU_BASED2_EPT_VE
-    CPU_BASED2_EPT_VE = (1u << 18), /* newer SDKs */
+    CPU_BASED2_EPT_VE = (1u << 18),
+#endif
+#ifndef CPU_BASED2_PT_CONCEAL_VMX
+    CPU_BASED2_PT_CONCEAL_VMX = (1u << 19), /* SDK 26 */
 #endif
 #ifndef CPU_BASED2_XSAVES_XRSTORS
     CPU_BASED2_XSAVES_XRSTORS = (1u << 20),
 #endif
+#ifndef CPU_BASED2_EPT_MODE_BASED_EXEC
+    CPU_BASED2_EPT_MODE_BASED_EXEC = (1u << 22), /* SDK 26 */
+#endif
+#ifndef CPU_BASED2_EPT_SUBPAGE_WRITE
+    CPU_BASED2_EPT_SUBPAGE_WRITE = (1u << 23), /* SDK 26 */
+#endif
+#ifndef CPU_BASED2_PT_GUEST_PHYSICAL
+    CPU_BASED2_PT_GUEST_PHYSICAL = (1u << 24), /* SDK 26 */
+#endif
+#ifndef CPU_BASED2_TSC_SCALING
+    CPU_BASED2_TSC_SCALING = (1u << 25), /* SDK 26 */
+#endif
+#ifndef CPU_BASED2_USER_WAIT_PAUSE
+    CPU_BASED2_USER_WAIT_PAUSE = (1u << 26), /* SDK 26 */
+#endif
+#ifndef CPU_BASED2_ENCLV_EXIT_MAP
+    CPU_BASED2_ENCLV_EXIT_MAP = (1u << 28), /* SDK 26 */
+#endif
     /* bits of the HV_VMX_CAP_EPT_VPID_CAP capability */
 #ifndef VMX_EPT_VPID_SUPPORT_EXONLY
-    VMX_EPT_VPID_SUPPORT_EXONLY = (1u << 0), /* newer SDKs */
+    VMX_EPT_VPID_SUPPORT_EXONLY = (1u << 0),
 #endif
 #ifndef VMX_EPT_VPID_SUPPORT_AD
-    VMX_EPT_VPID_SUPPORT_AD = (1u << 21), /* newer SDKs */
+    VMX_EPT_VPID_SUPPORT_AD = (1u << 21),
+#endif
+#ifndef VMX_EPT_VPID_ADV_VMEXIT_INFO
+    VMX_EPT_VPID_ADV_VMEXIT_INFO = (1u << 22), /* SDK 26 */
 #endif
     /* VM-exit controls (VMCS_CTRL_VMEXIT_CONTROLS) */
 #ifndef VMEXIT_SAVE_DBG_CONTROLS
@@ -725,6 +757,21 @@ ANYHV_EXTENSION enum {
 #ifndef VMEXIT_SAVE_VMX_TIMER
     VMEXIT_SAVE_VMX_TIMER = (1u << 22),
 #endif
+#ifndef VMEXIT_CLEAR_IA32_BNDCFGS
+    VMEXIT_CLEAR_IA32_BNDCFGS = (1u << 23), /* SDK 26 */
+#endif
+#ifndef VMEXIT_PT_CONCEAL_VMX
+    VMEXIT_PT_CONCEAL_VMX = (1u << 24), /* SDK 26 */
+#endif
+#ifndef VMEXIT_CLEAR_IA32_RTIT_CTL
+    VMEXIT_CLEAR_IA32_RTIT_CTL = (1u << 25), /* SDK 26 */
+#endif
+#ifndef VMEXIT_LOAD_CET_STATE
+    VMEXIT_LOAD_CET_STATE = (1u << 28), /* SDK 26 */
+#endif
+#ifndef VMEXIT_LOAD_PKRS
+    VMEXIT_LOAD_PKRS = (1u << 29), /* SDK 26 */
+#endif
     /* VM-entry controls (VMCS_CTRL_VMENTRY_CONTROLS) */
 #ifndef VMENTRY_LOAD_DBG_CONTROLS
     VMENTRY_LOAD_DBG_CONTROLS = (1u << 2),
@@ -747,11 +794,29 @@ ANYHV_EXTENSION enum {
 #ifndef VMENTRY_LOAD_EFER
     VMENTRY_LOAD_EFER = (1u << 15),
 #endif
+#ifndef VMENTRY_LOAD_IA32_BNDCFGS
+    VMENTRY_LOAD_IA32_BNDCFGS = (1u << 16), /* SDK 26 */
+#endif
+#ifndef VMENTRY_PT_CONCEAL_VMX
+    VMENTRY_PT_CONCEAL_VMX = (1u << 17), /* SDK 26 */
+#endif
+#ifndef VMENTRY_LOAD_IA32_RTIT_CTL
+    VMENTRY_LOAD_IA32_RTIT_CTL = (1u << 18), /* SDK 26 */
+#endif
+#ifndef VMENTRY_LOAD_CET_STATE
+    VMENTRY_LOAD_CET_STATE = (1u << 20), /* SDK 26 */
+#endif
+#ifndef VMENTRY_LOAD_PKRS
+    VMENTRY_LOAD_PKRS = (1u << 22), /* SDK 26 */
+#endif
     /* event-injection / interruption-information bits (VMCS_CTRL_VMENTRY_IRQ_INFO,
      * VMCS_RO_VMEXIT_IRQ_INFO, VMCS_RO_IDT_VECTOR_INFO): type in bits 10:8, vector
      * in bits 7:0 */
 #ifndef IRQ_INFO_EXT_IRQ
     IRQ_INFO_EXT_IRQ = (0u << 8),
+#endif
+#ifndef IRQ_INFO_VECTOR_MASK
+    IRQ_INFO_VECTOR_MASK = ((1u << 8) - 1), /* SDK 26 */
 #endif
 #ifndef IRQ_INFO_NMI
     IRQ_INFO_NMI = (2u << 8),
@@ -979,6 +1044,172 @@ enum {
 #endif
     ANYHV_ENUM_END_VMX_REASONS
 };
+
+/* Bit of the HV_VMX_CAP_BASIC capability: the TRUE_* control capabilities exist. */
+ANYHV_EXTENSION enum {
+#ifndef VMX_BASIC_TRUE_CTLS
+    VMX_BASIC_TRUE_CTLS = (1ull << 55),
+#endif
+    ANYHV_ENUM_END_VMX_BASIC
+};
+
+/* MSR numbers the Intel API names, for hv_vcpu_enable_native_msr(),
+ * hv_vcpu_enable_managed_msr() and hv_vcpu_read_msr() / hv_vcpu_write_msr(). */
+ANYHV_EXTENSION enum {
+#ifndef HV_MSR_IA32_TSC
+    HV_MSR_IA32_TSC = 0x00000010,
+#endif
+#ifndef HV_MSR_IA32_SPEC_CTRL
+    HV_MSR_IA32_SPEC_CTRL = 0x00000048,
+#endif
+#ifndef HV_MSR_IA32_PRED_CMD
+    HV_MSR_IA32_PRED_CMD = 0x00000049,
+#endif
+#ifndef HV_MSR_IA32_PMC0
+    HV_MSR_IA32_PMC0 = 0x000000c1,
+#endif
+#ifndef HV_MSR_IA32_PMC7
+    HV_MSR_IA32_PMC7 = 0x000000c8,
+#endif
+#ifndef HV_MSR_IA32_ARCH_CAPABILITIES
+    HV_MSR_IA32_ARCH_CAPABILITIES = 0x0000010a,
+#endif
+#ifndef HV_MSR_IA32_FLUSH_CMD
+    HV_MSR_IA32_FLUSH_CMD = 0x0000010b,
+#endif
+#ifndef HV_MSR_IA32_SYSENTER_CS
+    HV_MSR_IA32_SYSENTER_CS = 0x00000174,
+#endif
+#ifndef HV_MSR_IA32_SYSENTER_ESP
+    HV_MSR_IA32_SYSENTER_ESP = 0x00000175,
+#endif
+#ifndef HV_MSR_IA32_SYSENTER_EIP
+    HV_MSR_IA32_SYSENTER_EIP = 0x00000176,
+#endif
+#ifndef HV_MSR_IA32_PERFEVNTSEL0
+    HV_MSR_IA32_PERFEVNTSEL0 = 0x00000186,
+#endif
+#ifndef HV_MSR_IA32_PERFEVNTSEL7
+    HV_MSR_IA32_PERFEVNTSEL7 = 0x0000018d,
+#endif
+#ifndef HV_MSR_LBR_SELECT
+    HV_MSR_LBR_SELECT = 0x000001c8,
+#endif
+#ifndef HV_MSR_LASTBRANCH_TOS
+    HV_MSR_LASTBRANCH_TOS = 0x000001c9,
+#endif
+#ifndef HV_MSR_IA32_DEBUGCTL
+    HV_MSR_IA32_DEBUGCTL = 0x000001d9,
+#endif
+#ifndef HV_MSR_LASTINT_FROM_IP
+    HV_MSR_LASTINT_FROM_IP = 0x000001dd,
+#endif
+#ifndef HV_MSR_LASTINT_TO_IP
+    HV_MSR_LASTINT_TO_IP = 0x000001de,
+#endif
+#ifndef HV_MSR_IA32_FIXED_CTR0
+    HV_MSR_IA32_FIXED_CTR0 = 0x00000309,
+#endif
+#ifndef HV_MSR_IA32_FIXED_CTR1
+    HV_MSR_IA32_FIXED_CTR1 = 0x0000030a,
+#endif
+#ifndef HV_MSR_IA32_FIXED_CTR2
+    HV_MSR_IA32_FIXED_CTR2 = 0x0000030b,
+#endif
+#ifndef HV_MSR_IA32_FIXED_CTR3
+    HV_MSR_IA32_FIXED_CTR3 = 0x0000030c,
+#endif
+#ifndef HV_MSR_PERF_METRICS
+    HV_MSR_PERF_METRICS = 0x00000329,
+#endif
+#ifndef HV_MSR_IA32_FIXED_CTR_CTRL
+    HV_MSR_IA32_FIXED_CTR_CTRL = 0x0000038d,
+#endif
+#ifndef HV_MSR_IA32_PERF_GLOBAL_STATUS
+    HV_MSR_IA32_PERF_GLOBAL_STATUS = 0x0000038e,
+#endif
+#ifndef HV_MSR_IA32_PERF_GLOBAL_CTRL
+    HV_MSR_IA32_PERF_GLOBAL_CTRL = 0x0000038f,
+#endif
+#ifndef HV_MSR_IA32_PERF_GLOBAL_STATUS_RESET
+    HV_MSR_IA32_PERF_GLOBAL_STATUS_RESET = 0x00000390,
+#endif
+#ifndef HV_MSR_IA32_PERF_GLOBAL_STATUS_SET
+    HV_MSR_IA32_PERF_GLOBAL_STATUS_SET = 0x00000391,
+#endif
+#ifndef HV_MSR_IA32_PERF_GLOBAL_INUSE
+    HV_MSR_IA32_PERF_GLOBAL_INUSE = 0x00000392,
+#endif
+#ifndef HV_MSR_IA32_A_PMC0
+    HV_MSR_IA32_A_PMC0 = 0x000004c1,
+#endif
+#ifndef HV_MSR_IA32_A_PMC7
+    HV_MSR_IA32_A_PMC7 = 0x000004c8,
+#endif
+#ifndef HV_MSR_LASTBRANCH_0_FROM_IP
+    HV_MSR_LASTBRANCH_0_FROM_IP = 0x00000680,
+#endif
+#ifndef HV_MSR_LASTBRANCH_31_FROM_IP
+    HV_MSR_LASTBRANCH_31_FROM_IP = 0x0000069f,
+#endif
+#ifndef HV_MSR_LASTBRANCH_0_TO_IP
+    HV_MSR_LASTBRANCH_0_TO_IP = 0x000006c0,
+#endif
+#ifndef HV_MSR_LASTBRANCH_31_TO_IP
+    HV_MSR_LASTBRANCH_31_TO_IP = 0x000006df,
+#endif
+#ifndef HV_MSR_IA32_XSS
+    HV_MSR_IA32_XSS = 0x00000da0,
+#endif
+#ifndef HV_MSR_LASTBRANCH_INFO_0
+    HV_MSR_LASTBRANCH_INFO_0 = 0x00000dc0,
+#endif
+#ifndef HV_MSR_LASTBRANCH_INFO_31
+    HV_MSR_LASTBRANCH_INFO_31 = 0x00000ddf,
+#endif
+#ifndef HV_MSR_IA32_EFER
+    HV_MSR_IA32_EFER = 0xc0000080,
+#endif
+#ifndef HV_MSR_IA32_STAR
+    HV_MSR_IA32_STAR = 0xc0000081,
+#endif
+#ifndef HV_MSR_IA32_LSTAR
+    HV_MSR_IA32_LSTAR = 0xc0000082,
+#endif
+#ifndef HV_MSR_IA32_CSTAR
+    HV_MSR_IA32_CSTAR = 0xc0000083,
+#endif
+#ifndef HV_MSR_IA32_FMASK
+    HV_MSR_IA32_FMASK = 0xc0000084,
+#endif
+#ifndef HV_MSR_IA32_FS_BASE
+    HV_MSR_IA32_FS_BASE = 0xc0000100,
+#endif
+#ifndef HV_MSR_IA32_GS_BASE
+    HV_MSR_IA32_GS_BASE = 0xc0000101,
+#endif
+#ifndef HV_MSR_IA32_KERNEL_GS_BASE
+    HV_MSR_IA32_KERNEL_GS_BASE = 0xc0000102,
+#endif
+#ifndef HV_MSR_IA32_TSC_AUX
+    HV_MSR_IA32_TSC_AUX = 0xc0000103,
+#endif
+    ANYHV_ENUM_END_HV_MSRS
+};
+
+/* Bits of VMCS_GUEST_INTERRUPTIBILITY; macros, as in Apple's header. */
+#ifndef GUEST_INTRBILITY_STI_BLOCKING
+#define GUEST_INTRBILITY_STI_BLOCKING (1ull << 0)
+#endif
+#ifndef GUEST_INTRBILITY_MOVSS_BLOCKING
+#define GUEST_INTRBILITY_MOVSS_BLOCKING (1ull << 1)
+#endif
+#ifndef GUEST_INTRBILITY_SMI_BLOCKING
+#define GUEST_INTRBILITY_SMI_BLOCKING (1ull << 2)
+#endif
+#ifndef GUEST_INTRBILITY_NMI_BLOCKING
+#define GUEST_INTRBILITY_NMI_BLOCKING (1ull << 3)
+#endif
 
 ANYHV_END_DECLS
 

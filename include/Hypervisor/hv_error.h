@@ -1,6 +1,8 @@
 /* hv_error.h - the result type of every Hypervisor call, hv_return_t, and its HV_*
- * codes. Intel flavour as in Apple's hv_error.h; in the Apple-silicon flavour the same
- * names come from <arm64/hv/hv_kern_types.h>, which this header includes. */
+ * codes. Intel flavour as in Apple's hv_error.h (which has no HV_ILLEGAL_GUEST_STATE: an
+ * Intel client learns of a refused guest state from HV_ERROR or the exit reason); in the
+ * Apple-silicon flavour the same names come from <arm64/hv/hv_kern_types.h>, which this
+ * header includes. */
 #ifndef ANYHV_HYPERVISOR_HV_ERROR_H
 #define ANYHV_HYPERVISOR_HV_ERROR_H
 
@@ -19,7 +21,6 @@ enum {
     HV_ERROR = (hv_return_t)0xfae94001,                /* unspecified failure */
     HV_BUSY = (hv_return_t)0xfae94002,                 /* the resource is in use (e.g. a vCPU exists) */
     HV_BAD_ARGUMENT = (hv_return_t)0xfae94003,         /* an argument is invalid */
-    HV_ILLEGAL_GUEST_STATE = (hv_return_t)0xfae94004,  /* the guest state cannot be entered */
     HV_NO_RESOURCES = (hv_return_t)0xfae94005,         /* out of host resources */
     HV_NO_DEVICE = (hv_return_t)0xfae94006,            /* no VM / vCPU (or not the caller's) */
     HV_DENIED = (hv_return_t)0xfae94007,               /* not permitted */

@@ -1,5 +1,6 @@
 /* hv_vmx.h - Intel flavour: VMX access for a vCPU: reading and writing its VMCS
- * (and shadow VMCS), the host's VMX capabilities, and the guest APIC page. Includes
+ * (and shadow VMCS), the host's VMX capabilities, MSR information, and the guest
+ * APIC page. Includes
  * everything a VMCS client needs (hv_x86_reg_t, hv_vcpuid_t, the VMCS_* constants). */
 #ifndef ANYHV_HYPERVISOR_HV_VMX_H
 #define ANYHV_HYPERVISOR_HV_VMX_H
@@ -111,12 +112,53 @@ ANYHV_API hv_return_t hv_vmx_vcpu_write_vmcs(hv_vcpuid_t vcpu, uint32_t field, u
 ANYHV_API hv_return_t hv_vmx_read_capability(hv_vmx_capability_t field, uint64_t *value);
 
 /*!
+ * @function hv_vmx_vcpu_get_cap_write_vmcs
+ * @abstract Says which bits of a VMCS field a write may set: a bit that is 1 in
+ *           allowed_0 must be 1, a bit that is 0 in allowed_1 must be 0.
+ * @result HV_SUCCESS, or HV_BAD_ARGUMENT for an unknown field or NULL pointer.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vmx_vcpu_get_cap_write_vmcs(hv_vcpuid_t vcpu, uint32_t field,
+                                                     uint64_t *allowed_0, uint64_t *allowed_1);
+
+/* Ids for hv_vmx_get_msr_info(): the value the guest reads from an information MSR,
+ * or the mask of bits it may set in a control MSR. */
+typedef uint64_t hv_vmx_msr_info_t;
+enum {
+    HV_VMX_INFO_MSR_IA32_ARCH_CAPABILITIES = 0,
+    HV_VMX_INFO_MSR_IA32_PERF_CAPABILITIES = 1,
+    HV_VMX_VALID_MSR_IA32_PERFEVNTSEL = 2,
+    HV_VMX_VALID_MSR_IA32_FIXED_CTR_CTRL = 3,
+    HV_VMX_VALID_MSR_IA32_PERF_GLOBAL_CTRL = 4,
+    HV_VMX_VALID_MSR_IA32_PERF_GLOBAL_STATUS = 5,
+    HV_VMX_VALID_MSR_IA32_DEBUGCTL = 6,
+    HV_VMX_VALID_MSR_IA32_SPEC_CTRL = 7,
+    HV_VMX_NEED_MSR_IA32_SPEC_CTRL = 8,
+};
+
+/*!
+ * @function hv_vmx_get_msr_info
+ * @abstract Reads one HV_VMX_*_MSR_* fact about the guest's MSRs.
+ * @result HV_SUCCESS, or HV_BAD_ARGUMENT for an unknown id or NULL pointer.
+ * @discussion Any thread.
+ */
+ANYHV_API hv_return_t hv_vmx_get_msr_info(hv_vmx_msr_info_t field, uint64_t *value);
+
+/*!
  * @function hv_vmx_vcpu_set_apic_address
  * @abstract Sets the guest-physical address of the vCPU's local APIC page.
  * @param gpa Page-aligned guest-physical address.
  * @discussion Owning thread only.
  */
 ANYHV_API hv_return_t hv_vmx_vcpu_set_apic_address(hv_vcpuid_t vcpu, hv_gpaddr_t gpa);
+
+/*!
+ * @function hv_vmx_vcpu_set_apic_address_space
+ * @abstract hv_vmx_vcpu_set_apic_address() for the address space asid.
+ * @discussion Owning thread only.
+ */
+ANYHV_API hv_return_t hv_vmx_vcpu_set_apic_address_space(hv_vcpuid_t vcpu, hv_vm_space_t asid,
+                                                         hv_gpaddr_t gpa);
 
 /*!
  * @function hv_vmx_vcpu_read_shadow_vmcs

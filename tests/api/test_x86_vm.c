@@ -53,7 +53,11 @@ Test(x86_vm, map_alignment_and_range_rules)
     cr_expect_eq(hv_vm_map(mem, 0, PAGE / 2, HV_MEMORY_READ), HV_BAD_ARGUMENT, "size not 4K-aligned");
     cr_expect_eq(hv_vm_map(mem + 1, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "host not page-aligned");
     cr_expect_eq(hv_vm_map(mem, 0, 0, HV_MEMORY_READ), HV_BAD_ARGUMENT, "empty");
-    cr_expect_eq(hv_vm_map(mem, 0, PAGE, 1u << 5), HV_BAD_ARGUMENT, "unknown flag");
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE, 1u << 12), HV_BAD_ARGUMENT, "unknown flag");
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE, HV_MEMORY_READ | HV_MEMORY_UEXEC), HV_UNSUPPORTED,
+                 "Apple's user-execute flag: a real flag anyhv does not offer");
+    cr_expect_eq(hv_vm_map(mem, 0, PAGE, HV_MEMORY_READ | HV_MEMORY_MAXPROT | HV_MEMORY_MAXPROT_READ), HV_UNSUPPORTED,
+                 "maximum protections are not offered either");
     cr_expect_eq(hv_vm_map(mem, ~0ull & ~(uint64_t)(PAGE - 1), PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT,
                  "beyond the address space");
     cr_expect_eq(hv_vm_map(NULL, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT);
@@ -86,7 +90,7 @@ Test(x86_vm, protect_splits_and_checks)
 {
     cr_assert_eq(hv_vm_map(mem, 0, 8 * PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC), HV_SUCCESS);
     cr_expect_eq(hv_vm_protect(2 * PAGE, PAGE, HV_MEMORY_READ), HV_SUCCESS);
-    cr_expect_eq(hv_vm_protect(2 * PAGE, PAGE, 1u << 7), HV_BAD_ARGUMENT);
+    cr_expect_eq(hv_vm_protect(2 * PAGE, PAGE, 1u << 12), HV_BAD_ARGUMENT);
     cr_expect_eq(hv_vm_protect(0x801, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT);
     cr_expect_eq(hv_vm_unmap(2 * PAGE, PAGE), HV_SUCCESS, "the protected page is its own range now");
 }

@@ -98,13 +98,20 @@ static inline int xg_seg(struct xg *g, unsigned i, uint16_t sel, uint64_t base, 
 }
 
 /* Create the VM (once per process), map RAM and make one vCPU with common controls. */
+/* xg_create with VM options (HV_VM_ACCEL_APIC ...). */
+static inline int xg_create_opts(struct xg *g, hv_vm_options_t options);
 static inline int xg_create(struct xg *g)
+{
+    return xg_create_opts(g, HV_VM_DEFAULT);
+}
+
+static inline int xg_create_opts(struct xg *g, hv_vm_options_t options)
 {
     memset(g, 0, sizeof(*g));
     g->ram = mmap(NULL, XG_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (g->ram == MAP_FAILED)
         return -1;
-    if (hv_vm_create(HV_VM_DEFAULT) != HV_SUCCESS)
+    if (hv_vm_create(options) != HV_SUCCESS)
         return -1;
     if (hv_vm_map(g->ram, 0, XG_RAM_SIZE, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS)
         return -1;

@@ -8,10 +8,10 @@
 shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(printf 'ab'; sleep 0.3; printf 'cd\nq') | "$@" --trace --record "$tmp/rec" >"$tmp/a.out" 2>"$tmp/a.err"
+(printf 'ab'; sleep 0.3; printf 'cd\nq') | "$@" --stats --trace --record "$tmp/rec" >"$tmp/a.out" 2>"$tmp/a.err"
 sa=$?
 if [ "$sa" -eq 69 ]; then echo "Skipping: $(head -n 1 "$tmp/a.err")"; exit 77; fi
-"$@" --trace --replay "$tmp/rec" >"$tmp/b.out" 2>"$tmp/b.err" </dev/null
+"$@" --stats --trace --replay "$tmp/rec" >"$tmp/b.out" 2>"$tmp/b.err" </dev/null
 sb=$?
 fail=0
 [ -s "$tmp/a.out" ] || { echo "FAIL: the recorded run printed nothing"; fail=1; }

@@ -10,10 +10,10 @@ shift
 [ "$1" = "--" ] && shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$@" --trace --snapshot-at "$n" "$tmp/snap" >"$tmp/a.out" 2>"$tmp/a.err" </dev/null
+"$@" --stats --trace --snapshot-at "$n" "$tmp/snap" >"$tmp/a.out" 2>"$tmp/a.err" </dev/null
 sa=$?
 if [ "$sa" -eq 69 ]; then echo "Skipping: $(head -n 1 "$tmp/a.err")"; exit 77; fi
-"$@" --trace --restore "$tmp/snap" >"$tmp/b.out" 2>"$tmp/b.err" </dev/null
+"$@" --stats --trace --restore "$tmp/snap" >"$tmp/b.out" 2>"$tmp/b.err" </dev/null
 sb=$?
 fail=0
 grep -q "snapshot at $n guest instructions saved" "$tmp/a.err" || { echo "FAIL: no snapshot taken"; fail=1; }

@@ -89,6 +89,7 @@ static uint64_t run_length(struct config *c, uint64_t bound)
     int n = c->argc, fds[2];
     char *argv[MAX_ARGS + 8];
     memcpy(argv, c->argv, sizeof(char *) * (size_t)n);
+    argv[n++] = "--stats";   /* the summary with the instruction count */
     argv[n++] = "--max-insns";
     argv[n++] = kbuf;
     argv[n] = NULL;

@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "run.h"
+#ifdef ANYHV_GUEST_X86_64
+#include "pc.h"
+#endif
 
 #ifndef RUN_FLAVOUR_ARCH
 #error "RUN_FLAVOUR_ARCH must name the flavour this binary is built for"
@@ -24,6 +27,10 @@ int main(int argc, char **argv)
                 run_arch_name(o.arch), run_arch_name(RUN_FLAVOUR_ARCH));
         return RUN_BAD_IMAGE;
     }
+#ifdef ANYHV_GUEST_X86_64
+    if (o.kernel)
+        return pc_run(&o);
+#endif
     if (RUN_FLAVOUR_ARCH != RUN_ARCH_ARM64 && (o.dtb_auto || o.smp > 1)) {
         fprintf(stderr, "anyhv-run: --dtb and --smp belong to the arm64 board\n");
         return RUN_USAGE;

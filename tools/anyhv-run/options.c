@@ -45,15 +45,23 @@ void run_usage(FILE *f, const char *prog)
             "  --gdb PORT             serve the GDB remote protocol on 127.0.0.1:PORT (docs/gdb.md);\n"
             "                         gdb may attach while the guest runs\n"
             "  --gdb-wait             with --gdb: wait for gdb before the first instruction\n"
-            "  --kernel FILE          boot an arm64 Linux Image on the board (GICv3, PSCI, PL011\n"
-            "                         with its interrupt, device tree in x0; default --mem 512)\n"
+            "  --kernel FILE          boot Linux (default --mem 512): an arm64 Image on the arm64\n"
+            "                         board (GICv3, PSCI, PL011 with its interrupt, device tree\n"
+            "                         in x0); a bzImage, x86 ELF vmlinux (PVH) or Multiboot image\n"
+            "                         on the x86 PC machine (ACPI, local APICs/IOAPIC/8259s, PIT,\n"
+            "                         CMOS RTC, 8250 on IRQ 4, fw_cfg)\n"
             "  --initrd FILE          initramfs for --kernel\n"
-            "  --append ARGS          kernel command line (default \"console=ttyAMA0\")\n"
-            "  --smp N                vCPUs of the arm64 board, 1..%u (default 1)\n"
+            "  --append ARGS          kernel command line (arm64 default \"console=ttyAMA0\")\n"
+            "  --smp N                vCPUs of either board, 1..%u (default 1; x86: INIT/SIPI)\n"
             "  --dtb auto             arm64 images: the board's devices and its device tree,\n"
             "                         whose address the guest finds in x0\n"
             "  --trace                print every exit to stderr\n"
-            "  --quiet                no summary at the end\n"
+            "  --stats                a summary on stderr at the end (backend, instructions,\n"
+            "                         exits by kind, wall time); without it stderr carries only errors\n"
+            "  --quiet                no summary even with --stats\n"
+
+            "  --debug-exit           PC machine: OUT to port 0xf4 ends the run with status\n"
+            "                         (value << 1) | 1 (QEMU's isa-debug-exit convention)\n"
             "  --help                 this text\n"
             "\n"
             "The machine (see docs/anyhv-run.md):\n"
@@ -69,10 +77,9 @@ void run_usage(FILE *f, const char *prog)
             "          ends it with 0); an exception taken to an unmapped vector ends the run\n"
             "          with a report (status 70).\n"
             "\n"
-            "At the end anyhv-run prints to stderr: backend, guest instructions retired (software\n"
-            "route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
-            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault,\n"
-            "71 out of memory.\n",
+            "With --stats anyhv-run prints to stderr at the end: backend, guest instructions retired\n"
+            "(software route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
+            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault, 71 out of memory.\n",
             prog, prog, DEFAULT_MEM_MIB, MAX_MEM_MIB, MAX_SMP);
 }
 
@@ -116,6 +123,22 @@ static enum run_arch parse_arch(const char *v)
             return names[k].arch;
     fprintf(stderr, "anyhv-run: unknown architecture '%s' (x86_64, i386 or arm64)\n", v);
     return RUN_ARCH_UNKNOWN;
+}
+
+/* --kernel boots Linux on the board of the kernel's architecture: an arm64 Image (magic
+ * "ARM\x64" at offset 0x38) on the arm64 board, anything else (bzImage, x86 ELF vmlinux,
+ * Multiboot) on the Intel PC machine. */
+#define ARM64_IMAGE_MAGIC_OFFSET 0x38
+static enum run_arch kernel_arch(const char *path)
+{
+    unsigned char magic[4] = { 0 };
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        if (fseek(f, ARM64_IMAGE_MAGIC_OFFSET, SEEK_SET) != 0 || fread(magic, 1, 4, f) != 4)
+            magic[0] = 0;
+        fclose(f);
+    }
+    return memcmp(magic, "ARM\x64", 4) == 0 ? RUN_ARCH_ARM64 : RUN_ARCH_X86_64;
 }
 
 static const char *option_value(int argc, char **argv, int *i)
@@ -171,6 +194,10 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             o->gdb_port = (unsigned)n;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = true;
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = true;
+        } else if (!strcmp(a, "--debug-exit")) {
+            o->debug_exit = true;
         } else if (!strcmp(a, "--arch")) {
             if (!(v = option_value(argc, argv, &i)) || (o->arch = parse_arch(v)) == RUN_ARCH_UNKNOWN)
                 return RUN_USAGE;
@@ -216,9 +243,9 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
                 fprintf(stderr, "anyhv-run: one image only ('%s' and '%s')\n", o->image, v);
                 return RUN_USAGE;
             }
-            o->image = v;
+            o->image = o->kernel = v;
             o->linux_kernel = true;
-            o->arch = RUN_ARCH_ARM64;
+            o->arch = kernel_arch(v);
         } else if (!strcmp(a, "--initrd") || !strcmp(a, "--append")) {
             if (!(v = option_value(argc, argv, &i)))
                 return RUN_USAGE;

@@ -53,6 +53,11 @@ struct run_options {
     unsigned smp;             /* --smp N vCPUs (default 1) */
     bool dtb_auto;            /* --dtb auto: board devices and the DT address in x0 */
     bool mem_set;             /* --mem was given */
+    /* The Intel PC machine (docs/anyhv-run.md "The PC machine"): --kernel with a bzImage,
+     * an x86 ELF vmlinux or a Multiboot image; initrd, append and smp above apply. */
+    const char *kernel;       /* --kernel FILE, for either board */
+    bool stats;               /* --stats: the summary on stderr */
+    bool debug_exit;          /* --debug-exit: isa-debug-exit at port 0xf4, status (code << 1) | 1 */
 };
 
 /* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */

@@ -219,7 +219,7 @@ static int session_finish(struct run_session *s, const struct session_vcpu *v)
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;
     anyhv_exec_stats_t exec;
     bool soft = anyhv_vcpu_get_exec_stats(v->handle_id, &exec) == HV_SUCCESS;
-    if (!s->o->quiet)
+    if (s->o->stats && !s->o->quiet)
         stats_print(&s->stats, anyhv_backend_name(), icount, soft ? &exec : NULL, stderr);
     return s->status;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "x86_cpu.h"
 #include "x86_machine.h"
 
 struct vmm {
@@ -159,6 +160,15 @@ static void handle_exit(void *ctx)
     case VMX_REASON_IRQ:
     case VMX_REASON_IRQ_WND:
         return;   /* hv_vcpu_interrupt or a window: nothing to do, run again */
+    case VMX_REASON_CPUID:
+        x86cpu_handle_cpuid(m->vcpu, 0);   /* the same CPU model as the PC machine's */
+        return;
+    case VMX_REASON_RDMSR:
+        x86cpu_rdmsr(m->vcpu);             /* constants, else #GP as for an absent MSR */
+        return;
+    case VMX_REASON_WRMSR:
+        x86cpu_wrmsr(m->vcpu);
+        return;
     case VMX_REASON_HLT:
         /* Nothing here raises interrupts: a halted guest has stopped for good. */
         fprintf(stderr, "anyhv-run: guest halted at rip 0x%" PRIx64 "\n", rreg(m, HV_X86_RIP));
@@ -195,6 +205,7 @@ static int run_vm(struct vmm *m, uint64_t entry)
     int status;
     uint64_t sp = m->mode == X86M_MODE_LONG64 || m->s.ram_size < STACK32_TOP_MAX ? m->s.ram_size : STACK32_TOP_MAX;
     hv_return_t r = x86m_setup_vcpu(m->vcpu, entry, sp, X86M_CPL0, m->mode);
+    x86cpu_native_msrs(m->vcpu);   /* FS/GS bases, EFER, SYSCALL MSRs ... without exits */
     if (r != HV_SUCCESS) {
         status = session_unavailable("cannot set up the vCPU", r);
     } else {

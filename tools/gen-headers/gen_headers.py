@@ -73,7 +73,7 @@ BIT_GROUPS = [
                   "     * in bits 7:0"),
 ]
 
-SOURCE_NOTE = {"A": "current SDKs"}
+SOURCE_NOTE = {"A": "current SDKs", "S": "SDK 26"}
 
 
 def gen_vmx():
@@ -96,6 +96,11 @@ def gen_vmx():
 #include <Hypervisor/hv_base.h>
 
 #if ANYHV_HV_X86
+
+/* The VMCS_HOST_RSP encoding as a macro, usable from assembler sources (Apple's name). */
+#ifndef __VMCS_HOST_RSP
+#define __VMCS_HOST_RSP 0x6c14
+#endif
 
 /*
  * Every constant here is an enumerator, never a macro, and each one is skipped when a
@@ -145,6 +150,23 @@ enum {
     for _, name, value, _ in sorted(reasons, key=lambda r: c_eval(r[2])):
         o.append(guarded(name, value))
     o.append("    ANYHV_ENUM_END_VMX_REASONS\n};\n\n")
+    o.append("""/* Bit of the HV_VMX_CAP_BASIC capability: the TRUE_* control capabilities exist. */
+ANYHV_EXTENSION enum {
+""")
+    for _, name, value, source in (r for r in rows if r[0] == "basic"):
+        o.append(guarded(name, value))
+    o.append("    ANYHV_ENUM_END_VMX_BASIC\n};\n\n")
+    o.append("""/* MSR numbers the Intel API names, for hv_vcpu_enable_native_msr(),
+ * hv_vcpu_enable_managed_msr() and hv_vcpu_read_msr() / hv_vcpu_write_msr(). */
+ANYHV_EXTENSION enum {
+""")
+    for _, name, value, source in sorted((r for r in rows if r[0] == "msr"), key=lambda r: c_eval(r[2])):
+        o.append(guarded(name, value))
+    o.append("    ANYHV_ENUM_END_HV_MSRS\n};\n\n")
+    o.append("/* Bits of VMCS_GUEST_INTERRUPTIBILITY; macros, as in Apple's header. */\n")
+    for _, name, value, source in (r for r in rows if r[0] == "intrbility"):
+        o.append(f"#ifndef {name}\n#define {name} {value}\n#endif\n")
+    o.append("\n")
     o.append("ANYHV_END_DECLS\n\n#endif /* ANYHV_HV_X86 */\n\n#endif /* ANYHV_HYPERVISOR_HV_ARCH_VMX_H */\n")
     return "".join(o)
 

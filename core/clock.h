@@ -1,0 +1,55 @@
+/* clock.h - the VM clock: the one time base every guest-visible clock of a VM derives
+ * from (the soft route's TSC, hv_tsc_clock(), hv_vcpu_get_exec_time(), the in-framework
+ * APIC timers). By default it follows the host's monotonic time, counted from VM
+ * creation; the guest sees it as a TSC running at a fixed advertised frequency, so
+ * a guest calibrates the same TSC frequency on every boot and finds it agrees with
+ * wall-clock timers a VMM emulates (PIT, PM timer, HPET).
+ *
+ * The source is chosen in one place, clock_now_ns(): another source (deterministic
+ * mode: time as a function of retired instructions) is one more case there.
+ *
+ *     uint64_t t = clock_now_ns(&vm->clock, vcpu);      // VM nanoseconds
+ *     uint64_t tsc = clock_ns_to_ticks(&vm->clock, t);  // the same instant in TSC ticks
+ */
+#ifndef ANYHV_CORE_CLOCK_H
+#define ANYHV_CORE_CLOCK_H
+
+#include <stdint.h>
+
+struct vcpu;
+
+/* The TSC frequency the guest is told about (CPUID leaves 0x15/0x16) and that the
+ * VM clock ticks at: 1 GHz, so one tick is one nanosecond of VM time. */
+#define CLOCK_TSC_HZ 1000000000ull
+#define CLOCK_NS_PER_S 1000000000ull
+
+enum clock_source {
+    CLOCK_SOURCE_HOST = 0,   /* host CLOCK_MONOTONIC since VM creation (the default) */
+};
+
+struct vm_clock {
+    enum clock_source source;
+    uint64_t origin_ns;      /* host monotonic time at VM creation */
+    uint64_t tsc_hz;         /* CLOCK_TSC_HZ */
+};
+
+/* Start the clock at 0 now (VM creation). */
+void clock_init(struct vm_clock *c);
+
+/* VM time in nanoseconds. `vcpu` is the vCPU asking (NULL from another thread or for
+ * VM-wide readers); a source that is per-vCPU may use it. Monotonic. */
+uint64_t clock_now_ns(const struct vm_clock *c, const struct vcpu *vcpu);
+
+/* VM nanoseconds <-> TSC ticks at c->tsc_hz (exact 128-bit arithmetic). */
+uint64_t clock_ns_to_ticks(const struct vm_clock *c, uint64_t ns);
+uint64_t clock_ticks_to_ns(const struct vm_clock *c, uint64_t ticks);
+
+/* The TSC tick count of the VM clock now: hv_tsc_clock(), and the base of every
+ * soft-route vCPU's TSC (which adds its own offset). */
+uint64_t clock_now_ticks(const struct vm_clock *c, const struct vcpu *vcpu);
+
+/* The host CLOCK_MONOTONIC time at which the VM clock reaches vm_ns, for a halted
+ * vCPU's wake-up; UINT64_MAX when the source cannot say (it never passes while halted). */
+uint64_t clock_host_deadline_ns(const struct vm_clock *c, uint64_t vm_ns);
+
+#endif /* ANYHV_CORE_CLOCK_H */

@@ -1,0 +1,2 @@
+# A Multiboot (v1) bare-metal image for anyhv-run's PC machine (--kernel).
+anyhv_add_guest(NAME multiboot ARCH i386 BASE 0x100000 SOURCES x86_64/multiboot.S)

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The Linux boot test of anyhv-run's Intel PC machine.
+
+Debian 12's own amd64 kernel (fetched with apt-get download by scripts/fetch-linux-x86_64
+into ~/.cache/anyhv, never into the tree; booted through the PVH entry of the vmlinux in
+Debian's bzImage, so the interpreter tier skips the kernel's own decompressor) with an
+initramfs built here from Debian's busybox-static. /init starts a shell on the console;
+the test waits for its banner, types a command through the 8250 (stdin -> IRQ 4), checks
+the answer (the CPU count the kernel brought up), and types `poweroff -f`, which ends the
+run through ACPI S5 with status 0. No timer-check escape on the command line.
+
+    boot_linux_x86_64.py ANYHV_RUN SRC_DIR SMP [vmlinux|bzimage]
+
+The last argument picks the entry: the PVH entry of the vmlinux (default), or the bzImage
+itself through the 64-bit boot protocol (its own decompressor runs first: slower).
+
+Skips (77) unless ANYHV_BOOT_TESTS is set (minutes on the interpreter tier: `make soak`),
+or when the kernel cannot be fetched here.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+TIMEOUT_S = 3600
+INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+echo ANYHV-SHELL-READY
+exec sh
+"""
+
+
+def wait_for(proc, out, needle, deadline):
+    """Read the guest's output until `needle` appears; False at EOF or timeout."""
+    while needle not in out[0]:
+        if time.time() > deadline:
+            return False
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            return False
+        out[0] += chunk.decode(errors="replace")
+    return True
+
+
+def main():
+    run, src, smp = sys.argv[1], sys.argv[2], sys.argv[3]
+    kernel = "vmlinuz" if len(sys.argv) > 4 and sys.argv[4] == "bzimage" else "vmlinux"
+    if not os.environ.get("ANYHV_BOOT_TESTS"):
+        print("skip: minutes on the interpreter tier; run by make soak (ANYHV_BOOT_TESTS=1)")
+        return SKIP
+    fetch = subprocess.run([os.path.join(src, "scripts", "fetch-linux-x86_64")], capture_output=True, text=True)
+    if fetch.returncode != 0:
+        print("skip: cannot fetch Debian's kernel (apt-get download): " + fetch.stderr.strip())
+        return SKIP
+    cache = fetch.stdout.strip()
+    with tempfile.TemporaryDirectory() as work:
+        init = os.path.join(work, "init")
+        with open(init, "w") as f:
+            f.write(INIT)
+        initrd = os.path.join(work, "initrd.gz")
+        subprocess.run([os.path.join(src, "scripts", "mkinitramfs-busybox"), os.path.join(cache, "busybox"), init,
+                        initrd], check=True)
+        cmd = [run, "--backend", "soft", "--mem", "256", "--smp", smp, "--kernel", os.path.join(cache, kernel),
+               "--initrd", initrd, "--append", "console=ttyS0 panic=-1"]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out = [""]
+        deadline = time.time() + TIMEOUT_S
+        ok = wait_for(proc, out, "ANYHV-SHELL-READY", deadline)
+        if ok:
+            proc.stdin.write(b"echo ANYHV-RESULT nproc=$(nproc)\n")
+            proc.stdin.flush()
+            ok = wait_for(proc, out, "ANYHV-RESULT nproc=" + smp, deadline)
+        if ok:
+            proc.stdin.write(b"poweroff -f\n")
+            proc.stdin.flush()
+        try:
+            rest, err = proc.communicate(timeout=max(1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, err = proc.communicate()
+        out[0] += rest.decode(errors="replace")
+        if not ok or proc.returncode != 0:
+            print("FAIL: status %s, shell answer %s" % (proc.returncode, "seen" if ok else "missing"))
+            print("\n".join(out[0].splitlines()[-40:]))
+            print(err.decode(errors="replace")[-2000:])
+            return 1
+        print([l for l in out[0].splitlines() if "ANYHV-RESULT" in l and "echo" not in l][-1:])
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,7 +26,7 @@ hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
     x86_state_reset(v->st.x86);
     x86_vmcs_reset(v->st.x86);
     v->ext.x86.vcpu_flags = flags;
-    struct x86_intr *in = vm->intr;
+    struct x86_intr *in = v->vm->intr;
     if (in) {
         struct x86_lapic *a = malloc(sizeof(*a));
         if (!a) {

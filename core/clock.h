@@ -5,8 +5,8 @@
  * a guest calibrates the same TSC frequency on every boot and finds it agrees with
  * wall-clock timers a VMM emulates (PIT, PM timer, HPET).
  *
- * The source is chosen in one place, clock_now_ns(): another source (deterministic
- * mode: time as a function of retired instructions) is one more case there.
+ * The source is chosen in one place, clock_now_ns_at(): in deterministic mode a vCPU's
+ * time is a function of its retired instructions (core/determinism.c).
  *
  *     uint64_t t = clock_now_ns(&vm->clock, vcpu);      // VM nanoseconds
  *     uint64_t tsc = clock_ns_to_ticks(&vm->clock, t);  // the same instant in TSC ticks
@@ -39,6 +39,10 @@ void clock_init(struct vm_clock *c);
 /* VM time in nanoseconds. `vcpu` is the vCPU asking (NULL from another thread or for
  * VM-wide readers); a source that is per-vCPU may use it. Monotonic. */
 uint64_t clock_now_ns(const struct vm_clock *c, const struct vcpu *vcpu);
+
+/* The same, for a vCPU that has retired `icount` instructions so far (the soft CPU's
+ * count inside a run, which vcpu->icount only catches up with at the run's end). */
+uint64_t clock_now_ns_at(const struct vm_clock *c, const struct vcpu *vcpu, uint64_t icount);
 
 /* VM nanoseconds <-> TSC ticks at c->tsc_hz (exact 128-bit arithmetic). */
 uint64_t clock_ns_to_ticks(const struct vm_clock *c, uint64_t ns);

@@ -48,7 +48,7 @@ enum exit_kind {
 const char *exit_kind_name(enum exit_kind kind);
 
 /* exit.u.internal.code of an EXIT_INTERNAL that means "VM entry refused this guest
- * state": the personality returns HV_ILLEGAL_GUEST_STATE, as the KVM route does. */
+ * state": the personality returns ANYHV_ERR_ILLEGAL_GUEST_STATE (HV_ERROR to Intel clients), as the KVM route does. */
 #define EXIT_INTERNAL_BAD_GUEST_STATE 0x8601u
 
 /* Permission bits used in mem.perms (the page's stage-2 permissions). */

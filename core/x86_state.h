@@ -99,7 +99,7 @@ enum x86_vmx_event_type {
 /* The VM-entry checks on the entry interruption-information field that both routes
  * make (SDM 26.2.1.3): with the valid bit set, a reserved type (1), an other-event
  * type (7, needs MTF), an NMI that is not vector 2, an exception (hardware or
- * software) above vector 31 or a reserved bit fails the entry (HV_ILLEGAL_GUEST_STATE
+ * software) above vector 31 or a reserved bit fails the entry (ANYHV_ERR_ILLEGAL_GUEST_STATE, HV_ERROR to the Intel client
  * from hv_vcpu_run), as it does on VMX and on KVM. */
 static inline bool x86_entry_event_valid(uint32_t info)
 {

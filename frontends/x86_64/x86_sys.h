@@ -52,7 +52,8 @@ ir_u128 x86_h_system(void *cpu, ir_u128 code, ir_u128 b, ir_u128 c);
  * offset (x86_state.msr.tsc on the soft route) to it. */
 static inline uint64_t x86_tsc_base(const struct soft_cpu *cpu)
 {
-    return clock_now_ticks(&cpu->vcpu->vm->clock, cpu->vcpu);
+    const struct vm_clock *c = &cpu->vcpu->vm->clock;
+    return clock_ns_to_ticks(c, clock_now_ns_at(c, cpu->vcpu, cpu->icount));
 }
 
 /* MSRs (sys_msr.c): 0 on success; -1 raises #GP; 1 means "exit to the client". */

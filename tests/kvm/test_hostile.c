@@ -36,13 +36,13 @@ Test(kvm_hostile, refused_guest_state_is_an_error_and_fixable)
     if (ret == HV_UNSUPPORTED)
         cr_skip_test("backend %s cannot run guest code yet (hv_vcpu_run returned HV_UNSUPPORTED)",
                      anyhv_backend_name());
-    cr_expect(ret == HV_ERROR, "refused state: %#x", (unsigned)ret);
+    cr_expect_eq(ret, HV_ERROR, "refused state (the Intel flavour has no HV_ILLEGAL_GUEST_STATE): %#x", (unsigned)ret);
     wvmcs(c.vcpu, VMCS_GUEST_IA32_EFER, 0);
     cr_expect_eq(client_run(c.vcpu), VMX_REASON_HLT, "usable again once the client fixes the state");
 }
 
 /* Entry interruption information VM entry refuses (SDM 26.2.1.3), each on both routes:
- * the run fails (HV_ERROR: the Intel flavour has no HV_ILLEGAL_GUEST_STATE), the field is left as written, and the
+ * the run fails with HV_ERROR (Intel has no HV_ILLEGAL_GUEST_STATE), the field is left as written, and the
  * vCPU runs again once the client clears it. */
 Test(kvm_hostile, refused_entry_events_fail_the_entry)
 {

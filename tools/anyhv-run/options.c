@@ -79,7 +79,8 @@ void run_usage(FILE *f, const char *prog)
             "\n"
             "With --stats anyhv-run prints to stderr at the end: backend, guest instructions retired\n"
             "(software route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
-            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault, 71 out of memory.\n",
+            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault,\n"
+            "71 out of memory.\n",
             prog, prog, DEFAULT_MEM_MIB, MAX_MEM_MIB, MAX_SMP);
 }
 

@@ -33,6 +33,7 @@
     X(BUDGET,      "budget")       /* instruction budget reached */             \
     X(DEBUG,       "debug")        /* breakpoint / single step stop */          \
     X(TASK_SWITCH, "task-switch")  /* x86 task switch attempted (VMX: always exits) */ \
+    X(XSETBV,      "xsetbv")       /* x86 XSETBV (VMX: always exits) */         \
     X(INTERNAL,    "internal")     /* backend could not continue (detail in .internal) */
 
 enum exit_kind {

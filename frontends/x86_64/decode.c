@@ -20,7 +20,9 @@ static const char *const op_names[X86_I_COUNT] = {
 
 static void op_table_init(void)
 {
-#define X86_OP(name, csid, lifter) op_of_cs[csid] = X86_I_##name;
+#define X86_OP(name, csid, lifter)   \
+    if ((csid) != X86_OWN_DECODE)    \
+        op_of_cs[csid] = X86_I_##name;
 #include "frontends/x86_64/x86_ops.def"
 #undef X86_OP
 }
@@ -157,12 +159,18 @@ static bool map_operand(const cs_x86_op *src, struct x86_operand *dst)
 }
 
 /* Prefixes from the raw bytes: Capstone 4.0.2 loses 66h in some orders (66 F2 ..),
- * so the legacy prefixes are scanned here and REX taken from Capstone. */
-static uint8_t prefixes_of(const cs_x86 *d, const uint8_t *bytes, unsigned len)
+ * so the legacy prefixes are scanned here and REX taken from Capstone. In 64-bit
+ * code a REX byte followed by a legacy prefix is ignored (Capstone reports no REX
+ * then), so REX bytes do not end the scan. */
+#define REX_FIRST 0x40u
+#define REX_LAST 0x4fu
+static uint8_t prefixes_of(enum x86_code_size mode, const cs_x86 *d, const uint8_t *bytes, unsigned len)
 {
     uint8_t p = 0;
     for (unsigned i = 0; i < len; i++) {
         uint8_t b = bytes[i];
+        if (mode == X86_CODE64 && b >= REX_FIRST && b <= REX_LAST)
+            continue;
         if (b == 0xf0)
             p |= X86_PFX_LOCK;
         else if (b == 0xf3)
@@ -206,7 +214,8 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
     }
     /* 66h next to F2h/F3h: Capstone drops the 66h from GPR operand sizes. */
     bool rep = (in->prefixes & (X86_PFX_REP | X86_PFX_REPNE)) != 0;
-    if (mode != X86_CODE16 && rep && (in->prefixes & X86_PFX_OPSIZE) && !(in->prefixes & X86_PFX_REX_W))
+    if (mode != X86_CODE16 && rep && (in->prefixes & X86_PFX_OPSIZE) && !(in->prefixes & X86_PFX_REX_W) &&
+        in->op != X86_I_CRC32)   /* CRC32's destination is r32/r64 whatever 66h says */
         for (unsigned i = 0; i < in->nops; i++)
             if (((in->o[i].kind == X86_OPND_REG && in->o[i].reg.cls == X86_RC_GPR) ||
                  in->o[i].kind == X86_OPND_MEM) && in->o[i].size == 4)
@@ -225,6 +234,12 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
     /* COMISS/COMISD read m32/m64; Capstone 4.0.2 says xmmword (UCOMISx are right). */
     if ((in->op == X86_I_COMISS || in->op == X86_I_COMISD) && in->nops == 2 && in->o[1].kind == X86_OPND_MEM)
         in->o[1].size = in->op == X86_I_COMISS ? 4 : 8;
+    /* F3 0F C7 /7 with a register is RDPID (Capstone 4.0.2 says RDSEED): r64 in
+     * 64-bit mode, r32 elsewhere. */
+    if (in->op == X86_I_RDSEED && (in->prefixes & X86_PFX_REP) && in->nops == 1) {
+        in->op = X86_I_RDPID;
+        in->o[0].size = mode == X86_CODE64 ? 8 : 4;
+    }
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
         in->o[0].size = default_op_size(mode, in->prefixes);
@@ -309,6 +324,52 @@ static bool mandatory_prefix_ok(const struct x86_dinsn *in)
     return want == have;
 }
 
+static bool legacy_prefix(uint8_t b)
+{
+    return b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x66 || b == 0x67 || b == 0x26 || b == 0x2e || b == 0x36 ||
+           b == 0x3e || b == 0x64 || b == 0x65;
+}
+
+/* Forms Capstone 4.0.2 rejects, rewritten to an equivalent it decodes (same length,
+ * same operands), or false when there is none:
+ * - 0F 18..1F with a register operand (hint NOPs: Capstone takes only some of them)
+ *   and 0F 0D with any operand (PREFETCHW's row: /1 is decoded, the rest are hints
+ *   too on parts with PREFETCHW) become 0F 19, a NOP with the same ModRM;
+ * - F2 before 66 on 0F 38 F0/F1 (CRC32 with a 16-bit source) becomes 66 before F2. */
+#define OPC_HINT_FIRST 0x18u
+#define OPC_HINT_LAST 0x1fu
+#define OPC_PREFETCH_ROW 0x0du
+#define OPC_HINT_NOP 0x19u
+static bool rewrite_for_capstone(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint8_t *out)
+{
+    unsigned i = 0;
+    bool f2_before_66 = false, seen_f2 = false;
+    while (i < n && i < X86_MAX_INSN_LEN &&
+           (legacy_prefix(bytes[i]) || (mode == X86_CODE64 && bytes[i] >= REX_FIRST && bytes[i] <= REX_LAST))) {
+        seen_f2 |= bytes[i] == 0xf2;
+        f2_before_66 |= seen_f2 && bytes[i] == 0x66;
+        i++;
+    }
+    if (i + 3 > n)
+        return false;
+    memcpy(out, bytes, n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN);
+    uint8_t op = bytes[i + 1], modrm = bytes[i + 2];
+    if (bytes[i] == 0x0f && ((op >= OPC_HINT_FIRST && op <= OPC_HINT_LAST && (modrm >> 6) == 3) ||
+                             (op == OPC_PREFETCH_ROW && (modrm >> 6) != 3))) {
+        out[i + 1] = OPC_HINT_NOP;
+        return true;
+    }
+    if (f2_before_66 && i + 4 <= n && bytes[i] == 0x0f && bytes[i + 1] == 0x38 && (bytes[i + 2] & 0xfe) == 0xf0) {
+        unsigned k = 0;
+        for (unsigned j = 0; j < i; j++)   /* the other prefixes in order, F2 last */
+            if (bytes[j] != 0xf2)
+                out[k++] = bytes[j];
+        out[k++] = 0xf2;
+        return k == i;
+    }
+    return false;
+}
+
 bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
 {
     csh h;
@@ -318,16 +379,30 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     const uint8_t *code = bytes;
     size_t size = n;
     uint64_t addr = ip;
-    if (!cs_disasm_iter(h, &code, &size, &addr, ins))
-        return false;
+    uint8_t fixed[X86_MAX_INSN_LEN];
+    bool rewritten = false;
+    bool ok = cs_disasm_iter(h, &code, &size, &addr, ins);
+    /* F2 66 0F 38 F0/F1 with memory: Capstone says MOVBE (its 66 form), but F2 makes it
+     * CRC32. */
+    if (ok && ins->id == X86_INS_MOVBE && memchr(ins->bytes, 0xf2, ins->size))
+        ok = false;
+    if (!ok) {
+        unsigned m = n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN;
+        if (!rewrite_for_capstone(mode, bytes, m, fixed))
+            return false;
+        code = fixed, size = m, addr = ip;
+        if (!cs_disasm_iter(h, &code, &size, &addr, ins))
+            return false;
+        rewritten = true;
+    }
     const cs_x86 *d = &ins->detail->x86;
     memset(out, 0, sizeof(*out));
     out->cs_id = (uint16_t)ins->id;
     out->op = ins->id < X86_INS_ENDING ? op_of_cs[ins->id] : X86_I_INVALID;
     out->len = (uint8_t)ins->size;
-    memcpy(out->bytes, ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
+    memcpy(out->bytes, rewritten ? bytes : ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
     out->addr_size = d->addr_size;
-    out->prefixes = prefixes_of(d, ins->bytes, ins->size);
+    out->prefixes = prefixes_of(mode, d, ins->bytes, ins->size);
     memcpy(out->opcode, d->opcode, sizeof(out->opcode));
     out->modrm = d->modrm;
     if (d->op_count > X86_MAX_OPERANDS)

@@ -3,6 +3,7 @@
  * their ids live in x86_helper[]. */
 #include "frontends/x86_64/x86_fe.h"
 #include "frontends/x86_64/x86_sse.h"
+#include "frontends/x86_64/x86_xsave.h"
 #include "frontends/x86_64/x86_sys.h"
 #include "frontends/x86_64/x87.h"
 
@@ -126,6 +127,8 @@ void x86_helpers_register(void)
     };
     x86_helper[X86_H_FXSR] = ir_helper_register(&x86_fxsr_helper);
     x86_helper[X86_H_MASKMOV] = ir_helper_register(&x86_maskmov_helper);
+    x86_helper[X86_H_XSAVE] = ir_helper_register(&x86_xsave_helper);
+    x86_helper[X86_H_BITS] = ir_helper_register(&x86_bits_helper);
     x86_sse_str_init();
     for (unsigned i = 0; i < sizeof(sse) / sizeof(sse[0]); i++)
         x86_helper[X86_H_SSE + i] = ir_helper_register(&sse[i]);

@@ -21,6 +21,9 @@
 
 /* ---- decoded form ------------------------------------------------------------ */
 
+/* The Capstone id of the forms decode.c recognises itself (x86_ops.def). */
+#define X86_OWN_DECODE X86_INS_ENDING
+
 enum x86_iop {
     X86_I_INVALID = 0,
 #define X86_OP(name, csid, lifter) X86_I_##name,
@@ -286,6 +289,8 @@ enum x86_helper_id {
     X86_H_SSE_FP,    /* SSE FP under MXCSR (sse_fp.c) */
     X86_H_FXSR,      /* LDMXCSR, FXSAVE, FXRSTOR, x87->MMX (lift_fxsr.c) */
     X86_H_MASKMOV,   /* MASKMOVQ/MASKMOVDQU (lift_mmx.c) */
+    X86_H_XSAVE,     /* XSAVE/XSAVEOPT/XSAVEC/XRSTOR (lift_xsave.c) */
+    X86_H_BITS,      /* PDEP/PEXT, decimal adjusts (lift_ext.c) */
     X86_H_COUNT
 };
 extern uint32_t x86_helper[X86_H_COUNT];

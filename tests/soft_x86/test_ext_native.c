@@ -1,0 +1,371 @@
+/* test_ext_native.c - the x86-64-v3 extensions on the soft route against the host
+ * CPU (ext_diff.h): every form in the tables below runs in random short sequences
+ * from random GPR/flag/XMM/YMM/memory states, natively and in a guest, and the
+ * final states must agree bit for bit (flags the SDM leaves undefined are masked per
+ * form). A table whose feature the host lacks skips with the reason. Also: the
+ * CPUID model the anyhv_vcpu_x86_cpuid extension returns, and the XSAVE family's
+ * checks (#UD, #GP, XSETBV exits). ANYHV_FUZZ_ITERS runs more sequences. */
+#include <cpuid.h>
+
+#include "ext_diff.h"
+
+#define SEQS_DEFAULT 300
+#define SEQ_INSNS 6
+#define MAX_CODE 512
+
+/* Operand shapes. GPRs are drawn from those the wrapper leaves free (not RBX/RSP);
+ * ModRM registers are 0-7 (no REX.R/B), VEX.vvvv registers any of the same set. */
+enum shape {
+    G_RM,        /* reg = GPR, rm = GPR or [rbx+disp8] */
+    G_RMV,       /* VEX: reg = GPR, vvvv = GPR, rm = GPR or memory */
+    G_VRM,       /* VEX: vvvv = GPR (destination), rm = GPR or memory (BLSI group: reg fixed) */
+    G_RM_IB,     /* G_RM then imm8 */
+    G_R,         /* reg in ModRM.rm, mod 11 (RDRAND group: reg fixed) */
+    X_XM,        /* reg = XMM, rm = XMM or 16-byte-aligned memory */
+    X_XM_IB,
+    X_VXM,       /* VEX: reg, vvvv = XMM/YMM, rm = register or memory */
+    X_VXM_IB,
+    X_XM_V,      /* VEX without vvvv (vvvv = 1111): reg, rm */
+    X_XM_V_IB,
+    G_XM_V,      /* VEX: reg = GPR, rm = XMM register */
+    X_VXM_IS4,   /* VEX: reg, vvvv, rm, register in imm8[7:4] */
+    RAW,         /* the bytes as they are */
+};
+
+struct form {
+    const char *name;
+    uint8_t b[32];         /* prefixes/VEX/opcode up to ModRM */
+    uint8_t len;
+    uint8_t shape;
+    uint8_t fixed_reg;     /* ModRM.reg for group forms (G_VRM, G_R), else 0xff */
+    uint8_t vex_at;        /* index of the VEX byte holding vvvv (0: none) */
+    uint32_t undefined;    /* RFLAGS bits the SDM leaves undefined */
+};
+
+#define F(n, shp, undef, ...) { n, { __VA_ARGS__ }, sizeof((uint8_t[]){ __VA_ARGS__ }), shp, 0xff, 0, undef }
+#define FV(n, shp, at, undef, ...) { n, { __VA_ARGS__ }, sizeof((uint8_t[]){ __VA_ARGS__ }), shp, 0xff, at, undef }
+#define FG(n, shp, reg, at, undef, ...) { n, { __VA_ARGS__ }, sizeof((uint8_t[]){ __VA_ARGS__ }), shp, reg, at, undef }
+#define AF_PF 0x14u
+#define AF_PF_SF 0x94u
+#define ALL_BUT_CF_ZF 0x894u
+#define BSF_UNDEF 0x895u
+
+/* Not RBX (data pointer), RSP, nor 7: as a byte register without REX that is BH. */
+static const uint8_t free_gpr[] = { 0, 1, 2, 5, 6 };
+
+static unsigned modrm(uint8_t *p, unsigned reg, bool mem, unsigned rm, uint64_t *s)
+{
+    if (!mem) {
+        p[0] = (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7));
+        return 1;
+    }
+    p[0] = (uint8_t)(0x40 | ((reg & 7) << 3) | 3);
+    p[1] = (uint8_t)((ext_rng(s) % EXT_DISP_RANGE) & ~31u);
+    return 2;
+}
+
+static unsigned gpr(uint64_t *s)
+{
+    return free_gpr[ext_rng(s) % sizeof(free_gpr)];
+}
+
+/* One instruction of form f into p; returns its length. */
+static unsigned emit(uint8_t *p, const struct form *f, uint64_t *s)
+{
+    memcpy(p, f->b, f->len);
+    unsigned n = f->len;
+    bool mem = ext_rng(s) % 3 == 0;
+    bool vec = f->shape >= X_XM && f->shape != G_XM_V && f->shape != RAW;
+    unsigned reg = vec ? ext_rng(s) % 8 : gpr(s), rm = vec ? ext_rng(s) % 8 : gpr(s);
+    unsigned v = vec ? ext_rng(s) % 16 : gpr(s);
+    if (f->vex_at && f->shape != X_XM_V && f->shape != X_XM_V_IB && f->shape != G_XM_V)
+        p[f->vex_at] = (uint8_t)((p[f->vex_at] & 0x87) | ((~v & 15) << 3));
+    switch (f->shape) {
+    case G_RM: case G_RMV: case G_RM_IB: case X_XM: case X_XM_IB: case X_VXM: case X_VXM_IB: case X_XM_V:
+    case X_XM_V_IB: case X_VXM_IS4:
+        n += modrm(p + n, reg, mem, rm, s);
+        break;
+    case G_VRM:
+        n += modrm(p + n, f->fixed_reg, mem, rm, s);
+        break;
+    case G_R:
+        n += modrm(p + n, f->fixed_reg, false, rm, s);
+        break;
+    case G_XM_V:
+        n += modrm(p + n, gpr(s), false, ext_rng(s) % 8, s);
+        break;
+    default:
+        break;
+    }
+    if (f->shape == G_RM_IB || f->shape == X_XM_IB || f->shape == X_VXM_IB || f->shape == X_XM_V_IB)
+        p[n++] = (uint8_t)ext_rng(s);
+    if (f->shape == X_VXM_IS4)
+        p[n++] = (uint8_t)((ext_rng(s) % 16) << 4);
+    return n;
+}
+
+static void run_table(const struct form *set, unsigned count, uint64_t seed, uint64_t xcr0_mask)
+{
+    (void)xcr0_mask;
+    setenv("ANYHV_BACKEND", "soft", 1);
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    const char *iters = getenv("ANYHV_FUZZ_ITERS");
+    unsigned n = iters ? (unsigned)strtoul(iters, NULL, 10) : SEQS_DEFAULT;
+    for (unsigned seq = 0; seq < n; seq++) {
+        uint8_t code[MAX_CODE];
+        unsigned len = ext_prologue(code);
+        uint32_t undefined = 0;
+        for (unsigned k = 0; k < SEQ_INSNS; k++) {
+            const struct form *f = &set[ext_rng(&seed) % count];
+            len += emit(code + len, f, &seed);
+            undefined = (undefined | f->undefined);
+        }
+        len += ext_epilogue(code + len);
+        struct ext_state init, native, soft;
+        ext_random_state(&seed, &init);
+        native = init;
+        soft = init;
+        char hex[3 * MAX_CODE + 1];
+        ext_hex(code, len, hex, sizeof(hex));
+        ext_run_native(code, len, &native);
+        ext_run_soft(&g, code, len, &soft, seq);
+        native.rflags &= ~(uint64_t)undefined;
+        soft.rflags &= ~(uint64_t)undefined;
+        ext_compare(&native, &soft, hex);
+    }
+    xg_destroy(&g);
+}
+
+static bool cpuid_bit(unsigned leaf, unsigned reg, unsigned bit)
+{
+    unsigned r[4] = { 0 };
+    if (!__get_cpuid_count(leaf, 0, &r[0], &r[1], &r[2], &r[3]))
+        return false;
+    return (r[reg] >> bit) & 1;
+}
+
+#define EBX 1
+#define ECX 2
+#define EDX 3
+
+/* ---- BMI1, BMI2, ADX, LZCNT/TZCNT, MOVBE, CRC32, BSF/BSR, legacy decode ---------- */
+
+static const struct form bmi_forms[] = {
+    FV("andn", G_RMV, 2, AF_PF, 0xc4, 0xe2, 0x78, 0xf2), FV("andn64", G_RMV, 2, AF_PF, 0xc4, 0xe2, 0xf8, 0xf2),
+    FV("bextr", G_RMV, 2, AF_PF_SF, 0xc4, 0xe2, 0x78, 0xf7), FV("bextr64", G_RMV, 2, AF_PF_SF, 0xc4, 0xe2, 0xf8, 0xf7),
+    FG("blsr", G_VRM, 1, 2, AF_PF, 0xc4, 0xe2, 0x78, 0xf3), FG("blsmsk", G_VRM, 2, 2, AF_PF, 0xc4, 0xe2, 0x78, 0xf3),
+    FG("blsi", G_VRM, 3, 2, AF_PF, 0xc4, 0xe2, 0xf8, 0xf3), FG("blsr64", G_VRM, 1, 2, AF_PF, 0xc4, 0xe2, 0xf8, 0xf3),
+    F("tzcnt", G_RM, ALL_BUT_CF_ZF, 0xf3, 0x0f, 0xbc), F("lzcnt64", G_RM, ALL_BUT_CF_ZF, 0xf3, 0x48, 0x0f, 0xbd),
+    F("tzcnt16", G_RM, ALL_BUT_CF_ZF, 0x66, 0xf3, 0x0f, 0xbc),
+};
+
+static const struct form bmi2_forms[] = {
+    FV("bzhi", G_RMV, 2, AF_PF, 0xc4, 0xe2, 0x78, 0xf5), FV("bzhi64", G_RMV, 2, AF_PF, 0xc4, 0xe2, 0xf8, 0xf5),
+    FV("mulx", G_RMV, 2, 0, 0xc4, 0xe2, 0x7b, 0xf6), FV("mulx64", G_RMV, 2, 0, 0xc4, 0xe2, 0xfb, 0xf6),
+    FV("pdep", G_RMV, 2, 0, 0xc4, 0xe2, 0x7b, 0xf5), FV("pext64", G_RMV, 2, 0, 0xc4, 0xe2, 0xfa, 0xf5),
+    F("rorx", G_RM_IB, 0, 0xc4, 0xe3, 0x7b, 0xf0), F("rorx64", G_RM_IB, 0, 0xc4, 0xe3, 0xfb, 0xf0),
+    FV("sarx", G_RMV, 2, 0, 0xc4, 0xe2, 0x7a, 0xf7), FV("shlx64", G_RMV, 2, 0, 0xc4, 0xe2, 0xf9, 0xf7),
+    FV("shrx", G_RMV, 2, 0, 0xc4, 0xe2, 0x7b, 0xf7),
+};
+
+static const struct form misc_forms[] = {
+    F("adcx", G_RM, 0, 0x66, 0x0f, 0x38, 0xf6), F("adox64", G_RM, 0, 0xf3, 0x48, 0x0f, 0x38, 0xf6),
+    F("movbe", G_RM, 0, 0x0f, 0x38, 0xf0), F("movbe16", G_RM, 0, 0x66, 0x0f, 0x38, 0xf0),
+    F("crc32 r/m16 (66 F2)", G_RM, 0, 0x66, 0xf2, 0x0f, 0x38, 0xf1),
+    F("crc32 r/m16 (F2 66)", G_RM, 0, 0xf2, 0x66, 0x0f, 0x38, 0xf1),
+    F("crc32 r/m8 (F2 66)", G_RM, 0, 0xf2, 0x66, 0x0f, 0x38, 0xf0),
+    F("bsf", G_RM, BSF_UNDEF, 0x0f, 0xbc), F("bsr", G_RM, BSF_UNDEF, 0x0f, 0xbd),
+    F("bsf64", G_RM, BSF_UNDEF, 0x48, 0x0f, 0xbc), F("bsr16", G_RM, BSF_UNDEF, 0x66, 0x0f, 0xbd),
+    F("popcnt, REX before F3", G_RM, 0, 0x48, 0xf3, 0x0f, 0xb8),
+    F("movdqa, REX before 66", X_XM, 0, 0x40, 0x66, 0x0f, 0x6f),
+    F("nop 0f 18 /4 reg", G_R, 0, 0x0f, 0x18), F("nop 0f 1c reg", G_RM, 0, 0x0f, 0x1c),
+    F("nop 0f 1e reg", G_RM, 0, 0x0f, 0x1e), F("prefetch 0f 0d /0", RAW, 0, 0x0f, 0x0d, 0x43, 0x10),
+    F("prefetchw", RAW, 0, 0x0f, 0x0d, 0x4b, 0x20), F("prefetcht1", RAW, 0, 0x0f, 0x18, 0x53, 0x08),
+    F("prefetcht2", RAW, 0, 0x0f, 0x18, 0x5b, 0x08), F("clflushopt", RAW, 0, 0x66, 0x0f, 0xae, 0x7b, 0x08),
+    F("clwb", RAW, 0, 0x66, 0x0f, 0xae, 0x73, 0x10),
+};
+
+Test(soft_x86_ext_native, bmi1)
+{
+    ext_require(cpuid_bit(7, EBX, 3), "BMI1");
+    run_table(bmi_forms, sizeof(bmi_forms) / sizeof(bmi_forms[0]), 0x243f6a8885a308d3ull, 0);
+}
+
+Test(soft_x86_ext_native, bmi2)
+{
+    ext_require(cpuid_bit(7, EBX, 8), "BMI2");
+    run_table(bmi2_forms, sizeof(bmi2_forms) / sizeof(bmi2_forms[0]), 0x13198a2e03707344ull, 0);
+}
+
+Test(soft_x86_ext_native, adx_movbe_crc32_bsf_hints)
+{
+    ext_require(cpuid_bit(7, EBX, 19) && cpuid_bit(1, ECX, 22) && cpuid_bit(7, EBX, 23) && cpuid_bit(7, EBX, 24),
+                "ADX, MOVBE, CLFLUSHOPT or CLWB");
+    run_table(misc_forms, sizeof(misc_forms) / sizeof(misc_forms[0]), 0xa4093822299f31d0ull, 0);
+}
+
+/* ---- the XSAVE family: save forms into [rbx+IMG_IN] and a restore from it --------- */
+
+/* Each form sets EDX:EAX itself: the host's XCR0 has components beyond the 832-byte
+ * area (AVX-512, PKRU), which a random mask would let XSAVE write. */
+#define MASK(k) 0xb8, k, 0, 0, 0, 0xba, 0, 0, 0, 0
+static const struct form xsave_forms[] = {
+    F("xsave64", RAW, 0, MASK(7), 0x48, 0x0f, 0xae, 0xa3, 0x00, 0x04, 0, 0),
+    F("xsave64 sse", RAW, 0, MASK(2), 0x48, 0x0f, 0xae, 0xa3, 0x00, 0x04, 0, 0),
+    F("xsaveopt64", RAW, 0, MASK(7), 0x48, 0x0f, 0xae, 0xb3, 0x00, 0x04, 0, 0),
+    F("xsaveopt64 avx", RAW, 0, MASK(4), 0x48, 0x0f, 0xae, 0xb3, 0x00, 0x04, 0, 0),
+    F("xsave", RAW, 0, MASK(3), 0x0f, 0xae, 0xa3, 0x00, 0x04, 0, 0),
+    F("xrstor64", RAW, 0, MASK(7), 0x48, 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
+    F("xrstor64 sse avx", RAW, 0, MASK(6), 0x48, 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
+    F("xrstor x87", RAW, 0, MASK(1), 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
+    F("pxor xmm", X_XM, 0, 0x66, 0x0f, 0xef), F("movaps xmm", X_XM, 0, 0x0f, 0x28),
+};
+
+/* The compacted form on its own: a standard XSAVE keeps XCOMP_BV, so mixing the two
+ * makes the next XRSTOR depend on XINUSE, which hardware tracks by writes and the
+ * soft CPU by values (x86_xsave.h); for the same reason no instruction here writes
+ * an XMM register (a zero written after an init would be "in use" only in hardware). */
+static const struct form xsavec_forms[] = {
+    F("xsavec64", RAW, 0, MASK(7), 0x48, 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
+    F("xsavec64 x87 avx", RAW, 0, MASK(5), 0x48, 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
+    F("xsavec sse", RAW, 0, MASK(2), 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
+    F("xrstor64", RAW, 0, MASK(7), 0x48, 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
+    F("xrstor64 avx", RAW, 0, MASK(4), 0x48, 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
+};
+
+static void require_xsave(void)
+{
+    ext_require(cpuid_bit(0xd, 0, 0) && cpuid_bit(1, ECX, 28), "XSAVEOPT or AVX");
+    unsigned a, b, c, d;
+    __cpuid_count(0xd, 1, a, b, c, d);
+    if (!(a & 2))
+        cr_skip_test("host CPU lacks XSAVEC");
+}
+
+Test(soft_x86_ext_native, xsave_family)
+{
+    require_xsave();
+    run_table(xsave_forms, sizeof(xsave_forms) / sizeof(xsave_forms[0]), 0xbe5466cf34e90c6cull, 0);
+}
+
+Test(soft_x86_ext_native, xsavec_compacted)
+{
+    require_xsave();
+    run_table(xsavec_forms, sizeof(xsavec_forms) / sizeof(xsavec_forms[0]), 0x3f84d5b5b5470917ull, 0);
+}
+
+/* ---- CPUID model, XSETBV/XGETBV and the XSAVE checks -------------------------------- */
+
+Test(soft_x86_ext, cpuid_model)
+{
+    setenv("ANYHV_BACKEND", "soft", 1);
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    uint32_t r[4];
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0, 0, NULL), HV_BAD_ARGUMENT);
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0, 0, r), HV_SUCCESS);
+    cr_assert_eq(r[1], 0x756e6547u, "vendor GenuineIntel");
+    uint32_t max_basic = r[0];
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 1, 0, r), HV_SUCCESS);
+    cr_assert(r[2] & (1u << 26), "XSAVE advertised");
+    cr_assert(!(r[2] & (1u << 27)), "OSXSAVE follows CR4 (clear)");
+    cr_assert(r[3] & (1u << 26), "SSE2");
+    uint64_t cr4 = xg_read_vmcs(&g, VMCS_GUEST_CR4);
+    cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR4, cr4 | EXT_CR4_OSXSAVE), 0);
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 1, 0, r), HV_SUCCESS);
+    cr_assert(r[2] & (1u << 27), "OSXSAVE follows CR4 (set)");
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 3), HV_SUCCESS);
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0xd, 0, r), HV_SUCCESS);
+    cr_assert_eq(r[0] & 7, 7u, "x87, SSE, AVX supported");
+    cr_assert_eq(r[1], 576u, "size for XCR0 = x87|SSE");
+    cr_assert_eq(r[2], 832u, "size for every component");
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 7), HV_SUCCESS);
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0xd, 0, r), HV_SUCCESS);
+    cr_assert_eq(r[1], 832u, "size follows XCR0");
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0xd, 2, r), HV_SUCCESS);
+    cr_assert(r[0] == 256 && r[1] == 576, "AVX component: 256 bytes at 576");
+    uint32_t top[4];
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, max_basic, 0, top), HV_SUCCESS);
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0x7fffffffu, 0, r), HV_SUCCESS);
+    cr_assert(memcmp(r, top, sizeof(r)) == 0, "a leaf past the last answers as the highest basic leaf");
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 0x80000001u, 0, r), HV_SUCCESS);
+    cr_assert(r[3] & (1u << 29), "long mode");
+    xg_destroy(&g);
+}
+
+static void run_code(struct xg *g, const uint8_t *code, unsigned len, bool osxsave)
+{
+    cr_assert_eq(xg_long_mode(g), 0);
+    uint64_t cr4 = xg_read_vmcs(g, VMCS_GUEST_CR4) & ~EXT_CR4_OSXSAVE;
+    cr_assert_eq(xg_vmcs(g, VMCS_GUEST_CR4, cr4 | (osxsave ? EXT_CR4_OSXSAVE : 0)), 0);
+    memcpy(g->ram + XG_CODE, code, len);
+    g->ram[XG_CODE + len] = EXT_HLT;
+    hv_vcpu_write_register(g->vcpu, HV_X86_RIP, XG_CODE);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RSP, XG_STACK_TOP);
+    hv_vcpu_write_register(g->vcpu, HV_X86_RBX, XG_DATA);
+    cr_assert_eq(hv_vcpu_run(g->vcpu), HV_SUCCESS);
+}
+
+static unsigned vector_of(struct xg *g)
+{
+    uint64_t rip = xg_reg(g, HV_X86_RIP);
+    return rip >= XG_STUBS && rip < XG_STUBS + XG_STUB_SIZE * XG_VECTORS ? (unsigned)((rip - XG_STUBS) / XG_STUB_SIZE)
+                                                                         : ~0u;
+}
+
+Test(soft_x86_ext, xsetbv_xgetbv_and_checks)
+{
+    setenv("ANYHV_BACKEND", "soft", 1);
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    static const uint8_t xsetbv[] = { 0x31, 0xc9, 0xb8, 7, 0, 0, 0, 0x31, 0xd2, 0x0f, 0x01, 0xd1 };
+    run_code(&g, xsetbv, sizeof(xsetbv), false);
+    cr_assert_eq(vector_of(&g), 6u, "XSETBV without CR4.OSXSAVE: #UD");
+    run_code(&g, xsetbv, sizeof(xsetbv), true);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_XSETBV, "XSETBV exits to the client");
+    cr_assert_eq(xg_reg(&g, HV_X86_RIP), XG_CODE + 9, "RIP on the XSETBV");
+    cr_assert_eq(xg_read_vmcs(&g, VMCS_RO_VMEXIT_INSTR_LEN), 3u);
+    /* The client writes XCR0; XGETBV (ECX 0 and 1) reads it back. */
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 7), HV_SUCCESS);
+    static const uint8_t xgetbv[] = { 0x31, 0xc9, 0x0f, 0x01, 0xd0, 0x89, 0xc6, 0xb9, 1, 0, 0, 0, 0x0f, 0x01, 0xd0 };
+    memset(g.ram + XG_DATA, 0, 1024);
+    run_code(&g, xgetbv, sizeof(xgetbv), true);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT);
+    cr_assert_eq(xg_reg(&g, HV_X86_RSI), 7u, "XGETBV(0) = XCR0");
+    cr_assert_eq(xg_reg(&g, HV_X86_RAX) & ~7ull, 0u, "XGETBV(1) within XCR0");
+    static const uint8_t xgetbv2[] = { 0xb9, 2, 0, 0, 0, 0x0f, 0x01, 0xd0 };
+    run_code(&g, xgetbv2, sizeof(xgetbv2), true);
+    cr_assert_eq(vector_of(&g), 13u, "XGETBV(2): #GP");
+    /* XSAVE: misaligned #GP, CR0.TS #NM, without OSXSAVE #UD. */
+    static const uint8_t xsave_mis[] = { 0xb8, 7, 0, 0, 0, 0x31, 0xd2, 0x0f, 0xae, 0x63, 0x20 };
+    run_code(&g, xsave_mis, sizeof(xsave_mis), true);
+    cr_assert_eq(vector_of(&g), 13u, "XSAVE at a 32-byte-aligned address: #GP");
+    run_code(&g, xsave_mis, sizeof(xsave_mis), false);
+    cr_assert_eq(vector_of(&g), 6u, "XSAVE without OSXSAVE: #UD");
+    /* XRSTOR with XSTATE_BV beyond XCR0, and a standard header with XCOMP_BV set. */
+    static const uint8_t xrstor[] = { 0xb8, 7, 0, 0, 0, 0x31, 0xd2, 0x0f, 0xae, 0x2b };
+    memset(g.ram + XG_DATA, 0, 1024);
+    uint32_t mxcsr = 0x1f80;
+    memcpy(g.ram + XG_DATA + 24, &mxcsr, 4);
+    g.ram[XG_DATA + 512] = 0x8;
+    run_code(&g, xrstor, sizeof(xrstor), true);
+    cr_assert_eq(vector_of(&g), 13u, "XRSTOR with XSTATE_BV bit 3: #GP");
+    g.ram[XG_DATA + 512] = 0x7;
+    g.ram[XG_DATA + 520] = 0x1;
+    run_code(&g, xrstor, sizeof(xrstor), true);
+    cr_assert_eq(vector_of(&g), 13u, "XRSTOR standard form with XCOMP_BV != 0: #GP");
+    /* A good image: YMM upper halves come back through hv_vcpu_read_fpstate. */
+    g.ram[XG_DATA + 520] = 0;
+    for (unsigned i = 0; i < 256; i++)
+        g.ram[XG_DATA + 576 + i] = (uint8_t)(i + 1);
+    run_code(&g, xrstor, sizeof(xrstor), true);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT);
+    uint8_t fp[1024] __attribute__((aligned(64)));
+    cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fp, sizeof(fp)), HV_SUCCESS);
+    cr_assert(memcmp(fp + 576, g.ram + XG_DATA + 576, 256) == 0, "YMM_Hi128 in the fpstate image");
+    cr_assert_eq(fp[512] & 4, 4, "XSTATE_BV says AVX");
+    xg_destroy(&g);
+}

@@ -9,7 +9,7 @@
 #define NM_VECTOR 7
 #define INSERTPS_DST_ZMASK 0x3fu   /* imm8 bits 5:0; bits 7:6 select the source element */
 
-enum sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS, K_BLENDV };
+enum sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS, K_BLENDV, K_XMM0 };
 
 static const struct {
     uint8_t sse;
@@ -94,6 +94,13 @@ static const struct {
     M(PMOVZXWD, PMOVX, K_XMM, X86_PMOVX(1, 2, 0)) M(PMOVSXWD, PMOVX, K_XMM, X86_PMOVX(1, 2, 1))
     M(PMOVZXWQ, PMOVX, K_XMM, X86_PMOVX(1, 3, 0)) M(PMOVSXWQ, PMOVX, K_XMM, X86_PMOVX(1, 3, 1))
     M(PMOVZXDQ, PMOVX, K_XMM, X86_PMOVX(2, 3, 0)) M(PMOVSXDQ, PMOVX, K_XMM, X86_PMOVX(2, 3, 1))
+    /* AES-NI, PCLMULQDQ, SHA, reciprocals (sse_crypto.c) */
+    M(AESENC, AESENC, K_XMM, 0) M(AESENCLAST, AESENCLAST, K_XMM, 0) M(AESDEC, AESDEC, K_XMM, 0)
+    M(AESDECLAST, AESDECLAST, K_XMM, 0) M(AESIMC, AESIMC, K_XMM, 0) M(AESKEYGENASSIST, AESKEYGEN, K_XMM_IMM, 0)
+    M(PCLMULQDQ, PCLMULQDQ, K_XMM_IMM, 0) M(SHA1RNDS4, SHA1RNDS4, K_XMM_IMM, 0) M(SHA1NEXTE, SHA1NEXTE, K_XMM, 0)
+    M(SHA1MSG1, SHA1MSG1, K_XMM, 0) M(SHA1MSG2, SHA1MSG2, K_XMM, 0) M(SHA256RNDS2, SHA256RNDS2, K_XMM0, 0)
+    M(SHA256MSG1, SHA256MSG1, K_XMM, 0) M(SHA256MSG2, SHA256MSG2, K_XMM, 0) M(RCPPS, RCPPS, K_XMM, 0)
+    M(RCPSS, RCPSS, K_XMM, 0) M(RSQRTPS, RSQRTPS, K_XMM, 0) M(RSQRTSS, RSQRTSS, K_XMM, 0)
 #undef M
 };
 
@@ -304,6 +311,14 @@ bool lift_sse_op(struct x86_ctx *c)
         if (c->in->op == X86_I_INSERTPS && c->in->o[1].kind == X86_OPND_MEM)
             imm &= INSERTPS_DST_ZMASK;   /* a memory source is its element 0 */
         write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, imm));
+        return true;
+    }
+    case K_XMM0: {
+        /* SHA256RNDS2: XMM0's low quadword rides in the helper's c, above op. */
+        ir_val xmm0 = ir_get(c->b, IR_I128, X86_OFF_XMM(0));
+        ir_val how = ir_insert(c->b, ir_const(c->b, IR_I128, sse), x86_resize(c, xmm0, 8, false), 64);
+        write_xmm(c, d, ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], x86_sse_read128(c, 0),
+                                x86_sse_read128(c, 1), how));
         return true;
     }
     case K_BLENDV: {

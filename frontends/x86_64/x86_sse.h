@@ -18,7 +18,7 @@
     X(CVTSI64_SD) X(CVTTSS2SI32) X(CVTTSS2SI64) X(CVTTSD2SI32) X(CVTTSD2SI64) X(UCOMISS)        \
     X(UCOMISD) X(CVTSS2SI32) X(CVTSS2SI64) X(CVTSD2SI32) X(CVTSD2SI64) X(SHUFPS) X(PSHUFLW) X(PSHUFHW) \
     X(COMISS) X(COMISD)                                                                          \
-    X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X)
+    X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X) X86_SSE_CRYPTO_LIST(X)
 
 /* Packed floating point beyond SSE2's basics (sse_ops.c); CMPxx take the predicate
  * (imm bits 2:0), ROUNDxx the rounding control, SHUFPD/DPPx/INSERTPS their imm8.
@@ -41,6 +41,13 @@
     X(PACKSS16) X(PACKSS32) X(PACKUS16) X(PACKUS32) X(PSHUFB) X(PALIGNR) X(PMOVX) X(PMULUDQ)    \
     X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
     X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW) X(CRC32)
+
+/* AES-NI, PCLMULQDQ, SHA, and the approximate reciprocals (sse_crypto.c): pure.
+ * SHA256RNDS2 takes XMM0's low quadword in bits 127:64 of the helper's c. */
+#define X86_SSE_CRYPTO_LIST(X)                                                                 \
+    X(AESENC) X(AESENCLAST) X(AESDEC) X(AESDECLAST) X(AESIMC) X(AESKEYGEN) X(PCLMULQDQ)         \
+    X(SHA1RNDS4) X(SHA1NEXTE) X(SHA1MSG1) X(SHA1MSG2) X(SHA256RNDS2) X(SHA256MSG1) X(SHA256MSG2)  \
+    X(RCPPS) X(RCPSS) X(RSQRTPS) X(RSQRTSS)
 
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,
@@ -74,6 +81,12 @@ typedef union {
     float f[4];
     double g[2];
 } x86_lanes;
+
+/* The operations of X86_SSE_CRYPTO_LIST into r (extra: XMM0's low quadword for
+ * SHA256RNDS2); false for any other op. x86_sse_crypto_init once before. */
+bool x86_sse_crypto(unsigned op, unsigned imm, uint64_t extra, const x86_lanes *a, const x86_lanes *b,
+                    x86_lanes *r);
+void x86_sse_crypto_init(void);
 
 /* The integer operations of X86_SSE_INT_LIST into r; false for any other op. */
 bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes *b, x86_lanes *r);

@@ -6,6 +6,7 @@
  * CPUID model the anyhv_vcpu_x86_cpuid extension returns, and the XSAVE family's
  * checks (#UD, #GP, XSETBV exits). ANYHV_FUZZ_ITERS runs more sequences. */
 #include <cpuid.h>
+#include <math.h>
 
 #include "ext_diff.h"
 
@@ -367,5 +368,108 @@ Test(soft_x86_ext, xsetbv_xgetbv_and_checks)
     cr_assert_eq(hv_vcpu_read_fpstate(g.vcpu, fp, sizeof(fp)), HV_SUCCESS);
     cr_assert(memcmp(fp + 576, g.ram + XG_DATA + 576, 256) == 0, "YMM_Hi128 in the fpstate image");
     cr_assert_eq(fp[512] & 4, 4, "XSTATE_BV says AVX");
+    xg_destroy(&g);
+}
+
+/* ---- AES-NI, PCLMULQDQ, SHA ---------------------------------------------------------- */
+
+static const struct form crypto_forms[] = {
+    F("aesenc", X_XM, 0, 0x66, 0x0f, 0x38, 0xdc), F("aesenclast", X_XM, 0, 0x66, 0x0f, 0x38, 0xdd),
+    F("aesdec", X_XM, 0, 0x66, 0x0f, 0x38, 0xde), F("aesdeclast", X_XM, 0, 0x66, 0x0f, 0x38, 0xdf),
+    F("aesimc", X_XM, 0, 0x66, 0x0f, 0x38, 0xdb), F("aeskeygenassist", X_XM_IB, 0, 0x66, 0x0f, 0x3a, 0xdf),
+    F("pclmulqdq", X_XM_IB, 0, 0x66, 0x0f, 0x3a, 0x44),
+};
+
+static const struct form sha_forms[] = {
+    F("sha1rnds4", X_XM_IB, 0, 0x0f, 0x3a, 0xcc), F("sha1nexte", X_XM, 0, 0x0f, 0x38, 0xc8),
+    F("sha1msg1", X_XM, 0, 0x0f, 0x38, 0xc9), F("sha1msg2", X_XM, 0, 0x0f, 0x38, 0xca),
+    F("sha256rnds2", X_XM, 0, 0x0f, 0x38, 0xcb), F("sha256msg1", X_XM, 0, 0x0f, 0x38, 0xcc),
+    F("sha256msg2", X_XM, 0, 0x0f, 0x38, 0xcd),
+};
+
+Test(soft_x86_ext_native, aes_pclmulqdq)
+{
+    ext_require(cpuid_bit(1, ECX, 25) && cpuid_bit(1, ECX, 1), "AES-NI or PCLMULQDQ");
+    run_table(crypto_forms, sizeof(crypto_forms) / sizeof(crypto_forms[0]), 0x452821e638d01377ull, 0);
+}
+
+Test(soft_x86_ext_native, sha)
+{
+    ext_require(cpuid_bit(7, EBX, 29), "SHA");
+    run_table(sha_forms, sizeof(sha_forms) / sizeof(sha_forms[0]), 0xc0ac29b7c97c50ddull, 0);
+}
+
+/* ---- RCPPS/RSQRTPS: bit-exact on the special cases, within the SDM's bound elsewhere --- */
+
+#define RCP_BOUND (1.5 / 4096.0)
+
+static float f32_of(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void check_rcp_lane(uint32_t in, uint32_t got, uint32_t host, bool rsqrt)
+{
+    float x = f32_of(in);
+    bool special = (in & 0x7f800000u) == 0 || (in & 0x7f800000u) == 0x7f800000u || (rsqrt && (in >> 31));
+    double exact = rsqrt ? 1.0 / sqrt((double)x) : 1.0 / (double)x;
+    bool tiny = fabs(exact) <= 1.1754943508222875e-38;   /* the flush boundary */
+    if (special || tiny) {
+        cr_assert_eq(got, host, "%s(%#x): %#x, host %#x", rsqrt ? "rsqrt" : "rcp", in, got, host);
+        return;
+    }
+    double eg = fabs((f32_of(got) - exact) / exact), eh = fabs((f32_of(host) - exact) / exact);
+    cr_assert(eg <= RCP_BOUND, "%s(%#x) = %#x: relative error %g beyond 1.5*2^-12", rsqrt ? "rsqrt" : "rcp", in,
+              got, eg);
+    cr_assert(eh <= RCP_BOUND, "host %s(%#x) = %#x: relative error %g", rsqrt ? "rsqrt" : "rcp", in, host, eh);
+}
+
+Test(soft_x86_ext_native, rcpps_rsqrtps_bound)
+{
+    ext_require(true, "");
+    setenv("ANYHV_BACKEND", "soft", 1);
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    /* rcpps xmm0,[rbx]; rsqrtps xmm1,[rbx]; rcpss xmm2,[rbx]; rsqrtss xmm3,[rbx]; stored to [rbx+0x20..] */
+    static const uint8_t code[] = { 0x0f, 0x53, 0x03, 0x0f, 0x52, 0x0b, 0xf3, 0x0f, 0x53, 0x13, 0xf3, 0x0f, 0x52,
+                                    0x1b, 0x0f, 0x11, 0x43, 0x20, 0x0f, 0x11, 0x4b, 0x30, 0x0f, 0x11, 0x53, 0x40,
+                                    0x0f, 0x11, 0x5b, 0x50 };
+    static const uint32_t edges[] = { 0, 0x80000000u, 1, 0x80000001u, 0x007fffffu, 0x00800000u, 0x7f7fffffu,
+                                      0x7e800000u, 0xfe800001u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u,
+                                      0xffa00000u, 0x3f800000u, 0xbf800000u, 0x40000000u, 0x3f7fffffu };
+    uint64_t seed = 0x9216d5d98979fb1bull;
+    for (unsigned it = 0; it < 400; it++) {
+        uint32_t in[4];
+        for (unsigned i = 0; i < 4; i++)
+            in[i] = it < 5 ? edges[(it * 4 + i) % (sizeof(edges) / sizeof(edges[0]))] : (uint32_t)ext_rng(&seed);
+        struct ext_state st;
+        memset(&st, 0, sizeof(st));
+        memcpy(st.mem, in, 16);
+        struct ext_state native = st, soft = st;
+        uint8_t prog[128];
+        unsigned len = ext_prologue(prog);
+        memcpy(prog + len, code, sizeof(code));
+        len += sizeof(code);
+        len += ext_epilogue(prog + len);
+        uint64_t bv = 0;   /* every component in its initial state: MXCSR 0x1f80 */
+        uint32_t mxcsr = 0x1f80;
+        memcpy(native.mem + EXT_IMG_IN + 512, &bv, 8);
+        memcpy(native.mem + EXT_IMG_IN + 24, &mxcsr, 4);
+        soft = native;
+        ext_run_native(prog, len, &native);
+        ext_run_soft(&g, prog, len, &soft, it);
+        cr_assert_eq(soft.vector, native.vector);
+        for (unsigned k = 0; k < 4; k++)
+            for (unsigned i = 0; i < (k < 2 ? 4u : 1u); i++) {
+                uint32_t got, host;
+                memcpy(&got, soft.mem + 0x20 + 16 * k + 4 * i, 4);
+                memcpy(&host, native.mem + 0x20 + 16 * k + 4 * i, 4);
+                check_rcp_lane(in[i], got, host, k & 1);
+            }
+        cr_assert(memcmp(soft.mem + 0x40 + 4, native.mem + 0x40 + 4, 12) == 0, "RCPSS keeps the upper lanes");
+    }
     xg_destroy(&g);
 }

@@ -80,6 +80,13 @@ static const struct x86_regref reg_map[X86_REG_ENDING] = {
     [X86_REG_MM0] = { X86_RC_MMX, 0 }, [X86_REG_MM1] = { X86_RC_MMX, 1 }, [X86_REG_MM2] = { X86_RC_MMX, 2 },
     [X86_REG_MM3] = { X86_RC_MMX, 3 }, [X86_REG_MM4] = { X86_RC_MMX, 4 }, [X86_REG_MM5] = { X86_RC_MMX, 5 },
     [X86_REG_MM6] = { X86_RC_MMX, 6 }, [X86_REG_MM7] = { X86_RC_MMX, 7 },
+    [X86_REG_YMM0] = { X86_RC_YMM, 0 }, [X86_REG_YMM1] = { X86_RC_YMM, 1 }, [X86_REG_YMM2] = { X86_RC_YMM, 2 },
+    [X86_REG_YMM3] = { X86_RC_YMM, 3 }, [X86_REG_YMM4] = { X86_RC_YMM, 4 }, [X86_REG_YMM5] = { X86_RC_YMM, 5 },
+    [X86_REG_YMM6] = { X86_RC_YMM, 6 }, [X86_REG_YMM7] = { X86_RC_YMM, 7 }, [X86_REG_YMM8] = { X86_RC_YMM, 8 },
+    [X86_REG_YMM9] = { X86_RC_YMM, 9 }, [X86_REG_YMM10] = { X86_RC_YMM, 10 },
+    [X86_REG_YMM11] = { X86_RC_YMM, 11 }, [X86_REG_YMM12] = { X86_RC_YMM, 12 },
+    [X86_REG_YMM13] = { X86_RC_YMM, 13 }, [X86_REG_YMM14] = { X86_RC_YMM, 14 },
+    [X86_REG_YMM15] = { X86_RC_YMM, 15 },
 };
 
 static const cs_mode cs_mode_of[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
@@ -374,6 +381,25 @@ static bool rewrite_for_capstone(enum x86_code_size mode, const uint8_t *bytes, 
     return false;
 }
 
+/* VCMPPS/PD/SS/SD: Capstone names each of the 32 predicates as its own id
+ * (vcmpeq_osps ...) and gives the predicate as avx_cc; they become one op each with
+ * the predicate as a trailing imm8 operand, as the generic encoding has it. */
+#define VEX3 0xc4u
+#define VEX2 0xc5u
+static bool vcmp_form(const char *mnemonic, unsigned avx_cc, struct x86_dinsn *out)
+{
+    size_t n = strlen(mnemonic);
+    if (strncmp(mnemonic, "vcmp", 4) != 0 || n < 6 || out->nops >= X86_MAX_OPERANDS)
+        return true;
+    const char *t = mnemonic + n - 2;
+    out->op = !strcmp(t, "ps") ? X86_I_VCMPPS : !strcmp(t, "pd") ? X86_I_VCMPPD : !strcmp(t, "ss") ? X86_I_VCMPSS
+                                                                                                   : X86_I_VCMPSD;
+    if (out->nops && out->o[out->nops - 1].kind == X86_OPND_IMM)
+        return true;   /* the generic form kept its imm8 */
+    out->o[out->nops++] = (struct x86_operand){ .kind = X86_OPND_IMM, .size = 1, .imm = avx_cc - 1 };
+    return true;
+}
+
 bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
 {
     csh h;
@@ -416,6 +442,9 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
         if (!map_operand(&d->operands[i], &out->o[i]))
             return false;
     fix_capstone_sizes(mode, out, d->rex);
+    out->vex = d->opcode[0] == VEX3 || d->opcode[0] == VEX2;
+    if (out->vex && d->avx_cc != X86_AVX_CC_INVALID && !vcmp_form(ins->mnemonic, d->avx_cc, out))
+        return false;
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);
     return out->op != X86_I_INVALID && out->len > 0 && mandatory_prefix_ok(out);
 }

@@ -100,12 +100,12 @@ static ir_u128 h_popf(void *vcpu, ir_u128 value, ir_u128 size, ir_u128 unused)
     return 0;
 }
 
-/* 16-byte alignment of aligned SSE memory operands: #GP(0) otherwise. */
-static ir_u128 h_align16(void *vcpu, ir_u128 addr, ir_u128 unused1, ir_u128 unused2)
+/* #GP(0) unless addr is aligned: to 16 bytes, or to mask + 1 when mask is given
+ * (the 32-byte AVX forms). */
+static ir_u128 h_align16(void *vcpu, ir_u128 addr, ir_u128 mask, ir_u128 unused2)
 {
-    (void)unused1;
     (void)unused2;
-    if ((uint64_t)addr & 15)
+    if ((uint64_t)addr & ((uint64_t)mask ? (uint64_t)mask : 15))
         x86_raise_now(vcpu, X86_V_GP, 0);
     return 0;
 }

@@ -274,9 +274,81 @@ static uint32_t rcp_lane(uint32_t x, bool rsqrt)
     return r;
 }
 
+/* ---- AVX/AVX2/F16C lanes without an SSE twin ------------------------------------ */
+
+/* Sign bits of a & b (ZF) and ~a & b (CF) all clear: bits 0 and 2, as PTEST. */
+static void test_signs(const x86_lanes *a, const x86_lanes *b, bool pd, x86_lanes *r)
+{
+    uint64_t sign = pd ? 0x8000000000000000ull : 0x8000000080000000ull;
+    bool zf = !((a->q[0] & b->q[0] & sign) | (a->q[1] & b->q[1] & sign));
+    bool cf = !((~a->q[0] & b->q[0] & sign) | (~a->q[1] & b->q[1] & sign));
+    memset(r, 0, sizeof(*r));
+    r->q[0] = (zf ? X86_SSE_FLAG_ZF : 0) | (cf ? X86_SSE_FLAG_CF : 0);
+}
+
+/* Per-lane shifts by counts in b; counts beyond the width give 0 (the sign). */
+static void shift_var(unsigned op, const x86_lanes *a, const x86_lanes *b, x86_lanes *r)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        uint32_t n = b->d[i];
+        if (op == X86_SSE_PSLLV32) r->d[i] = n > 31 ? 0 : a->d[i] << n;
+        if (op == X86_SSE_PSRLV32) r->d[i] = n > 31 ? 0 : a->d[i] >> n;
+        if (op == X86_SSE_PSRAV32) r->d[i] = (uint32_t)((int32_t)a->d[i] >> (n > 31 ? 31 : n));
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t n = b->q[i];
+        if (op == X86_SSE_PSLLV64) r->q[i] = n > 63 ? 0 : a->q[i] << n;
+        if (op == X86_SSE_PSRLV64) r->q[i] = n > 63 ? 0 : a->q[i] >> n;
+    }
+}
+
+/* Half to single: exact (every half is a float); a signalling NaN is quieted. */
+static uint32_t half_to_single(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, frac = h & 0x3ffu;
+    if (exp == 0x1f)
+        return sign | F32_INF | (frac << 13) | (frac ? F32_QUIET : 0);
+    if (exp)
+        return sign | ((exp + 112) << 23) | (frac << 13);
+    if (!frac)
+        return sign;
+    unsigned shift = 0;   /* a denormal half: normalise */
+    while (!(frac & 0x400u))
+        frac <<= 1, shift++;
+    return sign | ((113 - shift) << 23) | ((frac & 0x3ffu) << 13);
+}
+
+static bool avx_lanes(unsigned op, const x86_lanes *a, const x86_lanes *b, x86_lanes *r)
+{
+    switch (op) {
+    case X86_SSE_PERMILPSV:
+        for (unsigned i = 0; i < 4; i++)
+            r->d[i] = a->d[b->d[i] & 3];
+        return true;
+    case X86_SSE_PERMILPDV:
+        for (unsigned i = 0; i < 2; i++)
+            r->q[i] = a->q[(b->q[i] >> 1) & 1];
+        return true;
+    case X86_SSE_TESTPS: case X86_SSE_TESTPD:
+        test_signs(a, b, op == X86_SSE_TESTPD, r);
+        return true;
+    case X86_SSE_PSLLV32: case X86_SSE_PSLLV64: case X86_SSE_PSRLV32: case X86_SSE_PSRLV64: case X86_SSE_PSRAV32:
+        shift_var(op, a, b, r);
+        return true;
+    case X86_SSE_CVTPH2PS:
+        for (unsigned i = 0; i < 4; i++)
+            r->d[i] = half_to_single(b->w[i]);
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool x86_sse_crypto(unsigned op, unsigned imm, uint64_t extra, const x86_lanes *a, const x86_lanes *b,
                     x86_lanes *r)
 {
+    if (avx_lanes(op, a, b, r))
+        return true;
     switch (op) {
     case X86_SSE_AESENC: case X86_SSE_AESENCLAST: case X86_SSE_AESDEC: case X86_SSE_AESDECLAST:
     case X86_SSE_AESIMC: case X86_SSE_AESKEYGEN:

@@ -453,12 +453,14 @@ static uint64_t to_int(double v, unsigned bits, unsigned rc, unsigned *flags)
     return bits == 64 ? (uint64_t)(int64_t)t : (uint64_t)(uint32_t)(int32_t)t;
 }
 
-/* CMPxx predicates 0-7: EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD; LT/LE/NLT/NLE are
- * the signalling ones (IE on a QNaN too). */
+/* CMPxx predicates, the VEX set of 32 (legacy SSE encodings reach only 0-7: the
+ * lifter masks their imm8). Bits 3:0 pick the relation; 0-7: EQ, LT, LE, UNORD, NEQ,
+ * NLT, NLE, ORD; 8-15: EQ_U, NGE, NGT, FALSE, NEQ_O, GE, GT, TRUE. Bit 4 swaps the
+ * quiet and signalling forms (signalling: IE on a QNaN too). */
 static bool compare(double x, double y, unsigned pred)
 {
     bool unord = isnan(x) || isnan(y);
-    switch (pred & 7) {
+    switch (pred & 15) {
     case 0: return !unord && x == y;
     case 1: return !unord && x < y;
     case 2: return !unord && x <= y;
@@ -466,7 +468,15 @@ static bool compare(double x, double y, unsigned pred)
     case 4: return unord || x != y;
     case 5: return unord || !(x < y);
     case 6: return unord || !(x <= y);
-    default: return !unord;
+    case 7: return !unord;
+    case 8: return unord || x == y;
+    case 9: return unord || x < y;
+    case 10: return unord || x <= y;
+    case 11: return false;
+    case 12: return !unord && x != y;
+    case 13: return !unord && x >= y;
+    case 14: return !unord && x > y;
+    default: return true;
     }
 }
 
@@ -477,7 +487,7 @@ static bool signalling(unsigned op, unsigned imm)
     if (op == X86_SSE_UCOMISS || op == X86_SSE_UCOMISD)
         return false;
     unsigned p = imm & 3;
-    return p == 1 || p == 2;
+    return (p == 1 || p == 2) != ((imm >> 4) & 1);
 }
 
 static unsigned nan_flags(const struct fp_desc *d, const lanes_t *a, const lanes_t *b, unsigned i, bool any_nan)

@@ -42,12 +42,15 @@
     X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
     X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW) X(CRC32)
 
-/* AES-NI, PCLMULQDQ, SHA, and the approximate reciprocals (sse_crypto.c): pure.
+/* AES-NI, PCLMULQDQ, SHA, the approximate reciprocals, and the AVX/AVX2/F16C lane
+ * functions with no SSE twin (VPERMILPx by vector, VTESTPx, VPSxLV, VCVTPH2PS): pure.
  * SHA256RNDS2 takes XMM0's low quadword in bits 127:64 of the helper's c. */
 #define X86_SSE_CRYPTO_LIST(X)                                                                 \
     X(AESENC) X(AESENCLAST) X(AESDEC) X(AESDECLAST) X(AESIMC) X(AESKEYGEN) X(PCLMULQDQ)         \
     X(SHA1RNDS4) X(SHA1NEXTE) X(SHA1MSG1) X(SHA1MSG2) X(SHA256RNDS2) X(SHA256MSG1) X(SHA256MSG2)  \
-    X(RCPPS) X(RCPSS) X(RSQRTPS) X(RSQRTSS)
+    X(RCPPS) X(RCPSS) X(RSQRTPS) X(RSQRTSS)                                                       \
+    X(PERMILPSV) X(PERMILPDV) X(TESTPS) X(TESTPD) X(PSLLV32) X(PSLLV64) X(PSRLV32) X(PSRLV64)     \
+    X(PSRAV32) X(CVTPH2PS)
 
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,
@@ -97,7 +100,21 @@ bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes 
 #define X86_SSE_FLAG_SF 8u
 #define X86_SSE_FLAG_OF 16u
 
-/* ---- shared by the SSE lifters (lift_sse.c, lift_sse42.c, lift_mmx.c) ---------- */
+/* ---- shared by the SSE lifters (lift_sse.c, lift_sse42.c, lift_mmx.c, lift_avx.c) -- */
+
+/* How lift_sse.c runs an instruction through the helper: the helper op, the operand
+ * shape, and a fixed imm8 (the CMPxx predicate, the PMOVX shape). The VEX forms
+ * (lift_avx.c) take the same row, so each operation's meaning is written once. */
+enum x86_sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS, K_BLENDV, K_XMM0 };
+struct x86_sse_desc {
+    uint8_t sse;     /* enum x86_sse_op */
+    uint8_t kind;    /* enum x86_sse_kind */
+    uint8_t imm;
+};
+struct x86_sse_desc x86_sse_desc_of(unsigned op);
+/* One helper call on 128-bit a, b: the FP state helper for MXCSR operations, else
+ * the pure one. */
+ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm);
 
 /* #UD (CR0.EM, no CR4.OSFXSR) / #NM (CR0.TS) by the mode key; true when the
  * instruction may be lifted. */

@@ -335,6 +335,9 @@ static bool mandatory_prefix_ok(const struct x86_dinsn *in)
     return want == have;
 }
 
+#define VEX3 0xc4u
+#define VEX2 0xc5u
+
 static bool legacy_prefix(uint8_t b)
 {
     return b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x66 || b == 0x67 || b == 0x26 || b == 0x2e || b == 0x36 ||
@@ -351,6 +354,8 @@ static bool legacy_prefix(uint8_t b)
 #define OPC_HINT_LAST 0x1fu
 #define OPC_PREFETCH_ROW 0x0du
 #define OPC_HINT_NOP 0x19u
+#define OPC_VBROADCASTI128 0x5au
+#define OPC_VBROADCASTF128 0x1au
 static bool rewrite_for_capstone(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint8_t *out)
 {
     unsigned i = 0;
@@ -370,6 +375,13 @@ static bool rewrite_for_capstone(enum x86_code_size mode, const uint8_t *bytes, 
         out[i + 1] = OPC_HINT_NOP;
         return true;
     }
+    /* VBROADCASTI128 (C4 mmmmm=0F38 W0 L1 pp=66, opcode 5A, memory) becomes
+     * VBROADCASTF128 (1A): the same operation. */
+    if (mode == X86_CODE64 && bytes[i] == VEX3 && i + 5 <= n && (bytes[i + 1] & 0x1f) == 2 &&
+        (bytes[i + 2] & 0x87) == 0x05 && bytes[i + 3] == OPC_VBROADCASTI128 && (bytes[i + 4] >> 6) != 3) {
+        out[i + 3] = OPC_VBROADCASTF128;
+        return true;
+    }
     if (f2_before_66 && i + 4 <= n && bytes[i] == 0x0f && bytes[i + 1] == 0x38 && (bytes[i + 2] & 0xfe) == 0xf0) {
         unsigned k = 0;
         for (unsigned j = 0; j < i; j++)   /* the other prefixes in order, F2 last */
@@ -384,8 +396,6 @@ static bool rewrite_for_capstone(enum x86_code_size mode, const uint8_t *bytes, 
 /* VCMPPS/PD/SS/SD: Capstone names each of the 32 predicates as its own id
  * (vcmpeq_osps ...) and gives the predicate as avx_cc; they become one op each with
  * the predicate as a trailing imm8 operand, as the generic encoding has it. */
-#define VEX3 0xc4u
-#define VEX2 0xc5u
 static bool vcmp_form(const char *mnemonic, unsigned avx_cc, struct x86_dinsn *out)
 {
     size_t n = strlen(mnemonic);

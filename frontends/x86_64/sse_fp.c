@@ -595,7 +595,7 @@ static unsigned explicit_op(unsigned op, unsigned imm, const struct fp_desc *d, 
  * before the destination is written. A masked pre-computation exception does not
  * stop a post-computation one; an unmasked one reports only the pre-computation
  * flags. */
-static void commit(struct soft_cpu *cpu, unsigned flags)
+void x86_sse_fp_commit(struct soft_cpu *cpu, unsigned flags)
 {
     struct x86_state *st = x86_st(cpu);
     unsigned unmasked = ~(st->fpu.mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
@@ -727,6 +727,6 @@ ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
     else
         flags |= explicit_op(op, imm, d, mxcsr, &a, &b, &r);
     if (flags)
-        commit(vcpu, flags);
+        x86_sse_fp_commit(vcpu, flags);
     return r.v;
 }

@@ -19,4 +19,15 @@ ir_val x86_zero128(struct x86_ctx *c);
 struct x86_y x86_avx_read(struct x86_ctx *c, unsigned i, bool wide);
 void x86_avx_write(struct x86_ctx *c, const struct x86_operand *d, ir_val lo, ir_val hi);
 
+/* The MXCSR helper for FMA3 and F16C (avx_fp.c): c = op | detail << 8 | ... */
+enum x86_avx_fp_op { X86_AVX_FP_FMA, X86_AVX_FP_PH2PS, X86_AVX_FP_PS2PH };
+/* FMA: detail = enum fma kind, bits 19:16 the destination register (read from state),
+ * bit 20 its upper half, bits 25:24 the order (132, 213, 231), bits 27:26 the type
+ * (PS, PD, SS, SD). */
+#define X86_AVX_FP_REG_SHIFT 16
+#define X86_AVX_FP_UPPER (1u << 20)
+#define X86_AVX_FP_ORDER_SHIFT 24
+#define X86_AVX_FP_TYPE_SHIFT 26
+extern const struct ir_helper x86_avx_fp_helper;
+
 #endif /* ANYHV_FRONTENDS_X86_64_X86_AVX_H */

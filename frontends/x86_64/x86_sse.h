@@ -67,6 +67,9 @@ enum x86_sse_op {
 ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 ir_u128 x86_h_sse_fp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 bool x86_sse_op_is_fp(unsigned op);
+/* MXCSR gets the flags (MXCSR bit layout); an unmasked one raises #XM (#UD without
+ * CR4.OSXMMEXCPT) and unwinds (sse_fp.c). */
+void x86_sse_fp_commit(struct soft_cpu *cpu, unsigned flags);
 /* The host-computed part, under whatever floating-point environment is current. */
 ir_u128 x86_sse_compute(unsigned op, unsigned imm, ir_u128 a, ir_u128 b);
 

@@ -30,6 +30,7 @@
 #define EXT_CR4_OSXSAVE (1ull << 18)
 #define EXT_XCR0 0x7ull
 #define EXT_MXCSR 24u
+#define EXT_MXCSR_SLOT 0x70u
 #define EXT_STATUS_FLAGS 0x8d5u
 #define EXT_HLT 0xf4
 
@@ -77,6 +78,10 @@ static inline void ext_random_state(uint64_t *s, struct ext_state *st)
         uint64_t v = ext_special(s);
         memcpy(st->mem + i, &v, 8);
     }
+    /* data + 0x70: an MXCSR value LDMXCSR may load (every exception masked, random
+     * flags, DAZ, RC, FZ) */
+    uint32_t mx = 0x1f80u | ((uint32_t)ext_rng(s) & 0xe07fu);
+    memcpy(st->mem + EXT_MXCSR_SLOT, &mx, 4);
     uint8_t *img = st->mem + EXT_IMG_IN;
     uint16_t fcw = 0x037f;
     uint32_t mxcsr = 0x1f80;

@@ -584,3 +584,50 @@ Test(soft_x86_ext_native, avx_moves)
     ext_require(host_avx2(), "AVX2");
     run_table(avx_move_forms, sizeof(avx_move_forms) / sizeof(avx_move_forms[0]), 0xa54ff53a5f1d36f1ull, 0);
 }
+
+static const struct form avx_lane_forms[] = {
+    A38("vbroadcastss256", X_XM_V, P66, 1, 0x18), A38("vbroadcastsd256", X_XM_V, P66, 1, 0x19),
+    A38("vpbroadcastb256", X_XM_V, P66, 1, 0x78), A38("vpbroadcastw", X_XM_V, P66, 0, 0x79),
+    A38("vpbroadcastd256", X_XM_V, P66, 1, 0x58), A38("vpbroadcastq256", X_XM_V, P66, 1, 0x59),
+    F("vbroadcastf128", RAW, 0, 0xc4, 0xe2, 0x7d, 0x1a, 0x53, 0x20), F("vbroadcasti128", RAW, 0, 0xc4, 0xe2, 0x7d, 0x5a, 0x4b, 0x40),
+    A3A("vinserti128", X_VXM_IB, P66, 1, 0x38), A3A("vinsertf128", X_VXM_IB, P66, 1, 0x18),
+    A3A("vextracti128", X_XM_V_IB, P66, 1, 0x39), A3A("vextractf128", X_XM_V_IB, P66, 1, 0x19),
+    A3A("vperm2i128", X_VXM_IB, P66, 1, 0x46), A3A("vperm2f128", X_VXM_IB, P66, 1, 0x06),
+    FV("vpermq", X_XM_V_IB, 2, 0, V3A(P66, 1, 1), 0x00), FV("vpermpd", X_XM_V_IB, 2, 0, V3A(P66, 1, 1), 0x01),
+    A38("vpermd", X_VXM, P66, 1, 0x36), A38("vpermps", X_VXM, P66, 1, 0x16),
+    A3A("vpermilps imm", X_XM_V_IB, P66, 1, 0x04), A3A("vpermilpd imm", X_XM_V_IB, P66, 1, 0x05),
+    A38("vpermilps vec", X_VXM, P66, 1, 0x0c), A38("vpermilpd vec", X_VXM, P66, 0, 0x0d),
+    A38("vtestps256", X_XM_V, P66, 1, 0x0e), A38("vtestpd", X_XM_V, P66, 0, 0x0f),
+    A38("vpsllvd256", X_VXM, P66, 1, 0x47), FV("vpsllvq256", X_VXM, 2, 0, V38(P66, 1, 1), 0x47),
+    A38("vpsrlvd", X_VXM, P66, 0, 0x45), FV("vpsrlvq256", X_VXM, 2, 0, V38(P66, 1, 1), 0x45),
+    A38("vpsravd256", X_VXM, P66, 1, 0x46), A38("vcvtph2ps256", X_XM_V, P66, 1, 0x13),
+    A38("vcvtph2ps", X_XM_V, P66, 0, 0x13), A2("vpaddd256", X_VXM, P66, 1, 0xfe),
+};
+
+Test(soft_x86_ext_native, avx2_lanes_f16c)
+{
+    ext_require(host_avx2() && cpuid_bit(1, ECX, 29), "AVX2 or F16C");
+    run_table(avx_lane_forms, sizeof(avx_lane_forms) / sizeof(avx_lane_forms[0]), 0x510e527fade682d1ull, 0);
+}
+
+/* ---- FMA3 and F16C under random MXCSR (flags, RC, DAZ, FTZ; exceptions masked) ----------- */
+
+#define FMA_FORM(n, pp, w, l, op) FV(n, X_VXM, 2, 0, V38(pp, l, w), op)
+static const struct form fma_forms[] = {
+    FMA_FORM("vfmadd132ps", P66, 0, 0, 0x98), FMA_FORM("vfmadd213ps256", P66, 0, 1, 0xa8),
+    FMA_FORM("vfmadd231pd256", P66, 1, 1, 0xb8), FMA_FORM("vfmadd231ss", P66, 0, 0, 0xb9),
+    FMA_FORM("vfmadd132sd", P66, 1, 0, 0x99), FMA_FORM("vfmsub213pd", P66, 1, 0, 0xaa),
+    FMA_FORM("vfmsub231ps256", P66, 0, 1, 0xba), FMA_FORM("vfnmadd132ps256", P66, 0, 1, 0x9c),
+    FMA_FORM("vfnmadd213sd", P66, 1, 0, 0xad), FMA_FORM("vfnmsub231pd", P66, 1, 0, 0xbe),
+    FMA_FORM("vfnmsub132ss", P66, 0, 0, 0x9f), FMA_FORM("vfmaddsub213ps256", P66, 0, 1, 0xa6),
+    FMA_FORM("vfmsubadd231pd", P66, 1, 0, 0xb7), FMA_FORM("vfmaddsub132pd256", P66, 1, 1, 0x96),
+    A38("vcvtph2ps256", X_XM_V, P66, 1, 0x13), A3A("vcvtps2ph256", X_XM_V_IB, P66, 1, 0x1d),
+    A3A("vcvtps2ph", X_XM_V_IB, P66, 0, 0x1d),
+    F("ldmxcsr random", RAW, 0, 0x0f, 0xae, 0x53, 0x70),
+};
+
+Test(soft_x86_ext_native, fma_f16c)
+{
+    ext_require(cpuid_bit(1, ECX, 12) && cpuid_bit(1, ECX, 29), "FMA or F16C");
+    run_table(fma_forms, sizeof(fma_forms) / sizeof(fma_forms[0]), 0x9b05688c2b3e6c1full, 0);
+}

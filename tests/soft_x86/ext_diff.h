@@ -28,6 +28,7 @@
 #define EXT_XSAVE_BYTES 832u         /* legacy area, header, YMM_Hi128 */
 #define EXT_XSTATE_BV 512u
 #define EXT_CR4_OSXSAVE (1ull << 18)
+#define EXT_CR4_OSXMMEXCPT (1ull << 10)
 #define EXT_XCR0 0x7ull
 #define EXT_MXCSR 24u
 #define EXT_MXCSR_SLOT 0x70u
@@ -81,6 +82,9 @@ static inline void ext_random_state(uint64_t *s, struct ext_state *st)
     /* data + 0x70: an MXCSR value LDMXCSR may load (every exception masked, random
      * flags, DAZ, RC, FZ) */
     uint32_t mx = 0x1f80u | ((uint32_t)ext_rng(s) & 0xe07fu);
+    uint64_t r = ext_rng(s);
+    if (r % 4 == 0)   /* some exceptions unmasked: #XM must come at the same place */
+        mx &= ~((uint32_t)(r >> 8) & 0x1f80u);
     memcpy(st->mem + EXT_MXCSR_SLOT, &mx, 4);
     uint8_t *img = st->mem + EXT_IMG_IN;
     uint16_t fcw = 0x037f;
@@ -171,7 +175,8 @@ static inline void ext_run_soft(struct xg *g, const uint8_t *code, unsigned len,
 {
     uint64_t at = EXT_CODE_AREA + (uint64_t)(slot % EXT_CODE_SLOTS) * EXT_CODE_SLOT;
     cr_assert_eq(xg_long_mode(g), 0);
-    cr_assert_eq(xg_vmcs(g, VMCS_GUEST_CR4, xg_read_vmcs(g, VMCS_GUEST_CR4) | EXT_CR4_OSXSAVE), 0);
+    cr_assert_eq(xg_vmcs(g, VMCS_GUEST_CR4, xg_read_vmcs(g, VMCS_GUEST_CR4) | EXT_CR4_OSXSAVE | EXT_CR4_OSXMMEXCPT),
+                 0);
     cr_assert_eq(hv_vcpu_write_register(g->vcpu, HV_X86_XCR0, EXT_XCR0), HV_SUCCESS);
     ext_prepare(st);
     memcpy(g->ram + at, code, len);

@@ -380,6 +380,30 @@ Test(soft_x86_ext, xsetbv_xgetbv_and_checks)
     xg_destroy(&g);
 }
 
+/* VEX needs CR4.OSXSAVE and XCR0 with SSE and AVX (#UD otherwise); CR0.TS gives #NM. */
+Test(soft_x86_ext, vex_gating)
+{
+    setenv("ANYHV_BACKEND", "soft", 1);
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    static const uint8_t vaddps[] = { 0xc5, 0xf4, 0x58, 0xc2 };   /* vaddps ymm0, ymm1, ymm2 */
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 7), HV_SUCCESS);
+    run_code(&g, vaddps, sizeof(vaddps), false);
+    cr_assert_eq(vector_of(&g), 6u, "VEX without CR4.OSXSAVE: #UD");
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 3), HV_SUCCESS);
+    run_code(&g, vaddps, sizeof(vaddps), true);
+    cr_assert_eq(vector_of(&g), 6u, "VEX with XCR0 = x87|SSE: #UD");
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 7), HV_SUCCESS);
+    run_code(&g, vaddps, sizeof(vaddps), true);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT, "VEX with XCR0 = 7 runs");
+    cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_CR0, xg_reg(&g, HV_X86_CR0) | 8), HV_SUCCESS);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+    cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+    cr_assert_eq(vector_of(&g), 7u, "VEX with CR0.TS: #NM");
+    xg_destroy(&g);
+}
+
 /* ---- AES-NI, PCLMULQDQ, SHA ---------------------------------------------------------- */
 
 static const struct form crypto_forms[] = {
@@ -521,6 +545,7 @@ static const struct form avx_fp_forms[] = {
     A2("vmovshdup256", X_XM_V, PF3, 1, 0x16), A2("vmovddup256", X_XM_V, PF2, 1, 0x12),
     A2("vandps256", X_VXM, NP, 1, 0x54), A2("vandnpd256", X_VXM, P66, 1, 0x55), A2("vxorps256", X_VXM, NP, 1, 0x57),
     A2("vucomiss", X_XM_V, NP, 0, 0x2e), A2("vcomisd", X_XM_V, P66, 0, 0x2f),
+    F("ldmxcsr random", RAW, 0, 0x0f, 0xae, 0x53, 0x70), F("vldmxcsr random", RAW, 0, 0xc5, 0xf8, 0xae, 0x53, 0x70),
 };
 
 static const struct form avx_int_forms[] = {

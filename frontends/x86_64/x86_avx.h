@@ -29,5 +29,6 @@ enum x86_avx_fp_op { X86_AVX_FP_FMA, X86_AVX_FP_PH2PS, X86_AVX_FP_PS2PH };
 #define X86_AVX_FP_ORDER_SHIFT 24
 #define X86_AVX_FP_TYPE_SHIFT 26
 extern const struct ir_helper x86_avx_fp_helper;
+extern const struct ir_helper x86_avx_mem_helper;
 
 #endif /* ANYHV_FRONTENDS_X86_64_X86_AVX_H */

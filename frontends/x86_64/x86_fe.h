@@ -297,6 +297,7 @@ enum x86_helper_id {
     X86_H_XSAVE,     /* XSAVE/XSAVEOPT/XSAVEC/XRSTOR (lift_xsave.c) */
     X86_H_BITS,      /* PDEP/PEXT, decimal adjusts (lift_ext.c) */
     X86_H_AVX_FP,    /* FMA3, F16C under MXCSR (avx_fp.c) */
+    X86_H_AVX_MEM,   /* masked moves and gathers (lift_avx_mem.c) */
     X86_H_COUNT
 };
 extern uint32_t x86_helper[X86_H_COUNT];

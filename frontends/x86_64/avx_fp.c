@@ -3,7 +3,7 @@
  * - FMA: x*y+z with one rounding (the host's fma()/fmaf(), which glibc runs on the
  *   host's FMA unit or emulates exactly) under the guest's rounding mode in a
  *   <fenv.h> window; its IE/OE/UE/PE flags are the guest's. DAZ zeroes denormal
- *   sources (else they raise DE); FTZ with UM masked flushes a denormal result to
+ *   sources (else they raise DE, unless the operation is invalid: IE outranks it); FTZ with UM masked flushes a denormal result to
  *   zero with UE and PE. A NaN source gives the first NaN among the multiplicands
  *   and then the addend (x, y, z of x*y+z, whatever the form's operand order; the
  *   host CPU's rule) quieted, with IE for a signalling one; an
@@ -99,22 +99,24 @@ static uint64_t fma_elem(const struct fbits *t, uint32_t mxcsr, const uint64_t o
         if (is_nan(t, ops[xyz[i]]))
             return ops[xyz[i]] | t->qbit;
     uint64_t v[3];
+    unsigned de = 0;
     for (unsigned i = 0; i < 3; i++) {
         v[i] = ops[xyz[i]];
         if (is_denormal(t, v[i])) {
             if (mxcsr & MX_DAZ)
                 v[i] &= t->sign;
             else
-                *flags |= MX_DE;
+                de = MX_DE;
         }
     }
     feclearexcept(FE_ALL_EXCEPT);
     uint64_t r = fma_host(t->f64, v[0], v[1], v[2], neg_xy, neg_z);
     int e = fetestexcept(FE_INVALID | FE_OVERFLOW | FE_UNDERFLOW | FE_INEXACT);
-    if (e & FE_INVALID) {
+    if (e & FE_INVALID) {   /* IE outranks DE */
         *flags |= MX_IE;
         return t->f64 ? F64_DEFAULT_NAN : F32_DEFAULT_NAN;
     }
+    *flags |= de;
     *flags |= ((e & FE_OVERFLOW) ? MX_OE : 0) | ((e & FE_UNDERFLOW) ? MX_UE : 0) | ((e & FE_INEXACT) ? MX_PE : 0);
     if (is_denormal(t, r)) {
         if ((mxcsr & MX_FZ) && (mxcsr & MX_UM)) {

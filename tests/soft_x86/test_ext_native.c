@@ -124,6 +124,11 @@ static void run_table(const struct form *all, unsigned count, uint64_t seed, uin
     const char *iters = getenv("ANYHV_FUZZ_ITERS");
     unsigned n = iters ? (unsigned)strtoul(iters, NULL, 10) : SEQS_DEFAULT;
     for (unsigned seq = 0; seq < n; seq++) {
+        if (seq && seq % EXT_CODE_SLOTS == 0) {   /* every code slot used: a fresh VM, no stale code */
+            xg_destroy(&g);
+            cr_assert_eq(xg_create(&g), 0);
+            cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+        }
         uint8_t code[MAX_CODE];
         unsigned len = ext_prologue(code);
         uint32_t undefined = 0;

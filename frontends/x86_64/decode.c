@@ -337,6 +337,7 @@ static bool mandatory_prefix_ok(const struct x86_dinsn *in)
 
 #define VEX3 0xc4u
 #define VEX2 0xc5u
+#define EVEX 0x62u
 
 static bool legacy_prefix(uint8_t b)
 {
@@ -453,6 +454,8 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
             return false;
     fix_capstone_sizes(mode, out, d->rex);
     out->vex = d->opcode[0] == VEX3 || d->opcode[0] == VEX2;
+    if (d->opcode[0] == EVEX && ins->id != X86_INS_BOUND)
+        return false;   /* AVX-512 (EVEX) is not implemented: Capstone gives its forms the VEX ids */
     if (out->vex && d->avx_cc != X86_AVX_CC_INVALID && !vcmp_form(ins->mnemonic, d->avx_cc, out))
         return false;
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);

@@ -78,9 +78,11 @@ Test(soft_x86_decode, prefixes_and_modes)
 Test(soft_x86_decode, rejects_what_we_do_not_implement)
 {
     struct x86_dinsn in;
-    /* VMXON m64 and AVX2 vpgatherdd: Capstone decodes them, the op table has no lifter */
+    /* VMXON m64 and AVX-512 vaddps zmm: Capstone decodes them, the op table has no lifter */
     cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\xf3\x0f\xc7\x30", 4, 0, &in));
-    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\xc4\xe2\x79\x90\x04\x88", 6, 0, &in));
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x62\xf1\x7c\x48\x58\xc1", 6, 0, &in));
+    /* ... and its XMM form, which Capstone gives VADDPS's id */
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x62\xf1\x7c\x08\x58\xc1", 6, 0, &in));
     /* ... and AVX vaddps ymm decodes now, as a VEX form */
     cr_expect(x86_decode(X86_CODE64, (const uint8_t *)"\xc5\xf4\x58\xc2", 4, 0, &in) && in.vex);
     /* truncated bytes */

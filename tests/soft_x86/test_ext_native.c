@@ -692,3 +692,42 @@ Test(soft_x86_ext_native, avx2_gather_maskmov)
     run_table(gather_forms, sizeof(gather_forms) / sizeof(gather_forms[0]), 0x1f83d9abfb41bd6bull, 0);
     unsetenv("EXT_INDEX_LIMIT");
 }
+
+/* ---- RDRAND/RDSEED, FSGSBASE, RDPID on the soft route ------------------------------------ */
+
+Test(soft_x86_ext, rdrand_fsgsbase_rdpid)
+{
+    setenv("ANYHV_BACKEND", "soft", 1);
+    struct xg g;
+    cr_assert_eq(xg_create(&g), 0);
+    cr_assert_eq(xg_vmcs(&g, VMCS_CTRL_EXC_BITMAP, 0), 0);
+    /* rdrand rax; setc cl; rdrand rdx; rdseed si (16-bit: keeps bits 63:16) */
+    static const uint8_t rnd[] = { 0x48, 0x0f, 0xc7, 0xf0, 0x0f, 0x92, 0xc1, 0x48, 0x0f, 0xc7, 0xf2,
+                                   0x66, 0x0f, 0xc7, 0xfe };
+    hv_vcpu_write_register(g.vcpu, HV_X86_RSI, 0x1234567800000000ull);
+    run_code(&g, rnd, sizeof(rnd), false);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT);
+    cr_assert_eq(xg_reg(&g, HV_X86_RCX) & 0xff, 1u, "RDRAND sets CF");
+    cr_assert_neq(xg_reg(&g, HV_X86_RAX), xg_reg(&g, HV_X86_RDX), "two RDRANDs differ");
+    cr_assert_eq(xg_reg(&g, HV_X86_RSI) >> 16, 0x123456780000ull, "RDSEED r16 keeps bits 63:16");
+    /* wrfsbase rax; rdfsbase rdx; rdpid rcx */
+    static const uint8_t fsgs[] = { 0xf3, 0x48, 0x0f, 0xae, 0xd0, 0xf3, 0x48, 0x0f, 0xae, 0xc2, 0xf3, 0x0f, 0xc7, 0xf9 };
+    hv_vcpu_write_register(g.vcpu, HV_X86_RAX, 0x00007fffdeadb000ull);
+    run_code(&g, fsgs, sizeof(fsgs), false);
+    cr_assert_eq(vector_of(&g), 6u, "WRFSBASE without CR4.FSGSBASE: #UD");
+    cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_CR4, xg_read_vmcs(&g, VMCS_GUEST_CR4) | (1ull << 16)), 0);
+    cr_assert_eq(hv_vcpu_write_msr(g.vcpu, 0xc0000103u, 0x5a5a), HV_SUCCESS);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+    cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT);
+    cr_assert_eq(xg_reg(&g, HV_X86_RDX), 0x00007fffdeadb000ull, "RDFSBASE reads what WRFSBASE wrote");
+    cr_assert_eq(xg_read_vmcs(&g, VMCS_GUEST_FS_BASE), 0x00007fffdeadb000ull, "FS.base");
+    cr_assert_eq(xg_reg(&g, HV_X86_RCX), 0x5a5au, "RDPID = IA32_TSC_AUX");
+    hv_vcpu_write_register(g.vcpu, HV_X86_RAX, 0x0000800000000000ull);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
+    cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);
+    cr_assert_eq(vector_of(&g), 13u, "WRFSBASE of a non-canonical base: #GP");
+    xg_destroy(&g);
+}

@@ -454,6 +454,9 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
             return false;
     fix_capstone_sizes(mode, out, d->rex);
     out->vex = d->opcode[0] == VEX3 || d->opcode[0] == VEX2;
+    /* 66h, F2h, F3h or LOCK before a VEX prefix is #UD (Capstone accepts the first three). */
+    if (out->vex && (out->prefixes & (X86_PFX_OPSIZE | X86_PFX_REP | X86_PFX_REPNE | X86_PFX_LOCK)))
+        return false;
     if (d->opcode[0] == EVEX && ins->id != X86_INS_BOUND)
         return false;   /* AVX-512 (EVEX) is not implemented: Capstone gives its forms the VEX ids */
     if (out->vex && d->avx_cc != X86_AVX_CC_INVALID && !vcmp_form(ins->mnemonic, d->avx_cc, out))

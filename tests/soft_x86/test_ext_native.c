@@ -407,6 +407,21 @@ Test(soft_x86_ext, vex_gating)
     cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_XCR0, 7), HV_SUCCESS);
     run_code(&g, vaddps, sizeof(vaddps), true);
     cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT, "VEX with XCR0 = 7 runs");
+    /* aligned forms: VMOVAPS ymm needs 32 bytes, VMOVDQA xmm 16; VMOVUPS and VEX
+     * arithmetic take any address */
+    static const uint8_t movaps_16[] = { 0xc5, 0xfc, 0x28, 0x43, 0x10 };      /* vmovaps ymm0, [rbx+16] */
+    static const uint8_t movaps_32[] = { 0xc5, 0xfc, 0x28, 0x43, 0x20 };      /* vmovaps ymm0, [rbx+32] */
+    static const uint8_t movdqa_8[] = { 0xc5, 0xf9, 0x6f, 0x43, 0x08 };       /* vmovdqa xmm0, [rbx+8] */
+    static const uint8_t vaddps_1[] = { 0xc5, 0xfc, 0x58, 0x43, 0x01 };       /* vaddps ymm0, ymm0, [rbx+1] */
+    run_code(&g, movaps_16, sizeof(movaps_16), true);
+    cr_assert_eq(vector_of(&g), 13u, "VMOVAPS ymm at 16 mod 32: #GP");
+    run_code(&g, movaps_32, sizeof(movaps_32), true);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT, "VMOVAPS ymm at 32 mod 32 runs");
+    run_code(&g, movdqa_8, sizeof(movdqa_8), true);
+    cr_assert_eq(vector_of(&g), 13u, "VMOVDQA xmm at 8 mod 16: #GP");
+    run_code(&g, vaddps_1, sizeof(vaddps_1), true);
+    cr_assert_eq(xg_exit_reason(&g), (uint32_t)VMX_REASON_HLT, "VEX arithmetic: no alignment");
+    run_code(&g, vaddps, sizeof(vaddps), true);
     cr_assert_eq(hv_vcpu_write_register(g.vcpu, HV_X86_CR0, xg_reg(&g, HV_X86_CR0) | 8), HV_SUCCESS);
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
     cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);

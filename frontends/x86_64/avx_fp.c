@@ -3,8 +3,8 @@
  * - FMA: x*y+z with one rounding (the host's fma()/fmaf(), which glibc runs on the
  *   host's FMA unit or emulates exactly) under the guest's rounding mode in a
  *   <fenv.h> window; its IE/OE/UE/PE flags are the guest's. DAZ zeroes denormal
- *   sources (else they raise DE, unless the operation is invalid: IE outranks it); FTZ with UM masked flushes a denormal result to
- *   zero with UE and PE. A NaN source gives the first NaN among the multiplicands
+ *   sources (else they raise DE, unless the operation is invalid: IE outranks it);
+ *   FTZ with UM masked flushes a denormal result to zero with UE and PE. A NaN source gives the first NaN among the multiplicands
  *   and then the addend (x, y, z of x*y+z, whatever the form's operand order; the
  *   host CPU's rule) quieted, with IE for a signalling one; an
  *   invalid product or sum gives the default NaN. Negations are exact and apply to

@@ -174,8 +174,8 @@ bool lift_avx_gather(struct x86_ctx *c)
     uint64_t how = AM_GATHER | (uint64_t)log2_of(es) << AM_ELEM_SHIFT | (uint64_t)log2_of(is) << AM_INDEX_SHIFT |
                    (uint64_t)log2_of(m->mem.scale ? m->mem.scale : 1) << AM_SCALE_SHIFT |
                    (uint64_t)n << AM_COUNT_SHIFT | (uint64_t)di << AM_DST_SHIFT | (uint64_t)ii << AM_IDX_SHIFT |
-                   (uint64_t)ki << AM_MASK_SHIFT | (uint64_t)m->mem.seg << AM_SEG_SHIFT | (d->size == 32 ? AM_UPPER : 0) |
-                   (c->in->addr_size == 4 ? AM_ADDR32 : 0);
+                   (uint64_t)ki << AM_MASK_SHIFT | (uint64_t)m->mem.seg << AM_SEG_SHIFT |
+                   (d->size == 32 ? AM_UPPER : 0) | (c->in->addr_size == 4 ? AM_ADDR32 : 0);
     mem_call(c, x86_operand_addr(c, m), IR_NONE, how);
     return true;
 }
@@ -196,7 +196,8 @@ bool lift_avx_sse_twin(struct x86_ctx *c)
     c->in = &as_sse;
     bool ok = as_sse.op == X86_I_MASKMOVDQU ? lift_maskmovdqu(c) : lift_pcmpstr(c);
     c->in = orig;
-    if (ok && !c->end && as_sse.op != X86_I_MASKMOVDQU && (as_sse.op == X86_I_PCMPESTRM || as_sse.op == X86_I_PCMPISTRM))
-        ir_set(c->b, X86_OFF_YMMH(0), x86_zero128(c));   /* VEX.128 writes XMM0: bits 255:128 zeroed */
+    bool mask_out = as_sse.op == X86_I_PCMPESTRM || as_sse.op == X86_I_PCMPISTRM;
+    if (ok && !c->end && mask_out)   /* VEX.128 writes XMM0: its bits 255:128 are zeroed */
+        ir_set(c->b, X86_OFF_YMMH(0), x86_zero128(c));
     return ok;
 }

@@ -21,6 +21,7 @@
     X(CR_ACCESS,   "cr-access")    /* x86 MOV CR exiting */                     \
     X(DR_ACCESS,   "dr-access")    /* x86 MOV DR exiting */                     \
     X(RDTSC,       "rdtsc")        /* x86 RDTSC(P) exiting */                   \
+    X(RDPMC,       "rdpmc")        /* x86 RDPMC exiting */                      \
     X(INVLPG,      "invlpg")       /* x86 INVLPG exiting */                     \
     X(EXCEPTION,   "exception")    /* guest exception the client asked to see */\
     X(SHUTDOWN,    "shutdown")     /* x86 triple fault */                       \

@@ -105,7 +105,12 @@ hv_return_t anyhv_vcpu_x86_cpuid(uint64_t vcpu, uint32_t leaf, uint32_t subleaf,
     r = vcpu_state_load(v, SG_SREGS | SG_XCR);
     if (r != HV_SUCCESS)
         return r;
-    x86_cpuid_model(leaf, subleaf, regs);
-    x86_cpuid_dynamic(leaf, subleaf, (uint32_t)v->id, v->st.x86->cr4, v->st.x86->xcr0, regs);
+    struct x86_cpuid_regs m;
+    x86_cpuid_model(leaf, subleaf, &m);
+    x86_cpuid_dynamic(leaf, subleaf, (uint32_t)v->id, v->st.x86->cr4, v->st.x86->xcr0, &m);
+    regs[0] = m.eax;
+    regs[1] = m.ebx;
+    regs[2] = m.ecx;
+    regs[3] = m.edx;
     return HV_SUCCESS;
 }

@@ -1,6 +1,6 @@
 /* x86_cpuid.c - the software x86 CPU's CPUID model as one table (x86_cpuid.h).
- * A bit is set only when the frontend implements what it advertises; the comment
- * beside each group says where. Values no CPUID-reading guest should depend on
+ * A bit is set only when the frontend implements what it advertises: a bit here is
+ * a promise the frontend keeps. Values no CPUID-reading guest should depend on
  * (family/model, brand) describe "an Intel family-6 CPU", since the Intel API
  * presents an Intel processor. */
 #include "core/x86_cpuid.h"
@@ -25,10 +25,11 @@
 #define CLFLUSH_LINE_QWORDS (8u << 8)   /* EBX 15:8: CLFLUSH line size in 8-byte units */
 
 /* Leaf 1 EDX: the x87 (FPU), debug extensions, PSE, TSC, MSRs, PAE, CMPXCHG8B, SYSENTER,
- * PGE, CMOV, PAT, CLFLUSH, MMX, FXSAVE, SSE, SSE2. Not VME/PVI, MCE/MCA, MTRR, APIC
- * (the framework has no local APIC on the soft route: a VMM that emulates one sets it). */
+ * PGE, CMOV, PAT, PSE-36, CLFLUSH, MMX, FXSAVE, SSE, SSE2. Not VME/PVI, MCE/MCA, MTRR,
+ * APIC (the framework has no local APIC on the soft route: a VMM that emulates one
+ * sets it). */
 #define L1_EDX (BIT(0) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | BIT(15) | \
-                BIT(16) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | BIT(26))
+                BIT(16) | BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | BIT(26))
 /* Leaf 1 ECX: SSE3, PCLMULQDQ, SSSE3, FMA, CMPXCHG16B, SSE4.1, SSE4.2, MOVBE, POPCNT, AES,
  * XSAVE, AVX, F16C, RDRAND, and "running under a hypervisor". OSXSAVE (27) is dynamic. */
 #define L1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | \
@@ -54,7 +55,7 @@
 struct cpuid_entry {
     uint32_t leaf, subleaf;
     bool indexed;            /* the subleaf selects the entry */
-    uint32_t r[X86_CPUID_REGS];
+    struct x86_cpuid_regs r;
 };
 
 /* "anyhv software x86-64 CPU", 48 bytes over leaves 0x80000002..4 (NUL padded). */
@@ -74,6 +75,15 @@ static const struct cpuid_entry model[] = {
     { 0x80000008u, 0, false, { LX8_EAX, 0, 0, 0 } },
 };
 
+static const struct {
+    uint32_t leaf, subleaf;
+    uint8_t reg, bit;
+} features[X86_FEAT_COUNT] = {
+#define X86_FEAT_ROW(name, leaf, sub, reg, bit) [X86_FEAT_##name] = { leaf, sub, reg, bit },
+    X86_FEATURES(X86_FEAT_ROW)
+#undef X86_FEAT_ROW
+};
+
 uint32_t x86_xsave_size(uint64_t xcr0)
 {
     return (xcr0 & X86_XSTATE_AVX) ? X86_XSAVE_AVX_OFFSET + X86_XSAVE_AVX_BYTES
@@ -89,40 +99,60 @@ static uint32_t effective_leaf(uint32_t leaf)
     return leaf <= MAX_BASIC_LEAF ? leaf : MAX_BASIC_LEAF;
 }
 
-void x86_cpuid_model(uint32_t leaf, uint32_t subleaf, uint32_t out[X86_CPUID_REGS])
+bool x86_cpuid_model(uint32_t leaf, uint32_t subleaf, struct x86_cpuid_regs *out)
 {
-    memset(out, 0, X86_CPUID_REGS * sizeof(out[0]));
-    leaf = effective_leaf(leaf);
-    for (size_t i = 0; i < sizeof(model) / sizeof(model[0]); i++)
-        if (model[i].leaf == leaf && (!model[i].indexed || model[i].subleaf == subleaf)) {
-            memcpy(out, model[i].r, sizeof(model[i].r));
-            break;
+    *out = (struct x86_cpuid_regs){ 0, 0, 0, 0 };
+    uint32_t eff = effective_leaf(leaf);
+    bool found = false;
+    for (size_t i = 0; i < sizeof(model) / sizeof(model[0]) && !found; i++)
+        if (model[i].leaf == eff && (!model[i].indexed || model[i].subleaf == subleaf)) {
+            *out = model[i].r;
+            found = true;
         }
-    if (leaf == X86_CPUID_LEAF_XSAVE && subleaf == 0) {
-        out[X86_CPUID_EBX] = x86_xsave_size(X86_XSTATE_SUPPORTED);
-        out[X86_CPUID_ECX] = x86_xsave_size(X86_XSTATE_SUPPORTED);
+    if (eff == X86_CPUID_LEAF_XSAVE && subleaf <= 1) {
+        out->ebx = x86_xsave_size(X86_XSTATE_SUPPORTED);   /* compacted = standard here */
+        if (subleaf == 0)
+            out->ecx = x86_xsave_size(X86_XSTATE_SUPPORTED);
     }
-    if (leaf == X86_CPUID_LEAF_XSAVE && subleaf == 1)
-        out[X86_CPUID_EBX] = x86_xsave_size(X86_XSTATE_SUPPORTED);   /* compacted = standard here */
+    return found && eff == leaf;
 }
 
 void x86_cpuid_dynamic(uint32_t leaf, uint32_t subleaf, uint32_t apic_id, uint64_t cr4, uint64_t xcr0,
-                       uint32_t out[X86_CPUID_REGS])
+                       struct x86_cpuid_regs *regs)
 {
     leaf = effective_leaf(leaf);
     if (leaf == X86_CPUID_LEAF_FEATURES) {
-        out[X86_CPUID_EBX] = (out[X86_CPUID_EBX] & ~X86_CPUID1_EBX_APIC_ID_MASK) |
-                             (apic_id << X86_CPUID1_EBX_APIC_ID_SHIFT);
-        out[X86_CPUID_ECX] = (out[X86_CPUID_ECX] & ~X86_CPUID1_ECX_OSXSAVE) |
-                             ((cr4 & X86_CR4_OSXSAVE) ? X86_CPUID1_ECX_OSXSAVE : 0);
+        regs->ebx = (regs->ebx & ~X86_CPUID1_EBX_APIC_ID_MASK) | (apic_id << X86_CPUID1_EBX_APIC_ID_SHIFT);
+        regs->ecx = (regs->ecx & ~X86_CPUID1_ECX_OSXSAVE) | ((cr4 & X86_CR4_OSXSAVE) ? X86_CPUID1_ECX_OSXSAVE : 0);
     }
     if (leaf == X86_CPUID_LEAF_XSAVE && subleaf <= 1)
-        out[X86_CPUID_EBX] = x86_xsave_size(xcr0 & X86_XSTATE_SUPPORTED);
+        regs->ebx = x86_xsave_size(xcr0 & X86_XSTATE_SUPPORTED);
 }
 
-bool x86_cpuid_has(uint32_t leaf, enum x86_cpuid_reg reg, unsigned bit)
+bool x86_cpuid_has(enum x86_feature f)
 {
-    uint32_t r[X86_CPUID_REGS];
-    x86_cpuid_model(leaf, 0, r);
-    return bit < 32 && (r[reg] >> bit) & 1;
+    struct x86_cpuid_regs r;
+    x86_cpuid_model(features[f].leaf, features[f].subleaf, &r);
+    const uint32_t regs[4] = { r.eax, r.ebx, r.ecx, r.edx };
+    return (regs[features[f].reg] >> features[f].bit) & 1u;
+}
+
+unsigned x86_cpuid_linear_bits(void)
+{
+    struct x86_cpuid_regs r;
+    x86_cpuid_model(0x80000008u, 0, &r);
+    return (r.eax >> 8) & 0xffu;
+}
+
+bool x86_canonical_load(uint64_t v)
+{
+    unsigned bits = x86_cpuid_linear_bits();
+    return (uint64_t)((int64_t)(v << (64 - bits)) >> (64 - bits)) == v;
+}
+
+unsigned x86_cpuid_maxphyaddr(void)
+{
+    struct x86_cpuid_regs r;
+    x86_cpuid_model(0x80000008u, 0, &r);
+    return r.eax & 0xffu;
 }

@@ -1,24 +1,50 @@
-/* x86_cpuid.h - the one CPUID model of anyhv's software x86 CPU: what it implements,
- * as the CPUID leaves a VMM should show its guest. The frontend's feature checks
- * (XCR0 bits, XSAVE area sizes) read the same table, and the anyhv_vcpu_x86_cpuid
- * extension hands it to clients; docs/x86-frontend.md lists the bits. */
+/* x86_cpuid.h - the one CPUID model of anyhv's software x86 CPU: the processor it is,
+ * as CPUID leaves, listing what it implements and nothing more (x86_cpuid.c). CPUID
+ * itself exits to the client on the Intel API (VMX), so a guest sees what its VMM
+ * builds; the anyhv_vcpu_x86_cpuid extension hands clients this model to build it
+ * from, and the frontend's own checks read the same table instead of constants: CR4
+ * bits that need a feature (#GP without it), the physical-address width the page
+ * walker checks reserved bits against (MAXPHYADDR), 1-GiB pages, the canonical width,
+ * XCR0's valid bits and the XSAVE area. docs/x86-frontend.md lists the bits.
+ *
+ * Usage: if (!x86_cpuid_has(X86_FEAT_XSAVE)) return -1;   // CR4.OSXSAVE: #GP */
 #ifndef ANYHV_CORE_X86_CPUID_H
 #define ANYHV_CORE_X86_CPUID_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* CPUID register indexes in the out[] arrays. */
-enum x86_cpuid_reg { X86_CPUID_EAX, X86_CPUID_EBX, X86_CPUID_ECX, X86_CPUID_EDX, X86_CPUID_REGS };
+struct x86_cpuid_regs {
+    uint32_t eax, ebx, ecx, edx;
+};
+
+enum x86_cpuid_reg { X86_CPUID_EAX, X86_CPUID_EBX, X86_CPUID_ECX, X86_CPUID_EDX };
+
+/* Features the frontend asks about: name, leaf, subleaf, register, bit (SDM vol. 2A
+ * CPUID). */
+#define X86_FEATURES(X)                                   \
+    X(PCID, 0x1u, 0, X86_CPUID_ECX, 17)                   \
+    X(XSAVE, 0x1u, 0, X86_CPUID_ECX, 26)                  \
+    X(FSGSBASE, 0x7u, 0, X86_CPUID_EBX, 0)                \
+    X(SMEP, 0x7u, 0, X86_CPUID_EBX, 7)                    \
+    X(SMAP, 0x7u, 0, X86_CPUID_EBX, 20)                   \
+    X(UMIP, 0x7u, 0, X86_CPUID_ECX, 2)                    \
+    X(LA57, 0x7u, 0, X86_CPUID_ECX, 16)                   \
+    X(NX, 0x80000001u, 0, X86_CPUID_EDX, 20)              \
+    X(PAGE1GB, 0x80000001u, 0, X86_CPUID_EDX, 26)         \
+    X(LM, 0x80000001u, 0, X86_CPUID_EDX, 29)
+
+enum x86_feature {
+#define X86_FEAT_ENUM(name, leaf, sub, reg, bit) X86_FEAT_##name,
+    X86_FEATURES(X86_FEAT_ENUM)
+#undef X86_FEAT_ENUM
+    X86_FEAT_COUNT
+};
 
 /* Leaves with a meaning of their own. */
-#define X86_CPUID_LEAF_BASIC 0x0u
 #define X86_CPUID_LEAF_FEATURES 0x1u
-#define X86_CPUID_LEAF_EXT_FEATURES 0x7u
 #define X86_CPUID_LEAF_XSAVE 0xdu
 #define X86_CPUID_LEAF_EXT_BASE 0x80000000u
-
-/* Leaf 1. */
 #define X86_CPUID1_ECX_OSXSAVE (1u << 27)
 #define X86_CPUID1_EBX_APIC_ID_SHIFT 24
 #define X86_CPUID1_EBX_APIC_ID_MASK 0xff000000u
@@ -34,17 +60,26 @@ enum x86_cpuid_reg { X86_CPUID_EAX, X86_CPUID_EBX, X86_CPUID_ECX, X86_CPUID_EDX,
 #define X86_XSAVE_AVX_OFFSET 576u
 #define X86_XSAVE_AVX_BYTES 256u
 
-/* The model's value of (leaf, subleaf) as a CPU with no dynamic state would report
- * it: out of range leaves answer as Intel CPUs do (the highest basic leaf). The
- * dynamic fields are the caller's: x86_cpuid_dynamic fills them. */
-void x86_cpuid_model(uint32_t leaf, uint32_t subleaf, uint32_t out[X86_CPUID_REGS]);
-/* The fields that follow the vCPU: leaf 1's APIC ID and OSXSAVE, leaf 0xB/0x1F x2APIC
- * id, leaf 0xD subleaf 0 EBX (the XSAVE area for the current XCR0). */
+/* What CPUID (leaf, subleaf) returns on the model without dynamic state: true when
+ * the model lists the leaf. A leaf above the highest basic or extended one answers
+ * as the highest basic leaf (as Intel parts do); an unlisted one below is zero. The
+ * fields that follow the vCPU are x86_cpuid_dynamic's. */
+bool x86_cpuid_model(uint32_t leaf, uint32_t subleaf, struct x86_cpuid_regs *out);
+/* Fill in the fields that follow the vCPU: leaf 1's APIC ID and OSXSAVE, leaf 0xD
+ * subleaves 0 and 1 EBX (the XSAVE area for the current XCR0). */
 void x86_cpuid_dynamic(uint32_t leaf, uint32_t subleaf, uint32_t apic_id, uint64_t cr4, uint64_t xcr0,
-                       uint32_t out[X86_CPUID_REGS]);
+                       struct x86_cpuid_regs *regs);
+bool x86_cpuid_has(enum x86_feature f);
+/* Physical-address width (leaf 0x80000008 EAX[7:0]): MAXPHYADDR. */
+unsigned x86_cpuid_maxphyaddr(void);
+/* Linear-address width (leaf 0x80000008 EAX[15:8]). */
+unsigned x86_cpuid_linear_bits(void);
+/* Is v canonical for a base or pointer loaded into a register (WRMSR of FS/GS/
+ * KERNEL_GS base, LSTAR, CSTAR, SYSENTER_ESP/EIP; LGDT/LIDT; LLDT/LTR descriptor
+ * bases)? Relative to the processor's linear-address width (57 with 5-level paging
+ * support), whatever CR4.LA57 says: memory accesses are what CR4.LA57 limits. */
+bool x86_canonical_load(uint64_t v);
 /* Standard-format XSAVE area size for the components in xcr0. */
 uint32_t x86_xsave_size(uint64_t xcr0);
-/* Whether the model sets feature bit `bit` of register `reg` of (leaf, subleaf 0). */
-bool x86_cpuid_has(uint32_t leaf, enum x86_cpuid_reg reg, unsigned bit);
 
 #endif /* ANYHV_CORE_X86_CPUID_H */

@@ -209,6 +209,9 @@ struct x86_state {
     uint16_t fpu_fcs, fpu_fds;       /* x87 FCS/FDS of the last non-control instruction (soft CPU;
                                       * FXSAVE64 images have no room for them); last so no offset moves */
     struct x86_soft_seg soft_seg;    /* soft CPU segment-limit bounds (ignored by KVM) */
+    uint64_t soft_dbg_held;          /* soft CPU: the pending debug exceptions MOV SS / POP SS
+                                      * hold over the next instruction; an event that
+                                      * instruction raises keeps them (ignored by KVM) */
 };
 
 _Static_assert(offsetof(struct x86_state, gpr) == 0, "gpr pinned at 0 for generated code");

@@ -1,7 +1,10 @@
 /* walk_x86.c - x86 stage-1 page walks (Intel SDM vol. 3A ch. 4): 32-bit, PAE,
  * 4-level and 5-level. Every table read goes through stage 2 (mmu_phys_read);
  * accessed and dirty bits are set with a compare-and-swap so concurrent vCPUs
- * and the guest's own updates are not lost. */
+ * and the guest's own updates are not lost. A present entry with a reserved bit
+ * set (address bits at or above MAXPHYADDR, the reserved fields of 1-GiB, 2-MiB
+ * and 4-MiB entries and of PAE PDPTEs, PS where no page can be, XD without
+ * EFER.NXE) is a #PF with P and RSVD (SDM 4.7). */
 #include "mmu/walk_x86.h"
 
 #include "core/x86_state.h"
@@ -17,6 +20,15 @@
 #define ADDR_MASK_32 0xfffff000ull
 #define PSE_4M_MASK 0xffc00000ull
 #define CR3_PAE_MASK 0xffffffe0ull
+#define PDPTE_1G_RSVD 0x3fffe000ull     /* bits 29:13 of a PDPTE mapping 1 GiB */
+#define PDE_2M_RSVD 0x1fe000ull         /* bits 20:13 of a PDE mapping 2 MiB */
+#define PAE_PDPTE_RSVD 0x1e6ull         /* bits 2:1 and 8:5 of a PAE PDPTE */
+#define PDE_4M_RSVD (1ull << 21)        /* bit 21 of a 32-bit PDE mapping 4 MiB */
+#define PSE36_SHIFT 13                  /* PDE bits 20:13 are address bits 39:32 */
+#define PSE36_MASK 0xffull
+#define PAE_HIGH_BITS 0x7ff0000000000000ull   /* bits 62:52: reserved in PAE paging, */
+                                              /* ignored in 4- and 5-level paging */
+#define ADDR_BITS_MAX 52u
 #define LEVEL_BITS 9
 #define LEVEL_BITS_32 10
 
@@ -25,6 +37,8 @@ struct walk {
     uint32_t access;
     bool rw, us, nx;      /* accumulated over the levels */
     bool wide;            /* 8-byte entries */
+    bool fetch_flag;      /* the #PF error code reports instruction fetches (I) */
+    uint64_t rsvd;        /* reserved in every present 8-byte entry of this mode */
 };
 
 /* Read one entry; false: the table is not in RAM. */
@@ -74,12 +88,26 @@ static void accumulate(struct walk *w, uint64_t e)
     w->nx = w->nx || (w->wide && (e & PTE_NX));
 }
 
-static enum x86_walk_status page_fault(struct x86_walk_out *out, uint32_t access, bool present, bool rsvd)
+static enum x86_walk_status page_fault(const struct walk *w, struct x86_walk_out *out, bool present, bool rsvd)
 {
+    uint32_t access = w->access;
     out->pf_error = (present ? X86_PF_P : 0) | ((access & MMU_WRITE) ? X86_PF_W : 0) |
                     ((access & MMU_USER) ? X86_PF_U : 0) | (rsvd ? X86_PF_RSVD | X86_PF_P : 0) |
-                    ((access & MMU_FETCH) ? X86_PF_I : 0);
+                    ((access & MMU_FETCH) && w->fetch_flag ? X86_PF_I : 0);
     return X86_WALK_PF;
+}
+
+static enum x86_walk_status reserved(const struct walk *w, struct x86_walk_out *out)
+{
+    return page_fault(w, out, true, true);
+}
+
+/* Bits at or above MAXPHYADDR up to bit 51 (the address field's top). */
+static uint64_t above_maxphyaddr(unsigned maxphyaddr)
+{
+    if (maxphyaddr >= ADDR_BITS_MAX)
+        return 0;
+    return ((1ull << ADDR_BITS_MAX) - 1) & ~((1ull << maxphyaddr) - 1);
 }
 
 /* Permission check of the combined rights; fills out->perms for the TLB. */
@@ -91,11 +119,11 @@ static enum x86_walk_status check(const struct walk *w, const struct x86_walk_re
     bool can_read = !user || w->us;
     bool can_fetch = can_read && !w->nx && !(!user && w->us && (r->cr4 & X86_CR4_SMEP));
     if ((w->access & MMU_READ) && !can_read)
-        return page_fault(out, w->access, true, false);
+        return page_fault(w, out, true, false);
     if ((w->access & MMU_WRITE) && !(can_write && can_read))
-        return page_fault(out, w->access, true, false);
+        return page_fault(w, out, true, false);
     if ((w->access & MMU_FETCH) && !can_fetch)
-        return page_fault(out, w->access, true, false);
+        return page_fault(w, out, true, false);
     out->perms = (can_read ? MMU_READ : 0) | (can_fetch ? MMU_FETCH : 0);
     /* Write permission is cached only once the dirty bit is set. */
     if (can_write && can_read && ((leaf & PTE_D) || (w->access & MMU_WRITE)))
@@ -111,7 +139,9 @@ static enum x86_walk_status level(struct walk *w, uint64_t gpa, uint64_t *e, str
         return X86_WALK_STAGE2;
     }
     if (!(*e & PTE_P))
-        return page_fault(out, w->access, false, false);
+        return page_fault(w, out, false, false);
+    if (*e & w->rsvd)
+        return reserved(w, out);
     accumulate(w, *e);
     return X86_WALK_OK;
 }
@@ -127,10 +157,18 @@ static enum x86_walk_status finish(struct walk *w, const struct x86_walk_regs *r
     return X86_WALK_OK;
 }
 
+/* PS in an entry at level lvl (3: PDPTE, 2: PDE): reserved where no page of that
+ * size exists, and the fields between PAT and the address reserved when it maps. */
+static bool large_reserved(const struct x86_walk_regs *r, unsigned lvl, uint64_t e)
+{
+    if (lvl > 3 || (lvl == 3 && !r->page1gb))
+        return true;
+    return (e & (lvl == 3 ? PDPTE_1G_RSVD : PDE_2M_RSVD)) != 0;
+}
+
 static enum x86_walk_status walk_wide(struct walk *w, const struct x86_walk_regs *r, uint64_t va, uint64_t table,
                                       unsigned levels, struct x86_walk_out *out)
 {
-    bool nxe = (r->efer & X86_EFER_NXE) != 0;
     for (unsigned lvl = levels; lvl >= 1; lvl--) {
         unsigned shift = 12 + LEVEL_BITS * (lvl - 1);
         uint64_t gpa = table + ((va >> shift) & 0x1ff) * 8;
@@ -138,11 +176,9 @@ static enum x86_walk_status walk_wide(struct walk *w, const struct x86_walk_regs
         enum x86_walk_status s = level(w, gpa, &e, out);
         if (s != X86_WALK_OK)
             return s;
-        if ((e & PTE_NX) && !nxe)
-            return page_fault(out, w->access, true, true);
         bool large = lvl > 1 && (e & PTE_PS);
-        if (large && lvl > 3)
-            return page_fault(out, w->access, true, true);
+        if (large && large_reserved(r, lvl, e))
+            return reserved(w, out);
         if (lvl == 1 || large) {
             uint64_t mask = (1ull << shift) - 1;
             return finish(w, r, gpa, e, e & ADDR_MASK_64 & ~mask, mask, va, out);
@@ -150,7 +186,13 @@ static enum x86_walk_status walk_wide(struct walk *w, const struct x86_walk_regs
         set_bits(w, gpa, e, PTE_A);
         table = e & ADDR_MASK_64;
     }
-    return page_fault(out, w->access, false, false);
+    return page_fault(w, out, false, false);
+}
+
+bool x86_pae_pdpte_reserved(uint64_t pdpte, unsigned maxphyaddr)
+{
+    uint64_t high = maxphyaddr >= 64 ? 0 : ~0ull << maxphyaddr;   /* bits 63:MAXPHYADDR, XD too */
+    return (pdpte & PTE_P) && (pdpte & (PAE_PDPTE_RSVD | high));
 }
 
 static enum x86_walk_status walk_pae(struct walk *w, const struct x86_walk_regs *r, uint64_t va,
@@ -163,8 +205,12 @@ static enum x86_walk_status walk_pae(struct walk *w, const struct x86_walk_regs 
         return X86_WALK_STAGE2;
     }
     if (!(pdpte & PTE_P))
-        return page_fault(out, w->access, false, false);
-    /* PDPTEs carry no rights in PAE mode. */
+        return page_fault(w, out, false, false);
+    /* PDPTEs carry no rights in PAE mode. The processor checks their reserved bits
+     * when it loads them (MOV to CR3: #GP, sys_cr.c); read at walk time here, a
+     * later change faults here. */
+    if (x86_pae_pdpte_reserved(pdpte, r->maxphyaddr))
+        return reserved(w, out);
     return walk_wide(w, r, va, pdpte & ADDR_MASK_64, 2, out);
 }
 
@@ -176,8 +222,14 @@ static enum x86_walk_status walk_32(struct walk *w, const struct x86_walk_regs *
     enum x86_walk_status s = level(w, gpa, &pde, out);
     if (s != X86_WALK_OK)
         return s;
-    if ((pde & PTE_PS) && (r->cr4 & X86_CR4_PSE))
-        return finish(w, r, gpa, pde, pde & PSE_4M_MASK, (1ull << 22) - 1, va, out);
+    if ((pde & PTE_PS) && (r->cr4 & X86_CR4_PSE)) {
+        /* PSE-36: PDE bits 20:13 are address bits 39:32; bit 21 and address bits
+         * at or above MAXPHYADDR are reserved. */
+        uint64_t base = (pde & PSE_4M_MASK) | (((pde >> PSE36_SHIFT) & PSE36_MASK) << 32);
+        if ((pde & PDE_4M_RSVD) || (base >> r->maxphyaddr))
+            return reserved(w, out);
+        return finish(w, r, gpa, pde, base, (1ull << 22) - 1, va, out);
+    }
     set_bits(w, gpa, pde, PTE_A);
     uint64_t pte_gpa = (pde & ADDR_MASK_32) + ((va >> 12) & 0x3ff) * 4;
     s = level(w, pte_gpa, &pte, out);
@@ -190,16 +242,21 @@ enum x86_walk_status x86_walk_s1(const struct pmap *pm, const struct x86_walk_re
                                  struct x86_walk_out *out)
 {
     struct walk w = { .pm = pm, .access = access, .rw = true, .us = true, .nx = false };
+    bool nxe = (r->efer & X86_EFER_NXE) != 0;
     out->perms = 0;
     out->pf_error = 0;
     out->fault_gpa = 0;
+    w.fetch_flag = (r->cr4 & X86_CR4_SMEP) || ((r->cr4 & X86_CR4_PAE) && nxe);
     if (!(r->cr4 & X86_CR4_PAE)) {
         w.wide = false;
         return walk_32(&w, r, va & 0xffffffffull, out);
     }
     w.wide = true;
-    if (!(r->efer & X86_EFER_LMA))
+    w.rsvd = above_maxphyaddr(r->maxphyaddr) | (nxe ? 0 : PTE_NX);
+    if (!(r->efer & X86_EFER_LMA)) {
+        w.rsvd |= PAE_HIGH_BITS;
         return walk_pae(&w, r, va & 0xffffffffull, out);
+    }
     unsigned levels = (r->cr4 & X86_CR4_LA57) ? 5 : 4;
     return walk_wide(&w, r, va, r->cr3 & ADDR_MASK_64, levels, out);
 }

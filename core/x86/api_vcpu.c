@@ -153,6 +153,14 @@ hv_return_t hv_vcpu_enable_managed_msr(hv_vcpuid_t vcpu, uint32_t msr, bool enab
     return HV_SUCCESS;
 }
 
+/* The soft route keeps IA32_TSC as the value at instruction 0: the guest's TSC is that
+ * plus the instructions retired (vcpu->icount, which stays 0 on KVM, whose field is
+ * the TSC itself). The API reads and writes the TSC as the guest sees it now. */
+static uint64_t tsc_bias(const struct vcpu *v, uint32_t msr)
+{
+    return msr == X86_MSR_TSC ? v->icount : 0;
+}
+
 hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
 {
     struct vcpu *v;
@@ -165,7 +173,7 @@ hv_return_t hv_vcpu_read_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t *value)
     if (slot) {
         ret = vcpu_state_load(v, slot->group);
         if (ret == HV_SUCCESS)
-            *value = *x86_msr_ptr(v->st.x86, slot);
+            *value = *x86_msr_ptr(v->st.x86, slot) + tsc_bias(v, msr);
         return ret;
     }
     struct x86_msr_policy *p = x86_msr_policy(v, msr, false);
@@ -186,7 +194,7 @@ hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value)
         ret = vcpu_state_load(v, slot->group);
         if (ret != HV_SUCCESS)
             return ret;
-        *x86_msr_ptr(v->st.x86, slot) = value;
+        *x86_msr_ptr(v->st.x86, slot) = value - tsc_bias(v, msr);
         vcpu_state_touch(v, slot->group);
         return HV_SUCCESS;
     }

@@ -352,6 +352,11 @@ static bool guest_state_valid(const struct x86_state *st)
         return false;
     if (ia32e != lma)
         return false;
+    /* With virtual NMIs, injecting an NMI while blocked by NMI fails VM entry. */
+    uint32_t info = st->vmx.entry_irq_info;
+    if ((info & IRQ_INFO_VALID) && (info & IRQ_INFO_TYPE_MASK) == IRQ_INFO_NMI &&
+        (st->vmx.pin_based & PIN_BASED_VIRTUAL_NMI) && (st->interruptibility & INTR_BLOCK_NMI))
+        return false;
     return !(lma && (st->seg[X86_CS].ar & X86_AR_L) && (st->seg[X86_CS].ar & X86_AR_DB));
 }
 
@@ -373,6 +378,7 @@ static bool fe_check_events(struct soft_cpu *cpu)
     if (!guest_state_valid(st))
         return refuse_state(cpu);
     cpu->regime = x86_cpl(st) == 3;
+    st->soft_dbg_held = 0;
     if (cpu->halted && st->activity_state == 0)
         cpu->halted = false;   /* the client woke it (activity state written) */
     if (st->vmx.entry_irq_info & IRQ_INFO_VALID) {
@@ -384,6 +390,8 @@ static bool fe_check_events(struct soft_cpu *cpu)
     }
     uint32_t blocked = st->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
     st->interruptibility &= ~(uint32_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+    if (blocked & INTR_BLOCK_MOV_SS)
+        st->soft_dbg_held = st->pending_dbg;   /* held over the next instruction */
     /* Debug traps of the last instruction (MOV SS / POP SS hold them for one more). */
     if (st->pending_dbg && !(blocked & INTR_BLOCK_MOV_SS)) {
         bool ok = x86_dbg_deliver_pending(cpu);

@@ -221,6 +221,7 @@ bool lift_pop_seg(struct x86_ctx *c, unsigned seg, unsigned size)
 static const struct { uint16_t op; uint8_t sysop; uint8_t priv; } sys_table[] = {
     { X86_I_RDMSR, X86_SYS_RDMSR, 1 },   { X86_I_WRMSR, X86_SYS_WRMSR, 1 },
     { X86_I_RDTSC, X86_SYS_RDTSC, 0 },   { X86_I_RDTSCP, X86_SYS_RDTSCP, 0 },
+    { X86_I_RDPMC, X86_SYS_RDPMC, 0 },
     { X86_I_CLI, X86_SYS_CLI, 0 },       { X86_I_STI, X86_SYS_STI, 0 },
     { X86_I_LGDT, X86_SYS_LGDT, 1 },     { X86_I_LIDT, X86_SYS_LIDT, 1 },
     { X86_I_SGDT, X86_SYS_SGDT, 0 },     { X86_I_SIDT, X86_SYS_SIDT, 0 },

@@ -26,6 +26,7 @@
 #define PF_BITMAP_BIT (1u << X86_V_PF)
 #define FRAME_MAX_WORDS 10       /* from virtual-8086 mode: GS FS DS ES SS ESP EFLAGS CS EIP error */
 #define EFLAGS_CLEAR_ON_DELIVERY (X86_FLAG_TF | X86_FLAG_NT | X86_FLAG_RF | X86_FLAG_VM)
+#define INTR_BLOCK_NMI (1u << 3)   /* VMX interruptibility: blocking by NMI */
 
 static bool is_contributory(unsigned v)
 {
@@ -362,9 +363,12 @@ enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *event)
     x86_flags_pack(st);
     x86_seg_invalidate(st);
     /* An exception or software interrupt ends the instruction: its debug traps
-     * (single-step, data breakpoints) are dropped; traps are delivered before it. */
+     * (single-step, data breakpoints) are dropped; traps are delivered before it.
+     * Those MOV SS held over this instruction stay pending and come at the
+     * handler's first instruction (SDM vol. 3A 6.8.3). */
     if (cur.type != X86_EV_EXTINT && cur.type != X86_EV_NMI)
-        st->pending_dbg = 0;
+        st->pending_dbg = st->soft_dbg_held;
+    st->soft_dbg_held = 0;
     if (cur.type == X86_EV_HWEXC && !has_error_code(cur.vector))
         cur.err = X86_NO_ERR;
     for (;;) {
@@ -376,6 +380,10 @@ enum soft_stop x86_deliver(struct soft_cpu *cpu, const struct x86_event *event)
                 st->cr2 = cur.cr2;
             if (cur.vector == X86_V_DB && cur.type == X86_EV_HWEXC)
                 x86_dbg_update_dr6(st, cur.cr2);
+            /* An NMI handler runs with NMIs blocked until the next IRET (SDM vol. 3A
+             * 6.7.1), which is what the NMI window waits for. */
+            if (cur.type == X86_EV_NMI)
+                st->interruptibility |= INTR_BLOCK_NMI;
             st->activity_state = 0;
             return SOFT_STOP_FAULT;
         }

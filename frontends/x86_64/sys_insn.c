@@ -288,6 +288,19 @@ static uint64_t rdtsc_common(struct sysargs *a, bool aux)
     return 0;
 }
 
+/* RDPMC (SDM vol. 2B): #GP(0) at CPL > 0 without CR4.PCE, a privilege fault that
+ * comes before VMX's RDPMC exiting. The software CPU has no performance counters
+ * (no CPUID leaf 0xA), so every counter index is invalid: #GP(0) as well. */
+static uint64_t sys_rdpmc(struct sysargs *a)
+{
+    gp0_unless(a, x86_cpl(a->st) == 0 || (a->st->cr4 & X86_CR4_PCE));
+    if (a->st->vmx.cpu_based & CPU_BASED_RDPMC) {
+        begin(a, EXIT_RDPMC);
+        exit_client(a);
+    }
+    x86_raise_now(a->cpu, X86_V_GP, 0);
+}
+
 static uint64_t sys_rdtsc(struct sysargs *a) { return rdtsc_common(a, false); }
 static uint64_t sys_rdtscp(struct sysargs *a) { return rdtsc_common(a, true); }
 
@@ -429,6 +442,7 @@ static uint64_t dtable_load(struct sysargs *a, struct x86_dtable *t)
     struct x86_fault f;
     fault_check(a, x86_vmem_read(a->cpu, a->b, &limit, 2, 0, &f), &f);
     fault_check(a, x86_vmem_read(a->cpu, a->b + 2, &base, size == 8 ? 8 : 4, 0, &f), &f);
+    gp0_unless(a, size != 8 || x86_canonical_load(base));
     t->limit = limit;
     t->base = size == 8 ? base : size == 4 ? (uint32_t)base : (base & 0xffffff);
     return 0;
@@ -469,6 +483,13 @@ static struct x86_segment system_descriptor(struct sysargs *a, uint16_t sel, uin
     return s;
 }
 
+/* In long mode a system descriptor's 64-bit base must be canonical: #GP(selector). */
+static void check_system_base(struct sysargs *a, uint16_t sel, const struct x86_segment *s)
+{
+    if ((a->st->msr.efer & X86_EFER_LMA) && !x86_canonical_load(s->base))
+        x86_raise_now(a->cpu, X86_V_GP, sel & ~3u);
+}
+
 static uint64_t sys_lldt(struct sysargs *a)
 {
     uint16_t sel = (uint16_t)a->b;
@@ -482,6 +503,7 @@ static uint64_t sys_lldt(struct sysargs *a)
         x86_raise_now(a->cpu, X86_V_GP, sel & ~3u);
     if (!(s.ar & X86_AR_P))
         x86_raise_now(a->cpu, X86_V_NP, sel & ~3u);
+    check_system_base(a, sel, &s);
     a->st->seg[X86_LDTR] = s;
     return 0;
 }
@@ -499,6 +521,7 @@ static uint64_t sys_ltr(struct sysargs *a)
         x86_raise_now(a->cpu, X86_V_GP, sel & ~3u);
     if (!(s.ar & X86_AR_P))
         x86_raise_now(a->cpu, X86_V_NP, sel & ~3u);
+    check_system_base(a, sel, &s);
     uint8_t busy = (uint8_t)((d[0] >> 40) | DESC_TYPE_BUSY);
     struct x86_fault f;
     fault_check(a, x86_vmem_write(a->cpu, a->st->gdtr.base + (sel & ~7u) + 5, &busy, 1, 0, &f), &f);
@@ -559,9 +582,12 @@ static uint64_t sys_iret(struct sysargs *a)
     return 0;
 }
 
+/* A SYSCALL whose FMASK clears TF takes no single-step trap (the kernel's entry runs
+ * its first instruction); one that keeps TF traps at the entry point. */
 static uint64_t sys_syscall(struct sysargs *a)
 {
     x86_syscall(a->cpu, X86_SYS_LEN(a->code));
+    a->no_step = !(a->st->rflags & X86_FLAG_TF);
     return 0;
 }
 
@@ -667,7 +693,7 @@ static const sys_fn sys_table[X86_SYSOP_COUNT] = {
     [X86_SYS_MOV_TO_CR] = sys_mov_to_cr, [X86_SYS_MOV_FROM_CR] = sys_mov_from_cr,
     [X86_SYS_MOV_TO_DR] = sys_mov_to_dr, [X86_SYS_MOV_FROM_DR] = sys_mov_from_dr,
     [X86_SYS_RDMSR] = sys_rdmsr, [X86_SYS_WRMSR] = sys_wrmsr, [X86_SYS_RDTSC] = sys_rdtsc,
-    [X86_SYS_RDTSCP] = sys_rdtscp, [X86_SYS_CLI] = sys_cli, [X86_SYS_STI] = sys_sti,
+    [X86_SYS_RDPMC] = sys_rdpmc, [X86_SYS_RDTSCP] = sys_rdtscp, [X86_SYS_CLI] = sys_cli, [X86_SYS_STI] = sys_sti,
     [X86_SYS_LGDT] = sys_lgdt, [X86_SYS_LIDT] = sys_lidt, [X86_SYS_SGDT] = sys_sgdt, [X86_SYS_SIDT] = sys_sidt,
     [X86_SYS_LLDT] = sys_lldt, [X86_SYS_LTR] = sys_ltr, [X86_SYS_SLDT] = sys_sldt, [X86_SYS_STR] = sys_str,
     [X86_SYS_SMSW] = sys_smsw, [X86_SYS_LMSW] = sys_lmsw, [X86_SYS_CLTS] = sys_clts,

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/x86_msrs.h"
+#include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_sys.h"
 
 #define EFER_WRITABLE (X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE)
@@ -36,11 +37,6 @@ int x86_msr_read(struct soft_cpu *cpu, uint32_t msr, uint64_t *value)
     return 0;
 }
 
-static bool canonical(uint64_t v)
-{
-    return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 int x86_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t value)
 {
     struct x86_state *st = x86_st(cpu);
@@ -57,7 +53,8 @@ int x86_msr_write(struct soft_cpu *cpu, uint32_t msr, uint64_t value)
         mmu_tlb_flush_all(&cpu->tlb);
         return 0;
     case X86_MSR_FS_BASE: case X86_MSR_GS_BASE: case X86_MSR_KERNEL_GS_BASE: case X86_MSR_LSTAR: case X86_MSR_CSTAR:
-        if (!canonical(value))
+    case X86_MSR_SYSENTER_ESP: case X86_MSR_SYSENTER_EIP:
+        if (!x86_canonical_load(value))
             return -1;
         break;
     case X86_MSR_TSC:

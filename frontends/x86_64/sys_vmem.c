@@ -4,6 +4,7 @@
  * fault) instead of unwinding mid-delivery. Also the exits a fault can become. */
 #include <string.h>
 
+#include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_fe.h"
 #include "mmu/walk_x86.h"
 
@@ -58,7 +59,8 @@ int x86_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct x86_walk
         out->perms = MMU_READ | MMU_WRITE | MMU_FETCH;
         return 0;
     }
-    struct x86_walk_regs r = { .cr0 = st->cr0, .cr3 = st->cr3, .cr4 = st->cr4, .efer = st->msr.efer };
+    struct x86_walk_regs r = { .cr0 = st->cr0, .cr3 = st->cr3, .cr4 = st->cr4, .efer = st->msr.efer,
+                               .maxphyaddr = x86_cpuid_maxphyaddr(), .page1gb = x86_cpuid_has(X86_FEAT_PAGE1GB) };
     struct x86_walk_out w;
     switch (x86_walk_s1(x86_pmap(cpu), &r, va, access, &w)) {
     case X86_WALK_OK:

@@ -10,10 +10,12 @@
 
 #include "fx80_gen.h"
 #include "fx80_model.h"
+#include "tests/support/x86_vendor.h"
 
 #define SLICE_ITERS 40000   /* per operation in the normal suite */
 #define MAX_REPORTS 12
 #define ALL_MASKED 0x3fu
+#define UNDERFLOW_MASK 0x10u
 
 static const char *const OP_NAMES[] = {
 #define HOST_NAME(name, insn) #name,
@@ -22,7 +24,7 @@ static const char *const OP_NAMES[] = {
 };
 
 struct run_stats {
-    uint64_t cases, mismatches;
+    uint64_t cases, mismatches, vendor_masked;
 };
 
 static unsigned long iterations(void)
@@ -45,6 +47,17 @@ static uint64_t mem_word(const uint8_t mem[16], int i)
     memcpy(&w, mem + 8 * i, 8);
     return w;
 }
+
+/* A case the host's vendor answers differently from Intel (tests/support/x86_vendor.h):
+ * FPREM/FPREM1/FSCALE of a denormal or pseudo-denormal ST(0) with UM clear. */
+#if FX80_HOST_ORACLE
+static bool vendor_masked(enum host_op op, const struct fx80_env *env, fx80 a)
+{
+    bool denormal_a = !(a.se & FX80_EXP_MASK) && a.mant;
+    return (op == HOST_PREM || op == HOST_PREM1 || op == HOST_SCALE) && denormal_a &&
+           !(env->masks & UNDERFLOW_MASK) && x86_vendor_differs(X86_VDIFF_FX80_DENORMAL_REM_SCALE_UM);
+}
+#endif
 
 /* Compare the parts the model defines against a host result; report the first few
  * differences. */
@@ -85,6 +98,10 @@ static bool check_case(enum host_op op, const struct fx80_env *env, fx80 a, fx80
 #if FX80_HOST_ORACLE
     struct host_res h;
     memcpy(h.mem, mem, 16);
+    if (vendor_masked(op, env, a)) {
+        st->vendor_masked++;
+        return true;
+    }
     host_run(op, fcw_of(env), a, b, &h);
     return compare_case(op, env, a, b, mem, &h, st);
 #else
@@ -142,7 +159,7 @@ static fx80 gen_convert_operand(struct fx80_rng *r, enum host_op op)
 
 static struct run_stats run_ops(const enum host_op *ops, size_t n_ops, uint64_t seed)
 {
-    struct run_stats st = { 0, 0 };
+    struct run_stats st = { 0, 0, 0 };
     unsigned long iters = iterations();
     for (size_t k = 0; k < n_ops; k++) {
         struct fx80_rng r = { seed ^ (0x9e3779b97f4a7c15u * (k + 1)) };
@@ -180,8 +197,10 @@ static void run_and_assert(const char *what, const enum host_op *ops, size_t n, 
 {
     require_oracle();
     struct run_stats st = run_ops(ops, n, seed);
-    cr_log_info("fx80 %s: %" PRIu64 " cases, %" PRIu64 " mismatches", what, st.cases, st.mismatches);
-    fprintf(stderr, "fx80 %s: %" PRIu64 " cases, %" PRIu64 " mismatches\n", what, st.cases, st.mismatches);
+    cr_log_info("fx80 %s: %" PRIu64 " cases, %" PRIu64 " mismatches, %" PRIu64 " not compared (vendor difference)",
+                what, st.cases, st.mismatches, st.vendor_masked);
+    fprintf(stderr, "fx80 %s: %" PRIu64 " cases, %" PRIu64 " mismatches, %" PRIu64 " not compared (vendor difference)\n",
+            what, st.cases, st.mismatches, st.vendor_masked);
     cr_assert_eq(st.mismatches, 0, "%s: %" PRIu64 " of %" PRIu64 " cases differ from the host x87",
                  what, st.mismatches, st.cases);
 }
@@ -216,7 +235,7 @@ Test(fx80, conversions)
 Test(fx80, constants)
 {
     require_oracle();
-    struct run_stats st = { 0, 0 };
+    struct run_stats st = { 0, 0, 0 };
     for (int op = HOST_LD1; op <= HOST_LDZ; op++)
         for (unsigned i = 0; i < 12; i++) {
             struct fx80_rng r = { 1 };
@@ -320,6 +339,8 @@ static void record_one(FILE *f, enum host_op op, const struct fx80_env *env, fx8
 {
     struct host_res h;
     memcpy(h.mem, mem, 16);
+    if (vendor_masked(op, env, a))
+        return;   /* the host answers these unlike Intel: not a vector of the model */
     host_run(op, fcw_of(env), a, b, &h);
     fprintf(f, "FX80_VEC(%s, %u, %u, 0x%02x, 0x%04x, UINT64_C(0x%016" PRIx64 "), 0x%04x, UINT64_C(0x%016" PRIx64
                "), UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64 "), 0x%04x, 0x%04x, UINT64_C(0x%016" PRIx64
@@ -403,7 +424,7 @@ Test(fx80, golden_vectors)
     skip_idle_fuzz_entry();
     if (rec)
         record_vectors(rec);
-    struct run_stats st = { 0, 0 };
+    struct run_stats st = { 0, 0, 0 };
     size_t n = sizeof FX80_VECS / sizeof FX80_VECS[0];
     for (size_t i = 0; i < n; i++) {
         const struct fx80_vec *v = &FX80_VECS[i];
@@ -426,7 +447,7 @@ Test(fx80, nan_pairs)
     static const uint64_t mants[] = { UINT64_C(0xc000000000000000), UINT64_C(0x8000000000000001),
                                       UINT64_C(0xc000000000000001) };
     static const enum host_op ops[] = { HOST_ADD, HOST_SUB, HOST_MUL, HOST_DIV, HOST_PREM, HOST_SCALE };
-    struct run_stats st = { 0, 0 };
+    struct run_stats st = { 0, 0, 0 };
     uint8_t mem[16] = { 0 };
     require_oracle();
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)

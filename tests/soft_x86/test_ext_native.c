@@ -551,7 +551,7 @@ Test(soft_x86_ext_native, rcpps_rsqrtps_bound)
 #define A2(n, shp, pp, l, op) FV(n, shp, 1, 0, V2(pp, l), op)
 #define A38(n, shp, pp, l, op) FV(n, shp, 2, 0, V38(pp, l, 0), op)
 #define A3A(n, shp, pp, l, op) FV(n, shp, 2, 0, V3A(pp, l, 0), op)
-#define GPR_RM(...) { __VA_ARGS__ }
+#define V2X(pp, w) 0xc4, 0xe1, (uint8_t)(0x78 | ((w) << 7) | (pp))   /* 0F map, C4 form (for W) */
 #define AG2(n, shp, pp, l, w, op) { n, { 0xc4, 0xe1, (uint8_t)(0x78 | ((w) << 7) | ((l) << 2) | (pp)), op }, 4, shp, 0xff, 2, 0, true }
 #define AG3A(n, shp, pp, l, w, op) { n, { V3A(pp, l, w), op }, 4, shp, 0xff, 2, 0, true }
 
@@ -577,6 +577,8 @@ static const struct form avx_fp_forms[] = {
     A2("vandps256", X_VXM, NP, 1, 0x54), A2("vandnpd256", X_VXM, P66, 1, 0x55), A2("vxorps256", X_VXM, NP, 1, 0x57),
     A2("vucomiss", X_XM_V, NP, 0, 0x2e), A2("vcomisd", X_XM_V, P66, 0, 0x2f),
     F("ldmxcsr random", RAW, 0, 0x0f, 0xae, 0x53, 0x70), F("vldmxcsr random", RAW, 0, 0xc5, 0xf8, 0xae, 0x53, 0x70),
+    AG2("vcvtsi2sd r32", X_VXM, PF2, 0, 0, 0x2a), AG2("vcvtsi2ss r64", X_VXM, PF3, 0, 1, 0x2a),
+    FV("vcvttss2si r64", G_XM_V, 2, 0, V2X(PF3, 1), 0x2c), FV("vcvtsd2si r32", G_XM_V, 2, 0, V2X(PF2, 0), 0x2d),
 };
 
 static const struct form avx_int_forms[] = {

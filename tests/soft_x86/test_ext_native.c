@@ -140,10 +140,10 @@ static void run_table(const struct form *all, unsigned count, uint64_t seed, uns
         len += ext_epilogue(code + len);
         struct ext_state init, native, soft;
         ext_random_state(&seed, &init);
-        if (getenv("EXT_INDEX_LIMIT"))   /* gather indices: 0x0f in every other dword at data + 0x60 */
+        if (getenv("EXT_INDEX_LIMIT"))   /* gather indices: 0x0f in every other dword at data + 0x80 */
             for (unsigned i = 0; i < 32; i += 8) {
                 uint64_t v = 0xf;
-                memcpy(init.mem + 0x60 + i, &v, 8);
+                memcpy(init.mem + 0x80 + i, &v, 8);
             }
         native = init;
         soft = init;
@@ -246,10 +246,12 @@ static const struct form xsave_forms[] = {
 /* The compacted form on its own: a standard XSAVE keeps XCOMP_BV, so mixing the two
  * makes the next XRSTOR depend on XINUSE, which hardware tracks by writes and the
  * soft CPU by values (x86_xsave.h); for the same reason no instruction here writes
- * an XMM register (a zero written after an init would be "in use" only in hardware). */
+ * an XMM register (a zero written after an init would be "in use" only in hardware),
+ * and every XSAVEC saves SSE: an XRSTOR that initialises SSE from an image without it
+ * leaves XINUSE[1] to the processor's choice. */
 static const struct form xsavec_forms[] = {
     F("xsavec64", RAW, 0, MASK(7), 0x48, 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
-    F("xsavec64 x87 avx", RAW, 0, MASK(5), 0x48, 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
+    F("xsavec64 x87 sse", RAW, 0, MASK(3), 0x48, 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
     F("xsavec sse", RAW, 0, MASK(2), 0x0f, 0xc7, 0xa3, 0x00, 0x04, 0, 0),
     F("xrstor64", RAW, 0, MASK(7), 0x48, 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
     F("xrstor64 avx", RAW, 0, MASK(4), 0x48, 0x0f, 0xae, 0xab, 0x00, 0x04, 0, 0),
@@ -693,9 +695,10 @@ Test(soft_x86_ext_native, fma_f16c)
 
 /* ---- masked moves and gathers ---------------------------------------------------------- */
 
-/* Each gather first limits its index register with VPAND against [rbx+0x60], which
- * the test fills with 0x0f in every other dword, so every address stays in the data. */
-#define IDX_LIMIT(vreg) 0xc5, (uint8_t)(0xfd ^ ((vreg) << 3)), 0xdb, (uint8_t)(0x43 | ((vreg) << 3)), 0x60
+/* Each gather first limits its index register with VPAND against [rbx+0x80], which
+ * the test fills with 0x0f in every other dword (no generated operand reaches it), so
+ * every address stays in the data. */
+#define IDX_LIMIT(vreg) 0xc5, (uint8_t)(0xfd ^ ((vreg) << 3)), 0xdb, (uint8_t)(0x83 | ((vreg) << 3)), 0x80, 0, 0, 0
 static const struct form gather_forms[] = {
     F("vpgatherdd ymm0,[rbx+ymm1*4],ymm2", RAW, 0, IDX_LIMIT(1), 0xc4, 0xe2, 0x6d, 0x90, 0x04, 0x8b),
     F("vpgatherdd xmm0,[rbx+xmm1*2],xmm2", RAW, 0, IDX_LIMIT(1), 0xc4, 0xe2, 0x69, 0x90, 0x04, 0x4b),
@@ -711,7 +714,7 @@ static const struct form gather_forms[] = {
 Test(soft_x86_ext_native, avx2_gather_maskmov)
 {
     ext_require(host_avx2(), "AVX2");
-    /* run_table's states get the index limit at data + 0x60 (see IDX_LIMIT) */
+    /* run_table's states get the index limit at data + 0x80 (see IDX_LIMIT) */
     setenv("EXT_INDEX_LIMIT", "1", 1);
     run_table(gather_forms, sizeof(gather_forms) / sizeof(gather_forms[0]), 0x1f83d9abfb41bd6bull, 0);
     unsetenv("EXT_INDEX_LIMIT");

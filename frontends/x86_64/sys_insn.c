@@ -368,13 +368,9 @@ static uint64_t sys_rdpid(struct sysargs *a)
     return 0;
 }
 
-static bool canonical(uint64_t v)
-{
-    return (uint64_t)(((int64_t)v << 16) >> 16) == v;
-}
-
 /* RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE: 64-bit mode with CR4.FSGSBASE, else #UD; a
- * non-canonical base is #GP(0). 32-bit forms zero-extend. */
+ * non-canonical base (for the model's linear width, as every base load) is #GP(0).
+ * 32-bit forms zero-extend. */
 static uint64_t sys_fsgsbase(struct sysargs *a)
 {
     if (!long64(a->st) || !(a->st->cr4 & X86_CR4_FSGSBASE))
@@ -386,7 +382,7 @@ static uint64_t sys_fsgsbase(struct sysargs *a)
         return 0;
     }
     uint64_t v = size == 8 ? a->st->gpr[r] : (uint32_t)a->st->gpr[r];
-    gp0_unless(a, canonical(v));
+    gp0_unless(a, x86_canonical_load(v));
     seg->base = v;
     return 0;
 }

@@ -751,7 +751,7 @@ Test(soft_x86_ext, rdrand_fsgsbase_rdpid)
     cr_assert_eq(xg_reg(&g, HV_X86_RDX), 0x00007fffdeadb000ull, "RDFSBASE reads what WRFSBASE wrote");
     cr_assert_eq(xg_read_vmcs(&g, VMCS_GUEST_FS_BASE), 0x00007fffdeadb000ull, "FS.base");
     cr_assert_eq(xg_reg(&g, HV_X86_RCX), 0x5a5au, "RDPID = IA32_TSC_AUX");
-    hv_vcpu_write_register(g.vcpu, HV_X86_RAX, 0x0000800000000000ull);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RAX, 0x0100000000000000ull);   /* beyond 57 bits */
     hv_vcpu_write_register(g.vcpu, HV_X86_RIP, XG_CODE);
     hv_vcpu_write_register(g.vcpu, HV_X86_RSP, XG_STACK_TOP);
     cr_assert_eq(hv_vcpu_run(g.vcpu), HV_SUCCESS);

@@ -35,7 +35,8 @@ bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
 
 # Long randomized runs, outside `make test`: the differential testers (ctest label
-# "fuzz") with FUZZ_ITERS cases each, and the demo guests SOAK_ROUNDS times per backend.
+# "fuzz"; in both soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each, and
+# the demo guests SOAK_ROUNDS times per backend.
 FUZZ_ITERS ?= 200000
 SOAK_ROUNDS ?= 20
 fuzz: build

@@ -49,6 +49,7 @@ struct bench_engine {
     bool (*available)(const struct bench_engine *e, const char **why);
     void (*run)(const struct bench_engine *e, const char *image, unsigned workload, struct bench_result *r);
     const char *param;      /* engine-specific: backend name for anyhv engines */
+    const char *jit;        /* anyhv engines: ANYHV_JIT of the child (NULL: inherited) */
 };
 
 double bench_now(void);
@@ -61,7 +62,11 @@ extern const struct bench_engine bench_engine_kvm_raw;
 extern const struct bench_engine bench_engine_unicorn_x86;
 extern const struct bench_engine bench_engine_unicorn_arm64;
 extern const struct bench_engine bench_engine_anyhv_x86_kvm;
-extern const struct bench_engine bench_engine_anyhv_x86_soft;
-extern const struct bench_engine bench_engine_anyhv_arm64_soft;
+/* The software route in its two tiers: interpreter only (ANYHV_JIT=off) and tiered
+ * (ANYHV_JIT=on: blocks start interpreted, hot code is compiled in the background). */
+extern const struct bench_engine bench_engine_anyhv_x86_soft_interp;
+extern const struct bench_engine bench_engine_anyhv_x86_soft_jit;
+extern const struct bench_engine bench_engine_anyhv_arm64_soft_interp;
+extern const struct bench_engine bench_engine_anyhv_arm64_soft_jit;
 
 #endif /* ANYHV_BENCH_H */

@@ -1,5 +1,7 @@
 /* The anyhv engines: each run is one child process (anyhv-bench-x86_64 or
- * anyhv-bench-arm64) that links its flavour of the API and times the guest itself. */
+ * anyhv-bench-arm64) that links its flavour of the API and times the guest itself.
+ * The software route's two tiers are two engines: the child runs with ANYHV_JIT=off
+ * (interpreter only) or ANYHV_JIT=on (tiered), read by the library at vCPU creation. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -28,9 +30,30 @@ static bool child_path(const struct bench_engine *e, char *out, size_t len)
     return access(out, X_OK) == 0;
 }
 
+#define JIT_VAR "ANYHV_JIT="
+#define MAX_ENV 1024
+
+/* The child's environment: ours, with ANYHV_JIT set to the engine's tier if it names
+ * one. env must have room for MAX_ENV entries; var holds the new ANYHV_JIT entry. */
+static char **child_env(const struct bench_engine *e, char **env, char *var, size_t var_len)
+{
+    if (!e->jit)
+        return environ;
+    size_t n = 0;
+    for (char **p = environ; *p && n < MAX_ENV - 2; p++)
+        if (strncmp(*p, JIT_VAR, strlen(JIT_VAR)) != 0)
+            env[n++] = *p;
+    snprintf(var, var_len, "%s%s", JIT_VAR, e->jit);
+    env[n++] = var;
+    env[n] = NULL;
+    return env;
+}
+
 /* Runs the child and returns its one line of output in line. */
 static bool run_child(const struct bench_engine *e, const char *image, char *line, size_t len)
 {
+    static char *env[MAX_ENV];
+    char var[64];
     char path[PATH_MAX + 32];
     int fds[2];
     pid_t pid;
@@ -41,7 +64,7 @@ static bool run_child(const struct bench_engine *e, const char *image, char *lin
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
     char *argv[] = { path, (char *)e->param, (char *)image, NULL };
-    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, child_env(e, env, var, sizeof(var)));
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (rc != 0) {
@@ -83,8 +106,12 @@ static void anyhv_run(const struct bench_engine *e, const char *image, unsigned 
 }
 
 const struct bench_engine bench_engine_anyhv_x86_kvm = { "anyhv-kvm", BENCH_X86_64, anyhv_available, anyhv_run,
-                                                         "kvm" };
-const struct bench_engine bench_engine_anyhv_x86_soft = { "anyhv-soft", BENCH_X86_64, anyhv_available, anyhv_run,
-                                                          "soft" };
-const struct bench_engine bench_engine_anyhv_arm64_soft = { "anyhv-soft", BENCH_ARM64, anyhv_available, anyhv_run,
-                                                            "soft" };
+                                                         "kvm", NULL };
+const struct bench_engine bench_engine_anyhv_x86_soft_interp = { "anyhv-soft-interp", BENCH_X86_64, anyhv_available,
+                                                                 anyhv_run, "soft", "off" };
+const struct bench_engine bench_engine_anyhv_x86_soft_jit = { "anyhv-soft-jit", BENCH_X86_64, anyhv_available,
+                                                              anyhv_run, "soft", "on" };
+const struct bench_engine bench_engine_anyhv_arm64_soft_interp = { "anyhv-soft-interp", BENCH_ARM64, anyhv_available,
+                                                                   anyhv_run, "soft", "off" };
+const struct bench_engine bench_engine_anyhv_arm64_soft_jit = { "anyhv-soft-jit", BENCH_ARM64, anyhv_available,
+                                                                anyhv_run, "soft", "on" };

@@ -159,4 +159,4 @@ static void kvm_raw_run(const struct bench_engine *e, const char *image, unsigne
     close_vm(&k);
 }
 
-const struct bench_engine bench_engine_kvm_raw = { "kvm", BENCH_X86_64, kvm_raw_available, kvm_raw_run, NULL };
+const struct bench_engine bench_engine_kvm_raw = { "kvm", BENCH_X86_64, kvm_raw_available, kvm_raw_run, NULL, NULL };

@@ -1,5 +1,6 @@
 /* The native engine: the workloads compiled for the host and called directly. */
 #include "bench.h"
+#include "guests/boot.h"
 #include "guests/workloads.h"
 
 static uint64_t w_int(void) { return bench_int_loop(BENCH_INT_ITERS); }
@@ -7,6 +8,7 @@ static uint64_t w_mem(void) { return bench_mem_rmw(BENCH_MEM_UPDATES); }
 static uint64_t w_fib(void) { return bench_fib(BENCH_FIB_N); }
 static uint64_t w_translate(void) { return bench_translate(); }
 static uint64_t w_fp(void) { return bench_fp_loop(BENCH_FP_ITERS); }
+static uint64_t w_boot(void) { return bench_boot(); }
 
 const struct bench_workload bench_workloads[] = {
     { "int_loop", "integer ALU loop, 4 add/xor/rotate lanes", w_int },
@@ -15,6 +17,7 @@ const struct bench_workload bench_workloads[] = {
     { "exit_loop", "port I/O (x86) / MMIO (arm64) store+load, each an exit", NULL },
     { "translate", "2048 new functions, each run once", w_translate },
     { "fp_loop", "scalar double add/mul/div chain (SSE2 / A64 FP)", w_fp },
+    { "boot", "inflate a gzip image, then 3000 init functions 4 times each", w_boot },
 };
 const unsigned bench_workload_count = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 
@@ -44,4 +47,5 @@ static void native_run(const struct bench_engine *e, const char *image, unsigned
     r->ok = true;
 }
 
-const struct bench_engine bench_engine_native = { "native", BENCH_X86_64, native_available, native_run, NULL };
+const struct bench_engine bench_engine_native = { "native", BENCH_X86_64, native_available, native_run, NULL,
+                                                  NULL };

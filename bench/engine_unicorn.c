@@ -124,5 +124,7 @@ static void a64_run(const struct bench_engine *e, const char *image, unsigned w,
     run_machine(&a64_machine, image, r);
 }
 
-const struct bench_engine bench_engine_unicorn_x86 = { "unicorn", BENCH_X86_64, unicorn_available, x86_run, NULL };
-const struct bench_engine bench_engine_unicorn_arm64 = { "unicorn", BENCH_ARM64, unicorn_available, a64_run, NULL };
+const struct bench_engine bench_engine_unicorn_x86 = { "unicorn", BENCH_X86_64, unicorn_available, x86_run, NULL,
+                                                       NULL };
+const struct bench_engine bench_engine_unicorn_arm64 = { "unicorn", BENCH_ARM64, unicorn_available, a64_run, NULL,
+                                                         NULL };

@@ -1,5 +1,6 @@
 /* anyhv-bench: every workload on every engine available here, in one run; prints one
- * table (median time, guest MIPS, ratio to native and to Unicorn) as text or Markdown. */
+ * table (median time, guest MIPS, ratio to native, to Unicorn and to the interpreter-only
+ * software route) as text or Markdown. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,14 @@
 
 /* The native engine comes first: its result is every row's reference. */
 static const struct bench_engine *const engines[] = {
-    &bench_engine_native,          &bench_engine_kvm_raw,      &bench_engine_anyhv_x86_kvm,
-    &bench_engine_anyhv_x86_soft,  &bench_engine_unicorn_x86,  &bench_engine_anyhv_arm64_soft,
+    &bench_engine_native,
+    &bench_engine_kvm_raw,
+    &bench_engine_anyhv_x86_kvm,
+    &bench_engine_anyhv_x86_soft_interp,
+    &bench_engine_anyhv_x86_soft_jit,
+    &bench_engine_unicorn_x86,
+    &bench_engine_anyhv_arm64_soft_interp,
+    &bench_engine_anyhv_arm64_soft_jit,
     &bench_engine_unicorn_arm64,
 };
 #define ENGINE_COUNT (sizeof(engines) / sizeof(engines[0]))
@@ -54,23 +61,34 @@ static void measure(const struct bench_engine *e, const char *image, unsigned w,
 static const char *arch_dir(enum bench_arch a) { return a == BENCH_X86_64 ? "x86_64" : "aarch64"; }
 static const char *arch_name(enum bench_arch a) { return a == BENCH_X86_64 ? "x86_64" : "arm64"; }
 
-/* reference: the native result; the workloads are the same C on both ISAs, so every
- * engine of either architecture must compute the same value. */
-static void print_row(bool md, unsigned w, const struct bench_engine *e, const struct cell *c, const struct cell *native,
-                      const struct cell *unicorn, const struct cell *reference, uint64_t icount)
+/* What a row is compared with: the same architecture's native, Unicorn and
+ * interpreter-only cells (NULL when absent), and the reference result: the native
+ * one, since the workloads are the same C on both ISAs and every engine of either
+ * architecture must compute the same value. */
+struct row_refs {
+    const struct cell *native, *unicorn, *interp, *reference;
+    uint64_t icount;
+};
+
+static void ratio(char *out, size_t len, const struct cell *c, const struct cell *base)
 {
-    char t[32] = "-", mips[32] = "-", xn[32] = "-", xu[32] = "-", note[200] = "";
+    if (base && base->ok)
+        snprintf(out, len, "%.2f", c->median / base->median);
+}
+
+static void print_row(bool md, unsigned w, const struct bench_engine *e, const struct cell *c, const struct row_refs *r)
+{
+    char t[32] = "-", mips[32] = "-", xn[32] = "-", xu[32] = "-", xi[32] = "-", note[200] = "";
     if (c->ok) {
         snprintf(t, sizeof(t), "%.2f", c->median * 1e3);
-        if (icount) {
-            double m = (double)icount / c->median / 1e6;
+        if (r->icount) {
+            double m = (double)r->icount / c->median / 1e6;
             snprintf(mips, sizeof(mips), m < 10 ? "%.1f" : "%.0f", m);
         }
-        if (native && native->ok)
-            snprintf(xn, sizeof(xn), "%.2f", c->median / native->median);
-        if (unicorn && unicorn->ok)
-            snprintf(xu, sizeof(xu), "%.2f", c->median / unicorn->median);
-        const struct cell *ref = reference && reference->ok ? reference : unicorn;
+        ratio(xn, sizeof(xn), c, r->native);
+        ratio(xu, sizeof(xu), c, r->unicorn);
+        ratio(xi, sizeof(xi), c, r->interp);
+        const struct cell *unicorn = r->unicorn, *ref = r->reference && r->reference->ok ? r->reference : unicorn;
         if (ref && ref->ok && ref->value != c->value)
             snprintf(note, sizeof(note), "RESULT DIFFERS (0x%llx vs 0x%llx)", (unsigned long long)c->value,
                      (unsigned long long)ref->value);
@@ -79,8 +97,9 @@ static void print_row(bool md, unsigned w, const struct bench_engine *e, const s
     } else {
         snprintf(note, sizeof(note), "%s", c->error);
     }
-    const char *fmt = md ? "| %s | %s | %s | %s | %s | %s | %s | %s |\n" : "%-10s %-7s %-11s %10s %8s %9s %9s  %s\n";
-    printf(fmt, bench_workloads[w].name, arch_name(e->arch), e->name, t, mips, xn, xu, note);
+    const char *fmt = md ? "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n"
+                         : "%-10s %-7s %-17s %10s %8s %9s %9s %9s  %s\n";
+    printf(fmt, bench_workloads[w].name, arch_name(e->arch), e->name, t, mips, xn, xu, xi, note);
 }
 
 int main(int argc, char **argv)
@@ -105,11 +124,11 @@ int main(int argc, char **argv)
     if (runs == 0 || runs > MAX_RUNS)
         runs = DEFAULT_RUNS;
     if (md)
-        printf("| workload | arch | engine | time ms (median of %u) | guest MIPS | x native | x unicorn | note |\n"
-               "|---|---|---|---:|---:|---:|---:|---|\n", runs);
+        printf("| workload | arch | engine | time ms (median of %u) | guest MIPS | x native | x unicorn | x interp | note |\n"
+               "|---|---|---|---:|---:|---:|---:|---:|---|\n", runs);
     else
-        printf("%-10s %-7s %-11s %10s %8s %9s %9s  %s\n", "workload", "arch", "engine", "time ms", "MIPS", "x native",
-               "x unicorn", "note");
+        printf("%-10s %-7s %-17s %10s %8s %9s %9s %9s  %s\n", "workload", "arch", "engine", "time ms", "MIPS",
+               "x native", "x unicorn", "x interp", "note");
     for (unsigned w = 0; w < bench_workload_count; w++) {
         if (only && strcmp(only, bench_workloads[w].name))
             continue;
@@ -125,19 +144,20 @@ int main(int argc, char **argv)
                 measure(engines[e], image, w, runs, &cells[e]);
         }
         for (unsigned e = 0; e < ENGINE_COUNT; e++) {
-            const struct cell *native = NULL, *unicorn = NULL;
-            uint64_t icount = 0;
+            struct row_refs r = { .reference = &cells[0] };
             for (unsigned o = 0; o < ENGINE_COUNT; o++) {
                 if (engines[o]->arch != engines[e]->arch)
                     continue;
                 if (engines[o] == &bench_engine_native)
-                    native = &cells[o];
+                    r.native = &cells[o];
                 if (!strcmp(engines[o]->name, "unicorn"))
-                    unicorn = &cells[o];
+                    r.unicorn = &cells[o];
+                if (engines[o]->jit && !strcmp(engines[o]->jit, "off"))
+                    r.interp = &cells[o];
                 if (cells[o].ok && cells[o].icount)
-                    icount = cells[o].icount;   /* the soft route counts; same image, same count */
+                    r.icount = cells[o].icount;   /* the soft route counts; same image, same count */
             }
-            print_row(md, w, engines[e], &cells[e], native, unicorn, &cells[0], icount);
+            print_row(md, w, engines[e], &cells[e], &r);
         }
     }
     return 0;

@@ -456,7 +456,7 @@ static inline int x_LOAD(struct ictx *c, const struct interp_insn *in)
         memcpy(&x, e->host + (va & ~MMU_PAGE_MASK), size);
     } else {
         sync(c);
-        soft_read_bytes(c->cpu, va, &x, size, acc, in->imm2);
+        mmu_read_bytes(c->cpu, va, &x, size, acc, in->imm2);
     }
     if (in->imm & IR_MEM_SIGNED)
         x = (ir_u128)sx128(x, size * 8) & mask128(in->w);
@@ -475,7 +475,7 @@ static inline int x_STORE(struct ictx *c, const struct interp_insn *in)
         memcpy(e->host + (va & ~MMU_PAGE_MASK), &x, size);
     } else {
         sync(c);
-        soft_write_bytes(c->cpu, va, &x, size, acc, in->imm2);
+        mmu_write_bytes(c->cpu, va, &x, size, acc, in->imm2);
     }
     return 0;
 }

@@ -63,7 +63,7 @@ static bool host_cas(uint8_t *p, unsigned size, ir_u128 *expected, ir_u128 desir
 ir_u128 interp_cmpxchg(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info,
                        ir_u128 expected, ir_u128 desired)
 {
-    uint8_t *p = soft_rmw_ptr(cpu, va, size, access, info);
+    uint8_t *p = mmu_rmw_ptr(cpu, va, size, access, info);
     if (p) {
         ir_u128 e = expected;
         host_cas(p, size, &e, desired);
@@ -72,11 +72,11 @@ ir_u128 interp_cmpxchg(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_
     /* Page-crossing: read, compare and write through the checked slow paths, which
      * may fault (unwind), so no lock is held; such split accesses are not atomic. */
     ir_u128 old = 0;
-    soft_read_bytes(cpu, va, &old, size, (access & ~MMU_WRITE) | MMU_READ, info);
+    mmu_read_bytes(cpu, va, &old, size, (access & ~MMU_WRITE) | MMU_READ, info);
     if (old == expected)
-        soft_write_bytes(cpu, va, &desired, size, (access & ~MMU_READ) | MMU_WRITE, info);
+        mmu_write_bytes(cpu, va, &desired, size, (access & ~MMU_READ) | MMU_WRITE, info);
     else
-        soft_write_bytes(cpu, va, &old, size, (access & ~MMU_READ) | MMU_WRITE, info);
+        mmu_write_bytes(cpu, va, &old, size, (access & ~MMU_READ) | MMU_WRITE, info);
     return old;
 }
 
@@ -104,7 +104,7 @@ static ir_u128 rmw_apply(enum ir_rmw_kind kind, ir_u128 old, ir_u128 x, unsigned
 ir_u128 interp_rmw(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, enum ir_rmw_kind kind,
                    ir_u128 operand)
 {
-    uint8_t *p = soft_rmw_ptr(cpu, va, size, access, 0);
+    uint8_t *p = mmu_rmw_ptr(cpu, va, size, access, 0);
     if (p) {
         ir_u128 old = 0;
         memcpy(&old, p, size);
@@ -113,8 +113,8 @@ ir_u128 interp_rmw(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t ac
         return old;
     }
     ir_u128 old = 0;
-    soft_read_bytes(cpu, va, &old, size, (access & ~MMU_WRITE) | MMU_READ, 0);
+    mmu_read_bytes(cpu, va, &old, size, (access & ~MMU_WRITE) | MMU_READ, 0);
     ir_u128 n = rmw_apply(kind, old, operand, size);
-    soft_write_bytes(cpu, va, &n, size, (access & ~MMU_READ) | MMU_WRITE, 0);
+    mmu_write_bytes(cpu, va, &n, size, (access & ~MMU_READ) | MMU_WRITE, 0);
     return old;
 }

@@ -1,13 +1,12 @@
 /* tcache.c - translation blocks by (pc, guest-physical pc, mode) in a per-vCPU hash,
- * and the per-VM code-page table. Invalidation is lazy: a write to a code page bumps
- * its generation and every block on it fails validation at its next lookup, on any
- * vCPU, without cross-thread frees. */
+ * over the per-VM code-page registry (mmu/codepages.c). Invalidation is lazy: a write to
+ * a code page bumps its generation and every block on it fails validation at its next
+ * lookup, on any vCPU, without cross-thread frees. */
 #include "jit/tcache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define TC_PAGES_INITIAL_BUCKETS 256u
 #define TC_INITIAL_BUCKETS 4096u
 
 static uint32_t hash64(uint64_t x)
@@ -16,111 +15,6 @@ static uint32_t hash64(uint64_t x)
     x *= 0xff51afd7ed558ccdull;
     x ^= x >> 33;
     return (uint32_t)x;
-}
-
-/* ---- code pages ---------------------------------------------------------------- */
-
-bool tc_pages_init(struct tc_pages *t)
-{
-    memset(t, 0, sizeof(*t));
-    t->buckets = calloc(TC_PAGES_INITIAL_BUCKETS, sizeof(*t->buckets));
-    if (!t->buckets)
-        return false;
-    t->nbuckets = TC_PAGES_INITIAL_BUCKETS;
-    pthread_mutex_init(&t->lock, NULL);
-    return true;
-}
-
-void tc_pages_destroy(struct tc_pages *t)
-{
-    for (uint32_t i = 0; i < t->nbuckets; i++) {
-        for (struct tc_page *p = t->buckets[i], *n; p; p = n) {
-            n = p->next;
-            free(p);
-        }
-    }
-    free(t->buckets);
-    pthread_mutex_destroy(&t->lock);
-    memset(t, 0, sizeof(*t));
-}
-
-static struct tc_page *find_locked(struct tc_pages *t, uint64_t gpage)
-{
-    for (struct tc_page *p = t->buckets[hash64(gpage) & (t->nbuckets - 1)]; p; p = p->next)
-        if (p->gpage == gpage)
-            return p;
-    return NULL;
-}
-
-static void grow_locked(struct tc_pages *t)
-{
-    uint32_t n = t->nbuckets * 2;
-    struct tc_page **b = calloc(n, sizeof(*b));
-    if (!b)
-        return;   /* keep the longer chains */
-    for (uint32_t i = 0; i < t->nbuckets; i++) {
-        for (struct tc_page *p = t->buckets[i], *next; p; p = next) {
-            next = p->next;
-            uint32_t h = hash64(p->gpage) & (n - 1);
-            p->next = b[h];
-            b[h] = p;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
-}
-
-static uint32_t filter_bit(uint64_t gpage)
-{
-    return hash64(gpage ^ 0x5bd1e995u) & (TC_FILTER_BITS - 1);
-}
-
-struct tc_page *tc_page_get(struct tc_pages *t, uint64_t gpage)
-{
-    uint32_t bit = filter_bit(gpage);
-    atomic_fetch_or(&t->filter[bit / 64], 1ull << (bit % 64));
-    pthread_mutex_lock(&t->lock);
-    struct tc_page *p = find_locked(t, gpage);
-    if (!p) {
-        p = calloc(1, sizeof(*p));
-        if (p) {
-            if (t->count >= t->nbuckets)
-                grow_locked(t);
-            uint32_t h = hash64(gpage) & (t->nbuckets - 1);
-            p->gpage = gpage;
-            p->next = t->buckets[h];
-            t->buckets[h] = p;
-            t->count++;
-        }
-    }
-    pthread_mutex_unlock(&t->lock);
-    return p;
-}
-
-bool tc_page_is_live(struct tc_pages *t, uint64_t gpage)
-{
-    uint32_t bit = filter_bit(gpage);
-    if (!(atomic_load_explicit(&t->filter[bit / 64], memory_order_acquire) & (1ull << (bit % 64))))
-        return false;
-    pthread_mutex_lock(&t->lock);
-    struct tc_page *p = find_locked(t, gpage);
-    bool live = p && atomic_load(&p->live);
-    pthread_mutex_unlock(&t->lock);
-    return live;
-}
-
-bool tc_page_invalidate(struct tc_pages *t, uint64_t gpage)
-{
-    pthread_mutex_lock(&t->lock);
-    struct tc_page *p = find_locked(t, gpage);
-    bool was = p && atomic_load(&p->live);
-    if (was) {
-        atomic_fetch_add(&p->gen, 1);
-        atomic_store(&p->live, 0);
-    }
-    pthread_mutex_unlock(&t->lock);
-    return was;
 }
 
 /* ---- blocks ------------------------------------------------------------------------ */

@@ -1,46 +1,16 @@
 /* tcache.h - the translation cache: blocks keyed by (virtual pc, guest-physical
- * address of the pc, mode key), and the per-VM table of guest-physical pages that
- * hold translations, whose generation counters invalidate blocks when the guest
- * writes to their code (self-modifying code) or stage 2 changes. */
+ * address of the pc, mode key). Each block notes the generation of the code pages it
+ * was translated from (mmu/codepages.h): a write to their code (self-modifying code)
+ * or a stage-2 change invalidates it. */
 #ifndef ANYHV_JIT_TCACHE_H
 #define ANYHV_JIT_TCACHE_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "jit/interp.h"
-
-/* One guest-physical page that holds (or held) translations. Never freed before its
- * table, so blocks keep a plain pointer to it. */
-struct tc_page {
-    uint64_t gpage;
-    _Atomic uint32_t gen;      /* bumped when the page's code is written */
-    _Atomic uint32_t live;     /* translations exist: writes must invalidate */
-    struct tc_page *next;
-};
-
-/* Per-VM set of code pages, shared by every vCPU. The filter has a bit per hash of
- * every page ever entered, so the TLB fill path answers "not code" without the lock
- * for nearly every data page. */
-#define TC_FILTER_BITS 65536u
-struct tc_pages {
-    _Atomic uint64_t filter[TC_FILTER_BITS / 64];
-    pthread_mutex_t lock;
-    struct tc_page **buckets;
-    uint32_t nbuckets;
-    uint32_t count;
-};
-
-bool tc_pages_init(struct tc_pages *t);
-void tc_pages_destroy(struct tc_pages *t);
-/* The entry for gpage, created (not live) if absent; NULL only on allocation failure. */
-struct tc_page *tc_page_get(struct tc_pages *t, uint64_t gpage);
-/* Whether gpage currently holds live translations. */
-bool tc_page_is_live(struct tc_pages *t, uint64_t gpage);
-/* Invalidate gpage's translations; true if it held any. */
-bool tc_page_invalidate(struct tc_pages *t, uint64_t gpage);
+#include "mmu/codepages.h"
 
 #define TC_MAX_PAGES 2u
 
@@ -48,7 +18,7 @@ struct tc_block {
     uint64_t pc, gpa;
     uint32_t mode;
     uint32_t npages;
-    struct tc_page *page[TC_MAX_PAGES];
+    struct mmu_code_page *page[TC_MAX_PAGES];
     uint32_t page_gen[TC_MAX_PAGES];
     uint64_t s2_epoch;         /* stage-2 epoch it was translated under */
     uint64_t checked_run;      /* last vcpu_run in which its bytes were re-checked */

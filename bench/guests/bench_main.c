@@ -9,6 +9,11 @@
 #define W_EXIT_LOOP 4
 #define W_TRANSLATE 5
 #define W_FP_LOOP 6
+#define W_BOOT 7
+
+#if BENCH_WORKLOAD == W_BOOT
+#include "boot.h"   /* only the boot images build with its generated sources */
+#endif
 
 uint64_t bench_main(void);
 
@@ -26,6 +31,8 @@ uint64_t bench_main(void)
     return bench_translate();
 #elif BENCH_WORKLOAD == W_FP_LOOP
     return bench_fp_loop(BENCH_FP_ITERS);
+#elif BENCH_WORKLOAD == W_BOOT
+    return bench_boot();
 #else
 #error "BENCH_WORKLOAD must name a workload"
 #endif

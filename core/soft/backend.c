@@ -58,7 +58,7 @@ static hv_return_t soft_vm_create(struct vm *vm)
     struct soft_vm *svm = calloc(1, sizeof(*svm));
     if (!svm)
         return HV_NO_RESOURCES;
-    if (!tc_pages_init(&svm->code_pages)) {
+    if (!mmu_code_pages_init(&svm->code_pages)) {
         free(svm);
         return HV_NO_RESOURCES;
     }
@@ -72,7 +72,7 @@ static void soft_vm_destroy(struct vm *vm)
     if (!svm)
         return;
     soft_s2_free_all(svm);
-    tc_pages_destroy(&svm->code_pages);
+    mmu_code_pages_destroy(&svm->code_pages);
     free(svm);
     vm->be_data = NULL;
 }
@@ -118,6 +118,7 @@ static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
     cpu->budget = UINT64_MAX;
     cpu->max_insns = SOFT_MAX_BLOCK_INSNS;
     cpu->rt = sv;
+    cpu->mem_ops = &soft_mem_ops;
     mmu_tlb_init(&cpu->tlb);
     ir_block_init(&sv->scratch, 0);
     pthread_mutex_init(&sv->wait_lock, NULL);

@@ -1,6 +1,8 @@
 /* soft.h - the software CPU's contract between the dispatcher (core/soft/), the IR
  * tiers (jit/), the MMU (mmu/) and the guest frontends (frontends/x86_64, arm64).
- * A frontend fills one struct soft_frontend; the dispatcher owns the run loop. */
+ * A frontend fills one struct soft_frontend; the dispatcher owns the run loop. Guest
+ * memory goes through the access path below the tiers (mmu/access.h: mmu_read,
+ * mmu_write_bytes, mmu_fetch_code ...). */
 #ifndef ANYHV_CORE_SOFT_SOFT_H
 #define ANYHV_CORE_SOFT_SOFT_H
 
@@ -11,9 +13,10 @@
 
 #include "core/backend.h"
 #include "core/exit.h"
-#include "jit/ir.h"
+#include "mmu/access.h"
 #include "mmu/mmu.h"
 
+struct ir_block;
 struct vcpu;
 struct soft_cpu;
 
@@ -97,7 +100,16 @@ struct soft_cpu {
     uint32_t stop_reason;           /* the IR STOP that ended the last block */
     uint64_t stop_detail;
     void *rt;                       /* dispatcher private data (struct soft_vcpu) */
+    const struct mmu_access_ops *mem_ops;   /* the dispatcher's side of guest memory */
 };
+
+/* Stop the current block from a helper or the memory access path: sets cpu->stop and
+ * unwinds to cpu->unwind. */
+static inline _Noreturn void soft_unwind(struct soft_cpu *cpu, enum soft_stop why)
+{
+    cpu->stop = why;
+    longjmp(*cpu->unwind, 1);
+}
 
 /* Frontends, one per guest architecture. Referenced weakly by the soft backend: a
  * library built without one reports HV_UNSUPPORTED for that architecture. */
@@ -108,33 +120,5 @@ extern const struct soft_frontend a64_soft_frontend;
 const struct soft_frontend *soft_frontend_for(enum guest_arch arch);
 /* Override the frontend for an architecture (unit tests, tools); NULL restores. */
 void soft_frontend_register(enum guest_arch arch, const struct soft_frontend *fe);
-
-/* Guest memory for helpers and frontends, through the TLB (and its walk on a miss).
- * On a guest fault they deliver it and unwind (longjmp to cpu->unwind). */
-uint64_t soft_read(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info);
-void soft_write(struct soft_cpu *cpu, uint64_t va, uint64_t value, unsigned size, uint32_t access, uint64_t info);
-/* Stop the current block from a helper: sets cpu->stop and unwinds. */
-_Noreturn void soft_unwind(struct soft_cpu *cpu, enum soft_stop why);
-
-/* Any-size guest access (1..16 bytes and page-crossing), same fault rules. */
-void soft_read_bytes(struct soft_cpu *cpu, uint64_t va, void *out, unsigned size, uint32_t access, uint64_t info);
-void soft_write_bytes(struct soft_cpu *cpu, uint64_t va, const void *in, unsigned size, uint32_t access,
-                      uint64_t info);
-/* Host pointer for an atomic read-modify-write of [va, va+size) (checked for READ and
- * WRITE, code pages invalidated, faults delivered as for soft_read), or NULL when the
- * access crosses a page: the caller then emulates it with soft_read/soft_write. */
-uint8_t *soft_rmw_ptr(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info);
-/* Code fetch for translate: copies up to len bytes of code at va into out and records
- * the pages for self-modifying-code tracking. With fault == false it stops quietly at
- * the first page that cannot be fetched (returns the bytes copied); with fault == true
- * that page's fault is delivered and the translation unwinds. Frontends fetch code
- * only through this. */
-size_t soft_fetch_code(struct soft_cpu *cpu, uint64_t va, void *out, size_t len, bool fault);
-/* Guest-physical read/compare-and-swap for walkers and frontends (PDPTE loads ...),
- * through the vCPU's stage 2 only. False when gpa is not RAM allowing the access. */
-bool soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, void *out, unsigned size);
-bool soft_phys_cas64(struct soft_cpu *cpu, uint64_t gpa, uint64_t *expected, uint64_t desired);
-/* The stage 2 (guest-physical map) the vCPU uses now; valid while it executes. */
-const struct pmap *soft_stage2(struct soft_cpu *cpu);
 
 #endif /* ANYHV_CORE_SOFT_SOFT_H */

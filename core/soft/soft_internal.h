@@ -19,7 +19,7 @@ struct soft_vm {
      * only after every vCPU has left the execution period that could see the old one. */
     struct pmap *_Atomic s2[ANYHV_MAX_SPACES];
     _Atomic uint64_t s2_epoch;     /* bumped by unmap/protect: translations re-validate */
-    struct tc_pages code_pages;
+    struct mmu_code_pages code_pages;
 };
 
 struct soft_vcpu {
@@ -32,12 +32,12 @@ struct soft_vcpu {
     struct tcache tc;
     struct ir_block scratch;       /* IR of the block being translated */
     uint32_t state_size;
-    /* Code pages of the block being translated (soft_fetch_code), in pc order. */
+    /* Code pages of the block being translated (mmu_fetch_code), in pc order. */
     bool translating;
     uint32_t tb_npages;
     uint64_t tb_page[TC_MAX_PAGES];    /* virtual page */
     uint64_t tb_gpa[TC_MAX_PAGES];     /* guest-physical page */
-    struct tc_page *tb_pg[TC_MAX_PAGES];
+    struct mmu_code_page *tb_pg[TC_MAX_PAGES];
     uint32_t tb_gen[TC_MAX_PAGES];
     /* A page became a code page: other vCPUs must drop writable TLB entries (posted
      * outside the execution period, under the VM lock). */
@@ -67,11 +67,8 @@ void soft_exec_leave(struct soft_vcpu *sv);
 /* Make every other vCPU drop its TLB at its next block boundary (no waiting). */
 void soft_post_tlb_flush_all(struct vm *vm, const struct vcpu *except);
 
-/* mem.c */
-/* Translate va for instruction fetch (faulting) and return its guest-physical address. */
-uint64_t soft_fetch_gpa(struct soft_cpu *cpu, uint64_t va);
-/* Host pointer of guest-physical [gpa, gpa+len) in the vCPU's stage 2, or NULL. */
-uint8_t *soft_gpa_host(struct soft_cpu *cpu, uint64_t gpa, uint64_t len, uint32_t perms);
+/* mem.c: the dispatcher's hooks of the memory access path (soft_cpu.mem_ops). */
+extern const struct mmu_access_ops soft_mem_ops;
 
 /* translate.c: find or build the block at the current pc. NULL with cpu->stop set
  * when translation delivered a fault or could not proceed. */

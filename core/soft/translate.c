@@ -39,7 +39,7 @@ static bool copy_code(struct soft_vcpu *sv, struct tc_block *blk, uint64_t pc, u
             n = bytes - off;
         blk->code_gpa[i] = sv->tb_gpa[i] | (va & ~MMU_PAGE_MASK);
         blk->code_len[i] = n;
-        const uint8_t *h = soft_gpa_host(&sv->cpu, blk->code_gpa[i], n, 0);
+        const uint8_t *h = mmu_gpa_host(&sv->cpu, blk->code_gpa[i], n, 0);
         if (!h)
             return false;
         blk->code_host[i] = h;
@@ -67,7 +67,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     b->mode_key = mode;
     sv->tb_npages = 0;
     sv->translating = true;
-    if (!soft_fetch_code(cpu, pc, &(uint8_t){ 0 }, 1, true)) {
+    if (!mmu_fetch_code(cpu, pc, &(uint8_t){ 0 }, 1, true)) {
         sv->translating = false;
         return NULL;
     }
@@ -118,7 +118,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
 struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode)
 {
     struct soft_cpu *cpu = &sv->cpu;
-    uint64_t gpa = soft_fetch_gpa(cpu, pc);
+    uint64_t gpa = mmu_fetch_gpa(cpu, pc);
     uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
     uint64_t remaining = cpu->budget - cpu->icount;
     if (sv->smc_restart)
@@ -136,7 +136,7 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
             } else {
                 /* Rewritten behind our back (by the client): invalidate the page. */
                 for (uint32_t i = 0; i < blk->npages; i++)
-                    tc_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
+                    mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
                 blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
             }
         }

@@ -56,8 +56,8 @@ ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
     if (load) {
         /* All of memory first, then the registers: a fault leaves them untouched. */
         for (unsigned off = 0; off < total; off += 16)
-            soft_read_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
-                            access | MMU_READ, 0);
+            mmu_read_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
+                           access | MMU_READ, 0);
         memset(vr, 0, sizeof(vr));
         for (unsigned blk = 0; blk < structs; blk++)
             for (unsigned e = 0; e < lanes; e++)
@@ -73,8 +73,8 @@ ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc)
                 for (unsigned s = 0; s < il; s++)
                     memcpy(buf + blk * il * bytes + (e * il + s) * eb, vr[blk * il + s] + e * eb, eb);
         for (unsigned off = 0; off < total; off += 16)
-            soft_write_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
-                             access | MMU_WRITE, 0);
+            mmu_write_bytes(cpu, base + off, buf + off, 16 < total - off ? 16 : (unsigned)(total - off),
+                            access | MMU_WRITE, 0);
     }
     post_index(st, insn, rn, base, total);
     return 0;
@@ -129,7 +129,7 @@ static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
     uint32_t access = a64_el(st) == 0 ? MMU_USER : 0;
     uint8_t buf[32];
     if (load) {
-        soft_read_bytes(cpu, base, buf, (unsigned)total, access | MMU_READ, 0);
+        mmu_read_bytes(cpu, base, buf, (unsigned)total, access | MMU_READ, 0);
         for (unsigned s = 0; s < sh.selem; s++) {
             uint8_t *v = st->v[(rt + s) % 32].b;
             if (sh.replicate) {
@@ -144,7 +144,7 @@ static ir_u128 helper_simd_single(void *cpu, uint32_t insn)
     } else {
         for (unsigned s = 0; s < sh.selem; s++)
             memcpy(buf + s * sh.eb, st->v[(rt + s) % 32].b + sh.index * sh.eb, sh.eb);
-        soft_write_bytes(cpu, base, buf, (unsigned)total, access | MMU_WRITE, 0);
+        mmu_write_bytes(cpu, base, buf, (unsigned)total, access | MMU_WRITE, 0);
     }
     post_index(st, insn, rn, base, total);
     return 0;

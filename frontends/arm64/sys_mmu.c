@@ -71,7 +71,7 @@ bool a64_mmu_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu
     struct a64_state *st = a64_st(cpu);
     struct a64_walk_regs r = regs_of(st);
     struct a64_walk_result w;
-    a64_walk(soft_stage2(cpu), &r, va, &w);
+    a64_walk(mmu_stage2(cpu), &r, va, &w);
     bool probe = (access & MMU_PROBE) != 0;
     if (w.fault != A64_WALK_OK) {
         if (probe)
@@ -162,7 +162,7 @@ void a64_at(struct soft_cpu *cpu, uint64_t va, unsigned op2)
     struct a64_state *st = a64_st(cpu);
     struct a64_walk_regs r = regs_of(st);
     struct a64_walk_result w;
-    a64_walk(soft_stage2(cpu), &r, va, &w);
+    a64_walk(mmu_stage2(cpu), &r, va, &w);
     bool el0 = op2 >= 2, write = op2 & 1;
     uint32_t fsc;
     if (w.fault == A64_WALK_OK) {

@@ -386,7 +386,7 @@ static void dc_zva(struct soft_cpu *cpu, uint64_t va)
 {
     uint64_t base = va & ~(uint64_t)(DCZVA_BYTES - 1);
     for (unsigned i = 0; i < DCZVA_BYTES; i += 8)
-        soft_write(cpu, base + i, 0, 8, MMU_WRITE | (a64_el(a64_st(cpu)) == 0 ? MMU_USER : 0), A64_INFO_CM);
+        mmu_write(cpu, base + i, 0, 8, MMU_WRITE | (a64_el(a64_st(cpu)) == 0 ? MMU_USER : 0), A64_INFO_CM);
 }
 
 ir_u128 a64_helper_sys(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)

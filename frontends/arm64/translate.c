@@ -78,7 +78,7 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
         max = 1;   /* software step: one instruction, then the step exit */
     size_t to_page_end = PAGE_BYTES - (pc & (PAGE_BYTES - 1));
     size_t want = (size_t)max * 4 < to_page_end ? (size_t)max * 4 : to_page_end;
-    size_t got = soft_fetch_code(cpu, pc, words, want, true) / 4;
+    size_t got = mmu_fetch_code(cpu, pc, words, want, true) / 4;
     if (got == 0)
         return false;
     struct a64_tc t = { .b = b, .cpu = cpu, .el = a64_el(st), .fp_enabled = fp_enabled(st),

@@ -224,7 +224,7 @@ static void end_shadow(struct x86_ctx *c)
 }
 
 /* Lift instructions until a terminator, the block cap, a page change or code that
- * cannot be fetched. Code comes through soft_fetch_code (self-modifying code
+ * cannot be fetched. Code comes through mmu_fetch_code (self-modifying code
  * tracking); a fetch fault is taken only for the block's first instruction. */
 static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_fn fetch)
 {
@@ -290,7 +290,7 @@ static bool translate_with(struct soft_cpu *cpu, struct ir_block *b, x86_fetch_f
 
 static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
 {
-    return translate_with(cpu, b, soft_fetch_code);
+    return translate_with(cpu, b, mmu_fetch_code);
 }
 
 /* Code fetch without the dispatcher: stage 1 and stage 2 directly, never faulting. */

@@ -4,8 +4,8 @@
  * take the 32-bit form (offset, then the FCS/FDS selectors the x87 helper keeps in
  * x86_state.fpu_fcs/fpu_fds). Outside 64-bit mode only XMM0-7 are saved and restored.
  * CR4.OSFXSR clear: XMM and MXCSR are saved and restored anyway (the SDM leaves it
- * to the implementation). Memory goes through the soft MMU whole (soft_read_bytes/
- * soft_write_bytes: both pages resolved before any byte is written, code pages
+ * to the implementation). Memory goes through the soft MMU whole (mmu_read_bytes/
+ * mmu_write_bytes: both pages resolved before any byte is written, code pages
  * invalidated), so a fault leaves memory and state unchanged. */
 #include <string.h>
 
@@ -55,7 +55,7 @@ static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
         memcpy(img + FX_FDS, &st->fpu_fds, 2);
     }
     unsigned len = x86_code_size_of(st) == X86_CODE64 ? FX_XMM_END : FX_LEGACY_END;
-    soft_write_bytes(cpu, addr, img, len, MMU_WRITE, seg);
+    mmu_write_bytes(cpu, addr, img, len, MMU_WRITE, seg);
 }
 
 static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
@@ -64,7 +64,7 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg
     uint8_t img[X86_FXSAVE_SIZE];
     bool code64 = x86_code_size_of(st) == X86_CODE64;
     memset(img, 0, sizeof(img));
-    soft_read_bytes(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, MMU_READ, seg);
+    mmu_read_bytes(cpu, addr, img, code64 ? FX_XMM_END : FX_LEGACY_END, MMU_READ, seg);
     uint32_t mxcsr;
     memcpy(&mxcsr, img + FX_MXCSR, 4);
     if (mxcsr & ~SOFT_MXCSR_MASK)

@@ -322,7 +322,7 @@ static ir_u128 h_maskmov(void *vcpu, ir_u128 addr, ir_u128 data, ir_u128 how)
     unsigned seg = (unsigned)(how >> MASKMOV_SEG_SHIFT) & 7;
     for (unsigned i = 0; i < 16; i++)
         if ((how >> i) & 1)
-            soft_write(vcpu, (uint64_t)addr + i, (uint8_t)(data >> (8 * i)), 1, MMU_WRITE, seg);
+            mmu_write(vcpu, (uint64_t)addr + i, (uint8_t)(data >> (8 * i)), 1, MMU_WRITE, seg);
     return 0;
 }
 

@@ -36,7 +36,7 @@ static bool pdptes_ok(struct soft_cpu *cpu, uint64_t cr3)
 {
     for (unsigned i = 0; i < PAE_PDPTES; i++) {
         uint64_t e;
-        if (soft_phys_read(cpu, (cr3 & CR3_PAE_MASK) + 8u * i, &e, 8) &&
+        if (mmu_stage2_read(cpu, (cr3 & CR3_PAE_MASK) + 8u * i, &e, 8) &&
             x86_pae_pdpte_reserved(e, x86_cpuid_maxphyaddr()))
             return false;
     }

@@ -12,12 +12,12 @@
 
 void x87_mem_read(struct x87 *x, void *buf, unsigned n)
 {
-    soft_read_bytes(x->cpu, x->addr, buf, n, MMU_READ, X87_D_SEG(x->d));
+    mmu_read_bytes(x->cpu, x->addr, buf, n, MMU_READ, X87_D_SEG(x->d));
 }
 
 void x87_mem_write(struct x87 *x, const void *buf, unsigned n)
 {
-    soft_write_bytes(x->cpu, x->addr, buf, n, MMU_WRITE, X87_D_SEG(x->d));
+    mmu_write_bytes(x->cpu, x->addr, buf, n, MMU_WRITE, X87_D_SEG(x->d));
 }
 
 static int64_t read_int(struct x87 *x, unsigned n)

@@ -2,12 +2,13 @@
  * every run ends in an exit a client can handle (never an internal error), within
  * an instruction budget (so each case runs the same every time), and read-only guest
  * memory is never written. ASan builds also check that no host memory outside the
- * guest's mappings is touched. */
+ * guest's mappings is touched. Cases: ANYHV_FUZZ_ITERS, else ANYHV_TEST_SLICE, else ITERS. */
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "a64_core.h"
+#include "support/cases.h"
 
 #define ITERS 600u
 #define RUN_MS 50u          /* the watchdog: only a run the budget failed to end */
@@ -57,8 +58,7 @@ Test(arm64_random_code, never_crashes_or_escapes)
     pthread_create(&wd, NULL, watchdog_main, &w);
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     unsigned kinds[EXIT_KIND_COUNT] = { 0 };
-    const char *env = getenv("ANYHV_FUZZ_ITERS");
-    unsigned iters = env && *env ? (unsigned)strtoul(env, NULL, 0) : ITERS;
+    unsigned iters = test_case_count(ITERS);
     for (unsigned it = 0; it < iters; it++) {
         for (unsigned i = 0; i < CORE_PAGE / 4; i++) {
             rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;

@@ -1,6 +1,7 @@
 /* diff_main.h - the start the differential testers share (diff_unicorn, diff_x87):
  * the soft route chosen, the `--fuzz` entry that runs only under `make fuzz`, and the
- * iteration count (argv[1], else ANYHV_FUZZ_ITERS, else a bounded slice). */
+ * iteration count (a number among the arguments, else ANYHV_FUZZ_ITERS, else a bounded
+ * slice). */
 #ifndef ANYHV_TESTS_SOFT_X86_DIFF_MAIN_H
 #define ANYHV_TESTS_SOFT_X86_DIFF_MAIN_H
 
@@ -29,7 +30,12 @@ static inline int diff_start(int argc, char **argv)
 
 static inline unsigned diff_iterations(int argc, char **argv, unsigned slice)
 {
-    const char *s = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("ANYHV_FUZZ_ITERS");
+    const char *s = getenv("ANYHV_FUZZ_ITERS");
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] >= '0' && argv[i][0] <= '9') {
+            s = argv[i];
+            break;
+        }
     long v = s ? strtol(s, NULL, 10) : (long)slice;
     return v > 0 ? (unsigned)v : slice;
 }

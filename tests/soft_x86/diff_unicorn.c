@@ -3,7 +3,7 @@
  * register states, run on both; registers, the flags each sequence leaves defined
  * and the written memory must agree. A mismatch prints the Capstone listing, both
  * register files side by side, the memory diff and the block's IR before and after
- * the passes. Iterations: argv[1], else ANYHV_FUZZ_ITERS, else a bounded slice. */
+ * the passes. Iterations: a count argument, else ANYHV_FUZZ_ITERS, else a bounded slice. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <anyhv/anyhv.h>

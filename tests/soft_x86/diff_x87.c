@@ -10,7 +10,7 @@
  * 16-bit encoding in real mode ([bx+disp], the environment images' operand size
  * flipped by 66h), still against the host in 64-bit mode: x87 results do not depend
  * on the code size, and the images differ only in the pointer fields not compared.
- * Iterations: argv[1], else ANYHV_FUZZ_ITERS, else a bounded slice; ANYHV_FUZZ_SEED
+ * Iterations: a count argument, else ANYHV_FUZZ_ITERS, else a bounded slice; ANYHV_FUZZ_SEED
  * and ANYHV_FUZZ_FIRST reproduce one case. */
 #include <capstone/capstone.h>
 #include <inttypes.h>

@@ -5,11 +5,12 @@
  * that loops), never a crash, hang or host access outside guest RAM (run it under
  * ASan: -DANYHV_SANITIZE=ON). The VM must stay usable from one case to the next.
  * Runs end by instruction budget, not wall time, so a case runs the same every time.
- * Cases: ANYHV_FUZZ_ITERS, else a bounded slice. */
+ * Cases: ANYHV_FUZZ_ITERS, else ANYHV_TEST_SLICE, else a bounded slice. */
 #include <criterion/criterion.h>
 #include <anyhv/anyhv.h>
 
 #include "support/backend.h"
+#include "support/cases.h"
 #include "x86_guest.h"
 
 #define DEFAULT_CASES 400
@@ -103,8 +104,7 @@ Test(soft_x86_random, random_bytes_end_in_exits, .timeout = 120)
     const char *env = getenv("ANYHV_BACKEND");
     if (!env || strcmp(env, "soft") != 0)
         cr_skip_test("random code runs on the soft route only (KVM would run it in the host's kernel emulator)");
-    const char *iters = getenv("ANYHV_FUZZ_ITERS");
-    unsigned cases = iters ? (unsigned)strtoul(iters, NULL, 10) : DEFAULT_CASES;
+    unsigned cases = test_case_count(DEFAULT_CASES);
     struct xg g;
     cr_assert_eq(xg_create(&g), 0);
     cr_assert_eq(anyhv_vcpu_set_instruction_budget(g.vcpu, RUN_INSNS), HV_SUCCESS);

@@ -152,13 +152,13 @@ static bool toy_translate(struct soft_cpu *cpu, struct ir_block *b)
     uint64_t pc = b->guest_pc;
     for (uint32_t n = 0; n < cpu->max_insns; n++) {
         uint8_t buf[TOY_MAX_LEN] = { 0 };
-        size_t got = soft_fetch_code(cpu, pc, buf, 4, false);
+        size_t got = mmu_fetch_code(cpu, pc, buf, 4, false);
         unsigned len = (got >= 1 && buf[0] == TOY_MOVI) ? 12u : 4u;
         if (got >= 4 && len > 4)
-            got += soft_fetch_code(cpu, pc + 4, buf + 4, len - 4, false);
+            got += mmu_fetch_code(cpu, pc + 4, buf + 4, len - 4, false);
         if (got < len) {
             if (n == 0) {
-                soft_fetch_code(cpu, pc, buf, len, true);   /* delivers the fetch fault */
+                mmu_fetch_code(cpu, pc, buf, len, true);   /* delivers the fetch fault */
                 return false;
             }
             ir_jump(b, pc);

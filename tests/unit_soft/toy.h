@@ -9,6 +9,7 @@
 
 #include "core/soft/soft.h"
 #include "core/vm.h"
+#include "jit/ir.h"
 
 enum toy_op {
     TOY_HALT = 0x00,  /* STOP halt, pc = next */

@@ -60,7 +60,7 @@ static void gather(struct soft_cpu *cpu, uint64_t base, uint64_t how)
         uint64_t va = base + (uint64_t)off * scale;
         if (how & AM_ADDR32)
             va = (uint32_t)va;
-        uint64_t v = soft_read(cpu, va, es, MMU_READ, seg);
+        uint64_t v = mmu_read(cpu, va, es, MMU_READ, seg);
         set_elem(st, dst, i, es, v);
         set_elem(st, msk, i, es, 0);
     }
@@ -88,7 +88,7 @@ static ir_u128 h_avx_mem(void *vcpu, ir_u128 a, ir_u128 mask, ir_u128 howv)
     if (kind == AM_MASK_LOAD) {
         for (unsigned i = 0; i < 16 / es; i++)
             if (m.b[(i + 1) * es - 1] >> 7) {
-                uint64_t v = soft_read(cpu, addr + i * es, es, MMU_READ, seg);
+                uint64_t v = mmu_read(cpu, addr + i * es, es, MMU_READ, seg);
                 memcpy(&r.b[i * es], &v, es);
             }
         return r.v;
@@ -100,7 +100,7 @@ static ir_u128 h_avx_mem(void *vcpu, ir_u128 a, ir_u128 mask, ir_u128 howv)
         if (m.b[(i + 1) * es - 1] >> 7) {
             uint64_t v = 0;
             memcpy(&v, data + i * es, es);
-            soft_write(cpu, addr + i * es, v, es, MMU_WRITE, seg);
+            mmu_write(cpu, addr + i * es, v, es, MMU_WRITE, seg);
         }
     return 0;
 }

@@ -104,7 +104,7 @@ static void xsave(struct soft_cpu *cpu, uint64_t addr, unsigned seg, enum xs_for
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t area[XS_AREA], img[XS_AREA];
-    soft_read_bytes(cpu, addr, area, XS_AREA, MMU_READ, seg);
+    mmu_read_bytes(cpu, addr, area, XS_AREA, MMU_READ, seg);
     image_of_state(st, rexw, img);
     uint64_t inuse = x86_xinuse(st), bv;
     memcpy(&bv, area + XS_HDR, 8);
@@ -129,7 +129,7 @@ static void xsave(struct soft_cpu *cpu, uint64_t addr, unsigned seg, enum xs_for
         bv = (bv & ~rfbm) | (inuse & rfbm);
     }
     memcpy(area + XS_HDR, &bv, 8);
-    soft_write_bytes(cpu, addr, area, XS_AREA, MMU_WRITE, seg);
+    mmu_write_bytes(cpu, addr, area, XS_AREA, MMU_WRITE, seg);
 }
 
 /* Component i to its initial configuration. */
@@ -188,7 +188,7 @@ static void xrstor(struct soft_cpu *cpu, uint64_t addr, unsigned seg, bool rexw,
     struct x86_state *st = x86_st(cpu);
     uint8_t area[XS_AREA];
     memset(area, 0, sizeof(area));
-    soft_read_bytes(cpu, addr, area, XS_HDR + X86_XSAVE_HEADER_SIZE, MMU_READ, seg);
+    mmu_read_bytes(cpu, addr, area, XS_HDR + X86_XSAVE_HEADER_SIZE, MMU_READ, seg);
     uint64_t bv, xcomp;
     memcpy(&bv, area + XS_HDR, 8);
     memcpy(&xcomp, area + XS_HDR_XCOMP, 8);
@@ -198,7 +198,7 @@ static void xrstor(struct soft_cpu *cpu, uint64_t addr, unsigned seg, bool rexw,
     /* The compacted form holds only the components XCOMP_BV names; AVX, the only
      * extended one, sits at 576 either way. */
     if (rfbm & bv & X86_XSTATE_AVX)
-        soft_read_bytes(cpu, addr + X86_XSAVE_AVX_OFFSET, area + X86_XSAVE_AVX_OFFSET, X86_XSAVE_AVX_BYTES, MMU_READ,
+        mmu_read_bytes(cpu, addr + X86_XSAVE_AVX_OFFSET, area + X86_XSAVE_AVX_OFFSET, X86_XSAVE_AVX_BYTES, MMU_READ,
                         seg);
     uint32_t mxcsr;
     memcpy(&mxcsr, area + FX_MXCSR, 4);

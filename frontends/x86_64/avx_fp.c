@@ -14,8 +14,8 @@
  * - VCVTPS2PH: rounding by imm8 (bits 1:0, or MXCSR.RC with bit 2), integer
  *   arithmetic on the bits: IE (signalling NaN), OE, UE (a tiny inexact result; tiny
  *   after rounding), PE, DE for a denormal source unless DAZ, which zeroes it.
- * Unmasked exceptions: x86_sse_fp_commit (the flags recorded, then #XM or #UD, the
- * destination not written). What is not modelled: after an unmasked OE/UE the PE of
+ * Unmasked exceptions: x86_sse_fp_commit_lane (the flags recorded, both lanes' for a
+ * 256-bit form, then #XM or #UD, the destination not written). What is not modelled: after an unmasked OE/UE the PE of
  * the unbounded-exponent result (sse_fp.c models it for the SSE operations). */
 #include <fenv.h>
 #include <math.h>
@@ -240,7 +240,9 @@ static ir_u128 h_avx_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 howv)
         for (unsigned i = 0; i < 4; i++)
             r.w[i] = single_to_half(a.d[i], rc, mxcsr, &flags);
     }
-    x86_sse_fp_commit(cpu, flags);
+    unsigned lane = (how & X86_AVX_FP_UPPER) ? X86_SSE_LANE_UPPER
+                    : (how & X86_AVX_FP_LOWER) ? X86_SSE_LANE_LOWER : X86_SSE_LANE_ONLY;
+    x86_sse_fp_commit_lane(cpu, flags, lane);
     return r.v;
 }
 

@@ -15,8 +15,8 @@
  * on the second may already have written the first half, which the restarted
  * instruction writes again (the final memory is the architectural one).
  * #UD unless CR4.OSXSAVE and XCR0 enable SSE and AVX (X86_MK_AVX); #NM with CR0.TS.
- * FP operations that raise an unmasked exception in the upper lane have recorded
- * the lower lane's flags first (the hardware records both lanes' flags at once). */
+ * 256-bit FP operations record both lanes' MXCSR flags before an unmasked exception
+ * in either raises #XM (x86_sse_fp_commit_lane). */
 #include "frontends/x86_64/x86_avx.h"
 
 #define NM_VECTOR 7
@@ -161,20 +161,22 @@ static bool lift_lanes(struct x86_ctx *c, const struct x86_sse_desc *d, unsigned
     if (shift && wide) {
         ir_val src = x86_avx_read(c, 1, false).lo;
         ir_val up = ir_binop(c->b, IR_LSHR, src, ir_const128(c->b, shift));
-        x86_avx_write(c, &in->o[0], x86_sse_call(c, src, src, d->sse, imm), x86_sse_call(c, up, up, d->sse, imm));
+        ir_val lo = x86_sse_call_lane(c, src, src, d->sse, imm, X86_SSE_LANE_LOWER);
+        x86_avx_write(c, &in->o[0], lo, x86_sse_call_lane(c, up, up, d->sse, imm, X86_SSE_LANE_UPPER));
         return true;
     }
     if (narrows(d->sse) && in->o[1].size == 32) {
         struct x86_y src = x86_avx_read(c, 1, true);
-        ir_val lo = x86_resize(c, x86_sse_call(c, src.lo, src.lo, d->sse, imm), 8, false);
-        ir_val hi = x86_resize(c, x86_sse_call(c, src.hi, src.hi, d->sse, imm), 8, false);
+        ir_val lo = x86_resize(c, x86_sse_call_lane(c, src.lo, src.lo, d->sse, imm, X86_SSE_LANE_LOWER), 8, false);
+        ir_val hi = x86_resize(c, x86_sse_call_lane(c, src.hi, src.hi, d->sse, imm, X86_SSE_LANE_UPPER), 8, false);
         ir_val r = ir_insert(c->b, x86_resize(c, lo, 16, false), hi, 64);
         x86_avx_write(c, &in->o[0], r, IR_NONE);
         return true;
     }
     struct x86_y a = x86_avx_read(c, s1, wide), b = x86_avx_read(c, s2, wide);
-    ir_val lo = x86_sse_call(c, a.lo, b.lo, d->sse, imm);
-    ir_val hi = wide ? x86_sse_call(c, a.hi, b.hi, d->sse, upper_imm(d->sse, imm)) : IR_NONE;
+    ir_val lo = x86_sse_call_lane(c, a.lo, b.lo, d->sse, imm, wide ? X86_SSE_LANE_LOWER : X86_SSE_LANE_ONLY);
+    ir_val hi = wide ? x86_sse_call_lane(c, a.hi, b.hi, d->sse, upper_imm(d->sse, imm), X86_SSE_LANE_UPPER)
+                     : IR_NONE;
     x86_avx_write(c, &in->o[0], lo, hi);
     return true;
 }

@@ -34,7 +34,7 @@ bool lift_fma(struct x86_ctx *c)
                    (unsigned)in->o[0].reg.num << X86_AVX_FP_REG_SHIFT |
                    (unsigned)fma_row[in->op].order << X86_AVX_FP_ORDER_SHIFT |
                    (unsigned)fma_row[in->op].type << X86_AVX_FP_TYPE_SHIFT;
-    ir_val lo = avx_fp_call(c, a.lo, b.lo, how);
+    ir_val lo = avx_fp_call(c, a.lo, b.lo, how | (wide ? X86_AVX_FP_LOWER : 0));
     ir_val hi = wide ? avx_fp_call(c, a.hi, b.hi, how | X86_AVX_FP_UPPER) : IR_NONE;
     x86_avx_write(c, &in->o[0], lo, hi);
     return true;
@@ -48,8 +48,8 @@ bool lift_vcvtph2ps(struct x86_ctx *c)
     bool wide = c->in->o[0].size == 32;
     ir_val s = x86_avx_read(c, 1, false).lo;
     ir_val up = ir_binop(c->b, IR_LSHR, s, ir_const128(c->b, 64));
-    ir_val lo = avx_fp_call(c, s, s, X86_AVX_FP_PH2PS);
-    ir_val hi = wide ? avx_fp_call(c, up, up, X86_AVX_FP_PH2PS) : IR_NONE;
+    ir_val lo = avx_fp_call(c, s, s, X86_AVX_FP_PH2PS | (wide ? X86_AVX_FP_LOWER : 0));
+    ir_val hi = wide ? avx_fp_call(c, up, up, X86_AVX_FP_PH2PS | X86_AVX_FP_UPPER) : IR_NONE;
     x86_avx_write(c, &c->in->o[0], lo, hi);
     return true;
 }
@@ -63,9 +63,10 @@ bool lift_vcvtps2ph(struct x86_ctx *c)
     bool wide = in->o[1].size == 32;
     unsigned how = X86_AVX_FP_PS2PH | ((unsigned)(in->o[2].imm & 0xff) << 8);
     struct x86_y s = x86_avx_read(c, 1, wide);
-    ir_val r = x86_resize(c, x86_resize(c, avx_fp_call(c, s.lo, s.lo, how), 8, false), 16, false);
+    ir_val lo = avx_fp_call(c, s.lo, s.lo, how | (wide ? X86_AVX_FP_LOWER : 0));
+    ir_val r = x86_resize(c, x86_resize(c, lo, 8, false), 16, false);
     if (wide)
-        r = ir_insert(c->b, r, x86_resize(c, avx_fp_call(c, s.hi, s.hi, how), 8, false), 64);
+        r = ir_insert(c->b, r, x86_resize(c, avx_fp_call(c, s.hi, s.hi, how | X86_AVX_FP_UPPER), 8, false), 64);
     if (x86_is_vreg(&in->o[0])) {
         x86_avx_write(c, &in->o[0], r, IR_NONE);
         return true;

@@ -155,12 +155,17 @@ struct x86_sse_desc x86_sse_desc_of(unsigned op)
 }
 
 /* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
-ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
+ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane)
 {
-    ir_val how = ir_const(c->b, IR_I128, op | (imm << 8));
+    ir_val how = ir_const(c->b, IR_I128, op | (imm << 8) | (lane << X86_SSE_LANE_SHIFT));
     if (x86_sse_op_is_fp(op))
         return x86_call(c, IR_I128, x86_helper[X86_H_SSE_FP], a, b, how);
     return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, how);
+}
+
+ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
+{
+    return x86_sse_call_lane(c, a, b, op, imm, X86_SSE_LANE_ONLY);
 }
 
 /* MOVAPS/MOVAPD/MOVDQA and the non-temporal stores fault on a misaligned address. */

@@ -26,6 +26,7 @@ enum x86_avx_fp_op { X86_AVX_FP_FMA, X86_AVX_FP_PH2PS, X86_AVX_FP_PS2PH };
  * (PS, PD, SS, SD). */
 #define X86_AVX_FP_REG_SHIFT 16
 #define X86_AVX_FP_UPPER (1u << 20)
+#define X86_AVX_FP_LOWER (1u << 21)   /* the lower lane of a 256-bit form (#XM deferred) */
 #define X86_AVX_FP_ORDER_SHIFT 24
 #define X86_AVX_FP_TYPE_SHIFT 26
 extern const struct ir_helper x86_avx_fp_helper;

@@ -68,8 +68,16 @@ ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 ir_u128 x86_h_sse_fp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 bool x86_sse_op_is_fp(unsigned op);
 /* MXCSR gets the flags (MXCSR bit layout); an unmasked one raises #XM (#UD without
- * CR4.OSXMMEXCPT) and unwinds (sse_fp.c). */
+ * CR4.OSXMMEXCPT) and unwinds (sse_fp.c). A 256-bit operation runs as two calls:
+ * the lower lane's keeps its flags aside (x86_soft_flags.xm_deferred), the upper
+ * lane's commits both lanes' as one operation's (an unmasked pre-computation
+ * exception in either reports only the pre-computation flags), so MXCSR and #XM are
+ * the hardware's and the destination is not written. The lane rides in the
+ * FP helper's c at X86_SSE_LANE_SHIFT. */
+enum x86_sse_lane { X86_SSE_LANE_ONLY, X86_SSE_LANE_LOWER, X86_SSE_LANE_UPPER };
+#define X86_SSE_LANE_SHIFT 16
 void x86_sse_fp_commit(struct soft_cpu *cpu, unsigned flags);
+void x86_sse_fp_commit_lane(struct soft_cpu *cpu, unsigned flags, unsigned lane);
 /* The host-computed part, under whatever floating-point environment is current. */
 ir_u128 x86_sse_compute(unsigned op, unsigned imm, ir_u128 a, ir_u128 b);
 
@@ -118,6 +126,8 @@ struct x86_sse_desc x86_sse_desc_of(unsigned op);
 /* One helper call on 128-bit a, b: the FP state helper for MXCSR operations, else
  * the pure one. */
 ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm);
+/* The same for one lane of a 256-bit operation (enum x86_sse_lane). */
+ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane);
 
 /* #UD (CR0.EM, no CR4.OSFXSR) / #NM (CR0.TS) by the mode key; true when the
  * instruction may be lifted. */

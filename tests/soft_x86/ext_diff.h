@@ -35,9 +35,11 @@
 #define EXT_MXCSR_SLOT 0x70u
 #define EXT_STATUS_FLAGS 0x8d5u
 #define EXT_HLT 0xf4
+#define EXT_XM_VECTOR 19
 
 struct ext_state {
     int vector;                      /* -1: ran to the end */
+    uint32_t mxcsr_at_fault;         /* MXCSR when the sequence ended in #XM */
     uint64_t gpr[16];
     uint64_t rflags;
     uint8_t mem[EXT_AREA_BYTES];     /* data, the images, the saved RAX/RDX */
@@ -153,6 +155,7 @@ static inline void ext_run_native(const uint8_t *code, unsigned len, struct ext_
     struct native_x86_result r;
     cr_assert_eq(native_x86_run(code, len, &n, &r), 0);
     st->vector = r.signo ? r.trapno : -1;
+    memcpy(&st->mxcsr_at_fault, n.fx + EXT_MXCSR, 4);
     memcpy(st->gpr, n.gpr, sizeof(st->gpr));
     st->rflags = n.rflags & EXT_STATUS_FLAGS;
     memcpy(st->mem, scratch, sizeof(scratch));
@@ -198,6 +201,9 @@ static inline void ext_run_soft(struct xg *g, const uint8_t *code, unsigned len,
     for (unsigned i = 0; i < 16; i++)
         st->gpr[i] = xg_reg(g, ext_regs[i]);
     st->rflags = xg_reg(g, HV_X86_RFLAGS) & EXT_STATUS_FLAGS;
+    uint8_t fx[NATIVE_X86_FXSAVE_SIZE] __attribute__((aligned(16)));
+    cr_assert_eq(hv_vcpu_read_fpstate(g->vcpu, fx, sizeof(fx)), HV_SUCCESS);
+    memcpy(&st->mxcsr_at_fault, fx + EXT_MXCSR, 4);
     memcpy(st->mem, g->ram + XG_DATA, sizeof(st->mem));
     ext_finish(st);
 }
@@ -244,8 +250,11 @@ static inline void ext_compare_relaxed(const struct ext_state *want, const struc
 static inline void ext_compare(const struct ext_state *want, const struct ext_state *got, const char *hex)
 {
     cr_assert_eq(got->vector, want->vector, "%s: ended with vector %d, host %d", hex, got->vector, want->vector);
+    if (want->vector == EXT_XM_VECTOR)   /* #XM: the flags of every lane recorded, as the host's */
+        cr_assert_eq(got->mxcsr_at_fault, want->mxcsr_at_fault, "%s: MXCSR at #XM %#x, host %#x", hex,
+                     got->mxcsr_at_fault, want->mxcsr_at_fault);
     if (want->vector >= 0)
-        return;   /* a fault: the host's state is the signal handler's, not comparable */
+        return;   /* a fault: the rest of the host's state is the signal handler's */
     for (unsigned i = 0; i < 16; i++)
         cr_assert_eq(got->gpr[i], want->gpr[i], "%s: gpr %u %#llx, host %#llx", hex, i,
                      (unsigned long long)got->gpr[i], (unsigned long long)want->gpr[i]);

@@ -67,6 +67,9 @@ extern const struct backend_ops soft_backend_ops;
  * /dev/kvm) or HV_UNSUPPORTED (ISA or feature); `why`, if not NULL, gets words. */
 hv_return_t kvm_backend_check(enum guest_arch arch, const char **why);
 hv_return_t soft_backend_check(enum guest_arch arch, const char **why);
+/* anyhv_vcpu_get_exec_stats on the software route (owning thread). */
+struct anyhv_exec_stats;
+void soft_exec_stats(struct vcpu *vcpu, struct anyhv_exec_stats *out);
 /* True when the host virtualizes in hardware (VT-x/SVM flags, arm64 EL2),
  * as opposed to an emulated KVM such as PVM. */
 bool kvm_host_has_hw_virt(void);

@@ -114,3 +114,17 @@ hv_return_t anyhv_vcpu_x86_cpuid(uint64_t vcpu, uint32_t leaf, uint32_t subleaf,
     regs[3] = m.edx;
     return HV_SUCCESS;
 }
+
+hv_return_t anyhv_vcpu_get_exec_stats(uint64_t vcpu, anyhv_exec_stats_t *stats)
+{
+    struct vcpu *v;
+    if (!stats)
+        return HV_BAD_ARGUMENT;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    if (v->vm->be->kind != BACKEND_SOFT)
+        return HV_UNSUPPORTED;
+    soft_exec_stats(v, stats);
+    return HV_SUCCESS;
+}

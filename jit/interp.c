@@ -709,6 +709,24 @@ bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *src, const
     return true;
 }
 
+ir_u128 interp_eval_op(enum ir_op op, unsigned w, ir_u128 a, ir_u128 b)
+{
+    ir_u128 v[3] = { 0, a, b };
+    struct ictx c = { NULL, v, NULL, 0, NULL };
+    struct interp_insn in = { .op = op, .w = (uint8_t)w, .aw = (uint8_t)w, .dst = 0, .a = 1, .b = 2,
+                              .mask = mask_of(w) };
+    switch (op) {
+    case IR_UDIV: x_UDIV(&c, &in); break;
+    case IR_SDIV: x_SDIV(&c, &in); break;
+    case IR_UREM: x_UREM(&c, &in); break;
+    case IR_SREM: x_SREM(&c, &in); break;
+    case IR_UMULH: x_UMULH(&c, &in); break;
+    case IR_SMULH: x_SMULH(&c, &in); break;
+    default: return 0;
+    }
+    return v[0];
+}
+
 /* ---- pre-decoding ------------------------------------------------------------------- */
 
 static unsigned state_bytes(unsigned w)
@@ -752,7 +770,8 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
     }
     struct interp_insn *code = calloc(ncode ? ncode : 1, sizeof(*code));
     ir_u128 *vals = aligned_alloc(16, (size_t)nslots * sizeof(*vals));
-    if (!code || !vals)
+    uint8_t *width = calloc(nslots, 1), *is_const = calloc(nslots, 1);
+    if (!code || !vals || !width || !is_const)
         goto fail;
     memset(vals, 0, (size_t)nslots * sizeof(*vals));
     uint32_t n = 0;
@@ -761,8 +780,11 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
         const struct ir_insn *src = &b->insns[i];
         if (src->dead)
             continue;
+        if (src->type != IR_VOID)
+            width[slot[i + 1]] = src->type;
         if (src->op == IR_CONST) {
             vals[slot[i + 1]] = (ir_u128)src->imm | ((ir_u128)src->imm2 << 64);
+            is_const[slot[i + 1]] = 1;
             continue;
         }
         struct interp_insn *d = &code[n++];
@@ -791,11 +813,15 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
     out->count = n;
     out->nvals = nslots;
     out->vals = vals;
+    out->width = width;
+    out->is_const = is_const;
     return true;
 fail:
     free(slot);
     free(code);
     free(vals);
+    free(width);
+    free(is_const);
     return false;
 }
 
@@ -803,5 +829,7 @@ void interp_prog_free(struct interp_prog *p)
 {
     free(p->code);
     free(p->vals);
+    free(p->width);
+    free(p->is_const);
     memset(p, 0, sizeof(*p));
 }

@@ -43,6 +43,8 @@ struct interp_prog {
     uint32_t count;       /* instructions */
     uint32_t nvals;       /* value slots (slot 0 is an unused zero) */
     ir_u128 *vals;
+    uint8_t *width;       /* bits of each slot's value (the compiled tier types them) */
+    uint8_t *is_const;    /* 1 for slots holding a constant (never written by code) */
 };
 
 /* How a program left. */
@@ -62,6 +64,10 @@ enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p)
 /* Evaluate pure op `in` of block b on constant operands (for constant folding);
  * false for ops with effects. */
 bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *in, const ir_u128 args[3], ir_u128 *out);
+
+/* One pure binary op of width w on a and b, by the interpreter's code (the compiled
+ * tier's 128-bit division and high multiply). */
+ir_u128 interp_eval_op(enum ir_op op, unsigned w, ir_u128 a, ir_u128 b);
 
 /* Guest atomics on host memory (interp_atomic.c), shared with the later JIT tier:
  * the old value; access carries MMU_* kind and user bits. */

@@ -29,6 +29,7 @@ void tc_block_free(struct tc_block *blk)
     if (!blk)
         return;
     interp_prog_free(&blk->prog);
+    free(blk->region);
     free(blk->code);
     free(blk);
 }
@@ -54,12 +55,19 @@ bool tcache_init(struct tcache *tc, uint32_t limit)
     return true;
 }
 
+static void cache_free(struct tcache *tc, struct tc_block *blk)
+{
+    if (tc->on_free)
+        tc->on_free(tc->on_free_arg, blk);
+    tc_block_free(blk);
+}
+
 void tcache_flush(struct tcache *tc)
 {
     for (uint32_t i = 0; i < tc->nbuckets; i++) {
         for (struct tc_block *b = tc->buckets[i], *n; b; b = n) {
             n = b->next;
-            tc_block_free(b);
+            cache_free(tc, b);
         }
         tc->buckets[i] = NULL;
     }
@@ -90,7 +98,7 @@ struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uin
             if (tc_block_valid(b, s2_epoch))
                 return b;
             *link = b->next;
-            tc_block_free(b);
+            cache_free(tc, b);
             tc->count--;
             tc->invalidations++;
             tc->free_gen++;

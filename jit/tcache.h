@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "jit/interp.h"
+#include "jit/jit.h"
 #include "mmu/codepages.h"
 
 #define TC_MAX_PAGES 2u
@@ -31,6 +32,12 @@ struct tc_block {
     uint32_t guest_bytes;      /* code bytes covered from pc */
     uint64_t exec_count;
     struct interp_prog prog;
+    struct jit_block jit;      /* compiled code, once the block is hot */
+    /* When jit.fn is a region: the other blocks it runs, whose bytes the dispatcher
+     * re-checks once per run (region_run) as it does for blocks it enters itself. */
+    struct tc_block **region;
+    uint32_t nregion;
+    uint64_t region_run;
     struct tc_block *next;
     /* Successors last taken from here, so the dispatcher skips the lookup. Valid
      * while the cache has freed nothing and the TLB has not been flushed since. */
@@ -48,6 +55,9 @@ struct tcache {
     uint32_t limit;
     uint64_t translations, flushes, invalidations;
     uint64_t free_gen;         /* bumped whenever a block is freed (links go stale) */
+    /* Called before the cache frees a block (the compiled tier releases its code). */
+    void (*on_free)(void *arg, struct tc_block *blk);
+    void *on_free_arg;
 };
 
 bool tcache_init(struct tcache *tc, uint32_t limit);

@@ -114,7 +114,13 @@ bool mmu_code_page_invalidate(struct mmu_code_pages *t, uint64_t gpage)
     if (was) {
         atomic_fetch_add(&p->gen, 1);
         atomic_store(&p->live, 0);
+        atomic_fetch_add(&t->epoch, 1);
     }
     pthread_mutex_unlock(&t->lock);
     return was;
+}
+
+void mmu_code_pages_touch(struct mmu_code_pages *t)
+{
+    atomic_fetch_add(&t->epoch, 1);
 }

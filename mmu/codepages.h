@@ -28,6 +28,9 @@ struct mmu_code_page {
 #define MMU_CODE_FILTER_BITS 65536u
 struct mmu_code_pages {
     _Atomic uint64_t filter[MMU_CODE_FILTER_BITS / 64];
+    _Atomic uint64_t epoch;    /* moves when translations may have gone stale: a live
+                                * page invalidated, or stage 2 changed (compiled code
+                                * stops chaining on it) */
     pthread_mutex_t lock;
     struct mmu_code_page **buckets;
     uint32_t nbuckets;
@@ -42,5 +45,7 @@ struct mmu_code_page *mmu_code_page_get(struct mmu_code_pages *t, uint64_t gpage
 bool mmu_code_page_is_live(struct mmu_code_pages *t, uint64_t gpage);
 /* Invalidate gpage's translations; true if it held any. */
 bool mmu_code_page_invalidate(struct mmu_code_pages *t, uint64_t gpage);
+/* Stage 2 changed: translations re-validate before compiled code chains again. */
+void mmu_code_pages_touch(struct mmu_code_pages *t);
 
 #endif /* ANYHV_MMU_CODEPAGES_H */

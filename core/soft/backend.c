@@ -62,6 +62,7 @@ static hv_return_t soft_vm_create(struct vm *vm)
         free(svm);
         return HV_NO_RESOURCES;
     }
+    soft_jit_vm_init(svm);
     vm->be_data = svm;
     return HV_SUCCESS;
 }
@@ -72,6 +73,7 @@ static void soft_vm_destroy(struct vm *vm)
     if (!svm)
         return;
     soft_s2_free_all(svm);
+    jit_engine_destroy(svm->jit);
     mmu_code_pages_destroy(&svm->code_pages);
     free(svm);
     vm->be_data = NULL;
@@ -123,6 +125,7 @@ static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
     ir_block_init(&sv->scratch, 0);
     pthread_mutex_init(&sv->wait_lock, NULL);
     pthread_cond_init(&sv->wait_cond, NULL);
+    soft_jit_vcpu_init(sv);
     vcpu->be = sv;
     vcpu->state_valid = SG_ALL;
     if (cpu->fe)
@@ -136,6 +139,7 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     if (!sv)
         return;
     tcache_destroy(&sv->tc);
+    soft_jit_vcpu_fini(sv);
     tc_block_free(sv->temp_block);
     ir_block_free(&sv->scratch);
     pthread_mutex_destroy(&sv->wait_lock);

@@ -102,6 +102,48 @@ static struct tc_block *next_block(struct soft_vcpu *sv, struct tc_block *prev)
     return blk;
 }
 
+/* Run one block: its compiled code when it has some (which may chain on through
+ * other compiled blocks: *last is the block that ended and *exit its direct exit, or
+ * JIT_EXIT_NONE), else the interpreter. Returns the blocks run. */
+static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_block **last, uint32_t *exit,
+                          enum interp_result *r)
+{
+    struct soft_cpu *cpu = &sv->cpu;
+    if (sv->jit && blk->jit.state == JIT_BLOCK_COLD)
+        soft_jit_consider(sv, blk);   /* hot now (at once when eager): compile */
+    jit_fn fn = atomic_load_explicit(&blk->jit.fn, memory_order_relaxed);
+    *exit = JIT_EXIT_NONE;
+    sv->cur_blk = blk;
+    if (fn && blk->nregion && blk->region_run != sv->run_seq) {
+        /* The region runs its other blocks without the dispatcher: their bytes get
+         * the once-a-run check here. A rewritten one leaves the interpreter this
+         * time (this block's own bytes were checked) and retranslation after. */
+        bool same = true;
+        for (uint32_t i = 0; i < blk->nregion && same; i++)
+            same = soft_block_recheck(sv, blk->region[i]);
+        if (same)
+            blk->region_run = sv->run_seq;
+        else
+            fn = NULL;
+    }
+    if (!fn) {
+        sv->blocks_interp++;
+        *r = interp_run(cpu, &blk->prog);
+        *last = blk;
+        return 1;
+    }
+    bool quiet = cpu->fe->events_quiet && cpu->fe->events_quiet(cpu);
+    sv->jctx.chain_left = quiet ? JIT_CHAIN_MAX : 0;
+    sv->jctx.chain_epoch = soft_jit_chain_epoch(sv);
+    sv->jctx.last_exit = JIT_EXIT_NONE;
+    *r = (enum interp_result)fn(cpu, cpu->state);
+    *last = sv->cur_blk;
+    *exit = *r == INTERP_EXIT ? sv->jctx.last_exit : JIT_EXIT_NONE;
+    uint32_t ran = quiet ? 1u + (JIT_CHAIN_MAX - sv->jctx.chain_left) : 1u;
+    sv->blocks_jit += ran;
+    return ran;
+}
+
 /* Run blocks until something needs the dispatcher; cpu->stop says what. Called
  * inside an execution period, under setjmp (faults unwind past it). */
 static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
@@ -110,6 +152,7 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
     struct vcpu *vcpu = sv->vcpu;
     uint32_t until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
     struct tc_block *prev = NULL;
+    uint32_t prev_exit = JIT_EXIT_NONE;
     for (;;) {
         cpu->stop = SOFT_RUN;
         if (atomic_load_explicit(&vcpu->requests, memory_order_acquire) || sv->broadcast_pending)
@@ -119,7 +162,7 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
             cpu->stop = SOFT_STOP_EXIT;
             return;
         }
-        if (deadline_ns != BACKEND_NO_DEADLINE && --until_clock == 0) {
+        if (deadline_ns != BACKEND_NO_DEADLINE && until_clock == 0) {
             until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
             if (host_monotonic_ns() >= deadline_ns) {
                 fill_exit(cpu, EXIT_DEADLINE);
@@ -136,16 +179,22 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
             cpu->stop = SOFT_STOP_HALT;
             return;
         }
+        if (sv->jit)
+            jit_install_ready(sv->jit);
         struct tc_block *blk = next_block(sv, prev);
         if (!blk)
             return;
+        if (prev && prev_exit != JIT_EXIT_NONE)
+            soft_jit_link(sv, prev, prev_exit, blk);
         blk->exec_count++;
         cpu->insn_open = 0;
-        prev = blk == sv->temp_block ? NULL : blk;
         sv->smc_restart = false;
-        sv->cur_blk = blk;
-        enum interp_result r = interp_run(cpu, &blk->prog);
+        enum interp_result r;
+        struct tc_block *last;
+        uint32_t ran = run_block(sv, blk, &last, &prev_exit, &r);
+        until_clock = ran >= until_clock ? 0 : until_clock - ran;
         sv->cur_blk = NULL;
+        prev = last == sv->temp_block ? NULL : last;
         if (r == INTERP_STOP) {
             prev = NULL;
             handle_ir_stop(cpu);

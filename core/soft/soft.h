@@ -65,6 +65,16 @@ struct soft_frontend {
      * change, and set cpu->stop (SOFT_RUN to carry on). Without it: EXIT stops with
      * exit kind `detail`, HALT halts, SYSTEM carries on, EXCEPTION is an internal exit. */
     void (*stop)(struct soft_cpu *cpu, uint32_t reason, uint64_t detail);
+    /* Optional, for chaining compiled blocks without the dispatcher in between (both
+     * or neither): the bits of the state bytes [offset, offset+size) (size <= 8) that
+     * neither check_events nor mode_key ever looks at, so a block writing only those
+     * cannot change what happens between blocks; and whether check_events has nothing
+     * to do now and will have nothing to do as long as only plain bits change. */
+    uint64_t (*plain_bits)(uint32_t offset, uint32_t size);
+    bool (*events_quiet)(const struct soft_cpu *cpu);
+    /* Optional: the state offset of a 64-bit field that holds the pc unchanged in mode
+     * `mode` (what set_pc stores), or -1: compiled code then calls set_pc. */
+    int32_t (*pc_offset)(uint32_t mode);
 };
 
 /* "pc" in this interface is the guest-virtual address instruction fetch uses (x86:

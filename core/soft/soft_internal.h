@@ -20,6 +20,7 @@ struct soft_vm {
     struct pmap *_Atomic s2[ANYHV_MAX_SPACES];
     _Atomic uint64_t s2_epoch;     /* bumped by unmap/protect: translations re-validate */
     struct mmu_code_pages code_pages;
+    struct jit_engine *jit;        /* the compiled tier (NULL: interpreter only) */
 };
 
 struct soft_vcpu {
@@ -49,6 +50,10 @@ struct soft_vcpu {
     uint64_t run_seq;              /* vcpu_run calls so far */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
+    struct jit_vcpu *jit;          /* this vCPU's side of the compiled tier, or NULL */
+    struct jit_vcpu_ctx jctx;      /* what compiled code reads and writes */
+    uint32_t jit_threshold;        /* interpreted runs before a block is compiled */
+    uint64_t blocks_interp, blocks_jit;   /* dispatcher entries into each tier */
     pthread_mutex_t wait_lock;     /* HLT wait */
     pthread_cond_t wait_cond;
     jmp_buf unwind;
@@ -73,6 +78,21 @@ extern const struct mmu_access_ops soft_mem_ops;
 /* translate.c: find or build the block at the current pc. NULL with cpu->stop set
  * when translation delivered a fault or could not proceed. */
 struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode);
+
+/* jit_glue.c: the compiled tier as the dispatcher uses it. */
+void soft_jit_vm_init(struct soft_vm *svm);
+void soft_jit_vcpu_init(struct soft_vcpu *sv);
+void soft_jit_vcpu_fini(struct soft_vcpu *sv);
+/* A block just ran in the interpreter: compile it once it is hot (or at once, eager). */
+void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk);
+/* The chain epoch now (see struct jit_chain). */
+uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv);
+/* prev left by its direct exit k and the dispatcher found next: chain them. */
+void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next);
+
+/* translate.c: whether blk's guest bytes are still those it was translated from
+ * (checked once per run; false also invalidates its pages). */
+bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk);
 
 /* run.c */
 hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);

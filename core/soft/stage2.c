@@ -76,8 +76,10 @@ hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code)
     if (!fresh)
         return HV_NO_RESOURCES;
     struct pmap *old = atomic_exchange(&svm->s2[space], fresh);
-    if (invalidate_code)
+    if (invalidate_code) {
         atomic_fetch_add(&svm->s2_epoch, 1);
+        mmu_code_pages_touch(&svm->code_pages);
+    }
     shoot_down(vm);
     snapshot_free(old);
     return HV_SUCCESS;

@@ -115,6 +115,19 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     return blk;
 }
 
+bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    if (blk->checked_run == sv->run_seq)
+        return true;
+    if (bytes_unchanged(blk)) {
+        blk->checked_run = sv->run_seq;
+        return true;
+    }
+    for (uint32_t i = 0; i < blk->npages; i++)
+        mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
+    return false;
+}
+
 struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t mode)
 {
     struct soft_cpu *cpu = &sv->cpu;

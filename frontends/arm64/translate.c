@@ -143,6 +143,47 @@ static void fe_stop(struct soft_cpu *cpu, uint32_t reason, uint64_t detail)
     cpu->stop = SOFT_RUN;
 }
 
+/* ---- chaining compiled blocks (soft.h plain_bits / events_quiet) -------------------- */
+
+static bool inside(uint32_t off, uint32_t size, size_t lo, size_t len)
+{
+    return off >= lo && off + size <= lo + len;
+}
+
+/* General, SIMD and FP registers, FPCR/FPSR, the exclusive monitor, and PSTATE's NZCV:
+ * nothing check_events or the mode key reads. */
+static uint64_t fe_plain_bits(uint32_t off, uint32_t size)
+{
+    if (inside(off, size, offsetof(struct a64_state, x), offsetof(struct a64_state, pstate)) ||
+        inside(off, size, offsetof(struct a64_state, fpcr), 2 * sizeof(uint64_t)) ||
+        inside(off, size, offsetof(struct a64_state, v), sizeof(((struct a64_state *)0)->v)) ||
+        inside(off, size, offsetof(struct a64_state, excl_addr), sizeof(struct a64_state) - offsetof(struct a64_state, excl_addr)))
+        return ~0ull;
+    if (off == offsetof(struct a64_state, pstate) && size == sizeof(uint64_t))
+        return A64_PSTATE_N | A64_PSTATE_Z | A64_PSTATE_C | A64_PSTATE_V;
+    return 0;
+}
+
+/* fe_check_events would do nothing now (a timer deadline that passes while compiled
+ * blocks chain is seen at the next dispatcher visit, at most JIT_CHAIN_MAX blocks on). */
+static bool fe_events_quiet(const struct soft_cpu *cpu)
+{
+    const struct a64_state *st = cpu->state;
+    const struct vcpu *v = cpu->vcpu;
+    if (!cpu->fe_data || a64_step_active(cpu) || (st->pc & 3))
+        return false;
+    if ((v->ext.a64.pending_fiq && !(st->pstate & A64_PSTATE_F)) ||
+        (v->ext.a64.pending_irq && !(st->pstate & A64_PSTATE_I)))
+        return false;
+    return v->ext.a64.vtimer_masked || !a64_vtimer_firing((struct soft_cpu *)cpu);
+}
+
+static int32_t fe_pc_offset(uint32_t mode)
+{
+    (void)mode;
+    return (int32_t)offsetof(struct a64_state, pc);
+}
+
 static void fe_sync_state(struct soft_cpu *cpu)
 {
     (void)cpu;   /* arm64 keeps no lazy state */
@@ -160,4 +201,7 @@ const struct soft_frontend a64_soft_frontend = {
     .set_pc = fe_set_pc,
     .sync_state = fe_sync_state,
     .stop = fe_stop,
+    .plain_bits = fe_plain_bits,
+    .events_quiet = fe_events_quiet,
+    .pc_offset = fe_pc_offset,
 };

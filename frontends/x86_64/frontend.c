@@ -406,6 +406,45 @@ static bool fe_check_events(struct soft_cpu *cpu)
     return true;
 }
 
+/* ---- chaining compiled blocks (soft.h plain_bits / events_quiet) -------------------- */
+
+/* A whole field is plain (all bits) when [off, off+size) lies inside [lo, lo+len). */
+static bool inside(uint32_t off, uint32_t size, size_t lo, size_t len)
+{
+    return off >= lo && off + size <= lo + len;
+}
+
+/* Registers, the lazily kept arithmetic flags, x87/SSE state and RFLAGS.DF: nothing
+ * check_events or the mode key reads. */
+static uint64_t fe_plain_bits(uint32_t off, uint32_t size)
+{
+    if (inside(off, size, offsetof(struct x86_state, gpr), sizeof(((struct x86_state *)0)->gpr)) ||
+        inside(off, size, offsetof(struct x86_state, rip), sizeof(uint64_t)) ||
+        inside(off, size, offsetof(struct x86_state, fpu), sizeof(struct x86_fpu)) ||
+        inside(off, size, offsetof(struct x86_state, soft), offsetof(struct x86_soft_flags, pad)) ||
+        inside(off, size, offsetof(struct x86_state, fpu_fcs), 2 * sizeof(uint16_t)))
+        return ~0ull;
+    if (off == offsetof(struct x86_state, rflags) && size == sizeof(uint64_t))
+        return X86_FLAG_DF;
+    return 0;
+}
+
+/* In 64-bit code RIP is the pc; elsewhere set_pc subtracts CS.base and wraps. */
+static int32_t fe_pc_offset(uint32_t mode)
+{
+    return (mode & X86_MK_CODE_MASK) == X86_CODE64 ? (int32_t)offsetof(struct x86_state, rip) : -1;
+}
+
+/* fe_check_events would do nothing now, and nothing while only plain state changes. */
+static bool fe_events_quiet(const struct soft_cpu *cpu)
+{
+    const struct x86_state *st = cpu->state;
+    return st->soft_seg.valid && !((st->rflags ^ st->soft.rflags_synced) & ARITH_FLAGS) &&
+           !(st->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) && !st->pending_dbg &&
+           !(st->vmx.entry_irq_info & IRQ_INFO_VALID) &&
+           !(st->vmx.cpu_based & (CPU_BASED_IRQ_WND | CPU_BASED_VIRTUAL_NMI_WND)) && !cpu->halted;
+}
+
 /* ---- memory ------------------------------------------------------------------------- */
 
 /* Stage 1 for the TLB; the dispatcher applies stage 2. With MMU_PROBE a failure
@@ -485,6 +524,9 @@ const struct soft_frontend x86_soft_frontend = {
     .walk = fe_walk,
     .stage2_fault = fe_stage2_fault,
     .set_pc = fe_set_pc,
+    .plain_bits = fe_plain_bits,
+    .events_quiet = fe_events_quiet,
+    .pc_offset = fe_pc_offset,
     .sync_state = fe_sync_state,
     .stop = fe_stop,
     .flag_offsets = x86_flag_offsets,

@@ -104,6 +104,35 @@ ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t 
  */
 ANYHV_API hv_return_t anyhv_vcpu_x86_cpuid(uint64_t vcpu, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 
+/*!
+ * @typedef anyhv_exec_stats_t
+ * @abstract How the software route ran a vCPU's guest code so far: translation, the
+ *           interpreter tier and the compiled (LLVM ORC) tier.
+ */
+typedef struct anyhv_exec_stats {
+    uint64_t blocks_translated;   /* translation blocks built from guest code */
+    uint64_t runs_interpreted;    /* block executions in the interpreter */
+    uint64_t runs_compiled;       /* block executions in compiled code (chained included) */
+    uint64_t blocks_compiled;     /* blocks given compiled code */
+    uint64_t blocks_refused;      /* blocks the compiler could not take */
+    uint64_t compile_units;       /* modules compiled (each holds a batch of blocks) */
+    uint64_t compile_ns;          /* time spent compiling (on the compile thread) */
+    uint64_t code_bytes;          /* size of the object code produced */
+    uint32_t jit_mode;            /* 0 off, 1 on (tiered), 2 eager */
+    uint32_t reserved;
+} anyhv_exec_stats_t;
+
+/*!
+ * @function anyhv_vcpu_get_exec_stats
+ * @abstract Execution statistics of the software route for one vCPU (see
+ *           anyhv_exec_stats_t). The compiled tier follows ANYHV_JIT (off, on, eager).
+ * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t), from its owning thread.
+ * @param stats Receives the statistics.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle, another thread or NULL;
+ *         HV_UNSUPPORTED on KVM.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_get_exec_stats(uint64_t vcpu, anyhv_exec_stats_t *stats);
+
 ANYHV_END_DECLS
 
 #endif /* ANYHV_ANYHV_H */

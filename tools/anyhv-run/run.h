@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <anyhv/anyhv.h>
+
 /* I386 is 32-bit x86 code, run by the Intel flavour in 32-bit protected mode. */
 enum run_arch { RUN_ARCH_UNKNOWN = 0, RUN_ARCH_X86_64, RUN_ARCH_ARM64, RUN_ARCH_I386 };
 
@@ -68,7 +70,9 @@ struct run_stats {
 void stats_start(struct run_stats *s);
 void stats_count(struct run_stats *s, const char *kind);
 /* instructions < 0: not counted by this backend. */
-void stats_print(const struct run_stats *s, const char *backend, long long instructions, FILE *f);
+/* exec: the software route's tier statistics, or NULL (KVM). */
+void stats_print(const struct run_stats *s, const char *backend, long long instructions,
+                 const anyhv_exec_stats_t *exec, FILE *f);
 
 /* The flavour's VMM: builds the machine, loads the image, runs it. */
 int vmm_run(const struct run_options *o);

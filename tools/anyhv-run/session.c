@@ -113,7 +113,9 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
     console_flush();
     uint64_t n = 0;
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;
+    anyhv_exec_stats_t exec;
+    bool soft = anyhv_vcpu_get_exec_stats(v->handle_id, &exec) == HV_SUCCESS;
     if (!s->o->quiet)
-        stats_print(&s->stats, anyhv_backend_name(), icount, stderr);
+        stats_print(&s->stats, anyhv_backend_name(), icount, soft ? &exec : NULL, stderr);
     return s->status;
 }

@@ -22,7 +22,21 @@ void stats_count(struct run_stats *s, const char *kind)
     }
 }
 
-void stats_print(const struct run_stats *s, const char *backend, long long instructions, FILE *f)
+/* The software route's tiers: blocks translated, where block runs went, and what the
+ * compiled tier cost. */
+static void exec_print(const anyhv_exec_stats_t *x, FILE *f)
+{
+    static const char *const modes[] = { "off", "on", "eager" };
+    fprintf(f, "anyhv-run: jit %s, %llu blocks translated, %llu compiled (%llu refused) in %llu units, "
+               "%.1f ms compiling, %llu KiB of code; block runs: %llu interpreted, %llu compiled\n",
+            x->jit_mode < 3 ? modes[x->jit_mode] : "?", (unsigned long long)x->blocks_translated,
+            (unsigned long long)x->blocks_compiled, (unsigned long long)x->blocks_refused,
+            (unsigned long long)x->compile_units, (double)x->compile_ns / 1e6, (unsigned long long)(x->code_bytes / 1024),
+            (unsigned long long)x->runs_interpreted, (unsigned long long)x->runs_compiled);
+}
+
+void stats_print(const struct run_stats *s, const char *backend, long long instructions,
+                 const anyhv_exec_stats_t *exec, FILE *f)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -36,4 +50,6 @@ void stats_print(const struct run_stats *s, const char *backend, long long instr
     for (unsigned i = 0; i < RUN_STATS_KINDS && s->by_kind[i].kind; i++)
         fprintf(f, "%s%s %llu", i ? ", " : "", s->by_kind[i].kind, (unsigned long long)s->by_kind[i].count);
     fprintf(f, "), wall %.3f s\n", wall);
+    if (exec)
+        exec_print(exec, f);
 }

@@ -1,0 +1,276 @@
+/* jit_glue.c - the compiled tier as the soft dispatcher uses it: one engine per VM
+ * (ANYHV_JIT), one side per vCPU, the tiering threshold, and the links between
+ * compiled blocks. A block is chainable only when nothing in it can change what the
+ * dispatcher checks between blocks (the frontend's events and mode key); the
+ * dispatcher lets compiled code chain only while the frontend says its per-block
+ * event check has nothing to do (events_quiet). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <anyhv/anyhv.h>
+
+#include "core/soft/soft_internal.h"
+
+/* Interpreted runs of a block before it is queued for compilation (docs/jit.md). */
+#define SOFT_JIT_THRESHOLD_DEFAULT 64u
+
+void soft_jit_vm_init(struct soft_vm *svm)
+{
+    svm->jit = jit_engine_create(jit_mode_from_env());
+}
+
+static void on_block_free(void *arg, struct tc_block *blk)
+{
+    struct soft_vcpu *sv = arg;
+    jit_block_release(sv->jit, &blk->jit);
+}
+
+void soft_jit_vcpu_init(struct soft_vcpu *sv)
+{
+    sv->jctx.vm_epoch = &sv->svm->code_pages.epoch;
+    sv->jctx.requests = &sv->vcpu->requests;
+    sv->jctx.running = (void **)&sv->cur_blk;
+    sv->jctx.last_exit = JIT_EXIT_NONE;
+    sv->jit = jit_vcpu_create(sv->svm->jit, &sv->jctx);
+    if (sv->jit)
+        sv->jctx.jcache = calloc(JIT_JCACHE_SIZE, sizeof(*sv->jctx.jcache));
+    sv->tc.on_free = on_block_free;
+    sv->tc.on_free_arg = sv;
+    const char *t = getenv("ANYHV_JIT_THRESHOLD");
+    long n = t ? strtol(t, NULL, 10) : 0;
+    sv->jit_threshold = n > 0 && n < 1000000000 ? (uint32_t)n : SOFT_JIT_THRESHOLD_DEFAULT;
+    if (jit_engine_mode(sv->svm->jit) == JIT_MODE_EAGER)
+        sv->jit_threshold = 1;
+}
+
+/* The tcache must be gone first: its blocks hold requests this frees. With
+ * ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client). */
+void soft_jit_vcpu_fini(struct soft_vcpu *sv)
+{
+    const char *show = getenv("ANYHV_JIT_STATS");
+    if (show && *show && *show != '0') {
+        struct jit_stats js;
+        jit_vcpu_stats(sv->jit, &js);
+        fprintf(stderr,
+                "anyhv jit: %llu blocks translated, %llu compiled (%llu refused) in %llu units, %.1f ms compiling; "
+                "block runs: %llu interpreted, %llu compiled\n",
+                (unsigned long long)sv->tc.translations, (unsigned long long)js.blocks_compiled,
+                (unsigned long long)js.blocks_failed, (unsigned long long)js.units, (double)js.compile_ns / 1e6,
+                (unsigned long long)sv->blocks_interp, (unsigned long long)sv->blocks_jit);
+    }
+    jit_vcpu_destroy(sv->jit);
+    sv->jit = NULL;
+    free(sv->jctx.jcache);
+    sv->jctx.jcache = NULL;
+}
+
+/* Whether a SET of `in` only changes bits the frontend calls plain (events and the
+ * mode key never look at them): the whole field, or an INSERT of plain bits into the
+ * value the block read from the same place. */
+static bool set_is_plain(const struct soft_frontend *fe, const struct interp_prog *p, const uint32_t *def,
+                         const struct interp_insn *set)
+{
+    unsigned bytes = set->w <= 8 ? 1u : set->w / 8u;
+    if (bytes > 8)   /* vector registers: both halves whole */
+        return fe->plain_bits((uint32_t)set->imm, 8) == ~0ull && fe->plain_bits((uint32_t)set->imm + 8, 8) == ~0ull;
+    uint64_t plain = fe->plain_bits((uint32_t)set->imm, bytes);
+    uint64_t all = bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
+    if ((plain & all) == all)
+        return true;
+    uint32_t slot = set->a;
+    for (unsigned depth = 0; depth < 8 && def[slot]; depth++) {
+        const struct interp_insn *d = &p->code[def[slot] - 1];
+        if (d->op == IR_INSERT) {
+            unsigned fw = (unsigned)d->imm2;
+            uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
+            if (d->imm >= 64 || (field & ~plain))
+                return false;
+            slot = d->a;
+            continue;
+        }
+        return (d->op == IR_GET || d->op == IX_GET64) && d->imm == set->imm && d->w == set->w;
+    }
+    return false;
+}
+
+static bool block_chainable(const struct soft_frontend *fe, const struct interp_prog *p)
+{
+    if (!fe->plain_bits || !fe->events_quiet)
+        return false;
+    uint32_t *def = calloc(p->nvals ? p->nvals : 1, sizeof(*def));
+    if (!def)
+        return false;
+    bool ok = true;
+    for (uint32_t i = 0; i < p->count && ok; i++) {
+        const struct interp_insn *in = &p->code[i];
+        if (in->dst)
+            def[in->dst] = i + 1;
+        if (in->op == IR_SET || in->op == IX_SET64)
+            ok = set_is_plain(fe, p, def, in);
+        else if (in->op == IR_CALL)
+            ok = !(ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE);
+    }
+    free(def);
+    return ok;
+}
+
+/* Blocks a region may hold, and pre-decoded instructions in all (the optimising
+ * pipeline's cost grows faster than linearly: larger loops run as chained blocks). */
+#define SOFT_JIT_REGION_MAX 16u
+#define SOFT_JIT_REGION_MAX_CODE 1200u
+
+static struct jit_block_info info_of(const struct soft_frontend *fe, const struct tc_block *blk)
+{
+    return (struct jit_block_info){
+        .pc = blk->pc,
+        .mode = blk->mode,
+        .guest_insns = blk->guest_insns,
+        .chainable = block_chainable(fe, &blk->prog),
+        .pc_offset = fe->pc_offset ? fe->pc_offset(blk->mode) : -1,
+        .set_pc = fe->set_pc,
+    };
+}
+
+/* The recorded successor of blk at pc (the dispatcher's link, or a compiled chain
+ * cell) if it may join head's region: current, same mode, same single code page at
+ * the same generation (so head's validity is the member's), chainable. */
+static struct tc_block *successor(struct soft_vcpu *sv, const struct tc_block *head, const struct tc_block *blk,
+                                  uint64_t pc, uint64_t epoch)
+{
+    struct tc_block *n = NULL;
+    for (unsigned k = 0; k < 2 && !n; k++)
+        if (blk->link[k] && blk->link_pc[k] == pc && blk->link_free_gen[k] == sv->tc.free_gen &&
+            blk->link_tlb_gen[k] == sv->cpu.tlb.flush_gen)
+            n = blk->link[k];
+    for (uint32_t k = 0; k < blk->jit.nchain && !n; k++) {
+        const struct jit_chain *c = &blk->jit.chain[k];
+        if (blk->jit.chain_pc[k] == pc && c->fn && c->epoch == soft_jit_chain_epoch(sv))
+            n = c->blk;
+    }
+    if (!n || n == sv->temp_block || n->mode != head->mode || n->npages != 1 || n->page[0] != head->page[0] ||
+        n->page_gen[0] != head->page_gen[0] || !tc_block_valid(n, epoch))
+        return NULL;
+    return n;
+}
+
+/* The blocks reachable from head along recorded direct successors (head first), and
+ * whether one of them leads back to head: a loop worth a region. */
+static uint32_t form_region(struct soft_vcpu *sv, struct tc_block *head, struct tc_block **out, bool *loop)
+{
+    uint64_t epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
+    uint32_t n = 1, code = head->prog.count;
+    out[0] = head;
+    *loop = false;
+    if (head->npages != 1 || code > SOFT_JIT_REGION_MAX_CODE)
+        return 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t pcs[8];
+        uint32_t nexits = jit_direct_exits(&out[i]->prog, pcs, 8);
+        for (uint32_t k = 0; k < nexits && k < 8; k++) {
+            if (pcs[k] == head->pc) {
+                *loop = true;
+                continue;
+            }
+            struct tc_block *s = successor(sv, head, out[i], pcs[k], epoch);
+            bool seen = false;
+            for (uint32_t j = 0; j < n && !seen; j++)
+                seen = out[j] == s;
+            if (s && !seen && n < SOFT_JIT_REGION_MAX && code + s->prog.count <= SOFT_JIT_REGION_MAX_CODE) {
+                out[n++] = s;
+                code += s->prog.count;
+            }
+        }
+    }
+    return n;
+}
+
+void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    if (blk->exec_count < sv->jit_threshold || blk->jit.state != JIT_BLOCK_COLD || blk == sv->temp_block)
+        return;
+    const struct soft_frontend *fe = sv->cpu.fe;
+    struct tc_block *blocks[SOFT_JIT_REGION_MAX];
+    struct jit_member member[SOFT_JIT_REGION_MAX];
+    bool loop = false;
+    uint32_t n = form_region(sv, blk, blocks, &loop);
+    struct jit_block_info head = info_of(fe, blk);
+    if (!loop || !head.chainable)
+        n = 1;
+    /* A region's members must all chain; stop at the first that cannot. */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        member[i] = (struct jit_member){ .jb = &blocks[i]->jit, .prog = &blocks[i]->prog,
+                                         .info = i ? info_of(fe, blocks[i]) : head, .self = blocks[i] };
+        if (i && !member[i].info.chainable)
+            break;
+        keep = i + 1;
+    }
+    if (keep > 1) {
+        free(blk->region);
+        blk->region = malloc((keep - 1) * sizeof(*blk->region));
+        blk->nregion = blk->region ? keep - 1 : 0;
+        for (uint32_t i = 1; i < keep && blk->region; i++)
+            blk->region[i - 1] = blocks[i];
+        blk->region_run = sv->run_seq;
+        if (!blk->region)
+            keep = 1;
+    }
+    jit_request(sv->jit, member, keep, loop && head.chainable);
+}
+
+uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)
+{
+    /* Each term only grows, so the sum changes whenever one does. */
+    return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq;
+}
+
+/* The jump cache entry for next (reached by an indirect branch of compiled code). */
+static void remember_target(struct soft_vcpu *sv, struct tc_block *prev, struct tc_block *next, jit_fn fn)
+{
+    if (!sv->jctx.jcache || next == sv->temp_block || prev->mode != next->mode)
+        return;
+    struct jit_jcache_entry *e = &sv->jctx.jcache[jit_jcache_index(next->pc)];
+    e->pc = next->pc;
+    e->mode = next->mode;
+    e->epoch = soft_jit_chain_epoch(sv);
+    e->vm_epoch = atomic_load_explicit(&sv->svm->code_pages.epoch, memory_order_acquire);
+    e->insns = next->guest_insns;
+    e->blk = next;
+    e->fn = fn;
+}
+
+void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next)
+{
+    jit_fn fn = atomic_load_explicit(&next->jit.fn, memory_order_relaxed);
+    if (fn && k == JIT_EXIT_INDIRECT) {
+        remember_target(sv, prev, next, fn);
+        return;
+    }
+    if (!fn || k >= prev->jit.nchain || next == sv->temp_block || prev->jit.chain_pc[k] != next->pc ||
+        prev->mode != next->mode)
+        return;
+    struct jit_chain *c = &prev->jit.chain[k];
+    c->epoch = soft_jit_chain_epoch(sv);
+    c->vm_epoch = atomic_load_explicit(&sv->svm->code_pages.epoch, memory_order_acquire);
+    c->insns = next->guest_insns;
+    c->blk = next;
+    c->fn = fn;
+}
+
+void soft_exec_stats(struct vcpu *vcpu, struct anyhv_exec_stats *out)
+{
+    struct soft_vcpu *sv = vcpu->be;
+    struct jit_stats js;
+    jit_vcpu_stats(sv->jit, &js);
+    memset(out, 0, sizeof(*out));
+    out->blocks_translated = sv->tc.translations;
+    out->runs_interpreted = sv->blocks_interp;
+    out->runs_compiled = sv->blocks_jit;
+    out->blocks_compiled = js.blocks_compiled;
+    out->blocks_refused = js.blocks_failed;
+    out->compile_units = js.units;
+    out->compile_ns = js.compile_ns;
+    out->code_bytes = js.code_bytes;
+    out->jit_mode = (uint32_t)jit_engine_mode(sv->svm->jit);
+}

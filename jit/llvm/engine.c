@@ -1,0 +1,256 @@
+/* engine.c - LLVM 19 ORC through its C API. Each unit is one module: emitted to an
+ * object file by a target machine of the unit's optimisation level (so one LLJIT
+ * serves both tiers), added to the JIT under a resource tracker of its own, and
+ * freed by removing that tracker. Every LLVMErrorRef is consumed here. */
+#include "jit/llvm/engine.h"
+#include "jit/llvm/emit.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct llvm_engine {
+    LLVMOrcLLJITRef jit;
+    LLVMOrcJITDylibRef jd;
+    LLVMTargetMachineRef tm[LLVM_OPT_COUNT];
+    LLVMContextRef cx;
+    char *triple;
+    uint64_t next_unit;
+    bool debug;                /* ANYHV_JIT_DEBUG: report refused modules on stderr */
+};
+
+struct llvm_unit {
+    LLVMOrcResourceTrackerRef rt;
+};
+
+/* IR pipelines per level: the warm tier lets FastISel work on the IR as emitted;
+ * hot regions get the full O2 pipeline. */
+static const char *const pipeline[LLVM_OPT_COUNT] = { NULL, "default<O2>" };
+static const LLVMCodeGenOptLevel codegen_level[LLVM_OPT_COUNT] = { LLVMCodeGenLevelNone, LLVMCodeGenLevelDefault };
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool init_ok;
+
+static void init_llvm(void)
+{
+    init_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
+}
+
+bool llvm_supported(void)
+{
+    pthread_once(&init_once, init_llvm);
+    return init_ok;
+}
+
+/* Consume err; true if there was one. */
+static bool failed(struct llvm_engine *e, LLVMErrorRef err, const char *what)
+{
+    if (!err)
+        return false;
+    char *msg = LLVMGetErrorMessage(err);
+    if (!e || e->debug)
+        fprintf(stderr, "anyhv jit: %s: %s\n", what, msg);
+    LLVMDisposeErrorMessage(msg);
+    return true;
+}
+
+static void report_session_error(void *ctx, LLVMErrorRef err)
+{
+    failed(ctx, err, "execution session");
+}
+
+static bool make_machines(struct llvm_engine *e)
+{
+    LLVMTargetRef target;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(e->triple, &target, &msg)) {
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    for (unsigned i = 0; i < LLVM_OPT_COUNT; i++)
+        e->tm[i] = LLVMCreateTargetMachine(target, e->triple, cpu, features, codegen_level[i], LLVMRelocPIC,
+                                           LLVMCodeModelSmall);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    return e->tm[0] && e->tm[1];
+}
+
+struct llvm_engine *llvm_engine_create(const char **err)
+{
+    if (!llvm_supported()) {
+        *err = "LLVM has no native target here";
+        return NULL;
+    }
+    struct llvm_engine *e = calloc(1, sizeof(*e));
+    if (!e) {
+        *err = "out of memory";
+        return NULL;
+    }
+    const char *dbg = getenv("ANYHV_JIT_DEBUG");
+    e->debug = dbg && *dbg && *dbg != '0';
+    if (failed(e, LLVMOrcCreateLLJIT(&e->jit, LLVMOrcCreateLLJITBuilder()), "create LLJIT")) {
+        free(e);
+        *err = "LLJIT could not be created";
+        return NULL;
+    }
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(e->jit), report_session_error, e);
+    e->jd = LLVMOrcLLJITGetMainJITDylib(e->jit);
+    /* Library calls LLVM may emit (memcpy, memset) resolve in the process. */
+    LLVMOrcDefinitionGeneratorRef gen;
+    if (!failed(e, LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(e->jit),
+                                                                        NULL, NULL),
+                "process symbols"))
+        LLVMOrcJITDylibAddGenerator(e->jd, gen);
+    e->triple = strdup(LLVMOrcLLJITGetTripleString(e->jit));
+    e->cx = LLVMContextCreate();
+    if (!e->triple || !e->cx || !make_machines(e)) {
+        llvm_engine_destroy(e);
+        *err = "no target machine for this host";
+        return NULL;
+    }
+    return e;
+}
+
+void llvm_engine_destroy(struct llvm_engine *e)
+{
+    if (!e)
+        return;
+    if (e->jit)
+        failed(e, LLVMOrcDisposeLLJIT(e->jit), "dispose LLJIT");
+    for (unsigned i = 0; i < LLVM_OPT_COUNT; i++)
+        if (e->tm[i])
+            LLVMDisposeTargetMachine(e->tm[i]);
+    if (e->cx)
+        LLVMContextDispose(e->cx);
+    free(e->triple);
+    free(e);
+}
+
+static void fn_name(char *out, size_t len, uint64_t unit, unsigned i)
+{
+    snprintf(out, len, "anyhv_u%llu_b%u", (unsigned long long)unit, i);
+}
+
+/* Build the module; false when it is unusable (every fns[i] stays NULL). */
+static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const struct em_func *const *funcs,
+                                  unsigned n, enum llvm_opt opt, bool *emitted)
+{
+    struct em_module m;
+    char name[48];
+    fn_name(name, sizeof(name), unit, n);
+    em_module_init(&m, e->cx, name);
+    LLVMSetTarget(m.mod, e->triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(e->tm[opt]);
+    LLVMSetModuleDataLayout(m.mod, td);
+    LLVMDisposeTargetData(td);
+    for (unsigned i = 0; i < n; i++) {
+        fn_name(name, sizeof(name), unit, i);
+        emitted[i] = em_emit_func(&m, funcs[i], name);
+        if (e->debug && emitted[i]) {
+            LLVMValueRef f = LLVMGetNamedFunction(m.mod, name);
+            unsigned bbs = 0, insns = 0;
+            for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb), bbs++)
+                for (LLVMValueRef x = LLVMGetFirstInstruction(bb); x; x = LLVMGetNextInstruction(x))
+                    insns++;
+            fprintf(stderr, "anyhv jit: %s: %u members, pc 0x%llx, %u blocks, %u instructions\n", name,
+                    funcs[i]->n, (unsigned long long)funcs[i]->member[0].info.pc, bbs, insns);
+        }
+        if (!emitted[i]) {
+            LLVMValueRef f = LLVMGetNamedFunction(m.mod, name);
+            if (f)
+                LLVMDeleteFunction(f);
+        }
+    }
+    em_module_dispose_builder(&m);
+    char *msg = NULL;
+    if (LLVMVerifyModule(m.mod, LLVMReturnStatusAction, &msg)) {
+        if (e->debug)
+            fprintf(stderr, "anyhv jit: module does not verify: %s\n", msg);
+        LLVMDisposeMessage(msg);
+        LLVMDisposeModule(m.mod);
+        return NULL;
+    }
+    LLVMDisposeMessage(msg);
+    const char *pipe = pipeline[opt];
+    if (opt == LLVM_OPT_HOT && getenv("ANYHV_JIT_PIPELINE"))
+        pipe = getenv("ANYHV_JIT_PIPELINE");
+    if (pipe) {
+        LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+        LLVMErrorRef err = LLVMRunPasses(m.mod, pipe, e->tm[opt], po);
+        LLVMDisposePassBuilderOptions(po);
+        if (failed(e, err, "passes")) {
+            LLVMDisposeModule(m.mod);
+            return NULL;
+        }
+    }
+    return m.mod;
+}
+
+struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *const *funcs, unsigned n,
+                               enum llvm_opt opt, jit_fn *fns, size_t *code_bytes)
+{
+    uint64_t unit = e->next_unit++;
+    bool emitted[n ? n : 1];
+    memset(fns, 0, n * sizeof(*fns));
+    *code_bytes = 0;
+    LLVMModuleRef mod = build_module(e, unit, funcs, n, opt, emitted);
+    if (!mod)
+        return NULL;
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    bool bad = LLVMTargetMachineEmitToMemoryBuffer(e->tm[opt], mod, LLVMObjectFile, &msg, &obj);
+    LLVMDisposeModule(mod);
+    if (bad) {
+        if (e->debug)
+            fprintf(stderr, "anyhv jit: codegen: %s\n", msg);
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    *code_bytes = LLVMGetBufferSize(obj);
+    struct llvm_unit *u = calloc(1, sizeof(*u));
+    if (!u) {
+        LLVMDisposeMemoryBuffer(obj);
+        return NULL;
+    }
+    u->rt = LLVMOrcJITDylibCreateResourceTracker(e->jd);
+    if (failed(e, LLVMOrcLLJITAddObjectFileWithRT(e->jit, u->rt, obj), "add object")) {
+        LLVMOrcReleaseResourceTracker(u->rt);
+        free(u);
+        return NULL;
+    }
+    unsigned got = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!emitted[i])
+            continue;
+        char name[48];
+        LLVMOrcExecutorAddress addr = 0;
+        fn_name(name, sizeof(name), unit, i);
+        if (!failed(e, LLVMOrcLLJITLookup(e->jit, &addr, name), "lookup") && addr) {
+            fns[i] = (jit_fn)(uintptr_t)addr;
+            got++;
+        }
+    }
+    if (!got) {
+        llvm_unit_free(e, u);
+        return NULL;
+    }
+    return u;
+}
+
+void llvm_unit_free(struct llvm_engine *e, struct llvm_unit *u)
+{
+    if (!u)
+        return;
+    failed(e, LLVMOrcResourceTrackerRemove(u->rt), "free unit");
+    LLVMOrcReleaseResourceTracker(u->rt);
+    free(u);
+}

@@ -1,0 +1,51 @@
+/* engine.h - LLVM ORC behind a narrow interface: one LLJIT per VM, target machines
+ * per optimisation level, and units (one module's code, freed through its resource
+ * tracker). Called by the tier manager (jit/tier.c) under its engine lock. */
+#ifndef ANYHV_JIT_LLVM_ENGINE_H
+#define ANYHV_JIT_LLVM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jit/jit.h"
+
+/* A block as the compile thread sees it: a private copy of its program, and the
+ * addresses its code refers to (they outlive the code: see jit_block_release). */
+struct em_block {
+    struct interp_prog prog;
+    struct jit_block_info info;
+    struct jit_chain *chain;    /* cells, one per direct exit (jit_direct_exits) */
+    struct jit_vcpu_ctx *ctx;
+    void *self;                 /* the translated block (published as the running one) */
+};
+
+/* One compiled function: a block, or a region of blocks whose direct exits to one
+ * another stay inside the function (member 0 is the entry). With cache_state, guest
+ * state the members read and write lives in SSA values between the points where
+ * something outside the function could look at it. */
+struct em_func {
+    const struct em_block *member;
+    uint32_t n;
+    bool cache_state;
+};
+
+enum llvm_opt { LLVM_OPT_WARM, LLVM_OPT_HOT, LLVM_OPT_COUNT };
+
+struct llvm_engine;
+struct llvm_unit;
+
+/* NULL with a message in err (static storage) when LLVM cannot start. */
+struct llvm_engine *llvm_engine_create(const char **err);
+void llvm_engine_destroy(struct llvm_engine *e);
+
+/* Compile n functions into one unit; fns[i] gets function i's code (NULL when it was
+ * refused). Returns the unit (NULL when nothing compiled); *code_bytes the object's
+ * size. */
+struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *const *funcs, unsigned n,
+                               enum llvm_opt opt, jit_fn *fns, size_t *code_bytes);
+/* Free a unit's code: nothing may run it or chain into it any more. */
+void llvm_unit_free(struct llvm_engine *e, struct llvm_unit *u);
+
+bool llvm_supported(void);
+
+#endif /* ANYHV_JIT_LLVM_ENGINE_H */

@@ -1,0 +1,376 @@
+/* The compiled tier against the interpreter, its reference: random verified IR blocks
+ * (every pure op at every width, guest-state reads and writes of any width and
+ * overlap, guest loads and stores through the TLB fast path, side exits, traps and
+ * every terminator) run in both tiers from the same state must leave the same state,
+ * result, instruction count, open instruction and stop reason. Each block is compiled
+ * three ways: warm (one function, state in memory), warm with state in SSA values
+ * (as eager mode compiles regions) and optimised (O2, state in SSA values: hot
+ * regions), the last on the compile thread as the ON mode does. Plus a tier-up test:
+ * a running loop switches from interpreted to compiled code with the same results. */
+#include <stdio.h>
+#include <time.h>
+
+#include "support.h"
+#include "jit/jit.h"
+#include "toy_fixture.h"
+
+#define STATE_BYTES 192u                 /* of bare_cpu.state (256): offsets stay inside */
+#define PAGE_VA 0x7000ull                /* the one guest page the TLB maps */
+#define FUZZ_BLOCKS_DEFAULT 250u
+
+static _Alignas(16) uint8_t page[MMU_PAGE_SIZE];
+
+/* ---- a random block ---------------------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static unsigned pick(unsigned n) { return (unsigned)(rnd() % n); }
+
+static const enum ir_type types[] = { IR_I1, IR_I8, IR_I16, IR_I32, IR_I64, IR_I128 };
+#define NTYPES 6u
+
+struct pool {
+    ir_val v[NTYPES][64];
+    unsigned n[NTYPES];
+};
+
+static unsigned type_index(enum ir_type ti)
+{
+    for (unsigned i = 0; i < NTYPES; i++)
+        if (types[i] == ti)
+            return i;
+    return 0;
+}
+
+static void add(struct pool *p, struct ir_block *b, ir_val v)
+{
+    unsigned ti = type_index(ir_type_of(b, v));
+    if (p->n[ti] < 64)
+        p->v[ti][p->n[ti]++] = v;
+    else
+        p->v[ti][pick(64)] = v;
+}
+
+/* A value of type index ti: an earlier one, or a constant with edge values likely. */
+static ir_val value(struct pool *p, struct ir_block *b, unsigned ti)
+{
+    if (p->n[ti] && pick(4))
+        return p->v[ti][pick(p->n[ti])];
+    static const uint64_t edge[] = { 0, 1, 2, 7, 8, 31, 32, 63, 64, 127, 128, 0x80, 0x8000, 0x80000000u,
+                                     0x8000000000000000ull, ~0ull };
+    uint64_t lo = pick(2) ? edge[pick(16)] : rnd(), hi = pick(2) ? edge[pick(16)] : rnd();
+    if (types[ti] == IR_I128)
+        return ir_const128(b, ((ir_u128)hi << 64) | lo);
+    return ir_const(b, types[ti], types[ti] == IR_I64 ? lo : lo & ((1ull << types[ti]) - 1));
+}
+
+static unsigned wider(unsigned ti) { return ti + 1 + pick(NTYPES - 1 - ti); }
+static unsigned narrower(unsigned ti) { return pick(ti); }
+
+static void random_op(struct pool *p, struct ir_block *b)
+{
+    static const enum ir_op bin[] = { IR_ADD, IR_SUB, IR_MUL, IR_UMULH, IR_SMULH, IR_UDIV, IR_SDIV, IR_UREM,
+                                      IR_SREM, IR_AND, IR_OR, IR_XOR };
+    static const enum ir_op cmp[] = { IR_EQ, IR_NE, IR_ULT, IR_ULE, IR_SLT, IR_SLE };
+    static const enum ir_op sh[] = { IR_SHL, IR_LSHR, IR_ASHR, IR_ROTL, IR_ROTR };
+    static const enum ir_op un[] = { IR_NOT, IR_NEG, IR_CLZ, IR_CTZ, IR_POPCNT, IR_BITREV, IR_BSWAP };
+    unsigned ti = pick(NTYPES);
+    ir_val r = IR_NONE;
+    switch (pick(10)) {
+    case 0: case 1: r = ir_binop(b, bin[pick(12)], value(p, b, ti), value(p, b, ti)); break;
+    case 2: r = ir_binop(b, cmp[pick(6)], value(p, b, ti), value(p, b, ti)); break;
+    case 3: r = ir_binop(b, sh[pick(5)], value(p, b, ti), value(p, b, pick(NTYPES))); break;
+    case 4: {
+        enum ir_op op = un[pick(7)];
+        if (op == IR_BSWAP && ti < 2)
+            ti = 2 + pick(NTYPES - 2);
+        r = ir_unop(b, op, value(p, b, ti));
+        break;
+    }
+    case 5: r = ir_select(b, value(p, b, 0), value(p, b, ti), value(p, b, ti)); break;
+    case 6:
+        if (ti + 1 < NTYPES)
+            r = ir_cast(b, pick(2) ? IR_ZEXT : IR_SEXT, types[wider(ti)], value(p, b, ti));
+        else if (ti)
+            r = ir_cast(b, IR_TRUNC, types[narrower(ti)], value(p, b, ti));
+        break;
+    case 7:
+        if (ti) {
+            unsigned rt = narrower(ti), lsb = pick(types[ti] - types[rt] + 1);
+            r = ir_extract(b, types[rt], value(p, b, ti), lsb);
+        }
+        break;
+    case 8:
+        if (ti) {
+            unsigned ft = narrower(ti), lsb = pick(types[ti] - types[ft] + 1);
+            r = ir_insert(b, value(p, b, ti), value(p, b, ft), lsb);
+        }
+        break;
+    default: {
+        unsigned bytes = types[ti] <= 8 ? 1u : types[ti] / 8u;
+        r = ir_get(b, types[ti], pick(STATE_BYTES - bytes + 1));
+        break;
+    }
+    }
+    if (r)
+        add(p, b, r);
+}
+
+static void random_effect(struct pool *p, struct ir_block *b, uint64_t *pc)
+{
+    unsigned ti = pick(NTYPES);
+    switch (pick(8)) {
+    case 0: case 1: case 2: {
+        unsigned bytes = types[ti] <= 8 ? 1u : types[ti] / 8u;
+        ir_set(b, pick(STATE_BYTES - bytes + 1), value(p, b, ti));
+        break;
+    }
+    case 3: {   /* a load through the TLB's one page, never crossing it */
+        static const unsigned sizes[] = { 1, 2, 4, 8, 16 };
+        unsigned size = sizes[pick(5)], rt = size == 16 ? 5u : 4u + pick(2);
+        if (size < 16 && types[rt] < size * 8)
+            rt = 4;
+        uint64_t flags = IR_MEM(size) | (pick(2) && size < 16 ? IR_MEM_SIGNED : 0);
+        add(p, b, ir_load(b, types[rt], ir_const(b, IR_I64, PAGE_VA + pick(MMU_PAGE_SIZE - 16)), flags, 0));
+        break;
+    }
+    case 4: {
+        static const unsigned sizes[] = { 1, 2, 4, 8, 16 };
+        unsigned size = sizes[pick(5)];
+        unsigned vt = size == 16 ? 5u : 4u;
+        ir_store(b, ir_const(b, IR_I64, PAGE_VA + pick(MMU_PAGE_SIZE - 16)), value(p, b, vt), IR_MEM(size), 0);
+        break;
+    }
+    case 5:
+        if (!pick(4))
+            ir_exit_if(b, value(p, b, 0), 0x9000 + pick(16) * 4);
+        break;
+    case 6:
+        if (!pick(8))
+            ir_trap_if(b, value(p, b, 0), 1 + pick(30));
+        break;
+    default:
+        *pc += 4;
+        ir_insn_start(b, *pc, 4);
+        break;
+    }
+}
+
+static void random_block(struct ir_block *b)
+{
+    struct pool p = { 0 };
+    uint64_t pc = 0x4000;
+    ir_block_reset(b, pc);
+    ir_insn_start(b, pc, 4);
+    unsigned n = 10 + pick(60);
+    for (unsigned i = 0; i < n; i++) {
+        if (pick(3))
+            random_op(&p, b);
+        else
+            random_effect(&p, b, &pc);
+    }
+    switch (pick(4)) {
+    case 0: ir_jump(b, 0x8000); break;
+    case 1: ir_branch(b, value(&p, b, 0), 0x8100, 0x8200); break;
+    case 2: ir_jump_ind(b, value(&p, b, 4)); break;
+    default: ir_stop(b, IR_STOP_SYSTEM, rnd()); break;
+    }
+}
+
+/* ---- running both tiers ------------------------------------------------------------- */
+
+struct outcome {
+    uint32_t result;
+    uint8_t state[256];
+    uint8_t page[MMU_PAGE_SIZE];
+    uint64_t pc, icount, insn_pc, stop_detail;
+    uint32_t insn_open, insn_len, stop_reason;
+};
+
+static void map_page(struct bare_cpu *c)
+{
+    mmu_tlb_init(&c->cpu.tlb);
+    struct mmu_entry *e = &c->cpu.tlb.e[0][(PAGE_VA >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
+    e->vpage = mmu_tlb_tag(&c->cpu.tlb, PAGE_VA);
+    e->gpage = PAGE_VA;
+    e->host = page;
+    e->perms = MMU_READ | MMU_WRITE;
+}
+
+static void prepare(struct bare_cpu *c, uint64_t seed)
+{
+    bare_init(c);
+    map_page(c);
+    c->cpu.icount = 1000;
+    c->pc = 0x4000;
+    uint64_t s = seed;
+    for (unsigned i = 0; i < sizeof(c->state); i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        c->state[i] = (uint8_t)(s >> 56);
+    }
+    for (unsigned i = 0; i < sizeof(page); i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        page[i] = (uint8_t)(s >> 56);
+    }
+}
+
+static void record(const struct bare_cpu *c, uint32_t result, struct outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->result = result;
+    memcpy(o->state, c->state, sizeof(o->state));
+    memcpy(o->page, page, sizeof(o->page));
+    o->pc = c->pc;
+    o->icount = c->cpu.icount;
+    o->insn_open = c->cpu.insn_open;
+    o->insn_pc = c->cpu.insn_open ? c->cpu.insn_pc : 0;
+    o->insn_len = c->cpu.insn_open ? c->cpu.insn_len : 0;
+    o->stop_reason = result == INTERP_STOP ? c->cpu.stop_reason : 0;
+    o->stop_detail = result == INTERP_STOP ? c->cpu.stop_detail : 0;
+}
+
+static _Atomic uint64_t fake_epoch;
+static _Atomic uint32_t fake_requests;
+
+/* Code for prog from an engine of `mode` (EAGER: at once; ON: wait for the thread). */
+static jit_fn compile(struct jit_engine *e, struct jit_vcpu *v, struct jit_vcpu_ctx *ctx, struct jit_block *jb,
+                      const struct interp_prog *prog, bool optimise)
+{
+    struct jit_member m = {
+        .jb = jb, .prog = prog, .self = NULL,
+        .info = { .pc = 0x4000, .guest_insns = 1, .chainable = false, .pc_offset = -1, .set_pc = bare_set_pc },
+    };
+    cr_assert(jit_request(v, &m, 1, optimise));
+    for (unsigned i = 0; i < 20000 && jb->state == JIT_BLOCK_QUEUED; i++) {
+        struct timespec ts = { 0, 100000 };
+        nanosleep(&ts, NULL);
+        jit_install_ready(v);
+    }
+    (void)e;
+    (void)ctx;
+    cr_assert_eq(jb->state, JIT_BLOCK_COMPILED, "the compiler refused a verified block");
+    return atomic_load(&jb->fn);
+}
+
+static void compare(const struct outcome *want, const struct outcome *got, unsigned iter, const char *how,
+                    const struct ir_block *b)
+{
+    static char dump[1 << 16];
+    bool same = !memcmp(want, got, sizeof(*want));
+    if (!same) {
+        ir_dump(b, dump, sizeof(dump));
+        for (unsigned i = 0; i < sizeof(want->state); i++)
+            if (want->state[i] != got->state[i])
+                fprintf(stderr, "state[%u]: interpreter %02x, %s %02x\n", i, want->state[i], how, got->state[i]);
+        fprintf(stderr, "result %u/%u pc %llx/%llx icount %llu/%llu stop %u/%u\n%s", want->result, got->result,
+                (unsigned long long)want->pc, (unsigned long long)got->pc, (unsigned long long)want->icount,
+                (unsigned long long)got->icount, want->stop_reason, got->stop_reason, dump);
+    }
+    cr_assert(same, "block %u: the %s tier differs from the interpreter (dump above)", iter, how);
+}
+
+static unsigned fuzz_blocks(void)
+{
+    const char *s = getenv("ANYHV_FUZZ_ITERS");
+    long n = s ? strtol(s, NULL, 10) : 0;
+    return n > 0 ? (unsigned)n : FUZZ_BLOCKS_DEFAULT;
+}
+
+Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
+{
+    cr_assert(jit_supported(), "this build has no compiled tier");
+    struct jit_vcpu_ctx ctx[2] = { { .vm_epoch = &fake_epoch, .requests = &fake_requests },
+                                   { .vm_epoch = &fake_epoch, .requests = &fake_requests } };
+    struct jit_engine *eager = jit_engine_create(JIT_MODE_EAGER), *on = jit_engine_create(JIT_MODE_ON);
+    struct jit_vcpu *ve = jit_vcpu_create(eager, &ctx[0]), *vo = jit_vcpu_create(on, &ctx[1]);
+    cr_assert(ve && vo);
+    struct ir_block b;
+    ir_block_init(&b, 0);
+    rng_state = 0x9e3779b97f4a7c15ull;
+    unsigned n = fuzz_blocks();
+    for (unsigned iter = 0; iter < n; iter++) {
+        random_block(&b);
+        char err[200];
+        cr_assert(ir_verify(&b, err, sizeof(err)), "generator made a bad block: %s", err);
+        if (pick(2))
+            ir_optimize(&b, NULL, 0);
+        struct interp_prog prog;
+        cr_assert(interp_compile(&b, STATE_BYTES + 16, &prog));
+        uint64_t seed = rnd();
+        struct bare_cpu c;
+        struct outcome want, got;
+        prepare(&c, seed);
+        record(&c, interp_run(&c.cpu, &prog), &want);
+        const char *how[3] = { "warm", "warm with state in SSA", "optimised" };
+        for (unsigned k = 0; k < 3; k++) {
+            struct jit_block jb = { 0 };
+            jit_fn fn = compile(k == 2 ? on : eager, k == 2 ? vo : ve, &ctx[k == 2], &jb, &prog, k != 0);
+            prepare(&c, seed);
+            record(&c, fn(&c.cpu, c.state), &got);
+            compare(&want, &got, iter, how[k], &b);
+            jit_block_release(k == 2 ? vo : ve, &jb);
+        }
+        interp_prog_free(&prog);
+    }
+    ir_block_free(&b);
+    jit_vcpu_destroy(ve);
+    jit_vcpu_destroy(vo);
+    jit_engine_destroy(eager);
+    jit_engine_destroy(on);
+}
+
+/* ---- tier-up ------------------------------------------------------------------------ */
+
+/* A loop of 2000 iterations through the dispatcher, first interpreted, then (once the
+ * compile thread delivers) compiled: the same sum, exit and exact instruction count
+ * as the interpreter alone gives. */
+static void run_loop(uint64_t *sum, uint64_t *icount, uint64_t *compiled_runs)
+{
+    start();
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 1, 2000);
+    p = toy_movi(p, 2, 0);
+    p = toy_emit(p, TOY_ADD, 2, 1, 0);
+    p = toy_emit(p, TOY_ADDI, 1, 0, -1);
+    p = toy_emit(p, TOY_JNZ, 1, 0, -3);
+    toy_emit(p, TOY_OUT, 2, 0, 7);
+    for (unsigned tries = 0; tries < 200; tries++) {
+        /* Again from the top until the compiled code ran part of the loop. */
+        toy_regs(&t)->rip = CODE;
+        uint64_t before = t.vcpu->icount;
+        cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
+        *icount = t.vcpu->exit.icount - before;
+        cr_assert_eq(t.vcpu->exit.kind, EXIT_PIO);
+        struct soft_vcpu *sv = t.vcpu->be;
+        *compiled_runs = sv->blocks_jit;
+        if (*compiled_runs || !sv->jit)
+            break;
+        sleep_ms(5);
+    }
+    *sum = t.vcpu->exit.u.pio.data;
+    toy_vm_destroy(&t);
+    memset(&t, 0, sizeof(t));
+}
+
+Test(jit, a_running_loop_tiers_up_with_identical_results, .init = setup, .fini = teardown)
+{
+    cr_assert(jit_supported(), "this build has no compiled tier");
+    uint64_t sum[2], icount[2], compiled[2];
+    setenv("ANYHV_JIT", "off", 1);
+    run_loop(&sum[0], &icount[0], &compiled[0]);
+    setenv("ANYHV_JIT", "on", 1);
+    setenv("ANYHV_JIT_THRESHOLD", "16", 1);
+    run_loop(&sum[1], &icount[1], &compiled[1]);
+    cr_expect_eq(compiled[0], 0, "ANYHV_JIT=off ran compiled code");
+    cr_expect_gt(compiled[1], 0, "the loop never ran compiled code");
+    cr_expect_eq(sum[1], sum[0]);
+    cr_expect_eq(sum[0], 2001000);
+    cr_expect_eq(icount[0], 2 + 2000 * 3 + 1, "instructions retired by one interpreted run");
+    cr_expect_eq(icount[1], icount[0], "instructions retired by the run that tiered up");
+}

@@ -26,17 +26,20 @@ build: configure
 run: build
 	@scripts/run-demo $(BUILD)
 
+# The Linux boot test (label linux-boot, minutes on the interpreter tier) runs in soak.
 test: build
-	@cd $(BUILD) && ctest --output-on-failure --timeout 300 -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure --timeout 300 -j $(JOBS) -LE linux-boot
 
 # Every workload on every engine available here, one table (docs/performance.md).
 BENCH_RUNS ?= 5
 bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
+	@bench/boot.sh $(BUILD)
 
-# Long randomized runs, outside `make test`: the differential testers (ctest label
-# "fuzz"; in both soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each, and
-# the demo guests SOAK_ROUNDS times per backend.
+# Long runs, outside `make test`: the differential testers (ctest label "fuzz"; in both
+# soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each; soak: the demo guests
+# SOAK_ROUNDS times per backend, then the Linux boot test (label linux-boot: Debian's
+# arm64 kernel, --smp 1 and 2).
 FUZZ_ITERS ?= 200000
 SOAK_ROUNDS ?= 20
 fuzz: build
@@ -44,6 +47,7 @@ fuzz: build
 
 soak: build
 	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
+	@cd $(BUILD) && ctest -L linux-boot --output-on-failure
 
 clean:
 	rm -rf build build-san

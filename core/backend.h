@@ -34,6 +34,11 @@ enum state_group {
 struct backend_ops {
     const char *name;
     enum backend_kind kind;
+    /* anyhv_vcpu_set_breakpoint: how many the backend can hold (debug registers on KVM). */
+    uint32_t max_breakpoints;
+    /* anyhv_vcpu_set_instruction_budget: the largest budget it can stop at exactly
+     * (KVM: 1, a single step; soft: any). */
+    uint64_t max_budget;
 
     hv_return_t (*vm_create)(struct vm *vm);
     void (*vm_destroy)(struct vm *vm);
@@ -58,6 +63,15 @@ struct backend_ops {
     /* From any thread: make a running (or the next) vcpu_run return CANCELED/EXT_IRQ. */
     void (*cancel)(struct vcpu *vcpu);
     void (*invalidate_tlb)(struct vcpu *vcpu);
+    /* Optional (NULL: HV_UNSUPPORTED): copy out up to max live TLB entries
+     * (struct anyhv_tlb_entry), *count = how many are live. Owning thread, between runs. */
+    hv_return_t (*tlb_dump)(struct vcpu *vcpu, void *entries, uint32_t max, uint32_t *count);
+    /* Optional: the state struct and vcpu->icount were replaced wholesale (snapshot
+     * restore, VM lock held, vCPU stopped): drop whatever was derived from the old ones. */
+    void (*state_restored)(struct vcpu *vcpu);
+    /* Optional: the vCPU waits inside the backend for an event (x86 HLT without HLT
+     * exiting); deterministic mode then gives its turn away. */
+    bool (*idle)(struct vcpu *vcpu);
 };
 
 extern const struct backend_ops kvm_backend_ops;

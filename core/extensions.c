@@ -72,8 +72,8 @@ hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count)
     hv_return_t r = vcpu_get_owned(vcpu, &v);
     if (r != HV_SUCCESS)
         return r;
-    if (v->vm->be->kind != BACKEND_SOFT)
-        return HV_UNSUPPORTED;
+    if (count > v->vm->be->max_budget)
+        return HV_UNSUPPORTED;   /* KVM stops exactly only after one instruction */
     v->insn_budget = count;
     return HV_SUCCESS;
 }

@@ -85,6 +85,7 @@ hv_return_t vcpu_destroy(uint32_t id)
     vm->vcpu_count--;
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
+    det_vcpu_gone(v);
     free(v->st.x86);
     free(v);
     return HV_SUCCESS;
@@ -135,9 +136,15 @@ hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
     uint64_t start = host_monotonic_ns();
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
-    hv_return_t ret = vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
+    memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
+    atomic_store(&vcpu->vm->ran, true);
+    hv_return_t ret = vcpu->vm->det ? det_vcpu_run(vcpu, deadline_ns) : vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
+    debug_note_run(vcpu);
     atomic_store(&vcpu->running, false);
-    vcpu->exec_time_ns += host_monotonic_ns() - start;
+    if (vcpu->vm->det)
+        vcpu->exec_time_ns = vcpu_guest_ns(vcpu, vcpu->icount);   /* virtual, like every clock */
+    else
+        vcpu->exec_time_ns += host_monotonic_ns() - start;
     return ret;
 }
 

@@ -30,6 +30,7 @@ static void vm_free(struct vm *vm)
             free(vm->spaces[i]);
         }
     }
+    det_free(vm);
     pthread_mutex_destroy(&vm->lock);
     free(vm);
 }
@@ -71,6 +72,8 @@ hv_return_t vm_create(const struct vm_params *params)
         goto out;
     }
     ret = be->vm_create(vm);
+    if (ret == HV_SUCCESS && be->kind == BACKEND_SOFT && det_wanted() && (ret = det_enable(vm)) != HV_SUCCESS)
+        be->vm_destroy(vm);
     if (ret != HV_SUCCESS) {
         vm_free(vm);
         goto out;
@@ -98,6 +101,9 @@ hv_return_t vm_destroy(void)
         goto out;
     }
     vm->be->vm_destroy(vm);
+    const struct irqchip_ops *chip = atomic_load(&vm->irqchip);
+    if (chip)
+        chip->destroy(vm);
     atomic_store_explicit(&current, NULL, memory_order_release);
     vm_free(vm);
 out:

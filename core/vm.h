@@ -56,6 +56,24 @@ struct vcpu_a64_ext {
     bool trap_debug_exceptions, trap_debug_reg_accesses;
 };
 
+/* Debugging state (anyhv_vcpu_set_breakpoint/_watchpoint, core/debug.c); the soft
+ * backend checks it at instruction boundaries and on slow-path data accesses. */
+#define VCPU_MAX_BREAKPOINTS 64u
+#define VCPU_MAX_WATCHPOINTS 16u
+enum vcpu_stop_kind { VCPU_STOP_NONE = 0, VCPU_STOP_BUDGET, VCPU_STOP_BREAKPOINT, VCPU_STOP_WATCHPOINT };
+enum vcpu_watch_kind { VCPU_WATCH_WRITE = 1, VCPU_WATCH_READ = 2, VCPU_WATCH_ACCESS = 3 };
+struct vcpu_debug {
+    uint32_t nbp, nwp;             /* 0 and 0: nothing to check (the fast case) */
+    uint64_t bp[VCPU_MAX_BREAKPOINTS];
+    struct vcpu_watch { uint64_t addr, len; uint32_t kind; } wp[VCPU_MAX_WATCHPOINTS];
+    struct vcpu_stop {             /* why the last run stopped, for anyhv_vcpu_get_stop */
+        uint32_t kind;             /* enum vcpu_stop_kind */
+        uint32_t size;
+        bool write;
+        uint64_t pc, address, icount;
+    } stop;
+};
+
 struct vm;
 
 struct vcpu {
@@ -75,15 +93,36 @@ struct vcpu {
     uint64_t exec_time_ns;         /* time spent in vcpu_run */
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
+    uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
     void *be;                      /* backend private data */
+    struct vcpu_debug dbg;
     union {
         struct vcpu_x86_ext x86;
         struct vcpu_a64_ext a64;
     } ext;
 };
 
+/* An in-framework interrupt controller (the arm64 GIC, core/arm64/gic_*.c) as the
+ * soft CPU sees it; every call comes from the vCPU's own thread. */
+enum { IRQCHIP_LINE_IRQ = 1u << 0, IRQCHIP_LINE_FIQ = 1u << 1 };
+struct irqchip_ops {
+    /* Guest MRS (write false) / MSR of a CPU-interface register (sysreg encoding):
+     * true when handled, *value read or written. */
+    bool (*sysreg)(struct vcpu *v, uint32_t id, bool write, uint64_t *value);
+    /* Guest-physical access to the controller's frames: true when handled. */
+    bool (*mmio)(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *value);
+    /* IRQCHIP_LINE_* the controller asserts towards v now. */
+    unsigned (*lines)(struct vcpu *v);
+    /* The level of v's virtual timer output (its PPI). */
+    void (*vtimer)(struct vcpu *v, bool level);
+    /* Free the controller (hv_vm_destroy). */
+    void (*destroy)(struct vm *vm);
+};
+
 struct vm {
     enum guest_arch arch;
+    const struct irqchip_ops *_Atomic irqchip;   /* NULL: no in-framework controller */
+    void *irqchip_data;
     const struct backend_ops *be;
     void *be_data;
     pthread_mutex_t lock;          /* map changes and the vCPU table */
@@ -93,6 +132,8 @@ struct vm {
     uint32_t ipa_bits;
     uint64_t granule;
     uint32_t max_vcpus;
+    _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
+    struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
 };
 
 /* VM configuration decided by the personality before creation. */
@@ -130,5 +171,26 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
 
 uint64_t host_monotonic_ns(void);
+
+/* core/determinism.c. Virtual time runs at DET_NS_PER_INSN per retired instruction;
+ * each vCPU's turn is DET_QUANTUM instructions. */
+#define DET_QUANTUM 4096u
+#define DET_NS_PER_INSN 1u
+struct det_sched;
+bool det_wanted(void);                 /* the extension call's or ANYHV_DETERMINISTIC's choice */
+hv_return_t det_enable(struct vm *vm);
+void det_free(struct vm *vm);
+hv_return_t det_vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
+void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
+/* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
+ * deterministic mode, the host's monotonic clock otherwise. */
+uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
+/* A random number for the guest (x86 RDRAND/RDSEED) at `icount`: in deterministic mode a
+ * function of the seed (ANYHV_DETERMINISTIC_SEED), the vCPU id and icount, so replays and
+ * restored snapshots draw the same values; the host's entropy otherwise. */
+uint64_t vcpu_random(const struct vcpu *vcpu, uint64_t icount);
+
+/* core/debug.c: record anyhv's own stop reason after a run (budget). */
+void debug_note_run(struct vcpu *vcpu);
 
 #endif /* ANYHV_CORE_VM_H */

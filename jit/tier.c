@@ -15,8 +15,9 @@
 
 #include "jit/llvm/engine.h"
 
-/* Blocks per module in the background (see docs/jit.md for the measurements). */
-#define JIT_BATCH_MAX 64u
+/* Blocks per module in the background: 16 shares LLVM's fixed cost per module
+ * (docs/jit.md) while bounding how long one batch keeps new code waiting. */
+#define JIT_BATCH_MAX 16u
 
 struct jit_unit {
     struct llvm_unit *code;

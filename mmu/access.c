@@ -95,6 +95,8 @@ static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access
     e.perms &= r->perms & (MMU_READ | MMU_WRITE | MMU_FETCH);
     if ((e.perms & MMU_WRITE) && mmu_code_page_is_live(cpu->mem_ops->code_pages(cpu), gpage))
         e.perms = (e.perms & ~MMU_WRITE) | MMU_PERM_CODE;
+    if (cpu->mem_ops->watch_perms)
+        e.perms = cpu->mem_ops->watch_perms(cpu, va, e.perms);
     struct mmu_entry *slot = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     *slot = e;
     return slot;
@@ -111,13 +113,16 @@ static void code_write(struct soft_cpu *cpu, struct mmu_entry *e, uint64_t va, u
         soft_unwind(cpu, SOFT_STOP_SYSTEM);
     }
     mmu_code_page_invalidate(ops->code_pages(cpu), e->gpage);
-    e->perms = (e->perms & ~MMU_PERM_CODE) | MMU_WRITE;
+    /* A watched page keeps taking the slow path for writes too. */
+    e->perms = (e->perms & ~MMU_PERM_CODE) | ((e->perms & MMU_PERM_WATCH) ? 0 : MMU_WRITE);
 }
 
 /* The entry allowing access to [va, va+size) (one page): TLB hit, code-page write,
  * or fill. */
 static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info)
 {
+    if (cpu->mem_ops->watch_access)
+        cpu->mem_ops->watch_access(cpu, va, size, access);
     struct mmu_entry *e = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     uint32_t need = access & (MMU_READ | MMU_WRITE | MMU_FETCH);
     if (e->vpage == mmu_tlb_tag(&cpu->tlb, va) && e->host) {

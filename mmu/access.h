@@ -40,6 +40,13 @@ struct mmu_access_ops {
      * before its bytes are read). False stops the fetch at this page. NULL: always
      * true. */
     bool (*code_fetched)(struct soft_cpu *cpu, uint64_t vpage, uint64_t gpage);
+    /* A debugger's watchpoints (anyhv_vcpu_set_watchpoint). watch_perms: a TLB fill of
+     * va's page may withhold READ/WRITE (adding MMU_PERM_WATCH), so that every data
+     * access to the page takes the slow path; watch_access: a data access of
+     * [va, va+size) is about to be made there and may stop the vCPU before it
+     * (unwinding). NULL: no watchpoints. */
+    uint32_t (*watch_perms)(struct soft_cpu *cpu, uint64_t va, uint32_t perms);
+    void (*watch_access)(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access);
 };
 
 /* Guest memory for helpers and frontends, through the TLB (and its walk on a miss).

@@ -17,11 +17,16 @@ enum mmu_access {
     MMU_USER = 1u << 3,      /* checked with user (EL0 / CPL3) privilege */
     MMU_PROBE = 1u << 4,     /* walk only: on failure return false and deliver nothing
                               * (code fetch look-ahead); walkers must honour it */
+    MMU_NO_UPDATE = 1u << 5, /* a debugger's walk: set no accessed/dirty bits */
 };
 /* mmu_entry.perms bit beyond the access kinds: the page is writable but holds
  * translated code, so WRITE is withheld from the fast path and writes take the slow
  * path, which invalidates the translations first (self-modifying code). */
 #define MMU_PERM_CODE (1u << 8)
+/* mmu_entry.perms bit: the page holds a debugger's watchpoint, so READ and WRITE are
+ * withheld from the fast path and every data access takes the slow path, which checks
+ * the watched ranges (core/soft/debug.c). */
+#define MMU_PERM_WATCH (1u << 9)
 
 #define MMU_PAGE_BITS 12
 #define MMU_PAGE_SIZE (1ull << MMU_PAGE_BITS)

@@ -57,7 +57,7 @@ static bool read_entry(const struct walk *w, uint64_t gpa, uint64_t *e)
  * (read-only table memory) is ignored: the walk result stands. */
 static void set_bits(const struct walk *w, uint64_t gpa, uint64_t e, uint64_t bits)
 {
-    if ((e & bits) == bits)
+    if ((e & bits) == bits || (w->access & MMU_NO_UPDATE))
         return;
     if (w->wide) {
         uint64_t expected = e;

@@ -15,7 +15,8 @@
 #define A64_GRANULE_DEFAULT A64_GRANULE_16K   /* macOS maps 16 KiB pages */
 
 /* Every object handed out as an os_object (configs) starts with this header. */
-enum a64_object_kind { A64_OBJ_VM_CONFIG = 0x564d4346, A64_OBJ_VCPU_CONFIG = 0x56434346, A64_OBJ_GIC_CONFIG = 0x47494346 };
+enum a64_object_kind { A64_OBJ_VM_CONFIG = 0x564d4346, A64_OBJ_VCPU_CONFIG = 0x56434346, A64_OBJ_GIC_CONFIG = 0x47494346,
+                       A64_OBJ_GIC_STATE = 0x47495354 };
 struct a64_object {
     uint32_t kind;
     _Atomic int32_t refs;

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/a64_timer.h"
 #include "core/arm64/a64.h"
 
+#define PFR0_GIC_SYSREGS (1ull << 24)   /* ID_AA64PFR0_EL1.GIC = 1: GICv3 system registers */
 /* Guest-visible NZCV/DAIF/mode bits a client may set through HV_REG_CPSR. */
 #define CPSR_WRITABLE (A64_PSTATE_N | A64_PSTATE_Z | A64_PSTATE_C | A64_PSTATE_V | A64_PSTATE_SS | \
                        A64_PSTATE_IL | A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F | \
@@ -35,6 +37,8 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
     struct vcpu *v;
     vcpu_get_owned(id, &v);
     a64_state_reset(v->st.a64, id);
+    if (atomic_load(&vm->irqchip))
+        v->st.a64->sys.id_aa64pfr0_el1 |= PFR0_GIC_SYSREGS;   /* the in-framework GIC's ICC interface */
     v->ext.a64.client_exit = client_exit;
     *vcpu = id;
     *exit = client_exit;
@@ -150,6 +154,18 @@ static void *sysreg_slot(struct a64_state *st, hv_sys_reg_t reg, const struct a6
     return (uint8_t *)st + f->offset;
 }
 
+/* Registers whose bits the hardware computes read as the guest would read them now:
+ * the timers' ISTATUS follows the counter, the vtimer offset and the compare value. */
+static uint64_t sysreg_as_read(const struct vcpu *v, hv_sys_reg_t reg, uint64_t stored)
+{
+    const struct a64_state *st = v->st.a64;
+    if (reg == HV_SYS_REG_CNTV_CTL_EL0)
+        return a64_timer_ctl(stored, a64_counter_now(v, v->icount) - v->ext.a64.vtimer_offset, st->sys.cntv_cval_el0);
+    if (reg == HV_SYS_REG_CNTP_CTL_EL0)
+        return a64_timer_ctl(stored, a64_counter_now(v, v->icount), st->sys.cntp_cval_el0);
+    return stored;
+}
+
 hv_return_t hv_vcpu_get_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t *value)
 {
     struct vcpu *v;
@@ -160,9 +176,12 @@ hv_return_t hv_vcpu_get_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t *valu
     if (!f || !value)
         return HV_BAD_ARGUMENT;
     ret = vcpu_state_load(v, SG_SYSREGS | SG_GPR);
-    if (ret == HV_SUCCESS)
-        memcpy(value, sysreg_slot(v->st.a64, reg, f), sizeof(*value));
-    return ret;
+    if (ret != HV_SUCCESS)
+        return ret;
+    uint64_t stored;
+    memcpy(&stored, sysreg_slot(v->st.a64, reg, f), sizeof(stored));
+    *value = sysreg_as_read(v, reg, stored);
+    return HV_SUCCESS;
 }
 
 hv_return_t hv_vcpu_set_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t value)
@@ -178,7 +197,10 @@ hv_return_t hv_vcpu_set_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t value
     if (ret != HV_SUCCESS)
         return ret;
     /* ID registers are writable, as on Apple's hypervisor (QEMU narrows
-     * ID_AA64MMFR0 this way); the guest then reads the written value. */
+     * ID_AA64MMFR0 this way); the guest then reads the written value. ISTATUS is
+     * computed, never stored. */
+    if (reg == HV_SYS_REG_CNTV_CTL_EL0 || reg == HV_SYS_REG_CNTP_CTL_EL0)
+        value &= A64_CNT_CTL_WRITABLE;
     memcpy(sysreg_slot(v->st.a64, reg, f), &value, sizeof(value));
     vcpu_state_touch(v, SG_SYSREGS | SG_GPR);
     if (reg == HV_SYS_REG_TTBR0_EL1 || reg == HV_SYS_REG_TTBR1_EL1 || reg == HV_SYS_REG_TCR_EL1 ||

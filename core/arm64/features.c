@@ -20,6 +20,8 @@ static const enum a64_id feature_ids[] = {
     [HV_FEATURE_REG_CTR_EL0] = A64_ID_CTR,
     [HV_FEATURE_REG_CLIDR_EL1] = A64_ID_CLIDR,
     [HV_FEATURE_REG_DCZID_EL0] = A64_ID_DCZID,
+    [HV_FEATURE_REG_ID_AA64SMFR0_EL1] = A64_ID_AA64SMFR0,
+    [HV_FEATURE_REG_ID_AA64ZFR0_EL1] = A64_ID_AA64ZFR0,
 };
 
 bool a64_feature_reg(uint32_t feature_reg, uint64_t *value)

@@ -7,16 +7,39 @@
 #include "core/kvm/kvm.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/ioctl.h>
+
+/* x86 DR7: local enable of breakpoint i; RW/LEN 00 (instruction breakpoint). */
+#define DR7_LOCAL_ENABLE(i) (1ull << (2 * (i)))
+
+/* What KVM_SET_GUEST_DEBUG must say now: #BP in the exception bitmap (the INT3
+ * intercept), anyhv's breakpoints in the four debug registers, and single-step for an
+ * instruction budget of one (anyhv_vcpu_set_instruction_budget). */
+static void guest_debug_wanted(const struct vcpu *v, struct kvm_guest_debug *dbg)
+{
+    memset(dbg, 0, sizeof(*dbg));
+    if (v->st.x86->vmx.exc_bitmap & (1u << X86_EXC_BP))
+        dbg->control |= KVM_GUESTDBG_USE_SW_BP;
+    for (uint32_t i = 0; i < v->dbg.nbp && i < KVM_HW_BREAKPOINTS; i++) {
+        dbg->arch.debugreg[i] = v->dbg.bp[i];
+        dbg->arch.debugreg[7] |= DR7_LOCAL_ENABLE(i);
+        dbg->control |= KVM_GUESTDBG_USE_HW_BP;
+    }
+    if (v->insn_budget == 1)
+        dbg->control |= KVM_GUESTDBG_SINGLESTEP;
+    if (dbg->control)
+        dbg->control |= KVM_GUESTDBG_ENABLE;
+}
 
 static hv_return_t guest_debug_sync(struct vcpu *v)
 {
     struct kvm_vcpu *kv = v->be;
-    uint32_t want = (v->st.x86->vmx.exc_bitmap & (1u << X86_EXC_BP)) ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP : 0;
-    if (want == kv->guest_debug)
+    struct kvm_guest_debug want;
+    guest_debug_wanted(v, &want);
+    if (!memcmp(&want, &kv->guest_debug, sizeof(want)))
         return HV_SUCCESS;
-    struct kvm_guest_debug dbg = { .control = want };
-    if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+    if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &want) < 0)
         return HV_ERROR;
     kv->guest_debug = want;
     return HV_SUCCESS;

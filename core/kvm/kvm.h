@@ -54,7 +54,7 @@ struct kvm_vcpu {
     bool sregs_known;
     uint64_t msr_seen[KVM_STATE_MSR_COUNT];  /* values last read from / written to KVM */
     bool msr_known[KVM_STATE_MSR_COUNT];
-    uint32_t guest_debug;      /* KVM_SET_GUEST_DEBUG control in force */
+    struct kvm_guest_debug guest_debug;  /* KVM_SET_GUEST_DEBUG in force (events.c) */
     void *cs[3];               /* Capstone handles per mode (16/32/64-bit), opened lazily */
     bool sync;                 /* REGS/SREGS/EVENTS through kvm_run's sync area (KVM_CAP_SYNC_REGS) */
     bool controls_warned;      /* controls.c said which controls KVM cannot honour */
@@ -64,6 +64,9 @@ struct kvm_vcpu {
     unsigned xlat_next;
     uint64_t controls_sig;
 };
+
+/* Debug registers KVM_SET_GUEST_DEBUG offers for anyhv's breakpoints. */
+#define KVM_HW_BREAKPOINTS 4u
 
 /* Guest address arithmetic shared by the decoding files. */
 #define KVM_ADDR32_MASK 0xffffffffull

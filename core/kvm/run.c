@@ -157,6 +157,30 @@ static void exit_internal(struct vcpu *v, uint32_t code, uint64_t detail)
     v->exit.u.internal.detail = detail;
 }
 
+/* A #DB of anyhv's own (events.c, guest_debug_wanted): a single step ends the run as an
+ * instruction budget of one does; a debug-register hit is a breakpoint stop, before the
+ * instruction. */
+#define DR6_BREAKPOINTS 0xfull
+#define DR6_SINGLE_STEP (1ull << 14)
+
+static hv_return_t exit_debug(struct vcpu *v)
+{
+    struct kvm_run *run = ((struct kvm_vcpu *)v->be)->run;
+    v->exit.pc = run->debug.arch.pc;
+    if (run->debug.arch.dr6 & DR6_BREAKPOINTS) {
+        v->exit.kind = EXIT_DEBUG;
+        v->dbg.stop = (struct vcpu_stop){ .kind = VCPU_STOP_BREAKPOINT, .pc = v->exit.pc };
+        return HV_SUCCESS;
+    }
+    if (run->debug.arch.dr6 & DR6_SINGLE_STEP) {
+        v->exit.kind = EXIT_BUDGET;
+        return HV_SUCCESS;
+    }
+    exit_internal(v, run->exit_reason, run->debug.arch.dr6);
+    return HV_ERROR;
+}
+
+
 /* One KVM exit -> done (an exit for the client) or continue. */
 static hv_return_t dispatch(struct vcpu *v, bool *done)
 {
@@ -189,6 +213,8 @@ static hv_return_t dispatch(struct vcpu *v, bool *done)
         return kvm_exit_msr(v, write);
     }
     case KVM_EXIT_DEBUG:
+        if (run->debug.arch.exception == X86_EXC_DB)
+            return exit_debug(v);
         if (run->debug.arch.exception == X86_EXC_BP) {
             v->exit.kind = EXIT_EXCEPTION;
             v->exit.pc = run->debug.arch.pc;

@@ -136,6 +136,8 @@ void kvm_vcpu_invalidate_tlb(struct vcpu *vcpu);
 const struct backend_ops kvm_backend_ops = {
     .name = "kvm",
     .kind = BACKEND_KVM,
+    .max_breakpoints = KVM_HW_BREAKPOINTS,   /* KVM_SET_GUEST_DEBUG's debug registers */
+    .max_budget = 1,                         /* a single step (KVM_GUESTDBG_SINGLESTEP) */
     .vm_create = kvm_vm_create,
     .vm_destroy = kvm_vm_destroy,
     .map = kvm_map_change,

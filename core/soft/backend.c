@@ -177,6 +177,23 @@ static void soft_cancel(struct vcpu *vcpu)
     soft_wake(vcpu);     /* VCPU_REQ_CANCEL is polled at block boundaries */
 }
 
+/* A snapshot replaced the state: the count, the halt wait, the TLB and the translations
+ * (keyed by guest-physical code whose bytes changed under them) start afresh. */
+static void soft_state_restored(struct vcpu *vcpu)
+{
+    struct soft_vcpu *sv = vcpu->be;
+    sv->cpu.icount = vcpu->icount;
+    sv->cpu.halted = false;
+    sv->cpu.wake_ns = 0;
+    tcache_flush(&sv->tc);
+    atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
+}
+
+static bool soft_idle(struct vcpu *vcpu)
+{
+    return ((struct soft_vcpu *)vcpu->be)->cpu.halted;
+}
+
 static void soft_invalidate_tlb(struct vcpu *vcpu)
 {
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
@@ -202,6 +219,8 @@ hv_return_t soft_backend_check(enum guest_arch arch, const char **why)
 const struct backend_ops soft_backend_ops = {
     .name = "soft",
     .kind = BACKEND_SOFT,
+    .max_breakpoints = VCPU_MAX_BREAKPOINTS,
+    .max_budget = UINT64_MAX,
     .vm_create = soft_vm_create,
     .vm_destroy = soft_vm_destroy,
     .map = soft_map,
@@ -215,4 +234,7 @@ const struct backend_ops soft_backend_ops = {
     .state_put = soft_state_sync,
     .cancel = soft_cancel,
     .invalidate_tlb = soft_invalidate_tlb,
+    .tlb_dump = soft_tlb_dump,
+    .state_restored = soft_state_restored,
+    .idle = soft_idle,
 };

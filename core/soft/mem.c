@@ -71,4 +71,6 @@ const struct mmu_access_ops soft_mem_ops = {
     .exit_record = exit_record,
     .code_write = code_write,
     .code_fetched = code_fetched,
+    .watch_perms = soft_debug_watch_perms,
+    .watch_access = soft_debug_watch_check,
 };

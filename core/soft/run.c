@@ -132,7 +132,8 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
         *last = blk;
         return 1;
     }
-    bool quiet = cpu->fe->events_quiet && cpu->fe->events_quiet(cpu);
+    /* Breakpoints are checked at block boundaries: no chaining while any is set. */
+    bool quiet = !sv->vcpu->dbg.nbp && cpu->fe->events_quiet && cpu->fe->events_quiet(cpu);
     sv->jctx.chain_left = quiet ? JIT_CHAIN_MAX : 0;
     sv->jctx.chain_epoch = soft_jit_chain_epoch(sv);
     sv->jctx.last_exit = JIT_EXIT_NONE;
@@ -181,10 +182,13 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
         }
         if (sv->jit)
             jit_install_ready(sv->jit);
-        struct tc_block *blk = next_block(sv, prev);
+        bool no_link = false;
+        if (vcpu->dbg.nbp && soft_debug_boundary(sv, &no_link))
+            return;   /* a breakpoint (anyhv_vcpu_set_breakpoint): the exit is filled */
+        struct tc_block *blk = next_block(sv, no_link ? NULL : prev);
         if (!blk)
             return;
-        if (prev && prev_exit != JIT_EXIT_NONE)
+        if (prev && prev_exit != JIT_EXIT_NONE && !no_link)
             soft_jit_link(sv, prev, prev_exit, blk);
         blk->exec_count++;
         cpu->insn_open = 0;

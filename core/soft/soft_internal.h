@@ -100,6 +100,16 @@ void soft_wake(struct vcpu *vcpu);
 /* Fill an internal-error exit (code, detail) and stop. */
 void soft_internal_exit(struct soft_cpu *cpu, uint32_t code, uint64_t detail);
 
+/* debug.c: anyhv_vcpu_set_breakpoint/_watchpoint on this route. */
+/* At a block boundary while breakpoints exist: true when the vCPU stops here (exit
+ * filled); *no_link set when the next block must be looked up (and be one instruction). */
+bool soft_debug_boundary(struct soft_vcpu *sv, bool *no_link);
+/* TLB fill while watchpoints exist: perms with READ/WRITE withheld on a watched page. */
+uint32_t soft_debug_watch_perms(struct soft_cpu *cpu, uint64_t va, uint32_t perms);
+/* Slow-path data access while watchpoints exist: unwinds with the stop on a hit. */
+void soft_debug_watch_check(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access);
+hv_return_t soft_tlb_dump(struct vcpu *vcpu, void *entries, uint32_t max, uint32_t *count);
+
 enum soft_internal_code {
     SOFT_INTERNAL_NO_FRONTEND = 1,
     SOFT_INTERNAL_BAD_BLOCK = 2,    /* the frontend produced IR that does not verify */

@@ -50,7 +50,21 @@ static const uint32_t reason_of_kind[EXIT_KIND_COUNT] = {
     [EXIT_DEADLINE] = VMX_REASON_VMX_TIMER_EXPIRED,
     [EXIT_BUDGET] = VMX_REASON_VMX_TIMER_EXPIRED,
     [EXIT_DEBUG] = VMX_REASON_MTF,
+    [EXIT_RDRAND] = VMX_REASON_RDRAND,
+    [EXIT_RDSEED] = VMX_REASON_RDSEED,
 };
+
+/* VM-exit instruction information of RDRAND/RDSEED (SDM vol. 3C, table "Format of the
+ * VM-Exit Instruction-Information Field as Used for RDRAND, RDSEED, ..."): destination
+ * register in bits 6:3, operand size in 12:11 (0: 16-bit, 1: 32-bit, 2: 64-bit). */
+#define RDRAND_INFO_REG_SHIFT 3
+#define RDRAND_INFO_SIZE_SHIFT 11
+
+static uint32_t rdrand_info(const struct exit_reg_access *r)
+{
+    uint32_t size = r->value == 8 ? 2u : r->value == 4 ? 1u : 0u;
+    return ((uint32_t)r->gpr << RDRAND_INFO_REG_SHIFT) | (size << RDRAND_INFO_SIZE_SHIFT);
+}
 
 static uint64_t io_qualification(const struct exit_pio *io)
 {
@@ -112,6 +126,10 @@ hv_return_t x86_exit_render(struct vcpu *vcpu)
         break;
     case EXIT_INVLPG:
         x->exit_qualification = e->u.reg.value;         /* the linear address */
+        break;
+    case EXIT_RDRAND:
+    case EXIT_RDSEED:
+        x->exit_instr_info = rdrand_info(&e->u.reg);
         break;
     case EXIT_SHUTDOWN:
     case EXIT_MSR_READ:

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/a64_state.h"
+#include "core/a64_timer.h"
 #include "core/soft/soft.h"
 #include "frontends/arm64/decode.h"
 #include "jit/ir.h"
@@ -20,7 +21,8 @@ struct a64_tc {
     unsigned el;        /* exception level the block runs at (in the mode key) */
     bool fp_enabled;    /* CPACR_EL1.FPEN allows FP/SIMD at this EL (in the mode key) */
     bool sp_align;      /* SCTLR_EL1.SA/SA0 checks SP-based addresses (in the mode key) */
-    bool breakpoints;   /* hardware breakpoints armed for the VMM (in the mode key) */
+    bool breakpoints;   /* hardware breakpoints armed (in the mode key) */
+    bool watchpoints;   /* watchpoints armed: data accesses are checked (in the mode key) */
     bool ended;         /* a terminator was emitted */
 };
 
@@ -102,6 +104,7 @@ enum a64_helper {
     A64_H_SIMD_MEM,     /* (insn, pc, 0): LD1-4/ST1-4 structures */
     A64_H_SP_ALIGN,     /* (sp, pc, 0): SP alignment fault when sp is not 16-aligned */
     A64_H_BREAKPOINT,   /* (pc, 0, 0): hardware breakpoint check before an instruction */
+    A64_H_WATCHPOINT,   /* (addr, size | write << 8, pc): watchpoint check before a data access */
     A64_H_COUNT
 };
 extern uint32_t a64_helper_id[A64_H_COUNT];
@@ -183,10 +186,11 @@ uint64_t a64_sqdmulh(uint64_t *fpsr, uint64_t x, uint64_t y, unsigned bits, bool
 uint64_t a64_sqdmull(uint64_t *fpsr, uint64_t x, uint64_t y, uint64_t acc, unsigned bits, int acc_op);
 void a64_simd_helpers_register(void);
 /* Generic timer */
-uint64_t a64_host_counter(void);
+uint64_t a64_host_counter(const struct soft_cpu *cpu);
 uint64_t a64_cntvct(struct soft_cpu *cpu);
 bool a64_vtimer_firing(struct soft_cpu *cpu);
-#define A64_CNTFRQ 24000000ull   /* 24 MHz, the counter frequency of Apple silicon */
+/* ISR_EL1 view of the interrupt lines now: I (bit 7) and F (bit 6). */
+uint64_t a64_interrupt_lines(struct soft_cpu *cpu);
 /* FPCR: AHP, DN, FZ, RMode (no trapped FP exceptions); FPSR: QC and cumulative flags. */
 #define A64_FPCR_WRITABLE 0x07c00000ull
 #define A64_FPSR_WRITABLE 0x0800009full
@@ -205,6 +209,11 @@ bool a64_breakpoints_armed(const struct soft_cpu *cpu);
 /* Before a block: the software-step exit when one instruction has run; false = exit. */
 bool a64_step_check(struct soft_cpu *cpu);
 ir_u128 a64_helper_breakpoint(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+bool a64_watchpoints_armed(const struct soft_cpu *cpu);
+ir_u128 a64_helper_watchpoint(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
+/* lift.c: the watchpoint check before a data access of `size` bytes at addr (only
+ * emitted while watchpoints are armed). */
+void a64_watch(struct a64_tc *t, ir_val addr, unsigned size, bool write);
 bool a64_tlbi(struct soft_cpu *cpu, unsigned op2, uint64_t arg, bool broadcast);
 /* Stage 1 through mmu/walk_a64.c, with fault delivery. */
 bool a64_mmu_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu_entry *out);

@@ -45,6 +45,8 @@ static const uint64_t id_values[A64_ID_COUNT] = {
     [A64_ID_CTR] = CTR_RES1 | CTR_IMINLINE_64B | CTR_L1IP_PIPT | CTR_DMINLINE_64B | CTR_ERG_64B | CTR_CWG_64B,
     [A64_ID_CLIDR] = CLIDR_CTYPE1_SEPARATE | CLIDR_LOUIS_1 | CLIDR_LOC_1 | CLIDR_LOUU_1,
     [A64_ID_DCZID] = DCZID_BS_64B,
+    [A64_ID_AA64SMFR0] = 0,   /* no SME */
+    [A64_ID_AA64ZFR0] = 0,    /* no SVE */
 };
 
 uint64_t a64_id_value(enum a64_id id)

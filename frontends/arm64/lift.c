@@ -262,3 +262,12 @@ bool a64_decode_bitmask(unsigned n, unsigned imms, unsigned immr, bool immediate
     *tmask = replicate(telem, esize, width);
     return true;
 }
+
+void a64_watch(struct a64_tc *t, ir_val addr, unsigned size, bool write)
+{
+    if (!t->watchpoints)
+        return;
+    struct ir_block *b = t->b;
+    ir_call(b, IR_VOID, a64_helper_id[A64_H_WATCHPOINT], addr, ir_const(b, IR_I64, size | (write ? 0x100u : 0)),
+            ir_const(b, IR_I64, t->pc));
+}

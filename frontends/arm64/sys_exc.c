@@ -214,6 +214,7 @@ void a64_helpers_register(void)
         [A64_H_CRC32] = { "a64_crc32", helper_crc32, IR_HELPER_PURE },
         [A64_H_SP_ALIGN] = { "a64_sp_align", helper_sp_align, SYSTEM_HELPER },
         [A64_H_BREAKPOINT] = { "a64_breakpoint", a64_helper_breakpoint, SYSTEM_HELPER },
+        [A64_H_WATCHPOINT] = { "a64_watchpoint", a64_helper_watchpoint, SYSTEM_HELPER },
     };
     for (unsigned i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
         if (helpers[i].fn)

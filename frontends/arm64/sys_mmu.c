@@ -100,12 +100,39 @@ bool a64_mmu_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu
 }
 
 /* The dispatcher filled the exit's address fields; add what the info word says. */
+/* A single-register load or store (ISV) to the frames of the VM's in-framework
+ * interrupt controller completes here: the value moves, the instruction retires and
+ * execution resumes after it, with no exit. False for everything else. */
+static bool irqchip_access(struct soft_cpu *cpu, uint64_t gpa, uint32_t access, uint64_t info)
+{
+    const struct irqchip_ops *chip = cpu->vcpu->vm->irqchip;
+    if (!chip || (access & MMU_FETCH) || !(info & A64_INFO_ISV))
+        return false;
+    struct a64_state *st = a64_st(cpu);
+    unsigned size = 1u << A64_INFO_SAS(info), rt = A64_INFO_SRT(info), bits = 8 * size;
+    bool write = (access & MMU_WRITE) != 0;
+    uint64_t v = write && rt != 31 ? st->x[rt] : 0;
+    if (write && bits < 64)
+        v &= (1ull << bits) - 1;
+    if (!chip->mmio(cpu->vcpu, gpa, size, write, &v))
+        return false;
+    if (!write && rt != 31) {
+        if ((info & A64_INFO_SSE) && bits < 64)
+            v = (uint64_t)((int64_t)(v << (64 - bits)) >> (64 - bits));
+        st->x[rt] = (info & A64_INFO_SF) ? v : (uint32_t)v;
+    }
+    st->pc += 4;
+    cpu->icount++;
+    cpu->stop = SOFT_STOP_FAULT;   /* re-dispatch at the next instruction */
+    return true;
+}
+
 void a64_stage2_fault(struct soft_cpu *cpu, uint64_t va, uint64_t gpa, uint32_t access, uint64_t info)
 {
     struct exit_mem *m = &cpu->vcpu->exit.u.mem;
     (void)va;
-    (void)gpa;
-    (void)access;
+    if (irqchip_access(cpu, gpa, access, info))
+        return;
     cpu->vcpu->exit.insn_len = 4;
     m->size = (uint8_t)(1u << A64_INFO_SAS(info));
     m->reg = (uint8_t)A64_INFO_SRT(info);

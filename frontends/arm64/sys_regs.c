@@ -25,13 +25,10 @@
 #define CNTKCTL_EL0PCTEN (1ull << 0)
 #define CNTKCTL_EL0VCTEN (1ull << 1)
 #define CNTKCTL_EL0VTEN (1ull << 8)
-/* Timer control. */
-#define CNT_CTL_ENABLE 1ull
-#define CNT_CTL_IMASK 2ull
-#define CNT_CTL_ISTATUS 4ull
 /* ISS of EC 0x18. */
 #define ISS_SYS_READ 1u
 #define DCZVA_BYTES 64u
+#define RMR_AA64 1ull   /* RMR_EL1.AA64: AArch64 is the only state */
 #define PAR_F 1ull
 
 enum acc { EL1_RW, EL1_RO, EL0_RW, EL0_RO_EL1_RW };
@@ -149,13 +146,12 @@ static _Noreturn void trap_client(struct soft_cpu *cpu, uint32_t id, unsigned rt
     soft_unwind(cpu, SOFT_STOP_EXIT);
 }
 
-/* Registers that exist but that Apple's hypervisor hands to the VMM: the GIC CPU
- * interface, the PMU, the OS lock and debug comms, the EL1 physical timer. */
+/* Registers that exist but that Apple's hypervisor hands to the VMM: the PMU, the
+ * OS lock and debug comms, the EL1 physical timer. (The GIC CPU interface is the
+ * table below: exact encodings, not a range, since ISR_EL1 and RMR_EL1 share CRn 12.) */
 static bool client_emulated(uint32_t id)
 {
     unsigned op0 = SR_OP0(id), op1 = SR_OP1(id), crn = SR_CRN(id);
-    if (op0 == 3 && crn == 12 && id != SR(3, 0, 12, 0, 0))
-        return true;   /* ICC_* */
     if (op0 == 3 && crn == 9)
         return true;   /* PMU */
     if (op0 == 3 && op1 == 3 && crn == 14 && SR_CRM(id) == 2)
@@ -163,6 +159,63 @@ static bool client_emulated(uint32_t id)
     if (op0 == 2)
         return true;   /* OSLAR/OSLSR/OSDLR, DBGPRCR, MDCCSR, DBGDTR... */
     return false;
+}
+
+/* The GIC CPU-interface registers of EL1 (ICC_*_EL1) and the way each may be
+ * accessed; the other direction is UNDEFINED (Arm GIC v3 spec, 12.2). */
+enum icc_dir { ICC_RW, ICC_RO, ICC_WO };
+static const struct {
+    uint32_t id;
+    uint8_t dir;
+} icc_regs[] = {
+    { SR(3, 0, 4, 6, 0), ICC_RW },    /* ICC_PMR_EL1 */
+    { SR(3, 0, 12, 8, 0), ICC_RO },   /* ICC_IAR0_EL1 */
+    { SR(3, 0, 12, 8, 1), ICC_WO },   /* ICC_EOIR0_EL1 */
+    { SR(3, 0, 12, 8, 2), ICC_RO },   /* ICC_HPPIR0_EL1 */
+    { SR(3, 0, 12, 8, 3), ICC_RW },   /* ICC_BPR0_EL1 */
+    { SR(3, 0, 12, 8, 4), ICC_RW },   /* ICC_AP0R0_EL1 .. AP0R3 */
+    { SR(3, 0, 12, 8, 5), ICC_RW },
+    { SR(3, 0, 12, 8, 6), ICC_RW },
+    { SR(3, 0, 12, 8, 7), ICC_RW },
+    { SR(3, 0, 12, 9, 0), ICC_RW },   /* ICC_AP1R0_EL1 .. AP1R3 */
+    { SR(3, 0, 12, 9, 1), ICC_RW },
+    { SR(3, 0, 12, 9, 2), ICC_RW },
+    { SR(3, 0, 12, 9, 3), ICC_RW },
+    { SR(3, 0, 12, 11, 1), ICC_WO },  /* ICC_DIR_EL1 */
+    { SR(3, 0, 12, 11, 3), ICC_RO },  /* ICC_RPR_EL1 */
+    { SR(3, 0, 12, 11, 5), ICC_WO },  /* ICC_SGI1R_EL1 */
+    { SR(3, 0, 12, 11, 6), ICC_WO },  /* ICC_ASGI1R_EL1 */
+    { SR(3, 0, 12, 11, 7), ICC_WO },  /* ICC_SGI0R_EL1 */
+    { SR(3, 0, 12, 12, 0), ICC_RO },  /* ICC_IAR1_EL1 */
+    { SR(3, 0, 12, 12, 1), ICC_WO },  /* ICC_EOIR1_EL1 */
+    { SR(3, 0, 12, 12, 2), ICC_RO },  /* ICC_HPPIR1_EL1 */
+    { SR(3, 0, 12, 12, 3), ICC_RW },  /* ICC_BPR1_EL1 */
+    { SR(3, 0, 12, 12, 4), ICC_RW },  /* ICC_CTLR_EL1 */
+    { SR(3, 0, 12, 12, 5), ICC_RW },  /* ICC_SRE_EL1 */
+    { SR(3, 0, 12, 12, 6), ICC_RW },  /* ICC_IGRPEN0_EL1 */
+    { SR(3, 0, 12, 12, 7), ICC_RW },  /* ICC_IGRPEN1_EL1 */
+};
+
+/* Direction rule of an ICC register, or -1 when id is not one. */
+static int icc_dir(uint32_t id)
+{
+    for (size_t i = 0; i < sizeof(icc_regs) / sizeof(icc_regs[0]); i++)
+        if (icc_regs[i].id == id)
+            return icc_regs[i].dir;
+    return -1;
+}
+
+/* An ICC access at EL1: UNDEFINED in the wrong direction, handled by the VM's
+ * in-framework GIC when it has one, else an exit to the VMM. Returns the value read. */
+static uint64_t icc_access(struct soft_cpu *cpu, uint32_t id, int dir, unsigned rt, bool read, uint64_t value,
+                           uint64_t pc)
+{
+    if ((read && dir == ICC_WO) || (!read && dir == ICC_RO))
+        undefined(cpu, pc);
+    const struct irqchip_ops *chip = cpu->vcpu->vm->irqchip;
+    if (chip && chip->sysreg(cpu->vcpu, id, !read, &value))
+        return value;   /* MSR ends its block, so a newly deliverable interrupt is seen next */
+    trap_client(cpu, id, rt, read, value, pc);
 }
 
 /* RAZ ID space: op0 3, op1 0, CRn 0, CRm 1..7 (AArch32 and unallocated IDs). */
@@ -174,10 +227,7 @@ static bool raz_id(uint32_t id)
 static uint64_t timer_ctl(struct soft_cpu *cpu)
 {
     struct a64_state *st = a64_st(cpu);
-    uint64_t ctl = st->sys.cntv_ctl_el0 & (CNT_CTL_ENABLE | CNT_CTL_IMASK);
-    if ((ctl & CNT_CTL_ENABLE) && a64_cntvct(cpu) >= st->sys.cntv_cval_el0)
-        ctl |= CNT_CTL_ISTATUS;
-    return ctl;
+    return a64_timer_ctl(st->sys.cntv_ctl_el0, a64_cntvct(cpu), st->sys.cntv_cval_el0);
 }
 
 /* EL0 may access: returns false when the access must trap (EC 0x18) or is UNDEFINED. */
@@ -262,9 +312,12 @@ static bool read_special(struct soft_cpu *cpu, uint32_t id, uint64_t *out)
     case SR(3, 3, 0, 0, 7): *out = a64_id_value(A64_ID_DCZID); return true;
     case SR(3, 1, 0, 0, 0): *out = a64_ccsidr(st->sys.csselr_el1); return true;
     case SR(3, 3, 14, 0, 0): *out = A64_CNTFRQ; return true;
-    case SR(3, 3, 14, 0, 1): *out = a64_host_counter(); return true;
+    case SR(3, 3, 14, 0, 1): *out = a64_host_counter(cpu); return true;
     case SR(3, 3, 14, 0, 2): *out = a64_cntvct(cpu); return true;
     case SR(3, 3, 14, 3, 1): *out = timer_ctl(cpu); return true;
+    case SR(3, 0, 12, 1, 0): *out = a64_interrupt_lines(cpu); return true;   /* ISR_EL1 */
+    case SR(3, 0, 12, 0, 1): *out = 0; return true;                           /* RVBAR_EL1 */
+    case SR(3, 0, 12, 0, 2): *out = RMR_AA64; return true;                    /* RMR_EL1 */
     case SR(3, 3, 14, 3, 2): *out = st->sys.cntv_cval_el0; return true;
     case SR(3, 3, 14, 3, 0):
         v = st->sys.cntv_cval_el0 - a64_cntvct(cpu);
@@ -288,8 +341,9 @@ static bool write_special(struct soft_cpu *cpu, uint32_t id, uint64_t v)
     case SR(3, 3, 4, 4, 0): st->fpcr = v & A64_FPCR_WRITABLE; return true;
     case SR(3, 3, 4, 4, 1): st->fpsr = v & A64_FPSR_WRITABLE; return true;
     case SR(3, 0, 4, 1, 0): *a64_sp_el(st, 0) = v; return true;
-    case SR(3, 3, 14, 3, 1): st->sys.cntv_ctl_el0 = v & (CNT_CTL_ENABLE | CNT_CTL_IMASK); return true;
+    case SR(3, 3, 14, 3, 1): st->sys.cntv_ctl_el0 = v & A64_CNT_CTL_WRITABLE; return true;
     case SR(3, 3, 14, 3, 2): st->sys.cntv_cval_el0 = v; return true;
+    case SR(3, 0, 12, 0, 2): return true;   /* RMR_EL1: AArch64 only, no warm reset request */
     case SR(3, 3, 14, 3, 0): st->sys.cntv_cval_el0 = a64_cntvct(cpu) + (uint64_t)(int64_t)(int32_t)v; return true;
     default:
         return false;
@@ -323,6 +377,9 @@ ir_u128 a64_helper_mrs(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
         return v;
     if (raz_id(id))
         return 0;
+    int dir = icc_dir(id);
+    if (dir >= 0)
+        return icc_access(cpu, id, dir, rt, true, 0, pc);
     if (client_emulated(id))
         trap_client(cpu, id, rt, true, 0, pc);
     undefined(cpu, pc);
@@ -352,6 +409,11 @@ ir_u128 a64_helper_msr(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
         undefined(cpu, pc);
     if (write_special(cpu, id, v))
         return 0;
+    int dir = icc_dir(id);
+    if (dir >= 0) {
+        icc_access(cpu, id, dir, rt, false, v, pc);
+        return 0;
+    }
     if (client_emulated(id))
         trap_client(cpu, id, rt, false, v, pc);
     undefined(cpu, pc);

@@ -14,14 +14,15 @@ static ir_val add_imm(struct a64_tc *t, ir_val base, int64_t off)
 }
 
 /* Check natural alignment at run time (exclusives, atomics, acquire/release):
- * an unaligned address takes an alignment fault before the access. */
+ * an unaligned address takes an alignment fault before the access; then the
+ * watchpoints, while armed. */
 static void check_align(struct a64_tc *t, ir_val addr, unsigned size, bool write)
 {
-    if (size == 1)
-        return;
     struct ir_block *b = t->b;
-    ir_call(b, IR_VOID, a64_helper_id[A64_H_ALIGN], addr, ir_const(b, IR_I64, (size - 1) | (write ? 0x100u : 0)),
-            ir_const(b, IR_I64, t->pc));
+    if (size > 1)
+        ir_call(b, IR_VOID, a64_helper_id[A64_H_ALIGN], addr,
+                ir_const(b, IR_I64, (size - 1) | (write ? 0x100u : 0)), ir_const(b, IR_I64, t->pc));
+    a64_watch(t, addr, size, write);   /* after the alignment fault, which takes priority */
 }
 
 /* Load `size` bytes into Xt/Vt per the integer opc (01 zero-extend, 10 sign to 64,
@@ -34,6 +35,7 @@ static void load_int(struct a64_tc *t, unsigned rt, ir_val addr, unsigned size_l
     bool sext = opc >= 2, to64 = (opc == 2) || (opc == 1 && size_log2 == 3);
     uint64_t flags = a64_mem_flags(t, size) | extra_flags | (sext ? IR_MEM_SIGNED : 0);
     uint32_t info = isv ? a64_info(rt, size_log2, sext, to64, info_extra & A64_INFO_AR) : 0;
+    a64_watch(t, addr, size, false);
     ir_val v = ir_load(b, to64 ? IR_I64 : IR_I32, addr, flags, info);
     a64_set_x(t, rt, v);
 }
@@ -46,12 +48,14 @@ static void store_int(struct a64_tc *t, unsigned rt, ir_val addr, unsigned size_
     if (size_log2 < 2)
         v = ir_cast(t->b, IR_TRUNC, size_type[size_log2], v);
     uint32_t info = isv ? a64_info(rt, size_log2, false, size_log2 == 3, info_extra & A64_INFO_AR) : 0;
+    a64_watch(t, addr, size, true);
     ir_store(t->b, addr, v, a64_mem_flags(t, size) | extra_flags, info);
 }
 
 static void load_vec(struct a64_tc *t, unsigned rt, ir_val addr, unsigned size_log2)
 {
     struct ir_block *b = t->b;
+    a64_watch(t, addr, 1u << size_log2, false);
     ir_val v = ir_load(b, size_type[size_log2], addr, a64_mem_flags(t, 1u << size_log2) | IR_MEM_NO_ISV, 0);
     if (size_log2 < 4)
         v = ir_cast(b, IR_ZEXT, IR_I128, v);
@@ -62,6 +66,7 @@ static void store_vec(struct a64_tc *t, unsigned rt, ir_val addr, unsigned size_
 {
     struct ir_block *b = t->b;
     ir_val v = ir_get(b, size_type[size_log2], A64_OFF_V(rt));
+    a64_watch(t, addr, 1u << size_log2, true);
     ir_store(b, addr, v, a64_mem_flags(t, 1u << size_log2) | IR_MEM_NO_ISV, 0);
 }
 
@@ -249,6 +254,7 @@ static bool ldst_pair(struct a64_tc *t, uint32_t insn, enum pair_mode mode, bool
     ir_val addr2 = add_imm(t, addr, 1ll << size_log2);
     unsigned size = 1u << size_log2;
     uint64_t flags = a64_mem_flags(t, size) | IR_MEM_NO_ISV;
+    a64_watch(t, addr, 2 * size, !load);   /* the pair is one access of twice the size */
     if (vec) {
         if (load) {
             ir_val v1 = ir_load(b, size_type[size_log2], addr, flags, 0);

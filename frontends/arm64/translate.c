@@ -16,6 +16,7 @@
 #define MODE_SP_ALIGN 8u
 #define MODE_STEP 16u
 #define MODE_BREAKPOINTS 32u
+#define MODE_WATCHPOINTS 64u
 #define SCTLR_SA (1ull << 3)
 #define SCTLR_SA0 (1ull << 4)
 
@@ -53,7 +54,8 @@ static uint32_t fe_mode_key(const struct soft_cpu *cpu)
     const struct a64_state *st = cpu->state;
     return (a64_el(st) == 0 ? MODE_EL0 : 0) | (fp_enabled(st) ? MODE_FP : 0) |
            ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0) |
-           (a64_step_active(cpu) ? MODE_STEP : 0) | (a64_breakpoints_armed(cpu) ? MODE_BREAKPOINTS : 0);
+           (a64_step_active(cpu) ? MODE_STEP : 0) | (a64_breakpoints_armed(cpu) ? MODE_BREAKPOINTS : 0) |
+           (a64_watchpoints_armed(cpu) ? MODE_WATCHPOINTS : 0);
 }
 
 static void translate_one(struct a64_tc *t, uint32_t insn)
@@ -82,7 +84,8 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
     if (got == 0)
         return false;
     struct a64_tc t = { .b = b, .cpu = cpu, .el = a64_el(st), .fp_enabled = fp_enabled(st),
-                        .sp_align = sp_align(st), .breakpoints = a64_breakpoints_armed(cpu) };
+                        .sp_align = sp_align(st), .breakpoints = a64_breakpoints_armed(cpu),
+                        .watchpoints = a64_watchpoints_armed(cpu) };
     if (st->pstate & A64_PSTATE_IL) {
         /* Illegal execution state: the first instruction takes EC 0x0e. */
         ir_insn_start(b, pc, 4);
@@ -107,25 +110,48 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
     return true;   /* a failed builder is the dispatcher's to report */
 }
 
-/* Before each block: the virtual timer exit, then interrupts PSTATE lets in. */
+uint64_t a64_interrupt_lines(struct soft_cpu *cpu)
+{
+    struct vcpu *v = cpu->vcpu;
+    const struct irqchip_ops *chip = v->vm->irqchip;
+    unsigned lines = chip ? chip->lines(v) : 0;
+    bool irq = v->ext.a64.pending_irq || (lines & IRQCHIP_LINE_IRQ);
+    bool fiq = v->ext.a64.pending_fiq || (lines & IRQCHIP_LINE_FIQ);
+    return (irq ? A64_PSTATE_I : 0) | (fiq ? A64_PSTATE_F : 0);
+}
+
+/* The virtual timer: with an in-framework GIC its output drives the timer PPI;
+ * without one, it fires the VTIMER_ACTIVATED exit (false: stop for it). */
+static bool vtimer_event(struct soft_cpu *cpu)
+{
+    struct vcpu *v = cpu->vcpu;
+    const struct irqchip_ops *chip = v->vm->irqchip;
+    if (chip) {
+        chip->vtimer(v, a64_vtimer_firing(cpu));
+        return true;
+    }
+    if (v->ext.a64.vtimer_masked || !a64_vtimer_firing(cpu))
+        return true;
+    v->exit = (struct anyhv_exit){ .kind = EXIT_VTIMER, .pc = a64_st(cpu)->pc, .icount = cpu->icount };
+    cpu->stop = SOFT_STOP_EXIT;
+    return false;
+}
+
+/* Before each block: the virtual timer, then interrupts PSTATE lets in. */
 static bool fe_check_events(struct soft_cpu *cpu)
 {
     struct a64_state *st = a64_st(cpu);
-    struct vcpu *v = cpu->vcpu;
     if (!cpu->fe_data)
         cpu->fe_data = a64_fe_data_new();
     cpu->regime = a64_el(st) == 0;
     if (!a64_step_check(cpu))
         return false;
-    if (!v->ext.a64.vtimer_masked && a64_vtimer_firing(cpu)) {
-        struct anyhv_exit *e = &v->exit;
-        *e = (struct anyhv_exit){ .kind = EXIT_VTIMER, .pc = st->pc, .icount = cpu->icount };
-        cpu->stop = SOFT_STOP_EXIT;
+    if (!vtimer_event(cpu))
         return false;
-    }
-    if (v->ext.a64.pending_fiq && !(st->pstate & A64_PSTATE_F))
+    uint64_t lines = a64_interrupt_lines(cpu);
+    if ((lines & A64_PSTATE_F) && !(st->pstate & A64_PSTATE_F))
         a64_take_interrupt(cpu, VEC_FIQ);
-    else if (v->ext.a64.pending_irq && !(st->pstate & A64_PSTATE_I))
+    else if ((lines & A64_PSTATE_I) && !(st->pstate & A64_PSTATE_I))
         a64_take_interrupt(cpu, VEC_IRQ);
     if (st->pc & 3) {
         a64_take_exception(cpu, A64_EC_PC_ALIGN, 0, st->pc, true, st->pc);

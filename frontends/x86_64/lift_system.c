@@ -218,6 +218,21 @@ bool lift_pop_seg(struct x86_ctx *c, unsigned seg, unsigned size)
     return true;
 }
 
+/* RDRAND/RDSEED r16/32/64: a value from the vCPU's generator (vcpu_random: seeded and
+ * reproducible in deterministic mode, the host's entropy otherwise); always ready, so
+ * CF = 1 and OF, SF, ZF, AF, PF = 0. With RDRAND/RDSEED exiting the helper exits first. */
+bool lift_rdrand(struct x86_ctx *c)
+{
+    unsigned size = c->in->o[0].size;
+    enum x86_sysop op = c->in->op == X86_I_RDSEED ? X86_SYS_RDSEED : X86_SYS_RDRAND;
+    ir_val v = x86_sys_call(c, op, size, c->in->o[0].reg.num, X86_SYS_NO_REG, IR_NONE, IR_NONE);
+    x86_write_op(c, 0, x86_resize(c, v, size, false));
+    ir_val f0 = ir_const(c->b, IR_I1, 0);
+    x86_set_flags(c, ir_const(c->b, IR_I1, 1), f0, f0, f0, f0, f0);
+    finish(c, op);
+    return true;
+}
+
 static const struct { uint16_t op; uint8_t sysop; uint8_t priv; } sys_table[] = {
     { X86_I_RDMSR, X86_SYS_RDMSR, 1 },   { X86_I_WRMSR, X86_SYS_WRMSR, 1 },
     { X86_I_RDTSC, X86_SYS_RDTSC, 0 },   { X86_I_RDTSCP, X86_SYS_RDTSCP, 0 },
@@ -301,17 +316,6 @@ bool lift_sys_helper(struct x86_ctx *c)
         return true;
     }
     finish(c, op);
-    return true;
-}
-
-/* RDRAND/RDSEED r16/32/64: the helper writes the register and the flags. */
-bool lift_rdrand_rdseed(struct x86_ctx *c)
-{
-    const struct x86_operand *d = &c->in->o[0];
-    if (d->kind != X86_OPND_REG || d->reg.cls != X86_RC_GPR)
-        return false;
-    x86_sys_call(c, X86_SYS_RDRAND, d->size, d->reg.num, X86_SYS_NO_REG, IR_NONE, IR_NONE);
-    finish(c, X86_SYS_RDRAND);
     return true;
 }
 

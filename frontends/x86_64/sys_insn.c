@@ -6,8 +6,6 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include <sys/random.h>
-
 #include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_sys.h"
 #include "frontends/x86_64/x86_xsave.h"
@@ -304,6 +302,23 @@ static uint64_t sys_rdpmc(struct sysargs *a)
 static uint64_t sys_rdtsc(struct sysargs *a) { return rdtsc_common(a, false); }
 static uint64_t sys_rdtscp(struct sysargs *a) { return rdtsc_common(a, true); }
 
+/* RDRAND/RDSEED: exit when the secondary control asks (the client supplies the value),
+ * else the instruction's count makes each draw its own (lift_rdrand). */
+static uint64_t rdrand_common(struct sysargs *a, uint32_t control, enum exit_kind kind)
+{
+    const struct x86_vmx_controls *v = &a->st->vmx;
+    if ((v->cpu_based & CPU_BASED_SECONDARY_CTLS) && (v->cpu_based2 & control)) {
+        struct anyhv_exit *e = begin(a, kind);
+        e->u.reg.gpr = (uint8_t)X86_SYS_R1(a->code);
+        e->u.reg.value = X86_SYS_SIZE(a->code);
+        exit_client(a);
+    }
+    return vcpu_random(a->cpu->vcpu, a->cpu->icount);
+}
+
+static uint64_t sys_rdrand(struct sysargs *a) { return rdrand_common(a, CPU_BASED2_RDRAND, EXIT_RDRAND); }
+static uint64_t sys_rdseed(struct sysargs *a) { return rdrand_common(a, CPU_BASED2_RDSEED, EXIT_RDSEED); }
+
 static uint64_t sys_cpuid(struct sysargs *a)
 {
     begin(a, EXIT_CPUID);
@@ -345,20 +360,6 @@ static void set_gpr_sized(struct x86_state *st, unsigned r, unsigned size, uint6
         st->gpr[r] = (st->gpr[r] & ~0xffffull) | (v & 0xffff);
     else
         st->gpr[r] = size == 4 ? (uint32_t)v : v;
-}
-
-/* RDRAND/RDSEED (b = 1 for RDSEED): host randomness (getrandom); CF=1 and the other
- * status flags 0 on success. When the host has none to give, CF=0 and the
- * destination is 0, which the SDM allows for both. */
-static uint64_t sys_rdrand(struct sysargs *a)
-{
-    uint64_t v = 0;
-    bool ok = getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v);
-    set_gpr_sized(a->st, X86_SYS_R1(a->code), X86_SYS_SIZE(a->code), ok ? v : 0);
-    a->st->rflags &= ~(uint64_t)(X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_OF);
-    a->st->rflags |= ok ? X86_FLAG_CF : 0;
-    x86_flags_unpack(a->st);
-    return 0;
 }
 
 /* RDPID: IA32_TSC_AUX, 64 bits in 64-bit mode (zero-extended 32 elsewhere). */
@@ -700,8 +701,8 @@ static const sys_fn sys_table[X86_SYSOP_COUNT] = {
     [X86_SYS_FAR_CALL] = sys_far_call, [X86_SYS_FAR_RET] = sys_far_ret, [X86_SYS_IRET] = sys_iret,
     [X86_SYS_INT] = sys_int, [X86_SYS_INTO] = sys_into, [X86_SYS_HLT] = sys_hlt, [X86_SYS_IN] = sys_in,
     [X86_SYS_OUT] = sys_out, [X86_SYS_INS] = sys_ins, [X86_SYS_OUTS] = sys_outs, [X86_SYS_CPUID] = sys_cpuid,
-    [X86_SYS_RAISE_UD] = sys_raise_ud, [X86_SYS_XSETBV] = sys_xsetbv, [X86_SYS_RDRAND] = sys_rdrand,
-    [X86_SYS_RDPID] = sys_rdpid, [X86_SYS_FSGSBASE] = sys_fsgsbase,
+    [X86_SYS_RAISE_UD] = sys_raise_ud, [X86_SYS_RDRAND] = sys_rdrand, [X86_SYS_RDSEED] = sys_rdseed,
+    [X86_SYS_XSETBV] = sys_xsetbv, [X86_SYS_RDPID] = sys_rdpid, [X86_SYS_FSGSBASE] = sys_fsgsbase,
 };
 
 ir_u128 x86_h_system(void *vcpu, ir_u128 code, ir_u128 b, ir_u128 c)

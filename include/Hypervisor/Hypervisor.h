@@ -15,6 +15,10 @@
 #include <Hypervisor/hv_vcpu.h>
 #include <Hypervisor/hv_gic_types.h>
 #include <Hypervisor/hv_gic.h>
+#include <Hypervisor/hv_gic_config.h>
+#include <Hypervisor/hv_gic_parameters.h>
+#include <Hypervisor/hv_gic_state.h>
+#include <Hypervisor/hv_sme_config.h>
 #else
 #include <Hypervisor/hv_error.h>
 #include <Hypervisor/hv_types.h>

@@ -1,6 +1,6 @@
 /* hv_error.h - the result type of every Hypervisor call, hv_return_t, and its HV_*
  * codes. Intel flavour as in Apple's hv_error.h; in the Apple-silicon flavour the same
- * names come from <Hypervisor/arm64/hv/hv_kern_types.h>, which this header includes. */
+ * names come from <arm64/hv/hv_kern_types.h>, which this header includes. */
 #ifndef ANYHV_HYPERVISOR_HV_ERROR_H
 #define ANYHV_HYPERVISOR_HV_ERROR_H
 
@@ -31,7 +31,7 @@ ANYHV_END_DECLS
 
 #elif ANYHV_HV_ARM64
 
-#include <Hypervisor/arm64/hv/hv_kern_types.h>
+#include <arm64/hv/hv_kern_types.h>
 
 #endif
 

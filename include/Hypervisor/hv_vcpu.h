@@ -98,11 +98,8 @@ ANYHV_API hv_return_t hv_vcpu_get_vtimer_offset(hv_vcpu_t vcpu, uint64_t *vtimer
 /*! @function hv_vcpu_set_vtimer_offset @abstract Writes CNTVOFF. */
 ANYHV_API hv_return_t hv_vcpu_set_vtimer_offset(hv_vcpu_t vcpu, uint64_t vtimer_offset);
 
-/* SME (macOS 15.2). anyhv's CPUs do not implement SME (ID_AA64PFR1_EL1.SME = 0):
- * these calls return HV_UNSUPPORTED. */
-
-/*! @function hv_sme_config_get_max_svl_bytes @abstract Largest streaming vector length, in bytes. */
-ANYHV_API hv_return_t hv_sme_config_get_max_svl_bytes(size_t *value);
+/* SME state (macOS 15.2). anyhv's CPUs do not implement SME (ID_AA64PFR1_EL1.SME = 0):
+ * these calls return HV_UNSUPPORTED. The maximum vector length is in hv_sme_config.h. */
 
 /*! @function hv_vcpu_get_sme_state @abstract Reads PSTATE.SM and PSTATE.ZA. */
 ANYHV_API hv_return_t hv_vcpu_get_sme_state(hv_vcpu_t vcpu, hv_vcpu_sme_state_t *sme_state);

@@ -25,6 +25,8 @@ enum {
     HV_FEATURE_REG_CTR_EL0 = 9,
     HV_FEATURE_REG_CLIDR_EL1 = 10,
     HV_FEATURE_REG_DCZID_EL0 = 11,
+    HV_FEATURE_REG_ID_AA64SMFR0_EL1 = 12,   /* 0 here: no SME */
+    HV_FEATURE_REG_ID_AA64ZFR0_EL1 = 13,    /* 0 here: no SVE */
 };
 
 /*!

@@ -6,7 +6,7 @@
 
 #include <Hypervisor/hv_base.h>
 #include <Hypervisor/hv_vm_types.h>
-#include <Hypervisor/arm64/hv/hv_kern_types.h>
+#include <arm64/hv/hv_kern_types.h>
 
 #if ANYHV_HV_ARM64
 

@@ -7,7 +7,7 @@
 
 #if ANYHV_HV_ARM64
 #include <Hypervisor/hv_vm_types.h>
-#include <Hypervisor/arm64/hv/hv_kern_types.h>
+#include <arm64/hv/hv_kern_types.h>
 #else
 #include <Hypervisor/hv_error.h>
 #include <Hypervisor/hv_types.h>

@@ -5,7 +5,7 @@
 #define ANYHV_HYPERVISOR_HV_VM_TYPES_H
 
 #include <Hypervisor/hv_base.h>
-#include <Hypervisor/arm64/hv/hv_kern_types.h>
+#include <arm64/hv/hv_kern_types.h>
 
 #if ANYHV_HV_ARM64
 

@@ -78,7 +78,8 @@ ANYHV_API hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count
  *           in steps of a budget are reproducible. 0 removes the budget.
  * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t), from its owning thread.
  * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread;
- *         HV_UNSUPPORTED on KVM, which cannot stop at an exact instruction.
+ *         HV_UNSUPPORTED on KVM for budgets above 1 (KVM counts no instructions; a budget
+ *         of 1 is a single step through KVM_SET_GUEST_DEBUG).
  */
 ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count);
 
@@ -133,6 +134,30 @@ typedef struct anyhv_exec_stats {
  */
 ANYHV_API hv_return_t anyhv_vcpu_get_exec_stats(uint64_t vcpu, anyhv_exec_stats_t *stats);
 
+/*!
+ * @function anyhv_set_deterministic
+ * @abstract Deterministic mode (software route): every guest clock (the x86 TSC, the
+ *           arm64 generic timer's counters, hv_vcpu_get_exec_time) is virtual time,
+ *           1 ns per retired instruction plus idle time, and the VM's vCPUs run one at a
+ *           time in a fixed rotation of 4096-instruction turns, so a run is a function of
+ *           its inputs: the same instruction counts, exits and memory every time, SMP
+ *           included. Also chosen by ANYHV_DETERMINISTIC=1 (the call wins). Create every
+ *           vCPU before the first runs, in a fixed order (the rotation follows vCPU ids);
+ *           a vCPU handling an exit keeps its turn, so keep running each vCPU or destroy
+ *           it (docs/determinism.md).
+ * @discussion Without a VM the choice applies to the next hv_vm_create; with one, it can
+ *           change until a vCPU first runs.
+ * @result HV_SUCCESS; HV_BUSY after a vCPU has run (unless unchanged); HV_UNSUPPORTED
+ *         when enabling on KVM.
+ */
+ANYHV_API hv_return_t anyhv_set_deterministic(bool enable);
+
+/*! Whether the current VM (or, without one, the next) runs in deterministic mode. */
+ANYHV_API bool anyhv_is_deterministic(void);
+
 ANYHV_END_DECLS
+
+#include <anyhv/debug.h>
+#include <anyhv/snapshot.h>
 
 #endif /* ANYHV_ANYHV_H */

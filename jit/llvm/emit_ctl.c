@@ -49,6 +49,56 @@ static LLVMValueRef load_atomic(struct em_fn *f, LLVMTypeRef t, const void *addr
     return l;
 }
 
+/* a && (x == y) */
+static LLVMValueRef and_eq(struct em_fn *f, LLVMValueRef a, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMValueRef eq = LLVMBuildICmp(f->m->bd, LLVMIntEQ, x, y, "");
+    return a ? LLVMBuildAnd(f->m->bd, a, eq, "") : eq;
+}
+
+/* ok && what the dispatcher checks before every block: no request pending, the next
+ * block (insns, i64) fits the instruction budget whole, and blocks are left to chain
+ * before the next dispatcher visit (*left gets that count). */
+static LLVMValueRef may_go_on(struct em_fn *f, LLVMValueRef ok, LLVMValueRef insns, LLVMValueRef *left)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    const struct jit_vcpu_ctx *ctx = f->b->ctx;
+    ok = and_eq(f, ok, load_atomic(f, m->i32, ctx->requests, 4), LLVMConstInt(m->i32, 0, 0));
+    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
+    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, insns, LLVMBuildSub(bd, bud, ic, ""), ""), "");
+    *left = em_load(f, m->i32, em_ptr_const(f, ctx), offsetof(struct jit_vcpu_ctx, chain_left));
+    return LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, *left, LLVMConstInt(m->i32, 1, 0), ""), "");
+}
+
+/* Branch on ok: the taken side counts one more chained block and publishes blk (a
+ * pointer value) as the running block, and is where the builder is left; the other
+ * side records exit k for the dispatcher and returns to it. */
+static void go_on_or_return(struct em_fn *f, LLVMValueRef ok, LLVMValueRef left, LLVMValueRef blk, uint32_t k)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    const struct jit_vcpu_ctx *ctx = f->b->ctx;
+    LLVMValueRef ctxp = em_ptr_const(f, ctx);
+    LLVMBasicBlockRef go = em_new_bb(f, "go_on"), out = em_new_bb(f, "leave");
+    LLVMBuildCondBr(bd, ok, go, out);
+    LLVMPositionBuilderAtEnd(bd, out);
+    em_store(f, LLVMConstInt(m->i32, k, 0), ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
+    ret(f, INTERP_EXIT);
+    LLVMPositionBuilderAtEnd(bd, go);
+    em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
+    em_store(f, blk, em_ptr_const(f, ctx->running), 0);
+}
+
+static void tail_call(struct em_fn *f, LLVMValueRef fn)
+{
+    LLVMValueRef args[2] = { f->cpu, f->state };
+    LLVMValueRef r = LLVMBuildCall2(f->m->bd, f->m->blk_fn_t, fn, args, 2, "");
+    LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
+    LLVMBuildRet(f->m->bd, r);
+}
+
 /* Tail-call the successor through chain cell k when every condition the dispatcher
  * would check still holds (see struct jit_chain); else return to the dispatcher. */
 static void chain_or_return(struct em_fn *f, uint32_t k)
@@ -65,33 +115,14 @@ static void chain_or_return(struct em_fn *f, uint32_t k)
     LLVMValueRef cell = em_ptr_const(f, &f->b->chain[k]);
     LLVMValueRef fn = em_load(f, m->ptr, cell, offsetof(struct jit_chain, fn));
     LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntNE, fn, LLVMConstNull(m->ptr), "");
-    LLVMValueRef ep = em_load(f, m->i64, cell, offsetof(struct jit_chain, epoch));
-    LLVMValueRef cur = em_load(f, m->i64, ctxp, offsetof(struct jit_vcpu_ctx, chain_epoch));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, ep, cur, ""), "");
-    LLVMValueRef vep = em_load(f, m->i64, cell, offsetof(struct jit_chain, vm_epoch));
-    LLVMValueRef vcur = load_atomic(f, m->i64, ctx->vm_epoch, 8);
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, vep, vcur, ""), "");
-    LLVMValueRef req = load_atomic(f, m->i32, ctx->requests, 4);
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, req, LLVMConstInt(m->i32, 0, 0), ""), "");
-    /* Budget: the successor runs whole, so it must fit (icount <= budget on entry). */
-    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
-    LLVMValueRef ins = em_load(f, m->i64, cell, offsetof(struct jit_chain, insns));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ins, LLVMBuildSub(bd, bud, ic, ""), ""), "");
-    LLVMValueRef left = em_load(f, m->i32, ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, left, LLVMConstInt(m->i32, 1, 0), ""), "");
-    LLVMBasicBlockRef go = em_new_bb(f, "chain"), out = em_new_bb(f, "leave");
-    LLVMBuildCondBr(bd, ok, go, out);
-    LLVMPositionBuilderAtEnd(bd, go);
-    em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
-    em_store(f, em_load(f, m->ptr, cell, offsetof(struct jit_chain, blk)), em_ptr_const(f, ctx->running), 0);
-    LLVMValueRef args[2] = { f->cpu, f->state };
-    LLVMValueRef r = LLVMBuildCall2(bd, m->blk_fn_t, fn, args, 2, "");
-    LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
-    LLVMBuildRet(bd, r);
-    LLVMPositionBuilderAtEnd(bd, out);
-    em_store(f, LLVMConstInt(m->i32, k, 0), ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-    ret(f, INTERP_EXIT);
+    ok = and_eq(f, ok, em_load(f, m->i64, cell, offsetof(struct jit_chain, epoch)),
+                em_load(f, m->i64, ctxp, offsetof(struct jit_vcpu_ctx, chain_epoch)));
+    ok = and_eq(f, ok, em_load(f, m->i64, cell, offsetof(struct jit_chain, vm_epoch)),
+                load_atomic(f, m->i64, ctx->vm_epoch, 8));
+    LLVMValueRef left;
+    ok = may_go_on(f, ok, em_load(f, m->i64, cell, offsetof(struct jit_chain, insns)), &left);
+    go_on_or_return(f, ok, left, em_load(f, m->ptr, cell, offsetof(struct jit_chain, blk)), k);
+    tail_call(f, fn);
 }
 
 /* The region member starting at pc, or -1. */
@@ -113,14 +144,9 @@ static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     const struct jit_vcpu_ctx *ctx = f->b->ctx;
     const struct em_block *to = &f->func->member[j];
     LLVMValueRef ctxp = em_ptr_const(f, ctx);
-    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
-    LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntEQ, load_atomic(f, m->i32, ctx->requests, 4), LLVMConstInt(m->i32, 0, 0), "");
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, load_atomic(f, m->i64, ctx->vm_epoch, 8), f->vm_epoch0, ""), "");
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, LLVMConstInt(m->i64, to->info.guest_insns, 0),
-                                            LLVMBuildSub(bd, bud, ic, ""), ""), "");
-    LLVMValueRef left = em_load(f, m->i32, ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, left, LLVMConstInt(m->i32, 1, 0), ""), "");
+    LLVMValueRef ic = icount_plus(f, f->seen), left;
+    LLVMValueRef ok = and_eq(f, NULL, load_atomic(f, m->i64, ctx->vm_epoch, 8), f->vm_epoch0);
+    ok = may_go_on(f, ok, LLVMConstInt(m->i64, to->info.guest_insns, 0), &left);
     LLVMBasicBlockRef go = em_new_bb(f, "edge"), out = em_new_bb(f, "edge_out");
     LLVMBuildCondBr(bd, ok, go, out);
     LLVMPositionBuilderAtEnd(bd, go);
@@ -156,35 +182,17 @@ static void indirect_or_return(struct em_fn *f, LLVMValueRef pc)
                      LLVMConstInt(m->i64, JIT_JCACHE_SIZE - 1, 0), "");
     LLVMValueRef off = LLVMBuildMul(bd, h, LLVMConstInt(m->i64, sizeof(struct jit_jcache_entry), 0), "");
     LLVMValueRef e = LLVMBuildGEP2(bd, m->i8, em_ptr_const(f, ctx->jcache), &off, 1, "");
-    LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntEQ, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, pc)), pc, "");
-    LLVMValueRef mode = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, mode));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, mode, LLVMConstInt(m->i64, f->b->info.mode, 0), ""), "");
-    LLVMValueRef ep = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, epoch));
-    LLVMValueRef cur = em_load(f, m->i64, ctxp, offsetof(struct jit_vcpu_ctx, chain_epoch));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, ep, cur, ""), "");
-    LLVMValueRef vep = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, vm_epoch));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, vep, load_atomic(f, m->i64, ctx->vm_epoch, 8), ""), "");
-    LLVMValueRef req = load_atomic(f, m->i32, ctx->requests, 4);
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, req, LLVMConstInt(m->i32, 0, 0), ""), "");
-    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
-    LLVMValueRef ins = em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, insns));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ins, LLVMBuildSub(bd, bud, ic, ""), ""), "");
-    LLVMValueRef left = em_load(f, m->i32, ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, left, LLVMConstInt(m->i32, 1, 0), ""), "");
-    LLVMBasicBlockRef go = em_new_bb(f, "ind"), out = em_new_bb(f, "ind_miss");
-    LLVMBuildCondBr(bd, ok, go, out);
-    LLVMPositionBuilderAtEnd(bd, go);
-    em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
-    em_store(f, em_load(f, m->ptr, e, offsetof(struct jit_jcache_entry, blk)), em_ptr_const(f, ctx->running), 0);
-    LLVMValueRef fn = em_load(f, m->ptr, e, offsetof(struct jit_jcache_entry, fn));
-    LLVMValueRef args[2] = { f->cpu, f->state };
-    LLVMValueRef r = LLVMBuildCall2(bd, m->blk_fn_t, fn, args, 2, "");
-    LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
-    LLVMBuildRet(bd, r);
-    LLVMPositionBuilderAtEnd(bd, out);
-    em_store(f, done, ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-    ret(f, INTERP_EXIT);
+    LLVMValueRef ok = and_eq(f, NULL, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, pc)), pc);
+    ok = and_eq(f, ok, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, mode)),
+                LLVMConstInt(m->i64, f->b->info.mode, 0));
+    ok = and_eq(f, ok, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, epoch)),
+                em_load(f, m->i64, ctxp, offsetof(struct jit_vcpu_ctx, chain_epoch)));
+    ok = and_eq(f, ok, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, vm_epoch)),
+                load_atomic(f, m->i64, ctx->vm_epoch, 8));
+    LLVMValueRef left;
+    ok = may_go_on(f, ok, em_load(f, m->i64, e, offsetof(struct jit_jcache_entry, insns)), &left);
+    go_on_or_return(f, ok, left, em_load(f, m->ptr, e, offsetof(struct jit_jcache_entry, blk)), JIT_EXIT_INDIRECT);
+    tail_call(f, em_load(f, m->ptr, e, offsetof(struct jit_jcache_entry, fn)));
 }
 
 /* Leave to pc: the current instruction retires (interp.c leave). */
@@ -317,9 +325,7 @@ static void emit_load(struct em_fn *f, const struct interp_insn *in)
     LLVMTypeRef t = em_ty(f, a.size * 8);
     LLVMValueRef host;
     LLVMValueRef hit = tlb_hit(f, &a, &host);
-    LLVMBasicBlockRef from = LLVMGetInsertBlock(bd), fast = em_new_bb(f, "ld_fast"), slow = em_new_bb(f, "ld_slow"),
-                      join = em_new_bb(f, "ld_join");
-    (void)from;
+    LLVMBasicBlockRef fast = em_new_bb(f, "ld_fast"), slow = em_new_bb(f, "ld_slow"), join = em_new_bb(f, "ld_join");
     LLVMBuildCondBr(bd, hit, fast, slow);
     LLVMPositionBuilderAtEnd(bd, fast);
     LLVMValueRef x_fast = LLVMBuildLoad2(bd, t, host, "");

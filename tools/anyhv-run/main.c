@@ -24,5 +24,9 @@ int main(int argc, char **argv)
                 run_arch_name(o.arch), run_arch_name(RUN_FLAVOUR_ARCH));
         return RUN_BAD_IMAGE;
     }
+    if (RUN_FLAVOUR_ARCH != RUN_ARCH_ARM64 && (o.dtb_auto || o.smp > 1)) {
+        fprintf(stderr, "anyhv-run: --dtb and --smp belong to the arm64 board\n");
+        return RUN_USAGE;
+    }
     return vmm_run(&o);
 }

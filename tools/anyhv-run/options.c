@@ -9,11 +9,15 @@
 #define DEFAULT_MEM_MIB 64u
 #define MIB (1024ull * 1024ull)
 #define MAX_MEM_MIB 4096u
+#define MAX_PORT 65535u
+#define MAX_SMP 8u
+#define LINUX_MEM_MIB 512u
 
 void run_usage(FILE *f, const char *prog)
 {
     fprintf(f,
             "usage: %s [options] IMAGE\n"
+            "       %s [options] --kernel Image [--initrd FILE] [--append ARGS] [--smp N]\n"
             "\n"
             "Runs a guest program on anyhv: KVM where the host virtualizes in hardware, anyhv's\n"
             "software CPU otherwise. IMAGE is an ELF executable (x86-64 or AArch64 ELF64, i386\n"
@@ -29,6 +33,25 @@ void run_usage(FILE *f, const char *prog)
             "  --max-exits N          stop with an error after N exits (0: no limit)\n"
             "  --max-insns N          stop with an error after N guest instructions, exactly and\n"
             "                         the same way every run (software route; 0: no limit)\n"
+            "  --deterministic        deterministic mode: guest time from retired instructions,\n"
+            "                         the same run every time (software route; docs/determinism.md)\n"
+            "  --record FILE          log every console input answer the guest got, with its\n"
+            "                         instruction count, to FILE (implies --deterministic)\n"
+            "  --replay FILE          answer console input from a --record log, so the run\n"
+            "                         repeats the recorded one exactly (implies --deterministic)\n"
+            "  --snapshot-at N FILE   save the VM (vCPU, memory, devices) to FILE after exactly\n"
+            "                         N guest instructions, then go on (software route)\n"
+            "  --restore FILE         start from a snapshot of the same image and machine\n"
+            "  --gdb PORT             serve the GDB remote protocol on 127.0.0.1:PORT (docs/gdb.md);\n"
+            "                         gdb may attach while the guest runs\n"
+            "  --gdb-wait             with --gdb: wait for gdb before the first instruction\n"
+            "  --kernel FILE          boot an arm64 Linux Image on the board (GICv3, PSCI, PL011\n"
+            "                         with its interrupt, device tree in x0; default --mem 512)\n"
+            "  --initrd FILE          initramfs for --kernel\n"
+            "  --append ARGS          kernel command line (default \"console=ttyAMA0\")\n"
+            "  --smp N                vCPUs of the arm64 board, 1..%u (default 1)\n"
+            "  --dtb auto             arm64 images: the board's devices and its device tree,\n"
+            "                         whose address the guest finds in x0\n"
             "  --trace                print every exit to stderr\n"
             "  --quiet                no summary at the end\n"
             "  --help                 this text\n"
@@ -49,7 +72,7 @@ void run_usage(FILE *f, const char *prog)
             "At the end anyhv-run prints to stderr: backend, guest instructions retired (software\n"
             "route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
             "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault.\n",
-            prog, DEFAULT_MEM_MIB, MAX_MEM_MIB);
+            prog, prog, DEFAULT_MEM_MIB, MAX_MEM_MIB, MAX_SMP);
 }
 
 const char *run_arch_name(enum run_arch a)
@@ -118,6 +141,33 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             return RUN_OK;
         } else if (!strcmp(a, "--trace")) {
             o->trace = true;
+        } else if (!strcmp(a, "--deterministic")) {
+            o->deterministic = true;
+        } else if (!strcmp(a, "--record") || !strcmp(a, "--replay")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            *(!strcmp(a, "--record") ? &o->record_file : &o->replay_file) = v;
+            o->deterministic = true;
+        } else if (!strcmp(a, "--snapshot-at")) {
+            if (!(v = option_value(argc, argv, &i)) || !parse_u64(v, &o->snapshot_at) || !(v = option_value(argc, argv, &i))) {
+                fprintf(stderr, "anyhv-run: --snapshot-at wants an instruction count and a file\n");
+                return RUN_USAGE;
+            }
+            o->snapshot_file = v;
+        } else if (!strcmp(a, "--restore")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            o->restore_file = v;
+        } else if (!strcmp(a, "--gdb-wait")) {
+            o->gdb_wait = true;
+        } else if (!strcmp(a, "--gdb")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_PORT) {
+                fprintf(stderr, "anyhv-run: --gdb wants a TCP port 1..%u, not '%s'\n", MAX_PORT, v);
+                return RUN_USAGE;
+            }
+            o->gdb_port = (unsigned)n;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = true;
         } else if (!strcmp(a, "--arch")) {
@@ -135,6 +185,7 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
                 return RUN_USAGE;
             }
             o->mem_bytes = n * MIB;
+            o->mem_set = true;
         } else if (!strcmp(a, "--load")) {
             if (!(v = option_value(argc, argv, &i)))
                 return RUN_USAGE;
@@ -157,6 +208,36 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
                 fprintf(stderr, "anyhv-run: bad --max-exits '%s'\n", v);
                 return RUN_USAGE;
             }
+        } else if (!strcmp(a, "--kernel")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (o->image) {
+                fprintf(stderr, "anyhv-run: one image only ('%s' and '%s')\n", o->image, v);
+                return RUN_USAGE;
+            }
+            o->image = v;
+            o->linux_kernel = true;
+            o->arch = RUN_ARCH_ARM64;
+        } else if (!strcmp(a, "--initrd") || !strcmp(a, "--append")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            *(a[2] == 'i' ? &o->initrd : &o->append) = v;
+        } else if (!strcmp(a, "--smp")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_SMP) {
+                fprintf(stderr, "anyhv-run: --smp wants 1..%u vCPUs, not '%s'\n", MAX_SMP, v);
+                return RUN_USAGE;
+            }
+            o->smp = (unsigned)n;
+        } else if (!strcmp(a, "--dtb")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (strcmp(v, "auto") != 0) {
+                fprintf(stderr, "anyhv-run: --dtb takes 'auto' (the board's own device tree)\n");
+                return RUN_USAGE;
+            }
+            o->dtb_auto = true;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "anyhv-run: unknown option '%s' (try --help)\n", a);
             return RUN_USAGE;
@@ -171,9 +252,29 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
         fprintf(stderr, "anyhv-run: unknown backend '%s' (auto, kvm or soft)\n", o->backend);
         return RUN_USAGE;
     }
+    if (o->record_file && o->replay_file) {
+        fprintf(stderr, "anyhv-run: --record and --replay exclude each other\n");
+        return RUN_USAGE;
+    }
+    if (o->snapshot_file && o->gdb_port) {
+        fprintf(stderr, "anyhv-run: --snapshot-at is not available under --gdb (gdb's own stops decide)\n");
+        return RUN_USAGE;
+    }
+    if (o->gdb_wait && !o->gdb_port) {
+        fprintf(stderr, "anyhv-run: --gdb-wait needs --gdb PORT\n");
+        return RUN_USAGE;
+    }
     if (!o->image) {
         fprintf(stderr, "anyhv-run: no image given (try --help)\n");
         return RUN_USAGE;
     }
+    if ((o->initrd || o->append) && !o->linux_kernel) {
+        fprintf(stderr, "anyhv-run: --initrd and --append go with --kernel\n");
+        return RUN_USAGE;
+    }
+    if (o->linux_kernel && !o->mem_set)
+        o->mem_bytes = LINUX_MEM_MIB * MIB;
+    if (!o->smp)
+        o->smp = 1;
     return RUN_OK;
 }

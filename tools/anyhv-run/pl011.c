@@ -1,5 +1,6 @@
-/* anyhv-run: the PL011 UART at 0x09000000 as polling guests drive it: transmit always
- * ready, receive from stdin, control registers kept, PrimeCell ids readable. */
+/* anyhv-run: the PL011 UART at 0x09000000: transmit always ready, receive from stdin,
+ * control registers kept, PrimeCell ids readable, and the interrupt status (RIS/MIS)
+ * an interrupt-driven driver needs: TX always, RX and receive-timeout while input waits. */
 #include "arm64_machine.h"
 #include "run.h"
 
@@ -8,12 +9,26 @@ enum pl011_reg {
     PL011_LCR_H = 0x02c, PL011_CR = 0x030, PL011_IFLS = 0x034, PL011_IMSC = 0x038, PL011_RIS = 0x03c,
     PL011_MIS = 0x040, PL011_ICR = 0x044, PL011_ID_BASE = 0xfe0,
 };
+#define PL011_INT_RX (1u << 4)
+#define PL011_INT_TX (1u << 5)
+#define PL011_INT_RT (1u << 6)
 #define PL011_FR_RXFE (1u << 4)
 #define PL011_FR_TXFE (1u << 7)
 #define PL011_CR_RESET 0x300u      /* TXE | RXE */
 #define PL011_IFLS_RESET 0x12u
 /* PeriphID0..3 and PCellID0..3 of an r1p5 PL011. */
 static const uint8_t pl011_ids[8] = { 0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+
+/* Transmit is always ready (output is written at once); receive while stdin has data. */
+static uint32_t raw_status(void)
+{
+    return PL011_INT_TX | (console_has_input() ? PL011_INT_RX | PL011_INT_RT : 0);
+}
+
+bool pl011_irq_level(const struct pl011 *u)
+{
+    return (raw_status() & u->imsc) != 0;
+}
 
 void pl011_init(struct pl011 *u)
 {
@@ -36,7 +51,9 @@ uint32_t pl011_read(struct pl011 *u, uint64_t offset)
     case PL011_CR: return u->cr;
     case PL011_IFLS: return u->ifls;
     case PL011_IMSC: return u->imsc;
-    default: return 0;   /* RSR, RIS, MIS and reserved offsets: no errors, no interrupts */
+    case PL011_RIS: return raw_status();
+    case PL011_MIS: return raw_status() & u->imsc;
+    default: return 0;   /* RSR and reserved offsets: no errors */
     }
 }
 

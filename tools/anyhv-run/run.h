@@ -35,8 +35,23 @@ struct run_options {
     bool load_addr_set;
     uint64_t max_exits;       /* 0 = unlimited */
     uint64_t max_insns;       /* guest instructions before the run is stopped; 0 = unlimited (soft route) */
+    uint64_t snapshot_at;     /* --snapshot-at N FILE: save the VM after N instructions */
+    const char *snapshot_file;
+    const char *restore_file; /* --restore FILE: start from a snapshot */
+    bool deterministic;       /* --deterministic: anyhv_set_deterministic(true) */
+    const char *record_file;  /* --record FILE: log console input (implies deterministic) */
+    const char *replay_file;  /* --replay FILE: console input from that log (implies deterministic) */
+    unsigned gdb_port;        /* --gdb PORT: serve gdb there; 0 = no stub */
+    bool gdb_wait;            /* --gdb-wait: stop before the first instruction until gdb attaches */
     bool trace;               /* print every exit */
     bool quiet;               /* no summary */
+    /* arm64 board (docs/anyhv-run.md "Booting Linux"): GIC, PSCI, PL011 interrupt, DT */
+    bool linux_kernel;        /* --kernel: image is an arm64 Linux Image */
+    const char *initrd;       /* --initrd FILE */
+    const char *append;       /* --append ARGS: the kernel command line */
+    unsigned smp;             /* --smp N vCPUs (default 1) */
+    bool dtb_auto;            /* --dtb auto: board devices and the DT address in x0 */
+    bool mem_set;             /* --mem was given */
 };
 
 /* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */
@@ -59,6 +74,15 @@ void console_putc(uint8_t c);
 bool console_has_input(void);
 int console_getc(void);   /* -1 when nothing is waiting */
 void console_flush(void);
+/* Input log (console.c): the instruction count each answer is given at, output muting
+ * while the past is re-run, the cursor, and the --record/--replay file. */
+void console_set_clock(uint64_t (*clock)(void *), void *ctx);
+void console_mute(bool on);
+size_t console_log_position(void);
+void console_log_seek(size_t position);
+bool console_replay_diverged(void);
+bool console_log_save(const char *path);
+int console_log_load(const char *path);   /* RUN_OK or a status */
 
 /* Counting exits by kind for the summary. */
 #define RUN_STATS_KINDS 24

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "gdb.h"
 #include "session.h"
 
 static int select_backend(const char *name)
@@ -21,13 +22,28 @@ static int select_backend(const char *name)
     return anyhv_set_backend(b) == HV_SUCCESS ? RUN_OK : RUN_UNAVAILABLE;
 }
 
+/* --deterministic: the software route's mode, asked for before the VM exists. */
+static int select_deterministic(bool on)
+{
+    if (!on)
+        return RUN_OK;
+    if (anyhv_get_backend() != ANYHV_BACKEND_SOFT) {
+        fprintf(stderr, "anyhv-run: --deterministic needs the software route (backend %s)\n", anyhv_backend_name());
+        return RUN_UNAVAILABLE;
+    }
+    return anyhv_set_deterministic(true) == HV_SUCCESS ? RUN_OK : RUN_UNAVAILABLE;
+}
+
 int session_prepare(struct run_session *s, const struct run_options *o, const struct session_layout *l,
                     uint64_t *entry)
 {
     memset(s, 0, sizeof(*s));
     s->o = o;
     s->ram_size = o->mem_bytes;
+    s->ram_base = l->ram_base;
     int status = select_backend(o->backend);
+    if (status == RUN_OK)
+        status = select_deterministic(o->deterministic);
     if (status != RUN_OK)
         return status;
     if (s->ram_size < l->min_ram) {
@@ -40,6 +56,8 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
         s->ram = NULL;
         return RUN_UNAVAILABLE;
     }
+    if (l->no_image)
+        return RUN_OK;
     struct run_options lo = *o;
     if (!lo.load_addr_set)
         lo.load_addr = l->default_load;
@@ -66,31 +84,101 @@ int session_unavailable(const char *what, hv_return_t r)
     return RUN_UNAVAILABLE;
 }
 
-/* --max-insns: budget the next run to what is left; true when nothing is left. */
-static bool insn_cap_reached(struct run_session *s, const struct session_vcpu *v)
+static int session_finish(struct run_session *s, const struct session_vcpu *v);
+
+/* The budget for the next run: what --max-insns leaves, cut short at --snapshot-at
+ * (0: no budget). n is the count so far. */
+static uint64_t next_budget(const struct run_session *s, uint64_t n)
+{
+    uint64_t budget = s->o->max_insns ? s->o->max_insns - n : 0;
+    if (s->snapshot_pending && s->o->snapshot_at > n && (!budget || s->o->snapshot_at - n < budget))
+        budget = s->o->snapshot_at - n;
+    return budget;
+}
+
+static bool save_snapshot(struct run_session *s, const struct session_vcpu *v, uint64_t n)
+{
+    s->snapshot_pending = false;
+    if (anyhv_vm_snapshot_save(s->o->snapshot_file, v->dev, v->dev_size) != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: cannot save the snapshot: %s\n", anyhv_snapshot_error());
+        session_end(s, RUN_UNAVAILABLE);
+        return false;
+    }
+    fprintf(stderr, "anyhv-run: snapshot at %" PRIu64 " guest instructions saved to %s\n", n, s->o->snapshot_file);
+    return true;
+}
+
+/* Before each run: the snapshot when its instruction comes, the --max-insns end, the
+ * budget. False when the session ends. */
+static bool before_run(struct run_session *s, const struct session_vcpu *v)
 {
     uint64_t n = 0;
-    if (!s->o->max_insns || anyhv_vcpu_get_instructions(v->handle_id, &n) != HV_SUCCESS)
+    if (!s->o->max_insns && !s->snapshot_pending)
+        return true;
+    anyhv_vcpu_get_instructions(v->handle_id, &n);
+    if (s->snapshot_pending && n == s->o->snapshot_at && !save_snapshot(s, v, n))
         return false;
-    if (n >= s->o->max_insns) {
+    if (s->o->max_insns && n >= s->o->max_insns) {
         fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " guest instructions (--max-insns)\n", n);
         session_end(s, RUN_GUEST_FAULT);
-        return true;
+        return false;
     }
-    anyhv_vcpu_set_instruction_budget(v->handle_id, s->o->max_insns - n);
-    return false;
+    anyhv_vcpu_set_instruction_budget(v->handle_id, next_budget(s, n));
+    return true;
+}
+
+/* --restore: the VM and the devices as the snapshot has them. */
+static int restore(struct run_session *s, const struct session_vcpu *v)
+{
+    size_t len = 0;
+    hv_return_t r = anyhv_vm_snapshot_restore(s->o->restore_file, v->dev, v->dev_size, &len);
+    if (r == HV_SUCCESS && len != v->dev_size) {
+        fprintf(stderr, "anyhv-run: cannot restore '%s': it holds %zu bytes of device state, this machine has %zu\n",
+                s->o->restore_file, len, v->dev_size);
+        return RUN_BAD_IMAGE;
+    }
+    if (r != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: cannot restore '%s': %s\n", s->o->restore_file, anyhv_snapshot_error());
+        return r == HV_ERROR ? RUN_NO_INPUT : RUN_BAD_IMAGE;
+    }
+    return RUN_OK;
+}
+
+/* Needs the software route: instructions counted and stopped at exactly (--max-insns,
+ * --snapshot-at). */
+static bool budget_available(const struct session_vcpu *v)
+{
+    uint64_t n;
+    return anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS;
+}
+
+static uint64_t instructions_now(void *ctx)
+{
+    uint64_t n = 0;
+    anyhv_vcpu_get_instructions(((const struct session_vcpu *)ctx)->handle_id, &n);
+    return n;
 }
 
 int session_loop(struct run_session *s, const struct session_vcpu *v)
 {
     console_init();
     stats_start(&s->stats);
-    if (s->o->max_insns && anyhv_vcpu_set_instruction_budget(v->handle_id, s->o->max_insns) != HV_SUCCESS) {
-        fprintf(stderr, "anyhv-run: --max-insns needs the software route (backend %s cannot count instructions)\n",
-                anyhv_backend_name());
+    console_set_clock(instructions_now, (void *)v);
+    if (s->o->replay_file && (s->status = console_log_load(s->o->replay_file)) != RUN_OK)
+        return s->status;
+    s->snapshot_pending = s->o->snapshot_file != NULL;
+    if ((s->o->max_insns || s->snapshot_pending) && !budget_available(v)) {
+        fprintf(stderr, "anyhv-run: --%s needs the software route (backend %s cannot count instructions)\n",
+                s->o->max_insns ? "max-insns" : "snapshot-at", anyhv_backend_name());
         return RUN_UNAVAILABLE;
     }
-    while (!s->done && !insn_cap_reached(s, v)) {
+    if (s->o->restore_file && (s->status = restore(s, v)) != RUN_OK)
+        return s->status;
+    if (s->o->gdb_port) {
+        s->status = gdb_session_loop(s, v);
+        return session_finish(s, v);
+    }
+    while (!s->done && before_run(s, v)) {
         hv_return_t r = v->run(v->ctx);
         if (r == HV_UNSUPPORTED) {
             s->status = session_unavailable("hv_vcpu_run failed", r);
@@ -101,8 +189,9 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
             s->status = RUN_GUEST_FAULT;
             break;
         }
-        if (insn_cap_reached(s, v))
-            break;   /* the run ended on the budget: not an exit of the guest's */
+        anyhv_stop_t stop;
+        if (anyhv_vcpu_get_stop(v->handle_id, &stop) == HV_SUCCESS && stop.kind == ANYHV_STOP_BUDGET)
+            continue;   /* our own stop (--max-insns, --snapshot-at): not an exit of the guest's */
         v->handle(v->ctx);
         if (!s->done && s->o->max_exits && s->stats.total >= s->o->max_exits) {
             fprintf(stderr, "anyhv-run: stopped after %" PRIu64 " exits (--max-exits)\n", s->stats.total);
@@ -110,7 +199,21 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
             break;
         }
     }
+    if (s->snapshot_pending && s->status != RUN_UNAVAILABLE)
+        fprintf(stderr, "anyhv-run: the guest ended before instruction %" PRIu64 ": no snapshot taken\n",
+                s->o->snapshot_at);
+    return session_finish(s, v);
+}
+
+/* The end of every run: console flushed, the record written, the summary printed. */
+static int session_finish(struct run_session *s, const struct session_vcpu *v)
+{
     console_flush();
+    console_mute(false);
+    if (s->o->record_file && !console_log_save(s->o->record_file)) {
+        fprintf(stderr, "anyhv-run: cannot write the record '%s'\n", s->o->record_file);
+        s->status = RUN_UNAVAILABLE;
+    }
     uint64_t n = 0;
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;
     anyhv_exec_stats_t exec;

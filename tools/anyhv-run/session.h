@@ -10,9 +10,10 @@
 struct run_session {
     const struct run_options *o;
     uint8_t *ram;
-    uint64_t ram_size;
+    uint64_t ram_base, ram_size;   /* guest-physical window of ram */
     struct run_stats stats;
     bool done;
+    bool snapshot_pending;         /* --snapshot-at not reached yet */
     int status;
 };
 
@@ -20,6 +21,7 @@ struct run_session {
 struct session_layout {
     enum run_arch arch;
     uint64_t ram_base, reserved_below, default_load, min_ram;
+    bool no_image;   /* the flavour loads the image itself (arm64 --kernel) */
 };
 
 /* How the loop runs the flavour's vCPU and handles each exit. */
@@ -28,6 +30,8 @@ struct session_vcpu {
     hv_return_t (*run)(void *ctx);
     void (*handle)(void *ctx);
     uint64_t handle_id;   /* the vCPU handle, for anyhv_vcpu_get_instructions */
+    void *dev;            /* the machine's device state, saved in snapshots */
+    size_t dev_size;
 };
 
 /* Backend, RAM and image; RUN_OK or the status to exit with. */

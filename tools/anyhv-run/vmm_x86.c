@@ -250,7 +250,7 @@ static int run_vm(struct vmm *m, uint64_t entry)
     if (r != HV_SUCCESS) {
         status = session_unavailable("cannot set up the vCPU", r);
     } else {
-        const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu };
+        const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu, &m->uart, sizeof(m->uart) };
         status = session_loop(&m->s, &v);
     }
     hv_vcpu_destroy(m->vcpu);

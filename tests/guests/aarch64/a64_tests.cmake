@@ -1,5 +1,9 @@
 # aarch64 guests of the arm64 soft-CPU tests (tests/arm64).
 anyhv_add_guest(NAME exits ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exits.S)
+anyhv_add_guest(NAME smp_race ARCH aarch64 BASE 0x40000000 SOURCES aarch64/smp_race.S)
+anyhv_add_guest(NAME clock_leak ARCH aarch64 BASE 0x40080000 SOURCES aarch64/clock_leak.S)
 anyhv_add_guest(NAME exceptions ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exceptions.S)
 # Compiled with FP/SIMD allowed: vectorized loops checked against scalar ones.
 anyhv_add_guest(NAME simd ARCH aarch64 BASE 0x40000000 SOURCES aarch64/simd_start.S aarch64/simd.c FPSIMD)
+anyhv_add_guest(NAME gic ARCH aarch64 BASE 0x40000000 SOURCES aarch64/gic.S)
+anyhv_add_guest(NAME smp_stress ARCH aarch64 BASE 0x40000000 SOURCES aarch64/smp_stress.S)

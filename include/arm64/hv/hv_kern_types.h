@@ -1,8 +1,8 @@
 /* hv_kern_types.h - Apple-silicon flavour: the result type of every Hypervisor call
- * (hv_return_t and its HV_* codes) and the guest memory permission bits, as in
- * Apple's <Hypervisor/arm64/hv/hv_kern_types.h>. */
-#ifndef ANYHV_HYPERVISOR_ARM64_HV_HV_KERN_TYPES_H
-#define ANYHV_HYPERVISOR_ARM64_HV_HV_KERN_TYPES_H
+ * (hv_return_t and its HV_* codes) and the guest memory permission bits, at Apple's
+ * include path, <arm64/hv/hv_kern_types.h> (the SDK's usr/include). */
+#ifndef ANYHV_ARM64_HV_HV_KERN_TYPES_H
+#define ANYHV_ARM64_HV_HV_KERN_TYPES_H
 
 #include <Hypervisor/hv_base.h>
 
@@ -23,7 +23,7 @@ enum {
     HV_NO_RESOURCES = (hv_return_t)0xfae94005,         /* out of host resources */
     HV_NO_DEVICE = (hv_return_t)0xfae94006,            /* no VM / vCPU (or not the caller's) */
     HV_DENIED = (hv_return_t)0xfae94007,               /* not permitted */
-    HV_FAULT = (hv_return_t)0xfae94008,                /* bad address */
+    HV_EXISTS = (hv_return_t)0xfae94008,               /* the object already exists (Apple-silicon name of 0x08) */
     HV_UNSUPPORTED = (hv_return_t)0xfae9400f,          /* not supported here */
 };
 
@@ -38,4 +38,4 @@ ANYHV_END_DECLS
 
 #endif /* ANYHV_HV_ARM64 */
 
-#endif /* ANYHV_HYPERVISOR_ARM64_HV_HV_KERN_TYPES_H */
+#endif /* ANYHV_ARM64_HV_HV_KERN_TYPES_H */

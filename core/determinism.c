@@ -1,0 +1,225 @@
+/* Deterministic mode (anyhv_set_deterministic, ANYHV_DETERMINISTIC=1), software route.
+ * Two things make a run a function of its inputs only:
+ * - time: every guest clock is the vCPU's virtual time, (retired instructions + idle
+ *   credit) x DET_NS_PER_INSN, never the host's (vcpu_guest_ns);
+ * - order: the vCPUs of the VM take turns in a fixed rotation by id, each retiring
+ *   DET_QUANTUM instructions per turn (exactly: the turn ends on an instruction budget),
+ *   so two vCPUs never run at once and every switch happens at the same instruction in
+ *   every run. The scheduler sits around the backend's run call: a vCPU's thread waits
+ *   in hv_vcpu_run until its turn comes; a quantum ending inside a run is invisible to
+ *   the client. A vCPU gives up the rest of its turn when it exits with HLT/WFI, when it
+ *   idles inside the backend (x86 HLT without HLT exiting) - then it is credited the
+ *   rest of the quantum as idle time, so its timers still come due - and when destroyed.
+ * Rules for clients (docs/determinism.md): create every vCPU before the first runs, and
+ * keep running each vCPU (or destroy it); an exit handled by the client keeps the turn. */
+#include <anyhv/anyhv.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/vm.h"
+
+/* Slice of host time after which a run returns to the scheduler (so an idle vCPU
+ * cannot keep the turn); the return is invisible when the vCPU is not idle. */
+#define DET_IDLE_SLICE_NS 50000ull
+
+struct det_sched {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint32_t turn;          /* id of the vCPU whose turn it is */
+    uint64_t used;          /* instructions it has retired in this turn */
+    uint64_t seed;          /* of the guest's random numbers (vcpu_random) */
+};
+
+/* SplitMix64's finaliser: a bijective mix, so distinct inputs give distinct draws. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#define DET_DEFAULT_SEED 0x616e7968765f6465ull   /* "anyhv_de" */
+#define GOLDEN_GAMMA 0x9e3779b97f4a7c15ull
+
+static uint64_t det_seed(void)
+{
+    const char *env = getenv("ANYHV_DETERMINISTIC_SEED");
+    return env && *env ? strtoull(env, NULL, 0) : DET_DEFAULT_SEED;
+}
+
+static _Atomic bool det_requested;   /* the extension call's choice for the next VM */
+static _Atomic bool det_requested_set;
+
+bool det_wanted(void)
+{
+    if (atomic_load(&det_requested_set))
+        return atomic_load(&det_requested);
+    const char *env = getenv("ANYHV_DETERMINISTIC");
+    return env && *env && strcmp(env, "0") != 0;
+}
+
+hv_return_t det_enable(struct vm *vm)
+{
+    struct det_sched *d = calloc(1, sizeof(*d));
+    if (!d)
+        return HV_NO_RESOURCES;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->cond, NULL);
+    d->seed = det_seed();
+    vm->det = d;
+    return HV_SUCCESS;
+}
+
+void det_free(struct vm *vm)
+{
+    struct det_sched *d = vm->det;
+    if (!d)
+        return;
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->cond);
+    free(d);
+    vm->det = NULL;
+}
+
+hv_return_t anyhv_set_deterministic(bool enable)
+{
+    struct vm *vm = vm_current();
+    if (!vm) {
+        atomic_store(&det_requested, enable);
+        atomic_store(&det_requested_set, true);
+        return HV_SUCCESS;
+    }
+    if (vm->be->kind != BACKEND_SOFT)
+        return enable ? HV_UNSUPPORTED : HV_SUCCESS;
+    pthread_mutex_lock(&vm->lock);
+    hv_return_t r = HV_SUCCESS;
+    if (atomic_load(&vm->ran))
+        r = (vm->det != NULL) == enable ? HV_SUCCESS : HV_BUSY;
+    else if (enable && !vm->det)
+        r = det_enable(vm);
+    else if (!enable)
+        det_free(vm);
+    pthread_mutex_unlock(&vm->lock);
+    return r;
+}
+
+bool anyhv_is_deterministic(void)
+{
+    struct vm *vm = vm_current();
+    return vm ? vm->det != NULL : det_wanted();
+}
+
+uint64_t vcpu_guest_ns(const struct vcpu *v, uint64_t icount)
+{
+    if (!v->vm->det)
+        return host_monotonic_ns();
+    return (icount + v->idle_insns) * DET_NS_PER_INSN;
+}
+
+uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
+{
+    if (v->vm->det)
+        return mix64(v->vm->det->seed ^ mix64(((uint64_t)v->id << 56) ^ (icount * GOLDEN_GAMMA)));
+    uint64_t r;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+        return r;
+    return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
+}
+
+/* The next vCPU id after `id` in the rotation (the same one when it is alone). */
+static uint32_t next_in_rotation(struct vm *vm, uint32_t id)
+{
+    for (uint32_t k = 1; k <= ANYHV_MAX_VCPUS; k++) {
+        uint32_t n = (id + k) % ANYHV_MAX_VCPUS;
+        if (atomic_load(&vm->vcpus[n]))
+            return n;
+    }
+    return id;
+}
+
+/* With d->lock held. */
+static void pass_turn(struct vm *vm, struct det_sched *d, uint32_t from)
+{
+    if (d->turn != from)
+        return;
+    d->turn = next_in_rotation(vm, from);
+    d->used = 0;
+    pthread_cond_broadcast(&d->cond);
+}
+
+void det_vcpu_gone(struct vcpu *v)
+{
+    struct det_sched *d = v->vm->det;
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    pass_turn(v->vm, d, v->id);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* What a run of the backend under the scheduler ended with. */
+enum det_outcome { DET_RETURN, DET_RETURN_YIELD, DET_CONTINUE, DET_CONTINUE_YIELD };
+
+static enum det_outcome classify(struct vcpu *v, bool client_budget_done, uint64_t deadline_ns)
+{
+    switch (v->exit.kind) {
+    case EXIT_BUDGET:
+        return client_budget_done ? DET_RETURN : DET_CONTINUE_YIELD;   /* else the quantum ended */
+    case EXIT_DEADLINE:
+        if (deadline_ns != BACKEND_NO_DEADLINE && host_monotonic_ns() >= deadline_ns)
+            return DET_RETURN;   /* the client's own deadline */
+        return v->vm->be->idle && v->vm->be->idle(v) ? DET_CONTINUE_YIELD : DET_CONTINUE;
+    case EXIT_HLT:
+        return DET_RETURN_YIELD;   /* waits for another vCPU or the client: give the turn away */
+    default:
+        return DET_RETURN;
+    }
+}
+
+hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
+{
+    struct vm *vm = v->vm;
+    struct det_sched *d = vm->det;
+    uint64_t client_budget = v->insn_budget, start = v->icount;
+    hv_return_t r = HV_SUCCESS;
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        while (d->turn != v->id) {
+            /* A turn whose vCPU is gone (or never was) moves on to the next id, the
+             * same choice whoever makes it: det_vcpu_gone, or a waiter that got here
+             * first. */
+            if (!atomic_load(&vm->vcpus[d->turn])) {
+                pass_turn(vm, d, d->turn);
+                continue;
+            }
+            pthread_cond_wait(&d->cond, &d->lock);
+        }
+        uint64_t run_budget = DET_QUANTUM - d->used;
+        bool client_limited = false;
+        if (client_budget && client_budget - (v->icount - start) <= run_budget) {
+            run_budget = client_budget - (v->icount - start);
+            client_limited = true;
+        }
+        pthread_mutex_unlock(&d->lock);
+        uint64_t before = v->icount, now = host_monotonic_ns();
+        uint64_t slice = now + DET_IDLE_SLICE_NS < deadline_ns ? now + DET_IDLE_SLICE_NS : deadline_ns;
+        v->insn_budget = run_budget ? run_budget : 1;
+        r = vm->be->vcpu_run(v, slice);
+        v->insn_budget = client_budget;
+        pthread_mutex_lock(&d->lock);
+        d->used += v->icount - before;
+        if (r != HV_SUCCESS)
+            break;
+        enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
+        if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
+            v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
+        if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD || d->used >= DET_QUANTUM)
+            pass_turn(vm, d, v->id);
+        if (o == DET_RETURN || o == DET_RETURN_YIELD)
+            break;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}

@@ -1,0 +1,373 @@
+/* Snapshots (include/anyhv/snapshot.h): the VM's vCPU state structs, personality data
+ * and instruction counts, every mapped region's bytes, and the client's data, in one
+ * checksummed file. Layout (all little-endian, docs/snapshots.md):
+ *   header    struct snap_header (magic, format, flavour, layout sizes, counts, length,
+ *             FNV-1a 64 checksum of the whole file taken with the checksum field zero)
+ *   vCPUs     vcpu_count x { struct snap_vcpu, state[state_size], ext[ext_size] }
+ *   regions   region_count x { struct snap_region, bytes[size] }
+ *   client    client_len bytes
+ * Restoring validates the whole file (checksum, every bound, the VM's shape) before it
+ * changes anything, so a bad file never leaves a half-restored VM. */
+#include <anyhv/anyhv.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/vm.h"
+
+#define SNAP_MAGIC "ANYHVSNP"
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+#define ERR_MAX 256
+
+struct snap_header {
+    char magic[8];
+    uint32_t format;
+    uint32_t flavour;          /* enum guest_arch */
+    uint32_t state_size;       /* sizeof the architecture's state struct in the writer */
+    uint32_t ext_size;         /* sizeof the personality data in the writer */
+    uint32_t vcpu_count;
+    uint32_t region_count;
+    uint64_t client_len;
+    uint64_t total_len;        /* the whole file */
+    uint32_t library_version;
+    uint32_t reserved;
+    uint64_t checksum;
+};
+_Static_assert(sizeof(struct snap_header) == 64, "header layout is part of the format");
+
+struct snap_vcpu {
+    uint32_t id, reserved;
+    uint64_t icount;
+};
+
+struct snap_region {
+    uint32_t space, perms;
+    uint64_t gpa, size;
+};
+
+static _Thread_local char snap_err[ERR_MAX];
+
+const char *anyhv_snapshot_error(void)
+{
+    return snap_err;
+}
+
+static hv_return_t fail(hv_return_t r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(snap_err, sizeof(snap_err), fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    return h;
+}
+
+static size_t state_size(enum guest_arch arch)
+{
+    return arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
+}
+
+static size_t ext_size(enum guest_arch arch)
+{
+    return arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
+}
+
+/* Called with the VM lock held: no vCPU may run while its state is read or replaced. */
+static bool any_running(struct vm *vm)
+{
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v && atomic_load(&v->running))
+            return true;
+    }
+    return false;
+}
+
+/* ---- save ---- */
+
+struct writer {
+    FILE *f;
+    uint64_t hash;
+    bool ok;
+};
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+    w->hash = fnv(w->hash, p, n);
+    if (w->ok && fwrite(p, 1, n, w->f) != n)
+        w->ok = false;
+}
+
+static void header_for(struct vm *vm, size_t client_len, struct snap_header *h)
+{
+    memset(h, 0, sizeof(*h));
+    memcpy(h->magic, SNAP_MAGIC, sizeof(h->magic));
+    h->format = ANYHV_SNAPSHOT_FORMAT;
+    h->flavour = vm->arch;
+    h->state_size = (uint32_t)state_size(vm->arch);
+    h->ext_size = (uint32_t)ext_size(vm->arch);
+    h->client_len = client_len;
+    h->library_version = ANYHV_VERSION;
+    uint64_t total = sizeof(*h) + client_len;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        if (atomic_load(&vm->vcpus[i])) {
+            h->vcpu_count++;
+            total += sizeof(struct snap_vcpu) + h->state_size + h->ext_size;
+        }
+    }
+    for (uint32_t s = 0; s < ANYHV_MAX_SPACES; s++) {
+        for (size_t r = 0; vm->spaces[s] && r < vm->spaces[s]->count; r++) {
+            h->region_count++;
+            total += sizeof(struct snap_region) + vm->spaces[s]->ranges[r].size;
+        }
+    }
+    h->total_len = total;
+}
+
+static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t client_len)
+{
+    struct snap_header h;
+    header_for(vm, client_len, &h);
+    struct writer w = { f, FNV_OFFSET, true };
+    put(&w, &h, sizeof(h));
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (!v)
+            continue;
+        hv_return_t r = vcpu_state_load(v, SG_ALL);
+        if (r != HV_SUCCESS)
+            return fail(r, "cannot read the state of vCPU %u", i);
+        struct snap_vcpu rec = { .id = i, .icount = v->icount };
+        put(&w, &rec, sizeof(rec));
+        put(&w, v->st.x86, h.state_size);
+        put(&w, &v->ext, h.ext_size);
+    }
+    for (uint32_t s = 0; s < ANYHV_MAX_SPACES; s++) {
+        for (size_t r = 0; vm->spaces[s] && r < vm->spaces[s]->count; r++) {
+            const struct pmap_range *pr = &vm->spaces[s]->ranges[r];
+            struct snap_region rec = { .space = s, .perms = pr->perms, .gpa = pr->gpa, .size = pr->size };
+            put(&w, &rec, sizeof(rec));
+            put(&w, pr->host, pr->size);
+        }
+    }
+    put(&w, client, client_len);
+    h.checksum = w.hash;
+    if (!w.ok || fseek(f, 0, SEEK_SET) != 0 || fwrite(&h, 1, sizeof(h), f) != sizeof(h))
+        return fail(HV_ERROR, "cannot write the snapshot: %s", strerror(errno));
+    return HV_SUCCESS;
+}
+
+hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t client_len)
+{
+    struct vm *vm = vm_current();
+    snap_err[0] = 0;
+    if (!path || !vm || client_len > ANYHV_SNAPSHOT_CLIENT_MAX || (client_len && !client))
+        return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client data)");
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
+    pthread_mutex_lock(&vm->lock);
+    hv_return_t r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : write_vm(vm, f, client, client_len);
+    pthread_mutex_unlock(&vm->lock);
+    if (fclose(f) != 0 && r == HV_SUCCESS)
+        r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
+    return r;
+}
+
+/* ---- restore ---- */
+
+/* A bounds-checked cursor over the file. */
+struct reader {
+    const uint8_t *p;
+    uint64_t left;
+};
+
+static const void *take(struct reader *rd, uint64_t n)
+{
+    if (n > rd->left)
+        return NULL;
+    const void *at = rd->p;
+    rd->p += n;
+    rd->left -= n;
+    return at;
+}
+
+static hv_return_t check_header(struct vm *vm, const uint8_t *buf, uint64_t len, struct snap_header *h)
+{
+    if (len < sizeof(*h))
+        return fail(HV_BAD_ARGUMENT, "not an anyhv snapshot: %llu bytes, shorter than the header",
+                    (unsigned long long)len);
+    memcpy(h, buf, sizeof(*h));
+    if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) != 0)
+        return fail(HV_BAD_ARGUMENT, "not an anyhv snapshot (bad magic)");
+    if (h->format != ANYHV_SNAPSHOT_FORMAT)
+        return fail(HV_BAD_ARGUMENT, "snapshot format %u; this library reads format %u", h->format,
+                    ANYHV_SNAPSHOT_FORMAT);
+    if (h->flavour != (uint32_t)vm->arch)
+        return fail(HV_BAD_ARGUMENT, "snapshot of an %s VM; this VM is %s", h->flavour ? "arm64" : "x86_64",
+                    vm->arch == GUEST_ARM64 ? "arm64" : "x86_64");
+    if (h->state_size != state_size(vm->arch) || h->ext_size != ext_size(vm->arch))
+        return fail(HV_BAD_ARGUMENT, "snapshot written by another anyhv build (state layout %u/%u bytes, here %zu/%zu)",
+                    h->state_size, h->ext_size, state_size(vm->arch), ext_size(vm->arch));
+    if (h->total_len != len)
+        return fail(HV_BAD_ARGUMENT, "snapshot truncated or extended: %llu bytes, the header says %llu",
+                    (unsigned long long)len, (unsigned long long)h->total_len);
+    struct snap_header zeroed = *h;
+    zeroed.checksum = 0;
+    uint64_t sum = fnv(fnv(FNV_OFFSET, &zeroed, sizeof(zeroed)), buf + sizeof(zeroed), len - sizeof(zeroed));
+    if (sum != h->checksum)
+        return fail(HV_BAD_ARGUMENT, "snapshot corrupted (checksum mismatch)");
+    return HV_SUCCESS;
+}
+
+/* Where each record lives, found and checked before anything is applied. */
+struct plan {
+    struct snap_vcpu vcpu[ANYHV_MAX_VCPUS];
+    const uint8_t *state[ANYHV_MAX_VCPUS], *ext[ANYHV_MAX_VCPUS];
+    uint32_t nvcpus;
+    const uint8_t *client;
+};
+
+static hv_return_t plan_vcpus(struct vm *vm, const struct snap_header *h, struct reader *rd, struct plan *pl)
+{
+    if (h->vcpu_count != vm->vcpu_count)
+        return fail(HV_BAD_ARGUMENT, "snapshot has %u vCPUs, this VM %u", h->vcpu_count, vm->vcpu_count);
+    for (uint32_t i = 0; i < h->vcpu_count; i++) {
+        /* Records are copied out: nothing in the file is assumed aligned. */
+        const void *raw = take(rd, sizeof(struct snap_vcpu));
+        const uint8_t *st = raw ? take(rd, h->state_size) : NULL, *ext = st ? take(rd, h->ext_size) : NULL;
+        if (!ext)
+            return fail(HV_BAD_ARGUMENT, "snapshot truncated in vCPU record %u", i);
+        struct snap_vcpu *rec = &pl->vcpu[i];
+        memcpy(rec, raw, sizeof(*rec));
+        if (rec->id >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[rec->id]))
+            return fail(HV_BAD_ARGUMENT, "snapshot has vCPU %u, which this VM lacks", rec->id);
+        for (uint32_t j = 0; j < i; j++)
+            if (pl->vcpu[j].id == rec->id)
+                return fail(HV_BAD_ARGUMENT, "snapshot has vCPU %u twice", rec->id);
+        pl->state[i] = st;
+        pl->ext[i] = ext;
+    }
+    pl->nvcpus = h->vcpu_count;
+    return HV_SUCCESS;
+}
+
+static hv_return_t check_regions(struct vm *vm, const struct snap_header *h, struct reader *rd)
+{
+    for (uint32_t i = 0; i < h->region_count; i++) {
+        struct snap_region rec;
+        const void *raw = take(rd, sizeof(rec));
+        if (raw)
+            memcpy(&rec, raw, sizeof(rec));
+        if (!raw || !take(rd, rec.size))
+            return fail(HV_BAD_ARGUMENT, "snapshot truncated in memory region %u", i);
+        const struct pmap *pm = rec.space < ANYHV_MAX_SPACES ? vm->spaces[rec.space] : NULL;
+        if (!pm || rec.size == 0 || !pmap_host_ptr(pm, rec.gpa, rec.size, 0))
+            return fail(HV_BAD_ARGUMENT,
+                        "snapshot memory at guest-physical 0x%llx (+0x%llx, space %u) is not mapped in this VM",
+                        (unsigned long long)rec.gpa, (unsigned long long)rec.size, rec.space);
+    }
+    return HV_SUCCESS;
+}
+
+static void apply(struct vm *vm, const struct snap_header *h, const struct plan *pl, const uint8_t *regions)
+{
+    struct reader rd = { regions, UINT64_MAX };
+    for (uint32_t i = 0; i < h->region_count; i++) {
+        struct snap_region rec;
+        memcpy(&rec, take(&rd, sizeof(rec)), sizeof(rec));
+        memcpy(pmap_host_ptr(vm->spaces[rec.space], rec.gpa, rec.size, 0), take(&rd, rec.size), rec.size);
+    }
+    for (uint32_t i = 0; i < pl->nvcpus; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[pl->vcpu[i].id]);
+        memcpy(v->st.x86, pl->state[i], h->state_size);
+        void *client_exit = v->ext.a64.client_exit;   /* the client's pointer stays its own */
+        memcpy(&v->ext, pl->ext[i], h->ext_size);
+        if (vm->arch == GUEST_ARM64)
+            v->ext.a64.client_exit = client_exit;
+        v->icount = pl->vcpu[i].icount;
+        v->state_valid = SG_ALL;
+        v->state_dirty = SG_ALL;
+        if (vm->be->state_restored)
+            vm->be->state_restored(v);
+    }
+}
+
+static hv_return_t restore_buf(struct vm *vm, const uint8_t *buf, uint64_t len, void *client, size_t client_max,
+                               size_t *client_len)
+{
+    struct snap_header h;
+    struct plan pl = { .nvcpus = 0 };
+    hv_return_t r = check_header(vm, buf, len, &h);
+    struct reader rd = { buf + sizeof(h), len - (len < sizeof(h) ? len : sizeof(h)) };
+    if (r == HV_SUCCESS)
+        r = plan_vcpus(vm, &h, &rd, &pl);
+    const uint8_t *regions = rd.p;
+    if (r == HV_SUCCESS)
+        r = check_regions(vm, &h, &rd);
+    if (r == HV_SUCCESS && (h.client_len != rd.left || h.client_len > client_max))
+        r = fail(HV_BAD_ARGUMENT, "snapshot client data: %llu bytes (%llu left in the file, room for %zu)",
+                 (unsigned long long)h.client_len, (unsigned long long)rd.left, client_max);
+    if (r != HV_SUCCESS)
+        return r;
+    apply(vm, &h, &pl, regions);
+    if (h.client_len)
+        memcpy(client, rd.p, h.client_len);
+    if (client_len)
+        *client_len = h.client_len;
+    return HV_SUCCESS;
+}
+
+static hv_return_t read_file(const char *path, uint8_t **buf, uint64_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(HV_ERROR, "cannot open '%s': %s", path, strerror(errno));
+    struct stat sb;
+    hv_return_t r = HV_SUCCESS;
+    *buf = NULL;
+    if (fstat(fileno(f), &sb) != 0 || sb.st_size < 0) {
+        r = fail(HV_ERROR, "cannot read '%s': %s", path, strerror(errno));
+    } else if (!(*buf = malloc(sb.st_size ? (size_t)sb.st_size : 1))) {
+        r = fail(HV_ERROR, "snapshot '%s' is too large to load (%lld bytes)", path, (long long)sb.st_size);
+    } else if (fread(*buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
+        r = fail(HV_ERROR, "cannot read '%s': %s", path, strerror(errno));
+    }
+    *len = (uint64_t)sb.st_size;
+    fclose(f);
+    if (r != HV_SUCCESS) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return r;
+}
+
+hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t client_max, size_t *client_len)
+{
+    struct vm *vm = vm_current();
+    snap_err[0] = 0;
+    if (!path || !vm || (client_max && !client))
+        return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client buffer)");
+    uint8_t *buf = NULL;
+    uint64_t len = 0;
+    hv_return_t r = read_file(path, &buf, &len);
+    if (r != HV_SUCCESS)
+        return r;
+    pthread_mutex_lock(&vm->lock);
+    r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : restore_buf(vm, buf, len, client, client_max, client_len);
+    pthread_mutex_unlock(&vm->lock);
+    free(buf);
+    return r;
+}

@@ -1,0 +1,62 @@
+/* anyhv snapshots: save a whole VM (every vCPU's architectural state and the contents
+ * of guest memory) to a file and restore it into a VM built the same way, so a guest
+ * continues exactly where it was. Included by <anyhv/anyhv.h>.
+ *
+ * The file (docs/snapshots.md) has a magic, a format version, the flavour and the
+ * sizes of the state layouts it was written with, and a 64-bit FNV-1a checksum over
+ * everything; a file of another flavour, format or layout, or one that is truncated or
+ * corrupted, is refused with a clear message (anyhv_snapshot_error) before anything in
+ * the VM changes. */
+#ifndef ANYHV_SNAPSHOT_H
+#define ANYHV_SNAPSHOT_H
+
+#include <Hypervisor/hv_error.h>
+#include <anyhv/export.h>
+#include <stddef.h>
+#include <stdint.h>
+
+ANYHV_BEGIN_DECLS
+
+/* Version of the file format this library writes and reads. */
+#define ANYHV_SNAPSHOT_FORMAT 1u
+/* Most bytes of client data a snapshot carries (a VMM's device state). */
+#define ANYHV_SNAPSHOT_CLIENT_MAX (1u << 20)
+
+/*!
+ * @function anyhv_vm_snapshot_save
+ * @abstract Write the current VM to `path`: every vCPU's registers and system state
+ *           (including the soft route's retired-instruction count), every mapped region
+ *           of every address space with its contents, and `client_len` bytes of the
+ *           client's own data (its devices), which anyhv_vm_snapshot_restore hands back.
+ * @discussion No vCPU may be running. Call from the thread owning the vCPUs (or, on the
+ *           software route, any thread while they are stopped).
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for NULL path, client data over
+ *         ANYHV_SNAPSHOT_CLIENT_MAX, or no VM; HV_BUSY while a vCPU runs; HV_ERROR when
+ *         the file cannot be written (anyhv_snapshot_error says why).
+ */
+ANYHV_API hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t client_len);
+
+/*!
+ * @function anyhv_vm_snapshot_restore
+ * @abstract Load `path` into the current VM, which must have been built like the saved
+ *           one: the same flavour, the same vCPU ids, and the same guest-physical regions
+ *           (address and size) mapped in each address space. Memory contents, vCPU state
+ *           and instruction counts are replaced; translations and TLBs are dropped.
+ * @param client     Receives the client data saved with the snapshot (may be NULL when
+ *                   client_max is 0).
+ * @param client_len Receives its length (may be NULL).
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a file that is not a valid snapshot for this
+ *         VM (wrong magic, flavour, format version or state layout; bad checksum;
+ *         truncated; vCPUs or regions that do not match; client data larger than
+ *         client_max) - nothing in the VM has changed then; HV_BUSY while a vCPU runs;
+ *         HV_ERROR when the file cannot be read. anyhv_snapshot_error says why.
+ */
+ANYHV_API hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t client_max,
+                                               size_t *client_len);
+
+/*! Why the calling thread's last snapshot call failed ("" after a success). */
+ANYHV_API const char *anyhv_snapshot_error(void);
+
+ANYHV_END_DECLS
+
+#endif /* ANYHV_SNAPSHOT_H */

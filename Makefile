@@ -3,13 +3,19 @@
 BUILD ?= build
 MAKEFLAGS += --no-print-directory
 SANITIZE ?= 0
+TSAN ?= 0
 JOBS ?= $(shell nproc)
 ifeq ($(SANITIZE),1)
 BUILD := $(BUILD)-san
 CMAKE_FLAGS += -DANYHV_SANITIZE=ON
 endif
+# ThreadSanitizer build (build-tsan/): `make test TSAN=1`.
+ifeq ($(TSAN),1)
+BUILD := $(BUILD)-tsan
+CMAKE_FLAGS += -DANYHV_TSAN=ON
+endif
 
-.PHONY: all deps configure build run test bench fuzz soak clean
+.PHONY: all deps configure build run test bench fuzz soak stress install clean
 
 all: build
 
@@ -49,5 +55,17 @@ soak: build
 	@scripts/soak $(BUILD) $(SOAK_ROUNDS)
 	@cd $(BUILD) && ctest -L linux-boot --output-on-failure
 
+# Concurrency and hostile-input tests at STRESS_SCALE times their `make test` size, in
+# the ASan/UBSan build (scripts/stress lists them); prints what each one ran.
+STRESS_SCALE ?= 5
+stress:
+	@$(MAKE) build SANITIZE=1
+	@scripts/stress $(BUILD)-san $(STRESS_SCALE)
+
+# Headers, both libraries, the tools, pkg-config files and the CMake package.
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan

@@ -48,6 +48,10 @@ enum exit_kind {
 
 const char *exit_kind_name(enum exit_kind kind);
 
+/* exit.u.internal.code of an EXIT_INTERNAL that means "VM entry refused this guest
+ * state": the personality returns HV_ILLEGAL_GUEST_STATE, as the KVM route does. */
+#define EXIT_INTERNAL_BAD_GUEST_STATE 0x8601u
+
 /* Permission bits used in mem.perms (the page's stage-2 permissions). */
 enum exit_mem_perm { EXIT_PERM_R = 1u << 0, EXIT_PERM_W = 1u << 1, EXIT_PERM_X = 1u << 2 };
 

@@ -42,10 +42,10 @@ hv_return_t anyhv_set_backend(anyhv_backend_t backend)
 
 anyhv_backend_t anyhv_get_backend(void)
 {
-    struct vm *vm = vm_current();
-    if (vm)
-        return (anyhv_backend_t)vm->be->kind;
-    return (anyhv_backend_t)backend_resolve(anyhv_personality_arch);
+    struct vm *vm = vm_hold();
+    anyhv_backend_t kind = vm ? (anyhv_backend_t)vm->be->kind : (anyhv_backend_t)backend_resolve(anyhv_personality_arch);
+    vm_release();
+    return kind;
 }
 
 const char *anyhv_backend_name(void)

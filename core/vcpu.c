@@ -5,6 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+uint64_t thread_token(void)
+{
+    static _Atomic uint64_t next = 1;
+    static _Thread_local uint64_t token;
+    if (!token)
+        token = atomic_fetch_add(&next, 1);
+    return token;
+}
+
 static void *state_alloc(enum guest_arch arch)
 {
     size_t size = arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
@@ -14,10 +23,9 @@ static void *state_alloc(enum guest_arch arch)
     return p;
 }
 
-hv_return_t vcpu_create(uint32_t *id)
+static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_t *id)
 {
-    struct vm *vm = vm_current();
-    if (!id || !vm)
+    if (!id || !vm || vm->arch != arch)
         return HV_BAD_ARGUMENT;
     struct vcpu *v = calloc(1, sizeof(*v));
     void *state = state_alloc(vm->arch);
@@ -28,6 +36,7 @@ hv_return_t vcpu_create(uint32_t *id)
     }
     v->vm = vm;
     v->owner = pthread_self();
+    v->owner_token = thread_token();
     v->st.x86 = state;   /* same storage as st.a64 */
     v->state_valid = SG_ALL;
 
@@ -58,27 +67,43 @@ fail:
     return ret;
 }
 
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
+hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
 {
-    struct vm *vm = vm_current();
+    hv_return_t ret = vcpu_create_held(vm_hold(), arch, id);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
+{
     if (!vm || id >= ANYHV_MAX_VCPUS)
         return HV_BAD_ARGUMENT;
     struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
     if (!v)
         return HV_BAD_ARGUMENT;
     /* A vCPU belongs to the thread that created it; Apple refuses others. */
-    if (!pthread_equal(v->owner, pthread_self()))
+    if (v->owner_token != thread_token())
         return HV_BAD_ARGUMENT;
     *out = v;
     return HV_SUCCESS;
 }
 
+/* The lookup holds the VM; afterwards the owned vCPU pins it (vm.c). */
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
+{
+    hv_return_t ret = get_owned_held(vm_hold(), id, out);
+    vm_release();
+    return ret;
+}
+
 hv_return_t vcpu_destroy(uint32_t id)
 {
     struct vcpu *v;
-    hv_return_t ret = vcpu_get_owned(id, &v);
-    if (ret != HV_SUCCESS)
+    hv_return_t ret = get_owned_held(vm_hold(), id, &v);
+    if (ret != HV_SUCCESS) {
+        vm_release();
         return ret;
+    }
     struct vm *vm = v->vm;
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
@@ -86,14 +111,14 @@ hv_return_t vcpu_destroy(uint32_t id)
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
     det_vcpu_gone(v);
+    vm_release();
     free(v->st.x86);
     free(v);
     return HV_SUCCESS;
 }
 
-hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
+static hv_return_t cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
 {
-    struct vm *vm = vm_current();
     if (!vm || !ids || count == 0)
         return HV_BAD_ARGUMENT;
     hv_return_t ret = HV_SUCCESS;
@@ -112,6 +137,13 @@ hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
     }
 out:
     pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
+{
+    hv_return_t ret = cancel_held(vm_hold(), ids, count);
+    vm_release();
     return ret;
 }
 

@@ -3,12 +3,36 @@
  * it sits in one context struct that the global pointer refers to. */
 #include "core/vm.h"
 
+#include "core/host_range.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static pthread_mutex_t vm_global_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The VM's lifetime lock. Every API call that looks at the VM holds it for reading
+ * (vm_hold/vm_release) while it uses the VM; hv_vm_create and hv_vm_destroy hold it
+ * for writing, so a VM is never freed under a call that still uses it (that call
+ * either finished or sees no VM and returns HV_BAD_ARGUMENT). Calls on an owned vCPU
+ * hold it only for the lookup: a VM with vCPUs cannot be destroyed (HV_BUSY), and
+ * only the owner can destroy its vCPU. Writers are preferred so a stream of callers
+ * cannot starve hv_vm_destroy; holders therefore never take it twice. */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+static pthread_rwlock_t vm_life = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+#else
+static pthread_rwlock_t vm_life = PTHREAD_RWLOCK_INITIALIZER;
+#endif
 static struct vm *_Atomic current;
+
+struct vm *vm_hold(void)
+{
+    pthread_rwlock_rdlock(&vm_life);
+    return vm_current();
+}
+
+void vm_release(void)
+{
+    pthread_rwlock_unlock(&vm_life);
+}
 
 struct vm *vm_current(void)
 {
@@ -46,7 +70,7 @@ static struct pmap *space_new(const struct vm *vm)
 hv_return_t vm_create(const struct vm_params *params)
 {
     hv_return_t ret = HV_SUCCESS;
-    pthread_mutex_lock(&vm_global_lock);
+    pthread_rwlock_wrlock(&vm_life);
     if (vm_current()) {
         ret = HV_BUSY;
         goto out;
@@ -80,14 +104,14 @@ hv_return_t vm_create(const struct vm_params *params)
     }
     atomic_store_explicit(&current, vm, memory_order_release);
 out:
-    pthread_mutex_unlock(&vm_global_lock);
+    pthread_rwlock_unlock(&vm_life);
     return ret;
 }
 
 hv_return_t vm_destroy(void)
 {
     hv_return_t ret = HV_SUCCESS;
-    pthread_mutex_lock(&vm_global_lock);
+    pthread_rwlock_wrlock(&vm_life);
     struct vm *vm = vm_current();
     if (!vm) {
         ret = HV_BAD_ARGUMENT;
@@ -107,17 +131,19 @@ hv_return_t vm_destroy(void)
     atomic_store_explicit(&current, NULL, memory_order_release);
     vm_free(vm);
 out:
-    pthread_mutex_unlock(&vm_global_lock);
+    pthread_rwlock_unlock(&vm_life);
     return ret;
 }
 
 hv_return_t vm_space_create(uint32_t *space)
 {
-    struct vm *vm = vm_current();
     if (!space)
         return HV_BAD_ARGUMENT;
-    if (!vm)
+    struct vm *vm = vm_hold();
+    if (!vm) {
+        vm_release();
         return HV_BAD_ARGUMENT;
+    }
     hv_return_t ret = HV_NO_RESOURCES;
     pthread_mutex_lock(&vm->lock);
     for (uint32_t i = 1; i < ANYHV_MAX_SPACES; i++) {
@@ -131,14 +157,19 @@ hv_return_t vm_space_create(uint32_t *space)
         }
     }
     pthread_mutex_unlock(&vm->lock);
+    vm_release();
     return ret;
 }
 
 hv_return_t vm_space_destroy(uint32_t space)
 {
-    struct vm *vm = vm_current();
-    if (!vm || space == 0 || space >= ANYHV_MAX_SPACES)
+    if (space == 0 || space >= ANYHV_MAX_SPACES)
         return HV_BAD_ARGUMENT;
+    struct vm *vm = vm_hold();
+    if (!vm) {
+        vm_release();
+        return HV_BAD_ARGUMENT;
+    }
     hv_return_t ret = HV_SUCCESS;
     pthread_mutex_lock(&vm->lock);
     if (!vm->spaces[space]) {
@@ -157,6 +188,7 @@ hv_return_t vm_space_destroy(uint32_t space)
     vm->spaces[space] = NULL;
 out:
     pthread_mutex_unlock(&vm->lock);
+    vm_release();
     return ret;
 }
 
@@ -179,13 +211,16 @@ enum map_op { MAP_OP_MAP, MAP_OP_UNMAP, MAP_OP_PROTECT };
 
 /* One path for the three calls: validate, change the pmap, let the backend follow,
  * and undo the pmap change if the backend cannot. */
-static hv_return_t map_change(enum map_op op, uint32_t space, void *host, uint64_t gpa,
-                              uint64_t size, uint64_t flags)
+static hv_return_t map_change_held(struct vm *vm, enum map_op op, uint32_t space, void *host, uint64_t gpa,
+                                   uint64_t size, uint64_t flags)
 {
-    struct vm *vm = vm_current();
     if (!vm || space >= ANYHV_MAX_SPACES || (flags & ~VM_MEMORY_FLAGS_ALL))
         return HV_BAD_ARGUMENT;
     if (op == MAP_OP_MAP && ((uintptr_t)host & (ANYHV_PAGE_SIZE - 1)))
+        return HV_BAD_ARGUMENT;
+    /* The host range must be there and allow what the guest may do with it. */
+    if (op == MAP_OP_MAP && host &&
+        !host_range_accessible(host, size, (flags & (PMAP_READ | PMAP_EXEC)) != 0, (flags & PMAP_WRITE) != 0))
         return HV_BAD_ARGUMENT;
     hv_return_t ret;
     pthread_mutex_lock(&vm->lock);
@@ -233,6 +268,14 @@ static hv_return_t map_change(enum map_op op, uint32_t space, void *host, uint64
     free(saved.ranges);
 out:
     pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+static hv_return_t map_change(enum map_op op, uint32_t space, void *host, uint64_t gpa, uint64_t size,
+                              uint64_t flags)
+{
+    hv_return_t ret = map_change_held(vm_hold(), op, space, host, gpa, size, flags);
+    vm_release();
     return ret;
 }
 

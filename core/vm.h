@@ -79,7 +79,8 @@ struct vm;
 struct vcpu {
     struct vm *vm;
     uint32_t id;
-    pthread_t owner;
+    pthread_t owner;               /* for signals while it runs (KVM kick) */
+    uint64_t owner_token;          /* thread_token() of the creating thread */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
     _Atomic bool running;
     uint32_t space;                /* Intel address space */
@@ -145,8 +146,13 @@ struct vm_params {
 
 hv_return_t vm_create(const struct vm_params *params);
 hv_return_t vm_destroy(void);
-/* The process's VM, or NULL. */
+/* The process's VM, or NULL. Only for a caller that holds the VM (vm_hold, or an
+ * owned vCPU, which pins it). */
 struct vm *vm_current(void);
+/* Pin the VM for the length of one API call: returns the VM (or NULL) and must be
+ * paired with vm_release() even when it returned NULL. Never nested. */
+struct vm *vm_hold(void);
+void vm_release(void);
 
 hv_return_t vm_space_create(uint32_t *space);
 hv_return_t vm_space_destroy(uint32_t space);
@@ -154,8 +160,13 @@ hv_return_t vm_map(uint32_t space, void *host, uint64_t gpa, uint64_t size, uint
 hv_return_t vm_unmap(uint32_t space, uint64_t gpa, uint64_t size);
 hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t flags);
 
-/* Create a vCPU owned by the calling thread. */
-hv_return_t vcpu_create(uint32_t *id);
+/* A number that names the calling thread for the life of the process: never given to
+ * another thread, even after this one exits (pthread_t values are reused). */
+uint64_t thread_token(void);
+
+/* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
+ * (HV_BAD_ARGUMENT without one). */
+hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
 /* Destroy; only from the owning thread. */
 hv_return_t vcpu_destroy(uint32_t id);
 /* The vCPU `id` if it exists and the caller owns it; else the API error to return. */

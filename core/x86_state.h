@@ -5,6 +5,7 @@
 #define ANYHV_CORE_X86_STATE_H
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,29 @@ enum x86_vmx_event_type {
     X86_EVENT_EXT_IRQ = 0, X86_EVENT_NMI = 2, X86_EVENT_HARD_EXC = 3, X86_EVENT_SOFT_IRQ = 4,
     X86_EVENT_PRIV_SOFT_EXC = 5, X86_EVENT_SOFT_EXC = 6,
 };
+#define X86_EVENT_RESERVED 1u
+#define X86_EVENT_OTHER 7u             /* pending MTF exit: anyhv offers no MTF */
+#define X86_NMI_VECTOR 2u
+#define X86_EXC_VECTOR_MAX 31u
+#define X86_VMX_INFO_RESERVED 0x7ffff000u   /* bits 30:12 */
+
+/* The VM-entry checks on the entry interruption-information field that both routes
+ * make (SDM 26.2.1.3): with the valid bit set, a reserved type (1), an other-event
+ * type (7, needs MTF), an NMI that is not vector 2, an exception (hardware or
+ * software) above vector 31 or a reserved bit fails the entry (HV_ILLEGAL_GUEST_STATE
+ * from hv_vcpu_run), as it does on VMX and on KVM. */
+static inline bool x86_entry_event_valid(uint32_t info)
+{
+    if (!(info & X86_VMX_INFO_VALID))
+        return true;
+    uint32_t type = (info & X86_VMX_INFO_TYPE_MASK) >> X86_VMX_INFO_TYPE_SHIFT;
+    uint32_t vector = info & X86_VMX_INFO_VECTOR_MASK;
+    if ((info & X86_VMX_INFO_RESERVED) || type == X86_EVENT_RESERVED || type == X86_EVENT_OTHER)
+        return false;
+    if (type == X86_EVENT_NMI && vector != X86_NMI_VECTOR)
+        return false;
+    return !((type == X86_EVENT_HARD_EXC || type == X86_EVENT_SOFT_EXC) && vector > X86_EXC_VECTOR_MAX);
+}
 #define X86_EXC_DB 1u
 #define X86_EXC_BP 3u
 /* VMX activity states. */

@@ -15,6 +15,7 @@
 #define CPSR_WRITABLE (A64_PSTATE_N | A64_PSTATE_Z | A64_PSTATE_C | A64_PSTATE_V | A64_PSTATE_SS | \
                        A64_PSTATE_IL | A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F | \
                        A64_PSTATE_M_MASK)
+#define CPSR_M_AARCH32 (1ull << 4)   /* PSTATE.nRW / M[4] */
 
 hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_config_t config)
 {
@@ -22,14 +23,11 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
         return HV_BAD_ARGUMENT;
     if (config && ((const struct a64_object *)config)->kind != A64_OBJ_VCPU_CONFIG)
         return HV_BAD_ARGUMENT;
-    struct vm *vm = vm_current();
-    if (!vm || vm->arch != GUEST_ARM64)
-        return HV_BAD_ARGUMENT;
     hv_vcpu_exit_t *client_exit = calloc(1, sizeof(*client_exit));
     if (!client_exit)
         return HV_NO_RESOURCES;
     uint32_t id;
-    hv_return_t ret = vcpu_create(&id);
+    hv_return_t ret = vcpu_create(GUEST_ARM64, &id);
     if (ret != HV_SUCCESS) {
         free(client_exit);
         return ret;
@@ -37,7 +35,7 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
     struct vcpu *v;
     vcpu_get_owned(id, &v);
     a64_state_reset(v->st.a64, id);
-    if (atomic_load(&vm->irqchip))
+    if (atomic_load(&v->vm->irqchip))   /* the vCPU pins its VM */
         v->st.a64->sys.id_aa64pfr0_el1 |= PFR0_GIC_SYSREGS;   /* the in-framework GIC's ICC interface */
     v->ext.a64.client_exit = client_exit;
     *vcpu = id;
@@ -101,9 +99,12 @@ hv_return_t hv_vcpu_set_reg(hv_vcpu_t vcpu, hv_reg_t reg, uint64_t value)
     if (ret != HV_SUCCESS)
         return ret;
     if (reg == HV_REG_CPSR) {
-        /* Only EL0t, EL1t and EL1h exist here; other modes are an illegal state. */
+        /* Only EL0t, EL1t and EL1h exist here; other modes are an illegal state, and
+         * M[4] (AArch32 execution state) names modes Apple silicon does not have:
+         * refused rather than turned into an AArch64 mode. */
         uint64_t mode = value & A64_PSTATE_M_MASK;
-        if (mode != A64_PSTATE_EL0T && mode != A64_PSTATE_EL1T && mode != A64_PSTATE_EL1H)
+        if ((value & CPSR_M_AARCH32) ||
+            (mode != A64_PSTATE_EL0T && mode != A64_PSTATE_EL1T && mode != A64_PSTATE_EL1H))
             return HV_BAD_ARGUMENT;
         a64_set_pstate(v->st.a64, value & CPSR_WRITABLE);   /* banks SP like an EL change */
         vcpu_state_touch(v, group);

@@ -111,6 +111,8 @@ hv_return_t kvm_events_before_entry(struct vcpu *v)
     uint32_t info = st->vmx.entry_irq_info;
     if (!(info & X86_VMX_INFO_VALID))
         return HV_SUCCESS;
+    if (!x86_entry_event_valid(info))
+        return HV_ILLEGAL_GUEST_STATE;   /* VM entry fails; the field stays as written */
     ret = inject(v, info);
     if (ret != HV_SUCCESS)
         return ret;

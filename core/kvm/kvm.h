@@ -38,6 +38,15 @@ struct kvm_vm {
     uint8_t msr_allow[2][2][KVM_MSR_BITMAP_BYTES];
     bool msr_filter_set;
     uint64_t msr_policy_sig;    /* signature of the vCPUs' policies the filter was built from */
+    /* KVM keeps a vCPU until the VM dies and refuses an id it has seen, so each
+     * hv_vcpu_create gets the next unused KVM id (under vm->lock), below max_vcpu_id. */
+    uint32_t next_vcpu_id;
+    uint32_t max_vcpu_id;
+    /* gate.c: slot updates wait until no vCPU is inside KVM_RUN. */
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_cond;
+    bool gate_closed;
+    uint32_t in_run;
 };
 
 /* The MSRs kept in struct x86_msrs and synced with KVM_GET/SET_MSRS. */
@@ -185,5 +194,12 @@ void kvm_controls_check(struct vcpu *vcpu);
 
 /* run.c: the kick signal that makes KVM_RUN return in the vCPU's thread. */
 int kvm_kick_signal(void);
+/* gate.c */
+void kvm_gate_init(struct kvm_vm *k);
+void kvm_gate_destroy(struct kvm_vm *k);
+void kvm_gate_enter(struct kvm_vm *k);
+void kvm_gate_leave(struct kvm_vm *k);
+void kvm_gate_close(struct vm *vm);
+void kvm_gate_open(struct vm *vm);
 
 #endif /* ANYHV_CORE_KVM_KVM_H */

@@ -247,8 +247,11 @@ static hv_return_t enter_once(struct vcpu *v, bool *done)
     *done = false;
     uint32_t valid_before = v->state_valid;
     kvm_xlat_flush(kv);
+    struct kvm_vm *k = v->vm->be_data;
+    kvm_gate_enter(k);
     int r = ioctl(kv->fd, KVM_RUN, 0);
     int err = errno;
+    kvm_gate_leave(k);
     v->state_valid = 0;   /* the kernel holds the current state now */
     if (r < 0) {
         if (err == EINTR || err == EAGAIN)

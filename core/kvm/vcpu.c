@@ -46,7 +46,10 @@ hv_return_t kvm_vcpu_create(struct vcpu *vcpu)
     if (!kv)
         return HV_NO_RESOURCES;
     kv->wake_fd = -1;
-    kv->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)vcpu->id);
+    kv->fd = -1;
+    /* A fresh KVM id every time (kvm.h); the guest still sees vcpu->id as its APIC id. */
+    if (k->next_vcpu_id < k->max_vcpu_id)
+        kv->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)k->next_vcpu_id++);
     if (kv->fd < 0)
         goto fail;
     kv->run = mmap(NULL, (size_t)k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kv->fd, 0);

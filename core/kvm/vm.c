@@ -24,6 +24,17 @@ static struct kvm_cpuid2 *supported_cpuid(int sys_fd)
     return c;
 }
 
+/* Ids KVM_CREATE_VCPU accepts: KVM_CAP_MAX_VCPU_ID, else KVM_CAP_MAX_VCPUS, else the
+ * documented minimum. */
+#define KVM_VCPU_ID_FALLBACK 4u
+static uint32_t max_vcpu_id(int vm_fd)
+{
+    int n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+    if (n <= 0)
+        n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    return n > 0 ? (uint32_t)n : KVM_VCPU_ID_FALLBACK;
+}
+
 static hv_return_t kvm_vm_create(struct vm *vm)
 {
     struct kvm_vm *k = calloc(1, sizeof(*k));
@@ -44,6 +55,8 @@ static hv_return_t kvm_vm_create(struct vm *vm)
         return HV_NO_RESOURCES;
     }
     vm->be_data = k;
+    kvm_gate_init(k);
+    k->max_vcpu_id = max_vcpu_id(k->vm_fd);
     k->cpuid = supported_cpuid(k->sys_fd);
     return kvm_msr_vm_init(vm);
 }
@@ -55,6 +68,7 @@ static void kvm_vm_destroy(struct vm *vm)
         return;
     close(k->vm_fd);
     close(k->sys_fd);
+    kvm_gate_destroy(k);
     free(k->cpuid);
     free(k);
     vm->be_data = NULL;
@@ -120,7 +134,10 @@ static hv_return_t kvm_map_change(struct vm *vm, uint32_t space, uint64_t gpa, u
 {
     if (space != 0)
         return HV_UNSUPPORTED;  /* KVM gives one guest-physical space per VM */
-    return kvm_slots_sync(vm, gpa, size);
+    kvm_gate_close(vm);     /* no vCPU may run while slots are deleted and re-added */
+    hv_return_t ret = kvm_slots_sync(vm, gpa, size);
+    kvm_gate_open(vm);
+    return ret;
 }
 
 /* vCPU lifetime and running live in core/kvm/vcpu.c. */

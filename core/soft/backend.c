@@ -58,6 +58,7 @@ static hv_return_t soft_vm_create(struct vm *vm)
     struct soft_vm *svm = calloc(1, sizeof(*svm));
     if (!svm)
         return HV_NO_RESOURCES;
+    soft_guard_install();
     if (!mmu_code_pages_init(&svm->code_pages)) {
         free(svm);
         return HV_NO_RESOURCES;
@@ -138,6 +139,9 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     struct soft_vcpu *sv = vcpu->be;
     if (!sv)
         return;
+    /* The vCPU is out of the table, but another vCPU executing a broadcast TLBI may
+     * have read the pointer just before: wait until none can still hold it. */
+    soft_quiesce(vcpu->vm);
     tcache_destroy(&sv->tc);
     soft_jit_vcpu_fini(sv);
     tc_block_free(sv->temp_block);

@@ -68,9 +68,18 @@ static inline struct soft_vcpu *soft_vcpu_of(struct soft_cpu *cpu)
 hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code);
 void soft_s2_free_all(struct soft_vm *svm);
 void soft_exec_enter(struct soft_vcpu *sv);
+/* With vm->lock held: post a TLB flush to every vCPU and wait until none still runs
+ * in an execution period that began before the call (so none holds a pointer it read
+ * before: an old stage-2 snapshot, a vCPU just taken out of the table). */
+void soft_quiesce(struct vm *vm);
 void soft_exec_leave(struct soft_vcpu *sv);
 /* Make every other vCPU drop its TLB at its next block boundary (no waiting). */
 void soft_post_tlb_flush_all(struct vm *vm, const struct vcpu *except);
+
+/* host_guard.c: guest accesses to host memory the client took away end the run. */
+void soft_guard_install(void);
+void soft_guard_enter(struct soft_vcpu *sv);
+void soft_guard_leave(void);
 
 /* mem.c: the dispatcher's hooks of the memory access path (soft_cpu.mem_ops). */
 extern const struct mmu_access_ops soft_mem_ops;
@@ -115,6 +124,8 @@ enum soft_internal_code {
     SOFT_INTERNAL_BAD_BLOCK = 2,    /* the frontend produced IR that does not verify */
     SOFT_INTERNAL_NO_MEMORY = 3,
     SOFT_INTERNAL_STOP = 4,         /* a STOP the frontend did not handle */
+    SOFT_INTERNAL_HOST_FAULT = 5,   /* guest memory's host pages are gone or forbidden
+                                     * (detail: guest-physical address) */
 };
 
 #endif /* ANYHV_CORE_SOFT_INTERNAL_H */

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/soft/soft_internal.h"
 
@@ -39,6 +40,7 @@ static void snapshot_free(struct pmap *s)
 void soft_exec_enter(struct soft_vcpu *sv)
 {
     atomic_fetch_add(&sv->exec_seq, 1);   /* odd: executing (seq_cst, pairs with the waiter) */
+    soft_guard_enter(sv);
     uint32_t req = atomic_load(&sv->vcpu->requests);
     if (req & VCPU_REQ_TLB_FLUSH) {
         atomic_fetch_and(&sv->vcpu->requests, ~(uint32_t)VCPU_REQ_TLB_FLUSH);
@@ -48,11 +50,31 @@ void soft_exec_enter(struct soft_vcpu *sv)
 
 void soft_exec_leave(struct soft_vcpu *sv)
 {
+    soft_guard_leave();
     atomic_fetch_add(&sv->exec_seq, 1);
 }
 
-/* Called with vm->lock held. */
-static void shoot_down(struct vm *vm)
+/* Called with vm->lock held (every poster of VCPU_REQ_TLB_FLUSH holds it, so while we
+ * wait nobody but the vCPU itself touches that bit).
+ *
+ * Order: publish the new snapshot (done by the caller), post the flush, then sample
+ * exec_seq (all seq_cst). Then for each vCPU:
+ * - seq even: it is not executing; its next soft_exec_enter increments seq after our
+ *   sample and so loads requests after our post: it flushes before touching memory.
+ * - seq odd (period S): wait until seq changes (it left period S, where it might hold
+ *   old host pointers) OR the flush bit is gone. The bit can only be cleared by
+ *   soft_exec_enter after it read our post, i.e. the vCPU flushed inside a period that
+ *   began after the new snapshot was published; it runs with no request pending and
+ *   never leaves on its own, so waiting for seq alone would wait forever. */
+#define QUIESCE_SPINS 32u
+static const struct timespec quiesce_nap = { 0, 20000 };   /* 20 us */
+
+static bool executing_with_old_view(struct vcpu *v, struct soft_vcpu *sv, uint64_t seq)
+{
+    return atomic_load(&sv->exec_seq) == seq && (atomic_load(&v->requests) & VCPU_REQ_TLB_FLUSH);
+}
+
+void soft_quiesce(struct vm *vm)
 {
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
@@ -63,9 +85,15 @@ static void shoot_down(struct vm *vm)
         uint64_t seq = atomic_load(&sv->exec_seq);
         if (!(seq & 1))
             continue;   /* not executing: it flushes before it executes again */
-        /* Executing: it polls requests at every block boundary; blocks are short. */
-        while (atomic_load(&sv->exec_seq) == seq)
-            sched_yield();
+        /* Executing: it polls requests at every block boundary; blocks are short. On
+         * a crowded host the vCPU's thread may be waiting for a CPU: after a few
+         * yields, sleep so that it can have ours. */
+        for (unsigned spins = 0; executing_with_old_view(v, sv, seq); spins++) {
+            if (spins < QUIESCE_SPINS)
+                sched_yield();
+            else
+                nanosleep(&quiesce_nap, NULL);
+        }
     }
 }
 
@@ -80,7 +108,7 @@ hv_return_t soft_s2_update(struct vm *vm, uint32_t space, bool invalidate_code)
         atomic_fetch_add(&svm->s2_epoch, 1);
         mmu_code_pages_touch(&svm->code_pages);
     }
-    shoot_down(vm);
+    soft_quiesce(vm);
     snapshot_free(old);
     return HV_SUCCESS;
 }

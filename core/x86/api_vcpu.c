@@ -14,11 +14,8 @@ hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
 {
     if (!vcpu || (flags & ~(hv_vcpu_options_t)VCPU_OPTIONS_ALL))
         return HV_BAD_ARGUMENT;
-    struct vm *vm = vm_current();
-    if (!vm || vm->arch != GUEST_X86_64)
-        return HV_BAD_ARGUMENT;
     uint32_t id;
-    hv_return_t ret = vcpu_create(&id);
+    hv_return_t ret = vcpu_create(GUEST_X86_64, &id);
     if (ret != HV_SUCCESS)
         return ret;
     struct vcpu *v;
@@ -41,11 +38,14 @@ hv_return_t hv_vcpu_set_space(hv_vcpuid_t vcpu, hv_vm_space_t asid)
     hv_return_t ret = vcpu_get_owned(vcpu, &v);
     if (ret != HV_SUCCESS)
         return ret;
-    if (asid >= ANYHV_MAX_SPACES || !v->vm->spaces[asid])
+    if (asid >= ANYHV_MAX_SPACES)
         return HV_BAD_ARGUMENT;
-    ret = v->vm->be->vcpu_set_space(v, asid);
+    /* Under the VM lock: hv_vm_space_destroy checks that no vCPU uses the space. */
+    pthread_mutex_lock(&v->vm->lock);
+    ret = v->vm->spaces[asid] ? v->vm->be->vcpu_set_space(v, asid) : HV_BAD_ARGUMENT;
     if (ret == HV_SUCCESS)
         v->space = asid;
+    pthread_mutex_unlock(&v->vm->lock);
     return ret;
 }
 

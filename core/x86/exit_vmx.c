@@ -85,6 +85,8 @@ hv_return_t x86_exit_render(struct vcpu *vcpu)
 {
     const struct anyhv_exit *e = &vcpu->exit;
     struct vcpu_x86_ext *x = &vcpu->ext.x86;
+    if (e->kind == EXIT_INTERNAL && e->u.internal.code == EXIT_INTERNAL_BAD_GUEST_STATE)
+        return HV_ILLEGAL_GUEST_STATE;
     if (e->kind == EXIT_INTERNAL || e->kind == EXIT_NONE || (unsigned)e->kind >= EXIT_KIND_COUNT)
         return HV_ERROR;
     x->exit_reason = reason_of_kind[e->kind];

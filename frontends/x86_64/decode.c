@@ -4,6 +4,7 @@
  * decode as invalid, which the translator turns into #UD. */
 #include <capstone/capstone.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,15 +93,49 @@ static const struct x86_regref reg_map[X86_REG_ENDING] = {
 static const cs_mode cs_mode_of[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
 
 /* One handle per code size and thread: Capstone handles are not shared across
- * threads, and each vCPU runs on its own. */
-static _Thread_local csh tl_handle[3];
-static _Thread_local cs_insn *tl_insn[3];
+ * threads, and each vCPU runs on its own. They live in a per-thread block that a
+ * pthread key closes when the thread exits (threads that run a vCPU for a while and
+ * end are common: one leaked set per thread adds up). */
+struct cs_thread {
+    csh handle[3];
+    cs_insn *insn[3];
+};
+
+static pthread_key_t cs_key;
+static _Thread_local struct cs_thread *tl_cs;
+
+static void cs_thread_free(void *arg)
+{
+    struct cs_thread *t = arg;
+    for (int i = 0; i < 3; i++) {
+        if (t->insn[i])
+            cs_free(t->insn[i], 1);
+        if (t->handle[i])
+            cs_close(&t->handle[i]);
+    }
+    free(t);
+    tl_cs = NULL;
+}
+
+static void decode_once(void)
+{
+    op_table_init();
+    pthread_key_create(&cs_key, cs_thread_free);
+}
 
 static cs_insn *handle_for(enum x86_code_size mode, csh *h)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, op_table_init);
-    if (!tl_handle[mode]) {
+    pthread_once(&once, decode_once);
+    if (!tl_cs) {
+        struct cs_thread *t = calloc(1, sizeof(*t));
+        if (!t || pthread_setspecific(cs_key, t) != 0) {
+            free(t);
+            return NULL;
+        }
+        tl_cs = t;
+    }
+    if (!tl_cs->handle[mode]) {
         csh nh;
         if (cs_open(CS_ARCH_X86, cs_mode_of[mode], &nh) != CS_ERR_OK)
             return NULL;
@@ -110,11 +145,11 @@ static cs_insn *handle_for(enum x86_code_size mode, csh *h)
             cs_close(&nh);
             return NULL;
         }
-        tl_handle[mode] = nh;
-        tl_insn[mode] = ins;
+        tl_cs->handle[mode] = nh;
+        tl_cs->insn[mode] = ins;
     }
-    *h = tl_handle[mode];
-    return tl_insn[mode];
+    *h = tl_cs->handle[mode];
+    return tl_cs->insn[mode];
 }
 
 static bool map_reg(unsigned csreg, struct x86_regref *out)

@@ -10,7 +10,7 @@
 #include "frontends/x86_64/x86_fe.h"
 
 #define X86_BLOCK_MAX_INSNS 64
-#define X86_INTERNAL_BAD_GUEST_STATE 0x8601u   /* exit.u.internal.code: VM-entry check failed */
+#define X86_INTERNAL_BAD_GUEST_STATE EXIT_INTERNAL_BAD_GUEST_STATE
 #define ARITH_FLAGS (X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_OF)
 #define INTR_BLOCK_STI (1u << 0)
 #define INTR_BLOCK_MOV_SS (1u << 1)
@@ -375,7 +375,7 @@ static bool fe_check_events(struct soft_cpu *cpu)
         x86_flags_unpack(st);
     if (!st->soft_seg.valid)
         x86_seg_bounds_update(st);
-    if (!guest_state_valid(st))
+    if (!guest_state_valid(st) || !x86_entry_event_valid(st->vmx.entry_irq_info))
         return refuse_state(cpu);
     cpu->regime = x86_cpl(st) == 3;
     st->soft_dbg_held = 0;

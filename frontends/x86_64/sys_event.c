@@ -53,7 +53,9 @@ static bool bitmap_exits(const struct x86_state *st, const struct x86_event *ev)
 {
     if (ev->type != X86_EV_HWEXC && ev->type != X86_EV_SWEXC)
         return false;
-    bool bit = (st->vmx.exc_bitmap >> ev->vector) & 1;
+    /* Entry refuses injected exceptions above 31 (x86_entry_event_valid); stay
+     * defined for any vector all the same. */
+    bool bit = ev->vector < 32 && ((st->vmx.exc_bitmap >> ev->vector) & 1);
     if (ev->vector != X86_V_PF)
         return bit;
     bool match = ((uint32_t)ev->err & st->vmx.pf_error_mask) == st->vmx.pf_error_match;

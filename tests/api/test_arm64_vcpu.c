@@ -76,6 +76,15 @@ Test(arm64_vcpu, general_registers_round_trip)
     cr_expect_eq(v, 0x40001000);
     cr_expect_eq(hv_vcpu_set_reg(vcpu, HV_REG_CPSR, 0x3c4), HV_SUCCESS, "EL1t");
     cr_expect_eq(hv_vcpu_set_reg(vcpu, HV_REG_CPSR, 0x3c9), HV_BAD_ARGUMENT, "EL2h is not offered");
+    /* M[4] = 1 names AArch32 modes (usr 0x10, fiq-less svc 0x13, ...): no such state
+     * here; refused, and CPSR keeps its value rather than becoming an AArch64 mode. */
+    static const uint64_t aarch32[] = { 0x3d0, 0x3d4, 0x3d5, 0x3d3 };
+    for (size_t i = 0; i < sizeof(aarch32) / sizeof(aarch32[0]); i++) {
+        cr_expect_eq(hv_vcpu_set_reg(vcpu, HV_REG_CPSR, aarch32[i]), HV_BAD_ARGUMENT, "cpsr %#llx",
+                     (unsigned long long)aarch32[i]);
+        cr_assert_eq(hv_vcpu_get_reg(vcpu, HV_REG_CPSR, &v), HV_SUCCESS);
+        cr_expect_eq(v, 0x3c4, "unchanged: %#llx", (unsigned long long)v);
+    }
     cr_expect_eq(hv_vcpu_get_reg(vcpu, 99, &v), HV_BAD_ARGUMENT);
     cr_expect_eq(hv_vcpu_get_reg(vcpu, HV_REG_X0, NULL), HV_BAD_ARGUMENT);
     cr_expect_eq(hv_vcpu_get_reg(vcpu + 7, HV_REG_X0, &v), HV_BAD_ARGUMENT);

@@ -158,3 +158,64 @@ Test(x86_vcpu, fs_base_msr_and_fresh_state)
     cr_assert_eq(hv_vcpu_read_register(vcpu, HV_X86_CR0, &v), HV_SUCCESS);
     cr_expect_eq(v & 1, 0, "a new vCPU starts in real mode");
 }
+
+/* KVM keeps a vCPU id until the VM dies: a destroyed vCPU's id must not be offered to
+ * KVM again (the route takes a fresh one), so create/destroy cycles keep working. */
+Test(x86_vcpu, create_and_destroy_cycles_keep_working)
+{
+    for (int i = 0; i < 40; i++) {
+        hv_vcpuid_t extra;
+        cr_assert_eq(hv_vcpu_create(&extra, HV_VCPU_DEFAULT), HV_SUCCESS, "cycle %d", i);
+        cr_assert_eq(hv_vcpu_write_register(extra, HV_X86_RAX, (uint64_t)i), HV_SUCCESS);
+        uint64_t v = 0;
+        cr_assert_eq(hv_vcpu_read_register(extra, HV_X86_RAX, &v), HV_SUCCESS);
+        cr_expect_eq(v, (uint64_t)i);
+        cr_assert_eq(hv_vcpu_destroy(extra), HV_SUCCESS, "cycle %d", i);
+    }
+}
+
+/* Ownership follows the thread, not its pthread_t value: a vCPU created by a thread that
+ * has exited belongs to nobody, even to a later thread that got the same pthread_t. */
+struct orphan {
+    hv_vcpuid_t vcpu;
+    hv_return_t created, read;
+    pthread_t self;
+};
+
+static void *create_and_exit(void *arg)
+{
+    struct orphan *o = arg;
+    o->created = hv_vcpu_create(&o->vcpu, HV_VCPU_DEFAULT);
+    o->self = pthread_self();
+    return NULL;
+}
+
+static void *try_read(void *arg)
+{
+    struct orphan *o = arg;
+    uint64_t v;
+    o->read = hv_vcpu_read_register(o->vcpu, HV_X86_RAX, &v);
+    o->self = pthread_self();
+    return NULL;
+}
+
+Test(x86_vcpu, a_later_thread_with_the_same_pthread_t_does_not_own_the_vcpu)
+{
+    struct orphan o = { 0 };
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, create_and_exit, &o), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(o.created, HV_SUCCESS);
+    pthread_t first = o.self;
+    /* glibc hands the next thread the exited one's stack and descriptor: same value. */
+    bool reused = false;
+    for (int i = 0; i < 20 && !reused; i++) {
+        o.read = HV_SUCCESS;
+        cr_assert_eq(pthread_create(&t, NULL, try_read, &o), 0);
+        pthread_join(t, NULL);
+        reused = pthread_equal(o.self, first);
+        cr_expect_eq(o.read, HV_BAD_ARGUMENT, "attempt %d (same pthread_t: %d)", i, reused);
+    }
+    if (!reused)
+        cr_log_warn("no thread reused the pthread_t; the test checked other threads only");
+}

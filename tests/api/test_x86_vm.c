@@ -118,3 +118,45 @@ Test(x86_vm, address_spaces)
     cr_expect_eq(hv_vm_space_destroy(asid), HV_SUCCESS);
     cr_expect_eq(hv_vm_map_space(asid, mem, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "destroyed");
 }
+
+/* hv_vm_map checks the host range: it must be mapped, readable when the guest may read
+ * or execute it, writable when the guest may write it. */
+Test(x86_vm, map_refuses_host_memory_that_is_not_there_or_forbids_the_access)
+{
+    uint8_t *hole = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(hole, MAP_FAILED);
+    cr_assert_eq(munmap(hole + PAGE, PAGE), 0);
+    cr_expect_eq(hv_vm_map(hole + PAGE, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "unmapped");
+    cr_expect_eq(hv_vm_map(hole, 0, 2 * PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "half unmapped");
+    cr_expect_eq(hv_vm_map(hole, 0, PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE), HV_SUCCESS, "the mapped half");
+    cr_expect_eq(hv_vm_unmap(0, PAGE), HV_SUCCESS);
+    cr_assert_eq(mprotect(hole, PAGE, PROT_NONE), 0);
+    cr_expect_eq(hv_vm_map(hole, 0, PAGE, HV_MEMORY_READ), HV_BAD_ARGUMENT, "PROT_NONE");
+    cr_assert_eq(mprotect(hole, PAGE, PROT_READ), 0);
+    cr_expect_eq(hv_vm_map(hole, 0, PAGE, HV_MEMORY_READ | HV_MEMORY_WRITE), HV_BAD_ARGUMENT, "read-only host");
+    cr_expect_eq(hv_vm_map(hole, 0, PAGE, HV_MEMORY_READ | HV_MEMORY_EXEC), HV_SUCCESS, "read-only is fine to read");
+    cr_expect_eq(hv_vm_unmap(0, PAGE), HV_SUCCESS);
+    munmap(hole, PAGE);
+}
+
+static uint8_t not_allocated[4 * PAGE] __attribute__((aligned(PAGE)));
+
+/* hv_vm_deallocate takes back only what hv_vm_allocate gave: the program's own memory
+ * is refused and stays mapped. */
+Test(x86_vm, deallocate_only_takes_what_allocate_gave)
+{
+    not_allocated[0] = 1;
+    cr_expect_eq(hv_vm_deallocate(not_allocated, PAGE), HV_BAD_ARGUMENT, ".bss");
+    cr_expect_eq(hv_vm_deallocate(mem, PAGE), HV_BAD_ARGUMENT, "the client's own mmap");
+    not_allocated[0] = 2;   /* still there */
+    mem[0] = 1;
+    void *a = NULL;
+    cr_assert_eq(hv_vm_allocate(&a, 4 * PAGE, HV_ALLOCATE_DEFAULT), HV_SUCCESS);
+    uint8_t *p = a;
+    cr_expect_eq(hv_vm_deallocate(p + PAGE, PAGE), HV_SUCCESS, "a piece of an allocation");
+    cr_expect_eq(hv_vm_deallocate(p + PAGE, PAGE), HV_BAD_ARGUMENT, "already given back");
+    cr_expect_eq(hv_vm_deallocate(p, 2 * PAGE), HV_BAD_ARGUMENT, "spans a hole");
+    cr_expect_eq(hv_vm_deallocate(p, PAGE), HV_SUCCESS);
+    cr_expect_eq(hv_vm_deallocate(p + 2 * PAGE, 2 * PAGE), HV_SUCCESS);
+    cr_expect_eq(hv_vm_deallocate(p + 2 * PAGE, 2 * PAGE), HV_BAD_ARGUMENT, "twice");
+}

@@ -65,7 +65,7 @@ static inline void core_setup(struct a64_core *c)
     for (unsigned i = 0; i < CORE_PAGE / 4; i++)
         ((uint32_t *)c->vec)[i] = CORE_HVC(CORE_VEC_IMM);
     uint32_t id;
-    cr_assert_eq(vcpu_create(&id), HV_SUCCESS);
+    cr_assert_eq(vcpu_create(GUEST_ARM64, &id), HV_SUCCESS);
     cr_assert_eq(vcpu_get_owned(id, &c->v), HV_SUCCESS);
     c->st = c->v->st.a64;
     core_reset_state(c);

@@ -36,9 +36,35 @@ Test(kvm_hostile, refused_guest_state_is_an_error_and_fixable)
     if (ret == HV_UNSUPPORTED)
         cr_skip_test("backend %s cannot run guest code yet (hv_vcpu_run returned HV_UNSUPPORTED)",
                      anyhv_backend_name());
-    cr_expect(ret == HV_ILLEGAL_GUEST_STATE || ret == HV_ERROR, "refused state: %#x", (unsigned)ret);
+    cr_expect_eq(ret, HV_ILLEGAL_GUEST_STATE, "refused state: %#x", (unsigned)ret);
     wvmcs(c.vcpu, VMCS_GUEST_IA32_EFER, 0);
     cr_expect_eq(client_run(c.vcpu), VMX_REASON_HLT, "usable again once the client fixes the state");
+}
+
+/* Entry interruption information VM entry refuses (SDM 26.2.1.3), each on both routes:
+ * the run fails with HV_ILLEGAL_GUEST_STATE, the field is left as written, and the
+ * vCPU runs again once the client clears it. */
+Test(kvm_hostile, refused_entry_events_fail_the_entry)
+{
+    static const uint32_t bad[] = {
+        0x80000300u | 32u,    /* hardware exception, vector 32 */
+        0x80000300u | 255u,   /* hardware exception, vector 255 */
+        0x80000600u | 40u,    /* software exception, vector 40 */
+        0x80000100u | 6u,     /* reserved type 1 */
+        0x80000700u,          /* other event (MTF), not offered */
+        0x80000200u | 3u,     /* NMI with a vector other than 2 */
+        0x80001000u | 6u,     /* reserved bit 12 */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wvmcs(c.vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO, bad[i]);
+        hv_return_t ret = hv_vcpu_run(c.vcpu);
+        if (ret == HV_UNSUPPORTED)
+            cr_skip_test("backend %s cannot run guest code", anyhv_backend_name());
+        cr_expect_eq(ret, HV_ILLEGAL_GUEST_STATE, "info %#x: %#x", bad[i], (unsigned)ret);
+        cr_expect_eq(rvmcs(c.vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO), bad[i], "the field is left as written");
+    }
+    wvmcs(c.vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO, 0);
+    cr_expect_eq(client_run(c.vcpu), VMX_REASON_HLT, "usable again once the client clears it");
 }
 
 static uint64_t now_ns(void)

@@ -157,3 +157,26 @@ Test(vmcs, every_named_field_is_in_the_view)
     }
     cr_expect_geq(fields, 150, "the fact sheet names %u fields", fields);
 }
+
+/* The fields newer SDKs name (SGX ENCLV exiting, PKRS, supervisor CET and shadow-stack
+ * state) are in the view like the rest: guest and control fields keep what is written,
+ * host fields accept writes and read 0. */
+Test(vmcs, newer_sdk_fields_are_in_the_view)
+{
+    static const uint32_t kept[] = { VMCS_CTRL_ENCLV_EXITING_BITMAP, VMCS_GUEST_IA32_PKRS, VMCS_GUEST_IA32_S_CET,
+                                     VMCS_GUEST_SSP, VMCS_GUEST_IA32_INTR_SSP_TABLE_ADDR };
+    static const uint32_t host[] = { VMCS_HOST_IA32_PKRS, VMCS_HOST_IA32_S_CET, VMCS_HOST_SSP,
+                                     VMCS_HOST_IA32_INTR_SSP_TABLE_ADDR };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        uint64_t want = 0x1234567800000000ull | (i << 4), v = 0;
+        cr_expect_eq(hv_vmx_vcpu_write_vmcs(c.vcpu, kept[i], want), HV_SUCCESS, "write %#x", kept[i]);
+        cr_expect_eq(hv_vmx_vcpu_read_vmcs(c.vcpu, kept[i], &v), HV_SUCCESS, "read %#x", kept[i]);
+        cr_expect_eq(v, want, "field %#x keeps its value", kept[i]);
+    }
+    for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+        uint64_t v = 1;
+        cr_expect_eq(hv_vmx_vcpu_write_vmcs(c.vcpu, host[i], 0x1000), HV_SUCCESS, "write %#x", host[i]);
+        cr_expect_eq(hv_vmx_vcpu_read_vmcs(c.vcpu, host[i], &v), HV_SUCCESS, "read %#x", host[i]);
+        cr_expect_eq(v, 0, "host field %#x reads 0", host[i]);
+    }
+}

@@ -2,7 +2,10 @@
  * IR dumps of representative instructions, before and after the passes. Goldens
  * live in tests/soft_x86/golden/<name>.ir; ANYHV_REBASE=1 rewrites them after an
  * intended change (review the diff). */
+#include <capstone/capstone.h>
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "support/backend.h"
@@ -221,4 +224,67 @@ Test(soft_x86_ir, trap_if_folds_verifies_and_dumps)
     ir_stop(&b, IR_STOP_SYSTEM, 0);
     cr_expect(!ir_verify(&b, err, sizeof(err)), "a guard before any insn_start must not verify");
     ir_block_free(&b);
+}
+
+/* ---- Capstone handles of exited threads are closed -------------------------------- */
+
+static _Atomic long cs_live_blocks;
+
+static void *count_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p)
+        atomic_fetch_add(&cs_live_blocks, 1);
+    return p;
+}
+
+static void *count_calloc(size_t k, size_t n)
+{
+    void *p = calloc(k, n);
+    if (p)
+        atomic_fetch_add(&cs_live_blocks, 1);
+    return p;
+}
+
+static void *count_realloc(void *old, size_t n)
+{
+    void *p = realloc(old, n);
+    if (p && !old)
+        atomic_fetch_add(&cs_live_blocks, 1);
+    return p;
+}
+
+static void count_free(void *p)
+{
+    if (p)
+        atomic_fetch_sub(&cs_live_blocks, 1);
+    free(p);
+}
+
+static void *decode_on_a_thread(void *arg)
+{
+    (void)arg;
+    static const uint8_t nop[] = { 0x90 };
+    struct x86_dinsn d;
+    for (int mode = X86_CODE16; mode <= X86_CODE64; mode++)
+        x86_decode((enum x86_code_size)mode, nop, sizeof(nop), 0, &d);
+    return NULL;
+}
+
+/* Every thread that decodes opens its own handles; a thread that ends gives them back,
+ * so Capstone's live allocations do not grow with the number of threads. */
+Test(soft_x86_decode, capstone_handles_of_exited_threads_are_closed)
+{
+    cs_opt_mem mem = { .malloc = count_malloc, .calloc = count_calloc, .realloc = count_realloc,
+                       .free = count_free, .vsnprintf = vsnprintf };
+    cr_assert_eq(cs_option(0, CS_OPT_MEM, (size_t)&mem), CS_ERR_OK);
+    decode_on_a_thread(NULL);   /* this thread's handles, kept while it lives */
+    long base = atomic_load(&cs_live_blocks);
+    for (int i = 0; i < 50; i++) {
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, decode_on_a_thread, NULL), 0);
+        pthread_join(t, NULL);
+    }
+    cr_expect_eq(atomic_load(&cs_live_blocks), base, "Capstone blocks still live after 50 threads: %ld (base %ld)",
+                 atomic_load(&cs_live_blocks), base);
 }

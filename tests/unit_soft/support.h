@@ -81,7 +81,7 @@ static inline void toy_vm_create(struct toy_vm *t, size_t size)
 
 static inline void toy_vcpu_create(struct toy_vm *t)
 {
-    cr_assert_eq(vcpu_create(&t->id), HV_SUCCESS);
+    cr_assert_eq(vcpu_create(GUEST_X86_64, &t->id), HV_SUCCESS);
     cr_assert_eq(vcpu_get_owned(t->id, &t->vcpu), HV_SUCCESS);
 }
 

@@ -20,7 +20,7 @@ Test(run, without_a_frontend_run_is_unsupported)
         cr_skip_test("this build links an arm64 frontend");
     uint32_t id;
     struct vcpu *v;
-    cr_assert_eq(vcpu_create(&id), HV_SUCCESS);
+    cr_assert_eq(vcpu_create(GUEST_ARM64, &id), HV_SUCCESS);
     cr_assert_eq(vcpu_get_owned(id, &v), HV_SUCCESS);
     cr_expect_eq(vcpu_run(v, BACKEND_NO_DEADLINE), HV_UNSUPPORTED);
     const char *why = NULL;

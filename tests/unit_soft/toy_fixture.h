@@ -13,10 +13,10 @@
 #define RAM (64u * 1024u)
 
 static struct toy_vm t;
-static void setup(void) { memset(&t, 0, sizeof(t)); }
-static void teardown(void) { toy_vm_destroy(&t); }
+static inline void setup(void) { memset(&t, 0, sizeof(t)); }
+static inline void teardown(void) { toy_vm_destroy(&t); }
 
-static void start(void)
+static inline void start(void)
 {
     toy_vm_create(&t, RAM);
     toy_vcpu_create(&t);

@@ -47,56 +47,14 @@ static unsigned machine_of_arch(enum run_arch a)
 
 enum run_arch image_detect_arch(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t head[sizeof(Elf64_Ehdr)];
-    enum run_arch a = RUN_ARCH_UNKNOWN;
-    if (!f)
-        return a;
-    size_t n = fread(head, 1, sizeof(head), f);
-    a = arch_of_elf(elf_class_of(head, n), elf_machine_of(head, n));
-    fclose(f);
+    size_t n = 0;
+    int status = RUN_OK;
+    uint8_t *head = image_read(path, sizeof(Elf64_Ehdr), true, &n, &status);
+    if (!head)
+        return RUN_ARCH_UNKNOWN;
+    enum run_arch a = arch_of_elf(elf_class_of(head, n), elf_machine_of(head, n));
+    free(head);
     return a;
-}
-
-static uint8_t *read_file(const char *path, size_t *len, int *status)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "anyhv-run: cannot open image '%s': %s\n", path, strerror(errno));
-        *status = RUN_NO_INPUT;
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                fprintf(stderr, "anyhv-run: out of memory reading '%s'\n", path);
-                free(buf);
-                fclose(f);
-                *status = RUN_BAD_IMAGE;
-                return NULL;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        fprintf(stderr, "anyhv-run: cannot read image '%s'\n", path);
-        free(buf);
-        *status = RUN_NO_INPUT;
-        return NULL;
-    }
-    *len = n;
-    return buf;
 }
 
 static int load_elf(const struct run_options *o, enum run_arch want, const uint8_t *img, size_t len, uint8_t *ram,
@@ -141,7 +99,7 @@ int image_load(const struct run_options *o, enum run_arch want, uint8_t *ram, ui
 {
     size_t len = 0;
     int status = RUN_OK;
-    uint8_t *img = read_file(o->image, &len, &status);
+    uint8_t *img = image_read(o->image, ram_size, false, &len, &status);
     if (!img)
         return status;
     if (len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {

@@ -39,6 +39,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "anyhv-run: cannot open image '%s': %s\n", o.image, strerror(errno));
             return RUN_NO_INPUT;
         }
+        if (image_is_stream(o.image)) {
+            /* Its bytes can be read once, by the flavour that loads it. */
+            fprintf(stderr, "anyhv-run: '%s' is not a regular file: give --arch x86_64, i386 or arm64\n", o.image);
+            return RUN_USAGE;
+        }
         o.arch = image_detect_arch(o.image);
         if (o.arch == RUN_ARCH_UNKNOWN) {
             fprintf(stderr,

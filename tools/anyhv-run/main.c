@@ -15,7 +15,7 @@ int main(int argc, char **argv)
     int status = run_parse_options(argc, argv, &o, &done);
     if (status != RUN_OK || done)
         return status;
-    if (o.arch == RUN_ARCH_UNKNOWN)
+    if (o.arch == RUN_ARCH_UNKNOWN && !image_is_stream(o.image))   /* a stream is read once, to load */
         o.arch = image_detect_arch(o.image);
     if (o.arch == RUN_ARCH_UNKNOWN)
         o.arch = RUN_FLAVOUR_ARCH;   /* a flat binary given to this flavour's binary directly */

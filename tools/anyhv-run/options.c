@@ -71,7 +71,8 @@ void run_usage(FILE *f, const char *prog)
             "\n"
             "At the end anyhv-run prints to stderr: backend, guest instructions retired (software\n"
             "route), exits by kind and wall time. Exit status: the guest's code, or 64 usage,\n"
-            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault.\n",
+            "65 bad image, 66 missing image, 69 backend unavailable, 70 guest fault,\n"
+            "71 out of memory.\n",
             prog, prog, DEFAULT_MEM_MIB, MAX_MEM_MIB, MAX_SMP);
 }
 

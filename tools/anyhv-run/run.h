@@ -24,6 +24,7 @@ enum run_status {
     RUN_NO_INPUT = 66,     /* EX_NOINPUT: image file missing or unreadable */
     RUN_UNAVAILABLE = 69,  /* EX_UNAVAILABLE: backend or VM not available */
     RUN_GUEST_FAULT = 70,  /* EX_SOFTWARE: the guest faulted or did something unhandled */
+    RUN_NO_MEMORY = 71,    /* EX_OSERR: guest RAM (or the image buffer) could not be allocated */
 };
 
 struct run_options {
@@ -65,6 +66,12 @@ enum run_arch run_arch_flavour(enum run_arch a);
  * physical addresses) or a flat binary copied to load_addr; entry is the ELF entry or
  * load_addr. */
 enum run_arch image_detect_arch(const char *path);
+/* image_read.c: the file's bytes, at most `limit` (more is RUN_BAD_IMAGE unless
+ * head_only, which keeps the first `limit`); NULL with *status and a message. Never
+ * blocks for long on a FIFO or device. */
+uint8_t *image_read(const char *path, size_t limit, bool head_only, size_t *len, int *status);
+/* Not a regular file (FIFO, pipe, device): its bytes can be read only once. */
+bool image_is_stream(const char *path);
 int image_load(const struct run_options *o, enum run_arch want, uint8_t *ram, uint64_t ram_base, uint64_t ram_size,
                uint64_t reserved_below, uint64_t *entry);
 

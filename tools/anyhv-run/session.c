@@ -52,9 +52,10 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
         return RUN_USAGE;
     }
     if (hv_vm_allocate((void **)&s->ram, s->ram_size, HV_ALLOCATE_DEFAULT) != HV_SUCCESS) {
-        fprintf(stderr, "anyhv-run: cannot allocate %" PRIu64 " MiB of guest RAM\n", s->ram_size >> 20);
+        fprintf(stderr, "anyhv-run: out of memory: cannot allocate %" PRIu64 " MiB of guest RAM\n",
+                s->ram_size >> 20);
         s->ram = NULL;
-        return RUN_UNAVAILABLE;
+        return RUN_NO_MEMORY;
     }
     if (l->no_image)
         return RUN_OK;

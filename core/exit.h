@@ -34,6 +34,7 @@
     X(BUDGET,      "budget")       /* instruction budget reached */             \
     X(DEBUG,       "debug")        /* breakpoint / single step stop */          \
     X(TASK_SWITCH, "task-switch")  /* x86 task switch attempted (VMX: always exits) */ \
+    X(XSETBV,      "xsetbv")       /* x86 XSETBV (VMX: always exits) */         \
     X(RDRAND,      "rdrand")       /* x86 RDRAND exiting: u.reg.gpr, u.reg.value = size */ \
     X(RDSEED,      "rdseed")       /* x86 RDSEED exiting: the same */ \
     X(INTERNAL,    "internal")     /* backend could not continue (detail in .internal) */

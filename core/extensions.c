@@ -3,6 +3,8 @@
 #include <anyhv/anyhv.h>
 
 #include "core/vm.h"
+#include "core/x86_cpuid.h"
+#include "core/x86_state.h"
 
 #define ANYHV_STR2(x) #x
 #define ANYHV_STR(x) ANYHV_STR2(x)
@@ -87,6 +89,29 @@ hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count)
     if (v->vm->be->kind != BACKEND_SOFT)
         return HV_UNSUPPORTED;
     *count = v->icount;
+    return HV_SUCCESS;
+}
+
+hv_return_t anyhv_vcpu_x86_cpuid(uint64_t vcpu, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
+{
+    struct vcpu *v;
+    if (!regs)
+        return HV_BAD_ARGUMENT;
+    if (anyhv_personality_arch != GUEST_X86_64)
+        return HV_UNSUPPORTED;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    r = vcpu_state_load(v, SG_SREGS | SG_XCR);
+    if (r != HV_SUCCESS)
+        return r;
+    struct x86_cpuid_regs m;
+    x86_cpuid_model(leaf, subleaf, &m);
+    x86_cpuid_dynamic(leaf, subleaf, (uint32_t)v->id, v->st.x86->cr4, v->st.x86->xcr0, &m);
+    regs[0] = m.eax;
+    regs[1] = m.ebx;
+    regs[2] = m.ecx;
+    regs[3] = m.edx;
     return HV_SUCCESS;
 }
 

@@ -192,7 +192,9 @@ struct x86_vmx_controls {
  * client write to rflags between runs is noticed and unpacked. */
 struct x86_soft_flags {
     uint8_t cf, pf, af, zf, sf, of;
-    uint8_t pad[2];
+    uint8_t xm_deferred;             /* MXCSR flags of a 256-bit FP operation's lower lane,
+                                      * committed with the upper lane's */
+    uint8_t pad[1];
     uint64_t rflags_synced;          /* rflags as last packed by the frontend */
 };
 

@@ -21,7 +21,9 @@ static const char *const op_names[X86_I_COUNT] = {
 
 static void op_table_init(void)
 {
-#define X86_OP(name, csid, lifter) op_of_cs[csid] = X86_I_##name;
+#define X86_OP(name, csid, lifter)   \
+    if ((csid) != X86_OWN_DECODE)    \
+        op_of_cs[csid] = X86_I_##name;
 #include "frontends/x86_64/x86_ops.def"
 #undef X86_OP
 }
@@ -79,6 +81,13 @@ static const struct x86_regref reg_map[X86_REG_ENDING] = {
     [X86_REG_MM0] = { X86_RC_MMX, 0 }, [X86_REG_MM1] = { X86_RC_MMX, 1 }, [X86_REG_MM2] = { X86_RC_MMX, 2 },
     [X86_REG_MM3] = { X86_RC_MMX, 3 }, [X86_REG_MM4] = { X86_RC_MMX, 4 }, [X86_REG_MM5] = { X86_RC_MMX, 5 },
     [X86_REG_MM6] = { X86_RC_MMX, 6 }, [X86_REG_MM7] = { X86_RC_MMX, 7 },
+    [X86_REG_YMM0] = { X86_RC_YMM, 0 }, [X86_REG_YMM1] = { X86_RC_YMM, 1 }, [X86_REG_YMM2] = { X86_RC_YMM, 2 },
+    [X86_REG_YMM3] = { X86_RC_YMM, 3 }, [X86_REG_YMM4] = { X86_RC_YMM, 4 }, [X86_REG_YMM5] = { X86_RC_YMM, 5 },
+    [X86_REG_YMM6] = { X86_RC_YMM, 6 }, [X86_REG_YMM7] = { X86_RC_YMM, 7 }, [X86_REG_YMM8] = { X86_RC_YMM, 8 },
+    [X86_REG_YMM9] = { X86_RC_YMM, 9 }, [X86_REG_YMM10] = { X86_RC_YMM, 10 },
+    [X86_REG_YMM11] = { X86_RC_YMM, 11 }, [X86_REG_YMM12] = { X86_RC_YMM, 12 },
+    [X86_REG_YMM13] = { X86_RC_YMM, 13 }, [X86_REG_YMM14] = { X86_RC_YMM, 14 },
+    [X86_REG_YMM15] = { X86_RC_YMM, 15 },
 };
 
 static const cs_mode cs_mode_of[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
@@ -192,12 +201,18 @@ static bool map_operand(const cs_x86_op *src, struct x86_operand *dst)
 }
 
 /* Prefixes from the raw bytes: Capstone 4.0.2 loses 66h in some orders (66 F2 ..),
- * so the legacy prefixes are scanned here and REX taken from Capstone. */
-static uint8_t prefixes_of(const cs_x86 *d, const uint8_t *bytes, unsigned len)
+ * so the legacy prefixes are scanned here and REX taken from Capstone. In 64-bit
+ * code a REX byte followed by a legacy prefix is ignored (Capstone reports no REX
+ * then), so REX bytes do not end the scan. */
+#define REX_FIRST 0x40u
+#define REX_LAST 0x4fu
+static uint8_t prefixes_of(enum x86_code_size mode, const cs_x86 *d, const uint8_t *bytes, unsigned len)
 {
     uint8_t p = 0;
     for (unsigned i = 0; i < len; i++) {
         uint8_t b = bytes[i];
+        if (mode == X86_CODE64 && b >= REX_FIRST && b <= REX_LAST)
+            continue;
         if (b == 0xf0)
             p |= X86_PFX_LOCK;
         else if (b == 0xf3)
@@ -241,7 +256,8 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
     }
     /* 66h next to F2h/F3h: Capstone drops the 66h from GPR operand sizes. */
     bool rep = (in->prefixes & (X86_PFX_REP | X86_PFX_REPNE)) != 0;
-    if (mode != X86_CODE16 && rep && (in->prefixes & X86_PFX_OPSIZE) && !(in->prefixes & X86_PFX_REX_W))
+    if (mode != X86_CODE16 && rep && (in->prefixes & X86_PFX_OPSIZE) && !(in->prefixes & X86_PFX_REX_W) &&
+        in->op != X86_I_CRC32)   /* CRC32's destination is r32/r64 whatever 66h says */
         for (unsigned i = 0; i < in->nops; i++)
             if (((in->o[i].kind == X86_OPND_REG && in->o[i].reg.cls == X86_RC_GPR) ||
                  in->o[i].kind == X86_OPND_MEM) && in->o[i].size == 4)
@@ -260,6 +276,12 @@ static void fix_capstone_sizes(enum x86_code_size mode, struct x86_dinsn *in, ui
     /* COMISS/COMISD read m32/m64; Capstone 4.0.2 says xmmword (UCOMISx are right). */
     if ((in->op == X86_I_COMISS || in->op == X86_I_COMISD) && in->nops == 2 && in->o[1].kind == X86_OPND_MEM)
         in->o[1].size = in->op == X86_I_COMISS ? 4 : 8;
+    /* F3 0F C7 /7 with a register is RDPID (Capstone 4.0.2 says RDSEED): r64 in
+     * 64-bit mode, r32 elsewhere. */
+    if (in->op == X86_I_RDSEED && (in->prefixes & X86_PFX_REP) && in->nops == 1) {
+        in->op = X86_I_RDPID;
+        in->o[0].size = mode == X86_CODE64 ? 8 : 4;
+    }
     /* MOVSXD without REX.W has a 32-bit (or 16-bit) destination: a plain move. */
     if (in->op == X86_I_MOVSXD && !(in->prefixes & X86_PFX_REX_W) && in->nops == 2)
         in->o[0].size = default_op_size(mode, in->prefixes);
@@ -319,6 +341,10 @@ static const uint8_t mandatory_prefix[X86_I_COUNT] = {
     P(PSHUFW, MP_NONE) P(MOVNTQ, MP_NONE) P(MOVQ2DQ, MP_F3) P(MOVDQ2Q, MP_F2) P(MASKMOVQ, MP_NONE)
     P(CVTPI2PS, MP_NONE) P(CVTPI2PD, MP_66) P(CVTPS2PI, MP_NONE) P(CVTTPS2PI, MP_NONE) P(CVTPD2PI, MP_66)
     P(CVTTPD2PI, MP_66) P(EMMS, MP_NONE) P(MASKMOVDQU, MP_66)
+    P(AESENC, MP_66) P(AESENCLAST, MP_66) P(AESDEC, MP_66) P(AESDECLAST, MP_66) P(AESIMC, MP_66)
+    P(AESKEYGENASSIST, MP_66) P(PCLMULQDQ, MP_66) P(SHA1RNDS4, MP_NONE) P(SHA1NEXTE, MP_NONE)
+    P(SHA1MSG1, MP_NONE) P(SHA1MSG2, MP_NONE) P(SHA256RNDS2, MP_NONE) P(SHA256MSG1, MP_NONE)
+    P(SHA256MSG2, MP_NONE) P(RCPPS, MP_NONE) P(RCPSS, MP_F3) P(RSQRTPS, MP_NONE) P(RSQRTSS, MP_F3)
 #undef P
 };
 
@@ -344,6 +370,82 @@ static bool mandatory_prefix_ok(const struct x86_dinsn *in)
     return want == have;
 }
 
+#define VEX3 0xc4u
+#define VEX2 0xc5u
+#define EVEX 0x62u
+
+static bool legacy_prefix(uint8_t b)
+{
+    return b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x66 || b == 0x67 || b == 0x26 || b == 0x2e || b == 0x36 ||
+           b == 0x3e || b == 0x64 || b == 0x65;
+}
+
+/* Forms Capstone 4.0.2 rejects, rewritten to an equivalent it decodes (same length,
+ * same operands), or false when there is none:
+ * - 0F 18..1F with a register operand (hint NOPs: Capstone takes only some of them)
+ *   and 0F 0D with any operand (PREFETCHW's row: /1 is decoded, the rest are hints
+ *   too on parts with PREFETCHW) become 0F 19, a NOP with the same ModRM;
+ * - F2 before 66 on 0F 38 F0/F1 (CRC32 with a 16-bit source) becomes 66 before F2. */
+#define OPC_HINT_FIRST 0x18u
+#define OPC_HINT_LAST 0x1fu
+#define OPC_PREFETCH_ROW 0x0du
+#define OPC_HINT_NOP 0x19u
+#define OPC_VBROADCASTI128 0x5au
+#define OPC_VBROADCASTF128 0x1au
+static bool rewrite_for_capstone(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint8_t *out)
+{
+    unsigned i = 0;
+    bool f2_before_66 = false, seen_f2 = false;
+    while (i < n && i < X86_MAX_INSN_LEN &&
+           (legacy_prefix(bytes[i]) || (mode == X86_CODE64 && bytes[i] >= REX_FIRST && bytes[i] <= REX_LAST))) {
+        seen_f2 |= bytes[i] == 0xf2;
+        f2_before_66 |= seen_f2 && bytes[i] == 0x66;
+        i++;
+    }
+    if (i + 3 > n)
+        return false;
+    memcpy(out, bytes, n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN);
+    uint8_t op = bytes[i + 1], modrm = bytes[i + 2];
+    if (bytes[i] == 0x0f && ((op >= OPC_HINT_FIRST && op <= OPC_HINT_LAST && (modrm >> 6) == 3) ||
+                             (op == OPC_PREFETCH_ROW && (modrm >> 6) != 3))) {
+        out[i + 1] = OPC_HINT_NOP;
+        return true;
+    }
+    /* VBROADCASTI128 (C4 mmmmm=0F38 W0 L1 pp=66, opcode 5A, memory) becomes
+     * VBROADCASTF128 (1A): the same operation. */
+    if (mode == X86_CODE64 && bytes[i] == VEX3 && i + 5 <= n && (bytes[i + 1] & 0x1f) == 2 &&
+        (bytes[i + 2] & 0x87) == 0x05 && bytes[i + 3] == OPC_VBROADCASTI128 && (bytes[i + 4] >> 6) != 3) {
+        out[i + 3] = OPC_VBROADCASTF128;
+        return true;
+    }
+    if (f2_before_66 && i + 4 <= n && bytes[i] == 0x0f && bytes[i + 1] == 0x38 && (bytes[i + 2] & 0xfe) == 0xf0) {
+        unsigned k = 0;
+        for (unsigned j = 0; j < i; j++)   /* the other prefixes in order, F2 last */
+            if (bytes[j] != 0xf2)
+                out[k++] = bytes[j];
+        out[k++] = 0xf2;
+        return k == i;
+    }
+    return false;
+}
+
+/* VCMPPS/PD/SS/SD: Capstone names each of the 32 predicates as its own id
+ * (vcmpeq_osps ...) and gives the predicate as avx_cc; they become one op each with
+ * the predicate as a trailing imm8 operand, as the generic encoding has it. */
+static bool vcmp_form(const char *mnemonic, unsigned avx_cc, struct x86_dinsn *out)
+{
+    size_t n = strlen(mnemonic);
+    if (strncmp(mnemonic, "vcmp", 4) != 0 || n < 6 || out->nops >= X86_MAX_OPERANDS)
+        return true;
+    const char *t = mnemonic + n - 2;
+    out->op = !strcmp(t, "ps") ? X86_I_VCMPPS : !strcmp(t, "pd") ? X86_I_VCMPPD : !strcmp(t, "ss") ? X86_I_VCMPSS
+                                                                                                   : X86_I_VCMPSD;
+    if (out->nops && out->o[out->nops - 1].kind == X86_OPND_IMM)
+        return true;   /* the generic form kept its imm8 */
+    out->o[out->nops++] = (struct x86_operand){ .kind = X86_OPND_IMM, .size = 1, .imm = avx_cc - 1 };
+    return true;
+}
+
 bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
 {
     csh h;
@@ -353,16 +455,30 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     const uint8_t *code = bytes;
     size_t size = n;
     uint64_t addr = ip;
-    if (!cs_disasm_iter(h, &code, &size, &addr, ins))
-        return false;
+    uint8_t fixed[X86_MAX_INSN_LEN];
+    bool rewritten = false;
+    bool ok = cs_disasm_iter(h, &code, &size, &addr, ins);
+    /* F2 66 0F 38 F0/F1 with memory: Capstone says MOVBE (its 66 form), but F2 makes it
+     * CRC32. */
+    if (ok && ins->id == X86_INS_MOVBE && memchr(ins->bytes, 0xf2, ins->size))
+        ok = false;
+    if (!ok) {
+        unsigned m = n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN;
+        if (!rewrite_for_capstone(mode, bytes, m, fixed))
+            return false;
+        code = fixed, size = m, addr = ip;
+        if (!cs_disasm_iter(h, &code, &size, &addr, ins))
+            return false;
+        rewritten = true;
+    }
     const cs_x86 *d = &ins->detail->x86;
     memset(out, 0, sizeof(*out));
     out->cs_id = (uint16_t)ins->id;
     out->op = ins->id < X86_INS_ENDING ? op_of_cs[ins->id] : X86_I_INVALID;
     out->len = (uint8_t)ins->size;
-    memcpy(out->bytes, ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
+    memcpy(out->bytes, rewritten ? bytes : ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
     out->addr_size = d->addr_size;
-    out->prefixes = prefixes_of(d, ins->bytes, ins->size);
+    out->prefixes = prefixes_of(mode, d, ins->bytes, ins->size);
     memcpy(out->opcode, d->opcode, sizeof(out->opcode));
     out->modrm = d->modrm;
     if (d->op_count > X86_MAX_OPERANDS)
@@ -372,6 +488,14 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
         if (!map_operand(&d->operands[i], &out->o[i]))
             return false;
     fix_capstone_sizes(mode, out, d->rex);
+    out->vex = d->opcode[0] == VEX3 || d->opcode[0] == VEX2;
+    /* 66h, F2h, F3h or LOCK before a VEX prefix is #UD (Capstone accepts the first three). */
+    if (out->vex && (out->prefixes & (X86_PFX_OPSIZE | X86_PFX_REP | X86_PFX_REPNE | X86_PFX_LOCK)))
+        return false;
+    if (d->opcode[0] == EVEX && ins->id != X86_INS_BOUND)
+        return false;   /* AVX-512 (EVEX) is not implemented: Capstone gives its forms the VEX ids */
+    if (out->vex && d->avx_cc != X86_AVX_CC_INVALID && !vcmp_form(ins->mnemonic, d->avx_cc, out))
+        return false;
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);
     return out->op != X86_I_INVALID && out->len > 0 && mandatory_prefix_ok(out);
 }

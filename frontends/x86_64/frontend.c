@@ -16,7 +16,8 @@
 #define INTR_BLOCK_MOV_SS (1u << 1)
 #define INTR_BLOCK_NMI (1u << 3)
 #define MK_CS_HASH_SHIFT 17
-#define MK_CS_HASH_MASK 0x7fffu
+#define X86_XCR0_SSE_AVX 0x6ull
+#define MK_CS_HASH_MASK 0x3fffu   /* 14 bits: bit 31 is X86_MK_AVX */
 #define REAL_BASE_LIMIT 0x100000u       /* bases below 1 MiB that are multiples of 16 */
 #define REAL_BASE_ALIGN 0xfu
 #define REAL_BASE_SHIFT 4
@@ -92,7 +93,7 @@ unsigned x86_cpl(const struct x86_state *st)
 }
 
 /* CS.base in the key: relative targets depend on it. Real-mode and virtual-8086
- * bases (selector * 16) go in exactly modulo 2^15 paragraphs, so two bases that can
+ * bases (selector * 16) go in exactly modulo 2^14 paragraphs, so two bases that can
  * reach the same linear pc (less than 64 KiB apart) never share a key; other bases
  * are hashed. */
 static uint32_t cs_base_hash(uint64_t base)
@@ -120,6 +121,7 @@ uint32_t x86_mode_key_of(const struct x86_state *st)
     k |= (st->rflags & X86_FLAG_TF) ? X86_MK_TF : 0;
     k |= x86_dbg_armed(st) ? X86_MK_DBG : 0;
     k |= x86_ac_armed(st) ? X86_MK_AC : 0;
+    k |= (st->cr4 & X86_CR4_OSXSAVE) && (st->xcr0 & X86_XCR0_SSE_AVX) == X86_XCR0_SSE_AVX ? X86_MK_AVX : 0;
     if (code != X86_CODE64)
         k |= cs_base_hash(st->seg[X86_CS].base) << MK_CS_HASH_SHIFT;
     return k;

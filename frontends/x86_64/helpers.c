@@ -2,7 +2,9 @@
  * #DE, raising an exception, POPF's privilege rules. Registered once per process;
  * their ids live in x86_helper[]. */
 #include "frontends/x86_64/x86_fe.h"
+#include "frontends/x86_64/x86_avx.h"
 #include "frontends/x86_64/x86_sse.h"
+#include "frontends/x86_64/x86_xsave.h"
 #include "frontends/x86_64/x86_sys.h"
 #include "frontends/x86_64/x87.h"
 
@@ -99,12 +101,12 @@ static ir_u128 h_popf(void *vcpu, ir_u128 value, ir_u128 size, ir_u128 unused)
     return 0;
 }
 
-/* 16-byte alignment of aligned SSE memory operands: #GP(0) otherwise. */
-static ir_u128 h_align16(void *vcpu, ir_u128 addr, ir_u128 unused1, ir_u128 unused2)
+/* #GP(0) unless addr is aligned: to 16 bytes, or to mask + 1 when mask is given
+ * (the 32-byte AVX forms). */
+static ir_u128 h_align16(void *vcpu, ir_u128 addr, ir_u128 mask, ir_u128 unused2)
 {
-    (void)unused1;
     (void)unused2;
-    if ((uint64_t)addr & 15)
+    if ((uint64_t)addr & ((uint64_t)mask ? (uint64_t)mask : 15))
         x86_raise_now(vcpu, X86_V_GP, 0);
     return 0;
 }
@@ -126,7 +128,12 @@ void x86_helpers_register(void)
     };
     x86_helper[X86_H_FXSR] = ir_helper_register(&x86_fxsr_helper);
     x86_helper[X86_H_MASKMOV] = ir_helper_register(&x86_maskmov_helper);
+    x86_helper[X86_H_XSAVE] = ir_helper_register(&x86_xsave_helper);
+    x86_helper[X86_H_BITS] = ir_helper_register(&x86_bits_helper);
+    x86_helper[X86_H_AVX_FP] = ir_helper_register(&x86_avx_fp_helper);
+    x86_helper[X86_H_AVX_MEM] = ir_helper_register(&x86_avx_mem_helper);
     x86_sse_str_init();
+    x86_sse_crypto_init();
     for (unsigned i = 0; i < sizeof(sse) / sizeof(sse[0]); i++)
         x86_helper[X86_H_SSE + i] = ir_helper_register(&sse[i]);
     for (unsigned i = 0; i < X86_H_SSE; i++)

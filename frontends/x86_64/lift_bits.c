@@ -63,7 +63,9 @@ bool lift_bt_bts_btr_btc(struct x86_ctx *c)
     return true;
 }
 
-/* BSF/BSR: a zero source sets ZF and leaves the destination unchanged. */
+/* BSF/BSR: a zero source sets ZF and leaves the destination unchanged, all 64 bits
+ * of it even with a 32-bit operand (the SDM says undefined; current Intel parts,
+ * like AMD's documented rule, do not zero-extend then: docs/x86-frontend.md). */
 bool lift_bsf_bsr(struct x86_ctx *c)
 {
     struct ir_block *B = c->b;
@@ -72,8 +74,13 @@ bool lift_bsf_bsr(struct x86_ctx *c)
     ir_val zero = x86_is_zero(c, src);
     ir_val idx = c->in->op == X86_I_BSF ? ir_unop(B, IR_CTZ, src)
                                          : ir_binop(B, IR_SUB, x86_const(c, size, size * 8 - 1), ir_unop(B, IR_CLZ, src));
-    ir_val old = x86_read_op_sized(c, 0, size);
-    x86_write_op(c, 0, ir_select(B, zero, old, idx));
+    const struct x86_operand *d = &c->in->o[0];
+    if (size == 4 && d->kind == X86_OPND_REG && d->reg.cls == X86_RC_GPR) {
+        ir_val old = x86_get_gpr(c, d->reg.num, 8);
+        ir_set(B, X86_OFF_GPR(d->reg.num), ir_select(B, zero, old, x86_resize(c, idx, 8, false)));
+    } else {
+        x86_write_op(c, 0, ir_select(B, zero, x86_read_op_sized(c, 0, size), idx));
+    }
     ir_val f0 = ir_const(B, IR_I1, 0);
     x86_set_flags(c, f0, x86_parity(c, idx), f0, zero, f0, f0);
     return true;

@@ -7,15 +7,11 @@
 #include "frontends/x86_64/x86_sse.h"
 
 #define NM_VECTOR 7
+#define LEGACY_CMP_PREDICATES 7u
 #define INSERTPS_DST_ZMASK 0x3fu   /* imm8 bits 5:0; bits 7:6 select the source element */
 
-enum sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS, K_BLENDV };
 
-static const struct {
-    uint8_t sse;
-    uint8_t kind;
-    uint8_t imm;   /* fixed imm8 for K_XMM: the CMPxx predicate, the PMOVX shape */
-} sse_map[X86_I_COUNT] = {
+static const struct x86_sse_desc sse_map[X86_I_COUNT] = {
 #define M(op, s, k) [X86_I_##op] = { X86_SSE_##s, k },
     M(PADDB, PADD8, K_XMM) M(PADDW, PADD16, K_XMM) M(PADDD, PADD32, K_XMM) M(PADDQ, PADD64, K_XMM)
     M(PSUBB, PSUB8, K_XMM) M(PSUBW, PSUB16, K_XMM) M(PSUBD, PSUB32, K_XMM) M(PSUBQ, PSUB64, K_XMM)
@@ -94,6 +90,13 @@ static const struct {
     M(PMOVZXWD, PMOVX, K_XMM, X86_PMOVX(1, 2, 0)) M(PMOVSXWD, PMOVX, K_XMM, X86_PMOVX(1, 2, 1))
     M(PMOVZXWQ, PMOVX, K_XMM, X86_PMOVX(1, 3, 0)) M(PMOVSXWQ, PMOVX, K_XMM, X86_PMOVX(1, 3, 1))
     M(PMOVZXDQ, PMOVX, K_XMM, X86_PMOVX(2, 3, 0)) M(PMOVSXDQ, PMOVX, K_XMM, X86_PMOVX(2, 3, 1))
+    /* AES-NI, PCLMULQDQ, SHA, reciprocals (sse_crypto.c) */
+    M(AESENC, AESENC, K_XMM, 0) M(AESENCLAST, AESENCLAST, K_XMM, 0) M(AESDEC, AESDEC, K_XMM, 0)
+    M(AESDECLAST, AESDECLAST, K_XMM, 0) M(AESIMC, AESIMC, K_XMM, 0) M(AESKEYGENASSIST, AESKEYGEN, K_XMM_IMM, 0)
+    M(PCLMULQDQ, PCLMULQDQ, K_XMM_IMM, 0) M(SHA1RNDS4, SHA1RNDS4, K_XMM_IMM, 0) M(SHA1NEXTE, SHA1NEXTE, K_XMM, 0)
+    M(SHA1MSG1, SHA1MSG1, K_XMM, 0) M(SHA1MSG2, SHA1MSG2, K_XMM, 0) M(SHA256RNDS2, SHA256RNDS2, K_XMM0, 0)
+    M(SHA256MSG1, SHA256MSG1, K_XMM, 0) M(SHA256MSG2, SHA256MSG2, K_XMM, 0) M(RCPPS, RCPPS, K_XMM, 0)
+    M(RCPSS, RCPSS, K_XMM, 0) M(RSQRTPS, RSQRTPS, K_XMM, 0) M(RSQRTSS, RSQRTSS, K_XMM, 0)
 #undef M
 };
 
@@ -146,13 +149,23 @@ static void write_xmm(struct x86_ctx *c, const struct x86_operand *o, ir_val v)
     ir_set(c->b, X86_OFF_XMM(o->reg.num), x86_resize(c, v, 16, false));
 }
 
-/* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
-static ir_val sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
+struct x86_sse_desc x86_sse_desc_of(unsigned op)
 {
-    ir_val how = ir_const(c->b, IR_I128, op | (imm << 8));
+    return op < X86_I_COUNT ? sse_map[op] : (struct x86_sse_desc){ 0, K_NONE, 0 };
+}
+
+/* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
+ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane)
+{
+    ir_val how = ir_const(c->b, IR_I128, op | (imm << 8) | (lane << X86_SSE_LANE_SHIFT));
     if (x86_sse_op_is_fp(op))
         return x86_call(c, IR_I128, x86_helper[X86_H_SSE_FP], a, b, how);
     return ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], a, b, how);
+}
+
+ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
+{
+    return x86_sse_call_lane(c, a, b, op, imm, X86_SSE_LANE_ONLY);
 }
 
 /* MOVAPS/MOVAPD/MOVDQA and the non-temporal stores fault on a misaligned address. */
@@ -277,7 +290,7 @@ bool lift_sse_logic(struct x86_ctx *c)
 
 static bool lift_comis(struct x86_ctx *c, unsigned sse)
 {
-    ir_val f = sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, 0);
+    ir_val f = x86_sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, 0);
     ir_val zero = ir_const(c->b, IR_I1, 0);
     x86_set_flags(c, ir_extract(c->b, IR_I1, f, 2), ir_extract(c->b, IR_I1, f, 1), zero,
                   ir_extract(c->b, IR_I1, f, 0), zero, zero);
@@ -297,41 +310,51 @@ bool lift_sse_op(struct x86_ctx *c)
     const struct x86_operand *d = &c->in->o[0];
     switch (kind) {
     case K_XMM:
-        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, sse_map[c->in->op].imm));
+        write_xmm(c, d, x86_sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, sse_map[c->in->op].imm));
         return true;
     case K_XMM_IMM: {
         unsigned imm = (unsigned)(c->in->o[2].imm & 0xff);
+        if (sse == X86_SSE_CMPPS || sse == X86_SSE_CMPPD || sse == X86_SSE_CMPSS || sse == X86_SSE_CMPSD)
+            imm &= LEGACY_CMP_PREDICATES;   /* imm8 bits 7:3 are ignored outside VEX */
         if (c->in->op == X86_I_INSERTPS && c->in->o[1].kind == X86_OPND_MEM)
             imm &= INSERTPS_DST_ZMASK;   /* a memory source is its element 0 */
-        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, imm));
+        write_xmm(c, d, x86_sse_call(c, x86_sse_read128(c, 0), x86_sse_read128(c, 1), sse, imm));
+        return true;
+    }
+    case K_XMM0: {
+        /* SHA256RNDS2: XMM0's low quadword rides in the helper's c, above op. */
+        ir_val xmm0 = ir_get(c->b, IR_I128, X86_OFF_XMM(0));
+        ir_val how = ir_insert(c->b, ir_const(c->b, IR_I128, sse), x86_resize(c, xmm0, 8, false), 64);
+        write_xmm(c, d, ir_call(c->b, IR_I128, x86_helper[X86_H_SSE], x86_sse_read128(c, 0),
+                                x86_sse_read128(c, 1), how));
         return true;
     }
     case K_BLENDV: {
         /* PBLENDVB/BLENDVPS/BLENDVPD: XMM0's lane sign bits pick b over a. */
         ir_val xmm0 = ir_get(c->b, IR_I128, X86_OFF_XMM(0));
-        ir_val mask = sse_call(c, xmm0, xmm0, sse, 0);
+        ir_val mask = x86_sse_call(c, xmm0, xmm0, sse, 0);
         ir_val keep = ir_binop(c->b, IR_AND, x86_sse_read128(c, 0), ir_unop(c->b, IR_NOT, mask));
         write_xmm(c, d, ir_binop(c->b, IR_OR, keep, ir_binop(c->b, IR_AND, x86_sse_read128(c, 1), mask)));
         return true;
     }
     case K_SHIFT:
-        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), c->in->o[1].kind == X86_OPND_IMM
+        write_xmm(c, d, x86_sse_call(c, x86_sse_read128(c, 0), c->in->o[1].kind == X86_OPND_IMM
                                                         ? ir_const(c->b, IR_I128, c->in->o[1].imm & 0xff)
                                                         : x86_sse_read128(c, 1), sse, 0));
         return true;
     case K_MASK:
-        x86_set_gpr(c, d->reg.num, 4, x86_resize(c, sse_call(c, x86_sse_read128(c, 1), x86_sse_read128(c, 1), sse, 0), 4, false));
+        x86_set_gpr(c, d->reg.num, 4, x86_resize(c, x86_sse_call(c, x86_sse_read128(c, 1), x86_sse_read128(c, 1), sse, 0), 4, false));
         return true;
     case K_TO_INT: {
         unsigned size = d->size == 8 ? 8 : 4;
-        ir_val v = sse_call(c, x86_sse_read128(c, 1), x86_sse_read128(c, 1), sse + (size == 8 ? 1 : 0), 0);
+        ir_val v = x86_sse_call(c, x86_sse_read128(c, 1), x86_sse_read128(c, 1), sse + (size == 8 ? 1 : 0), 0);
         x86_set_gpr(c, d->reg.num, size, x86_resize(c, v, size, false));
         return true;
     }
     case K_FROM_INT: {
         unsigned size = c->in->o[1].size == 8 ? 8 : 4;
         ir_val src = x86_resize(c, x86_read_op_sized(c, 1, size), 16, false);
-        write_xmm(c, d, sse_call(c, x86_sse_read128(c, 0), src, sse + (size == 8 ? 1 : 0), 0));
+        write_xmm(c, d, x86_sse_call(c, x86_sse_read128(c, 0), src, sse + (size == 8 ? 1 : 0), 0));
         return true;
     }
     default:

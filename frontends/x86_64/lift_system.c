@@ -248,7 +248,7 @@ static const struct { uint16_t op; uint8_t sysop; uint8_t priv; } sys_table[] = 
     { X86_I_SYSCALL, X86_SYS_SYSCALL, 0 }, { X86_I_SYSRET, X86_SYS_SYSRET, 1 },
     { X86_I_SYSENTER, X86_SYS_SYSENTER, 0 }, { X86_I_SYSEXIT, X86_SYS_SYSEXIT, 1 },
     { X86_I_SWAPGS, X86_SYS_SWAPGS, 1 }, { X86_I_VMCALL, X86_SYS_VMCALL, 0 },
-    { X86_I_XGETBV, X86_SYS_XGETBV, 0 }, { X86_I_LDS, X86_SYS_LOAD_FAR_PTR, 0 },
+    { X86_I_XGETBV, X86_SYS_XGETBV, 0 }, { X86_I_XSETBV, X86_SYS_XSETBV, 0 }, { X86_I_LDS, X86_SYS_LOAD_FAR_PTR, 0 },
     { X86_I_LES, X86_SYS_LOAD_FAR_PTR, 0 }, { X86_I_LFS, X86_SYS_LOAD_FAR_PTR, 0 },
     { X86_I_LGS, X86_SYS_LOAD_FAR_PTR, 0 }, { X86_I_LSS, X86_SYS_LOAD_FAR_PTR, 0 },
 };
@@ -316,5 +316,29 @@ bool lift_sys_helper(struct x86_ctx *c)
         return true;
     }
     finish(c, op);
+    return true;
+}
+
+bool lift_rdpid(struct x86_ctx *c)
+{
+    const struct x86_operand *d = &c->in->o[0];
+    if (d->kind != X86_OPND_REG || d->reg.cls != X86_RC_GPR)
+        return false;
+    x86_sys_call(c, X86_SYS_RDPID, d->size, d->reg.num, X86_SYS_NO_REG, IR_NONE, IR_NONE);
+    finish(c, X86_SYS_RDPID);
+    return true;
+}
+
+bool lift_fsgsbase(struct x86_ctx *c)
+{
+    static const uint8_t form[X86_I_COUNT] = {
+        [X86_I_RDFSBASE] = X86_FSGS_RDFS, [X86_I_RDGSBASE] = X86_FSGS_RDGS,
+        [X86_I_WRFSBASE] = X86_FSGS_WRFS, [X86_I_WRGSBASE] = X86_FSGS_WRGS,
+    };
+    const struct x86_operand *d = &c->in->o[0];
+    if (d->kind != X86_OPND_REG || d->reg.cls != X86_RC_GPR)
+        return false;
+    x86_sys_call(c, X86_SYS_FSGSBASE, d->size, d->reg.num, form[c->in->op], IR_NONE, IR_NONE);
+    finish(c, X86_SYS_FSGSBASE);
     return true;
 }

@@ -453,12 +453,14 @@ static uint64_t to_int(double v, unsigned bits, unsigned rc, unsigned *flags)
     return bits == 64 ? (uint64_t)(int64_t)t : (uint64_t)(uint32_t)(int32_t)t;
 }
 
-/* CMPxx predicates 0-7: EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD; LT/LE/NLT/NLE are
- * the signalling ones (IE on a QNaN too). */
+/* CMPxx predicates, the VEX set of 32 (legacy SSE encodings reach only 0-7: the
+ * lifter masks their imm8). Bits 3:0 pick the relation; 0-7: EQ, LT, LE, UNORD, NEQ,
+ * NLT, NLE, ORD; 8-15: EQ_U, NGE, NGT, FALSE, NEQ_O, GE, GT, TRUE. Bit 4 swaps the
+ * quiet and signalling forms (signalling: IE on a QNaN too). */
 static bool compare(double x, double y, unsigned pred)
 {
     bool unord = isnan(x) || isnan(y);
-    switch (pred & 7) {
+    switch (pred & 15) {
     case 0: return !unord && x == y;
     case 1: return !unord && x < y;
     case 2: return !unord && x <= y;
@@ -466,7 +468,15 @@ static bool compare(double x, double y, unsigned pred)
     case 4: return unord || x != y;
     case 5: return unord || !(x < y);
     case 6: return unord || !(x <= y);
-    default: return !unord;
+    case 7: return !unord;
+    case 8: return unord || x == y;
+    case 9: return unord || x < y;
+    case 10: return unord || x <= y;
+    case 11: return false;
+    case 12: return !unord && x != y;
+    case 13: return !unord && x >= y;
+    case 14: return !unord && x > y;
+    default: return true;
     }
 }
 
@@ -477,7 +487,7 @@ static bool signalling(unsigned op, unsigned imm)
     if (op == X86_SSE_UCOMISS || op == X86_SSE_UCOMISD)
         return false;
     unsigned p = imm & 3;
-    return p == 1 || p == 2;
+    return (p == 1 || p == 2) != ((imm >> 4) & 1);
 }
 
 static unsigned nan_flags(const struct fp_desc *d, const lanes_t *a, const lanes_t *b, unsigned i, bool any_nan)
@@ -585,15 +595,28 @@ static unsigned explicit_op(unsigned op, unsigned imm, const struct fp_desc *d, 
  * before the destination is written. A masked pre-computation exception does not
  * stop a post-computation one; an unmasked one reports only the pre-computation
  * flags. */
-static void commit(struct soft_cpu *cpu, unsigned flags)
+void x86_sse_fp_commit_lane(struct soft_cpu *cpu, unsigned flags, unsigned lane)
 {
     struct x86_state *st = x86_st(cpu);
+    if (lane == X86_SSE_LANE_LOWER) {   /* kept until the upper lane's are known */
+        st->soft.xm_deferred = (uint8_t)(flags & MX_FLAGS);
+        return;
+    }
+    if (lane == X86_SSE_LANE_UPPER) {   /* one operation: the rules apply to both lanes' flags */
+        flags |= st->soft.xm_deferred;
+        st->soft.xm_deferred = 0;
+    }
     unsigned unmasked = ~(st->fpu.mxcsr >> MX_MASK_SHIFT) & MX_FLAGS;
     if (flags & MX_PRECOMP & unmasked)
         flags &= MX_PRECOMP;
     st->fpu.mxcsr |= flags;
     if (flags & unmasked)
         x86_raise_now(cpu, (st->cr4 & X86_CR4_OSXMMEXCPT) ? X86_V_XM : X86_V_UD, X86_NO_ERR);
+}
+
+void x86_sse_fp_commit(struct soft_cpu *cpu, unsigned flags)
+{
+    x86_sse_fp_commit_lane(cpu, flags, X86_SSE_LANE_ONLY);
 }
 
 /* ---- the common case without <fenv.h> -------------------------------------------- */
@@ -702,21 +725,24 @@ static void quiet_compare_op(unsigned op, unsigned imm, const struct fp_desc *d,
 ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
+    unsigned lane = (unsigned)((cv >> X86_SSE_LANE_SHIFT) & 3);
     const struct fp_desc *d = &fp_desc[op];
     uint32_t mxcsr = x86_st(vcpu)->fpu.mxcsr;
     lanes_t a = { .v = av }, b = { .v = bv }, r;
+    unsigned flags = 0;
     if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, &a, &b, &r))
-        return r.v;
+        goto done;
     if (quiet_compare(d, mxcsr, &a, &b)) {
         quiet_compare_op(op, imm, d, &a, &b, &r);   /* no flag can come out */
-        return r.v;
+        goto done;
     }
-    unsigned flags = sources(op, imm, d, mxcsr, &a, &b);
+    flags = sources(op, imm, d, mxcsr, &a, &b);
     if (d->cls == FPC_HOST)
         flags |= host_op(op, imm, d, mxcsr, &a, &b, &r);
     else
         flags |= explicit_op(op, imm, d, mxcsr, &a, &b, &r);
-    if (flags)
-        commit(vcpu, flags);
+done:
+    if (flags || lane != X86_SSE_LANE_ONLY)
+        x86_sse_fp_commit_lane(vcpu, flags, lane);
     return r.v;
 }

@@ -210,6 +210,9 @@ static void fp_lanes(lanes *r, const lanes *a, const lanes *b, unsigned op, unsi
 ir_u128 x86_h_sse(void *cpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     (void)cpu;
+    x86_lanes a = L(av), b = L(bv), r;
+    if (x86_sse_crypto((unsigned)(cv & 0xff), (unsigned)((cv >> 8) & 0xff), (uint64_t)(cv >> 64), &a, &b, &r))
+        return r.v;
     return x86_sse_compute((unsigned)(cv & 0xff), (unsigned)((cv >> 8) & 0xff), av, bv);
 }
 

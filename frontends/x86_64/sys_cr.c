@@ -1,12 +1,12 @@
 /* sys_cr.c - control registers (SDM vol. 3A 2.5): MOV to CR0/CR3/CR4/CR8 with
  * their reserved-bit and mode checks, long-mode activation through CR0.PG, the
  * PAE PDPTE load checks, CR4 bits that need a CPUID feature of the model
- * (cpuid_model.h), TLB flushes, and the VMX view's CR exits (masked bits
+ * (core/x86_cpuid.h), TLB flushes, and the VMX view's CR exits (masked bits
  * differing from the read shadow, CR3/CR8 load and store exiting). */
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include "frontends/x86_64/cpuid_model.h"
+#include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_sys.h"
 #include "mmu/walk_x86.h"
 

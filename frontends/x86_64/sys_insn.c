@@ -6,8 +6,9 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include "frontends/x86_64/cpuid_model.h"
+#include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_sys.h"
+#include "frontends/x86_64/x86_xsave.h"
 
 #define INTR_BLOCK_STI (1u << 0)
 #define INTR_BLOCK_MOV_SS (1u << 1)
@@ -325,13 +326,66 @@ static uint64_t sys_cpuid(struct sysargs *a)
     exit_client(a);
 }
 
+/* XGETBV: ECX 0 reads XCR0, ECX 1 the components not in their initial state
+ * (XINUSE) that XCR0 enables; any other index is #GP(0). */
+#define XCR_XCR0 0u
+#define XCR_XINUSE 1u
 static uint64_t sys_xgetbv(struct sysargs *a)
 {
     if (!(a->st->cr4 & X86_CR4_OSXSAVE))
         x86_raise_now(a->cpu, X86_V_UD, X86_NO_ERR);
-    gp0_unless(a, (uint32_t)a->st->gpr[X86_RCX] == 0);
-    a->st->gpr[X86_RAX] = (uint32_t)a->st->xcr0;
-    a->st->gpr[X86_RDX] = a->st->xcr0 >> 32;
+    uint32_t index = (uint32_t)a->st->gpr[X86_RCX];
+    gp0_unless(a, index == XCR_XCR0 || index == XCR_XINUSE);
+    uint64_t v = index == XCR_XCR0 ? a->st->xcr0 : x86_xinuse(a->st) & a->st->xcr0;
+    a->st->gpr[X86_RAX] = (uint32_t)v;
+    a->st->gpr[X86_RDX] = v >> 32;
+    return 0;
+}
+
+/* XSETBV exits to the client as VMX does (unconditionally); the checks that have
+ * priority over the exit (#UD without CR4.OSXSAVE, #GP(0) outside CPL0) come first.
+ * The client checks ECX and the value and writes XCR0 (HV_X86_XCR0). */
+static uint64_t sys_xsetbv(struct sysargs *a)
+{
+    if (!(a->st->cr4 & X86_CR4_OSXSAVE))
+        x86_raise_now(a->cpu, X86_V_UD, X86_NO_ERR);
+    gp0_unless(a, x86_cpl(a->st) == 0);
+    begin(a, EXIT_XSETBV);
+    exit_client(a);
+}
+
+/* A GPR write at an operand size: 32-bit writes zero-extend, 16-bit ones merge. */
+static void set_gpr_sized(struct x86_state *st, unsigned r, unsigned size, uint64_t v)
+{
+    if (size == 2)
+        st->gpr[r] = (st->gpr[r] & ~0xffffull) | (v & 0xffff);
+    else
+        st->gpr[r] = size == 4 ? (uint32_t)v : v;
+}
+
+/* RDPID: IA32_TSC_AUX, 64 bits in 64-bit mode (zero-extended 32 elsewhere). */
+static uint64_t sys_rdpid(struct sysargs *a)
+{
+    a->st->gpr[X86_SYS_R1(a->code)] = long64(a->st) ? a->st->msr.tsc_aux : (uint32_t)a->st->msr.tsc_aux;
+    return 0;
+}
+
+/* RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE: 64-bit mode with CR4.FSGSBASE, else #UD; a
+ * non-canonical base (for the model's linear width, as every base load) is #GP(0).
+ * 32-bit forms zero-extend. */
+static uint64_t sys_fsgsbase(struct sysargs *a)
+{
+    if (!long64(a->st) || !(a->st->cr4 & X86_CR4_FSGSBASE))
+        x86_raise_now(a->cpu, X86_V_UD, X86_NO_ERR);
+    unsigned form = X86_SYS_R2(a->code), r = X86_SYS_R1(a->code), size = X86_SYS_SIZE(a->code);
+    struct x86_segment *seg = &a->st->seg[form == X86_FSGS_RDFS || form == X86_FSGS_WRFS ? X86_FS : X86_GS];
+    if (form == X86_FSGS_RDFS || form == X86_FSGS_RDGS) {
+        set_gpr_sized(a->st, r, size, seg->base);
+        return 0;
+    }
+    uint64_t v = size == 8 ? a->st->gpr[r] : (uint32_t)a->st->gpr[r];
+    gp0_unless(a, x86_canonical_load(v));
+    seg->base = v;
     return 0;
 }
 
@@ -649,6 +703,7 @@ static const sys_fn sys_table[X86_SYSOP_COUNT] = {
     [X86_SYS_INT] = sys_int, [X86_SYS_INTO] = sys_into, [X86_SYS_HLT] = sys_hlt, [X86_SYS_IN] = sys_in,
     [X86_SYS_OUT] = sys_out, [X86_SYS_INS] = sys_ins, [X86_SYS_OUTS] = sys_outs, [X86_SYS_CPUID] = sys_cpuid,
     [X86_SYS_RAISE_UD] = sys_raise_ud, [X86_SYS_RDRAND] = sys_rdrand, [X86_SYS_RDSEED] = sys_rdseed,
+    [X86_SYS_XSETBV] = sys_xsetbv, [X86_SYS_RDPID] = sys_rdpid, [X86_SYS_FSGSBASE] = sys_fsgsbase,
 };
 
 ir_u128 x86_h_system(void *vcpu, ir_u128 code, ir_u128 b, ir_u128 c)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "core/x86_msrs.h"
-#include "frontends/x86_64/cpuid_model.h"
+#include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_sys.h"
 
 #define EFER_WRITABLE (X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE)

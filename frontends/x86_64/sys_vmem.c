@@ -4,7 +4,7 @@
  * fault) instead of unwinding mid-delivery. Also the exits a fault can become. */
 #include <string.h>
 
-#include "frontends/x86_64/cpuid_model.h"
+#include "core/x86_cpuid.h"
 #include "frontends/x86_64/x86_fe.h"
 #include "mmu/walk_x86.h"
 

@@ -21,6 +21,9 @@
 
 /* ---- decoded form ------------------------------------------------------------ */
 
+/* The Capstone id of the forms decode.c recognises itself (x86_ops.def). */
+#define X86_OWN_DECODE X86_INS_ENDING
+
 enum x86_iop {
     X86_I_INVALID = 0,
 #define X86_OP(name, csid, lifter) X86_I_##name,
@@ -39,6 +42,7 @@ enum x86_reg_class {
     X86_RC_XMM,
     X86_RC_ST,
     X86_RC_MMX,
+    X86_RC_YMM,      /* num 0..15: XMMn and its upper half (fpu.ymm_hi) */
     X86_RC_RIP,      /* RIP-relative base */
 };
 
@@ -85,6 +89,7 @@ struct x86_dinsn {
     uint8_t prefixes;        /* enum x86_pfx bits */
     uint8_t opcode[4];       /* Capstone's opcode bytes (distinguish forms) */
     uint8_t modrm;
+    bool vex;                /* VEX-encoded (C4/C5) */
     struct x86_operand o[X86_MAX_OPERANDS];
     uint8_t bytes[X86_MAX_INSN_LEN];
 };
@@ -123,6 +128,8 @@ bool x86_translate_standalone(struct soft_cpu *cpu, struct ir_block *b);
 #define X86_MK_TF (1u << 14)           /* single-step: one instruction a block, #DB after */
 #define X86_MK_DBG (1u << 15)          /* DR7 breakpoint enabled or RF set: checks */
 #define X86_MK_AC (1u << 16)           /* CR0.AM && EFLAGS.AC && CPL 3: alignment checks */
+/* (bits 17-30: the CS base hash outside 64-bit mode, frontend.c) */
+#define X86_MK_AVX (1u << 31)          /* CR4.OSXSAVE and XCR0 enables SSE and AVX: VEX is legal */
 
 uint32_t x86_mode_key_of(const struct x86_state *st);
 enum x86_code_size x86_code_size_of(const struct x86_state *st);
@@ -176,6 +183,7 @@ bool lift_movss_movsd_sse(struct x86_ctx *c);
                                        offsetof(struct x86_segment, selector)))
 #define X86_OFF_FLAG(f) ((uint32_t)(offsetof(struct x86_state, soft) + offsetof(struct x86_soft_flags, f)))
 #define X86_OFF_XMM(n) ((uint32_t)(offsetof(struct x86_state, fpu) + offsetof(struct x86_fpu, xmm) + 16u * (n)))
+#define X86_OFF_YMMH(n) ((uint32_t)(offsetof(struct x86_state, fpu) + offsetof(struct x86_fpu, ymm_hi) + 16u * (n)))
 
 /* The six flag offsets, for the dead-flag pass. */
 extern const uint32_t x86_flag_offsets[6];
@@ -286,6 +294,10 @@ enum x86_helper_id {
     X86_H_SSE_FP,    /* SSE FP under MXCSR (sse_fp.c) */
     X86_H_FXSR,      /* LDMXCSR, FXSAVE, FXRSTOR, x87->MMX (lift_fxsr.c) */
     X86_H_MASKMOV,   /* MASKMOVQ/MASKMOVDQU (lift_mmx.c) */
+    X86_H_XSAVE,     /* XSAVE/XSAVEOPT/XSAVEC/XRSTOR (lift_xsave.c) */
+    X86_H_BITS,      /* PDEP/PEXT, decimal adjusts (lift_ext.c) */
+    X86_H_AVX_FP,    /* FMA3, F16C under MXCSR (avx_fp.c) */
+    X86_H_AVX_MEM,   /* masked moves and gathers (lift_avx_mem.c) */
     X86_H_COUNT
 };
 extern uint32_t x86_helper[X86_H_COUNT];

@@ -18,7 +18,7 @@
     X(CVTSI64_SD) X(CVTTSS2SI32) X(CVTTSS2SI64) X(CVTTSD2SI32) X(CVTTSD2SI64) X(UCOMISS)        \
     X(UCOMISD) X(CVTSS2SI32) X(CVTSS2SI64) X(CVTSD2SI32) X(CVTSD2SI64) X(SHUFPS) X(PSHUFLW) X(PSHUFHW) \
     X(COMISS) X(COMISD)                                                                          \
-    X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X)
+    X86_SSE_FP_LIST(X) X86_SSE_INT_LIST(X) X86_SSE_CRYPTO_LIST(X)
 
 /* Packed floating point beyond SSE2's basics (sse_ops.c); CMPxx take the predicate
  * (imm bits 2:0), ROUNDxx the rounding control, SHUFPD/DPPx/INSERTPS their imm8.
@@ -42,6 +42,16 @@
     X(PMULDQ) X(PMADDWD) X(PMADDUBSW) X(PSADBW) X(BLEND16) X(BLEND32) X(BLEND64) X(SIGNMASK8)   \
     X(SIGNMASK32) X(SIGNMASK64) X(PTEST) X(MPSADBW) X(PHMINPOSUW) X(CRC32)
 
+/* AES-NI, PCLMULQDQ, SHA, the approximate reciprocals, and the AVX/AVX2/F16C lane
+ * functions with no SSE twin (VPERMILPx by vector, VTESTPx, VPSxLV, VCVTPH2PS): pure.
+ * SHA256RNDS2 takes XMM0's low quadword in bits 127:64 of the helper's c. */
+#define X86_SSE_CRYPTO_LIST(X)                                                                 \
+    X(AESENC) X(AESENCLAST) X(AESDEC) X(AESDECLAST) X(AESIMC) X(AESKEYGEN) X(PCLMULQDQ)         \
+    X(SHA1RNDS4) X(SHA1NEXTE) X(SHA1MSG1) X(SHA1MSG2) X(SHA256RNDS2) X(SHA256MSG1) X(SHA256MSG2)  \
+    X(RCPPS) X(RCPSS) X(RSQRTPS) X(RSQRTSS)                                                       \
+    X(PERMILPSV) X(PERMILPDV) X(TESTPS) X(TESTPD) X(PSLLV32) X(PSLLV64) X(PSRLV32) X(PSRLV64)     \
+    X(PSRAV32) X(CVTPH2PS)
+
 enum x86_sse_op {
 #define X(name) X86_SSE_##name,
     X86_SSE_OP_LIST(X)
@@ -57,6 +67,17 @@ enum x86_sse_op {
 ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 ir_u128 x86_h_sse_fp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 bool x86_sse_op_is_fp(unsigned op);
+/* MXCSR gets the flags (MXCSR bit layout); an unmasked one raises #XM (#UD without
+ * CR4.OSXMMEXCPT) and unwinds (sse_fp.c). A 256-bit operation runs as two calls:
+ * the lower lane's keeps its flags aside (x86_soft_flags.xm_deferred), the upper
+ * lane's commits both lanes' as one operation's (an unmasked pre-computation
+ * exception in either reports only the pre-computation flags), so MXCSR and #XM are
+ * the hardware's and the destination is not written. The lane rides in the
+ * FP helper's c at X86_SSE_LANE_SHIFT. */
+enum x86_sse_lane { X86_SSE_LANE_ONLY, X86_SSE_LANE_LOWER, X86_SSE_LANE_UPPER };
+#define X86_SSE_LANE_SHIFT 16
+void x86_sse_fp_commit(struct soft_cpu *cpu, unsigned flags);
+void x86_sse_fp_commit_lane(struct soft_cpu *cpu, unsigned flags, unsigned lane);
 /* The host-computed part, under whatever floating-point environment is current. */
 ir_u128 x86_sse_compute(unsigned op, unsigned imm, ir_u128 a, ir_u128 b);
 
@@ -75,6 +96,12 @@ typedef union {
     double g[2];
 } x86_lanes;
 
+/* The operations of X86_SSE_CRYPTO_LIST into r (extra: XMM0's low quadword for
+ * SHA256RNDS2); false for any other op. x86_sse_crypto_init once before. */
+bool x86_sse_crypto(unsigned op, unsigned imm, uint64_t extra, const x86_lanes *a, const x86_lanes *b,
+                    x86_lanes *r);
+void x86_sse_crypto_init(void);
+
 /* The integer operations of X86_SSE_INT_LIST into r; false for any other op. */
 bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes *b, x86_lanes *r);
 
@@ -84,7 +111,23 @@ bool x86_sse_int(unsigned op, unsigned imm, const x86_lanes *a, const x86_lanes 
 #define X86_SSE_FLAG_SF 8u
 #define X86_SSE_FLAG_OF 16u
 
-/* ---- shared by the SSE lifters (lift_sse.c, lift_sse42.c, lift_mmx.c) ---------- */
+/* ---- shared by the SSE lifters (lift_sse.c, lift_sse42.c, lift_mmx.c, lift_avx.c) -- */
+
+/* How lift_sse.c runs an instruction through the helper: the helper op, the operand
+ * shape, and a fixed imm8 (the CMPxx predicate, the PMOVX shape). The VEX forms
+ * (lift_avx.c) take the same row, so each operation's meaning is written once. */
+enum x86_sse_kind { K_NONE = 0, K_XMM, K_XMM_IMM, K_SHIFT, K_MASK, K_TO_INT, K_FROM_INT, K_COMIS, K_BLENDV, K_XMM0 };
+struct x86_sse_desc {
+    uint8_t sse;     /* enum x86_sse_op */
+    uint8_t kind;    /* enum x86_sse_kind */
+    uint8_t imm;
+};
+struct x86_sse_desc x86_sse_desc_of(unsigned op);
+/* One helper call on 128-bit a, b: the FP state helper for MXCSR operations, else
+ * the pure one. */
+ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm);
+/* The same for one lane of a 256-bit operation (enum x86_sse_lane). */
+ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane);
 
 /* #UD (CR0.EM, no CR4.OSFXSR) / #NM (CR0.TS) by the mode key; true when the
  * instruction may be lifted. */

@@ -14,8 +14,8 @@
     X(SMSW, 0) X(LMSW, 0) X(CLTS, 0) X(INVLPG, 0) X(WBINVD, 0) X(SWAPGS, 0) X(XGETBV, 0)   \
     X(VMCALL, 1) X(SYSCALL, 1) X(SYSRET, 1) X(SYSENTER, 1) X(SYSEXIT, 1) X(LOAD_FAR_PTR, 0) \
     X(FAR_JMP, 1) X(FAR_CALL, 1) X(FAR_RET, 1) X(IRET, 1) X(INT, 1) X(INTO, 1) X(HLT, 1)    \
-    X(IN, 0) X(OUT, 0) X(INS, 0) X(OUTS, 0) X(CPUID, 0) X(RAISE_UD, 1) X(RDPMC, 0)       \
-    X(RDRAND, 0) X(RDSEED, 0)
+    X(IN, 0) X(OUT, 0) X(INS, 0) X(OUTS, 0) X(CPUID, 0) X(RAISE_UD, 1) X(RDPMC, 0)           \
+    X(RDRAND, 0) X(RDSEED, 0) X(XSETBV, 0) X(RDPID, 0) X(FSGSBASE, 0)
 
 /* name, sets RIP itself (1) or leaves it on the instruction (0) */
 enum x86_sysop {
@@ -44,6 +44,9 @@ bool x86_sysop_transfers(enum x86_sysop op);
 
 bool lift_mov_sys(struct x86_ctx *c);
 bool lift_pop_seg(struct x86_ctx *c, unsigned seg, unsigned size);
+
+/* FSGSBASE forms (X86_SYS_FSGSBASE's r2). */
+enum x86_fsgs_form { X86_FSGS_RDFS, X86_FSGS_RDGS, X86_FSGS_WRFS, X86_FSGS_WRGS };
 
 /* The helper (sys_insn.c). */
 ir_u128 x86_h_system(void *cpu, ir_u128 code, ir_u128 b, ir_u128 c);

@@ -84,6 +84,28 @@ ANYHV_API hv_return_t anyhv_vcpu_get_instructions(uint64_t vcpu, uint64_t *count
 ANYHV_API hv_return_t anyhv_vcpu_set_instruction_budget(uint64_t vcpu, uint64_t count);
 
 /*!
+ * @function anyhv_vcpu_x86_cpuid
+ * @abstract The CPUID values anyhv recommends a VMM return to its guest for (leaf,
+ *           subleaf) on this vCPU: the model of the software x86 CPU, with every feature
+ *           it implements and none it does not (docs/x86-frontend.md lists the bits).
+ *           On the Intel API CPUID always exits to the client; a VMM answers the exit
+ *           with these values, masked or extended as it likes (a host bit the model
+ *           lacks makes the guest use an instruction the software CPU raises #UD for).
+ * @discussion The fields that follow the vCPU's state are filled from it: leaf 1 EBX
+ *           bits 31:24 (APIC ID = the vCPU id) and ECX bit 27 (OSXSAVE = CR4.OSXSAVE),
+ *           leaf 0xD subleaves 0 and 1 EBX (XSAVE area size for the current XCR0).
+ *           Leaves above the highest basic or extended leaf answer as the highest basic
+ *           leaf, as Intel processors do. The same model is returned on KVM, where the
+ *           guest's CPUID never exits (the kernel answers it).
+ * @param vcpu The vCPU handle (hv_vcpuid_t), from its owning thread.
+ * @param leaf EAX of the guest's CPUID. @param subleaf ECX of the guest's CPUID.
+ * @param regs Receives EAX, EBX, ECX, EDX in that order.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle, another thread or NULL regs;
+ *         HV_UNSUPPORTED in the arm64 library.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_x86_cpuid(uint64_t vcpu, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+
+/*!
  * @typedef anyhv_exec_stats_t
  * @abstract How the software route ran a vCPU's guest code so far: translation, the
  *           interpreter tier and the compiled (LLVM ORC) tier.

@@ -81,9 +81,15 @@ Test(soft_x86_decode, prefixes_and_modes)
 Test(soft_x86_decode, rejects_what_we_do_not_implement)
 {
     struct x86_dinsn in;
-    /* VMXON m64 and AVX vaddps: Capstone decodes them, the op table has no lifter */
+    /* VMXON m64 and AVX-512 vaddps zmm: Capstone decodes them, the op table has no lifter */
     cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\xf3\x0f\xc7\x30", 4, 0, &in));
-    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\xc5\xf4\x58\xc2", 4, 0, &in));
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x62\xf1\x7c\x48\x58\xc1", 6, 0, &in));
+    /* a legacy prefix before VEX is #UD (Capstone decodes it) */
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x66\xc5\xf8\x58\xc1", 5, 0, &in));
+    /* ... and its XMM form, which Capstone gives VADDPS's id */
+    cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x62\xf1\x7c\x08\x58\xc1", 6, 0, &in));
+    /* ... and AVX vaddps ymm decodes now, as a VEX form */
+    cr_expect(x86_decode(X86_CODE64, (const uint8_t *)"\xc5\xf4\x58\xc2", 4, 0, &in) && in.vex);
     /* truncated bytes */
     cr_expect(!x86_decode(X86_CODE64, (const uint8_t *)"\x48\x8b", 2, 0, &in));
 }

@@ -1,7 +1,7 @@
 /* test_paging.c - reserved bits in x86 paging structures (SDM vol. 3A 4.7): a present
  * entry with a reserved bit set is a #PF whose error code has P and RSVD, in 4-level,
  * PAE and 32-bit paging: address bits at or above MAXPHYADDR (the software CPU's is
- * 39: cpuid_model.h, leaf 0x80000008), the reserved fields of 1-GiB and 2-MiB (and
+ * 39: core/x86_cpuid.h, leaf 0x80000008), the reserved fields of 1-GiB and 2-MiB (and
  * PSE-36 4-MiB) entries, PS in a PML4E, XD without EFER.NXE, PAE PDPTE reserved bits;
  * MOV to CR3 with reserved bits (long mode) or a PDPTE with reserved bits (PAE) is
  * #GP(0). Each case also maps the same address without the bad bit, which must work.

@@ -296,7 +296,10 @@ static void check_fp(const struct fp_form *f, unsigned imm, uint32_t mxcsr, cons
     x86_lanes src = *b, res;
     if (f->shape == SH_FROM_INT)
         src.v = rax;
-    res.v = x86_h_sse_fp(&cpu, a->v, src.v, f->op | ((f->has_imm ? imm : 0) << 8));
+    /* As lift_sse.c does: legacy CMPxx use imm8 bits 2:0 (the VEX forms all five). */
+    bool cmp = f->op == X86_SSE_CMPPS || f->op == X86_SSE_CMPPD || f->op == X86_SSE_CMPSS || f->op == X86_SSE_CMPSD;
+    unsigned himm = f->has_imm ? (cmp ? imm & 7 : imm) : 0;
+    res.v = x86_h_sse_fp(&cpu, a->v, src.v, f->op | (himm << 8));
     uint32_t want_mxcsr;
     memcpy(&want_mxcsr, s.fx + NATIVE_FX_MXCSR, 4);
     char in[160];

@@ -37,7 +37,13 @@ enum x86_host_vendor {
     X(DPPS_NAN_CHOICE, X86_VENDOR_NOT_INTEL,                                                                \
       "DPPS/DPPD with several NaN products: which NaN a lane returns (AMD: 7fc00000 in every lane)")       \
     X(REP_STRING_OVER_ITSELF, X86_VENDOR_NOT_INTEL,                                                         \
-      "a REP string instruction that stores over its own bytes: Intel refetches it after that iteration")
+      "a REP string instruction that stores over its own bytes: Intel refetches it after that iteration")  \
+    X(FMA_NAN_CHOICE, X86_VENDOR_NOT_INTEL,                                                                 \
+      "FMA3 with several NaN operands: which NaN (Intel: the multiplicands, then the addend)")              \
+    X(XSAVEC_MXCSR, X86_VENDOR_NOT_INTEL,                                                                   \
+      "XSAVEC with AVX requested but not SSE: Intel leaves MXCSR in the area unwritten")                     \
+    X(RCP_LARGE_FLUSH, X86_VENDOR_NOT_INTEL,                                                                \
+      "RCPPS/RCPSS of |x| >= 2^126: Intel flushes the reciprocal (2^-126 or less) to zero")
 
 enum x86_vdiff {
 #define X86_VDIFF_ENUM(id, vendors, what) X86_VDIFF_##id,

@@ -267,7 +267,7 @@ const char *x86m_exit_name(uint32_t reason)
         { VMX_REASON_CPUID, "cpuid" }, { VMX_REASON_HLT, "hlt" }, { VMX_REASON_RDTSC, "rdtsc" },
         { VMX_REASON_MOV_CR, "mov-cr" }, { VMX_REASON_IO, "io" }, { VMX_REASON_RDMSR, "rdmsr" },
         { VMX_REASON_WRMSR, "wrmsr" }, { VMX_REASON_EPT_VIOLATION, "ept-violation" },
-        { VMX_REASON_VMENTRY_GUEST, "bad-guest-state" },
+        { VMX_REASON_VMENTRY_GUEST, "bad-guest-state" }, { VMX_REASON_XSETBV, "xsetbv" },
     };
     for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (names[i].reason == reason)

@@ -212,9 +212,6 @@ static void handle_exit(void *ctx)
     case VMX_REASON_IRQ:
     case VMX_REASON_IRQ_WND:
         return;   /* hv_vcpu_interrupt or a window: nothing to do, run again */
-    case VMX_REASON_CPUID:
-        x86cpu_handle_cpuid(m->vcpu, 0);   /* the same CPU model as the PC machine's */
-        return;
     case VMX_REASON_RDMSR:
         x86cpu_rdmsr(m->vcpu);             /* constants, else #GP as for an absent MSR */
         return;

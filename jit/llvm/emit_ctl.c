@@ -51,6 +51,20 @@ static void ret(struct em_fn *f, uint32_t r)
     LLVMBuildRet(f->m->bd, LLVMConstInt(f->m->i32, r, 0));
 }
 
+/* Return to the dispatcher after the open instruction retired: publish it as the
+ * last one, as the interpreter leaves it (a chained successor needs none of this:
+ * it publishes its own before anything out of line runs). */
+static void ret_exit(struct em_fn *f)
+{
+    struct em_module *m = f->m;
+    em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
+    if (f->start) {
+        em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
+        em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
+    }
+    ret(f, INTERP_EXIT);
+}
+
 static LLVMValueRef load_atomic(struct em_fn *f, LLVMTypeRef t, const void *addr, unsigned align)
 {
     LLVMValueRef l = LLVMBuildLoad2(f->m->bd, t, em_ptr_const(f, addr), "");
@@ -96,7 +110,7 @@ static void go_on_or_return(struct em_fn *f, LLVMValueRef ok, LLVMValueRef left,
     LLVMBuildCondBr(bd, ok, go, out);
     LLVMPositionBuilderAtEnd(bd, out);
     em_store(f, LLVMConstInt(m->i32, k, 0), ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-    ret(f, INTERP_EXIT);
+    ret_exit(f);
     LLVMPositionBuilderAtEnd(bd, go);
     em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
     em_store(f, blk, em_ptr_const(f, ctx->running), 0);
@@ -120,7 +134,7 @@ static void chain_or_return(struct em_fn *f, uint32_t k)
     LLVMValueRef ctxp = em_ptr_const(f, ctx);
     if (k == JIT_EXIT_NONE || !f->b->info.chainable) {
         em_store(f, LLVMConstInt(m->i32, k, 0), ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-        ret(f, INTERP_EXIT);
+        ret_exit(f);
         return;
     }
     LLVMValueRef cell = em_ptr_const(f, &f->b->chain[k]);
@@ -202,7 +216,7 @@ static void indirect_or_return(struct em_fn *f, LLVMValueRef pc)
     LLVMValueRef done = LLVMConstInt(m->i32, JIT_EXIT_INDIRECT, 0);
     if (!ctx->jcache || !f->b->info.chainable) {
         em_store(f, done, ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-        ret(f, INTERP_EXIT);
+        ret_exit(f);
         return;
     }
     /* jit_jcache_index, spelled in IR. */
@@ -236,11 +250,6 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
     }
     em_cache_flush(f, false);
     em_store(f, icount_plus(f, f->seen), f->cpu, EM_CPU(icount));
-    em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
-    if (f->start) {
-        em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
-        em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
-    }
     set_pc_flushed(f, pc);
     if (hot) {   /* the dispatcher must see this trip: no chaining past it */
         LLVMBasicBlockRef to_disp = em_new_bb(f, "hot"), on = em_new_bb(f, "not_hot");
@@ -248,7 +257,7 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
         LLVMPositionBuilderAtEnd(m->bd, to_disp);
         em_store(f, LLVMConstInt(m->i32, cell, 0), em_ptr_const(f, f->b->ctx),
                  offsetof(struct jit_vcpu_ctx, last_exit));
-        ret(f, INTERP_EXIT);
+        ret_exit(f);
         LLVMPositionBuilderAtEnd(m->bd, on);
     }
     if (cell == JIT_EXIT_INDIRECT)

@@ -138,6 +138,7 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     bool quiet = !sv->vcpu->dbg.nbp && cpu->fe->events_quiet && cpu->fe->events_quiet(cpu);
     sv->jctx.chain_left = quiet ? JIT_CHAIN_MAX : 0;
     sv->jctx.chain_epoch = soft_jit_chain_epoch(sv);
+    sv->jctx.chain_epoch_page = soft_jit_chain_epoch_page(sv);
     sv->jctx.last_exit = JIT_EXIT_NONE;
     *r = (enum interp_result)jit_call(sv->jit, fn, cpu, cpu->state);
     *last = sv->cur_blk;

@@ -99,6 +99,7 @@ void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk);
 void soft_jit_promote(struct soft_vcpu *sv, struct tc_block *blk);
 /* The chain epoch now (see struct jit_chain). */
 uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv);
+uint64_t soft_jit_chain_epoch_page(const struct soft_vcpu *sv);
 /* prev left by its direct exit k and the dispatcher found next: chain them. */
 void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next);
 

@@ -34,12 +34,12 @@ static LLVMValueRef splat(struct em_fn *f, LLVMValueRef scalar, unsigned lanes)
     return LLVMBuildShuffleVector(bd, one, LLVMGetPoison(vt), zeros, "");
 }
 
-static LLVMValueRef splat_const(struct em_fn *f, unsigned lane, uint64_t v)
+/* n lanes of `bits` bits, each v. */
+static LLVMValueRef splat_const(struct em_fn *f, unsigned bits, unsigned n, uint64_t v)
 {
     LLVMValueRef k[VEC_BYTES];
-    unsigned n = 128u / lane;
     for (unsigned i = 0; i < n; i++)
-        k[i] = em_const(f, lane, v);
+        k[i] = em_const(f, bits, v);
     return LLVMConstVector(k, n);
 }
 
@@ -76,7 +76,7 @@ static LLVMValueRef mul_high(struct em_fn *f, bool sign, LLVMValueRef x, LLVMVal
     LLVMValueRef a = sign ? LLVMBuildSExt(bd, x, wide, "") : LLVMBuildZExt(bd, x, wide, "");
     LLVMValueRef b = sign ? LLVMBuildSExt(bd, y, wide, "") : LLVMBuildZExt(bd, y, wide, "");
     LLVMValueRef p = LLVMBuildMul(bd, a, b, "");
-    LLVMValueRef hi = LLVMBuildLShr(bd, p, splat_const(f, 2 * lane, lane), "");
+    LLVMValueRef hi = LLVMBuildLShr(bd, p, splat_const(f, 2 * lane, n, lane), "");
     return LLVMBuildTrunc(bd, hi, LLVMTypeOf(x), "");
 }
 
@@ -86,8 +86,8 @@ static LLVMValueRef average(struct em_fn *f, LLVMValueRef x, LLVMValueRef y, uns
     LLVMBuilderRef bd = f->m->bd;
     LLVMTypeRef wide = LLVMVectorType(em_ty(f, 2 * lane), 128u / lane);
     LLVMValueRef s = LLVMBuildAdd(bd, LLVMBuildZExt(bd, x, wide, ""), LLVMBuildZExt(bd, y, wide, ""), "");
-    s = LLVMBuildAdd(bd, s, splat_const(f, 2 * lane, 1), "");
-    return LLVMBuildTrunc(bd, LLVMBuildLShr(bd, s, splat_const(f, 2 * lane, 1), ""), LLVMTypeOf(x), "");
+    s = LLVMBuildAdd(bd, s, splat_const(f, 2 * lane, 128u / lane, 1), "");
+    return LLVMBuildTrunc(bd, LLVMBuildLShr(bd, s, splat_const(f, 2 * lane, 128u / lane, 1), ""), LLVMTypeOf(x), "");
 }
 
 /* One count n (any width) for every lane: a count of the lane width or more gives 0
@@ -140,7 +140,7 @@ static LLVMValueRef shuffle_const(struct em_fn *f, const struct interp_insn *in,
 static LLVMValueRef table(struct em_fn *f, LLVMValueRef t, LLVMValueRef idx)
 {
     LLVMBuilderRef bd = f->m->bd;
-    LLVMValueRef sixteen = splat_const(f, 8, VEC_BYTES);
+    LLVMValueRef sixteen = splat_const(f, 8, VEC_BYTES, VEC_BYTES);
     LLVMValueRef out = compare(f, LLVMIntUGE, idx, sixteen);
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("ssse3")) {
@@ -153,7 +153,7 @@ static LLVMValueRef table(struct em_fn *f, LLVMValueRef t, LLVMValueRef idx)
     return call_intrinsic(f, "llvm.aarch64.neon.tbl1", &vt, 1, args, 2);
 #endif
     LLVMValueRef r = LLVMConstNull(LLVMTypeOf(t));
-    LLVMValueRef low = LLVMBuildAnd(bd, idx, splat_const(f, 8, VEC_BYTES - 1), "");
+    LLVMValueRef low = LLVMBuildAnd(bd, idx, splat_const(f, 8, VEC_BYTES, VEC_BYTES - 1), "");
     for (unsigned i = 0; i < VEC_BYTES; i++) {
         LLVMValueRef at = LLVMConstInt(f->m->i32, i, 0);
         LLVMValueRef k = LLVMBuildExtractElement(bd, low, at, "");

@@ -15,9 +15,19 @@ static LLVMTypeRef vec_ty(struct em_fn *f, unsigned lane)
     return LLVMVectorType(em_ty(f, lane), 128u / lane);
 }
 
+/* x as lanes of `lane` bits. A value another vector op made is taken from before its
+ * bitcast to i128, so chains of vector ops never leave vector registers, even in code
+ * compiled without optimisation passes. */
 static LLVMValueRef to_vec(struct em_fn *f, LLVMValueRef x, unsigned lane)
 {
-    return LLVMBuildBitCast(f->m->bd, x, vec_ty(f, lane), "");
+    LLVMTypeRef vt = vec_ty(f, lane);
+    if (LLVMIsABitCastInst(x)) {
+        LLVMValueRef src = LLVMGetOperand(x, 0);
+        LLVMTypeRef st = LLVMTypeOf(src);
+        if (LLVMGetTypeKind(st) == LLVMVectorTypeKind)
+            return st == vt ? src : LLVMBuildBitCast(f->m->bd, src, vt, "");
+    }
+    return LLVMBuildBitCast(f->m->bd, x, vt, "");
 }
 
 static LLVMValueRef to_i128(struct em_fn *f, LLVMValueRef v)

@@ -3,8 +3,8 @@
  * (simd_helpers.c), so the compiled tier runs them as LLVM vector code: the
  * three-same compares, min/max, absolute differences, multiplies and pairwise ops,
  * shifts by immediate (with accumulate and widening), compares with zero, ABS/NEG/NOT,
- * ZIP/UZP/TRN, EXT and single-register TBL/TBX. Q = 0 forms compute all 16 bytes
- * and clear the upper half as the architecture does. The helper stays the reference
+ * REV16/32/64, XTN, ZIP/UZP/TRN, EXT and single-register TBL/TBX. Q = 0 forms
+ * compute all 16 bytes and clear the upper half as the architecture does. The helper stays the reference
  * for the rest (saturating ops, which also set FPSR.QC, among them). */
 #include "frontends/arm64/a64_fe.h"
 
@@ -181,10 +181,44 @@ static bool three_same(struct a64_tc *t, uint32_t insn)
 
 /* ---- two-register misc: compares with zero, ABS, NEG, NOT ---------------------------- */
 
+/* REV16/REV32/REV64: elements of eb bytes reversed within groups of g bytes. */
+static bool reverse(struct a64_tc *t, uint32_t insn, unsigned g)
+{
+    unsigned q = F(insn, 30, 1), eb = 1u << F(insn, 22, 2);
+    uint8_t idx[BYTES];
+    for (unsigned i = 0; i < BYTES; i += g)
+        for (unsigned j = 0; j < g; j += eb)
+            for (unsigned k = 0; k < eb; k++)
+                idx[i + j + k] = (uint8_t)(i + g - eb - j + k);
+    if (a64_fp_check(t))
+        set_vreg(t, A64_RD(insn), vshuf(t, vreg(t, A64_RN(insn)), vreg(t, A64_RN(insn)), idx), q);
+    return true;
+}
+
+/* XTN{2}: the low halves of n's lanes into the low half (Q = 0, upper cleared) or the
+ * high half (Q = 1, d's low half kept). */
+static bool narrow(struct a64_tc *t, uint32_t insn)
+{
+    unsigned q = F(insn, 30, 1), eb = 1u << F(insn, 22, 2), d = A64_RD(insn);
+    uint8_t idx[BYTES];
+    for (unsigned i = 0; i < BYTES; i++)
+        idx[i] = (uint8_t)(q ? M_BYTE(i) : ZERO_BYTE);   /* Q = 1: d's low half; n's go above */
+    for (unsigned i = 0; i < 8 / eb; i++)
+        for (unsigned k = 0; k < eb; k++)
+            idx[(q ? 8 : 0) + i * eb + k] = (uint8_t)(2 * eb * i + k);
+    if (a64_fp_check(t))
+        ir_set(t->b, A64_OFF_V(d), vshuf(t, vreg(t, A64_RN(insn)), vreg(t, d), idx));
+    return true;
+}
+
 static bool misc(struct a64_tc *t, uint32_t insn)
 {
     unsigned q = F(insn, 30, 1), u = F(insn, 29, 1), size = F(insn, 22, 2), op = F(insn, 12, 5);
     unsigned lane = 8u << size;
+    if (op == 0x00 || op == 0x01)   /* REV64 / REV32 (U), REV16 */
+        return reverse(t, insn, op == 0x01 ? 2 : u ? 4 : 8);
+    if (op == 0x12 && !u)
+        return narrow(t, insn);
     bool not_ = op == 0x05 && u && size == 0;
     if (!(op == 0x08 || op == 0x09 || op == 0x0a || op == 0x0b || not_))
         return false;

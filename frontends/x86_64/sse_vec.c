@@ -1,8 +1,9 @@
 /* sse_vec.c - the integer SSE operations that have an IR vector op (jit/ir_ops.def,
  * "Integer vectors") are lifted to it instead of the helper call, so the compiled
  * tier runs them as LLVM vector code: lane-wise arithmetic, compares, min/max,
- * shifts, PMOVMSKB, PSHUFB, and every constant shuffle (PSHUFD, unpacks, byte
- * shifts, PALIGNR, blends, zero-extensions) as one VSHUF. Operands are the helper's:
+ * shifts, PMOVMSKB, PSHUFB, every constant shuffle (PSHUFD, unpacks, byte shifts,
+ * PALIGNR, blends, zero-extensions) as one VSHUF, and a few compositions: PMOVSX
+ * (shuffle + arithmetic shift), PACKSS/PACKUS (clamp + shuffle), PMADDWD. Operands are the helper's:
  * a (destination / first source), b (second source), imm the imm8. The helper
  * (sse_ops.c, sse_int.c) stays the reference for everything else; the unit and
  * differential tests hold the two to the same results. */
@@ -162,6 +163,64 @@ static ir_val vshuf(struct ir_block *b, ir_val x, ir_val y, const shuf_t idx)
     return ir_emit(b, IR_VSHUF, IR_VOID, x, y, 0, lo, hi);
 }
 
+/* An i128 with every lane of `lane` bits equal to v. */
+static ir_val splat(struct ir_block *b, unsigned lane, uint64_t v)
+{
+    ir_u128 r = 0;
+    for (unsigned i = 0; i < 128 / lane; i++)
+        r |= (ir_u128)(v & (lane == 64 ? ~0ull : (1ull << lane) - 1)) << (i * lane);
+    return ir_const128(b, r);
+}
+
+/* PMOVSX (shape in imm): b's lanes of sw bytes put in the top of dw-byte lanes, then
+ * shifted down arithmetically. */
+static ir_val sign_extend(struct ir_block *b, ir_val v, unsigned shape)
+{
+    unsigned sw = 1u << (shape & 3), dw = 1u << ((shape >> 2) & 3);
+    shuf_t idx;
+    for (unsigned i = 0; i < BYTES / dw; i++)
+        for (unsigned j = 0; j < dw; j++)
+            idx[i * dw + j] = (uint8_t)(j >= dw - sw ? B_BYTE(i * sw + j - (dw - sw)) : ZERO_BYTE);
+    ir_val top = vshuf(b, v, v, idx);
+    return ir_emit(b, IR_VASHR, IR_VOID, top, ir_const(b, IR_I64, 8 * (dw - sw)), 0, 8 * dw, 0);
+}
+
+/* PACKSS/PACKUS: a's then b's signed lanes of w bits clamped to the half-width range
+ * (signed or unsigned), their low halves packed. */
+static ir_val pack(struct ir_block *b, ir_val a, ir_val v, unsigned w, bool to_unsigned)
+{
+    unsigned h = w / 2, hb = h / 8, n = 128 / w;
+    int64_t lo = to_unsigned ? 0 : -(INT64_C(1) << (h - 1));
+    int64_t hi = to_unsigned ? (INT64_C(1) << h) - 1 : (INT64_C(1) << (h - 1)) - 1;
+    ir_val vlo = splat(b, w, (uint64_t)lo), vhi = splat(b, w, (uint64_t)hi);
+    ir_val ca = ir_emit(b, IR_VMINS, IR_VOID, ir_emit(b, IR_VMAXS, IR_VOID, a, vlo, 0, w, 0), vhi, 0, w, 0);
+    ir_val cb = ir_emit(b, IR_VMINS, IR_VOID, ir_emit(b, IR_VMAXS, IR_VOID, v, vlo, 0, w, 0), vhi, 0, w, 0);
+    shuf_t idx;
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = 0; j < hb; j++) {
+            idx[i * hb + j] = (uint8_t)(i * 2 * hb + j);
+            idx[(n + i) * hb + j] = (uint8_t)B_BYTE(i * 2 * hb + j);
+        }
+    return vshuf(b, ca, cb, idx);
+}
+
+/* PMADDWD: the eight signed 16-bit products as 32-bit lanes (low and high halves
+ * interleaved), adjacent pairs added (wrapping, as the hardware's one overflow case). */
+static ir_val multiply_add_words(struct ir_block *b, ir_val a, ir_val v)
+{
+    ir_val lo = ir_emit(b, IR_VMUL, IR_VOID, a, v, 0, 16, 0), hi = ir_emit(b, IR_VMULHS, IR_VOID, a, v, 0, 16, 0);
+    shuf_t lower, upper, even, odd;
+    unpack(lower, 2, false);
+    unpack(upper, 2, true);
+    ir_val p_lo = vshuf(b, lo, hi, lower), p_hi = vshuf(b, lo, hi, upper);
+    for (unsigned i = 0; i < 4; i++) {   /* products 2i and 2i+1: p_lo's for i < 2 */
+        unsigned base = (i < 2 ? 0 : 16) + 8 * (i % 2);
+        put_lane(even, 4, i, base);
+        put_lane(odd, 4, i, base + 4);
+    }
+    return ir_emit(b, IR_VADD, IR_VOID, vshuf(b, p_lo, p_hi, even), vshuf(b, p_lo, p_hi, odd), 0, 32, 0);
+}
+
 static bool const_of(const struct ir_block *b, ir_val v, uint64_t *out)
 {
     const struct ir_insn *in = &b->insns[v - 1];
@@ -196,6 +255,18 @@ ir_val x86_sse_vec(struct x86_ctx *c, ir_val a, ir_val v, unsigned op, unsigned 
     if (op == X86_SSE_PSHUFB) {
         ir_val ctl = ir_binop(b, IR_AND, v, ir_const128(b, ((ir_u128)PSHUFB_CTL_BITS << 64) | PSHUFB_CTL_BITS));
         return ir_emit(b, IR_VTBL, IR_VOID, a, ctl, 0, 8, 0);
+    }
+    switch (op) {
+    case X86_SSE_PACKSS16: return pack(b, a, v, 16, false);
+    case X86_SSE_PACKSS32: return pack(b, a, v, 32, false);
+    case X86_SSE_PACKUS16: return pack(b, a, v, 16, true);
+    case X86_SSE_PACKUS32: return pack(b, a, v, 32, true);
+    case X86_SSE_PMADDWD: return multiply_add_words(b, a, v);
+    case X86_SSE_PMOVX:
+        if ((imm >> 4) & 1)
+            return sign_extend(b, v, imm);
+        break;
+    default: break;
     }
     if ((op == X86_SSE_PSLLDQ || op == X86_SSE_PSRLDQ) && const_of(b, v, &n)) {
         byte_shift(idx, op == X86_SSE_PSLLDQ, n);

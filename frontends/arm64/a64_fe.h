@@ -175,6 +175,11 @@ enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACR
                       A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM,
                       A64_SIMD_SCALAR_DIFF };
 bool a64_simd_valid(uint32_t insn, unsigned group);
+/* simd_vec.c: a valid instruction of `group` lifted to IR vector ops; false when it
+ * has none (the group helper runs it). */
+bool a64_simd_vec(struct a64_tc *t, uint32_t insn, unsigned group);
+/* ADD/SUB/CMEQ (vector) as IR op op; false for a reserved size. */
+bool a64_simd_vec_lanewise(struct a64_tc *t, uint32_t insn, enum ir_op op);
 /* simd_ldst.c: LD1-4/ST1-4 and LD1R-LD4R. */
 bool a64_simd_ldst_valid(uint32_t insn, unsigned group);
 ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc);

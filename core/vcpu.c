@@ -5,14 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t thread_token(void)
-{
-    static _Atomic uint64_t next = 1;
-    static _Thread_local uint64_t token;
-    if (!token)
-        token = atomic_fetch_add(&next, 1);
-    return token;
-}
+/* The vCPUs the calling thread created, by id. An owned vCPU exists until its owner
+ * destroys it, and it pins its VM (vm_destroy refuses while vCPUs exist), so its owner
+ * finds it here on every API call without the VM's lifetime lock; any other thread
+ * finds nothing, which is Apple's answer to a vCPU it does not own. */
+static _Thread_local struct vcpu *owned[ANYHV_MAX_VCPUS];
 
 static void *state_alloc(enum guest_arch arch)
 {
@@ -36,7 +33,6 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     }
     v->vm = vm;
     v->owner = pthread_self();
-    v->owner_token = thread_token();
     v->st.x86 = state;   /* same storage as st.a64 */
     v->state_valid = SG_ALL;
 
@@ -58,6 +54,7 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     atomic_store(&vm->vcpus[slot], v);
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
+    owned[slot] = v;
     *id = slot;
     return HV_SUCCESS;
 fail:
@@ -74,37 +71,25 @@ hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
     return ret;
 }
 
-static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
+/* The lookup needs no lock: see owned[]. */
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
 {
-    if (!vm || id >= ANYHV_MAX_VCPUS)
-        return HV_BAD_ARGUMENT;
-    struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
+    struct vcpu *v = id < ANYHV_MAX_VCPUS ? owned[id] : NULL;
     if (!v)
-        return HV_BAD_ARGUMENT;
-    /* A vCPU belongs to the thread that created it; Apple refuses others. */
-    if (v->owner_token != thread_token())
         return HV_BAD_ARGUMENT;
     *out = v;
     return HV_SUCCESS;
 }
 
-/* The lookup holds the VM; afterwards the owned vCPU pins it (vm.c). */
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
-{
-    hv_return_t ret = get_owned_held(vm_hold(), id, out);
-    vm_release();
-    return ret;
-}
-
 hv_return_t vcpu_destroy(uint32_t id)
 {
     struct vcpu *v;
-    hv_return_t ret = get_owned_held(vm_hold(), id, &v);
-    if (ret != HV_SUCCESS) {
-        vm_release();
+    hv_return_t ret = vcpu_get_owned(id, &v);
+    if (ret != HV_SUCCESS)
         return ret;
-    }
+    owned[id] = NULL;
     struct vm *vm = v->vm;
+    vm_hold();   /* det_vcpu_gone still uses the VM once the count has dropped */
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
     vm->vcpu_count--;

@@ -86,7 +86,6 @@ struct vcpu {
     struct vm *vm;
     uint32_t id;
     pthread_t owner;               /* for signals while it runs (KVM kick) */
-    uint64_t owner_token;          /* thread_token() of the creating thread */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
     _Atomic bool running;
     uint32_t space;                /* Intel address space */
@@ -170,10 +169,6 @@ hv_return_t vm_space_destroy(uint32_t space);
 hv_return_t vm_map(uint32_t space, void *host, uint64_t gpa, uint64_t size, uint64_t flags);
 hv_return_t vm_unmap(uint32_t space, uint64_t gpa, uint64_t size);
 hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t flags);
-
-/* A number that names the calling thread for the life of the process: never given to
- * another thread, even after this one exits (pthread_t values are reused). */
-uint64_t thread_token(void);
 
 /* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
  * (HV_BAD_ARGUMENT without one). */

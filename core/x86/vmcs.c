@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "core/x86/vmcs.h"
+#include "core/x86/x86.h"
 
 /* VMCS encoding layout (Intel SDM vol. 3, appendix B): bit 0 access type (high half
  * of a 64-bit field), bits 11:10 type, bits 14:13 width. */
@@ -263,9 +264,7 @@ static uint64_t field_get(struct vcpu *v, const struct vmcs_field *f)
 {
     if (f->home == VH_HOST || f->home == VH_ZERO)
         return 0;
-    uint64_t val = 0;
-    memcpy(&val, field_ptr(v, f), f->size);   /* little-endian host */
-    return val;
+    return x86_load_le(field_ptr(v, f), f->size);
 }
 
 hv_return_t x86_vmcs_read(struct vcpu *v, uint32_t enc, uint64_t *value)
@@ -298,7 +297,7 @@ hv_return_t x86_vmcs_write(struct vcpu *v, uint32_t enc, uint64_t value)
     uint64_t val = value & width_mask(enc_width(f->enc));
     if (high)
         val = (field_get(v, f) & 0xffffffffull) | (value << 32);
-    memcpy(field_ptr(v, f), &val, f->size);
+    x86_store_le(field_ptr(v, f), val, f->size);
     vcpu_state_touch(v, f->group);
     return HV_SUCCESS;
 }

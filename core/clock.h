@@ -56,4 +56,18 @@ uint64_t clock_now_ticks(const struct vm_clock *c, const struct vcpu *vcpu);
  * vCPU's wake-up; UINT64_MAX when the source cannot say (it never passes while halted). */
 uint64_t clock_host_deadline_ns(const struct vm_clock *c, uint64_t vm_ns);
 
+/* A cheap host counter for the time spent inside hv_vcpu_run (two reads a run, where
+ * a clock_gettime pair cost a fifth of a client-visible exit): the TSC on x86-64 and
+ * the generic timer's virtual count on arm64 when the kernel keeps time with that
+ * counter (so it runs at a constant rate and agrees across CPUs), else host
+ * CLOCK_MONOTONIC nanoseconds. Only differences of readings mean anything. */
+uint64_t clock_host_ticks(void);
+/* Choose the counter (once per process; clock_init does it, before any run). */
+void clock_host_ticks_start(void);
+/* A number of clock_host_ticks() ticks as nanoseconds. The TSC's rate is measured
+ * against CLOCK_MONOTONIC from the first reading on and fixed once that span is long
+ * enough to make it exact to a few parts per million; the error before that is at
+ * most the skew of two clock readings. */
+uint64_t clock_host_ticks_to_ns(uint64_t ticks);
+
 #endif /* ANYHV_CORE_CLOCK_H */

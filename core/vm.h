@@ -96,7 +96,8 @@ struct vcpu {
         struct a64_state *a64;
     } st;
     struct anyhv_exit exit;        /* the last exit, backend-neutral */
-    uint64_t exec_time_ns;         /* time spent in vcpu_run */
+    uint64_t exec_time_ns;         /* time spent in vcpu_run: deterministic mode's */
+    uint64_t exec_ticks;           /* the same in clock_host_ticks() ticks, otherwise */
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
@@ -186,6 +187,8 @@ hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);
 void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
 /* Run through the backend, accounting exec time; fills vcpu->exit. */
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
+/* The time spent in vcpu_run so far (hv_vcpu_get_exec_time). */
+uint64_t vcpu_exec_time_ns(const struct vcpu *vcpu);
 
 uint64_t host_monotonic_ns(void);
 

@@ -6,8 +6,6 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include <pthread.h>
-
 #include "core/x86/vmcs.h"
 #include "core/x86/x86.h"
 
@@ -213,11 +211,11 @@ static const struct vmcs_field fields[] = {
 
 #define FIELD_COUNT (sizeof(fields) / sizeof(fields[0]))
 
-/* Encodings are sparse in 0..VMCS_MAX; a direct index built once keeps lookups O(1). */
+/* Encodings are sparse in 0..VMCS_MAX; a direct index built when the library loads
+ * keeps lookups O(1) (every VMCS read and write comes here). */
 static uint8_t field_index[VMCS_MAX / 2 + 1];
-static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
-static void index_build(void)
+__attribute__((constructor)) static void index_build(void)
 {
     _Static_assert(FIELD_COUNT < 255, "index fits a byte");
     for (uint32_t i = 0; i < FIELD_COUNT; i++)
@@ -228,7 +226,6 @@ static const struct vmcs_field *field_find(uint32_t enc)
 {
     if (enc >= VMCS_MAX || (enc & VMCS_ENC_HIGH))
         return NULL;
-    pthread_once(&index_once, index_build);
     uint8_t i = field_index[enc / 2];
     return i ? &fields[i - 1] : NULL;
 }

@@ -197,7 +197,8 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
             cpu->stop = SOFT_STOP_HALT;
             return;
         }
-        if (sv->jit)
+        /* A plain load first: most blocks find nothing to install. */
+        if (sv->jit && atomic_load_explicit(&sv->jctx.ready, memory_order_relaxed))
             jit_install_ready(sv->jit);
         bool no_link = false;
         if (vcpu->dbg.nbp && soft_debug_boundary(sv, &no_link))

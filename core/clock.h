@@ -1,6 +1,7 @@
 /* clock.h - the VM clock: the one time base every guest-visible clock of a VM derives
- * from (the soft route's TSC, hv_tsc_clock(), hv_vcpu_get_exec_time(), the in-framework
- * APIC timers). By default it follows the host's monotonic time, counted from VM
+ * from (the soft route's TSC, hv_tsc_clock(), the in-framework APIC timers, and
+ * hv_vcpu_get_exec_time() in deterministic mode; otherwise exec time is measured with
+ * the host counter at the end of this file, in the same host nanoseconds). By default it follows the host's monotonic time, counted from VM
  * creation; the guest sees it as a TSC running at a fixed advertised frequency, so
  * a guest calibrates the same TSC frequency on every boot and finds it agrees with
  * wall-clock timers a VMM emulates (PIT, PM timer, HPET).

@@ -86,7 +86,6 @@ struct vcpu {
     struct vm *vm;
     uint32_t id;
     pthread_t owner;               /* for signals while it runs (KVM kick) */
-    uint64_t owner_token;          /* thread_token() of the creating thread */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
     _Atomic bool running;
     uint32_t space;                /* Intel address space */
@@ -97,7 +96,8 @@ struct vcpu {
         struct a64_state *a64;
     } st;
     struct anyhv_exit exit;        /* the last exit, backend-neutral */
-    uint64_t exec_time_ns;         /* time spent in vcpu_run */
+    uint64_t exec_time_ns;         /* time spent in vcpu_run: deterministic mode's */
+    uint64_t exec_ticks;           /* the same in clock_host_ticks() ticks, otherwise */
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
@@ -171,10 +171,6 @@ hv_return_t vm_map(uint32_t space, void *host, uint64_t gpa, uint64_t size, uint
 hv_return_t vm_unmap(uint32_t space, uint64_t gpa, uint64_t size);
 hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t flags);
 
-/* A number that names the calling thread for the life of the process: never given to
- * another thread, even after this one exits (pthread_t values are reused). */
-uint64_t thread_token(void);
-
 /* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
  * (HV_BAD_ARGUMENT without one). */
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
@@ -191,6 +187,8 @@ hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);
 void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
 /* Run through the backend, accounting exec time; fills vcpu->exit. */
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
+/* The time spent in vcpu_run so far (hv_vcpu_get_exec_time). */
+uint64_t vcpu_exec_time_ns(const struct vcpu *vcpu);
 
 uint64_t host_monotonic_ns(void);
 

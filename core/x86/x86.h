@@ -3,6 +3,8 @@
 #ifndef ANYHV_CORE_X86_X86_H
 #define ANYHV_CORE_X86_X86_H
 
+#include <string.h>
+
 #include "core/vm.h"
 
 /* Where an API register or MSR lives in struct x86_state. */
@@ -14,6 +16,30 @@ struct x86_field {
 
 /* hv_x86_reg_t -> field; NULL for an id that is not a register. */
 const struct x86_field *x86_reg_field(uint32_t reg);
+
+/* A little-endian field of 1, 2, 4 or 8 bytes (other sizes byte by byte): a plain
+ * load or store, where memcpy with a run-time size costs a string copy per API call. */
+static inline uint64_t x86_load_le(const void *p, unsigned size)
+{
+    switch (size) {
+    case 1: return *(const uint8_t *)p;
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, p, 8); return v; }
+    default: { uint64_t v = 0; memcpy(&v, p, size < 8 ? size : 8); return v; }
+    }
+}
+
+static inline void x86_store_le(void *p, uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 1: *(uint8_t *)p = (uint8_t)v; break;
+    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    case 8: memcpy(p, &v, 8); break;
+    default: memcpy(p, &v, size < 8 ? size : 8); break;
+    }
+}
 
 uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f);
 void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value);

@@ -128,6 +128,25 @@ uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
     return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
 }
 
+void det_save(struct vm *vm, uint32_t *turn, uint64_t *used)
+{
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    *turn = d->turn;
+    *used = d->used;
+    pthread_mutex_unlock(&d->lock);
+}
+
+void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
+{
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    d->turn = turn;
+    d->used = used < DET_QUANTUM ? used : 0;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
 /* The next vCPU id after `id` in the rotation (the same one when it is alone). */
 static uint32_t next_in_rotation(struct vm *vm, uint32_t id)
 {
@@ -157,6 +176,39 @@ void det_vcpu_gone(struct vcpu *v)
     pthread_mutex_lock(&d->lock);
     pass_turn(v->vm, d, v->id);
     pthread_mutex_unlock(&d->lock);
+}
+
+void det_turn_wait(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    while (d->turn != v->id) {
+        if (!atomic_load(&vm->vcpus[d->turn]))
+            pass_turn(vm, d, d->turn);
+        else
+            pthread_cond_wait(&d->cond, &d->lock);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+uint64_t det_idle(struct vcpu *v, uint64_t insns)
+{
+    struct det_sched *d = v->vm->det;
+    pthread_mutex_lock(&d->lock);
+    uint64_t left = d->turn == v->id && d->used < DET_QUANTUM ? DET_QUANTUM - d->used : 0;
+    uint64_t n = insns < left ? insns : left;
+    v->idle_insns += n;
+    d->used += n;
+    if (d->used >= DET_QUANTUM)
+        pass_turn(v->vm, d, v->id);
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+bool det_alone(struct vcpu *v)
+{
+    return next_in_rotation(v->vm, v->id) == v->id;
 }
 
 /* What a run of the backend under the scheduler ended with. */

@@ -18,7 +18,7 @@
 ANYHV_BEGIN_DECLS
 
 /* Version of the file format this library writes and reads. */
-#define ANYHV_SNAPSHOT_FORMAT 1u
+#define ANYHV_SNAPSHOT_FORMAT 2u
 /* Most bytes of client data a snapshot carries (a VMM's device state). */
 #define ANYHV_SNAPSHOT_CLIENT_MAX (1u << 20)
 

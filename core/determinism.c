@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/a64_timer.h"
 #include "core/vm.h"
 
 /* Slice of host time after which a run returns to the scheduler (so an idle vCPU
@@ -211,6 +212,27 @@ bool det_alone(struct vcpu *v)
     return next_in_rotation(v->vm, v->id) == v->id;
 }
 
+/* The instruction count at which v's virtual time reaches the arm64 virtual timer's
+ * condition (CNTVCT >= CVAL, enabled and not IMASKed), or UINT64_MAX. A run is cut
+ * there, so the timer is seen at that exact instruction whichever tier runs the code
+ * (chained compiled blocks look at events only between chains, and when code is
+ * compiled depends on the host). The Intel APIC timer gets the same cut in intr.c. */
+static uint64_t vtimer_due_icount(const struct vcpu *v)
+{
+    if (v->vm->arch != GUEST_ARM64)
+        return UINT64_MAX;
+    const struct a64_state *st = v->st.a64;
+    uint64_t off = v->ext.a64.vtimer_offset, cval = st->sys.cntv_cval_el0;
+    if ((st->sys.cntv_ctl_el0 & A64_CNT_CTL_WRITABLE) != A64_CNT_CTL_ENABLE || cval > UINT64_MAX - off)
+        return UINT64_MAX;
+    /* The first ns whose counter, floor(ns x F / 1e9), reaches cval + off. */
+    unsigned __int128 ns = ((unsigned __int128)(cval + off) * 1000000000ull + A64_CNTFRQ - 1) / A64_CNTFRQ;
+    unsigned __int128 insns = (ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+    if (insns > UINT64_MAX)
+        return UINT64_MAX;
+    return (uint64_t)insns > v->idle_insns ? (uint64_t)insns - v->idle_insns : 0;
+}
+
 /* What a run of the backend under the scheduler ended with. */
 enum det_outcome { DET_RETURN, DET_RETURN_YIELD, DET_CONTINUE, DET_CONTINUE_YIELD };
 
@@ -249,10 +271,16 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             pthread_cond_wait(&d->cond, &d->lock);
         }
         uint64_t run_budget = DET_QUANTUM - d->used;
-        bool client_limited = false;
+        bool client_limited = false, timer_limited = false;
         if (client_budget && client_budget - (v->icount - start) <= run_budget) {
             run_budget = client_budget - (v->icount - start);
             client_limited = true;
+        }
+        uint64_t due = vtimer_due_icount(v);
+        if (due > v->icount && due - v->icount < run_budget) {
+            run_budget = due - v->icount;
+            client_limited = false;
+            timer_limited = true;
         }
         pthread_mutex_unlock(&d->lock);
         uint64_t before = v->icount, now = host_monotonic_ns();
@@ -265,6 +293,8 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
+        if (timer_limited && v->exit.kind == EXIT_BUDGET)
+            o = DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
         if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
         if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD || d->used >= DET_QUANTUM)

@@ -12,6 +12,8 @@
 
 #include <anyhv/anyhv.h>   /* after a64_test.h, which picks the flavour */
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define RAM_BASE 0x40000000ull
@@ -53,13 +55,22 @@ static uint64_t hash(const uint8_t *p, size_t n)
     return h;
 }
 
+/* Guest RAM from a memfd mapped MAP_SHARED (as a VMM sharing it with a device process
+ * would), instead of private anonymous memory. */
+static bool shared_ram;
+
 static void make_vm(struct scenario *sc, uint32_t nvcpus)
 {
     memset(sc, 0, sizeof(*sc));
     pthread_mutex_init(&sc->lock, NULL);
     pthread_cond_init(&sc->turn_to_create, NULL);
     sc->nvcpus = nvcpus;
-    sc->mem = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int fd = shared_ram ? memfd_create("anyhv-test-ram", 0) : -1;
+    cr_assert(!shared_ram || (fd >= 0 && ftruncate(fd, RAM_SIZE) == 0));
+    sc->mem = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, shared_ram ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS,
+                   fd, 0);
+    if (fd >= 0)
+        close(fd);
     cr_assert_neq(sc->mem, MAP_FAILED);
     cr_assert_eq(anyhv_set_deterministic(true), HV_SUCCESS);
     cr_assert_eq(hv_vm_create(NULL), HV_SUCCESS);
@@ -248,4 +259,46 @@ Test(arm64_gic_det, smp_guest_with_sgis_and_timers_runs_the_same_twice)
     cr_expect_eq(hash(first.mem, RAM_SIZE), hash(second.mem, RAM_SIZE), "final memory");
     munmap(first.mem, RAM_SIZE);
     munmap(second.mem, RAM_SIZE);
+}
+
+/* anyhv_vm_fork with guest RAM in a shared mapping: the child gets a private copy (a
+ * shared one would let the child's run change the parent's guest). The child runs on
+ * first; the parent then reports exactly what the child did. */
+Test(arm64_gic_det, forked_vm_with_shared_ram_runs_on_independently)
+{
+    require_soft();
+    hv_vcpu_t vcpu;
+    hv_vcpu_exit_t *exit;
+    struct report r;
+    shared_ram = true;
+    make_vm(&first, 1);
+    cr_assert_eq(hv_vcpu_create(&vcpu, &exit, NULL), HV_SUCCESS);
+    start_vcpu(vcpu, 0, 1);
+    for (uint32_t i = 0; i < SNAP_BEFORE; i++)
+        cr_assert(next_report(&first, 0, vcpu, exit, &r), "report %u", i);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = -1;
+    cr_assert_eq(anyhv_vm_fork(&pid), HV_SUCCESS);
+    if (pid == 0) {
+        close(fds[0]);
+        for (uint32_t i = 0; i < SNAP_AFTER; i++)
+            if (!next_report(&first, 0, vcpu, exit, &r) || write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+                _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    int status = -1;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child ran (status %#x)", status);
+    for (uint32_t i = 0; i < SNAP_AFTER; i++)
+        cr_assert_eq(read(fds[0], &second.log[i], sizeof(r)), (ssize_t)sizeof(r));
+    close(fds[0]);
+    for (uint32_t i = 0; i < SNAP_AFTER; i++) {
+        cr_assert(next_report(&first, 0, vcpu, exit, &first.log[i]), "report %u", i);
+        expect_same(&first.log[i], &second.log[i], i);
+    }
+    cr_expect_eq(first.log[0].count, SNAP_BEFORE + 1, "the parent's guest counts on from the fork");
+    end_vm(&first, vcpu);
+    shared_ram = false;
 }

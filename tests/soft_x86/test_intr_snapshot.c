@@ -9,6 +9,7 @@
  * would report other counts or none (the bounded run then fails). */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <anyhv/anyhv.h>
@@ -156,4 +157,55 @@ Test(intr_snapshot, device_state_must_match_the_vm)
     cr_expect_eq(anyhv_vm_snapshot_restore(path, NULL, 0, NULL), HV_BAD_ARGUMENT);
     cr_expect(strstr(anyhv_snapshot_error(), "does not belong") != NULL, "message: %s", anyhv_snapshot_error());
     unlink(path);
+}
+
+/* anyhv_vm_fork: the child runs on from the fork, then the parent does; both report
+ * the same (in deterministic mode the continuation is a function of the state), and
+ * the child's run - which ran first and wrote its own copy of guest memory - changed
+ * nothing in the parent's (with shared memory the parent would count on from where the
+ * child stopped). */
+Test(intr_snapshot, forked_vm_runs_on_independently)
+{
+    struct report r, mine[AFTER], theirs[AFTER];
+    for (unsigned i = 0; i < BEFORE; i++)
+        next_report(&r);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = -1;
+    cr_assert_eq(anyhv_vm_fork(&pid), HV_SUCCESS);
+    if (pid == 0) {
+        close(fds[0]);
+        for (unsigned i = 0; i < AFTER; i++) {
+            if (hv_vcpu_run_until(g.vcpu, xg_now_ns() + XG_RUN_DEADLINE_NS) != HV_SUCCESS ||
+                xg_exit_reason(&g) != VMX_REASON_IO)
+                _exit(1);
+            struct report c = { .rip = xg_reg(&g, HV_X86_RIP), .value = xg_reg(&g, HV_X86_RAX) & 0xff };
+            anyhv_vcpu_get_instructions(g.vcpu, &c.icount);
+            hv_vcpu_get_idle_time(g.vcpu, &c.idle);
+            c.mem_hash = hash(g.ram, XG_RAM_SIZE);
+            hv_vcpu_write_register(g.vcpu, HV_X86_RIP, c.rip + xg_read_vmcs(&g, VMCS_RO_VMEXIT_INSTR_LEN));
+            if (write(fds[1], &c, sizeof(c)) != (ssize_t)sizeof(c))
+                _exit(2);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    cr_assert_gt(pid, 0);
+    int status = -1;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child ran its %u reports (status %#x)", AFTER,
+              status);
+    for (unsigned i = 0; i < AFTER; i++)
+        cr_assert_eq(read(fds[0], &theirs[i], sizeof(theirs[i])), (ssize_t)sizeof(theirs[i]));
+    close(fds[0]);
+    for (unsigned i = 0; i < AFTER; i++) {
+        next_report(&mine[i]);
+        cr_expect(mine[i].value == theirs[i].value && mine[i].rip == theirs[i].rip &&
+                      mine[i].icount == theirs[i].icount && mine[i].idle == theirs[i].idle &&
+                      mine[i].mem_hash == theirs[i].mem_hash,
+                  "report %u: value %llu/%llu icount %llu/%llu", i, (unsigned long long)mine[i].value,
+                  (unsigned long long)theirs[i].value, (unsigned long long)mine[i].icount,
+                  (unsigned long long)theirs[i].icount);
+    }
+    cr_expect_eq(mine[0].value, BEFORE + 1, "the parent counts on from the fork, not from the child's end");
 }

@@ -258,6 +258,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     struct det_sched *d = vm->det;
     uint64_t client_budget = v->insn_budget, start = v->icount;
     hv_return_t r = HV_SUCCESS;
+    bool first_entry = true;
     pthread_mutex_lock(&d->lock);
     for (;;) {
         while (d->turn != v->id) {
@@ -283,11 +284,15 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             timer_limited = true;
         }
         pthread_mutex_unlock(&d->lock);
+        if (first_entry)
+            rec_vcpu_entry(v);   /* the client's inputs since the last exit (record.c) */
+        first_entry = false;
         uint64_t before = v->icount, now = host_monotonic_ns();
         uint64_t slice = now + DET_IDLE_SLICE_NS < deadline_ns ? now + DET_IDLE_SLICE_NS : deadline_ns;
         v->insn_budget = run_budget ? run_budget : 1;
         r = vm->be->vcpu_run(v, slice);
         v->insn_budget = client_budget;
+        rec_vcpu_exit(v);
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
         if (r != HV_SUCCESS)

@@ -157,6 +157,7 @@ struct vm {
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
     const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
+    struct recorder *rec;          /* input record or replay (record.c), or NULL */
 };
 
 /* VM configuration decided by the personality before creation. */
@@ -232,6 +233,14 @@ uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
  * function of the seed (ANYHV_DETERMINISTIC_SEED), the vCPU id and icount, so replays and
  * restored snapshots draw the same values; the host's entropy otherwise. */
 uint64_t vcpu_random(const struct vcpu *vcpu, uint64_t icount);
+
+/* core/record.c: the client's inputs at a run entry (logged or replayed) and the
+ * state they are measured against at its exit; deterministic mode, the vCPU holding
+ * its turn. rec_vm_gone frees an open log with the VM. */
+struct recorder;
+void rec_vcpu_entry(struct vcpu *vcpu);
+void rec_vcpu_exit(struct vcpu *vcpu);
+void rec_vm_gone(struct vm *vm);
 
 /* core/debug.c: record anyhv's own stop reason after a run (budget). */
 void debug_note_run(struct vcpu *vcpu);

@@ -114,7 +114,7 @@ static bool restore_locked(struct vm *vm, struct x86_intr *in, const struct snap
         a->extint_pending = l.extint_pending != 0;
         a->exit = l.exit;
         a->exit_read_value = l.exit_read_value;
-        atomic_store(&a->kicked, false);
+        /* `kicked` stays: it pairs with a cancel request already posted to the vCPU. */
     }
     if (apply) {
         in->ioapic = io;

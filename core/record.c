@@ -3,7 +3,8 @@
  * A deterministic VM is a function of its inputs; the inputs are whatever the client
  * changes between runs. Instead of hooking every setter, the recorder keeps a shadow
  * of what the client can change - each vCPU's state struct and personality data,
- * every guest memory region mapped when recording started, and the in-framework
+ * every guest memory region mapped when recording started (ANYHV_RECORD_GUEST_MEMORY),
+ * and the in-framework
  * devices' state (vm->devstate) - taken when each run of the backend ends, and at each
  * run entry logs the bytes that differ from it, keyed by (vCPU, instruction count, the
  * entry's ordinal among entries at that count). Deterministic mode's scheduler calls
@@ -36,7 +37,7 @@ struct rec_header {
     char magic[8];
     uint32_t version, flavour;
     uint32_t state_size, ext_size;
-    uint32_t nregions, reserved;
+    uint32_t nregions, flags;   /* ANYHV_RECORD_* */
     uint64_t dev_size;
     uint64_t region_size[REC_MAX_REGIONS];
 };
@@ -250,8 +251,15 @@ static void replay_entry(struct vm *vm, struct recorder *r, struct vcpu *v, uint
 void rec_vcpu_entry(struct vcpu *v)
 {
     struct recorder *r = rec_of(v->vm);
-    if (!r || !r->vshadow[v->id])
+    if (!r)
         return;
+    if (!r->vshadow[v->id]) {
+        /* A vCPU created after the log started (a secondary brought up by the guest):
+         * its state at its first entry is its starting point, not an input. */
+        if (!(r->vshadow[v->id] = malloc(r->state_size + r->ext_size)))
+            return;
+        shadow_vcpu(r, v);
+    }
     uint32_t id = v->id;
     if (r->entered[id] && r->last_icount[id] == v->icount) {
         r->ordinal[id]++;
@@ -295,7 +303,7 @@ static void rec_free(struct recorder *r)
 }
 
 /* The shape of the VM as a header; false if it has too many regions. */
-static bool shape(struct vm *vm, struct recorder *r, struct rec_header *h)
+static bool shape(struct vm *vm, struct recorder *r, struct rec_header *h, uint32_t flags)
 {
     memset(h, 0, sizeof(*h));
     memcpy(h->magic, REC_MAGIC, sizeof(h->magic));
@@ -307,7 +315,8 @@ static bool shape(struct vm *vm, struct recorder *r, struct rec_header *h)
     h->state_size = (uint32_t)r->state_size;
     h->ext_size = (uint32_t)r->ext_size;
     h->dev_size = r->dev_size;
-    for (uint32_t s = 0; s < ANYHV_MAX_SPACES; s++) {
+    h->flags = flags;
+    for (uint32_t s = 0; s < ANYHV_MAX_SPACES && (flags & ANYHV_RECORD_GUEST_MEMORY); s++) {
         for (size_t i = 0; vm->spaces[s] && i < vm->spaces[s]->count; i++) {
             if (r->nregions == REC_MAX_REGIONS)
                 return false;
@@ -359,10 +368,10 @@ static hv_return_t load_log(const char *path, struct recorder *r, const struct r
     return HV_SUCCESS;
 }
 
-static hv_return_t start(const char *path, bool replay)
+static hv_return_t start(const char *path, uint32_t flags, bool replay)
 {
     struct vm *vm = vm_current();
-    if (!path || !vm)
+    if (!path || !vm || (flags & ~(uint32_t)ANYHV_RECORD_GUEST_MEMORY))
         return HV_BAD_ARGUMENT;
     if (!vm->det)
         return HV_UNSUPPORTED;
@@ -374,7 +383,7 @@ static hv_return_t start(const char *path, bool replay)
         ret = HV_BUSY;
     else if (!(r = calloc(1, sizeof(*r))))
         ret = HV_NO_RESOURCES;
-    else if (!shape(vm, r, &h) || !allocate_shadows(vm, r))
+    else if (!shape(vm, r, &h, flags) || !allocate_shadows(vm, r))
         ret = HV_NO_RESOURCES;
     else if (replay)
         ret = load_log(path, r, &h);
@@ -390,14 +399,14 @@ static hv_return_t start(const char *path, bool replay)
     return ret;
 }
 
-hv_return_t anyhv_record_start(const char *path)
+hv_return_t anyhv_record_start(const char *path, uint32_t flags)
 {
-    return start(path, false);
+    return start(path, flags, false);
 }
 
-hv_return_t anyhv_replay_start(const char *path)
+hv_return_t anyhv_replay_start(const char *path, uint32_t flags)
 {
-    return start(path, true);
+    return start(path, flags, true);
 }
 
 hv_return_t anyhv_record_finish(void)

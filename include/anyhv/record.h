@@ -13,8 +13,14 @@
 
 #include <Hypervisor/hv_error.h>
 #include <anyhv/export.h>
+#include <stdint.h>
 
 ANYHV_BEGIN_DECLS
+
+/* Also log the client's writes into guest memory (DMA): every region mapped when the
+ * log starts is compared at each run entry, a pass over guest memory per run. Without
+ * it only registers, event injection and the in-framework devices are logged. */
+#define ANYHV_RECORD_GUEST_MEMORY 1u
 
 /*!
  * @function anyhv_record_start
@@ -23,22 +29,24 @@ ANYHV_BEGIN_DECLS
  *           controller exist and before any vCPU runs; the VM must be deterministic
  *           (anyhv_set_deterministic). Inputs are found by comparing the VM's state at
  *           each run entry with its state at the previous exit, so they are logged
- *           whatever call made them; the cost is a pass over guest memory per run.
- * @result HV_SUCCESS; HV_BAD_ARGUMENT without a path or VM; HV_UNSUPPORTED when the VM
+ *           whatever call made them. A vCPU created later starts from its state at its
+ *           first entry. flags: ANYHV_RECORD_GUEST_MEMORY or 0.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT without a path or VM, or for unknown flags; HV_UNSUPPORTED when the VM
  *         is not deterministic; HV_BUSY once a vCPU ran or while a log is open;
  *         HV_ERROR when the file cannot be created.
  */
-ANYHV_API hv_return_t anyhv_record_start(const char *path);
+ANYHV_API hv_return_t anyhv_record_start(const char *path, uint32_t flags);
 
 /*!
  * @function anyhv_replay_start
  * @abstract Replay a log written by anyhv_record_start into the current VM, which must
  *           be built as the recorded one was: at each run entry the logged inputs are
  *           applied and the client's own changes since the last exit are undone.
+ *           flags must be those the log was recorded with.
  * @result As anyhv_record_start; HV_BAD_ARGUMENT also for a file that is not a log of
  *         this flavour and VM shape.
  */
-ANYHV_API hv_return_t anyhv_replay_start(const char *path);
+ANYHV_API hv_return_t anyhv_replay_start(const char *path, uint32_t flags);
 
 /*!
  * @function anyhv_record_finish

@@ -73,9 +73,9 @@ static void run(enum mode mode, const char *log, uint64_t seed, struct report *o
     hv_vcpu_set_reg(vcpu, HV_REG_PC, RAM_BASE);
     hv_vcpu_set_reg(vcpu, HV_REG_CPSR, 0x3c5);
     if (mode == RECORD)
-        cr_assert_eq(anyhv_record_start(log), HV_SUCCESS);
+        cr_assert_eq(anyhv_record_start(log, ANYHV_RECORD_GUEST_MEMORY), HV_SUCCESS);
     if (mode == REPLAY)
-        cr_assert_eq(anyhv_replay_start(log), HV_SUCCESS);
+        cr_assert_eq(anyhv_replay_start(log, ANYHV_RECORD_GUEST_MEMORY), HV_SUCCESS);
     uint64_t rng = seed;
     for (uint32_t n = 0; n < REPORTS;) {
         cr_assert_eq(hv_vcpu_run(vcpu), HV_SUCCESS);
@@ -152,9 +152,9 @@ Test(arm64_record, log_of_another_vm_is_refused)
     run(RECORD, log, 1, recorded);
     cr_assert_eq(anyhv_set_deterministic(true), HV_SUCCESS);
     cr_assert_eq(hv_vm_create(NULL), HV_SUCCESS);
-    cr_expect_eq(anyhv_replay_start(log), HV_BAD_ARGUMENT);
+    cr_expect_eq(anyhv_replay_start(log, ANYHV_RECORD_GUEST_MEMORY), HV_BAD_ARGUMENT);
     cr_assert_eq(anyhv_set_deterministic(false), HV_SUCCESS);
-    cr_expect_eq(anyhv_record_start(log), HV_UNSUPPORTED, "not deterministic");
+    cr_expect_eq(anyhv_record_start(log, ANYHV_RECORD_GUEST_MEMORY), HV_UNSUPPORTED, "not deterministic");
     hv_vm_destroy();
     unlink(log);
 }

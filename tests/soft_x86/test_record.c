@@ -75,9 +75,9 @@ static void run(enum mode mode, const char *log, uint64_t seed, struct report *o
     idt[2 * VECTOR] = (HANDLER_AT & 0xffff) | (0x8ull << 16) | (XG_GATE_INT64 << 32);
     idt[2 * VECTOR + 1] = 0;
     if (mode == RECORD)
-        cr_assert_eq(anyhv_record_start(log), HV_SUCCESS);
+        cr_assert_eq(anyhv_record_start(log, ANYHV_RECORD_GUEST_MEMORY), HV_SUCCESS);
     if (mode == REPLAY)
-        cr_assert_eq(anyhv_replay_start(log), HV_SUCCESS);
+        cr_assert_eq(anyhv_replay_start(log, ANYHV_RECORD_GUEST_MEMORY), HV_SUCCESS);
     uint64_t rng = seed;
     for (uint32_t n = 0; n < REPORTS;) {
         cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);

@@ -54,6 +54,7 @@ static void vm_free(struct vm *vm)
             free(vm->spaces[i]);
         }
     }
+    rec_vm_gone(vm);
     det_free(vm);
     pthread_mutex_destroy(&vm->lock);
     free(vm->intr);

@@ -126,6 +126,17 @@ struct irqchip_ops {
     void (*destroy)(struct vm *vm);
 };
 
+/* The in-framework devices' part of a snapshot (core/snapshot.c), served by the
+ * personality that owns them (the Intel APIC/IOAPIC/8259 models, the arm64 GIC).
+ * restore() is called twice: first with apply false, to check the bytes without
+ * changing anything (a message in err on failure), then with apply true. */
+struct vm_devstate_ops {
+    uint32_t tag;                                   /* names the section in the file */
+    size_t (*size)(struct vm *vm);
+    void (*save)(struct vm *vm, void *out);         /* size() bytes */
+    bool (*restore)(struct vm *vm, const void *in, size_t size, bool apply, char *err, size_t errlen);
+};
+
 struct vm {
     enum guest_arch arch;
     const struct irqchip_ops *_Atomic irqchip;   /* NULL: no in-framework controller */
@@ -145,6 +156,8 @@ struct vm {
                                     * (Intel: struct x86_intr, core/x86/intr.h) */
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
+    const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
+    struct recorder *rec;          /* input record or replay (record.c), or NULL */
 };
 
 /* VM configuration decided by the personality before creation. */
@@ -202,6 +215,15 @@ hv_return_t det_enable(struct vm *vm);
 void det_free(struct vm *vm);
 hv_return_t det_vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
 void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
+/* A vCPU that waits inside the library (the Intel APIC's HLT) without running: wait
+ * for its turn; idle for up to `insns` instructions of it (its clocks move on by the
+ * credit returned; the turn passes on when used up); whether it is the only vCPU. */
+void det_turn_wait(struct vcpu *vcpu);
+uint64_t det_idle(struct vcpu *vcpu, uint64_t insns);
+bool det_alone(struct vcpu *vcpu);
+/* Snapshots: whose turn it is and how much of it was used. */
+void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
+void det_restore(struct vm *vm, uint32_t turn, uint64_t used);
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
  * deterministic mode, the host's monotonic clock otherwise. */
 uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
@@ -209,6 +231,14 @@ uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
  * function of the seed (ANYHV_DETERMINISTIC_SEED), the vCPU id and icount, so replays and
  * restored snapshots draw the same values; the host's entropy otherwise. */
 uint64_t vcpu_random(const struct vcpu *vcpu, uint64_t icount);
+
+/* core/record.c: the client's inputs at a run entry (logged or replayed) and the
+ * state they are measured against at its exit; deterministic mode, the vCPU holding
+ * its turn. rec_vm_gone frees an open log with the VM. */
+struct recorder;
+void rec_vcpu_entry(struct vcpu *vcpu);
+void rec_vcpu_exit(struct vcpu *vcpu);
+void rec_vm_gone(struct vm *vm);
 
 /* core/debug.c: record anyhv's own stop reason after a run (budget). */
 void debug_note_run(struct vcpu *vcpu);

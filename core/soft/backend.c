@@ -194,6 +194,26 @@ static void soft_state_restored(struct vcpu *vcpu)
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
 }
 
+/* anyhv_vm_fork's child: the compile thread did not come along (and may have held the
+ * compiled tier's locks at the fork), so the child runs on the interpreter alone. The
+ * engine is left untouched (never locked, joined or freed here); translations, which may
+ * hold compiled code and links into it, are dropped without telling the engine. */
+static void soft_fork_child(struct vm *vm)
+{
+    struct soft_vm *svm = vm->be_data;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        struct soft_vcpu *sv = v ? v->be : NULL;
+        if (!sv)
+            continue;
+        sv->tc.on_free = NULL;
+        tcache_flush(&sv->tc);
+        sv->jit = NULL;
+        atomic_fetch_or(&v->requests, VCPU_REQ_TLB_FLUSH);
+    }
+    svm->jit = NULL;
+}
+
 static bool soft_idle(struct vcpu *vcpu)
 {
     return ((struct soft_vcpu *)vcpu->be)->cpu.halted;
@@ -242,4 +262,5 @@ const struct backend_ops soft_backend_ops = {
     .tlb_dump = soft_tlb_dump,
     .state_restored = soft_state_restored,
     .idle = soft_idle,
+    .fork_child = soft_fork_child,
 };

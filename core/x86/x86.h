@@ -72,5 +72,7 @@ hv_return_t x86_tsc_sync_all(struct vm *vm, uint64_t tsc);
 /* In-framework interrupt controllers (intr.c): create them for a VM made with
  * HV_VM_ACCEL_APIC; HV_UNSUPPORTED where the backend cannot host them. */
 hv_return_t x86_intr_create(struct vm *vm);
+/* Their part of a snapshot (intr_snap.c). */
+extern const struct vm_devstate_ops x86_intr_devstate;
 
 #endif /* ANYHV_CORE_X86_X86_H */

@@ -189,6 +189,10 @@ void a64_simd_helpers_register(void);
 uint64_t a64_host_counter(const struct soft_cpu *cpu);
 uint64_t a64_cntvct(struct soft_cpu *cpu);
 bool a64_vtimer_firing(struct soft_cpu *cpu);
+/* The same condition for the check before each block: the clock is read only every
+ * few blocks while the timer registers stay as they were (exact in deterministic
+ * mode, and at once after any write to CTL, CVAL or the offset). */
+bool a64_vtimer_due(struct soft_cpu *cpu);
 /* ISR_EL1 view of the interrupt lines now: I (bit 7) and F (bit 6). */
 uint64_t a64_interrupt_lines(struct soft_cpu *cpu);
 /* FPCR: AHP, DN, FZ, RMode (no trapped FP exceptions); FPSR: QC and cumulative flags. */
@@ -201,6 +205,10 @@ void a64_at(struct soft_cpu *cpu, uint64_t va, unsigned op2);
 struct a64_fe_data {
     bool big_entries;   /* a TLB entry came from a block since the last full flush */
     bool step_armed;    /* software step: one instruction may run, then the step exit */
+    /* a64_vtimer_due: the timer registers when the clock was last read, and how many
+     * more block boundaries may trust that it had not fired yet. */
+    uint64_t timer_ctl, timer_cval, timer_off;
+    uint32_t timer_quiet_left;
 };
 void *a64_fe_data_new(void);
 /* sys_debug.c: debug exceptions the client traps (hv_vcpu_set_trap_debug_exceptions). */

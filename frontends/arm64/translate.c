@@ -127,10 +127,10 @@ static bool vtimer_event(struct soft_cpu *cpu)
     struct vcpu *v = cpu->vcpu;
     const struct irqchip_ops *chip = v->vm->irqchip;
     if (chip) {
-        chip->vtimer(v, a64_vtimer_firing(cpu));
+        chip->vtimer(v, a64_vtimer_due(cpu));
         return true;
     }
-    if (v->ext.a64.vtimer_masked || !a64_vtimer_firing(cpu))
+    if (v->ext.a64.vtimer_masked || !a64_vtimer_due(cpu))
         return true;
     v->exit = (struct anyhv_exit){ .kind = EXIT_VTIMER, .pc = a64_st(cpu)->pc, .icount = cpu->icount };
     cpu->stop = SOFT_STOP_EXIT;
@@ -201,7 +201,7 @@ static bool fe_events_quiet(const struct soft_cpu *cpu)
     if ((v->ext.a64.pending_fiq && !(st->pstate & A64_PSTATE_F)) ||
         (v->ext.a64.pending_irq && !(st->pstate & A64_PSTATE_I)))
         return false;
-    return v->ext.a64.vtimer_masked || !a64_vtimer_firing((struct soft_cpu *)cpu);
+    return v->ext.a64.vtimer_masked || !a64_vtimer_due((struct soft_cpu *)cpu);
 }
 
 static int32_t fe_pc_offset(uint32_t mode)

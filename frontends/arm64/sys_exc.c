@@ -19,16 +19,6 @@
 #define ISS_WNR (1u << 6)
 #define WFX_ISS_WFE 1u
 
-struct a64_state *a64_st(struct soft_cpu *cpu)
-{
-    return cpu->state;
-}
-
-unsigned a64_el(const struct a64_state *st)
-{
-    return (st->pstate & A64_PSTATE_M_MASK) == A64_PSTATE_EL0T ? 0 : 1;
-}
-
 void a64_set_mode(struct a64_state *st, uint64_t new_pstate)
 {
     a64_set_pstate(st, new_pstate);

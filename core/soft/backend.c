@@ -159,6 +159,7 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
      * have read the pointer just before: wait until none can still hold it. */
     soft_quiesce(vcpu->vm);
     dispatch_stats(sv);
+    soft_jit_vcpu_report(sv);
     tcache_destroy(&sv->tc);
     soft_jit_vcpu_fini(sv);
     tc_block_free(sv->temp_block);

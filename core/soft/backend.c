@@ -2,6 +2,7 @@
  * authoritative (no sync). Guest-physical changes publish a new stage-2 copy and
  * wait until no vCPU can still use the old one (stage2.c). Frontends are linked
  * weakly: without the one for the VM's architecture, vcpu_run says HV_UNSUPPORTED. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,21 @@ static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
     return HV_SUCCESS;
 }
 
+/* With ANYHV_JIT_STATS set: what the dispatcher did for this vCPU, on stderr (the
+ * tier's own line follows from soft_jit_vcpu_fini). */
+static void dispatch_stats(const struct soft_vcpu *sv)
+{
+    const char *show = getenv("ANYHV_JIT_STATS");
+    if (!show || !*show || *show == '0')
+        return;
+    fprintf(stderr,
+            "anyhv soft: %llu cache lookups, %llu link hits, %llu cached blocks, %llu cache flushes, "
+            "%llu blocks invalidated, %llu TLB flushes\n",
+            (unsigned long long)sv->lookups, (unsigned long long)sv->link_hits, (unsigned long long)sv->tc.count,
+            (unsigned long long)sv->tc.flushes, (unsigned long long)sv->tc.invalidations,
+            (unsigned long long)sv->cpu.tlb.flush_gen);
+}
+
 static void soft_vcpu_destroy(struct vcpu *vcpu)
 {
     struct soft_vcpu *sv = vcpu->be;
@@ -142,6 +158,7 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     /* The vCPU is out of the table, but another vCPU executing a broadcast TLBI may
      * have read the pointer just before: wait until none can still hold it. */
     soft_quiesce(vcpu->vm);
+    dispatch_stats(sv);
     soft_jit_vcpu_report(sv);
     tcache_destroy(&sv->tc);
     soft_jit_vcpu_fini(sv);

@@ -68,6 +68,15 @@ fail:
     return ret;
 }
 
+/* The calling thread becomes v's owner (a forked child's only thread takes every
+ * vCPU of its copy of the VM). */
+void vcpu_adopt(struct vcpu *v)
+{
+    v->owner = pthread_self();
+    owned[v->id] = v;
+    owned_here = owned;
+}
+
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
 {
     hv_return_t ret = vcpu_create_held(vm_hold(), arch, id);

@@ -187,6 +187,8 @@ hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t fla
 /* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
  * (HV_BAD_ARGUMENT without one). */
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
+/* The calling thread takes v over (vm_fork.c: the child of a fork). */
+void vcpu_adopt(struct vcpu *v);
 /* Destroy; only from the owning thread. */
 hv_return_t vcpu_destroy(uint32_t id);
 /* The vCPU `id` if it exists and the caller owns it; else the API error to return. */

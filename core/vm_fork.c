@@ -131,10 +131,8 @@ static bool child_side(struct vm *vm, const struct copy_plan *plan, int ready_fd
     bool ok = copy_shared(plan);
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v) {
-            v->owner = pthread_self();
-            v->owner_token = thread_token();
-        }
+        if (v)
+            vcpu_adopt(v);
     }
     vm->be->fork_child(vm);
     char byte = ok ? 1 : 0;

@@ -145,6 +145,10 @@ struct x86_fpu {
     uint32_t mxcsr, mxcsr_mask;
     x86_xmm_t xmm[16];
     x86_xmm_t ymm_hi[16];  /* upper halves of YMM when AVX state is kept */
+    /* AVX-512 (soft CPU; XSAVE components 5-7, frontends/x86_64/avx512_*.c) */
+    uint64_t k[8];                         /* opmask registers k0-k7 */
+    alignas(16) uint8_t zmm_hi256[16][32]; /* bits 511:256 of ZMM0-15 */
+    alignas(16) uint8_t hi16_zmm[16][64];  /* ZMM16-31 whole */
 };
 
 /* Model-specific registers kept in state (the rest go through the MSR layer). */

@@ -401,7 +401,10 @@ static void handle_exit(struct pc_cpu *c)
         fprintf(stderr, "[cpu %u] exit %u rip 0x%" PRIx64 "\n", c->index, reason, rreg(v, HV_X86_RIP));
     switch (reason) {
     case VMX_REASON_IO: io_exit(c); return;
-    case VMX_REASON_CPUID: x86cpu_handle_cpuid(v, c->index); return;
+    case VMX_REASON_CPUID:
+        x86cpu_handle_cpuid(v, c->pc->o->cpuid_host ? X86CPU_CPUID_HOST : X86CPU_CPUID_MODEL, c->index);
+        return;
+    case VMX_REASON_XSETBV: x86cpu_xsetbv(v); return;
     case VMX_REASON_RDMSR: msr_exit(c, false); return;
     case VMX_REASON_WRMSR: msr_exit(c, true); return;
     case VMX_REASON_APIC_ACCESS: {

@@ -168,6 +168,55 @@ static uint64_t ternlog(unsigned imm, uint64_t a, uint64_t b, uint64_t c)
     return r;
 }
 
+/* VMOVD/VMOVQ between an XMM register and a GPR or memory (128-bit, unmasked). */
+static void run_movd(struct soft_cpu *cpu, const struct evex_op *o)
+{
+    struct x86_state *st = x86_st(cpu);
+    if (o->row->kind == EK_MOVD_IN) {
+        uint64_t v = o->mem ? mmu_read(cpu, addr_of(o, 0), o->es, MMU_READ, o->seg) : st->gpr[o->rm & 15];
+        uint8_t d[ZMM_BYTES] = { 0 };
+        set_elem(d, 0, o->es, v);
+        zmm_put(&st->fpu, o->reg, d);
+        return;
+    }
+    uint64_t v = elem(zmm_at(&st->fpu, o->reg, 0), 0, o->es);
+    if (o->mem)
+        mmu_write(cpu, addr_of(o, 0), v, o->es, MMU_WRITE, o->seg);
+    else
+        st->gpr[o->rm & 15] = v;   /* a 32-bit write zero-extends */
+}
+
+/* Shifts by an immediate (a count at or past the width: zero, or the sign for SRA)
+ * and rotates (count modulo the width). */
+static uint64_t shift_imm(unsigned op, uint64_t x, unsigned count, unsigned es)
+{
+    unsigned bits = 8 * es, r = count % bits;
+    uint64_t m = elem_mask(es);
+    switch (op) {
+    case ES_ROR: return r ? ((x >> r) | (x << (bits - r))) & m : x;
+    case ES_ROL: return r ? ((x << r) | (x >> (bits - r))) & m : x;
+    case ES_SRL: return count >= bits ? 0 : x >> count;
+    case ES_SLL: return count >= bits ? 0 : (x << count) & m;
+    default: return (uint64_t)(sext(x, es) >> (count >= bits ? bits - 1 : count)) & m;   /* ES_SRA */
+    }
+}
+
+/* VPERMI2D/Q: reg holds the indices and is overwritten; the tables are vvvv (low)
+ * and rm (high). VPERMT2D/Q: reg is the low table, vvvv the indices. Masked-off
+ * elements keep reg's value. */
+static void permute2(struct x86_fpu *f, const struct evex_op *o, const uint8_t *a, const uint8_t *b, uint64_t mask)
+{
+    uint8_t d[ZMM_BYTES], res[ZMM_BYTES];
+    zmm_get(f, o->reg, d);
+    bool t2 = o->row->arg == 1;
+    const uint8_t *idx = t2 ? a : d, *lo = t2 ? d : a;
+    for (unsigned i = 0; i < o->n; i++) {
+        unsigned k = (unsigned)elem(idx, i, o->es) & (2 * o->n - 1);
+        set_elem(res, i, o->es, elem(k >= o->n ? b : lo, k & (o->n - 1), o->es));
+    }
+    write_masked(f, o, o->reg, res, mask);
+}
+
 static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
 {
     struct x86_fpu *f = &x86_st(cpu)->fpu;
@@ -196,6 +245,10 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
         write_masked(f, o, o->reg, res, mask);
         return;
     }
+    if (row->kind == EK_MOVD_IN || row->kind == EK_MOVD_OUT) {
+        run_movd(cpu, o);
+        return;
+    }
     if (row->kind == EK_BCAST) {
         uint64_t v = 0;
         if (o->mem && (mask & lanes_mask(o->n)))
@@ -207,15 +260,25 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
         write_masked(f, o, o->reg, res, mask);
         return;
     }
-    if (o->mem)
-        load_source(cpu, o, row->kind == EK_CMP ? mask : mask, b);
+    if (o->mem)   /* a permute's table is read whole: its elements go where indices say */
+        load_source(cpu, o, row->kind == EK_PERM2 ? ~0ull : mask, b);
     else
         zmm_get(f, o->rm, b);
     if (row->kind == EK_MOV_LOAD) {
         write_masked(f, o, o->reg, b, mask);
         return;
     }
+    if (row->kind == EK_SHIFT_IMM) {
+        for (unsigned i = 0; i < o->n; i++)
+            set_elem(res, i, o->es, shift_imm(row->arg, elem(b, i, o->es), o->imm, o->es));
+        write_masked(f, o, o->vvvv, res, mask);
+        return;
+    }
     zmm_get(f, o->vvvv, a);
+    if (row->kind == EK_PERM2) {
+        permute2(f, o, a, b, mask);
+        return;
+    }
     if (row->kind == EK_CMP) {
         uint64_t k = 0;
         for (unsigned i = 0; i < o->n; i++)
@@ -300,7 +363,8 @@ static ir_u128 h_evex(void *vcpu, ir_u128 addr, ir_u128 howv, ir_u128 unused)
         .addr32 = (how >> EVX_ADDR32_SHIFT) & 1, .long_mode = (how >> EVX_LONG_SHIFT) & 1, .addr = (uint64_t)addr,
     };
     o.es = o.row->esize ? o.row->esize : (o.w ? 8u : 4u);
-    if (o.row->kind == EK_BCAST_GPR && !o.row->esize && !o.long_mode)
+    bool gpr_w = o.row->kind == EK_BCAST_GPR || o.row->kind == EK_MOVD_IN || o.row->kind == EK_MOVD_OUT;
+    if (gpr_w && !o.row->esize && !o.long_mode)
         o.es = 4;   /* W is ignored outside 64-bit mode: r32 */
     o.vl = 16u << o.ll;
     o.n = o.vl / o.es;

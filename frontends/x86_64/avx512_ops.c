@@ -14,8 +14,11 @@
 #define M_0F3A 3
 #define WIG 2
 
-#define EV(n, map, pp, opc, w, kind, arg, es, tt, fl) { n, 0, map, pp, opc, w, 0, kind, arg, es, tt, fl }
-#define KV(n, map, pp, opc, w, l, kind, arg, es, fl) { n, 1, map, pp, opc, w, l, kind, arg, es, TT_NONE, fl | EF_NOMASK }
+#define EV(n, map, pp, opc, w, kind, arg, es, tt, fl) { n, 0, map, pp, opc, w, 0, kind, arg, es, tt, fl, EVEX_NO_EXT }
+/* Group forms: ModRM.reg selects the operation, EVEX.vvvv is the destination. */
+#define EG(n, opc, ext, w, arg, es, tt) { n, 0, M_0F, P_66, opc, w, 0, EK_SHIFT_IMM, arg, es, tt, EF_IMM8, ext }
+#define KV(n, map, pp, opc, w, l, kind, arg, es, fl) \
+    { n, 1, map, pp, opc, w, l, kind, arg, es, TT_NONE, fl | EF_NOMASK, EVEX_NO_EXT }
 
 const struct evex_row x86_evex_rows[] = {
     /* moves */
@@ -35,6 +38,9 @@ const struct evex_row x86_evex_rows[] = {
     EV("vmovaps store", M_0F, P_NONE, 0x29, 0, EK_MOV_STORE, 0, 4, TT_FVM, EF_NOVVVV | EF_ALIGNED),
     EV("vmovapd load", M_0F, P_66, 0x28, 1, EK_MOV_LOAD, 0, 8, TT_FVM, EF_NOVVVV | EF_ALIGNED),
     EV("vmovapd store", M_0F, P_66, 0x29, 1, EK_MOV_STORE, 0, 8, TT_FVM, EF_NOVVVV | EF_ALIGNED),
+    EV("vmovntdq", M_0F, P_66, 0xe7, 0, EK_MOV_STORE, 0, 4, TT_FVM, EF_NOVVVV | EF_ALIGNED | EF_MEMONLY | EF_NOAAA),
+    EV("vmovd/q xmm,r/m", M_0F, P_66, 0x6e, WIG, EK_MOVD_IN, 0, 0, TT_T1S, EF_NOVVVV | EF_NOAAA | EF_L0),
+    EV("vmovd/q r/m,xmm", M_0F, P_66, 0x7e, WIG, EK_MOVD_OUT, 0, 0, TT_T1S, EF_NOVVVV | EF_NOAAA | EF_L0),
     /* logic (D with W0, Q with W1) */
     EV("vpandd/q", M_0F, P_66, 0xdb, WIG, EK_INT, EI_AND, 0, TT_FV, 0),
     EV("vpandnd/q", M_0F, P_66, 0xdf, WIG, EK_INT, EI_ANDN, 0, TT_FV, 0),
@@ -83,11 +89,21 @@ const struct evex_row x86_evex_rows[] = {
     EV("vptestnmb", M_0F38, P_F3, 0x26, 0, EK_CMP, EC_TESTNM, 1, TT_FVM, 0),
     EV("vptestnmw", M_0F38, P_F3, 0x26, 1, EK_CMP, EC_TESTNM, 2, TT_FVM, 0),
     EV("vptestnmd/q", M_0F38, P_F3, 0x27, WIG, EK_CMP, EC_TESTNM, 0, TT_FV, 0),
+    /* shifts and rotates by an immediate */
+    EG("vprord/q", 0x72, 0, WIG, ES_ROR, 0, TT_FV), EG("vprold/q", 0x72, 1, WIG, ES_ROL, 0, TT_FV),
+    EG("vpsrld", 0x72, 2, 0, ES_SRL, 4, TT_FV), EG("vpsrad/q", 0x72, 4, WIG, ES_SRA, 0, TT_FV),
+    EG("vpslld", 0x72, 6, 0, ES_SLL, 4, TT_FV), EG("vpsrlq", 0x73, 2, 1, ES_SRL, 8, TT_FV),
+    EG("vpsllq", 0x73, 6, 1, ES_SLL, 8, TT_FV), EG("vpsrlw", 0x71, 2, WIG, ES_SRL, 2, TT_FVM),
+    EG("vpsraw", 0x71, 4, WIG, ES_SRA, 2, TT_FVM), EG("vpsllw", 0x71, 6, WIG, ES_SLL, 2, TT_FVM),
+    /* two-table permutes */
+    EV("vpermi2d/q", M_0F38, P_66, 0x76, WIG, EK_PERM2, 0, 0, TT_FV, 0),
+    EV("vpermt2d/q", M_0F38, P_66, 0x7e, WIG, EK_PERM2, 1, 0, TT_FV, 0),
     /* broadcasts */
     EV("vpbroadcastb", M_0F38, P_66, 0x78, 0, EK_BCAST, 0, 1, TT_T1S, EF_NOVVVV),
     EV("vpbroadcastw", M_0F38, P_66, 0x79, 0, EK_BCAST, 0, 2, TT_T1S, EF_NOVVVV),
     EV("vpbroadcastd", M_0F38, P_66, 0x58, 0, EK_BCAST, 0, 4, TT_T1S, EF_NOVVVV),
     EV("vpbroadcastq", M_0F38, P_66, 0x59, 1, EK_BCAST, 0, 8, TT_T1S, EF_NOVVVV),
+    EV("vbroadcastss", M_0F38, P_66, 0x18, 0, EK_BCAST, 0, 4, TT_T1S, EF_NOVVVV),
     EV("vpbroadcastb r32", M_0F38, P_66, 0x7a, 0, EK_BCAST_GPR, 0, 1, TT_NONE, EF_NOVVVV | EF_REGONLY),
     EV("vpbroadcastw r32", M_0F38, P_66, 0x7b, 0, EK_BCAST_GPR, 0, 2, TT_NONE, EF_NOVVVV | EF_REGONLY),
     EV("vpbroadcastd/q r", M_0F38, P_66, 0x7c, WIG, EK_BCAST_GPR, 0, 0, TT_NONE, EF_NOVVVV | EF_REGONLY),

@@ -118,11 +118,12 @@ static void decode_mem(struct cursor *c, unsigned modrm, bool b_ext, bool x_ext,
     o->mem.seg = o->mem.base.cls == X86_RC_GPR && base_is_stack(o->mem.base.num) ? X86_SS : X86_DS;
 }
 
-static int find_row(bool vex, unsigned map, unsigned pp, unsigned opc, unsigned w)
+static int find_row(bool vex, unsigned map, unsigned pp, unsigned opc, unsigned w, unsigned ext)
 {
     for (unsigned i = 0; i < x86_evex_row_count; i++) {
         const struct evex_row *r = &x86_evex_rows[i];
-        if (r->vex == vex && r->map == map && r->pp == pp && r->opc == opc && (r->w == 2 || r->w == w))
+        if (r->vex == vex && r->map == map && r->pp == pp && r->opc == opc && (r->w == 2 || r->w == w) &&
+            (r->ext == EVEX_NO_EXT || r->ext == ext))
             return (int)i;
     }
     return -1;
@@ -204,7 +205,9 @@ static bool encoding_ok(const struct evex_row *row, const struct raw *r, bool me
         return false;
     if (row->vex)
         return r->ll == row->l && (reg < 8 || row->kind == KK_MOV_TO_GPR) && (vvvv < 8);
-    if (r->ll > VL_MAX_LL)
+    if (r->ll > VL_MAX_LL || ((row->flags & EF_L0) && r->ll))
+        return false;
+    if ((row->flags & EF_NOAAA) && (r->aaa || r->z))
         return false;
     if (r->b && (!mem || row->tuple != TT_FV))
         return false;   /* no rounding forms here; broadcast only where the tuple allows */
@@ -230,13 +233,15 @@ int x86_decode_evex(enum x86_code_size mode, const uint8_t *bytes, unsigned n, s
         return -1;   /* every other VEX instruction is Capstone's */
     if (!got || !c.ok || bad)
         return 0;
-    int ri = find_row(r.vex, r.map, r.pp, opc, r.w);
-    if (ri < 0)
+    uint8_t modrm = next(&c);
+    int ri = find_row(r.vex, r.map, r.pp, opc, r.w, (modrm >> 3) & 7);
+    if (ri < 0 || !c.ok)
         return 0;
     const struct evex_row *row = &x86_evex_rows[ri];
-    uint8_t modrm = next(&c);
     bool mem = (modrm >> 6) != MODRM_MOD_REG;
     unsigned es = row->esize ? row->esize : (r.w ? 8u : 4u);
+    if ((row->kind == EK_MOVD_IN || row->kind == EK_MOVD_OUT) && mode != X86_CODE64)
+        es = 4;   /* W1 means a 64-bit GPR only in 64-bit mode */
     unsigned asz = mode == X86_CODE64 ? (a67 ? 4u : 8u) : (a67 ? 2u : 4u);
     if (asz == 2)
         return 0;   /* 16-bit addressing: not decoded here */

@@ -19,6 +19,10 @@ enum evex_kind {
     EK_CMP,          /* k <- vvvv cmp rm (arg: enum evex_cmp), masked by k[aaa] */
     EK_BCAST,        /* reg <- element 0 of xmm/mem broadcast */
     EK_BCAST_GPR,    /* reg <- a GPR's low element broadcast */
+    EK_MOVD_IN,      /* xmm reg <- r/m32 (W0) or r/m64 (W1), the rest zeroed */
+    EK_MOVD_OUT,     /* r/m32 or r/m64 <- xmm reg's low element */
+    EK_SHIFT_IMM,    /* vvvv <- rm shifted/rotated by imm8 (arg: enum evex_shift; ModRM.reg is the opcode) */
+    EK_PERM2,        /* VPERMI2 (arg 0: reg holds indices) / VPERMT2 (arg 1: vvvv does) over two tables */
     /* VEX opmask instructions */
     KK_LOGIC,        /* k <- k op k (arg: enum evex_klogic) */
     KK_NOT,
@@ -41,6 +45,7 @@ enum evex_cmp {
     EC_PRED_S, EC_PRED_U,    /* VPCMP / VPCMPU with the imm8 predicate */
     EC_TESTM, EC_TESTNM,
 };
+enum evex_shift { ES_ROR, ES_ROL, ES_SRL, ES_SRA, ES_SLL };
 enum evex_klogic { KL_AND, KL_ANDN, KL_OR, KL_XOR, KL_XNOR, KL_ADD };
 
 /* Memory tuple types: what disp8 is scaled by (N). */
@@ -59,6 +64,8 @@ enum evex_flag {
     EF_REGONLY = 1u << 4,   /* ModRM.mod must be 11 */
     EF_MEMONLY = 1u << 5,   /* ModRM.mod must not be 11 */
     EF_W64GPR = 1u << 6,    /* a GPR operand is 64-bit with W1 (else 32) */
+    EF_NOAAA = 1u << 7,     /* no masking: EVEX.aaa and EVEX.z must be 0 */
+    EF_L0 = 1u << 8,        /* EVEX.L'L must be 0 (128-bit only) */
 };
 
 /* One row of avx512_ops.def. esize 0: 4 bytes with W0, 8 with W1. w: 0, 1, or 2 (ignored). */
@@ -74,8 +81,10 @@ struct evex_row {
     uint8_t arg;
     uint8_t esize;    /* bytes; 0 = by W */
     uint8_t tuple;    /* enum evex_tuple */
-    uint8_t flags;    /* enum evex_flag */
+    uint16_t flags;   /* enum evex_flag */
+    uint8_t ext;      /* ModRM.reg the form needs (group opcodes), or EVEX_NO_EXT */
 };
+#define EVEX_NO_EXT 0xffu
 extern const struct evex_row x86_evex_rows[];
 extern const unsigned x86_evex_row_count;
 

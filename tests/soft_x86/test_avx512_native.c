@@ -78,6 +78,10 @@ enum shape {
     S_KVM,     /* k <- vvvv cmp rm/mem */
     S_KVM_IB,
     S_RG,      /* reg <- GPR (rm, register only) */
+    S_MOVIN,   /* xmm reg <- GPR/mem (128-bit, unmasked) */
+    S_MOVOUT,  /* GPR/mem <- xmm reg (128-bit, unmasked) */
+    S_NT,      /* mem <- reg, unmasked (VMOVNTDQ) */
+    S_GRP_IB,  /* vvvv <- rm/mem by imm8, ModRM.reg the opcode extension */
     /* VEX opmask forms */
     K_KKK,     /* k, k, k (L1) */
     K_KK,      /* k, k (L0) */
@@ -93,9 +97,11 @@ struct form {
     uint8_t map, pp, opc, w, shape;
     uint8_t fv;        /* EVEX.b broadcast allowed with memory (full-vector tuple) */
     uint8_t aligned;   /* VL-aligned memory operand */
+    uint8_t ext;       /* S_GRP_IB: ModRM.reg */
 };
 
-#define E(n, map, pp, opc, w, shape, fv, al) { n, map, pp, opc, w, shape, fv, al }
+#define E(n, map, pp, opc, w, shape, fv, al) { n, map, pp, opc, w, shape, fv, al, 0 }
+#define G(n, opc, ext, w, fv) { n, 1, 1, opc, w, S_GRP_IB, fv, 0, ext }
 static const struct form forms[] = {
     E("vmovdqa64", 1, 1, 0x6f, 1, S_RM, 0, 1), E("vmovdqa32.st", 1, 1, 0x7f, 0, S_MR, 0, 1),
     E("vmovdqu32", 1, 2, 0x6f, 0, S_RM, 0, 0), E("vmovdqu64.st", 1, 2, 0x7f, 1, S_MR, 0, 0),
@@ -129,9 +135,18 @@ static const struct form forms[] = {
     E("vpbroadcastd", 2, 1, 0x58, 0, S_RM, 0, 0), E("vpbroadcastq", 2, 1, 0x59, 1, S_RM, 0, 0),
     E("vpbroadcastb.r", 2, 1, 0x7a, 0, S_RG, 0, 0), E("vpbroadcastw.r", 2, 1, 0x7b, 0, S_RG, 0, 0),
     E("vpbroadcastd.r", 2, 1, 0x7c, 0, S_RG, 0, 0), E("vpbroadcastq.r", 2, 1, 0x7c, 1, S_RG, 0, 0),
+    E("vbroadcastss", 2, 1, 0x18, 0, S_RM, 0, 0), E("vmovntdq", 1, 1, 0xe7, 0, S_NT, 0, 1),
+    E("vmovd.in", 1, 1, 0x6e, 0, S_MOVIN, 0, 0), E("vmovq.in", 1, 1, 0x6e, 1, S_MOVIN, 0, 0),
+    E("vmovd.out", 1, 1, 0x7e, 0, S_MOVOUT, 0, 0), E("vmovq.out", 1, 1, 0x7e, 1, S_MOVOUT, 0, 0),
+    G("vprord", 0x72, 0, 0, 1), G("vprolq", 0x72, 1, 1, 1), G("vprorq", 0x72, 0, 1, 1), G("vprold", 0x72, 1, 0, 1),
+    G("vpsrld", 0x72, 2, 0, 1), G("vpsraq", 0x72, 4, 1, 1), G("vpsrad", 0x72, 4, 0, 1), G("vpslld", 0x72, 6, 0, 1),
+    G("vpsrlq", 0x73, 2, 1, 1), G("vpsllq", 0x73, 6, 1, 1), G("vpsrlw", 0x71, 2, 0, 0), G("vpsraw", 0x71, 4, 0, 0),
+    G("vpsllw", 0x71, 6, 0, 0),
+    E("vpermi2d", 2, 1, 0x76, 0, S_RVM, 1, 0), E("vpermi2q", 2, 1, 0x76, 1, S_RVM, 1, 0),
+    E("vpermt2d", 2, 1, 0x7e, 0, S_RVM, 1, 0), E("vpermt2q", 2, 1, 0x7e, 1, S_RVM, 1, 0),
 };
 
-#define K(n, map, pp, opc, w, shape) { n, map, pp, opc, w, shape, 0, 0 }
+#define K(n, map, pp, opc, w, shape) { n, map, pp, opc, w, shape, 0, 0, 0 }
 static const struct form kforms[] = {
     K("kandw", 1, 0, 0x41, 0, K_KKK), K("kandb", 1, 1, 0x41, 0, K_KKK), K("kandq", 1, 0, 0x41, 1, K_KKK),
     K("kandnd", 1, 1, 0x42, 1, K_KKK), K("korw", 1, 0, 0x45, 0, K_KKK), K("kxnorb", 1, 1, 0x46, 0, K_KKK),
@@ -170,15 +185,21 @@ static unsigned modrm(uint8_t *p, unsigned reg, bool mem, unsigned rm, int disp8
 /* One EVEX instruction of form f; `odd` sometimes breaks an encoding rule. */
 static unsigned emit_evex(uint8_t *p, const struct form *f, uint64_t *s)
 {
-    bool mem = f->shape != S_RG && rng(s) % 3 == 0;
+    bool mem = f->shape == S_NT || (f->shape != S_RG && rng(s) % 3 == 0);
     unsigned ll = rng(s) % 3, reg = rng(s) % 32, v = rng(s) % 32, rm = rng(s) % 32;
     unsigned aaa = rng(s) % 8, z = rng(s) % 2, b = mem && f->fv && rng(s) % 3 == 0;
-    bool novvvv = f->shape == S_RM || f->shape == S_MR || f->shape == S_RG;
+    bool novvvv = f->shape == S_RM || f->shape == S_MR || f->shape == S_RG || f->shape >= S_MOVIN;
+    if (f->shape >= S_MOVIN)
+        aaa = z = 0;
+    if (f->shape == S_MOVIN || f->shape == S_MOVOUT) {
+        ll = 0;
+        rm = gpr(s);
+    }
     if (f->shape == S_KVM || f->shape == S_KVM_IB) {
         reg = rng(s) % 8;
         z = 0;
     }
-    if (f->shape == S_MR && mem)
+    if ((f->shape == S_MR || f->shape == S_MOVOUT) && mem)
         z = 0;
     if (novvvv)
         v = 0;
@@ -186,13 +207,15 @@ static unsigned emit_evex(uint8_t *p, const struct form *f, uint64_t *s)
         rm = gpr(s);
     if (mem)
         rm = 3;   /* [rbx + disp8*N] */
+    if (f->shape == S_GRP_IB)
+        reg = f->ext;
     bool odd = rng(s) % 16 == 0;
     if (odd) {   /* an encoding that should be #UD on both: reserved bit, vvvv, LL 3, b */
         switch (rng(s) % 4) {
         case 0: ll = 3; break;
         case 1: v = novvvv ? 1 + rng(s) % 31 : v; break;
         case 2: b = 1; break;
-        default: z = 1; break;
+        default: z = 1; aaa = f->shape >= S_MOVIN ? rng(s) % 8 : aaa; break;
         }
     }
     unsigned x = mem ? 0 : rm >> 4;
@@ -204,8 +227,8 @@ static unsigned emit_evex(uint8_t *p, const struct form *f, uint64_t *s)
     unsigned n = 5;
     int disp = (int)(rng(s) % 8) - 4;
     n += modrm(p + n, reg, mem, rm, disp);
-    if (f->shape == S_RVM_IB || f->shape == S_KVM_IB)
-        p[n++] = (uint8_t)rng(s);
+    if (f->shape == S_RVM_IB || f->shape == S_KVM_IB || f->shape == S_GRP_IB)
+        p[n++] = (uint8_t)(f->shape == S_GRP_IB && rng(s) % 2 ? rng(s) % 70 : rng(s));
     return n;
 }
 

@@ -36,11 +36,12 @@
 #define L1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | \
                 BIT(26) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, AVX2, SMEP, BMI2, ERMS (REP MOVSB/STOSB are exact at
- * any length, so the hint is honest), RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: LA57,
- * RDPID. */
+ * any length, so the hint is honest), RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: UMIP,
+ * LA57, RDPID. EDX: FSRM (fast short REP MOVSB: a hint, as honest as ERMS). */
 #define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(18) | BIT(19) | BIT(23) | BIT(24) | \
                 BIT(29))
-#define L7_ECX (BIT(16) | BIT(22))
+#define L7_ECX (BIT(2) | BIT(16) | BIT(22))
+#define L7_EDX BIT(4)
 /* Leaf 7.0 EBX with AVX-512 switched on: AVX512F, AVX512DQ, AVX512CD, AVX512BW,
  * AVX512VL. */
 #define L7_EBX_AVX512 (BIT(16) | BIT(17) | BIT(28) | BIT(30) | BIT(31))
@@ -67,7 +68,7 @@ struct cpuid_entry {
 static const struct cpuid_entry model[] = {
     { 0x0, 0, false, { MAX_BASIC_LEAF, VENDOR_EBX, VENDOR_ECX, VENDOR_EDX } },
     { 0x1, 0, false, { SIGNATURE, CLFLUSH_LINE_QWORDS, L1_ECX, L1_EDX } },
-    { 0x7, 0, true, { 0, L7_EBX, L7_ECX, 0 } },
+    { 0x7, 0, true, { 0, L7_EBX, L7_ECX, L7_EDX } },
     { 0xd, 0, true, { (uint32_t)X86_XSTATE_SUPPORTED, 0, 0, 0 } },   /* EBX/ECX computed */
     { 0xd, 1, true, { LD1_EAX, 0, 0, 0 } },                          /* EBX computed */
     { 0xd, 2, true, { X86_XSAVE_AVX_BYTES, X86_XSAVE_AVX_OFFSET, 0, 0 } },

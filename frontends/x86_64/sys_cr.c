@@ -27,6 +27,11 @@
 static const struct { uint64_t bit; enum x86_feature feature; } cr4_needs[] = {
     { X86_CR4_OSXSAVE, X86_FEAT_XSAVE },
     { X86_CR4_PCIDE, X86_FEAT_PCID },
+    { X86_CR4_FSGSBASE, X86_FEAT_FSGSBASE },
+    { X86_CR4_SMEP, X86_FEAT_SMEP },
+    { X86_CR4_SMAP, X86_FEAT_SMAP },
+    { X86_CR4_UMIP, X86_FEAT_UMIP },
+    { X86_CR4_LA57, X86_FEAT_LA57 },
 };
 
 /* Loading PAE PDPTEs from cr3 (MOV to CR3, or CR0/CR4 writes that enter or change

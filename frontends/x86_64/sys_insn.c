@@ -171,8 +171,16 @@ static uint64_t sys_mov_from_cr(struct sysargs *a)
     }
 }
 
+/* CR4.UMIP: SGDT, SIDT, SLDT, SMSW and STR are #GP(0) above CPL0 (VM86 counts as
+ * CPL3). */
+static void umip_check(struct sysargs *a)
+{
+    gp0_unless(a, !(a->st->cr4 & X86_CR4_UMIP) || x86_cpl(a->st) == 0);
+}
+
 static uint64_t sys_smsw(struct sysargs *a)
 {
+    umip_check(a);
     a->code = X86_SYS_CODE(X86_SYS_MOV_FROM_CR, X86_SYS_LEN(a->code), 4, 0, X86_SYS_NO_REG);
     return sys_mov_from_cr(a);
 }
@@ -462,10 +470,10 @@ static uint64_t dtable_store(struct sysargs *a, const struct x86_dtable *t)
 
 static uint64_t sys_lgdt(struct sysargs *a) { return dtable_load(a, &a->st->gdtr); }
 static uint64_t sys_lidt(struct sysargs *a) { return dtable_load(a, &a->st->idtr); }
-static uint64_t sys_sgdt(struct sysargs *a) { return dtable_store(a, &a->st->gdtr); }
-static uint64_t sys_sidt(struct sysargs *a) { return dtable_store(a, &a->st->idtr); }
-static uint64_t sys_sldt(struct sysargs *a) { return a->st->seg[X86_LDTR].selector; }
-static uint64_t sys_str(struct sysargs *a) { return a->st->seg[X86_TR].selector; }
+static uint64_t sys_sgdt(struct sysargs *a) { umip_check(a); return dtable_store(a, &a->st->gdtr); }
+static uint64_t sys_sidt(struct sysargs *a) { umip_check(a); return dtable_store(a, &a->st->idtr); }
+static uint64_t sys_sldt(struct sysargs *a) { umip_check(a); return a->st->seg[X86_LDTR].selector; }
+static uint64_t sys_str(struct sysargs *a) { umip_check(a); return a->st->seg[X86_TR].selector; }
 
 /* A system descriptor (LDT or TSS) from the GDT: 16 bytes in long mode. */
 static struct x86_segment system_descriptor(struct sysargs *a, uint16_t sel, uint64_t d[2])

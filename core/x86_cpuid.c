@@ -31,14 +31,16 @@
  * sets it). */
 #define L1_EDX (BIT(0) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | BIT(15) | \
                 BIT(16) | BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | BIT(26))
-/* Leaf 1 ECX: SSE3, PCLMULQDQ, SSSE3, FMA, CMPXCHG16B, SSE4.1, SSE4.2, MOVBE, POPCNT, AES,
- * XSAVE, AVX, F16C, RDRAND, and "running under a hypervisor". OSXSAVE (27) is dynamic. */
-#define L1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | \
-                BIT(26) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
+/* Leaf 1 ECX: SSE3, PCLMULQDQ, SSSE3, FMA, CMPXCHG16B, PCID (CR3 bits 11:0 with
+ * CR4.PCIDE; the TLB is untagged and every CR3 load flushes it, which PCID allows),
+ * SSE4.1, SSE4.2, MOVBE, POPCNT, AES, XSAVE, AVX, F16C, RDRAND, and "running under a
+ * hypervisor". OSXSAVE (27) is dynamic. */
+#define L1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(17) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | \
+                BIT(25) | BIT(26) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, AVX2, SMEP, BMI2, ERMS (REP MOVSB/STOSB are exact at
- * any length, so the hint is honest), RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: UMIP,
+ * any length, so the hint is honest), INVPCID, RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: UMIP,
  * LA57, RDPID. EDX: FSRM (fast short REP MOVSB: a hint, as honest as ERMS). */
-#define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(18) | BIT(19) | BIT(23) | BIT(24) | \
+#define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(10) | BIT(18) | BIT(19) | BIT(23) | BIT(24) | \
                 BIT(29))
 #define L7_ECX (BIT(2) | BIT(16) | BIT(22))
 #define L7_EDX BIT(4)

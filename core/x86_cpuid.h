@@ -24,6 +24,7 @@ enum x86_cpuid_reg { X86_CPUID_EAX, X86_CPUID_EBX, X86_CPUID_ECX, X86_CPUID_EDX 
  * CPUID). */
 #define X86_FEATURES(X)                                   \
     X(PCID, 0x1u, 0, X86_CPUID_ECX, 17)                   \
+    X(INVPCID, 0x7u, 0, X86_CPUID_EBX, 10)                \
     X(XSAVE, 0x1u, 0, X86_CPUID_ECX, 26)                  \
     X(FSGSBASE, 0x7u, 0, X86_CPUID_EBX, 0)                \
     X(SMEP, 0x7u, 0, X86_CPUID_EBX, 7)                    \

@@ -1,7 +1,7 @@
 /* test_cpu_features.c - the soft CPU keeps its CPUID model's promises about CR4 (soft
  * route): a CR4 bit whose feature the model lacks (SMAP, PKE) is #GP on MOV to CR4,
  * one it has (UMIP, FSGSBASE) is taken; with CR4.UMIP, SGDT/SIDT/SLDT/STR/
- * SMSW are #GP(0) at CPL3 and still work at CPL0. */
+ * SMSW are #GP(0) at CPL3 and still work at CPL0; CR4.PCIDE and CR3 PCIDs; INVPCID. */
 #include <criterion/criterion.h>
 
 #include <anyhv/anyhv.h>
@@ -85,4 +85,60 @@ Test(soft_x86_cpu_features, umip)
                 cr_assert_eq(v, want, "%s at CPL%u, UMIP %u: vector %d", forms[i].name, cpl, umip, v);
                 xg_destroy(&g);
             }
+}
+
+#define CR4_PCIDE (1ull << 17)
+#define CR3_NOFLUSH (1ull << 63)
+
+/* CR4.PCIDE: only with CR3[11:0] = 0 (IA-32e mode); then CR3 keeps a PCID in bits
+ * 11:0 and bit 63 of a MOV to CR3 is a hint that is not stored. */
+Test(soft_x86_cpu_features, pcid)
+{
+    /* mov rax, cr3; or rax, rdx; mov cr3, rax; mov rax, cr4; or rax, rcx; mov cr4, rax;
+     * mov rax, cr3; or rax, rsi; mov cr3, rax; mov rbx, cr3 */
+    static const uint8_t code[] = { 0x0f, 0x20, 0xd8, 0x48, 0x09, 0xd0, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xe0,
+                                    0x48, 0x09, 0xc8, 0x0f, 0x22, 0xe0, 0x0f, 0x20, 0xd8, 0x48, 0x09, 0xf0,
+                                    0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xdb };
+    for (unsigned low = 0; low < 2; low++) {
+        struct xg g;
+        soft_guest(&g, 0);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RCX, CR4_PCIDE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RDX, low ? 0x8 : 0);   /* CR3.PWT before PCIDE */
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSI, CR3_NOFLUSH | 5);
+        int v = run(&g, code, sizeof(code));
+        if (low) {
+            cr_assert_eq(v, (int)V_GP, "PCIDE with CR3[11:0] != 0: vector %d", v);
+        } else {
+            cr_assert_eq(v, -1, "vector %d", v);
+            cr_assert_eq(xg_reg(&g, HV_X86_RBX), XG_PML4 | 5u, "CR3 %#llx",
+                         (unsigned long long)xg_reg(&g, HV_X86_RBX));
+        }
+        xg_destroy(&g);
+    }
+}
+
+/* INVPCID: #UD without VMX's "enable INVPCID", #GP(0) above CPL0 and for the
+ * descriptor and type rules, else it runs (every type). */
+Test(soft_x86_cpu_features, invpcid)
+{
+    static const uint8_t code[] = { 0x66, 0x0f, 0x38, 0x82, 0x06 };   /* invpcid rax, [rsi] */
+    static const struct { unsigned cpl; bool enable; uint64_t type, d0, d1; int want; } cases[] = {
+        { 0, false, 0, 0, 0, 6 },  { 0, true, 0, 0, 0x1000, -1 }, { 0, true, 1, 0, 0, -1 },
+        { 0, true, 2, 0, 0, -1 },  { 0, true, 3, 0, 0, -1 },      { 0, true, 4, 0, 0, (int)V_GP },
+        { 0, true, 2, 1ull << 12, 0, (int)V_GP },                  { 0, true, 0, 0, 1ull << 60, (int)V_GP },
+        { 0, true, 1, 7, 0, (int)V_GP },                           { 3, true, 2, 0, 0, (int)V_GP },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xg g;
+        soft_guest(&g, cases[i].cpl);
+        cr_assert_eq(xg_ctrl(&g, VMCS_CTRL_CPU_BASED2, HV_VMX_CAP_PROCBASED2,
+                             cases[i].enable ? CPU_BASED2_INVPCID : 0), 0);
+        uint64_t desc[2] = { cases[i].d0, cases[i].d1 };
+        memcpy(g.ram + XG_DATA, desc, sizeof(desc));
+        hv_vcpu_write_register(g.vcpu, HV_X86_RAX, cases[i].type);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RSI, XG_DATA);
+        int v = run(&g, code, sizeof(code));
+        cr_assert_eq(v, cases[i].want, "case %u: vector %d, want %d", i, v, cases[i].want);
+        xg_destroy(&g);
+    }
 }

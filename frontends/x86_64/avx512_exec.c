@@ -3,7 +3,8 @@
  * ZMM_Hi256, and Hi16_ZMM for 16-31) and the opmask registers of struct x86_fpu.
  * Checks first, as the SDM orders them: #UD unless CR4.OSXSAVE and XCR0 enables
  * opmask, ZMM_Hi256, Hi16_ZMM, AVX and SSE (the opmask instructions too), and in
- * real/virtual-8086 mode; #NM with CR0.TS; #GP(0) for a misaligned aligned form.
+ * real/virtual-8086 mode; #NM with CR0.TS; #GP(0) for a misaligned aligned form
+ * whose mask selects an element (with none selected the host takes no fault).
  * Masking: an element whose k[aaa] bit is clear keeps the destination's value (or
  * zero with EVEX.z) and its memory is not touched, so it cannot fault (memory fault
  * suppression). Destination bits above the vector length are zeroed. A full,
@@ -222,7 +223,8 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
     struct x86_fpu *f = &x86_st(cpu)->fpu;
     uint64_t mask = o->aaa ? f->k[o->aaa] : ~0ull;
     const struct evex_row *row = o->row;
-    if ((row->flags & EF_ALIGNED) && o->mem && (o->addr & (o->vl - 1)))
+    /* misaligned: #GP(0) unless the mask selects no element (as the host does) */
+    if ((row->flags & EF_ALIGNED) && o->mem && (o->addr & (o->vl - 1)) && (mask & lanes_mask(o->n)))
         x86_raise_now(cpu, X86_V_GP, 0);
     uint8_t a[ZMM_BYTES], b[ZMM_BYTES], res[ZMM_BYTES];
     if (row->kind == EK_MOV_STORE) {

@@ -82,6 +82,8 @@ enum shape {
     S_MOVOUT,  /* GPR/mem <- xmm reg (128-bit, unmasked) */
     S_NT,      /* mem <- reg, unmasked (VMOVNTDQ) */
     S_GRP_IB,  /* vvvv <- rm/mem by imm8, ModRM.reg the opcode extension */
+    S_VEX,     /* a VEX (AVX/AVX2) instruction: reg, vvvv, rm/mem of 0-15 (bits 511:256 zeroed) */
+    S_VZU,     /* VZEROUPPER (f->opc 0x77) or VZEROALL (f->w = 1: VEX.L1) */
     /* VEX opmask forms */
     K_KKK,     /* k, k, k (L1) */
     K_KK,      /* k, k (L0) */
@@ -143,6 +145,9 @@ static const struct form forms[] = {
     G("vpsrlq", 0x73, 2, 1, 1), G("vpsllq", 0x73, 6, 1, 1), G("vpsrlw", 0x71, 2, 0, 0), G("vpsraw", 0x71, 4, 0, 0),
     G("vpsllw", 0x71, 6, 0, 0),
     E("vpermi2d", 2, 1, 0x76, 0, S_RVM, 1, 0), E("vpermi2q", 2, 1, 0x76, 1, S_RVM, 1, 0),
+    E("vex vpaddd", 1, 1, 0xfe, 0, S_VEX, 0, 0), E("vex vpxor", 1, 1, 0xef, 0, S_VEX, 0, 0),
+    E("vex vmovdqu", 1, 2, 0x6f, 0, S_VEX, 0, 0), E("vzeroupper", 1, 0, 0x77, 0, S_VZU, 0, 0),
+    E("vzeroall", 1, 0, 0x77, 1, S_VZU, 0, 0),
     E("vpermt2d", 2, 1, 0x7e, 0, S_RVM, 1, 0), E("vpermt2q", 2, 1, 0x7e, 1, S_RVM, 1, 0),
 };
 
@@ -182,9 +187,27 @@ static unsigned modrm(uint8_t *p, unsigned reg, bool mem, unsigned rm, int disp8
     return 2;
 }
 
+/* A VEX instruction (C4 form) among the EVEX ones: registers 0-15, 128 or 256 bits. */
+static unsigned emit_vex(uint8_t *p, const struct form *f, uint64_t *s)
+{
+    if (f->shape == S_VZU) {
+        p[0] = 0xc5, p[1] = (uint8_t)(0xf8 | (f->w << 2)), p[2] = 0x77;
+        return 3;
+    }
+    bool mem = rng(s) % 3 == 0;
+    unsigned reg = rng(s) % 16, v = f->opc == 0x6f ? 0 : rng(s) % 16, rm = mem ? 3 : rng(s) % 16, l = rng(s) % 2;
+    p[0] = 0xc4;
+    p[1] = (uint8_t)((!(reg & 8) << 7) | (1 << 6) | (!(rm & 8) << 5) | f->map);
+    p[2] = (uint8_t)(((~v & 15) << 3) | (l << 2) | f->pp);
+    p[3] = f->opc;
+    return 4 + modrm(p + 4, reg, mem, rm, (int)(rng(s) % 8) * 16);
+}
+
 /* One EVEX instruction of form f; `odd` sometimes breaks an encoding rule. */
 static unsigned emit_evex(uint8_t *p, const struct form *f, uint64_t *s)
 {
+    if (f->shape >= S_VEX)
+        return emit_vex(p, f, s);
     bool mem = f->shape == S_NT || (f->shape != S_RG && rng(s) % 3 == 0);
     unsigned ll = rng(s) % 3, reg = rng(s) % 32, v = rng(s) % 32, rm = rng(s) % 32;
     unsigned aaa = rng(s) % 8, z = rng(s) % 2, b = mem && f->fv && rng(s) % 3 == 0;

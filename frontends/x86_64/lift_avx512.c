@@ -72,4 +72,10 @@ void x86_avx512_vex_upper(struct x86_ctx *c)
         return;
     ir_set(c->b, ZMM_HI_OFF(reg), z);
     ir_set(c->b, ZMM_HI_OFF(reg) + 16u, z);
+    bool gather = in->op >= X86_I_VPGATHERDD && in->op <= X86_I_VGATHERQPD;
+    const struct x86_operand *mask = &in->o[in->nops ? in->nops - 1 : 0];
+    if (gather && mask->kind == X86_OPND_REG && mask->reg.num < 16) {   /* the mask register is written too */
+        ir_set(c->b, ZMM_HI_OFF(mask->reg.num), z);
+        ir_set(c->b, ZMM_HI_OFF(mask->reg.num) + 16u, z);
+    }
 }

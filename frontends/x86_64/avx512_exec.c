@@ -117,10 +117,30 @@ static void write_masked(struct x86_fpu *f, const struct evex_op *o, unsigned re
     zmm_put(f, reg, d);
 }
 
+static uint64_t saturate_s(int64_t v, unsigned es)
+{
+    int64_t hi = (int64_t)(elem_mask(es) >> 1), lo = -hi - 1;
+    return (uint64_t)(v > hi ? hi : v < lo ? lo : v);
+}
+
 static uint64_t int_op(unsigned op, uint64_t a, uint64_t b, unsigned es)
 {
     int64_t sa = sext(a, es), sb = sext(b, es);
+    uint64_t m = elem_mask(es);
     switch (op) {
+    case EI_MULLO: return a * b;
+    case EI_ADDS: return saturate_s(sa + sb, es);
+    case EI_SUBS: return saturate_s(sa - sb, es);
+    case EI_ADDUS: return a + b > m ? m : a + b;
+    case EI_SUBUS: return a > b ? a - b : 0;
+    case EI_AVGU: return (a + b + 1) >> 1;
+    case EI_ABS: return sb < 0 ? (uint64_t)-sb : b;
+    case EI_LZCNT: {
+        unsigned n = 0;
+        for (unsigned bit = 8 * es; bit-- > 0 && !(b >> bit & 1);)
+            n++;
+        return n;
+    }
     case EI_ADD: return a + b;
     case EI_SUB: return a - b;
     case EI_AND: return a & b;
@@ -218,6 +238,34 @@ static void permute2(struct x86_fpu *f, const struct evex_op *o, const uint8_t *
     write_masked(f, o, o->reg, res, mask);
 }
 
+/* The shuffles and one-table permutes: a = vvvv, b = rm (or memory). */
+static void shuffle(const struct evex_op *o, const uint8_t *a, const uint8_t *b, uint8_t *res)
+{
+    unsigned es = o->es, n = o->n;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t x = 0;
+        switch (o->row->kind) {
+        case EK_PERM1: x = elem(b, (unsigned)elem(a, i, es) & (n - 1), es); break;
+        case EK_CONFLICT:
+            for (unsigned j = 0; j < i; j++)
+                x |= (uint64_t)(elem(b, j, es) == elem(b, i, es)) << j;
+            break;
+        case EK_PSHUFB: {
+            uint8_t sel = b[i];
+            x = sel & 0x80 ? 0 : a[(i & ~15u) | (sel & 15u)];
+            break;
+        }
+        case EK_PSHUFD: x = elem(b, (i & ~3u) | ((o->imm >> (2 * (i & 3))) & 3), es); break;
+        default: {   /* EK_VALIGN: element i + imm8 mod n of the 2n elements b (low), a (high) */
+            unsigned k = i + (o->imm & (n - 1));
+            x = k < n ? elem(b, k, es) : elem(a, k - n, es);
+            break;
+        }
+        }
+        set_elem(res, i, es, x);
+    }
+}
+
 static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
 {
     struct x86_fpu *f = &x86_st(cpu)->fpu;
@@ -262,8 +310,13 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
         write_masked(f, o, o->reg, res, mask);
         return;
     }
-    if (o->mem)   /* a permute's table is read whole: its elements go where indices say */
-        load_source(cpu, o, row->kind == EK_PERM2 ? ~0ull : mask, b);
+    /* a table (permutes), a source shifted or shuffled across elements (VALIGN,
+     * VPSHUFD) or compared with every lower element (VPCONFLICT) is read whole: its elements go where the
+     * indices say, not where the mask does */
+    bool whole = row->kind == EK_PERM2 || row->kind == EK_PERM1 || row->kind == EK_VALIGN ||
+                 row->kind == EK_CONFLICT || row->kind == EK_PSHUFD;
+    if (o->mem)
+        load_source(cpu, o, whole ? ~0ull : mask, b);
     else
         zmm_get(f, o->rm, b);
     if (row->kind == EK_MOV_LOAD) {
@@ -279,6 +332,11 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
     zmm_get(f, o->vvvv, a);
     if (row->kind == EK_PERM2) {
         permute2(f, o, a, b, mask);
+        return;
+    }
+    if (row->kind != EK_CMP && row->kind != EK_INT && row->kind != EK_TERNLOG) {
+        shuffle(o, a, b, res);
+        write_masked(f, o, o->reg, res, mask);
         return;
     }
     if (row->kind == EK_CMP) {

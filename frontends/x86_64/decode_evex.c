@@ -205,7 +205,7 @@ static bool encoding_ok(const struct evex_row *row, const struct raw *r, bool me
         return false;
     if (row->vex)
         return r->ll == row->l && (reg < 8 || row->kind == KK_MOV_TO_GPR) && (vvvv < 8);
-    if (r->ll > VL_MAX_LL || ((row->flags & EF_L0) && r->ll))
+    if (r->ll > VL_MAX_LL || ((row->flags & EF_L0) && r->ll) || ((row->flags & EF_NOT128) && !r->ll))
         return false;
     if ((row->flags & EF_NOAAA) && (r->aaa || r->z))
         return false;

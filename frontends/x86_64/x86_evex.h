@@ -23,6 +23,11 @@ enum evex_kind {
     EK_MOVD_OUT,     /* r/m32 or r/m64 <- xmm reg's low element */
     EK_SHIFT_IMM,    /* vvvv <- rm shifted/rotated by imm8 (arg: enum evex_shift; ModRM.reg is the opcode) */
     EK_PERM2,        /* VPERMI2 (arg 0: reg holds indices) / VPERMT2 (arg 1: vvvv does) over two tables */
+    EK_PERM1,        /* VPERMD/Q: reg <- rm's elements indexed by vvvv */
+    EK_CONFLICT,     /* VPCONFLICTD/Q */
+    EK_PSHUFB,       /* bytes of vvvv by rm's indices, within each 128-bit lane */
+    EK_PSHUFD,       /* dwords of rm by imm8, within each 128-bit lane */
+    EK_VALIGN,       /* VALIGND/Q: (vvvv:rm) shifted right by imm8 elements */
     /* VEX opmask instructions */
     KK_LOGIC,        /* k <- k op k (arg: enum evex_klogic) */
     KK_NOT,
@@ -39,6 +44,8 @@ enum evex_kind {
 
 enum evex_int {
     EI_ADD, EI_SUB, EI_AND, EI_ANDN, EI_OR, EI_XOR, EI_MINU, EI_MAXU, EI_MINS, EI_MAXS,
+    EI_MULLO, EI_ADDS, EI_ADDUS, EI_SUBS, EI_SUBUS, EI_AVGU,
+    EI_ABS, EI_LZCNT,        /* unary: of the rm operand */
 };
 enum evex_cmp {
     EC_EQ, EC_GT,            /* VPCMPEQ / VPCMPGT (signed) */
@@ -66,6 +73,7 @@ enum evex_flag {
     EF_W64GPR = 1u << 6,    /* a GPR operand is 64-bit with W1 (else 32) */
     EF_NOAAA = 1u << 7,     /* no masking: EVEX.aaa and EVEX.z must be 0 */
     EF_L0 = 1u << 8,        /* EVEX.L'L must be 0 (128-bit only) */
+    EF_NOT128 = 1u << 9,    /* EVEX.L'L must not be 0 (no 128-bit form) */
 };
 
 /* One row of avx512_ops.def. esize 0: 4 bytes with W0, 8 with W1. w: 0, 1, or 2 (ignored). */

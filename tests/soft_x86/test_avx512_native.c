@@ -73,6 +73,7 @@ static uint64_t special(uint64_t *s)
 enum shape {
     S_RVM,     /* reg, vvvv, rm/mem */
     S_RM,      /* reg, rm/mem (vvvv 1111) */
+    S_RM_IB,   /* reg, rm/mem, imm8 (vvvv 1111) */
     S_MR,      /* rm/mem <- reg (stores; vvvv 1111) */
     S_RVM_IB,  /* reg, vvvv, rm/mem, imm8 */
     S_KVM,     /* k <- vvvv cmp rm/mem */
@@ -145,6 +146,20 @@ static const struct form forms[] = {
     G("vpsrlq", 0x73, 2, 1, 1), G("vpsllq", 0x73, 6, 1, 1), G("vpsrlw", 0x71, 2, 0, 0), G("vpsraw", 0x71, 4, 0, 0),
     G("vpsllw", 0x71, 6, 0, 0),
     E("vpermi2d", 2, 1, 0x76, 0, S_RVM, 1, 0), E("vpermi2q", 2, 1, 0x76, 1, S_RVM, 1, 0),
+    E("vpmullw", 1, 1, 0xd5, 0, S_RVM, 0, 0), E("vpmulld", 2, 1, 0x40, 0, S_RVM, 1, 0),
+    E("vpmullq", 2, 1, 0x40, 1, S_RVM, 1, 0), E("vpaddsb", 1, 1, 0xec, 0, S_RVM, 0, 0),
+    E("vpaddsw", 1, 1, 0xed, 0, S_RVM, 0, 0), E("vpaddusb", 1, 1, 0xdc, 0, S_RVM, 0, 0),
+    E("vpaddusw", 1, 1, 0xdd, 0, S_RVM, 0, 0), E("vpsubsb", 1, 1, 0xe8, 0, S_RVM, 0, 0),
+    E("vpsubsw", 1, 1, 0xe9, 0, S_RVM, 0, 0), E("vpsubusb", 1, 1, 0xd8, 0, S_RVM, 0, 0),
+    E("vpsubusw", 1, 1, 0xd9, 0, S_RVM, 0, 0), E("vpavgb", 1, 1, 0xe0, 0, S_RVM, 0, 0),
+    E("vpavgw", 1, 1, 0xe3, 0, S_RVM, 0, 0), E("vpabsb", 2, 1, 0x1c, 0, S_RM, 0, 0),
+    E("vpabsw", 2, 1, 0x1d, 0, S_RM, 0, 0), E("vpabsd", 2, 1, 0x1e, 0, S_RM, 1, 0),
+    E("vpabsq", 2, 1, 0x1f, 1, S_RM, 1, 0), E("vplzcntd", 2, 1, 0x44, 0, S_RM, 1, 0),
+    E("vplzcntq", 2, 1, 0x44, 1, S_RM, 1, 0), E("vpconflictd", 2, 1, 0xc4, 0, S_RM, 1, 0),
+    E("vpconflictq", 2, 1, 0xc4, 1, S_RM, 1, 0), E("vpshufb", 2, 1, 0x00, 0, S_RVM, 0, 0),
+    E("vpshufd", 1, 1, 0x70, 0, S_RM_IB, 1, 0), E("vpermd", 2, 1, 0x36, 0, S_RVM, 1, 0),
+    E("vpermq", 2, 1, 0x36, 1, S_RVM, 1, 0), E("valignd", 3, 1, 0x03, 0, S_RVM_IB, 1, 0),
+    E("valignq", 3, 1, 0x03, 1, S_RVM_IB, 1, 0),
     E("vex vpaddd", 1, 1, 0xfe, 0, S_VEX, 0, 0), E("vex vpxor", 1, 1, 0xef, 0, S_VEX, 0, 0),
     E("vex vmovdqu", 1, 2, 0x6f, 0, S_VEX, 0, 0), E("vzeroupper", 1, 0, 0x77, 0, S_VZU, 0, 0),
     E("vzeroall", 1, 0, 0x77, 1, S_VZU, 0, 0),
@@ -211,7 +226,8 @@ static unsigned emit_evex(uint8_t *p, const struct form *f, uint64_t *s)
     bool mem = f->shape == S_NT || (f->shape != S_RG && rng(s) % 3 == 0);
     unsigned ll = rng(s) % 3, reg = rng(s) % 32, v = rng(s) % 32, rm = rng(s) % 32;
     unsigned aaa = rng(s) % 8, z = rng(s) % 2, b = mem && f->fv && rng(s) % 3 == 0;
-    bool novvvv = f->shape == S_RM || f->shape == S_MR || f->shape == S_RG || f->shape >= S_MOVIN;
+    bool novvvv = f->shape == S_RM || f->shape == S_RM_IB || f->shape == S_MR || f->shape == S_RG ||
+                  f->shape >= S_MOVIN;
     if (f->shape >= S_MOVIN)
         aaa = z = 0;
     if (f->shape == S_MOVIN || f->shape == S_MOVOUT) {
@@ -250,7 +266,7 @@ static unsigned emit_evex(uint8_t *p, const struct form *f, uint64_t *s)
     unsigned n = 5;
     int disp = (int)(rng(s) % 8) - 4;
     n += modrm(p + n, reg, mem, rm, disp);
-    if (f->shape == S_RVM_IB || f->shape == S_KVM_IB || f->shape == S_GRP_IB)
+    if (f->shape == S_RVM_IB || f->shape == S_KVM_IB || f->shape == S_GRP_IB || f->shape == S_RM_IB)
         p[n++] = (uint8_t)(f->shape == S_GRP_IB && rng(s) % 2 ? rng(s) % 70 : rng(s));
     return n;
 }

@@ -145,7 +145,11 @@ struct x86_fpu {
     uint32_t mxcsr, mxcsr_mask;
     x86_xmm_t xmm[16];
     x86_xmm_t ymm_hi[16];  /* upper halves of YMM when AVX state is kept */
-    /* AVX-512 (soft CPU; XSAVE components 5-7, frontends/x86_64/avx512_*.c) */
+};
+
+/* AVX-512 state (XSAVE components 5-7; frontends/x86_64/avx512_*.c). ZMMn's low 256
+ * bits are fpu.xmm[n] and fpu.ymm_hi[n]. */
+struct x86_zmm {
     uint64_t k[8];                         /* opmask registers k0-k7 */
     alignas(16) uint8_t zmm_hi256[16][32]; /* bits 511:256 of ZMM0-15 */
     alignas(16) uint8_t hi16_zmm[16][64];  /* ZMM16-31 whole */
@@ -242,6 +246,7 @@ struct x86_state {
     uint64_t soft_dbg_held;          /* soft CPU: the pending debug exceptions MOV SS / POP SS
                                       * hold over the next instruction; an event that
                                       * instruction raises keeps them (ignored by KVM) */
+    struct x86_zmm zmm;              /* AVX-512 (last, so no hot offset moves) */
 };
 
 _Static_assert(offsetof(struct x86_state, gpr) == 0, "gpr pinned at 0 for generated code");

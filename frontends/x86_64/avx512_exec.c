@@ -1,6 +1,6 @@
 /* avx512_exec.c - the AVX-512 state helper: one call runs one EVEX instruction or
  * VEX opmask instruction (x86_evex.h) on the ZMM registers (XMM | YMM_Hi128 |
- * ZMM_Hi256, and Hi16_ZMM for 16-31) and the opmask registers of struct x86_fpu.
+ * ZMM_Hi256, and Hi16_ZMM for 16-31) and the opmask registers (struct x86_zmm).
  * Checks first, as the SDM orders them: #UD unless CR4.OSXSAVE and XCR0 enables
  * opmask, ZMM_Hi256, Hi16_ZMM, AVX and SSE (the opmask instructions too), and in
  * real/virtual-8086 mode; #NM with CR0.TS; #GP(0) for a misaligned aligned form
@@ -28,20 +28,22 @@ struct evex_op {
     uint64_t addr;
 };
 
-static uint8_t *zmm_at(struct x86_fpu *f, unsigned r, unsigned byte)
+static uint8_t *zmm_at(struct x86_state *f, unsigned r, unsigned byte)
 {
     if (r >= 16)
-        return &f->hi16_zmm[r - 16][byte];
-    return byte < 16 ? &f->xmm[r].b[byte] : byte < 32 ? &f->ymm_hi[r].b[byte - 16] : &f->zmm_hi256[r][byte - 32];
+        return &f->zmm.hi16_zmm[r - 16][byte];
+    return byte < 16   ? &f->fpu.xmm[r].b[byte]
+           : byte < 32 ? &f->fpu.ymm_hi[r].b[byte - 16]
+                       : &f->zmm.zmm_hi256[r][byte - 32];
 }
 
-static void zmm_get(struct x86_fpu *f, unsigned r, uint8_t out[ZMM_BYTES])
+static void zmm_get(struct x86_state *f, unsigned r, uint8_t out[ZMM_BYTES])
 {
     for (unsigned i = 0; i < ZMM_BYTES; i += 16)
         memcpy(out + i, zmm_at(f, r, i), 16);
 }
 
-static void zmm_put(struct x86_fpu *f, unsigned r, const uint8_t in[ZMM_BYTES])
+static void zmm_put(struct x86_state *f, unsigned r, const uint8_t in[ZMM_BYTES])
 {
     for (unsigned i = 0; i < ZMM_BYTES; i += 16)
         memcpy(zmm_at(f, r, i), in + i, 16);
@@ -104,7 +106,7 @@ static void load_source(struct soft_cpu *cpu, const struct evex_op *o, uint64_t 
 }
 
 /* Merge res into register reg under the mask (zeroing with z) and clear bits above VL. */
-static void write_masked(struct x86_fpu *f, const struct evex_op *o, unsigned reg, const uint8_t *res, uint64_t mask)
+static void write_masked(struct x86_state *f, const struct evex_op *o, unsigned reg, const uint8_t *res, uint64_t mask)
 {
     uint8_t d[ZMM_BYTES];
     zmm_get(f, reg, d);
@@ -197,10 +199,10 @@ static void run_movd(struct soft_cpu *cpu, const struct evex_op *o)
         uint64_t v = o->mem ? mmu_read(cpu, addr_of(o, 0), o->es, MMU_READ, o->seg) : st->gpr[o->rm & 15];
         uint8_t d[ZMM_BYTES] = { 0 };
         set_elem(d, 0, o->es, v);
-        zmm_put(&st->fpu, o->reg, d);
+        zmm_put(st, o->reg, d);
         return;
     }
-    uint64_t v = elem(zmm_at(&st->fpu, o->reg, 0), 0, o->es);
+    uint64_t v = elem(zmm_at(st, o->reg, 0), 0, o->es);
     if (o->mem)
         mmu_write(cpu, addr_of(o, 0), v, o->es, MMU_WRITE, o->seg);
     else
@@ -225,7 +227,7 @@ static uint64_t shift_imm(unsigned op, uint64_t x, unsigned count, unsigned es)
 /* VPERMI2D/Q: reg holds the indices and is overwritten; the tables are vvvv (low)
  * and rm (high). VPERMT2D/Q: reg is the low table, vvvv the indices. Masked-off
  * elements keep reg's value. */
-static void permute2(struct x86_fpu *f, const struct evex_op *o, const uint8_t *a, const uint8_t *b, uint64_t mask)
+static void permute2(struct x86_state *f, const struct evex_op *o, const uint8_t *a, const uint8_t *b, uint64_t mask)
 {
     uint8_t d[ZMM_BYTES], res[ZMM_BYTES];
     zmm_get(f, o->reg, d);
@@ -268,8 +270,8 @@ static void shuffle(const struct evex_op *o, const uint8_t *a, const uint8_t *b,
 
 static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
 {
-    struct x86_fpu *f = &x86_st(cpu)->fpu;
-    uint64_t mask = o->aaa ? f->k[o->aaa] : ~0ull;
+    struct x86_state *f = x86_st(cpu);
+    uint64_t mask = o->aaa ? f->zmm.k[o->aaa] : ~0ull;
     const struct evex_row *row = o->row;
     /* misaligned: #GP(0) unless the mask selects no element (as the host does) */
     if ((row->flags & EF_ALIGNED) && o->mem && (o->addr & (o->vl - 1)) && (mask & lanes_mask(o->n)))
@@ -344,7 +346,7 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
         for (unsigned i = 0; i < o->n; i++)
             if ((mask >> i & 1) && compare(o, elem(a, i, o->es), elem(b, i, o->es)))
                 k |= 1ull << i;
-        f->k[o->reg & 7] = k;
+        f->zmm.k[o->reg & 7] = k;
         return;
     }
     uint8_t d[ZMM_BYTES];
@@ -362,7 +364,7 @@ static void run_vector(struct soft_cpu *cpu, struct evex_op *o)
 static void run_opmask(struct soft_cpu *cpu, struct evex_op *o)
 {
     struct x86_state *st = x86_st(cpu);
-    uint64_t *k = st->fpu.k;
+    uint64_t *k = st->zmm.k;
     unsigned bits = 8 * o->es;
     uint64_t m = lanes_mask(bits), src1 = k[o->vvvv & 7] & m, src2 = k[o->rm & 7] & m, r = 0;
     switch (o->row->kind) {

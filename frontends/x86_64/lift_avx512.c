@@ -10,7 +10,7 @@
 #include "core/x86_cpuid.h"
 
 #define ZMM_HI_OFF(n) \
-    ((uint32_t)(offsetof(struct x86_state, fpu) + offsetof(struct x86_fpu, zmm_hi256) + 32u * (n)))
+    ((uint32_t)(offsetof(struct x86_state, zmm) + offsetof(struct x86_zmm, zmm_hi256) + 32u * (n)))
 
 uint64_t x86_evex_pack(const struct x86_evex *ev, unsigned seg, bool addr32, bool long_mode)
 {

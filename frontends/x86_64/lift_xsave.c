@@ -68,16 +68,17 @@ uint64_t x86_xinuse(const struct x86_state *st)
     u |= x87_init ? 0 : X86_XSTATE_X87;
     u |= all_zero(f->xmm, sizeof(f->xmm)) ? 0 : X86_XSTATE_SSE;
     u |= all_zero(f->ymm_hi, sizeof(f->ymm_hi)) ? 0 : X86_XSTATE_AVX;
-    u |= all_zero(f->k, sizeof(f->k)) ? 0 : X86_XSTATE_OPMASK;
-    u |= all_zero(f->zmm_hi256, sizeof(f->zmm_hi256)) ? 0 : X86_XSTATE_ZMM_HI256;
-    u |= all_zero(f->hi16_zmm, sizeof(f->hi16_zmm)) ? 0 : X86_XSTATE_HI16_ZMM;
+    const struct x86_zmm *z = &st->zmm;
+    u |= all_zero(z->k, sizeof(z->k)) ? 0 : X86_XSTATE_OPMASK;
+    u |= all_zero(z->zmm_hi256, sizeof(z->zmm_hi256)) ? 0 : X86_XSTATE_ZMM_HI256;
+    u |= all_zero(z->hi16_zmm, sizeof(z->hi16_zmm)) ? 0 : X86_XSTATE_HI16_ZMM;
     return u;
 }
 
 /* The image of the current state in standard format (every component). */
 static void image_of_state(const struct x86_state *st, bool rexw, uint8_t *img)
 {
-    x86_fpstate_save(&st->fpu, X86_XSTATE_ALL, img, XS_AREA);
+    x86_fpstate_save(&st->fpu, &st->zmm, X86_XSTATE_ALL, img, XS_AREA);
     uint32_t mask = SOFT_MXCSR_MASK;
     memcpy(img + FX_MXCSR + 4, &mask, 4);
     if (!rexw) {
@@ -186,11 +187,11 @@ static void init_component(struct x86_state *st, unsigned i, unsigned nregs)
     } else if (i == 2) {
         memset(f->ymm_hi, 0, nregs * sizeof(f->ymm_hi[0]));
     } else if (i == 5) {
-        memset(f->k, 0, sizeof(f->k));
+        memset(st->zmm.k, 0, sizeof(st->zmm.k));
     } else if (i == 6) {
-        memset(f->zmm_hi256, 0, nregs * sizeof(f->zmm_hi256[0]));
+        memset(st->zmm.zmm_hi256, 0, nregs * sizeof(st->zmm.zmm_hi256[0]));
     } else if (i == 7 && nregs == LONG_REGS) {
-        memset(f->hi16_zmm, 0, sizeof(f->hi16_zmm));
+        memset(st->zmm.hi16_zmm, 0, sizeof(st->zmm.hi16_zmm));
     }
 }
 
@@ -200,7 +201,7 @@ static void load_component(struct x86_state *st, const uint8_t *img, unsigned i,
     struct x86_fpu *f = &st->fpu;
     if (i == 0) {
         struct x86_fpu t = *f;
-        x86_fpstate_load(&t, img, X86_FXSAVE_SIZE);
+        x86_fpstate_load(&t, NULL, img, X86_FXSAVE_SIZE);
         f->fcw = t.fcw, f->fsw = t.fsw, f->ftw = t.ftw, f->fop = t.fop, f->fip = t.fip, f->fdp = t.fdp;
         memcpy(f->st, t.st, sizeof(f->st));
         if (!rexw) {
@@ -214,11 +215,11 @@ static void load_component(struct x86_state *st, const uint8_t *img, unsigned i,
     } else if (i == 2) {
         memcpy(f->ymm_hi, img + X86_XSAVE_AVX_OFFSET, component_bytes(i, nregs));
     } else if (i == 5) {
-        memcpy(f->k, img + X86_XSAVE_OPMASK_OFFSET, component_bytes(i, nregs));
+        memcpy(st->zmm.k, img + X86_XSAVE_OPMASK_OFFSET, component_bytes(i, nregs));
     } else if (i == 6) {
-        memcpy(f->zmm_hi256, img + X86_XSAVE_ZMM_HI256_OFFSET, component_bytes(i, nregs));
+        memcpy(st->zmm.zmm_hi256, img + X86_XSAVE_ZMM_HI256_OFFSET, component_bytes(i, nregs));
     } else if (i == 7) {
-        memcpy(f->hi16_zmm, img + X86_XSAVE_HI16_ZMM_OFFSET, component_bytes(i, nregs));
+        memcpy(st->zmm.hi16_zmm, img + X86_XSAVE_HI16_ZMM_OFFSET, component_bytes(i, nregs));
     }
 }
 

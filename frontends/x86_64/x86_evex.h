@@ -2,8 +2,8 @@
  * subsets listed in avx512_ops.def) and the VEX-encoded opmask instructions (K*).
  * decode_evex.c decodes them from the bytes itself (Capstone 4.0.2 gives EVEX forms
  * VEX ids and no masking, broadcast or disp8*N facts); lift_avx512.c hands each to
- * one state helper, avx512_exec.c, which runs it on struct x86_fpu's ZMM and opmask
- * registers through the soft MMU, element by element where a mask can suppress
+ * one state helper, avx512_exec.c, which runs it on the ZMM and opmask registers
+ * (struct x86_fpu and struct x86_zmm) through the soft MMU, element by element where a mask can suppress
  * faults. docs/x86-frontend.md "AVX-512" lists what exists. */
 #ifndef ANYHV_FRONTENDS_X86_64_X86_EVEX_H
 #define ANYHV_FRONTENDS_X86_64_X86_EVEX_H

@@ -85,6 +85,7 @@ enum shape {
     S_GRP_IB,  /* vvvv <- rm/mem by imm8, ModRM.reg the opcode extension */
     S_VEX,     /* a VEX (AVX/AVX2) instruction: reg, vvvv, rm/mem of 0-15 (bits 511:256 zeroed) */
     S_VZU,     /* VZEROUPPER (f->opc 0x77) or VZEROALL (f->w = 1: VEX.L1) */
+    S_FXRSTOR, /* FXRSTOR64 of the input image's legacy area: AVX-512 state untouched */
     /* VEX opmask forms */
     K_KKK,     /* k, k, k (L1) */
     K_KK,      /* k, k (L0) */
@@ -162,7 +163,7 @@ static const struct form forms[] = {
     E("valignq", 3, 1, 0x03, 1, S_RVM_IB, 1, 0),
     E("vex vpaddd", 1, 1, 0xfe, 0, S_VEX, 0, 0), E("vex vpxor", 1, 1, 0xef, 0, S_VEX, 0, 0),
     E("vex vmovdqu", 1, 2, 0x6f, 0, S_VEX, 0, 0), E("vzeroupper", 1, 0, 0x77, 0, S_VZU, 0, 0),
-    E("vzeroall", 1, 0, 0x77, 1, S_VZU, 0, 0),
+    E("vzeroall", 1, 0, 0x77, 1, S_VZU, 0, 0), E("fxrstor64", 0, 0, 0, 0, S_FXRSTOR, 0, 0),
     E("vpermt2d", 2, 1, 0x7e, 0, S_RVM, 1, 0), E("vpermt2q", 2, 1, 0x7e, 1, S_RVM, 1, 0),
 };
 
@@ -205,6 +206,11 @@ static unsigned modrm(uint8_t *p, unsigned reg, bool mem, unsigned rm, int disp8
 /* A VEX instruction (C4 form) among the EVEX ones: registers 0-15, 128 or 256 bits. */
 static unsigned emit_vex(uint8_t *p, const struct form *f, uint64_t *s)
 {
+    if (f->shape == S_FXRSTOR) {   /* fxrstor64 [rbx + IMG_IN - BASE] */
+        const uint8_t b[] = { 0x48, 0x0f, 0xae, 0x8b, (IMG_IN - BASE) & 0xff, (IMG_IN - BASE) >> 8, 0, 0 };
+        memcpy(p, b, sizeof(b));
+        return sizeof(b);
+    }
     if (f->shape == S_VZU) {
         p[0] = 0xc5, p[1] = (uint8_t)(0xf8 | (f->w << 2)), p[2] = 0x77;
         return 3;

@@ -52,8 +52,11 @@ void x86_state_reset(struct x86_state *st);
 #define X86_XSAVE_HEADER_SIZE 64u
 #define X86_XSAVE_YMM_OFFSET 576u
 #define X86_XSAVE_AVX_SIZE (X86_XSAVE_YMM_OFFSET + 256u)
-void x86_fpstate_save(const struct x86_fpu *fpu, uint64_t xcr0, uint8_t *buf, size_t size);
-void x86_fpstate_load(struct x86_fpu *fpu, const uint8_t *buf, size_t size);
+/* zmm: the AVX-512 state to save or load with the image (its components when XCR0 /
+ * XSTATE_BV name them and the buffer holds them), or NULL to leave it out (FXSAVE). */
+void x86_fpstate_save(const struct x86_fpu *fpu, const struct x86_zmm *zmm, uint64_t xcr0, uint8_t *buf,
+                      size_t size);
+void x86_fpstate_load(struct x86_fpu *fpu, struct x86_zmm *zmm, const uint8_t *buf, size_t size);
 
 /* Fill the VMCS read-only exit fields from vcpu->exit. Returns the hv_vcpu_run
  * result (HV_ERROR for an internal backend failure). */

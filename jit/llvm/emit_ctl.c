@@ -17,17 +17,23 @@ static LLVMValueRef icount_plus(struct em_fn *f, uint64_t n)
     return n ? LLVMBuildAdd(f->m->bd, f->ic0, LLVMConstInt(f->m->i64, n, 0), "") : f->ic0;
 }
 
-/* Publish the open instruction before out-of-line code can look (interp.c sync). */
-static void sync_open(struct em_fn *f, bool main_path)
+/* The current instruction as soft_cpu shows it: open or retired, its pc and length. */
+static void publish_insn(struct em_fn *f, bool open)
 {
     struct em_module *m = f->m;
-    em_cache_flush(f, main_path);
-    em_store(f, icount_plus(f, f->seen ? f->seen - 1 : 0), f->cpu, EM_CPU(icount));
-    em_store(f, LLVMConstInt(m->i32, f->start != NULL, 0), f->cpu, EM_CPU(insn_open));
+    em_store(f, LLVMConstInt(m->i32, open, 0), f->cpu, EM_CPU(insn_open));
     if (f->start) {
         em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
         em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
     }
+}
+
+/* Publish the open instruction before out-of-line code can look (interp.c sync). */
+static void sync_open(struct em_fn *f, bool main_path)
+{
+    em_cache_flush(f, main_path);
+    em_store(f, icount_plus(f, f->seen ? f->seen - 1 : 0), f->cpu, EM_CPU(icount));
+    publish_insn(f, f->start != NULL);
 }
 
 static void call_set_pc(struct em_fn *f, LLVMValueRef pc)
@@ -56,12 +62,7 @@ static void ret(struct em_fn *f, uint32_t r)
  * it publishes its own before anything out of line runs). */
 static void ret_exit(struct em_fn *f)
 {
-    struct em_module *m = f->m;
-    em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
-    if (f->start) {
-        em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
-        em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
-    }
+    publish_insn(f, false);
     ret(f, INTERP_EXIT);
 }
 

@@ -208,7 +208,8 @@ void a64_helpers_register(void)
         [A64_H_MSR_IMM] = { "a64_msr_imm", a64_helper_msr_imm, SYSTEM_HELPER },
         [A64_H_SYS] = { "a64_sys", a64_helper_sys, SYSTEM_HELPER | IR_HELPER_MEM },
         [A64_H_ERET] = { "a64_eret", helper_eret, SYSTEM_HELPER },
-        [A64_H_ALIGN] = { "a64_align", helper_align, SYSTEM_HELPER },
+        /* It changes state only to take the fault: a block with exclusives can chain. */
+        [A64_H_ALIGN] = { "a64_align", helper_align, IR_HELPER_READS_STATE | IR_HELPER_MAY_FAULT },
         [A64_H_CRC32] = { "a64_crc32", helper_crc32, IR_HELPER_PURE },
         [A64_H_BREAKPOINT] = { "a64_breakpoint", a64_helper_breakpoint, SYSTEM_HELPER },
         [A64_H_WATCHPOINT] = { "a64_watchpoint", a64_helper_watchpoint, SYSTEM_HELPER },

@@ -80,45 +80,6 @@ void soft_jit_vcpu_fini(struct soft_vcpu *sv)
     sv->jctx.jcache = NULL;
 }
 
-/* The bits of value `slot` that may differ from the state field the block read at
- * (off, w): 0 for that GET itself, ~0 when the value does not derive from it. Follows
- * what frontends build flag updates from: INSERT of a field, AND/OR with a constant,
- * SELECT between two such values. */
-static uint64_t changed_bits(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off,
-                             unsigned w, unsigned depth)
-{
-    if (depth > 12 || !def[slot])
-        return ~0ull;
-    const struct interp_insn *d = &p->code[def[slot] - 1];
-    switch (d->op) {
-    case IR_GET:
-    case IX_GET64:
-        return d->imm == off && d->w == w ? 0 : ~0ull;
-    case IR_INSERT: {
-        unsigned fw = (unsigned)d->imm2;
-        if (d->imm >= 64)
-            return ~0ull;
-        uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
-        return field | changed_bits(p, def, d->a, off, w, depth + 1);
-    }
-    case IR_SELECT:
-        return changed_bits(p, def, d->b, off, w, depth + 1) | changed_bits(p, def, d->c, off, w, depth + 1);
-    case IR_AND:
-    case IX_AND64:
-    case IR_OR:
-    case IX_OR64: {
-        bool and = d->op == IR_AND || d->op == IX_AND64;
-        uint32_t var = p->is_const[d->b] ? d->a : d->b, k = p->is_const[d->b] ? d->b : d->a;
-        if (!p->is_const[k])
-            return ~0ull;
-        uint64_t kv = (uint64_t)p->vals[k];
-        return (and ? ~kv : kv) | changed_bits(p, def, var, off, w, depth + 1);
-    }
-    default:
-        return ~0ull;
-    }
-}
-
 /* Whether a SET of `in` only changes bits the frontend calls plain (events and the
  * mode key never look at them). */
 static bool set_is_plain(const struct soft_frontend *fe, const struct interp_prog *p, const uint32_t *def,
@@ -131,7 +92,7 @@ static bool set_is_plain(const struct soft_frontend *fe, const struct interp_pro
     uint64_t all = bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
     if ((plain & all) == all)
         return true;
-    return (changed_bits(p, def, set->a, set->imm, set->w, 0) & all & ~plain) == 0;
+    return (interp_changed_bits(p, def, set->a, set->imm, set->w) & all & ~plain) == 0;
 }
 
 /* ANYHV_JIT_DEBUG: what keeps a block at pc from chaining (for frontend work). */
@@ -151,14 +112,12 @@ static bool block_chainable(const struct soft_vcpu *sv, const struct tc_block *b
     const struct interp_prog *p = &blk->prog;
     if (!fe->plain_bits || !fe->events_quiet)
         return false;
-    uint32_t *def = calloc(p->nvals ? p->nvals : 1, sizeof(*def));
+    uint32_t *def = interp_defs(p);
     if (!def)
         return false;
     bool ok = true;
     for (uint32_t i = 0; i < p->count && ok; i++) {
         const struct interp_insn *in = &p->code[i];
-        if (in->dst)
-            def[in->dst] = i + 1;
         if (in->op == IR_SET || in->op == IX_SET64)
             ok = set_is_plain(fe, p, def, in);
         else if (in->op == IR_CALL)

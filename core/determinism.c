@@ -233,6 +233,71 @@ static uint64_t vtimer_due_icount(const struct vcpu *v)
     return (uint64_t)insns > v->idle_insns ? (uint64_t)insns - v->idle_insns : 0;
 }
 
+/* Credits an idle vCPU `insns` instructions of virtual time in one go when it is the
+ * only vCPU (nobody else's turn to keep in step with), else at most the rest of its
+ * turn, which passes on once used up. With d->lock held; returns the credit. */
+static uint64_t idle_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
+{
+    if (next_in_rotation(v->vm, v->id) == v->id) {
+        v->idle_insns += insns;
+        return insns;
+    }
+    uint64_t left = d->turn == v->id && d->used < DET_QUANTUM ? DET_QUANTUM - d->used : 0;
+    uint64_t n = insns < left ? insns : left;
+    v->idle_insns += n;
+    d->used += n;
+    if (d->used >= DET_QUANTUM)
+        pass_turn(v->vm, d, v->id);
+    return n;
+}
+
+/* The instruction count at which v's next timer comes due (the arm64 virtual timer,
+ * the Intel in-framework APIC timer), UINT64_MAX for none. */
+static uint64_t timer_due_icount(const struct vcpu *v)
+{
+    if (v->vm->arch == GUEST_ARM64)
+        return vtimer_due_icount(v);
+    uint64_t due_ns = v->vm->timer_due_ns ? v->vm->timer_due_ns((struct vcpu *)v) : UINT64_MAX;
+    if (due_ns == UINT64_MAX)
+        return UINT64_MAX;
+    uint64_t insns = (due_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+    return insns > v->idle_insns ? insns - v->idle_insns : 0;
+}
+
+hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t *idle_ns)
+{
+    struct vcpu *v;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    uint64_t credit = 0;
+    struct det_sched *d = v->vm->det;
+    if (d) {
+        det_turn_wait(v);
+        uint64_t due = timer_due_icount(v);
+        pthread_mutex_lock(&d->lock);
+        if (due != UINT64_MAX && due > v->icount)
+            credit = idle_credit(v, d, due - v->icount);   /* up to the timer's instant */
+        else if (due == UINT64_MAX && next_in_rotation(v->vm, v->id) != v->id)
+            credit = idle_credit(v, d, DET_QUANTUM);       /* keep in step with the others */
+        pthread_mutex_unlock(&d->lock);
+        v->exec_time_ns = vcpu_guest_ns(v, v->icount);
+        det_turn_wait(v);
+    }
+    if (idle_ns)
+        *idle_ns = credit * DET_NS_PER_INSN;
+    return HV_SUCCESS;
+}
+
+hv_return_t anyhv_vcpu_wait_turn(uint64_t vcpu)
+{
+    struct vcpu *v;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r == HV_SUCCESS && v->vm->det)
+        det_turn_wait(v);
+    return r;
+}
+
 /* What a run of the backend under the scheduler ended with. */
 enum det_outcome { DET_RETURN, DET_RETURN_YIELD, DET_CONTINUE, DET_CONTINUE_YIELD };
 

@@ -158,6 +158,9 @@ struct vm {
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
     const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
     struct recorder *rec;          /* input record or replay (record.c), or NULL */
+    /* The VM time of v's next in-framework timer expiry (UINT64_MAX: none), for an
+     * idle vCPU's credit in deterministic mode (the Intel APIC sets it); or NULL. */
+    uint64_t (*timer_due_ns)(struct vcpu *v);
 };
 
 /* VM configuration decided by the personality before creation. */

@@ -155,6 +155,36 @@ ANYHV_API hv_return_t anyhv_set_deterministic(bool enable);
 /*! Whether the current VM (or, without one, the next) runs in deterministic mode. */
 ANYHV_API bool anyhv_is_deterministic(void);
 
+/*!
+ * @function anyhv_vcpu_idle
+ * @abstract A vCPU waiting for an interrupt (after a WFI or HLT exit) lets its time pass.
+ * @discussion In deterministic mode guest time moves only with retired instructions, so
+ *           a VMM cannot wait on the host for a guest timer. Call this in the wait loop
+ *           instead of sleeping, after looking at the devices: it waits for the vCPU's
+ *           turn in the rotation, credits it idle time up to its next timer expiry (the
+ *           arm64 virtual timer, the Intel in-framework APIC timer) - at most the rest of
+ *           its turn when other vCPUs share the rotation, which then run - and returns
+ *           with the turn back, so the next look at the devices sees the same state
+ *           every run. Without a timer the credit is the rest of the turn, or nothing
+ *           when the vCPU is alone: then only the VMM's own input can wake it (sleep on
+ *           the host before looking again). Outside deterministic mode it returns at
+ *           once with 0. From the vCPU's owning thread, between runs.
+ * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t).
+ * @param idle_ns Receives the virtual nanoseconds credited (may be NULL).
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t *idle_ns);
+
+/*!
+ * @function anyhv_vcpu_wait_turn
+ * @abstract Deterministic mode: returns once the vCPU holds its turn in the rotation
+ *           (at once otherwise). A VMM looks at shared device state between runs
+ *           of a vCPU that gave its turn away (a WFI/HLT exit) only after this, so the
+ *           other vCPUs are not running while it looks.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_wait_turn(uint64_t vcpu);
+
 ANYHV_END_DECLS
 
 #include <anyhv/debug.h>

@@ -325,9 +325,31 @@ static bool interrupt_waiting(struct a64_cpu *c)
     return (pend & en) != 0;
 }
 
+/* Deterministic mode: guest time moves only with instructions, so the wait lets it
+ * pass instead of sleeping (anyhv_vcpu_idle: up to the vCPU's timer, or its turn's
+ * rest while others run), and each look at the devices happens with the vCPU's turn
+ * held, so every run sees the same interrupts at the same instant. Alone and without
+ * a timer only the console can wake it: sleep on the host between looks (each look
+ * is a console answer, logged by --record). */
+static void wait_for_interrupt_det(struct a64_cpu *c)
+{
+    const struct timespec poll = { 0, WFI_POLL_NS };
+    anyhv_vcpu_wait_turn(c->vcpu);
+    while (!a64_done(c->m) && !interrupt_waiting(c)) {
+        uint64_t idle_ns = 0;
+        anyhv_vcpu_idle(c->vcpu, &idle_ns);
+        if (!idle_ns)
+            nanosleep(&poll, NULL);
+    }
+}
+
 static void wait_for_interrupt(struct a64_cpu *c)
 {
     const struct timespec poll = { 0, WFI_POLL_NS };
+    if (c->m->det) {
+        wait_for_interrupt_det(c);
+        return;
+    }
     while (!a64_done(c->m) && !interrupt_waiting(c))
         nanosleep(&poll, NULL);
 }
@@ -440,9 +462,28 @@ static void power_on(struct a64_cpu *c)
     sreg_set(c, HV_SYS_REG_SCTLR_EL1, sctlr & ~1ull);   /* M = 0 */
 }
 
+/* Deterministic mode: a powered-off vCPU still has its place in the rotation; it
+ * looks for CPU_ON at each of its turns and otherwise idles through them, so the
+ * others run and the power-on is seen at the same instant every run. */
+static void wait_power_on_det(struct a64_cpu *c)
+{
+    struct a64_machine *m = c->m;
+    anyhv_vcpu_wait_turn(c->vcpu);
+    for (;;) {
+        pthread_mutex_lock(&m->lock);
+        bool go = m->s.done || c->on_request;
+        pthread_mutex_unlock(&m->lock);
+        if (go)
+            return;
+        anyhv_vcpu_idle(c->vcpu, NULL);
+    }
+}
+
 bool a64_wait_power_on(struct a64_cpu *c)
 {
     struct a64_machine *m = c->m;
+    if (m->det)
+        wait_power_on_det(c);
     pthread_mutex_lock(&m->lock);
     while (!m->s.done && !c->on_request)
         pthread_cond_wait(&m->power_changed, &m->lock);

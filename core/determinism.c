@@ -129,23 +129,33 @@ uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
     return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
 }
 
+/* A snapshot holds the rotation while it reads or replaces the VM: no vCPU that waits
+ * for its turn (parked) can start meanwhile. */
+void det_hold(struct vm *vm)
+{
+    if (vm->det)
+        pthread_mutex_lock(&vm->det->lock);
+}
+
+void det_release(struct vm *vm)
+{
+    if (vm->det)
+        pthread_mutex_unlock(&vm->det->lock);
+}
+
 void det_save(struct vm *vm, uint32_t *turn, uint64_t *used)
 {
     struct det_sched *d = vm->det;
-    pthread_mutex_lock(&d->lock);
     *turn = d->turn;
     *used = d->used;
-    pthread_mutex_unlock(&d->lock);
 }
 
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
 {
     struct det_sched *d = vm->det;
-    pthread_mutex_lock(&d->lock);
     d->turn = turn;
     d->used = used < DET_QUANTUM ? used : 0;
     pthread_cond_broadcast(&d->cond);
-    pthread_mutex_unlock(&d->lock);
 }
 
 /* The next vCPU id after `id` in the rotation (the same one when it is alone). */
@@ -321,7 +331,9 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
 {
     struct vm *vm = v->vm;
     struct det_sched *d = vm->det;
-    uint64_t client_budget = v->insn_budget, start = v->icount;
+    /* done: instructions retired in this call, counted run by run (a snapshot restored
+     * while the vCPU is parked replaces its count) */
+    uint64_t client_budget = v->insn_budget, done = 0;
     hv_return_t r = HV_SUCCESS;
     bool first_entry = true;
     pthread_mutex_lock(&d->lock);
@@ -334,12 +346,16 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
                 pass_turn(vm, d, d->turn);
                 continue;
             }
+            /* Parked: outside the backend, its state whole; a snapshot may read or
+             * replace it (det_hold). */
+            atomic_store(&v->parked, true);
             pthread_cond_wait(&d->cond, &d->lock);
+            atomic_store(&v->parked, false);
         }
         uint64_t run_budget = DET_QUANTUM - d->used;
         bool client_limited = false, timer_limited = false;
-        if (client_budget && client_budget - (v->icount - start) <= run_budget) {
-            run_budget = client_budget - (v->icount - start);
+        if (client_budget && client_budget - done <= run_budget) {
+            run_budget = client_budget - done;
             client_limited = true;
         }
         uint64_t due = vtimer_due_icount(v);
@@ -360,6 +376,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
         rec_vcpu_exit(v);
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
+        done += v->icount - before;
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);

@@ -106,12 +106,15 @@ static size_t ext_size(enum guest_arch arch)
     return arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
 }
 
-/* Called with the VM lock held: no vCPU may run while its state is read or replaced. */
+/* Called with the VM lock and the rotation held (det_hold): no vCPU may run while its
+ * state is read or replaced. In deterministic mode a vCPU parked in hv_vcpu_run,
+ * waiting for its turn, does not count: it is outside the backend, and the held rotation
+ * keeps it there; it goes on from whatever state it finds. */
 static bool any_running(struct vm *vm)
 {
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v && atomic_load(&v->running))
+        if (v && atomic_load(&v->running) && !atomic_load(&v->parked))
             return true;
     }
     return false;
@@ -243,7 +246,9 @@ hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t 
     if (!f)
         return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
     pthread_mutex_lock(&vm->lock);
+    det_hold(vm);
     hv_return_t r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : write_vm(vm, f, client, client_len);
+    det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     if (fclose(f) != 0 && r == HV_SUCCESS)
         r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
@@ -489,7 +494,9 @@ hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t cli
     if (r != HV_SUCCESS)
         return r;
     pthread_mutex_lock(&vm->lock);
+    det_hold(vm);
     r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : restore_buf(vm, buf, len, client, client_max, client_len);
+    det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     free(buf);
     return r;

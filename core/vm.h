@@ -88,6 +88,8 @@ struct vcpu {
     pthread_t owner;               /* for signals while it runs (KVM kick) */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
     _Atomic bool running;
+    _Atomic bool parked;           /* deterministic mode: in hv_vcpu_run waiting for its turn,
+                                    * outside the backend (a snapshot may read or replace it) */
     uint32_t space;                /* Intel address space */
     uint32_t state_valid;          /* state groups whose struct copy is current */
     uint32_t state_dirty;          /* state groups written since the last run */
@@ -226,7 +228,10 @@ void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
 void det_turn_wait(struct vcpu *vcpu);
 uint64_t det_idle(struct vcpu *vcpu, uint64_t insns);
 bool det_alone(struct vcpu *vcpu);
-/* Snapshots: whose turn it is and how much of it was used. */
+/* Snapshots: hold the rotation (no parked vCPU starts; nothing without det), then
+ * whose turn it is and how much of it was used, with it held. */
+void det_hold(struct vm *vm);
+void det_release(struct vm *vm);
 void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used);
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in

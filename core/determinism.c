@@ -31,6 +31,12 @@ struct det_sched {
     uint32_t turn;          /* id of the vCPU whose turn it is */
     uint64_t used;          /* instructions it has retired in this turn */
     uint64_t seed;          /* of the guest's random numbers (vcpu_random) */
+    /* Idle vCPUs (anyhv_vcpu_idle): those that found nothing at their last look, with
+     * none run since (bit per id); the next timer of each, and the virtual time the
+     * last jump of them all reached, in instructions. */
+    uint64_t idle_mask;
+    uint64_t wake_vt[ANYHV_MAX_VCPUS];
+    uint64_t horizon_vt;
 };
 
 /* SplitMix64's finaliser: a bijective mix, so distinct inputs give distinct draws. */
@@ -243,15 +249,23 @@ static uint64_t vtimer_due_icount(const struct vcpu *v)
     return (uint64_t)insns > v->idle_insns ? (uint64_t)insns - v->idle_insns : 0;
 }
 
-/* Credits an idle vCPU `insns` instructions of virtual time in one go when it is the
- * only vCPU (nobody else's turn to keep in step with), else at most the rest of its
- * turn, which passes on once used up. With d->lock held; returns the credit. */
-static uint64_t idle_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
+/* ---- idle vCPUs (anyhv_vcpu_idle) ----
+ * Virtual time in instructions ("vt"): retired instructions plus idle credit. A vCPU
+ * that idles at its turn is credited time up to its next timer, at most the rest of its
+ * turn while another vCPU may still run, so the vCPUs' clocks stay in step. When every
+ * vCPU of the rotation idles - each looked at its devices at its turn, found nothing,
+ * and none ran since - all of them jump to the earliest timer among them (the horizon):
+ * the one whose turn it is at once, each other one at its next turn, before its look. */
+
+static uint64_t vt_of(const struct vcpu *v)
 {
-    if (next_in_rotation(v->vm, v->id) == v->id) {
-        v->idle_insns += insns;
-        return insns;
-    }
+    return v->icount + v->idle_insns;
+}
+
+/* Credits up to `insns`, at most the rest of v's turn, which passes on once used up.
+ * With d->lock held; returns the credit. */
+static uint64_t turn_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
+{
     uint64_t left = d->turn == v->id && d->used < DET_QUANTUM ? DET_QUANTUM - d->used : 0;
     uint64_t n = insns < left ? insns : left;
     v->idle_insns += n;
@@ -261,20 +275,66 @@ static uint64_t idle_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
     return n;
 }
 
-/* The instruction count at which v's next timer comes due (the arm64 virtual timer,
- * the Intel in-framework APIC timer), UINT64_MAX for none. */
-static uint64_t timer_due_icount(const struct vcpu *v)
+/* A vCPU behind the horizon catches up with it (never past its own timer). d->lock held. */
+static uint64_t catch_up(struct vcpu *v, struct det_sched *d, uint64_t due_vt)
 {
-    if (v->vm->arch == GUEST_ARM64)
-        return vtimer_due_icount(v);
-    uint64_t due_ns = v->vm->timer_due_ns ? v->vm->timer_due_ns((struct vcpu *)v) : UINT64_MAX;
-    if (due_ns == UINT64_MAX)
-        return UINT64_MAX;
-    uint64_t insns = (due_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
-    return insns > v->idle_insns ? insns - v->idle_insns : 0;
+    uint64_t now = vt_of(v), to = d->horizon_vt < due_vt ? d->horizon_vt : due_vt;
+    if (to <= now)
+        return 0;
+    v->idle_insns += to - now;
+    return to - now;
 }
 
-hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t *idle_ns)
+/* v's next timer expiry in vt (the arm64 virtual timer, the Intel in-framework APIC
+ * timer), UINT64_MAX for none. */
+static uint64_t timer_due_vt(struct vcpu *v)
+{
+    if (v->vm->arch == GUEST_ARM64) {
+        uint64_t due = vtimer_due_icount(v);
+        return due == UINT64_MAX ? UINT64_MAX : due + v->idle_insns;
+    }
+    uint64_t due_ns = v->vm->timer_due_ns ? v->vm->timer_due_ns(v) : UINT64_MAX;
+    return due_ns == UINT64_MAX ? UINT64_MAX : (due_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+}
+
+/* With every vCPU of the rotation idle, the earliest of their timers (UINT64_MAX: none);
+ * 0 while one is not idle. d->lock held. */
+static uint64_t all_idle_wake(struct vm *vm, struct det_sched *d)
+{
+    uint64_t wake = UINT64_MAX;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        if (!atomic_load(&vm->vcpus[i]))
+            continue;
+        if (!(d->idle_mask & (1ull << i)))
+            return 0;
+        wake = d->wake_vt[i] < wake ? d->wake_vt[i] : wake;
+    }
+    return wake;
+}
+
+/* An idle look that found nothing: credit, or jump with everyone. d->lock held. */
+static uint64_t idle_step(struct vcpu *v, struct det_sched *d, uint64_t due)
+{
+    uint64_t now = vt_of(v);
+    d->idle_mask |= 1ull << v->id;
+    d->wake_vt[v->id] = due;
+    uint64_t wake = all_idle_wake(v->vm, d);
+    if (!wake)   /* someone may still run: keep in step with it */
+        return turn_credit(v, d, due == UINT64_MAX || due - now > DET_QUANTUM ? DET_QUANTUM : due - now);
+    uint64_t credit = 0;
+    if (wake != UINT64_MAX) {
+        if (wake > d->horizon_vt)
+            d->horizon_vt = wake;
+        credit = catch_up(v, d, due);
+    }
+    /* The timer is another vCPU's (or nobody has one, and the VMM's own input must wake
+     * someone): let the others look. */
+    if (vt_of(v) < due)
+        pass_turn(v->vm, d, v->id);
+    return credit;
+}
+
+hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t max_ns, uint64_t *idle_ns)
 {
     struct vcpu *v;
     hv_return_t r = vcpu_get_owned(vcpu, &v);
@@ -284,15 +344,21 @@ hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t *idle_ns)
     struct det_sched *d = v->vm->det;
     if (d) {
         det_turn_wait(v);
-        uint64_t due = timer_due_icount(v);
+        uint64_t due = timer_due_vt(v);
         pthread_mutex_lock(&d->lock);
-        if (due != UINT64_MAX && due > v->icount)
-            credit = idle_credit(v, d, due - v->icount);   /* up to the timer's instant */
-        else if (due == UINT64_MAX && next_in_rotation(v->vm, v->id) != v->id)
-            credit = idle_credit(v, d, DET_QUANTUM);       /* keep in step with the others */
+        credit = catch_up(v, d, due);
+        uint64_t now = vt_of(v), max = max_ns ? (max_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN : 0;
+        if (max)   /* a bounded wait (WFE): not idle, others' clocks do not jump */
+            credit += turn_credit(v, d, due > now && due - now < max ? due - now : due > now ? max : 0);
+        else if (due > now)
+            credit += idle_step(v, d, due);
+        pthread_mutex_unlock(&d->lock);
+        det_turn_wait(v);
+        due = timer_due_vt(v);
+        pthread_mutex_lock(&d->lock);
+        credit += catch_up(v, d, due);
         pthread_mutex_unlock(&d->lock);
         v->exec_time_ns = vcpu_guest_ns(v, v->icount);
-        det_turn_wait(v);
     }
     if (idle_ns)
         *idle_ns = credit * DET_NS_PER_INSN;
@@ -303,8 +369,15 @@ hv_return_t anyhv_vcpu_wait_turn(uint64_t vcpu)
 {
     struct vcpu *v;
     hv_return_t r = vcpu_get_owned(vcpu, &v);
-    if (r == HV_SUCCESS && v->vm->det)
+    struct det_sched *d = r == HV_SUCCESS ? v->vm->det : NULL;
+    if (d) {
         det_turn_wait(v);
+        uint64_t due = timer_due_vt(v);
+        pthread_mutex_lock(&d->lock);
+        catch_up(v, d, due);
+        pthread_mutex_unlock(&d->lock);
+        v->exec_time_ns = vcpu_guest_ns(v, v->icount);
+    }
     return r;
 }
 
@@ -377,6 +450,8 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
         done += v->icount - before;
+        if (v->icount != before)
+            d->idle_mask = 0;   /* it ran: the idle ones must look again before a jump */
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);

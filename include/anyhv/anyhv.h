@@ -163,17 +163,20 @@ ANYHV_API bool anyhv_is_deterministic(void);
  *           instead of sleeping, after looking at the devices: it waits for the vCPU's
  *           turn in the rotation, credits it idle time up to its next timer expiry (the
  *           arm64 virtual timer, the Intel in-framework APIC timer) - at most the rest of
- *           its turn when other vCPUs share the rotation, which then run - and returns
- *           with the turn back, so the next look at the devices sees the same state
- *           every run. Without a timer the credit is the rest of the turn, or nothing
- *           when the vCPU is alone: then only the VMM's own input can wake it (sleep on
- *           the host before looking again). Outside deterministic mode it returns at
- *           once with 0. From the vCPU's owning thread, between runs.
+ *           its turn while another vCPU may run, which then does - and returns with the
+ *           turn back, so the next look at the devices sees the same state every run.
+ *           When every vCPU of the VM idles so, they all jump to the earliest of their
+ *           timers. When none has a timer nothing is credited (0): only the VMM's own
+ *           input can wake one; sleep on the host before looking again. max_ns bounds
+ *           the credit (a WFE, which also ends on events: 0 for no bound); a bounded
+ *           wait is not idle (the others do not jump). Outside deterministic mode it
+ *           returns at once with 0. From the vCPU's owning thread, between runs.
  * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t).
+ * @param max_ns At most this much virtual time (0: up to the timer).
  * @param idle_ns Receives the virtual nanoseconds credited (may be NULL).
  * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread.
  */
-ANYHV_API hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t *idle_ns);
+ANYHV_API hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t max_ns, uint64_t *idle_ns);
 
 /*!
  * @function anyhv_vcpu_wait_turn

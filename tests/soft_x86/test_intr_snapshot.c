@@ -163,7 +163,7 @@ static void run_with_hlt_exits(struct idle_run *out)
         if (xg_exit_reason(&g) == VMX_REASON_HLT) {
             hv_vcpu_write_register(g.vcpu, HV_X86_RIP, rip + len);
             uint64_t ns = 0;
-            cr_assert_eq(anyhv_vcpu_idle(g.vcpu, &ns), HV_SUCCESS);
+            cr_assert_eq(anyhv_vcpu_idle(g.vcpu, 0, &ns), HV_SUCCESS);
             out->idled_ns += ns;
             cr_assert_lt(++out->hlts, 1000u * IDLE_REPORTS, "guest time does not pass while it halts");
             continue;

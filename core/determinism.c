@@ -156,6 +156,22 @@ void det_save(struct vm *vm, uint32_t *turn, uint64_t *used)
     *used = d->used;
 }
 
+void det_save_idle(struct vm *vm, struct det_idle_state *out)
+{
+    const struct det_sched *d = vm->det;
+    *out = (struct det_idle_state){ .idle_mask = d->idle_mask, .horizon_vt = d->horizon_vt };
+    memcpy(out->wake_vt, d->wake_vt, sizeof(out->wake_vt));
+}
+
+void det_restore_idle(struct vm *vm, const struct det_idle_state *in)
+{
+    struct det_sched *d = vm->det;
+    d->idle_mask = in ? in->idle_mask : 0;
+    d->horizon_vt = in ? in->horizon_vt : 0;
+    if (in)
+        memcpy(d->wake_vt, in->wake_vt, sizeof(d->wake_vt));
+}
+
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
 {
     struct det_sched *d = vm->det;

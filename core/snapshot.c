@@ -67,6 +67,9 @@ struct snap_time {
     uint64_t used;
 };
 
+/* SNAP_SEC_IDLE (deterministic mode): the idle vCPUs' state (struct det_idle_state). */
+#define SNAP_SEC_IDLE 2u
+
 struct snap_region {
     uint32_t space, perms;
     uint64_t gpa, size;
@@ -160,6 +163,10 @@ static void header_for(struct vm *vm, size_t client_len, struct snap_header *h)
     }
     h->section_count = 1;
     total += sizeof(struct snap_section) + sizeof(struct snap_time);
+    if (vm->det) {
+        h->section_count++;
+        total += sizeof(struct snap_section) + sizeof(struct det_idle_state);
+    }
     if (vm->devstate) {
         h->section_count++;
         total += sizeof(struct snap_section) + vm->devstate->size(vm);
@@ -180,6 +187,11 @@ static hv_return_t write_sections(struct vm *vm, struct writer *w)
     if (vm->det)
         det_save(vm, &t.turn, &t.used);
     put_section(w, SNAP_SEC_TIME, &t, sizeof(t));
+    if (vm->det) {
+        struct det_idle_state idle;
+        det_save_idle(vm, &idle);
+        put_section(w, SNAP_SEC_IDLE, &idle, sizeof(idle));
+    }
     if (!vm->devstate)
         return HV_SUCCESS;
     size_t n = vm->devstate->size(vm);
@@ -307,6 +319,8 @@ struct plan {
     const uint8_t *state[ANYHV_MAX_VCPUS], *ext[ANYHV_MAX_VCPUS];
     uint32_t nvcpus;
     struct snap_time time;
+    struct det_idle_state idle;
+    bool have_idle;
     const uint8_t *dev;
     uint64_t dev_size;
 };
@@ -367,6 +381,9 @@ static hv_return_t plan_sections(struct vm *vm, const struct snap_header *h, str
         if (sec.tag == SNAP_SEC_TIME && sec.size == sizeof(pl->time) && !have_time) {
             memcpy(&pl->time, body, sizeof(pl->time));
             have_time = true;
+        } else if (vm->det && sec.tag == SNAP_SEC_IDLE && sec.size == sizeof(pl->idle) && !pl->have_idle) {
+            memcpy(&pl->idle, body, sizeof(pl->idle));
+            pl->have_idle = true;
         } else if (vm->devstate && sec.tag == vm->devstate->tag && !pl->dev) {
             pl->dev = body;
             pl->dev_size = sec.size;
@@ -427,6 +444,8 @@ static void apply(struct vm *vm, const struct snap_header *h, const struct plan 
             vm->be->state_restored(v);
     }
     apply_time(vm, &pl->time);
+    if (vm->det)
+        det_restore_idle(vm, pl->have_idle ? &pl->idle : NULL);
     if (pl->dev)
         vm->devstate->restore(vm, pl->dev, pl->dev_size, true, NULL, 0);
 }

@@ -233,6 +233,14 @@ bool det_alone(struct vcpu *vcpu);
 void det_hold(struct vm *vm);
 void det_release(struct vm *vm);
 void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
+/* ... and which vCPUs idle (anyhv_vcpu_idle), their timers and the horizon of the last
+ * jump: a restored VM jumps where the original did. NULL restores "nobody idles". */
+struct det_idle_state {
+    uint64_t idle_mask, horizon_vt;
+    uint64_t wake_vt[ANYHV_MAX_VCPUS];
+};
+void det_save_idle(struct vm *vm, struct det_idle_state *out);
+void det_restore_idle(struct vm *vm, const struct det_idle_state *in);
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used);
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
  * deterministic mode, the host's monotonic clock otherwise. */

@@ -21,6 +21,10 @@
 #include "core/a64_timer.h"
 #include "core/vm.h"
 
+/* While every other vCPU idles, the one running keeps its turn for up to this many
+ * quanta (the idle ones look for interrupts at least that often). */
+#define DET_IDLE_STREAK 16u
+
 /* Slice of host time after which a run returns to the scheduler (so an idle vCPU
  * cannot keep the turn); the return is invisible when the vCPU is not idle. */
 #define DET_IDLE_SLICE_NS 50000ull
@@ -37,6 +41,9 @@ struct det_sched {
     uint64_t idle_mask;
     uint64_t wake_vt[ANYHV_MAX_VCPUS];
     uint64_t horizon_vt;
+    uint64_t ran_gen;                  /* runs that retired instructions, counted */
+    uint64_t look_gen[ANYHV_MAX_VCPUS];   /* ran_gen at each idle vCPU's last look */
+    uint32_t streak;                   /* quanta the turn's holder kept it while the others idled */
 };
 
 /* SplitMix64's finaliser: a bijective mix, so distinct inputs give distinct draws. */
@@ -159,17 +166,24 @@ void det_save(struct vm *vm, uint32_t *turn, uint64_t *used)
 void det_save_idle(struct vm *vm, struct det_idle_state *out)
 {
     const struct det_sched *d = vm->det;
-    *out = (struct det_idle_state){ .idle_mask = d->idle_mask, .horizon_vt = d->horizon_vt };
+    *out = (struct det_idle_state){ .idle_mask = d->idle_mask, .horizon_vt = d->horizon_vt, .ran_gen = d->ran_gen,
+                                    .streak = d->streak };
     memcpy(out->wake_vt, d->wake_vt, sizeof(out->wake_vt));
+    memcpy(out->look_gen, d->look_gen, sizeof(out->look_gen));
 }
 
 void det_restore_idle(struct vm *vm, const struct det_idle_state *in)
 {
     struct det_sched *d = vm->det;
-    d->idle_mask = in ? in->idle_mask : 0;
-    d->horizon_vt = in ? in->horizon_vt : 0;
-    if (in)
-        memcpy(d->wake_vt, in->wake_vt, sizeof(d->wake_vt));
+    static const struct det_idle_state none;
+    if (!in)
+        in = &none;
+    d->idle_mask = in->idle_mask;
+    d->horizon_vt = in->horizon_vt;
+    d->ran_gen = in->ran_gen;
+    d->streak = in->streak < DET_IDLE_STREAK ? in->streak : 0;
+    memcpy(d->wake_vt, in->wake_vt, sizeof(d->wake_vt));
+    memcpy(d->look_gen, in->look_gen, sizeof(d->look_gen));
 }
 
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
@@ -192,12 +206,23 @@ static uint32_t next_in_rotation(struct vm *vm, uint32_t id)
 }
 
 /* With d->lock held. */
+static uint64_t vt_of(const struct vcpu *v)
+{
+    return v->icount + v->idle_insns;
+}
+
+/* The turn moves on. Idle vCPUs catch up with the virtual time the holder reached
+ * (horizon_vt): they idled while it ran. */
 static void pass_turn(struct vm *vm, struct det_sched *d, uint32_t from)
 {
     if (d->turn != from)
         return;
+    struct vcpu *f = atomic_load(&vm->vcpus[from]);
+    if (f && vt_of(f) > d->horizon_vt)
+        d->horizon_vt = vt_of(f);
     d->turn = next_in_rotation(vm, from);
     d->used = 0;
+    d->streak = 0;
     pthread_cond_broadcast(&d->cond);
 }
 
@@ -267,17 +292,13 @@ static uint64_t vtimer_due_icount(const struct vcpu *v)
 
 /* ---- idle vCPUs (anyhv_vcpu_idle) ----
  * Virtual time in instructions ("vt"): retired instructions plus idle credit. A vCPU
- * that idles at its turn is credited time up to its next timer, at most the rest of its
- * turn while another vCPU may still run, so the vCPUs' clocks stay in step. When every
- * vCPU of the rotation idles - each looked at its devices at its turn, found nothing,
- * and none ran since - all of them jump to the earliest timer among them (the horizon):
- * the one whose turn it is at once, each other one at its next turn, before its look. */
-
-static uint64_t vt_of(const struct vcpu *v)
-{
-    return v->icount + v->idle_insns;
-}
-
+ * that idles gives its turn away at once; at its next turn it catches up with the
+ * virtual time the others reached meanwhile (horizon_vt, never past its own timer), so
+ * the clocks stay in step, and looks again. While every other vCPU idles, the one that
+ * runs keeps its turn for up to DET_IDLE_STREAK quanta (fewer thread switches for the
+ * same schedule: an idle one looks at least that often, at once when its timer is due).
+ * When every vCPU idles - each looked at its turn, found nothing, and none ran since -
+ * they all jump to the earliest timer among them: the horizon moves there. */
 /* Credits up to `insns`, at most the rest of v's turn, which passes on once used up.
  * With d->lock held; returns the credit. */
 static uint64_t turn_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
@@ -313,38 +334,51 @@ static uint64_t timer_due_vt(struct vcpu *v)
     return due_ns == UINT64_MAX ? UINT64_MAX : (due_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
 }
 
-/* With every vCPU of the rotation idle, the earliest of their timers (UINT64_MAX: none);
- * 0 while one is not idle. d->lock held. */
+/* With every vCPU of the rotation idle, each since its last look, the earliest of their
+ * timers (UINT64_MAX: none); 0 while one is not. d->lock held. */
 static uint64_t all_idle_wake(struct vm *vm, struct det_sched *d)
 {
     uint64_t wake = UINT64_MAX;
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         if (!atomic_load(&vm->vcpus[i]))
             continue;
-        if (!(d->idle_mask & (1ull << i)))
+        if (!(d->idle_mask & (1ull << i)) || d->look_gen[i] != d->ran_gen)
             return 0;
         wake = d->wake_vt[i] < wake ? d->wake_vt[i] : wake;
     }
     return wake;
 }
 
-/* An idle look that found nothing: credit, or jump with everyone. d->lock held. */
+/* The holder of the turn keeps it at the end of a quantum: every other vCPU idles and
+ * none's timer is due by the holder's time, for at most DET_IDLE_STREAK quanta. */
+static bool keep_turn(struct vcpu *v, struct det_sched *d)
+{
+    if (d->streak + 1 >= DET_IDLE_STREAK)
+        return false;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        if (i == v->id || !atomic_load(&v->vm->vcpus[i]))
+            continue;
+        if (!(d->idle_mask & (1ull << i)) || d->wake_vt[i] <= vt_of(v))
+            return false;
+    }
+    return true;
+}
+
+/* An idle look that found nothing: give the turn away, or jump with everyone. d->lock
+ * held; returns the credit. */
 static uint64_t idle_step(struct vcpu *v, struct det_sched *d, uint64_t due)
 {
-    uint64_t now = vt_of(v);
     d->idle_mask |= 1ull << v->id;
     d->wake_vt[v->id] = due;
-    uint64_t wake = all_idle_wake(v->vm, d);
-    if (!wake)   /* someone may still run: keep in step with it */
-        return turn_credit(v, d, due == UINT64_MAX || due - now > DET_QUANTUM ? DET_QUANTUM : due - now);
-    uint64_t credit = 0;
-    if (wake != UINT64_MAX) {
+    d->look_gen[v->id] = d->ran_gen;
+    uint64_t wake = all_idle_wake(v->vm, d), credit = 0;
+    if (wake && wake != UINT64_MAX) {
         if (wake > d->horizon_vt)
             d->horizon_vt = wake;
         credit = catch_up(v, d, due);
     }
-    /* The timer is another vCPU's (or nobody has one, and the VMM's own input must wake
-     * someone): let the others look. */
+    /* Someone may run, the timer is another vCPU's, or nobody has one (and the VMM's
+     * own input must wake someone): let the others look. */
     if (vt_of(v) < due)
         pass_turn(v->vm, d, v->id);
     return credit;
@@ -466,8 +500,6 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
         done += v->icount - before;
-        if (v->icount != before)
-            d->idle_mask = 0;   /* it ran: the idle ones must look again before a jump */
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
@@ -475,8 +507,20 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             o = DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
         if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
-        if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD || d->used >= DET_QUANTUM)
+        if (v->icount != before) {
+            d->idle_mask &= ~(1ull << v->id);   /* it ran: the others' looks are stale */
+            d->ran_gen++;
+        }
+        if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD) {
             pass_turn(vm, d, v->id);
+        } else if (d->used >= DET_QUANTUM) {
+            if (keep_turn(v, d)) {
+                d->used = 0;
+                d->streak++;
+            } else {
+                pass_turn(vm, d, v->id);
+            }
+        }
         if (o == DET_RETURN || o == DET_RETURN_YIELD)
             break;
     }

@@ -236,8 +236,10 @@ void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
 /* ... and which vCPUs idle (anyhv_vcpu_idle), their timers and the horizon of the last
  * jump: a restored VM jumps where the original did. NULL restores "nobody idles". */
 struct det_idle_state {
-    uint64_t idle_mask, horizon_vt;
+    uint64_t idle_mask, horizon_vt, ran_gen;
+    uint32_t streak, reserved;
     uint64_t wake_vt[ANYHV_MAX_VCPUS];
+    uint64_t look_gen[ANYHV_MAX_VCPUS];
 };
 void det_save_idle(struct vm *vm, struct det_idle_state *out);
 void det_restore_idle(struct vm *vm, const struct det_idle_state *in);

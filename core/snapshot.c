@@ -133,6 +133,8 @@ struct writer {
 
 static void put(struct writer *w, const void *p, size_t n)
 {
+    if (!n)
+        return;   /* p may be NULL (no client data) */
     w->hash = fnv(w->hash, p, n);
     if (w->ok && fwrite(p, 1, n, w->f) != n)
         w->ok = false;

@@ -50,6 +50,8 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv)
     sv->jit_threshold = n > 0 && n < 1000000000 ? (uint32_t)n : SOFT_JIT_THRESHOLD_DEFAULT;
     if (jit_engine_mode(sv->svm->jit) == JIT_MODE_EAGER)
         sv->jit_threshold = 1;
+    const char *dbg = getenv("ANYHV_JIT_DEBUG");
+    sv->jit_debug = dbg && *dbg && *dbg != '0';
 }
 
 /* With ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client);
@@ -78,9 +80,47 @@ void soft_jit_vcpu_fini(struct soft_vcpu *sv)
     sv->jctx.jcache = NULL;
 }
 
+/* The bits of value `slot` that may differ from the state field the block read at
+ * (off, w): 0 for that GET itself, ~0 when the value does not derive from it. Follows
+ * what frontends build flag updates from: INSERT of a field, AND/OR with a constant,
+ * SELECT between two such values. */
+static uint64_t changed_bits(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off,
+                             unsigned w, unsigned depth)
+{
+    if (depth > 12 || !def[slot])
+        return ~0ull;
+    const struct interp_insn *d = &p->code[def[slot] - 1];
+    switch (d->op) {
+    case IR_GET:
+    case IX_GET64:
+        return d->imm == off && d->w == w ? 0 : ~0ull;
+    case IR_INSERT: {
+        unsigned fw = (unsigned)d->imm2;
+        if (d->imm >= 64)
+            return ~0ull;
+        uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
+        return field | changed_bits(p, def, d->a, off, w, depth + 1);
+    }
+    case IR_SELECT:
+        return changed_bits(p, def, d->b, off, w, depth + 1) | changed_bits(p, def, d->c, off, w, depth + 1);
+    case IR_AND:
+    case IX_AND64:
+    case IR_OR:
+    case IX_OR64: {
+        bool and = d->op == IR_AND || d->op == IX_AND64;
+        uint32_t var = p->is_const[d->b] ? d->a : d->b, k = p->is_const[d->b] ? d->b : d->a;
+        if (!p->is_const[k])
+            return ~0ull;
+        uint64_t kv = (uint64_t)p->vals[k];
+        return (and ? ~kv : kv) | changed_bits(p, def, var, off, w, depth + 1);
+    }
+    default:
+        return ~0ull;
+    }
+}
+
 /* Whether a SET of `in` only changes bits the frontend calls plain (events and the
- * mode key never look at them): the whole field, or an INSERT of plain bits into the
- * value the block read from the same place. */
+ * mode key never look at them). */
 static bool set_is_plain(const struct soft_frontend *fe, const struct interp_prog *p, const uint32_t *def,
                          const struct interp_insn *set)
 {
@@ -91,24 +131,24 @@ static bool set_is_plain(const struct soft_frontend *fe, const struct interp_pro
     uint64_t all = bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
     if ((plain & all) == all)
         return true;
-    uint32_t slot = set->a;
-    for (unsigned depth = 0; depth < 8 && def[slot]; depth++) {
-        const struct interp_insn *d = &p->code[def[slot] - 1];
-        if (d->op == IR_INSERT) {
-            unsigned fw = (unsigned)d->imm2;
-            uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
-            if (d->imm >= 64 || (field & ~plain))
-                return false;
-            slot = d->a;
-            continue;
-        }
-        return (d->op == IR_GET || d->op == IX_GET64) && d->imm == set->imm && d->w == set->w;
-    }
-    return false;
+    return (changed_bits(p, def, set->a, set->imm, set->w, 0) & all & ~plain) == 0;
 }
 
-static bool block_chainable(const struct soft_frontend *fe, const struct interp_prog *p)
+/* ANYHV_JIT_DEBUG: what keeps a block at pc from chaining (for frontend work). */
+static void say_unchainable(const struct tc_block *blk, const struct interp_insn *in)
 {
+    if (in->op == IR_CALL)
+        fprintf(stderr, "anyhv jit: 0x%llx cannot chain: helper %s\n", (unsigned long long)blk->pc,
+                ir_helper_get((uint32_t)in->imm)->name);
+    else
+        fprintf(stderr, "anyhv jit: 0x%llx cannot chain: state write at %llu\n", (unsigned long long)blk->pc,
+                (unsigned long long)in->imm);
+}
+
+static bool block_chainable(const struct soft_vcpu *sv, const struct tc_block *blk)
+{
+    const struct soft_frontend *fe = sv->cpu.fe;
+    const struct interp_prog *p = &blk->prog;
     if (!fe->plain_bits || !fe->events_quiet)
         return false;
     uint32_t *def = calloc(p->nvals ? p->nvals : 1, sizeof(*def));
@@ -123,6 +163,8 @@ static bool block_chainable(const struct soft_frontend *fe, const struct interp_
             ok = set_is_plain(fe, p, def, in);
         else if (in->op == IR_CALL)
             ok = !(ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE);
+        if (!ok && sv->jit_debug)
+            say_unchainable(blk, in);
     }
     free(def);
     return ok;
@@ -133,13 +175,14 @@ static bool block_chainable(const struct soft_frontend *fe, const struct interp_
 #define SOFT_JIT_REGION_MAX 16u
 #define SOFT_JIT_REGION_MAX_CODE 1200u
 
-static struct jit_block_info info_of(const struct soft_frontend *fe, const struct tc_block *blk)
+static struct jit_block_info info_of(const struct soft_vcpu *sv, const struct tc_block *blk)
 {
+    const struct soft_frontend *fe = sv->cpu.fe;
     return (struct jit_block_info){
         .pc = blk->pc,
         .mode = blk->mode,
         .guest_insns = blk->guest_insns,
-        .chainable = block_chainable(fe, &blk->prog),
+        .chainable = block_chainable(sv, blk),
         .one_page = blk->npages == 1,
         .pc_offset = fe->pc_offset ? fe->pc_offset(blk->mode) : -1,
         .set_pc = fe->set_pc,
@@ -218,13 +261,12 @@ static uint32_t heat_limit(const struct tc_block *head, uint32_t region_ir)
  * block alone. */
 static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level level)
 {
-    const struct soft_frontend *fe = sv->cpu.fe;
     struct tc_block *blocks[SOFT_JIT_REGION_MAX];
     struct jit_member member[SOFT_JIT_REGION_MAX];
     bool loop = false;
     uint32_t n = blk->jit.in_region && level == JIT_LEVEL_BLOCK ? 1 : form_region(sv, blk, blocks, &loop);
     blocks[0] = blk;
-    struct jit_block_info head = info_of(fe, blk);
+    struct jit_block_info head = info_of(sv, blk);
     if (!loop || !head.chainable) {
         n = 1;
         level = JIT_LEVEL_BLOCK;
@@ -235,7 +277,7 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
     uint32_t keep = 0, ir = 0;
     for (uint32_t i = 0; i < n; i++) {
         member[i] = (struct jit_member){ .jb = &blocks[i]->jit, .prog = &blocks[i]->prog,
-                                         .info = i ? info_of(fe, blocks[i]) : head, .self = blocks[i] };
+                                         .info = i ? info_of(sv, blocks[i]) : head, .self = blocks[i] };
         if (i && !member[i].info.chainable)
             break;
         keep = i + 1;

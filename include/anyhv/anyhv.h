@@ -160,10 +160,10 @@ ANYHV_API bool anyhv_is_deterministic(void);
  * @abstract A vCPU waiting for an interrupt (after a WFI or HLT exit) lets its time pass.
  * @discussion In deterministic mode guest time moves only with retired instructions, so
  *           a VMM cannot wait on the host for a guest timer. Call this in the wait loop
- *           instead of sleeping, after looking at the devices: it waits for the vCPU's
- *           turn in the rotation, credits it idle time up to its next timer expiry (the
- *           arm64 virtual timer, the Intel in-framework APIC timer) - at most the rest of
- *           its turn while another vCPU may run, which then does - and returns with the
+ *           instead of sleeping, after looking at the devices: it credits the vCPU
+ *           idle time towards its next timer expiry (the arm64 virtual timer, the Intel
+ *           in-framework APIC timer) - while another vCPU may run, it gives the turn
+ *           away and catches up with the time the others reached - and returns with the
  *           turn back, so the next look at the devices sees the same state every run.
  *           When every vCPU of the VM idles so, they all jump to the earliest of their
  *           timers. When none has a timer nothing is credited (0): only the VMM's own

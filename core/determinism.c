@@ -10,6 +10,8 @@
  *   the client. A vCPU gives up the rest of its turn when it exits with HLT/WFI, when it
  *   idles inside the backend (x86 HLT without HLT exiting) - then it is credited the
  *   rest of the quantum as idle time, so its timers still come due - and when destroyed.
+ * A VMM that waits for interrupts itself (WFI/HLT exits) lets guest time pass with
+ * anyhv_vcpu_idle (below), which jumps every idle vCPU to the next timer together.
  * Rules for clients (docs/determinism.md): create every vCPU before the first runs, and
  * keep running each vCPU (or destroy it); an exit handled by the client keeps the turn. */
 #include <anyhv/anyhv.h>

@@ -452,6 +452,25 @@ static enum det_outcome classify(struct vcpu *v, bool client_budget_done, uint64
     }
 }
 
+/* Whether the turn moves on after a run of the backend. d->lock held. */
+static void turn_after_run(struct vcpu *v, struct det_sched *d, enum det_outcome o, bool ran)
+{
+    if (ran) {
+        d->idle_mask &= ~(1ull << v->id);   /* it ran: the others' looks are stale */
+        d->ran_gen++;
+    }
+    if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD) {
+        pass_turn(v->vm, d, v->id);
+    } else if (d->used >= DET_QUANTUM) {
+        if (keep_turn(v, d)) {
+            d->used = 0;
+            d->streak++;
+        } else {
+            pass_turn(v->vm, d, v->id);
+        }
+    }
+}
+
 hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
 {
     struct vm *vm = v->vm;
@@ -509,20 +528,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             o = DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
         if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
-        if (v->icount != before) {
-            d->idle_mask &= ~(1ull << v->id);   /* it ran: the others' looks are stale */
-            d->ran_gen++;
-        }
-        if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD) {
-            pass_turn(vm, d, v->id);
-        } else if (d->used >= DET_QUANTUM) {
-            if (keep_turn(v, d)) {
-                d->used = 0;
-                d->streak++;
-            } else {
-                pass_turn(vm, d, v->id);
-            }
-        }
+        turn_after_run(v, d, o, v->icount != before);
         if (o == DET_RETURN || o == DET_RETURN_YIELD)
             break;
     }

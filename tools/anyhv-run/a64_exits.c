@@ -450,6 +450,12 @@ static void exception_exit(struct a64_cpu *c)
 
 void a64_handle_exit(struct a64_cpu *c)
 {
+    /* Deterministic mode: a WFI/WFE exit gave the turn away; everything the handler
+     * does - counting, tracing, looking at devices, ending the session - waits for it,
+     * so the exit stream and the summary come out the same every run (a no-op for the
+     * other exits, which keep the turn). */
+    if (c->m->det)
+        anyhv_vcpu_wait_turn(c->vcpu);
     switch (c->exit->reason) {
     case HV_EXIT_REASON_EXCEPTION: exception_exit(c); break;
     case HV_EXIT_REASON_CANCELED: count(c, "canceled"); break;

@@ -24,7 +24,8 @@ boot() {   # boot NAME APPEND-EXTRA ANYHV-RUN-OPTIONS... (stdin: the console inp
     timeout 1500 "$run" --backend soft --trace --stats --smp "$smp" --kernel "$cache/Image" --initrd "$work/initrd" \
         --append "console=ttyAMA0 panic=-1$extra" "$@" >"$work/$name.out" 2>"$work/$name.err"
     status=$?
-    grep '^\[exit\]' "$work/$name.err" | sha256sum | cut -c1-16 >"$work/$name.exits"
+    grep '^\[exit\]' "$work/$name.err" >"$work/$name.stream"
+    sha256sum <"$work/$name.stream" | cut -c1-16 >"$work/$name.exits"
     sha256sum <"$work/$name.out" | cut -c1-16 >"$work/$name.cons"
     sed -n 's/.*, \([0-9]*\) guest instructions, \([0-9]*\) exits.*/\1 \2/p' "$work/$name.err" >"$work/$name.count"
     echo "det.sh: $name: status $status after $(( $(date +%s) - start )) s: instructions and exits $(cat "$work/$name.count")," \
@@ -39,6 +40,8 @@ same() {   # same A B: the two runs are one run
     for what in count exits cons; do
         cmp -s "$work/$1.$what" "$work/$2.$what" || { echo "FAIL: $1 and $2 differ in $what"; fail=1; }
     done
+    cmp -s "$work/$1.stream" "$work/$2.stream" ||
+        { echo "--- first difference of the exit streams:"; diff "$work/$1.stream" "$work/$2.stream" | head -n 8; }
 }
 
 boot det1 " anyhv_auto=1" --deterministic </dev/null

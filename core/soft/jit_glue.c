@@ -12,8 +12,12 @@
 
 #include "core/soft/soft_internal.h"
 
-/* Interpreted runs of a block before it is queued for compilation (docs/jit.md). */
-#define SOFT_JIT_THRESHOLD_DEFAULT 64u
+/* Interpreted runs of a block before it is queued for compilation (docs/jit.md): an
+ * O0 compile costs about 1 ms of compile-thread CPU per block, about 5,000 interpreted
+ * runs' worth, so code that runs only hundreds of times stays interpreted. Measured on
+ * an arm64 Linux boot: 64 -> 28 s CPU (14 s compiling, hot blocks queued behind
+ * lukewarm ones), 1024 -> 12-14 s, 4096 -> 12 s with more interpreted runs. */
+#define SOFT_JIT_THRESHOLD_DEFAULT 1024u
 /* A warm region is optimised after its head has been reached this many times per IR
  * instruction in the region per guest instruction of the head (trips grow with the
  * region's size, shrink with its work per trip): the optimising pipeline costs about
@@ -80,45 +84,6 @@ void soft_jit_vcpu_fini(struct soft_vcpu *sv)
     sv->jctx.jcache = NULL;
 }
 
-/* The bits of value `slot` that may differ from the state field the block read at
- * (off, w): 0 for that GET itself, ~0 when the value does not derive from it. Follows
- * what frontends build flag updates from: INSERT of a field, AND/OR with a constant,
- * SELECT between two such values. */
-static uint64_t changed_bits(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off,
-                             unsigned w, unsigned depth)
-{
-    if (depth > 12 || !def[slot])
-        return ~0ull;
-    const struct interp_insn *d = &p->code[def[slot] - 1];
-    switch (d->op) {
-    case IR_GET:
-    case IX_GET64:
-        return d->imm == off && d->w == w ? 0 : ~0ull;
-    case IR_INSERT: {
-        unsigned fw = (unsigned)d->imm2;
-        if (d->imm >= 64)
-            return ~0ull;
-        uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
-        return field | changed_bits(p, def, d->a, off, w, depth + 1);
-    }
-    case IR_SELECT:
-        return changed_bits(p, def, d->b, off, w, depth + 1) | changed_bits(p, def, d->c, off, w, depth + 1);
-    case IR_AND:
-    case IX_AND64:
-    case IR_OR:
-    case IX_OR64: {
-        bool and = d->op == IR_AND || d->op == IX_AND64;
-        uint32_t var = p->is_const[d->b] ? d->a : d->b, k = p->is_const[d->b] ? d->b : d->a;
-        if (!p->is_const[k])
-            return ~0ull;
-        uint64_t kv = (uint64_t)p->vals[k];
-        return (and ? ~kv : kv) | changed_bits(p, def, var, off, w, depth + 1);
-    }
-    default:
-        return ~0ull;
-    }
-}
-
 /* Whether a SET of `in` only changes bits the frontend calls plain (events and the
  * mode key never look at them). */
 static bool set_is_plain(const struct soft_frontend *fe, const struct interp_prog *p, const uint32_t *def,
@@ -131,7 +96,7 @@ static bool set_is_plain(const struct soft_frontend *fe, const struct interp_pro
     uint64_t all = bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
     if ((plain & all) == all)
         return true;
-    return (changed_bits(p, def, set->a, set->imm, set->w, 0) & all & ~plain) == 0;
+    return (interp_changed_bits(p, def, set->a, set->imm, set->w) & all & ~plain) == 0;
 }
 
 /* ANYHV_JIT_DEBUG: what keeps a block at pc from chaining (for frontend work). */
@@ -151,14 +116,12 @@ static bool block_chainable(const struct soft_vcpu *sv, const struct tc_block *b
     const struct interp_prog *p = &blk->prog;
     if (!fe->plain_bits || !fe->events_quiet)
         return false;
-    uint32_t *def = calloc(p->nvals ? p->nvals : 1, sizeof(*def));
+    uint32_t *def = interp_defs(p);
     if (!def)
         return false;
     bool ok = true;
     for (uint32_t i = 0; i < p->count && ok; i++) {
         const struct interp_insn *in = &p->code[i];
-        if (in->dst)
-            def[in->dst] = i + 1;
         if (in->op == IR_SET || in->op == IX_SET64)
             ok = set_is_plain(fe, p, def, in);
         else if (in->op == IR_CALL)
@@ -256,6 +219,17 @@ static uint32_t heat_limit(const struct tc_block *head, uint32_t region_ir)
            : t > SOFT_JIT_HOT_TRIPS_MAX ? SOFT_JIT_HOT_TRIPS_MAX : (uint32_t)t;
 }
 
+/* A block compiled alone is optimised after this many runs per IR instruction per guest
+ * instruction: an O2 module of one small block costs a few ms of compile thread, repaid
+ * by ~10-20 ns a run (loads and stores of state combined, flags only where they leave). */
+#define SOFT_JIT_HOT_BLOCK_FACTOR 2u
+
+static uint32_t block_heat_limit(const struct tc_block *blk, uint32_t ir)
+{
+    uint64_t t = (uint64_t)heat_limit(blk, ir) * SOFT_JIT_HOT_BLOCK_FACTOR;
+    return t > SOFT_JIT_HOT_TRIPS_MAX ? SOFT_JIT_HOT_TRIPS_MAX : (uint32_t)t;
+}
+
 /* Ask for code for blk at level: a region along its recorded successors when it heads
  * a loop (its members then compile alone when they get hot themselves), else the
  * block alone. */
@@ -264,12 +238,14 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
     struct tc_block *blocks[SOFT_JIT_REGION_MAX];
     struct jit_member member[SOFT_JIT_REGION_MAX];
     bool loop = false;
-    uint32_t n = blk->jit.in_region && level == JIT_LEVEL_BLOCK ? 1 : form_region(sv, blk, blocks, &loop);
+    bool alone = blk->jit.in_region && level != JIT_LEVEL_REGION;
+    uint32_t n = alone ? 1 : form_region(sv, blk, blocks, &loop);
     blocks[0] = blk;
     struct jit_block_info head = info_of(sv, blk);
     if (!loop || !head.chainable) {
         n = 1;
-        level = JIT_LEVEL_BLOCK;
+        if (level != JIT_LEVEL_HOT)   /* a hot block alone is optimised alone */
+            level = JIT_LEVEL_BLOCK;
     } else if (level == JIT_LEVEL_BLOCK) {
         level = JIT_LEVEL_REGION;
     }
@@ -298,7 +274,8 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
             keep = 1;
     }
     blk->jit.heat = 0;
-    blk->jit.heat_limit = level == JIT_LEVEL_REGION ? heat_limit(blk, ir) : 0;
+    blk->jit.heat_limit = level == JIT_LEVEL_REGION ? heat_limit(blk, ir)
+                          : level == JIT_LEVEL_BLOCK ? block_heat_limit(blk, ir) : 0;
     if (!jit_request(sv->jit, member, keep, level))
         blk->jit.heat_limit = 0;
 }

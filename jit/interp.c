@@ -681,6 +681,97 @@ static inline int ix_INSN_NEXT(struct ictx *c, const struct interp_insn *in)
     return x_INSN_START(c, in);
 }
 
+/* Forms for operands of 64 bits or less (plan_dispatch picks them): values are
+ * zero-extended in their cells, so the low word is the whole value. */
+#define CMP64(NAME, EXPR)                                                             \
+    static inline int xi_##NAME##64(struct ictx *c, const struct interp_insn *in)     \
+    {                                                                                 \
+        uint64_t x = U64(c, in->a), y = U64(c, in->b);                                \
+        c->v[in->dst] = (EXPR);                                                       \
+        return 0;                                                                     \
+    }
+CMP64(EQ, x == y)
+CMP64(NE, x != y)
+CMP64(ULT, x < y)
+CMP64(ULE, x <= y)
+CMP64(SLT, sx64(x, in->aw) < sx64(y, in->aw))
+CMP64(SLE, sx64(x, in->aw) <= sx64(y, in->aw))
+
+static inline int xi_SHL64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t n = U64(c, in->b);
+    c->v[in->dst] = n >= in->w ? 0 : (U64(c, in->a) << n) & in->mask;
+    return 0;
+}
+
+static inline int xi_LSHR64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t n = U64(c, in->b);
+    c->v[in->dst] = n >= in->w ? 0 : U64(c, in->a) >> n;
+    return 0;
+}
+
+static inline int xi_ASHR64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t n = U64(c, in->b);
+    unsigned sh = n >= in->w ? in->w - 1u : (unsigned)n;
+    c->v[in->dst] = (uint64_t)(sx64(U64(c, in->a), in->w) >> sh) & in->mask;
+    return 0;
+}
+
+static inline int xi_MOV64(struct ictx *c, const struct interp_insn *in)   /* zext */
+{
+    c->v[in->dst] = U64(c, in->a);
+    return 0;
+}
+
+static inline int xi_MASK64(struct ictx *c, const struct interp_insn *in)  /* trunc */
+{
+    c->v[in->dst] = U64(c, in->a) & in->mask;
+    return 0;
+}
+
+static inline int xi_EXTRACT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = (U64(c, in->a) >> in->imm) & in->mask;
+    return 0;
+}
+
+static inline int xi_NOT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = ~U64(c, in->a) & in->mask;
+    return 0;
+}
+
+static inline int xi_SELECT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = (U64(c, in->a) & 1) ? U64(c, in->b) : U64(c, in->c);
+    return 0;
+}
+
+static inline uint64_t insert64(uint64_t x, uint64_t field, const struct interp_insn *in)
+{
+    uint64_t m = mask_of((unsigned)in->imm2) << in->imm;
+    return (x & ~m) | ((field << in->imm) & m);
+}
+
+static inline int xi_INSERT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = insert64(U64(c, in->a), U64(c, in->b), in);
+    return 0;
+}
+
+/* Four inserts in a row, each into the one before (NZCV into PSTATE): the three
+ * values in between are used nowhere else, so only the last is written. */
+static inline int xi_INSERT64X4(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t x = U64(c, in->a);
+    for (unsigned k = 0; k < 4; k++)
+        x = insert64(x, U64(c, in[k].b), &in[k]);
+    c->v[in[3].dst] = x;
+    return 0;
+}
+
 /* The interpreter's dispatch entries past the IR ops: name, handler, and how many
  * instructions it steps (2: it also steps over the instruction marker after it, so
  * most markers are never dispatched). Forms past IX_OP_COUNT exist only in xop. */
@@ -695,13 +786,45 @@ static inline int ix_INSN_NEXT(struct ictx *c, const struct interp_insn *in)
     X(IX_INSN_NEXT, ix_INSN_NEXT, 1)                                                  \
     X(XI_SET64_NEXT, ix_SET64, 2)                                                     \
     X(XI_SET_NEXT, x_SET, 2)                                                          \
-    X(XI_STORE_NEXT, x_STORE, 2)
+    X(XI_STORE_NEXT, x_STORE, 2)                                                      \
+    X(XI_EQ64, xi_EQ64, 1)                                                            \
+    X(XI_NE64, xi_NE64, 1)                                                            \
+    X(XI_ULT64, xi_ULT64, 1)                                                          \
+    X(XI_ULE64, xi_ULE64, 1)                                                          \
+    X(XI_SLT64, xi_SLT64, 1)                                                          \
+    X(XI_SLE64, xi_SLE64, 1)                                                          \
+    X(XI_SHL64, xi_SHL64, 1)                                                          \
+    X(XI_LSHR64, xi_LSHR64, 1)                                                        \
+    X(XI_ASHR64, xi_ASHR64, 1)                                                        \
+    X(XI_MOV64, xi_MOV64, 1)                                                          \
+    X(XI_MASK64, xi_MASK64, 1)                                                        \
+    X(XI_EXTRACT64, xi_EXTRACT64, 1)                                                  \
+    X(XI_NOT64, xi_NOT64, 1)                                                          \
+    X(XI_SELECT64, xi_SELECT64, 1)                                                    \
+    X(XI_INSERT64, xi_INSERT64, 1)                                                    \
+    X(XI_INSERT64X4, xi_INSERT64X4, 4)
 
 enum interp_xop {
     XI_BASE = IX_OP_COUNT - 1,
     XI_SET64_NEXT,
     XI_SET_NEXT,
     XI_STORE_NEXT,
+    XI_EQ64,
+    XI_NE64,
+    XI_ULT64,
+    XI_ULE64,
+    XI_SLT64,
+    XI_SLE64,
+    XI_SHL64,
+    XI_LSHR64,
+    XI_ASHR64,
+    XI_MOV64,
+    XI_MASK64,
+    XI_EXTRACT64,
+    XI_NOT64,
+    XI_SELECT64,
+    XI_INSERT64,
+    XI_INSERT64X4,
     XI_COUNT
 };
 
@@ -843,10 +966,43 @@ static uint16_t with_next(uint16_t op)
     }
 }
 
+/* The 64-bit form of an op whose operands and result all fit in 64 bits, or 0. */
+static uint16_t narrow_form(const struct interp_insn *in, const uint8_t *width)
+{
+    static const uint16_t forms[IR_OP_COUNT] = {
+        [IR_EQ] = XI_EQ64, [IR_NE] = XI_NE64, [IR_ULT] = XI_ULT64, [IR_ULE] = XI_ULE64,
+        [IR_SLT] = XI_SLT64, [IR_SLE] = XI_SLE64, [IR_SHL] = XI_SHL64, [IR_LSHR] = XI_LSHR64,
+        [IR_ASHR] = XI_ASHR64, [IR_ZEXT] = XI_MOV64, [IR_TRUNC] = XI_MASK64, [IR_EXTRACT] = XI_EXTRACT64,
+        [IR_NOT] = XI_NOT64, [IR_SELECT] = XI_SELECT64, [IR_INSERT] = XI_INSERT64,
+    };
+    if (in->op >= IR_OP_COUNT || !forms[in->op] || in->w > 64)
+        return 0;
+    const uint32_t args[3] = { in->a, in->b, in->c };
+    for (unsigned k = 0; k < 3; k++)
+        if (args[k] && width[args[k]] > 64)
+            return 0;
+    return forms[in->op];
+}
+
+/* Whether code[i..i+3] is a chain of four narrow inserts, each into the one before,
+ * whose values in between have no other use. */
+static bool insert_chain(const struct interp_insn *code, uint32_t i, uint32_t n, const uint32_t *uses)
+{
+    if (i + 4 > n)
+        return false;
+    for (unsigned k = 0; k < 4; k++) {
+        if (code[i + k].xop != XI_INSERT64)
+            return false;
+        if (k && (code[i + k].a != code[i + k - 1].dst || uses[code[i + k - 1].dst] != 1))
+            return false;
+    }
+    return true;
+}
+
 /* Number the guest instructions, note where their markers are, and pick what the
  * interpreter dispatches on. Verified code ends with a terminator, so there is
  * always an instruction to run after the leading markers. */
-static bool plan_markers(struct interp_insn *code, uint32_t n, struct interp_prog *out)
+static bool plan_dispatch(struct interp_insn *code, uint32_t n, struct interp_prog *out)
 {
     uint32_t nmarkers = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -862,8 +1018,23 @@ static bool plan_markers(struct interp_insn *code, uint32_t n, struct interp_pro
             out->starts[++k] = i;
         code[i].insn = k;
         uint16_t next = i + 1 < n && is_marker(&code[i + 1]) ? with_next(code[i].op) : 0;
-        code[i].xop = next ? next : code[i].op;
+        uint16_t narrow = narrow_form(&code[i], out->width);
+        code[i].xop = next ? next : narrow ? narrow : code[i].op;
     }
+    uint32_t *uses = calloc(out->nvals ? out->nvals : 1, sizeof(*uses));
+    if (!uses)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        uses[code[i].a]++;
+        uses[code[i].b]++;
+        uses[code[i].c]++;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (insert_chain(code, i, n, uses)) {
+            code[i].xop = XI_INSERT64X4;
+            i += 3;
+        }
+    free(uses);
     uint32_t e = 0;
     while (e < n && is_marker(&code[e]))
         e++;
@@ -931,7 +1102,9 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
     }
     free(slot);
     slot = NULL;
-    if (!plan_markers(code, n, out))
+    out->width = width;
+    out->nvals = nslots;
+    if (!plan_dispatch(code, n, out))
         goto fail;
     out->code = code;
     out->count = n;
@@ -943,11 +1116,11 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
 fail:
     free(slot);
     free(out->starts);
-    out->starts = NULL;
     free(code);
     free(vals);
     free(width);
     free(is_const);
+    memset(out, 0, sizeof(*out));
     return false;
 }
 

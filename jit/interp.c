@@ -11,25 +11,36 @@
 #include "core/soft/soft.h"
 #include "jit/interp_vec.h"
 
-/* The instruction count and the current instruction live in locals while a block
- * runs; sync() publishes them to the soft_cpu before anything out of line can look
- * (helpers, memory slow paths, leaving the block). */
+/* The instruction count and the current instruction are not tracked while a block
+ * runs: each executed instruction knows which guest instruction it belongs to
+ * (interp_insn.insn), and sync() publishes the count and the open instruction from
+ * that before anything out of line can look (helpers, memory slow paths, leaving). */
 struct ictx {
     struct soft_cpu *cpu;
     ir_u128 *v;
     uint8_t *state;
-    uint64_t icount;                   /* retired, the open instruction excluded */
-    const struct interp_insn *start;   /* the open instruction's insn_start, or NULL */
+    uint64_t icount;                   /* retired when the block was entered */
+    const struct interp_prog *p;
 };
 
-static inline void sync(struct ictx *c)
+/* Guest instruction k's marker (k >= 1). */
+static inline const struct interp_insn *marker(const struct ictx *c, unsigned k)
+{
+    return &c->p->code[c->p->starts[k]];
+}
+
+/* Publish the state at instruction `in`: its guest instruction is open, the ones
+ * before it retired. */
+static inline void sync(struct ictx *c, const struct interp_insn *in)
 {
     struct soft_cpu *cpu = c->cpu;
-    cpu->icount = c->icount;
-    cpu->insn_open = c->start != NULL;
-    if (c->start) {
-        cpu->insn_pc = c->start->imm;
-        cpu->insn_len = (uint32_t)c->start->imm2;
+    unsigned k = in->insn;
+    cpu->icount = c->icount + (k ? k - 1u : 0u);
+    cpu->insn_open = k != 0;
+    if (k) {
+        const struct interp_insn *m = marker(c, k);
+        cpu->insn_pc = m->imm;
+        cpu->insn_len = (uint32_t)m->imm2;
     }
 }
 
@@ -446,38 +457,75 @@ static inline uint32_t mem_access(const struct soft_cpu *cpu, uint64_t flags, ui
     return kind | (user ? MMU_USER : 0);
 }
 
-static inline int x_LOAD(struct ictx *c, const struct interp_insn *in)
+/* Host bytes of a guest access of size bytes at p (1, 2, 4, 8 or 16): fixed-size
+ * copies, not a memcpy call with a variable length. */
+static inline ir_u128 host_read(const uint8_t *p, unsigned size)
+{
+    switch (size) {
+    case 1: return *p;
+    case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+    case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+    case 8: { uint64_t x; memcpy(&x, p, 8); return x; }
+    default: { ir_u128 x = 0; memcpy(&x, p, size); return x; }
+    }
+}
+
+static inline void host_write(uint8_t *p, unsigned size, ir_u128 v)
+{
+    switch (size) {
+    case 1: *p = (uint8_t)v; break;
+    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    case 8: { uint64_t x = (uint64_t)v; memcpy(p, &x, 8); break; }
+    default: memcpy(p, &v, size); break;
+    }
+}
+
+/* The slow paths, out of line so the handlers stay small. */
+static __attribute__((noinline)) ir_u128 load_slow(struct ictx *c, const struct interp_insn *in, uint64_t va,
+                                                   unsigned size, uint32_t acc)
+{
+    ir_u128 x = 0;
+    sync(c, in);
+    mmu_read_bytes(c->cpu, va, &x, size, acc, in->imm2);
+    return x;
+}
+
+static __attribute__((noinline)) void store_slow(struct ictx *c, const struct interp_insn *in, uint64_t va,
+                                                 unsigned size, uint32_t acc, ir_u128 x)
+{
+    sync(c, in);
+    mmu_write_bytes(c->cpu, va, &x, size, acc, in->imm2);
+}
+
+static inline __attribute__((always_inline)) int x_LOAD(struct ictx *c, const struct interp_insn *in)
 {
     unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK), r;
     uint64_t va = U64(c, in->a);
     uint32_t acc = mem_access(c->cpu, in->imm, (in->imm & IR_MEM_FETCH) ? MMU_FETCH : MMU_READ, &r);
-    ir_u128 x = 0;
+    ir_u128 x;
     const struct mmu_entry *e = mmu_tlb_lookup(&c->cpu->tlb, r, va, acc);
-    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1)) {
-        memcpy(&x, e->host + (va & ~MMU_PAGE_MASK), size);
-    } else {
-        sync(c);
-        mmu_read_bytes(c->cpu, va, &x, size, acc, in->imm2);
-    }
+    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1))
+        x = host_read(e->host + (va & ~MMU_PAGE_MASK), size);
+    else
+        x = load_slow(c, in, va, size, acc);
     if (in->imm & IR_MEM_SIGNED)
         x = (ir_u128)sx128(x, size * 8) & mask128(in->w);
     c->v[in->dst] = x;
     return 0;
 }
 
-static inline int x_STORE(struct ictx *c, const struct interp_insn *in)
+static inline __attribute__((always_inline)) int x_STORE(struct ictx *c, const struct interp_insn *in)
 {
     unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK), r;
     uint64_t va = U64(c, in->a);
     uint32_t acc = mem_access(c->cpu, in->imm, MMU_WRITE, &r);
     ir_u128 x = c->v[in->b];
     const struct mmu_entry *e = mmu_tlb_lookup(&c->cpu->tlb, r, va, acc);
-    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1)) {
-        memcpy(e->host + (va & ~MMU_PAGE_MASK), &x, size);
-    } else {
-        sync(c);
-        mmu_write_bytes(c->cpu, va, &x, size, acc, in->imm2);
-    }
+    if (__builtin_expect(e && (va & ~MMU_PAGE_MASK) + size <= MMU_PAGE_SIZE, 1))
+        host_write(e->host + (va & ~MMU_PAGE_MASK), size, x);
+    else
+        store_slow(c, in, va, size, acc, x);
     return 0;
 }
 
@@ -485,7 +533,7 @@ static inline int x_CMPXCHG(struct ictx *c, const struct interp_insn *in)
 {
     unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK), r;
     uint32_t acc = mem_access(c->cpu, in->imm, MMU_READ | MMU_WRITE, &r);
-    sync(c);
+    sync(c, in);
     c->v[in->dst] = interp_cmpxchg(c->cpu, U64(c, in->a), size, acc, in->imm2, c->v[in->b], c->v[in->c]);
     return 0;
 }
@@ -494,7 +542,7 @@ static inline int x_ATOMIC_RMW(struct ictx *c, const struct interp_insn *in)
 {
     unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK), r;
     uint32_t acc = mem_access(c->cpu, in->imm, MMU_READ | MMU_WRITE, &r);
-    sync(c);
+    sync(c, in);
     c->v[in->dst] = interp_rmw(c->cpu, U64(c, in->a), size, acc, (enum ir_rmw_kind)in->imm2, c->v[in->b]);
     return 0;
 }
@@ -512,29 +560,32 @@ static inline int x_FENCE(struct ictx *c, const struct interp_insn *in)
 static inline int x_CALL(struct ictx *c, const struct interp_insn *in)
 {
     const struct ir_helper *h = ir_helper_get((uint32_t)in->imm);
-    sync(c);
+    sync(c, in);
     ir_u128 r = h->fn(c->cpu, in->a ? c->v[in->a] : 0, in->b ? c->v[in->b] : 0, in->c ? c->v[in->c] : 0);
     if (in->w)
         c->v[in->dst] = r & mask128(in->w);
     return 0;
 }
 
+/* Markers do nothing when run (see interp_insn.insn); most are stepped over. */
 static inline int x_INSN_START(struct ictx *c, const struct interp_insn *in)
 {
-    c->icount += c->start != NULL;
-    c->start = in;
+    (void)c;
+    (void)in;
     return 0;
 }
 
-/* Leave to pc: the current instruction retires. */
-static inline int leave(struct ictx *c, uint64_t pc)
+/* Leave to pc from instruction `in`: its guest instruction retires. */
+static inline int leave(struct ictx *c, const struct interp_insn *in, uint64_t pc)
 {
     struct soft_cpu *cpu = c->cpu;
-    cpu->icount = c->icount + (c->start != NULL);
+    unsigned k = in->insn;
+    cpu->icount = c->icount + k;
     cpu->insn_open = 0;
-    if (c->start) {
-        cpu->insn_pc = c->start->imm;
-        cpu->insn_len = (uint32_t)c->start->imm2;
+    if (k) {
+        const struct interp_insn *m = marker(c, k);
+        cpu->insn_pc = m->imm;
+        cpu->insn_len = (uint32_t)m->imm2;
     }
     cpu->fe->set_pc(cpu, pc);
     return 1;
@@ -542,7 +593,7 @@ static inline int leave(struct ictx *c, uint64_t pc)
 
 static inline int x_EXIT_IF(struct ictx *c, const struct interp_insn *in)
 {
-    return (c->v[in->a] & 1) ? leave(c, in->imm) : 0;
+    return (c->v[in->a] & 1) ? leave(c, in, in->imm) : 0;
 }
 
 /* A fault at the open instruction: it does not retire and the pc goes back to it
@@ -551,10 +602,10 @@ static inline int x_TRAP_IF(struct ictx *c, const struct interp_insn *in)
 {
     if (!(c->v[in->a] & 1))
         return 0;
-    sync(c);
+    sync(c, in);
     struct soft_cpu *cpu = c->cpu;
-    if (c->start)
-        cpu->fe->set_pc(cpu, c->start->imm);
+    if (in->insn)
+        cpu->fe->set_pc(cpu, marker(c, in->insn)->imm);
     cpu->stop_reason = IR_STOP_EXCEPTION;
     cpu->stop_detail = in->imm;
     return 2;
@@ -562,22 +613,22 @@ static inline int x_TRAP_IF(struct ictx *c, const struct interp_insn *in)
 
 static inline int x_JUMP(struct ictx *c, const struct interp_insn *in)
 {
-    return leave(c, in->imm);
+    return leave(c, in, in->imm);
 }
 
 static inline int x_JUMP_IND(struct ictx *c, const struct interp_insn *in)
 {
-    return leave(c, U64(c, in->a));
+    return leave(c, in, U64(c, in->a));
 }
 
 static inline int x_BRANCH(struct ictx *c, const struct interp_insn *in)
 {
-    return leave(c, (c->v[in->a] & 1) ? in->imm : in->imm2);
+    return leave(c, in, (c->v[in->a] & 1) ? in->imm : in->imm2);
 }
 
 static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
 {
-    sync(c);
+    sync(c, in);
     c->cpu->stop_reason = (uint32_t)in->imm;
     c->cpu->stop_detail = in->imm2;
     return 2;
@@ -627,10 +678,155 @@ BINOP64(XOR, ^)
 
 static inline int ix_INSN_NEXT(struct ictx *c, const struct interp_insn *in)
 {
-    c->icount++;
-    c->start = in;
+    return x_INSN_START(c, in);
+}
+
+/* Forms for operands of 64 bits or less (plan_dispatch picks them): values are
+ * zero-extended in their cells, so the low word is the whole value. */
+#define CMP64(NAME, EXPR)                                                             \
+    static inline int xi_##NAME##64(struct ictx *c, const struct interp_insn *in)     \
+    {                                                                                 \
+        uint64_t x = U64(c, in->a), y = U64(c, in->b);                                \
+        c->v[in->dst] = (EXPR);                                                       \
+        return 0;                                                                     \
+    }
+CMP64(EQ, x == y)
+CMP64(NE, x != y)
+CMP64(ULT, x < y)
+CMP64(ULE, x <= y)
+CMP64(SLT, sx64(x, in->aw) < sx64(y, in->aw))
+CMP64(SLE, sx64(x, in->aw) <= sx64(y, in->aw))
+
+static inline int xi_SHL64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t n = U64(c, in->b);
+    c->v[in->dst] = n >= in->w ? 0 : (U64(c, in->a) << n) & in->mask;
     return 0;
 }
+
+static inline int xi_LSHR64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t n = U64(c, in->b);
+    c->v[in->dst] = n >= in->w ? 0 : U64(c, in->a) >> n;
+    return 0;
+}
+
+static inline int xi_ASHR64(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t n = U64(c, in->b);
+    unsigned sh = n >= in->w ? in->w - 1u : (unsigned)n;
+    c->v[in->dst] = (uint64_t)(sx64(U64(c, in->a), in->w) >> sh) & in->mask;
+    return 0;
+}
+
+static inline int xi_MOV64(struct ictx *c, const struct interp_insn *in)   /* zext */
+{
+    c->v[in->dst] = U64(c, in->a);
+    return 0;
+}
+
+static inline int xi_MASK64(struct ictx *c, const struct interp_insn *in)  /* trunc */
+{
+    c->v[in->dst] = U64(c, in->a) & in->mask;
+    return 0;
+}
+
+static inline int xi_EXTRACT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = (U64(c, in->a) >> in->imm) & in->mask;
+    return 0;
+}
+
+static inline int xi_NOT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = ~U64(c, in->a) & in->mask;
+    return 0;
+}
+
+static inline int xi_SELECT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = (U64(c, in->a) & 1) ? U64(c, in->b) : U64(c, in->c);
+    return 0;
+}
+
+static inline uint64_t insert64(uint64_t x, uint64_t field, const struct interp_insn *in)
+{
+    uint64_t m = mask_of((unsigned)in->imm2) << in->imm;
+    return (x & ~m) | ((field << in->imm) & m);
+}
+
+static inline int xi_INSERT64(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = insert64(U64(c, in->a), U64(c, in->b), in);
+    return 0;
+}
+
+/* Four inserts in a row, each into the one before (NZCV into PSTATE): the three
+ * values in between are used nowhere else, so only the last is written. */
+static inline int xi_INSERT64X4(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t x = U64(c, in->a);
+    for (unsigned k = 0; k < 4; k++)
+        x = insert64(x, U64(c, in[k].b), &in[k]);
+    c->v[in[3].dst] = x;
+    return 0;
+}
+
+/* The interpreter's dispatch entries past the IR ops: name, handler, and how many
+ * instructions it steps (2: it also steps over the instruction marker after it, so
+ * most markers are never dispatched). Forms past IX_OP_COUNT exist only in xop. */
+#define INTERP_FORMS(X)                                                               \
+    X(IX_GET64, ix_GET64, 1)                                                          \
+    X(IX_SET64, ix_SET64, 1)                                                          \
+    X(IX_ADD64, ix_ADD64, 1)                                                          \
+    X(IX_SUB64, ix_SUB64, 1)                                                          \
+    X(IX_AND64, ix_AND64, 1)                                                          \
+    X(IX_OR64, ix_OR64, 1)                                                            \
+    X(IX_XOR64, ix_XOR64, 1)                                                          \
+    X(IX_INSN_NEXT, ix_INSN_NEXT, 1)                                                  \
+    X(XI_SET64_NEXT, ix_SET64, 2)                                                     \
+    X(XI_SET_NEXT, x_SET, 2)                                                          \
+    X(XI_STORE_NEXT, x_STORE, 2)                                                      \
+    X(XI_EQ64, xi_EQ64, 1)                                                            \
+    X(XI_NE64, xi_NE64, 1)                                                            \
+    X(XI_ULT64, xi_ULT64, 1)                                                          \
+    X(XI_ULE64, xi_ULE64, 1)                                                          \
+    X(XI_SLT64, xi_SLT64, 1)                                                          \
+    X(XI_SLE64, xi_SLE64, 1)                                                          \
+    X(XI_SHL64, xi_SHL64, 1)                                                          \
+    X(XI_LSHR64, xi_LSHR64, 1)                                                        \
+    X(XI_ASHR64, xi_ASHR64, 1)                                                        \
+    X(XI_MOV64, xi_MOV64, 1)                                                          \
+    X(XI_MASK64, xi_MASK64, 1)                                                        \
+    X(XI_EXTRACT64, xi_EXTRACT64, 1)                                                  \
+    X(XI_NOT64, xi_NOT64, 1)                                                          \
+    X(XI_SELECT64, xi_SELECT64, 1)                                                    \
+    X(XI_INSERT64, xi_INSERT64, 1)                                                    \
+    X(XI_INSERT64X4, xi_INSERT64X4, 4)
+
+enum interp_xop {
+    XI_BASE = IX_OP_COUNT - 1,
+    XI_SET64_NEXT,
+    XI_SET_NEXT,
+    XI_STORE_NEXT,
+    XI_EQ64,
+    XI_NE64,
+    XI_ULT64,
+    XI_ULE64,
+    XI_SLT64,
+    XI_SLE64,
+    XI_SHL64,
+    XI_LSHR64,
+    XI_ASHR64,
+    XI_MOV64,
+    XI_MASK64,
+    XI_EXTRACT64,
+    XI_NOT64,
+    XI_SELECT64,
+    XI_INSERT64,
+    XI_INSERT64X4,
+    XI_COUNT
+};
 
 /* The run loop: threaded dispatch (one indirect jump per instruction) where the
  * compiler supports labels as values, a switch otherwise. Verified blocks end with
@@ -638,52 +834,42 @@ static inline int ix_INSN_NEXT(struct ictx *c, const struct interp_insn *in)
 enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p)
 {
     /* A block is entered between instructions: nothing is open yet. */
-    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, NULL };
-    const struct interp_insn *in = p->code;
+    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, p };
+    const struct interp_insn *in = p->code + p->entry;
     int rc;
 #if defined(__GNUC__)
-    static const void *const labels[IX_OP_COUNT] = {
+    static const void *const labels[XI_COUNT] = {
 #define IR_OP(name, result, nargs, effects) [IR_##name] = &&L_##name,
 #include "jit/ir_ops.def"
 #undef IR_OP
-        [IX_GET64] = &&L_IX_GET64, [IX_SET64] = &&L_IX_SET64, [IX_ADD64] = &&L_IX_ADD64,
-        [IX_SUB64] = &&L_IX_SUB64, [IX_AND64] = &&L_IX_AND64, [IX_OR64] = &&L_IX_OR64,
-        [IX_XOR64] = &&L_IX_XOR64, [IX_INSN_NEXT] = &&L_IX_INSN_NEXT,
+#define FORM(name, fn, n) [name] = &&L_##name,
+        INTERP_FORMS(FORM)
+#undef FORM
     };
-#define STEP(fn)                                                                      \
+#define STEP(fn, n)                                                                   \
     rc = fn(&c, in);                                                                  \
     if (rc)                                                                           \
         goto out;                                                                     \
-    in++;                                                                             \
-    goto *labels[in->op];
-    goto *labels[in->op];
-#define IR_OP(name, result, nargs, effects) L_##name : STEP(x_##name)
+    in += (n);                                                                        \
+    goto *labels[in->xop];
+    goto *labels[in->xop];
+#define IR_OP(name, result, nargs, effects) L_##name : STEP(x_##name, 1)
 #include "jit/ir_ops.def"
 #undef IR_OP
-L_IX_GET64: STEP(ix_GET64)
-L_IX_SET64: STEP(ix_SET64)
-L_IX_ADD64: STEP(ix_ADD64)
-L_IX_SUB64: STEP(ix_SUB64)
-L_IX_AND64: STEP(ix_AND64)
-L_IX_OR64: STEP(ix_OR64)
-L_IX_XOR64: STEP(ix_XOR64)
-L_IX_INSN_NEXT: STEP(ix_INSN_NEXT)
+#define FORM(name, fn, n) L_##name : STEP(fn, n)
+    INTERP_FORMS(FORM)
+#undef FORM
 #undef STEP
 #else
-    for (;; in++) {
-        switch (in->op) {
+    for (;;) {
+        switch (in->xop) {
 #define IR_OP(name, result, nargs, effects)                                           \
-        case IR_##name: rc = x_##name(&c, in); break;
+        case IR_##name: rc = x_##name(&c, in); in += 1; break;
 #include "jit/ir_ops.def"
 #undef IR_OP
-        case IX_GET64: rc = ix_GET64(&c, in); break;
-        case IX_SET64: rc = ix_SET64(&c, in); break;
-        case IX_ADD64: rc = ix_ADD64(&c, in); break;
-        case IX_SUB64: rc = ix_SUB64(&c, in); break;
-        case IX_AND64: rc = ix_AND64(&c, in); break;
-        case IX_OR64: rc = ix_OR64(&c, in); break;
-        case IX_XOR64: rc = ix_XOR64(&c, in); break;
-        case IX_INSN_NEXT: rc = ix_INSN_NEXT(&c, in); break;
+#define FORM(name, fn, n) case name: rc = fn(&c, in); in += (n); break;
+        INTERP_FORMS(FORM)
+#undef FORM
         default: rc = 2; break;
         }
         if (rc)
@@ -764,6 +950,98 @@ static uint16_t specialise(const struct ir_insn *src, const struct interp_insn *
     }
 }
 
+static bool is_marker(const struct interp_insn *in)
+{
+    return in->op == IR_INSN_START || in->op == IX_INSN_NEXT;
+}
+
+/* The form that also steps over a marker right after it, or 0. */
+static uint16_t with_next(uint16_t op)
+{
+    switch (op) {
+    case IX_SET64: return XI_SET64_NEXT;
+    case IR_SET: return XI_SET_NEXT;
+    case IR_STORE: return XI_STORE_NEXT;
+    default: return 0;
+    }
+}
+
+/* The 64-bit form of an op whose operands and result all fit in 64 bits, or 0. */
+static uint16_t narrow_form(const struct interp_insn *in, const uint8_t *width)
+{
+    static const uint16_t forms[IR_OP_COUNT] = {
+        [IR_EQ] = XI_EQ64, [IR_NE] = XI_NE64, [IR_ULT] = XI_ULT64, [IR_ULE] = XI_ULE64,
+        [IR_SLT] = XI_SLT64, [IR_SLE] = XI_SLE64, [IR_SHL] = XI_SHL64, [IR_LSHR] = XI_LSHR64,
+        [IR_ASHR] = XI_ASHR64, [IR_ZEXT] = XI_MOV64, [IR_TRUNC] = XI_MASK64, [IR_EXTRACT] = XI_EXTRACT64,
+        [IR_NOT] = XI_NOT64, [IR_SELECT] = XI_SELECT64, [IR_INSERT] = XI_INSERT64,
+    };
+    if (in->op >= IR_OP_COUNT || !forms[in->op] || in->w > 64)
+        return 0;
+    const uint32_t args[3] = { in->a, in->b, in->c };
+    for (unsigned k = 0; k < 3; k++)
+        if (args[k] && width[args[k]] > 64)
+            return 0;
+    return forms[in->op];
+}
+
+/* Whether code[i..i+3] is a chain of four narrow inserts, each into the one before,
+ * whose values in between have no other use. */
+static bool insert_chain(const struct interp_insn *code, uint32_t i, uint32_t n, const uint32_t *uses)
+{
+    if (i + 4 > n)
+        return false;
+    for (unsigned k = 0; k < 4; k++) {
+        if (code[i + k].xop != XI_INSERT64)
+            return false;
+        if (k && (code[i + k].a != code[i + k - 1].dst || uses[code[i + k - 1].dst] != 1))
+            return false;
+    }
+    return true;
+}
+
+/* Number the guest instructions, note where their markers are, and pick what the
+ * interpreter dispatches on. Verified code ends with a terminator, so there is
+ * always an instruction to run after the leading markers. */
+static bool plan_dispatch(struct interp_insn *code, uint32_t n, struct interp_prog *out)
+{
+    uint32_t nmarkers = 0;
+    for (uint32_t i = 0; i < n; i++)
+        nmarkers += is_marker(&code[i]);
+    if (nmarkers > UINT16_MAX)
+        return false;
+    out->starts = calloc(nmarkers + 1u, sizeof(*out->starts));
+    if (!out->starts)
+        return false;
+    uint16_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (is_marker(&code[i]))
+            out->starts[++k] = i;
+        code[i].insn = k;
+        uint16_t next = i + 1 < n && is_marker(&code[i + 1]) ? with_next(code[i].op) : 0;
+        uint16_t narrow = narrow_form(&code[i], out->width);
+        code[i].xop = next ? next : narrow ? narrow : code[i].op;
+    }
+    uint32_t *uses = calloc(out->nvals ? out->nvals : 1, sizeof(*uses));
+    if (!uses)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        uses[code[i].a]++;
+        uses[code[i].b]++;
+        uses[code[i].c]++;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (insert_chain(code, i, n, uses)) {
+            code[i].xop = XI_INSERT64X4;
+            i += 3;
+        }
+    free(uses);
+    uint32_t e = 0;
+    while (e < n && is_marker(&code[e]))
+        e++;
+    out->entry = e;
+    return e < n;
+}
+
 bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp_prog *out)
 {
     memset(out, 0, sizeof(*out));
@@ -823,6 +1101,11 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
             first_start = false;
     }
     free(slot);
+    slot = NULL;
+    out->width = width;
+    out->nvals = nslots;
+    if (!plan_dispatch(code, n, out))
+        goto fail;
     out->code = code;
     out->count = n;
     out->nvals = nslots;
@@ -832,10 +1115,12 @@ bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp
     return true;
 fail:
     free(slot);
+    free(out->starts);
     free(code);
     free(vals);
     free(width);
     free(is_const);
+    memset(out, 0, sizeof(*out));
     return false;
 }
 
@@ -845,5 +1130,6 @@ void interp_prog_free(struct interp_prog *p)
     free(p->vals);
     free(p->width);
     free(p->is_const);
+    free(p->starts);
     memset(p, 0, sizeof(*p));
 }

@@ -32,6 +32,14 @@ struct interp_insn {
     uint8_t aw;           /* width of operand 0 */
     uint32_t dst;         /* value slot written */
     uint32_t a, b, c;     /* value slots read (0 = none) */
+    /* The interpreter's view (the compiled tier reads op): xop is what it dispatches
+     * on, op or a form private to interp.c (one that also steps over the next
+     * instruction marker, for one). insn: which guest instruction of the block this
+     * belongs to, 1-based (0: before the first marker), which is all that syncing the
+     * icount and the open instruction needs (interp_prog.starts finds its marker), so
+     * markers themselves do nothing when run. */
+    uint16_t xop;
+    uint16_t insn;
     uint64_t imm, imm2;
     uint64_t mask;        /* low-64 mask of the result width */
 };
@@ -45,6 +53,8 @@ struct interp_prog {
     ir_u128 *vals;
     uint8_t *width;       /* bits of each slot's value (the compiled tier types them) */
     uint8_t *is_const;    /* 1 for slots holding a constant (never written by code) */
+    uint32_t entry;       /* first instruction the interpreter runs (past leading markers) */
+    uint32_t *starts;     /* [k]: index in code of guest instruction k's marker (k >= 1) */
 };
 
 /* How a program left. */

@@ -11,6 +11,11 @@
 /* Blocks per bucket before the table doubles: a kernel boot keeps tens of thousands
  * of blocks, and a lookup walks its whole chain on every dispatcher miss. */
 #define TC_MAX_LOAD 2u
+/* Invalid blocks kept before they are freed together (one free_gen bump). */
+#define TC_DEAD_MAX 256u
+/* An eviction sweep must free at least limit / TC_EVICT_MIN_DIV blocks, else the
+ * whole cache goes (the working set no longer fits). */
+#define TC_EVICT_MIN_DIV 4u
 
 static uint32_t hash64(uint64_t x)
 {
@@ -65,8 +70,30 @@ static void cache_free(struct tcache *tc, struct tc_block *blk)
     tc_block_free(blk);
 }
 
+static void free_dead(struct tcache *tc)
+{
+    for (struct tc_block *b = tc->dead, *n; b; b = n) {
+        n = b->next;
+        cache_free(tc, b);
+    }
+    tc->dead = NULL;
+    tc->ndead = 0;
+    tc->free_gen++;
+}
+
+/* An invalid block leaves the table; it is freed with the next batch. */
+static void bury(struct tcache *tc, struct tc_block *blk)
+{
+    blk->next = tc->dead;
+    tc->dead = blk;
+    tc->count--;
+    if (++tc->ndead >= TC_DEAD_MAX)
+        free_dead(tc);
+}
+
 void tcache_flush(struct tcache *tc)
 {
+    free_dead(tc);
     for (uint32_t i = 0; i < tc->nbuckets; i++) {
         for (struct tc_block *b = tc->buckets[i], *n; b; b = n) {
             n = b->next;
@@ -101,10 +128,8 @@ struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uin
             if (tc_block_valid(b, s2_epoch))
                 return b;
             *link = b->next;
-            cache_free(tc, b);
-            tc->count--;
+            bury(tc, b);
             tc->invalidations++;
-            tc->free_gen++;
             continue;
         }
         link = &b->next;
@@ -133,9 +158,42 @@ static void grow(struct tcache *tc)
     tc->nbuckets = n;
 }
 
+/* Free the blocks that ran at most once since the last sweep (or since they were
+ * made); the others note their count. False when that freed too little. */
+static bool evict(struct tcache *tc)
+{
+    uint32_t freed = 0;
+    /* Compiled blocks stay, and so do the members of their regions, which their code
+     * runs and names (tc_block.region) without the table. */
+    tc->sweeps++;
+    for (uint32_t i = 0; i < tc->nbuckets; i++)
+        for (struct tc_block *b = tc->buckets[i]; b; b = b->next)
+            for (uint32_t k = 0; k < b->nregion; k++)
+                b->region[k]->pinned_sweep = tc->sweeps;
+    for (uint32_t i = 0; i < tc->nbuckets; i++) {
+        struct tc_block **link = &tc->buckets[i];
+        while (*link) {
+            struct tc_block *b = *link;
+            if (b->exec_count - b->swept_count <= 1 && b->jit.state == JIT_BLOCK_COLD &&
+                b->pinned_sweep != tc->sweeps) {
+                *link = b->next;
+                cache_free(tc, b);
+                freed++;
+                continue;
+            }
+            b->swept_count = b->exec_count;
+            link = &b->next;
+        }
+    }
+    tc->count -= freed;
+    tc->evictions += freed;
+    free_dead(tc);   /* bumps free_gen: links into freed blocks go stale */
+    return freed >= tc->limit / TC_EVICT_MIN_DIV;
+}
+
 void tcache_insert(struct tcache *tc, struct tc_block *blk)
 {
-    if (tc->count >= tc->limit)
+    if (tc->count >= tc->limit && !evict(tc))
         tcache_flush(tc);
     if (tc->count >= tc->nbuckets * TC_MAX_LOAD && tc->nbuckets < UINT32_MAX / 2u)
         grow(tc);

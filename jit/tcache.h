@@ -31,6 +31,8 @@ struct tc_block {
     uint32_t guest_insns;
     uint32_t guest_bytes;      /* code bytes covered from pc */
     uint64_t exec_count;
+    uint64_t swept_count;      /* exec_count at the last eviction sweep it survived */
+    uint64_t pinned_sweep;     /* sweep in which a kept region held it (tcache.c) */
     struct interp_prog prog;
     struct jit_block jit;      /* compiled code, once the block is hot */
     /* When jit.fn is a region: the other blocks it runs, whose bytes the dispatcher
@@ -47,14 +49,20 @@ struct tc_block {
     uint64_t link_free_gen[2];
 };
 
-/* Per-vCPU cache. Bounded: past the limit, everything is dropped and refilled. */
+/* Per-vCPU cache. Bounded: at the limit, the blocks that ran at most once since the
+ * last sweep are dropped (kernel init code runs once), and everything when that frees
+ * too little. Invalid blocks wait in a short list before they are freed, so links
+ * (which check validity before they are followed) survive most invalidations. */
 struct tcache {
     struct tc_block **buckets;
     uint32_t nbuckets;         /* power of two */
     uint32_t count;
     uint32_t limit;
-    uint64_t translations, flushes, invalidations;
-    uint64_t free_gen;         /* bumped whenever a block is freed (links go stale) */
+    uint64_t translations, flushes, invalidations, evictions;
+    uint64_t sweeps;
+    uint64_t free_gen;         /* bumped whenever blocks are freed (links go stale) */
+    struct tc_block *dead;     /* invalid blocks not yet freed, through next */
+    uint32_t ndead;
     /* Called before the cache frees a block (the compiled tier releases its code). */
     void (*on_free)(void *arg, struct tc_block *blk);
     void *on_free_arg;

@@ -221,6 +221,16 @@ uint8_t *mmu_rmw_ptr(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t 
     return resolve(cpu, va, size, access, info)->host + (va & ~MMU_PAGE_MASK);
 }
 
+bool mmu_fetch_gpage_cached(const struct soft_cpu *cpu, uint64_t va, uint64_t *gpage)
+{
+    uint32_t access = MMU_FETCH | (cpu->regime == 1 ? MMU_USER : 0);
+    const struct mmu_entry *e = mmu_tlb_lookup(&cpu->tlb, regime_of(cpu, access), va, access);
+    if (!e)
+        return false;
+    *gpage = e->gpage;
+    return true;
+}
+
 uint64_t mmu_fetch_gpa(struct soft_cpu *cpu, uint64_t va)
 {
     uint32_t access = MMU_FETCH | (cpu->regime == 1 ? MMU_USER : 0);

@@ -71,6 +71,9 @@ uint8_t *mmu_rmw_ptr(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t 
 size_t mmu_fetch_code(struct soft_cpu *cpu, uint64_t va, void *out, size_t len, bool fault);
 /* Translate va for instruction fetch (faulting) and return its guest-physical address. */
 uint64_t mmu_fetch_gpa(struct soft_cpu *cpu, uint64_t va);
+/* The guest-physical page the TLB now maps va to for instruction fetch, without a
+ * walk: false when it holds no such entry (the caller then translates). */
+bool mmu_fetch_gpage_cached(const struct soft_cpu *cpu, uint64_t va, uint64_t *gpage);
 
 /* The stage 2 (guest-physical map) the vCPU uses now; valid while it executes. */
 const struct pmap *mmu_stage2(struct soft_cpu *cpu);

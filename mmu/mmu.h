@@ -80,6 +80,8 @@ static inline uint64_t mmu_tlb_tag(const struct mmu_tlb *t, uint64_t va)
 void mmu_tlb_init(struct mmu_tlb *t);
 void mmu_tlb_flush_all(struct mmu_tlb *t);
 void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va);
+/* Every page of [va, va + len): one flush generation. */
+void mmu_tlb_flush_range(struct mmu_tlb *t, uint64_t va, uint64_t len);
 void mmu_tlb_flush_asid(struct mmu_tlb *t, uint32_t asid);
 /* Drop every entry (both regimes) that maps guest-physical page gpage. */
 void mmu_tlb_flush_gpage(struct mmu_tlb *t, uint64_t gpage);

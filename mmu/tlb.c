@@ -42,11 +42,20 @@ static bool live(const struct mmu_tlb *t, const struct mmu_entry *e)
 
 void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va)
 {
-    unsigned i = (unsigned)((va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1));
+    mmu_tlb_flush_range(t, va & MMU_PAGE_MASK, MMU_PAGE_SIZE);
+}
+
+void mmu_tlb_flush_range(struct mmu_tlb *t, uint64_t va, uint64_t len)
+{
+    /* One generation for the whole range: links re-check their page (soft/run.c). */
     t->flush_gen++;
-    for (unsigned r = 0; r < MMU_TLB_REGIMES; r++)
-        if (t->e[r][i].vpage == mmu_tlb_tag(t, va))
-            entry_clear(&t->e[r][i]);
+    uint64_t end = va + len;
+    for (uint64_t a = va & MMU_PAGE_MASK; a < end && a >= (va & MMU_PAGE_MASK); a += MMU_PAGE_SIZE) {
+        unsigned i = (unsigned)((a >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1));
+        for (unsigned r = 0; r < MMU_TLB_REGIMES; r++)
+            if (t->e[r][i].vpage == mmu_tlb_tag(t, a))
+                entry_clear(&t->e[r][i]);
+    }
 }
 
 void mmu_tlb_flush_asid(struct mmu_tlb *t, uint32_t asid)

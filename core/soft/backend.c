@@ -144,9 +144,10 @@ static void dispatch_stats(const struct soft_vcpu *sv)
         return;
     fprintf(stderr,
             "anyhv soft: %llu cache lookups, %llu link hits, %llu cached blocks, %llu cache flushes, "
-            "%llu blocks invalidated, %llu TLB flushes\n",
+            "%llu blocks evicted, %llu blocks invalidated, %llu frees, %llu TLB flushes\n",
             (unsigned long long)sv->lookups, (unsigned long long)sv->link_hits, (unsigned long long)sv->tc.count,
-            (unsigned long long)sv->tc.flushes, (unsigned long long)sv->tc.invalidations,
+            (unsigned long long)sv->tc.flushes, (unsigned long long)sv->tc.evictions,
+            (unsigned long long)sv->tc.invalidations, (unsigned long long)sv->tc.free_gen,
             (unsigned long long)sv->cpu.tlb.flush_gen);
 }
 

@@ -31,7 +31,9 @@ static bool code_write(struct soft_cpu *cpu, uint64_t va, unsigned size)
     if (!blk)
         return false;
     uint64_t lo = cpu->insn_pc + cpu->insn_len, hi = blk->pc + blk->guest_bytes;
-    if (va < hi && va + size > lo) {
+    /* Nothing follows the block's last instruction: a write over its own bytes (a CALL
+     * whose stack is its code) goes ahead, else running it alone would restart forever. */
+    if (lo < hi && va < hi && va + size > lo) {
         sv->smc_restart = true;
         return true;
     }

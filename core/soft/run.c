@@ -56,16 +56,29 @@ static void handle_ir_stop(struct soft_cpu *cpu)
     }
 }
 
+/* Whether link k of prev still leads where the cache would: made under the current
+ * TLB, or the TLB maps the pc to the block's page now (a flush of other pages, or a
+ * refill with the same translation; the cache's key is the pc's page too). */
+static bool link_translation_ok(struct soft_vcpu *sv, struct tc_block *prev, unsigned k)
+{
+    uint64_t gpage;
+    if (prev->link_tlb_gen[k] == sv->cpu.tlb.flush_gen)
+        return true;
+    if (!mmu_fetch_gpage_cached(&sv->cpu, prev->link_pc[k], &gpage) || gpage != (prev->link[k]->gpa & MMU_PAGE_MASK))
+        return false;
+    prev->link_tlb_gen[k] = sv->cpu.tlb.flush_gen;
+    return true;
+}
+
 /* The successor of prev recorded for (pc, mode), if still usable. */
 static struct tc_block *follow_link(struct soft_vcpu *sv, struct tc_block *prev, uint64_t pc, uint32_t mode,
                                    uint64_t epoch)
 {
     for (unsigned k = 0; k < 2; k++) {
         struct tc_block *n = prev->link[k];
-        if (n && prev->link_pc[k] == pc && prev->link_free_gen[k] == sv->tc.free_gen &&
-            prev->link_tlb_gen[k] == sv->cpu.tlb.flush_gen && n->mode == mode &&
+        if (n && prev->link_pc[k] == pc && prev->link_free_gen[k] == sv->tc.free_gen && n->mode == mode &&
             n->guest_insns <= sv->cpu.budget - sv->cpu.icount && tc_block_valid(n, epoch) &&
-            soft_block_recheck(sv, n))
+            link_translation_ok(sv, prev, k) && soft_block_recheck(sv, n))
             return n;
     }
     return NULL;
@@ -210,9 +223,12 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
         bool no_link = false;
         if (vcpu->dbg.nbp && soft_debug_boundary(sv, &no_link))
             return;   /* a breakpoint (anyhv_vcpu_set_breakpoint): the exit is filled */
+        uint64_t free_gen = sv->tc.free_gen;
         struct tc_block *blk = next_block(sv, no_link ? NULL : prev);
         if (!blk)
             return;
+        if (sv->tc.free_gen != free_gen)
+            prev = NULL;   /* the lookup freed blocks (eviction): prev may be one */
         if (prev && prev_exit != JIT_EXIT_NONE && !no_link)
             soft_jit_link(sv, prev, prev_exit, blk);
         blk->exec_count++;

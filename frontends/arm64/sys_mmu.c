@@ -226,9 +226,7 @@ static void flush_va(struct soft_cpu *cpu, uint64_t va)
     }
     /* Pages are at most 64 KiB: drop each 4 KiB piece of the granule. */
     unsigned grain = 1u << 16;
-    uint64_t base = va & ~(uint64_t)(grain - 1);
-    for (uint64_t a = base; a < base + grain; a += MMU_PAGE_SIZE)
-        mmu_tlb_flush_va(&cpu->tlb, a);
+    mmu_tlb_flush_range(&cpu->tlb, va & ~(uint64_t)(grain - 1), grain);
 }
 
 /* TLBI ... E1(IS): op2 0 VMALLE1, 1 VAE1, 2 ASIDE1, 3 VAAE1, 5 VALE1, 7 VAALE1. */

@@ -62,6 +62,29 @@ Test(mem, a_store_into_the_running_block_is_seen_by_the_next_instruction)
     cr_expect_eq(t.ram[CODE + 28 + 3], 5);
 }
 
+Test(mem, a_store_over_its_own_bytes_and_the_next_instruction_completes)
+{
+    start();
+    /* The store rewrites itself (unchanged) and the OUT after it (port 1 -> 7): the
+     * block restarts with the store alone, which must then retire (as a CALL does
+     * whose stack is its own code), not restart again. */
+    const uint64_t st = CODE + 24;
+    uint8_t repl[8];
+    toy_emit(toy_emit(repl, TOY_ST, 5, 6, 0), TOY_OUT, 2, 0, 7);
+    uint64_t word = 0;
+    memcpy(&word, repl, 8);
+    uint8_t *p = t.ram + CODE;
+    p = toy_movi(p, 6, st);
+    p = toy_movi(p, 5, word);
+    p = toy_emit(p, TOY_ST, 5, 6, 0);
+    toy_emit(p, TOY_OUT, 2, 0, 1);
+    cr_assert_eq(vcpu_run(t.vcpu, host_monotonic_ns() + 5000 * 1000000ull), HV_SUCCESS);
+    struct anyhv_exit *x = &t.vcpu->exit;
+    cr_assert_eq(x->kind, EXIT_PIO, "exit %s (a restart loop ends at the deadline)", exit_kind_name(x->kind));
+    cr_expect_eq(x->u.pio.port, 7, "the rewritten instruction runs");
+    cr_expect_eq(t.vcpu->icount, 4);
+}
+
 Test(mem, smc_through_a_byte_store_and_an_atomic)
 {
     start();

@@ -69,3 +69,18 @@ Test(tlb, full_flushes_survive_the_salt_wrapping)
         mmu_tlb_flush_all(t);
     cr_expect_null(mmu_tlb_lookup(t, 0, 0x8000, MMU_READ));
 }
+
+Test(tlb, a_range_flush_drops_its_pages_only_in_one_generation)
+{
+    put(0, 0x10000, 0x9000, MMU_READ, 7);
+    put(1, 0x1f000, 0x9000, MMU_READ, 7);
+    put(0, 0x20000, 0xa000, MMU_READ, 7);
+    put(0, 0xf000, 0xa000, MMU_READ, 7);
+    uint64_t gen = t->flush_gen;
+    mmu_tlb_flush_range(t, 0x10000, 0x10000);
+    cr_expect_eq(t->flush_gen, gen + 1, "one generation for the 16 pages");
+    cr_expect_null(mmu_tlb_lookup(t, 0, 0x10000, MMU_READ));
+    cr_expect_null(mmu_tlb_lookup(t, 1, 0x1f000, MMU_READ));
+    cr_expect_not_null(mmu_tlb_lookup(t, 0, 0x20000, MMU_READ), "past the range");
+    cr_expect_not_null(mmu_tlb_lookup(t, 0, 0xf000, MMU_READ), "before the range");
+}

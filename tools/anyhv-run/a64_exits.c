@@ -13,7 +13,8 @@
 #define WFX_TI_WFE 1u            /* ESR ISS.TI: the instruction was WFE */
 #define WFX_IDLE_LIMIT 100000u   /* plain mode: consecutive WFI/WFE with nothing else */
 #define VECTOR_TABLE_SIZE 0x800u
-#define WFI_POLL_NS 1000000L     /* board: how often a waiting vCPU looks for interrupts */
+#define WFI_POLL_NS 1000000L     /* board, SMP: how often a waiting vCPU looks for interrupts */
+#define WFI_IDLE_MAX_NS 50000000L  /* board, one vCPU: longest sleep between looks */
 #define WFE_IDLE_NS 4096u        /* deterministic WFE without the event stream: a turn's worth */
 #define CNTKCTL_EVNTEN (1u << 2)
 #define CNTKCTL_EVNTI_SHIFT 4
@@ -347,15 +348,47 @@ static void wait_for_interrupt_det(struct a64_cpu *c)
     }
 }
 
+/* Nanoseconds until this vCPU's virtual timer fires (0: it has), at most cap; cap
+ * while the timer is off or masked. */
+static long ns_until_vtimer(struct a64_cpu *c, long cap)
+{
+    uint64_t ctl = sreg(c, HV_SYS_REG_CNTV_CTL_EL0), off = 0;
+    if ((ctl & (CNT_CTL_ENABLE | CNT_CTL_IMASK)) != CNT_CTL_ENABLE)
+        return cap;
+    hv_vcpu_get_vtimer_offset(c->vcpu, &off);
+    uint64_t now = host_counter() - off, cval = sreg(c, HV_SYS_REG_CNTV_CVAL_EL0);
+    uint64_t cap_ticks = (uint64_t)cap * A64M_CNTFRQ / 1000000000u;
+    if (cval <= now)
+        return 0;
+    if (cval - now >= cap_ticks)
+        return cap;
+    return (long)((cval - now) * 1000000000u / A64M_CNTFRQ) + 1;
+}
+
+/* Sleep until an interrupt may be pending. One vCPU on the host clock sleeps until
+ * its timer's deadline or console input (what can raise its interrupts); with
+ * several, another's SGI (raised inside the library, unseen here) can end the wait
+ * at any time, so they look every WFI_POLL_NS. Deterministic mode lets guest time
+ * pass instead (wait_for_interrupt_det). */
 static void wait_for_interrupt(struct a64_cpu *c)
 {
-    const struct timespec poll = { 0, WFI_POLL_NS };
     if (c->m->det) {
         wait_for_interrupt_det(c);
         return;
     }
-    while (!a64_done(c->m) && !interrupt_waiting(c))
-        nanosleep(&poll, NULL);
+    bool exact = c->m->ncpus == 1, input = false;
+    while (!a64_done(c->m) && !interrupt_waiting(c)) {
+        /* Input the guest leaves unread keeps stdin ready: then poll as with SMP. */
+        if (!exact || input) {
+            const struct timespec poll = { 0, WFI_POLL_NS };
+            nanosleep(&poll, NULL);
+            input = false;
+            continue;
+        }
+        long ns = ns_until_vtimer(c, WFI_IDLE_MAX_NS);
+        if (ns > 0)
+            input = console_wait_input(ns);
+    }
 }
 
 /* An abort on an instruction fetch at the guest's own vector table means the guest

@@ -73,6 +73,17 @@ static bool live_has_input(void)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP));
 }
 
+bool console_wait_input(long ns)
+{
+    struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
+    if (input_closed || replay_only || input_log.cursor < input_log.n) {
+        nanosleep(&ts, NULL);   /* no live input can come */
+        return false;
+    }
+    struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+    return ppoll(&p, 1, &ts, NULL) == 1;
+}
+
 static int live_getc(void)
 {
     if (!live_has_input())

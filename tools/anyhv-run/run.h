@@ -86,6 +86,8 @@ void console_init(void);
 void console_putc(uint8_t c);
 bool console_has_input(void);
 int console_getc(void);   /* -1 when nothing is waiting */
+/* Sleep up to ns, less when live console input arrives first (then true). */
+bool console_wait_input(long ns);
 void console_flush(void);
 /* Input log (console.c): the instruction count each answer is given at, output muting
  * while the past is re-run, the cursor, and the --record/--replay file. */

@@ -582,6 +582,20 @@ static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
     return 2;
 }
 
+/* ---- floating point (ir_fp.c: the ordinary case, else the frontend's helper) ---- */
+
+static inline int x_FP(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], false) & mask128(in->w);
+    return 0;
+}
+
+static inline int x_FPFLAGS(struct ictx *c, const struct interp_insn *in)
+{
+    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], true) & mask128(in->w);
+    return 0;
+}
+
 /* ---- specialised forms ------------------------------------------------------ */
 
 static inline int ix_GET64(struct ictx *c, const struct interp_insn *in)

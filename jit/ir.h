@@ -76,6 +76,29 @@ enum ir_stop_reason {
     IR_STOP_HALT = 4,       /* HLT / WFI: wait for an event */
 };
 
+/* FP / FPFLAGS (ir_ops.def). A lane is ordinary when its biased exponent lies in
+ * [p + 3, emax - 2] (p the precision, emax the largest finite biased exponent): a
+ * finite nonzero normal number far from overflow, with room below it for the exact
+ * error terms (TwoSum, fma remainders) that decide inexactness. With ordinary
+ * operands and results no IEEE exception but inexact can occur, and no guest's NaN,
+ * denormal, flush or tininess convention matters. The fallback helper is called as
+ * fn(cpu, a, b, imm) for the value and fn(cpu, a, b, imm | IR_FP_WANT_FLAGS) for the
+ * flags, a and b zero-extended; the unary kinds ignore b (builders pass a twice). */
+enum ir_fp_kind { IR_FP_ADD, IR_FP_SUB, IR_FP_MUL, IR_FP_DIV, IR_FP_SQRT, IR_FP_KIND_COUNT };
+enum ir_fp_format { IR_FP_F32, IR_FP_F64, IR_FP_V4F32, IR_FP_V2F64, IR_FP_FORMAT_COUNT };
+#define IR_FP_HOW(kind, format, inexact_bit) \
+    ((uint64_t)(kind) | ((uint64_t)(format) << 8) | ((uint64_t)(inexact_bit) << 16))
+#define IR_FP_KIND(how) ((unsigned)((how) & 0xff))
+#define IR_FP_FORMAT(how) ((unsigned)(((how) >> 8) & 0xff))
+#define IR_FP_INEXACT_BIT(how) ((unsigned)(((how) >> 16) & 0x3f))
+#define IR_FP_WANT_FLAGS (1ull << 32)
+/* The operand/result type of a format. */
+enum ir_type ir_fp_type(unsigned format);
+/* The fast case both tiers share (ir_fp.c): true with *r and *inexact when every lane
+ * is ordinary. The interpreter's whole FP/FPFLAGS, fallback included: */
+bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact);
+ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags);
+
 /* Most instructions one block may hold (builders fail the block beyond it). Frontends
  * end a block before a guest instruction once it holds IR_BLOCK_SOFT_LIMIT, so a block
  * fails only when memory runs out: no single guest instruction lifts to half the cap. */
@@ -163,6 +186,9 @@ void ir_jump_ind(struct ir_block *b, ir_val target_pc);
 void ir_branch(struct ir_block *b, ir_val cond, uint64_t taken_pc, uint64_t not_taken_pc);
 void ir_stop(struct ir_block *b, enum ir_stop_reason reason, uint64_t detail);
 bool ir_block_terminated(const struct ir_block *b);
+/* FP / FPFLAGS (see IR_FP_HOW above; t is the flag field's type). */
+ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y);
+ir_val ir_fp_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y);
 
 /* Checks types, operand counts, use-before-def and termination; on failure writes a
  * message to err (if given) and returns false. */

@@ -97,6 +97,24 @@ static bool check_arith(struct vctx *c, uint32_t i, const struct ir_insn *in)
     }
 }
 
+/* FP/FPFLAGS: a known kind and format, operands of the format's type, a pure
+ * fallback helper, and for FPFLAGS a result wide enough for the inexact bit. */
+static bool check_fp(struct vctx *c, uint32_t i, const struct ir_insn *in)
+{
+    const struct ir_block *b = c->b;
+    unsigned ft = ir_fp_type(IR_FP_FORMAT(in->imm));
+    const struct ir_helper *h = ir_helper_get((uint32_t)in->imm2);
+    if (IR_FP_KIND(in->imm) >= IR_FP_KIND_COUNT || ft == IR_VOID || (in->imm >> 22) != 0)
+        return fail(c, i, "bad floating-point operation %llu", (unsigned long long)in->imm);
+    if (ty(b, in->arg[0]) != ft || ty(b, in->arg[1]) != ft)
+        return fail(c, i, "floating-point operands must have the format's type");
+    if (!h || h->flags != IR_HELPER_PURE)
+        return fail(c, i, "floating-point fallback must be a registered pure helper");
+    if (in->op == IR_FP ? in->type != ft : in->type < IR_I8 || IR_FP_INEXACT_BIT(in->imm) >= in->type)
+        return fail(c, i, "bad floating-point result type");
+    return true;
+}
+
 static bool check_values(struct vctx *c, uint32_t i, const struct ir_insn *in)
 {
     const struct ir_block *b = c->b;
@@ -125,6 +143,8 @@ static bool check_values(struct vctx *c, uint32_t i, const struct ir_insn *in)
         if (in->imm >= t0 || in->imm + t1 > t0 || in->type != t0)
             return fail(c, i, "insert of bits beyond the operand");
         return true;
+    case IR_FP: case IR_FPFLAGS:
+        return check_fp(c, i, in);
     default:
         return check_arith(c, i, in);
     }

@@ -41,9 +41,13 @@ static bool is_nan(const struct fmt *f, uint64_t v) { return (v & f->exp) == f->
 static bool is_snan(const struct fmt *f, uint64_t v) { return is_nan(f, v) && !(v & f->quiet); }
 static bool is_denormal(const struct fmt *f, uint64_t v) { return !(v & f->exp) && (v & f->frac); }
 
+/* The IR FP ops' fallback (a64_fp_default) runs these helpers without a vCPU (cpu is
+ * NULL): on this thread's scratch state, FPCR the default, its FPSR the flags. */
+static _Thread_local struct a64_state scratch;
+
 static struct a64_state *state(void *cpu)
 {
-    return a64_st(cpu);
+    return cpu ? a64_st(cpu) : &scratch;
 }
 
 /* Rounding: FPCR.RMode 0 nearest, 1 +inf, 2 -inf, 3 zero. */
@@ -639,6 +643,25 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
+/* The fallback of the IR's FP ops under the default FPCR (a64_fp_ir.c): FADD, FSUB,
+ * FMUL, FDIV and FSQRT as the helpers above compute them, the value or the FPSR flags. */
+static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
+{
+    static const enum fp_binop binop[IR_FP_SQRT] = { FB_ADD, FB_SUB, FB_MUL, FB_DIV };
+    (void)cpu;
+    unsigned kind = IR_FP_KIND((uint64_t)how), fmt = IR_FP_FORMAT((uint64_t)how);
+    if (kind >= IR_FP_KIND_COUNT || (fmt != IR_FP_F32 && fmt != IR_FP_F64))
+        return 0;
+    uint64_t ftype = fmt == IR_FP_F64 ? 1 : 0;
+    scratch.fpcr = 0;
+    scratch.fpsr = 0;
+    ir_u128 r = kind == IR_FP_SQRT ? a64_fp_unop(NULL, a, 0, FU_SQRT | (ftype << 8))
+                                   : a64_fp_binop(NULL, a, b, binop[kind] | (ftype << 8));
+    return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
+}
+
+const struct ir_helper a64_fp_default_helper = { "a64_fp_default", fp_default, IR_HELPER_PURE };
+
 #define FP_HELPER (IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
 
 void a64_fp_helpers_register(void)
@@ -652,4 +675,5 @@ void a64_fp_helpers_register(void)
     };
     for (unsigned i = A64_H_FP_BINOP; i <= A64_H_FP_CVT; i++)
         a64_helper_id[i] = ir_helper_register(&helpers[i]);
+    a64_helper_id[A64_H_FP_DEFAULT] = ir_helper_register(&a64_fp_default_helper);
 }

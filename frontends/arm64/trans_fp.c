@@ -39,6 +39,8 @@ static void write_fp(struct a64_tc *t, unsigned d, ir_val v)
     ir_set(t->b, A64_OFF_V(d), ir_cast(t->b, IR_ZEXT, IR_I128, v));
 }
 
+static ir_val fp_ir(struct a64_tc *t, unsigned kind, int dp, ir_val x, ir_val y);
+
 static ir_val call(struct a64_tc *t, enum a64_helper h, enum ir_type ret, ir_val a, ir_val b, ir_val c)
 {
     return ir_call(t->b, ret, a64_helper_id[h], a, b, c);
@@ -96,6 +98,11 @@ bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
     int dp;
     if (!fp_start(t, insn, &dp))
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
+    if (t->fp_default) {
+        ir_val x = read_fp(t, A64_RN(insn), dp);
+        write_fp(t, A64_RD(insn), fp_ir(t, IR_FP_SQRT, dp, x, x));
+        return true;
+    }
     ir_val r = call(t, A64_H_FP_UNOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), ir_const(t->b, IR_I64, 0),
                     ir_const(t->b, IR_I64, FU_SQRT | ((unsigned)dp << 8)));
     write_fp(t, A64_RD(insn), r);
@@ -125,11 +132,44 @@ bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
 }
 
 
+/* Under the default FPCR: the IR's FP op (host FP in both tiers, a64_fp_default for
+ * what is not ordinary), its flags ORed into FPSR with plain IR, so the compiled tier
+ * keeps FPSR in a register and goes on chaining. */
+#define FPSR_IXC_BIT 4
+#define FPSR_CUMULATIVE 0x9full   /* IDC, IXC, UFC, OFC, DZC, IOC */
+
+static ir_val fp_ir(struct a64_tc *t, unsigned kind, int dp, ir_val x, ir_val y)
+{
+    struct ir_block *b = t->b;
+    uint64_t how = IR_FP_HOW(kind, dp ? IR_FP_F64 : IR_FP_F32, FPSR_IXC_BIT);
+    uint32_t h = a64_helper_id[A64_H_FP_DEFAULT];
+    ir_val r = ir_fp(b, how, h, x, y);
+    ir_val flags = ir_binop(b, IR_AND, ir_fp_flags(b, IR_I64, how, h, x, y), ir_const(b, IR_I64, FPSR_CUMULATIVE));
+    ir_set(b, A64_OFF_FPSR, ir_binop(b, IR_OR, ir_get(b, IR_I64, A64_OFF_FPSR), flags));
+    return r;
+}
+
+static int ir_kind_of(unsigned op)
+{
+    switch (op) {
+    case FB_ADD: return IR_FP_ADD;
+    case FB_SUB: return IR_FP_SUB;
+    case FB_MUL: return IR_FP_MUL;
+    case FB_DIV: return IR_FP_DIV;
+    default: return -1;
+    }
+}
+
 static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
 {
     int dp;
     if (!fp_start(t, insn, &dp))
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
+    if (t->fp_default && ir_kind_of(op) >= 0) {
+        ir_val x = read_fp(t, A64_RN(insn), dp), y = read_fp(t, A64_RM(insn), dp);
+        write_fp(t, A64_RD(insn), fp_ir(t, (unsigned)ir_kind_of(op), dp, x, y));
+        return true;
+    }
     ir_val r = call(t, A64_H_FP_BINOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp),
                     ir_const(t->b, IR_I64, op | ((unsigned)dp << 8)));
     write_fp(t, A64_RD(insn), r);

@@ -132,6 +132,7 @@ void x86_helpers_register(void)
     x86_helper[X86_H_BITS] = ir_helper_register(&x86_bits_helper);
     x86_helper[X86_H_AVX_FP] = ir_helper_register(&x86_avx_fp_helper);
     x86_helper[X86_H_AVX_MEM] = ir_helper_register(&x86_avx_mem_helper);
+    x86_helper[X86_H_SSE_FP_PURE] = ir_helper_register(&x86_sse_fp_pure_helper);
     x86_sse_str_init();
     x86_sse_crypto_init();
     for (unsigned i = 0; i < sizeof(sse) / sizeof(sse[0]); i++)

@@ -157,6 +157,11 @@ struct x86_sse_desc x86_sse_desc_of(unsigned op)
 /* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
 ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane)
 {
+    if ((c->mode & X86_MK_MXCSR_DEFAULT) && imm == 0) {
+        ir_val r = x86_sse_fp_inline(c, a, b, op);
+        if (r != IR_NONE)
+            return r;
+    }
     ir_val how = ir_const(c->b, IR_I128, op | (imm << 8) | (lane << X86_SSE_LANE_SHIFT));
     if (x86_sse_op_is_fp(op))
         return x86_call(c, IR_I128, x86_helper[X86_H_SSE_FP], a, b, how);

@@ -19,6 +19,7 @@ struct ictx {
     uint8_t *state;
     uint64_t icount;                   /* retired, the open instruction excluded */
     const struct interp_insn *start;   /* the open instruction's insn_start, or NULL */
+    struct ir_fp_memo *fp;             /* FP/FPFLAGS pairs evaluate once */
 };
 
 static inline void sync(struct ictx *c)
@@ -586,13 +587,13 @@ static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
 
 static inline int x_FP(struct ictx *c, const struct interp_insn *in)
 {
-    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], false) & mask128(in->w);
+    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], false, c->fp) & mask128(in->w);
     return 0;
 }
 
 static inline int x_FPFLAGS(struct ictx *c, const struct interp_insn *in)
 {
-    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], true) & mask128(in->w);
+    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], true, c->fp) & mask128(in->w);
     return 0;
 }
 
@@ -638,7 +639,8 @@ static inline int ix_INSN_NEXT(struct ictx *c, const struct interp_insn *in)
 enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p)
 {
     /* A block is entered between instructions: nothing is open yet. */
-    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, NULL };
+    struct ir_fp_memo fp = { 0 };
+    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, NULL, &fp };
     const struct interp_insn *in = p->code;
     int rc;
 #if defined(__GNUC__)
@@ -701,7 +703,8 @@ bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *src, const
     if (src->op >= IR_OP_COUNT || ir_op_info[src->op].effects != IR_EFF_NONE || src->op == IR_CONST)
         return false;
     ir_u128 v[4] = { 0, args[0], args[1], args[2] };
-    struct ictx c = { NULL, v, NULL, 0, NULL };
+    struct ir_fp_memo fp = { 0 };
+    struct ictx c = { NULL, v, NULL, 0, NULL, &fp };
     struct interp_insn in = { .op = src->op, .w = src->type, .dst = 0, .a = 1, .b = 2, .c = 3,
                               .imm = src->imm, .imm2 = src->imm2, .mask = mask_of(src->type) };
     in.aw = src->arg[0] ? b->insns[src->arg[0] - 1].type : 0;

@@ -97,7 +97,12 @@ enum ir_type ir_fp_type(unsigned format);
 /* The fast case both tiers share (ir_fp.c): true with *r and *inexact when every lane
  * is ordinary. The interpreter's whole FP/FPFLAGS, fallback included: */
 bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact);
-ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags);
+struct ir_fp_memo {   /* the last evaluation (FP and FPFLAGS come in pairs) */
+    bool valid;
+    uint64_t how, helper;
+    ir_u128 a, b, value, flags;
+};
+ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags, struct ir_fp_memo *m);
 
 /* Most instructions one block may hold (builders fail the block beyond it). Frontends
  * end a block before a guest instruction once it holds IR_BLOCK_SOFT_LIMIT, so a block

@@ -122,16 +122,25 @@ bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
     return true;
 }
 
-ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags)
+/* FP and FPFLAGS come in pairs on the same operands: one evaluation serves both. */
+ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags, struct ir_fp_memo *m)
 {
-    ir_u128 r;
-    bool inexact;
-    if (ir_fp_fast(how, a, b, &r, &inexact))
-        return flags ? (inexact ? (ir_u128)1 << IR_FP_INEXACT_BIT(how) : 0) : r;
-    const struct ir_helper *h = ir_helper_get((uint32_t)helper);
-    if (!h)
-        return 0;
-    return h->fn(cpu, a, b, how | (flags ? IR_FP_WANT_FLAGS : 0));
+    if (!(m->valid && m->how == how && m->helper == helper && m->a == a && m->b == b)) {
+        bool inexact;
+        m->valid = true;
+        m->how = how;
+        m->helper = helper;
+        m->a = a;
+        m->b = b;
+        if (ir_fp_fast(how, a, b, &m->value, &inexact)) {
+            m->flags = inexact ? (ir_u128)1 << IR_FP_INEXACT_BIT(how) : 0;
+        } else {
+            const struct ir_helper *h = ir_helper_get((uint32_t)helper);
+            m->value = h ? h->fn(cpu, a, b, how) : 0;
+            m->flags = h ? h->fn(cpu, a, b, how | IR_FP_WANT_FLAGS) : 0;
+        }
+    }
+    return flags ? m->flags : m->value;
 }
 
 ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y)

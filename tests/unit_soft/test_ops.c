@@ -191,6 +191,8 @@ Test(ops, every_value_op_has_a_case)
     for (unsigned op = 0; op < IR_OP_COUNT; op++) {
         if (ir_op_info[op].effects != IR_EFF_NONE || op == IR_CONST)
             continue;
+        if (op == IR_FP || op == IR_FPFLAGS)
+            continue;   /* against the frontends' references: test_fp.c */
         cr_expect(seen[op], "no semantic case for %s", ir_op_info[op].name);
     }
 }

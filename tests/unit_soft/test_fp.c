@@ -1,0 +1,284 @@
+/* The IR's FP and FPFLAGS ops (ir_ops.def, jit/ir_fp.c) against their references: the
+ * frontends' fallback helpers, which are the x86 SSE helper (sse_fp.c) and the arm64
+ * FP helper (fp_helpers.c) under the default MXCSR/FPCR. On edge operands (signed
+ * zeros, denormals, the limits of the ordinary range, infinities, NaNs with payloads,
+ * quiet and signalling) and random ones, every kind and format must give the
+ * reference's value and flags bit for bit, whether the inline ordinary case or the
+ * fallback computed it; the SS/SD forms must equal the full SSE operation's low lane
+ * and flags. Both through ir_fp_eval and through IR blocks in the interpreter (the
+ * compiled tier is held to the interpreter by test_jit.c). */
+#include <stdio.h>
+
+#include "support.h"
+#include "frontends/x86_64/x86_sse.h"
+
+extern const struct ir_helper a64_fp_default_helper;
+
+#define MXCSR_DEFAULT 0x1f80u
+#define X86_PE_BIT 5
+#define A64_IXC_BIT 4
+#define RANDOM_PAIRS 20000u
+
+static const uint64_t edge64[] = {
+    0, 1, 0x000fffffffffffffull, 0x0010000000000000ull, 0x0370000000000000ull, 0x0380000000000000ull,
+    0x0380000000000001ull, 0x3ff0000000000000ull, 0x3ff0000000000001ull, 0x3ff8000000000000ull,
+    0x4008000000000000ull, 0x3fb999999999999aull, 0x7fc0000000000000ull, 0x7fcfffffffffffffull,
+    0x7fd0000000000000ull, 0x7fefffffffffffffull, 0x7ff0000000000000ull, 0x7ff8000000000000ull,
+    0x7ff8000000001234ull, 0x7ff0000000000001ull, 0x7ff4000000000abcull, 0x5fe0000000000000ull,
+    0x2000000000000000ull,
+};
+static const uint32_t edge32[] = {
+    0, 1, 0x007fffffu, 0x00800000u, 0x0d000000u, 0x0d800000u, 0x0d800001u, 0x3f800000u, 0x3f800001u,
+    0x3fc00000u, 0x40400000u, 0x3dcccccdu, 0x7e000000u, 0x7e7fffffu, 0x7e800000u, 0x7f7fffffu, 0x7f800000u,
+    0x7fc00000u, 0x7fc01234u, 0x7f800001u, 0x7fa00abcu, 0x5f000000u, 0x20000000u,
+};
+#define NEDGE64 (sizeof(edge64) / sizeof(edge64[0]))
+#define NEDGE32 (sizeof(edge32) / sizeof(edge32[0]))
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* A lane: an edge value with a random sign, or a random pattern whose exponent is near
+ * 1.0 (ordinary, often exact in products of short mantissas) or anywhere. */
+static uint64_t lane(bool f64)
+{
+    uint64_t r = rnd(), sign = (rnd() & 1) ? (f64 ? 1ull << 63 : 1ull << 31) : 0;
+    switch (r % 4) {
+    case 0: return sign | (f64 ? edge64[rnd() % NEDGE64] : edge32[rnd() % NEDGE32]);
+    case 1: {   /* short mantissas: exact results happen */
+        uint64_t m = rnd() & 0xff;
+        return f64 ? sign | ((0x3f0ull + rnd() % 32) << 52) | (m << 44) : sign | ((0x70u + rnd() % 32) << 23) | (m << 15);
+    }
+    default: return f64 ? rnd() : rnd() & 0xffffffffu;
+    }
+}
+
+static ir_u128 operand(unsigned format)
+{
+    switch (format) {
+    case IR_FP_F32: return lane(false);
+    case IR_FP_F64: return lane(true);
+    case IR_FP_V4F32:
+        return (ir_u128)lane(false) | ((ir_u128)lane(false) << 32) | ((ir_u128)lane(false) << 64) |
+               ((ir_u128)lane(false) << 96);
+    default: return (ir_u128)lane(true) | ((ir_u128)lane(true) << 64);
+    }
+}
+
+static uint32_t x86_id, a64_id;
+
+static void register_helpers(void)
+{
+    x86_id = ir_helper_register(&x86_sse_fp_pure_helper);
+    a64_id = ir_helper_register(&a64_fp_default_helper);
+}
+
+/* The SSE op of (kind, format) for the full-width reference. */
+static unsigned sse_op(unsigned kind, unsigned format)
+{
+    static const unsigned ops[IR_FP_KIND_COUNT][IR_FP_FORMAT_COUNT] = {
+        { X86_SSE_ADDSS, X86_SSE_ADDSD, X86_SSE_ADDPS, X86_SSE_ADDPD },
+        { X86_SSE_SUBSS, X86_SSE_SUBSD, X86_SSE_SUBPS, X86_SSE_SUBPD },
+        { X86_SSE_MULSS, X86_SSE_MULSD, X86_SSE_MULPS, X86_SSE_MULPD },
+        { X86_SSE_DIVSS, X86_SSE_DIVSD, X86_SSE_DIVPS, X86_SSE_DIVPD },
+        { X86_SSE_SQRTSS, X86_SSE_SQRTSD, X86_SSE_SQRTPS, X86_SSE_SQRTPD },
+    };
+    return ops[kind][format];
+}
+
+static ir_u128 mask_of(unsigned format)
+{
+    return format == IR_FP_F32 ? 0xffffffffu : format == IR_FP_F64 ? ~0ull : ~(ir_u128)0;
+}
+
+static void hex(char *out, ir_u128 v)
+{
+    sprintf(out, "%016llx%016llx", (unsigned long long)(uint64_t)(v >> 64), (unsigned long long)(uint64_t)v);
+}
+
+/* One operation through ir_fp_eval against the helper (and, for x86, the full SSE op). */
+static unsigned check_one(uint32_t helper, unsigned inexact_bit, unsigned kind, unsigned format, ir_u128 a,
+                          ir_u128 b, bool x86)
+{
+    uint64_t how = IR_FP_HOW(kind, format, inexact_bit);
+    const struct ir_helper *h = ir_helper_get(helper);
+    ir_u128 m = mask_of(format);
+    if (kind == IR_FP_SQRT)
+        a = b;
+    struct ir_fp_memo memo = { 0 };
+    ir_u128 v = ir_fp_eval(NULL, how, helper, a, b, false, &memo) & m;
+    ir_u128 f = ir_fp_eval(NULL, how, helper, a, b, true, &memo);
+    ir_u128 rv = h->fn(NULL, a, b, how) & m, rf = h->fn(NULL, a, b, how | IR_FP_WANT_FLAGS);
+    ir_u128 dummy;
+    bool inexact, fast = ir_fp_fast(how, a, b, &dummy, &inexact);
+    char sa[40], sb[40], sv[40], sr[40];
+    hex(sa, a), hex(sb, b), hex(sv, v), hex(sr, rv);
+    cr_expect(v == rv && f == rf, "%s kind %u format %u a %s b %s: value %s flags %#llx, reference %s flags %#llx (%s case)",
+              x86 ? "x86" : "arm64", kind, format, sa, sb, sv, (unsigned long long)f, sr, (unsigned long long)rf,
+              fast ? "ordinary" : "fallback");
+    if (x86) {
+        /* The full SSE operation on 128-bit registers with other upper lanes. */
+        ir_u128 up = ((ir_u128)rnd() << 64) | rnd();
+        ir_u128 fa = (format == IR_FP_F32 || format == IR_FP_F64) ? (a & m) | (up & ~m) : a;
+        ir_u128 full = x86_sse_fp_eval(sse_op(kind, format), 0, MXCSR_DEFAULT, fa, b, false);
+        ir_u128 full_flags = x86_sse_fp_eval(sse_op(kind, format), 0, MXCSR_DEFAULT, fa, b, true);
+        cr_expect((full & m) == v && full_flags == f, "x86 kind %u format %u a %s b %s: the full operation differs",
+                  kind, format, sa, sb);
+    }
+    return fast;
+}
+
+static void check_frontend(uint32_t helper, unsigned inexact_bit, bool x86)
+{
+    unsigned formats = x86 ? IR_FP_FORMAT_COUNT : IR_FP_V4F32, ordinary = 0, total = 0;
+    for (unsigned kind = 0; kind < IR_FP_KIND_COUNT; kind++)
+        for (unsigned format = 0; format < formats; format++) {
+            bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+            unsigned n = f64 ? NEDGE64 : NEDGE32;
+            for (unsigned i = 0; i < n; i++)   /* every pair of edges, in the low lane */
+                for (unsigned j = 0; j < n; j++)
+                    for (unsigned s = 0; s < 4; s++) {
+                        uint64_t sign = f64 ? 1ull << 63 : 1ull << 31;
+                        uint64_t x = (f64 ? edge64[i] : edge32[i]) | ((s & 1) ? sign : 0);
+                        uint64_t y = (f64 ? edge64[j] : edge32[j]) | ((s & 2) ? sign : 0);
+                        ordinary += check_one(helper, inexact_bit, kind, format, x, y, x86);
+                        total++;
+                    }
+            for (unsigned i = 0; i < RANDOM_PAIRS; i++) {
+                ordinary += check_one(helper, inexact_bit, kind, format, operand(format), operand(format), x86);
+                total++;
+            }
+        }
+    /* Both paths were exercised. */
+    cr_expect(ordinary > total / 4 && ordinary < total, "%u of %u operations took the ordinary case", ordinary, total);
+}
+
+Test(fp, x86_ops_match_the_sse_reference)
+{
+    register_helpers();
+    check_frontend(x86_id, X86_PE_BIT, true);
+}
+
+Test(fp, arm64_ops_match_the_fp_helpers)
+{
+    register_helpers();
+    check_frontend(a64_id, A64_IXC_BIT, false);
+}
+
+/* Known answers, so the references themselves are pinned: 1/3 is inexact, 1*3 is not,
+ * 0/0 is x86's negative default NaN with IE and arm64's positive one with IOC, and
+ * a signalling NaN comes back quiet. */
+Test(fp, known_answers)
+{
+    register_helpers();
+    struct { uint32_t *id; unsigned kind; uint64_t a, b, value, flags; } k[] = {
+        { &x86_id, IR_FP_DIV, 0x3ff0000000000000ull, 0x4008000000000000ull, 0x3fd5555555555555ull, 0x20 },
+        { &x86_id, IR_FP_MUL, 0x3ff0000000000000ull, 0x4008000000000000ull, 0x4008000000000000ull, 0 },
+        { &x86_id, IR_FP_DIV, 0, 0, 0xfff8000000000000ull, 0x01 },
+        { &x86_id, IR_FP_DIV, 0x3ff0000000000000ull, 0, 0x7ff0000000000000ull, 0x04 },
+        { &x86_id, IR_FP_ADD, 0x7ff0000000000001ull, 0x3ff0000000000000ull, 0x7ff8000000000001ull, 0x01 },
+        { &x86_id, IR_FP_MUL, 0x0010000000000000ull, 0x3fe0000000000001ull, 0x0008000000000000ull, 0x30 },
+        { &x86_id, IR_FP_ADD, 1, 0x3ff0000000000000ull, 0x3ff0000000000000ull, 0x22 },   /* DE and PE */
+        { &a64_id, IR_FP_DIV, 0x3ff0000000000000ull, 0x4008000000000000ull, 0x3fd5555555555555ull, 0x10 },
+        { &a64_id, IR_FP_DIV, 0, 0, 0x7ff8000000000000ull, 0x01 },
+        { &a64_id, IR_FP_DIV, 0x3ff0000000000000ull, 0, 0x7ff0000000000000ull, 0x02 },
+        { &a64_id, IR_FP_ADD, 1, 0x3ff0000000000000ull, 0x3ff0000000000000ull, 0x10 },    /* no IDC without FZ */
+    };
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        bool x86 = k[i].id == &x86_id;
+        uint64_t how = IR_FP_HOW(k[i].kind, IR_FP_F64, x86 ? X86_PE_BIT : A64_IXC_BIT);
+        struct ir_fp_memo memo = { 0 };
+        uint64_t v = (uint64_t)ir_fp_eval(NULL, how, *k[i].id, k[i].a, k[i].b, false, &memo);
+        uint64_t f = (uint64_t)ir_fp_eval(NULL, how, *k[i].id, k[i].a, k[i].b, true, &memo);
+        cr_expect(v == k[i].value && f == k[i].flags, "case %zu: %#llx flags %#llx, want %#llx flags %#llx", i,
+                  (unsigned long long)v, (unsigned long long)f, (unsigned long long)k[i].value,
+                  (unsigned long long)k[i].flags);
+    }
+}
+
+/* Through an IR block in the interpreter: operands from state (no folding), FP and
+ * FPFLAGS stored back, equal to ir_fp_eval's answers. */
+Test(fp, interpreter_blocks)
+{
+    register_helpers();
+    for (unsigned iter = 0; iter < 4000; iter++) {
+        unsigned kind = (unsigned)(rnd() % IR_FP_KIND_COUNT), format = (unsigned)(rnd() % IR_FP_FORMAT_COUNT);
+        bool x86 = format >= IR_FP_V4F32 || (rnd() & 1);
+        uint32_t helper = x86 ? x86_id : a64_id;
+        uint64_t how = IR_FP_HOW(kind, format, x86 ? X86_PE_BIT : A64_IXC_BIT);
+        enum ir_type t = ir_fp_type(format);
+        ir_u128 a = operand(format), b = operand(format);
+        struct ir_block bl;
+        ir_block_init(&bl, 0);
+        ir_insn_start(&bl, 0, 1);
+        ir_val x = ir_get(&bl, t, 0), y = ir_get(&bl, t, 16);
+        ir_val v = ir_fp(&bl, how, helper, x, kind == IR_FP_SQRT ? x : y);
+        ir_val f = ir_fp_flags(&bl, IR_I32, how, helper, x, kind == IR_FP_SQRT ? x : y);
+        ir_set(&bl, 32, v);
+        ir_set(&bl, 48, f);
+        ir_jump(&bl, 4);
+        char err[160];
+        cr_assert(ir_verify(&bl, err, sizeof(err)), "%s", err);
+        struct bare_cpu c;
+        bare_init(&c);
+        memcpy(c.state, &a, 16);
+        memcpy(c.state + 16, &b, 16);
+        bare_run(&c, &bl);
+        ir_block_free(&bl);
+        ir_u128 m = mask_of(format), got_v = 0;
+        uint32_t got_f;
+        memcpy(&got_v, c.state + 32, t / 8);
+        memcpy(&got_f, c.state + 48, 4);
+        struct ir_fp_memo memo = { 0 };
+        ir_u128 sa = a & m, sb = (kind == IR_FP_SQRT ? a : b) & m;
+        cr_expect(got_v == (ir_fp_eval(NULL, how, helper, sa, sb, false, &memo) & m), "iteration %u: value", iter);
+        cr_expect(got_f == (uint32_t)ir_fp_eval(NULL, how, helper, sa, sb, true, &memo), "iteration %u: flags", iter);
+    }
+}
+
+static ir_u128 impure_fn(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c)
+{
+    (void)cpu, (void)b, (void)c;
+    return a;
+}
+
+/* The verifier's rules: operand types of the format, a pure registered fallback, a
+ * result wide enough for the inexact bit. */
+Test(fp, verifier_rules)
+{
+    register_helpers();
+    struct { enum ir_type t; unsigned format; uint32_t *helper; enum ir_type ft; unsigned bit; bool ok; } k[] = {
+        { IR_I64, IR_FP_F64, &x86_id, IR_I32, 5, true },
+        { IR_I32, IR_FP_F64, &x86_id, IR_I32, 5, false },     /* wrong operand type */
+        { IR_I128, IR_FP_V4F32, &x86_id, IR_I8, 5, true },
+        { IR_I64, IR_FP_F64, &x86_id, IR_I8, 9, false },      /* inexact bit beyond the result */
+    };
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        struct ir_block bl;
+        ir_block_init(&bl, 0);
+        ir_insn_start(&bl, 0, 1);
+        ir_val x = ir_get(&bl, k[i].t, 0);
+        uint64_t how = IR_FP_HOW(IR_FP_ADD, k[i].format, k[i].bit);
+        ir_set(&bl, 32, ir_fp_flags(&bl, k[i].ft, how, *k[i].helper, x, x));
+        ir_jump(&bl, 4);
+        cr_expect_eq(ir_verify(&bl, NULL, 0), k[i].ok, "case %zu", i);
+        ir_block_free(&bl);
+    }
+    /* A helper that writes state cannot be a fallback. */
+    static const struct ir_helper impure = { "impure", impure_fn, IR_HELPER_WRITES_STATE };
+    uint32_t bad = ir_helper_register(&impure);
+    struct ir_block bl;
+    ir_block_init(&bl, 0);
+    ir_insn_start(&bl, 0, 1);
+    ir_val x = ir_get(&bl, IR_I64, 0);
+    ir_set(&bl, 32, ir_fp(&bl, IR_FP_HOW(IR_FP_ADD, IR_FP_F64, 5), bad, x, x));
+    ir_jump(&bl, 4);
+    cr_expect(!ir_verify(&bl, NULL, 0), "an impure fallback passed the verifier");
+    ir_block_free(&bl);
+}

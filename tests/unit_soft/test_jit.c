@@ -1,7 +1,7 @@
 /* The compiled tier against the interpreter, its reference: random verified IR blocks
  * (every pure op at every width, guest-state reads and writes of any width and
  * overlap, guest loads and stores through the TLB fast path, side exits, traps and
- * every terminator) run in both tiers from the same state must leave the same state,
+ * every terminator, the FP ops with both their ordinary case and their fallback) run in both tiers from the same state must leave the same state,
  * result, instruction count, open instruction and stop reason. Each block is compiled
  * three ways: warm (one function, state in memory), warm with state in SSA values
  * (as eager mode compiles regions) and optimised (O2, state in SSA values: hot
@@ -73,6 +73,45 @@ static ir_val value(struct pool *p, struct ir_block *b, unsigned ti)
 static unsigned wider(unsigned ti) { return ti + 1 + pick(NTYPES - 1 - ti); }
 static unsigned narrower(unsigned ti) { return pick(ti); }
 
+/* FP/FPFLAGS with the frontends' real fallbacks, on pool values (random bits: mostly
+ * ordinary) or floating-point edges (zeros, denormals, range limits, infinities,
+ * NaNs), so both the inline ordinary case and the out-of-line fallback run. */
+extern const struct ir_helper x86_sse_fp_pure_helper;
+extern const struct ir_helper a64_fp_default_helper;
+
+static ir_val fp_value(struct pool *p, struct ir_block *b, unsigned format)
+{
+    static const uint64_t edge64[] = { 0, 1, 0x0010000000000000ull, 0x0380000000000000ull, 0x3ff0000000000000ull,
+                                       0x3fd5555555555555ull, 0x7fc0000000000000ull, 0x7fd0000000000000ull,
+                                       0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000001ull };
+    static const uint32_t edge32[] = { 0, 1, 0x00800000u, 0x0d800000u, 0x3f800000u, 0x3eaaaaabu, 0x7e000000u,
+                                       0x7e800000u, 0x7f800000u, 0x7fc00000u, 0x7f800001u };
+    enum ir_type ft = ir_fp_type(format);
+    if (pick(3))
+        return value(p, b, type_index(ft));
+    bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+    unsigned lanes = format == IR_FP_V4F32 ? 4 : format == IR_FP_V2F64 ? 2 : 1, w = f64 ? 64 : 32;
+    ir_u128 v = 0;
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = f64 ? edge64[pick(11)] : edge32[pick(11)];
+        x |= pick(2) ? (1ull << (w - 1)) : 0;
+        v |= (ir_u128)(pick(4) ? x : (rnd() & (f64 ? ~0ull : 0xffffffffull))) << (w * i);
+    }
+    return ft == IR_I128 ? ir_const128(b, v) : ir_const(b, ft, (uint64_t)v);
+}
+
+static ir_val random_fp(struct pool *p, struct ir_block *b)
+{
+    unsigned format = pick(IR_FP_FORMAT_COUNT), kind = pick(IR_FP_KIND_COUNT);
+    bool x86 = format >= IR_FP_V4F32 || pick(2);
+    uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
+    uint64_t how = IR_FP_HOW(kind, format, x86 ? 5 : 4);
+    ir_val x = fp_value(p, b, format), y = kind == IR_FP_SQRT ? x : fp_value(p, b, format);
+    if (pick(2))
+        return ir_fp(b, how, helper, x, y);
+    return ir_fp_flags(b, pick(2) ? IR_I32 : IR_I64, how, helper, x, y);
+}
+
 static void random_op(struct pool *p, struct ir_block *b)
 {
     static const enum ir_op bin[] = { IR_ADD, IR_SUB, IR_MUL, IR_UMULH, IR_SMULH, IR_UDIV, IR_SDIV, IR_UREM,
@@ -82,7 +121,8 @@ static void random_op(struct pool *p, struct ir_block *b)
     static const enum ir_op un[] = { IR_NOT, IR_NEG, IR_CLZ, IR_CTZ, IR_POPCNT, IR_BITREV, IR_BSWAP };
     unsigned ti = pick(NTYPES);
     ir_val r = IR_NONE;
-    switch (pick(10)) {
+    switch (pick(11)) {
+    case 10: r = random_fp(p, b); break;
     case 0: case 1: r = ir_binop(b, bin[pick(12)], value(p, b, ti), value(p, b, ti)); break;
     case 2: r = ir_binop(b, cmp[pick(6)], value(p, b, ti), value(p, b, ti)); break;
     case 3: r = ir_binop(b, sh[pick(5)], value(p, b, ti), value(p, b, pick(NTYPES))); break;
@@ -323,6 +363,86 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
     jit_vcpu_destroy(vo);
     jit_engine_destroy(eager);
     jit_engine_destroy(on);
+}
+
+/* ---- FP ops on every edge pair ------------------------------------------------------ */
+
+/* One block per (kind, format, frontend): FP and FPFLAGS of two state fields, compiled
+ * once, then run on every pair of lanes from the edge list (each sign) and on random
+ * lanes, against the interpreter: the inline ordinary case, its limits and the branch
+ * to the fallback. */
+static uint64_t fp_lane(bool f64, unsigned i)
+{
+    static const uint64_t e64[] = { 0, 1, 0x000fffffffffffffull, 0x0010000000000000ull, 0x0370000000000000ull,
+                                    0x0380000000000000ull, 0x3ff0000000000000ull, 0x3ff0000000000001ull,
+                                    0x3fd5555555555555ull, 0x4008000000000000ull, 0x7fc0000000000000ull,
+                                    0x7fcfffffffffffffull, 0x7fd0000000000000ull, 0x7fefffffffffffffull,
+                                    0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000001ull };
+    static const uint32_t e32[] = { 0, 1, 0x007fffffu, 0x00800000u, 0x0d000000u, 0x0d800000u, 0x3f800000u,
+                                    0x3f800001u, 0x3eaaaaabu, 0x40400000u, 0x7e000000u, 0x7e7fffffu, 0x7e800000u,
+                                    0x7f7fffffu, 0x7f800000u, 0x7fc00000u, 0x7f800001u };
+    return f64 ? e64[i % 17] | ((i / 17) & 1 ? 1ull << 63 : 0) : e32[i % 17] | ((i / 17) & 1 ? 1u << 31 : 0);
+}
+#define FP_EDGES 34u
+
+static ir_u128 fp_operand(unsigned format, unsigned i)
+{
+    bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+    unsigned lanes = format == IR_FP_V4F32 ? 4 : format == IR_FP_V2F64 ? 2 : 1, w = f64 ? 64 : 32;
+    ir_u128 v = 0;
+    for (unsigned l = 0; l < lanes; l++)
+        v |= (ir_u128)(l == 0 ? fp_lane(f64, i) : pick(2) ? fp_lane(f64, pick(FP_EDGES)) : fp_lane(f64, 6)) << (w * l);
+    return v;
+}
+
+Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
+{
+    cr_assert(jit_supported(), "this build has no compiled tier");
+    struct jit_vcpu_ctx ctx = { .vm_epoch = &fake_epoch, .requests = &fake_requests };
+    struct jit_engine *eager = jit_engine_create(JIT_MODE_EAGER);
+    struct jit_vcpu *ve = jit_vcpu_create(eager, &ctx);
+    rng_state = 0x1234567887654321ull;
+    for (unsigned k = 0; k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT * 2; k++) {
+        unsigned kind = k % IR_FP_KIND_COUNT, format = (k / IR_FP_KIND_COUNT) % IR_FP_FORMAT_COUNT;
+        bool x86 = k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT;
+        if (!x86 && format >= IR_FP_V4F32)
+            continue;   /* the arm64 fallback is scalar */
+        uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
+        uint64_t how = IR_FP_HOW(kind, format, x86 ? 5 : 4);
+        enum ir_type ft = ir_fp_type(format);
+        struct ir_block b;
+        ir_block_init(&b, 0x4000);
+        ir_insn_start(&b, 0x4000, 4);
+        ir_val x = ir_get(&b, ft, 0), y = kind == IR_FP_SQRT ? x : ir_get(&b, ft, 16);
+        ir_set(&b, 32, ir_fp(&b, how, helper, x, y));
+        ir_set(&b, 48, ir_fp_flags(&b, IR_I32, how, helper, x, y));
+        ir_jump(&b, 0x8000);
+        struct interp_prog prog;
+        cr_assert(interp_compile(&b, STATE_BYTES + 16, &prog));
+        struct jit_block jb = { 0 };
+        jit_fn fn = compile(eager, ve, &ctx, &jb, &prog, false);
+        for (unsigned i = 0; i < FP_EDGES * FP_EDGES + 2000; i++) {
+            ir_u128 a = i < FP_EDGES * FP_EDGES ? fp_operand(format, i / FP_EDGES) : ((ir_u128)rnd() << 64) | rnd();
+            ir_u128 c = i < FP_EDGES * FP_EDGES ? fp_operand(format, i % FP_EDGES) : ((ir_u128)rnd() << 64) | rnd();
+            struct bare_cpu cpu;
+            struct outcome want, got;
+            uint64_t seed = rnd();
+            prepare(&cpu, seed);
+            memcpy(cpu.state, &a, 16);
+            memcpy(cpu.state + 16, &c, 16);
+            record(&cpu, interp_run(&cpu.cpu, &prog), &want);
+            prepare(&cpu, seed);
+            memcpy(cpu.state, &a, 16);
+            memcpy(cpu.state + 16, &c, 16);
+            record(&cpu, fn(&cpu.cpu, cpu.state), &got);
+            compare(&want, &got, i, x86 ? "compiled x86 FP" : "compiled arm64 FP", &b);
+        }
+        jit_block_release(ve, &jb);
+        interp_prog_free(&prog);
+        ir_block_free(&b);
+    }
+    jit_vcpu_destroy(ve);
+    jit_engine_destroy(eager);
 }
 
 /* ---- tier-up ------------------------------------------------------------------------ */

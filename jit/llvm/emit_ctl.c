@@ -134,10 +134,24 @@ static int member_at(struct em_fn *f, uint64_t pc)
     return -1;
 }
 
+/* A trip back to the head of a region that counts its heat: the count, and whether
+ * this is the trip that reaches the limit (i1), which leaves for the dispatcher so it
+ * can ask for the optimised region. */
+static LLVMValueRef count_heat(struct em_fn *f)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    LLVMValueRef at = em_ptr_const(f, f->func->heat);
+    LLVMValueRef h = LLVMBuildAdd(bd, em_load(f, m->i32, at, 0), LLVMConstInt(m->i32, 1, 0), "");
+    em_store(f, h, at, 0);
+    return LLVMBuildICmp(bd, LLVMIntEQ, h, LLVMConstInt(m->i32, f->func->heat_limit, 0), "");
+}
+
 /* A direct exit to a member of the region: continue inside the function while the
  * dispatcher would have let compiled code chain (no request, code unchanged, the
- * member fits the budget, chain count left); else leave as usual. */
-static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
+ * member fits the budget, chain count left); else leave as usual. Returns the i1
+ * that says the region just got hot (see count_heat), or NULL. */
+static LLVMValueRef internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
 {
     struct em_module *m = f->m;
     LLVMBuilderRef bd = m->bd;
@@ -146,6 +160,9 @@ static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     LLVMValueRef ctxp = em_ptr_const(f, ctx);
     LLVMValueRef ic = icount_plus(f, f->seen), left;
     LLVMValueRef ok = and_eq(f, NULL, load_atomic(f, m->i64, ctx->vm_epoch, 8), f->vm_epoch0);
+    LLVMValueRef hot = j == 0 && f->func->heat ? count_heat(f) : NULL;
+    if (hot)
+        ok = LLVMBuildAnd(bd, ok, LLVMBuildNot(bd, hot, ""), "");
     ok = may_go_on(f, ok, LLVMConstInt(m->i64, to->info.guest_insns, 0), &left);
     LLVMBasicBlockRef go = em_new_bb(f, "edge"), out = em_new_bb(f, "edge_out");
     LLVMBuildCondBr(bd, ok, go, out);
@@ -160,6 +177,7 @@ static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     LLVMAddIncoming(f->member_ic[j], &ic, (LLVMBasicBlockRef[]){ LLVMGetInsertBlock(bd) }, 1);
     LLVMBuildBr(bd, f->member_bb[j]);
     LLVMPositionBuilderAtEnd(bd, out);
+    return hot;
 }
 
 /* An indirect branch: tail-call the target's code when the vCPU's jump cache has it
@@ -199,10 +217,11 @@ static void indirect_or_return(struct em_fn *f, LLVMValueRef pc)
 static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
 {
     struct em_module *m = f->m;
+    LLVMValueRef hot = NULL;
     if (LLVMIsConstant(pc) && f->func->n) {
         int j = member_at(f, LLVMConstIntGetZExtValue(pc));
         if (j >= 0 && f->b->info.chainable)
-            internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
+            hot = internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
     }
     em_cache_flush(f, false);
     em_store(f, icount_plus(f, f->seen), f->cpu, EM_CPU(icount));
@@ -212,6 +231,15 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
         em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
     }
     call_set_pc(f, pc);
+    if (hot) {   /* the dispatcher must see this trip: no chaining past it */
+        LLVMBasicBlockRef to_disp = em_new_bb(f, "hot"), on = em_new_bb(f, "not_hot");
+        LLVMBuildCondBr(m->bd, hot, to_disp, on);
+        LLVMPositionBuilderAtEnd(m->bd, to_disp);
+        em_store(f, LLVMConstInt(m->i32, cell, 0), em_ptr_const(f, f->b->ctx),
+                 offsetof(struct jit_vcpu_ctx, last_exit));
+        ret(f, INTERP_EXIT);
+        LLVMPositionBuilderAtEnd(m->bd, on);
+    }
     if (cell == JIT_EXIT_INDIRECT)
         indirect_or_return(f, pc);
     else

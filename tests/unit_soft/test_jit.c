@@ -399,9 +399,11 @@ static ir_u128 fp_operand(unsigned format, unsigned i)
 Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
 {
     cr_assert(jit_supported(), "this build has no compiled tier");
-    struct jit_vcpu_ctx ctx = { .vm_epoch = &fake_epoch, .requests = &fake_requests };
-    struct jit_engine *eager = jit_engine_create(JIT_MODE_EAGER);
-    struct jit_vcpu *ve = jit_vcpu_create(eager, &ctx);
+    struct jit_vcpu_ctx ctx[2] = { { .vm_epoch = &fake_epoch, .requests = &fake_requests },
+                                   { .vm_epoch = &fake_epoch, .requests = &fake_requests } };
+    struct jit_engine *eager = jit_engine_create(JIT_MODE_EAGER), *on = jit_engine_create(JIT_MODE_ON);
+    struct jit_vcpu *ve = jit_vcpu_create(eager, &ctx[0]), *vo = jit_vcpu_create(on, &ctx[1]);
+    cr_assert(ve && vo);
     rng_state = 0x1234567887654321ull;
     for (unsigned k = 0; k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT * 2; k++) {
         unsigned kind = k % IR_FP_KIND_COUNT, format = (k / IR_FP_KIND_COUNT) % IR_FP_FORMAT_COUNT;
@@ -420,8 +422,10 @@ Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
         ir_jump(&b, 0x8000);
         struct interp_prog prog;
         cr_assert(interp_compile(&b, STATE_BYTES + 16, &prog));
-        struct jit_block jb = { 0 };
-        jit_fn fn = compile(eager, ve, &ctx, &jb, &prog, false);
+        /* Warm (O0, state in memory) and optimised (O2, state in SSA values). */
+        struct jit_block jb[2] = { { 0 }, { 0 } };
+        jit_fn fn[2] = { compile(eager, ve, &ctx[0], &jb[0], &prog, JIT_LEVEL_BLOCK),
+                         compile(on, vo, &ctx[1], &jb[1], &prog, JIT_LEVEL_HOT) };
         for (unsigned i = 0; i < FP_EDGES * FP_EDGES + 2000; i++) {
             ir_u128 a = i < FP_EDGES * FP_EDGES ? fp_operand(format, i / FP_EDGES) : ((ir_u128)rnd() << 64) | rnd();
             ir_u128 c = i < FP_EDGES * FP_EDGES ? fp_operand(format, i % FP_EDGES) : ((ir_u128)rnd() << 64) | rnd();
@@ -432,18 +436,23 @@ Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
             memcpy(cpu.state, &a, 16);
             memcpy(cpu.state + 16, &c, 16);
             record(&cpu, interp_run(&cpu.cpu, &prog), &want);
-            prepare(&cpu, seed);
-            memcpy(cpu.state, &a, 16);
-            memcpy(cpu.state + 16, &c, 16);
-            record(&cpu, fn(&cpu.cpu, cpu.state), &got);
-            compare(&want, &got, i, x86 ? "compiled x86 FP" : "compiled arm64 FP", &b);
+            for (unsigned l = 0; l < 2; l++) {
+                prepare(&cpu, seed);
+                memcpy(cpu.state, &a, 16);
+                memcpy(cpu.state + 16, &c, 16);
+                record(&cpu, fn[l](&cpu.cpu, cpu.state), &got);
+                compare(&want, &got, i, x86 ? "compiled x86 FP" : "compiled arm64 FP", &b);
+            }
         }
-        jit_block_release(ve, &jb);
+        jit_block_release(ve, &jb[0]);
+        jit_block_release(vo, &jb[1]);
         interp_prog_free(&prog);
         ir_block_free(&b);
     }
     jit_vcpu_destroy(ve);
+    jit_vcpu_destroy(vo);
     jit_engine_destroy(eager);
+    jit_engine_destroy(on);
 }
 
 /* ---- tier-up ------------------------------------------------------------------------ */

@@ -155,6 +155,9 @@ void a64_set_mode(struct a64_state *st, uint64_t new_pstate);
 void a64_helpers_register(void);
 void a64_fp_helpers_register(void);   /* fp_helpers.c */
 extern const struct ir_helper a64_fp_default_helper;
+/* AdvSIMD FADD/FSUB/FMUL/FDIV/FSQRT (vector, 4S/2D) as packed IR FP ops under the
+ * default FPCR (trans_fp.c); false when the instruction is not one of them. */
+bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc);
 /* Scalar FP operations on raw bits (fp_helpers.c), also used lane by lane. */
 /* The operation codes in the low byte of their control words. */
 enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM, FB_MULX, FB_RECPS, FB_RSQRTS };

@@ -643,20 +643,27 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
-/* The fallback of the IR's FP ops under the default FPCR (a64_fp_ir.c): FADD, FSUB,
- * FMUL, FDIV and FSQRT as the helpers above compute them, the value or the FPSR flags. */
+/* The fallback of the IR's FP ops under the default FPCR (trans_fp.c): FADD, FSUB,
+ * FMUL, FDIV and FSQRT, scalar or lane by lane, as the helpers above compute them: the
+ * value or the FPSR flags. */
 static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
 {
     static const enum fp_binop binop[IR_FP_SQRT] = { FB_ADD, FB_SUB, FB_MUL, FB_DIV };
     (void)cpu;
     unsigned kind = IR_FP_KIND((uint64_t)how), fmt = IR_FP_FORMAT((uint64_t)how);
-    if (kind >= IR_FP_KIND_COUNT || (fmt != IR_FP_F32 && fmt != IR_FP_F64))
+    if (kind >= IR_FP_KIND_COUNT || fmt >= IR_FP_FORMAT_COUNT)
         return 0;
-    uint64_t ftype = fmt == IR_FP_F64 ? 1 : 0;
+    uint64_t ftype = (fmt == IR_FP_F64 || fmt == IR_FP_V2F64) ? 1 : 0;
+    unsigned lanes = fmt == IR_FP_V4F32 ? 4 : fmt == IR_FP_V2F64 ? 2 : 1, w = ftype ? 64 : 32;
+    ir_u128 lane_mask = ftype ? ~0ull : 0xffffffffull, r = 0;
     scratch.fpcr = 0;
     scratch.fpsr = 0;
-    ir_u128 r = kind == IR_FP_SQRT ? a64_fp_unop(NULL, a, 0, FU_SQRT | (ftype << 8))
-                                   : a64_fp_binop(NULL, a, b, binop[kind] | (ftype << 8));
+    for (unsigned i = 0; i < lanes; i++) {   /* lane by lane, as the SIMD helper does */
+        ir_u128 x = (a >> (w * i)) & lane_mask, y = (b >> (w * i)) & lane_mask;
+        ir_u128 v = kind == IR_FP_SQRT ? a64_fp_unop(NULL, x, 0, FU_SQRT | (ftype << 8))
+                                       : a64_fp_binop(NULL, x, y, binop[kind] | (ftype << 8));
+        r |= (v & lane_mask) << (w * i);
+    }
     return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
 }
 

@@ -39,7 +39,7 @@ static void write_fp(struct a64_tc *t, unsigned d, ir_val v)
     ir_set(t->b, A64_OFF_V(d), ir_cast(t->b, IR_ZEXT, IR_I128, v));
 }
 
-static ir_val fp_ir(struct a64_tc *t, unsigned kind, int dp, ir_val x, ir_val y);
+static ir_val fp_ir(struct a64_tc *t, unsigned kind, unsigned format, ir_val x, ir_val y);
 
 static ir_val call(struct a64_tc *t, enum a64_helper h, enum ir_type ret, ir_val a, ir_val b, ir_val c)
 {
@@ -100,7 +100,7 @@ bool trans_FSQRT_float(struct a64_tc *t, uint32_t insn)
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     if (t->fp_default) {
         ir_val x = read_fp(t, A64_RN(insn), dp);
-        write_fp(t, A64_RD(insn), fp_ir(t, IR_FP_SQRT, dp, x, x));
+        write_fp(t, A64_RD(insn), fp_ir(t, IR_FP_SQRT, dp ? IR_FP_F64 : IR_FP_F32, x, x));
         return true;
     }
     ir_val r = call(t, A64_H_FP_UNOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), ir_const(t->b, IR_I64, 0),
@@ -138,10 +138,10 @@ bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
 #define FPSR_IXC_BIT 4
 #define FPSR_CUMULATIVE 0x9full   /* IDC, IXC, UFC, OFC, DZC, IOC */
 
-static ir_val fp_ir(struct a64_tc *t, unsigned kind, int dp, ir_val x, ir_val y)
+static ir_val fp_ir(struct a64_tc *t, unsigned kind, unsigned format, ir_val x, ir_val y)
 {
     struct ir_block *b = t->b;
-    uint64_t how = IR_FP_HOW(kind, dp ? IR_FP_F64 : IR_FP_F32, FPSR_IXC_BIT);
+    uint64_t how = IR_FP_HOW(kind, format, FPSR_IXC_BIT);
     uint32_t h = a64_helper_id[A64_H_FP_DEFAULT];
     ir_val r = ir_fp(b, how, h, x, y);
     ir_val flags = ir_binop(b, IR_AND, ir_fp_flags(b, IR_I64, how, h, x, y), ir_const(b, IR_I64, FPSR_CUMULATIVE));
@@ -167,12 +167,40 @@ static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     if (t->fp_default && ir_kind_of(op) >= 0) {
         ir_val x = read_fp(t, A64_RN(insn), dp), y = read_fp(t, A64_RM(insn), dp);
-        write_fp(t, A64_RD(insn), fp_ir(t, (unsigned)ir_kind_of(op), dp, x, y));
+        write_fp(t, A64_RD(insn), fp_ir(t, (unsigned)ir_kind_of(op), dp ? IR_FP_F64 : IR_FP_F32, x, y));
         return true;
     }
     ir_val r = call(t, A64_H_FP_BINOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp),
                     ir_const(t->b, IR_I64, op | ((unsigned)dp << 8)));
     write_fp(t, A64_RD(insn), r);
+    return true;
+}
+
+/* AdvSIMD FADD/FSUB/FMUL/FDIV (vector) and FSQRT (vector) on 4S or 2D under the
+ * default FPCR: one packed FP op (LLVM <4 x float>/<2 x double> in the compiled tier).
+ * False for anything else (the 64-bit forms, the other opcodes): the SIMD helper's. */
+bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc)
+{
+    unsigned q = a64_bits(insn, 30, 1), u = a64_bits(insn, 29, 1), a = a64_bits(insn, 23, 1);
+    /* opcode: bits 15:11 in the three-same group, 16:12 in the two-register misc one */
+    unsigned sz = a64_bits(insn, 22, 1), opcode = a64_bits(insn, misc ? 12 : 11, 5);
+    int kind = -1;
+    if (!t->fp_default || !q)
+        return false;
+    if (misc)
+        kind = u && a && opcode == 0x1f ? IR_FP_SQRT : -1;
+    else if (!u && opcode == 0x1a)
+        kind = a ? IR_FP_SUB : IR_FP_ADD;
+    else if (u && !a && (opcode == 0x1b || opcode == 0x1f))
+        kind = opcode == 0x1b ? IR_FP_MUL : IR_FP_DIV;
+    if (kind < 0)
+        return false;
+    if (!a64_fp_check(t))
+        return true;
+    struct ir_block *b = t->b;
+    ir_val x = ir_get(b, IR_I128, A64_OFF_V(A64_RN(insn)));
+    ir_val y = misc ? x : ir_get(b, IR_I128, A64_OFF_V(A64_RM(insn)));
+    ir_set(b, A64_OFF_V(A64_RD(insn)), fp_ir(t, (unsigned)kind, sz ? IR_FP_V2F64 : IR_FP_V4F32, x, y));
     return true;
 }
 

@@ -103,7 +103,7 @@ static ir_val fp_value(struct pool *p, struct ir_block *b, unsigned format)
 static ir_val random_fp(struct pool *p, struct ir_block *b)
 {
     unsigned format = pick(IR_FP_FORMAT_COUNT), kind = pick(IR_FP_KIND_COUNT);
-    bool x86 = format >= IR_FP_V4F32 || pick(2);
+    bool x86 = pick(2);
     uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
     uint64_t how = IR_FP_HOW(kind, format, x86 ? 5 : 4);
     ir_val x = fp_value(p, b, format), y = kind == IR_FP_SQRT ? x : fp_value(p, b, format);
@@ -408,8 +408,6 @@ Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
     for (unsigned k = 0; k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT * 2; k++) {
         unsigned kind = k % IR_FP_KIND_COUNT, format = (k / IR_FP_KIND_COUNT) % IR_FP_FORMAT_COUNT;
         bool x86 = k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT;
-        if (!x86 && format >= IR_FP_V4F32)
-            continue;   /* the arm64 fallback is scalar */
         uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
         uint64_t how = IR_FP_HOW(kind, format, x86 ? 5 : 4);
         enum ir_type ft = ir_fp_type(format);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/soft/soft.h"
+#include "jit/ir_fp_lane.h"
 
 /* The instruction count and the current instruction live in locals while a block
  * runs; sync() publishes them to the soft_cpu before anything out of line can look
@@ -585,15 +586,39 @@ static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
 
 /* ---- floating point (ir_fp.c: the ordinary case, else the frontend's helper) ---- */
 
+/* Scalars in the ordinary case inline (ir_fp_lane.h); the rest through ir_fp_eval. */
+static inline bool fp_scalar(const struct ictx *c, const struct interp_insn *in, uint64_t *r, bool *inexact)
+{
+    unsigned kind = IR_FP_KIND(in->imm), fmt = IR_FP_FORMAT(in->imm);
+    *inexact = false;
+    if (fmt == IR_FP_F64)
+        return ir_fp_lane64(kind, U64(c, in->a), U64(c, in->b), r, inexact);
+    uint32_t r32;
+    if (fmt != IR_FP_F32 || !ir_fp_lane32(kind, (uint32_t)U64(c, in->a), (uint32_t)U64(c, in->b), &r32, inexact))
+        return false;
+    *r = r32;
+    return true;
+}
+
 static inline int x_FP(struct ictx *c, const struct interp_insn *in)
 {
-    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], false, c->fp) & mask128(in->w);
+    uint64_t r;
+    bool inexact;
+    if (fp_scalar(c, in, &r, &inexact))
+        c->v[in->dst] = r;
+    else
+        c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], false, c->fp) & mask128(in->w);
     return 0;
 }
 
 static inline int x_FPFLAGS(struct ictx *c, const struct interp_insn *in)
 {
-    c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], true, c->fp) & mask128(in->w);
+    uint64_t r;
+    bool inexact;
+    if (fp_scalar(c, in, &r, &inexact))
+        c->v[in->dst] = inexact ? 1ull << IR_FP_INEXACT_BIT(in->imm) : 0;
+    else
+        c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], true, c->fp) & mask128(in->w);
     return 0;
 }
 

@@ -241,6 +241,7 @@ static void map_page(struct bare_cpu *c)
     e->gpage = PAGE_VA;
     e->host = page;
     e->perms = MMU_READ | MMU_WRITE;
+    mmu_entry_seal(e);
 }
 
 static void prepare(struct bare_cpu *c, uint64_t seed)

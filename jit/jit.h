@@ -136,6 +136,9 @@ struct jit_member {
  * any level; a block with code only for a higher one (its code is replaced when the
  * new code is installed). Programs are copied. False when nothing was queued. */
 bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, enum jit_level level);
+/* Run compiled code (fn as installed in a block of this vCPU) from C: blocks use a
+ * calling convention of their own, entered through the engine's thunk. */
+uint32_t jit_call(const struct jit_vcpu *v, jit_fn fn, struct soft_cpu *cpu, uint8_t *state);
 /* Install what the compile thread finished for this vCPU (vCPU thread only). Cheap
  * when nothing is pending. */
 void jit_install_ready(struct jit_vcpu *v);

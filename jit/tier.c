@@ -51,6 +51,7 @@ struct jit_engine {
     pthread_t thread;
     pthread_mutex_t llvm_lock;
     struct llvm_engine *llvm;
+    jit_enter_fn enter;             /* set with llvm, before any code exists */
     bool llvm_failed;
     bool debug;                     /* ANYHV_JIT_DEBUG: a line per unit on stderr */
 };
@@ -167,6 +168,7 @@ static bool ensure_llvm(struct jit_engine *e)
         const char *why;
         e->llvm = llvm_engine_create(&why);
         e->llvm_failed = !e->llvm;
+        e->enter = llvm_engine_enter(e->llvm);
     }
     return e->llvm != NULL;
 }
@@ -388,6 +390,12 @@ struct jit_vcpu *jit_vcpu_create(struct jit_engine *e, struct jit_vcpu_ctx *ctx)
     v->ctx = ctx;
     pthread_mutex_init(&v->done_lock, NULL);
     return v;
+}
+
+uint32_t jit_call(const struct jit_vcpu *v, jit_fn fn, struct soft_cpu *cpu, uint8_t *state)
+{
+    /* Code exists only once the engine made it, thunk first (installation orders it). */
+    return v->e->enter(fn, cpu, state);
 }
 
 void jit_install_ready(struct jit_vcpu *v)

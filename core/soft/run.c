@@ -139,7 +139,7 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     sv->jctx.chain_left = quiet ? JIT_CHAIN_MAX : 0;
     sv->jctx.chain_epoch = soft_jit_chain_epoch(sv);
     sv->jctx.last_exit = JIT_EXIT_NONE;
-    *r = (enum interp_result)fn(cpu, cpu->state);
+    *r = (enum interp_result)jit_call(sv->jit, fn, cpu, cpu->state);
     *last = sv->cur_blk;
     *exit = *r == INTERP_EXIT ? sv->jctx.last_exit : JIT_EXIT_NONE;
     uint32_t ran = quiet ? 1u + (JIT_CHAIN_MAX - sv->jctx.chain_left) : 1u;

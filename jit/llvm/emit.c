@@ -357,6 +357,7 @@ bool em_emit_func(struct em_module *m, const struct em_func *fn, const char *nam
     LLVMBasicBlockRef bbs[fn->n];
     LLVMValueRef ics[fn->n];
     f.fn = LLVMAddFunction(m->mod, name, m->blk_fn_t);
+    LLVMSetFunctionCallConv(f.fn, LLVM_BLOCK_CALLCONV);
     f.cpu = LLVMGetParam(f.fn, 0);
     f.state = LLVMGetParam(f.fn, 1);
     f.member_bb = bbs;

@@ -120,6 +120,7 @@ static void tail_call(struct em_fn *f, LLVMValueRef fn)
 {
     LLVMValueRef args[2] = { f->cpu, f->state };
     LLVMValueRef r = LLVMBuildCall2(f->m->bd, f->m->blk_fn_t, fn, args, 2, "");
+    LLVMSetInstructionCallConv(r, LLVM_BLOCK_CALLCONV);
     LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
     LLVMBuildRet(f->m->bd, r);
 }

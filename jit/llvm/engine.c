@@ -25,6 +25,8 @@ struct llvm_engine {
     char *triple;
     uint64_t next_unit;
     bool debug;                /* ANYHV_JIT_DEBUG: report refused modules on stderr */
+    jit_enter_fn enter;        /* C -> preserve_none entry thunk */
+    LLVMOrcResourceTrackerRef enter_rt;
 };
 
 struct llvm_unit {
@@ -84,6 +86,38 @@ static bool make_machines(struct llvm_engine *e)
     return e->tm[0] && e->tm[1];
 }
 
+/* The entry thunk, in a module of its own, compiled once per engine. */
+static bool make_enter(struct llvm_engine *e)
+{
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("anyhv_enter", e->cx);
+    LLVMSetTarget(mod, e->triple);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(e->cx, 0), i32 = LLVMInt32TypeInContext(e->cx);
+    LLVMTypeRef blk_t = LLVMFunctionType(i32, (LLVMTypeRef[]){ ptr, ptr }, 2, 0);
+    LLVMTypeRef enter_t = LLVMFunctionType(i32, (LLVMTypeRef[]){ ptr, ptr, ptr }, 3, 0);
+    LLVMValueRef f = LLVMAddFunction(mod, "anyhv_enter", enter_t);
+    LLVMBuilderRef bd = LLVMCreateBuilderInContext(e->cx);
+    LLVMPositionBuilderAtEnd(bd, LLVMAppendBasicBlockInContext(e->cx, f, "entry"));
+    LLVMValueRef args[2] = { LLVMGetParam(f, 1), LLVMGetParam(f, 2) };
+    LLVMValueRef r = LLVMBuildCall2(bd, blk_t, LLVMGetParam(f, 0), args, 2, "");
+    LLVMSetInstructionCallConv(r, LLVM_BLOCK_CALLCONV);
+    LLVMBuildRet(bd, r);
+    LLVMDisposeBuilder(bd);
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    bool bad = LLVMTargetMachineEmitToMemoryBuffer(e->tm[LLVM_OPT_WARM], mod, LLVMObjectFile, &msg, &obj);
+    LLVMDisposeModule(mod);
+    LLVMDisposeMessage(msg);
+    if (bad)
+        return false;
+    e->enter_rt = LLVMOrcJITDylibCreateResourceTracker(e->jd);
+    LLVMOrcExecutorAddress addr = 0;
+    if (failed(e, LLVMOrcLLJITAddObjectFileWithRT(e->jit, e->enter_rt, obj), "add entry thunk") ||
+        failed(e, LLVMOrcLLJITLookup(e->jit, &addr, "anyhv_enter"), "lookup entry thunk") || !addr)
+        return false;
+    e->enter = (jit_enter_fn)(uintptr_t)addr;
+    return true;
+}
+
 struct llvm_engine *llvm_engine_create(const char **err)
 {
     if (!llvm_supported()) {
@@ -112,7 +146,7 @@ struct llvm_engine *llvm_engine_create(const char **err)
         LLVMOrcJITDylibAddGenerator(e->jd, gen);
     e->triple = strdup(LLVMOrcLLJITGetTripleString(e->jit));
     e->cx = LLVMContextCreate();
-    if (!e->triple || !e->cx || !make_machines(e)) {
+    if (!e->triple || !e->cx || !make_machines(e) || !make_enter(e)) {
         llvm_engine_destroy(e);
         *err = "no target machine for this host";
         return NULL;
@@ -120,10 +154,17 @@ struct llvm_engine *llvm_engine_create(const char **err)
     return e;
 }
 
+jit_enter_fn llvm_engine_enter(const struct llvm_engine *e)
+{
+    return e ? e->enter : NULL;
+}
+
 void llvm_engine_destroy(struct llvm_engine *e)
 {
     if (!e)
         return;
+    if (e->enter_rt)
+        LLVMOrcReleaseResourceTracker(e->enter_rt);
     if (e->jit)
         failed(e, LLVMOrcDisposeLLJIT(e->jit), "dispose LLJIT");
     for (unsigned i = 0; i < LLVM_OPT_COUNT; i++)

@@ -354,7 +354,7 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
             static const enum jit_level level[3] = { JIT_LEVEL_BLOCK, JIT_LEVEL_REGION, JIT_LEVEL_HOT };
             jit_fn fn = compile(k == 2 ? on : eager, k == 2 ? vo : ve, &ctx[k == 2], &jb, &prog, level[k]);
             prepare(&c, seed);
-            record(&c, fn(&c.cpu, c.state), &got);
+            record(&c, jit_call(k == 2 ? vo : ve, fn, &c.cpu, c.state), &got);
             compare(&want, &got, iter, how[k], &b);
             jit_block_release(k == 2 ? vo : ve, &jb);
         }

@@ -439,7 +439,7 @@ Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
                 prepare(&cpu, seed);
                 memcpy(cpu.state, &a, 16);
                 memcpy(cpu.state + 16, &c, 16);
-                record(&cpu, fn[l](&cpu.cpu, cpu.state), &got);
+                record(&cpu, jit_call(l ? vo : ve, fn[l], &cpu.cpu, cpu.state), &got);
                 compare(&want, &got, i, x86 ? "compiled x86 FP" : "compiled arm64 FP", &b);
             }
         }

@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t thread_token(void)
-{
-    static _Atomic uint64_t next = 1;
-    static _Thread_local uint64_t token;
-    if (!token)
-        token = atomic_fetch_add(&next, 1);
-    return token;
-}
+/* The vCPUs the calling thread created, by id. An owned vCPU exists until its owner
+ * destroys it, and it pins its VM (vm_destroy refuses while vCPUs exist), so its owner
+ * finds it here on every API call without the VM's lifetime lock; any other thread
+ * finds nothing, which is Apple's answer to a vCPU it does not own. */
+static _Thread_local struct vcpu *owned[ANYHV_MAX_VCPUS];
+/* This thread's owned[] once it has created a vCPU: one initial-exec word, read on
+ * every call without the __tls_get_addr call a shared library's TLS otherwise costs. */
+static _Thread_local struct vcpu **owned_here __attribute__((tls_model("initial-exec")));
 
 static void *state_alloc(enum guest_arch arch)
 {
@@ -36,7 +36,6 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     }
     v->vm = vm;
     v->owner = pthread_self();
-    v->owner_token = thread_token();
     v->st.x86 = state;   /* same storage as st.a64 */
     v->state_valid = SG_ALL;
 
@@ -58,6 +57,8 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     atomic_store(&vm->vcpus[slot], v);
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
+    owned[slot] = v;
+    owned_here = owned;
     *id = slot;
     return HV_SUCCESS;
 fail:
@@ -67,6 +68,15 @@ fail:
     return ret;
 }
 
+/* The calling thread becomes v's owner (a forked child's only thread takes every
+ * vCPU of its copy of the VM). */
+void vcpu_adopt(struct vcpu *v)
+{
+    v->owner = pthread_self();
+    owned[v->id] = v;
+    owned_here = owned;
+}
+
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
 {
     hv_return_t ret = vcpu_create_held(vm_hold(), arch, id);
@@ -74,37 +84,26 @@ hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
     return ret;
 }
 
-static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
+/* The lookup needs no lock: see owned[]. */
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
 {
-    if (!vm || id >= ANYHV_MAX_VCPUS)
-        return HV_BAD_ARGUMENT;
-    struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
+    struct vcpu **table = owned_here;
+    struct vcpu *v = table && id < ANYHV_MAX_VCPUS ? table[id] : NULL;
     if (!v)
-        return HV_BAD_ARGUMENT;
-    /* A vCPU belongs to the thread that created it; Apple refuses others. */
-    if (v->owner_token != thread_token())
         return HV_BAD_ARGUMENT;
     *out = v;
     return HV_SUCCESS;
 }
 
-/* The lookup holds the VM; afterwards the owned vCPU pins it (vm.c). */
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
-{
-    hv_return_t ret = get_owned_held(vm_hold(), id, out);
-    vm_release();
-    return ret;
-}
-
 hv_return_t vcpu_destroy(uint32_t id)
 {
     struct vcpu *v;
-    hv_return_t ret = get_owned_held(vm_hold(), id, &v);
-    if (ret != HV_SUCCESS) {
-        vm_release();
+    hv_return_t ret = vcpu_get_owned(id, &v);
+    if (ret != HV_SUCCESS)
         return ret;
-    }
+    owned[id] = NULL;
     struct vm *vm = v->vm;
+    vm_hold();   /* det_vcpu_gone still uses the VM once the count has dropped */
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
     vm->vcpu_count--;
@@ -165,19 +164,28 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
 
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
-    uint64_t start = clock_now_ns(&vcpu->vm->clock, vcpu);
+    struct vm *vm = vcpu->vm;
+    uint64_t start = vm->det ? 0 : clock_host_ticks();
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
-    atomic_store(&vcpu->vm->ran, true);
-    hv_return_t ret = vcpu->vm->det ? det_vcpu_run(vcpu, deadline_ns) : vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
+    if (!atomic_load_explicit(&vm->ran, memory_order_relaxed))
+        atomic_store(&vm->ran, true);
+    hv_return_t ret = vm->det ? det_vcpu_run(vcpu, deadline_ns) : vm->be->vcpu_run(vcpu, deadline_ns);
     debug_note_run(vcpu);
     atomic_store(&vcpu->running, false);
-    if (vcpu->vm->det)
+    if (vm->det) {
         vcpu->exec_time_ns = vcpu_guest_ns(vcpu, vcpu->icount);   /* virtual, like every clock */
-    else
-        vcpu->exec_time_ns += clock_now_ns(&vcpu->vm->clock, vcpu) - start;
+    } else {
+        uint64_t end = clock_host_ticks();
+        vcpu->exec_ticks += end > start ? end - start : 0;
+    }
     return ret;
+}
+
+uint64_t vcpu_exec_time_ns(const struct vcpu *vcpu)
+{
+    return vcpu->vm->det ? vcpu->exec_time_ns : clock_host_ticks_to_ns(vcpu->exec_ticks);
 }
 
 const char *exit_kind_name(enum exit_kind kind)

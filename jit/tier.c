@@ -479,7 +479,10 @@ bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n
      * SSA form but skip the optimising pipeline, whose cost would dominate. */
     bool eager = e->mode == JIT_MODE_EAGER;
     r->level = level;
-    r->func.cache_state = level >= JIT_LEVEL_REGION;
+    /* State in SSA values pays only with the optimising pipeline: at O0 its allocas are
+     * stack slots like the state itself, and every exit and slow path would carry a
+     * flush. Eager mode (tests) keeps it for regions so that path is exercised. */
+    r->func.cache_state = level == JIT_LEVEL_HOT || (level == JIT_LEVEL_REGION && eager);
     r->optimise = level == JIT_LEVEL_HOT && !eager;
     if (level == JIT_LEVEL_REGION && !eager && blk->heat_limit) {
         r->func.heat = &blk->heat;

@@ -344,6 +344,6 @@ hv_return_t hv_vcpu_get_exec_time(hv_vcpu_t vcpu, uint64_t *time)
         return ret;
     if (!time)
         return HV_BAD_ARGUMENT;
-    *time = v->exec_time_ns;
+    *time = vcpu_exec_time_ns(v);
     return HV_SUCCESS;
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct llvm_engine {
     LLVMOrcLLJITRef jit;
@@ -176,6 +177,13 @@ void llvm_engine_destroy(struct llvm_engine *e)
     free(e);
 }
 
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void fn_name(char *out, size_t len, uint64_t unit, unsigned i)
 {
     snprintf(out, len, "anyhv_u%llu_b%u", (unsigned long long)unit, i);
@@ -222,8 +230,11 @@ static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const st
     }
     LLVMDisposeMessage(msg);
     const char *pipe = pipeline[opt];
+    /* Experiment knobs: another pipeline for each level. */
     if (opt == LLVM_OPT_HOT && getenv("ANYHV_JIT_PIPELINE"))
         pipe = getenv("ANYHV_JIT_PIPELINE");
+    if (opt == LLVM_OPT_WARM && getenv("ANYHV_JIT_WARM_PIPELINE"))
+        pipe = getenv("ANYHV_JIT_WARM_PIPELINE");
     if (pipe) {
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
         LLVMErrorRef err = LLVMRunPasses(m.mod, pipe, e->tm[opt], po);
@@ -253,9 +264,12 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
     bool emitted[n ? n : 1];
     memset(fns, 0, n * sizeof(*fns));
     *code_bytes = 0;
+    uint64_t t[4] = { e->debug ? cpu_ns() : 0 };
     LLVMModuleRef mod = build_module(e, unit, funcs, n, opt, emitted);
     if (!mod)
         return NULL;
+    if (e->debug)
+        t[1] = cpu_ns();
     LLVMMemoryBufferRef obj = NULL;
     char *msg = NULL;
     bool bad = LLVMTargetMachineEmitToMemoryBuffer(e->tm[opt], mod, LLVMObjectFile, &msg, &obj);
@@ -267,6 +281,8 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
         return NULL;
     }
     *code_bytes = LLVMGetBufferSize(obj);
+    if (e->debug)
+        t[2] = cpu_ns();
     struct llvm_unit *u = calloc(1, sizeof(*u));
     if (!u) {
         LLVMDisposeMemoryBuffer(obj);
@@ -289,6 +305,11 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
             fns[i] = (jit_fn)(uintptr_t)addr;
             got++;
         }
+    }
+    if (e->debug) {
+        t[3] = cpu_ns();
+        fprintf(stderr, "anyhv jit: unit %llu: IR %.2f ms, codegen %.2f ms, link and lookup %.2f ms\n",
+                (unsigned long long)unit, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6);
     }
     if (!got) {
         llvm_unit_free(e, u);

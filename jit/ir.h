@@ -85,14 +85,32 @@ enum ir_stop_reason {
  * operands and results no IEEE exception but inexact can occur, and no guest's NaN,
  * denormal, flush or tininess convention matters. The fallback helper is called as
  * fn(cpu, a, b, imm) for the value and fn(cpu, a, b, imm | IR_FP_WANT_FLAGS) for the
- * flags, a and b zero-extended; the unary kinds ignore b (builders pass a twice). */
-enum ir_fp_kind { IR_FP_ADD, IR_FP_SUB, IR_FP_MUL, IR_FP_DIV, IR_FP_SQRT, IR_FP_KIND_COUNT };
+ * flags, a and b zero-extended; the unary kinds ignore b (builders pass a twice).
+ *
+ * The compare-like kinds (CMP, REL, MIN, MAX) take the ordinary case wider: every lane
+ * of both operands *quiet* (a zero, a normal number or an infinity: no NaN, no
+ * denormal), and for MIN/MAX not both zeros. There no guest raises any flag (FPFLAGS
+ * is 0) and every guest agrees on the result:
+ * - CMP: all ones in each lane where the predicate IR_FP_AUX holds, else 0; the
+ *   predicate is x86's CMPPS imm8 (0-31), of which the quiet case needs bits 2:0
+ *   (0 EQ, 1 LT, 2 LE, 3 false, 4 NE, 5 not LT, 6 not LE, 7 true); the rest (which
+ *   NaNs signal, the VEX predicates' unordered answers) is the fallback's business.
+ * - REL (scalar formats): enum ir_fp_rel, in an integer result of any width; aux is
+ *   the frontend's (x86: 1 = COMIS, which signals on a quiet NaN; arm64: 1 = FCMPE).
+ * - MIN/MAX: the smaller/larger operand lane; aux is the frontend's (arm64: 1 = the
+ *   NM forms). */
+enum ir_fp_kind { IR_FP_ADD, IR_FP_SUB, IR_FP_MUL, IR_FP_DIV, IR_FP_SQRT, IR_FP_CMP, IR_FP_REL, IR_FP_MIN,
+                  IR_FP_MAX, IR_FP_KIND_COUNT };
 enum ir_fp_format { IR_FP_F32, IR_FP_F64, IR_FP_V4F32, IR_FP_V2F64, IR_FP_FORMAT_COUNT };
+enum ir_fp_rel { IR_FP_REL_EQ, IR_FP_REL_LT, IR_FP_REL_GT, IR_FP_REL_UN };
 #define IR_FP_HOW(kind, format, inexact_bit) \
     ((uint64_t)(kind) | ((uint64_t)(format) << 8) | ((uint64_t)(inexact_bit) << 16))
+#define IR_FP_HOW_AUX(kind, format, inexact_bit, aux) (IR_FP_HOW(kind, format, inexact_bit) | ((uint64_t)(aux) << 24))
 #define IR_FP_KIND(how) ((unsigned)((how) & 0xff))
 #define IR_FP_FORMAT(how) ((unsigned)(((how) >> 8) & 0xff))
 #define IR_FP_INEXACT_BIT(how) ((unsigned)(((how) >> 16) & 0x3f))
+#define IR_FP_AUX(how) ((unsigned)(((how) >> 24) & 0xff))
+#define IR_FP_HOW_BITS 0xff3fffffull   /* the fields above; anything else is invalid */
 #define IR_FP_WANT_FLAGS (1ull << 32)
 /* The operand/result type of a format. */
 enum ir_type ir_fp_type(unsigned format);

@@ -35,7 +35,14 @@ bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
     ir_u128 out = 0;
     *inexact = false;
     for (unsigned i = 0; i < lanes; i++) {
-        if (f64) {
+        if (kind >= IR_FP_CMP) {
+            unsigned w = f64 ? 64 : 32;
+            uint64_t lm = f64 ? ~0ull : 0xffffffffull, z;
+            if (!ir_fp_cmp_lane(kind, IR_FP_AUX(how), w, (uint64_t)(a >> (w * i)) & lm,
+                                (uint64_t)(b >> (w * i)) & lm, &z))
+                return false;
+            out |= (ir_u128)z << (w * i);
+        } else if (f64) {
             uint64_t z;
             if (!ir_fp_lane64(kind, (uint64_t)(a >> (64 * i)), (uint64_t)(b >> (64 * i)), &z, inexact))
                 return false;

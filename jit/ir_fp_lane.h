@@ -83,4 +83,72 @@ static inline bool ir_fp_lane32(unsigned kind, uint32_t a, uint32_t b, uint32_t 
     return ir_fp_ord32(*r);
 }
 
+/* The compare-like kinds (ir.h): a lane is quiet when it is a zero, a normal number
+ * or an infinity (its magnitude 0 or in [smallest normal, infinity]). */
+#define F64_SIGN (1ull << 63)
+#define F64_MIN_NORMAL 0x0010000000000000ull
+#define F64_INF 0x7ff0000000000000ull
+#define F32_SIGN (1u << 31)
+#define F32_MIN_NORMAL 0x00800000u
+#define F32_INF 0x7f800000u
+
+static inline bool ir_fp_quiet64(uint64_t x)
+{
+    uint64_t m = x & ~F64_SIGN;
+    return m == 0 || m - F64_MIN_NORMAL <= F64_INF - F64_MIN_NORMAL;
+}
+
+static inline bool ir_fp_quiet32(uint32_t x)
+{
+    uint32_t m = x & ~F32_SIGN;
+    return m == 0 || m - F32_MIN_NORMAL <= F32_INF - F32_MIN_NORMAL;
+}
+
+/* CMP's predicate (bits 2:0 of aux) on ordered operands. */
+static inline bool ir_fp_pred(unsigned aux, bool lt, bool eq)
+{
+    switch (aux & 7) {
+    case 0: return eq;
+    case 1: return lt;
+    case 2: return lt || eq;
+    case 3: return false;
+    case 4: return !eq;
+    case 5: return !lt;
+    case 6: return !(lt || eq);
+    default: return true;
+    }
+}
+
+/* One lane of a compare-like kind on the lane bits a, b (w bits: 32 or 64); false when
+ * the operands are not in its ordinary case. */
+static inline bool ir_fp_cmp_lane(unsigned kind, unsigned aux, unsigned w, uint64_t a, uint64_t b, uint64_t *r)
+{
+    bool lt, eq;
+    if (w == 64) {
+        if (!ir_fp_quiet64(a) || !ir_fp_quiet64(b))
+            return false;
+        lt = ir_fp_d(a) < ir_fp_d(b);
+        eq = ir_fp_d(a) == ir_fp_d(b);
+    } else {
+        if (!ir_fp_quiet32((uint32_t)a) || !ir_fp_quiet32((uint32_t)b))
+            return false;
+        lt = ir_fp_f((uint32_t)a) < ir_fp_f((uint32_t)b);
+        eq = ir_fp_f((uint32_t)a) == ir_fp_f((uint32_t)b);
+    }
+    uint64_t sign = w == 64 ? F64_SIGN : F32_SIGN;
+    switch (kind) {
+    case IR_FP_CMP:
+        *r = ir_fp_pred(aux, lt, eq) ? (w == 64 ? ~0ull : 0xffffffffull) : 0;
+        return true;
+    case IR_FP_REL:
+        *r = lt ? IR_FP_REL_LT : eq ? IR_FP_REL_EQ : IR_FP_REL_GT;
+        return true;
+    default:   /* MIN, MAX: two zeros are left to the guests' conventions */
+        if (((a | b) & ~sign) == 0)
+            return false;
+        *r = (kind == IR_FP_MIN ? lt : !(lt || eq)) ? a : b;
+        return true;
+    }
+}
+
 #endif /* ANYHV_JIT_IR_FP_LANE_H */

@@ -98,19 +98,24 @@ static bool check_arith(struct vctx *c, uint32_t i, const struct ir_insn *in)
 }
 
 /* FP/FPFLAGS: a known kind and format, operands of the format's type, a pure
- * fallback helper, and for FPFLAGS a result wide enough for the inexact bit. */
+ * fallback helper, and for FPFLAGS a result wide enough for the inexact bit; FP's
+ * result has the format's type but for REL (scalar formats only: an integer). */
 static bool check_fp(struct vctx *c, uint32_t i, const struct ir_insn *in)
 {
     const struct ir_block *b = c->b;
     unsigned ft = ir_fp_type(IR_FP_FORMAT(in->imm));
     const struct ir_helper *h = ir_helper_get((uint32_t)in->imm2);
-    if (IR_FP_KIND(in->imm) >= IR_FP_KIND_COUNT || ft == IR_VOID || (in->imm >> 22) != 0)
+    unsigned kind = IR_FP_KIND(in->imm);
+    bool rel = kind == IR_FP_REL;
+    if (kind >= IR_FP_KIND_COUNT || ft == IR_VOID || (in->imm & ~IR_FP_HOW_BITS) != 0 ||
+        (rel && ft == IR_I128))
         return fail(c, i, "bad floating-point operation %llu", (unsigned long long)in->imm);
     if (ty(b, in->arg[0]) != ft || ty(b, in->arg[1]) != ft)
         return fail(c, i, "floating-point operands must have the format's type");
     if (!h || h->flags != IR_HELPER_PURE)
         return fail(c, i, "floating-point fallback must be a registered pure helper");
-    if (in->op == IR_FP ? in->type != ft : in->type < IR_I8 || IR_FP_INEXACT_BIT(in->imm) >= in->type)
+    if (in->op == IR_FP ? (rel ? in->type < IR_I8 : in->type != ft)
+                        : in->type < IR_I8 || IR_FP_INEXACT_BIT(in->imm) >= in->type)
         return fail(c, i, "bad floating-point result type");
     return true;
 }

@@ -643,12 +643,37 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
-/* The fallback of the IR's FP ops under the default FPCR (trans_fp.c): FADD, FSUB,
- * FMUL, FDIV and FSQRT, scalar or lane by lane, as the helpers above compute them: the
- * value or the FPSR flags. */
-static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
+/* One lane of an IR FP op (jit/ir.h) as the helpers above compute it, its flags into
+ * the scratch FPSR. CMP's aux is a predicate (0 EQ as FCMEQ, 1 LT as FCMGT with its
+ * operands swapped, 2 LE as FCMGE; the ordered ones signal on a quiet NaN); REL's is
+ * FCMPE's signalling; MIN/MAX's picks the NM forms. */
+static uint64_t default_lane(uint64_t how, uint64_t x, uint64_t y, uint64_t ftype)
 {
     static const enum fp_binop binop[IR_FP_SQRT] = { FB_ADD, FB_SUB, FB_MUL, FB_DIV };
+    unsigned kind = IR_FP_KIND(how), aux = IR_FP_AUX(how);
+    switch (kind) {
+    case IR_FP_SQRT: return a64_fp_unop(NULL, x, 0, FU_SQRT | (ftype << 8));
+    case IR_FP_MIN: return a64_fp_binop(NULL, x, y, (aux ? FB_MINNM : FB_MIN) | (ftype << 8));
+    case IR_FP_MAX: return a64_fp_binop(NULL, x, y, (aux ? FB_MAXNM : FB_MAX) | (ftype << 8));
+    case IR_FP_CMP: case IR_FP_REL: {
+        unsigned p = aux & 7;
+        bool signal = kind == IR_FP_REL ? (aux & 1) : ((p == 1 || p == 2) != ((aux >> 4) & 1));
+        uint64_t nzcv = (uint64_t)a64_fp_cmp(NULL, x, y, ftype | (signal ? 0x100u : 0));
+        bool lt = nzcv == NZCV_LT, eq = nzcv == NZCV_EQ, un = !lt && !eq && nzcv != NZCV_GT;
+        if (kind == IR_FP_REL)
+            return lt ? IR_FP_REL_LT : eq ? IR_FP_REL_EQ : un ? IR_FP_REL_UN : IR_FP_REL_GT;
+        static const uint8_t holds_lt = 0xd6, holds_eq = 0xa5, holds_gt = 0xf0, holds_un = 0x78;   /* bit p */
+        uint8_t set = un ? holds_un : lt ? holds_lt : eq ? holds_eq : holds_gt;
+        return ((set >> p) & 1) ? (ftype ? ~0ull : 0xffffffffull) : 0;
+    }
+    default: return kind < IR_FP_SQRT ? a64_fp_binop(NULL, x, y, binop[kind] | (ftype << 8)) : 0;
+    }
+}
+
+/* The fallback of the IR's FP ops under the default FPCR (trans_fp.c), scalar or lane
+ * by lane as the SIMD helper does: the value or the FPSR flags. */
+static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
+{
     (void)cpu;
     unsigned kind = IR_FP_KIND((uint64_t)how), fmt = IR_FP_FORMAT((uint64_t)how);
     if (kind >= IR_FP_KIND_COUNT || fmt >= IR_FP_FORMAT_COUNT)
@@ -658,11 +683,9 @@ static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
     ir_u128 lane_mask = ftype ? ~0ull : 0xffffffffull, r = 0;
     scratch.fpcr = 0;
     scratch.fpsr = 0;
-    for (unsigned i = 0; i < lanes; i++) {   /* lane by lane, as the SIMD helper does */
-        ir_u128 x = (a >> (w * i)) & lane_mask, y = (b >> (w * i)) & lane_mask;
-        ir_u128 v = kind == IR_FP_SQRT ? a64_fp_unop(NULL, x, 0, FU_SQRT | (ftype << 8))
-                                       : a64_fp_binop(NULL, x, y, binop[kind] | (ftype << 8));
-        r |= (v & lane_mask) << (w * i);
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = (uint64_t)((a >> (w * i)) & lane_mask), y = (uint64_t)((b >> (w * i)) & lane_mask);
+        r |= ((ir_u128)default_lane((uint64_t)how, x, y, ftype) & lane_mask) << (w * i);
     }
     return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
 }

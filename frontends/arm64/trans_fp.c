@@ -136,26 +136,36 @@ bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
  * what is not ordinary), its flags ORed into FPSR with plain IR, so the compiled tier
  * keeps FPSR in a register and goes on chaining. */
 #define FPSR_IXC_BIT 4
+#define A64_REL_TO_NZCV 0x3286ull   /* NZCV of each enum ir_fp_rel, a nibble each: EQ 0110, LT 1000, GT 0010, UN 0011 */
 #define FPSR_CUMULATIVE 0x9full   /* IDC, IXC, UFC, OFC, DZC, IOC */
 
-static ir_val fp_ir(struct a64_tc *t, unsigned kind, unsigned format, ir_val x, ir_val y)
+static ir_val fp_ir_aux(struct a64_tc *t, unsigned kind, unsigned format, unsigned aux, ir_val x, ir_val y)
 {
     struct ir_block *b = t->b;
-    uint64_t how = IR_FP_HOW(kind, format, FPSR_IXC_BIT);
+    uint64_t how = IR_FP_HOW_AUX(kind, format, FPSR_IXC_BIT, aux);
     uint32_t h = a64_helper_id[A64_H_FP_DEFAULT];
-    ir_val r = ir_fp(b, how, h, x, y);
+    ir_val r = kind == IR_FP_REL ? ir_emit(b, IR_FP, IR_I32, x, y, IR_NONE, how, h) : ir_fp(b, how, h, x, y);
     ir_val flags = ir_binop(b, IR_AND, ir_fp_flags(b, IR_I64, how, h, x, y), ir_const(b, IR_I64, FPSR_CUMULATIVE));
     ir_set(b, A64_OFF_FPSR, ir_binop(b, IR_OR, ir_get(b, IR_I64, A64_OFF_FPSR), flags));
     return r;
 }
 
-static int ir_kind_of(unsigned op)
+static ir_val fp_ir(struct a64_tc *t, unsigned kind, unsigned format, ir_val x, ir_val y)
 {
+    return fp_ir_aux(t, kind, format, 0, x, y);
+}
+
+/* The IR kind of a scalar binary op, and its aux (the NM forms of MIN/MAX: 1). */
+static int ir_kind_of(unsigned op, unsigned *aux)
+{
+    *aux = op == FB_MINNM || op == FB_MAXNM;
     switch (op) {
     case FB_ADD: return IR_FP_ADD;
     case FB_SUB: return IR_FP_SUB;
     case FB_MUL: return IR_FP_MUL;
     case FB_DIV: return IR_FP_DIV;
+    case FB_MIN: case FB_MINNM: return IR_FP_MIN;
+    case FB_MAX: case FB_MAXNM: return IR_FP_MAX;
     default: return -1;
     }
 }
@@ -165,9 +175,11 @@ static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
     int dp;
     if (!fp_start(t, insn, &dp))
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
-    if (t->fp_default && ir_kind_of(op) >= 0) {
+    unsigned aux;
+    int kind = ir_kind_of(op, &aux);
+    if (t->fp_default && kind >= 0) {
         ir_val x = read_fp(t, A64_RN(insn), dp), y = read_fp(t, A64_RM(insn), dp);
-        write_fp(t, A64_RD(insn), fp_ir(t, (unsigned)ir_kind_of(op), dp ? IR_FP_F64 : IR_FP_F32, x, y));
+        write_fp(t, A64_RD(insn), fp_ir_aux(t, (unsigned)kind, dp ? IR_FP_F64 : IR_FP_F32, aux, x, y));
         return true;
     }
     ir_val r = call(t, A64_H_FP_BINOP, fp_ty(dp), read_fp(t, A64_RN(insn), dp), read_fp(t, A64_RM(insn), dp),
@@ -176,31 +188,51 @@ static bool fp_binop(struct a64_tc *t, uint32_t insn, unsigned op)
     return true;
 }
 
-/* AdvSIMD FADD/FSUB/FMUL/FDIV (vector) and FSQRT (vector) on 4S or 2D under the
- * default FPCR: one packed FP op (LLVM <4 x float>/<2 x double> in the compiled tier).
- * False for anything else (the 64-bit forms, the other opcodes): the SIMD helper's. */
+/* The three-same FP vector instructions on IR ops: U, a (bit 23) and opcode (bits
+ * 15:11); swap: the IR op takes (m, n) (FCMGE n, m is m <= n). */
+struct simd_fp_form {
+    uint8_t u, a, opcode, kind, aux, swap;
+};
+
+static const struct simd_fp_form simd_fp_forms[] = {
+    { 0, 0, 0x1a, IR_FP_ADD, 0, 0 }, { 0, 1, 0x1a, IR_FP_SUB, 0, 0 },     /* FADD, FSUB */
+    { 1, 0, 0x1b, IR_FP_MUL, 0, 0 }, { 1, 0, 0x1f, IR_FP_DIV, 0, 0 },     /* FMUL, FDIV */
+    { 0, 0, 0x1e, IR_FP_MAX, 0, 0 }, { 0, 1, 0x1e, IR_FP_MIN, 0, 0 },     /* FMAX, FMIN */
+    { 0, 0, 0x18, IR_FP_MAX, 1, 0 }, { 0, 1, 0x18, IR_FP_MIN, 1, 0 },     /* FMAXNM, FMINNM */
+    { 0, 0, 0x1c, IR_FP_CMP, 0, 0 },                                      /* FCMEQ: EQ, quiet */
+    { 1, 0, 0x1c, IR_FP_CMP, 2, 1 }, { 1, 1, 0x1c, IR_FP_CMP, 1, 1 },     /* FCMGE: LE, FCMGT: LT */
+};
+
+/* AdvSIMD FADD/FSUB/FMUL/FDIV/FMAX/FMIN/FMAXNM/FMINNM/FCMEQ/FCMGE/FCMGT (vector,
+ * register) and FSQRT (vector) on 4S or 2D under the default FPCR: one packed FP op
+ * (LLVM <4 x float>/<2 x double> in the compiled tier). False for anything else (the
+ * 64-bit forms, the other opcodes): the SIMD helper's. */
 bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc)
 {
     unsigned q = a64_bits(insn, 30, 1), u = a64_bits(insn, 29, 1), a = a64_bits(insn, 23, 1);
     /* opcode: bits 15:11 in the three-same group, 16:12 in the two-register misc one */
     unsigned sz = a64_bits(insn, 22, 1), opcode = a64_bits(insn, misc ? 12 : 11, 5);
-    int kind = -1;
+    struct simd_fp_form form = { 0, 0, 0, IR_FP_KIND_COUNT, 0, 0 };
     if (!t->fp_default || !q)
         return false;
-    if (misc)
-        kind = u && a && opcode == 0x1f ? IR_FP_SQRT : -1;
-    else if (!u && opcode == 0x1a)
-        kind = a ? IR_FP_SUB : IR_FP_ADD;
-    else if (u && !a && (opcode == 0x1b || opcode == 0x1f))
-        kind = opcode == 0x1b ? IR_FP_MUL : IR_FP_DIV;
-    if (kind < 0)
+    if (misc && u && a && opcode == 0x1f)
+        form.kind = IR_FP_SQRT;
+    for (size_t i = 0; !misc && i < sizeof(simd_fp_forms) / sizeof(simd_fp_forms[0]); i++)
+        if (simd_fp_forms[i].u == u && simd_fp_forms[i].a == a && simd_fp_forms[i].opcode == opcode)
+            form = simd_fp_forms[i];
+    if (form.kind == IR_FP_KIND_COUNT)
         return false;
     if (!a64_fp_check(t))
         return true;
     struct ir_block *b = t->b;
     ir_val x = ir_get(b, IR_I128, A64_OFF_V(A64_RN(insn)));
     ir_val y = misc ? x : ir_get(b, IR_I128, A64_OFF_V(A64_RM(insn)));
-    ir_set(b, A64_OFF_V(A64_RD(insn)), fp_ir(t, (unsigned)kind, sz ? IR_FP_V2F64 : IR_FP_V4F32, x, y));
+    if (form.swap) {
+        ir_val s = x;
+        x = y;
+        y = s;
+    }
+    ir_set(b, A64_OFF_V(A64_RD(insn)), fp_ir_aux(t, form.kind, sz ? IR_FP_V2F64 : IR_FP_V4F32, form.aux, x, y));
     return true;
 }
 
@@ -265,6 +297,16 @@ static bool fp_compare(struct a64_tc *t, uint32_t insn, bool signal_all)
     int dp;
     if (!fp_start(t, insn, &dp))
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
+    if (t->fp_default) {   /* REL's enum ir_fp_rel to NZCV through a table of nibbles */
+        struct ir_block *b = t->b;
+        ir_val n = read_fp(t, A64_RN(insn), dp);
+        ir_val m = a64_bits(insn, 3, 1) ? ir_const(b, fp_ty(dp), 0) : read_fp(t, A64_RM(insn), dp);
+        ir_val rel = ir_cast(b, IR_ZEXT, IR_I64, fp_ir_aux(t, IR_FP_REL, dp ? IR_FP_F64 : IR_FP_F32, signal_all, n, m));
+        ir_val nib = ir_binop(b, IR_LSHR, ir_const(b, IR_I64, A64_REL_TO_NZCV), ir_binop(b, IR_SHL, rel, ir_const(b, IR_I64, 2)));
+        nib = ir_binop(b, IR_AND, nib, ir_const(b, IR_I64, 0xf));
+        set_nzcv_from(t, ir_binop(b, IR_SHL, nib, ir_const(b, IR_I64, 28)));
+        return true;
+    }
     set_nzcv_from(t, compare(t, insn, dp, a64_bits(insn, 3, 1), signal_all, IR_NONE));
     return true;
 }

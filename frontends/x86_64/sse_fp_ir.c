@@ -1,5 +1,5 @@
-/* sse_fp_ir.c - SSE/AVX arithmetic (ADD, SUB, MUL, DIV, SQRT in SS, SD, PS, PD) as the
- * IR's FP ops while MXCSR's controls are the default (X86_MK_MXCSR_DEFAULT: round to
+/* sse_fp_ir.c - SSE/AVX arithmetic (ADD, SUB, MUL, DIV, SQRT in SS, SD, PS, PD), the
+ * compares (CMPxx with any predicate, UCOMIS/COMIS) and MIN/MAX as the IR's FP ops while MXCSR's controls are the default (X86_MK_MXCSR_DEFAULT: round to
  * nearest, no DAZ/FTZ, every exception masked, so no #XM and no flush). The ordinary
  * case runs as host FP instructions in both tiers; anything else falls back to the
  * reference, sse_fp.c under the default MXCSR, through a pure helper. The flags the
@@ -12,70 +12,101 @@
 #define MXCSR_FLAGS 0x3fu
 #define OFF_MXCSR ((uint32_t)(offsetof(struct x86_state, fpu) + offsetof(struct x86_fpu, mxcsr)))
 
-struct fp_form {
-    uint8_t valid, kind, format, scalar;
+#define NO_OP X86_SSE_OP_COUNT
+
+/* The SSE op of each kind and format (UCOMIS for REL; COMIS is REL with aux 1). */
+static const unsigned short sse_ops[IR_FP_KIND_COUNT][IR_FP_FORMAT_COUNT] = {
+#define K(kind, ss, sd, ps, pd) [IR_FP_##kind] = { X86_SSE_##ss, X86_SSE_##sd, X86_SSE_##ps, X86_SSE_##pd },
+    K(ADD, ADDSS, ADDSD, ADDPS, ADDPD) K(SUB, SUBSS, SUBSD, SUBPS, SUBPD) K(MUL, MULSS, MULSD, MULPS, MULPD)
+    K(DIV, DIVSS, DIVSD, DIVPS, DIVPD) K(SQRT, SQRTSS, SQRTSD, SQRTPS, SQRTPD) K(CMP, CMPSS, CMPSD, CMPPS, CMPPD)
+    K(MIN, MINSS, MINSD, MINPS, MINPD) K(MAX, MAXSS, MAXSD, MAXPS, MAXPD)
+#undef K
+    [IR_FP_REL] = { X86_SSE_UCOMISS, X86_SSE_UCOMISD, NO_OP, NO_OP },
 };
 
-static const struct fp_form forms[X86_SSE_OP_COUNT] = {
-#define F(op, kind, fmt, sc) [X86_SSE_##op] = { 1, IR_FP_##kind, IR_FP_##fmt, sc },
-    F(ADDSS, ADD, F32, 1) F(SUBSS, SUB, F32, 1) F(MULSS, MUL, F32, 1) F(DIVSS, DIV, F32, 1) F(SQRTSS, SQRT, F32, 1)
-    F(ADDSD, ADD, F64, 1) F(SUBSD, SUB, F64, 1) F(MULSD, MUL, F64, 1) F(DIVSD, DIV, F64, 1) F(SQRTSD, SQRT, F64, 1)
-    F(ADDPS, ADD, V4F32, 0) F(SUBPS, SUB, V4F32, 0) F(MULPS, MUL, V4F32, 0) F(DIVPS, DIV, V4F32, 0)
-    F(SQRTPS, SQRT, V4F32, 0)
-    F(ADDPD, ADD, V2F64, 0) F(SUBPD, SUB, V2F64, 0) F(MULPD, MUL, V2F64, 0) F(DIVPD, DIV, V2F64, 0)
-    F(SQRTPD, SQRT, V2F64, 0)
-#undef F
-};
-
-/* The SSE op of a kind and format (the inverse of forms[]). */
-static unsigned sse_op_of(unsigned kind, unsigned format)
+/* The SSE op and imm8 an IR FP op stands for. */
+static unsigned sse_op_of(uint64_t how, unsigned *imm)
 {
-    for (unsigned op = 0; op < X86_SSE_OP_COUNT; op++)
-        if (forms[op].valid && forms[op].kind == kind && forms[op].format == format)
-            return op;
-    return X86_SSE_OP_COUNT;
+    unsigned kind = IR_FP_KIND(how), fmt = IR_FP_FORMAT(how), aux = IR_FP_AUX(how);
+    *imm = kind == IR_FP_CMP ? aux : 0;
+    if (kind >= IR_FP_KIND_COUNT || fmt >= IR_FP_FORMAT_COUNT)
+        return NO_OP;
+    if (kind == IR_FP_REL && aux)
+        return fmt == IR_FP_F32 ? X86_SSE_COMISS : fmt == IR_FP_F64 ? X86_SSE_COMISD : NO_OP;
+    return sse_ops[kind][fmt];
 }
+
+/* The inverse: false for an SSE op with no IR FP form. */
+static bool form_of(unsigned op, unsigned *kind, unsigned *fmt, unsigned *aux)
+{
+    *aux = op == X86_SSE_COMISS || op == X86_SSE_COMISD;
+    if (*aux) {
+        *kind = IR_FP_REL;
+        *fmt = op == X86_SSE_COMISS ? IR_FP_F32 : IR_FP_F64;
+        return true;
+    }
+    for (*kind = 0; *kind < IR_FP_KIND_COUNT; ++*kind)
+        for (*fmt = 0; *fmt < IR_FP_FORMAT_COUNT; ++*fmt)
+            if (sse_ops[*kind][*fmt] == op)
+                return true;
+    return false;
+}
+
+/* UCOMIS/COMIS's ZF, PF, CF (X86_SSE_FLAG_*) of each enum ir_fp_rel, a byte each. */
+#define REL_TO_FLAGS 0x07000401u   /* EQ: ZF; LT: CF; GT: none; unordered: all three */
 
 /* The fallback: sse_fp.c's operation under the default MXCSR, on the lanes the IR
  * op was given (scalars in the low bits: the SS/SD forms compute lane 0 of a, b). */
 static ir_u128 h_sse_fp_pure(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
 {
     (void)cpu;
-    static _Atomic unsigned short cache[IR_FP_KIND_COUNT][IR_FP_FORMAT_COUNT];
-    unsigned kind = IR_FP_KIND((uint64_t)how), fmt = IR_FP_FORMAT((uint64_t)how);
-    if (kind >= IR_FP_KIND_COUNT || fmt >= IR_FP_FORMAT_COUNT)
+    unsigned imm, op = sse_op_of((uint64_t)how, &imm);
+    bool want_flags = ((uint64_t)how & IR_FP_WANT_FLAGS) != 0;
+    if (op == NO_OP)
         return 0;
-    unsigned op = cache[kind][fmt];
-    if (!op) {
-        op = sse_op_of(kind, fmt) + 1u;
-        cache[kind][fmt] = (unsigned short)op;
-    }
-    if (op > X86_SSE_OP_COUNT)
-        return 0;
-    return x86_sse_fp_eval(op - 1u, 0, MXCSR_DEFAULT, a, b, ((uint64_t)how & IR_FP_WANT_FLAGS) != 0);
+    ir_u128 r = x86_sse_fp_eval(op, imm, MXCSR_DEFAULT, a, b, want_flags);
+    if (IR_FP_KIND((uint64_t)how) != IR_FP_REL || want_flags)
+        return r;
+    for (unsigned rel = IR_FP_REL_EQ; rel <= IR_FP_REL_UN; rel++)
+        if (((REL_TO_FLAGS >> (8 * rel)) & 0xff) == (unsigned)r)
+            return rel;
+    return IR_FP_REL_UN;
 }
 
 const struct ir_helper x86_sse_fp_pure_helper = { "x86_sse_fp_default", h_sse_fp_pure, IR_HELPER_PURE };
 
-ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op)
+ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm)
 {
-    if (op >= X86_SSE_OP_COUNT || !forms[op].valid)
+    unsigned kind, fmt, aux;
+    if (!form_of(op, &kind, &fmt, &aux))
         return IR_NONE;
-    const struct fp_form *f = &forms[op];
+    if (kind == IR_FP_CMP)
+        aux = imm;
+    else if (imm)
+        return IR_NONE;
     struct ir_block *bl = c->b;
-    uint64_t how = IR_FP_HOW(f->kind, f->format, MXCSR_PE_BIT);
+    bool scalar = fmt == IR_FP_F32 || fmt == IR_FP_F64;
+    uint64_t how = IR_FP_HOW_AUX(kind, fmt, MXCSR_PE_BIT, aux);
     uint32_t h = x86_helper[X86_H_SSE_FP_PURE];
     ir_val x = a, y = b, r;
-    if (f->scalar) {
-        enum ir_type t = f->format == IR_FP_F64 ? IR_I64 : IR_I32;
+    if (scalar) {
+        enum ir_type t = fmt == IR_FP_F64 ? IR_I64 : IR_I32;
         x = ir_cast(bl, IR_TRUNC, t, a);
         y = ir_cast(bl, IR_TRUNC, t, b);
     }
-    if (f->kind == IR_FP_SQRT)
+    if (kind == IR_FP_SQRT)
         x = y;   /* SQRTxx read only the source; the scalar forms keep a's upper lanes */
-    r = ir_fp(bl, how, h, x, y);
-    if (f->scalar)
-        r = ir_insert(bl, a, r, 0);
+    if (kind == IR_FP_REL) {
+        ir_val rel = ir_emit(bl, IR_FP, IR_I32, x, y, IR_NONE, how, h);
+        ir_val sh = ir_binop(bl, IR_SHL, rel, ir_const(bl, IR_I32, 3));
+        ir_val bits = ir_binop(bl, IR_AND, ir_binop(bl, IR_LSHR, ir_const(bl, IR_I32, REL_TO_FLAGS), sh),
+                               ir_const(bl, IR_I32, 0xff));
+        r = ir_cast(bl, IR_ZEXT, IR_I128, bits);
+    } else {
+        r = ir_fp(bl, how, h, x, y);
+        if (scalar)
+            r = ir_insert(bl, a, r, 0);
+    }
     ir_val flags = ir_fp_flags(bl, IR_I32, how, h, x, y);
     ir_val mx = ir_get(bl, IR_I32, OFF_MXCSR);
     ir_set(bl, OFF_MXCSR, ir_binop(bl, IR_OR, mx, ir_binop(bl, IR_AND, flags, ir_const(bl, IR_I32, MXCSR_FLAGS))));

@@ -73,7 +73,7 @@ ir_u128 x86_sse_fp_eval(unsigned op, unsigned imm, uint32_t mxcsr, ir_u128 a, ir
 /* SSE arithmetic as the IR's FP ops when MXCSR is the default (X86_MK_MXCSR_DEFAULT):
  * the result, with MXCSR's flags updated, or IR_NONE for an operation they do not
  * cover (sse_fp_ir.c). */
-ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op);
+ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm);
 extern const struct ir_helper x86_sse_fp_pure_helper;
 /* MXCSR gets the flags (MXCSR bit layout); an unmasked one raises #XM (#UD without
  * CR4.OSXMMEXCPT) and unwinds (sse_fp.c). A 256-bit operation runs as two calls:

@@ -111,6 +111,72 @@ static void compute(struct em_fn *f, const struct fp_shape *s, LLVMValueRef x, L
     }
 }
 
+/* The arithmetic kinds: *ok when every operand and result lane is ordinary, *fast
+ * the value or the inexact flag. */
+static void arith_fast(struct em_fn *f, const struct fp_shape *s, const struct interp_insn *in, uint16_t op,
+                       LLVMValueRef a, LLVMValueRef b, LLVMValueRef *ok, LLVMValueRef *fast)
+{
+    LLVMBuilderRef bd = f->m->bd;
+    LLVMValueRef ai = LLVMBuildBitCast(bd, a, s->it, ""), bi = LLVMBuildBitCast(bd, b, s->it, "");
+    LLVMValueRef x = LLVMBuildBitCast(bd, a, s->vt, ""), y = LLVMBuildBitCast(bd, b, s->vt, "");
+    LLVMValueRef z, e;
+    compute(f, s, x, y, &z, &e);
+    LLVMValueRef zi = LLVMBuildBitCast(bd, z, s->it, "");
+    *ok = LLVMBuildAnd(bd, ordinary(f, s, ai), ordinary(f, s, zi), "");
+    if (s->kind != IR_FP_SQRT)
+        *ok = LLVMBuildAnd(bd, *ok, ordinary(f, s, bi), "");
+    if (op == IR_FP) {
+        *fast = LLVMBuildBitCast(bd, z, em_ty(f, in->w), "");
+    } else {
+        LLVMValueRef inexact = any_lane(f, s, LLVMBuildFCmp(bd, LLVMRealUNE, e, LLVMConstNull(s->vt), ""));
+        *fast = LLVMBuildSelect(bd, inexact, em_const(f, in->w, 1ull << IR_FP_INEXACT_BIT(in->imm)),
+                                em_const(f, in->w, 0), "");
+    }
+}
+
+/* Every lane of x quiet (ir_fp_lane.h): magnitude 0 or in [smallest normal, infinity]. */
+static LLVMValueRef quiet(struct em_fn *f, const struct fp_shape *s, LLVMValueRef x)
+{
+    LLVMBuilderRef bd = f->m->bd;
+    uint64_t sign = 1ull << (s->ebits - 1), min_normal = 1ull << s->shift, inf = (uint64_t)s->emask << s->shift;
+    LLVMValueRef mag = LLVMBuildAnd(bd, x, splat(f, s, ~sign), "");
+    LLVMValueRef zero = LLVMBuildICmp(bd, LLVMIntEQ, mag, splat(f, s, 0), "");
+    LLVMValueRef normal = LLVMBuildICmp(bd, LLVMIntULE, LLVMBuildSub(bd, mag, splat(f, s, min_normal), ""),
+                                        splat(f, s, inf - min_normal), "");
+    return all_lanes(f, s, LLVMBuildOr(bd, zero, normal, ""));
+}
+
+/* The compare-like kinds (ir.h): quiet operands (MIN/MAX: not two zeros), no flags. */
+static void compare_fast(struct em_fn *f, const struct fp_shape *s, const struct interp_insn *in, uint16_t op,
+                         LLVMValueRef a, LLVMValueRef b, LLVMValueRef *ok, LLVMValueRef *fast)
+{
+    static const LLVMRealPredicate pred[8] = { LLVMRealOEQ, LLVMRealOLT, LLVMRealOLE, LLVMRealPredicateFalse,
+                                               LLVMRealUNE, LLVMRealUGE, LLVMRealUGT, LLVMRealPredicateTrue };
+    LLVMBuilderRef bd = f->m->bd;
+    LLVMValueRef ai = LLVMBuildBitCast(bd, a, s->it, ""), bi = LLVMBuildBitCast(bd, b, s->it, "");
+    LLVMValueRef x = LLVMBuildBitCast(bd, a, s->vt, ""), y = LLVMBuildBitCast(bd, b, s->vt, "");
+    *ok = LLVMBuildAnd(bd, quiet(f, s, ai), quiet(f, s, bi), "");
+    if (op == IR_FPFLAGS) {
+        *fast = em_const(f, in->w, 0);
+    } else if (s->kind == IR_FP_REL) {
+        LLVMValueRef lt = LLVMBuildFCmp(bd, LLVMRealOLT, x, y, ""), eq = LLVMBuildFCmp(bd, LLVMRealOEQ, x, y, "");
+        LLVMValueRef ge = LLVMBuildSelect(bd, eq, em_const(f, in->w, IR_FP_REL_EQ), em_const(f, in->w, IR_FP_REL_GT), "");
+        *fast = LLVMBuildSelect(bd, lt, em_const(f, in->w, IR_FP_REL_LT), ge, "");
+    } else if (s->kind == IR_FP_CMP) {
+        LLVMValueRef c = LLVMBuildFCmp(bd, pred[IR_FP_AUX(in->imm) & 7], x, y, "");
+        *fast = LLVMBuildBitCast(bd, LLVMBuildSExt(bd, c, s->it, ""), em_ty(f, in->w), "");
+    } else {
+        LLVMValueRef c = LLVMBuildFCmp(bd, s->kind == IR_FP_MIN ? LLVMRealOLT : LLVMRealOGT, x, y, "");
+        *fast = LLVMBuildBitCast(bd, LLVMBuildSelect(bd, c, ai, bi, ""), em_ty(f, in->w), "");
+    }
+    if (s->kind == IR_FP_MIN || s->kind == IR_FP_MAX) {
+        uint64_t mag = (1ull << (s->ebits - 1)) - 1;
+        LLVMValueRef both = LLVMBuildAnd(bd, LLVMBuildOr(bd, ai, bi, ""), splat(f, s, mag), "");
+        LLVMValueRef nonzero = LLVMBuildICmp(bd, LLVMIntNE, both, splat(f, s, 0), "");
+        *ok = LLVMBuildAnd(bd, *ok, all_lanes(f, s, nonzero), "");
+    }
+}
+
 LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t op)
 {
     struct em_module *m = f->m;
@@ -118,22 +184,11 @@ LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t
     struct fp_shape s;
     shape_of(f, in->imm, &s);
     LLVMValueRef a = f->val[in->a], b = f->val[in->b];
-    LLVMValueRef ai = LLVMBuildBitCast(bd, a, s.it, ""), bi = LLVMBuildBitCast(bd, b, s.it, "");
-    LLVMValueRef x = LLVMBuildBitCast(bd, a, s.vt, ""), y = LLVMBuildBitCast(bd, b, s.vt, "");
-    LLVMValueRef z, e;
-    compute(f, &s, x, y, &z, &e);
-    LLVMValueRef zi = LLVMBuildBitCast(bd, z, s.it, "");
-    LLVMValueRef ok = LLVMBuildAnd(bd, ordinary(f, &s, ai), ordinary(f, &s, zi), "");
-    if (s.kind != IR_FP_SQRT)
-        ok = LLVMBuildAnd(bd, ok, ordinary(f, &s, bi), "");
-    LLVMValueRef fast;
-    if (op == IR_FP) {
-        fast = LLVMBuildBitCast(bd, z, em_ty(f, in->w), "");
-    } else {
-        LLVMValueRef inexact = any_lane(f, &s, LLVMBuildFCmp(bd, LLVMRealUNE, e, LLVMConstNull(s.vt), ""));
-        fast = LLVMBuildSelect(bd, inexact, em_const(f, in->w, 1ull << IR_FP_INEXACT_BIT(in->imm)),
-                               em_const(f, in->w, 0), "");
-    }
+    LLVMValueRef ok, fast;
+    if (s.kind >= IR_FP_CMP)
+        compare_fast(f, &s, in, op, a, b, &ok, &fast);
+    else
+        arith_fast(f, &s, in, op, a, b, &ok, &fast);
     /* Rarely taken: NaN, infinity, zero, denormal or near-limit lanes. */
     LLVMValueRef expect_args[2] = { ok, LLVMConstInt(m->i1, 1, 0) };
     ok = call_intrinsic(f, "llvm.expect", m->i1, expect_args, 2);

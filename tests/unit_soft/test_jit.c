@@ -105,9 +105,16 @@ static ir_val random_fp(struct pool *p, struct ir_block *b)
 {
     unsigned format = pick(IR_FP_FORMAT_COUNT), kind = pick(IR_FP_KIND_COUNT);
     bool x86 = pick(2);
+    if (kind == IR_FP_REL)
+        format = pick(2);   /* scalars only */
+    /* aux as the lifters use it: CMP's predicate (x86 32, arm64 3), COMIS/FCMPE, FMINNM.. */
+    unsigned aux = kind == IR_FP_CMP ? pick(x86 ? 32 : 3) : kind == IR_FP_REL ? pick(2)
+                 : (kind == IR_FP_MIN || kind == IR_FP_MAX) && !x86 ? pick(2) : 0;
     uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
-    uint64_t how = IR_FP_HOW(kind, format, x86 ? 5 : 4);
-    ir_val x = fp_value(p, b, format), y = kind == IR_FP_SQRT ? x : fp_value(p, b, format);
+    uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
+    ir_val x = fp_value(p, b, format), y = kind == IR_FP_SQRT || !pick(4) ? x : fp_value(p, b, format);
+    if (kind == IR_FP_REL && pick(2))
+        return ir_emit(b, IR_FP, types[1 + pick(5)], x, y, IR_NONE, how, helper);   /* i8 .. i128 */
     if (pick(2))
         return ir_fp(b, how, helper, x, y);
     return ir_fp_flags(b, pick(2) ? IR_I32 : IR_I64, how, helper, x, y);
@@ -452,7 +459,13 @@ Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
         unsigned kind = k % IR_FP_KIND_COUNT, format = (k / IR_FP_KIND_COUNT) % IR_FP_FORMAT_COUNT;
         bool x86 = k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT;
         uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
-        uint64_t how = IR_FP_HOW(kind, format, x86 ? 5 : 4);
+        if (kind == IR_FP_REL && format > IR_FP_F64)
+            continue;   /* scalars only */
+        /* CMP: each of the eight quiet-case predicates once per format pair; arm64's
+         * MIN/MAX: the NM forms on the vector formats */
+        unsigned aux = kind == IR_FP_CMP ? (format + 4 * x86) & 7
+                     : (kind == IR_FP_MIN || kind == IR_FP_MAX) ? !x86 && format > IR_FP_F64 : kind == IR_FP_REL && format;
+        uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
         enum ir_type ft = ir_fp_type(format);
         struct ir_block b;
         ir_block_init(&b, 0x4000);

@@ -592,10 +592,14 @@ static inline bool fp_scalar(const struct ictx *c, const struct interp_insn *in,
 {
     unsigned kind = IR_FP_KIND(in->imm), fmt = IR_FP_FORMAT(in->imm);
     *inexact = false;
-    if (kind >= IR_FP_CMP && kind < IR_FP_KIND_COUNT) {   /* compare-like: no flags */
+    if (kind >= IR_FP_CMP && kind <= IR_FP_MAX) {   /* compare-like: no flags */
         uint64_t m = fmt == IR_FP_F64 ? ~0ull : 0xffffffffull;
         return fmt <= IR_FP_F64 &&
                ir_fp_cmp_lane(kind, IR_FP_AUX(in->imm), fmt == IR_FP_F64 ? 64 : 32, U64(c, in->a) & m, U64(c, in->b) & m, r);
+    }
+    if (kind >= IR_FP_SITOF && kind < IR_FP_KIND_COUNT) {   /* conversions: operands are zero-extended */
+        unsigned n = (IR_FP_AUX(in->imm) & IR_FP_CVT_64) ? 64 : 32;
+        return fmt <= IR_FP_F64 && ir_fp_cvt_lane(kind, IR_FP_AUX(in->imm), fmt == IR_FP_F64, n, U64(c, in->a), r, inexact);
     }
     if (fmt == IR_FP_F64)
         return ir_fp_lane64(kind, U64(c, in->a), U64(c, in->b), r, inexact);

@@ -98,9 +98,20 @@ enum ir_stop_reason {
  * - REL (scalar formats): enum ir_fp_rel, in an integer result of any width; aux is
  *   the frontend's (x86: 1 = COMIS, which signals on a quiet NaN; arm64: 1 = FCMPE).
  * - MIN/MAX: the smaller/larger operand lane; aux is the frontend's (arm64: 1 = the
- *   NM forms). */
+ *   NM forms).
+ *
+ * The conversions between the format and integers: SITOF/UITOF take signed/unsigned
+ * integers (arg 0, arg 1 the same value) and round them to nearest; FTOSI/FTOUI give
+ * integers, truncated or (IR_FP_CVT_NEAREST) rounded to nearest even. The integer is
+ * IR_FP_CVT_64 ? i64 : i32 with a scalar format, lanes of the format's width in an
+ * i128 with a packed one. Integer sources are all ordinary (only inexact can happen);
+ * a float source is ordinary when its conversion cannot leave the integer's range:
+ * magnitude below 2^(n-1) (signed) or 2^n (unsigned, and then not negative), a bit
+ * less when rounding to nearest; zeros and denormals (0, inexact) included. */
 enum ir_fp_kind { IR_FP_ADD, IR_FP_SUB, IR_FP_MUL, IR_FP_DIV, IR_FP_SQRT, IR_FP_CMP, IR_FP_REL, IR_FP_MIN,
-                  IR_FP_MAX, IR_FP_KIND_COUNT };
+                  IR_FP_MAX, IR_FP_SITOF, IR_FP_UITOF, IR_FP_FTOSI, IR_FP_FTOUI, IR_FP_KIND_COUNT };
+#define IR_FP_CVT_NEAREST 1u   /* aux bits of the conversions */
+#define IR_FP_CVT_64 2u
 enum ir_fp_format { IR_FP_F32, IR_FP_F64, IR_FP_V4F32, IR_FP_V2F64, IR_FP_FORMAT_COUNT };
 enum ir_fp_rel { IR_FP_REL_EQ, IR_FP_REL_LT, IR_FP_REL_GT, IR_FP_REL_UN };
 #define IR_FP_HOW(kind, format, inexact_bit) \
@@ -112,8 +123,11 @@ enum ir_fp_rel { IR_FP_REL_EQ, IR_FP_REL_LT, IR_FP_REL_GT, IR_FP_REL_UN };
 #define IR_FP_AUX(how) ((unsigned)(((how) >> 24) & 0xff))
 #define IR_FP_HOW_BITS 0xff3fffffull   /* the fields above; anything else is invalid */
 #define IR_FP_WANT_FLAGS (1ull << 32)
-/* The operand/result type of a format. */
+/* The operand/result type of a format; the operand and result types of an FP op (a
+ * conversion's integer side, REL's result: IR_VOID, any integer). */
 enum ir_type ir_fp_type(unsigned format);
+enum ir_type ir_fp_arg_type(uint64_t how);
+enum ir_type ir_fp_result_type(uint64_t how);
 /* The fast case both tiers share (ir_fp.c): true with *r and *inexact when every lane
  * is ordinary. The interpreter's whole FP/FPFLAGS, fallback included: */
 bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact);

@@ -25,6 +25,29 @@ enum ir_type ir_fp_type(unsigned format)
     }
 }
 
+/* A conversion's integer type (ir.h). */
+static enum ir_type int_type(uint64_t how)
+{
+    unsigned fmt = IR_FP_FORMAT(how);
+    if (fmt == IR_FP_V4F32 || fmt == IR_FP_V2F64)
+        return IR_I128;
+    return (IR_FP_AUX(how) & IR_FP_CVT_64) ? IR_I64 : IR_I32;
+}
+
+enum ir_type ir_fp_arg_type(uint64_t how)
+{
+    unsigned kind = IR_FP_KIND(how);
+    return kind == IR_FP_SITOF || kind == IR_FP_UITOF ? int_type(how) : ir_fp_type(IR_FP_FORMAT(how));
+}
+
+enum ir_type ir_fp_result_type(uint64_t how)
+{
+    unsigned kind = IR_FP_KIND(how);
+    if (kind == IR_FP_REL)
+        return IR_VOID;
+    return kind == IR_FP_FTOSI || kind == IR_FP_FTOUI ? int_type(how) : ir_fp_type(IR_FP_FORMAT(how));
+}
+
 bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
 {
     unsigned kind = IR_FP_KIND(how), fmt = IR_FP_FORMAT(how);
@@ -35,7 +58,14 @@ bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
     ir_u128 out = 0;
     *inexact = false;
     for (unsigned i = 0; i < lanes; i++) {
-        if (kind >= IR_FP_CMP) {
+        if (kind >= IR_FP_SITOF) {   /* integer lanes: the float's width, or the scalar's */
+            unsigned w = f64 ? 64 : 32, n = lanes > 1 ? w : (IR_FP_AUX(how) & IR_FP_CVT_64) ? 64 : 32;
+            unsigned in_w = kind <= IR_FP_UITOF ? n : w, out_w = kind <= IR_FP_UITOF ? w : n;
+            uint64_t x = (uint64_t)(a >> (in_w * i)) & (in_w == 64 ? ~0ull : 0xffffffffull), z;
+            if (!ir_fp_cvt_lane(kind, IR_FP_AUX(how), f64, n, x, &z, inexact))
+                return false;
+            out |= (ir_u128)z << (out_w * i);
+        } else if (kind >= IR_FP_CMP) {
             unsigned w = f64 ? 64 : 32;
             uint64_t lm = f64 ? ~0ull : 0xffffffffull, z;
             if (!ir_fp_cmp_lane(kind, IR_FP_AUX(how), w, (uint64_t)(a >> (w * i)) & lm,
@@ -81,7 +111,8 @@ ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 
 
 ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y)
 {
-    return ir_emit(b, IR_FP, ir_fp_type(IR_FP_FORMAT(how)), x, y, IR_NONE, how, helper);
+    enum ir_type t = ir_fp_result_type(how);
+    return ir_emit(b, IR_FP, t == IR_VOID ? IR_I32 : t, x, y, IR_NONE, how, helper);
 }
 
 ir_val ir_fp_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y)

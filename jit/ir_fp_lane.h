@@ -151,4 +151,40 @@ static inline bool ir_fp_cmp_lane(unsigned kind, unsigned aux, unsigned w, uint6
     }
 }
 
+/* One lane of a conversion (ir.h): n the integer's width, x the source lane's bits;
+ * false when a float source is out of the ordinary range. */
+static inline bool ir_fp_cvt_lane(unsigned kind, unsigned aux, bool f64, unsigned n, uint64_t x, uint64_t *r,
+                                  bool *inexact)
+{
+    const double two63 = 9223372036854775808.0, two64 = 18446744073709551616.0;
+    if (kind == IR_FP_SITOF || kind == IR_FP_UITOF) {
+        bool s = kind == IR_FP_SITOF;
+        int64_t sv = n == 64 ? (int64_t)x : (int32_t)(uint32_t)x;
+        uint64_t uv = n == 64 ? x : (uint32_t)x;
+        if (f64) {
+            double d = s ? (double)sv : (double)uv;
+            *inexact |= s ? (d >= two63 || (int64_t)d != sv) : (d >= two64 || (uint64_t)d != uv);
+            *r = ir_fp_bits_d(d);
+        } else {
+            float f = s ? (float)sv : (float)uv;
+            *inexact |= s ? (f >= (float)two63 || (int64_t)f != sv) : (f >= (float)two64 || (uint64_t)f != uv);
+            *r = ir_fp_bits_f(f);
+        }
+        return true;
+    }
+    bool s = kind == IR_FP_FTOSI, nearest = aux & IR_FP_CVT_NEAREST;
+    unsigned e = f64 ? (unsigned)(x >> F64_EXP_SHIFT) & F64_EXP_MASK : ((uint32_t)x >> F32_EXP_SHIFT) & F32_EXP_MASK;
+    unsigned bias = f64 ? 1023 : 127;
+    bool neg = f64 ? (x >> 63) != 0 : ((uint32_t)x >> 31) != 0;
+    if (e >= bias + n - s - nearest || (!s && neg))
+        return false;
+    double d = f64 ? ir_fp_d(x) : ir_fp_f((uint32_t)x), t = trunc(d);
+    if (nearest && (fabs(d - t) > 0.5 || (fabs(d - t) == 0.5 && fmod(t, 2.0) != 0)))
+        t += d < t ? -1 : 1;
+    *inexact |= t != d;
+    uint64_t v = s ? (uint64_t)(int64_t)t : (uint64_t)t;
+    *r = n == 64 ? v : v & 0xffffffffull;
+    return true;
+}
+
 #endif /* ANYHV_JIT_IR_FP_LANE_H */

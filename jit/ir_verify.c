@@ -97,9 +97,10 @@ static bool check_arith(struct vctx *c, uint32_t i, const struct ir_insn *in)
     }
 }
 
-/* FP/FPFLAGS: a known kind and format, operands of the format's type, a pure
- * fallback helper, and for FPFLAGS a result wide enough for the inexact bit; FP's
- * result has the format's type but for REL (scalar formats only: an integer). */
+/* FP/FPFLAGS: a known kind and format, operands of the kind's type (the format's, a
+ * conversion's integer), a pure fallback helper, and for FPFLAGS a result wide enough
+ * for the inexact bit; FP's result has the kind's type (REL, scalar formats only: any
+ * integer). */
 static bool check_fp(struct vctx *c, uint32_t i, const struct ir_insn *in)
 {
     const struct ir_block *b = c->b;
@@ -110,11 +111,12 @@ static bool check_fp(struct vctx *c, uint32_t i, const struct ir_insn *in)
     if (kind >= IR_FP_KIND_COUNT || ft == IR_VOID || (in->imm & ~IR_FP_HOW_BITS) != 0 ||
         (rel && ft == IR_I128))
         return fail(c, i, "bad floating-point operation %llu", (unsigned long long)in->imm);
-    if (ty(b, in->arg[0]) != ft || ty(b, in->arg[1]) != ft)
-        return fail(c, i, "floating-point operands must have the format's type");
+    unsigned at = ir_fp_arg_type(in->imm), rt = ir_fp_result_type(in->imm);
+    if (ty(b, in->arg[0]) != at || ty(b, in->arg[1]) != at)
+        return fail(c, i, "floating-point operands must have the operation's type");
     if (!h || h->flags != IR_HELPER_PURE)
         return fail(c, i, "floating-point fallback must be a registered pure helper");
-    if (in->op == IR_FP ? (rel ? in->type < IR_I8 : in->type != ft)
+    if (in->op == IR_FP ? (rel ? in->type < IR_I8 : in->type != rt)
                         : in->type < IR_I8 || IR_FP_INEXACT_BIT(in->imm) >= in->type)
         return fail(c, i, "bad floating-point result type");
     return true;

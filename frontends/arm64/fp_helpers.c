@@ -646,8 +646,9 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
 /* One lane of an IR FP op (jit/ir.h) as the helpers above compute it, its flags into
  * the scratch FPSR. CMP's aux is a predicate (0 EQ as FCMEQ, 1 LT as FCMGT with its
  * operands swapped, 2 LE as FCMGE; the ordered ones signal on a quiet NaN); REL's is
- * FCMPE's signalling; MIN/MAX's picks the NM forms. */
-static uint64_t default_lane(uint64_t how, uint64_t x, uint64_t y, uint64_t ftype)
+ * FCMPE's signalling; MIN/MAX's picks the NM forms; the conversions' integer is 64
+ * bits wide when sf is set. */
+static uint64_t default_lane(uint64_t how, uint64_t x, uint64_t y, uint64_t ftype, uint64_t sf)
 {
     static const enum fp_binop binop[IR_FP_SQRT] = { FB_ADD, FB_SUB, FB_MUL, FB_DIV };
     unsigned kind = IR_FP_KIND(how), aux = IR_FP_AUX(how);
@@ -666,6 +667,11 @@ static uint64_t default_lane(uint64_t how, uint64_t x, uint64_t y, uint64_t ftyp
         uint8_t set = un ? holds_un : lt ? holds_lt : eq ? holds_eq : holds_gt;
         return ((set >> p) & 1) ? (ftype ? ~0ull : 0xffffffffull) : 0;
     }
+    case IR_FP_SITOF: case IR_FP_UITOF: case IR_FP_FTOSI: case IR_FP_FTOUI: {
+        static const enum fp_cvt cvt[] = { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+        uint64_t rm = (aux & IR_FP_CVT_NEAREST) ? RM_NEAREST : RM_ZERO;
+        return a64_fp_cvt(NULL, x, 0, cvt[kind - IR_FP_SITOF] | (ftype << 8) | (sf << 10) | (rm << 12));
+    }
     default: return kind < IR_FP_SQRT ? a64_fp_binop(NULL, x, y, binop[kind] | (ftype << 8)) : 0;
     }
 }
@@ -683,9 +689,14 @@ static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
     ir_u128 lane_mask = ftype ? ~0ull : 0xffffffffull, r = 0;
     scratch.fpcr = 0;
     scratch.fpsr = 0;
+    if (lanes == 1) {   /* a scalar conversion's integer may be wider than the float */
+        uint64_t sf = (IR_FP_AUX((uint64_t)how) & IR_FP_CVT_64) != 0;
+        r = default_lane((uint64_t)how, (uint64_t)a, (uint64_t)b, ftype, sf);
+        return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
+    }
     for (unsigned i = 0; i < lanes; i++) {
         uint64_t x = (uint64_t)((a >> (w * i)) & lane_mask), y = (uint64_t)((b >> (w * i)) & lane_mask);
-        r |= ((ir_u128)default_lane((uint64_t)how, x, y, ftype) & lane_mask) << (w * i);
+        r |= ((ir_u128)default_lane((uint64_t)how, x, y, ftype, ftype) & lane_mask) << (w * i);
     }
     return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
 }

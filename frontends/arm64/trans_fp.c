@@ -203,8 +203,17 @@ static const struct simd_fp_form simd_fp_forms[] = {
     { 1, 0, 0x1c, IR_FP_CMP, 2, 1 }, { 1, 1, 0x1c, IR_FP_CMP, 1, 1 },     /* FCMGE: LE, FCMGT: LT */
 };
 
+/* The two-register misc ones: U, a (bit 23), opcode (bits 16:12). */
+static const struct simd_fp_form simd_fp_misc_forms[] = {
+    { 1, 1, 0x1f, IR_FP_SQRT, 0, 0 },                                              /* FSQRT */
+    { 0, 0, 0x1d, IR_FP_SITOF, 0, 0 }, { 1, 0, 0x1d, IR_FP_UITOF, 0, 0 },          /* SCVTF, UCVTF */
+    { 0, 1, 0x1b, IR_FP_FTOSI, 0, 0 }, { 1, 1, 0x1b, IR_FP_FTOUI, 0, 0 },          /* FCVTZS, FCVTZU */
+    { 0, 0, 0x1a, IR_FP_FTOSI, IR_FP_CVT_NEAREST, 0 },                             /* FCVTNS */
+    { 1, 0, 0x1a, IR_FP_FTOUI, IR_FP_CVT_NEAREST, 0 },                             /* FCVTNU */
+};
+
 /* AdvSIMD FADD/FSUB/FMUL/FDIV/FMAX/FMIN/FMAXNM/FMINNM/FCMEQ/FCMGE/FCMGT (vector,
- * register) and FSQRT (vector) on 4S or 2D under the default FPCR: one packed FP op
+ * register), FSQRT, SCVTF/UCVTF, FCVTZS/FCVTZU and FCVTNS/FCVTNU (vector) on 4S or 2D under the default FPCR: one packed FP op
  * (LLVM <4 x float>/<2 x double> in the compiled tier). False for anything else (the
  * 64-bit forms, the other opcodes): the SIMD helper's. */
 bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc)
@@ -215,11 +224,11 @@ bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc)
     struct simd_fp_form form = { 0, 0, 0, IR_FP_KIND_COUNT, 0, 0 };
     if (!t->fp_default || !q)
         return false;
-    if (misc && u && a && opcode == 0x1f)
-        form.kind = IR_FP_SQRT;
-    for (size_t i = 0; !misc && i < sizeof(simd_fp_forms) / sizeof(simd_fp_forms[0]); i++)
-        if (simd_fp_forms[i].u == u && simd_fp_forms[i].a == a && simd_fp_forms[i].opcode == opcode)
-            form = simd_fp_forms[i];
+    const struct simd_fp_form *forms = misc ? simd_fp_misc_forms : simd_fp_forms;
+    size_t n = misc ? sizeof(simd_fp_misc_forms) / sizeof(forms[0]) : sizeof(simd_fp_forms) / sizeof(forms[0]);
+    for (size_t i = 0; i < n; i++)
+        if (forms[i].u == u && forms[i].a == a && forms[i].opcode == opcode)
+            form = forms[i];
     if (form.kind == IR_FP_KIND_COUNT)
         return false;
     if (!a64_fp_check(t))
@@ -369,6 +378,22 @@ static bool fp_int_convert_fixed(struct a64_tc *t, uint32_t insn, unsigned kind,
         return false;
     if (!a64_fp_check(t))
         return true;
+    if (t->fp_default && fbits == 0 && (rm == RM_ZERO || (rm == RM_NEAREST && kind >= FC_FCVTZS))) {
+        static const unsigned ir_kind[] = { [FC_SCVTF] = IR_FP_SITOF, [FC_UCVTF] = IR_FP_UITOF,
+                                            [FC_FCVTZS] = IR_FP_FTOSI, [FC_FCVTZU] = IR_FP_FTOUI };
+        unsigned aux = (sf ? IR_FP_CVT_64 : 0) | (rm == RM_NEAREST ? IR_FP_CVT_NEAREST : 0);
+        unsigned fmt = dp ? IR_FP_F64 : IR_FP_F32;
+        if (kind <= FC_UCVTF) {
+            ir_val x = a64_x(t, A64_RN(insn), 1);
+            if (!sf)
+                x = ir_cast(t->b, IR_TRUNC, IR_I32, x);
+            write_fp(t, A64_RD(insn), fp_ir_aux(t, ir_kind[kind], fmt, aux, x, x));
+        } else {
+            ir_val x = read_fp(t, A64_RN(insn), dp);
+            a64_set_x(t, A64_RD(insn), fp_ir_aux(t, ir_kind[kind], fmt, aux, x, x));
+        }
+        return true;
+    }
     ir_val ctl = ir_const(t->b, IR_I64, kind | ((unsigned)dp << 8) | (sf << 10) | (rm << 12) | (fbits << 16));
     if (kind <= FC_UCVTF) {
         ir_val r = call(t, A64_H_FP_CVT, fp_ty(dp), a64_x(t, A64_RN(insn), 1), ir_const(t->b, IR_I64, 0), ctl);

@@ -14,8 +14,9 @@
 
 #define NO_OP X86_SSE_OP_COUNT
 
-/* The SSE op of each kind and format (UCOMIS for REL; COMIS is REL with aux 1). */
-static const unsigned short sse_ops[IR_FP_KIND_COUNT][IR_FP_FORMAT_COUNT] = {
+/* The SSE op of each kind and format (UCOMIS for REL; COMIS is REL with aux 1); the
+ * conversions are in cvt_forms. */
+static const unsigned short sse_ops[IR_FP_SITOF][IR_FP_FORMAT_COUNT] = {
 #define K(kind, ss, sd, ps, pd) [IR_FP_##kind] = { X86_SSE_##ss, X86_SSE_##sd, X86_SSE_##ps, X86_SSE_##pd },
     K(ADD, ADDSS, ADDSD, ADDPS, ADDPD) K(SUB, SUBSS, SUBSD, SUBPS, SUBPD) K(MUL, MULSS, MULSD, MULPS, MULPD)
     K(DIV, DIVSS, DIVSD, DIVPS, DIVPD) K(SQRT, SQRTSS, SQRTSD, SQRTPS, SQRTPD) K(CMP, CMPSS, CMPSD, CMPPS, CMPPD)
@@ -24,12 +25,42 @@ static const unsigned short sse_ops[IR_FP_KIND_COUNT][IR_FP_FORMAT_COUNT] = {
     [IR_FP_REL] = { X86_SSE_UCOMISS, X86_SSE_UCOMISD, NO_OP, NO_OP },
 };
 
+/* The conversions, by (kind, format, aux): x86 has no unsigned ones (before AVX-512)
+ * and no packed ones with lanes of the same width between doubles and integers. */
+struct cvt_form {
+    unsigned short op;
+    uint8_t kind, fmt, aux;
+};
+
+#define W64 IR_FP_CVT_64
+#define RN IR_FP_CVT_NEAREST
+static const struct cvt_form cvt_forms[] = {
+#define C(op, kind, fmt, aux) { X86_SSE_##op, IR_FP_##kind, IR_FP_##fmt, aux },
+    C(CVTSI32_SS, SITOF, F32, 0) C(CVTSI64_SS, SITOF, F32, W64) C(CVTSI32_SD, SITOF, F64, 0)
+    C(CVTSI64_SD, SITOF, F64, W64) C(CVTDQ2PS, SITOF, V4F32, 0)
+    C(CVTTSS2SI32, FTOSI, F32, 0) C(CVTTSS2SI64, FTOSI, F32, W64) C(CVTTSD2SI32, FTOSI, F64, 0)
+    C(CVTTSD2SI64, FTOSI, F64, W64) C(CVTTPS2DQ, FTOSI, V4F32, 0)
+    C(CVTSS2SI32, FTOSI, F32, RN) C(CVTSS2SI64, FTOSI, F32, RN | W64) C(CVTSD2SI32, FTOSI, F64, RN)
+    C(CVTSD2SI64, FTOSI, F64, RN | W64) C(CVTPS2DQ, FTOSI, V4F32, RN)
+#undef C
+};
+#undef W64
+#undef RN
+
 /* The SSE op and imm8 an IR FP op stands for. */
 static unsigned sse_op_of(uint64_t how, unsigned *imm)
 {
     unsigned kind = IR_FP_KIND(how), fmt = IR_FP_FORMAT(how), aux = IR_FP_AUX(how);
     *imm = kind == IR_FP_CMP ? aux : 0;
-    if (kind >= IR_FP_KIND_COUNT || fmt >= IR_FP_FORMAT_COUNT)
+    if (kind >= IR_FP_SITOF) {
+        if (kind == IR_FP_SITOF)
+            aux &= IR_FP_CVT_64;   /* rounding is MXCSR's, the default's nearest */
+        for (size_t i = 0; i < sizeof(cvt_forms) / sizeof(cvt_forms[0]); i++)
+            if (cvt_forms[i].kind == kind && cvt_forms[i].fmt == fmt && cvt_forms[i].aux == aux)
+                return cvt_forms[i].op;
+        return NO_OP;
+    }
+    if (fmt >= IR_FP_FORMAT_COUNT)
         return NO_OP;
     if (kind == IR_FP_REL && aux)
         return fmt == IR_FP_F32 ? X86_SSE_COMISS : fmt == IR_FP_F64 ? X86_SSE_COMISD : NO_OP;
@@ -39,13 +70,20 @@ static unsigned sse_op_of(uint64_t how, unsigned *imm)
 /* The inverse: false for an SSE op with no IR FP form. */
 static bool form_of(unsigned op, unsigned *kind, unsigned *fmt, unsigned *aux)
 {
+    for (size_t i = 0; i < sizeof(cvt_forms) / sizeof(cvt_forms[0]); i++)
+        if (cvt_forms[i].op == op) {
+            *kind = cvt_forms[i].kind;
+            *fmt = cvt_forms[i].fmt;
+            *aux = cvt_forms[i].aux;
+            return true;
+        }
     *aux = op == X86_SSE_COMISS || op == X86_SSE_COMISD;
     if (*aux) {
         *kind = IR_FP_REL;
         *fmt = op == X86_SSE_COMISS ? IR_FP_F32 : IR_FP_F64;
         return true;
     }
-    for (*kind = 0; *kind < IR_FP_KIND_COUNT; ++*kind)
+    for (*kind = 0; *kind < IR_FP_SITOF; ++*kind)   /* the rows of sse_ops */
         for (*fmt = 0; *fmt < IR_FP_FORMAT_COUNT; ++*fmt)
             if (sse_ops[*kind][*fmt] == op)
                 return true;
@@ -64,6 +102,8 @@ static ir_u128 h_sse_fp_pure(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
     bool want_flags = ((uint64_t)how & IR_FP_WANT_FLAGS) != 0;
     if (op == NO_OP)
         return 0;
+    if (!x86_sse_op_is_fp(op))   /* CVTSI2SD from 32 bits: always exact */
+        return want_flags ? 0 : x86_sse_compute(op, 0, a, b);
     ir_u128 r = x86_sse_fp_eval(op, imm, MXCSR_DEFAULT, a, b, want_flags);
     if (IR_FP_KIND((uint64_t)how) != IR_FP_REL || want_flags)
         return r;
@@ -90,13 +130,17 @@ ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, uns
     uint32_t h = x86_helper[X86_H_SSE_FP_PURE];
     ir_val x = a, y = b, r;
     if (scalar) {
-        enum ir_type t = fmt == IR_FP_F64 ? IR_I64 : IR_I32;
+        enum ir_type t = ir_fp_arg_type(how);
         x = ir_cast(bl, IR_TRUNC, t, a);
         y = ir_cast(bl, IR_TRUNC, t, b);
     }
-    if (kind == IR_FP_SQRT)
-        x = y;   /* SQRTxx read only the source; the scalar forms keep a's upper lanes */
-    if (kind == IR_FP_REL) {
+    if (kind == IR_FP_SQRT || kind >= IR_FP_SITOF)
+        x = y;   /* these read only the source; the scalar forms keep a's upper lanes */
+    if (kind == IR_FP_FTOSI) {
+        r = ir_fp(bl, how, h, x, y);   /* the integer, to a GPR */
+        if (scalar)
+            r = ir_cast(bl, IR_ZEXT, IR_I128, r);
+    } else if (kind == IR_FP_REL) {
         ir_val rel = ir_emit(bl, IR_FP, IR_I32, x, y, IR_NONE, how, h);
         ir_val sh = ir_binop(bl, IR_SHL, rel, ir_const(bl, IR_I32, 3));
         ir_val bits = ir_binop(bl, IR_AND, ir_binop(bl, IR_LSHR, ir_const(bl, IR_I32, REL_TO_FLAGS), sh),

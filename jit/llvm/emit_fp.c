@@ -6,6 +6,7 @@
  * environment the soft route runs in (core/soft/host_fp.c). */
 #include "jit/llvm/emit_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 struct fp_shape {
@@ -177,6 +178,58 @@ static void compare_fast(struct em_fn *f, const struct fp_shape *s, const struct
     }
 }
 
+static LLVMValueRef splat_real(const struct fp_shape *s, double v)
+{
+    if (s->lanes == 1)
+        return LLVMConstReal(s->ft, v);
+    LLVMValueRef e[4];
+    for (unsigned i = 0; i < s->lanes; i++)
+        e[i] = LLVMConstReal(s->ft, v);
+    return LLVMConstVector(e, s->lanes);
+}
+
+/* The conversions (ir.h): integer sources always ordinary, inexact when the value
+ * does not convert back (or reached 2^(n-1) / 2^n, beyond any source); float sources
+ * ordinary below the exponent limit of their integer's range. */
+static void convert_fast(struct em_fn *f, const struct fp_shape *s, const struct interp_insn *in, uint16_t op,
+                         LLVMValueRef a, LLVMValueRef *ok, LLVMValueRef *fast)
+{
+    LLVMBuilderRef bd = f->m->bd;
+    unsigned aux = IR_FP_AUX(in->imm), n = s->lanes > 1 ? s->ebits : (aux & IR_FP_CVT_64) ? 64 : 32;
+    bool sgn = s->kind == IR_FP_SITOF || s->kind == IR_FP_FTOSI, nearest = aux & IR_FP_CVT_NEAREST;
+    LLVMTypeRef nt = em_ty(f, n), vnt = s->lanes > 1 ? LLVMVectorType(nt, s->lanes) : nt;
+    LLVMValueRef inexact;
+    if (s->kind == IR_FP_SITOF || s->kind == IR_FP_UITOF) {
+        LLVMValueRef xi = LLVMBuildBitCast(bd, a, vnt, "");
+        LLVMValueRef z = sgn ? LLVMBuildSIToFP(bd, xi, s->vt, "") : LLVMBuildUIToFP(bd, xi, s->vt, "");
+        *ok = LLVMConstInt(f->m->i1, 1, 0);
+        if (op == IR_FP) {
+            *fast = LLVMBuildBitCast(bd, z, em_ty(f, in->w), "");
+            return;
+        }
+        LLVMValueRef big = LLVMBuildFCmp(bd, LLVMRealOGE, z, splat_real(s, ldexp(1.0, (int)n - sgn)), "");
+        LLVMValueRef back = LLVMBuildFreeze(bd, sgn ? LLVMBuildFPToSI(bd, z, vnt, "") : LLVMBuildFPToUI(bd, z, vnt, ""), "");
+        inexact = LLVMBuildOr(bd, big, LLVMBuildICmp(bd, LLVMIntNE, back, xi, ""), "");
+    } else {
+        LLVMValueRef ai = LLVMBuildBitCast(bd, a, s->it, ""), x = LLVMBuildBitCast(bd, a, s->vt, "");
+        unsigned bias = s->emask >> 1, limit = bias + n - sgn - nearest;
+        LLVMValueRef e = LLVMBuildAnd(bd, LLVMBuildLShr(bd, ai, splat(f, s, s->shift), ""), splat(f, s, s->emask), "");
+        LLVMValueRef lane_ok = LLVMBuildICmp(bd, LLVMIntULT, e, splat(f, s, limit), "");
+        if (!sgn)
+            lane_ok = LLVMBuildAnd(bd, lane_ok, LLVMBuildICmp(bd, LLVMIntSGE, ai, splat(f, s, 0), ""), "");
+        *ok = all_lanes(f, s, lane_ok);
+        LLVMValueRef t = call_intrinsic(f, nearest ? "llvm.roundeven" : "llvm.trunc", s->vt, &x, 1);
+        if (op == IR_FP) {
+            LLVMValueRef r = sgn ? LLVMBuildFPToSI(bd, t, vnt, "") : LLVMBuildFPToUI(bd, t, vnt, "");
+            *fast = LLVMBuildBitCast(bd, r, em_ty(f, in->w), "");
+            return;
+        }
+        inexact = LLVMBuildFCmp(bd, LLVMRealUNE, t, x, "");
+    }
+    *fast = LLVMBuildSelect(bd, any_lane(f, s, inexact), em_const(f, in->w, 1ull << IR_FP_INEXACT_BIT(in->imm)),
+                            em_const(f, in->w, 0), "");
+}
+
 LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t op)
 {
     struct em_module *m = f->m;
@@ -185,7 +238,9 @@ LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t
     shape_of(f, in->imm, &s);
     LLVMValueRef a = f->val[in->a], b = f->val[in->b];
     LLVMValueRef ok, fast;
-    if (s.kind >= IR_FP_CMP)
+    if (s.kind >= IR_FP_SITOF)
+        convert_fast(f, &s, in, op, a, &ok, &fast);
+    else if (s.kind >= IR_FP_CMP)
         compare_fast(f, &s, in, op, a, b, &ok, &fast);
     else
         arith_fast(f, &s, in, op, a, b, &ok, &fast);

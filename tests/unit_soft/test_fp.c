@@ -99,9 +99,12 @@ static unsigned sse_op(unsigned kind, unsigned format)
 /* A random aux the frontend's lifters use with kind: x86 CMP takes the 32 VEX
  * predicates, COMIS is REL 1; arm64 CMP takes EQ/LT/LE (FCMEQ, FCMGT, FCMGE), FCMPE
  * is REL 1, the NM forms MIN/MAX 1. */
-static unsigned random_aux(unsigned kind, bool x86)
+static unsigned random_aux(unsigned kind, unsigned format, bool x86)
 {
+    bool scalar = format == IR_FP_F32 || format == IR_FP_F64;
     switch (kind) {
+    case IR_FP_SITOF: case IR_FP_UITOF: return scalar ? (unsigned)(rnd() & IR_FP_CVT_64) : 0;
+    case IR_FP_FTOSI: case IR_FP_FTOUI: return (unsigned)(rnd() & (scalar ? 3 : 1));
     case IR_FP_CMP: return (unsigned)(rnd() % (x86 ? 32 : 3));
     case IR_FP_REL: return (unsigned)(rnd() & 1);
     case IR_FP_MIN: case IR_FP_MAX: return x86 ? 0 : (unsigned)(rnd() & 1);
@@ -109,15 +112,40 @@ static unsigned random_aux(unsigned kind, bool x86)
     }
 }
 
-/* REL has scalar formats only. */
-static bool kind_has_format(unsigned kind, unsigned format)
+/* REL has scalar formats only; x86 has no unsigned conversions and no packed ones
+ * between doubles and 64-bit integers. */
+static bool kind_has_format(unsigned kind, unsigned format, bool x86)
 {
-    return kind != IR_FP_REL || format == IR_FP_F32 || format == IR_FP_F64;
+    bool scalar = format == IR_FP_F32 || format == IR_FP_F64;
+    if (kind == IR_FP_REL)
+        return scalar;
+    if (x86 && (kind == IR_FP_UITOF || kind == IR_FP_FTOUI))
+        return false;
+    return !(x86 && kind >= IR_FP_SITOF && format == IR_FP_V2F64);
 }
 
-static ir_u128 mask_of(unsigned format)
+static bool converts_int(unsigned kind)
 {
-    return format == IR_FP_F32 ? 0xffffffffu : format == IR_FP_F64 ? ~0ull : ~(ir_u128)0;
+    return kind == IR_FP_SITOF || kind == IR_FP_UITOF;
+}
+
+/* The bits a result of `how` has. */
+static ir_u128 result_mask(uint64_t how)
+{
+    switch (ir_fp_result_type(how)) {
+    case IR_I32: return 0xffffffffu;
+    case IR_I64: return ~0ull;
+    case IR_I128: return ~(ir_u128)0;
+    default: return 3;   /* REL */
+    }
+}
+
+/* An integer operand: small (exact) or any, of either sign. */
+static ir_u128 int_operand(void)
+{
+    uint64_t v = rnd() >> (rnd() % 64);
+    v = (rnd() & 1) ? 0 - v : v;
+    return (rnd() & 3) ? ((ir_u128)rnd() << 64) | v : v;
 }
 
 static void hex(char *out, ir_u128 v)
@@ -129,12 +157,14 @@ static void hex(char *out, ir_u128 v)
 static unsigned check_one(uint32_t helper, unsigned inexact_bit, unsigned kind, unsigned format, ir_u128 a,
                           ir_u128 b, bool x86)
 {
-    unsigned aux = random_aux(kind, x86);
+    unsigned aux = random_aux(kind, format, x86);
     uint64_t how = IR_FP_HOW_AUX(kind, format, inexact_bit, aux);
     const struct ir_helper *h = ir_helper_get(helper);
-    ir_u128 m = kind == IR_FP_REL ? 3 : mask_of(format);
-    if (kind == IR_FP_SQRT)
-        a = b;
+    ir_u128 m = result_mask(how);
+    if (kind == IR_FP_SQRT || kind >= IR_FP_SITOF)
+        a = b;   /* unary: the same value twice */
+    if (converts_int(kind) && (format == IR_FP_F32 || format == IR_FP_F64))   /* zero-extended */
+        a = b = b & ((aux & IR_FP_CVT_64) ? ~0ull : 0xffffffffull);
     struct ir_fp_memo memo = { 0 };
     ir_u128 v = ir_fp_eval(NULL, how, helper, a, b, false, &memo) & m;
     ir_u128 f = ir_fp_eval(NULL, how, helper, a, b, true, &memo);
@@ -147,7 +177,7 @@ static unsigned check_one(uint32_t helper, unsigned inexact_bit, unsigned kind, 
               "%s kind %u aux %u format %u a %s b %s: value %s flags %#llx, reference %s flags %#llx (%s case)",
               x86 ? "x86" : "arm64", kind, aux, format, sa, sb, sv, (unsigned long long)f, sr, (unsigned long long)rf,
               fast ? "ordinary" : "fallback");
-    if (x86 && kind != IR_FP_REL) {
+    if (x86 && kind != IR_FP_REL && kind < IR_FP_SITOF) {
         /* The full SSE operation on 128-bit registers with other upper lanes. */
         ir_u128 up = ((ir_u128)rnd() << 64) | rnd();
         ir_u128 fa = (format == IR_FP_F32 || format == IR_FP_F64) ? (a & m) | (up & ~m) : a;
@@ -165,7 +195,7 @@ static void check_frontend(uint32_t helper, unsigned inexact_bit, bool x86)
     for (unsigned kind = 0; kind < IR_FP_KIND_COUNT; kind++) {
         unsigned ordinary = 0, total = 0;
         for (unsigned format = 0; format < IR_FP_FORMAT_COUNT; format++) {
-            if (!kind_has_format(kind, format))
+            if (!kind_has_format(kind, format, x86))
                 continue;
             bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
             unsigned n = f64 ? NEDGE64 : NEDGE32;
@@ -179,13 +209,18 @@ static void check_frontend(uint32_t helper, unsigned inexact_bit, bool x86)
                         total++;
                     }
             for (unsigned i = 0; i < RANDOM_PAIRS; i++) {
+                ir_u128 a = converts_int(kind) ? int_operand() : operand(format);
+                ordinary += check_one(helper, inexact_bit, kind, format, a, a, x86);
                 ordinary += check_one(helper, inexact_bit, kind, format, operand(format), operand(format), x86);
-                total++;
+                total += 2;
             }
         }
-        /* Both paths were exercised. */
-        cr_expect(ordinary > total / 8 && ordinary < total, "kind %u: %u of %u operations took the ordinary case",
-                  kind, ordinary, total);
+        /* Both paths were exercised (an integer source is always ordinary). */
+        if (total && converts_int(kind))
+            cr_expect(ordinary == total, "kind %u: %u of %u operations took the ordinary case", kind, ordinary, total);
+        else if (total)
+            cr_expect(ordinary > total / 8 && ordinary < total, "kind %u: %u of %u operations took the ordinary case",
+                      kind, ordinary, total);
     }
 }
 
@@ -207,7 +242,7 @@ Test(fp, arm64_ops_match_the_fp_helpers)
 Test(fp, known_answers)
 {
     register_helpers();
-    struct { uint32_t *id; unsigned kind; uint64_t a, b, value, flags; } k[] = {
+    struct { uint32_t *id; unsigned kind; uint64_t a, b, value, flags; unsigned aux; } k[] = {
         { &x86_id, IR_FP_DIV, 0x3ff0000000000000ull, 0x4008000000000000ull, 0x3fd5555555555555ull, 0x20 },
         { &x86_id, IR_FP_MUL, 0x3ff0000000000000ull, 0x4008000000000000ull, 0x4008000000000000ull, 0 },
         { &x86_id, IR_FP_DIV, 0, 0, 0xfff8000000000000ull, 0x01 },
@@ -236,10 +271,21 @@ Test(fp, known_answers)
         { &x86_id, IR_FP_REL, 0x7ff8000000000000ull, 0x4008000000000000ull, IR_FP_REL_UN, 0 },
         { &a64_id, IR_FP_REL, 0x4008000000000000ull, 0x4008000000000000ull, IR_FP_REL_EQ, 0 },
         { &a64_id, IR_FP_REL, 0x7ff0000000000001ull, 0x4008000000000000ull, IR_FP_REL_UN, 0x01 },
+        /* conversions: x86's integer indefinite with IE against arm64's saturation with
+         * IOC; truncation, rounding to nearest even, a 64-bit integer that rounds */
+        { &x86_id, IR_FP_FTOSI, 0x41e0000000000000ull, 0x41e0000000000000ull, 0x80000000u, 0x01, 0 },
+        { &a64_id, IR_FP_FTOSI, 0x41e0000000000000ull, 0x41e0000000000000ull, 0x7fffffffu, 0x01, 0 },
+        { &a64_id, IR_FP_FTOUI, 0xbff0000000000000ull, 0xbff0000000000000ull, 0, 0x01, 0 },
+        { &x86_id, IR_FP_FTOSI, 0xbff8000000000000ull, 0xbff8000000000000ull, 0xffffffffu, 0x20, 0 },
+        { &x86_id, IR_FP_FTOSI, 0x4004000000000000ull, 0x4004000000000000ull, 2, 0x20, IR_FP_CVT_NEAREST },
+        { &a64_id, IR_FP_FTOSI, 0x400c000000000000ull, 0x400c000000000000ull, 4, 0x10, IR_FP_CVT_NEAREST },
+        { &x86_id, IR_FP_SITOF, (1ull << 53) + 1, (1ull << 53) + 1, 0x4340000000000000ull, 0x20, IR_FP_CVT_64 },
+        { &a64_id, IR_FP_UITOF, ~0ull, ~0ull, 0x43f0000000000000ull, 0x10, IR_FP_CVT_64 },
+        { &a64_id, IR_FP_SITOF, 0xfffffffdu, 0xfffffffdu, 0xc008000000000000ull, 0, 0 },
     };
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         bool x86 = k[i].id == &x86_id;
-        unsigned aux = k[i].kind == IR_FP_CMP ? 1 : 0;   /* LT */
+        unsigned aux = k[i].kind == IR_FP_CMP ? 1 : k[i].aux;   /* CMP: LT */
         uint64_t how = IR_FP_HOW_AUX(k[i].kind, IR_FP_F64, x86 ? X86_PE_BIT : A64_IXC_BIT, aux);
         struct ir_fp_memo memo = { 0 };
         uint64_t v = (uint64_t)ir_fp_eval(NULL, how, *k[i].id, k[i].a, k[i].b, false, &memo);
@@ -257,19 +303,21 @@ Test(fp, interpreter_blocks)
     register_helpers();
     for (unsigned iter = 0; iter < 4000; iter++) {
         unsigned kind = (unsigned)(rnd() % IR_FP_KIND_COUNT), format = (unsigned)(rnd() % IR_FP_FORMAT_COUNT);
-        if (!kind_has_format(kind, format))
-            format = IR_FP_F64;
         bool x86 = rnd() & 1;
+        if (!kind_has_format(kind, format, x86))
+            format = IR_FP_F64;
+        x86 = x86 && kind_has_format(kind, format, x86);
         uint32_t helper = x86 ? x86_id : a64_id;
-        uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? X86_PE_BIT : A64_IXC_BIT, random_aux(kind, x86));
-        enum ir_type t = ir_fp_type(format), rt = kind == IR_FP_REL ? IR_I8 : t;
-        ir_u128 a = operand(format), b = operand(format);
+        uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? X86_PE_BIT : A64_IXC_BIT, random_aux(kind, format, x86));
+        enum ir_type t = ir_fp_arg_type(how), rt = kind == IR_FP_REL ? IR_I8 : ir_fp_result_type(how);
+        ir_u128 a = converts_int(kind) ? int_operand() : operand(format), b = operand(format);
+        bool unary = kind == IR_FP_SQRT || kind >= IR_FP_SITOF;
         struct ir_block bl;
         ir_block_init(&bl, 0);
         ir_insn_start(&bl, 0, 1);
         ir_val x = ir_get(&bl, t, 0), y = ir_get(&bl, t, 16);
-        ir_val v = ir_emit(&bl, IR_FP, rt, x, kind == IR_FP_SQRT ? x : y, IR_NONE, how, helper);
-        ir_val f = ir_fp_flags(&bl, IR_I32, how, helper, x, kind == IR_FP_SQRT ? x : y);
+        ir_val v = ir_emit(&bl, IR_FP, rt, x, unary ? x : y, IR_NONE, how, helper);
+        ir_val f = ir_fp_flags(&bl, IR_I32, how, helper, x, unary ? x : y);
         ir_set(&bl, 32, v);
         ir_set(&bl, 48, f);
         ir_jump(&bl, 4);
@@ -281,12 +329,13 @@ Test(fp, interpreter_blocks)
         memcpy(c.state + 16, &b, 16);
         bare_run(&c, &bl);
         ir_block_free(&bl);
-        ir_u128 m = mask_of(format), got_v = 0, mv = kind == IR_FP_REL ? 0xff : m;
+        ir_u128 m = t == IR_I128 ? ~(ir_u128)0 : (ir_u128)(~0ull >> (64 - t)), got_v = 0;
+        ir_u128 mv = kind == IR_FP_REL ? 0xff : result_mask(how);
         uint32_t got_f;
         memcpy(&got_v, c.state + 32, rt / 8);
         memcpy(&got_f, c.state + 48, 4);
         struct ir_fp_memo memo = { 0 };
-        ir_u128 sa = a & m, sb = (kind == IR_FP_SQRT ? a : b) & m;
+        ir_u128 sa = a & m, sb = (unary ? a : b) & m;
         cr_expect(got_v == (ir_fp_eval(NULL, how, helper, sa, sb, false, &memo) & mv), "iteration %u: value", iter);
         cr_expect(got_f == (uint32_t)ir_fp_eval(NULL, how, helper, sa, sb, true, &memo), "iteration %u: flags", iter);
     }

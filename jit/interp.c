@@ -597,7 +597,12 @@ static inline bool fp_scalar(const struct ictx *c, const struct interp_insn *in,
         return fmt <= IR_FP_F64 &&
                ir_fp_cmp_lane(kind, IR_FP_AUX(in->imm), fmt == IR_FP_F64 ? 64 : 32, U64(c, in->a) & m, U64(c, in->b) & m, r);
     }
-    if (kind >= IR_FP_SITOF && kind < IR_FP_KIND_COUNT) {   /* conversions: operands are zero-extended */
+    if (kind == IR_FP_FMA) {
+        uint64_t m = fmt == IR_FP_F64 ? ~0ull : 0xffffffffull;
+        return fmt <= IR_FP_F64 && ir_fp_fma_lane(IR_FP_AUX(in->imm), fmt == IR_FP_F64, U64(c, in->a) & m,
+                                                  U64(c, in->b) & m, U64(c, in->c) & m, r, inexact);
+    }
+    if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI) {   /* conversions: operands are zero-extended */
         unsigned n = (IR_FP_AUX(in->imm) & IR_FP_CVT_64) ? 64 : 32;
         return fmt <= IR_FP_F64 && ir_fp_cvt_lane(kind, IR_FP_AUX(in->imm), fmt == IR_FP_F64, n, U64(c, in->a), r, inexact);
     }
@@ -617,7 +622,7 @@ static inline int x_FP(struct ictx *c, const struct interp_insn *in)
     if (fp_scalar(c, in, &r, &inexact))
         c->v[in->dst] = r;
     else
-        c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], false, c->fp) & mask128(in->w);
+        c->v[in->dst] = ir_fp_eval3(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], c->v[in->c], false, c->fp) & mask128(in->w);
     return 0;
 }
 
@@ -628,7 +633,7 @@ static inline int x_FPFLAGS(struct ictx *c, const struct interp_insn *in)
     if (fp_scalar(c, in, &r, &inexact))
         c->v[in->dst] = inexact ? 1ull << IR_FP_INEXACT_BIT(in->imm) : 0;
     else
-        c->v[in->dst] = ir_fp_eval(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], true, c->fp) & mask128(in->w);
+        c->v[in->dst] = ir_fp_eval3(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], c->v[in->c], true, c->fp) & mask128(in->w);
     return 0;
 }
 

@@ -109,9 +109,17 @@ enum ir_stop_reason {
  * magnitude below 2^(n-1) (signed) or 2^n (unsigned, and then not negative), a bit
  * less when rounding to nearest; zeros and denormals (0, inexact) included. */
 enum ir_fp_kind { IR_FP_ADD, IR_FP_SUB, IR_FP_MUL, IR_FP_DIV, IR_FP_SQRT, IR_FP_CMP, IR_FP_REL, IR_FP_MIN,
-                  IR_FP_MAX, IR_FP_SITOF, IR_FP_UITOF, IR_FP_FTOSI, IR_FP_FTOUI, IR_FP_KIND_COUNT };
+                  IR_FP_MAX, IR_FP_SITOF, IR_FP_UITOF, IR_FP_FTOSI, IR_FP_FTOUI, IR_FP_FMA, IR_FP_KIND_COUNT };
 #define IR_FP_CVT_NEAREST 1u   /* aux bits of the conversions */
 #define IR_FP_CVT_64 2u
+/* FMA: (x * y) + z rounded once, x, y, z the three operands (the only kind with a
+ * third), the product and/or the addend negated (aux bits below). Ordinary: x, y, z,
+ * the rounded product and the result ordinary; inexactness from an error-free FMA
+ * remainder (jit/ir_fp_lane.h). The fallback is called once per lane with the scalar
+ * format and z in bits 127:64 of its third argument (above how), so a packed FMA's
+ * flags are its lanes' ORed, as both guests define them. */
+#define IR_FP_FMA_NEG_PROD 1u
+#define IR_FP_FMA_NEG_ADD 2u
 enum ir_fp_format { IR_FP_F32, IR_FP_F64, IR_FP_V4F32, IR_FP_V2F64, IR_FP_FORMAT_COUNT };
 enum ir_fp_rel { IR_FP_REL_EQ, IR_FP_REL_LT, IR_FP_REL_GT, IR_FP_REL_UN };
 #define IR_FP_HOW(kind, format, inexact_bit) \
@@ -131,12 +139,15 @@ enum ir_type ir_fp_result_type(uint64_t how);
 /* The fast case both tiers share (ir_fp.c): true with *r and *inexact when every lane
  * is ordinary. The interpreter's whole FP/FPFLAGS, fallback included: */
 bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact);
+bool ir_fp_fast3(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 c, ir_u128 *r, bool *inexact);
 struct ir_fp_memo {   /* the last evaluation (FP and FPFLAGS come in pairs) */
     bool valid;
     uint64_t how, helper;
-    ir_u128 a, b, value, flags;
+    ir_u128 a, b, c, value, flags;
 };
 ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags, struct ir_fp_memo *m);
+ir_u128 ir_fp_eval3(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, ir_u128 c, bool flags,
+                    struct ir_fp_memo *m);
 
 /* Most instructions one block may hold (builders fail the block beyond it). Frontends
  * end a block before a guest instruction once it holds IR_BLOCK_SOFT_LIMIT, so a block
@@ -228,6 +239,8 @@ bool ir_block_terminated(const struct ir_block *b);
 /* FP / FPFLAGS (see IR_FP_HOW above; t is the flag field's type). */
 ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y);
 ir_val ir_fp_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y);
+ir_val ir_fp_fma(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y, ir_val z);
+ir_val ir_fp_fma_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y, ir_val z);
 
 /* Checks types, operand counts, use-before-def and termination; on failure writes a
  * message to err (if given) and returns false. */

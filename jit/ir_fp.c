@@ -50,6 +50,11 @@ enum ir_type ir_fp_result_type(uint64_t how)
 
 bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
 {
+    return ir_fp_fast3(how, a, b, 0, r, inexact);
+}
+
+bool ir_fp_fast3(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 c, ir_u128 *r, bool *inexact)
+{
     unsigned kind = IR_FP_KIND(how), fmt = IR_FP_FORMAT(how);
     bool f64 = fmt == IR_FP_F64 || fmt == IR_FP_V2F64;
     unsigned lanes = fmt == IR_FP_V4F32 ? 4 : fmt == IR_FP_V2F64 ? 2 : 1;
@@ -58,7 +63,14 @@ bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
     ir_u128 out = 0;
     *inexact = false;
     for (unsigned i = 0; i < lanes; i++) {
-        if (kind >= IR_FP_SITOF) {   /* integer lanes: the float's width, or the scalar's */
+        if (kind == IR_FP_FMA) {
+            unsigned w = f64 ? 64 : 32;
+            uint64_t lm = f64 ? ~0ull : 0xffffffffull, z;
+            if (!ir_fp_fma_lane(IR_FP_AUX(how), f64, (uint64_t)(a >> (w * i)) & lm, (uint64_t)(b >> (w * i)) & lm,
+                                (uint64_t)(c >> (w * i)) & lm, &z, inexact))
+                return false;
+            out |= (ir_u128)z << (w * i);
+        } else if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI) {   /* integer lanes: the float's width, or the scalar's */
             unsigned w = f64 ? 64 : 32, n = lanes > 1 ? w : (IR_FP_AUX(how) & IR_FP_CVT_64) ? 64 : 32;
             unsigned in_w = kind <= IR_FP_UITOF ? n : w, out_w = kind <= IR_FP_UITOF ? w : n;
             uint64_t x = (uint64_t)(a >> (in_w * i)) & (in_w == 64 ? ~0ull : 0xffffffffull), z;
@@ -88,25 +100,53 @@ bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact)
     return true;
 }
 
-/* FP and FPFLAGS come in pairs on the same operands: one evaluation serves both. */
-ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags, struct ir_fp_memo *m)
+/* FMA's fallback: the helper once per lane with the scalar format (ir.h). */
+static void fma_fallback(const struct ir_helper *h, void *cpu, uint64_t how, ir_u128 a, ir_u128 b, ir_u128 c,
+                         struct ir_fp_memo *m)
 {
-    if (!(m->valid && m->how == how && m->helper == helper && m->a == a && m->b == b)) {
+    unsigned fmt = IR_FP_FORMAT(how), lanes = fmt == IR_FP_V4F32 ? 4 : fmt == IR_FP_V2F64 ? 2 : 1;
+    bool f64 = fmt == IR_FP_F64 || fmt == IR_FP_V2F64;
+    unsigned w = f64 ? 64 : 32;
+    ir_u128 lm = f64 ? ~0ull : 0xffffffffull;
+    uint64_t lane_how = (how & ~0xff00ull) | ((uint64_t)(f64 ? IR_FP_F64 : IR_FP_F32) << 8);
+    m->value = m->flags = 0;
+    for (unsigned i = 0; i < lanes; i++) {
+        ir_u128 x = (a >> (w * i)) & lm, y = (b >> (w * i)) & lm, z = (c >> (w * i)) & lm;
+        m->value |= (h->fn(cpu, x, y, lane_how | (z << 64)) & lm) << (w * i);
+        m->flags |= h->fn(cpu, x, y, lane_how | IR_FP_WANT_FLAGS | (z << 64));
+    }
+}
+
+/* FP and FPFLAGS come in pairs on the same operands: one evaluation serves both. */
+ir_u128 ir_fp_eval3(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, ir_u128 c, bool flags,
+                    struct ir_fp_memo *m)
+{
+    if (!(m->valid && m->how == how && m->helper == helper && m->a == a && m->b == b && m->c == c)) {
         bool inexact;
         m->valid = true;
         m->how = how;
         m->helper = helper;
         m->a = a;
         m->b = b;
-        if (ir_fp_fast(how, a, b, &m->value, &inexact)) {
+        m->c = c;
+        const struct ir_helper *h = ir_helper_get((uint32_t)helper);
+        if (ir_fp_fast3(how, a, b, c, &m->value, &inexact)) {
             m->flags = inexact ? (ir_u128)1 << IR_FP_INEXACT_BIT(how) : 0;
+        } else if (!h) {
+            m->value = m->flags = 0;
+        } else if (IR_FP_KIND(how) == IR_FP_FMA) {
+            fma_fallback(h, cpu, how, a, b, c, m);
         } else {
-            const struct ir_helper *h = ir_helper_get((uint32_t)helper);
-            m->value = h ? h->fn(cpu, a, b, how) : 0;
-            m->flags = h ? h->fn(cpu, a, b, how | IR_FP_WANT_FLAGS) : 0;
+            m->value = h->fn(cpu, a, b, how);
+            m->flags = h->fn(cpu, a, b, how | IR_FP_WANT_FLAGS);
         }
     }
     return flags ? m->flags : m->value;
+}
+
+ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags, struct ir_fp_memo *m)
+{
+    return ir_fp_eval3(cpu, how, helper, a, b, 0, flags, m);
 }
 
 ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y)
@@ -118,4 +158,14 @@ ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val
 ir_val ir_fp_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y)
 {
     return ir_emit(b, IR_FPFLAGS, t, x, y, IR_NONE, how, helper);
+}
+
+ir_val ir_fp_fma(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y, ir_val z)
+{
+    return ir_emit(b, IR_FP, ir_fp_type(IR_FP_FORMAT(how)), x, y, z, how, helper);
+}
+
+ir_val ir_fp_fma_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y, ir_val z)
+{
+    return ir_emit(b, IR_FPFLAGS, t, x, y, z, how, helper);
 }

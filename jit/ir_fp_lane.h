@@ -187,4 +187,41 @@ static inline bool ir_fp_cvt_lane(unsigned kind, unsigned aux, bool f64, unsigne
     return true;
 }
 
+/* FMA (ir.h): r = x*y + z rounded once, the product and/or z negated (aux). With x,
+ * y, z, the rounded product and r ordinary, the exact value is r + (gamma + t), where
+ * t and gamma come from an error-free transform (Boldo and Muller's ErrFma: the
+ * product's remainder by fma, two TwoSums, two exact differences), so the result is
+ * exact iff gamma == -t. */
+#define IR_FP_FMA_LANE(T, FMA, ORD, BITS, VAL, x, y, z, aux, r, inexact)                    \
+    do {                                                                                    \
+        T a_ = VAL(x), b_ = VAL(y), c_ = VAL(z);                                            \
+        if ((aux) & IR_FP_FMA_NEG_PROD)                                                     \
+            a_ = -a_;                                                                       \
+        if ((aux) & IR_FP_FMA_NEG_ADD)                                                      \
+            c_ = -c_;                                                                       \
+        T r1 = FMA(a_, b_, c_), u1 = a_ * b_, u2 = FMA(a_, b_, -u1);                        \
+        if (!ORD(BITS(u1)) || !ORD(BITS(r1)))                                               \
+            return false;                                                                   \
+        T al = c_ + u2, bb = al - c_, t = (c_ - (al - bb)) + (u2 - bb);     /* TwoSum(z, u2) */ \
+        T be = u1 + al, bv = be - u1, be2 = (u1 - (be - bv)) + (al - bv);   /* TwoSum(u1, al) */ \
+        T gamma = (be - r1) + be2;                                                          \
+        *(inexact) |= gamma != -t;                                                          \
+        *(r) = BITS(r1);                                                                    \
+        return true;                                                                        \
+    } while (0)
+
+static inline bool ir_fp_fma_lane(unsigned aux, bool f64, uint64_t x, uint64_t y, uint64_t z, uint64_t *r,
+                                  bool *inexact)
+{
+    if (f64) {
+        if (!ir_fp_ord64(x) || !ir_fp_ord64(y) || !ir_fp_ord64(z))
+            return false;
+        IR_FP_FMA_LANE(double, fma, ir_fp_ord64, ir_fp_bits_d, ir_fp_d, x, y, z, aux, r, inexact);
+    }
+    if (!ir_fp_ord32((uint32_t)x) || !ir_fp_ord32((uint32_t)y) || !ir_fp_ord32((uint32_t)z))
+        return false;
+    IR_FP_FMA_LANE(float, fmaf, ir_fp_ord32, ir_fp_bits_f, ir_fp_f, (uint32_t)x, (uint32_t)y, (uint32_t)z, aux, r,
+                   inexact);
+}
+
 #endif /* ANYHV_JIT_IR_FP_LANE_H */

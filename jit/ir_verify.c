@@ -55,8 +55,8 @@ static bool check_operands(struct vctx *c, uint32_t i)
             continue;
         }
         if (!a) {
-            if (in->op == IR_CALL)
-                continue;   /* helper arguments are optional */
+            if (in->op == IR_CALL || (k == 2 && (in->op == IR_FP || in->op == IR_FPFLAGS)))
+                continue;   /* helper arguments are optional; FP's third is FMA's */
             return fail(c, i, "operand %u of %s missing", k, ir_op_info[in->op].name);
         }
         if (a > i)
@@ -112,7 +112,8 @@ static bool check_fp(struct vctx *c, uint32_t i, const struct ir_insn *in)
         (rel && ft == IR_I128))
         return fail(c, i, "bad floating-point operation %llu", (unsigned long long)in->imm);
     unsigned at = ir_fp_arg_type(in->imm), rt = ir_fp_result_type(in->imm);
-    if (ty(b, in->arg[0]) != at || ty(b, in->arg[1]) != at)
+    if (ty(b, in->arg[0]) != at || ty(b, in->arg[1]) != at ||
+        (kind == IR_FP_FMA ? ty(b, in->arg[2]) != at : in->arg[2] != IR_NONE))
         return fail(c, i, "floating-point operands must have the operation's type");
     if (!h || h->flags != IR_HELPER_PURE)
         return fail(c, i, "floating-point fallback must be a registered pure helper");

@@ -689,6 +689,13 @@ static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
     ir_u128 lane_mask = ftype ? ~0ull : 0xffffffffull, r = 0;
     scratch.fpcr = 0;
     scratch.fpsr = 0;
+    if (kind == IR_FP_FMA) {   /* one lane, z above how (jit/ir.h) */
+        unsigned aux = IR_FP_AUX((uint64_t)how);
+        ir_u128 ctl = ((ir_u128)ftype << 64) | ((ir_u128)(aux & IR_FP_FMA_NEG_PROD) << 66) |
+                      ((ir_u128)((aux & IR_FP_FMA_NEG_ADD) >> 1) << 67);
+        r = a64_fp_fma(NULL, a, b, (ir_u128)(uint64_t)(how >> 64) | ctl);
+        return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
+    }
     if (lanes == 1) {   /* a scalar conversion's integer may be wider than the float */
         uint64_t sf = (IR_FP_AUX((uint64_t)how) & IR_FP_CVT_64) != 0;
         r = default_lane((uint64_t)how, (uint64_t)a, (uint64_t)b, ftype, sf);

@@ -150,6 +150,18 @@ static ir_val fp_ir_aux(struct a64_tc *t, unsigned kind, unsigned format, unsign
     return r;
 }
 
+static ir_val fp_ir_fma(struct a64_tc *t, unsigned format, unsigned aux, ir_val x, ir_val y, ir_val z)
+{
+    struct ir_block *b = t->b;
+    uint64_t how = IR_FP_HOW_AUX(IR_FP_FMA, format, FPSR_IXC_BIT, aux);
+    uint32_t h = a64_helper_id[A64_H_FP_DEFAULT];
+    ir_val r = ir_fp_fma(b, how, h, x, y, z);
+    ir_val flags = ir_fp_fma_flags(b, IR_I64, how, h, x, y, z);
+    flags = ir_binop(b, IR_AND, flags, ir_const(b, IR_I64, FPSR_CUMULATIVE));
+    ir_set(b, A64_OFF_FPSR, ir_binop(b, IR_OR, ir_get(b, IR_I64, A64_OFF_FPSR), flags));
+    return r;
+}
+
 static ir_val fp_ir(struct a64_tc *t, unsigned kind, unsigned format, ir_val x, ir_val y)
 {
     return fp_ir_aux(t, kind, format, 0, x, y);
@@ -201,6 +213,8 @@ static const struct simd_fp_form simd_fp_forms[] = {
     { 0, 0, 0x18, IR_FP_MAX, 1, 0 }, { 0, 1, 0x18, IR_FP_MIN, 1, 0 },     /* FMAXNM, FMINNM */
     { 0, 0, 0x1c, IR_FP_CMP, 0, 0 },                                      /* FCMEQ: EQ, quiet */
     { 1, 0, 0x1c, IR_FP_CMP, 2, 1 }, { 1, 1, 0x1c, IR_FP_CMP, 1, 1 },     /* FCMGE: LE, FCMGT: LT */
+    { 0, 0, 0x19, IR_FP_FMA, 0, 0 },                                      /* FMLA: n*m + d */
+    { 0, 1, 0x19, IR_FP_FMA, IR_FP_FMA_NEG_PROD, 0 },                     /* FMLS: -(n*m) + d */
 };
 
 /* The two-register misc ones: U, a (bit 23), opcode (bits 16:12). */
@@ -241,7 +255,10 @@ bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc)
         x = y;
         y = s;
     }
-    ir_set(b, A64_OFF_V(A64_RD(insn)), fp_ir_aux(t, form.kind, sz ? IR_FP_V2F64 : IR_FP_V4F32, form.aux, x, y));
+    unsigned fmt = sz ? IR_FP_V2F64 : IR_FP_V4F32;
+    ir_val r = form.kind == IR_FP_FMA ? fp_ir_fma(t, fmt, form.aux, x, y, ir_get(b, IR_I128, A64_OFF_V(A64_RD(insn))))
+                                      : fp_ir_aux(t, form.kind, fmt, form.aux, x, y);
+    ir_set(b, A64_OFF_V(A64_RD(insn)), r);
     return true;
 }
 
@@ -264,6 +281,12 @@ static bool fp_fma(struct a64_tc *t, uint32_t insn, bool neg_prod, bool neg_add)
     if (!fp_start(t, insn, &dp))
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
     struct ir_block *b = t->b;
+    if (t->fp_default) {   /* n*m + a, as the IR's FMA */
+        unsigned aux = (neg_prod ? IR_FP_FMA_NEG_PROD : 0) | (neg_add ? IR_FP_FMA_NEG_ADD : 0);
+        ir_val n = read_fp(t, A64_RN(insn), dp), m = read_fp(t, A64_RM(insn), dp), a = read_fp(t, A64_RA(insn), dp);
+        write_fp(t, A64_RD(insn), fp_ir_fma(t, dp ? IR_FP_F64 : IR_FP_F32, aux, n, m, a));
+        return true;
+    }
     ir_val a = ir_cast(b, IR_ZEXT, IR_I128, read_fp(t, A64_RA(insn), dp));
     ir_u128 ctl = ((ir_u128)(unsigned)dp << 64) | ((ir_u128)neg_prod << 66) | ((ir_u128)neg_add << 67);
     ir_val packed = ir_binop(b, IR_OR, a, ir_const128(b, ctl));

@@ -100,6 +100,11 @@ static ir_u128 h_sse_fp_pure(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
     (void)cpu;
     unsigned imm, op = sse_op_of((uint64_t)how, &imm);
     bool want_flags = ((uint64_t)how & IR_FP_WANT_FLAGS) != 0;
+    if (IR_FP_KIND((uint64_t)how) == IR_FP_FMA) {   /* one lane, z above how (jit/ir.h) */
+        unsigned aux = IR_FP_AUX((uint64_t)how);
+        return x86_fma_default(IR_FP_FORMAT((uint64_t)how) == IR_FP_F64, (uint64_t)a, (uint64_t)b,
+                               (uint64_t)(how >> 64), aux & IR_FP_FMA_NEG_PROD, aux & IR_FP_FMA_NEG_ADD, want_flags);
+    }
     if (op == NO_OP)
         return 0;
     if (!x86_sse_op_is_fp(op))   /* CVTSI2SD from 32 bits: always exact */
@@ -134,7 +139,7 @@ ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, uns
         x = ir_cast(bl, IR_TRUNC, t, a);
         y = ir_cast(bl, IR_TRUNC, t, b);
     }
-    if (kind == IR_FP_SQRT || kind >= IR_FP_SITOF)
+    if (kind == IR_FP_SQRT || (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI))
         x = y;   /* these read only the source; the scalar forms keep a's upper lanes */
     if (kind == IR_FP_FTOSI) {
         r = ir_fp(bl, how, h, x, y);   /* the integer, to a GPR */
@@ -152,6 +157,31 @@ ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, uns
             r = ir_insert(bl, a, r, 0);
     }
     ir_val flags = ir_fp_flags(bl, IR_I32, how, h, x, y);
+    ir_val mx = ir_get(bl, IR_I32, OFF_MXCSR);
+    ir_set(bl, OFF_MXCSR, ir_binop(bl, IR_OR, mx, ir_binop(bl, IR_AND, flags, ir_const(bl, IR_I32, MXCSR_FLAGS))));
+    return r;
+}
+
+ir_val x86_fma_inline(struct x86_ctx *c, ir_val d, ir_val x, ir_val y, ir_val z, unsigned type, bool neg_xy,
+                      bool neg_z)
+{
+    static const unsigned formats[4] = { IR_FP_V4F32, IR_FP_V2F64, IR_FP_F32, IR_FP_F64 };
+    struct ir_block *bl = c->b;
+    unsigned fmt = formats[type & 3];
+    bool scalar = fmt == IR_FP_F32 || fmt == IR_FP_F64;
+    unsigned aux = (neg_xy ? IR_FP_FMA_NEG_PROD : 0) | (neg_z ? IR_FP_FMA_NEG_ADD : 0);
+    uint64_t how = IR_FP_HOW_AUX(IR_FP_FMA, fmt, MXCSR_PE_BIT, aux);
+    uint32_t h = x86_helper[X86_H_SSE_FP_PURE];
+    if (scalar) {
+        enum ir_type t = ir_fp_type(fmt);
+        x = ir_cast(bl, IR_TRUNC, t, x);
+        y = ir_cast(bl, IR_TRUNC, t, y);
+        z = ir_cast(bl, IR_TRUNC, t, z);
+    }
+    ir_val r = ir_fp_fma(bl, how, h, x, y, z);
+    if (scalar)
+        r = ir_insert(bl, d, r, 0);
+    ir_val flags = ir_fp_fma_flags(bl, IR_I32, how, h, x, y, z);
     ir_val mx = ir_get(bl, IR_I32, OFF_MXCSR);
     ir_set(bl, OFF_MXCSR, ir_binop(bl, IR_OR, mx, ir_binop(bl, IR_AND, flags, ir_const(bl, IR_I32, MXCSR_FLAGS))));
     return r;

@@ -230,6 +230,73 @@ static void convert_fast(struct em_fn *f, const struct fp_shape *s, const struct
                             em_const(f, in->w, 0), "");
 }
 
+/* FMA (ir.h, jit/ir_fp_lane.h): fma with the error-free remainder for inexactness. */
+static void fma_fast(struct em_fn *f, const struct fp_shape *s, const struct interp_insn *in, uint16_t op,
+                     LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, LLVMValueRef *ok, LLVMValueRef *fast)
+{
+    LLVMBuilderRef bd = f->m->bd;
+    unsigned aux = IR_FP_AUX(in->imm);
+    LLVMValueRef x = LLVMBuildBitCast(bd, a, s->vt, ""), y = LLVMBuildBitCast(bd, b, s->vt, "");
+    LLVMValueRef z = LLVMBuildBitCast(bd, c, s->vt, "");
+    if (aux & IR_FP_FMA_NEG_PROD)
+        x = LLVMBuildFNeg(bd, x, "");
+    if (aux & IR_FP_FMA_NEG_ADD)
+        z = LLVMBuildFNeg(bd, z, "");
+    LLVMValueRef args[3] = { x, y, z };
+    LLVMValueRef r1 = call_intrinsic(f, "llvm.fma", s->vt, args, 3), u1 = LLVMBuildFMul(bd, x, y, "");
+    *ok = LLVMBuildAnd(bd, ordinary(f, s, LLVMBuildBitCast(bd, a, s->it, "")),
+                       ordinary(f, s, LLVMBuildBitCast(bd, b, s->it, "")), "");
+    *ok = LLVMBuildAnd(bd, *ok, ordinary(f, s, LLVMBuildBitCast(bd, c, s->it, "")), "");
+    *ok = LLVMBuildAnd(bd, *ok, ordinary(f, s, LLVMBuildBitCast(bd, u1, s->it, "")), "");
+    *ok = LLVMBuildAnd(bd, *ok, ordinary(f, s, LLVMBuildBitCast(bd, r1, s->it, "")), "");
+    if (op == IR_FP) {
+        *fast = LLVMBuildBitCast(bd, r1, em_ty(f, in->w), "");
+        return;
+    }
+    LLVMValueRef rem_args[3] = { x, y, LLVMBuildFNeg(bd, u1, "") };
+    LLVMValueRef u2 = call_intrinsic(f, "llvm.fma", s->vt, rem_args, 3);
+    LLVMValueRef al = LLVMBuildFAdd(bd, z, u2, ""), bb = LLVMBuildFSub(bd, al, z, "");
+    LLVMValueRef t = LLVMBuildFAdd(bd, LLVMBuildFSub(bd, z, LLVMBuildFSub(bd, al, bb, ""), ""),
+                                   LLVMBuildFSub(bd, u2, bb, ""), "");
+    LLVMValueRef be = LLVMBuildFAdd(bd, u1, al, ""), bv = LLVMBuildFSub(bd, be, u1, "");
+    LLVMValueRef be2 = LLVMBuildFAdd(bd, LLVMBuildFSub(bd, u1, LLVMBuildFSub(bd, be, bv, ""), ""),
+                                     LLVMBuildFSub(bd, al, bv, ""), "");
+    LLVMValueRef gamma = LLVMBuildFAdd(bd, LLVMBuildFSub(bd, be, r1, ""), be2, "");
+    LLVMValueRef inexact = any_lane(f, s, LLVMBuildFCmp(bd, LLVMRealUNE, gamma, LLVMBuildFNeg(bd, t, ""), ""));
+    *fast = LLVMBuildSelect(bd, inexact, em_const(f, in->w, 1ull << IR_FP_INEXACT_BIT(in->imm)),
+                            em_const(f, in->w, 0), "");
+}
+
+/* FMA's fallback: the helper once per lane, scalar format, z above how (ir.h). */
+static LLVMValueRef fma_slow(struct em_fn *f, const struct fp_shape *s, const struct interp_insn *in, uint16_t op,
+                             LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    const struct ir_helper *h = ir_helper_get((uint32_t)in->imm2);
+    uint64_t how = (in->imm & ~0xff00ull) | ((uint64_t)(s->ebits == 64 ? IR_FP_F64 : IR_FP_F32) << 8) |
+                   (op == IR_FPFLAGS ? IR_FP_WANT_FLAGS : 0);
+    LLVMValueRef ai = LLVMBuildBitCast(bd, a, s->it, ""), bi = LLVMBuildBitCast(bd, b, s->it, "");
+    LLVMValueRef ci = LLVMBuildBitCast(bd, c, s->it, ""), acc = op == IR_FP ? LLVMGetUndef(s->it) : em_const(f, in->w, 0);
+    for (unsigned i = 0; i < s->lanes; i++) {
+        LLVMValueRef idx = LLVMConstInt(m->i32, i, 0);
+        LLVMValueRef x = s->lanes > 1 ? LLVMBuildExtractElement(bd, ai, idx, "") : ai;
+        LLVMValueRef y = s->lanes > 1 ? LLVMBuildExtractElement(bd, bi, idx, "") : bi;
+        LLVMValueRef z = s->lanes > 1 ? LLVMBuildExtractElement(bd, ci, idx, "") : ci;
+        LLVMValueRef zc = LLVMBuildShl(bd, LLVMBuildZExt(bd, z, m->i128, ""), LLVMConstInt(m->i128, 64, 0), "");
+        LLVMValueRef args[4] = { f->cpu, LLVMBuildZExt(bd, x, m->i128, ""), LLVMBuildZExt(bd, y, m->i128, ""),
+                                 LLVMBuildOr(bd, zc, LLVMConstInt(m->i128, how, 0), "") };
+        LLVMValueRef r = LLVMBuildCall2(bd, m->helper_t, em_ptr_const(f, (const void *)h->fn), args, 4, "");
+        if (op == IR_FPFLAGS)
+            acc = LLVMBuildOr(bd, acc, em_fit(f, r, in->w), "");
+        else if (s->lanes > 1)
+            acc = LLVMBuildInsertElement(bd, acc, LLVMBuildTrunc(bd, r, em_ty(f, s->ebits), ""), idx, "");
+        else
+            acc = LLVMBuildTrunc(bd, r, em_ty(f, s->ebits), "");
+    }
+    return op == IR_FP ? LLVMBuildBitCast(bd, acc, em_ty(f, in->w), "") : acc;
+}
+
 LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t op)
 {
     struct em_module *m = f->m;
@@ -238,7 +305,9 @@ LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t
     shape_of(f, in->imm, &s);
     LLVMValueRef a = f->val[in->a], b = f->val[in->b];
     LLVMValueRef ok, fast;
-    if (s.kind >= IR_FP_SITOF)
+    if (s.kind == IR_FP_FMA)
+        fma_fast(f, &s, in, op, a, b, f->val[in->c], &ok, &fast);
+    else if (s.kind >= IR_FP_SITOF)
         convert_fast(f, &s, in, op, a, &ok, &fast);
     else if (s.kind >= IR_FP_CMP)
         compare_fast(f, &s, in, op, a, b, &ok, &fast);
@@ -253,7 +322,11 @@ LLVMValueRef em_fp_value(struct em_fn *f, const struct interp_insn *in, uint16_t
     const struct ir_helper *h = ir_helper_get((uint32_t)in->imm2);
     uint64_t how = in->imm | (op == IR_FPFLAGS ? IR_FP_WANT_FLAGS : 0);
     LLVMValueRef args[4] = { f->cpu, em_fit(f, a, 128), em_fit(f, b, 128), LLVMConstInt(m->i128, how, 0) };
-    LLVMValueRef r = em_fit(f, LLVMBuildCall2(bd, m->helper_t, em_ptr_const(f, (const void *)h->fn), args, 4, ""), in->w);
+    LLVMValueRef r;
+    if (s.kind == IR_FP_FMA)
+        r = fma_slow(f, &s, in, op, a, b, f->val[in->c]);
+    else
+        r = em_fit(f, LLVMBuildCall2(bd, m->helper_t, em_ptr_const(f, (const void *)h->fn), args, 4, ""), in->w);
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, join);
     LLVMValueRef phi = LLVMBuildPhi(bd, em_ty(f, in->w), "");

@@ -117,6 +117,8 @@ static unsigned random_aux(unsigned kind, unsigned format, bool x86)
 static bool kind_has_format(unsigned kind, unsigned format, bool x86)
 {
     bool scalar = format == IR_FP_F32 || format == IR_FP_F64;
+    if (kind == IR_FP_FMA)
+        return false;   /* three operands: its own test */
     if (kind == IR_FP_REL)
         return scalar;
     if (x86 && (kind == IR_FP_UITOF || kind == IR_FP_FTOUI))
@@ -302,7 +304,7 @@ Test(fp, interpreter_blocks)
 {
     register_helpers();
     for (unsigned iter = 0; iter < 4000; iter++) {
-        unsigned kind = (unsigned)(rnd() % IR_FP_KIND_COUNT), format = (unsigned)(rnd() % IR_FP_FORMAT_COUNT);
+        unsigned kind = (unsigned)(rnd() % IR_FP_FMA), format = (unsigned)(rnd() % IR_FP_FORMAT_COUNT);
         bool x86 = rnd() & 1;
         if (!kind_has_format(kind, format, x86))
             format = IR_FP_F64;
@@ -396,5 +398,90 @@ Test(fp, verifier_rules)
         ir_jump(&bl, 4);
         cr_expect_eq(ir_verify(&bl, NULL, 0), r[i].ok, "REL/CMP case %zu", i);
         ir_block_free(&bl);
+    }
+}
+
+/* FMA (three operands): the ordinary case (its error-free remainder) against the
+ * frontends' references lane by lane (x86 FMA3 and arm64 FMADD under the default
+ * control), every negation, on edges, short mantissas (exact results happen,
+ * including cancellations the rounded product does not show) and random lanes; known
+ * answers pin an exact cancellation and an inexact sum. */
+static unsigned check_fma(uint32_t helper, unsigned bit, unsigned format, ir_u128 x, ir_u128 y, ir_u128 z)
+{
+    unsigned aux = (unsigned)(rnd() & 3);
+    uint64_t how = IR_FP_HOW_AUX(IR_FP_FMA, format, bit, aux);
+    const struct ir_helper *h = ir_helper_get(helper);
+    bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+    unsigned lanes = format == IR_FP_V4F32 ? 4 : format == IR_FP_V2F64 ? 2 : 1, w = f64 ? 64 : 32;
+    ir_u128 lm = f64 ? ~0ull : 0xffffffffull, rv = 0, rf = 0;
+    uint64_t lane_how = IR_FP_HOW_AUX(IR_FP_FMA, f64 ? IR_FP_F64 : IR_FP_F32, bit, aux);
+    for (unsigned i = 0; i < lanes; i++) {
+        ir_u128 a = (x >> (w * i)) & lm, b = (y >> (w * i)) & lm, c = (z >> (w * i)) & lm;
+        rv |= (h->fn(NULL, a, b, lane_how | (c << 64)) & lm) << (w * i);
+        rf |= h->fn(NULL, a, b, lane_how | IR_FP_WANT_FLAGS | (c << 64));
+    }
+    ir_u128 m = lanes == 1 ? lm : ~(ir_u128)0;
+    x &= m, y &= m, z &= m;
+    struct ir_fp_memo memo = { 0 };
+    ir_u128 v = ir_fp_eval3(NULL, how, helper, x, y, z, false, &memo) & m;
+    ir_u128 f = ir_fp_eval3(NULL, how, helper, x, y, z, true, &memo);
+    ir_u128 dummy;
+    bool inexact, fast = ir_fp_fast3(how, x, y, z, &dummy, &inexact);
+    char sx[40], sy[40], sz[40], sv[40], sr[40];
+    hex(sx, x), hex(sy, y), hex(sz, z), hex(sv, v), hex(sr, rv);
+    cr_expect(v == rv && f == rf, "fma aux %u format %u %s * %s + %s: %s flags %#llx, reference %s flags %#llx (%s)",
+              aux, format, sx, sy, sz, sv, (unsigned long long)f, sr, (unsigned long long)rf,
+              fast ? "ordinary" : "fallback");
+    return fast;
+}
+
+/* A short-mantissa lane near 1 (products and sums of these are often exact). */
+static uint64_t short_lane(bool f64)
+{
+    uint64_t m = rnd() & 0x3fff, sign = (rnd() & 1) ? (f64 ? 1ull << 63 : 1ull << 31) : 0;
+    return f64 ? sign | ((0x3f8ull + rnd() % 16) << 52) | (m << 38) : sign | ((0x78u + rnd() % 16) << 23) | (m << 9);
+}
+
+static ir_u128 fma_operand(unsigned format, bool shortm)
+{
+    bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+    unsigned lanes = format == IR_FP_V4F32 ? 4 : format == IR_FP_V2F64 ? 2 : 1, w = f64 ? 64 : 32;
+    ir_u128 v = 0;
+    for (unsigned i = 0; i < lanes; i++)
+        v |= (ir_u128)(shortm ? short_lane(f64) : lane(f64)) << (w * i);
+    return v;
+}
+
+Test(fp, fma_matches_the_references)
+{
+    register_helpers();
+    for (unsigned fe = 0; fe < 2; fe++)
+        for (unsigned format = 0; format < IR_FP_FORMAT_COUNT; format++) {
+            uint32_t id = fe ? a64_id : x86_id;
+            unsigned bit = fe ? A64_IXC_BIT : X86_PE_BIT, ordinary = 0, total = 0;
+            for (unsigned i = 0; i < RANDOM_PAIRS; i++, total++) {
+                bool shortm = i & 1;
+                ir_u128 x = fma_operand(format, shortm), y = fma_operand(format, shortm);
+                ir_u128 z = (i & 2) ? fma_operand(format, shortm) : fma_operand(format, false);
+                ordinary += check_fma(id, bit, format, x, y, z);
+            }
+            cr_expect(ordinary > total / 8 && ordinary < total, "fma format %u: %u of %u ordinary", format, ordinary,
+                      total);
+        }
+    /* (1 + 2^-26)^2 - (1 + 2^-25) = 2^-52 exactly (the rounded product alone says 0);
+     * (1 + 2^-26)^2 + 1 rounds (a tie, to even). */
+    uint64_t a = 0x3ff0000004000000ull, c = 0xbff0000008000000ull;
+    struct { uint32_t *id; uint64_t z, value, flags; } k[] = {
+        { &x86_id, c, 0x3cb0000000000000ull, 0 }, { &a64_id, c, 0x3cb0000000000000ull, 0 },
+        { &x86_id, 0x3ff0000000000000ull, 0x4000000004000000ull, 0x20 },
+        { &a64_id, 0x3ff0000000000000ull, 0x4000000004000000ull, 0x10 },
+    };
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        uint64_t how = IR_FP_HOW(IR_FP_FMA, IR_FP_F64, k[i].id == &x86_id ? X86_PE_BIT : A64_IXC_BIT);
+        struct ir_fp_memo memo = { 0 };
+        uint64_t v = (uint64_t)ir_fp_eval3(NULL, how, *k[i].id, a, a, k[i].z, false, &memo);
+        uint64_t f = (uint64_t)ir_fp_eval3(NULL, how, *k[i].id, a, a, k[i].z, true, &memo);
+        cr_expect(v == k[i].value && f == k[i].flags, "fma case %zu: %#llx flags %#llx", i, (unsigned long long)v,
+                  (unsigned long long)f);
     }
 }

@@ -101,19 +101,33 @@ static ir_val fp_value(struct pool *p, struct ir_block *b, unsigned format)
     return ft == IR_I128 ? ir_const128(b, v) : ir_const(b, ft, (uint64_t)v);
 }
 
+/* x86 has no unsigned conversions and no packed ones between doubles and integers. */
+static bool x86_lacks(unsigned kind, unsigned format)
+{
+    bool cvt = kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI;
+    return kind == IR_FP_UITOF || kind == IR_FP_FTOUI || (cvt && format == IR_FP_V2F64);
+}
+
 static ir_val random_fp(struct pool *p, struct ir_block *b)
 {
     unsigned format = pick(IR_FP_FORMAT_COUNT), kind = pick(IR_FP_KIND_COUNT);
     bool x86 = pick(2);
     if (kind == IR_FP_REL)
         format = pick(2);   /* scalars only */
-    if (kind == IR_FP_UITOF || kind == IR_FP_FTOUI || (kind >= IR_FP_SITOF && format == IR_FP_V2F64))
+    if (x86_lacks(kind, format))
         x86 = false;        /* arm64 only */
     /* aux as the lifters use it: CMP's predicate (x86 32, arm64 3), COMIS/FCMPE, FMINNM.. */
     unsigned aux = kind == IR_FP_CMP ? pick(x86 ? 32 : 3) : kind == IR_FP_REL ? pick(2)
                  : (kind == IR_FP_MIN || kind == IR_FP_MAX) && !x86 ? pick(2) : 0;
-    if (kind >= IR_FP_SITOF)
+    if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI)
         aux = pick(format <= IR_FP_F64 ? 4 : 2) & (kind >= IR_FP_FTOSI ? 3 : IR_FP_CVT_64);
+    if (kind == IR_FP_FMA) {
+        aux = pick(4);
+        uint32_t hf = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
+        uint64_t hw = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
+        ir_val x = fp_value(p, b, format), y = fp_value(p, b, format), z = pick(4) ? fp_value(p, b, format) : x;
+        return pick(2) ? ir_fp_fma(b, hw, hf, x, y, z) : ir_fp_fma_flags(b, IR_I32, hw, hf, x, y, z);
+    }
     uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
     uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
     if (kind == IR_FP_SITOF || kind == IR_FP_UITOF) {   /* integer sources from the pool */
@@ -121,7 +135,7 @@ static ir_val random_fp(struct pool *p, struct ir_block *b)
         return pick(2) ? ir_fp(b, how, helper, i, i) : ir_fp_flags(b, IR_I32, how, helper, i, i);
     }
     ir_val x = fp_value(p, b, format);
-    ir_val y = kind == IR_FP_SQRT || kind >= IR_FP_SITOF || !pick(4) ? x : fp_value(p, b, format);
+    ir_val y = kind == IR_FP_SQRT || (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI) || !pick(4) ? x : fp_value(p, b, format);
     if (kind == IR_FP_REL && pick(2))
         return ir_emit(b, IR_FP, types[1 + pick(5)], x, y, IR_NONE, how, helper);   /* i8 .. i128 */
     if (pick(2))
@@ -470,22 +484,30 @@ Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
         uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
         if (kind == IR_FP_REL && format > IR_FP_F64)
             continue;   /* scalars only */
-        if (x86 && (kind == IR_FP_UITOF || kind == IR_FP_FTOUI || (kind >= IR_FP_SITOF && format == IR_FP_V2F64)))
+        if (x86 && x86_lacks(kind, format))
             continue;   /* no such x86 conversion */
         /* CMP: each of the eight quiet-case predicates once per format pair; arm64's
          * MIN/MAX: the NM forms on the vector formats */
         unsigned aux = kind == IR_FP_CMP ? (format + 4 * x86) & 7
                      : (kind == IR_FP_MIN || kind == IR_FP_MAX) ? !x86 && format > IR_FP_F64 : kind == IR_FP_REL && format;
-        if (kind >= IR_FP_SITOF)   /* conversions: 64-bit integers with F64, rounding to nearest on x86 */
+        if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI)   /* 64-bit integers with F64, x86 rounding to nearest */
             aux = (format == IR_FP_F64 ? IR_FP_CVT_64 : 0) | (x86 && kind >= IR_FP_FTOSI ? IR_FP_CVT_NEAREST : 0);
+        if (kind == IR_FP_FMA)   /* every negation across the formats */
+            aux = (format + x86) & 3;
         uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
         enum ir_type ft = ir_fp_arg_type(how);
         struct ir_block b;
         ir_block_init(&b, 0x4000);
         ir_insn_start(&b, 0x4000, 4);
-        ir_val x = ir_get(&b, ft, 0), y = kind == IR_FP_SQRT || kind >= IR_FP_SITOF ? x : ir_get(&b, ft, 16);
-        ir_set(&b, 32, ir_fp(&b, how, helper, x, y));
-        ir_set(&b, 48, ir_fp_flags(&b, IR_I32, how, helper, x, y));
+        bool unary = kind == IR_FP_SQRT || (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI);
+        ir_val x = ir_get(&b, ft, 0), y = unary ? x : ir_get(&b, ft, 16);
+        if (kind == IR_FP_FMA) {   /* x * y + x: the addend is an edge too */
+            ir_set(&b, 32, ir_fp_fma(&b, how, helper, x, y, x));
+            ir_set(&b, 48, ir_fp_fma_flags(&b, IR_I32, how, helper, x, y, x));
+        } else {
+            ir_set(&b, 32, ir_fp(&b, how, helper, x, y));
+            ir_set(&b, 48, ir_fp_flags(&b, IR_I32, how, helper, x, y));
+        }
         ir_jump(&b, 0x8000);
         struct interp_prog prog;
         cr_assert(interp_compile(&b, STATE_BYTES + 16, &prog));

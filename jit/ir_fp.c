@@ -1,7 +1,8 @@
 /* ir_fp.c - the FP and FPFLAGS ops (ir_ops.def) as both tiers compute them: the
  * ordinary case in host IEEE arithmetic with inexactness from error-free transforms
- * (add/sub: TwoSum; mul: fma(a, b, -r); div: fma(-r, b, a); sqrt: fma(-r, r, a), each
- * exact when the lanes are ordinary), everything else through the frontend's pure
+ * (add/sub: TwoSum; mul: fma(a, b, -r); div: fma(-r, b, a); sqrt: fma(-r, r, a); FMA:
+ * ErrFma, each exact when the lanes are ordinary; compares, MIN/MAX and conversions in
+ * their own ordinary cases, ir.h), everything else through the frontend's pure
  * fallback helper. The host computes in round-to-nearest-even without flush or
  * denormals-are-zero: the soft route sets that environment for every execution
  * period (core/soft/host_fp.c), and ordinary lanes make flush and DAZ irrelevant

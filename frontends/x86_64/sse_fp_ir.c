@@ -1,5 +1,6 @@
 /* sse_fp_ir.c - SSE/AVX arithmetic (ADD, SUB, MUL, DIV, SQRT in SS, SD, PS, PD), the
- * compares (CMPxx with any predicate, UCOMIS/COMIS) and MIN/MAX as the IR's FP ops while MXCSR's controls are the default (X86_MK_MXCSR_DEFAULT: round to
+ * compares (CMPxx with any predicate, UCOMIS/COMIS), MIN/MAX, the int<->fp
+ * conversions and FMA3 (x86_fma_inline, for lift_fma.c) as the IR's FP ops while MXCSR's controls are the default (X86_MK_MXCSR_DEFAULT: round to
  * nearest, no DAZ/FTZ, every exception masked, so no #XM and no flush). The ordinary
  * case runs as host FP instructions in both tiers; anything else falls back to the
  * reference, sse_fp.c under the default MXCSR, through a pure helper. The flags the

@@ -136,7 +136,6 @@ bool trans_FCVT_float(struct a64_tc *t, uint32_t insn)
  * what is not ordinary), its flags ORed into FPSR with plain IR, so the compiled tier
  * keeps FPSR in a register and goes on chaining. */
 #define FPSR_IXC_BIT 4
-#define A64_REL_TO_NZCV 0x3286ull   /* NZCV of each enum ir_fp_rel, a nibble each: EQ 0110, LT 1000, GT 0010, UN 0011 */
 #define FPSR_CUMULATIVE 0x9full   /* IDC, IXC, UFC, OFC, DZC, IOC */
 
 static ir_val fp_ir_aux(struct a64_tc *t, unsigned kind, unsigned format, unsigned aux, ir_val x, ir_val y)
@@ -324,19 +323,31 @@ static void set_nzcv_from(struct a64_tc *t, ir_val nzcv)
     ir_set(b, A64_OFF_PSTATE, ps);
 }
 
+/* NZCV from an enum ir_fp_rel: LT 1000, EQ 0110, GT 0010, unordered 0011. Single-bit
+ * inserts, which the compiled tier sees as plain writes of PSTATE (blocks chain). */
+static void set_nzcv_bits(struct a64_tc *t, ir_val rel)
+{
+    struct ir_block *b = t->b;
+    ir_val lt = ir_binop(b, IR_EQ, rel, ir_const(b, IR_I32, IR_FP_REL_LT));
+    ir_val bits[4] = { lt, ir_binop(b, IR_EQ, rel, ir_const(b, IR_I32, IR_FP_REL_EQ)), ir_unop(b, IR_NOT, lt),
+                       ir_binop(b, IR_EQ, rel, ir_const(b, IR_I32, IR_FP_REL_UN)) };   /* N, Z, C, V */
+    ir_val ps = ir_get(b, IR_I64, A64_OFF_PSTATE);
+    for (unsigned i = 0; i < 4; i++)
+        ps = ir_insert(b, ps, bits[i], 31 - i);
+    ir_set(b, A64_OFF_PSTATE, ps);
+}
+
 static bool fp_compare(struct a64_tc *t, uint32_t insn, bool signal_all)
 {
     int dp;
     if (!fp_start(t, insn, &dp))
         return dp >= 0;   /* unallocated ftype, or the FP access trap was emitted */
-    if (t->fp_default) {   /* REL's enum ir_fp_rel to NZCV through a table of nibbles */
+    if (t->fp_default) {   /* REL's enum ir_fp_rel to NZCV, inserted bit by bit */
         struct ir_block *b = t->b;
         ir_val n = read_fp(t, A64_RN(insn), dp);
         ir_val m = a64_bits(insn, 3, 1) ? ir_const(b, fp_ty(dp), 0) : read_fp(t, A64_RM(insn), dp);
-        ir_val rel = ir_cast(b, IR_ZEXT, IR_I64, fp_ir_aux(t, IR_FP_REL, dp ? IR_FP_F64 : IR_FP_F32, signal_all, n, m));
-        ir_val nib = ir_binop(b, IR_LSHR, ir_const(b, IR_I64, A64_REL_TO_NZCV), ir_binop(b, IR_SHL, rel, ir_const(b, IR_I64, 2)));
-        nib = ir_binop(b, IR_AND, nib, ir_const(b, IR_I64, 0xf));
-        set_nzcv_from(t, ir_binop(b, IR_SHL, nib, ir_const(b, IR_I64, 28)));
+        ir_val rel = fp_ir_aux(t, IR_FP_REL, dp ? IR_FP_F64 : IR_FP_F32, signal_all, n, m);
+        set_nzcv_bits(t, rel);
         return true;
     }
     set_nzcv_from(t, compare(t, insn, dp, a64_bits(insn, 3, 1), signal_all, IR_NONE));

@@ -49,7 +49,8 @@ bench-boot: build
 # Long runs, outside `make test`: the differential testers (ctest label "fuzz"; in both
 # soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each; soak: the demo guests
 # SOAK_ROUNDS times per backend, then the Linux boot test (label linux-boot: Debian's
-# arm64 kernel, --smp 1 and 2).
+# arm64 kernel, --smp 1 and 2, booted as is and deterministically, twice and
+# recorded then replayed: tests/linux/det.sh).
 FUZZ_ITERS ?= 200000
 SOAK_ROUNDS ?= 20
 fuzz: build

@@ -10,6 +10,8 @@
  *   the client. A vCPU gives up the rest of its turn when it exits with HLT/WFI, when it
  *   idles inside the backend (x86 HLT without HLT exiting) - then it is credited the
  *   rest of the quantum as idle time, so its timers still come due - and when destroyed.
+ * A VMM that waits for interrupts itself (WFI/HLT exits) lets guest time pass with
+ * anyhv_vcpu_idle (below), which jumps every idle vCPU to the next timer together.
  * Rules for clients (docs/determinism.md): create every vCPU before the first runs, and
  * keep running each vCPU (or destroy it); an exit handled by the client keeps the turn. */
 #include <anyhv/anyhv.h>
@@ -21,6 +23,10 @@
 #include "core/a64_timer.h"
 #include "core/vm.h"
 
+/* While every other vCPU idles, the one running keeps its turn for up to this many
+ * quanta (the idle ones look for interrupts at least that often). */
+#define DET_IDLE_STREAK 16u
+
 /* Slice of host time after which a run returns to the scheduler (so an idle vCPU
  * cannot keep the turn); the return is invisible when the vCPU is not idle. */
 #define DET_IDLE_SLICE_NS 50000ull
@@ -31,6 +37,15 @@ struct det_sched {
     uint32_t turn;          /* id of the vCPU whose turn it is */
     uint64_t used;          /* instructions it has retired in this turn */
     uint64_t seed;          /* of the guest's random numbers (vcpu_random) */
+    /* Idle vCPUs (anyhv_vcpu_idle): those that found nothing at their last look, with
+     * none run since (bit per id); the next timer of each, and the virtual time the
+     * last jump of them all reached, in instructions. */
+    uint64_t idle_mask;
+    uint64_t wake_vt[ANYHV_MAX_VCPUS];
+    uint64_t horizon_vt;
+    uint64_t ran_gen;                  /* runs that retired instructions, counted */
+    uint64_t look_gen[ANYHV_MAX_VCPUS];   /* ran_gen at each idle vCPU's last look */
+    uint32_t streak;                   /* quanta the turn's holder kept it while the others idled */
 };
 
 /* SplitMix64's finaliser: a bijective mix, so distinct inputs give distinct draws. */
@@ -129,23 +144,56 @@ uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
     return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
 }
 
+/* A snapshot holds the rotation while it reads or replaces the VM: no vCPU that waits
+ * for its turn (parked) can start meanwhile. */
+void det_hold(struct vm *vm)
+{
+    if (vm->det)
+        pthread_mutex_lock(&vm->det->lock);
+}
+
+void det_release(struct vm *vm)
+{
+    if (vm->det)
+        pthread_mutex_unlock(&vm->det->lock);
+}
+
 void det_save(struct vm *vm, uint32_t *turn, uint64_t *used)
 {
     struct det_sched *d = vm->det;
-    pthread_mutex_lock(&d->lock);
     *turn = d->turn;
     *used = d->used;
-    pthread_mutex_unlock(&d->lock);
+}
+
+void det_save_idle(struct vm *vm, struct det_idle_state *out)
+{
+    const struct det_sched *d = vm->det;
+    *out = (struct det_idle_state){ .idle_mask = d->idle_mask, .horizon_vt = d->horizon_vt, .ran_gen = d->ran_gen,
+                                    .streak = d->streak };
+    memcpy(out->wake_vt, d->wake_vt, sizeof(out->wake_vt));
+    memcpy(out->look_gen, d->look_gen, sizeof(out->look_gen));
+}
+
+void det_restore_idle(struct vm *vm, const struct det_idle_state *in)
+{
+    struct det_sched *d = vm->det;
+    static const struct det_idle_state none;
+    if (!in)
+        in = &none;
+    d->idle_mask = in->idle_mask;
+    d->horizon_vt = in->horizon_vt;
+    d->ran_gen = in->ran_gen;
+    d->streak = in->streak < DET_IDLE_STREAK ? in->streak : 0;
+    memcpy(d->wake_vt, in->wake_vt, sizeof(d->wake_vt));
+    memcpy(d->look_gen, in->look_gen, sizeof(d->look_gen));
 }
 
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
 {
     struct det_sched *d = vm->det;
-    pthread_mutex_lock(&d->lock);
     d->turn = turn;
     d->used = used < DET_QUANTUM ? used : 0;
     pthread_cond_broadcast(&d->cond);
-    pthread_mutex_unlock(&d->lock);
 }
 
 /* The next vCPU id after `id` in the rotation (the same one when it is alone). */
@@ -160,12 +208,23 @@ static uint32_t next_in_rotation(struct vm *vm, uint32_t id)
 }
 
 /* With d->lock held. */
+static uint64_t vt_of(const struct vcpu *v)
+{
+    return v->icount + v->idle_insns;
+}
+
+/* The turn moves on. Idle vCPUs catch up with the virtual time the holder reached
+ * (horizon_vt): they idled while it ran. */
 static void pass_turn(struct vm *vm, struct det_sched *d, uint32_t from)
 {
     if (d->turn != from)
         return;
+    struct vcpu *f = atomic_load(&vm->vcpus[from]);
+    if (f && vt_of(f) > d->horizon_vt)
+        d->horizon_vt = vt_of(f);
     d->turn = next_in_rotation(vm, from);
     d->used = 0;
+    d->streak = 0;
     pthread_cond_broadcast(&d->cond);
 }
 
@@ -233,6 +292,147 @@ static uint64_t vtimer_due_icount(const struct vcpu *v)
     return (uint64_t)insns > v->idle_insns ? (uint64_t)insns - v->idle_insns : 0;
 }
 
+/* ---- idle vCPUs (anyhv_vcpu_idle) ----
+ * Virtual time in instructions ("vt"): retired instructions plus idle credit. A vCPU
+ * that idles gives its turn away at once; at its next turn it catches up with the
+ * virtual time the others reached meanwhile (horizon_vt, never past its own timer), so
+ * the clocks stay in step, and looks again. While every other vCPU idles, the one that
+ * runs keeps its turn for up to DET_IDLE_STREAK quanta (fewer thread switches for the
+ * same schedule: an idle one looks at least that often, at once when its timer is due).
+ * When every vCPU idles - each looked at its turn, found nothing, and none ran since -
+ * they all jump to the earliest timer among them: the horizon moves there. */
+/* Credits up to `insns`, at most the rest of v's turn, which passes on once used up.
+ * With d->lock held; returns the credit. */
+static uint64_t turn_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
+{
+    uint64_t left = d->turn == v->id && d->used < DET_QUANTUM ? DET_QUANTUM - d->used : 0;
+    uint64_t n = insns < left ? insns : left;
+    v->idle_insns += n;
+    d->used += n;
+    if (d->used >= DET_QUANTUM)
+        pass_turn(v->vm, d, v->id);
+    return n;
+}
+
+/* A vCPU behind the horizon catches up with it (never past its own timer). d->lock held. */
+static uint64_t catch_up(struct vcpu *v, struct det_sched *d, uint64_t due_vt)
+{
+    uint64_t now = vt_of(v), to = d->horizon_vt < due_vt ? d->horizon_vt : due_vt;
+    if (to <= now)
+        return 0;
+    v->idle_insns += to - now;
+    return to - now;
+}
+
+/* v's next timer expiry in vt (the arm64 virtual timer, the Intel in-framework APIC
+ * timer), UINT64_MAX for none. */
+static uint64_t timer_due_vt(struct vcpu *v)
+{
+    if (v->vm->arch == GUEST_ARM64) {
+        uint64_t due = vtimer_due_icount(v);
+        return due == UINT64_MAX ? UINT64_MAX : due + v->idle_insns;
+    }
+    uint64_t due_ns = v->vm->timer_due_ns ? v->vm->timer_due_ns(v) : UINT64_MAX;
+    return due_ns == UINT64_MAX ? UINT64_MAX : (due_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+}
+
+/* With every vCPU of the rotation idle, each since its last look, the earliest of their
+ * timers (UINT64_MAX: none); 0 while one is not. d->lock held. */
+static uint64_t all_idle_wake(struct vm *vm, struct det_sched *d)
+{
+    uint64_t wake = UINT64_MAX;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        if (!atomic_load(&vm->vcpus[i]))
+            continue;
+        if (!(d->idle_mask & (1ull << i)) || d->look_gen[i] != d->ran_gen)
+            return 0;
+        wake = d->wake_vt[i] < wake ? d->wake_vt[i] : wake;
+    }
+    return wake;
+}
+
+/* The holder of the turn keeps it at the end of a quantum: every other vCPU idles and
+ * none's timer is due by the holder's time, for at most DET_IDLE_STREAK quanta. */
+static bool keep_turn(struct vcpu *v, struct det_sched *d)
+{
+    if (d->streak + 1 >= DET_IDLE_STREAK)
+        return false;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        if (i == v->id || !atomic_load(&v->vm->vcpus[i]))
+            continue;
+        if (!(d->idle_mask & (1ull << i)) || d->wake_vt[i] <= vt_of(v))
+            return false;
+    }
+    return true;
+}
+
+/* An idle look that found nothing: give the turn away, or jump with everyone. d->lock
+ * held; returns the credit. */
+static uint64_t idle_step(struct vcpu *v, struct det_sched *d, uint64_t due)
+{
+    d->idle_mask |= 1ull << v->id;
+    d->wake_vt[v->id] = due;
+    d->look_gen[v->id] = d->ran_gen;
+    uint64_t wake = all_idle_wake(v->vm, d), credit = 0;
+    if (wake && wake != UINT64_MAX) {
+        if (wake > d->horizon_vt)
+            d->horizon_vt = wake;
+        credit = catch_up(v, d, due);
+    }
+    /* Someone may run, the timer is another vCPU's, or nobody has one (and the VMM's
+     * own input must wake someone): let the others look. */
+    if (vt_of(v) < due)
+        pass_turn(v->vm, d, v->id);
+    return credit;
+}
+
+hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t max_ns, uint64_t *idle_ns)
+{
+    struct vcpu *v;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    uint64_t credit = 0;
+    struct det_sched *d = v->vm->det;
+    if (d) {
+        det_turn_wait(v);
+        uint64_t due = timer_due_vt(v);
+        pthread_mutex_lock(&d->lock);
+        credit = catch_up(v, d, due);
+        uint64_t now = vt_of(v), max = max_ns ? (max_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN : 0;
+        if (max)   /* a bounded wait (WFE): not idle, others' clocks do not jump */
+            credit += turn_credit(v, d, due > now && due - now < max ? due - now : due > now ? max : 0);
+        else if (due > now)
+            credit += idle_step(v, d, due);
+        pthread_mutex_unlock(&d->lock);
+        det_turn_wait(v);
+        due = timer_due_vt(v);
+        pthread_mutex_lock(&d->lock);
+        credit += catch_up(v, d, due);
+        pthread_mutex_unlock(&d->lock);
+        v->exec_time_ns = vcpu_guest_ns(v, v->icount);
+    }
+    if (idle_ns)
+        *idle_ns = credit * DET_NS_PER_INSN;
+    return HV_SUCCESS;
+}
+
+hv_return_t anyhv_vcpu_wait_turn(uint64_t vcpu)
+{
+    struct vcpu *v;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    struct det_sched *d = r == HV_SUCCESS ? v->vm->det : NULL;
+    if (d) {
+        det_turn_wait(v);
+        uint64_t due = timer_due_vt(v);
+        pthread_mutex_lock(&d->lock);
+        catch_up(v, d, due);
+        pthread_mutex_unlock(&d->lock);
+        v->exec_time_ns = vcpu_guest_ns(v, v->icount);
+    }
+    return r;
+}
+
 /* What a run of the backend under the scheduler ended with. */
 enum det_outcome { DET_RETURN, DET_RETURN_YIELD, DET_CONTINUE, DET_CONTINUE_YIELD };
 
@@ -252,11 +452,32 @@ static enum det_outcome classify(struct vcpu *v, bool client_budget_done, uint64
     }
 }
 
+/* Whether the turn moves on after a run of the backend. d->lock held. */
+static void turn_after_run(struct vcpu *v, struct det_sched *d, enum det_outcome o, bool ran)
+{
+    if (ran) {
+        d->idle_mask &= ~(1ull << v->id);   /* it ran: the others' looks are stale */
+        d->ran_gen++;
+    }
+    if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD) {
+        pass_turn(v->vm, d, v->id);
+    } else if (d->used >= DET_QUANTUM) {
+        if (keep_turn(v, d)) {
+            d->used = 0;
+            d->streak++;
+        } else {
+            pass_turn(v->vm, d, v->id);
+        }
+    }
+}
+
 hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
 {
     struct vm *vm = v->vm;
     struct det_sched *d = vm->det;
-    uint64_t client_budget = v->insn_budget, start = v->icount;
+    /* done: instructions retired in this call, counted run by run (a snapshot restored
+     * while the vCPU is parked replaces its count) */
+    uint64_t client_budget = v->insn_budget, done = 0;
     hv_return_t r = HV_SUCCESS;
     bool first_entry = true;
     pthread_mutex_lock(&d->lock);
@@ -269,12 +490,16 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
                 pass_turn(vm, d, d->turn);
                 continue;
             }
+            /* Parked: outside the backend, its state whole; a snapshot may read or
+             * replace it (det_hold). */
+            atomic_store(&v->parked, true);
             pthread_cond_wait(&d->cond, &d->lock);
+            atomic_store(&v->parked, false);
         }
         uint64_t run_budget = DET_QUANTUM - d->used;
         bool client_limited = false, timer_limited = false;
-        if (client_budget && client_budget - (v->icount - start) <= run_budget) {
-            run_budget = client_budget - (v->icount - start);
+        if (client_budget && client_budget - done <= run_budget) {
+            run_budget = client_budget - done;
             client_limited = true;
         }
         uint64_t due = vtimer_due_icount(v);
@@ -295,6 +520,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
         rec_vcpu_exit(v);
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
+        done += v->icount - before;
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
@@ -302,8 +528,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             o = DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
         if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
-        if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD || d->used >= DET_QUANTUM)
-            pass_turn(vm, d, v->id);
+        turn_after_run(v, d, o, v->icount != before);
         if (o == DET_RETURN || o == DET_RETURN_YIELD)
             break;
     }

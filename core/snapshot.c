@@ -67,6 +67,9 @@ struct snap_time {
     uint64_t used;
 };
 
+/* SNAP_SEC_IDLE (deterministic mode): the idle vCPUs' state (struct det_idle_state). */
+#define SNAP_SEC_IDLE 2u
+
 struct snap_region {
     uint32_t space, perms;
     uint64_t gpa, size;
@@ -106,12 +109,15 @@ static size_t ext_size(enum guest_arch arch)
     return arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
 }
 
-/* Called with the VM lock held: no vCPU may run while its state is read or replaced. */
+/* Called with the VM lock and the rotation held (det_hold): no vCPU may run while its
+ * state is read or replaced. In deterministic mode a vCPU parked in hv_vcpu_run,
+ * waiting for its turn, does not count: it is outside the backend, and the held rotation
+ * keeps it there; it goes on from whatever state it finds. */
 static bool any_running(struct vm *vm)
 {
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v && atomic_load(&v->running))
+        if (v && atomic_load(&v->running) && !atomic_load(&v->parked))
             return true;
     }
     return false;
@@ -127,6 +133,8 @@ struct writer {
 
 static void put(struct writer *w, const void *p, size_t n)
 {
+    if (!n)
+        return;   /* p may be NULL (no client data) */
     w->hash = fnv(w->hash, p, n);
     if (w->ok && fwrite(p, 1, n, w->f) != n)
         w->ok = false;
@@ -157,6 +165,10 @@ static void header_for(struct vm *vm, size_t client_len, struct snap_header *h)
     }
     h->section_count = 1;
     total += sizeof(struct snap_section) + sizeof(struct snap_time);
+    if (vm->det) {
+        h->section_count++;
+        total += sizeof(struct snap_section) + sizeof(struct det_idle_state);
+    }
     if (vm->devstate) {
         h->section_count++;
         total += sizeof(struct snap_section) + vm->devstate->size(vm);
@@ -177,6 +189,11 @@ static hv_return_t write_sections(struct vm *vm, struct writer *w)
     if (vm->det)
         det_save(vm, &t.turn, &t.used);
     put_section(w, SNAP_SEC_TIME, &t, sizeof(t));
+    if (vm->det) {
+        struct det_idle_state idle;
+        det_save_idle(vm, &idle);
+        put_section(w, SNAP_SEC_IDLE, &idle, sizeof(idle));
+    }
     if (!vm->devstate)
         return HV_SUCCESS;
     size_t n = vm->devstate->size(vm);
@@ -243,7 +260,9 @@ hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t 
     if (!f)
         return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
     pthread_mutex_lock(&vm->lock);
+    det_hold(vm);
     hv_return_t r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : write_vm(vm, f, client, client_len);
+    det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     if (fclose(f) != 0 && r == HV_SUCCESS)
         r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
@@ -302,6 +321,8 @@ struct plan {
     const uint8_t *state[ANYHV_MAX_VCPUS], *ext[ANYHV_MAX_VCPUS];
     uint32_t nvcpus;
     struct snap_time time;
+    struct det_idle_state idle;
+    bool have_idle;
     const uint8_t *dev;
     uint64_t dev_size;
 };
@@ -362,6 +383,9 @@ static hv_return_t plan_sections(struct vm *vm, const struct snap_header *h, str
         if (sec.tag == SNAP_SEC_TIME && sec.size == sizeof(pl->time) && !have_time) {
             memcpy(&pl->time, body, sizeof(pl->time));
             have_time = true;
+        } else if (vm->det && sec.tag == SNAP_SEC_IDLE && sec.size == sizeof(pl->idle) && !pl->have_idle) {
+            memcpy(&pl->idle, body, sizeof(pl->idle));
+            pl->have_idle = true;
         } else if (vm->devstate && sec.tag == vm->devstate->tag && !pl->dev) {
             pl->dev = body;
             pl->dev_size = sec.size;
@@ -422,6 +446,8 @@ static void apply(struct vm *vm, const struct snap_header *h, const struct plan 
             vm->be->state_restored(v);
     }
     apply_time(vm, &pl->time);
+    if (vm->det)
+        det_restore_idle(vm, pl->have_idle ? &pl->idle : NULL);
     if (pl->dev)
         vm->devstate->restore(vm, pl->dev, pl->dev_size, true, NULL, 0);
 }
@@ -489,7 +515,9 @@ hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t cli
     if (r != HV_SUCCESS)
         return r;
     pthread_mutex_lock(&vm->lock);
+    det_hold(vm);
     r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : restore_buf(vm, buf, len, client, client_max, client_len);
+    det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     free(buf);
     return r;

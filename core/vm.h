@@ -88,6 +88,8 @@ struct vcpu {
     pthread_t owner;               /* for signals while it runs (KVM kick) */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
     _Atomic bool running;
+    _Atomic bool parked;           /* deterministic mode: in hv_vcpu_run waiting for its turn,
+                                    * outside the backend (a snapshot may read or replace it) */
     uint32_t space;                /* Intel address space */
     uint32_t state_valid;          /* state groups whose struct copy is current */
     uint32_t state_dirty;          /* state groups written since the last run */
@@ -158,6 +160,9 @@ struct vm {
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
     const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
     struct recorder *rec;          /* input record or replay (record.c), or NULL */
+    /* The VM time of v's next in-framework timer expiry (UINT64_MAX: none), for an
+     * idle vCPU's credit in deterministic mode (the Intel APIC sets it); or NULL. */
+    uint64_t (*timer_due_ns)(struct vcpu *v);
 };
 
 /* VM configuration decided by the personality before creation. */
@@ -223,8 +228,21 @@ void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
 void det_turn_wait(struct vcpu *vcpu);
 uint64_t det_idle(struct vcpu *vcpu, uint64_t insns);
 bool det_alone(struct vcpu *vcpu);
-/* Snapshots: whose turn it is and how much of it was used. */
+/* Snapshots: hold the rotation (no parked vCPU starts; nothing without det), then
+ * whose turn it is and how much of it was used, with it held. */
+void det_hold(struct vm *vm);
+void det_release(struct vm *vm);
 void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
+/* ... and which vCPUs idle (anyhv_vcpu_idle), their timers and the horizon of the last
+ * jump: a restored VM jumps where the original did. NULL restores "nobody idles". */
+struct det_idle_state {
+    uint64_t idle_mask, horizon_vt, ran_gen;
+    uint32_t streak, reserved;
+    uint64_t wake_vt[ANYHV_MAX_VCPUS];
+    uint64_t look_gen[ANYHV_MAX_VCPUS];
+};
+void det_save_idle(struct vm *vm, struct det_idle_state *out);
+void det_restore_idle(struct vm *vm, const struct det_idle_state *in);
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used);
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
  * deterministic mode, the host's monotonic clock otherwise. */

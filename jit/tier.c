@@ -474,9 +474,10 @@ bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n
      * flush. Eager mode (tests) keeps it for regions so that path is exercised. */
     r->func.cache_state = level == JIT_LEVEL_HOT || (level == JIT_LEVEL_REGION && eager);
     r->optimise = level == JIT_LEVEL_HOT && !eager;
-    if (level == JIT_LEVEL_REGION && !eager && blk->heat_limit) {
+    if ((level == JIT_LEVEL_REGION || level == JIT_LEVEL_BLOCK) && !eager && blk->heat_limit) {
         r->func.heat = &blk->heat;
         r->func.heat_limit = blk->heat_limit;
+        r->func.heat_at_exits = level == JIT_LEVEL_BLOCK;
     }
     r->blk = blk;
     r->v = v;

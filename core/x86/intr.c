@@ -101,6 +101,23 @@ void intr_deliver(struct vm *vm, struct x86_intr *in, uint32_t dest, bool logica
     }
 }
 
+/* The VM time of v's next APIC timer expiry (deterministic idle, anyhv_vcpu_idle). */
+static uint64_t timer_due_ns(struct vcpu *v)
+{
+    struct x86_intr *in = v->vm->intr;
+    struct x86_lapic *a = v->ext.x86.lapic;
+    if (!in || !a)
+        return UINT64_MAX;
+    pthread_mutex_lock(&in->lock);
+    uint64_t due = UINT64_MAX;
+    if (!(a->s.apic_controls & HV_APIC_CTRL_NO_TIMER)) {
+        lapic_timer_update(in, a, clock_now_ns(&v->vm->clock, v));
+        due = a->timer_due_ns;
+    }
+    pthread_mutex_unlock(&in->lock);
+    return due;
+}
+
 hv_return_t x86_intr_create(struct vm *vm)
 {
     struct x86_intr *in = calloc(1, sizeof(*in));
@@ -117,6 +134,7 @@ hv_return_t x86_intr_create(struct vm *vm)
     atpic_init(in);
     vm->intr = in;
     vm->devstate = &x86_intr_devstate;
+    vm->timer_due_ns = timer_due_ns;
     return HV_SUCCESS;
 }
 

@@ -155,6 +155,39 @@ ANYHV_API hv_return_t anyhv_set_deterministic(bool enable);
 /*! Whether the current VM (or, without one, the next) runs in deterministic mode. */
 ANYHV_API bool anyhv_is_deterministic(void);
 
+/*!
+ * @function anyhv_vcpu_idle
+ * @abstract A vCPU waiting for an interrupt (after a WFI or HLT exit) lets its time pass.
+ * @discussion In deterministic mode guest time moves only with retired instructions, so
+ *           a VMM cannot wait on the host for a guest timer. Call this in the wait loop
+ *           instead of sleeping, after looking at the devices: it credits the vCPU
+ *           idle time towards its next timer expiry (the arm64 virtual timer, the Intel
+ *           in-framework APIC timer) - while another vCPU may run, it gives the turn
+ *           away and catches up with the time the others reached - and returns with the
+ *           turn back, so the next look at the devices sees the same state every run.
+ *           When every vCPU of the VM idles so, they all jump to the earliest of their
+ *           timers. When none has a timer nothing is credited (0): only the VMM's own
+ *           input can wake one; sleep on the host before looking again. max_ns bounds
+ *           the credit (a WFE, which also ends on events: 0 for no bound); a bounded
+ *           wait is not idle (the others do not jump). Outside deterministic mode it
+ *           returns at once with 0. From the vCPU's owning thread, between runs.
+ * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t).
+ * @param max_ns At most this much virtual time (0: up to the timer).
+ * @param idle_ns Receives the virtual nanoseconds credited (may be NULL).
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t max_ns, uint64_t *idle_ns);
+
+/*!
+ * @function anyhv_vcpu_wait_turn
+ * @abstract Deterministic mode: returns once the vCPU holds its turn in the rotation
+ *           (at once otherwise). A VMM looks at shared device state between runs
+ *           of a vCPU that gave its turn away (a WFI/HLT exit) only after this, so the
+ *           other vCPUs are not running while it looks.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread.
+ */
+ANYHV_API hv_return_t anyhv_vcpu_wait_turn(uint64_t vcpu);
+
 ANYHV_END_DECLS
 
 #include <anyhv/debug.h>

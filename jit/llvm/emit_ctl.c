@@ -169,9 +169,9 @@ static int member_at(struct em_fn *f, uint64_t pc)
     return -1;
 }
 
-/* A trip back to the head of a region that counts its heat: the count, and whether
- * this is the trip that reaches the limit (i1), which leaves for the dispatcher so it
- * can ask for the optimised region. */
+/* A trip back to the head of a region (or a run of a block compiled alone, counted
+ * where it leaves) that counts its heat: whether this is the one that reaches the
+ * limit (i1), which leaves for the dispatcher so it can ask for optimised code. */
 static LLVMValueRef count_heat(struct em_fn *f)
 {
     struct em_module *m = f->m;
@@ -262,6 +262,10 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
         int j = member_at(f, LLVMConstIntGetZExtValue(pc));
         if (j >= 0 && f->b->info.chainable)
             hot = internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
+    }
+    if (f->func->heat && f->func->heat_at_exits) {
+        LLVMValueRef runs = count_heat(f);
+        hot = hot ? LLVMBuildOr(m->bd, hot, runs, "") : runs;
     }
     em_cache_flush(f, false);
     em_store(f, icount_plus(f, f->seen), f->cpu, EM_CPU(icount));

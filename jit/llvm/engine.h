@@ -38,6 +38,7 @@ struct em_func {
     uint32_t n;
     bool cache_state;
     uint32_t *heat;             /* counted on every edge back to member 0, or NULL */
+    bool heat_at_exits;         /* a block alone: counted on every exit instead */
     uint32_t heat_limit;        /* the trip that returns to the dispatcher (promotion) */
 };
 

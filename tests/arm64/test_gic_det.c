@@ -261,6 +261,111 @@ Test(arm64_gic_det, smp_guest_with_sgis_and_timers_runs_the_same_twice)
     munmap(second.mem, RAM_SIZE);
 }
 
+/* A deterministic SMP VM saved and restored while the other vCPUs' threads wait in
+ * hv_vcpu_run for their turns (parked at a quantum boundary): vCPU 0's thread saves at
+ * one of its reports, the run goes on, and the same thread later restores the file
+ * into the same VM; what follows the restore is what followed the save, report for
+ * report on every vCPU. */
+#define SMP_SNAP_AT 6u             /* vCPU 0's report that saves */
+#define SMP_RESTORE_AT 30u         /* and the one that restores */
+#define SMP_COMPARE 40u            /* global reports compared after each */
+#define SMP_SNAP_LOG 160u
+
+struct snap_run {
+    struct scenario *sc;
+    const char *path;
+    uint32_t saved_at, restored_at;   /* global log positions */
+    bool stop;
+    hv_return_t save, restore;
+};
+static struct snap_run snap_run;
+
+static void snap_point(uint32_t id, uint32_t n)
+{
+    if (id != 0)
+        return;
+    if (n == SMP_SNAP_AT) {
+        snap_run.save = anyhv_vm_snapshot_save(snap_run.path, NULL, 0);
+        snap_run.saved_at = snap_run.sc->nlog;
+    } else if (n == SMP_RESTORE_AT) {
+        snap_run.restore = anyhv_vm_snapshot_restore(snap_run.path, NULL, 0, NULL);
+        snap_run.restored_at = snap_run.sc->nlog;
+    }
+}
+
+static void *snap_thread(void *arg)
+{
+    struct worker *w = arg;
+    struct scenario *sc = w->sc;
+    hv_vcpu_t vcpu;
+    hv_vcpu_exit_t *exit;
+    pthread_mutex_lock(&sc->lock);
+    while (sc->next_to_create != w->id)
+        pthread_cond_wait(&sc->turn_to_create, &sc->lock);
+    bool ok = hv_vcpu_create(&vcpu, &exit, NULL) == HV_SUCCESS && vcpu == w->id;
+    sc->next_to_create++;
+    pthread_cond_broadcast(&sc->turn_to_create);
+    pthread_mutex_unlock(&sc->lock);
+    if (ok)
+        start_vcpu(vcpu, w->id, sc->nvcpus);
+    pthread_barrier_wait(&sc->created);
+    for (uint32_t n = 1; ok; n++) {
+        struct report r;
+        ok = next_report(sc, w->id, vcpu, exit, &r);
+        /* The exit keeps the turn: nothing else runs while it is logged, saved or
+         * restored. */
+        pthread_mutex_lock(&sc->lock);
+        if (ok && sc->nlog < MAX_LOG)
+            sc->log[sc->nlog++] = r;
+        snap_run.stop |= sc->nlog >= SMP_SNAP_LOG;
+        bool stop = snap_run.stop;
+        pthread_mutex_unlock(&sc->lock);
+        if (ok && !stop)
+            snap_point(w->id, n);
+        if (stop)
+            break;
+    }
+    pthread_mutex_lock(&sc->lock);
+    sc->failed |= !ok;
+    pthread_mutex_unlock(&sc->lock);
+    hv_vcpu_destroy(vcpu);
+    return NULL;
+}
+
+Test(arm64_gic_det, smp_snapshot_while_others_wait_for_their_turn)
+{
+    require_soft();
+    char path[] = "/tmp/anyhv-gic-smp-snap-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    snap_run = (struct snap_run){ .sc = &first, .path = path, .save = HV_ERROR, .restore = HV_ERROR };
+    make_vm(&first, SMP_VCPUS);
+    pthread_barrier_init(&first.created, NULL, SMP_VCPUS);
+    pthread_t t[SMP_VCPUS];
+    struct worker w[SMP_VCPUS];
+    for (uint32_t i = 0; i < SMP_VCPUS; i++) {
+        w[i] = (struct worker){ &first, i };
+        pthread_create(&t[i], NULL, snap_thread, &w[i]);
+    }
+    for (uint32_t i = 0; i < SMP_VCPUS; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_eq(hv_vm_destroy(), HV_SUCCESS);
+    anyhv_set_deterministic(false);
+    unlink(path);
+    cr_assert_not(first.failed, "a vCPU stopped on an unexpected exit");
+    cr_assert_eq(snap_run.save, HV_SUCCESS, "save: %s", anyhv_snapshot_error());
+    cr_assert_eq(snap_run.restore, HV_SUCCESS, "restore: %s", anyhv_snapshot_error());
+    cr_assert_geq(first.nlog, snap_run.restored_at + SMP_COMPARE);
+    uint32_t others = 0;
+    for (uint32_t i = 0; i < SMP_COMPARE; i++) {
+        expect_same(&first.log[snap_run.saved_at + i], &first.log[snap_run.restored_at + i], i);
+        others += first.log[snap_run.saved_at + i].vcpu != 0;
+    }
+    cr_expect_gt(others, SMP_COMPARE / 4, "the other vCPUs reported after the save: %u", others);
+    munmap(first.mem, RAM_SIZE);
+}
+
 /* anyhv_vm_fork with guest RAM in a shared mapping: the child gets a private copy (a
  * shared one would let the child's run change the parent's guest). The child runs on
  * first; the parent then reports exactly what the child did. */

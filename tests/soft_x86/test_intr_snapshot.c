@@ -141,6 +141,72 @@ Test(intr_snapshot, apic_timer_guest_continues_exactly_after_restore)
     unlink(path);
 }
 
+/* Deterministic idle with HLT exiting: the guest's HLT exits to the client (as on a VMM
+ * that waits for interrupts itself), which lets virtual time pass with anyhv_vcpu_idle
+ * instead of sleeping on the host (where guest time would not move), then runs on: the
+ * APIC timer's interrupt is taken at once. Two VMs built the same way give the same
+ * reports (count, rip, instructions, virtual time, memory) and idle the same. */
+#define IDLE_REPORTS 16u
+
+struct idle_run {
+    struct report r[IDLE_REPORTS];
+    uint64_t exec_ns[IDLE_REPORTS], idled_ns, hlts;
+};
+
+static void run_with_hlt_exits(struct idle_run *out)
+{
+    cr_assert_eq(xg_ctrl(&g, VMCS_CTRL_CPU_BASED, HV_VMX_CAP_PROCBASED, CPU_BASED_UNCOND_IO | CPU_BASED_HLT), 0);
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < IDLE_REPORTS;) {
+        cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+        uint64_t rip = xg_reg(&g, HV_X86_RIP), len = xg_read_vmcs(&g, VMCS_RO_VMEXIT_INSTR_LEN);
+        if (xg_exit_reason(&g) == VMX_REASON_HLT) {
+            hv_vcpu_write_register(g.vcpu, HV_X86_RIP, rip + len);
+            uint64_t ns = 0;
+            cr_assert_eq(anyhv_vcpu_idle(g.vcpu, 0, &ns), HV_SUCCESS);
+            out->idled_ns += ns;
+            cr_assert_lt(++out->hlts, 1000u * IDLE_REPORTS, "guest time does not pass while it halts");
+            continue;
+        }
+        cr_assert_eq(xg_exit_reason(&g), VMX_REASON_IO, "a report or a HLT (got reason %u)", xg_exit_reason(&g));
+        struct report *r = &out->r[i];
+        r->rip = rip;
+        r->value = xg_reg(&g, HV_X86_RAX) & 0xff;
+        anyhv_vcpu_get_instructions(g.vcpu, &r->icount);
+        hv_vcpu_get_exec_time(g.vcpu, &out->exec_ns[i]);
+        r->mem_hash = hash(g.ram, XG_RAM_SIZE);
+        hv_vcpu_write_register(g.vcpu, HV_X86_RIP, rip + len);
+        i++;
+    }
+}
+
+Test(intr_snapshot, hlt_exits_idle_through_anyhv_vcpu_idle_the_same_twice)
+{
+    static struct idle_run a, b;
+    run_with_hlt_exits(&a);
+    xg_destroy(&g);
+    build();
+    run_with_hlt_exits(&b);
+    cr_expect_geq(a.hlts, IDLE_REPORTS - 1, "the guest halted between interrupts: %llu HLT exits",
+                  (unsigned long long)a.hlts);
+    cr_expect_gt(a.idled_ns, 0, "virtual time passed while it idled");
+    cr_expect_eq(a.r[IDLE_REPORTS - 1].value, IDLE_REPORTS, "one report per timer interrupt");
+    /* The timer period is 20 us of virtual time: the guest's own instructions fill less
+     * than that, the idle credit the rest. */
+    cr_expect_geq(a.exec_ns[IDLE_REPORTS - 1] - a.exec_ns[0], 20000ull * (IDLE_REPORTS - 1),
+                  "virtual time went on at the timer's pace");
+    cr_expect_eq(a.hlts, b.hlts);
+    cr_expect_eq(a.idled_ns, b.idled_ns);
+    for (unsigned i = 0; i < IDLE_REPORTS; i++) {
+        cr_expect(a.r[i].value == b.r[i].value && a.r[i].rip == b.r[i].rip && a.r[i].icount == b.r[i].icount &&
+                      a.exec_ns[i] == b.exec_ns[i] && a.r[i].mem_hash == b.r[i].mem_hash,
+                  "report %u differs: value %llu/%llu instructions %llu/%llu time %llu/%llu", i,
+                  (unsigned long long)a.r[i].value, (unsigned long long)b.r[i].value,
+                  (unsigned long long)a.r[i].icount, (unsigned long long)b.r[i].icount,
+                  (unsigned long long)a.exec_ns[i], (unsigned long long)b.exec_ns[i]);
+    }
+}
+
 /* The snapshot of an APIC VM does not load into a VM without the devices, nor the
  * other way round, and the VM is untouched. */
 Test(intr_snapshot, device_state_must_match_the_vm)

@@ -14,6 +14,10 @@
 #define WFX_IDLE_LIMIT 100000u   /* plain mode: consecutive WFI/WFE with nothing else */
 #define VECTOR_TABLE_SIZE 0x800u
 #define WFI_POLL_NS 1000000L     /* board: how often a waiting vCPU looks for interrupts */
+#define WFE_IDLE_NS 4096u        /* deterministic WFE without the event stream: a turn's worth */
+#define CNTKCTL_EVNTEN (1u << 2)
+#define CNTKCTL_EVNTI_SHIFT 4
+#define CNTKCTL_EVNTI_MASK 15u
 #define CNT_CTL_ENABLE 1u
 #define CNT_CTL_IMASK 2u
 #define CNT_CTL_ISTATUS 4u
@@ -325,9 +329,31 @@ static bool interrupt_waiting(struct a64_cpu *c)
     return (pend & en) != 0;
 }
 
+/* Deterministic mode: guest time moves only with instructions, so the wait lets it
+ * pass instead of sleeping (anyhv_vcpu_idle: up to the vCPU's timer, or its turn's
+ * rest while others run), and each look at the devices happens with the vCPU's turn
+ * held, so every run sees the same interrupts at the same instant. Alone and without
+ * a timer only the console can wake it: sleep on the host between looks (each look
+ * is a console answer, logged by --record). */
+static void wait_for_interrupt_det(struct a64_cpu *c)
+{
+    const struct timespec poll = { 0, WFI_POLL_NS };
+    anyhv_vcpu_wait_turn(c->vcpu);
+    while (!a64_done(c->m) && !interrupt_waiting(c)) {
+        uint64_t idle_ns = 0;
+        anyhv_vcpu_idle(c->vcpu, 0, &idle_ns);
+        if (!idle_ns)
+            nanosleep(&poll, NULL);
+    }
+}
+
 static void wait_for_interrupt(struct a64_cpu *c)
 {
     const struct timespec poll = { 0, WFI_POLL_NS };
+    if (c->m->det) {
+        wait_for_interrupt_det(c);
+        return;
+    }
     while (!a64_done(c->m) && !interrupt_waiting(c))
         nanosleep(&poll, NULL);
 }
@@ -355,6 +381,24 @@ static void report_fault(struct a64_cpu *c, uint64_t esr, unsigned ec)
     end(c, RUN_GUEST_FAULT);
 }
 
+/* A WFE on hardware ends at the latest at the next event of the generic timer's event
+ * stream (CNTKCTL_EL1.EVNTEN: when counter bit EVNTI flips, every 2^(EVNTI+1) ticks).
+ * Deterministic mode lets that much guest time pass (at most: the turn passes on, and
+ * the vCPU's timer ends it too), else a quantum's worth; otherwise other threads run. */
+static void wait_for_event(struct a64_cpu *c)
+{
+    if (!c->m->det) {
+        sched_yield();
+        return;
+    }
+    uint64_t kctl = sreg(c, HV_SYS_REG_CNTKCTL_EL1), max_ns = WFE_IDLE_NS;
+    if (kctl & CNTKCTL_EVNTEN) {
+        unsigned bit = (unsigned)(kctl >> CNTKCTL_EVNTI_SHIFT) & CNTKCTL_EVNTI_MASK;
+        max_ns = ((2ull << bit) * 1000000000ull + A64M_CNTFRQ - 1) / A64M_CNTFRQ;
+    }
+    anyhv_vcpu_idle(c->vcpu, max_ns, NULL);
+}
+
 static void wfx(struct a64_cpu *c)
 {
     if (c->m->s.o->trace)
@@ -365,7 +409,7 @@ static void wfx(struct a64_cpu *c)
         /* WFE also ends on events (SEV, a released lock's monitor): step on at once,
          * letting other threads run; WFI waits for an interrupt. */
         if (c->exit->exception.syndrome & WFX_TI_WFE)
-            sched_yield();
+            wait_for_event(c);
         else
             wait_for_interrupt(c);
         return;
@@ -406,6 +450,12 @@ static void exception_exit(struct a64_cpu *c)
 
 void a64_handle_exit(struct a64_cpu *c)
 {
+    /* Deterministic mode: a WFI/WFE exit gave the turn away; everything the handler
+     * does - counting, tracing, looking at devices, ending the session - waits for it,
+     * so the exit stream and the summary come out the same every run (a no-op for the
+     * other exits, which keep the turn). */
+    if (c->m->det)
+        anyhv_vcpu_wait_turn(c->vcpu);
     switch (c->exit->reason) {
     case HV_EXIT_REASON_EXCEPTION: exception_exit(c); break;
     case HV_EXIT_REASON_CANCELED: count(c, "canceled"); break;
@@ -440,9 +490,32 @@ static void power_on(struct a64_cpu *c)
     sreg_set(c, HV_SYS_REG_SCTLR_EL1, sctlr & ~1ull);   /* M = 0 */
 }
 
+/* Deterministic mode: a powered-off vCPU still has its place in the rotation; it
+ * looks for CPU_ON at each of its turns and otherwise idles through them, so the
+ * others run and the power-on is seen at the same instant every run. */
+static void wait_power_on_det(struct a64_cpu *c)
+{
+    const struct timespec poll = { 0, WFI_POLL_NS };
+    struct a64_machine *m = c->m;
+    anyhv_vcpu_wait_turn(c->vcpu);
+    for (;;) {
+        pthread_mutex_lock(&m->lock);
+        bool go = m->s.done || c->on_request;
+        pthread_mutex_unlock(&m->lock);
+        if (go)
+            return;
+        uint64_t idle_ns = 0;
+        anyhv_vcpu_idle(c->vcpu, 0, &idle_ns);
+        if (!idle_ns)
+            nanosleep(&poll, NULL);   /* nobody has a timer: only the console wakes anyone */
+    }
+}
+
 bool a64_wait_power_on(struct a64_cpu *c)
 {
     struct a64_machine *m = c->m;
+    if (m->det)
+        wait_power_on_det(c);
     pthread_mutex_lock(&m->lock);
     while (!m->s.done && !c->on_request)
         pthread_cond_wait(&m->power_changed, &m->lock);

@@ -38,6 +38,7 @@ struct a64_machine {
     pthread_cond_t power_changed;
     struct pl011 uart;
     bool uart_line;             /* the level last given to hv_gic_set_spi */
+    bool det;                   /* deterministic mode: waits let virtual time pass (a64_exits.c) */
 };
 
 /* a64_exits.c: one exit of a vCPU, on its own thread. */

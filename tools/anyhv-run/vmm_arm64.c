@@ -138,10 +138,15 @@ static int run_vm(struct a64_machine *m, uint64_t entry, uint64_t x0)
     pthread_cond_broadcast(&m->power_changed);
     pthread_mutex_unlock(&m->lock);
     a64_stop_all(m, boot);
+    /* Deterministic mode: the boot vCPU may hold the turn the others wait for; its
+     * destruction passes it on, so they see the end. */
+    if (m->det)
+        hv_vcpu_destroy(boot->vcpu);
     for (unsigned i = 1; i < m->ncpus; i++)
         if (m->cpu[i].started)
             pthread_join(m->cpu[i].thread, NULL);
-    hv_vcpu_destroy(boot->vcpu);
+    if (!m->det)
+        hv_vcpu_destroy(boot->vcpu);
     return status;
 }
 
@@ -184,6 +189,7 @@ int vmm_run(const struct run_options *o)
     if (status == RUN_OK) {
         pl011_init(&m->uart);
         hv_return_t r = hv_vm_create(NULL);
+        m->det = anyhv_is_deterministic();
         if (r == HV_SUCCESS) {
             status = run_vm(m, entry, x0);
             hv_vm_destroy();

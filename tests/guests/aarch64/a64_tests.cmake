@@ -10,3 +10,4 @@ anyhv_add_guest(NAME gic_ipi ARCH aarch64 BASE 0x40000000 SOURCES aarch64/gic_ip
 anyhv_add_guest(NAME rr_device ARCH aarch64 BASE 0x40000000 SOURCES aarch64/rr_device.S)
 anyhv_add_guest(NAME echo ARCH aarch64 BASE 0x40080000 SOURCES aarch64/echo.S)
 anyhv_add_guest(NAME smp_stress ARCH aarch64 BASE 0x40000000 SOURCES aarch64/smp_stress.S)
+anyhv_add_guest(NAME wfi_timer ARCH aarch64 BASE 0x40080000 SOURCES aarch64/wfi_timer.S)

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Deterministic Linux boot (the arm64 boot of boot.sh, software route):
+#  1. two runs with --deterministic, the shell's commands run by init (anyhv_auto=1, no
+#     console input), must give the same instruction count, the same exit stream (every
+#     --trace line, hashed) and the same console output;
+#  2. a run with --record, whose shell reads its commands from the console at host-timed
+#     moments (a FIFO written once the shell runs), replayed with --replay and no input,
+#     must give the same count, exit stream and output as the recording.
+# Every run must reach the shell, run the commands and power off (status 0).
+#   det.sh ANYHV_RUN SMP
+# Exits 77 (skipped) when the kernel cannot be fetched (no network, no apt).
+run=$1 smp=${2:-1}
+here=$(dirname "$0")
+root=$here/../..
+cache=$("$root/scripts/fetch-linux-arm64") || { echo "Skipping: cannot fetch Debian's arm64 kernel"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 "$root/scripts/mkinitramfs-busybox.py" "$cache/busybox" "$here/init.sh" "$work/initrd" || exit 1
+fail=0
+boot() {   # boot NAME APPEND-EXTRA ANYHV-RUN-OPTIONS... (stdin: the console input)
+    name=$1 extra=$2
+    shift 2
+    start=$(date +%s)
+    timeout 1500 "$run" --backend soft --trace --stats --smp "$smp" --kernel "$cache/Image" --initrd "$work/initrd" \
+        --append "console=ttyAMA0 panic=-1$extra" "$@" >"$work/$name.out" 2>"$work/$name.err"
+    status=$?
+    grep '^\[exit\]' "$work/$name.err" >"$work/$name.stream"
+    sha256sum <"$work/$name.stream" | cut -c1-16 >"$work/$name.exits"
+    sha256sum <"$work/$name.out" | cut -c1-16 >"$work/$name.cons"
+    sed -n 's/.*, \([0-9]*\) guest instructions, \([0-9]*\) exits.*/\1 \2/p' "$work/$name.err" >"$work/$name.count"
+    echo "det.sh: $name: status $status after $(( $(date +%s) - start )) s: instructions and exits $(cat "$work/$name.count")," \
+         "exit stream $(cat "$work/$name.exits"), console $(cat "$work/$name.cons")"
+    [ "$status" -eq 0 ] || { echo "FAIL: $name: anyhv-run status $status"; tail -n 20 "$work/$name.out"; grep -v '^\[exit\]' "$work/$name.err" | tail -n 20; fail=1; }
+    for want in "ANYHV-INIT-OK" "answer=42" "nproc=$smp" "aarch64" "reboot: Power down"; do
+        grep -q "$want" "$work/$name.out" || { echo "FAIL: $name: no '$want' in the console output"; fail=1; }
+    done
+    [ -s "$work/$name.count" ] || { echo "FAIL: $name: no instruction count"; fail=1; }
+}
+same() {   # same A B: the two runs are one run
+    for what in count exits cons; do
+        cmp -s "$work/$1.$what" "$work/$2.$what" || { echo "FAIL: $1 and $2 differ in $what"; fail=1; }
+    done
+    cmp -s "$work/$1.stream" "$work/$2.stream" ||
+        { echo "--- first difference of the exit streams:"; diff "$work/$1.stream" "$work/$2.stream" | head -n 8; }
+}
+
+boot det1 " anyhv_auto=1" --deterministic </dev/null
+boot det2 " anyhv_auto=1" --deterministic </dev/null
+same det1 det2
+
+# The recording: the shell's input arrives when the test sees the marker, host-timed.
+mkfifo "$work/in"
+( boot record "" --record "$work/rec" <"$work/in"; echo "$fail" >"$work/record.fail" ) &
+exec 3>"$work/in"
+while [ ! -e "$work/record.fail" ] && ! grep -q "ANYHV-INIT-OK" "$work/record.out" 2>/dev/null; do
+    sleep 1
+done
+sleep 3   # the marker comes just before `exec sh`
+printf 'echo answer=$((6*7))\necho nproc=$(nproc)\nuname -m\npoweroff -f\n' >&3
+wait
+exec 3>&-
+[ "$(cat "$work/record.fail")" = 0 ] || fail=1
+echo "det.sh: the record holds $(wc -l <"$work/rec") console answers and $(wc -c <"$work/rec.inputs") bytes of library inputs"
+boot replay "" --replay "$work/rec" </dev/null
+grep -q "replay diverged" "$work/replay.err" && { echo "FAIL: the replay diverged"; fail=1; }
+same record replay
+echo "det.sh: $(cat "$cache/VERSION"), --smp $smp: $([ $fail -eq 0 ] && echo PASS || echo FAIL)"
+exit $fail

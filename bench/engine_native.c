@@ -10,6 +10,7 @@ static uint64_t w_mem(void) { return bench_mem_rmw(BENCH_MEM_UPDATES); }
 static uint64_t w_fib(void) { return bench_fib(BENCH_FIB_N); }
 static uint64_t w_translate(void) { return bench_translate(); }
 static uint64_t w_fp(void) { return bench_fp_loop(BENCH_FP_ITERS); }
+static uint64_t w_fp_mix(void) { return bench_fp_mix(BENCH_FP_ITERS); }
 static uint64_t w_boot(void) { return bench_boot(); }
 static uint64_t w_vec_dot(void) { return bench_vec_dot(BENCH_VEC_DOT_PASSES); }
 static uint64_t w_vec_scan(void) { return bench_vec_scan(BENCH_VEC_SCAN_PASSES); }
@@ -24,6 +25,7 @@ const struct bench_workload bench_workloads[] = {
     { "boot", "inflate a gzip image, then 3000 init functions 4 times each", w_boot },
     { "vec_dot", "4096-lane 32-bit dot product x4000, vectorised (AVX2 / AdvSIMD)", w_vec_dot, true },
     { "vec_scan", "memchr-like zero-byte scan of 256 KiB x100 (AVX2 / AdvSIMD)", w_vec_scan, true },
+    { "fp_mix", "int<->double conversions, compares and max in a loop (SSE2 / A64 FP)", w_fp_mix },
 };
 const unsigned bench_workload_count = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 

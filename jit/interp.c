@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/soft/soft.h"
+#include "jit/ir_fp_lane.h"
 #include "jit/interp_vec.h"
 
 /* The instruction count and the current instruction are not tracked while a block
@@ -21,6 +22,7 @@ struct ictx {
     uint8_t *state;
     uint64_t icount;                   /* retired when the block was entered */
     const struct interp_prog *p;
+    struct ir_fp_memo *fp;             /* FP/FPFLAGS pairs evaluate once */
 };
 
 /* Guest instruction k's marker (k >= 1). */
@@ -634,6 +636,58 @@ static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
     return 2;
 }
 
+/* ---- floating point (ir_fp.c: the ordinary case, else the frontend's helper) ---- */
+
+/* Scalars in the ordinary case inline (ir_fp_lane.h); the rest through ir_fp_eval. */
+static inline bool fp_scalar(const struct ictx *c, const struct interp_insn *in, uint64_t *r, bool *inexact)
+{
+    unsigned kind = IR_FP_KIND(in->imm), fmt = IR_FP_FORMAT(in->imm);
+    *inexact = false;
+    if (kind >= IR_FP_CMP && kind <= IR_FP_MAX) {   /* compare-like: no flags */
+        uint64_t m = fmt == IR_FP_F64 ? ~0ull : 0xffffffffull;
+        return fmt <= IR_FP_F64 &&
+               ir_fp_cmp_lane(kind, IR_FP_AUX(in->imm), fmt == IR_FP_F64 ? 64 : 32, U64(c, in->a) & m, U64(c, in->b) & m, r);
+    }
+    if (kind == IR_FP_FMA) {
+        uint64_t m = fmt == IR_FP_F64 ? ~0ull : 0xffffffffull;
+        return fmt <= IR_FP_F64 && ir_fp_fma_lane(IR_FP_AUX(in->imm), fmt == IR_FP_F64, U64(c, in->a) & m,
+                                                  U64(c, in->b) & m, U64(c, in->c) & m, r, inexact);
+    }
+    if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI) {   /* conversions: operands are zero-extended */
+        unsigned n = (IR_FP_AUX(in->imm) & IR_FP_CVT_64) ? 64 : 32;
+        return fmt <= IR_FP_F64 && ir_fp_cvt_lane(kind, IR_FP_AUX(in->imm), fmt == IR_FP_F64, n, U64(c, in->a), r, inexact);
+    }
+    if (fmt == IR_FP_F64)
+        return ir_fp_lane64(kind, U64(c, in->a), U64(c, in->b), r, inexact);
+    uint32_t r32;
+    if (fmt != IR_FP_F32 || !ir_fp_lane32(kind, (uint32_t)U64(c, in->a), (uint32_t)U64(c, in->b), &r32, inexact))
+        return false;
+    *r = r32;
+    return true;
+}
+
+static inline int x_FP(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t r;
+    bool inexact;
+    if (fp_scalar(c, in, &r, &inexact))
+        c->v[in->dst] = r;
+    else
+        c->v[in->dst] = ir_fp_eval3(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], c->v[in->c], false, c->fp) & mask128(in->w);
+    return 0;
+}
+
+static inline int x_FPFLAGS(struct ictx *c, const struct interp_insn *in)
+{
+    uint64_t r;
+    bool inexact;
+    if (fp_scalar(c, in, &r, &inexact))
+        c->v[in->dst] = inexact ? 1ull << IR_FP_INEXACT_BIT(in->imm) : 0;
+    else
+        c->v[in->dst] = ir_fp_eval3(c->cpu, in->imm, in->imm2, c->v[in->a], c->v[in->b], c->v[in->c], true, c->fp) & mask128(in->w);
+    return 0;
+}
+
 /* ---- integer vectors (interp_vec.c) ------------------------------------------- */
 
 #define IR_OP(name, result, nargs, effects)
@@ -834,7 +888,8 @@ enum interp_xop {
 enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p)
 {
     /* A block is entered between instructions: nothing is open yet. */
-    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, p };
+    struct ir_fp_memo fp = { 0 };
+    struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, p, &fp };
     const struct interp_insn *in = p->code + p->entry;
     int rc;
 #if defined(__GNUC__)
@@ -887,7 +942,8 @@ bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *src, const
     if (src->op >= IR_OP_COUNT || ir_op_info[src->op].effects != IR_EFF_NONE || src->op == IR_CONST)
         return false;
     ir_u128 v[4] = { 0, args[0], args[1], args[2] };
-    struct ictx c = { NULL, v, NULL, 0, NULL };
+    struct ir_fp_memo fp = { 0 };
+    struct ictx c = { NULL, v, NULL, 0, NULL, &fp };
     struct interp_insn in = { .op = src->op, .w = src->type, .dst = 0, .a = 1, .b = 2, .c = 3,
                               .imm = src->imm, .imm2 = src->imm2, .mask = mask_of(src->type) };
     in.aw = src->arg[0] ? b->insns[src->arg[0] - 1].type : 0;

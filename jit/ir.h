@@ -78,6 +78,77 @@ enum ir_stop_reason {
     IR_STOP_HALT = 4,       /* HLT / WFI: wait for an event */
 };
 
+/* FP / FPFLAGS (ir_ops.def). A lane is ordinary when its biased exponent lies in
+ * [p + 3, emax - 2] (p the precision, emax the largest finite biased exponent): a
+ * finite nonzero normal number far from overflow, with room below it for the exact
+ * error terms (TwoSum, fma remainders) that decide inexactness. With ordinary
+ * operands and results no IEEE exception but inexact can occur, and no guest's NaN,
+ * denormal, flush or tininess convention matters. The fallback helper is called as
+ * fn(cpu, a, b, imm) for the value and fn(cpu, a, b, imm | IR_FP_WANT_FLAGS) for the
+ * flags, a and b zero-extended; the unary kinds ignore b (builders pass a twice).
+ *
+ * The compare-like kinds (CMP, REL, MIN, MAX) take the ordinary case wider: every lane
+ * of both operands *quiet* (a zero, a normal number or an infinity: no NaN, no
+ * denormal), and for MIN/MAX not both zeros. There no guest raises any flag (FPFLAGS
+ * is 0) and every guest agrees on the result:
+ * - CMP: all ones in each lane where the predicate IR_FP_AUX holds, else 0; the
+ *   predicate is x86's CMPPS imm8 (0-31), of which the quiet case needs bits 2:0
+ *   (0 EQ, 1 LT, 2 LE, 3 false, 4 NE, 5 not LT, 6 not LE, 7 true); the rest (which
+ *   NaNs signal, the VEX predicates' unordered answers) is the fallback's business.
+ * - REL (scalar formats): enum ir_fp_rel, in an integer result of any width; aux is
+ *   the frontend's (x86: 1 = COMIS, which signals on a quiet NaN; arm64: 1 = FCMPE).
+ * - MIN/MAX: the smaller/larger operand lane; aux is the frontend's (arm64: 1 = the
+ *   NM forms).
+ *
+ * The conversions between the format and integers: SITOF/UITOF take signed/unsigned
+ * integers (arg 0, arg 1 the same value) and round them to nearest; FTOSI/FTOUI give
+ * integers, truncated or (IR_FP_CVT_NEAREST) rounded to nearest even. The integer is
+ * IR_FP_CVT_64 ? i64 : i32 with a scalar format, lanes of the format's width in an
+ * i128 with a packed one. Integer sources are all ordinary (only inexact can happen);
+ * a float source is ordinary when its conversion cannot leave the integer's range:
+ * magnitude below 2^(n-1) (signed) or 2^n (unsigned, and then not negative), a bit
+ * less when rounding to nearest; zeros and denormals (0, inexact) included. */
+enum ir_fp_kind { IR_FP_ADD, IR_FP_SUB, IR_FP_MUL, IR_FP_DIV, IR_FP_SQRT, IR_FP_CMP, IR_FP_REL, IR_FP_MIN,
+                  IR_FP_MAX, IR_FP_SITOF, IR_FP_UITOF, IR_FP_FTOSI, IR_FP_FTOUI, IR_FP_FMA, IR_FP_KIND_COUNT };
+#define IR_FP_CVT_NEAREST 1u   /* aux bits of the conversions */
+#define IR_FP_CVT_64 2u
+/* FMA: (x * y) + z rounded once, x, y, z the three operands (the only kind with a
+ * third), the product and/or the addend negated (aux bits below). Ordinary: x, y, z,
+ * the rounded product and the result ordinary; inexactness from an error-free FMA
+ * remainder (jit/ir_fp_lane.h). The fallback is called once per lane with the scalar
+ * format and z in bits 127:64 of its third argument (above how), so a packed FMA's
+ * flags are its lanes' ORed, as both guests define them. */
+#define IR_FP_FMA_NEG_PROD 1u
+#define IR_FP_FMA_NEG_ADD 2u
+enum ir_fp_format { IR_FP_F32, IR_FP_F64, IR_FP_V4F32, IR_FP_V2F64, IR_FP_FORMAT_COUNT };
+enum ir_fp_rel { IR_FP_REL_EQ, IR_FP_REL_LT, IR_FP_REL_GT, IR_FP_REL_UN };
+#define IR_FP_HOW(kind, format, inexact_bit) \
+    ((uint64_t)(kind) | ((uint64_t)(format) << 8) | ((uint64_t)(inexact_bit) << 16))
+#define IR_FP_HOW_AUX(kind, format, inexact_bit, aux) (IR_FP_HOW(kind, format, inexact_bit) | ((uint64_t)(aux) << 24))
+#define IR_FP_KIND(how) ((unsigned)((how) & 0xff))
+#define IR_FP_FORMAT(how) ((unsigned)(((how) >> 8) & 0xff))
+#define IR_FP_INEXACT_BIT(how) ((unsigned)(((how) >> 16) & 0x3f))
+#define IR_FP_AUX(how) ((unsigned)(((how) >> 24) & 0xff))
+#define IR_FP_HOW_BITS 0xff3fffffull   /* the fields above; anything else is invalid */
+#define IR_FP_WANT_FLAGS (1ull << 32)
+/* The operand/result type of a format; the operand and result types of an FP op (a
+ * conversion's integer side, REL's result: IR_VOID, any integer). */
+enum ir_type ir_fp_type(unsigned format);
+enum ir_type ir_fp_arg_type(uint64_t how);
+enum ir_type ir_fp_result_type(uint64_t how);
+/* The fast case both tiers share (ir_fp.c): true with *r and *inexact when every lane
+ * is ordinary. The interpreter's whole FP/FPFLAGS, fallback included: */
+bool ir_fp_fast(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 *r, bool *inexact);
+bool ir_fp_fast3(uint64_t how, ir_u128 a, ir_u128 b, ir_u128 c, ir_u128 *r, bool *inexact);
+struct ir_fp_memo {   /* the last evaluation (FP and FPFLAGS come in pairs) */
+    bool valid;
+    uint64_t how, helper;
+    ir_u128 a, b, c, value, flags;
+};
+ir_u128 ir_fp_eval(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, bool flags, struct ir_fp_memo *m);
+ir_u128 ir_fp_eval3(void *cpu, uint64_t how, uint64_t helper, ir_u128 a, ir_u128 b, ir_u128 c, bool flags,
+                    struct ir_fp_memo *m);
+
 /* Most instructions one block may hold (builders fail the block beyond it). Frontends
  * end a block before a guest instruction once it holds IR_BLOCK_SOFT_LIMIT, so a block
  * fails only when memory runs out: no single guest instruction lifts to half the cap. */
@@ -165,6 +236,11 @@ void ir_jump_ind(struct ir_block *b, ir_val target_pc);
 void ir_branch(struct ir_block *b, ir_val cond, uint64_t taken_pc, uint64_t not_taken_pc);
 void ir_stop(struct ir_block *b, enum ir_stop_reason reason, uint64_t detail);
 bool ir_block_terminated(const struct ir_block *b);
+/* FP / FPFLAGS (see IR_FP_HOW above; t is the flag field's type). */
+ir_val ir_fp(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y);
+ir_val ir_fp_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y);
+ir_val ir_fp_fma(struct ir_block *b, uint64_t how, uint32_t helper, ir_val x, ir_val y, ir_val z);
+ir_val ir_fp_fma_flags(struct ir_block *b, enum ir_type t, uint64_t how, uint32_t helper, ir_val x, ir_val y, ir_val z);
 
 /* Checks types, operand counts, use-before-def and termination; on failure writes a
  * message to err (if given) and returns false. */

@@ -102,6 +102,23 @@ static void put_body(struct out *o, const struct ir_insn *in)
         put(o, ")");
         return;
     }
+    case IR_FP: case IR_FPFLAGS: {
+        static const char *const kinds[IR_FP_KIND_COUNT] = { "add", "sub", "mul", "div", "sqrt", "cmp", "rel", "min",
+                                                             "max", "sitof", "uitof", "ftosi", "ftoui", "fma" };
+        static const char *const fmts[IR_FP_FORMAT_COUNT] = { "f32", "f64", "4xf32", "2xf64" };
+        unsigned k = IR_FP_KIND(in->imm), f = IR_FP_FORMAT(in->imm);
+        const struct ir_helper *h = ir_helper_get((uint32_t)in->imm2);
+        put(o, "%s.%s.%s", in->op == IR_FP ? "fp" : "fpflags", k < IR_FP_KIND_COUNT ? kinds[k] : "?",
+            f < IR_FP_FORMAT_COUNT ? fmts[f] : "?");
+        if (IR_FP_AUX(in->imm))
+            put(o, ".%u", IR_FP_AUX(in->imm));
+        put(o, " ");
+        put_args(o, in, in->arg[2] ? 3 : 2, false);
+        put(o, " else %s", h ? h->name : "?");
+        if (in->op == IR_FPFLAGS)
+            put(o, ", inexact=%u", IR_FP_INEXACT_BIT(in->imm));
+        return;
+    }
     case IR_INSN_START:
         put(o, "insn_start 0x%llx, %llu", (unsigned long long)in->imm, (unsigned long long)in->imm2);
         return;

@@ -55,8 +55,8 @@ static bool check_operands(struct vctx *c, uint32_t i)
             continue;
         }
         if (!a) {
-            if (in->op == IR_CALL)
-                continue;   /* helper arguments are optional */
+            if (in->op == IR_CALL || (k == 2 && (in->op == IR_FP || in->op == IR_FPFLAGS)))
+                continue;   /* helper arguments are optional; FP's third is FMA's */
             return fail(c, i, "operand %u of %s missing", k, ir_op_info[in->op].name);
         }
         if (a > i)
@@ -95,6 +95,32 @@ static bool check_arith(struct vctx *c, uint32_t i, const struct ir_insn *in)
     default:
         return true;
     }
+}
+
+/* FP/FPFLAGS: a known kind and format, operands of the kind's type (the format's, a
+ * conversion's integer), a pure fallback helper, and for FPFLAGS a result wide enough
+ * for the inexact bit; FP's result has the kind's type (REL, scalar formats only: any
+ * integer). */
+static bool check_fp(struct vctx *c, uint32_t i, const struct ir_insn *in)
+{
+    const struct ir_block *b = c->b;
+    unsigned ft = ir_fp_type(IR_FP_FORMAT(in->imm));
+    const struct ir_helper *h = ir_helper_get((uint32_t)in->imm2);
+    unsigned kind = IR_FP_KIND(in->imm);
+    bool rel = kind == IR_FP_REL;
+    if (kind >= IR_FP_KIND_COUNT || ft == IR_VOID || (in->imm & ~IR_FP_HOW_BITS) != 0 ||
+        (rel && ft == IR_I128))
+        return fail(c, i, "bad floating-point operation %llu", (unsigned long long)in->imm);
+    unsigned at = ir_fp_arg_type(in->imm), rt = ir_fp_result_type(in->imm);
+    if (ty(b, in->arg[0]) != at || ty(b, in->arg[1]) != at ||
+        (kind == IR_FP_FMA ? ty(b, in->arg[2]) != at : in->arg[2] != IR_NONE))
+        return fail(c, i, "floating-point operands must have the operation's type");
+    if (!h || h->flags != IR_HELPER_PURE)
+        return fail(c, i, "floating-point fallback must be a registered pure helper");
+    if (in->op == IR_FP ? (rel ? in->type < IR_I8 : in->type != rt)
+                        : in->type < IR_I8 || IR_FP_INEXACT_BIT(in->imm) >= in->type)
+        return fail(c, i, "bad floating-point result type");
+    return true;
 }
 
 /* Integer vectors: i128 operands (a shift's count excepted), a lane width of 8, 16,
@@ -147,6 +173,8 @@ static bool check_values(struct vctx *c, uint32_t i, const struct ir_insn *in)
         if (in->imm >= t0 || in->imm + t1 > t0 || in->type != t0)
             return fail(c, i, "insert of bits beyond the operand");
         return true;
+    case IR_FP: case IR_FPFLAGS:
+        return check_fp(c, i, in);
     default:
         return ir_op_is_vector(in->op) ? check_vector(c, i, in) : check_arith(c, i, in);
     }

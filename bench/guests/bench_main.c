@@ -12,6 +12,7 @@
 #define W_BOOT 7
 #define W_VEC_DOT 8
 #define W_VEC_SCAN 9
+#define W_FP_MIX 10
 
 #if BENCH_WORKLOAD == W_BOOT
 #include "boot.h"   /* only the boot images build with its generated sources */
@@ -39,6 +40,8 @@ uint64_t bench_main(void)
     return bench_vec_dot(BENCH_VEC_DOT_PASSES);
 #elif BENCH_WORKLOAD == W_VEC_SCAN
     return bench_vec_scan(BENCH_VEC_SCAN_PASSES);
+#elif BENCH_WORKLOAD == W_FP_MIX
+    return bench_fp_mix(BENCH_FP_ITERS);
 #else
 #error "BENCH_WORKLOAD must name a workload"
 #endif

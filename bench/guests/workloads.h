@@ -31,6 +31,8 @@ uint64_t bench_fib(uint64_t n);
 uint64_t bench_translate(void);
 /* workloads_fp.c: the double-precision chain; returns the result's bits. */
 uint64_t bench_fp_loop(uint64_t iters);
+/* workloads_fp.c: int<->double conversions, compares and MIN/MAX in a loop. */
+uint64_t bench_fp_mix(uint64_t iters);
 /* workloads_vec.c: integer SIMD (AVX2 on x86-64, AdvSIMD on AArch64). */
 uint64_t bench_vec_dot(uint64_t passes);
 uint64_t bench_vec_scan(uint64_t passes);

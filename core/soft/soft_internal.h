@@ -83,6 +83,10 @@ void soft_exec_leave(struct soft_vcpu *sv);
 void soft_post_tlb_flush_all(struct vm *vm, const struct vcpu *except);
 
 /* host_guard.c: guest accesses to host memory the client took away end the run. */
+/* The host FP environment of an execution period (host_fp.c): the default while
+ * guest code runs, the thread's own outside. */
+void soft_host_fp_enter(void);
+void soft_host_fp_leave(void);
 void soft_guard_install(void);
 void soft_guard_enter(struct soft_vcpu *sv);
 void soft_guard_leave(void);

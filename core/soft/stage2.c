@@ -41,6 +41,7 @@ void soft_exec_enter(struct soft_vcpu *sv)
 {
     atomic_fetch_add(&sv->exec_seq, 1);   /* odd: executing (seq_cst, pairs with the waiter) */
     soft_guard_enter(sv);
+    soft_host_fp_enter();
     uint32_t req = atomic_load(&sv->vcpu->requests);
     if (req & VCPU_REQ_TLB_FLUSH) {
         atomic_fetch_and(&sv->vcpu->requests, ~(uint32_t)VCPU_REQ_TLB_FLUSH);
@@ -50,6 +51,7 @@ void soft_exec_enter(struct soft_vcpu *sv)
 
 void soft_exec_leave(struct soft_vcpu *sv)
 {
+    soft_host_fp_leave();
     soft_guard_leave();
     atomic_fetch_add(&sv->exec_seq, 1);
 }

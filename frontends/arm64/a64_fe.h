@@ -20,6 +20,7 @@ struct a64_tc {
     uint64_t pc;        /* pc of the instruction being translated */
     unsigned el;        /* exception level the block runs at (in the mode key) */
     bool fp_enabled;    /* CPACR_EL1.FPEN allows FP/SIMD at this EL (in the mode key) */
+    bool fp_default;    /* FPCR's RMode, FZ and DN are 0: arithmetic lifts to the IR's FP ops */
     bool sp_align;      /* SCTLR_EL1.SA/SA0 checks SP-based addresses (in the mode key) */
     bool breakpoints;   /* hardware breakpoints armed (in the mode key) */
     bool watchpoints;   /* watchpoints armed: data accesses are checked (in the mode key) */
@@ -106,6 +107,7 @@ enum a64_helper {
     A64_H_SIMD_MEM,     /* (insn, pc, 0): LD1-4/ST1-4 structures */
     A64_H_BREAKPOINT,   /* (pc, 0, 0): hardware breakpoint check before an instruction */
     A64_H_WATCHPOINT,   /* (addr, size | write << 8, pc): watchpoint check before a data access */
+    A64_H_FP_DEFAULT,   /* the IR FP ops' fallback, FPCR the default (pure) */
     A64_H_COUNT
 };
 extern uint32_t a64_helper_id[A64_H_COUNT];
@@ -167,6 +169,10 @@ void a64_take_interrupt(struct soft_cpu *cpu, uint64_t vector_offset);
 void a64_set_mode(struct a64_state *st, uint64_t new_pstate);
 void a64_helpers_register(void);
 void a64_fp_helpers_register(void);   /* fp_helpers.c */
+extern const struct ir_helper a64_fp_default_helper;
+/* AdvSIMD FADD/FSUB/FMUL/FDIV/FSQRT (vector, 4S/2D) as packed IR FP ops under the
+ * default FPCR (trans_fp.c); false when the instruction is not one of them. */
+bool a64_simd_fp_ir(struct a64_tc *t, uint32_t insn, bool misc);
 /* Scalar FP operations on raw bits (fp_helpers.c), also used lane by lane. */
 /* The operation codes in the low byte of their control words. */
 enum fp_binop { FB_ADD, FB_SUB, FB_MUL, FB_DIV, FB_NMUL, FB_MAX, FB_MIN, FB_MAXNM, FB_MINNM, FB_MULX, FB_RECPS, FB_RSQRTS };

@@ -41,9 +41,13 @@ static bool is_nan(const struct fmt *f, uint64_t v) { return (v & f->exp) == f->
 static bool is_snan(const struct fmt *f, uint64_t v) { return is_nan(f, v) && !(v & f->quiet); }
 static bool is_denormal(const struct fmt *f, uint64_t v) { return !(v & f->exp) && (v & f->frac); }
 
+/* The IR FP ops' fallback (a64_fp_default) runs these helpers without a vCPU (cpu is
+ * NULL): on this thread's scratch state, FPCR the default, its FPSR the flags. */
+static _Thread_local struct a64_state scratch;
+
 static struct a64_state *state(void *cpu)
 {
-    return a64_st(cpu);
+    return cpu ? a64_st(cpu) : &scratch;
 }
 
 /* Rounding: FPCR.RMode 0 nearest, 1 +inf, 2 -inf, 3 zero. */
@@ -639,6 +643,73 @@ ir_u128 a64_fp_cvt(void *cpu, ir_u128 ra, ir_u128 rb, ir_u128 rc)
     return out;
 }
 
+/* One lane of an IR FP op (jit/ir.h) as the helpers above compute it, its flags into
+ * the scratch FPSR. CMP's aux is a predicate (0 EQ as FCMEQ, 1 LT as FCMGT with its
+ * operands swapped, 2 LE as FCMGE; the ordered ones signal on a quiet NaN); REL's is
+ * FCMPE's signalling; MIN/MAX's picks the NM forms; the conversions' integer is 64
+ * bits wide when sf is set. */
+static uint64_t default_lane(uint64_t how, uint64_t x, uint64_t y, uint64_t ftype, uint64_t sf)
+{
+    static const enum fp_binop binop[IR_FP_SQRT] = { FB_ADD, FB_SUB, FB_MUL, FB_DIV };
+    unsigned kind = IR_FP_KIND(how), aux = IR_FP_AUX(how);
+    switch (kind) {
+    case IR_FP_SQRT: return a64_fp_unop(NULL, x, 0, FU_SQRT | (ftype << 8));
+    case IR_FP_MIN: return a64_fp_binop(NULL, x, y, (aux ? FB_MINNM : FB_MIN) | (ftype << 8));
+    case IR_FP_MAX: return a64_fp_binop(NULL, x, y, (aux ? FB_MAXNM : FB_MAX) | (ftype << 8));
+    case IR_FP_CMP: case IR_FP_REL: {
+        unsigned p = aux & 7;
+        bool signal = kind == IR_FP_REL ? (aux & 1) : ((p == 1 || p == 2) != ((aux >> 4) & 1));
+        uint64_t nzcv = (uint64_t)a64_fp_cmp(NULL, x, y, ftype | (signal ? 0x100u : 0));
+        bool lt = nzcv == NZCV_LT, eq = nzcv == NZCV_EQ, un = !lt && !eq && nzcv != NZCV_GT;
+        if (kind == IR_FP_REL)
+            return lt ? IR_FP_REL_LT : eq ? IR_FP_REL_EQ : un ? IR_FP_REL_UN : IR_FP_REL_GT;
+        static const uint8_t holds_lt = 0xd6, holds_eq = 0xa5, holds_gt = 0xf0, holds_un = 0x78;   /* bit p */
+        uint8_t set = un ? holds_un : lt ? holds_lt : eq ? holds_eq : holds_gt;
+        return ((set >> p) & 1) ? (ftype ? ~0ull : 0xffffffffull) : 0;
+    }
+    case IR_FP_SITOF: case IR_FP_UITOF: case IR_FP_FTOSI: case IR_FP_FTOUI: {
+        static const enum fp_cvt cvt[] = { FC_SCVTF, FC_UCVTF, FC_FCVTZS, FC_FCVTZU };
+        uint64_t rm = (aux & IR_FP_CVT_NEAREST) ? RM_NEAREST : RM_ZERO;
+        return a64_fp_cvt(NULL, x, 0, cvt[kind - IR_FP_SITOF] | (ftype << 8) | (sf << 10) | (rm << 12));
+    }
+    default: return kind < IR_FP_SQRT ? a64_fp_binop(NULL, x, y, binop[kind] | (ftype << 8)) : 0;
+    }
+}
+
+/* The fallback of the IR's FP ops under the default FPCR (trans_fp.c), scalar or lane
+ * by lane as the SIMD helper does: the value or the FPSR flags. */
+static ir_u128 fp_default(void *cpu, ir_u128 a, ir_u128 b, ir_u128 how)
+{
+    (void)cpu;
+    unsigned kind = IR_FP_KIND((uint64_t)how), fmt = IR_FP_FORMAT((uint64_t)how);
+    if (kind >= IR_FP_KIND_COUNT || fmt >= IR_FP_FORMAT_COUNT)
+        return 0;
+    uint64_t ftype = (fmt == IR_FP_F64 || fmt == IR_FP_V2F64) ? 1 : 0;
+    unsigned lanes = fmt == IR_FP_V4F32 ? 4 : fmt == IR_FP_V2F64 ? 2 : 1, w = ftype ? 64 : 32;
+    ir_u128 lane_mask = ftype ? ~0ull : 0xffffffffull, r = 0;
+    scratch.fpcr = 0;
+    scratch.fpsr = 0;
+    if (kind == IR_FP_FMA) {   /* one lane, z above how (jit/ir.h) */
+        unsigned aux = IR_FP_AUX((uint64_t)how);
+        ir_u128 ctl = ((ir_u128)ftype << 64) | ((ir_u128)(aux & IR_FP_FMA_NEG_PROD) << 66) |
+                      ((ir_u128)((aux & IR_FP_FMA_NEG_ADD) >> 1) << 67);
+        r = a64_fp_fma(NULL, a, b, (ir_u128)(uint64_t)(how >> 64) | ctl);
+        return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
+    }
+    if (lanes == 1) {   /* a scalar conversion's integer may be wider than the float */
+        uint64_t sf = (IR_FP_AUX((uint64_t)how) & IR_FP_CVT_64) != 0;
+        r = default_lane((uint64_t)how, (uint64_t)a, (uint64_t)b, ftype, sf);
+        return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
+    }
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = (uint64_t)((a >> (w * i)) & lane_mask), y = (uint64_t)((b >> (w * i)) & lane_mask);
+        r |= ((ir_u128)default_lane((uint64_t)how, x, y, ftype, ftype) & lane_mask) << (w * i);
+    }
+    return ((uint64_t)how & IR_FP_WANT_FLAGS) ? scratch.fpsr : r;
+}
+
+const struct ir_helper a64_fp_default_helper = { "a64_fp_default", fp_default, IR_HELPER_PURE };
+
 #define FP_HELPER (IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
 
 void a64_fp_helpers_register(void)
@@ -652,4 +723,5 @@ void a64_fp_helpers_register(void)
     };
     for (unsigned i = A64_H_FP_BINOP; i <= A64_H_FP_CVT; i++)
         a64_helper_id[i] = ir_helper_register(&helpers[i]);
+    a64_helper_id[A64_H_FP_DEFAULT] = ir_helper_register(&a64_fp_default_helper);
 }

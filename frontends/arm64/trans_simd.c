@@ -194,8 +194,15 @@ static bool simd_group(struct a64_tc *t, uint32_t insn, enum a64_simd_group grou
     return true;
 }
 
-bool trans_asimdsame(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SAME); }
-bool trans_asimdmisc(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_MISC); }
+bool trans_asimdsame(struct a64_tc *t, uint32_t insn)
+{
+    return a64_simd_fp_ir(t, insn, false) || simd_group(t, insn, A64_SIMD_SAME);
+}
+
+bool trans_asimdmisc(struct a64_tc *t, uint32_t insn)
+{
+    return a64_simd_fp_ir(t, insn, true) || simd_group(t, insn, A64_SIMD_MISC);
+}
 bool trans_asimdshf(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_SHIFT); }
 bool trans_asimdall(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_ACROSS); }
 bool trans_asimdperm(struct a64_tc *t, uint32_t insn) { return simd_group(t, insn, A64_SIMD_PERM); }

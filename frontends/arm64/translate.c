@@ -17,6 +17,8 @@
 #define MODE_STEP 16u
 #define MODE_BREAKPOINTS 32u
 #define MODE_WATCHPOINTS 64u
+#define MODE_FPCR_DEFAULT 128u   /* FPCR.RMode/FZ/DN clear (only MSR, which ends its block, writes FPCR) */
+#define FPCR_ARITH_CONTROLS 0x03c00000ull   /* RMode, FZ, DN */
 #define SCTLR_SA (1ull << 3)
 #define SCTLR_SA0 (1ull << 4)
 
@@ -53,7 +55,8 @@ static uint32_t fe_mode_key(const struct soft_cpu *cpu)
 {
     const struct a64_state *st = cpu->state;
     uint32_t key = (a64_el(st) == 0 ? MODE_EL0 : 0) | (fp_enabled(st) ? MODE_FP : 0) |
-                   ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0);
+                   ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0) |
+                   ((st->fpcr & FPCR_ARITH_CONTROLS) ? 0 : MODE_FPCR_DEFAULT);
     if (a64_debug_idle(cpu))
         return key;
     return key | (a64_step_active(cpu) ? MODE_STEP : 0) | (a64_breakpoints_armed(cpu) ? MODE_BREAKPOINTS : 0) |
@@ -87,7 +90,8 @@ static bool fe_translate(struct soft_cpu *cpu, struct ir_block *b)
         return false;
     struct a64_tc t = { .b = b, .cpu = cpu, .el = a64_el(st), .fp_enabled = fp_enabled(st),
                         .sp_align = sp_align(st), .breakpoints = a64_breakpoints_armed(cpu),
-                        .watchpoints = a64_watchpoints_armed(cpu) };
+                        .watchpoints = a64_watchpoints_armed(cpu),
+                        .fp_default = !(st->fpcr & FPCR_ARITH_CONTROLS) };
     if (st->pstate & A64_PSTATE_IL) {
         /* Illegal execution state: the first instruction takes EC 0x0e. */
         ir_insn_start(b, pc, 4);

@@ -129,6 +129,17 @@ static uint64_t fma_elem(const struct fbits *t, uint32_t mxcsr, const uint64_t o
     return r;
 }
 
+/* One FMA element under the default MXCSR without a vCPU (the IR FP ops' fallback,
+ * sse_fp_ir.c): x, y, z in their roles; the value, or (want_flags) its MXCSR flags. */
+uint64_t x86_fma_default(bool f64, uint64_t x, uint64_t y, uint64_t z, bool neg_xy, bool neg_z, bool want_flags)
+{
+    static const unsigned identity[3] = { 0, 1, 2 };
+    const uint64_t ops[3] = { x, y, z };
+    unsigned flags = 0;
+    uint64_t r = fma_elem(f64 ? &F64 : &F32, 0x1f80u, ops, identity, neg_xy, neg_z, &flags);
+    return want_flags ? flags : r;
+}
+
 static void fma_lanes(unsigned how, uint32_t mxcsr, const x86_lanes *d, const x86_lanes *a, const x86_lanes *b,
                       x86_lanes *r, unsigned *flags)
 {

@@ -16,9 +16,11 @@
 #define INTR_BLOCK_STI (1u << 0)
 #define INTR_BLOCK_MOV_SS (1u << 1)
 #define INTR_BLOCK_NMI (1u << 3)
-#define MK_CS_HASH_SHIFT 17
+#define MK_CS_HASH_SHIFT 18
 #define X86_XCR0_SSE_AVX 0x6ull
-#define MK_CS_HASH_MASK 0x3fffu   /* 14 bits: bit 31 is X86_MK_AVX */
+#define MK_CS_HASH_MASK 0x1fffu   /* 13 bits: bit 17 is X86_MK_MXCSR_DEFAULT, 31 X86_MK_AVX */
+#define MXCSR_CONTROLS 0xffc0u    /* DAZ, the masks, RC, FZ */
+#define MXCSR_DEFAULT 0x1f80u
 #define REAL_BASE_LIMIT 0x100000u       /* bases below 1 MiB that are multiples of 16 */
 #define REAL_BASE_ALIGN 0xfu
 #define REAL_BASE_SHIFT 4
@@ -95,7 +97,7 @@ unsigned x86_cpl(const struct x86_state *st)
 
 /* CS.base in the key: relative targets depend on it. Real-mode and virtual-8086
  * bases (selector * 16) go in exactly modulo 2^14 paragraphs, so two bases that can
- * reach the same linear pc (less than 64 KiB apart) never share a key; other bases
+ * reach the same linear pc (less than 64 KiB apart; 2^13 paragraphs are 128 KiB) never share a key; other bases
  * are hashed. */
 static uint32_t cs_base_hash(uint64_t base)
 {
@@ -122,6 +124,7 @@ uint32_t x86_mode_key_of(const struct x86_state *st)
     k |= (st->rflags & X86_FLAG_TF) ? X86_MK_TF : 0;
     k |= x86_dbg_armed(st) ? X86_MK_DBG : 0;
     k |= x86_ac_armed(st) ? X86_MK_AC : 0;
+    k |= (st->fpu.mxcsr & MXCSR_CONTROLS) == MXCSR_DEFAULT ? X86_MK_MXCSR_DEFAULT : 0;
     k |= (st->cr4 & X86_CR4_OSXSAVE) && (st->xcr0 & X86_XCR0_SSE_AVX) == X86_XCR0_SSE_AVX ? X86_MK_AVX : 0;
     if (code != X86_CODE64)
         k |= cs_base_hash(st->seg[X86_CS].base) << MK_CS_HASH_SHIFT;
@@ -423,7 +426,9 @@ static bool inside(uint32_t off, uint32_t size, size_t lo, size_t len)
 }
 
 /* Registers, the lazily kept arithmetic flags, x87/SSE state and RFLAGS.DF: nothing
- * check_events or the mode key reads. */
+ * check_events or the mode key reads, but for MXCSR's controls (X86_MK_MXCSR_DEFAULT),
+ * which no SET writes: only state-writing helpers do (LDMXCSR, FXRSTOR, XRSTOR), which
+ * make their block unchainable and end it; the IR sets of MXCSR only OR in flags. */
 static uint64_t fe_plain_bits(uint32_t off, uint32_t size)
 {
     if (inside(off, size, offsetof(struct x86_state, gpr), sizeof(((struct x86_state *)0)->gpr)) ||

@@ -133,6 +133,7 @@ void x86_helpers_register(void)
     x86_helper[X86_H_BITS] = ir_helper_register(&x86_bits_helper);
     x86_helper[X86_H_AVX_FP] = ir_helper_register(&x86_avx_fp_helper);
     x86_helper[X86_H_AVX_MEM] = ir_helper_register(&x86_avx_mem_helper);
+    x86_helper[X86_H_SSE_FP_PURE] = ir_helper_register(&x86_sse_fp_pure_helper);
     x86_helper[X86_H_REP_BULK] = ir_helper_register(&x86_rep_bulk_helper);
     x86_helper[X86_H_EVEX] = ir_helper_register(&x86_evex_helper);
     x86_sse_str_init();

@@ -167,5 +167,6 @@ bool lift_avx_ldmxcsr_stmxcsr(struct x86_ctx *c)
     }
     ir_val v = x86_resize(c, x86_read_op_sized(c, 0, 4), 8, false);
     x86_call(c, IR_I64, x86_helper[X86_H_FXSR], v, ir_const(c->b, IR_I64, X86_FXSR_LDMXCSR), ir_const(c->b, IR_I64, 0));
+    x86_end_system(c);   /* the new MXCSR may change the mode key (X86_MK_MXCSR_DEFAULT) */
     return true;
 }

@@ -4,6 +4,7 @@
  * the instruction. Scalar forms keep the destination's bits 127:32 (or 127:64) and
  * zero 255:128, as VEX.128 does. */
 #include "frontends/x86_64/x86_avx.h"
+#include "frontends/x86_64/x86_sse.h"
 
 enum { FMA_ADD, FMA_SUB, FMA_NADD, FMA_NSUB, FMA_ADDSUB, FMA_SUBADD };
 enum { ORDER_132, ORDER_213, ORDER_231 };
@@ -15,6 +16,9 @@ static const struct { uint8_t valid, kind, order, type; } fma_row[X86_I_COUNT] =
 #include "frontends/x86_64/x86_fma.def"
 #undef FMA_OP
 };
+
+/* Operand numbers (dst, src2, src3) in the roles x, y, z of x*y + z, by order. */
+static const unsigned fma_roles[3][3] = { { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 } };
 
 static ir_val avx_fp_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned how)
 {
@@ -30,6 +34,19 @@ bool lift_fma(struct x86_ctx *c)
         return false;
     bool wide = x86_avx_wide(in);
     struct x86_y a = x86_avx_read(c, 1, wide), b = x86_avx_read(c, 2, wide);
+    unsigned kind = fma_row[in->op].kind;
+    if ((c->mode & X86_MK_MXCSR_DEFAULT) && kind <= FMA_NSUB) {   /* the IR's FMA, roles by order */
+        struct x86_y d = x86_avx_read(c, 0, wide);
+        ir_val r[2] = { IR_NONE, IR_NONE };
+        for (unsigned half = 0; half < (wide ? 2u : 1u); half++) {
+            ir_val ops[3] = { half ? d.hi : d.lo, half ? a.hi : a.lo, half ? b.hi : b.lo };
+            const unsigned *role = fma_roles[fma_row[in->op].order];
+            r[half] = x86_fma_inline(c, ops[0], ops[role[0]], ops[role[1]], ops[role[2]], fma_row[in->op].type,
+                                     kind == FMA_NADD || kind == FMA_NSUB, kind == FMA_SUB || kind == FMA_NSUB);
+        }
+        x86_avx_write(c, &in->o[0], r[0], r[1]);
+        return true;
+    }
     unsigned how = X86_AVX_FP_FMA | (unsigned)fma_row[in->op].kind << 8 |
                    (unsigned)in->o[0].reg.num << X86_AVX_FP_REG_SHIFT |
                    (unsigned)fma_row[in->op].order << X86_AVX_FP_ORDER_SHIFT |

@@ -157,6 +157,7 @@ bool lift_ldmxcsr_stmxcsr(struct x86_ctx *c)
     }
     ir_val v = x86_resize(c, x86_read_op_sized(c, 0, 4), 8, false);
     x86_call(c, IR_I64, x86_helper[X86_H_FXSR], v, ir_const(c->b, IR_I64, FXSR_LDMXCSR), ir_const(c->b, IR_I64, 0));
+    x86_end_system(c);   /* the new MXCSR may change the mode key (X86_MK_MXCSR_DEFAULT) */
     return true;
 }
 
@@ -179,5 +180,7 @@ bool lift_fxsave_fxrstor(struct x86_ctx *c)
     ir_val addr = x86_operand_addr(c, m);
     x86_seg_guard(c, addr, FXSR_AREA_BYTES, save);   /* whole area in its segment */
     x86_call(c, IR_I64, x86_helper[X86_H_FXSR], addr, ir_const(c->b, IR_I64, how), ir_const(c->b, IR_I64, 0));
+    if (!save)
+        x86_end_system(c);   /* MXCSR may have changed: the mode key's X86_MK_MXCSR_DEFAULT */
     return true;
 }

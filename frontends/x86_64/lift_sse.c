@@ -157,6 +157,11 @@ struct x86_sse_desc x86_sse_desc_of(unsigned op)
 /* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
 ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane)
 {
+    if (c->mode & X86_MK_MXCSR_DEFAULT) {
+        ir_val r = x86_sse_fp_inline(c, a, b, op, imm);
+        if (r != IR_NONE)
+            return r;
+    }
     ir_val vec = x86_sse_vec(c, a, b, op, imm);
     if (vec)
         return vec;

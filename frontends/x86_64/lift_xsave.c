@@ -321,5 +321,7 @@ bool lift_xsave_xrstor(struct x86_ctx *c)
     ir_val edx = x86_resize(c, x86_get_gpr(c, X86_RDX, 4), 8, false);
     ir_val mask = ir_binop(c->b, IR_OR, eax, ir_binop(c->b, IR_SHL, edx, ir_const(c->b, IR_I64, 32)));
     x86_call(c, IR_I64, x86_helper[X86_H_XSAVE], addr, mask, ir_const(c->b, IR_I64, how));
+    if (forms[i].form == XS_RSTOR)
+        x86_end_system(c);   /* MXCSR may have changed: the mode key's X86_MK_MXCSR_DEFAULT */
     return true;
 }

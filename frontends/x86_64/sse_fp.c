@@ -722,27 +722,37 @@ static void quiet_compare_op(unsigned op, unsigned imm, const struct fp_desc *d,
     }
 }
 
+/* The operation under mxcsr: the result in *r, the MXCSR flags it raises (nothing
+ * committed). */
+static unsigned evaluate(unsigned op, unsigned imm, uint32_t mxcsr, lanes_t *a, lanes_t *b, lanes_t *r)
+{
+    const struct fp_desc *d = &fp_desc[op];
+    if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, a, b, r))
+        return 0;
+    if (quiet_compare(d, mxcsr, a, b)) {
+        quiet_compare_op(op, imm, d, a, b, r);   /* no flag can come out */
+        return 0;
+    }
+    unsigned flags = sources(op, imm, d, mxcsr, a, b);
+    if (d->cls == FPC_HOST)
+        return flags | host_op(op, imm, d, mxcsr, a, b, r);
+    return flags | explicit_op(op, imm, d, mxcsr, a, b, r);
+}
+
 ir_u128 x86_h_sse_fp(void *vcpu, ir_u128 av, ir_u128 bv, ir_u128 cv)
 {
     unsigned op = (unsigned)(cv & 0xff), imm = (unsigned)((cv >> 8) & 0xff);
     unsigned lane = (unsigned)((cv >> X86_SSE_LANE_SHIFT) & 3);
-    const struct fp_desc *d = &fp_desc[op];
-    uint32_t mxcsr = x86_st(vcpu)->fpu.mxcsr;
     lanes_t a = { .v = av }, b = { .v = bv }, r;
-    unsigned flags = 0;
-    if (d->cls == FPC_HOST && (mxcsr & MX_FAST_MASK) == MX_FAST_WANT && fast_path(op, d, &a, &b, &r))
-        goto done;
-    if (quiet_compare(d, mxcsr, &a, &b)) {
-        quiet_compare_op(op, imm, d, &a, &b, &r);   /* no flag can come out */
-        goto done;
-    }
-    flags = sources(op, imm, d, mxcsr, &a, &b);
-    if (d->cls == FPC_HOST)
-        flags |= host_op(op, imm, d, mxcsr, &a, &b, &r);
-    else
-        flags |= explicit_op(op, imm, d, mxcsr, &a, &b, &r);
-done:
+    unsigned flags = evaluate(op, imm, x86_st(vcpu)->fpu.mxcsr, &a, &b, &r);
     if (flags || lane != X86_SSE_LANE_ONLY)
         x86_sse_fp_commit_lane(vcpu, flags, lane);
     return r.v;
+}
+
+ir_u128 x86_sse_fp_eval(unsigned op, unsigned imm, uint32_t mxcsr, ir_u128 av, ir_u128 bv, bool want_flags)
+{
+    lanes_t a = { .v = av }, b = { .v = bv }, r;
+    unsigned flags = evaluate(op, imm, mxcsr, &a, &b, &r);
+    return want_flags ? flags : r.v;
 }

@@ -128,7 +128,11 @@ bool x86_translate_standalone(struct soft_cpu *cpu, struct ir_block *b);
 #define X86_MK_TF (1u << 14)           /* single-step: one instruction a block, #DB after */
 #define X86_MK_DBG (1u << 15)          /* DR7 breakpoint enabled or RF set: checks */
 #define X86_MK_AC (1u << 16)           /* CR0.AM && EFLAGS.AC && CPL 3: alignment checks */
-/* (bits 17-30: the CS base hash outside 64-bit mode, frontend.c) */
+/* MXCSR's controls are the default (round to nearest, no DAZ/FTZ, every exception
+ * masked): SSE arithmetic lifts to the IR's FP ops (sse_fp_ir.c). Only helpers write
+ * those controls (LDMXCSR, FXRSTOR, XRSTOR), and each ends its block. */
+#define X86_MK_MXCSR_DEFAULT (1u << 17)
+/* (bits 18-30: the CS base hash outside 64-bit mode, frontend.c) */
 #define X86_MK_AVX (1u << 31)          /* CR4.OSXSAVE and XCR0 enables SSE and AVX: VEX is legal */
 
 uint32_t x86_mode_key_of(const struct x86_state *st);
@@ -298,6 +302,7 @@ enum x86_helper_id {
     X86_H_BITS,      /* PDEP/PEXT, decimal adjusts (lift_ext.c) */
     X86_H_AVX_FP,    /* FMA3, F16C under MXCSR (avx_fp.c) */
     X86_H_AVX_MEM,   /* masked moves and gathers (lift_avx_mem.c) */
+    X86_H_SSE_FP_PURE, /* the FP ops' fallback under the default MXCSR (sse_fp_ir.c) */
     X86_H_REP_BULK,  /* REP MOVS/STOS in bulk (lift_string.c) */
     X86_H_EVEX,      /* AVX-512 and opmask instructions (avx512_exec.c) */
     X86_H_COUNT

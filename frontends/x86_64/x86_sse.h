@@ -67,6 +67,21 @@ enum x86_sse_op {
 ir_u128 x86_h_sse(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 ir_u128 x86_h_sse_fp(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 bool x86_sse_op_is_fp(unsigned op);
+/* The same operation under a given MXCSR without touching the vCPU: the result, or
+ * (want_flags) the MXCSR flags it raises (the reference for the IR's FP ops). */
+ir_u128 x86_sse_fp_eval(unsigned op, unsigned imm, uint32_t mxcsr, ir_u128 a, ir_u128 b, bool want_flags);
+/* SSE arithmetic as the IR's FP ops when MXCSR is the default (X86_MK_MXCSR_DEFAULT):
+ * the result, with MXCSR's flags updated, or IR_NONE for an operation they do not
+ * cover (sse_fp_ir.c). */
+ir_val x86_sse_fp_inline(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm);
+extern const struct ir_helper x86_sse_fp_pure_helper;
+/* avx_fp.c: one FMA3 element under the default MXCSR (x, y, z in their roles). */
+uint64_t x86_fma_default(bool f64, uint64_t x, uint64_t y, uint64_t z, bool neg_xy, bool neg_z, bool want_flags);
+/* FMA3 (VFMADD/VFMSUB/VFNMADD/VFNMSUB, not the ADDSUB forms) on 128 bits as an IR FMA
+ * under the default MXCSR (sse_fp_ir.c): x, y, z in their roles, type 0-3 PS/PD/SS/SD,
+ * the product and/or the addend negated; the scalar forms keep d's upper lanes. */
+ir_val x86_fma_inline(struct x86_ctx *c, ir_val d, ir_val x, ir_val y, ir_val z, unsigned type, bool neg_xy,
+                      bool neg_z);
 /* MXCSR gets the flags (MXCSR bit layout); an unmasked one raises #XM (#UD without
  * CR4.OSXMMEXCPT) and unwinds (sse_fp.c). A 256-bit operation runs as two calls:
  * the lower lane's keeps its flags aside (x86_soft_flags.xm_deferred), the upper

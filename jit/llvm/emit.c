@@ -308,6 +308,7 @@ static LLVMValueRef pure_value(struct em_fn *f, const struct interp_insn *in, ui
     case IR_TRUNC: return LLVMBuildTrunc(bd, x, em_ty(f, w), "");
     case IR_EXTRACT: return extract(f, in, x);
     case IR_INSERT: return insert(f, in, x, y);
+    case IR_FP: case IR_FPFLAGS: return em_fp_value(f, in, op);
     default: return em_vec_value(f, in, op);
     }
 }

@@ -6,6 +6,9 @@
  * their alignment #GP and the MXCSR check on restore, #NM with CR0.TS. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #include "support/backend.h"
 #include "x86_guest.h"
@@ -417,4 +420,63 @@ Test(soft_x86_sse_mxcsr, fxsave_legacy_mode)
     cr_expect_eq(r0, e0, "XMM0 after FXRSTOR %#llx", (unsigned long long)r0);
     cr_expect_eq(r8, PATTERN1, "XMM8 changed outside 64-bit mode: %#llx", (unsigned long long)r8);
     xg_destroy(&g);
+}
+
+/* The rounding mode flipped by LDMXCSR inside a loop: each iteration's exact MULSD
+ * (1*3) and inexact DIVSD (1/3) round and flag under the MXCSR of that iteration,
+ * whether the block ran under the default MXCSR (where the soft route computes with
+ * host FP instructions) or not. Flags are cleared at the end of each iteration, so
+ * each iteration's PE is its own. */
+static void rounding_loop(unsigned host_mxcsr)
+{
+    struct xg g;
+    setup(&g);
+    /* mov ecx, 4; xor edx, edx
+     * 1: movapd xmm4, xmm0; mulsd xmm4, xmm1; stmxcsr [rbx+rdx*4+64]
+     *    movapd xmm2, xmm0; divsd xmm2, xmm1; movsd [rbx+rdx*8+16], xmm2
+     *    stmxcsr [rbx+rdx*4+128]; stmxcsr [rbx]; xor dword [rbx], 0x4000 (RC nearest <-> up)
+     *    and dword [rbx], ~0x3f; ldmxcsr [rbx]; inc edx; dec ecx; jnz 1b */
+    static const char code[] =
+        "\xb9\x04\x00\x00\x00\x31\xd2\x66\x0f\x28\xe0\xf2\x0f\x59\xe1\x0f\xae\x5c\x93\x40\x66\x0f\x28\xd0"
+        "\xf2\x0f\x5e\xd1\xf2\x0f\x11\x54\xd3\x10\x0f\xae\x9c\x93\x80\x00\x00\x00\x0f\xae\x1b\x81\x33\x00"
+        "\x40\x00\x00\x83\x23\xc0\x0f\xae\x13\xff\xc2\xff\xc9\x75\xc8";
+    memset(g.ram + XG_DATA, 0, 256);
+#if defined(__x86_64__)
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(host_mxcsr);
+    struct run r = RUN(&g, code, MXCSR_DEFAULT, D_ONE, D_THREE, 0, false);
+    unsigned after = _mm_getcsr();
+    _mm_setcsr(saved);
+    cr_expect_eq(after & ~0x3fu, host_mxcsr & ~0x3fu, "the client thread's MXCSR came back as %#x", after);
+#else
+    (void)host_mxcsr;
+    struct run r = RUN(&g, code, MXCSR_DEFAULT, D_ONE, D_THREE, 0, false);
+#endif
+    expect_completed(&r, sizeof(code) - 1);
+    static const uint64_t third[2] = { 0x3fd5555555555555ull, 0x3fd5555555555556ull };   /* nearest, up */
+    for (unsigned i = 0; i < 4; i++) {
+        uint32_t rc = (i & 1) ? RC_UP : 0, after_mul, after_div;
+        uint64_t q;
+        memcpy(&after_mul, g.ram + XG_DATA + 64 + 4 * i, 4);
+        memcpy(&after_div, g.ram + XG_DATA + 128 + 4 * i, 4);
+        memcpy(&q, g.ram + XG_DATA + 16 + 8 * i, 8);
+        cr_expect_eq(q, third[i & 1], "iteration %u: 1/3 = %#llx", i, (unsigned long long)q);
+        cr_expect_eq(after_mul, MXCSR_DEFAULT | rc, "iteration %u: MXCSR after the exact MULSD %#x", i, after_mul);
+        cr_expect_eq(after_div, MXCSR_DEFAULT | rc | MXCSR_PE, "iteration %u: MXCSR after DIVSD %#x", i, after_div);
+    }
+    cr_expect_eq(r.mxcsr, MXCSR_DEFAULT, "MXCSR at the end %#x", r.mxcsr);
+    xg_destroy(&g);
+}
+
+Test(soft_x86_sse_mxcsr, rounding_mode_flipped_in_a_loop)
+{
+    rounding_loop(MXCSR_DEFAULT);
+}
+
+/* The same with the client thread's own MXCSR at FTZ, DAZ and round up (a VMM
+ * built with -ffast-math that also called fesetround(FE_UPWARD)): the guest's results and flags do
+ * not change, and the thread gets its MXCSR back. */
+Test(soft_x86_sse_mxcsr, the_client_threads_mxcsr_does_not_leak_in)
+{
+    rounding_loop(MXCSR_DEFAULT | MXCSR_FZ | MXCSR_DAZ | RC_UP);
 }

@@ -1,7 +1,8 @@
 /* The compiled tier against the interpreter, its reference: random verified IR blocks
  * (every pure op at every width, guest-state reads and writes of any width and
  * overlap, guest loads and stores through the TLB fast path, side exits, traps and
- * every terminator, the integer vector ops) run in both tiers from the same state must leave the same state,
+ * every terminator, the FP ops with both their ordinary case and their fallback, the
+ * integer vector ops) run in both tiers from the same state must leave the same state,
  * result, instruction count, open instruction and stop reason. Each block is compiled
  * three ways: warm (one function, state in memory), warm with state in SSA values
  * (as eager mode compiles regions) and optimised (O2, state in SSA values: hot
@@ -73,6 +74,75 @@ static ir_val value(struct pool *p, struct ir_block *b, unsigned ti)
 static unsigned wider(unsigned ti) { return ti + 1 + pick(NTYPES - 1 - ti); }
 static unsigned narrower(unsigned ti) { return pick(ti); }
 
+/* FP/FPFLAGS with the frontends' real fallbacks, on pool values (random bits: mostly
+ * ordinary) or floating-point edges (zeros, denormals, range limits, infinities,
+ * NaNs), so both the inline ordinary case and the out-of-line fallback run. */
+extern const struct ir_helper x86_sse_fp_pure_helper;
+extern const struct ir_helper a64_fp_default_helper;
+
+static ir_val fp_value(struct pool *p, struct ir_block *b, unsigned format)
+{
+    static const uint64_t edge64[] = { 0, 1, 0x0010000000000000ull, 0x0380000000000000ull, 0x3ff0000000000000ull,
+                                       0x3fd5555555555555ull, 0x7fc0000000000000ull, 0x7fd0000000000000ull,
+                                       0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000001ull };
+    static const uint32_t edge32[] = { 0, 1, 0x00800000u, 0x0d800000u, 0x3f800000u, 0x3eaaaaabu, 0x7e000000u,
+                                       0x7e800000u, 0x7f800000u, 0x7fc00000u, 0x7f800001u };
+    enum ir_type ft = ir_fp_type(format);
+    if (pick(3))
+        return value(p, b, type_index(ft));
+    bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+    unsigned lanes = format == IR_FP_V4F32 ? 4 : format == IR_FP_V2F64 ? 2 : 1, w = f64 ? 64 : 32;
+    ir_u128 v = 0;
+    for (unsigned i = 0; i < lanes; i++) {
+        uint64_t x = f64 ? edge64[pick(11)] : edge32[pick(11)];
+        x |= pick(2) ? (1ull << (w - 1)) : 0;
+        v |= (ir_u128)(pick(4) ? x : (rnd() & (f64 ? ~0ull : 0xffffffffull))) << (w * i);
+    }
+    return ft == IR_I128 ? ir_const128(b, v) : ir_const(b, ft, (uint64_t)v);
+}
+
+/* x86 has no unsigned conversions and no packed ones between doubles and integers. */
+static bool x86_lacks(unsigned kind, unsigned format)
+{
+    bool cvt = kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI;
+    return kind == IR_FP_UITOF || kind == IR_FP_FTOUI || (cvt && format == IR_FP_V2F64);
+}
+
+static ir_val random_fp(struct pool *p, struct ir_block *b)
+{
+    unsigned format = pick(IR_FP_FORMAT_COUNT), kind = pick(IR_FP_KIND_COUNT);
+    bool x86 = pick(2);
+    if (kind == IR_FP_REL)
+        format = pick(2);   /* scalars only */
+    if (x86_lacks(kind, format))
+        x86 = false;        /* arm64 only */
+    /* aux as the lifters use it: CMP's predicate (x86 32, arm64 3), COMIS/FCMPE, FMINNM.. */
+    unsigned aux = kind == IR_FP_CMP ? pick(x86 ? 32 : 3) : kind == IR_FP_REL ? pick(2)
+                 : (kind == IR_FP_MIN || kind == IR_FP_MAX) && !x86 ? pick(2) : 0;
+    if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI)
+        aux = pick(format <= IR_FP_F64 ? 4 : 2) & (kind >= IR_FP_FTOSI ? 3 : IR_FP_CVT_64);
+    if (kind == IR_FP_FMA) {
+        aux = pick(4);
+        uint32_t hf = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
+        uint64_t hw = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
+        ir_val x = fp_value(p, b, format), y = fp_value(p, b, format), z = pick(4) ? fp_value(p, b, format) : x;
+        return pick(2) ? ir_fp_fma(b, hw, hf, x, y, z) : ir_fp_fma_flags(b, IR_I32, hw, hf, x, y, z);
+    }
+    uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
+    uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
+    if (kind == IR_FP_SITOF || kind == IR_FP_UITOF) {   /* integer sources from the pool */
+        ir_val i = value(p, b, type_index(ir_fp_arg_type(how)));
+        return pick(2) ? ir_fp(b, how, helper, i, i) : ir_fp_flags(b, IR_I32, how, helper, i, i);
+    }
+    ir_val x = fp_value(p, b, format);
+    ir_val y = kind == IR_FP_SQRT || (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI) || !pick(4) ? x : fp_value(p, b, format);
+    if (kind == IR_FP_REL && pick(2))
+        return ir_emit(b, IR_FP, types[1 + pick(5)], x, y, IR_NONE, how, helper);   /* i8 .. i128 */
+    if (pick(2))
+        return ir_fp(b, how, helper, x, y);
+    return ir_fp_flags(b, pick(2) ? IR_I32 : IR_I64, how, helper, x, y);
+}
+
 /* An integer vector op (ir_ops.def) on i128 values at a random lane width. */
 static ir_val random_vector_op(struct pool *p, struct ir_block *b)
 {
@@ -122,8 +192,9 @@ static void random_op(struct pool *p, struct ir_block *b)
     static const enum ir_op un[] = { IR_NOT, IR_NEG, IR_CLZ, IR_CTZ, IR_POPCNT, IR_BITREV, IR_BSWAP };
     unsigned ti = pick(NTYPES);
     ir_val r = IR_NONE;
-    switch (pick(12)) {
+    switch (pick(13)) {
     case 10: case 11: r = random_vector_op(p, b); break;
+    case 12: r = random_fp(p, b); break;
     case 0: case 1: r = ir_binop(b, bin[pick(12)], value(p, b, ti), value(p, b, ti)); break;
     case 2: r = ir_binop(b, cmp[pick(6)], value(p, b, ti), value(p, b, ti)); break;
     case 3: r = ir_binop(b, sh[pick(5)], value(p, b, ti), value(p, b, pick(NTYPES))); break;
@@ -362,6 +433,111 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
         interp_prog_free(&prog);
     }
     ir_block_free(&b);
+    jit_vcpu_destroy(ve);
+    jit_vcpu_destroy(vo);
+    jit_engine_destroy(eager);
+    jit_engine_destroy(on);
+}
+
+/* ---- FP ops on every edge pair ------------------------------------------------------ */
+
+/* One block per (kind, format, frontend): FP and FPFLAGS of two state fields, compiled
+ * once, then run on every pair of lanes from the edge list (each sign) and on random
+ * lanes, against the interpreter: the inline ordinary case, its limits and the branch
+ * to the fallback. */
+static uint64_t fp_lane(bool f64, unsigned i)
+{
+    static const uint64_t e64[] = { 0, 1, 0x000fffffffffffffull, 0x0010000000000000ull, 0x0370000000000000ull,
+                                    0x0380000000000000ull, 0x3ff0000000000000ull, 0x3ff0000000000001ull,
+                                    0x3fd5555555555555ull, 0x4008000000000000ull, 0x7fc0000000000000ull,
+                                    0x7fcfffffffffffffull, 0x7fd0000000000000ull, 0x7fefffffffffffffull,
+                                    0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000001ull };
+    static const uint32_t e32[] = { 0, 1, 0x007fffffu, 0x00800000u, 0x0d000000u, 0x0d800000u, 0x3f800000u,
+                                    0x3f800001u, 0x3eaaaaabu, 0x40400000u, 0x7e000000u, 0x7e7fffffu, 0x7e800000u,
+                                    0x7f7fffffu, 0x7f800000u, 0x7fc00000u, 0x7f800001u };
+    return f64 ? e64[i % 17] | ((i / 17) & 1 ? 1ull << 63 : 0) : e32[i % 17] | ((i / 17) & 1 ? 1u << 31 : 0);
+}
+#define FP_EDGES 34u
+
+static ir_u128 fp_operand(unsigned format, unsigned i)
+{
+    bool f64 = format == IR_FP_F64 || format == IR_FP_V2F64;
+    unsigned lanes = format == IR_FP_V4F32 ? 4 : format == IR_FP_V2F64 ? 2 : 1, w = f64 ? 64 : 32;
+    ir_u128 v = 0;
+    for (unsigned l = 0; l < lanes; l++)
+        v |= (ir_u128)(l == 0 ? fp_lane(f64, i) : pick(2) ? fp_lane(f64, pick(FP_EDGES)) : fp_lane(f64, 6)) << (w * l);
+    return v;
+}
+
+Test(jit, fp_edges_match_the_interpreter, .timeout = 600)
+{
+    cr_assert(jit_supported(), "this build has no compiled tier");
+    struct jit_vcpu_ctx ctx[2] = { { .vm_epoch = &fake_epoch, .requests = &fake_requests },
+                                   { .vm_epoch = &fake_epoch, .requests = &fake_requests } };
+    struct jit_engine *eager = jit_engine_create(JIT_MODE_EAGER), *on = jit_engine_create(JIT_MODE_ON);
+    struct jit_vcpu *ve = jit_vcpu_create(eager, &ctx[0]), *vo = jit_vcpu_create(on, &ctx[1]);
+    cr_assert(ve && vo);
+    rng_state = 0x1234567887654321ull;
+    for (unsigned k = 0; k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT * 2; k++) {
+        unsigned kind = k % IR_FP_KIND_COUNT, format = (k / IR_FP_KIND_COUNT) % IR_FP_FORMAT_COUNT;
+        bool x86 = k < IR_FP_KIND_COUNT * IR_FP_FORMAT_COUNT;
+        uint32_t helper = ir_helper_register(x86 ? &x86_sse_fp_pure_helper : &a64_fp_default_helper);
+        if (kind == IR_FP_REL && format > IR_FP_F64)
+            continue;   /* scalars only */
+        if (x86 && x86_lacks(kind, format))
+            continue;   /* no such x86 conversion */
+        /* CMP: each of the eight quiet-case predicates once per format pair; arm64's
+         * MIN/MAX: the NM forms on the vector formats */
+        unsigned aux = kind == IR_FP_CMP ? (format + 4 * x86) & 7
+                     : (kind == IR_FP_MIN || kind == IR_FP_MAX) ? !x86 && format > IR_FP_F64 : kind == IR_FP_REL && format;
+        if (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI)   /* 64-bit integers with F64, x86 rounding to nearest */
+            aux = (format == IR_FP_F64 ? IR_FP_CVT_64 : 0) | (x86 && kind >= IR_FP_FTOSI ? IR_FP_CVT_NEAREST : 0);
+        if (kind == IR_FP_FMA)   /* every negation across the formats */
+            aux = (format + x86) & 3;
+        uint64_t how = IR_FP_HOW_AUX(kind, format, x86 ? 5 : 4, aux);
+        enum ir_type ft = ir_fp_arg_type(how);
+        struct ir_block b;
+        ir_block_init(&b, 0x4000);
+        ir_insn_start(&b, 0x4000, 4);
+        bool unary = kind == IR_FP_SQRT || (kind >= IR_FP_SITOF && kind <= IR_FP_FTOUI);
+        ir_val x = ir_get(&b, ft, 0), y = unary ? x : ir_get(&b, ft, 16);
+        if (kind == IR_FP_FMA) {   /* x * y + x: the addend is an edge too */
+            ir_set(&b, 32, ir_fp_fma(&b, how, helper, x, y, x));
+            ir_set(&b, 48, ir_fp_fma_flags(&b, IR_I32, how, helper, x, y, x));
+        } else {
+            ir_set(&b, 32, ir_fp(&b, how, helper, x, y));
+            ir_set(&b, 48, ir_fp_flags(&b, IR_I32, how, helper, x, y));
+        }
+        ir_jump(&b, 0x8000);
+        struct interp_prog prog;
+        cr_assert(interp_compile(&b, STATE_BYTES + 16, &prog));
+        /* Warm (O0, state in memory) and optimised (O2, state in SSA values). */
+        struct jit_block jb[2] = { { 0 }, { 0 } };
+        jit_fn fn[2] = { compile(eager, ve, &ctx[0], &jb[0], &prog, JIT_LEVEL_BLOCK),
+                         compile(on, vo, &ctx[1], &jb[1], &prog, JIT_LEVEL_HOT) };
+        for (unsigned i = 0; i < FP_EDGES * FP_EDGES + 2000; i++) {
+            ir_u128 a = i < FP_EDGES * FP_EDGES ? fp_operand(format, i / FP_EDGES) : ((ir_u128)rnd() << 64) | rnd();
+            ir_u128 c = i < FP_EDGES * FP_EDGES ? fp_operand(format, i % FP_EDGES) : ((ir_u128)rnd() << 64) | rnd();
+            struct bare_cpu cpu;
+            struct outcome want, got;
+            uint64_t seed = rnd();
+            prepare(&cpu, seed);
+            memcpy(cpu.state, &a, 16);
+            memcpy(cpu.state + 16, &c, 16);
+            record(&cpu, interp_run(&cpu.cpu, &prog), &want);
+            for (unsigned l = 0; l < 2; l++) {
+                prepare(&cpu, seed);
+                memcpy(cpu.state, &a, 16);
+                memcpy(cpu.state + 16, &c, 16);
+                record(&cpu, jit_call(l ? vo : ve, fn[l], &cpu.cpu, cpu.state), &got);
+                compare(&want, &got, i, x86 ? "compiled x86 FP" : "compiled arm64 FP", &b);
+            }
+        }
+        jit_block_release(ve, &jb[0]);
+        jit_block_release(vo, &jb[1]);
+        interp_prog_free(&prog);
+        ir_block_free(&b);
+    }
     jit_vcpu_destroy(ve);
     jit_vcpu_destroy(vo);
     jit_engine_destroy(eager);

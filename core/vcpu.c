@@ -23,7 +23,8 @@ static void *state_alloc(enum guest_arch arch)
     return p;
 }
 
-static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_t *id)
+static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_init_fn init, const void *arg,
+                                    uint32_t *id)
 {
     if (!id || !vm || vm->arch != arch)
         return HV_BAD_ARGUMENT;
@@ -55,6 +56,11 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     ret = vm->be->vcpu_create(v);
     if (ret != HV_SUCCESS)
         goto fail;
+    /* Its initial state is written before other threads can find it (snapshots, the
+     * GIC's view of every vCPU's affinity). */
+    if (init)
+        init(v, arg);
+    atomic_store(&vm->vcpu_owner[slot], v->owner_token);
     atomic_store(&vm->vcpus[slot], v);
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
@@ -67,22 +73,29 @@ fail:
     return ret;
 }
 
-hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
+hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, const void *arg, uint32_t *id)
 {
-    hv_return_t ret = vcpu_create_held(vm_hold(), arch, id);
+    hv_return_t ret = vcpu_create_held(vm_hold(), arch, init, arg, id);
     vm_release();
     return ret;
+}
+
+hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
+{
+    return vcpu_create_init(arch, NULL, NULL, id);
 }
 
 static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
 {
     if (!vm || id >= ANYHV_MAX_VCPUS)
         return HV_BAD_ARGUMENT;
+    /* A vCPU belongs to the thread that created it; Apple refuses others. The token
+     * is checked first and in the VM: only the owner removes its vCPU, so when the
+     * slot names the caller, the vCPU in it is the caller's and stays. */
+    if (atomic_load(&vm->vcpu_owner[id]) != thread_token())
+        return HV_BAD_ARGUMENT;
     struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
     if (!v)
-        return HV_BAD_ARGUMENT;
-    /* A vCPU belongs to the thread that created it; Apple refuses others. */
-    if (v->owner_token != thread_token())
         return HV_BAD_ARGUMENT;
     *out = v;
     return HV_SUCCESS;
@@ -96,28 +109,32 @@ hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
     return ret;
 }
 
-hv_return_t vcpu_destroy(uint32_t id)
+hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id)
 {
     struct vcpu *v;
-    hv_return_t ret = get_owned_held(vm_hold(), id, &v);
-    if (ret != HV_SUCCESS) {
-        vm_release();
+    hv_return_t ret = get_owned_held(vm, id, &v);
+    if (ret != HV_SUCCESS)
         return ret;
-    }
-    struct vm *vm = v->vm;
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
+    atomic_store(&vm->vcpu_owner[id], 0);
     vm->vcpu_count--;
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
     det_vcpu_gone(v);
-    vm_release();
     free(v->st.x86);
     free(v);
     return HV_SUCCESS;
 }
 
-static hv_return_t cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
+hv_return_t vcpu_destroy(uint32_t id)
+{
+    hv_return_t ret = vcpu_destroy_held(vm_hold(), id);
+    vm_release();
+    return ret;
+}
+
+hv_return_t vcpu_cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
 {
     if (!vm || !ids || count == 0)
         return HV_BAD_ARGUMENT;
@@ -132,6 +149,9 @@ static hv_return_t cancel_held(struct vm *vm, const uint64_t *ids, uint32_t coun
     }
     for (uint32_t i = 0; i < count; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[ids[i]]);
+        /* The Intel device loop (intr_run) tells the client's exits from its kicks. */
+        if (vm->arch == GUEST_X86_64 && vm->intr)
+            atomic_store(&v->ext.x86.client_cancel, true);
         atomic_fetch_or(&v->requests, VCPU_REQ_CANCEL);
         vm->be->cancel(v);
     }
@@ -142,7 +162,7 @@ out:
 
 hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
 {
-    hv_return_t ret = cancel_held(vm_hold(), ids, count);
+    hv_return_t ret = vcpu_cancel_held(vm_hold(), ids, count);
     vm_release();
     return ret;
 }
@@ -165,11 +185,18 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
 
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
+    struct vm *vm = vcpu->vm;
+    /* The VM's first run fixes deterministic mode: under the VM lock, so that
+     * anyhv_set_deterministic either finished changing vm->det or sees `ran`. */
+    if (!atomic_load(&vm->ran)) {
+        pthread_mutex_lock(&vm->lock);
+        atomic_store(&vm->ran, true);
+        pthread_mutex_unlock(&vm->lock);
+    }
     uint64_t start = clock_now_ns(&vcpu->vm->clock, vcpu);
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
-    atomic_store(&vcpu->vm->ran, true);
     hv_return_t ret = vcpu->vm->det ? det_vcpu_run(vcpu, deadline_ns) : vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
     debug_note_run(vcpu);
     atomic_store(&vcpu->running, false);

@@ -135,6 +135,9 @@ struct vm {
     pthread_mutex_t lock;          /* map changes and the vCPU table */
     struct pmap *spaces[ANYHV_MAX_SPACES];
     struct vcpu *_Atomic vcpus[ANYHV_MAX_VCPUS];
+    /* thread_token() of each slot's owner, 0 when the slot is free: the ownership
+     * check reads it here, never through a vCPU that its owner may be freeing. */
+    _Atomic uint64_t vcpu_owner[ANYHV_MAX_VCPUS];
     uint32_t vcpu_count;
     uint32_t ipa_bits;
     uint64_t granule;
@@ -153,6 +156,9 @@ struct vm_params {
     uint32_t ipa_bits;
     uint64_t granule;
     uint64_t options;
+    /* The personality's own parts of a new VM (the Intel in-framework devices), made
+     * before any other call can see the VM; NULL when there are none. */
+    hv_return_t (*setup)(struct vm *vm);
 };
 
 hv_return_t vm_create(const struct vm_params *params);
@@ -178,12 +184,20 @@ uint64_t thread_token(void);
 /* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
  * (HV_BAD_ARGUMENT without one). */
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
-/* Destroy; only from the owning thread. */
+/* The same with the personality's initial state: init(v, arg) runs before the vCPU
+ * is published, under the VM lock (plain state writes only, no locks). */
+typedef void (*vcpu_init_fn)(struct vcpu *v, const void *arg);
+hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, const void *arg, uint32_t *id);
+/* Destroy; only from the owning thread. The _held form for a caller that holds the
+ * VM (vm_hold) around a lock of its own. */
 hv_return_t vcpu_destroy(uint32_t id);
+hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id);
 /* The vCPU `id` if it exists and the caller owns it; else the API error to return. */
 hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out);
-/* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt). */
+/* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt); the
+ * _held form for a caller that holds the VM (vm_hold) for more than this. */
 hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count);
+hv_return_t vcpu_cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count);
 
 /* Make the struct copy of `groups` current (one backend call at most). */
 hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);

@@ -13,19 +13,23 @@
 
 #define VCPU_OPTIONS_ALL (HV_VCPU_ACCEL_RDPMC | HV_VCPU_TSC_RELATIVE)
 
+static void vcpu_init(struct vcpu *v, const void *flags)
+{
+    x86_state_reset(v->st.x86);
+    x86_vmcs_reset(v->st.x86);
+    v->ext.x86.vcpu_flags = *(const hv_vcpu_options_t *)flags;
+}
+
 hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
 {
     if (!vcpu || (flags & ~(hv_vcpu_options_t)VCPU_OPTIONS_ALL))
         return HV_BAD_ARGUMENT;
     uint32_t id;
-    hv_return_t ret = vcpu_create(GUEST_X86_64, &id);
+    hv_return_t ret = vcpu_create_init(GUEST_X86_64, vcpu_init, &flags, &id);
     if (ret != HV_SUCCESS)
         return ret;
     struct vcpu *v;
     vcpu_get_owned(id, &v);
-    x86_state_reset(v->st.x86);
-    x86_vmcs_reset(v->st.x86);
-    v->ext.x86.vcpu_flags = flags;
     struct x86_intr *in = v->vm->intr;
     if (in) {
         struct x86_lapic *a = malloc(sizeof(*a));
@@ -49,11 +53,14 @@ hv_return_t hv_vcpu_destroy(hv_vcpuid_t vcpu)
     struct x86_intr *in = ret == HV_SUCCESS ? v->vm->intr : NULL;
     if (!in)
         return ret != HV_SUCCESS ? ret : vcpu_destroy(vcpu);
-    /* Other threads reach this vCPU's APIC under the device lock (IPIs, MSIs). */
+    /* Other threads reach this vCPU's APIC under the device lock (IPIs, MSIs). The
+     * VM is held first, as by every VM-level call: hold, then the device lock. */
+    struct vm *vm = vm_hold();
     pthread_mutex_lock(&in->lock);
     void *a = v->ext.x86.lapic;
-    ret = vcpu_destroy(vcpu);
+    ret = vcpu_destroy_held(vm, vcpu);
     pthread_mutex_unlock(&in->lock);
+    vm_release();
     if (ret == HV_SUCCESS)
         free(a);
     return ret;
@@ -288,21 +295,14 @@ hv_return_t hv_vcpu_interrupt(hv_vcpuid_t *vcpus, unsigned int vcpu_count)
     if (!vcpus || vcpu_count == 0 || vcpu_count > ANYHV_MAX_VCPUS)
         return HV_BAD_ARGUMENT;
     uint64_t ids[ANYHV_MAX_VCPUS];
-    struct vm *vm = vm_current();
-    for (unsigned i = 0; i < vcpu_count; i++) {
+    for (unsigned i = 0; i < vcpu_count; i++)
         ids[i] = vcpus[i];
-        if (!vm || vcpus[i] >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[vcpus[i]]))
-            return HV_BAD_ARGUMENT;
-    }
-    /* Tell the device loop (intr_run) this exit is the client's, not one of its kicks. */
-    for (unsigned i = 0; i < vcpu_count && vm->intr; i++) {
-        struct vcpu *v = atomic_load(&vm->vcpus[vcpus[i]]);
-        if (v)
-            atomic_store(&v->ext.x86.client_cancel, true);
-    }
-    hv_return_t ret = vcpu_cancel(ids, vcpu_count);
-    if (vm->intr)
+    /* Held for the whole call: hv_vm_destroy cannot free the devices under it. */
+    struct vm *vm = vm_hold();
+    hv_return_t ret = vcpu_cancel_held(vm, ids, vcpu_count);
+    if (ret == HV_SUCCESS && vm->intr)
         pthread_cond_broadcast(&((struct x86_intr *)vm->intr)->wake);   /* a vCPU halted in the loop */
+    vm_release();
     return ret;
 }
 

@@ -203,8 +203,9 @@ static void *second_cpu_main(void *arg)
     pthread_mutex_unlock(&s->lock);
     cr_assert_eq(hv_vcpu_run(s->m.vcpu), HV_SUCCESS);
     if (s->m.exit->reason == HV_EXIT_REASON_EXCEPTION) {
-        s->hvc[1] = ESR_ISS(s->m.exit->exception.syndrome);
         s->intid = a64_reg(&s->m, HV_REG_X10);
+        /* The main thread polls hvc[1] while this vCPU runs. */
+        __atomic_store_n(&s->hvc[1], ESR_ISS(s->m.exit->exception.syndrome), __ATOMIC_RELEASE);
     }
     hv_vcpu_destroy(s->m.vcpu);
     return NULL;
@@ -227,11 +228,11 @@ Test(arm64_gic, sgi_reaches_another_vcpu_on_its_thread)
     a64_set(&vm, HV_REG_X7, (1ull << 24) | (1u << 1));
     cr_assert_eq(run_to_hvc(&vm), HVC_SGI_SENT);
     /* If the SGI never arrived, vCPU 1 spins: end its run after 10 s. */
-    for (int i = 0; i < 1000 && s.hvc[1] == 0; i++) {
+    for (int i = 0; i < 1000 && __atomic_load_n(&s.hvc[1], __ATOMIC_ACQUIRE) == 0; i++) {
         struct timespec ts = { 0, 10000000 };
         nanosleep(&ts, NULL);
     }
-    if (s.hvc[1] == 0) {
+    if (__atomic_load_n(&s.hvc[1], __ATOMIC_ACQUIRE) == 0) {
         hv_vcpu_t other = s.m.vcpu;
         hv_vcpus_exit(&other, 1);
     }

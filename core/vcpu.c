@@ -23,7 +23,7 @@ static void *state_alloc(enum guest_arch arch)
     return p;
 }
 
-static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_init_fn init, const void *arg,
+static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_init_fn init, void *arg,
                                     uint32_t *id)
 {
     if (!id || !vm || vm->arch != arch)
@@ -73,7 +73,7 @@ fail:
     return ret;
 }
 
-hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, const void *arg, uint32_t *id)
+hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id)
 {
     hv_return_t ret = vcpu_create_held(vm_hold(), arch, init, arg, id);
     vm_release();

@@ -186,8 +186,8 @@ uint64_t thread_token(void);
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
 /* The same with the personality's initial state: init(v, arg) runs before the vCPU
  * is published, under the VM lock (plain state writes only, no locks). */
-typedef void (*vcpu_init_fn)(struct vcpu *v, const void *arg);
-hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, const void *arg, uint32_t *id);
+typedef void (*vcpu_init_fn)(struct vcpu *v, void *arg);
+hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id);
 /* Destroy; only from the owning thread. The _held form for a caller that holds the
  * VM (vm_hold) around a lock of its own. */
 hv_return_t vcpu_destroy(uint32_t id);

@@ -17,9 +17,11 @@
                        A64_PSTATE_M_MASK)
 #define CPSR_M_AARCH32 (1ull << 4)   /* PSTATE.nRW / M[4] */
 
-static void vcpu_init(struct vcpu *v, const void *arg)
+/* Before the vCPU is published (vcpu_create_init): the GIC and snapshots never see
+ * it half made. `arg` is the client's exit record. */
+static void vcpu_init(struct vcpu *v, void *arg)
 {
-    (void)arg;
+    v->ext.a64.client_exit = arg;
     a64_state_reset(v->st.a64, v->id);
     if (atomic_load(&v->vm->irqchip))
         v->st.a64->sys.id_aa64pfr0_el1 |= PFR0_GIC_SYSREGS;   /* the in-framework GIC's ICC interface */
@@ -35,14 +37,11 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
     if (!client_exit)
         return HV_NO_RESOURCES;
     uint32_t id;
-    hv_return_t ret = vcpu_create_init(GUEST_ARM64, vcpu_init, NULL, &id);
+    hv_return_t ret = vcpu_create_init(GUEST_ARM64, vcpu_init, client_exit, &id);
     if (ret != HV_SUCCESS) {
         free(client_exit);
         return ret;
     }
-    struct vcpu *v;
-    vcpu_get_owned(id, &v);
-    v->ext.a64.client_exit = client_exit;
     *vcpu = id;
     *exit = client_exit;
     return HV_SUCCESS;

@@ -13,35 +13,39 @@
 
 #define VCPU_OPTIONS_ALL (HV_VCPU_ACCEL_RDPMC | HV_VCPU_TSC_RELATIVE)
 
-static void vcpu_init(struct vcpu *v, const void *flags)
+struct vcpu_init_args {
+    hv_vcpu_options_t flags;
+    struct x86_lapic *lapic;       /* given to the vCPU when its VM has the devices */
+};
+
+/* Before the vCPU is published (vcpu_create_init), so the devices and snapshots
+ * never see it half made; nothing else can reach its APIC yet. */
+static void vcpu_init(struct vcpu *v, void *arg)
 {
+    struct vcpu_init_args *a = arg;
     x86_state_reset(v->st.x86);
     x86_vmcs_reset(v->st.x86);
-    v->ext.x86.vcpu_flags = *(const hv_vcpu_options_t *)flags;
+    v->ext.x86.vcpu_flags = a->flags;
+    if (v->vm->intr) {
+        lapic_init(a->lapic, v, v->id);
+        v->ext.x86.lapic = a->lapic;
+        a->lapic = NULL;
+    }
 }
 
 hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
 {
     if (!vcpu || (flags & ~(hv_vcpu_options_t)VCPU_OPTIONS_ALL))
         return HV_BAD_ARGUMENT;
+    /* Made before the VM is looked at: it may have the in-framework devices. */
+    struct vcpu_init_args args = { .flags = flags, .lapic = malloc(sizeof(struct x86_lapic)) };
+    if (!args.lapic)
+        return HV_NO_RESOURCES;
     uint32_t id;
-    hv_return_t ret = vcpu_create_init(GUEST_X86_64, vcpu_init, &flags, &id);
+    hv_return_t ret = vcpu_create_init(GUEST_X86_64, vcpu_init, &args, &id);
+    free(args.lapic);   /* NULL when the vCPU took it */
     if (ret != HV_SUCCESS)
         return ret;
-    struct vcpu *v;
-    vcpu_get_owned(id, &v);
-    struct x86_intr *in = v->vm->intr;
-    if (in) {
-        struct x86_lapic *a = malloc(sizeof(*a));
-        if (!a) {
-            vcpu_destroy(id);
-            return HV_NO_RESOURCES;
-        }
-        pthread_mutex_lock(&in->lock);
-        lapic_init(a, v, id);
-        v->ext.x86.lapic = a;
-        pthread_mutex_unlock(&in->lock);
-    }
     *vcpu = id;
     return HV_SUCCESS;
 }

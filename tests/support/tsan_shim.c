@@ -21,17 +21,21 @@
 #define TSAN_MID_APP_FIRST 0x550000000000ull
 #define TSAN_MID_APP_SLOTS 0x5000u   /* 16-MiB steps up to 0x555000000000 */
 
-int rand_r(unsigned int *seed);
-const char *__tsan_default_options(void);
+/* Exported: the project builds with hidden visibility, and libcriterion and the TSan
+ * runtime must find these in the executable. */
+#define SHIM_EXPORT __attribute__((visibility("default")))
 
-int rand_r(unsigned int *seed)
+SHIM_EXPORT int rand_r(unsigned int *seed);
+SHIM_EXPORT const char *__tsan_default_options(void);
+
+SHIM_EXPORT int rand_r(unsigned int *seed)
 {
     *seed = *seed * 1103515245u + 12345u;   /* a plain LCG: any spread will do */
     uint32_t first = (uint32_t)((TSAN_MID_APP_FIRST - ARENA_BASE) >> ARENA_STEP_SHIFT);
     return (int)(first + (*seed >> 8) % TSAN_MID_APP_SLOTS);
 }
 
-const char *__tsan_default_options(void)
+SHIM_EXPORT const char *__tsan_default_options(void)
 {
     return "halt_on_error=1:second_deadlock_stack=1:history_size=4";
 }

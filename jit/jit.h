@@ -66,6 +66,8 @@ struct jit_vcpu_ctx {
                                       * or JIT_EXIT_NONE */
     _Atomic uint32_t ready;          /* set by the compile thread: code waits to be
                                       * installed (jit_install_ready) */
+    uint64_t replaced;               /* blocks whose code was replaced (promotions): part
+                                      * of the chain epoch, so no cell keeps old code */
     struct jit_jcache_entry *jcache; /* JIT_JCACHE_SIZE entries, or NULL */
 };
 #define JIT_EXIT_NONE 0xffffffffu
@@ -82,8 +84,16 @@ struct jit_block {
     uint32_t state;            /* enum jit_block_state */
     struct jit_unit *unit;     /* the compiled batch holding fn (freed with its last block) */
     struct jit_request *req;   /* pending request, cancelled if the block goes first */
+    uint32_t heat;             /* a warm region's trips back to its head (counted by its code) */
+    uint32_t heat_limit;       /* trips after which the region is worth optimising */
+    uint8_t level;             /* enum jit_level of the installed code */
+    bool in_region;            /* a non-head member of some region: compiled alone */
 };
 enum jit_block_state { JIT_BLOCK_COLD, JIT_BLOCK_QUEUED, JIT_BLOCK_COMPILED, JIT_BLOCK_FAILED };
+/* How a block's code was made: a block alone (O0), a region with its state in SSA
+ * values (O0: cheap, so loops leave the interpreter early), or a region through the
+ * optimising pipeline (when its heat says the cost will be repaid). */
+enum jit_level { JIT_LEVEL_NONE, JIT_LEVEL_BLOCK, JIT_LEVEL_REGION, JIT_LEVEL_HOT };
 
 /* Per-VM compiler (lazily starts LLVM and its thread on the first request). */
 struct jit_engine;
@@ -119,11 +129,13 @@ struct jit_member {
     void *self;                /* its translated block (see jit_vcpu_ctx.running) */
 };
 /* Ask for code for member[0]'s block (background in ON mode; at once in EAGER mode,
- * where it is installed before this returns): a function for that block alone
- * (n == 1), or a region: the members' direct exits to one another stay inside one
- * function, compiled with the optimising pipeline and guest state in SSA values.
- * Programs are copied. False when nothing was queued (failed before, no memory). */
-bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, bool optimise);
+ * where it is installed before this returns) at a level: JIT_LEVEL_BLOCK, a function
+ * for that block alone; JIT_LEVEL_REGION or HOT, a region: the members' direct exits
+ * to one another stay inside one function with guest state in SSA values, and the
+ * code counts its trips back to the head (jit_block.heat). A cold block may ask for
+ * any level; a block with code only for a higher one (its code is replaced when the
+ * new code is installed). Programs are copied. False when nothing was queued. */
+bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, enum jit_level level);
 /* Install what the compile thread finished for this vCPU (vCPU thread only). Cheap
  * when nothing is pending. */
 void jit_install_ready(struct jit_vcpu *v);
@@ -131,7 +143,7 @@ void jit_install_ready(struct jit_vcpu *v);
 void jit_block_release(struct jit_vcpu *v, struct jit_block *blk);
 
 struct jit_stats {
-    uint64_t blocks_compiled, blocks_failed, units, compile_ns, code_bytes, units_freed;
+    uint64_t blocks_compiled, blocks_failed, units, compile_ns, code_bytes, units_freed, promoted;
 };
 void jit_vcpu_stats(const struct jit_vcpu *v, struct jit_stats *out);
 

@@ -9,6 +9,7 @@
 #include "jit/jit.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,7 +29,8 @@ struct jit_unit {
 struct jit_request {
     struct em_func func;            /* what to compile: func.member are private copies */
     struct em_block *members;
-    bool optimise;
+    enum jit_level level;
+    bool optimise;                  /* through the optimising pipeline */
     struct jit_block *blk;          /* owner; NULL once cancelled (vCPU thread only) */
     struct jit_vcpu *v;
     jit_fn fn;
@@ -50,6 +52,7 @@ struct jit_engine {
     pthread_mutex_t llvm_lock;
     struct llvm_engine *llvm;
     bool llvm_failed;
+    bool debug;                     /* ANYHV_JIT_DEBUG: a line per unit on stderr */
 };
 
 struct jit_vcpu {
@@ -180,6 +183,9 @@ static void compile_unit(struct jit_engine *e, struct jit_request **reqs, unsign
     size_t bytes = 0;
     struct llvm_unit *code = ensure_llvm(e) ? llvm_compile(e->llvm, funcs, n, opt, fns, &bytes) : NULL;
     uint64_t dt = now_ns() - t0;
+    if (e->debug)
+        fprintf(stderr, "anyhv jit: unit of %u %s function(s): %.2f ms, %zu bytes%s\n", n,
+                opt == LLVM_OPT_HOT ? "hot" : "warm", dt / 1e6, bytes, code ? "" : " (failed)");
     struct jit_unit *u = code ? calloc(1, sizeof(*u)) : NULL;
     if (code && !u)
         llvm_unit_free(e->llvm, code);
@@ -251,7 +257,9 @@ static void unit_put(struct jit_engine *e, struct jit_unit *u)
     }
 }
 
-/* Give the block its code (vCPU thread). */
+/* Give the block its code (vCPU thread). Code that replaces older code (a promoted
+ * region) moves the chain epoch first: no cell or jump-cache entry may still lead to
+ * the old code, which goes with its unit's last user. */
 static void install(struct jit_vcpu *v, struct jit_request *r)
 {
     struct jit_block *blk = r->blk;
@@ -262,10 +270,19 @@ static void install(struct jit_vcpu *v, struct jit_request *r)
     }
     blk->req = NULL;
     if (r->fn) {
+        struct jit_unit *old = blk->unit;
+        if (old || atomic_load_explicit(&blk->fn, memory_order_relaxed))
+            v->ctx->replaced++;
         blk->unit = r->unit;
+        blk->level = (uint8_t)r->level;
         blk->state = JIT_BLOCK_COMPILED;
         atomic_store_explicit(&blk->fn, r->fn, memory_order_release);
+        unit_put(v->e, old);
         v->stats.blocks_compiled++;
+        v->stats.promoted += r->level == JIT_LEVEL_HOT && old;
+    } else if (blk->state == JIT_BLOCK_COMPILED) {
+        blk->heat_limit = UINT32_MAX;   /* keep the code it has; do not ask again */
+        v->stats.blocks_failed++;
     } else {
         blk->state = JIT_BLOCK_FAILED;
         v->stats.blocks_failed++;
@@ -327,6 +344,8 @@ struct jit_engine *jit_engine_create(enum jit_mode mode)
     if (!e)
         return NULL;
     e->mode = mode;
+    const char *dbg = getenv("ANYHV_JIT_DEBUG");
+    e->debug = dbg && *dbg && *dbg != '0';
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->llvm_lock, NULL);
     pthread_cond_init(&e->work, NULL);
@@ -414,10 +433,12 @@ void jit_vcpu_destroy(struct jit_vcpu *v)
     free(v);
 }
 
-bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, bool optimise)
+bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, enum jit_level level)
 {
     struct jit_block *blk = member[0].jb;
-    if (!v || !n || blk->state != JIT_BLOCK_COLD)
+    if (!v || !n || blk->req || level == JIT_LEVEL_NONE)
+        return false;
+    if (blk->state != JIT_BLOCK_COLD && !(blk->state == JIT_BLOCK_COMPILED && level > blk->level))
         return false;
     struct jit_engine *e = v->e;
     struct jit_request *r = calloc(1, sizeof(*r));
@@ -442,17 +463,25 @@ bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n
             free(r);
         else if (r)
             request_free(r);
-        blk->state = JIT_BLOCK_FAILED;
+        if (blk->state == JIT_BLOCK_COLD)
+            blk->state = JIT_BLOCK_FAILED;
         return false;
     }
     /* Eager mode (tests) compiles every block at once: regions keep their state in
      * SSA form but skip the optimising pipeline, whose cost would dominate. */
-    r->func.cache_state = optimise;
-    r->optimise = optimise && e->mode != JIT_MODE_EAGER;
+    bool eager = e->mode == JIT_MODE_EAGER;
+    r->level = level;
+    r->func.cache_state = level >= JIT_LEVEL_REGION;
+    r->optimise = level == JIT_LEVEL_HOT && !eager;
+    if (level == JIT_LEVEL_REGION && !eager && blk->heat_limit) {
+        r->func.heat = &blk->heat;
+        r->func.heat_limit = blk->heat_limit;
+    }
     r->blk = blk;
     r->v = v;
     blk->req = r;
-    blk->state = JIT_BLOCK_QUEUED;
+    if (blk->state == JIT_BLOCK_COLD)
+        blk->state = JIT_BLOCK_QUEUED;
     if (e->mode == JIT_MODE_EAGER) {
         pthread_mutex_lock(&e->llvm_lock);
         compile_batch(e, &r, 1);
@@ -466,7 +495,8 @@ bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n
         if (!e->started) {
             pthread_mutex_unlock(&e->lock);
             blk->req = NULL;
-            blk->state = JIT_BLOCK_FAILED;
+            if (blk->state == JIT_BLOCK_QUEUED)
+                blk->state = JIT_BLOCK_FAILED;
             request_free(r);
             return false;
         }

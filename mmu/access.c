@@ -97,6 +97,7 @@ static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access
         e.perms = (e.perms & ~MMU_WRITE) | MMU_PERM_CODE;
     if (cpu->mem_ops->watch_perms)
         e.perms = cpu->mem_ops->watch_perms(cpu, va, e.perms);
+    mmu_entry_seal(&e);
     struct mmu_entry *slot = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     *slot = e;
     return slot;
@@ -115,6 +116,7 @@ static void code_write(struct soft_cpu *cpu, struct mmu_entry *e, uint64_t va, u
     mmu_code_page_invalidate(ops->code_pages(cpu), e->gpage);
     /* A watched page keeps taking the slow path for writes too. */
     e->perms = (e->perms & ~MMU_PERM_CODE) | ((e->perms & MMU_PERM_WATCH) ? 0 : MMU_WRITE);
+    mmu_entry_seal(e);
 }
 
 /* The entry allowing access to [va, va+size) (one page): TLB hit, code-page write,

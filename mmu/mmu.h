@@ -43,8 +43,20 @@ struct mmu_entry {
     uint8_t *host;           /* host address of the page, or NULL */
     uint32_t perms;          /* enum mmu_access bits allowed (READ/WRITE/FETCH) */
     uint32_t asid;           /* arm64 ASID; global entries use MMU_ASID_GLOBAL */
+    /* The tag again where compiled code may read [MMU_FAST_READ] or write
+     * [MMU_FAST_WRITE] the host page directly (RAM, permission, no code or watch on
+     * it), else ~0: one compare then tests all of it. mmu_entry_seal keeps them. */
+    uint64_t fast[2];
 };
 #define MMU_ASID_GLOBAL 0xffffffffu
+enum { MMU_FAST_READ, MMU_FAST_WRITE };
+
+/* Derive fast[] from the rest of the entry; after any change to it. */
+static inline void mmu_entry_seal(struct mmu_entry *e)
+{
+    e->fast[MMU_FAST_READ] = e->host && (e->perms & MMU_READ) ? e->vpage : ~0ull;
+    e->fast[MMU_FAST_WRITE] = e->host && (e->perms & MMU_WRITE) ? e->vpage : ~0ull;
+}
 
 /* Flushing everything is O(1): entries are tagged with the page number ORed with a
  * salt kept in the page-offset bits, and a full flush changes the salt. Only every

@@ -12,6 +12,7 @@ static void entry_clear(struct mmu_entry *e)
     e->host = NULL;
     e->perms = 0;
     e->asid = 0;
+    mmu_entry_seal(e);
 }
 
 void mmu_tlb_init(struct mmu_tlb *t)

@@ -142,6 +142,7 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     /* The vCPU is out of the table, but another vCPU executing a broadcast TLBI may
      * have read the pointer just before: wait until none can still hold it. */
     soft_quiesce(vcpu->vm);
+    soft_jit_vcpu_report(sv);
     tcache_destroy(&sv->tc);
     soft_jit_vcpu_fini(sv);
     tc_block_free(sv->temp_block);

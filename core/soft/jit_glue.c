@@ -14,6 +14,14 @@
 
 /* Interpreted runs of a block before it is queued for compilation (docs/jit.md). */
 #define SOFT_JIT_THRESHOLD_DEFAULT 64u
+/* A warm region is optimised after its head has been reached this many times per IR
+ * instruction in the region per guest instruction of the head (trips grow with the
+ * region's size, shrink with its work per trip): the optimising pipeline costs about
+ * 100 us of compile thread per IR instruction, so only loops that will run long get it
+ * (docs/jit.md has the measurements). */
+#define SOFT_JIT_HOT_TRIPS_FACTOR 2048u
+#define SOFT_JIT_HOT_TRIPS_MIN 1024u
+#define SOFT_JIT_HOT_TRIPS_MAX (1u << 26)
 
 void soft_jit_vm_init(struct soft_vm *svm)
 {
@@ -44,21 +52,26 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv)
         sv->jit_threshold = 1;
 }
 
-/* The tcache must be gone first: its blocks hold requests this frees. With
- * ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client). */
-void soft_jit_vcpu_fini(struct soft_vcpu *sv)
+/* With ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client);
+ * called while its blocks still exist. */
+void soft_jit_vcpu_report(const struct soft_vcpu *sv)
 {
     const char *show = getenv("ANYHV_JIT_STATS");
-    if (show && *show && *show != '0') {
-        struct jit_stats js;
-        jit_vcpu_stats(sv->jit, &js);
-        fprintf(stderr,
-                "anyhv jit: %llu blocks translated, %llu compiled (%llu refused) in %llu units, %.1f ms compiling; "
-                "block runs: %llu interpreted, %llu compiled\n",
-                (unsigned long long)sv->tc.translations, (unsigned long long)js.blocks_compiled,
-                (unsigned long long)js.blocks_failed, (unsigned long long)js.units, (double)js.compile_ns / 1e6,
-                (unsigned long long)sv->blocks_interp, (unsigned long long)sv->blocks_jit);
-    }
+    if (!show || !*show || *show == '0')
+        return;
+    struct jit_stats js;
+    jit_vcpu_stats(sv->jit, &js);
+    fprintf(stderr,
+            "anyhv jit: %llu blocks translated, %llu compiled (%llu refused, %llu promoted) in %llu units, "
+            "%.1f ms compiling; block runs: %llu interpreted, %llu compiled\n",
+            (unsigned long long)sv->tc.translations, (unsigned long long)js.blocks_compiled,
+            (unsigned long long)js.blocks_failed, (unsigned long long)js.promoted, (unsigned long long)js.units,
+            (double)js.compile_ns / 1e6, (unsigned long long)sv->blocks_interp, (unsigned long long)sv->blocks_jit);
+}
+
+/* The tcache must be gone first: its blocks hold requests this frees. */
+void soft_jit_vcpu_fini(struct soft_vcpu *sv)
+{
     jit_vcpu_destroy(sv->jit);
     sv->jit = NULL;
     free(sv->jctx.jcache);
@@ -185,44 +198,81 @@ static uint32_t form_region(struct soft_vcpu *sv, struct tc_block *head, struct 
     return n;
 }
 
-void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk)
+static uint32_t heat_limit(const struct tc_block *head, uint32_t region_ir)
 {
-    if (blk->exec_count < sv->jit_threshold || blk->jit.state != JIT_BLOCK_COLD || blk == sv->temp_block)
-        return;
+    uint64_t per = head->guest_insns ? head->guest_insns : 1;
+    uint64_t t = (uint64_t)SOFT_JIT_HOT_TRIPS_FACTOR * region_ir / per;
+    return t < SOFT_JIT_HOT_TRIPS_MIN ? SOFT_JIT_HOT_TRIPS_MIN
+           : t > SOFT_JIT_HOT_TRIPS_MAX ? SOFT_JIT_HOT_TRIPS_MAX : (uint32_t)t;
+}
+
+/* Ask for code for blk at level: a region along its recorded successors when it heads
+ * a loop (its members then compile alone when they get hot themselves), else the
+ * block alone. */
+static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level level)
+{
     const struct soft_frontend *fe = sv->cpu.fe;
     struct tc_block *blocks[SOFT_JIT_REGION_MAX];
     struct jit_member member[SOFT_JIT_REGION_MAX];
     bool loop = false;
-    uint32_t n = form_region(sv, blk, blocks, &loop);
+    uint32_t n = blk->jit.in_region && level == JIT_LEVEL_BLOCK ? 1 : form_region(sv, blk, blocks, &loop);
+    blocks[0] = blk;
     struct jit_block_info head = info_of(fe, blk);
-    if (!loop || !head.chainable)
+    if (!loop || !head.chainable) {
         n = 1;
+        level = JIT_LEVEL_BLOCK;
+    } else if (level == JIT_LEVEL_BLOCK) {
+        level = JIT_LEVEL_REGION;
+    }
     /* A region's members must all chain; stop at the first that cannot. */
-    uint32_t keep = 0;
+    uint32_t keep = 0, ir = 0;
     for (uint32_t i = 0; i < n; i++) {
         member[i] = (struct jit_member){ .jb = &blocks[i]->jit, .prog = &blocks[i]->prog,
                                          .info = i ? info_of(fe, blocks[i]) : head, .self = blocks[i] };
         if (i && !member[i].info.chainable)
             break;
         keep = i + 1;
+        ir += blocks[i]->prog.count;
     }
+    free(blk->region);
+    blk->region = NULL;
+    blk->nregion = 0;
     if (keep > 1) {
-        free(blk->region);
         blk->region = malloc((keep - 1) * sizeof(*blk->region));
         blk->nregion = blk->region ? keep - 1 : 0;
-        for (uint32_t i = 1; i < keep && blk->region; i++)
+        for (uint32_t i = 1; i < keep && blk->region; i++) {
             blk->region[i - 1] = blocks[i];
+            blocks[i]->jit.in_region = true;
+        }
         blk->region_run = sv->run_seq;
         if (!blk->region)
             keep = 1;
     }
-    jit_request(sv->jit, member, keep, loop && head.chainable);
+    blk->jit.heat = 0;
+    blk->jit.heat_limit = level == JIT_LEVEL_REGION ? heat_limit(blk, ir) : 0;
+    if (!jit_request(sv->jit, member, keep, level))
+        blk->jit.heat_limit = 0;
+}
+
+void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    if (blk->exec_count < sv->jit_threshold || blk->jit.state != JIT_BLOCK_COLD || blk == sv->temp_block)
+        return;
+    request(sv, blk, JIT_LEVEL_BLOCK);
+}
+
+void soft_jit_promote(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    if (blk->jit.req || blk == sv->temp_block)
+        return;
+    blk->jit.heat_limit = 0;   /* once: the request stands, or failed for good */
+    request(sv, blk, JIT_LEVEL_HOT);
 }
 
 uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)
 {
     /* Each term only grows, so the sum changes whenever one does. */
-    return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq;
+    return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq + sv->jctx.replaced;
 }
 
 /* The jump cache entry for next (reached by an indirect branch of compiled code). */

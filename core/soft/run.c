@@ -111,6 +111,8 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     struct soft_cpu *cpu = &sv->cpu;
     if (sv->jit && blk->jit.state == JIT_BLOCK_COLD)
         soft_jit_consider(sv, blk);   /* hot now (at once when eager): compile */
+    else if (blk->jit.heat_limit && blk->jit.heat >= blk->jit.heat_limit && blk->jit.level == JIT_LEVEL_REGION)
+        soft_jit_promote(sv, blk);    /* a warm region that keeps running: optimise it */
     jit_fn fn = atomic_load_explicit(&blk->jit.fn, memory_order_relaxed);
     *exit = JIT_EXIT_NONE;
     sv->cur_blk = blk;

@@ -93,7 +93,10 @@ void soft_jit_vm_init(struct soft_vm *svm);
 void soft_jit_vcpu_init(struct soft_vcpu *sv);
 void soft_jit_vcpu_fini(struct soft_vcpu *sv);
 /* A block just ran in the interpreter: compile it once it is hot (or at once, eager). */
+void soft_jit_vcpu_report(const struct soft_vcpu *sv);
 void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk);
+/* A warm region reached its heat limit: ask for its optimised code. */
+void soft_jit_promote(struct soft_vcpu *sv, struct tc_block *blk);
 /* The chain epoch now (see struct jit_chain). */
 uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv);
 /* prev left by its direct exit k and the dispatcher found next: chain them. */

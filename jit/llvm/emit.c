@@ -29,6 +29,25 @@ void em_module_init(struct em_module *m, LLVMContextRef cx, const char *name)
     m->rmw_t = LLVMFunctionType(m->i128, (LLVMTypeRef[]){ m->ptr, m->i64, m->i32, m->i32, m->i32, m->i128 }, 6, 0);
     m->op128_t = LLVMFunctionType(m->i128, (LLVMTypeRef[]){ m->i32, m->i128, m->i128 }, 3, 0);
     m->set_pc_t = LLVMFunctionType(m->vd, (LLVMTypeRef[]){ m->ptr, m->i64 }, 2, 0);
+    m->tbaa_kind = LLVMGetMDKindIDInContext(cx, "tbaa", 4);
+    LLVMMetadataRef root_name = LLVMMDStringInContext2(cx, "anyhv", 5);
+    LLVMMetadataRef root = LLVMMDNodeInContext2(cx, &root_name, 1);
+    LLVMMetadataRef zero = LLVMValueAsMetadata(LLVMConstInt(m->i64, 0, 0));
+    static const char *const names[3] = { "guest state", "dispatcher", "guest memory" };
+    LLVMValueRef *tags[3] = { &m->tbaa_state, &m->tbaa_host, &m->tbaa_guest };
+    for (unsigned i = 0; i < 3; i++) {
+        LLVMMetadataRef ty_ops[3] = { LLVMMDStringInContext2(cx, names[i], strlen(names[i])), root, zero };
+        LLVMMetadataRef ty = LLVMMDNodeInContext2(cx, ty_ops, 3);
+        LLVMMetadataRef tag_ops[3] = { ty, ty, zero };
+        *tags[i] = LLVMMetadataAsValue(cx, LLVMMDNodeInContext2(cx, tag_ops, 3));
+    }
+}
+
+void em_mem_tag(struct em_fn *f, LLVMValueRef access, enum em_mem what)
+{
+    const struct em_module *m = f->m;
+    LLVMSetMetadata(access, m->tbaa_kind,
+                    what == EM_MEM_STATE ? m->tbaa_state : what == EM_MEM_HOST ? m->tbaa_host : m->tbaa_guest);
 }
 
 void em_module_dispose_builder(struct em_module *m)
@@ -89,6 +108,7 @@ LLVMValueRef em_load(struct em_fn *f, LLVMTypeRef t, LLVMValueRef base, uint64_t
 {
     LLVMValueRef l = LLVMBuildLoad2(f->m->bd, t, em_at(f, base, off), "");
     LLVMSetAlignment(l, 1);
+    em_mem_tag(f, l, base == f->state ? EM_MEM_STATE : EM_MEM_HOST);
     return l;
 }
 
@@ -96,6 +116,7 @@ void em_store(struct em_fn *f, LLVMValueRef v, LLVMValueRef base, uint64_t off)
 {
     LLVMValueRef s = LLVMBuildStore(f->m->bd, v, em_at(f, base, off));
     LLVMSetAlignment(s, 1);
+    em_mem_tag(f, s, base == f->state ? EM_MEM_STATE : EM_MEM_HOST);
 }
 
 LLVMBasicBlockRef em_new_bb(struct em_fn *f, const char *name)

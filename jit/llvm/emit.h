@@ -16,7 +16,13 @@ struct em_module {
     LLVMTypeRef blk_fn_t;       /* i32 (ptr cpu, ptr state) */
     LLVMTypeRef helper_t;       /* i128 (ptr, i128, i128, i128) */
     LLVMTypeRef load_t, store_t, cmpxchg_t, rmw_t, op128_t, set_pc_t;
+    /* Type-based alias tags: guest state, the dispatcher's own data (soft_cpu, TLB,
+     * chain cells, contexts) and guest memory never overlap, so a store to one does
+     * not make LLVM reload the others (calls still may touch anything). */
+    unsigned tbaa_kind;
+    LLVMValueRef tbaa_state, tbaa_host, tbaa_guest;
 };
+enum em_mem { EM_MEM_STATE, EM_MEM_HOST, EM_MEM_GUEST };
 
 void em_module_init(struct em_module *m, LLVMContextRef cx, const char *name);
 void em_module_dispose_builder(struct em_module *m);

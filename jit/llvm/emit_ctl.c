@@ -36,14 +36,39 @@ static void call_set_pc(struct em_fn *f, LLVMValueRef pc)
     LLVMBuildCall2(f->m->bd, f->m->set_pc_t, em_ptr_const(f, (const void *)f->b->info.set_pc), args, 2, "");
 }
 
+/* Set the pc once the cache is flushed: where the pc is a plain field of the state in
+ * this mode, a store does what set_pc would. */
+static void set_pc_flushed(struct em_fn *f, LLVMValueRef pc)
+{
+    if (f->b->info.pc_offset >= 0)
+        em_store(f, pc, f->state, (uint32_t)f->b->info.pc_offset);
+    else
+        call_set_pc(f, pc);
+}
+
 static void ret(struct em_fn *f, uint32_t r)
 {
     LLVMBuildRet(f->m->bd, LLVMConstInt(f->m->i32, r, 0));
 }
 
+/* Return to the dispatcher after the open instruction retired: publish it as the
+ * last one, as the interpreter leaves it (a chained successor needs none of this:
+ * it publishes its own before anything out of line runs). */
+static void ret_exit(struct em_fn *f)
+{
+    struct em_module *m = f->m;
+    em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
+    if (f->start) {
+        em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
+        em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
+    }
+    ret(f, INTERP_EXIT);
+}
+
 static LLVMValueRef load_atomic(struct em_fn *f, LLVMTypeRef t, const void *addr, unsigned align)
 {
     LLVMValueRef l = LLVMBuildLoad2(f->m->bd, t, em_ptr_const(f, addr), "");
+    em_mem_tag(f, l, EM_MEM_HOST);
     LLVMSetOrdering(l, LLVMAtomicOrderingMonotonic);
     LLVMSetAlignment(l, align);
     return l;
@@ -85,7 +110,7 @@ static void go_on_or_return(struct em_fn *f, LLVMValueRef ok, LLVMValueRef left,
     LLVMBuildCondBr(bd, ok, go, out);
     LLVMPositionBuilderAtEnd(bd, out);
     em_store(f, LLVMConstInt(m->i32, k, 0), ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-    ret(f, INTERP_EXIT);
+    ret_exit(f);
     LLVMPositionBuilderAtEnd(bd, go);
     em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
     em_store(f, blk, em_ptr_const(f, ctx->running), 0);
@@ -109,7 +134,7 @@ static void chain_or_return(struct em_fn *f, uint32_t k)
     LLVMValueRef ctxp = em_ptr_const(f, ctx);
     if (k == JIT_EXIT_NONE || !f->b->info.chainable) {
         em_store(f, LLVMConstInt(m->i32, k, 0), ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-        ret(f, INTERP_EXIT);
+        ret_exit(f);
         return;
     }
     LLVMValueRef cell = em_ptr_const(f, &f->b->chain[k]);
@@ -134,10 +159,24 @@ static int member_at(struct em_fn *f, uint64_t pc)
     return -1;
 }
 
+/* A trip back to the head of a region that counts its heat: the count, and whether
+ * this is the trip that reaches the limit (i1), which leaves for the dispatcher so it
+ * can ask for the optimised region. */
+static LLVMValueRef count_heat(struct em_fn *f)
+{
+    struct em_module *m = f->m;
+    LLVMBuilderRef bd = m->bd;
+    LLVMValueRef at = em_ptr_const(f, f->func->heat);
+    LLVMValueRef h = LLVMBuildAdd(bd, em_load(f, m->i32, at, 0), LLVMConstInt(m->i32, 1, 0), "");
+    em_store(f, h, at, 0);
+    return LLVMBuildICmp(bd, LLVMIntEQ, h, LLVMConstInt(m->i32, f->func->heat_limit, 0), "");
+}
+
 /* A direct exit to a member of the region: continue inside the function while the
  * dispatcher would have let compiled code chain (no request, code unchanged, the
- * member fits the budget, chain count left); else leave as usual. */
-static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
+ * member fits the budget, chain count left); else leave as usual. Returns the i1
+ * that says the region just got hot (see count_heat), or NULL. */
+static LLVMValueRef internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
 {
     struct em_module *m = f->m;
     LLVMBuilderRef bd = m->bd;
@@ -146,6 +185,9 @@ static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     LLVMValueRef ctxp = em_ptr_const(f, ctx);
     LLVMValueRef ic = icount_plus(f, f->seen), left;
     LLVMValueRef ok = and_eq(f, NULL, load_atomic(f, m->i64, ctx->vm_epoch, 8), f->vm_epoch0);
+    LLVMValueRef hot = j == 0 && f->func->heat ? count_heat(f) : NULL;
+    if (hot)
+        ok = LLVMBuildAnd(bd, ok, LLVMBuildNot(bd, hot, ""), "");
     ok = may_go_on(f, ok, LLVMConstInt(m->i64, to->info.guest_insns, 0), &left);
     LLVMBasicBlockRef go = em_new_bb(f, "edge"), out = em_new_bb(f, "edge_out");
     LLVMBuildCondBr(bd, ok, go, out);
@@ -160,6 +202,7 @@ static void internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     LLVMAddIncoming(f->member_ic[j], &ic, (LLVMBasicBlockRef[]){ LLVMGetInsertBlock(bd) }, 1);
     LLVMBuildBr(bd, f->member_bb[j]);
     LLVMPositionBuilderAtEnd(bd, out);
+    return hot;
 }
 
 /* An indirect branch: tail-call the target's code when the vCPU's jump cache has it
@@ -173,7 +216,7 @@ static void indirect_or_return(struct em_fn *f, LLVMValueRef pc)
     LLVMValueRef done = LLVMConstInt(m->i32, JIT_EXIT_INDIRECT, 0);
     if (!ctx->jcache || !f->b->info.chainable) {
         em_store(f, done, ctxp, offsetof(struct jit_vcpu_ctx, last_exit));
-        ret(f, INTERP_EXIT);
+        ret_exit(f);
         return;
     }
     /* jit_jcache_index, spelled in IR. */
@@ -199,19 +242,24 @@ static void indirect_or_return(struct em_fn *f, LLVMValueRef pc)
 static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
 {
     struct em_module *m = f->m;
+    LLVMValueRef hot = NULL;
     if (LLVMIsConstant(pc) && f->func->n) {
         int j = member_at(f, LLVMConstIntGetZExtValue(pc));
         if (j >= 0 && f->b->info.chainable)
-            internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
+            hot = internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
     }
     em_cache_flush(f, false);
     em_store(f, icount_plus(f, f->seen), f->cpu, EM_CPU(icount));
-    em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
-    if (f->start) {
-        em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
-        em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
+    set_pc_flushed(f, pc);
+    if (hot) {   /* the dispatcher must see this trip: no chaining past it */
+        LLVMBasicBlockRef to_disp = em_new_bb(f, "hot"), on = em_new_bb(f, "not_hot");
+        LLVMBuildCondBr(m->bd, hot, to_disp, on);
+        LLVMPositionBuilderAtEnd(m->bd, to_disp);
+        em_store(f, LLVMConstInt(m->i32, cell, 0), em_ptr_const(f, f->b->ctx),
+                 offsetof(struct jit_vcpu_ctx, last_exit));
+        ret_exit(f);
+        LLVMPositionBuilderAtEnd(m->bd, on);
     }
-    call_set_pc(f, pc);
     if (cell == JIT_EXIT_INDIRECT)
         indirect_or_return(f, pc);
     else
@@ -247,7 +295,7 @@ static void trap_side(struct em_fn *f, const struct interp_insn *in)
 {
     sync_open(f, false);   /* flushes the cache too */
     if (f->start)
-        call_set_pc(f, LLVMConstInt(f->m->i64, f->start->imm, 0));
+        set_pc_flushed(f, LLVMConstInt(f->m->i64, f->start->imm, 0));
     stop(f, IR_STOP_EXCEPTION, in->imm);
 }
 
@@ -290,7 +338,11 @@ static struct em_access access_of(struct em_fn *f, const struct interp_insn *in,
     return a;
 }
 
-/* The TLB fast path's test; *host gets the host address on a hit. */
+/* The TLB fast path's test; *host gets the host address on a hit. Reads and writes
+ * compare the entry's fast tag for their kind with the tag of the access's last
+ * byte: equal only when the entry maps this page for that access to RAM and the
+ * access stays inside the page (an entry never holds the next page's tag: that one
+ * has the next index). Fetches check the fields one by one. */
 static LLVMValueRef tlb_hit(struct em_fn *f, const struct em_access *a, LLVMValueRef *host)
 {
     struct em_module *m = f->m;
@@ -302,16 +354,28 @@ static LLVMValueRef tlb_hit(struct em_fn *f, const struct em_access *a, LLVMValu
     off = LLVMBuildAdd(bd, off, LLVMConstInt(m->i64, EM_CPU(tlb.e), 0), "");
     LLVMValueRef e = LLVMBuildGEP2(bd, m->i8, f->cpu, &off, 1, "");
     LLVMValueRef salt = em_load(f, m->i64, f->cpu, EM_CPU(tlb.salt));
-    LLVMValueRef tag = LLVMBuildOr(bd, LLVMBuildAnd(bd, a->va, LLVMConstInt(m->i64, MMU_PAGE_MASK, 0), ""), salt, "");
-    LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntEQ, em_load(f, m->i64, e, offsetof(struct mmu_entry, vpage)), tag, "");
-    LLVMValueRef perms = em_load(f, m->i32, e, offsetof(struct mmu_entry, perms));
-    LLVMValueRef need = LLVMConstInt(m->i32, a->need, 0);
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, LLVMBuildAnd(bd, perms, need, ""), need, ""), "");
-    LLVMValueRef h = em_load(f, m->ptr, e, offsetof(struct mmu_entry, host));
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntNE, h, LLVMConstNull(m->ptr), ""), "");
+    LLVMValueRef page_mask = LLVMConstInt(m->i64, MMU_PAGE_MASK, 0);
     LLVMValueRef in_page = LLVMBuildAnd(bd, a->va, LLVMConstInt(m->i64, ~MMU_PAGE_MASK, 0), "");
-    LLVMValueRef end = LLVMBuildAdd(bd, in_page, LLVMConstInt(m->i64, a->size, 0), "");
-    ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, end, LLVMConstInt(m->i64, MMU_PAGE_SIZE, 0), ""), "");
+    LLVMValueRef ok;
+    if (a->need == MMU_READ || a->need == MMU_WRITE) {
+        LLVMValueRef last = LLVMBuildAdd(bd, a->va, LLVMConstInt(m->i64, a->size - 1, 0), "");
+        LLVMValueRef tag = LLVMBuildOr(bd, LLVMBuildAnd(bd, last, page_mask, ""), salt, "");
+        size_t at = offsetof(struct mmu_entry, fast) +
+                    (a->need == MMU_READ ? MMU_FAST_READ : MMU_FAST_WRITE) * sizeof(uint64_t);
+        ok = LLVMBuildICmp(bd, LLVMIntEQ, em_load(f, m->i64, e, at), tag, "");
+    } else {
+        LLVMValueRef tag = LLVMBuildOr(bd, LLVMBuildAnd(bd, a->va, page_mask, ""), salt, "");
+        ok = LLVMBuildICmp(bd, LLVMIntEQ, em_load(f, m->i64, e, offsetof(struct mmu_entry, vpage)), tag, "");
+        LLVMValueRef perms = em_load(f, m->i32, e, offsetof(struct mmu_entry, perms));
+        LLVMValueRef need = LLVMConstInt(m->i32, a->need, 0);
+        ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntEQ, LLVMBuildAnd(bd, perms, need, ""), need, ""), "");
+        LLVMValueRef h = em_load(f, m->ptr, e, offsetof(struct mmu_entry, host));
+        ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntNE, h, LLVMConstNull(m->ptr), ""), "");
+        LLVMValueRef end = LLVMBuildAdd(bd, in_page, LLVMConstInt(m->i64, a->size, 0), "");
+        ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, end, LLVMConstInt(m->i64, MMU_PAGE_SIZE, 0), ""), "");
+    }
+    /* Loaded on both sides of the branch: harmless, the entry is always readable. */
+    LLVMValueRef h = em_load(f, m->ptr, e, offsetof(struct mmu_entry, host));
     *host = LLVMBuildGEP2(bd, m->i8, h, &in_page, 1, "");
     return ok;
 }
@@ -330,6 +394,7 @@ static void emit_load(struct em_fn *f, const struct interp_insn *in)
     LLVMPositionBuilderAtEnd(bd, fast);
     LLVMValueRef x_fast = LLVMBuildLoad2(bd, t, host, "");
     LLVMSetAlignment(x_fast, 1);
+    em_mem_tag(f, x_fast, EM_MEM_GUEST);
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, slow);
     sync_open(f, false);
@@ -358,6 +423,7 @@ static void emit_store(struct em_fn *f, const struct interp_insn *in)
     LLVMPositionBuilderAtEnd(bd, fast);
     LLVMValueRef s = LLVMBuildStore(bd, em_fit(f, v, a.size * 8), host);
     LLVMSetAlignment(s, 1);
+    em_mem_tag(f, s, EM_MEM_GUEST);
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, slow);
     sync_open(f, false);

@@ -49,6 +49,9 @@ LLVMValueRef em_fit(struct em_fn *f, LLVMValueRef v, unsigned w);
 LLVMValueRef em_ptr_const(struct em_fn *f, const void *p);
 unsigned em_width(LLVMValueRef v);
 LLVMBasicBlockRef em_new_bb(struct em_fn *f, const char *name);
+/* Tag a load or store with what it touches (see em_module's tbaa tags). em_load and
+ * em_store tag by base: the state pointer, else the dispatcher's data. */
+void em_mem_tag(struct em_fn *f, LLVMValueRef access, enum em_mem what);
 
 /* emit_state.c: guest state through the cache. */
 bool em_cache_plan(struct em_fn *f);

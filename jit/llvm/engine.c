@@ -192,6 +192,16 @@ static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const st
             return NULL;
         }
     }
+    /* ANYHV_JIT_DUMP=DIR: each module as optimised, DIR/anyhv_uN.ll (for reading). */
+    const char *dump = getenv("ANYHV_JIT_DUMP");
+    if (dump && *dump) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/anyhv_u%llu.ll", dump, (unsigned long long)unit);
+        char *err = NULL;
+        if (LLVMPrintModuleToFile(m.mod, path, &err) && e->debug)
+            fprintf(stderr, "anyhv jit: cannot dump %s: %s\n", path, err ? err : "?");
+        LLVMDisposeMessage(err);
+    }
     return m.mod;
 }
 

@@ -27,6 +27,8 @@ struct em_func {
     const struct em_block *member;
     uint32_t n;
     bool cache_state;
+    uint32_t *heat;             /* counted on every edge back to member 0, or NULL */
+    uint32_t heat_limit;        /* the trip that returns to the dispatcher (promotion) */
 };
 
 enum llvm_opt { LLVM_OPT_WARM, LLVM_OPT_HOT, LLVM_OPT_COUNT };

@@ -201,6 +201,7 @@ static void map_page(struct bare_cpu *c)
     e->gpage = PAGE_VA;
     e->host = page;
     e->perms = MMU_READ | MMU_WRITE;
+    mmu_entry_seal(e);
 }
 
 static void prepare(struct bare_cpu *c, uint64_t seed)
@@ -240,13 +241,13 @@ static _Atomic uint32_t fake_requests;
 
 /* Code for prog from an engine of `mode` (EAGER: at once; ON: wait for the thread). */
 static jit_fn compile(struct jit_engine *e, struct jit_vcpu *v, struct jit_vcpu_ctx *ctx, struct jit_block *jb,
-                      const struct interp_prog *prog, bool optimise)
+                      const struct interp_prog *prog, enum jit_level level)
 {
     struct jit_member m = {
         .jb = jb, .prog = prog, .self = NULL,
         .info = { .pc = 0x4000, .guest_insns = 1, .chainable = false, .pc_offset = -1, .set_pc = bare_set_pc },
     };
-    cr_assert(jit_request(v, &m, 1, optimise));
+    cr_assert(jit_request(v, &m, 1, level));
     for (unsigned i = 0; i < 20000 && jb->state == JIT_BLOCK_QUEUED; i++) {
         struct timespec ts = { 0, 100000 };
         nanosleep(&ts, NULL);
@@ -310,7 +311,8 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
         const char *how[3] = { "warm", "warm with state in SSA", "optimised" };
         for (unsigned k = 0; k < 3; k++) {
             struct jit_block jb = { 0 };
-            jit_fn fn = compile(k == 2 ? on : eager, k == 2 ? vo : ve, &ctx[k == 2], &jb, &prog, k != 0);
+            static const enum jit_level level[3] = { JIT_LEVEL_BLOCK, JIT_LEVEL_REGION, JIT_LEVEL_HOT };
+            jit_fn fn = compile(k == 2 ? on : eager, k == 2 ? vo : ve, &ctx[k == 2], &jb, &prog, level[k]);
             prepare(&c, seed);
             record(&c, fn(&c.cpu, c.state), &got);
             compare(&want, &got, iter, how[k], &b);
@@ -330,26 +332,30 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
 /* A loop of 2000 iterations through the dispatcher, first interpreted, then (once the
  * compile thread delivers) compiled: the same sum, exit and exact instruction count
  * as the interpreter alone gives. */
-static void run_loop(uint64_t *sum, uint64_t *icount, uint64_t *compiled_runs)
+static void run_loop(uint64_t iters, bool want_promoted, uint64_t *sum, uint64_t *icount, uint64_t *compiled_runs, uint64_t *promoted)
 {
     start();
     uint8_t *p = t.ram + CODE;
-    p = toy_movi(p, 1, 2000);
+    p = toy_movi(p, 1, (int32_t)iters);
     p = toy_movi(p, 2, 0);
     p = toy_emit(p, TOY_ADD, 2, 1, 0);
     p = toy_emit(p, TOY_ADDI, 1, 0, -1);
     p = toy_emit(p, TOY_JNZ, 1, 0, -3);
     toy_emit(p, TOY_OUT, 2, 0, 7);
     for (unsigned tries = 0; tries < 200; tries++) {
-        /* Again from the top until the compiled code ran part of the loop. */
+        /* Again from the top until the compiled code ran part of the loop (and, when
+         * asked for, until the optimised region replaced the warm one). */
         toy_regs(&t)->rip = CODE;
         uint64_t before = t.vcpu->icount;
         cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
         *icount = t.vcpu->exit.icount - before;
         cr_assert_eq(t.vcpu->exit.kind, EXIT_PIO);
         struct soft_vcpu *sv = t.vcpu->be;
+        struct jit_stats js;
+        jit_vcpu_stats(sv->jit, &js);
         *compiled_runs = sv->blocks_jit;
-        if (*compiled_runs || !sv->jit)
+        *promoted = js.promoted;
+        if (!sv->jit || (*compiled_runs && (!want_promoted || *promoted)))
             break;
         sleep_ms(5);
     }
@@ -361,16 +367,35 @@ static void run_loop(uint64_t *sum, uint64_t *icount, uint64_t *compiled_runs)
 Test(jit, a_running_loop_tiers_up_with_identical_results, .init = setup, .fini = teardown)
 {
     cr_assert(jit_supported(), "this build has no compiled tier");
-    uint64_t sum[2], icount[2], compiled[2];
+    uint64_t sum[2], icount[2], compiled[2], promoted[2];
     setenv("ANYHV_JIT", "off", 1);
-    run_loop(&sum[0], &icount[0], &compiled[0]);
+    run_loop(2000, false, &sum[0], &icount[0], &compiled[0], &promoted[0]);
     setenv("ANYHV_JIT", "on", 1);
     setenv("ANYHV_JIT_THRESHOLD", "16", 1);
-    run_loop(&sum[1], &icount[1], &compiled[1]);
+    run_loop(2000, false, &sum[1], &icount[1], &compiled[1], &promoted[1]);
     cr_expect_eq(compiled[0], 0, "ANYHV_JIT=off ran compiled code");
     cr_expect_gt(compiled[1], 0, "the loop never ran compiled code");
     cr_expect_eq(sum[1], sum[0]);
     cr_expect_eq(sum[0], 2001000);
     cr_expect_eq(icount[0], 2 + 2000 * 3 + 1, "instructions retired by one interpreted run");
     cr_expect_eq(icount[1], icount[0], "instructions retired by the run that tiered up");
+}
+
+/* A loop long enough for its warm region to reach the heat limit: the optimised
+ * region replaces it while the loop runs, with the same results and counts. */
+Test(jit, a_hot_region_is_promoted_with_identical_results, .init = setup, .fini = teardown)
+{
+    cr_assert(jit_supported(), "this build has no compiled tier");
+    const uint64_t iters = 300000;
+    uint64_t sum[2], icount[2], compiled[2], promoted[2];
+    setenv("ANYHV_JIT", "off", 1);
+    run_loop(iters, false, &sum[0], &icount[0], &compiled[0], &promoted[0]);
+    setenv("ANYHV_JIT", "on", 1);
+    setenv("ANYHV_JIT_THRESHOLD", "16", 1);
+    run_loop(iters, true, &sum[1], &icount[1], &compiled[1], &promoted[1]);
+    cr_expect_gt(promoted[1], 0, "the hot loop's region was never optimised");
+    cr_expect_eq(sum[0], iters * (iters + 1) / 2);
+    cr_expect_eq(sum[1], sum[0]);
+    cr_expect_eq(icount[0], 2 + iters * 3 + 1, "instructions retired by one interpreted run");
+    cr_expect_eq(icount[1], icount[0], "instructions retired by the run that was promoted");
 }

@@ -181,6 +181,27 @@ static bool toy_check_events(struct soft_cpu *cpu)
     return true;
 }
 
+/* Nothing between blocks looks at the toy's state: every bit is plain, events are
+ * always quiet and the pc lives in rip as is, so its compiled blocks chain and form
+ * regions as a real frontend's do. */
+static uint64_t toy_plain_bits(uint32_t offset, uint32_t size)
+{
+    (void)offset;
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static bool toy_events_quiet(const struct soft_cpu *cpu)
+{
+    (void)cpu;
+    return true;
+}
+
+static int32_t toy_pc_offset(uint32_t mode)
+{
+    (void)mode;
+    return (int32_t)offsetof(struct x86_state, rip);
+}
+
 static void toy_stop(struct soft_cpu *cpu, uint32_t reason, uint64_t detail)
 {
     struct x86_state *s = st(cpu);
@@ -221,4 +242,7 @@ const struct soft_frontend toy_frontend = {
     .set_pc = toy_set_pc,
     .sync_state = NULL,
     .stop = toy_stop,
+    .plain_bits = toy_plain_bits,
+    .events_quiet = toy_events_quiet,
+    .pc_offset = toy_pc_offset,
 };

@@ -105,6 +105,8 @@ struct writer {
 
 static void put(struct writer *w, const void *p, size_t n)
 {
+    if (n == 0)
+        return;   /* no client data: p may be NULL, which fwrite must not see */
     w->hash = fnv(w->hash, p, n);
     if (w->ok && fwrite(p, 1, n, w->f) != n)
         w->ok = false;

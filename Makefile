@@ -47,9 +47,9 @@ bench: build
 	@$(BUILD)/bin/anyhv-bench --runs $(BENCH_RUNS)
 	@bench/boot.sh $(BUILD)
 
-# The Linux boot row beside QEMU TCG (minutes: not part of `make bench`).
+# The Linux boot rows, arm64 and x86_64, each tier beside QEMU TCG (minutes).
 bench-boot: build
-	@bench/boot_linux_x86_64.sh $(BUILD)
+	@bench/boot.sh $(BUILD) all
 
 # Long runs, outside `make test`: the differential testers (ctest label "fuzz"; in both
 # soft tiers, ANYHV_JIT=off and eager) with FUZZ_ITERS cases each; soak: the demo guests

@@ -29,6 +29,7 @@ struct bench_workload {
     const char *name;
     const char *what;
     uint64_t (*native)(void);   /* NULL: no native form (exit loop) */
+    bool avx2;                  /* x86-64 code needs AVX2 (natively: a host with it) */
 };
 extern const struct bench_workload bench_workloads[];
 extern const unsigned bench_workload_count;

@@ -1,13 +1,23 @@
 #!/bin/sh
-# The bench's boot row: Debian 12's arm64 kernel with a busybox initramfs (the boot
-# test's, tests/linux/) from start to the init marker and to power-off, on anyhv's
-# software route (anyhv-run) and, when it is installed (a bench-only dependency:
-# apt-get install qemu-system-arm), on qemu-system-aarch64 -M virt -cpu cortex-a57 (TCG).
-#   bench/boot.sh BUILD_DIR [--markdown]
+# The bench's boot rows: Debian 12's own kernel with a busybox initramfs whose /init
+# prints a marker and powers off, from the start of the process to the marker and to
+# its exit, and the CPU time the run used (user + system). anyhv-run on the software
+# route with the interpreter alone (ANYHV_JIT=off) and with the default tiers, beside
+# QEMU's TCG on the same kernel, initramfs, command line, memory and CPU count when QEMU
+# is installed (a bench-only dependency): qemu-system-aarch64 -M virt -cpu cortex-a57
+# (apt-get install qemu-system-arm) and qemu-system-x86_64 (qemu-system-x86).
+#   bench/boot.sh BUILD_DIR [--markdown] [arm64|x86_64|all]     (default arm64)
 build=${1:-build}
-md=$2
+md=""
+arches=arm64
+for a in "$2" "$3"; do
+    case "$a" in
+    --markdown) md=1 ;;
+    arm64|x86_64) arches=$a ;;
+    all) arches="arm64 x86_64" ;;
+    esac
+done
 root=$(dirname "$0")/..
-cache=$("$root/scripts/fetch-linux-arm64") || { echo "boot: cannot fetch Debian's arm64 kernel; row skipped"; exit 0; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat >"$work/init.sh" <<'INIT'
@@ -16,14 +26,14 @@ cat >"$work/init.sh" <<'INIT'
 echo "ANYHV-INIT-OK"
 /bin/busybox poweroff -f
 INIT
-python3 "$root/scripts/mkinitramfs-busybox.py" "$cache/busybox" "$work/init.sh" "$work/initrd" || exit 1
-append="console=ttyAMA0 panic=-1"
 
 now() { date +%s.%N; }
 
 # Runs "$@" with output to a file; prints "seconds-to-marker seconds-to-exit status
 # cpu-seconds" (user + system time of the run, from the shell's `times`).
 measure() {
+    times >"$work/times0"
+    : >"$work/out"   # before the start: the poll below must not see the last run's marker
     start=$(now)
     "$@" </dev/null >"$work/out" 2>&1 &
     pid=$!
@@ -36,38 +46,75 @@ measure() {
     status=$?
     end=$(now)
     times >"$work/times"   # second line: the children's user and system time, "1m2.5s 0m0.3s"
-    cpu=$(awk 'NR == 2 { n = split($0, f, /[ms ]+/); print f[1] * 60 + f[2] + f[3] * 60 + f[4] }' "$work/times")
+    cpu() { awk 'NR == 2 { n = split($0, f, /[ms ]+/); print f[1] * 60 + f[2] + f[3] * 60 + f[4] }' "$1"; }
+    c=$(awk -v a="$(cpu "$work/times")" -v b="$(cpu "$work/times0")" 'BEGIN { print a - b }')
     [ -z "$marker" ] && grep -q "ANYHV-INIT-OK" "$work/out" && marker=$end
-    awk -v m="${marker:-$end}" -v e="$end" -v s="$start" -v st="$status" -v c="$cpu" 'BEGIN { print m - s, e - s, st, c }'
+    if ! grep -q "ANYHV-INIT-OK" "$work/out"; then
+        status="no marker, $status"
+        { echo "boot: $1 printed no marker; its last lines:"; tail -n 5 "$work/out"; } >&2
+    fi
+    awk -v m="${marker:-$end}" -v e="$end" -v s="$start" -v c="$c" 'BEGIN { print m - s, e - s, c }'
+    echo "$status" >"$work/status"
 }
 
-row() {
-    set -- $2
+row() {   # arch engine "marker exit cpu" note
+    set -- "$1" "$2" $3 "$4"
     if [ -n "$md" ]; then
-        printf '| boot | arm64 | %s | %.1f | %.1f | %.1f | %s |\n' "$engine" "$1" "$2" "$4" "$note"
+        printf '| boot | %s | %s | %.1f | %.1f | %.1f | %s |\n' "$1" "$2" "$3" "$4" "$5" "$6"
     else
-        printf '%-10s %-7s %-24s %10.1f %12.1f %8.1f  %s\n' boot arm64 "$engine" "$1" "$2" "$4" "$note"
+        printf '%-10s %-7s %-26s %10.1f %12.1f %8.1f  %s\n' boot "$1" "$2" "$3" "$4" "$5" "$6"
     fi
+}
+
+anyhv_rows() {   # arch kernel initrd append
+    for tier in off default; do
+        if [ "$tier" = off ]; then engine="anyhv soft (interp)"; else engine="anyhv soft (default tiers)"; fi
+        r=$(if [ "$tier" = off ]; then ANYHV_JIT=off measure "$build/bin/anyhv-run" --quiet --backend soft \
+                --mem "$MEM" --kernel "$2" --initrd "$3" --append "$4";
+            else measure "$build/bin/anyhv-run" --quiet --backend soft --mem "$MEM" --kernel "$2" \
+                --initrd "$3" --append "$4"; fi)
+        st=$(cat "$work/status")
+        note="$kver"; [ "$st" = 0 ] || note="FAILED (status $st)"
+        row "$1" "$engine" "$r" "$note"
+    done
+}
+
+qemu_row() {   # arch qemu-binary package "qemu args..."
+    arch=$1 bin=$2 pkg=$3
+    shift 3
+    if ! command -v "$bin" >/dev/null; then
+        echo "boot: $bin not installed (apt-get install $pkg): no QEMU row for $arch"
+        return
+    fi
+    r=$(measure "$bin" -m "$MEM" -nographic -no-reboot "$@")
+    note="$("$bin" --version | head -n 1 | sed 's/QEMU emulator version //')"
+    st=$(cat "$work/status")
+    [ "$st" = 0 ] || note="FAILED (status $st)"
+    row "$arch" "$bin TCG" "$r" "$note"
 }
 
 if [ -n "$md" ]; then
     echo "| workload | arch | engine | s to init | s to power-off | CPU s | note |"
     echo "|---|---|---|---|---|---|---|"
 else
-    printf '%-10s %-7s %-24s %10s %12s %8s  %s\n' workload arch engine "s to init" "s to poweroff" "CPU s" note
+    printf '%-10s %-7s %-26s %10s %12s %8s  %s\n' workload arch engine "s to init" "s to poweroff" "CPU s" note
 fi
-engine="anyhv soft (interp)"
-r=$(measure "$build/bin/anyhv-run" --quiet --backend soft --kernel "$cache/Image" --initrd "$work/initrd" --append "$append")
-set -- $r
-note="$(cat "$cache/VERSION")"; [ "$3" = 0 ] || note="FAILED (status $3)"
-row "$engine" "$r"
-if command -v qemu-system-aarch64 >/dev/null; then
-    engine="qemu-system-aarch64 TCG"
-    r=$(measure qemu-system-aarch64 -M virt -cpu cortex-a57 -m 512 -nographic -no-reboot \
-        -kernel "$cache/Image" -initrd "$work/initrd" -append "$append")
-    note="$(qemu-system-aarch64 --version | head -n 1 | sed 's/QEMU emulator version //')"
-    grep -q "ANYHV-INIT-OK" "$work/out" || note="FAILED"
-    row "$engine" "$r"
-else
-    echo "boot: qemu-system-aarch64 not installed (apt-get install qemu-system-arm): no QEMU row"
-fi
+for arch in $arches; do
+    cache=$("$root/scripts/fetch-linux-$arch") || { echo "boot: cannot fetch Debian's $arch kernel; row skipped"; continue; }
+    python3 "$root/scripts/mkinitramfs-busybox.py" "$cache/busybox" "$work/init.sh" "$work/initrd-$arch" || exit 1
+    if [ "$arch" = arm64 ]; then
+        kver=$(cat "$cache/VERSION")
+        MEM=512
+        append="console=ttyAMA0 panic=-1"
+        anyhv_rows arm64 "$cache/Image" "$work/initrd-$arch" "$append"
+        qemu_row arm64 qemu-system-aarch64 qemu-system-arm -M virt -cpu cortex-a57 \
+            -kernel "$cache/Image" -initrd "$work/initrd-$arch" -append "$append"
+    else
+        kver=$(cat "$cache/VERSION" 2>/dev/null || echo "Debian 12 amd64")
+        MEM=256
+        append="console=ttyS0 panic=-1"
+        anyhv_rows x86_64 "$cache/vmlinux" "$work/initrd-$arch" "$append"
+        qemu_row x86_64 qemu-system-x86_64 qemu-system-x86 -accel tcg \
+            -kernel "$cache/vmlinux" -initrd "$work/initrd-$arch" -append "$append"
+    fi
+done

@@ -13,6 +13,23 @@
 #include "../tools/anyhv-run/x86_machine.h"
 
 #define EPT_QUAL_READ (1u << 0)
+#define CR4_OSXSAVE (1ull << 18)
+#define XCR0_X87_SSE_AVX 0x7ull
+
+/* The vector workloads use AVX2: CR4.OSXSAVE and XCR0 enable the AVX state, as an OS
+ * does. A backend that cannot leaves them off and those guests fault (#UD). */
+static void enable_avx(hv_vcpuid_t vcpu)
+{
+    uint64_t cr4 = 0;
+    if (hv_vmx_vcpu_read_vmcs(vcpu, VMCS_GUEST_CR4, &cr4) != HV_SUCCESS)
+        return;
+    if (hv_vmx_vcpu_write_vmcs(vcpu, VMCS_GUEST_CR4, cr4 | CR4_OSXSAVE) != HV_SUCCESS)
+        return;
+    uint64_t shadow = 0;
+    if (hv_vmx_vcpu_read_vmcs(vcpu, VMCS_CTRL_CR4_SHADOW, &shadow) == HV_SUCCESS)
+        hv_vmx_vcpu_write_vmcs(vcpu, VMCS_CTRL_CR4_SHADOW, shadow | CR4_OSXSAVE);
+    hv_vcpu_write_register(vcpu, HV_X86_XCR0, XCR0_X87_SSE_AVX);
+}
 
 static int run_guest(hv_vcpuid_t vcpu, const uint8_t *ram, uint64_t *exits, double *seconds, uint64_t *value)
 {
@@ -60,6 +77,7 @@ int main(int argc, char **argv)
     hv_return_t r = x86m_setup_vcpu(vcpu, entry, BENCH_RAM_BYTES, X86M_CPL3, X86M_MODE_LONG64);
     if (r != HV_SUCCESS)
         return printf("error vCPU set-up failed (0x%x)\n", (unsigned)r), 1;
+    enable_avx(vcpu);
     if (run_guest(vcpu, ram, &exits, &seconds, &value))
         return 1;
     child_report(vcpu, seconds, value, exits);

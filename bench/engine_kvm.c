@@ -46,6 +46,9 @@ static struct kvm_segment seg(uint16_t sel, uint64_t base, uint32_t limit, uint8
     return s;
 }
 
+#define CR4_OSXSAVE (1ull << 18)
+#define XCR0_X87_SSE_AVX 0x7ull
+
 static bool setup_vcpu(struct kvm_ctx *k, uint64_t entry, char *err, size_t errlen)
 {
     struct { struct kvm_cpuid2 h; struct kvm_cpuid_entry2 e[KVM_CPUID_MAX]; } cpuid = { .h.nent = KVM_CPUID_MAX };
@@ -66,6 +69,11 @@ static bool setup_vcpu(struct kvm_ctx *k, uint64_t entry, char *err, size_t errl
     sr.cr4 = X86M_GUEST_CR4 & ~X86M_GUEST_CR4_VMXE;
     sr.efer = X86M_GUEST_EFER;
     struct kvm_regs regs = { .rip = entry, .rsp = BENCH_RAM_BYTES, .rflags = X86M_GUEST_RFLAGS_USER };
+    /* AVX for the vector workloads, as an OS enables it, where KVM offers XSAVE. */
+    struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = XCR0_X87_SSE_AVX } } };
+    sr.cr4 |= CR4_OSXSAVE;
+    if (ioctl(k->vcpu, KVM_SET_SREGS, &sr) < 0 || ioctl(k->vcpu, KVM_SET_XCRS, &xcrs) < 0)
+        sr.cr4 &= ~CR4_OSXSAVE;   /* no XSAVE: the vector workloads will fault */
     if (ioctl(k->vcpu, KVM_SET_SREGS, &sr) < 0 || ioctl(k->vcpu, KVM_SET_REGS, &regs) < 0) {
         snprintf(err, errlen, "KVM_SET_SREGS/REGS failed");
         return false;

@@ -1,4 +1,6 @@
 /* The native engine: the workloads compiled for the host and called directly. */
+#include <stdio.h>
+
 #include "bench.h"
 #include "guests/boot.h"
 #include "guests/workloads.h"
@@ -9,6 +11,8 @@ static uint64_t w_fib(void) { return bench_fib(BENCH_FIB_N); }
 static uint64_t w_translate(void) { return bench_translate(); }
 static uint64_t w_fp(void) { return bench_fp_loop(BENCH_FP_ITERS); }
 static uint64_t w_boot(void) { return bench_boot(); }
+static uint64_t w_vec_dot(void) { return bench_vec_dot(BENCH_VEC_DOT_PASSES); }
+static uint64_t w_vec_scan(void) { return bench_vec_scan(BENCH_VEC_SCAN_PASSES); }
 
 const struct bench_workload bench_workloads[] = {
     { "int_loop", "integer ALU loop, 4 add/xor/rotate lanes", w_int },
@@ -18,6 +22,8 @@ const struct bench_workload bench_workloads[] = {
     { "translate", "2048 new functions, each run once", w_translate },
     { "fp_loop", "scalar double add/mul/div chain (SSE2 / A64 FP)", w_fp },
     { "boot", "inflate a gzip image, then 3000 init functions 4 times each", w_boot },
+    { "vec_dot", "4096-lane 32-bit dot product x4000, vectorised (AVX2 / AdvSIMD)", w_vec_dot, true },
+    { "vec_scan", "memchr-like zero-byte scan of 256 KiB x100 (AVX2 / AdvSIMD)", w_vec_scan, true },
 };
 const unsigned bench_workload_count = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 
@@ -37,6 +43,11 @@ static void native_run(const struct bench_engine *e, const char *image, unsigned
     (void)e;
     (void)image;
     if (!bench_workloads[w].native) {
+        r->ok = false;
+        return;
+    }
+    if (bench_workloads[w].avx2 && !__builtin_cpu_supports("avx2")) {
+        snprintf(r->error, sizeof(r->error), "unavailable: the host has no AVX2");
         r->ok = false;
         return;
     }

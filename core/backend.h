@@ -77,6 +77,9 @@ struct backend_ops {
     /* Optional: the vCPU waits inside the backend for an event (x86 HLT without HLT
      * exiting); deterministic mode then gives its turn away. */
     bool (*idle)(struct vcpu *vcpu);
+    /* Optional (NULL: anyhv_vm_fork says HV_UNSUPPORTED): in the child of a fork, the
+     * only thread left; make the VM runnable without the parent's other threads. */
+    void (*fork_child)(struct vm *vm);
 };
 
 extern const struct backend_ops kvm_backend_ops;

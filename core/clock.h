@@ -1,6 +1,7 @@
 /* clock.h - the VM clock: the one time base every guest-visible clock of a VM derives
- * from (the soft route's TSC, hv_tsc_clock(), hv_vcpu_get_exec_time(), the in-framework
- * APIC timers). By default it follows the host's monotonic time, counted from VM
+ * from (the soft route's TSC, hv_tsc_clock(), the in-framework APIC timers, and
+ * hv_vcpu_get_exec_time() in deterministic mode; otherwise exec time is measured with
+ * the host counter at the end of this file, in the same host nanoseconds). By default it follows the host's monotonic time, counted from VM
  * creation; the guest sees it as a TSC running at a fixed advertised frequency, so
  * a guest calibrates the same TSC frequency on every boot and finds it agrees with
  * wall-clock timers a VMM emulates (PIT, PM timer, HPET).
@@ -55,5 +56,19 @@ uint64_t clock_now_ticks(const struct vm_clock *c, const struct vcpu *vcpu);
 /* The host CLOCK_MONOTONIC time at which the VM clock reaches vm_ns, for a halted
  * vCPU's wake-up; UINT64_MAX when the source cannot say (it never passes while halted). */
 uint64_t clock_host_deadline_ns(const struct vm_clock *c, uint64_t vm_ns);
+
+/* A cheap host counter for the time spent inside hv_vcpu_run (two reads a run, where
+ * a clock_gettime pair cost a fifth of a client-visible exit): the TSC on x86-64 and
+ * the generic timer's virtual count on arm64 when the kernel keeps time with that
+ * counter (so it runs at a constant rate and agrees across CPUs), else host
+ * CLOCK_MONOTONIC nanoseconds. Only differences of readings mean anything. */
+uint64_t clock_host_ticks(void);
+/* Choose the counter (once per process; clock_init does it, before any run). */
+void clock_host_ticks_start(void);
+/* A number of clock_host_ticks() ticks as nanoseconds. The TSC's rate is measured
+ * against CLOCK_MONOTONIC from the first reading on and fixed once that span is long
+ * enough to make it exact to a few parts per million; the error before that is at
+ * most the skew of two clock readings. */
+uint64_t clock_host_ticks_to_ns(uint64_t ticks);
 
 #endif /* ANYHV_CORE_CLOCK_H */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/a64_timer.h"
 #include "core/vm.h"
 
 /* Slice of host time after which a run returns to the scheduler (so an idle vCPU
@@ -145,6 +146,25 @@ uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
     return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
 }
 
+void det_save(struct vm *vm, uint32_t *turn, uint64_t *used)
+{
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    *turn = d->turn;
+    *used = d->used;
+    pthread_mutex_unlock(&d->lock);
+}
+
+void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
+{
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    d->turn = turn;
+    d->used = used < DET_QUANTUM ? used : 0;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
 /* The next vCPU id after `id` in the rotation (the same one when it is alone). */
 static uint32_t next_in_rotation(struct vm *vm, uint32_t id)
 {
@@ -176,6 +196,60 @@ void det_vcpu_gone(struct vcpu *v)
     pthread_mutex_unlock(&d->lock);
 }
 
+void det_turn_wait(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    while (d->turn != v->id) {
+        if (!atomic_load(&vm->vcpus[d->turn]))
+            pass_turn(vm, d, d->turn);
+        else
+            pthread_cond_wait(&d->cond, &d->lock);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+uint64_t det_idle(struct vcpu *v, uint64_t insns)
+{
+    struct det_sched *d = v->vm->det;
+    pthread_mutex_lock(&d->lock);
+    uint64_t left = d->turn == v->id && d->used < DET_QUANTUM ? DET_QUANTUM - d->used : 0;
+    uint64_t n = insns < left ? insns : left;
+    v->idle_insns += n;
+    d->used += n;
+    if (d->used >= DET_QUANTUM)
+        pass_turn(v->vm, d, v->id);
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+bool det_alone(struct vcpu *v)
+{
+    return next_in_rotation(v->vm, v->id) == v->id;
+}
+
+/* The instruction count at which v's virtual time reaches the arm64 virtual timer's
+ * condition (CNTVCT >= CVAL, enabled and not IMASKed), or UINT64_MAX. A run is cut
+ * there, so the timer is seen at that exact instruction whichever tier runs the code
+ * (chained compiled blocks look at events only between chains, and when code is
+ * compiled depends on the host). The Intel APIC timer gets the same cut in intr.c. */
+static uint64_t vtimer_due_icount(const struct vcpu *v)
+{
+    if (v->vm->arch != GUEST_ARM64)
+        return UINT64_MAX;
+    const struct a64_state *st = v->st.a64;
+    uint64_t off = v->ext.a64.vtimer_offset, cval = st->sys.cntv_cval_el0;
+    if ((st->sys.cntv_ctl_el0 & A64_CNT_CTL_WRITABLE) != A64_CNT_CTL_ENABLE || cval > UINT64_MAX - off)
+        return UINT64_MAX;
+    /* The first ns whose counter, floor(ns x F / 1e9), reaches cval + off. */
+    unsigned __int128 ns = ((unsigned __int128)(cval + off) * 1000000000ull + A64_CNTFRQ - 1) / A64_CNTFRQ;
+    unsigned __int128 insns = (ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+    if (insns > UINT64_MAX)
+        return UINT64_MAX;
+    return (uint64_t)insns > v->idle_insns ? (uint64_t)insns - v->idle_insns : 0;
+}
+
 /* What a run of the backend under the scheduler ended with. */
 enum det_outcome { DET_RETURN, DET_RETURN_YIELD, DET_CONTINUE, DET_CONTINUE_YIELD };
 
@@ -201,6 +275,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     struct det_sched *d = vm->det;
     uint64_t client_budget = v->insn_budget, start = v->icount;
     hv_return_t r = HV_SUCCESS;
+    bool first_entry = true;
     pthread_mutex_lock(&d->lock);
     for (;;) {
         while (d->turn != v->id) {
@@ -214,22 +289,34 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             pthread_cond_wait(&d->cond, &d->lock);
         }
         uint64_t run_budget = DET_QUANTUM - d->used;
-        bool client_limited = false;
+        bool client_limited = false, timer_limited = false;
         if (client_budget && client_budget - (v->icount - start) <= run_budget) {
             run_budget = client_budget - (v->icount - start);
             client_limited = true;
         }
+        uint64_t due = vtimer_due_icount(v);
+        if (due > v->icount && due - v->icount < run_budget) {
+            run_budget = due - v->icount;
+            client_limited = false;
+            timer_limited = true;
+        }
         pthread_mutex_unlock(&d->lock);
+        if (first_entry)
+            rec_vcpu_entry(v);   /* the client's inputs since the last exit (record.c) */
+        first_entry = false;
         uint64_t before = v->icount, now = host_monotonic_ns();
         uint64_t slice = now + DET_IDLE_SLICE_NS < deadline_ns ? now + DET_IDLE_SLICE_NS : deadline_ns;
         v->insn_budget = run_budget ? run_budget : 1;
         r = vm->be->vcpu_run(v, slice);
         v->insn_budget = client_budget;
+        rec_vcpu_exit(v);
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
+        if (timer_limited && v->exit.kind == EXIT_BUDGET)
+            o = DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
         if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
         if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD || d->used >= DET_QUANTUM)

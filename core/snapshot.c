@@ -1,13 +1,17 @@
 /* Snapshots (include/anyhv/snapshot.h): the VM's vCPU state structs, personality data
- * and instruction counts, every mapped region's bytes, and the client's data, in one
- * checksummed file. Layout (all little-endian, docs/snapshots.md):
+ * and instruction counts, every mapped region's bytes, the VM's time and scheduler, the
+ * in-framework interrupt controllers, and the client's data, in one checksummed file.
+ * Layout (all little-endian, docs/snapshots.md):
  *   header    struct snap_header (magic, format, flavour, layout sizes, counts, length,
  *             FNV-1a 64 checksum of the whole file taken with the checksum field zero)
  *   vCPUs     vcpu_count x { struct snap_vcpu, state[state_size], ext[ext_size] }
  *   regions   region_count x { struct snap_region, bytes[size] }
+ *   sections  section_count x { struct snap_section, bytes[size] }: the VM's time
+ *             (SNAP_SEC_TIME) and the devices (the tag of vm->devstate)
  *   client    client_len bytes
- * Restoring validates the whole file (checksum, every bound, the VM's shape) before it
- * changes anything, so a bad file never leaves a half-restored VM. */
+ * Restoring validates the whole file (checksum, every bound, the VM's shape, each
+ * section through its owner) before it changes anything, so a bad file never leaves a
+ * half-restored VM. */
 #include <anyhv/anyhv.h>
 
 #include <errno.h>
@@ -35,7 +39,7 @@ struct snap_header {
     uint64_t client_len;
     uint64_t total_len;        /* the whole file */
     uint32_t library_version;
-    uint32_t reserved;
+    uint32_t section_count;
     uint64_t checksum;
 };
 _Static_assert(sizeof(struct snap_header) == 64, "header layout is part of the format");
@@ -43,6 +47,24 @@ _Static_assert(sizeof(struct snap_header) == 64, "header layout is part of the f
 struct snap_vcpu {
     uint32_t id, reserved;
     uint64_t icount;
+    uint64_t idle_insns;       /* deterministic mode's idle credit (part of its clock) */
+    uint64_t exec_time_ns;
+};
+
+/* A tagged section after the regions. */
+struct snap_section {
+    uint32_t tag, reserved;
+    uint64_t size;
+};
+
+/* SNAP_SEC_TIME: the VM clock and deterministic mode's rotation, so timers armed in VM
+ * time stay due at the same instant and the next vCPU to run is the same one. */
+#define SNAP_SEC_TIME 1u
+struct snap_time {
+    uint64_t vm_ns;            /* the VM clock (clock_now_ns without a vCPU) */
+    uint32_t det;              /* saved in deterministic mode: turn and used are set */
+    uint32_t turn;
+    uint64_t used;
 };
 
 struct snap_region {
@@ -135,7 +157,38 @@ static void header_for(struct vm *vm, size_t client_len, struct snap_header *h)
             total += sizeof(struct snap_region) + vm->spaces[s]->ranges[r].size;
         }
     }
+    h->section_count = 1;
+    total += sizeof(struct snap_section) + sizeof(struct snap_time);
+    if (vm->devstate) {
+        h->section_count++;
+        total += sizeof(struct snap_section) + vm->devstate->size(vm);
+    }
     h->total_len = total;
+}
+
+static void put_section(struct writer *w, uint32_t tag, const void *p, size_t n)
+{
+    struct snap_section sec = { .tag = tag, .size = n };
+    put(w, &sec, sizeof(sec));
+    put(w, p, n);
+}
+
+static hv_return_t write_sections(struct vm *vm, struct writer *w)
+{
+    struct snap_time t = { .vm_ns = clock_now_ns(&vm->clock, NULL), .det = vm->det != NULL };
+    if (vm->det)
+        det_save(vm, &t.turn, &t.used);
+    put_section(w, SNAP_SEC_TIME, &t, sizeof(t));
+    if (!vm->devstate)
+        return HV_SUCCESS;
+    size_t n = vm->devstate->size(vm);
+    void *buf = calloc(1, n ? n : 1);
+    if (!buf)
+        return fail(HV_NO_RESOURCES, "no memory for the devices' state (%zu bytes)", n);
+    vm->devstate->save(vm, buf);
+    put_section(w, vm->devstate->tag, buf, n);
+    free(buf);
+    return HV_SUCCESS;
 }
 
 static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t client_len)
@@ -151,10 +204,18 @@ static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t c
         hv_return_t r = vcpu_state_load(v, SG_ALL);
         if (r != HV_SUCCESS)
             return fail(r, "cannot read the state of vCPU %u", i);
-        struct snap_vcpu rec = { .id = i, .icount = v->icount };
+        struct snap_vcpu rec = { .id = i, .icount = v->icount, .idle_insns = v->idle_insns,
+                                 .exec_time_ns = v->exec_time_ns };
         put(&w, &rec, sizeof(rec));
         put(&w, v->st.x86, h.state_size);
-        put(&w, &v->ext, h.ext_size);
+        /* Host pointers stay out of the file: they mean nothing in another process. */
+        union { struct vcpu_x86_ext x86; struct vcpu_a64_ext a64; } ext;
+        memcpy(&ext, &v->ext, sizeof(ext));
+        if (vm->arch == GUEST_ARM64)
+            ext.a64.client_exit = NULL;
+        else
+            ext.x86.lapic = NULL;
+        put(&w, &ext, h.ext_size);
     }
     for (uint32_t s = 0; s < ANYHV_MAX_SPACES; s++) {
         for (size_t r = 0; vm->spaces[s] && r < vm->spaces[s]->count; r++) {
@@ -164,6 +225,9 @@ static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t c
             put(&w, pr->host, pr->size);
         }
     }
+    hv_return_t r = write_sections(vm, &w);
+    if (r != HV_SUCCESS)
+        return r;
     put(&w, client, client_len);
     h.checksum = w.hash;
     if (!w.ok || fseek(f, 0, SEEK_SET) != 0 || fwrite(&h, 1, sizeof(h), f) != sizeof(h))
@@ -246,7 +310,9 @@ struct plan {
     struct snap_vcpu vcpu[ANYHV_MAX_VCPUS];
     const uint8_t *state[ANYHV_MAX_VCPUS], *ext[ANYHV_MAX_VCPUS];
     uint32_t nvcpus;
-    const uint8_t *client;
+    struct snap_time time;
+    const uint8_t *dev;
+    uint64_t dev_size;
 };
 
 static hv_return_t plan_vcpus(struct vm *vm, const struct snap_header *h, struct reader *rd, struct plan *pl)
@@ -291,6 +357,51 @@ static hv_return_t check_regions(struct vm *vm, const struct snap_header *h, str
     return HV_SUCCESS;
 }
 
+static hv_return_t plan_sections(struct vm *vm, const struct snap_header *h, struct reader *rd, struct plan *pl)
+{
+    bool have_time = false;
+    for (uint32_t i = 0; i < h->section_count; i++) {
+        struct snap_section sec;
+        const void *raw = take(rd, sizeof(sec));
+        if (raw)
+            memcpy(&sec, raw, sizeof(sec));
+        const uint8_t *body = raw ? take(rd, sec.size) : NULL;
+        if (!body)
+            return fail(HV_BAD_ARGUMENT, "snapshot truncated in section %u", i);
+        if (sec.tag == SNAP_SEC_TIME && sec.size == sizeof(pl->time) && !have_time) {
+            memcpy(&pl->time, body, sizeof(pl->time));
+            have_time = true;
+        } else if (vm->devstate && sec.tag == vm->devstate->tag && !pl->dev) {
+            pl->dev = body;
+            pl->dev_size = sec.size;
+        } else {
+            return fail(HV_BAD_ARGUMENT, "snapshot section %u (tag %u, %llu bytes) does not belong to this VM", i,
+                        sec.tag, (unsigned long long)sec.size);
+        }
+    }
+    if (!have_time)
+        return fail(HV_BAD_ARGUMENT, "snapshot lacks the VM's time");
+    if (pl->time.det && pl->time.turn >= ANYHV_MAX_VCPUS)
+        return fail(HV_BAD_ARGUMENT, "snapshot names vCPU %u as the next to run", pl->time.turn);
+    if (vm->devstate && !pl->dev)
+        return fail(HV_BAD_ARGUMENT, "snapshot has no state for this VM's in-framework interrupt controllers");
+    char err[ERR_MAX] = "";
+    if (pl->dev && !vm->devstate->restore(vm, pl->dev, pl->dev_size, false, err, sizeof(err)))
+        return fail(HV_BAD_ARGUMENT, "snapshot of the interrupt controllers refused: %s", err);
+    return HV_SUCCESS;
+}
+
+/* The VM clock goes on from the saved instant (host time: its origin moves; virtual
+ * time comes with the vCPUs' counts); deterministic mode's rotation from the saved turn. */
+static void apply_time(struct vm *vm, const struct snap_time *t)
+{
+    uint64_t now = host_monotonic_ns();
+    if (vm->clock.source == CLOCK_SOURCE_HOST && t->vm_ns <= now)
+        vm->clock.origin_ns = now - t->vm_ns;
+    if (vm->det && t->det)
+        det_restore(vm, t->turn, t->used);
+}
+
 static void apply(struct vm *vm, const struct snap_header *h, const struct plan *pl, const uint8_t *regions)
 {
     struct reader rd = { regions, UINT64_MAX };
@@ -302,16 +413,26 @@ static void apply(struct vm *vm, const struct snap_header *h, const struct plan 
     for (uint32_t i = 0; i < pl->nvcpus; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[pl->vcpu[i].id]);
         memcpy(v->st.x86, pl->state[i], h->state_size);
-        void *client_exit = v->ext.a64.client_exit;   /* the client's pointer stays its own */
+        /* The client's exit record and the vCPU's APIC stay its own (pointers). */
+        void *client_exit = v->ext.a64.client_exit, *lapic = v->ext.x86.lapic;
         memcpy(&v->ext, pl->ext[i], h->ext_size);
-        if (vm->arch == GUEST_ARM64)
+        if (vm->arch == GUEST_ARM64) {
             v->ext.a64.client_exit = client_exit;
+        } else {
+            v->ext.x86.lapic = lapic;
+            atomic_store(&v->ext.x86.client_cancel, false);
+        }
         v->icount = pl->vcpu[i].icount;
+        v->idle_insns = pl->vcpu[i].idle_insns;
+        v->exec_time_ns = pl->vcpu[i].exec_time_ns;
         v->state_valid = SG_ALL;
         v->state_dirty = SG_ALL;
         if (vm->be->state_restored)
             vm->be->state_restored(v);
     }
+    apply_time(vm, &pl->time);
+    if (pl->dev)
+        vm->devstate->restore(vm, pl->dev, pl->dev_size, true, NULL, 0);
 }
 
 static hv_return_t restore_buf(struct vm *vm, const uint8_t *buf, uint64_t len, void *client, size_t client_max,
@@ -326,6 +447,8 @@ static hv_return_t restore_buf(struct vm *vm, const uint8_t *buf, uint64_t len, 
     const uint8_t *regions = rd.p;
     if (r == HV_SUCCESS)
         r = check_regions(vm, &h, &rd);
+    if (r == HV_SUCCESS)
+        r = plan_sections(vm, &h, &rd, &pl);
     if (r == HV_SUCCESS && (h.client_len != rd.left || h.client_len > client_max))
         r = fail(HV_BAD_ARGUMENT, "snapshot client data: %llu bytes (%llu left in the file, room for %zu)",
                  (unsigned long long)h.client_len, (unsigned long long)rd.left, client_max);

@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t thread_token(void)
-{
-    static _Atomic uint64_t next = 1;
-    static _Thread_local uint64_t token;
-    if (!token)
-        token = atomic_fetch_add(&next, 1);
-    return token;
-}
+/* The vCPUs the calling thread created, by id. An owned vCPU exists until its owner
+ * destroys it, and it pins its VM (vm_destroy refuses while vCPUs exist), so its owner
+ * finds it here on every API call without the VM's lifetime lock; any other thread
+ * finds nothing, which is Apple's answer to a vCPU it does not own. */
+static _Thread_local struct vcpu *owned[ANYHV_MAX_VCPUS];
+/* This thread's owned[] once it has created a vCPU: one initial-exec word, read on
+ * every call without the __tls_get_addr call a shared library's TLS otherwise costs. */
+static _Thread_local struct vcpu **owned_here __attribute__((tls_model("initial-exec")));
 
 static void *state_alloc(enum guest_arch arch)
 {
@@ -37,7 +37,6 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_in
     }
     v->vm = vm;
     v->owner = pthread_self();
-    v->owner_token = thread_token();
     v->st.x86 = state;   /* same storage as st.a64 */
     v->state_valid = SG_ALL;
 
@@ -60,10 +59,11 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_in
      * GIC's view of every vCPU's affinity). */
     if (init)
         init(v, arg);
-    atomic_store(&vm->vcpu_owner[slot], v->owner_token);
     atomic_store(&vm->vcpus[slot], v);
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
+    owned[slot] = v;
+    owned_here = owned;
     *id = slot;
     return HV_SUCCESS;
 fail:
@@ -71,6 +71,15 @@ fail:
     free(state);
     free(v);
     return ret;
+}
+
+/* The calling thread becomes v's owner (a forked child's only thread takes every
+ * vCPU of its copy of the VM). */
+void vcpu_adopt(struct vcpu *v)
+{
+    v->owner = pthread_self();
+    owned[v->id] = v;
+    owned_here = owned;
 }
 
 hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id)
@@ -85,39 +94,30 @@ hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
     return vcpu_create_init(arch, NULL, NULL, id);
 }
 
-static hv_return_t get_owned_held(struct vm *vm, uint64_t id, struct vcpu **out)
+/* The lookup needs no lock: see owned[]. */
+hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
 {
-    if (!vm || id >= ANYHV_MAX_VCPUS)
-        return HV_BAD_ARGUMENT;
-    /* A vCPU belongs to the thread that created it; Apple refuses others. The token
-     * is checked first and in the VM: only the owner removes its vCPU, so when the
-     * slot names the caller, the vCPU in it is the caller's and stays. */
-    if (atomic_load(&vm->vcpu_owner[id]) != thread_token())
-        return HV_BAD_ARGUMENT;
-    struct vcpu *v = atomic_load_explicit(&vm->vcpus[id], memory_order_acquire);
+    struct vcpu **table = owned_here;
+    struct vcpu *v = table && id < ANYHV_MAX_VCPUS ? table[id] : NULL;
     if (!v)
         return HV_BAD_ARGUMENT;
     *out = v;
     return HV_SUCCESS;
 }
 
-/* The lookup holds the VM; afterwards the owned vCPU pins it (vm.c). */
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
-{
-    hv_return_t ret = get_owned_held(vm_hold(), id, out);
-    vm_release();
-    return ret;
-}
-
+/* The caller holds the VM: det_vcpu_gone still uses it once the count has dropped
+ * (and a personality may hold it around a lock of its own). */
 hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id)
 {
     struct vcpu *v;
-    hv_return_t ret = get_owned_held(vm, id, &v);
+    hv_return_t ret = vcpu_get_owned(id, &v);
     if (ret != HV_SUCCESS)
         return ret;
+    if (v->vm != vm)   /* an owned vCPU pins its VM, so the held one is its own */
+        return HV_BAD_ARGUMENT;
+    owned[id] = NULL;
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
-    atomic_store(&vm->vcpu_owner[id], 0);
     vm->vcpu_count--;
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
@@ -188,23 +188,30 @@ hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
     struct vm *vm = vcpu->vm;
     /* The VM's first run fixes deterministic mode: under the VM lock, so that
      * anyhv_set_deterministic either finished changing vm->det or sees `ran`. */
-    if (!atomic_load(&vm->ran)) {
+    if (!atomic_load_explicit(&vm->ran, memory_order_relaxed)) {
         pthread_mutex_lock(&vm->lock);
         atomic_store(&vm->ran, true);
         pthread_mutex_unlock(&vm->lock);
     }
-    uint64_t start = clock_now_ns(&vcpu->vm->clock, vcpu);
+    uint64_t start = vm->det ? 0 : clock_host_ticks();
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
-    hv_return_t ret = vcpu->vm->det ? det_vcpu_run(vcpu, deadline_ns) : vcpu->vm->be->vcpu_run(vcpu, deadline_ns);
+    hv_return_t ret = vm->det ? det_vcpu_run(vcpu, deadline_ns) : vm->be->vcpu_run(vcpu, deadline_ns);
     debug_note_run(vcpu);
     atomic_store(&vcpu->running, false);
-    if (vcpu->vm->det)
+    if (vm->det) {
         vcpu->exec_time_ns = vcpu_guest_ns(vcpu, vcpu->icount);   /* virtual, like every clock */
-    else
-        vcpu->exec_time_ns += clock_now_ns(&vcpu->vm->clock, vcpu) - start;
+    } else {
+        uint64_t end = clock_host_ticks();
+        vcpu->exec_ticks += end > start ? end - start : 0;
+    }
     return ret;
+}
+
+uint64_t vcpu_exec_time_ns(const struct vcpu *vcpu)
+{
+    return vcpu->vm->det ? vcpu->exec_time_ns : clock_host_ticks_to_ns(vcpu->exec_ticks);
 }
 
 const char *exit_kind_name(enum exit_kind kind)

@@ -13,8 +13,8 @@
  * (vm_hold/vm_release) while it uses the VM; hv_vm_create and hv_vm_destroy hold it
  * for writing, so a VM is never freed under a call that still uses it (that call
  * either finished or sees no VM and returns HV_BAD_ARGUMENT). Calls on an owned vCPU
- * hold it only for the lookup: a VM with vCPUs cannot be destroyed (HV_BUSY), and
- * only the owner can destroy its vCPU. Writers are preferred so a stream of callers
+ * do not take it: a VM with vCPUs cannot be destroyed (HV_BUSY), only the owner can
+ * destroy its vCPU, and the owner finds it in a per-thread table (vcpu.c). Writers are preferred so a stream of callers
  * cannot starve hv_vm_destroy; holders therefore never take it twice. */
 #ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
 static pthread_rwlock_t vm_life = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
@@ -54,6 +54,7 @@ static void vm_free(struct vm *vm)
             free(vm->spaces[i]);
         }
     }
+    rec_vm_gone(vm);
     det_free(vm);
     pthread_mutex_destroy(&vm->lock);
     free(vm->intr);

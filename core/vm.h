@@ -86,7 +86,6 @@ struct vcpu {
     struct vm *vm;
     uint32_t id;
     pthread_t owner;               /* for signals while it runs (KVM kick) */
-    uint64_t owner_token;          /* thread_token() of the creating thread */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
     _Atomic bool running;
     uint32_t space;                /* Intel address space */
@@ -97,7 +96,8 @@ struct vcpu {
         struct a64_state *a64;
     } st;
     struct anyhv_exit exit;        /* the last exit, backend-neutral */
-    uint64_t exec_time_ns;         /* time spent in vcpu_run */
+    uint64_t exec_time_ns;         /* time spent in vcpu_run: deterministic mode's */
+    uint64_t exec_ticks;           /* the same in clock_host_ticks() ticks, otherwise */
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
@@ -126,6 +126,17 @@ struct irqchip_ops {
     void (*destroy)(struct vm *vm);
 };
 
+/* The in-framework devices' part of a snapshot (core/snapshot.c), served by the
+ * personality that owns them (the Intel APIC/IOAPIC/8259 models, the arm64 GIC).
+ * restore() is called twice: first with apply false, to check the bytes without
+ * changing anything (a message in err on failure), then with apply true. */
+struct vm_devstate_ops {
+    uint32_t tag;                                   /* names the section in the file */
+    size_t (*size)(struct vm *vm);
+    void (*save)(struct vm *vm, void *out);         /* size() bytes */
+    bool (*restore)(struct vm *vm, const void *in, size_t size, bool apply, char *err, size_t errlen);
+};
+
 struct vm {
     enum guest_arch arch;
     const struct irqchip_ops *_Atomic irqchip;   /* NULL: no in-framework controller */
@@ -135,9 +146,6 @@ struct vm {
     pthread_mutex_t lock;          /* map changes and the vCPU table */
     struct pmap *spaces[ANYHV_MAX_SPACES];
     struct vcpu *_Atomic vcpus[ANYHV_MAX_VCPUS];
-    /* thread_token() of each slot's owner, 0 when the slot is free: the ownership
-     * check reads it here, never through a vCPU that its owner may be freeing. */
-    _Atomic uint64_t vcpu_owner[ANYHV_MAX_VCPUS];
     uint32_t vcpu_count;
     uint32_t ipa_bits;
     uint64_t granule;
@@ -148,6 +156,8 @@ struct vm {
                                     * (Intel: struct x86_intr, core/x86/intr.h) */
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
+    const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
+    struct recorder *rec;          /* input record or replay (record.c), or NULL */
 };
 
 /* VM configuration decided by the personality before creation. */
@@ -177,10 +187,6 @@ hv_return_t vm_map(uint32_t space, void *host, uint64_t gpa, uint64_t size, uint
 hv_return_t vm_unmap(uint32_t space, uint64_t gpa, uint64_t size);
 hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t flags);
 
-/* A number that names the calling thread for the life of the process: never given to
- * another thread, even after this one exits (pthread_t values are reused). */
-uint64_t thread_token(void);
-
 /* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
  * (HV_BAD_ARGUMENT without one). */
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
@@ -188,6 +194,8 @@ hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
  * is published, under the VM lock (plain state writes only, no locks). */
 typedef void (*vcpu_init_fn)(struct vcpu *v, void *arg);
 hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id);
+/* The calling thread takes v over (vm_fork.c: the child of a fork). */
+void vcpu_adopt(struct vcpu *v);
 /* Destroy; only from the owning thread. The _held form for a caller that holds the
  * VM (vm_hold) around a lock of its own. */
 hv_return_t vcpu_destroy(uint32_t id);
@@ -205,6 +213,8 @@ hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);
 void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
 /* Run through the backend, accounting exec time; fills vcpu->exit. */
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
+/* The time spent in vcpu_run so far (hv_vcpu_get_exec_time). */
+uint64_t vcpu_exec_time_ns(const struct vcpu *vcpu);
 
 uint64_t host_monotonic_ns(void);
 
@@ -218,6 +228,15 @@ hv_return_t det_enable(struct vm *vm);
 void det_free(struct vm *vm);
 hv_return_t det_vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
 void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
+/* A vCPU that waits inside the library (the Intel APIC's HLT) without running: wait
+ * for its turn; idle for up to `insns` instructions of it (its clocks move on by the
+ * credit returned; the turn passes on when used up); whether it is the only vCPU. */
+void det_turn_wait(struct vcpu *vcpu);
+uint64_t det_idle(struct vcpu *vcpu, uint64_t insns);
+bool det_alone(struct vcpu *vcpu);
+/* Snapshots: whose turn it is and how much of it was used. */
+void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
+void det_restore(struct vm *vm, uint32_t turn, uint64_t used);
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
  * deterministic mode, the host's monotonic clock otherwise. */
 uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
@@ -225,6 +244,14 @@ uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);
  * function of the seed (ANYHV_DETERMINISTIC_SEED), the vCPU id and icount, so replays and
  * restored snapshots draw the same values; the host's entropy otherwise. */
 uint64_t vcpu_random(const struct vcpu *vcpu, uint64_t icount);
+
+/* core/record.c: the client's inputs at a run entry (logged or replayed) and the
+ * state they are measured against at its exit; deterministic mode, the vCPU holding
+ * its turn. rec_vm_gone frees an open log with the VM. */
+struct recorder;
+void rec_vcpu_entry(struct vcpu *vcpu);
+void rec_vcpu_exit(struct vcpu *vcpu);
+void rec_vm_gone(struct vm *vm);
 
 /* core/debug.c: record anyhv's own stop reason after a run (budget). */
 void debug_note_run(struct vcpu *vcpu);

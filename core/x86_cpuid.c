@@ -9,6 +9,7 @@
 #include "core/x86_state.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BIT(n) (1u << (n))
@@ -30,16 +31,22 @@
  * sets it). */
 #define L1_EDX (BIT(0) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | BIT(15) | \
                 BIT(16) | BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | BIT(26))
-/* Leaf 1 ECX: SSE3, PCLMULQDQ, SSSE3, FMA, CMPXCHG16B, SSE4.1, SSE4.2, MOVBE, POPCNT, AES,
- * XSAVE, AVX, F16C, RDRAND, and "running under a hypervisor". OSXSAVE (27) is dynamic. */
-#define L1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | \
-                BIT(26) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
+/* Leaf 1 ECX: SSE3, PCLMULQDQ, SSSE3, FMA, CMPXCHG16B, PCID (CR3 bits 11:0 with
+ * CR4.PCIDE; the TLB is untagged and every CR3 load flushes it, which PCID allows),
+ * SSE4.1, SSE4.2, MOVBE, POPCNT, AES, XSAVE, AVX, F16C, RDRAND, and "running under a
+ * hypervisor". OSXSAVE (27) is dynamic. */
+#define L1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(17) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | \
+                BIT(25) | BIT(26) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, AVX2, SMEP, BMI2, ERMS (REP MOVSB/STOSB are exact at
- * any length, so the hint is honest), RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: LA57,
- * RDPID. */
-#define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(18) | BIT(19) | BIT(23) | BIT(24) | \
+ * any length, so the hint is honest), INVPCID, RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: UMIP,
+ * LA57, RDPID. EDX: FSRM (fast short REP MOVSB: a hint, as honest as ERMS). */
+#define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(10) | BIT(18) | BIT(19) | BIT(23) | BIT(24) | \
                 BIT(29))
-#define L7_ECX (BIT(16) | BIT(22))
+#define L7_ECX (BIT(2) | BIT(16) | BIT(22))
+#define L7_EDX BIT(4)
+/* Leaf 7.0 EBX with AVX-512 switched on: AVX512F, AVX512DQ, AVX512CD, AVX512BW,
+ * AVX512VL. */
+#define L7_EBX_AVX512 (BIT(16) | BIT(17) | BIT(28) | BIT(30) | BIT(31))
 /* Leaf 0xD.1 EAX: XSAVEOPT, XSAVEC, XGETBV with ECX = 1. (No XSAVES: no supervisor
  * components.) */
 #define LD1_EAX (BIT(0) | BIT(1) | BIT(2))
@@ -63,10 +70,13 @@ struct cpuid_entry {
 static const struct cpuid_entry model[] = {
     { 0x0, 0, false, { MAX_BASIC_LEAF, VENDOR_EBX, VENDOR_ECX, VENDOR_EDX } },
     { 0x1, 0, false, { SIGNATURE, CLFLUSH_LINE_QWORDS, L1_ECX, L1_EDX } },
-    { 0x7, 0, true, { 0, L7_EBX, L7_ECX, 0 } },
+    { 0x7, 0, true, { 0, L7_EBX, L7_ECX, L7_EDX } },
     { 0xd, 0, true, { (uint32_t)X86_XSTATE_SUPPORTED, 0, 0, 0 } },   /* EBX/ECX computed */
     { 0xd, 1, true, { LD1_EAX, 0, 0, 0 } },                          /* EBX computed */
     { 0xd, 2, true, { X86_XSAVE_AVX_BYTES, X86_XSAVE_AVX_OFFSET, 0, 0 } },
+    { 0xd, 5, true, { X86_XSAVE_OPMASK_BYTES, X86_XSAVE_OPMASK_OFFSET, 0, 0 } },        /* AVX-512 only */
+    { 0xd, 6, true, { X86_XSAVE_ZMM_HI256_BYTES, X86_XSAVE_ZMM_HI256_OFFSET, 0, 0 } },  /* AVX-512 only */
+    { 0xd, 7, true, { X86_XSAVE_HI16_ZMM_BYTES, X86_XSAVE_HI16_ZMM_OFFSET, 0, 0 } },    /* AVX-512 only */
     { 0x80000000u, 0, false, { MAX_EXT_LEAF, 0, 0, 0 } },
     { 0x80000001u, 0, false, { 0, 0, LX1_ECX, LX1_EDX } },
     { 0x80000002u, 0, false, BRAND(0x68796e61u, 0x6f732076u, 0x61777466u, 0x78206572u) },
@@ -84,10 +94,55 @@ static const struct {
 #undef X86_FEAT_ROW
 };
 
+bool x86_cpuid_avx512(void)
+{
+    static int on = -1;   /* read once: the model must not change under a running guest */
+    if (on < 0) {
+        const char *e = getenv("ANYHV_X86_AVX512");
+        on = e && e[0] == '1';
+    }
+    return on == 1;
+}
+
+uint64_t x86_xstate_supported(void)
+{
+    return X86_XSTATE_SUPPORTED | (x86_cpuid_avx512() ? X86_XSTATE_AVX512 : 0);
+}
+
+static const struct { uint8_t i; uint16_t offset, size; } components[] = {
+    { 2, X86_XSAVE_AVX_OFFSET, X86_XSAVE_AVX_BYTES },
+    { 5, X86_XSAVE_OPMASK_OFFSET, X86_XSAVE_OPMASK_BYTES },
+    { 6, X86_XSAVE_ZMM_HI256_OFFSET, X86_XSAVE_ZMM_HI256_BYTES },
+    { 7, X86_XSAVE_HI16_ZMM_OFFSET, X86_XSAVE_HI16_ZMM_BYTES },
+};
+
+bool x86_xsave_component(unsigned i, uint32_t *offset, uint32_t *size)
+{
+    for (size_t k = 0; k < sizeof(components) / sizeof(components[0]); k++)
+        if (components[k].i == i) {
+            *offset = components[k].offset;
+            *size = components[k].size;
+            return true;
+        }
+    return false;
+}
+
 uint32_t x86_xsave_size(uint64_t xcr0)
 {
-    return (xcr0 & X86_XSTATE_AVX) ? X86_XSAVE_AVX_OFFSET + X86_XSAVE_AVX_BYTES
-                                   : X86_XSAVE_LEGACY_SIZE + X86_XSAVE_HDR_SIZE;
+    uint32_t end = X86_XSAVE_LEGACY_SIZE + X86_XSAVE_HDR_SIZE, off, size;
+    for (unsigned i = 2; i < 8; i++)
+        if ((xcr0 >> i & 1) && x86_xsave_component(i, &off, &size) && off + size > end)
+            end = off + size;
+    return end;
+}
+
+uint32_t x86_xsave_compact_size(uint64_t xcr0)
+{
+    uint32_t end = X86_XSAVE_LEGACY_SIZE + X86_XSAVE_HDR_SIZE, off, size;
+    for (unsigned i = 2; i < 8; i++)
+        if ((xcr0 >> i & 1) && x86_xsave_component(i, &off, &size))
+            end += size;   /* none of these asks for 64-byte alignment (leaf 0xD ECX bit 1) */
+    return end;
 }
 
 /* Intel answers a leaf above the highest one (basic or extended) with the highest
@@ -109,11 +164,20 @@ bool x86_cpuid_model(uint32_t leaf, uint32_t subleaf, struct x86_cpuid_regs *out
             *out = model[i].r;
             found = true;
         }
-    if (eff == X86_CPUID_LEAF_XSAVE && subleaf <= 1) {
-        out->ebx = x86_xsave_size(X86_XSTATE_SUPPORTED);   /* compacted = standard here */
-        if (subleaf == 0)
-            out->ecx = x86_xsave_size(X86_XSTATE_SUPPORTED);
+    uint64_t xs = x86_xstate_supported();
+    if (eff == X86_CPUID_LEAF_XSAVE && subleaf == 0)
+        out->eax = (uint32_t)xs;
+    if (eff == X86_CPUID_LEAF_XSAVE && subleaf >= 2 && !(xs >> subleaf & 1)) {
+        *out = (struct x86_cpuid_regs){ 0, 0, 0, 0 };
+        found = false;
     }
+    if (eff == X86_CPUID_LEAF_XSAVE && subleaf <= 1) {
+        out->ebx = subleaf == 0 ? x86_xsave_size(xs) : x86_xsave_compact_size(xs);
+        if (subleaf == 0)
+            out->ecx = x86_xsave_size(xs);
+    }
+    if (eff == 0x7u && subleaf == 0 && x86_cpuid_avx512())
+        out->ebx |= L7_EBX_AVX512;
     return found && eff == leaf;
 }
 
@@ -126,7 +190,8 @@ void x86_cpuid_dynamic(uint32_t leaf, uint32_t subleaf, uint32_t apic_id, uint64
         regs->ecx = (regs->ecx & ~X86_CPUID1_ECX_OSXSAVE) | ((cr4 & X86_CR4_OSXSAVE) ? X86_CPUID1_ECX_OSXSAVE : 0);
     }
     if (leaf == X86_CPUID_LEAF_XSAVE && subleaf <= 1)
-        regs->ebx = x86_xsave_size(xcr0 & X86_XSTATE_SUPPORTED);
+        regs->ebx = subleaf == 0 ? x86_xsave_size(xcr0 & x86_xstate_supported())
+                                 : x86_xsave_compact_size(xcr0 & x86_xstate_supported());
 }
 
 bool x86_cpuid_has(enum x86_feature f)

@@ -24,12 +24,14 @@ enum x86_cpuid_reg { X86_CPUID_EAX, X86_CPUID_EBX, X86_CPUID_ECX, X86_CPUID_EDX 
  * CPUID). */
 #define X86_FEATURES(X)                                   \
     X(PCID, 0x1u, 0, X86_CPUID_ECX, 17)                   \
+    X(INVPCID, 0x7u, 0, X86_CPUID_EBX, 10)                \
     X(XSAVE, 0x1u, 0, X86_CPUID_ECX, 26)                  \
     X(FSGSBASE, 0x7u, 0, X86_CPUID_EBX, 0)                \
     X(SMEP, 0x7u, 0, X86_CPUID_EBX, 7)                    \
     X(SMAP, 0x7u, 0, X86_CPUID_EBX, 20)                   \
     X(UMIP, 0x7u, 0, X86_CPUID_ECX, 2)                    \
     X(LA57, 0x7u, 0, X86_CPUID_ECX, 16)                   \
+    X(AVX512F, 0x7u, 0, X86_CPUID_EBX, 16)                \
     X(NX, 0x80000001u, 0, X86_CPUID_EDX, 20)              \
     X(PAGE1GB, 0x80000001u, 0, X86_CPUID_EDX, 26)         \
     X(LM, 0x80000001u, 0, X86_CPUID_EDX, 29)
@@ -53,12 +55,36 @@ enum x86_feature {
 #define X86_XSTATE_X87 (1ull << 0)
 #define X86_XSTATE_SSE (1ull << 1)
 #define X86_XSTATE_AVX (1ull << 2)
+#define X86_XSTATE_OPMASK (1ull << 5)
+#define X86_XSTATE_ZMM_HI256 (1ull << 6)
+#define X86_XSTATE_HI16_ZMM (1ull << 7)
+#define X86_XSTATE_AVX512 (X86_XSTATE_OPMASK | X86_XSTATE_ZMM_HI256 | X86_XSTATE_HI16_ZMM)
+/* The components the soft CPU can hold; XCR0 may take those of them the model
+ * advertises (x86_xstate_supported: AVX-512's only while it is switched on). */
 #define X86_XSTATE_SUPPORTED (X86_XSTATE_X87 | X86_XSTATE_SSE | X86_XSTATE_AVX)
-/* Standard-format layout: the legacy FXSAVE area, the 64-byte header, YMM_Hi128. */
+#define X86_XSTATE_ALL (X86_XSTATE_SUPPORTED | X86_XSTATE_AVX512)
+/* Standard-format layout: the legacy FXSAVE area, the 64-byte header, YMM_Hi128,
+ * and AVX-512's components at Intel's offsets (MPX's 960..1087 stays a hole). */
 #define X86_XSAVE_LEGACY_SIZE 512u
 #define X86_XSAVE_HDR_SIZE 64u
 #define X86_XSAVE_AVX_OFFSET 576u
 #define X86_XSAVE_AVX_BYTES 256u
+#define X86_XSAVE_OPMASK_OFFSET 1088u
+#define X86_XSAVE_OPMASK_BYTES 64u
+#define X86_XSAVE_ZMM_HI256_OFFSET 1152u
+#define X86_XSAVE_ZMM_HI256_BYTES 512u
+#define X86_XSAVE_HI16_ZMM_OFFSET 1664u
+#define X86_XSAVE_HI16_ZMM_BYTES 1024u
+#define X86_XSAVE_MAX_SIZE (X86_XSAVE_HI16_ZMM_OFFSET + X86_XSAVE_HI16_ZMM_BYTES)
+
+/* AVX-512 (F, BW, DQ, VL, CD subsets: docs/x86-frontend.md "AVX-512") is in the model
+ * only when ANYHV_X86_AVX512=1 is set in the environment: it is incomplete, so a
+ * VMM passing the host's CPUID through must not see it by default. */
+bool x86_cpuid_avx512(void);
+/* XCR0 components the model allows now. */
+uint64_t x86_xstate_supported(void);
+/* Standard offset and size of XSAVE component i (2, 5, 6, 7); false for others. */
+bool x86_xsave_component(unsigned i, uint32_t *offset, uint32_t *size);
 
 /* What CPUID (leaf, subleaf) returns on the model without dynamic state: true when
  * the model lists the leaf. A leaf above the highest basic or extended one answers
@@ -79,7 +105,9 @@ unsigned x86_cpuid_linear_bits(void);
  * bases)? Relative to the processor's linear-address width (57 with 5-level paging
  * support), whatever CR4.LA57 says: memory accesses are what CR4.LA57 limits. */
 bool x86_canonical_load(uint64_t v);
-/* Standard-format XSAVE area size for the components in xcr0. */
+/* Standard-format XSAVE area size for the components in xcr0 (its highest one's end). */
 uint32_t x86_xsave_size(uint64_t xcr0);
+/* Compacted-format size (XSAVEC) for the components in xcr0: each right after the last. */
+uint32_t x86_xsave_compact_size(uint64_t xcr0);
 
 #endif /* ANYHV_CORE_X86_CPUID_H */

@@ -147,6 +147,14 @@ struct x86_fpu {
     x86_xmm_t ymm_hi[16];  /* upper halves of YMM when AVX state is kept */
 };
 
+/* AVX-512 state (XSAVE components 5-7; frontends/x86_64/avx512_*.c). ZMMn's low 256
+ * bits are fpu.xmm[n] and fpu.ymm_hi[n]. */
+struct x86_zmm {
+    uint64_t k[8];                         /* opmask registers k0-k7 */
+    alignas(16) uint8_t zmm_hi256[16][32]; /* bits 511:256 of ZMM0-15 */
+    alignas(16) uint8_t hi16_zmm[16][64];  /* ZMM16-31 whole */
+};
+
 /* Model-specific registers kept in state (the rest go through the MSR layer). */
 struct x86_msrs {
     uint64_t efer, pat, star, lstar, cstar, sfmask, kernel_gs_base;
@@ -238,6 +246,7 @@ struct x86_state {
     uint64_t soft_dbg_held;          /* soft CPU: the pending debug exceptions MOV SS / POP SS
                                       * hold over the next instruction; an event that
                                       * instruction raises keeps them (ignored by KVM) */
+    struct x86_zmm zmm;              /* AVX-512 (last, so no hot offset moves) */
 };
 
 _Static_assert(offsetof(struct x86_state, gpr) == 0, "gpr pinned at 0 for generated code");

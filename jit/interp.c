@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/soft/soft.h"
+#include "jit/interp_vec.h"
 
 /* The instruction count and the current instruction live in locals while a block
  * runs; sync() publishes them to the soft_cpu before anything out of line can look
@@ -581,6 +582,19 @@ static inline int x_STOP(struct ictx *c, const struct interp_insn *in)
     c->cpu->stop_detail = in->imm2;
     return 2;
 }
+
+/* ---- integer vectors (interp_vec.c) ------------------------------------------- */
+
+#define IR_OP(name, result, nargs, effects)
+#define IR_VOP(name, result, nargs)                                                   \
+    static inline int x_##name(struct ictx *c, const struct interp_insn *in)          \
+    {                                                                                 \
+        c->v[in->dst] = ivec_##name(c->v[in->a], c->v[in->b], in->imm, in->imm2);     \
+        return 0;                                                                     \
+    }
+#include "jit/ir_ops.def"
+#undef IR_VOP
+#undef IR_OP
 
 /* ---- specialised forms ------------------------------------------------------ */
 

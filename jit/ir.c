@@ -12,6 +12,20 @@ const struct ir_op_info ir_op_info[IR_OP_COUNT] = {
 #undef IR_OP
 };
 
+bool ir_op_is_vector(unsigned op)
+{
+    switch (op) {
+#define IR_OP(name, result, nargs, effects)
+#define IR_VOP(name, result, nargs) case IR_##name:
+#include "jit/ir_ops.def"
+#undef IR_VOP
+#undef IR_OP
+        return true;
+    default:
+        return false;
+    }
+}
+
 #define IR_BLOCK_INITIAL_CAPACITY 64u
 
 void ir_block_init(struct ir_block *b, uint64_t guest_pc)

@@ -50,6 +50,8 @@ struct ir_op_info {
     uint32_t effects;
 };
 extern const struct ir_op_info ir_op_info[IR_OP_COUNT];
+/* True for the ops of ir_ops.def's "Integer vectors" section (lane width in imm). */
+bool ir_op_is_vector(unsigned op);
 
 /* LOAD/STORE/CMPXCHG/ATOMIC_RMW imm bits. */
 enum ir_mem_flags {

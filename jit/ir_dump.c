@@ -116,8 +116,14 @@ static void put_body(struct out *o, const struct ir_insn *in)
         put(o, "stop %s, 0x%llx", in->imm >= IR_STOP_EXCEPTION && in->imm <= IR_STOP_HALT ? stop_names[in->imm] : "?",
             (unsigned long long)in->imm2);
         return;
+    case IR_VSHUF:
+        put(o, "vshuf v%u, v%u, 0x%016llx%016llx", in->arg[0], in->arg[1], (unsigned long long)in->imm2,
+            (unsigned long long)in->imm);
+        return;
     default:
         put_name(o, ir_op_info[in->op].name);
+        if (ir_op_is_vector(in->op))
+            put(o, ".%llu", (unsigned long long)in->imm);   /* the lane width */
         if (ir_op_info[in->op].nargs) {
             put(o, " ");
             put_args(o, in, ir_op_info[in->op].nargs, false);

@@ -97,6 +97,28 @@ static bool check_arith(struct vctx *c, uint32_t i, const struct ir_insn *in)
     }
 }
 
+/* Integer vectors: i128 operands (a shift's count excepted), a lane width of 8, 16,
+ * 32 or 64 bits in imm (VSHUF: byte indexes there instead; VTBL: bytes only), an
+ * i128 result but for VMSB, whose result holds a bit per lane. */
+static bool check_vector(struct vctx *c, uint32_t i, const struct ir_insn *in)
+{
+    const struct ir_block *b = c->b;
+    unsigned t0 = ty(b, in->arg[0]), t1 = ty(b, in->arg[1]);
+    bool shift = in->op == IR_VSHL || in->op == IR_VLSHR || in->op == IR_VASHR;
+    if (t0 != IR_I128 || (ir_op_info[in->op].nargs > 1 && !shift && t1 != IR_I128))
+        return fail(c, i, "%s takes i128 vectors", ir_op_info[in->op].name);
+    if (in->op == IR_VSHUF)
+        return true;
+    if (in->imm != 8 && in->imm != 16 && in->imm != 32 && in->imm != 64)
+        return fail(c, i, "%s lane width %llu is not 8, 16, 32 or 64", ir_op_info[in->op].name,
+                    (unsigned long long)in->imm);
+    if (in->op == IR_VTBL && in->imm != 8)
+        return fail(c, i, "vtbl works on bytes");
+    if (in->op == IR_VMSB ? in->type < 128u / in->imm : in->type != IR_I128)
+        return fail(c, i, "%s has a result type too narrow", ir_op_info[in->op].name);
+    return true;
+}
+
 static bool check_values(struct vctx *c, uint32_t i, const struct ir_insn *in)
 {
     const struct ir_block *b = c->b;
@@ -126,7 +148,7 @@ static bool check_values(struct vctx *c, uint32_t i, const struct ir_insn *in)
             return fail(c, i, "insert of bits beyond the operand");
         return true;
     default:
-        return check_arith(c, i, in);
+        return ir_op_is_vector(in->op) ? check_vector(c, i, in) : check_arith(c, i, in);
     }
 }
 

@@ -57,6 +57,9 @@ static inline uint32_t jit_jcache_index(uint64_t pc)
  * compiled code is per vCPU). */
 struct jit_vcpu_ctx {
     uint64_t chain_epoch;            /* bumped by the vCPU thread (see jit_chain) */
+    uint64_t chain_epoch_page;       /* the same less TLB flushes: the epoch of cells from
+                                      * a one-page block to its own guest page (a block
+                                      * running there has a current mapping of it) */
     const _Atomic uint64_t *vm_epoch;/* the VM's code epoch */
     const _Atomic uint32_t *requests;/* the vCPU's request bits: any set stops chaining */
     void **running;                  /* where the dispatcher keeps the running block
@@ -112,10 +115,18 @@ struct jit_block_info {
     uint32_t mode;
     uint32_t guest_insns;
     bool chainable;            /* nothing in it can change the mode key or events */
+    bool one_page;             /* its code lies in one guest page */
     int32_t pc_offset;         /* state offset of a 64-bit field holding the pc as is
                                 * in this mode, or -1: set_pc stores it */
     void (*set_pc)(struct soft_cpu *cpu, uint64_t pc);
 };
+
+/* Whether the chain cell from a block at pc (one_page as in jit_block_info) to target
+ * uses chain_epoch_page rather than chain_epoch. */
+static inline bool jit_cell_in_page(uint64_t pc, bool one_page, uint64_t target)
+{
+    return one_page && ((pc ^ target) >> 12) == 0;
+}
 
 /* The direct exits of a program (JUMP, each side of BRANCH, EXIT_IF) in program
  * order: one chain cell each. Writes up to max target pcs; returns the count. */
@@ -136,6 +147,9 @@ struct jit_member {
  * any level; a block with code only for a higher one (its code is replaced when the
  * new code is installed). Programs are copied. False when nothing was queued. */
 bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n, enum jit_level level);
+/* Run compiled code (fn as installed in a block of this vCPU) from C: blocks use a
+ * calling convention of their own, entered through the engine's thunk. */
+uint32_t jit_call(const struct jit_vcpu *v, jit_fn fn, struct soft_cpu *cpu, uint8_t *state);
 /* Install what the compile thread finished for this vCPU (vCPU thread only). Cheap
  * when nothing is pending. */
 void jit_install_ready(struct jit_vcpu *v);
@@ -151,6 +165,9 @@ void jit_vcpu_stats(const struct jit_vcpu *v, struct jit_stats *out);
  * operations kept out of line. They share the interpreter's helpers. */
 ir_u128 jit_rt_load(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info);
 void jit_rt_store(struct soft_cpu *cpu, uint64_t va, ir_u128 value, uint32_t size, uint32_t access, uint64_t info);
+/* The same for accesses of up to 8 bytes (little-endian, as the 128-bit ones). */
+uint64_t jit_rt_load64(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info);
+void jit_rt_store64(struct soft_cpu *cpu, uint64_t va, uint64_t value, uint32_t size, uint32_t access, uint64_t info);
 ir_u128 jit_rt_cmpxchg(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info,
                        ir_u128 expected, ir_u128 desired);
 ir_u128 jit_rt_rmw(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint32_t kind,

@@ -17,6 +17,18 @@ void jit_rt_store(struct soft_cpu *cpu, uint64_t va, ir_u128 value, uint32_t siz
     mmu_write_bytes(cpu, va, &value, size, access, info);
 }
 
+uint64_t jit_rt_load64(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info)
+{
+    uint64_t x = 0;
+    mmu_read_bytes(cpu, va, &x, size, access, info);
+    return x;
+}
+
+void jit_rt_store64(struct soft_cpu *cpu, uint64_t va, uint64_t value, uint32_t size, uint32_t access, uint64_t info)
+{
+    mmu_write_bytes(cpu, va, &value, size, access, info);
+}
+
 ir_u128 jit_rt_cmpxchg(struct soft_cpu *cpu, uint64_t va, uint32_t size, uint32_t access, uint64_t info,
                        ir_u128 expected, ir_u128 desired)
 {

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #define TC_INITIAL_BUCKETS 4096u
+/* Blocks per bucket before the table doubles: a kernel boot keeps tens of thousands
+ * of blocks, and a lookup walks its whole chain on every dispatcher miss. */
+#define TC_MAX_LOAD 2u
 
 static uint32_t hash64(uint64_t x)
 {
@@ -109,10 +112,33 @@ struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uin
     return NULL;
 }
 
+/* Double the table (no block moves in memory; links stay valid). Without memory
+ * the table keeps its size: lookups get slower, never wrong. */
+static void grow(struct tcache *tc)
+{
+    uint32_t n = tc->nbuckets * 2u;
+    struct tc_block **b = calloc(n, sizeof(*b));
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < tc->nbuckets; i++) {
+        for (struct tc_block *blk = tc->buckets[i], *next; blk; blk = next) {
+            next = blk->next;
+            uint32_t h = key_hash(blk->pc, blk->mode) & (n - 1);
+            blk->next = b[h];
+            b[h] = blk;
+        }
+    }
+    free(tc->buckets);
+    tc->buckets = b;
+    tc->nbuckets = n;
+}
+
 void tcache_insert(struct tcache *tc, struct tc_block *blk)
 {
     if (tc->count >= tc->limit)
         tcache_flush(tc);
+    if (tc->count >= tc->nbuckets * TC_MAX_LOAD && tc->nbuckets < UINT32_MAX / 2u)
+        grow(tc);
     uint32_t h = key_hash(blk->pc, blk->mode) & (tc->nbuckets - 1);
     blk->next = tc->buckets[h];
     tc->buckets[h] = blk;

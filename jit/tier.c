@@ -51,6 +51,7 @@ struct jit_engine {
     pthread_t thread;
     pthread_mutex_t llvm_lock;
     struct llvm_engine *llvm;
+    jit_enter_fn enter;             /* set with llvm, before any code exists */
     bool llvm_failed;
     bool debug;                     /* ANYHV_JIT_DEBUG: a line per unit on stderr */
 };
@@ -167,6 +168,7 @@ static bool ensure_llvm(struct jit_engine *e)
         const char *why;
         e->llvm = llvm_engine_create(&why);
         e->llvm_failed = !e->llvm;
+        e->enter = llvm_engine_enter(e->llvm);
     }
     return e->llvm != NULL;
 }
@@ -390,6 +392,12 @@ struct jit_vcpu *jit_vcpu_create(struct jit_engine *e, struct jit_vcpu_ctx *ctx)
     return v;
 }
 
+uint32_t jit_call(const struct jit_vcpu *v, jit_fn fn, struct soft_cpu *cpu, uint8_t *state)
+{
+    /* Code exists only once the engine made it, thunk first (installation orders it). */
+    return v->e->enter(fn, cpu, state);
+}
+
 void jit_install_ready(struct jit_vcpu *v)
 {
     if (!v || !atomic_exchange_explicit(&v->ctx->ready, 0, memory_order_acquire))
@@ -471,7 +479,10 @@ bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n
      * SSA form but skip the optimising pipeline, whose cost would dominate. */
     bool eager = e->mode == JIT_MODE_EAGER;
     r->level = level;
-    r->func.cache_state = level >= JIT_LEVEL_REGION;
+    /* State in SSA values pays only with the optimising pipeline: at O0 its allocas are
+     * stack slots like the state itself, and every exit and slow path would carry a
+     * flush. Eager mode (tests) keeps it for regions so that path is exercised. */
+    r->func.cache_state = level == JIT_LEVEL_HOT || (level == JIT_LEVEL_REGION && eager);
     r->optimise = level == JIT_LEVEL_HOT && !eager;
     if (level == JIT_LEVEL_REGION && !eager && blk->heat_limit) {
         r->func.heat = &blk->heat;

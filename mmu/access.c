@@ -65,6 +65,17 @@ static _Noreturn void stage2_miss(struct soft_cpu *cpu, uint64_t va, uint64_t gp
     soft_unwind(cpu, cpu->stop == SOFT_RUN ? SOFT_STOP_EXIT : cpu->stop);
 }
 
+/* Put e in va's slot of the access's regime (watchpoints may withhold rights). */
+static struct mmu_entry *store(struct soft_cpu *cpu, uint32_t access, uint64_t va, struct mmu_entry *e)
+{
+    if (cpu->mem_ops->watch_perms)
+        e->perms = cpu->mem_ops->watch_perms(cpu, va, e->perms);
+    mmu_entry_seal(e);   /* a device page (host NULL) never passes the fast compare */
+    struct mmu_entry *slot = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
+    *slot = *e;
+    return slot;
+}
+
 /* Walk and fill the TLB entry for va. With MMU_PROBE in access, failures return NULL
  * and deliver nothing; otherwise they unwind. */
 static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access, uint64_t info)
@@ -83,24 +94,26 @@ static struct mmu_entry *fill(struct soft_cpu *cpu, uint64_t va, uint32_t access
     uint64_t gpage = e.gpage & MMU_PAGE_MASK;
     const struct pmap *pm = mmu_stage2(cpu);
     const struct pmap_range *r = pm ? pmap_lookup(pm, gpage) : NULL;
+    e.vpage = mmu_tlb_tag(&cpu->tlb, va);
+    e.gpage = gpage;
     /* pmap permission bits equal MMU_READ/WRITE/FETCH (PMAP_READ/WRITE/EXEC). */
     if (!r || (r->perms & need) != need) {
+        if (!r) {
+            /* No RAM behind it (MMIO): keep the stage-1 translation with no host page,
+             * so the device's next access exits without a walk (resolve). */
+            e.host = NULL;
+            e.perms &= MMU_READ | MMU_WRITE | MMU_FETCH;
+            store(cpu, access, va, &e);
+        }
         if (probe)
             return NULL;
         stage2_miss(cpu, va, gpage | (va & ~MMU_PAGE_MASK), access, info, r);
     }
-    e.vpage = mmu_tlb_tag(&cpu->tlb, va);
-    e.gpage = gpage;
     e.host = r->host + (gpage - r->gpa);
     e.perms &= r->perms & (MMU_READ | MMU_WRITE | MMU_FETCH);
     if ((e.perms & MMU_WRITE) && mmu_code_page_is_live(cpu->mem_ops->code_pages(cpu), gpage))
         e.perms = (e.perms & ~MMU_WRITE) | MMU_PERM_CODE;
-    if (cpu->mem_ops->watch_perms)
-        e.perms = cpu->mem_ops->watch_perms(cpu, va, e.perms);
-    mmu_entry_seal(&e);
-    struct mmu_entry *slot = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
-    *slot = e;
-    return slot;
+    return store(cpu, access, va, &e);
 }
 
 /* A write of [va, va+size) to a page holding translations: if it lands on the
@@ -134,6 +147,12 @@ static struct mmu_entry *resolve(struct soft_cpu *cpu, uint64_t va, unsigned siz
             code_write(cpu, e, va, size);
             return e;
         }
+    } else if (e->vpage == mmu_tlb_tag(&cpu->tlb, va) && (e->perms & need) == need) {
+        /* A device page (fill): stage 1 allows it, stage 2 has no RAM there. Every
+         * stage-2 change flushes the TLB before this vCPU executes again. */
+        if (access & MMU_PROBE)
+            return NULL;
+        stage2_miss(cpu, va, e->gpage | (va & ~MMU_PAGE_MASK), access, info, NULL);
     }
     e = fill(cpu, va, access, info);
     if (e && (need & MMU_WRITE) && (e->perms & MMU_PERM_CODE))

@@ -10,6 +10,8 @@
 #define W_TRANSLATE 5
 #define W_FP_LOOP 6
 #define W_BOOT 7
+#define W_VEC_DOT 8
+#define W_VEC_SCAN 9
 
 #if BENCH_WORKLOAD == W_BOOT
 #include "boot.h"   /* only the boot images build with its generated sources */
@@ -33,6 +35,10 @@ uint64_t bench_main(void)
     return bench_fp_loop(BENCH_FP_ITERS);
 #elif BENCH_WORKLOAD == W_BOOT
     return bench_boot();
+#elif BENCH_WORKLOAD == W_VEC_DOT
+    return bench_vec_dot(BENCH_VEC_DOT_PASSES);
+#elif BENCH_WORKLOAD == W_VEC_SCAN
+    return bench_vec_scan(BENCH_VEC_SCAN_PASSES);
 #else
 #error "BENCH_WORKLOAD must name a workload"
 #endif

@@ -90,6 +90,7 @@ static void chip_destroy(struct vm *vm)
     struct gic *g = vm->irqchip_data;
     atomic_store(&vm->irqchip, NULL);
     vm->irqchip_data = NULL;
+    vm->devstate = NULL;
     pthread_mutex_destroy(&g->lock);
     free(g);
 }
@@ -263,6 +264,7 @@ static hv_return_t gic_create_held(struct vm *vm, hv_gic_config_t gic_config)
             ret = HV_NO_RESOURCES;
         } else {
             vm->irqchip_data = g;
+            vm->devstate = &gic_devstate;
             atomic_store(&vm->irqchip, &gic_ops);
         }
     }

@@ -126,4 +126,7 @@ size_t gic_state_size(void);
 void gic_state_save(struct gic *g, uint32_t nvcpus, void *out);
 bool gic_state_load(struct gic *g, uint32_t nvcpus, const void *in, size_t size);
 
+/* gic_snap.c: the GIC's part of a snapshot (core/snapshot.c). */
+extern const struct vm_devstate_ops gic_devstate;
+
 #endif /* ANYHV_CORE_ARM64_GIC_H */

@@ -11,6 +11,7 @@ set(ANYHV_ARM64_API_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/gic_cpuif.c
   ${CMAKE_CURRENT_LIST_DIR}/gic_msi.c
   ${CMAKE_CURRENT_LIST_DIR}/gic_state.c
+  ${CMAKE_CURRENT_LIST_DIR}/gic_snap.c
   ${CMAKE_CURRENT_LIST_DIR}/sysregs.c
   ${CMAKE_CURRENT_LIST_DIR}/features.c
   ${CMAKE_CURRENT_LIST_DIR}/exit_esr.c

@@ -153,7 +153,7 @@ static hv_return_t fpu_get(struct vcpu *v)
     struct kvm_xsave xs;
     if (ioctl(kvcpu(v)->fd, KVM_GET_XSAVE, &xs) < 0)
         return ioctl_err();
-    x86_fpstate_load(&v->st.x86->fpu, (const uint8_t *)xs.region, KVM_XSAVE_BYTES);
+    x86_fpstate_load(&v->st.x86->fpu, &v->st.x86->zmm, (const uint8_t *)xs.region, KVM_XSAVE_BYTES);
     return HV_SUCCESS;
 }
 
@@ -164,7 +164,7 @@ static hv_return_t fpu_put(struct vcpu *v)
     if (ret != HV_SUCCESS)
         return ret;
     struct kvm_xsave xs;
-    x86_fpstate_save(&v->st.x86->fpu, v->st.x86->xcr0, (uint8_t *)xs.region, KVM_XSAVE_BYTES);
+    x86_fpstate_save(&v->st.x86->fpu, &v->st.x86->zmm, v->st.x86->xcr0, (uint8_t *)xs.region, KVM_XSAVE_BYTES);
     return ioctl(kvcpu(v)->fd, KVM_SET_XSAVE, &xs) < 0 ? ioctl_err() : HV_SUCCESS;
 }
 

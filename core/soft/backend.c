@@ -2,6 +2,7 @@
  * authoritative (no sync). Guest-physical changes publish a new stage-2 copy and
  * wait until no vCPU can still use the old one (stage2.c). Frontends are linked
  * weakly: without the one for the VM's architecture, vcpu_run says HV_UNSUPPORTED. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,21 @@ static hv_return_t soft_vcpu_create(struct vcpu *vcpu)
     return HV_SUCCESS;
 }
 
+/* With ANYHV_JIT_STATS set: what the dispatcher did for this vCPU, on stderr (the
+ * tier's own line follows from soft_jit_vcpu_fini). */
+static void dispatch_stats(const struct soft_vcpu *sv)
+{
+    const char *show = getenv("ANYHV_JIT_STATS");
+    if (!show || !*show || *show == '0')
+        return;
+    fprintf(stderr,
+            "anyhv soft: %llu cache lookups, %llu link hits, %llu cached blocks, %llu cache flushes, "
+            "%llu blocks invalidated, %llu TLB flushes\n",
+            (unsigned long long)sv->lookups, (unsigned long long)sv->link_hits, (unsigned long long)sv->tc.count,
+            (unsigned long long)sv->tc.flushes, (unsigned long long)sv->tc.invalidations,
+            (unsigned long long)sv->cpu.tlb.flush_gen);
+}
+
 static void soft_vcpu_destroy(struct vcpu *vcpu)
 {
     struct soft_vcpu *sv = vcpu->be;
@@ -142,6 +158,7 @@ static void soft_vcpu_destroy(struct vcpu *vcpu)
     /* The vCPU is out of the table, but another vCPU executing a broadcast TLBI may
      * have read the pointer just before: wait until none can still hold it. */
     soft_quiesce(vcpu->vm);
+    dispatch_stats(sv);
     soft_jit_vcpu_report(sv);
     tcache_destroy(&sv->tc);
     soft_jit_vcpu_fini(sv);
@@ -194,6 +211,26 @@ static void soft_state_restored(struct vcpu *vcpu)
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
 }
 
+/* anyhv_vm_fork's child: the compile thread did not come along (and may have held the
+ * compiled tier's locks at the fork), so the child runs on the interpreter alone. The
+ * engine is left untouched (never locked, joined or freed here); translations, which may
+ * hold compiled code and links into it, are dropped without telling the engine. */
+static void soft_fork_child(struct vm *vm)
+{
+    struct soft_vm *svm = vm->be_data;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        struct soft_vcpu *sv = v ? v->be : NULL;
+        if (!sv)
+            continue;
+        sv->tc.on_free = NULL;
+        tcache_flush(&sv->tc);
+        sv->jit = NULL;
+        atomic_fetch_or(&v->requests, VCPU_REQ_TLB_FLUSH);
+    }
+    svm->jit = NULL;
+}
+
 static bool soft_idle(struct vcpu *vcpu)
 {
     return ((struct soft_vcpu *)vcpu->be)->cpu.halted;
@@ -242,4 +279,5 @@ const struct backend_ops soft_backend_ops = {
     .tlb_dump = soft_tlb_dump,
     .state_restored = soft_state_restored,
     .idle = soft_idle,
+    .fork_child = soft_fork_child,
 };

@@ -105,8 +105,8 @@ hv_return_t soft_tlb_dump(struct vcpu *vcpu, void *entries, uint32_t max, uint32
     for (uint32_t r = 0; r < MMU_TLB_REGIMES; r++) {
         for (uint32_t i = 0; i < MMU_TLB_ENTRIES; i++) {
             const struct mmu_entry *e = &t->e[r][i];
-            if (e->vpage == ~0ull || (e->vpage & ~MMU_PAGE_MASK) != t->salt)
-                continue;   /* empty, or flushed by a salt change */
+            if (e->vpage == ~0ull || (e->vpage & ~MMU_PAGE_MASK) != t->salt || !e->host)
+                continue;   /* empty, flushed by a salt change, or a device page's */
             if (n < max)
                 out[n] = (anyhv_tlb_entry_t){ .gva = e->vpage & MMU_PAGE_MASK, .gpa = e->gpage,
                                               .perms = e->perms & (MMU_READ | MMU_WRITE | MMU_FETCH),

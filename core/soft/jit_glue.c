@@ -140,6 +140,7 @@ static struct jit_block_info info_of(const struct soft_frontend *fe, const struc
         .mode = blk->mode,
         .guest_insns = blk->guest_insns,
         .chainable = block_chainable(fe, &blk->prog),
+        .one_page = blk->npages == 1,
         .pc_offset = fe->pc_offset ? fe->pc_offset(blk->mode) : -1,
         .set_pc = fe->set_pc,
     };
@@ -148,6 +149,12 @@ static struct jit_block_info info_of(const struct soft_frontend *fe, const struc
 /* The recorded successor of blk at pc (the dispatcher's link, or a compiled chain
  * cell) if it may join head's region: current, same mode, same single code page at
  * the same generation (so head's validity is the member's), chainable. */
+/* The epoch a chain cell of blk to pc is filled and checked with (jit_cell_in_page). */
+static uint64_t cell_epoch(const struct soft_vcpu *sv, const struct tc_block *blk, uint64_t pc)
+{
+    return jit_cell_in_page(blk->pc, blk->npages == 1, pc) ? soft_jit_chain_epoch_page(sv) : soft_jit_chain_epoch(sv);
+}
+
 static struct tc_block *successor(struct soft_vcpu *sv, const struct tc_block *head, const struct tc_block *blk,
                                   uint64_t pc, uint64_t epoch)
 {
@@ -158,7 +165,7 @@ static struct tc_block *successor(struct soft_vcpu *sv, const struct tc_block *h
             n = blk->link[k];
     for (uint32_t k = 0; k < blk->jit.nchain && !n; k++) {
         const struct jit_chain *c = &blk->jit.chain[k];
-        if (blk->jit.chain_pc[k] == pc && c->fn && c->epoch == soft_jit_chain_epoch(sv))
+        if (blk->jit.chain_pc[k] == pc && c->fn && c->epoch == cell_epoch(sv, blk, pc))
             n = c->blk;
     }
     if (!n || n == sv->temp_block || n->mode != head->mode || n->npages != 1 || n->page[0] != head->page[0] ||
@@ -275,6 +282,11 @@ uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)
     return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq + sv->jctx.replaced;
 }
 
+uint64_t soft_jit_chain_epoch_page(const struct soft_vcpu *sv)
+{
+    return sv->tc.free_gen + sv->run_seq + sv->jctx.replaced;
+}
+
 /* The jump cache entry for next (reached by an indirect branch of compiled code). */
 static void remember_target(struct soft_vcpu *sv, struct tc_block *prev, struct tc_block *next, jit_fn fn)
 {
@@ -301,7 +313,7 @@ void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, stru
         prev->mode != next->mode)
         return;
     struct jit_chain *c = &prev->jit.chain[k];
-    c->epoch = soft_jit_chain_epoch(sv);
+    c->epoch = cell_epoch(sv, prev, next->pc);
     c->vm_epoch = atomic_load_explicit(&sv->svm->code_pages.epoch, memory_order_acquire);
     c->insns = next->guest_insns;
     c->blk = next;

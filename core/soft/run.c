@@ -63,8 +63,9 @@ static struct tc_block *follow_link(struct soft_vcpu *sv, struct tc_block *prev,
     for (unsigned k = 0; k < 2; k++) {
         struct tc_block *n = prev->link[k];
         if (n && prev->link_pc[k] == pc && prev->link_free_gen[k] == sv->tc.free_gen &&
-            prev->link_tlb_gen[k] == sv->cpu.tlb.flush_gen && n->mode == mode && n->checked_run == sv->run_seq &&
-            n->guest_insns <= sv->cpu.budget - sv->cpu.icount && tc_block_valid(n, epoch))
+            prev->link_tlb_gen[k] == sv->cpu.tlb.flush_gen && n->mode == mode &&
+            n->guest_insns <= sv->cpu.budget - sv->cpu.icount && tc_block_valid(n, epoch) &&
+            soft_block_recheck(sv, n))
             return n;
     }
     return NULL;
@@ -138,13 +139,30 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     bool quiet = !sv->vcpu->dbg.nbp && cpu->fe->events_quiet && cpu->fe->events_quiet(cpu);
     sv->jctx.chain_left = quiet ? JIT_CHAIN_MAX : 0;
     sv->jctx.chain_epoch = soft_jit_chain_epoch(sv);
+    sv->jctx.chain_epoch_page = soft_jit_chain_epoch_page(sv);
     sv->jctx.last_exit = JIT_EXIT_NONE;
-    *r = (enum interp_result)fn(cpu, cpu->state);
+    *r = (enum interp_result)jit_call(sv->jit, fn, cpu, cpu->state);
     *last = sv->cur_blk;
     *exit = *r == INTERP_EXIT ? sv->jctx.last_exit : JIT_EXIT_NONE;
     uint32_t ran = quiet ? 1u + (JIT_CHAIN_MAX - sv->jctx.chain_left) : 1u;
     sv->blocks_jit += ran;
     return ran;
+}
+
+/* Note blk as the block this run ended in (see soft_vcpu.resume_blk). */
+static void note_resume(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    sv->resume_blk = blk == sv->temp_block ? NULL : blk;
+    sv->resume_free_gen = sv->tc.free_gen;
+}
+
+/* The block to link from at the start of a run: the one the last run ended in, if
+ * it still exists and the next instruction may run in a whole block. */
+static struct tc_block *take_resume(struct soft_vcpu *sv)
+{
+    struct tc_block *blk = sv->resume_blk;
+    sv->resume_blk = NULL;
+    return blk && sv->resume_free_gen == sv->tc.free_gen && !sv->smc_restart ? blk : NULL;
 }
 
 /* Run blocks until something needs the dispatcher; cpu->stop says what. Called
@@ -154,7 +172,7 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
     struct soft_cpu *cpu = &sv->cpu;
     struct vcpu *vcpu = sv->vcpu;
     uint32_t until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
-    struct tc_block *prev = NULL;
+    struct tc_block *prev = take_resume(sv);
     uint32_t prev_exit = JIT_EXIT_NONE;
     for (;;) {
         cpu->stop = SOFT_RUN;
@@ -182,7 +200,8 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
             cpu->stop = SOFT_STOP_HALT;
             return;
         }
-        if (sv->jit)
+        /* A plain load first: most blocks find nothing to install. */
+        if (sv->jit && atomic_load_explicit(&sv->jctx.ready, memory_order_relaxed))
             jit_install_ready(sv->jit);
         bool no_link = false;
         if (vcpu->dbg.nbp && soft_debug_boundary(sv, &no_link))
@@ -204,8 +223,10 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
         if (r == INTERP_STOP) {
             prev = NULL;
             handle_ir_stop(cpu);
-            if (cpu->stop != SOFT_RUN)
+            if (cpu->stop != SOFT_RUN) {
+                note_resume(sv, last);
                 return;
+            }
         }
     }
 }
@@ -267,6 +288,8 @@ static void execute(struct soft_vcpu *sv, uint64_t deadline_ns)
         /* A fault or exit unwound mid-block or mid-translation: the instruction
          * did not retire, and the frontend already made the state precise. */
         cpu->insn_open = 0;
+        if (!sv->translating)
+            note_resume(sv, sv->cur_blk);
         sv->translating = false;
         sv->cur_blk = NULL;
     }

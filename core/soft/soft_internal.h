@@ -47,6 +47,11 @@ struct soft_vcpu {
                                     * once, not cached */
     struct tc_block *cur_blk;      /* the block running now (SMC checks), or NULL */
     bool smc_restart;              /* run the next instruction alone (smc_guard) */
+    /* The block the last run ended in (an exit mid-block or at its end), while no
+     * block has been freed since: the next run links from it to where the client
+     * resumes, as the dispatcher links blocks inside a run. */
+    struct tc_block *resume_blk;
+    uint64_t resume_free_gen;
     uint64_t run_seq;              /* vcpu_run calls so far */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
@@ -99,6 +104,7 @@ void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk);
 void soft_jit_promote(struct soft_vcpu *sv, struct tc_block *blk);
 /* The chain epoch now (see struct jit_chain). */
 uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv);
+uint64_t soft_jit_chain_epoch_page(const struct soft_vcpu *sv);
 /* prev left by its direct exit k and the dispatcher found next: chain them. */
 void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next);
 

@@ -129,7 +129,7 @@ hv_return_t hv_vcpu_read_fpstate(hv_vcpuid_t vcpu, void *buffer, size_t size)
         return HV_BAD_ARGUMENT;
     ret = vcpu_state_load(v, SG_FPU | SG_XCR);
     if (ret == HV_SUCCESS)
-        x86_fpstate_save(&v->st.x86->fpu, v->st.x86->xcr0, buffer, size);
+        x86_fpstate_save(&v->st.x86->fpu, &v->st.x86->zmm, v->st.x86->xcr0, buffer, size);
     return ret;
 }
 
@@ -144,7 +144,7 @@ hv_return_t hv_vcpu_write_fpstate(hv_vcpuid_t vcpu, void *buffer, size_t size)
     ret = vcpu_state_load(v, SG_FPU);
     if (ret != HV_SUCCESS)
         return ret;
-    x86_fpstate_load(&v->st.x86->fpu, buffer, size);
+    x86_fpstate_load(&v->st.x86->fpu, &v->st.x86->zmm, buffer, size);
     vcpu_state_touch(v, SG_FPU);
     return HV_SUCCESS;
 }
@@ -318,6 +318,6 @@ hv_return_t hv_vcpu_get_exec_time(hv_vcpuid_t vcpu, uint64_t *time)
         return ret;
     if (!time)
         return HV_BAD_ARGUMENT;
-    *time = v->exec_time_ns;
+    *time = vcpu_exec_time_ns(v);
     return HV_SUCCESS;
 }

@@ -116,6 +116,7 @@ hv_return_t x86_intr_create(struct vm *vm)
     ioapic_init(&in->ioapic);
     atpic_init(in);
     vm->intr = in;
+    vm->devstate = &x86_intr_devstate;
     return HV_SUCCESS;
 }
 
@@ -204,9 +205,47 @@ static bool wakeable(struct x86_intr *in, struct x86_lapic *a)
            (a->vcpu->requests & VCPU_REQ_CANCEL);
 }
 
+/* Deterministic mode: the halted vCPU's time is virtual, so it does not sleep on the
+ * host's clock. It waits for its turn in the rotation (the others run meanwhile; an IPI
+ * they send is seen at a turn boundary, the same one every run), then either wakes or
+ * idles: up to its timer's expiry, at most the rest of its turn, credited as idle time
+ * (its clocks move on by exactly that much). Alone and without a timer, only the client
+ * can wake it: it sleeps on the host until it does. Lock held. */
+static bool halt_wait_det(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
+{
+    struct vcpu *v = a->vcpu;
+    const struct vm_clock *c = &v->vm->clock;
+    for (;;) {
+        pthread_mutex_unlock(&in->lock);
+        det_turn_wait(v);
+        pthread_mutex_lock(&in->lock);
+        uint64_t now = clock_now_ns(c, v);
+        lapic_timer_update(in, a, now);
+        if (wakeable(in, a))
+            return true;
+        if (deadline_ns != BACKEND_NO_DEADLINE && host_monotonic_ns() >= deadline_ns)
+            return false;
+        uint64_t idle = DET_QUANTUM;
+        if (a->timer_due_ns != UINT64_MAX) {
+            idle = (a->timer_due_ns - now + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+        } else if (det_alone(v)) {
+            if (deadline_ns == BACKEND_NO_DEADLINE) {
+                pthread_cond_wait(&in->wake, &in->lock);
+            } else {
+                struct timespec ts = { (time_t)(deadline_ns / NS_PER_S), (long)(deadline_ns % NS_PER_S) };
+                pthread_cond_timedwait(&in->wake, &in->lock, &ts);
+            }
+            continue;
+        }
+        v->ext.x86.idle_time_ns += det_idle(v, idle) * DET_NS_PER_INSN;
+    }
+}
+
 /* Returns false when the client's deadline passed first. Lock held. */
 static bool halt_wait(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
 {
+    if (a->vcpu->vm->det)
+        return halt_wait_det(in, a, deadline_ns);
     const struct vm_clock *c = &a->vcpu->vm->clock;
     uint64_t start = host_monotonic_ns();
     bool ok = true;
@@ -349,10 +388,12 @@ static bool client_wants(struct vcpu *v, uint64_t control)
 }
 
 /* Decide about an exit. 1: re-enter the guest; 0: the client's. Lock held. */
-static int triage(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
+static int triage(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns, bool client_budget_done)
 {
     struct vcpu *v = a->vcpu;
     switch (v->exit.kind) {
+    case EXIT_BUDGET:
+        return !client_budget_done;   /* else the run stopped at a timer's expiry (deterministic mode) */
     case EXIT_CANCELED:
     case EXIT_EXT_IRQ:
         if (atomic_exchange(&v->ext.x86.client_cancel, false))
@@ -391,10 +432,36 @@ static void render_apic_access(struct x86_intr *in, struct x86_lapic *a)
         a->exit.kind = HV_VM_EXITINFO_APIC_ACCESS_READ;
 }
 
+/* The instruction budget of the next entry: what is left of the client's budget for
+ * this hv_vcpu_run (0: none), and in deterministic mode no further than the next timer
+ * expiry, so the timer fires at the same instruction every run (its VM time is a
+ * function of the count). 0 = unlimited. */
+static uint64_t entry_budget(struct vcpu *v, uint64_t client_left, uint64_t due)
+{
+    uint64_t b = client_left;
+    if (v->vm->det && due != UINT64_MAX) {
+        uint64_t now = clock_now_ns(&v->vm->clock, v);
+        uint64_t to_due = due > now ? (due - now + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN : 1;
+        b = b && b < to_due ? b : to_due;
+    }
+    return b;
+}
+
+/* The host deadline of the next entry: the client's, and outside deterministic mode
+ * also the next timer expiry. */
+static uint64_t entry_deadline(struct vcpu *v, uint64_t deadline_ns, uint64_t due)
+{
+    if (v->vm->det || due == UINT64_MAX)
+        return deadline_ns;
+    uint64_t until = clock_host_deadline_ns(&v->vm->clock, due);
+    return deadline_ns < until ? deadline_ns : until;
+}
+
 hv_return_t intr_run(struct vcpu *v, uint64_t deadline_ns)
 {
     struct x86_intr *in = v->vm->intr;
     struct x86_lapic *a = v->ext.x86.lapic;
+    uint64_t client_budget = v->insn_budget, start = v->icount;
     hv_return_t ret;
     pthread_mutex_lock(&in->lock);
     a->exit.kind = HV_VM_EXITINFO_VMX;
@@ -404,15 +471,24 @@ hv_return_t intr_run(struct vcpu *v, uint64_t deadline_ns)
         uint64_t run_ctl = ctl | CPU_BASED_HLT;
         uint64_t due = prepare(in, a, &run_ctl);
         x86_vmcs_write(v, VMCS_CTRL_CPU_BASED, run_ctl);
-        uint64_t until = due == UINT64_MAX ? BACKEND_NO_DEADLINE : clock_host_deadline_ns(&v->vm->clock, due);
-        until = deadline_ns < until ? deadline_ns : until;
+        uint64_t used = v->icount - start;
+        v->insn_budget = entry_budget(v, client_budget ? client_budget - used : 0, due);
         pthread_mutex_unlock(&in->lock);
-        ret = vcpu_run(v, until);
+        ret = vcpu_run(v, entry_deadline(v, deadline_ns, due));
+        v->insn_budget = client_budget;
         pthread_mutex_lock(&in->lock);
         cr8_from_guest(a);
         x86_vmcs_write(v, VMCS_CTRL_CPU_BASED, ctl);
-        if (ret != HV_SUCCESS || !triage(in, a, deadline_ns))
+        bool budget_done = client_budget && v->icount - start >= client_budget;
+        if (ret != HV_SUCCESS || !triage(in, a, deadline_ns, budget_done))
             break;
+        if (budget_done) {
+            /* An exit handled here used the client's last instruction: the run ends. */
+            v->exit.kind = EXIT_BUDGET;
+            v->exit.icount = v->icount;
+            debug_note_run(v);
+            break;
+        }
     }
     bool apic_access = ret == HV_SUCCESS && in_apic_page(a, &v->exit);
     pthread_mutex_unlock(&in->lock);

@@ -70,15 +70,12 @@ const struct x86_field *x86_reg_field(uint32_t reg)
 
 uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f)
 {
-    const uint8_t *p = (const uint8_t *)st + f->offset;
-    uint64_t v = 0;
-    memcpy(&v, p, f->size);   /* little-endian host */
-    return v;
+    return x86_load_le((const uint8_t *)st + f->offset, f->size);
 }
 
 void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value)
 {
-    memcpy((uint8_t *)st + f->offset, &value, f->size);
+    x86_store_le((uint8_t *)st + f->offset, value, f->size);
 }
 
 #define RESET_CR0 (X86_CR0_ET | X86_CR0_NW | X86_CR0_CD)

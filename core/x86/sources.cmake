@@ -6,6 +6,7 @@ set(ANYHV_X86_API_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/api_clock.c
   ${CMAKE_CURRENT_LIST_DIR}/api_intr.c
   ${CMAKE_CURRENT_LIST_DIR}/intr.c
+  ${CMAKE_CURRENT_LIST_DIR}/intr_snap.c
   ${CMAKE_CURRENT_LIST_DIR}/lapic.c
   ${CMAKE_CURRENT_LIST_DIR}/ioapic.c
   ${CMAKE_CURRENT_LIST_DIR}/atpic.c

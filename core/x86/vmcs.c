@@ -6,9 +6,8 @@
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
-#include <pthread.h>
-
 #include "core/x86/vmcs.h"
+#include "core/x86/x86.h"
 
 /* VMCS encoding layout (Intel SDM vol. 3, appendix B): bit 0 access type (high half
  * of a 64-bit field), bits 11:10 type, bits 14:13 width. */
@@ -212,11 +211,11 @@ static const struct vmcs_field fields[] = {
 
 #define FIELD_COUNT (sizeof(fields) / sizeof(fields[0]))
 
-/* Encodings are sparse in 0..VMCS_MAX; a direct index built once keeps lookups O(1). */
+/* Encodings are sparse in 0..VMCS_MAX; a direct index built when the library loads
+ * keeps lookups O(1) (every VMCS read and write comes here). */
 static uint8_t field_index[VMCS_MAX / 2 + 1];
-static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
-static void index_build(void)
+__attribute__((constructor)) static void index_build(void)
 {
     _Static_assert(FIELD_COUNT < 255, "index fits a byte");
     for (uint32_t i = 0; i < FIELD_COUNT; i++)
@@ -227,7 +226,6 @@ static const struct vmcs_field *field_find(uint32_t enc)
 {
     if (enc >= VMCS_MAX || (enc & VMCS_ENC_HIGH))
         return NULL;
-    pthread_once(&index_once, index_build);
     uint8_t i = field_index[enc / 2];
     return i ? &fields[i - 1] : NULL;
 }
@@ -263,9 +261,7 @@ static uint64_t field_get(struct vcpu *v, const struct vmcs_field *f)
 {
     if (f->home == VH_HOST || f->home == VH_ZERO)
         return 0;
-    uint64_t val = 0;
-    memcpy(&val, field_ptr(v, f), f->size);   /* little-endian host */
-    return val;
+    return x86_load_le(field_ptr(v, f), f->size);
 }
 
 hv_return_t x86_vmcs_read(struct vcpu *v, uint32_t enc, uint64_t *value)
@@ -298,7 +294,7 @@ hv_return_t x86_vmcs_write(struct vcpu *v, uint32_t enc, uint64_t value)
     uint64_t val = value & width_mask(enc_width(f->enc));
     if (high)
         val = (field_get(v, f) & 0xffffffffull) | (value << 32);
-    memcpy(field_ptr(v, f), &val, f->size);
+    x86_store_le(field_ptr(v, f), val, f->size);
     vcpu_state_touch(v, f->group);
     return HV_SUCCESS;
 }

@@ -3,6 +3,8 @@
 #ifndef ANYHV_CORE_X86_X86_H
 #define ANYHV_CORE_X86_X86_H
 
+#include <string.h>
+
 #include "core/vm.h"
 
 /* Where an API register or MSR lives in struct x86_state. */
@@ -15,6 +17,30 @@ struct x86_field {
 /* hv_x86_reg_t -> field; NULL for an id that is not a register. */
 const struct x86_field *x86_reg_field(uint32_t reg);
 
+/* A little-endian field of 1, 2, 4 or 8 bytes (other sizes byte by byte): a plain
+ * load or store, where memcpy with a run-time size costs a string copy per API call. */
+static inline uint64_t x86_load_le(const void *p, unsigned size)
+{
+    switch (size) {
+    case 1: return *(const uint8_t *)p;
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case 8: { uint64_t v; memcpy(&v, p, 8); return v; }
+    default: { uint64_t v = 0; memcpy(&v, p, size < 8 ? size : 8); return v; }
+    }
+}
+
+static inline void x86_store_le(void *p, uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 1: *(uint8_t *)p = (uint8_t)v; break;
+    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    case 8: memcpy(p, &v, 8); break;
+    default: memcpy(p, &v, size < 8 ? size : 8); break;
+    }
+}
+
 uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f);
 void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value);
 
@@ -26,8 +52,11 @@ void x86_state_reset(struct x86_state *st);
 #define X86_XSAVE_HEADER_SIZE 64u
 #define X86_XSAVE_YMM_OFFSET 576u
 #define X86_XSAVE_AVX_SIZE (X86_XSAVE_YMM_OFFSET + 256u)
-void x86_fpstate_save(const struct x86_fpu *fpu, uint64_t xcr0, uint8_t *buf, size_t size);
-void x86_fpstate_load(struct x86_fpu *fpu, const uint8_t *buf, size_t size);
+/* zmm: the AVX-512 state to save or load with the image (its components when XCR0 /
+ * XSTATE_BV name them and the buffer holds them), or NULL to leave it out (FXSAVE). */
+void x86_fpstate_save(const struct x86_fpu *fpu, const struct x86_zmm *zmm, uint64_t xcr0, uint8_t *buf,
+                      size_t size);
+void x86_fpstate_load(struct x86_fpu *fpu, struct x86_zmm *zmm, const uint8_t *buf, size_t size);
 
 /* Fill the VMCS read-only exit fields from vcpu->exit. Returns the hv_vcpu_run
  * result (HV_ERROR for an internal backend failure). */
@@ -46,5 +75,7 @@ hv_return_t x86_tsc_sync_all(struct vm *vm, uint64_t tsc);
 /* In-framework interrupt controllers (intr.c): create them for a VM made with
  * HV_VM_ACCEL_APIC; HV_UNSUPPORTED where the backend cannot host them. */
 hv_return_t x86_intr_create(struct vm *vm);
+/* Their part of a snapshot (intr_snap.c). */
+extern const struct vm_devstate_ops x86_intr_devstate;
 
 #endif /* ANYHV_CORE_X86_X86_H */

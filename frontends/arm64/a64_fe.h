@@ -141,8 +141,15 @@ bool a64_decode_bitmask(unsigned n, unsigned imms, unsigned immr, bool immediate
                         uint64_t *wmask, uint64_t *tmask);
 
 /* ---- sys_*.c: system semantics (run on the vCPU thread, from helpers) ---- */
-struct a64_state *a64_st(struct soft_cpu *cpu);
-unsigned a64_el(const struct a64_state *st);
+static inline struct a64_state *a64_st(struct soft_cpu *cpu)
+{
+    return cpu->state;
+}
+
+static inline unsigned a64_el(const struct a64_state *st)
+{
+    return (st->pstate & A64_PSTATE_M_MASK) == A64_PSTATE_EL0T ? 0 : 1;
+}
 /* Take a synchronous exception to EL1 (ESR/ELR/SPSR/FAR, vector). */
 void a64_take_exception(struct soft_cpu *cpu, uint32_t ec, uint32_t iss, uint64_t far, bool far_valid,
                         uint64_t preferred_return);
@@ -175,6 +182,11 @@ enum a64_simd_group { A64_SIMD_SAME, A64_SIMD_MISC, A64_SIMD_SHIFT, A64_SIMD_ACR
                       A64_SIMD_SCALAR_SAME, A64_SIMD_SCALAR_SHIFT, A64_SIMD_ELEM, A64_SIMD_SCALAR_ELEM,
                       A64_SIMD_SCALAR_DIFF };
 bool a64_simd_valid(uint32_t insn, unsigned group);
+/* simd_vec.c: a valid instruction of `group` lifted to IR vector ops; false when it
+ * has none (the group helper runs it). */
+bool a64_simd_vec(struct a64_tc *t, uint32_t insn, unsigned group);
+/* ADD/SUB/CMEQ (vector) as IR op op; false for a reserved size. */
+bool a64_simd_vec_lanewise(struct a64_tc *t, uint32_t insn, enum ir_op op);
 /* simd_ldst.c: LD1-4/ST1-4 and LD1R-LD4R. */
 bool a64_simd_ldst_valid(uint32_t insn, unsigned group);
 ir_u128 a64_helper_simd_mem(void *cpu, ir_u128 a, ir_u128 b, ir_u128 cc);
@@ -189,6 +201,10 @@ void a64_simd_helpers_register(void);
 uint64_t a64_host_counter(const struct soft_cpu *cpu);
 uint64_t a64_cntvct(struct soft_cpu *cpu);
 bool a64_vtimer_firing(struct soft_cpu *cpu);
+/* The same condition for the check before each block: the clock is read only every
+ * few blocks while the timer registers stay as they were (exact in deterministic
+ * mode, and at once after any write to CTL, CVAL or the offset). */
+bool a64_vtimer_due(struct soft_cpu *cpu);
 /* ISR_EL1 view of the interrupt lines now: I (bit 7) and F (bit 6). */
 uint64_t a64_interrupt_lines(struct soft_cpu *cpu);
 /* FPCR: AHP, DN, FZ, RMode (no trapped FP exceptions); FPSR: QC and cumulative flags. */
@@ -201,10 +217,24 @@ void a64_at(struct soft_cpu *cpu, uint64_t va, unsigned op2);
 struct a64_fe_data {
     bool big_entries;   /* a TLB entry came from a block since the last full flush */
     bool step_armed;    /* software step: one instruction may run, then the step exit */
+    /* a64_vtimer_due: the timer registers when the clock was last read, and how many
+     * more block boundaries may trust that it had not fired yet. */
+    uint64_t timer_ctl, timer_cval, timer_off;
+    uint32_t timer_quiet_left;
 };
 void *a64_fe_data_new(void);
 /* sys_debug.c: debug exceptions the client traps (hv_vcpu_set_trap_debug_exceptions). */
 bool a64_step_active(const struct soft_cpu *cpu);
+/* No software step, breakpoint or watchpoint can be active: MDSCR_EL1.SS and MDE are
+ * clear and the client does not trap debug exceptions. The checks before each block
+ * and the mode key look here first. */
+#define A64_MDSCR_SS (1ull << 0)
+#define A64_MDSCR_MDE (1ull << 15)
+static inline bool a64_debug_idle(const struct soft_cpu *cpu)
+{
+    const struct a64_state *st = cpu->state;
+    return !(st->sys.mdscr_el1 & (A64_MDSCR_SS | A64_MDSCR_MDE)) && !cpu->vcpu->ext.a64.trap_debug_exceptions;
+}
 bool a64_breakpoints_armed(const struct soft_cpu *cpu);
 /* Before a block: the software-step exit when one instruction has run; false = exit. */
 bool a64_step_check(struct soft_cpu *cpu);

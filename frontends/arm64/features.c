@@ -1,5 +1,5 @@
 /* features.c - ID register values of the arm64 soft CPU: ARMv8.0-A with FP and
- * AdvSIMD, CRC32 and LSE atomics, AArch64-only EL0/EL1, 4/16/64 KiB granules,
+ * AdvSIMD, CRC32 and LSE atomics, RNDR, AArch64-only EL0/EL1, 4/16/64 KiB granules,
  * 48-bit PA, 16-bit ASIDs, no hardware Access-flag update. */
 #include "frontends/arm64/features.h"
 
@@ -9,6 +9,7 @@
 /* ID_AA64ISAR0_EL1 */
 #define ISAR0_CRC32 (1ull << 16)
 #define ISAR0_ATOMIC_LSE (2ull << 20)
+#define ISAR0_RNDR (1ull << 60)   /* RNDR and RNDRRS (the vCPU's generator) */
 /* ID_AA64MMFR0_EL1 */
 #define MMFR0_PARANGE_48 (5ull << 0)
 #define MMFR0_ASID_16 (2ull << 4)
@@ -37,7 +38,7 @@ static const uint64_t id_values[A64_ID_COUNT] = {
     [A64_ID_AA64PFR1] = 0,
     [A64_ID_AA64DFR0] = DFR0_DEBUGVER_V8 | DFR0_BRPS(A64_BREAKPOINTS) | DFR0_WRPS(A64_WATCHPOINTS),
     [A64_ID_AA64DFR1] = 0,
-    [A64_ID_AA64ISAR0] = ISAR0_CRC32 | ISAR0_ATOMIC_LSE,
+    [A64_ID_AA64ISAR0] = ISAR0_CRC32 | ISAR0_ATOMIC_LSE | ISAR0_RNDR,
     [A64_ID_AA64ISAR1] = 0,
     [A64_ID_AA64MMFR0] = MMFR0_PARANGE_48 | MMFR0_ASID_16 | MMFR0_TGRAN16_YES,
     [A64_ID_AA64MMFR1] = 0,

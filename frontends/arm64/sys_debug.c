@@ -12,9 +12,9 @@
 #include "core/vm.h"
 #include "frontends/arm64/features.h"
 
-#define MDSCR_SS (1ull << 0)
+#define MDSCR_SS A64_MDSCR_SS
 #define MDSCR_KDE (1ull << 13)
-#define MDSCR_MDE (1ull << 15)
+#define MDSCR_MDE A64_MDSCR_MDE
 #define EC_BREAKPOINT_SAME 0x31u
 #define EC_WATCHPOINT_LOWER 0x34u
 #define EC_WATCHPOINT_SAME 0x35u

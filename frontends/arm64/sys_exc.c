@@ -19,16 +19,6 @@
 #define ISS_WNR (1u << 6)
 #define WFX_ISS_WFE 1u
 
-struct a64_state *a64_st(struct soft_cpu *cpu)
-{
-    return cpu->state;
-}
-
-unsigned a64_el(const struct a64_state *st)
-{
-    return (st->pstate & A64_PSTATE_M_MASK) == A64_PSTATE_EL0T ? 0 : 1;
-}
-
 void a64_set_mode(struct a64_state *st, uint64_t new_pstate)
 {
     a64_set_pstate(st, new_pstate);
@@ -117,6 +107,8 @@ static ir_u128 helper_raise(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
         if (a64_el(st) == 0 && !(st->sys.sctlr_el1 & (wfe ? SCTLR_NTWE : SCTLR_NTWI)))
             fault(cpu, A64_EC_WFX, wfe ? WFX_ISS_WFE : 0, pc);
         cpu->vcpu->exit.u.imm = wfe;
+        if (cpu->fe_data)   /* the VMM waits for the timer: read the clock on return */
+            ((struct a64_fe_data *)cpu->fe_data)->timer_quiet_left = 0;
         client_exit(cpu, EXIT_HLT, pc, pc);             /* the VMM advances pc */
     }
     case A64_RAISE_FP_TRAP:

@@ -319,6 +319,13 @@ static bool read_special(struct soft_cpu *cpu, uint32_t id, uint64_t *out)
     case SR(3, 0, 12, 0, 1): *out = 0; return true;                           /* RVBAR_EL1 */
     case SR(3, 0, 12, 0, 2): *out = RMR_AA64; return true;                    /* RMR_EL1 */
     case SR(3, 3, 14, 3, 2): *out = st->sys.cntv_cval_el0; return true;
+    case SR(3, 3, 2, 4, 0):   /* RNDR */
+    case SR(3, 3, 2, 4, 1):   /* RNDRRS: the same generator, reseeded as often as RNDR */
+        /* The vCPU's generator (vcpu_random: seeded in deterministic mode, the host's
+         * otherwise) never fails: NZCV = 0000. */
+        *out = vcpu_random(cpu->vcpu, cpu->icount);
+        st->pstate &= ~(uint64_t)A64_NZCV_MASK;
+        return true;
     case SR(3, 3, 14, 3, 0):
         v = st->sys.cntv_cval_el0 - a64_cntvct(cpu);
         *out = (uint64_t)(int64_t)(int32_t)(uint32_t)v & 0xffffffffull;

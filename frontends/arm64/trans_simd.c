@@ -1,7 +1,7 @@
 /* trans_simd.c - the AdvSIMD instructions compilers emit around integer code:
  * DUP/INS/UMOV between general and vector registers, MOVI/MVNI/ORR/BIC (immediate)
  * and FMOV (vector, immediate), the bitwise three-same group, and lane-wise
- * ADD/SUB/CMEQ, done on 64-bit halves with SWAR arithmetic in IR. */
+ * ADD/SUB/CMEQ as IR vector ops (simd_vec.c lifts more of the groups that way). */
 #include "frontends/arm64/a64_fe.h"
 
 #define Q_BIT(i) a64_bits(i, 30, 1)
@@ -10,11 +10,6 @@
 static ir_val vreg(struct a64_tc *t, unsigned n)
 {
     return ir_get(t->b, IR_I128, A64_OFF_V(n));
-}
-
-static ir_val half(struct a64_tc *t, ir_val v, unsigned which)
-{
-    return ir_extract(t->b, IR_I64, v, which * 64);
 }
 
 static ir_val join(struct a64_tc *t, ir_val lo, ir_val hi)
@@ -176,59 +171,17 @@ bool trans_ORR_asimdsame(struct a64_tc *t, uint32_t insn) { return bitwise(t, in
 bool trans_ORN_asimdsame(struct a64_tc *t, uint32_t insn) { return bitwise(t, insn, IR_OR, true); }
 bool trans_EOR_asimdsame(struct a64_tc *t, uint32_t insn) { return bitwise(t, insn, IR_XOR, false); }
 
-enum lane_op { LANE_ADD, LANE_SUB, LANE_CMEQ };
-
-/* One 64-bit half, lanes of esize bits, without carries crossing lanes. */
-static ir_val lanes64(struct a64_tc *t, enum lane_op op, ir_val a, ir_val m, unsigned esize)
-{
-    struct ir_block *b = t->b;
-    if (esize == 64) {
-        if (op == LANE_CMEQ)
-            return ir_select(b, ir_binop(b, IR_EQ, a, m), ir_const(b, IR_I64, LOW64), ir_const(b, IR_I64, 0));
-        return ir_binop(b, op == LANE_ADD ? IR_ADD : IR_SUB, a, m);
-    }
-    uint64_t hmask = lane_ones(esize) << (esize - 1), lmask = ~hmask;
-    ir_val H = ir_const(b, IR_I64, hmask), L = ir_const(b, IR_I64, lmask);
-    if (op == LANE_ADD) {
-        ir_val sum = ir_binop(b, IR_ADD, ir_binop(b, IR_AND, a, L), ir_binop(b, IR_AND, m, L));
-        return ir_binop(b, IR_XOR, sum, ir_binop(b, IR_AND, ir_binop(b, IR_XOR, a, m), H));
-    }
-    if (op == LANE_SUB) {
-        ir_val diff = ir_binop(b, IR_SUB, ir_binop(b, IR_OR, a, H), ir_binop(b, IR_AND, m, L));
-        return ir_binop(b, IR_XOR, diff, ir_binop(b, IR_AND, ir_unop(b, IR_NOT, ir_binop(b, IR_XOR, a, m)), H));
-    }
-    /* CMEQ: a lane is non-zero iff ((x & L) + L) | x has its top bit set. */
-    ir_val x = ir_binop(b, IR_XOR, a, m);
-    ir_val y = ir_binop(b, IR_OR, ir_binop(b, IR_ADD, ir_binop(b, IR_AND, x, L), L), x);
-    ir_val eq_top = ir_binop(b, IR_AND, ir_unop(b, IR_NOT, y), H);
-    ir_val eq_one = ir_binop(b, IR_LSHR, eq_top, ir_const(b, IR_I64, esize - 1));
-    return ir_binop(b, IR_MUL, eq_one, ir_const(b, IR_I64, (1ull << esize) - 1));
-}
-
-static bool lanewise(struct a64_tc *t, uint32_t insn, enum lane_op op)
-{
-    unsigned size = a64_bits(insn, 22, 2), q = Q_BIT(insn);
-    if (size == 3 && !q)
-        return false;
-    if (!a64_fp_check(t))
-        return true;
-    unsigned esize = 8u << size;
-    ir_val a = vreg(t, A64_RN(insn)), m = vreg(t, A64_RM(insn));
-    ir_val lo = lanes64(t, op, half(t, a, 0), half(t, m, 0), esize);
-    ir_val hi = q ? lanes64(t, op, half(t, a, 1), half(t, m, 1), esize) : IR_NONE;
-    set_vreg(t, A64_RD(insn), join(t, lo, hi), q);
-    return true;
-}
-
-bool trans_ADD_asimdsame(struct a64_tc *t, uint32_t insn) { return lanewise(t, insn, LANE_ADD); }
-bool trans_SUB_asimdsame(struct a64_tc *t, uint32_t insn) { return lanewise(t, insn, LANE_SUB); }
-bool trans_CMEQ_asimdsame(struct a64_tc *t, uint32_t insn) { return lanewise(t, insn, LANE_CMEQ); }
+bool trans_ADD_asimdsame(struct a64_tc *t, uint32_t insn) { return a64_simd_vec_lanewise(t, insn, IR_VADD); }
+bool trans_SUB_asimdsame(struct a64_tc *t, uint32_t insn) { return a64_simd_vec_lanewise(t, insn, IR_VSUB); }
+bool trans_CMEQ_asimdsame(struct a64_tc *t, uint32_t insn) { return a64_simd_vec_lanewise(t, insn, IR_VCMPEQ); }
 
 /* The groups below run in simd_helpers.c, one helper call per instruction. */
 static bool simd_group(struct a64_tc *t, uint32_t insn, enum a64_simd_group group)
 {
     if (!a64_simd_valid(insn, group))
         return false;
+    if (a64_simd_vec(t, insn, group))
+        return true;
     if (!a64_fp_check(t))
         return true;
     struct ir_block *b = t->b;

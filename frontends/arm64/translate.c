@@ -52,9 +52,11 @@ static bool sp_align(const struct a64_state *st)
 static uint32_t fe_mode_key(const struct soft_cpu *cpu)
 {
     const struct a64_state *st = cpu->state;
-    return (a64_el(st) == 0 ? MODE_EL0 : 0) | (fp_enabled(st) ? MODE_FP : 0) |
-           ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0) |
-           (a64_step_active(cpu) ? MODE_STEP : 0) | (a64_breakpoints_armed(cpu) ? MODE_BREAKPOINTS : 0) |
+    uint32_t key = (a64_el(st) == 0 ? MODE_EL0 : 0) | (fp_enabled(st) ? MODE_FP : 0) |
+                   ((st->pstate & A64_PSTATE_IL) ? MODE_IL : 0) | (sp_align(st) ? MODE_SP_ALIGN : 0);
+    if (a64_debug_idle(cpu))
+        return key;
+    return key | (a64_step_active(cpu) ? MODE_STEP : 0) | (a64_breakpoints_armed(cpu) ? MODE_BREAKPOINTS : 0) |
            (a64_watchpoints_armed(cpu) ? MODE_WATCHPOINTS : 0);
 }
 
@@ -127,10 +129,10 @@ static bool vtimer_event(struct soft_cpu *cpu)
     struct vcpu *v = cpu->vcpu;
     const struct irqchip_ops *chip = v->vm->irqchip;
     if (chip) {
-        chip->vtimer(v, a64_vtimer_firing(cpu));
+        chip->vtimer(v, a64_vtimer_due(cpu));
         return true;
     }
-    if (v->ext.a64.vtimer_masked || !a64_vtimer_firing(cpu))
+    if (v->ext.a64.vtimer_masked || !a64_vtimer_due(cpu))
         return true;
     v->exit = (struct anyhv_exit){ .kind = EXIT_VTIMER, .pc = a64_st(cpu)->pc, .icount = cpu->icount };
     cpu->stop = SOFT_STOP_EXIT;
@@ -144,7 +146,9 @@ static bool fe_check_events(struct soft_cpu *cpu)
     if (!cpu->fe_data)
         cpu->fe_data = a64_fe_data_new();
     cpu->regime = a64_el(st) == 0;
-    if (!a64_step_check(cpu))
+    if (a64_debug_idle(cpu))
+        ((struct a64_fe_data *)cpu->fe_data)->step_armed = false;   /* what a64_step_check does then */
+    else if (!a64_step_check(cpu))
         return false;
     if (!vtimer_event(cpu))
         return false;
@@ -196,12 +200,12 @@ static bool fe_events_quiet(const struct soft_cpu *cpu)
 {
     const struct a64_state *st = cpu->state;
     const struct vcpu *v = cpu->vcpu;
-    if (!cpu->fe_data || a64_step_active(cpu) || (st->pc & 3))
+    if (!cpu->fe_data || (!a64_debug_idle(cpu) && a64_step_active(cpu)) || (st->pc & 3))
         return false;
     if ((v->ext.a64.pending_fiq && !(st->pstate & A64_PSTATE_F)) ||
         (v->ext.a64.pending_irq && !(st->pstate & A64_PSTATE_I)))
         return false;
-    return v->ext.a64.vtimer_masked || !a64_vtimer_firing((struct soft_cpu *)cpu);
+    return v->ext.a64.vtimer_masked || !a64_vtimer_due((struct soft_cpu *)cpu);
 }
 
 static int32_t fe_pc_offset(uint32_t mode)

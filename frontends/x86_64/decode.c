@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frontends/x86_64/x86_fe.h"
+#include "frontends/x86_64/x86_evex.h"
 
 /* Capstone id -> our op (filled from x86_ops.def on first use). */
 static uint16_t op_of_cs[X86_INS_ENDING];
@@ -448,6 +449,9 @@ static bool vcmp_form(const char *mnemonic, unsigned avx_cc, struct x86_dinsn *o
 
 bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint64_t ip, struct x86_dinsn *out)
 {
+    int evex = x86_decode_evex(mode, bytes, n, out, NULL);   /* EVEX and VEX opmask forms: ours */
+    if (evex >= 0)
+        return evex == 1;
     csh h;
     cs_insn *ins = handle_for(mode, &h);
     if (!ins)
@@ -493,7 +497,7 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     if (out->vex && (out->prefixes & (X86_PFX_OPSIZE | X86_PFX_REP | X86_PFX_REPNE | X86_PFX_LOCK)))
         return false;
     if (d->opcode[0] == EVEX && ins->id != X86_INS_BOUND)
-        return false;   /* AVX-512 (EVEX) is not implemented: Capstone gives its forms the VEX ids */
+        return false;   /* EVEX forms are decode_evex.c's; one it did not claim is #UD */
     if (out->vex && d->avx_cc != X86_AVX_CC_INVALID && !vcmp_form(ins->mnemonic, d->avx_cc, out))
         return false;
     out->op_size = out->nops && out->o[0].size ? out->o[0].size : default_op_size(mode, out->prefixes);

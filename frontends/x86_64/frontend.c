@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frontends/x86_64/x86_fe.h"
+#include "frontends/x86_64/x86_evex.h"
 
 #define X86_BLOCK_MAX_INSNS 64
 #define X86_INTERNAL_BAD_GUEST_STATE EXIT_INTERNAL_BAD_GUEST_STATE
@@ -211,8 +212,10 @@ static void lift_one(struct x86_ctx *c, const struct x86_dinsn *in, bool decoded
     x86_dbg_insn_start(c);
     x86_cs_limit_check_const(c, IR_NONE, c->ip + len - 1);
     uint32_t keep = c->b->count;
-    if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c))
+    if (decoded && lock_allowed(in) && lifters[in->op] && lifters[in->op](c)) {
+        x86_avx512_vex_upper(c);   /* VEX writes zero bits 511:256 (AVX-512 on only) */
         return;
+    }
     c->b->count = keep;   /* drop what a refusing lifter emitted */
     c->end = false;
     x86_raise(c, X86_V_UD, X86_NO_ERR);

@@ -3,6 +3,7 @@
  * their ids live in x86_helper[]. */
 #include "frontends/x86_64/x86_fe.h"
 #include "frontends/x86_64/x86_avx.h"
+#include "frontends/x86_64/x86_evex.h"
 #include "frontends/x86_64/x86_sse.h"
 #include "frontends/x86_64/x86_xsave.h"
 #include "frontends/x86_64/x86_sys.h"
@@ -132,6 +133,8 @@ void x86_helpers_register(void)
     x86_helper[X86_H_BITS] = ir_helper_register(&x86_bits_helper);
     x86_helper[X86_H_AVX_FP] = ir_helper_register(&x86_avx_fp_helper);
     x86_helper[X86_H_AVX_MEM] = ir_helper_register(&x86_avx_mem_helper);
+    x86_helper[X86_H_REP_BULK] = ir_helper_register(&x86_rep_bulk_helper);
+    x86_helper[X86_H_EVEX] = ir_helper_register(&x86_evex_helper);
     x86_sse_str_init();
     x86_sse_crypto_init();
     for (unsigned i = 0; i < sizeof(sse) / sizeof(sse[0]); i++)

@@ -43,7 +43,7 @@ static void fxsave(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg)
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t img[X86_FXSAVE_SIZE];
-    x86_fpstate_save(&st->fpu, 0, img, sizeof(img));
+    x86_fpstate_save(&st->fpu, NULL, 0, img, sizeof(img));
     uint32_t mask = SOFT_MXCSR_MASK;
     memcpy(img + FX_MXCSR_MASK, &mask, 4);
     if (!rexw) {
@@ -70,7 +70,7 @@ static void fxrstor(struct soft_cpu *cpu, uint64_t addr, bool rexw, unsigned seg
     if (mxcsr & ~SOFT_MXCSR_MASK)
         x86_raise_now(cpu, X86_V_GP, 0);
     struct x86_fpu old = st->fpu;
-    x86_fpstate_load(&st->fpu, img, sizeof(img));
+    x86_fpstate_load(&st->fpu, NULL, img, sizeof(img));
     st->fpu.mxcsr_mask = old.mxcsr_mask;                /* read-only */
     memcpy(st->fpu.ymm_hi, old.ymm_hi, sizeof(old.ymm_hi));
     if (!code64)

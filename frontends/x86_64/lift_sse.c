@@ -157,6 +157,9 @@ struct x86_sse_desc x86_sse_desc_of(unsigned op)
 /* FP operations read MXCSR and may raise #XM: a state helper with RIP made precise. */
 ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane)
 {
+    ir_val vec = x86_sse_vec(c, a, b, op, imm);
+    if (vec)
+        return vec;
     ir_val how = ir_const(c->b, IR_I128, op | (imm << 8) | (lane << X86_SSE_LANE_SHIFT));
     if (x86_sse_op_is_fp(op))
         return x86_call(c, IR_I128, x86_helper[X86_H_SSE_FP], a, b, how);

@@ -251,6 +251,7 @@ static const struct { uint16_t op; uint8_t sysop; uint8_t priv; } sys_table[] = 
     { X86_I_XGETBV, X86_SYS_XGETBV, 0 }, { X86_I_XSETBV, X86_SYS_XSETBV, 0 }, { X86_I_LDS, X86_SYS_LOAD_FAR_PTR, 0 },
     { X86_I_LES, X86_SYS_LOAD_FAR_PTR, 0 }, { X86_I_LFS, X86_SYS_LOAD_FAR_PTR, 0 },
     { X86_I_LGS, X86_SYS_LOAD_FAR_PTR, 0 }, { X86_I_LSS, X86_SYS_LOAD_FAR_PTR, 0 },
+    { X86_I_INVPCID, X86_SYS_INVPCID, 0 },   /* #UD before the CPL check: the helper's */
 };
 
 static const uint8_t far_ptr_seg[X86_I_COUNT] = {
@@ -285,6 +286,14 @@ bool lift_sys_helper(struct x86_ctx *c)
         size = c->code == X86_CODE64 ? 8 : (in->prefixes & X86_PFX_OPSIZE) ? 2 : 4;
         if (op != X86_SYS_INVLPG)   /* limit and base: 6 or 10 bytes */
             x86_seg_guard(c, b, size == 8 ? 10 : 6, op == X86_SYS_SGDT || op == X86_SYS_SIDT);
+        break;
+    case X86_SYS_INVPCID:   /* type register, 16-byte descriptor in memory */
+        if (in->o[0].kind != X86_OPND_REG || in->o[1].kind != X86_OPND_MEM)
+            return false;
+        b = x86_operand_addr(c, &in->o[1]);
+        x86_seg_guard(c, b, 16, false);
+        r1 = in->o[0].reg.num;
+        size = in->o[0].size;
         break;
     case X86_SYS_LLDT: case X86_SYS_LTR: case X86_SYS_LMSW:
         b = x86_resize(c, x86_read_op_sized(c, 0, 2), 8, false);

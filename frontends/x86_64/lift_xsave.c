@@ -1,12 +1,13 @@
 /* lift_xsave.c - XSAVE, XSAVEOPT, XSAVEC and XRSTOR (and their REX.W forms) over the
- * x87, SSE and AVX components (SDM vol. 1 ch. 13). One helper builds or takes apart
- * the image: the standard format is core/x86/fpstate.c's (legacy area, header at
- * 512, YMM_Hi128 at 576); the compacted one puts AVX right after the header too, as
- * the only extended component. The area is read, patched and written back whole
+ * x87, SSE, AVX and AVX-512 (opmask, ZMM_Hi256, Hi16_ZMM) components (SDM vol. 1
+ * ch. 13). One helper builds or takes apart the image: the standard format is
+ * core/x86/fpstate.c's (legacy area, header at 512, YMM_Hi128 at 576, AVX-512's at
+ * 1088/1152/1664); the compacted one puts each extended component XCOMP_BV names
+ * right after the one before, from 576. The area is read, patched and written back whole
  * through the soft MMU, so a fault leaves memory and state unchanged (the bytes a
  * form does not write are rewritten with their own values). Without REX.W the
  * x87 FIP/FDP fields take their 32-bit form with FCS/FDS, as FXSAVE's do; outside
- * 64-bit mode only XMM0-7 and YMM0-7 take part.
+ * 64-bit mode only XMM0-7, YMM0-7 and ZMM0-7 take part (Hi16_ZMM is left alone).
  * Checks: #UD without CR4.OSXSAVE (or with a LOCK prefix: Capstone rejects it),
  * #NM with CR0.TS, #GP(0) for an address not 64-byte aligned, and for XRSTOR a
  * header the SDM rejects (XSTATE_BV beyond XCR0, a standard-form header with bytes
@@ -23,7 +24,11 @@
 #define XS_HDR 512u
 #define XS_HDR_XCOMP 520u
 #define XS_HDR_REST 528u
-#define XS_AREA (X86_XSAVE_AVX_OFFSET + X86_XSAVE_AVX_BYTES)
+#define XS_AREA X86_XSAVE_MAX_SIZE
+#define XS_EXT_FIRST 2u
+#define XS_COMPONENTS 8u
+#define YMM_HI_BYTES 16u
+#define ZMM_HI_BYTES 32u
 #define XCOMP_COMPACT (1ull << 63)
 #define FX_FCW 0u
 #define FX_FIP 8u
@@ -63,13 +68,17 @@ uint64_t x86_xinuse(const struct x86_state *st)
     u |= x87_init ? 0 : X86_XSTATE_X87;
     u |= all_zero(f->xmm, sizeof(f->xmm)) ? 0 : X86_XSTATE_SSE;
     u |= all_zero(f->ymm_hi, sizeof(f->ymm_hi)) ? 0 : X86_XSTATE_AVX;
+    const struct x86_zmm *z = &st->zmm;
+    u |= all_zero(z->k, sizeof(z->k)) ? 0 : X86_XSTATE_OPMASK;
+    u |= all_zero(z->zmm_hi256, sizeof(z->zmm_hi256)) ? 0 : X86_XSTATE_ZMM_HI256;
+    u |= all_zero(z->hi16_zmm, sizeof(z->hi16_zmm)) ? 0 : X86_XSTATE_HI16_ZMM;
     return u;
 }
 
 /* The image of the current state in standard format (every component). */
 static void image_of_state(const struct x86_state *st, bool rexw, uint8_t *img)
 {
-    x86_fpstate_save(&st->fpu, X86_XSTATE_SUPPORTED, img, XS_AREA);
+    x86_fpstate_save(&st->fpu, &st->zmm, X86_XSTATE_ALL, img, XS_AREA);
     uint32_t mask = SOFT_MXCSR_MASK;
     memcpy(img + FX_MXCSR + 4, &mask, 4);
     if (!rexw) {
@@ -87,16 +96,43 @@ static unsigned vector_regs(const struct x86_state *st)
     return x86_code_size_of(st) == X86_CODE64 ? LONG_REGS : LEGACY_REGS;
 }
 
-/* Copy component i (and MXCSR when asked) from src to dst, standard offsets. */
-static void copy_component(uint8_t *dst, const uint8_t *src, unsigned i, unsigned nregs)
+/* Bytes of extended component i (2, 5, 6, 7) that the mode's registers fill. */
+static uint32_t component_bytes(unsigned i, unsigned nregs)
 {
+    uint32_t off, size;
+    x86_xsave_component(i, &off, &size);
+    if (nregs == LONG_REGS)
+        return size;
+    return i == 2 ? nregs * YMM_HI_BYTES : i == 6 ? nregs * ZMM_HI_BYTES : i == 7 ? 0 : size;
+}
+
+/* Where component i sits in an area: its standard offset, or in the compacted form
+ * after the extended components below it that xcomp names. */
+static uint32_t component_at(unsigned i, bool compact, uint64_t xcomp)
+{
+    uint32_t off, size, at = X86_XSAVE_AVX_OFFSET;
+    if (!compact) {
+        x86_xsave_component(i, &off, &size);
+        return off;
+    }
+    for (unsigned j = XS_EXT_FIRST; j < i; j++)
+        if ((xcomp >> j & 1) && x86_xsave_component(j, &off, &size))
+            at += size;
+    return at;
+}
+
+/* Copy component i from the standard image img to area (at its place there). */
+static void copy_component(uint8_t *area, const uint8_t *img, unsigned i, unsigned nregs, bool compact,
+                           uint64_t xcomp)
+{
+    uint32_t off, size;
     if (i == 0) {
-        memcpy(dst + FX_FCW, src + FX_FCW, FX_MXCSR - FX_FCW);
-        memcpy(dst + FX_MXCSR_END, src + FX_MXCSR_END, FX_ST_END - FX_MXCSR_END);
+        memcpy(area + FX_FCW, img + FX_FCW, FX_MXCSR - FX_FCW);
+        memcpy(area + FX_MXCSR_END, img + FX_MXCSR_END, FX_ST_END - FX_MXCSR_END);
     } else if (i == 1) {
-        memcpy(dst + FX_XMM, src + FX_XMM, nregs * XMM_BYTES);
-    } else {
-        memcpy(dst + X86_XSAVE_AVX_OFFSET, src + X86_XSAVE_AVX_OFFSET, nregs * XMM_BYTES);
+        memcpy(area + FX_XMM, img + FX_XMM, nregs * XMM_BYTES);
+    } else if (x86_xsave_component(i, &off, &size)) {
+        memcpy(area + component_at(i, compact, xcomp), img + off, component_bytes(i, nregs));
     }
 }
 
@@ -104,16 +140,18 @@ static void xsave(struct soft_cpu *cpu, uint64_t addr, unsigned seg, enum xs_for
 {
     struct x86_state *st = x86_st(cpu);
     uint8_t area[XS_AREA], img[XS_AREA];
-    mmu_read_bytes(cpu, addr, area, XS_AREA, MMU_READ, seg);
+    bool compact = form == XS_SAVEC;
+    uint32_t len = compact ? x86_xsave_compact_size(rfbm) : x86_xsave_size(rfbm);
+    mmu_read_bytes(cpu, addr, area, len, MMU_READ, seg);
     image_of_state(st, rexw, img);
     uint64_t inuse = x86_xinuse(st), bv;
     memcpy(&bv, area + XS_HDR, 8);
     unsigned nregs = vector_regs(st);
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < XS_COMPONENTS; i++) {
         uint64_t m = 1ull << i;
         bool write = (rfbm & m) && (form == XS_SAVE || (inuse & m));
         if (write)
-            copy_component(area, img, i, nregs);
+            copy_component(area, img, i, nregs, compact, rfbm);
     }
     /* MXCSR goes with SSE or AVX, but XSAVEC writes it with SSE only (as the host
      * CPU does). XSAVEC writes XSTATE_BV and XCOMP_BV and leaves the rest of the
@@ -129,7 +167,7 @@ static void xsave(struct soft_cpu *cpu, uint64_t addr, unsigned seg, enum xs_for
         bv = (bv & ~rfbm) | (inuse & rfbm);
     }
     memcpy(area + XS_HDR, &bv, 8);
-    mmu_write_bytes(cpu, addr, area, XS_AREA, MMU_WRITE, seg);
+    mmu_write_bytes(cpu, addr, area, len, MMU_WRITE, seg);
 }
 
 /* Component i to its initial configuration. */
@@ -146,8 +184,14 @@ static void init_component(struct x86_state *st, unsigned i, unsigned nregs)
         memset(f->st, 0, sizeof(f->st));
     } else if (i == 1) {
         memset(f->xmm, 0, nregs * sizeof(f->xmm[0]));
-    } else {
+    } else if (i == 2) {
         memset(f->ymm_hi, 0, nregs * sizeof(f->ymm_hi[0]));
+    } else if (i == 5) {
+        memset(st->zmm.k, 0, sizeof(st->zmm.k));
+    } else if (i == 6) {
+        memset(st->zmm.zmm_hi256, 0, nregs * sizeof(st->zmm.zmm_hi256[0]));
+    } else if (i == 7 && nregs == LONG_REGS) {
+        memset(st->zmm.hi16_zmm, 0, sizeof(st->zmm.hi16_zmm));
     }
 }
 
@@ -157,7 +201,7 @@ static void load_component(struct x86_state *st, const uint8_t *img, unsigned i,
     struct x86_fpu *f = &st->fpu;
     if (i == 0) {
         struct x86_fpu t = *f;
-        x86_fpstate_load(&t, img, X86_FXSAVE_SIZE);
+        x86_fpstate_load(&t, NULL, img, X86_FXSAVE_SIZE);
         f->fcw = t.fcw, f->fsw = t.fsw, f->ftw = t.ftw, f->fop = t.fop, f->fip = t.fip, f->fdp = t.fdp;
         memcpy(f->st, t.st, sizeof(f->st));
         if (!rexw) {
@@ -168,8 +212,14 @@ static void load_component(struct x86_state *st, const uint8_t *img, unsigned i,
         }
     } else if (i == 1) {
         memcpy(f->xmm, img + FX_XMM, nregs * XMM_BYTES);
-    } else {
-        memcpy(f->ymm_hi, img + X86_XSAVE_AVX_OFFSET, nregs * XMM_BYTES);
+    } else if (i == 2) {
+        memcpy(f->ymm_hi, img + X86_XSAVE_AVX_OFFSET, component_bytes(i, nregs));
+    } else if (i == 5) {
+        memcpy(st->zmm.k, img + X86_XSAVE_OPMASK_OFFSET, component_bytes(i, nregs));
+    } else if (i == 6) {
+        memcpy(st->zmm.zmm_hi256, img + X86_XSAVE_ZMM_HI256_OFFSET, component_bytes(i, nregs));
+    } else if (i == 7) {
+        memcpy(st->zmm.hi16_zmm, img + X86_XSAVE_HI16_ZMM_OFFSET, component_bytes(i, nregs));
     }
 }
 
@@ -195,18 +245,21 @@ static void xrstor(struct soft_cpu *cpu, uint64_t addr, unsigned seg, bool rexw,
     if (!header_ok(area, st->xcr0, bv, xcomp))
         x86_raise_now(cpu, X86_V_GP, 0);
     bool compact = (xcomp & XCOMP_COMPACT) != 0;
-    /* The compacted form holds only the components XCOMP_BV names; AVX, the only
-     * extended one, sits at 576 either way. */
-    if (rfbm & bv & X86_XSTATE_AVX)
-        mmu_read_bytes(cpu, addr + X86_XSAVE_AVX_OFFSET, area + X86_XSAVE_AVX_OFFSET, X86_XSAVE_AVX_BYTES, MMU_READ,
-                        seg);
+    /* Each extended component to restore, from its place in the area (the compacted
+     * form holds only those XCOMP_BV names) to its standard place in the image. */
+    unsigned nregs = vector_regs(st);
+    for (unsigned i = XS_EXT_FIRST; i < XS_COMPONENTS; i++) {
+        uint32_t off, size;
+        if ((rfbm & bv) >> i & 1 && x86_xsave_component(i, &off, &size) && component_bytes(i, nregs))
+            mmu_read_bytes(cpu, addr + component_at(i, compact, xcomp), area + off, component_bytes(i, nregs),
+                           MMU_READ, seg);
+    }
     uint32_t mxcsr;
     memcpy(&mxcsr, area + FX_MXCSR, 4);
     bool load_mxcsr = compact ? (rfbm & bv & X86_XSTATE_SSE) != 0 : (rfbm & (X86_XSTATE_SSE | X86_XSTATE_AVX)) != 0;
     if (load_mxcsr && (mxcsr & ~SOFT_MXCSR_MASK))
         x86_raise_now(cpu, X86_V_GP, 0);
-    unsigned nregs = vector_regs(st);
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < XS_COMPONENTS; i++) {
         uint64_t m = 1ull << i;
         if (!(rfbm & m))
             continue;
@@ -234,7 +287,7 @@ static ir_u128 h_xsave(void *vcpu, ir_u128 addr, ir_u128 mask, ir_u128 how)
         x86_raise_now(cpu, X86_V_GP, 0);
     unsigned form = (unsigned)how & 0xf, seg = ((unsigned)how >> XS_SEG_SHIFT) & 7;
     bool rexw = ((unsigned)how & XS_REXW) != 0;
-    uint64_t rfbm = st->xcr0 & (uint64_t)mask & X86_XSTATE_SUPPORTED;
+    uint64_t rfbm = st->xcr0 & (uint64_t)mask & X86_XSTATE_ALL;
     if (form == XS_RSTOR)
         xrstor(cpu, (uint64_t)addr, seg, rexw, rfbm);
     else
@@ -263,7 +316,7 @@ bool lift_xsave_xrstor(struct x86_ctx *c)
         i++;
     unsigned how = forms[i].form | (forms[i].rexw ? XS_REXW : 0) | ((unsigned)m->mem.seg << XS_SEG_SHIFT);
     ir_val addr = x86_operand_addr(c, m);
-    x86_seg_guard(c, addr, XS_AREA, forms[i].form != XS_RSTOR);
+    x86_seg_guard(c, addr, X86_XSAVE_AVX_OFFSET + X86_XSAVE_AVX_BYTES, forms[i].form != XS_RSTOR);
     ir_val eax = x86_resize(c, x86_get_gpr(c, X86_RAX, 4), 8, false);
     ir_val edx = x86_resize(c, x86_get_gpr(c, X86_RDX, 4), 8, false);
     ir_val mask = ir_binop(c->b, IR_OR, eax, ir_binop(c->b, IR_SHL, edx, ir_const(c->b, IR_I64, 32)));

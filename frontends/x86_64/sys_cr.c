@@ -21,12 +21,18 @@
 #define CR4_PDPTE_RELOAD (X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP)
 #define CR3_PAE_MASK 0xffffffe0ull
 #define CR3_NO_FLUSH (1ull << 63)   /* with CR4.PCIDE: keep this PCID's translations */
+#define CR3_PCID_MASK 0xfffull
 #define PAE_PDPTES 4u
 
 /* CR4 bits a processor without the CPUID feature refuses (#GP). */
 static const struct { uint64_t bit; enum x86_feature feature; } cr4_needs[] = {
     { X86_CR4_OSXSAVE, X86_FEAT_XSAVE },
     { X86_CR4_PCIDE, X86_FEAT_PCID },
+    { X86_CR4_FSGSBASE, X86_FEAT_FSGSBASE },
+    { X86_CR4_SMEP, X86_FEAT_SMEP },
+    { X86_CR4_SMAP, X86_FEAT_SMAP },
+    { X86_CR4_UMIP, X86_FEAT_UMIP },
+    { X86_CR4_LA57, X86_FEAT_LA57 },
 };
 
 /* Loading PAE PDPTEs from cr3 (MOV to CR3, or CR0/CR4 writes that enter or change
@@ -64,6 +70,8 @@ static int cr0_write(struct soft_cpu *cpu, uint64_t v)
     }
     if (pg_on && !(st->msr.efer & X86_EFER_LME) && (st->cr4 & X86_CR4_PAE) && !pdptes_ok(cpu, st->cr3))
         return -1;
+    if (pg_off && (st->cr4 & X86_CR4_PCIDE))
+        return -1;   /* paging off with PCIDE set */
     if (pg_off && (st->msr.efer & X86_EFER_LMA)) {
         if (x86_code_size_of(st) == X86_CODE64)
             return -1;
@@ -87,6 +95,9 @@ static int cr4_write(struct soft_cpu *cpu, uint64_t v)
         if ((v & cr4_needs[i].bit) && !x86_cpuid_has(cr4_needs[i].feature))
             return -1;
     if (((v ^ st->cr4) & CR4_PDPTE_RELOAD) && pae_paging(st->cr0, v, st->msr.efer) && !pdptes_ok(cpu, st->cr3))
+        return -1;
+    /* CR4.PCIDE 0 -> 1 only in IA-32e mode with CR3[11:0] = 0 (SDM vol. 3A 4.10.1). */
+    if ((v & ~st->cr4 & X86_CR4_PCIDE) && (!(st->msr.efer & X86_EFER_LMA) || (st->cr3 & CR3_PCID_MASK)))
         return -1;
     if ((st->cr4 ^ v) & CR4_PAGING_BITS)
         mmu_tlb_flush_all(&cpu->tlb);

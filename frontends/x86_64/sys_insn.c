@@ -171,8 +171,16 @@ static uint64_t sys_mov_from_cr(struct sysargs *a)
     }
 }
 
+/* CR4.UMIP: SGDT, SIDT, SLDT, SMSW and STR are #GP(0) above CPL0 (VM86 counts as
+ * CPL3). */
+static void umip_check(struct sysargs *a)
+{
+    gp0_unless(a, !(a->st->cr4 & X86_CR4_UMIP) || x86_cpl(a->st) == 0);
+}
+
 static uint64_t sys_smsw(struct sysargs *a)
 {
+    umip_check(a);
     a->code = X86_SYS_CODE(X86_SYS_MOV_FROM_CR, X86_SYS_LEN(a->code), 4, 0, X86_SYS_NO_REG);
     return sys_mov_from_cr(a);
 }
@@ -370,6 +378,38 @@ static uint64_t sys_rdpid(struct sysargs *a)
     return 0;
 }
 
+/* INVPCID (SDM vol. 2A): #UD without the CPUID feature or VMX's "enable INVPCID";
+ * #GP(0) above CPL0, for a type above 3, descriptor bits 63:12 set, a non-canonical
+ * address (type 0) or a PCID other than 0 while CR4.PCIDE is clear (types 0, 1). The
+ * TLB has no PCID tags: type 0 drops the address's translations, the others every
+ * translation (globals too, which the SDM allows: invalidating more is always
+ * allowed). No exit: VMX's INVPCID exit (reason 58, "INVLPG exiting") is not modelled. */
+#define INVPCID_TYPES 3u
+#define PCID_MASK 0xfffull
+static uint64_t sys_invpcid(struct sysargs *a)
+{
+    struct x86_state *st = a->st;
+    if (!x86_cpuid_has(X86_FEAT_INVPCID) || !(st->vmx.cpu_based2 & CPU_BASED2_INVPCID))
+        x86_raise_now(a->cpu, X86_V_UD, X86_NO_ERR);
+    gp0_unless(a, x86_cpl(st) == 0);
+    uint64_t type = st->gpr[X86_SYS_R1(a->code)], desc[2];
+    if (X86_SYS_SIZE(a->code) != 8)
+        type = (uint32_t)type;
+    struct x86_fault f;
+    fault_check(a, x86_vmem_read(a->cpu, a->b, desc, sizeof(desc), 0, &f), &f);
+    gp0_unless(a, type <= INVPCID_TYPES && !(desc[0] & ~PCID_MASK));
+    unsigned bits = (st->cr4 & X86_CR4_LA57) ? 57 : 48;
+    if (type == 0)
+        gp0_unless(a, (uint64_t)((int64_t)(desc[1] << (64 - bits)) >> (64 - bits)) == desc[1]);
+    if (type <= 1)
+        gp0_unless(a, (st->cr4 & X86_CR4_PCIDE) || (desc[0] & PCID_MASK) == 0);
+    if (type == 0)
+        mmu_tlb_flush_va(&a->cpu->tlb, desc[1]);
+    else
+        mmu_tlb_flush_all(&a->cpu->tlb);
+    return 0;
+}
+
 /* RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE: 64-bit mode with CR4.FSGSBASE, else #UD; a
  * non-canonical base (for the model's linear width, as every base load) is #GP(0).
  * 32-bit forms zero-extend. */
@@ -462,10 +502,10 @@ static uint64_t dtable_store(struct sysargs *a, const struct x86_dtable *t)
 
 static uint64_t sys_lgdt(struct sysargs *a) { return dtable_load(a, &a->st->gdtr); }
 static uint64_t sys_lidt(struct sysargs *a) { return dtable_load(a, &a->st->idtr); }
-static uint64_t sys_sgdt(struct sysargs *a) { return dtable_store(a, &a->st->gdtr); }
-static uint64_t sys_sidt(struct sysargs *a) { return dtable_store(a, &a->st->idtr); }
-static uint64_t sys_sldt(struct sysargs *a) { return a->st->seg[X86_LDTR].selector; }
-static uint64_t sys_str(struct sysargs *a) { return a->st->seg[X86_TR].selector; }
+static uint64_t sys_sgdt(struct sysargs *a) { umip_check(a); return dtable_store(a, &a->st->gdtr); }
+static uint64_t sys_sidt(struct sysargs *a) { umip_check(a); return dtable_store(a, &a->st->idtr); }
+static uint64_t sys_sldt(struct sysargs *a) { umip_check(a); return a->st->seg[X86_LDTR].selector; }
+static uint64_t sys_str(struct sysargs *a) { umip_check(a); return a->st->seg[X86_TR].selector; }
 
 /* A system descriptor (LDT or TSS) from the GDT: 16 bytes in long mode. */
 static struct x86_segment system_descriptor(struct sysargs *a, uint16_t sel, uint64_t d[2])
@@ -703,7 +743,7 @@ static const sys_fn sys_table[X86_SYSOP_COUNT] = {
     [X86_SYS_INT] = sys_int, [X86_SYS_INTO] = sys_into, [X86_SYS_HLT] = sys_hlt, [X86_SYS_IN] = sys_in,
     [X86_SYS_OUT] = sys_out, [X86_SYS_INS] = sys_ins, [X86_SYS_OUTS] = sys_outs, [X86_SYS_CPUID] = sys_cpuid,
     [X86_SYS_RAISE_UD] = sys_raise_ud, [X86_SYS_RDRAND] = sys_rdrand, [X86_SYS_RDSEED] = sys_rdseed,
-    [X86_SYS_XSETBV] = sys_xsetbv, [X86_SYS_RDPID] = sys_rdpid, [X86_SYS_FSGSBASE] = sys_fsgsbase,
+    [X86_SYS_XSETBV] = sys_xsetbv, [X86_SYS_RDPID] = sys_rdpid, [X86_SYS_INVPCID] = sys_invpcid, [X86_SYS_FSGSBASE] = sys_fsgsbase,
 };
 
 ir_u128 x86_h_system(void *vcpu, ir_u128 code, ir_u128 b, ir_u128 c)

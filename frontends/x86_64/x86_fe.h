@@ -298,9 +298,12 @@ enum x86_helper_id {
     X86_H_BITS,      /* PDEP/PEXT, decimal adjusts (lift_ext.c) */
     X86_H_AVX_FP,    /* FMA3, F16C under MXCSR (avx_fp.c) */
     X86_H_AVX_MEM,   /* masked moves and gathers (lift_avx_mem.c) */
+    X86_H_REP_BULK,  /* REP MOVS/STOS in bulk (lift_string.c) */
+    X86_H_EVEX,      /* AVX-512 and opmask instructions (avx512_exec.c) */
     X86_H_COUNT
 };
 extern uint32_t x86_helper[X86_H_COUNT];
+extern const struct ir_helper x86_rep_bulk_helper;
 void x86_helpers_register(void);
 
 /* ---- system semantics ------------------------------------------------------------ */

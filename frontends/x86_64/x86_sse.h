@@ -129,6 +129,10 @@ ir_val x86_sse_call(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned
 /* The same for one lane of a 256-bit operation (enum x86_sse_lane). */
 ir_val x86_sse_call_lane(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm, unsigned lane);
 
+/* The operation as IR vector ops when it has them (sse_vec.c), else IR_NONE: the
+ * caller then calls the helper. Same operands as the helper's. */
+ir_val x86_sse_vec(struct x86_ctx *c, ir_val a, ir_val b, unsigned op, unsigned imm);
+
 /* #UD (CR0.EM, no CR4.OSFXSR) / #NM (CR0.TS) by the mode key; true when the
  * instruction may be lifted. */
 bool x86_sse_allowed(struct x86_ctx *c);

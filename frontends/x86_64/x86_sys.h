@@ -15,7 +15,7 @@
     X(VMCALL, 1) X(SYSCALL, 1) X(SYSRET, 1) X(SYSENTER, 1) X(SYSEXIT, 1) X(LOAD_FAR_PTR, 0) \
     X(FAR_JMP, 1) X(FAR_CALL, 1) X(FAR_RET, 1) X(IRET, 1) X(INT, 1) X(INTO, 1) X(HLT, 1)    \
     X(IN, 0) X(OUT, 0) X(INS, 0) X(OUTS, 0) X(CPUID, 0) X(RAISE_UD, 1) X(RDPMC, 0)           \
-    X(RDRAND, 0) X(RDSEED, 0) X(XSETBV, 0) X(RDPID, 0) X(FSGSBASE, 0)
+    X(RDRAND, 0) X(RDSEED, 0) X(XSETBV, 0) X(RDPID, 0) X(FSGSBASE, 0) X(INVPCID, 0)
 
 /* name, sets RIP itself (1) or leaves it on the instruction (0) */
 enum x86_sysop {

@@ -158,6 +158,7 @@ ANYHV_API bool anyhv_is_deterministic(void);
 ANYHV_END_DECLS
 
 #include <anyhv/debug.h>
+#include <anyhv/record.h>
 #include <anyhv/snapshot.h>
 
 #endif /* ANYHV_ANYHV_H */

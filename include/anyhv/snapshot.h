@@ -14,11 +14,12 @@
 #include <anyhv/export.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 ANYHV_BEGIN_DECLS
 
 /* Version of the file format this library writes and reads. */
-#define ANYHV_SNAPSHOT_FORMAT 1u
+#define ANYHV_SNAPSHOT_FORMAT 2u
 /* Most bytes of client data a snapshot carries (a VMM's device state). */
 #define ANYHV_SNAPSHOT_CLIENT_MAX (1u << 20)
 
@@ -53,6 +54,31 @@ ANYHV_API hv_return_t anyhv_vm_snapshot_save(const char *path, const void *clien
  */
 ANYHV_API hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t client_max,
                                                size_t *client_len);
+
+/*!
+ * @function anyhv_vm_fork
+ * @abstract Copy the current VM into a child process, like fork(2): guest memory is
+ *           copy-on-write, so the call costs page tables, not guest RAM. Both VMs then
+ *           run on independently; in deterministic mode both continue exactly as the
+ *           VM would have.
+ * @param pid Receives the child's pid in the parent and 0 in the child.
+ * @discussion Software route only. No vCPU may be running and no other thread may be
+ *           inside an anyhv call. In the child the calling thread is the only thread:
+ *           it owns every vCPU, and the compiled tier is off (its thread stayed in the
+ *           parent; the child interprets). Guest memory in private mappings
+ *           (hv_vm_allocate, malloc, anonymous mmap) is copied on write by the kernel;
+ *           a guest region inside a shared mapping (MAP_SHARED, a memfd or a file) is
+ *           copied into private memory in the child before the parent returns. Memory
+ *           the client marked MADV_DONTFORK or MADV_WIPEONFORK is not copied. The
+ *           child ends with _exit() when done; the parent reaps it (waitpid).
+ * @result HV_SUCCESS in both processes; HV_BAD_ARGUMENT without a VM or pid;
+ *         HV_UNSUPPORTED on KVM and for a deterministic VM with more than one vCPU (one
+ *         thread cannot drive the rotation); HV_BUSY while a vCPU runs; HV_NO_RESOURCES
+ *         when fork(2) fails. HV_ERROR when the child could not make its memory
+ *         private: the parent gets the child's pid, and the child (pid 0) must not run
+ *         the VM and should _exit().
+ */
+ANYHV_API hv_return_t anyhv_vm_fork(pid_t *pid);
 
 /*! Why the calling thread's last snapshot call failed ("" after a success). */
 ANYHV_API const char *anyhv_snapshot_error(void);

@@ -24,6 +24,8 @@ void em_module_init(struct em_module *m, LLVMContextRef cx, const char *name)
     m->helper_t = LLVMFunctionType(m->i128, (LLVMTypeRef[]){ m->ptr, m->i128, m->i128, m->i128 }, 4, 0);
     m->load_t = LLVMFunctionType(m->i128, (LLVMTypeRef[]){ m->ptr, m->i64, m->i32, m->i32, m->i64 }, 5, 0);
     m->store_t = LLVMFunctionType(m->vd, (LLVMTypeRef[]){ m->ptr, m->i64, m->i128, m->i32, m->i32, m->i64 }, 6, 0);
+    m->load64_t = LLVMFunctionType(m->i64, (LLVMTypeRef[]){ m->ptr, m->i64, m->i32, m->i32, m->i64 }, 5, 0);
+    m->store64_t = LLVMFunctionType(m->vd, (LLVMTypeRef[]){ m->ptr, m->i64, m->i64, m->i32, m->i32, m->i64 }, 6, 0);
     m->cmpxchg_t = LLVMFunctionType(
         m->i128, (LLVMTypeRef[]){ m->ptr, m->i64, m->i32, m->i32, m->i64, m->i128, m->i128 }, 7, 0);
     m->rmw_t = LLVMFunctionType(m->i128, (LLVMTypeRef[]){ m->ptr, m->i64, m->i32, m->i32, m->i32, m->i128 }, 6, 0);
@@ -214,13 +216,26 @@ static LLVMValueRef rotate(struct em_fn *f, uint16_t op, LLVMValueRef x, LLVMVal
     return intrinsic(f, op == IR_ROTL ? "llvm.fshl" : "llvm.fshr", args, 3, 1);
 }
 
+/* A byte's population count in shifts and adds (the x86 parity flag's case): FastISel
+ * cannot select llvm.ctpop, and one such call sends its whole basic block through
+ * SelectionDAG in warm code. */
+static LLVMValueRef popcount8(struct em_fn *f, LLVMValueRef x)
+{
+    LLVMBuilderRef bd = f->m->bd;
+    LLVMValueRef c1 = em_const(f, 8, 1), c2 = em_const(f, 8, 2), c4 = em_const(f, 8, 4);
+    x = LLVMBuildSub(bd, x, LLVMBuildAnd(bd, LLVMBuildLShr(bd, x, c1, ""), em_const(f, 8, 0x55), ""), "");
+    x = LLVMBuildAdd(bd, LLVMBuildAnd(bd, x, em_const(f, 8, 0x33), ""),
+                     LLVMBuildAnd(bd, LLVMBuildLShr(bd, x, c2, ""), em_const(f, 8, 0x33), ""), "");
+    return LLVMBuildAnd(bd, LLVMBuildAdd(bd, x, LLVMBuildLShr(bd, x, c4, ""), ""), em_const(f, 8, 0x0f), "");
+}
+
 static LLVMValueRef bits(struct em_fn *f, uint16_t op, LLVMValueRef x, unsigned w)
 {
     LLVMValueRef args[2] = { x, LLVMConstInt(f->m->i1, 0, 0) };
     switch (op) {
     case IR_CLZ: return intrinsic(f, "llvm.ctlz", args, 2, 1);
     case IR_CTZ: return intrinsic(f, "llvm.cttz", args, 2, 1);
-    case IR_POPCNT: return intrinsic(f, "llvm.ctpop", args, 1, 1);
+    case IR_POPCNT: return w == 8 ? popcount8(f, x) : intrinsic(f, "llvm.ctpop", args, 1, 1);
     case IR_BSWAP: return intrinsic(f, "llvm.bswap", args, 1, 1);
     default: return w == 1 ? x : intrinsic(f, "llvm.bitreverse", args, 1, 1);
     }
@@ -280,7 +295,12 @@ static LLVMValueRef pure_value(struct em_fn *f, const struct interp_insn *in, ui
     case IR_SHL: case IR_LSHR: case IR_ASHR: return shift(f, op, x, y, w);
     case IR_ROTL: case IR_ROTR: return rotate(f, op, x, y, w);
     case IR_CLZ: case IR_CTZ: case IR_POPCNT: case IR_BSWAP: case IR_BITREV: return bits(f, op, x, w);
-    case IR_EQ: case IR_NE: case IR_ULT: case IR_ULE: case IR_SLT: case IR_SLE:
+    case IR_EQ: case IR_NE:
+        /* i1 compares as xor: FastISel cannot select an icmp of i1. */
+        if (em_width(x) == 1)
+            return op == IR_NE ? LLVMBuildXor(bd, x, y, "") : LLVMBuildNot(bd, LLVMBuildXor(bd, x, y, ""), "");
+        return icmp(f, pred_of(op), x, y);
+    case IR_ULT: case IR_ULE: case IR_SLT: case IR_SLE:
         return icmp(f, pred_of(op), x, y);
     case IR_SELECT: return sel(f, x, y, v_of(f, in->c));
     case IR_ZEXT: return LLVMBuildZExt(bd, x, em_ty(f, w), "");
@@ -288,7 +308,7 @@ static LLVMValueRef pure_value(struct em_fn *f, const struct interp_insn *in, ui
     case IR_TRUNC: return LLVMBuildTrunc(bd, x, em_ty(f, w), "");
     case IR_EXTRACT: return extract(f, in, x);
     case IR_INSERT: return insert(f, in, x, y);
-    default: return NULL;
+    default: return em_vec_value(f, in, op);
     }
 }
 
@@ -356,6 +376,7 @@ bool em_emit_func(struct em_module *m, const struct em_func *fn, const char *nam
     LLVMBasicBlockRef bbs[fn->n];
     LLVMValueRef ics[fn->n];
     f.fn = LLVMAddFunction(m->mod, name, m->blk_fn_t);
+    LLVMSetFunctionCallConv(f.fn, LLVM_BLOCK_CALLCONV);
     f.cpu = LLVMGetParam(f.fn, 0);
     f.state = LLVMGetParam(f.fn, 1);
     f.member_bb = bbs;
@@ -363,7 +384,7 @@ bool em_emit_func(struct em_module *m, const struct em_func *fn, const char *nam
     LLVMPositionBuilderAtEnd(m->bd, em_new_bb(&f, "entry"));
     LLVMValueRef ic = em_load(&f, m->i64, f.cpu, EM_CPU(icount));
     f.vm_epoch0 = LLVMBuildLoad2(m->bd, m->i64, em_ptr_const(&f, fn->member[0].ctx->vm_epoch), "");
-    LLVMSetOrdering(f.vm_epoch0, LLVMAtomicOrderingMonotonic);
+    LLVMSetVolatile(f.vm_epoch0, 1);   /* see load_atomic in emit_ctl.c */
     LLVMSetAlignment(f.vm_epoch0, 8);
     bool ok = !fn->cache_state || em_cache_plan(&f);
     LLVMBasicBlockRef entry = LLVMGetInsertBlock(m->bd);

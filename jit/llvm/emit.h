@@ -15,7 +15,7 @@ struct em_module {
     LLVMTypeRef i1, i8, i16, i32, i64, i128, ptr, vd;
     LLVMTypeRef blk_fn_t;       /* i32 (ptr cpu, ptr state) */
     LLVMTypeRef helper_t;       /* i128 (ptr, i128, i128, i128) */
-    LLVMTypeRef load_t, store_t, cmpxchg_t, rmw_t, op128_t, set_pc_t;
+    LLVMTypeRef load_t, store_t, load64_t, store64_t, cmpxchg_t, rmw_t, op128_t, set_pc_t;
     /* Type-based alias tags: guest state, the dispatcher's own data (soft_cpu, TLB,
      * chain cells, contexts) and guest memory never overlap, so a store to one does
      * not make LLVM reload the others (calls still may touch anything). */

@@ -17,17 +17,23 @@ static LLVMValueRef icount_plus(struct em_fn *f, uint64_t n)
     return n ? LLVMBuildAdd(f->m->bd, f->ic0, LLVMConstInt(f->m->i64, n, 0), "") : f->ic0;
 }
 
-/* Publish the open instruction before out-of-line code can look (interp.c sync). */
-static void sync_open(struct em_fn *f, bool main_path)
+/* The current instruction as soft_cpu shows it: open or retired, its pc and length. */
+static void publish_insn(struct em_fn *f, bool open)
 {
     struct em_module *m = f->m;
-    em_cache_flush(f, main_path);
-    em_store(f, icount_plus(f, f->seen ? f->seen - 1 : 0), f->cpu, EM_CPU(icount));
-    em_store(f, LLVMConstInt(m->i32, f->start != NULL, 0), f->cpu, EM_CPU(insn_open));
+    em_store(f, LLVMConstInt(m->i32, open, 0), f->cpu, EM_CPU(insn_open));
     if (f->start) {
         em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
         em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
     }
+}
+
+/* Publish the open instruction before out-of-line code can look (interp.c sync). */
+static void sync_open(struct em_fn *f, bool main_path)
+{
+    em_cache_flush(f, main_path);
+    em_store(f, icount_plus(f, f->seen ? f->seen - 1 : 0), f->cpu, EM_CPU(icount));
+    publish_insn(f, f->start != NULL);
 }
 
 static void call_set_pc(struct em_fn *f, LLVMValueRef pc)
@@ -56,12 +62,7 @@ static void ret(struct em_fn *f, uint32_t r)
  * it publishes its own before anything out of line runs). */
 static void ret_exit(struct em_fn *f)
 {
-    struct em_module *m = f->m;
-    em_store(f, LLVMConstInt(m->i32, 0, 0), f->cpu, EM_CPU(insn_open));
-    if (f->start) {
-        em_store(f, LLVMConstInt(m->i64, f->start->imm, 0), f->cpu, EM_CPU(insn_pc));
-        em_store(f, LLVMConstInt(m->i32, (uint32_t)f->start->imm2, 0), f->cpu, EM_CPU(insn_len));
-    }
+    publish_insn(f, false);
     ret(f, INTERP_EXIT);
 }
 
@@ -69,7 +70,10 @@ static LLVMValueRef load_atomic(struct em_fn *f, LLVMTypeRef t, const void *addr
 {
     LLVMValueRef l = LLVMBuildLoad2(f->m->bd, t, em_ptr_const(f, addr), "");
     em_mem_tag(f, l, EM_MEM_HOST);
-    LLVMSetOrdering(l, LLVMAtomicOrderingMonotonic);
+    /* Volatile, not atomic: on the hosts we run on an aligned load is a plain load
+     * either way, and FastISel cannot select atomic loads (each one would send its
+     * whole basic block through SelectionDAG in warm code). */
+    LLVMSetVolatile(l, 1);
     LLVMSetAlignment(l, align);
     return l;
 }
@@ -120,13 +124,14 @@ static void tail_call(struct em_fn *f, LLVMValueRef fn)
 {
     LLVMValueRef args[2] = { f->cpu, f->state };
     LLVMValueRef r = LLVMBuildCall2(f->m->bd, f->m->blk_fn_t, fn, args, 2, "");
+    LLVMSetInstructionCallConv(r, LLVM_BLOCK_CALLCONV);
     LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
     LLVMBuildRet(f->m->bd, r);
 }
 
 /* Tail-call the successor through chain cell k when every condition the dispatcher
  * would check still holds (see struct jit_chain); else return to the dispatcher. */
-static void chain_or_return(struct em_fn *f, uint32_t k)
+static void chain_or_return(struct em_fn *f, uint32_t k, bool in_page)
 {
     struct em_module *m = f->m;
     LLVMBuilderRef bd = m->bd;
@@ -141,7 +146,8 @@ static void chain_or_return(struct em_fn *f, uint32_t k)
     LLVMValueRef fn = em_load(f, m->ptr, cell, offsetof(struct jit_chain, fn));
     LLVMValueRef ok = LLVMBuildICmp(bd, LLVMIntNE, fn, LLVMConstNull(m->ptr), "");
     ok = and_eq(f, ok, em_load(f, m->i64, cell, offsetof(struct jit_chain, epoch)),
-                em_load(f, m->i64, ctxp, offsetof(struct jit_vcpu_ctx, chain_epoch)));
+                em_load(f, m->i64, ctxp,
+                        in_page ? offsetof(struct jit_vcpu_ctx, chain_epoch_page) : offsetof(struct jit_vcpu_ctx, chain_epoch)));
     ok = and_eq(f, ok, em_load(f, m->i64, cell, offsetof(struct jit_chain, vm_epoch)),
                 load_atomic(f, m->i64, ctx->vm_epoch, 8));
     LLVMValueRef left;
@@ -263,7 +269,9 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
     if (cell == JIT_EXIT_INDIRECT)
         indirect_or_return(f, pc);
     else
-        chain_or_return(f, cell);
+        chain_or_return(f, cell,
+                        LLVMIsConstant(pc) &&
+                            jit_cell_in_page(f->b->info.pc, f->b->info.one_page, LLVMConstIntGetZExtValue(pc)));
 }
 
 static void stop(struct em_fn *f, uint64_t reason, uint64_t detail)
@@ -399,7 +407,11 @@ static void emit_load(struct em_fn *f, const struct interp_insn *in)
     LLVMPositionBuilderAtEnd(bd, slow);
     sync_open(f, false);
     LLVMValueRef args[5] = { f->cpu, a.va, LLVMConstInt(m->i32, a.size, 0), a.acc, LLVMConstInt(m->i64, in->imm2, 0) };
-    LLVMValueRef wide = LLVMBuildCall2(bd, m->load_t, em_ptr_const(f, (const void *)jit_rt_load), args, 5, "");
+    /* Up to 8 bytes through the 64-bit entry: no i128 for FastISel to give up on. */
+    bool narrow = a.size <= 8;
+    LLVMValueRef wide = LLVMBuildCall2(bd, narrow ? m->load64_t : m->load_t,
+                                       em_ptr_const(f, narrow ? (const void *)jit_rt_load64 : (const void *)jit_rt_load),
+                                       args, 5, "");
     LLVMValueRef x_slow = em_fit(f, wide, a.size * 8);
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, join);
@@ -427,9 +439,11 @@ static void emit_store(struct em_fn *f, const struct interp_insn *in)
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, slow);
     sync_open(f, false);
-    LLVMValueRef args[6] = { f->cpu, a.va, em_fit(f, v, 128), LLVMConstInt(m->i32, a.size, 0), a.acc,
+    bool narrow = a.size <= 8;
+    LLVMValueRef args[6] = { f->cpu, a.va, em_fit(f, v, narrow ? 64 : 128), LLVMConstInt(m->i32, a.size, 0), a.acc,
                              LLVMConstInt(m->i64, in->imm2, 0) };
-    LLVMBuildCall2(bd, m->store_t, em_ptr_const(f, (const void *)jit_rt_store), args, 6, "");
+    LLVMBuildCall2(bd, narrow ? m->store64_t : m->store_t,
+                   em_ptr_const(f, narrow ? (const void *)jit_rt_store64 : (const void *)jit_rt_store), args, 6, "");
     LLVMBuildBr(bd, join);
     LLVMPositionBuilderAtEnd(bd, join);
 }

@@ -68,6 +68,8 @@ void em_cache_enter_member(struct em_fn *f);
 
 /* emit.c */
 bool em_emit_pure(struct em_fn *f, const struct interp_insn *in, uint16_t op);
+/* emit_vec.c: an integer vector op's value, or NULL if op is not one. */
+LLVMValueRef em_vec_value(struct em_fn *f, const struct interp_insn *in, uint16_t op);
 /* emit_ctl.c */
 bool em_emit_effect(struct em_fn *f, const struct interp_insn *in, uint16_t op);
 

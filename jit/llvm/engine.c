@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct llvm_engine {
     LLVMOrcLLJITRef jit;
@@ -25,6 +26,8 @@ struct llvm_engine {
     char *triple;
     uint64_t next_unit;
     bool debug;                /* ANYHV_JIT_DEBUG: report refused modules on stderr */
+    jit_enter_fn enter;        /* C -> preserve_none entry thunk */
+    LLVMOrcResourceTrackerRef enter_rt;
 };
 
 struct llvm_unit {
@@ -84,6 +87,38 @@ static bool make_machines(struct llvm_engine *e)
     return e->tm[0] && e->tm[1];
 }
 
+/* The entry thunk, in a module of its own, compiled once per engine. */
+static bool make_enter(struct llvm_engine *e)
+{
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("anyhv_enter", e->cx);
+    LLVMSetTarget(mod, e->triple);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(e->cx, 0), i32 = LLVMInt32TypeInContext(e->cx);
+    LLVMTypeRef blk_t = LLVMFunctionType(i32, (LLVMTypeRef[]){ ptr, ptr }, 2, 0);
+    LLVMTypeRef enter_t = LLVMFunctionType(i32, (LLVMTypeRef[]){ ptr, ptr, ptr }, 3, 0);
+    LLVMValueRef f = LLVMAddFunction(mod, "anyhv_enter", enter_t);
+    LLVMBuilderRef bd = LLVMCreateBuilderInContext(e->cx);
+    LLVMPositionBuilderAtEnd(bd, LLVMAppendBasicBlockInContext(e->cx, f, "entry"));
+    LLVMValueRef args[2] = { LLVMGetParam(f, 1), LLVMGetParam(f, 2) };
+    LLVMValueRef r = LLVMBuildCall2(bd, blk_t, LLVMGetParam(f, 0), args, 2, "");
+    LLVMSetInstructionCallConv(r, LLVM_BLOCK_CALLCONV);
+    LLVMBuildRet(bd, r);
+    LLVMDisposeBuilder(bd);
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    bool bad = LLVMTargetMachineEmitToMemoryBuffer(e->tm[LLVM_OPT_WARM], mod, LLVMObjectFile, &msg, &obj);
+    LLVMDisposeModule(mod);
+    LLVMDisposeMessage(msg);
+    if (bad)
+        return false;
+    e->enter_rt = LLVMOrcJITDylibCreateResourceTracker(e->jd);
+    LLVMOrcExecutorAddress addr = 0;
+    if (failed(e, LLVMOrcLLJITAddObjectFileWithRT(e->jit, e->enter_rt, obj), "add entry thunk") ||
+        failed(e, LLVMOrcLLJITLookup(e->jit, &addr, "anyhv_enter"), "lookup entry thunk") || !addr)
+        return false;
+    e->enter = (jit_enter_fn)(uintptr_t)addr;
+    return true;
+}
+
 struct llvm_engine *llvm_engine_create(const char **err)
 {
     if (!llvm_supported()) {
@@ -112,7 +147,7 @@ struct llvm_engine *llvm_engine_create(const char **err)
         LLVMOrcJITDylibAddGenerator(e->jd, gen);
     e->triple = strdup(LLVMOrcLLJITGetTripleString(e->jit));
     e->cx = LLVMContextCreate();
-    if (!e->triple || !e->cx || !make_machines(e)) {
+    if (!e->triple || !e->cx || !make_machines(e) || !make_enter(e)) {
         llvm_engine_destroy(e);
         *err = "no target machine for this host";
         return NULL;
@@ -120,10 +155,17 @@ struct llvm_engine *llvm_engine_create(const char **err)
     return e;
 }
 
+jit_enter_fn llvm_engine_enter(const struct llvm_engine *e)
+{
+    return e ? e->enter : NULL;
+}
+
 void llvm_engine_destroy(struct llvm_engine *e)
 {
     if (!e)
         return;
+    if (e->enter_rt)
+        LLVMOrcReleaseResourceTracker(e->enter_rt);
     if (e->jit)
         failed(e, LLVMOrcDisposeLLJIT(e->jit), "dispose LLJIT");
     for (unsigned i = 0; i < LLVM_OPT_COUNT; i++)
@@ -133,6 +175,13 @@ void llvm_engine_destroy(struct llvm_engine *e)
         LLVMContextDispose(e->cx);
     free(e->triple);
     free(e);
+}
+
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void fn_name(char *out, size_t len, uint64_t unit, unsigned i)
@@ -181,8 +230,11 @@ static LLVMModuleRef build_module(struct llvm_engine *e, uint64_t unit, const st
     }
     LLVMDisposeMessage(msg);
     const char *pipe = pipeline[opt];
+    /* Experiment knobs: another pipeline for each level. */
     if (opt == LLVM_OPT_HOT && getenv("ANYHV_JIT_PIPELINE"))
         pipe = getenv("ANYHV_JIT_PIPELINE");
+    if (opt == LLVM_OPT_WARM && getenv("ANYHV_JIT_WARM_PIPELINE"))
+        pipe = getenv("ANYHV_JIT_WARM_PIPELINE");
     if (pipe) {
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
         LLVMErrorRef err = LLVMRunPasses(m.mod, pipe, e->tm[opt], po);
@@ -212,9 +264,12 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
     bool emitted[n ? n : 1];
     memset(fns, 0, n * sizeof(*fns));
     *code_bytes = 0;
+    uint64_t t[4] = { e->debug ? cpu_ns() : 0 };
     LLVMModuleRef mod = build_module(e, unit, funcs, n, opt, emitted);
     if (!mod)
         return NULL;
+    if (e->debug)
+        t[1] = cpu_ns();
     LLVMMemoryBufferRef obj = NULL;
     char *msg = NULL;
     bool bad = LLVMTargetMachineEmitToMemoryBuffer(e->tm[opt], mod, LLVMObjectFile, &msg, &obj);
@@ -226,6 +281,8 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
         return NULL;
     }
     *code_bytes = LLVMGetBufferSize(obj);
+    if (e->debug)
+        t[2] = cpu_ns();
     struct llvm_unit *u = calloc(1, sizeof(*u));
     if (!u) {
         LLVMDisposeMemoryBuffer(obj);
@@ -248,6 +305,11 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
             fns[i] = (jit_fn)(uintptr_t)addr;
             got++;
         }
+    }
+    if (e->debug) {
+        t[3] = cpu_ns();
+        fprintf(stderr, "anyhv jit: unit %llu: IR %.2f ms, codegen %.2f ms, link and lookup %.2f ms\n",
+                (unsigned long long)unit, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6);
     }
     if (!got) {
         llvm_unit_free(e, u);

@@ -50,4 +50,12 @@ void llvm_unit_free(struct llvm_engine *e, struct llvm_unit *u);
 
 bool llvm_supported(void);
 
+/* Compiled blocks use LLVM's preserve_none convention (CallingConv::PreserveNone, which
+ * the C API has no name for): a block keeps no callee-saved register, so chaining from
+ * block to block costs no prologue. C enters them through the engine's entry thunk. */
+#define LLVM_BLOCK_CALLCONV 21u
+typedef uint32_t (*jit_enter_fn)(jit_fn fn, struct soft_cpu *cpu, uint8_t *state);
+/* The entry thunk (C convention): calls fn(cpu, state) and returns its result. */
+jit_enter_fn llvm_engine_enter(const struct llvm_engine *e);
+
 #endif /* ANYHV_JIT_LLVM_ENGINE_H */

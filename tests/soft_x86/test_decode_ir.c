@@ -117,6 +117,10 @@ static const struct golden goldens[] = {
     /* Segment-limit guards: emitted in real mode (64 KiB limits), absent while flat. */
     G("real_mode_load_checked", "\x8b\x47\x02\xf4", 16),
     G("flat32_load_unchecked", "\x8b\x43\x02\xf4", 32),
+    /* Integer SSE as IR vector ops (no helper calls): PCMPEQB + PMOVMSKB (a memchr
+     * step), PSHUFB + PSHUFD. */
+    G("pcmpeqb_pmovmskb", "\x66\x0f\x74\xc1\x66\x0f\xd7\xc0\xf4", 0),
+    G("pshufb_pshufd", "\x66\x0f\x38\x00\xc1\x66\x0f\x70\xd0\x1b\xf4", 0),
 };
 
 static char *read_file(const char *path)

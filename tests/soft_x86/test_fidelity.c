@@ -197,7 +197,7 @@ Test(soft_x86_fidelity, rep_string_over_its_own_bytes)
 #define PML5 0x78000u
 #define CR4_LA57 (1ull << 12)
 #define CR4_PCE (1ull << 8)
-#define CR4_PCIDE (1ull << 17)
+#define CR4_SMAP (1ull << 21)
 #define CR4_OSXSAVE (1ull << 18)
 #define EFER_SCE 0x1ull
 #define MSR_STAR 0xc0000081u
@@ -414,20 +414,20 @@ Test(soft_x86_fidelity, syscall_fmask_clearing_tf_takes_no_trap)
     }
 }
 
-/* CR4.OSXSAVE and CR4.PCIDE need CPUID.1:ECX.XSAVE/PCID: the software CPU's model
- * (core/x86_cpuid.c) offers XSAVE but not PCID, so MOV to CR4 setting PCIDE is #GP(0)
- * with CR4 unchanged, and setting OSXSAVE works. */
+/* CR4.OSXSAVE and CR4.SMAP need CPUID.1:ECX.XSAVE and CPUID.7:EBX.SMAP: the software
+ * CPU's model (core/x86_cpuid.c) offers XSAVE but not SMAP, so MOV to CR4 setting SMAP
+ * is #GP(0) with CR4 unchanged, and setting OSXSAVE works. */
 Test(soft_x86_fidelity, cr4_bits_need_their_cpuid_features)
 {
     static const uint8_t code[] = { 0x0f, 0x22, 0xe0 };   /* mov cr4, rax */
-    static const uint64_t bits[] = { CR4_OSXSAVE, CR4_PCIDE };
+    static const uint64_t bits[] = { CR4_OSXSAVE, CR4_SMAP };
     for (unsigned i = 0; i < 2; i++) {
         struct xg g;
         setup(&g, 0, code, sizeof(code));
-        require_soft("the KVM route's CPUID is the host processor's (which has XSAVE and PCID)");
+        require_soft("the KVM route's CPUID is the host processor's (which may have SMAP)");
         uint64_t cr4 = xg_read_vmcs(&g, VMCS_GUEST_CR4);
         hv_vcpu_write_register(g.vcpu, HV_X86_RAX, cr4 | bits[i]);
-        if (bits[i] == CR4_PCIDE) {
+        if (bits[i] == CR4_SMAP) {
             cr_expect_eq(run_vector(&g), GP_VECTOR, "CR4 bit %#llx", (unsigned long long)bits[i]);
             cr_expect_eq(xg_read_vmcs(&g, VMCS_GUEST_CR4), cr4, "CR4 unchanged");
         } else {

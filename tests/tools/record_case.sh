@@ -15,6 +15,7 @@ if [ "$sa" -eq 69 ]; then echo "Skipping: $(head -n 1 "$tmp/a.err")"; exit 77; f
 sb=$?
 fail=0
 [ -s "$tmp/a.out" ] || { echo "FAIL: the recorded run printed nothing"; fail=1; }
+[ -s "$tmp/rec.inputs" ] || { echo "FAIL: no library input log beside the console's"; fail=1; }
 cmp -s "$tmp/a.out" "$tmp/b.out" || { echo "FAIL: outputs differ"; fail=1; }
 grep '^\[exit\]' "$tmp/a.err" >"$tmp/a.exits"
 grep '^\[exit\]' "$tmp/b.err" >"$tmp/b.exits"
@@ -23,6 +24,6 @@ cmp -s "$tmp/a.exits" "$tmp/b.exits" || { echo "FAIL: exit streams differ"; fail
 ia=$(grep -Eo '[0-9]+ guest instructions,' "$tmp/a.err") ib=$(grep -Eo '[0-9]+ guest instructions,' "$tmp/b.err")
 [ -n "$ia" ] && [ "$ia" = "$ib" ] || { echo "FAIL: instructions '$ia' vs replayed '$ib'"; fail=1; }
 grep -q "diverged" "$tmp/b.err" && { echo "FAIL: the replay reported a divergence"; fail=1; }
-echo "recorded: status $sa, $ia $(wc -l <"$tmp/a.exits") exits, $(($(wc -l <"$tmp/rec") - 1)) input answers; replayed: status $sb, $ib"
+echo "recorded: status $sa, input log $(wc -c <"$tmp/rec.inputs") bytes, $ia $(wc -l <"$tmp/a.exits") exits, $(($(wc -l <"$tmp/rec") - 1)) input answers; replayed: status $sb, $ib"
 echo "output: $(cat "$tmp/a.out")"
 exit $fail

@@ -1,7 +1,7 @@
 /* The compiled tier against the interpreter, its reference: random verified IR blocks
  * (every pure op at every width, guest-state reads and writes of any width and
  * overlap, guest loads and stores through the TLB fast path, side exits, traps and
- * every terminator) run in both tiers from the same state must leave the same state,
+ * every terminator, the integer vector ops) run in both tiers from the same state must leave the same state,
  * result, instruction count, open instruction and stop reason. Each block is compiled
  * three ways: warm (one function, state in memory), warm with state in SSA values
  * (as eager mode compiles regions) and optimised (O2, state in SSA values: hot
@@ -73,6 +73,46 @@ static ir_val value(struct pool *p, struct ir_block *b, unsigned ti)
 static unsigned wider(unsigned ti) { return ti + 1 + pick(NTYPES - 1 - ti); }
 static unsigned narrower(unsigned ti) { return pick(ti); }
 
+/* An integer vector op (ir_ops.def) on i128 values at a random lane width. */
+static ir_val random_vector_op(struct pool *p, struct ir_block *b)
+{
+    static const enum ir_op two[] = { IR_VADD, IR_VSUB, IR_VQADDS, IR_VQADDU, IR_VQSUBS, IR_VQSUBU, IR_VMUL,
+                                      IR_VMULHS, IR_VMULHU, IR_VCMPEQ, IR_VCMPGTS, IR_VCMPGTU, IR_VMINS,
+                                      IR_VMINU, IR_VMAXS, IR_VMAXU, IR_VAVGU };
+    static const enum ir_op shifts[] = { IR_VSHL, IR_VLSHR, IR_VASHR };
+    const unsigned v128 = NTYPES - 1, lane = 8u << pick(4);
+    switch (pick(7)) {
+    case 0: case 1: case 2:
+        return ir_emit(b, two[pick(17)], IR_VOID, value(p, b, v128), value(p, b, v128), 0, lane, 0);
+    case 3: {   /* counts of any type: small ones likely, so the lanes keep some bits */
+        unsigned ct = pick(NTYPES);
+        ir_val n = pick(2) ? ir_const(b, types[ct], pick(lane + 2)) : value(p, b, ct);
+        return ir_emit(b, shifts[pick(3)], IR_VOID, value(p, b, v128), n, 0, lane, 0);
+    }
+    case 4: {
+        if (pick(2))
+            return ir_emit(b, IR_VABS, IR_VOID, value(p, b, v128), 0, 0, lane, 0);
+        enum ir_type rt = types[2 + pick(NTYPES - 2)];   /* i16 .. i128, at least a bit a lane */
+        return ir_emit(b, IR_VMSB, rt < 128u / lane ? IR_I128 : rt, value(p, b, v128), 0, 0, lane, 0);
+    }
+    case 5: {   /* a table look-up: indexes mostly in range, some beyond */
+        ir_u128 idx = 0;
+        for (unsigned i = 0; i < 16; i++)
+            idx |= (ir_u128)(pick(4) ? pick(16) : pick(256)) << (8 * i);
+        ir_val ctl = pick(2) ? ir_const128(b, idx) : value(p, b, v128);
+        return ir_emit(b, IR_VTBL, IR_VOID, value(p, b, v128), ctl, 0, 8, 0);
+    }
+    default: {
+        uint64_t lo = 0, hi = 0;
+        for (unsigned i = 0; i < 8; i++) {
+            lo |= (uint64_t)(pick(8) ? pick(32) : 32 + pick(224)) << (8 * i);
+            hi |= (uint64_t)(pick(8) ? pick(32) : 32 + pick(224)) << (8 * i);
+        }
+        return ir_emit(b, IR_VSHUF, IR_VOID, value(p, b, v128), value(p, b, v128), 0, lo, hi);
+    }
+    }
+}
+
 static void random_op(struct pool *p, struct ir_block *b)
 {
     static const enum ir_op bin[] = { IR_ADD, IR_SUB, IR_MUL, IR_UMULH, IR_SMULH, IR_UDIV, IR_SDIV, IR_UREM,
@@ -82,7 +122,8 @@ static void random_op(struct pool *p, struct ir_block *b)
     static const enum ir_op un[] = { IR_NOT, IR_NEG, IR_CLZ, IR_CTZ, IR_POPCNT, IR_BITREV, IR_BSWAP };
     unsigned ti = pick(NTYPES);
     ir_val r = IR_NONE;
-    switch (pick(10)) {
+    switch (pick(12)) {
+    case 10: case 11: r = random_vector_op(p, b); break;
     case 0: case 1: r = ir_binop(b, bin[pick(12)], value(p, b, ti), value(p, b, ti)); break;
     case 2: r = ir_binop(b, cmp[pick(6)], value(p, b, ti), value(p, b, ti)); break;
     case 3: r = ir_binop(b, sh[pick(5)], value(p, b, ti), value(p, b, pick(NTYPES))); break;
@@ -314,7 +355,7 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
             static const enum jit_level level[3] = { JIT_LEVEL_BLOCK, JIT_LEVEL_REGION, JIT_LEVEL_HOT };
             jit_fn fn = compile(k == 2 ? on : eager, k == 2 ? vo : ve, &ctx[k == 2], &jb, &prog, level[k]);
             prepare(&c, seed);
-            record(&c, fn(&c.cpu, c.state), &got);
+            record(&c, jit_call(k == 2 ? vo : ve, fn, &c.cpu, c.state), &got);
             compare(&want, &got, iter, how[k], &b);
             jit_block_release(k == 2 ? vo : ve, &jb);
         }

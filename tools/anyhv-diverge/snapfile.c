@@ -14,7 +14,8 @@
 #include "snapfile.h"
 
 #define HEADER_BYTES 64u
-#define VCPU_REC_BYTES 16u
+#define VCPU_REC_BYTES 32u   /* id, reserved, icount, idle credit, exec time */
+#define SNAP_FORMAT 2u
 #define REGION_REC_BYTES 24u
 #define CHECKSUM_OFFSET 56u
 
@@ -77,8 +78,8 @@ static uint64_t rd64(const uint8_t *p)
 static bool parse(struct snapfile *s, char *err, size_t errlen)
 {
     const uint8_t *h = s->buf;
-    if (s->len < HEADER_BYTES || memcmp(h, "ANYHVSNP", 8) != 0 || rd32(h + 8) != 1) {
-        snprintf(err, errlen, "not an anyhv snapshot of format 1");
+    if (s->len < HEADER_BYTES || memcmp(h, "ANYHVSNP", 8) != 0 || rd32(h + 8) != SNAP_FORMAT) {
+        snprintf(err, errlen, "not an anyhv snapshot of format %u", SNAP_FORMAT);
         return false;
     }
     uint8_t zero[8] = { 0 };

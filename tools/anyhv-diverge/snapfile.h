@@ -1,4 +1,5 @@
-/* anyhv-diverge: reading anyhv snapshot files (format 1, docs/snapshots.md) and
+/* anyhv-diverge: reading anyhv snapshot files (format 2, docs/snapshots.md; the time and
+ * device sections are not compared) and
  * comparing two of them field by field. */
 #ifndef ANYHV_TOOLS_DIVERGE_SNAPFILE_H
 #define ANYHV_TOOLS_DIVERGE_SNAPFILE_H

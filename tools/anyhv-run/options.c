@@ -60,6 +60,9 @@ void run_usage(FILE *f, const char *prog)
             "                         exits by kind, wall time); without it stderr carries only errors\n"
             "  --quiet                no summary even with --stats\n"
 
+            "  --cpuid model|host     x86: the guest's CPUID is anyhv's model of the software CPU\n"
+            "                         (default), or the host's passed through as a VMM would,\n"
+            "                         masked by that model (docs/anyhv-run.md \"CPUID\")\n"
             "  --debug-exit           PC machine: OUT to port 0xf4 ends the run with status\n"
             "                         (value << 1) | 1 (QEMU's isa-debug-exit convention)\n"
             "  --help                 this text\n"
@@ -197,6 +200,20 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
             o->quiet = true;
         } else if (!strcmp(a, "--stats")) {
             o->stats = true;
+        } else if (!strcmp(a, "--cpuid")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (strcmp(v, "model") && strcmp(v, "host")) {
+                fprintf(stderr, "anyhv-run: --cpuid takes 'model' or 'host', not '%s'\n", v);
+                return RUN_USAGE;
+            }
+            o->cpuid_host = !strcmp(v, "host");
+#if !defined(__x86_64__)
+            if (o->cpuid_host) {
+                fprintf(stderr, "anyhv-run: --cpuid host needs an x86-64 host to read CPUID from\n");
+                return RUN_USAGE;
+            }
+#endif
         } else if (!strcmp(a, "--debug-exit")) {
             o->debug_exit = true;
         } else if (!strcmp(a, "--arch")) {

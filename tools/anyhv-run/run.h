@@ -57,6 +57,7 @@ struct run_options {
      * an x86 ELF vmlinux or a Multiboot image; initrd, append and smp above apply. */
     const char *kernel;       /* --kernel FILE, for either board */
     bool stats;               /* --stats: the summary on stderr */
+    bool cpuid_host;          /* --cpuid host: the host's CPUID masked by the model (x86) */
     bool debug_exit;          /* --debug-exit: isa-debug-exit at port 0xf4, status (code << 1) | 1 */
 };
 

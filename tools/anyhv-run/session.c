@@ -160,6 +160,28 @@ static uint64_t instructions_now(void *ctx)
     return n;
 }
 
+/* --record / --replay: beside the console's log (FILE), the library logs every other
+ * input the VMM feeds the guest - device reads it answers in registers, interrupts it
+ * raises in the in-framework controller - by instruction count (FILE.inputs,
+ * anyhv_record_start); a replay applies those instead of the VMM's own. Not under gdb,
+ * whose reverse execution rewinds the VM under the log. */
+static int inputs_log_start(struct run_session *s)
+{
+    const char *base = s->o->record_file ? s->o->record_file : s->o->replay_file;
+    if (!base || s->o->gdb_port)
+        return RUN_OK;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s.inputs", base);
+    hv_return_t r = s->o->record_file ? anyhv_record_start(path, 0) : anyhv_replay_start(path, 0);
+    if (r != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: cannot %s the input log '%s' (0x%x)\n", s->o->record_file ? "write" : "replay",
+                path, (unsigned)r);
+        return RUN_UNAVAILABLE;
+    }
+    s->inputs_log = true;
+    return RUN_OK;
+}
+
 int session_loop(struct run_session *s, const struct session_vcpu *v)
 {
     console_init();
@@ -179,6 +201,8 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
         s->status = gdb_session_loop(s, v);
         return session_finish(s, v);
     }
+    if ((s->status = inputs_log_start(s)) != RUN_OK)
+        return s->status;
     while (!s->done && before_run(s, v)) {
         hv_return_t r = v->run(v->ctx);
         if (r == HV_UNSUPPORTED) {
@@ -211,6 +235,12 @@ static int session_finish(struct run_session *s, const struct session_vcpu *v)
 {
     console_flush();
     console_mute(false);
+    if (s->inputs_log && anyhv_record_finish() != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: %s\n", s->o->replay_file ? "replay diverged from the input log"
+                                                               : "cannot write the input log");
+        s->status = RUN_UNAVAILABLE;
+    }
+    s->inputs_log = false;
     if (s->o->record_file && !console_log_save(s->o->record_file)) {
         fprintf(stderr, "anyhv-run: cannot write the record '%s'\n", s->o->record_file);
         s->status = RUN_UNAVAILABLE;

@@ -14,6 +14,7 @@ struct run_session {
     struct run_stats stats;
     bool done;
     bool snapshot_pending;         /* --snapshot-at not reached yet */
+    bool inputs_log;               /* the library's input log is open (FILE.inputs) */
     int status;
 };
 

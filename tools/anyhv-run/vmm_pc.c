@@ -166,7 +166,7 @@ static hv_return_t setup_controls(hv_vcpuid_t v, bool long_mode)
 {
     hv_return_t r = set_ctrl(v, VMCS_CTRL_PIN_BASED, HV_VMX_CAP_PINBASED, 0);
     r |= set_ctrl(v, VMCS_CTRL_CPU_BASED, HV_VMX_CAP_PROCBASED, CPU_BASED_UNCOND_IO);
-    r |= set_ctrl(v, VMCS_CTRL_CPU_BASED2, HV_VMX_CAP_PROCBASED2, 0);
+    r |= set_ctrl(v, VMCS_CTRL_CPU_BASED2, HV_VMX_CAP_PROCBASED2, CPU_BASED2_INVPCID);   /* INVPCID, not #UD */
     r |= set_ctrl(v, VMCS_CTRL_VMENTRY_CONTROLS, HV_VMX_CAP_ENTRY, (long_mode ? VMENTRY_GUEST_IA32E : 0) | VMENTRY_LOAD_EFER);
     r |= set_ctrl(v, VMCS_CTRL_VMEXIT_CONTROLS, HV_VMX_CAP_EXIT, 0);
     r |= hv_vmx_vcpu_write_vmcs(v, VMCS_CTRL_EXC_BITMAP, 0);
@@ -401,7 +401,10 @@ static void handle_exit(struct pc_cpu *c)
         fprintf(stderr, "[cpu %u] exit %u rip 0x%" PRIx64 "\n", c->index, reason, rreg(v, HV_X86_RIP));
     switch (reason) {
     case VMX_REASON_IO: io_exit(c); return;
-    case VMX_REASON_CPUID: x86cpu_handle_cpuid(v, c->index); return;
+    case VMX_REASON_CPUID:
+        x86cpu_handle_cpuid(v, c->pc->o->cpuid_host ? X86CPU_CPUID_HOST : X86CPU_CPUID_MODEL, c->index);
+        return;
+    case VMX_REASON_XSETBV: x86cpu_xsetbv(v); return;
     case VMX_REASON_RDMSR: msr_exit(c, false); return;
     case VMX_REASON_WRMSR: msr_exit(c, true); return;
     case VMX_REASON_APIC_ACCESS: {

@@ -153,45 +153,11 @@ static void io_exit(struct vmm *m)
     skip_instruction(m);
 }
 
-/* CPUID: the values anyhv recommends (the software CPU's model, with this vCPU's
- * dynamic fields), whichever route runs the guest. */
+/* CPUID: as the PC machine answers it (x86_cpuid_vmm.c: the model, or the host's
+ * masked by it, per --cpuid), whichever route runs the guest. */
 static void cpuid_exit(struct vmm *m)
 {
-    uint32_t r[4] = { 0 };
-    anyhv_vcpu_x86_cpuid(m->vcpu, (uint32_t)rreg(m, HV_X86_RAX), (uint32_t)rreg(m, HV_X86_RCX), r);
-    static const hv_x86_reg_t out[4] = { HV_X86_RAX, HV_X86_RBX, HV_X86_RCX, HV_X86_RDX };
-    for (unsigned i = 0; i < 4; i++)
-        hv_vcpu_write_register(m->vcpu, out[i], r[i]);
-    skip_instruction(m);
-}
-
-/* XSETBV (the guest has passed the #UD and CPL checks): XCR0 0 takes a value the
- * model allows (x87 set, AVX only with SSE, nothing CPUID leaf 0xD lacks); any other
- * index or value is #GP(0) injected into the guest, as the SDM has it. */
-#define CPUID_LEAF_XSAVE 0xdu
-#define XCR0_X87 0x1ull
-#define XCR0_SSE 0x2ull
-#define XCR0_AVX 0x4ull
-#define GP_VECTOR 13u
-#define IRQ_INFO_HARD_EXCEPTION (3u << 8)
-#define IRQ_INFO_ERROR_VALID (1u << 11)
-#define IRQ_INFO_VALID (1u << 31)
-static void xsetbv_exit(struct vmm *m)
-{
-    uint32_t r[4] = { 0 };
-    anyhv_vcpu_x86_cpuid(m->vcpu, CPUID_LEAF_XSAVE, 0, r);
-    uint64_t supported = r[0] | (uint64_t)r[3] << 32;
-    uint64_t v = (rreg(m, HV_X86_RAX) & 0xffffffffu) | (rreg(m, HV_X86_RDX) << 32);
-    bool ok = (uint32_t)rreg(m, HV_X86_RCX) == 0 && (v & XCR0_X87) && !(v & ~supported) &&
-              (!(v & XCR0_AVX) || (v & XCR0_SSE));
-    if (!ok) {
-        hv_vmx_vcpu_write_vmcs(m->vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO,
-                               GP_VECTOR | IRQ_INFO_HARD_EXCEPTION | IRQ_INFO_ERROR_VALID | IRQ_INFO_VALID);
-        hv_vmx_vcpu_write_vmcs(m->vcpu, VMCS_CTRL_VMENTRY_EXC_ERROR, 0);
-        return;
-    }
-    hv_vcpu_write_register(m->vcpu, HV_X86_XCR0, v);
-    skip_instruction(m);
+    x86cpu_handle_cpuid(m->vcpu, m->s.o->cpuid_host ? X86CPU_CPUID_HOST : X86CPU_CPUID_MODEL, 0);
 }
 
 static void handle_exit(void *ctx)
@@ -207,7 +173,7 @@ static void handle_exit(void *ctx)
         cpuid_exit(m);
         return;
     case VMX_REASON_XSETBV:
-        xsetbv_exit(m);
+        x86cpu_xsetbv(m->vcpu);
         return;
     case VMX_REASON_IRQ:
     case VMX_REASON_IRQ_WND:

@@ -1,111 +1,21 @@
-/* anyhv-run, Intel flavour: what the guest learns about its CPU. CPUID is answered
- * from one model that advertises what anyhv's software CPU implements (no AVX,
- * XSAVE, MONITOR/MWAIT, RDRAND, PCID, SMAP/SMEP, MTRRs or MCE; a TSC at the VM
- * clock's 1 GHz, with the 100 MHz crystal that is also the APIC timer's clock), and
- * RDMSR/WRMSR exits are answered: the MSRs the library keeps are made native, a few
- * informational ones read as constants, writes to inert ones are dropped, and
- * everything else raises #GP as on a CPU without that MSR. */
+/* anyhv-run, Intel flavour: what the guest learns about its CPU. CPUID exits are
+ * answered as x86_cpuid_vmm.c builds the leaves (anyhv's model, or the host's masked
+ * by it, plus this VMM's platform: APIC, x2APIC, TSC-deadline, a TSC at the VM
+ * clock's 1 GHz with the 100 MHz crystal that is also the APIC timer's clock),
+ * XSETBV exits take what the model's leaf 0xD allows, and RDMSR/WRMSR exits are
+ * answered: the MSRs the library keeps are made native, a few informational ones read
+ * as constants, writes to inert ones are dropped, and everything else raises #GP as on
+ * a CPU without that MSR. */
 #include <string.h>
 
 #include "x86_cpu.h"
 
-#define CPUID_MAX_BASIC 0x16u
-#define CPUID_MAX_EXT 0x80000008u
-#define CPUID_HYPERVISOR_BASE 0x40000000u
-/* Family 6, model 0x3a, stepping 9: a generic Intel core without model quirks we emulate. */
-#define CPUID_SIGNATURE 0x000306a9u
-#define CLFLUSH_LINE_QWORDS (8u << 8)
-#define APIC_ID_SHIFT 24
-
-/* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE CX8 APIC SEP PGE CMOV CLFSH MMX FXSR SSE SSE2. */
-#define L1_EDX ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |  \
-                (1u << 9) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 19) | (1u << 23) | (1u << 24) |         \
-                (1u << 25) | (1u << 26))
-/* Leaf 1 ECX: SSE3 SSSE3 CX16 SSE4.1 SSE4.2 x2APIC MOVBE POPCNT TSC-deadline hypervisor. */
-#define L1_ECX ((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 21) | (1u << 22) |       \
-                (1u << 23) | (1u << 24) | (1u << 31))
-/* 0x80000001: ECX LAHF, LZCNT, PREFETCHW; EDX SYSCALL, NX, RDTSCP, LM. */
-#define X1_ECX ((1u << 0) | (1u << 5) | (1u << 8))
-#define X1_EDX ((1u << 11) | (1u << 20) | (1u << 27) | (1u << 29))
-#define X7_EDX_INVARIANT_TSC (1u << 8)
-#define X8_ADDRESS_SIZES 0x3027u   /* 39 physical, 48 linear address bits */
-/* Leaf 7: TSC_ADJUST (EBX bit 1); IA32_ARCH_CAPABILITIES present (EDX bit 29). */
-#define L7_EBX_TSC_ADJUST (1u << 1)
-#define L7_EDX_ARCH_CAPABILITIES (1u << 29)
 /* IA32_ARCH_CAPABILITIES of a CPU that does not speculate: not affected by RDCL,
  * SSB, MDS, TAA, the MMIO stale-data family, BHI, PBRSB, GDS, RFDS or ITS; L1D flush
  * on VM entry not needed; no machine check on page-size change. */
 #define ARCH_CAP_NOT_AFFECTED                                                                          \
     ((1ull << 0) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 8) | (1ull << 13) | \
      (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) | (1ull << 26) | (1ull << 27) | (1ull << 62))
-/* Leaf 0x15: TSC = crystal * 10 / 1; crystal 100 MHz (= the APIC timer clock). */
-#define TSC_CRYSTAL_HZ 100000000u
-#define TSC_RATIO_NUM 10u
-#define TSC_RATIO_DEN 1u
-#define TSC_MHZ 1000u
-#define BUS_MHZ 100u
-
-static void brand(uint32_t leaf, uint32_t out[4])
-{
-    static const char name[48] = "anyhv software CPU";
-    memcpy(out, name + 16 * (leaf - 0x80000002u), 16);
-}
-
-void x86cpu_cpuid(uint32_t leaf, uint32_t sub, uint32_t apic_id, uint32_t out[4])
-{
-    memset(out, 0, 4 * sizeof(out[0]));
-    switch (leaf) {
-    case 0:
-        out[0] = CPUID_MAX_BASIC;
-        memcpy(&out[1], "Genu", 4);
-        memcpy(&out[3], "ineI", 4);
-        memcpy(&out[2], "ntel", 4);
-        return;
-    case 1:
-        out[0] = CPUID_SIGNATURE;
-        out[1] = CLFLUSH_LINE_QWORDS | (apic_id << APIC_ID_SHIFT);
-        out[2] = L1_ECX;
-        out[3] = L1_EDX;
-        return;
-    case 7:
-        if (sub == 0) {
-            out[1] = L7_EBX_TSC_ADJUST;
-            out[3] = L7_EDX_ARCH_CAPABILITIES;
-        }
-        return;
-    case 0x15:
-        out[0] = TSC_RATIO_DEN;
-        out[1] = TSC_RATIO_NUM;
-        out[2] = TSC_CRYSTAL_HZ;
-        return;
-    case 0x16:
-        out[0] = TSC_MHZ;
-        out[1] = TSC_MHZ;
-        out[2] = BUS_MHZ;
-        return;
-    case CPUID_HYPERVISOR_BASE:
-        out[0] = CPUID_HYPERVISOR_BASE;
-        return;
-    case 0x80000000u:
-        out[0] = CPUID_MAX_EXT;
-        return;
-    case 0x80000001u:
-        out[2] = X1_ECX;
-        out[3] = X1_EDX;
-        return;
-    case 0x80000002u: case 0x80000003u: case 0x80000004u:
-        brand(leaf, out);
-        return;
-    case 0x80000007u:
-        out[3] = X7_EDX_INVARIANT_TSC;
-        return;
-    case 0x80000008u:
-        out[0] = X8_ADDRESS_SIZES;
-        return;
-    default:
-        return;   /* reserved leaves and features not offered read as zero */
-    }
-}
 
 static uint64_t rreg(hv_vcpuid_t vcpu, hv_x86_reg_t r)
 {
@@ -133,14 +43,40 @@ void x86cpu_inject_gp(hv_vcpuid_t vcpu)
     hv_vmx_vcpu_write_vmcs(vcpu, VMCS_CTRL_VMENTRY_EXC_ERROR, 0);
 }
 
-void x86cpu_handle_cpuid(hv_vcpuid_t vcpu, uint32_t apic_id)
+void x86cpu_handle_cpuid(hv_vcpuid_t vcpu, enum x86cpu_cpuid_mode mode, uint32_t apic_id)
 {
     uint32_t r[4];
-    x86cpu_cpuid((uint32_t)rreg(vcpu, HV_X86_RAX), (uint32_t)rreg(vcpu, HV_X86_RCX), apic_id, r);
+    x86cpu_cpuid(vcpu, mode, (uint32_t)rreg(vcpu, HV_X86_RAX), (uint32_t)rreg(vcpu, HV_X86_RCX), apic_id, r);
     hv_vcpu_write_register(vcpu, HV_X86_RAX, r[0]);
     hv_vcpu_write_register(vcpu, HV_X86_RBX, r[1]);
     hv_vcpu_write_register(vcpu, HV_X86_RCX, r[2]);
     hv_vcpu_write_register(vcpu, HV_X86_RDX, r[3]);
+    x86cpu_skip(vcpu);
+}
+
+/* XSETBV (the guest has passed the #UD and CPL checks): XCR0 takes a value the model
+ * allows (x87 set, AVX only with SSE, the AVX-512 components all together and only
+ * with AVX, nothing CPUID leaf 0xD lacks); any other index or value is #GP(0), as the
+ * SDM has it. */
+#define CPUID_LEAF_XSAVE 0xdu
+#define XCR0_X87 0x1ull
+#define XCR0_SSE 0x2ull
+#define XCR0_AVX 0x4ull
+#define XCR0_AVX512 0xe0ull
+void x86cpu_xsetbv(hv_vcpuid_t vcpu)
+{
+    uint32_t r[4] = { 0 };
+    anyhv_vcpu_x86_cpuid(vcpu, CPUID_LEAF_XSAVE, 0, r);
+    uint64_t supported = r[0] | (uint64_t)r[3] << 32;
+    uint64_t v = (rreg(vcpu, HV_X86_RAX) & 0xffffffffu) | (rreg(vcpu, HV_X86_RDX) << 32);
+    uint64_t zmm = v & XCR0_AVX512;
+    bool ok = (uint32_t)rreg(vcpu, HV_X86_RCX) == 0 && (v & XCR0_X87) && !(v & ~supported) &&
+              (!(v & XCR0_AVX) || (v & XCR0_SSE)) && (!zmm || (zmm == XCR0_AVX512 && (v & XCR0_AVX)));
+    if (!ok) {
+        x86cpu_inject_gp(vcpu);
+        return;
+    }
+    hv_vcpu_write_register(vcpu, HV_X86_XCR0, v);
     x86cpu_skip(vcpu);
 }
 

@@ -5,6 +5,7 @@
 
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
+#include <anyhv/anyhv.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,10 +14,17 @@
 #define X86CPU_MSR_PAT 0x277u
 #define X86CPU_MSR_MISC_ENABLE 0x1a0u
 
+/* Where the guest's CPUID comes from (--cpuid; x86_cpuid_vmm.c, docs/anyhv-run.md). */
+enum x86cpu_cpuid_mode {
+    X86CPU_CPUID_MODEL,   /* anyhv's model plus this VMM's platform bits */
+    X86CPU_CPUID_HOST,    /* the host's, as a VMM passes it through, ANDed with the model */
+};
 /* CPUID leaf/subleaf for the vCPU whose APIC id is apic_id: EAX, EBX, ECX, EDX. */
-void x86cpu_cpuid(uint32_t leaf, uint32_t sub, uint32_t apic_id, uint32_t out[4]);
+void x86cpu_cpuid(hv_vcpuid_t vcpu, enum x86cpu_cpuid_mode mode, uint32_t leaf, uint32_t sub, uint32_t apic_id,
+                  uint32_t out[4]);
 /* Exits: answer and step over the instruction (or inject #GP). */
-void x86cpu_handle_cpuid(hv_vcpuid_t vcpu, uint32_t apic_id);
+void x86cpu_handle_cpuid(hv_vcpuid_t vcpu, enum x86cpu_cpuid_mode mode, uint32_t apic_id);
+void x86cpu_xsetbv(hv_vcpuid_t vcpu);
 void x86cpu_rdmsr(hv_vcpuid_t vcpu);
 void x86cpu_wrmsr(hv_vcpuid_t vcpu);
 /* Let the guest use the MSRs the library keeps without exits. */

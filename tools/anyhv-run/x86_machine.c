@@ -232,7 +232,7 @@ hv_return_t x86m_setup_vcpu(hv_vcpuid_t vcpu, uint64_t entry, uint64_t rsp, enum
     if (r == HV_SUCCESS)
         r = set_ctrl(vcpu, VMCS_CTRL_CPU_BASED, HV_VMX_CAP_PROCBASED, CPU_BASED_HLT | CPU_BASED_UNCOND_IO);
     if (r == HV_SUCCESS)
-        r = set_ctrl(vcpu, VMCS_CTRL_CPU_BASED2, HV_VMX_CAP_PROCBASED2, 0);
+        r = set_ctrl(vcpu, VMCS_CTRL_CPU_BASED2, HV_VMX_CAP_PROCBASED2, CPU_BASED2_INVPCID);
     if (r == HV_SUCCESS)
         r = set_ctrl(vcpu, VMCS_CTRL_VMENTRY_CONTROLS, HV_VMX_CAP_ENTRY,
                      (m64 ? VMENTRY_GUEST_IA32E : 0) | VMENTRY_LOAD_EFER);

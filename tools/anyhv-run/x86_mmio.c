@@ -1,6 +1,6 @@
 /* anyhv-run, Intel flavour: decoding the instruction behind an MMIO exit, as a VMM
  * on Hypervisor.framework must (the exit names the address, not the data). The guest's
- * code is read through its own page tables (4-level long mode, or paging off) from the
+ * code is read through its own page tables (4- or 5-level long mode, or paging off) from the
  * RAM the VMM mapped. Decoded forms are the ones device drivers use for registers:
  * MOV r/m,r (88/89), MOV r,r/m (8A/8B), MOV r/m,imm (C6/C7 /0), MOV with a moffs
  * (A0-A3) and MOVZX r,r/m8/16 (0F B6/B7), with legacy and REX prefixes. */
@@ -14,6 +14,7 @@
 #define PTE_PS (1ull << 7)
 #define PTE_ADDR 0x000ffffffffff000ull
 #define CR0_PG (1ull << 31)
+#define CR4_LA57 (1ull << 12)
 #define EFER_LMA (1ull << 10)
 #define AR_L (1u << 13)
 #define AR_D (1u << 14)
@@ -57,7 +58,8 @@ static bool translate(hv_vcpuid_t vcpu, const uint8_t *ram, uint64_t ram_size, u
     if (!(rvmcs(vcpu, VMCS_GUEST_IA32_EFER) & EFER_LMA))
         return false;   /* 32-bit paging: not needed by the guests anyhv-run boots */
     uint64_t table = rreg(vcpu, HV_X86_CR3) & PTE_ADDR;
-    for (int level = 3; level >= 0; level--) {
+    int top = (rreg(vcpu, HV_X86_CR4) & CR4_LA57) ? 4 : 3;   /* 5-level paging: one more */
+    for (int level = top; level >= 0; level--) {
         uint64_t e;
         if (!phys_u64(ram, ram_size, table + ((va >> (12 + 9 * level)) & 511) * 8, &e) || !(e & PTE_P))
             return false;

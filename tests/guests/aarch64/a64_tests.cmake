@@ -6,4 +6,7 @@ anyhv_add_guest(NAME exceptions ARCH aarch64 BASE 0x40000000 SOURCES aarch64/exc
 # Compiled with FP/SIMD allowed: vectorized loops checked against scalar ones.
 anyhv_add_guest(NAME simd ARCH aarch64 BASE 0x40000000 SOURCES aarch64/simd_start.S aarch64/simd.c FPSIMD)
 anyhv_add_guest(NAME gic ARCH aarch64 BASE 0x40000000 SOURCES aarch64/gic.S)
+anyhv_add_guest(NAME gic_ipi ARCH aarch64 BASE 0x40000000 SOURCES aarch64/gic_ipi.S)
+anyhv_add_guest(NAME rr_device ARCH aarch64 BASE 0x40000000 SOURCES aarch64/rr_device.S)
+anyhv_add_guest(NAME echo ARCH aarch64 BASE 0x40080000 SOURCES aarch64/echo.S)
 anyhv_add_guest(NAME smp_stress ARCH aarch64 BASE 0x40000000 SOURCES aarch64/smp_stress.S)

@@ -107,7 +107,7 @@ hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
 
 /* The caller holds the VM: det_vcpu_gone still uses it once the count has dropped
  * (and a personality may hold it around a lock of its own). */
-hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id)
+hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id, vcpu_fini_fn fini, void *arg)
 {
     struct vcpu *v;
     hv_return_t ret = vcpu_get_owned(id, &v);
@@ -119,6 +119,8 @@ hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id)
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
     vm->vcpu_count--;
+    if (fini)
+        fini(v, arg);
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
     det_vcpu_gone(v);
@@ -129,7 +131,7 @@ hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id)
 
 hv_return_t vcpu_destroy(uint32_t id)
 {
-    hv_return_t ret = vcpu_destroy_held(vm_hold(), id);
+    hv_return_t ret = vcpu_destroy_held(vm_hold(), id, NULL, NULL);
     vm_release();
     return ret;
 }

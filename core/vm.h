@@ -143,7 +143,17 @@ struct vm {
     void *irqchip_data;
     const struct backend_ops *be;
     void *be_data;
-    pthread_mutex_t lock;          /* map changes and the vCPU table */
+    /* Map changes and the vCPU table. Lock order, the same on every path (a path
+     * that needs an outer lock while holding an inner one drops the inner first):
+     *   1. the VM's lifetime lock (vm_hold, read side; hv_vm_create/destroy write)
+     *   2. vm->lock
+     *   3. one device lock: the Intel devices' x86_intr.lock or the GIC's gic.lock
+     *   4. leaf locks taken under any of these and taking nothing themselves: the
+     *      deterministic scheduler's det_sched.lock, the backends' own (KVM gate,
+     *      soft wait/code-page locks, the JIT engine's), the host clock's.
+     * A snapshot holds vm->lock and takes the device lock to save the devices; a
+     * vCPU's teardown takes the device lock under vm->lock (vcpu_destroy_held's fini). */
+    pthread_mutex_t lock;
     struct pmap *spaces[ANYHV_MAX_SPACES];
     struct vcpu *_Atomic vcpus[ANYHV_MAX_VCPUS];
     uint32_t vcpu_count;
@@ -197,9 +207,12 @@ hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg,
 /* The calling thread takes v over (vm_fork.c: the child of a fork). */
 void vcpu_adopt(struct vcpu *v);
 /* Destroy; only from the owning thread. The _held form for a caller that holds the
- * VM (vm_hold) around a lock of its own. */
+ * VM (vm_hold): fini(v, arg), when given, runs under vm->lock right after the vCPU
+ * left the table and before it is freed, so a personality can detach what its
+ * devices reach under their own lock (taken inside vm->lock, as the order says). */
+typedef void (*vcpu_fini_fn)(struct vcpu *v, void *arg);
 hv_return_t vcpu_destroy(uint32_t id);
-hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id);
+hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id, vcpu_fini_fn fini, void *arg);
 /* The vCPU `id` if it exists and the caller owns it; else the API error to return. */
 hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out);
 /* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt); the

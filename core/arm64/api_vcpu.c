@@ -9,6 +9,7 @@
 
 #include "core/a64_timer.h"
 #include "core/arm64/a64.h"
+#include "core/arm64/gic.h"
 
 #define PFR0_GIC_SYSREGS (1ull << 24)   /* ID_AA64PFR0_EL1.GIC = 1: GICv3 system registers */
 /* Guest-visible NZCV/DAIF/mode bits a client may set through HV_REG_CPSR. */
@@ -47,6 +48,19 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
     return HV_SUCCESS;
 }
 
+/* Under vm->lock, the vCPU already out of the table (vcpu_destroy_held). Other vCPUs
+ * read a vCPU's affinity through the table under the GIC's lock (SGIs, GICR_TYPER):
+ * once this has taken that lock, whoever found the vCPU has let go of it. */
+static void vcpu_fini(struct vcpu *v, void *arg)
+{
+    (void)arg;
+    struct gic *g = gic_of(v->vm);
+    if (g) {
+        pthread_mutex_lock(&g->lock);
+        pthread_mutex_unlock(&g->lock);
+    }
+}
+
 hv_return_t hv_vcpu_destroy(hv_vcpu_t vcpu)
 {
     struct vcpu *v;
@@ -54,7 +68,8 @@ hv_return_t hv_vcpu_destroy(hv_vcpu_t vcpu)
     if (ret != HV_SUCCESS)
         return ret;
     void *client_exit = v->ext.a64.client_exit;
-    ret = vcpu_destroy((uint32_t)vcpu);
+    ret = vcpu_destroy_held(vm_hold(), (uint32_t)vcpu, vcpu_fini, NULL);
+    vm_release();
     if (ret == HV_SUCCESS)
         free(client_exit);
     return ret;
@@ -348,6 +363,6 @@ hv_return_t hv_vcpu_get_exec_time(hv_vcpu_t vcpu, uint64_t *time)
         return ret;
     if (!time)
         return HV_BAD_ARGUMENT;
-    *time = v->exec_time_ns;
+    *time = vcpu_exec_time_ns(v);
     return HV_SUCCESS;
 }

@@ -50,23 +50,27 @@ hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
     return HV_SUCCESS;
 }
 
+/* Under vm->lock, the vCPU already out of the table (vcpu_destroy_held). Other
+ * threads reach a vCPU's APIC only through the table and under the device lock (IPIs,
+ * MSIs, snapshots): once this has taken that lock, whoever found the vCPU before has
+ * let go of it and nobody finds it after, so the vCPU and its APIC may be freed. */
+static void vcpu_fini(struct vcpu *v, void *arg)
+{
+    struct x86_intr *in = v->vm->intr;
+    if (!in)
+        return;
+    pthread_mutex_lock(&in->lock);
+    *(struct x86_lapic **)arg = v->ext.x86.lapic;
+    v->ext.x86.lapic = NULL;
+    pthread_mutex_unlock(&in->lock);
+}
+
 hv_return_t hv_vcpu_destroy(hv_vcpuid_t vcpu)
 {
-    struct vcpu *v;
-    hv_return_t ret = vcpu_get_owned(vcpu, &v);
-    struct x86_intr *in = ret == HV_SUCCESS ? v->vm->intr : NULL;
-    if (!in)
-        return ret != HV_SUCCESS ? ret : vcpu_destroy(vcpu);
-    /* Other threads reach this vCPU's APIC under the device lock (IPIs, MSIs). The
-     * VM is held first, as by every VM-level call: hold, then the device lock. */
-    struct vm *vm = vm_hold();
-    pthread_mutex_lock(&in->lock);
-    void *a = v->ext.x86.lapic;
-    ret = vcpu_destroy_held(vm, vcpu);
-    pthread_mutex_unlock(&in->lock);
+    struct x86_lapic *a = NULL;
+    hv_return_t ret = vcpu_destroy_held(vm_hold(), vcpu, vcpu_fini, &a);
     vm_release();
-    if (ret == HV_SUCCESS)
-        free(a);
+    free(a);
     return ret;
 }
 

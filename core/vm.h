@@ -135,6 +135,9 @@ struct vm_devstate_ops {
     size_t (*size)(struct vm *vm);
     void (*save)(struct vm *vm, void *out);         /* size() bytes */
     bool (*restore)(struct vm *vm, const void *in, size_t size, bool apply, char *err, size_t errlen);
+    /* The devices' lock (held across anyhv_vm_fork, so no child starts with it taken
+     * by a thread it does not have). */
+    pthread_mutex_t *(*lock)(struct vm *vm);
 };
 
 struct vm {

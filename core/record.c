@@ -75,7 +75,17 @@ struct recorder {
 
 static struct recorder *rec_of(struct vm *vm)
 {
-    return vm->rec;
+    return atomic_load(&vm->rec);
+}
+
+static bool any_running(struct vm *vm)
+{
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v && atomic_load(&v->running))
+            return true;
+    }
+    return false;
 }
 
 /* ---- shadows ---- */
@@ -421,8 +431,15 @@ static hv_return_t finish_held(struct vm *vm)
     if (!vm)
         return HV_BAD_ARGUMENT;
     pthread_mutex_lock(&vm->lock);
-    struct recorder *r = vm->rec;
-    vm->rec = NULL;
+    /* A running vCPU reads vm->rec at its entry and exit without a lock, after it
+     * marked itself running: taking the log away first and then looking for running
+     * vCPUs, one of the two sides sees the other, so a log still in use is put back. */
+    struct recorder *r = atomic_exchange(&vm->rec, NULL);
+    if (r && any_running(vm)) {
+        atomic_store(&vm->rec, r);
+        pthread_mutex_unlock(&vm->lock);
+        return HV_BUSY;
+    }
     hv_return_t ret = !r ? HV_BAD_ARGUMENT : r->diverged ? HV_ERROR : HV_SUCCESS;
     if (r && r->f && fflush(r->f) != 0)
         ret = HV_ERROR;

@@ -170,7 +170,7 @@ struct vm {
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
     const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
-    struct recorder *rec;          /* input record or replay (record.c), or NULL */
+    struct recorder *_Atomic rec;  /* input record or replay (record.c), or NULL */
 };
 
 /* VM configuration decided by the personality before creation. */

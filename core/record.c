@@ -20,6 +20,7 @@
 #include <anyhv/anyhv.h>
 #include <anyhv/record.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,7 +321,9 @@ static bool shape(struct vm *vm, struct recorder *r, struct rec_header *h, uint3
     h->version = REC_VERSION;
     h->flavour = vm->arch;
     r->state_size = vm->arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
-    r->ext_size = vm->arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
+    /* The Intel part up to client_cancel, its last field: other threads set that flag
+     * (hv_vcpu_interrupt) while the vCPU runs, and it is not state the client gave. */
+    r->ext_size = vm->arch == GUEST_X86_64 ? offsetof(struct vcpu_x86_ext, client_cancel) : sizeof(struct vcpu_a64_ext);
     r->dev_size = vm->devstate ? vm->devstate->size(vm) : 0;
     h->state_size = (uint32_t)r->state_size;
     h->ext_size = (uint32_t)r->ext_size;

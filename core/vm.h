@@ -50,6 +50,7 @@ struct vcpu_x86_ext {
     bool entry_refused;            /* the last run could not enter the guest */
     void *lapic;                   /* in-framework local APIC (struct x86_lapic) or NULL */
     uint64_t intr_client_cpu_based;  /* the client's processor controls during an APIC run */
+    /* Last: record.c logs the fields before it (other threads write this one). */
     _Atomic bool client_cancel;    /* hv_vcpu_interrupt asked for this vCPU's exit */
 };
 

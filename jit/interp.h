@@ -69,6 +69,15 @@ bool interp_eval_pure(const struct ir_block *b, const struct ir_insn *in, const 
  * tier's 128-bit division and high multiply). */
 ir_u128 interp_eval_op(enum ir_op op, unsigned w, ir_u128 a, ir_u128 b);
 
+/* The instruction defining each value slot of p (index + 1; 0 for constants and
+ * unused slots), calloc'd: the caller frees it. NULL without memory. */
+uint32_t *interp_defs(const struct interp_prog *p);
+/* The bits of value `slot` that may differ from the state field the block read at
+ * (off, width w): 0 for that GET itself, ~0 when the value does not derive from it.
+ * Follows INSERT, AND/OR with a constant and SELECT (prog_bits.c). */
+uint64_t interp_changed_bits(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off,
+                             unsigned w);
+
 /* Guest atomics on host memory (interp_atomic.c), shared with the later JIT tier:
  * the old value; access carries MMU_* kind and user bits. */
 ir_u128 interp_cmpxchg(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t access, uint64_t info,

@@ -101,7 +101,7 @@ typedef ir_u128 (*ir_helper_fn)(void *cpu, ir_u128 a, ir_u128 b, ir_u128 c);
 enum ir_helper_flags {
     IR_HELPER_PURE = 0,
     IR_HELPER_READS_STATE = 1u << 0,
-    IR_HELPER_WRITES_STATE = 1u << 1,
+    IR_HELPER_WRITES_STATE = 1u << 1,  /* on return (one that changes state only to fault needs MAY_FAULT) */
     IR_HELPER_MAY_FAULT = 1u << 2,   /* may end the block (returns via cpu->stop) */
     IR_HELPER_MEM = 1u << 3,         /* touches guest memory */
 };

@@ -87,8 +87,8 @@ struct jit_block {
     uint32_t state;            /* enum jit_block_state */
     struct jit_unit *unit;     /* the compiled batch holding fn (freed with its last block) */
     struct jit_request *req;   /* pending request, cancelled if the block goes first */
-    uint32_t heat;             /* a warm region's trips back to its head (counted by its code) */
-    uint32_t heat_limit;       /* trips after which the region is worth optimising */
+    uint32_t heat;             /* a warm region's trips back to its head, a warm block's runs (counted by its code) */
+    uint32_t heat_limit;       /* count after which it is worth optimising */
     uint8_t level;             /* enum jit_level of the installed code */
     bool in_region;            /* a non-head member of some region: compiled alone */
 };

@@ -80,15 +80,6 @@ bool jit_supported(void)
     return llvm_supported();
 }
 
-/* Compile cost is measured in CPU time of the compiling thread: what the compiler
- * costs whatever else the machine is doing. */
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- requests --------------------------------------------------------------------- */
 
 static void request_free(struct jit_request *r)
@@ -181,13 +172,12 @@ static void compile_unit(struct jit_engine *e, struct jit_request **reqs, unsign
     for (unsigned i = 0; i < n; i++)
         funcs[i] = &reqs[i]->func;
     enum llvm_opt opt = n && reqs[0]->optimise ? LLVM_OPT_HOT : LLVM_OPT_WARM;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = jit_thread_cpu_ns();
     size_t bytes = 0;
     struct llvm_unit *code = ensure_llvm(e) ? llvm_compile(e->llvm, funcs, n, opt, fns, &bytes) : NULL;
-    uint64_t dt = now_ns() - t0;
-    if (e->debug)
-        fprintf(stderr, "anyhv jit: unit of %u %s function(s): %.2f ms, %zu bytes%s\n", n,
-                opt == LLVM_OPT_HOT ? "hot" : "warm", dt / 1e6, bytes, code ? "" : " (failed)");
+    uint64_t dt = jit_thread_cpu_ns() - t0;
+    if (e->debug && !code)   /* llvm_compile said how it went otherwise */
+        fprintf(stderr, "anyhv jit: unit of %u function(s) failed after %.2f ms\n", n, dt / 1e6);
     struct jit_unit *u = code ? calloc(1, sizeof(*u)) : NULL;
     if (code && !u)
         llvm_unit_free(e->llvm, code);
@@ -484,9 +474,10 @@ bool jit_request(struct jit_vcpu *v, const struct jit_member *member, uint32_t n
      * flush. Eager mode (tests) keeps it for regions so that path is exercised. */
     r->func.cache_state = level == JIT_LEVEL_HOT || (level == JIT_LEVEL_REGION && eager);
     r->optimise = level == JIT_LEVEL_HOT && !eager;
-    if (level == JIT_LEVEL_REGION && !eager && blk->heat_limit) {
+    if ((level == JIT_LEVEL_REGION || level == JIT_LEVEL_BLOCK) && !eager && blk->heat_limit) {
         r->func.heat = &blk->heat;
         r->func.heat_limit = blk->heat_limit;
+        r->func.heat_at_exits = level == JIT_LEVEL_BLOCK;
     }
     r->blk = blk;
     r->v = v;

@@ -12,8 +12,12 @@
 
 #include "core/soft/soft_internal.h"
 
-/* Interpreted runs of a block before it is queued for compilation (docs/jit.md). */
-#define SOFT_JIT_THRESHOLD_DEFAULT 64u
+/* Interpreted runs of a block before it is queued for compilation (docs/jit.md): an
+ * O0 compile costs about 1 ms of compile-thread CPU per block, about 5,000 interpreted
+ * runs' worth, so code that runs only hundreds of times stays interpreted. Measured on
+ * an arm64 Linux boot: 64 -> 28 s CPU (14 s compiling, hot blocks queued behind
+ * lukewarm ones), 1024 -> 12-14 s, 4096 -> 12 s with more interpreted runs. */
+#define SOFT_JIT_THRESHOLD_DEFAULT 1024u
 /* A warm region is optimised after its head has been reached this many times per IR
  * instruction in the region per guest instruction of the head (trips grow with the
  * region's size, shrink with its work per trip): the optimising pipeline costs about
@@ -50,6 +54,8 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv)
     sv->jit_threshold = n > 0 && n < 1000000000 ? (uint32_t)n : SOFT_JIT_THRESHOLD_DEFAULT;
     if (jit_engine_mode(sv->svm->jit) == JIT_MODE_EAGER)
         sv->jit_threshold = 1;
+    const char *dbg = getenv("ANYHV_JIT_DEBUG");
+    sv->jit_debug = dbg && *dbg && *dbg != '0';
 }
 
 /* With ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client);
@@ -79,8 +85,7 @@ void soft_jit_vcpu_fini(struct soft_vcpu *sv)
 }
 
 /* Whether a SET of `in` only changes bits the frontend calls plain (events and the
- * mode key never look at them): the whole field, or an INSERT of plain bits into the
- * value the block read from the same place. */
+ * mode key never look at them). */
 static bool set_is_plain(const struct soft_frontend *fe, const struct interp_prog *p, const uint32_t *def,
                          const struct interp_insn *set)
 {
@@ -91,38 +96,38 @@ static bool set_is_plain(const struct soft_frontend *fe, const struct interp_pro
     uint64_t all = bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
     if ((plain & all) == all)
         return true;
-    uint32_t slot = set->a;
-    for (unsigned depth = 0; depth < 8 && def[slot]; depth++) {
-        const struct interp_insn *d = &p->code[def[slot] - 1];
-        if (d->op == IR_INSERT) {
-            unsigned fw = (unsigned)d->imm2;
-            uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
-            if (d->imm >= 64 || (field & ~plain))
-                return false;
-            slot = d->a;
-            continue;
-        }
-        return (d->op == IR_GET || d->op == IX_GET64) && d->imm == set->imm && d->w == set->w;
-    }
-    return false;
+    return (interp_changed_bits(p, def, set->a, set->imm, set->w) & all & ~plain) == 0;
 }
 
-static bool block_chainable(const struct soft_frontend *fe, const struct interp_prog *p)
+/* ANYHV_JIT_DEBUG: what keeps a block at pc from chaining (for frontend work). */
+static void say_unchainable(const struct tc_block *blk, const struct interp_insn *in)
 {
+    if (in->op == IR_CALL)
+        fprintf(stderr, "anyhv jit: 0x%llx cannot chain: helper %s\n", (unsigned long long)blk->pc,
+                ir_helper_get((uint32_t)in->imm)->name);
+    else
+        fprintf(stderr, "anyhv jit: 0x%llx cannot chain: state write at %llu\n", (unsigned long long)blk->pc,
+                (unsigned long long)in->imm);
+}
+
+static bool block_chainable(const struct soft_vcpu *sv, const struct tc_block *blk)
+{
+    const struct soft_frontend *fe = sv->cpu.fe;
+    const struct interp_prog *p = &blk->prog;
     if (!fe->plain_bits || !fe->events_quiet)
         return false;
-    uint32_t *def = calloc(p->nvals ? p->nvals : 1, sizeof(*def));
+    uint32_t *def = interp_defs(p);
     if (!def)
         return false;
     bool ok = true;
     for (uint32_t i = 0; i < p->count && ok; i++) {
         const struct interp_insn *in = &p->code[i];
-        if (in->dst)
-            def[in->dst] = i + 1;
         if (in->op == IR_SET || in->op == IX_SET64)
             ok = set_is_plain(fe, p, def, in);
         else if (in->op == IR_CALL)
             ok = !(ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE);
+        if (!ok && sv->jit_debug)
+            say_unchainable(blk, in);
     }
     free(def);
     return ok;
@@ -133,13 +138,14 @@ static bool block_chainable(const struct soft_frontend *fe, const struct interp_
 #define SOFT_JIT_REGION_MAX 16u
 #define SOFT_JIT_REGION_MAX_CODE 1200u
 
-static struct jit_block_info info_of(const struct soft_frontend *fe, const struct tc_block *blk)
+static struct jit_block_info info_of(const struct soft_vcpu *sv, const struct tc_block *blk)
 {
+    const struct soft_frontend *fe = sv->cpu.fe;
     return (struct jit_block_info){
         .pc = blk->pc,
         .mode = blk->mode,
         .guest_insns = blk->guest_insns,
-        .chainable = block_chainable(fe, &blk->prog),
+        .chainable = block_chainable(sv, blk),
         .one_page = blk->npages == 1,
         .pc_offset = fe->pc_offset ? fe->pc_offset(blk->mode) : -1,
         .set_pc = fe->set_pc,
@@ -213,21 +219,33 @@ static uint32_t heat_limit(const struct tc_block *head, uint32_t region_ir)
            : t > SOFT_JIT_HOT_TRIPS_MAX ? SOFT_JIT_HOT_TRIPS_MAX : (uint32_t)t;
 }
 
+/* A block compiled alone is optimised after this many runs per IR instruction per guest
+ * instruction: an O2 module of one small block costs a few ms of compile thread, repaid
+ * by ~10-20 ns a run (loads and stores of state combined, flags only where they leave). */
+#define SOFT_JIT_HOT_BLOCK_FACTOR 2u
+
+static uint32_t block_heat_limit(const struct tc_block *blk, uint32_t ir)
+{
+    uint64_t t = (uint64_t)heat_limit(blk, ir) * SOFT_JIT_HOT_BLOCK_FACTOR;
+    return t > SOFT_JIT_HOT_TRIPS_MAX ? SOFT_JIT_HOT_TRIPS_MAX : (uint32_t)t;
+}
+
 /* Ask for code for blk at level: a region along its recorded successors when it heads
  * a loop (its members then compile alone when they get hot themselves), else the
  * block alone. */
 static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level level)
 {
-    const struct soft_frontend *fe = sv->cpu.fe;
     struct tc_block *blocks[SOFT_JIT_REGION_MAX];
     struct jit_member member[SOFT_JIT_REGION_MAX];
     bool loop = false;
-    uint32_t n = blk->jit.in_region && level == JIT_LEVEL_BLOCK ? 1 : form_region(sv, blk, blocks, &loop);
+    bool alone = blk->jit.in_region && level != JIT_LEVEL_REGION;
+    uint32_t n = alone ? 1 : form_region(sv, blk, blocks, &loop);
     blocks[0] = blk;
-    struct jit_block_info head = info_of(fe, blk);
+    struct jit_block_info head = info_of(sv, blk);
     if (!loop || !head.chainable) {
         n = 1;
-        level = JIT_LEVEL_BLOCK;
+        if (level != JIT_LEVEL_HOT)   /* a hot block alone is optimised alone */
+            level = JIT_LEVEL_BLOCK;
     } else if (level == JIT_LEVEL_BLOCK) {
         level = JIT_LEVEL_REGION;
     }
@@ -235,7 +253,7 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
     uint32_t keep = 0, ir = 0;
     for (uint32_t i = 0; i < n; i++) {
         member[i] = (struct jit_member){ .jb = &blocks[i]->jit, .prog = &blocks[i]->prog,
-                                         .info = i ? info_of(fe, blocks[i]) : head, .self = blocks[i] };
+                                         .info = i ? info_of(sv, blocks[i]) : head, .self = blocks[i] };
         if (i && !member[i].info.chainable)
             break;
         keep = i + 1;
@@ -256,7 +274,8 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
             keep = 1;
     }
     blk->jit.heat = 0;
-    blk->jit.heat_limit = level == JIT_LEVEL_REGION ? heat_limit(blk, ir) : 0;
+    blk->jit.heat_limit = level == JIT_LEVEL_REGION ? heat_limit(blk, ir)
+                          : level == JIT_LEVEL_BLOCK ? block_heat_limit(blk, ir) : 0;
     if (!jit_request(sv->jit, member, keep, level))
         blk->jit.heat_limit = 0;
 }

@@ -143,6 +143,10 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     sv->jctx.last_exit = JIT_EXIT_NONE;
     *r = (enum interp_result)jit_call(sv->jit, fn, cpu, cpu->state);
     *last = sv->cur_blk;
+    /* A block compiled alone leaves for the dispatcher at its heat limit: optimise it. */
+    struct tc_block *l = *last;
+    if (l->jit.heat_limit && l->jit.heat >= l->jit.heat_limit && l->jit.level == JIT_LEVEL_BLOCK)
+        soft_jit_promote(sv, l);
     *exit = *r == INTERP_EXIT ? sv->jctx.last_exit : JIT_EXIT_NONE;
     uint32_t ran = quiet ? 1u + (JIT_CHAIN_MAX - sv->jctx.chain_left) : 1u;
     sv->blocks_jit += ran;

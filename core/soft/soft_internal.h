@@ -58,6 +58,7 @@ struct soft_vcpu {
     struct jit_vcpu *jit;          /* this vCPU's side of the compiled tier, or NULL */
     struct jit_vcpu_ctx jctx;      /* what compiled code reads and writes */
     uint32_t jit_threshold;        /* interpreted runs before a block is compiled */
+    bool jit_debug;                /* ANYHV_JIT_DEBUG: say why a compiled block cannot chain */
     uint64_t blocks_interp, blocks_jit;   /* dispatcher entries into each tier */
     pthread_mutex_t wait_lock;     /* HLT wait */
     pthread_cond_t wait_cond;

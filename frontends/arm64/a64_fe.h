@@ -70,7 +70,8 @@ static inline int64_t a64_sbits(uint32_t insn, unsigned lsb, unsigned width)
 #define A64_INFO_SAS(info) (((info) >> A64_INFO_SAS_SHIFT) & 3u)
 #define A64_INFO_SRT(info) (((info) >> A64_INFO_SRT_SHIFT) & 31u)
 
-/* Exceptions raised from translated code (helper A64_H_RAISE, argument 0 low byte). */
+/* Exceptions raised from translated code (helper A64_H_RAISE, argument 0 low byte;
+ * or an inline TRAP_IF guard whose detail is the kind, delivered by a64_trap_stop). */
 enum a64_raise {
     A64_RAISE_UNDEF,       /* EC 0x00 to EL1 */
     A64_RAISE_SVC,         /* EC 0x15 to EL1 */
@@ -89,6 +90,7 @@ enum a64_raise {
 enum a64_helper {
     A64_H_RAISE,        /* (kind | imm16 << 8, pc, 0): never returns */
     A64_H_MRS,          /* (sysreg | rt << 16, pc, 0) -> value */
+    A64_H_MRS_READ,     /* the same, for registers whose read changes nothing (a64_mrs_reads_only) */
     A64_H_MSR,          /* (sysreg | rt << 16, value, pc) */
     A64_H_MSR_IMM,      /* (op1:op2:CRm packed, pc, 0) */
     A64_H_SYS,          /* (sysreg | rt << 16, value, pc): DC/IC/TLBI/AT */
@@ -102,7 +104,6 @@ enum a64_helper {
     A64_H_FP_CVT,       /* conversions */
     A64_H_SIMD,         /* (insn, group, 0): an AdvSIMD instruction on state */
     A64_H_SIMD_MEM,     /* (insn, pc, 0): LD1-4/ST1-4 structures */
-    A64_H_SP_ALIGN,     /* (sp, pc, 0): SP alignment fault when sp is not 16-aligned */
     A64_H_BREAKPOINT,   /* (pc, 0, 0): hardware breakpoint check before an instruction */
     A64_H_WATCHPOINT,   /* (addr, size | write << 8, pc): watchpoint check before a data access */
     A64_H_COUNT
@@ -151,6 +152,13 @@ static inline unsigned a64_el(const struct a64_state *st)
     return (st->pstate & A64_PSTATE_M_MASK) == A64_PSTATE_EL0T ? 0 : 1;
 }
 /* Take a synchronous exception to EL1 (ESR/ELR/SPSR/FAR, vector). */
+/* The SP must be 16-byte aligned for an access based on it when SCTLR_EL1.SA/SA0 says so. */
+#define A64_SP_ALIGN_MASK 15u
+/* Deliver the fault of a TRAP_IF guard (IR_STOP_EXCEPTION, detail = enum a64_raise);
+ * the pc is the faulting instruction's. */
+void a64_trap_stop(struct soft_cpu *cpu, uint64_t detail);
+ir_val a64_mrs_inline(struct a64_tc *t, uint32_t id);
+bool a64_mrs_reads_only(uint32_t id);
 void a64_take_exception(struct soft_cpu *cpu, uint32_t ec, uint32_t iss, uint64_t far, bool far_valid,
                         uint64_t preferred_return);
 /* Asynchronous: vector offset 0x80 IRQ, 0x100 FIQ. */

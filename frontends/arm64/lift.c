@@ -170,9 +170,12 @@ ir_val a64_extend(struct a64_tc *t, ir_val v, unsigned option, unsigned shift, u
 ir_val a64_addr_base(struct a64_tc *t, unsigned rn)
 {
     ir_val base = a64_xsp(t, rn, 1);
-    if (rn == 31 && t->sp_align)
-        ir_call(t->b, IR_VOID, a64_helper_id[A64_H_SP_ALIGN], base, ir_const(t->b, IR_I64, t->pc),
-                ir_const(t->b, IR_I64, 0));
+    /* Inline guard, not a helper call: a call that may raise would make every block
+     * touching the stack unchainable (SCTLR_EL1.SA is on in every OS kernel). */
+    if (rn == 31 && t->sp_align) {
+        ir_val low = ir_binop(t->b, IR_AND, base, ir_const(t->b, IR_I64, A64_SP_ALIGN_MASK));
+        ir_trap_if(t->b, ir_binop(t->b, IR_NE, low, ir_const(t->b, IR_I64, 0)), A64_RAISE_SP_ALIGN);
+    }
     return base;
 }
 

@@ -160,13 +160,18 @@ static ir_u128 helper_align(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
     soft_unwind(cpu, SOFT_STOP_FAULT);
 }
 
-static ir_u128 helper_sp_align(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
+void a64_trap_stop(struct soft_cpu *cpu, uint64_t detail)
 {
-    struct soft_cpu *cpu = opaque;
-    (void)c;
-    if ((uint64_t)a & 15)
-        fault(cpu, A64_EC_SP_ALIGN, 0, (uint64_t)b);
-    return 0;
+    struct a64_state *st = a64_st(cpu);
+    switch ((enum a64_raise)detail) {
+    case A64_RAISE_SP_ALIGN:
+        a64_take_exception(cpu, A64_EC_SP_ALIGN, 0, 0, false, st->pc);
+        break;
+    case A64_RAISE_UNDEF:
+    default:   /* no other guard traps inline */
+        a64_take_exception(cpu, A64_EC_UNKNOWN, 0, 0, false, st->pc);
+        break;
+    }
 }
 
 #define CRC32_POLY 0xedb88320u    /* bit-reflected polynomials */
@@ -198,13 +203,14 @@ void a64_helpers_register(void)
     static const struct ir_helper helpers[] = {
         [A64_H_RAISE] = { "a64_raise", helper_raise, SYSTEM_HELPER },
         [A64_H_MRS] = { "a64_mrs", a64_helper_mrs, SYSTEM_HELPER },
+        [A64_H_MRS_READ] = { "a64_mrs_read", a64_helper_mrs, IR_HELPER_READS_STATE | IR_HELPER_MAY_FAULT },
         [A64_H_MSR] = { "a64_msr", a64_helper_msr, SYSTEM_HELPER },
         [A64_H_MSR_IMM] = { "a64_msr_imm", a64_helper_msr_imm, SYSTEM_HELPER },
         [A64_H_SYS] = { "a64_sys", a64_helper_sys, SYSTEM_HELPER | IR_HELPER_MEM },
         [A64_H_ERET] = { "a64_eret", helper_eret, SYSTEM_HELPER },
-        [A64_H_ALIGN] = { "a64_align", helper_align, SYSTEM_HELPER },
+        /* It changes state only to take the fault: a block with exclusives can chain. */
+        [A64_H_ALIGN] = { "a64_align", helper_align, IR_HELPER_READS_STATE | IR_HELPER_MAY_FAULT },
         [A64_H_CRC32] = { "a64_crc32", helper_crc32, IR_HELPER_PURE },
-        [A64_H_SP_ALIGN] = { "a64_sp_align", helper_sp_align, SYSTEM_HELPER },
         [A64_H_BREAKPOINT] = { "a64_breakpoint", a64_helper_breakpoint, SYSTEM_HELPER },
         [A64_H_WATCHPOINT] = { "a64_watchpoint", a64_helper_watchpoint, SYSTEM_HELPER },
     };

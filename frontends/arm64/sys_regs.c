@@ -363,6 +363,43 @@ static bool sp_el0_blocked(struct a64_state *st, uint32_t id)
     return id == SR(3, 0, 4, 1, 0) && (st->pstate & A64_PSTATE_M_MASK) != A64_PSTATE_EL1H;
 }
 
+/* MRS that translated EL1 code does inline: registers that are storage (a plain
+ * field, PSTATE bits, the current EL) with no trap, side effect or time in them. The
+ * kernel reads SP_EL0 (`current`) and TPIDR_EL1 (per-CPU data) all the time; a helper
+ * call there would cost a call and leave the block unchainable. IR_NONE otherwise. */
+ir_val a64_mrs_inline(struct a64_tc *t, uint32_t id)
+{
+    struct ir_block *b = t->b;
+    if (t->el == 0 || is_debug_reg(id))
+        return IR_NONE;
+    const struct plain_reg *p = find_plain(id);
+    if (p)
+        return ir_get(b, IR_I64, p->offset);
+    uint64_t daif = A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F;
+    switch (id) {
+    case SR(3, 3, 4, 2, 0):   /* NZCV */
+        return ir_binop(b, IR_AND, ir_get(b, IR_I64, A64_OFF_PSTATE), ir_const(b, IR_I64, A64_NZCV_MASK));
+    case SR(3, 3, 4, 2, 1):   /* DAIF */
+        return ir_binop(b, IR_AND, ir_get(b, IR_I64, A64_OFF_PSTATE), ir_const(b, IR_I64, daif));
+    case SR(3, 0, 4, 2, 2):   /* CurrentEL */
+        return ir_const(b, IR_I64, (uint64_t)t->el << 2);
+    case SR(3, 0, 4, 1, 0): { /* SP_EL0: UNDEFINED unless SP_EL1 is selected (sp_el0_blocked) */
+        ir_val m = ir_binop(b, IR_AND, ir_get(b, IR_I64, A64_OFF_PSTATE), ir_const(b, IR_I64, A64_PSTATE_M_MASK));
+        ir_trap_if(b, ir_binop(b, IR_NE, m, ir_const(b, IR_I64, A64_PSTATE_EL1H)), A64_RAISE_UNDEF);
+        return ir_get(b, IR_I64, (uint32_t)offsetof(struct a64_state, sys.sp_el0));
+    }
+    default:
+        return IR_NONE;
+    }
+}
+
+/* Whether the MRS helper only reads state for id (it may still fault): all but the
+ * random numbers (they clear NZCV) and the GIC CPU interface (IAR acknowledges). */
+bool a64_mrs_reads_only(uint32_t id)
+{
+    return id != SR(3, 3, 2, 4, 0) && id != SR(3, 3, 2, 4, 1) && icc_dir(id) < 0;
+}
+
 ir_u128 a64_helper_mrs(void *opaque, ir_u128 a, ir_u128 b, ir_u128 c)
 {
     struct soft_cpu *cpu = opaque;

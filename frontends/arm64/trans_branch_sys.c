@@ -184,8 +184,12 @@ bool trans_MRS(struct a64_tc *t, uint32_t insn)
 {
     struct ir_block *b = t->b;
     uint32_t id = sysreg_id(insn) | (A64_RT(insn) << 16);
-    ir_val v = ir_call(b, IR_I64, a64_helper_id[A64_H_MRS], ir_const(b, IR_I64, id), ir_const(b, IR_I64, t->pc),
-                       ir_const(b, IR_I64, 0));
+    ir_val v = a64_mrs_inline(t, sysreg_id(insn));
+    if (v == IR_NONE) {
+        enum a64_helper h = a64_mrs_reads_only(sysreg_id(insn)) ? A64_H_MRS_READ : A64_H_MRS;
+        v = ir_call(b, IR_I64, a64_helper_id[h], ir_const(b, IR_I64, id), ir_const(b, IR_I64, t->pc),
+                    ir_const(b, IR_I64, 0));
+    }
     a64_set_x(t, A64_RT(insn), v);
     return true;
 }

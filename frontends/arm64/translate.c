@@ -164,11 +164,12 @@ static bool fe_check_events(struct soft_cpu *cpu)
     return true;
 }
 
-/* A block ended with STOP after a system change: keep the TLB regime current. */
+/* A block ended with STOP: deliver an inline guard's fault (TRAP_IF), and keep the TLB
+ * regime current after a system change. */
 static void fe_stop(struct soft_cpu *cpu, uint32_t reason, uint64_t detail)
 {
-    (void)reason;
-    (void)detail;
+    if (reason == IR_STOP_EXCEPTION)
+        a64_trap_stop(cpu, detail);
     cpu->regime = a64_el(a64_st(cpu)) == 0;
     cpu->stop = SOFT_RUN;
 }

@@ -54,6 +54,9 @@ static void set_pc_flushed(struct em_fn *f, LLVMValueRef pc)
 
 static void ret(struct em_fn *f, uint32_t r)
 {
+    if (f->left_var)   /* the dispatcher counts chained blocks from it */
+        em_store(f, LLVMBuildLoad2(f->m->bd, f->m->i32, f->left_var, ""), em_ptr_const(f, f->b->ctx),
+                 offsetof(struct jit_vcpu_ctx, chain_left));
     LLVMBuildRet(f->m->bd, LLVMConstInt(f->m->i32, r, 0));
 }
 
@@ -97,7 +100,8 @@ static LLVMValueRef may_go_on(struct em_fn *f, LLVMValueRef ok, LLVMValueRef ins
     LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
     ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
     ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, insns, LLVMBuildSub(bd, bud, ic, ""), ""), "");
-    *left = em_load(f, m->i32, em_ptr_const(f, ctx), offsetof(struct jit_vcpu_ctx, chain_left));
+    *left = f->left_var ? LLVMBuildLoad2(bd, m->i32, f->left_var, "")
+                        : em_load(f, m->i32, em_ptr_const(f, ctx), offsetof(struct jit_vcpu_ctx, chain_left));
     return LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntUGT, *left, LLVMConstInt(m->i32, 1, 0), ""), "");
 }
 
@@ -165,9 +169,9 @@ static int member_at(struct em_fn *f, uint64_t pc)
     return -1;
 }
 
-/* A trip back to the head of a region that counts its heat: the count, and whether
- * this is the trip that reaches the limit (i1), which leaves for the dispatcher so it
- * can ask for the optimised region. */
+/* A trip back to the head of a region (or a run of a block compiled alone, counted
+ * where it leaves) that counts its heat: whether this is the one that reaches the
+ * limit (i1), which leaves for the dispatcher so it can ask for optimised code. */
 static LLVMValueRef count_heat(struct em_fn *f)
 {
     struct em_module *m = f->m;
@@ -198,8 +202,13 @@ static LLVMValueRef internal_edge(struct em_fn *f, uint32_t j, uint64_t pc)
     LLVMBasicBlockRef go = em_new_bb(f, "edge"), out = em_new_bb(f, "edge_out");
     LLVMBuildCondBr(bd, ok, go, out);
     LLVMPositionBuilderAtEnd(bd, go);
-    em_store(f, LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), ""), ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
-    em_store(f, em_ptr_const(f, to->self), em_ptr_const(f, ctx->running), 0);
+    LLVMValueRef left1 = LLVMBuildSub(bd, left, LLVMConstInt(m->i32, 1, 0), "");
+    if (f->left_var)
+        LLVMBuildStore(bd, left1, f->left_var);
+    else
+        em_store(f, left1, ctxp, offsetof(struct jit_vcpu_ctx, chain_left));
+    if (j != f->member)   /* a trip back to this member: it is the running block already */
+        em_store(f, em_ptr_const(f, to->self), em_ptr_const(f, ctx->running), 0);
     /* Blocks begin with the state's pc at their start, as after a dispatcher exit. */
     if (f->b->info.pc_offset >= 0)
         em_state_set(f, (uint32_t)f->b->info.pc_offset, LLVMConstInt(m->i64, pc, 0));
@@ -253,6 +262,10 @@ static void leave(struct em_fn *f, LLVMValueRef pc, uint32_t cell)
         int j = member_at(f, LLVMConstIntGetZExtValue(pc));
         if (j >= 0 && f->b->info.chainable)
             hot = internal_edge(f, (uint32_t)j, LLVMConstIntGetZExtValue(pc));
+    }
+    if (f->func->heat && f->func->heat_at_exits) {
+        LLVMValueRef runs = count_heat(f);
+        hot = hot ? LLVMBuildOr(m->bd, hot, runs, "") : runs;
     }
     em_cache_flush(f, false);
     em_store(f, icount_plus(f, f->seen), f->cpu, EM_CPU(icount));

@@ -16,6 +16,8 @@ struct em_slot {
     bool written;                     /* some member sets it: flushed at sync points */
     bool dirty;                       /* set since the last flush on the member's main path */
     LLVMValueRef var;
+    uint64_t keep;                    /* bits no write in the function changes (see keep_bits) */
+    LLVMValueRef kept;                /* their value, read on entry */
 };
 
 struct em_fn {
@@ -35,6 +37,7 @@ struct em_fn {
     LLVMValueRef vm_epoch0;           /* the VM's code epoch when the function began */
     struct em_slot *slot;             /* cached state, sorted by offset (NULL: none) */
     uint32_t nslot;
+    LLVMValueRef left_var;            /* jit_vcpu_ctx.chain_left while cached (NULL: in memory) */
 };
 
 /* i8 pointer at byte offset off of base. */

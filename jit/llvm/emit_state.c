@@ -21,6 +21,33 @@ static int slot_cmp(const void *a, const void *b)
     return (int)x->w - (int)y->w;
 }
 
+/* The bits of field (off, w) that no write of the function changes, when every write
+ * derives from the field itself (interp_changed_bits) and no helper may rewrite state:
+ * those bits keep their entry value, and saying so lets LLVM see that a loop's flag
+ * updates do not depend on the last trip (arm64 NZCV in PSTATE), so it can sink them
+ * to the exits. 0 when nothing is known. */
+static uint64_t keep_bits(const struct em_func *fn, uint32_t off, unsigned w)
+{
+    if (w > 64)
+        return 0;
+    uint64_t all = w >= 64 ? ~0ull : (1ull << w) - 1, moved = 0;
+    for (uint32_t i = 0; i < fn->n && (moved & all) != all; i++) {
+        const struct interp_prog *p = &fn->member[i].prog;
+        uint32_t *def = interp_defs(p);
+        if (!def)
+            return 0;
+        for (uint32_t k = 0; k < p->count; k++) {
+            const struct interp_insn *in = &p->code[k];
+            if (in->op == IR_CALL && (ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE))
+                moved = ~0ull;
+            else if ((in->op == IR_SET || in->op == IX_SET64) && in->imm == off)
+                moved |= interp_changed_bits(p, def, in->a, off, w);
+        }
+        free(def);
+    }
+    return ~moved & all;
+}
+
 /* Every state access of every member, then keep the (offset, width) pairs no other
  * access overlaps. */
 bool em_cache_plan(struct em_fn *f)
@@ -28,9 +55,14 @@ bool em_cache_plan(struct em_fn *f)
     uint32_t cap = 0, n = 0;
     for (uint32_t i = 0; i < f->func->n; i++)
         cap += f->func->member[i].prog.count;
-    struct em_slot *all = calloc(cap ? cap : 1, sizeof(*all));
+    struct em_slot *all = calloc(cap + 1, sizeof(*all));
     if (!all)
         return false;
+    /* The pc too, where it is a field: edges inside the region set it on every trip
+     * and only exits and out-of-line code need it in the struct. */
+    int pc_off = f->func->member[0].info.pc_offset;
+    if (pc_off >= 0)
+        all[n++] = (struct em_slot){ .off = (uint32_t)pc_off, .w = 64, .written = true };
     for (uint32_t i = 0; i < f->func->n; i++) {
         const struct interp_prog *p = &f->func->member[i].prog;
         for (uint32_t k = 0; k < p->count; k++) {
@@ -65,8 +97,17 @@ bool em_cache_plan(struct em_fn *f)
     for (uint32_t i = 0; i < out; i++) {
         LLVMTypeRef t = em_ty(f, all[i].w == 1 ? 8 : all[i].w);
         all[i].var = LLVMBuildAlloca(bd, t, "");
-        LLVMBuildStore(bd, em_load(f, t, f->state, all[i].off), all[i].var);
+        LLVMValueRef v0 = em_load(f, t, f->state, all[i].off);
+        LLVMBuildStore(bd, v0, all[i].var);
+        all[i].keep = all[i].written && all[i].w > 1 ? keep_bits(f->func, all[i].off, all[i].w) : 0;
+        if (all[i].keep)
+            all[i].kept = LLVMBuildAnd(bd, v0, LLVMConstInt(t, all[i].keep, 0), "");
     }
+    /* The chain budget, for the same reason: written back where the function returns. */
+    const struct jit_vcpu_ctx *ctx = f->func->member[0].ctx;
+    f->left_var = LLVMBuildAlloca(bd, f->m->i32, "");
+    LLVMBuildStore(bd, em_load(f, f->m->i32, em_ptr_const(f, ctx), offsetof(struct jit_vcpu_ctx, chain_left)),
+                   f->left_var);
     return true;
 }
 
@@ -99,6 +140,10 @@ void em_state_set(struct em_fn *f, uint32_t off, LLVMValueRef v)
     struct em_slot *s = f->slot ? find(f, off, w) : NULL;
     if (w == 1)
         v = LLVMBuildZExt(bd, v, f->m->i8, "");
+    if (s && s->keep) {   /* the same value, spelled so that the kept bits are visibly invariant */
+        LLVMTypeRef t = LLVMTypeOf(v);
+        v = LLVMBuildOr(bd, LLVMBuildAnd(bd, v, LLVMConstInt(t, ~s->keep, 0), ""), s->kept, "");
+    }
     if (s) {
         LLVMBuildStore(bd, v, s->var);
         s->dirty = true;

@@ -177,13 +177,6 @@ void llvm_engine_destroy(struct llvm_engine *e)
     free(e);
 }
 
-static uint64_t cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void fn_name(char *out, size_t len, uint64_t unit, unsigned i)
 {
     snprintf(out, len, "anyhv_u%llu_b%u", (unsigned long long)unit, i);
@@ -264,12 +257,12 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
     bool emitted[n ? n : 1];
     memset(fns, 0, n * sizeof(*fns));
     *code_bytes = 0;
-    uint64_t t[4] = { e->debug ? cpu_ns() : 0 };
+    uint64_t t[4] = { e->debug ? jit_thread_cpu_ns() : 0 };
     LLVMModuleRef mod = build_module(e, unit, funcs, n, opt, emitted);
     if (!mod)
         return NULL;
     if (e->debug)
-        t[1] = cpu_ns();
+        t[1] = jit_thread_cpu_ns();
     LLVMMemoryBufferRef obj = NULL;
     char *msg = NULL;
     bool bad = LLVMTargetMachineEmitToMemoryBuffer(e->tm[opt], mod, LLVMObjectFile, &msg, &obj);
@@ -282,7 +275,7 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
     }
     *code_bytes = LLVMGetBufferSize(obj);
     if (e->debug)
-        t[2] = cpu_ns();
+        t[2] = jit_thread_cpu_ns();
     struct llvm_unit *u = calloc(1, sizeof(*u));
     if (!u) {
         LLVMDisposeMemoryBuffer(obj);
@@ -307,9 +300,12 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
         }
     }
     if (e->debug) {
-        t[3] = cpu_ns();
-        fprintf(stderr, "anyhv jit: unit %llu: IR %.2f ms, codegen %.2f ms, link and lookup %.2f ms\n",
-                (unsigned long long)unit, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6);
+        t[3] = jit_thread_cpu_ns();
+        fprintf(stderr,
+                "anyhv jit: unit %llu of %u %s function(s): %.2f ms (IR %.2f, codegen %.2f, link and lookup %.2f), "
+                "%zu bytes\n",
+                (unsigned long long)unit, n, opt == LLVM_OPT_HOT ? "hot" : "warm", (t[3] - t[0]) / 1e6,
+                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, *code_bytes);
     }
     if (!got) {
         llvm_unit_free(e, u);

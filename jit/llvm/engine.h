@@ -6,8 +6,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "jit/jit.h"
+
+/* CPU time of the calling thread: compile cost is measured in it, what the compiler
+ * costs whatever else the machine is doing. */
+static inline uint64_t jit_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* A block as the compile thread sees it: a private copy of its program, and the
  * addresses its code refers to (they outlive the code: see jit_block_release). */
@@ -28,6 +38,7 @@ struct em_func {
     uint32_t n;
     bool cache_state;
     uint32_t *heat;             /* counted on every edge back to member 0, or NULL */
+    bool heat_at_exits;         /* a block alone: counted on every exit instead */
     uint32_t heat_limit;        /* the trip that returns to the dispatcher (promotion) */
 };
 

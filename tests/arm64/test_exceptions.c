@@ -119,6 +119,46 @@ Test(arm64_exceptions, sp_is_banked_by_mode)
     a64_vm_teardown(&vm);
 }
 
+/* The system registers translated EL1 code reads inline (no helper): values and the
+ * UNDEFINED read of SP_EL0 while SP_EL0 is the selected stack. */
+Test(arm64_exceptions, inline_system_register_reads)
+{
+    a64_vm_setup(&vm, RAM_BASE, RAM_SIZE);
+    a64_set_sys(&vm, HV_SYS_REG_SP_EL0, 0x1234);
+    a64_set_sys(&vm, HV_SYS_REG_TPIDR_EL1, 0xabcd0000ull);
+    uint32_t code[] = {
+        0xd5384102u,   /* mrs x2, sp_el0 */
+        0xd538d083u,   /* mrs x3, tpidr_el1 */
+        0xd53b4204u,   /* mrs x4, nzcv */
+        0xd53b4225u,   /* mrs x5, daif */
+        0xd5384246u,   /* mrs x6, currentel */
+        0xd4000002u,   /* hvc #0 */
+    };
+    uint32_t vec = 0xd4000022u;   /* hvc #1 at VBAR + 0x000 (current EL, SP_EL0) */
+    memcpy(vm.mem, code, sizeof(code));
+    memcpy(vm.mem + 0x1000, &vec, 4);
+    a64_set_sys(&vm, HV_SYS_REG_VBAR_EL1, RAM_BASE + 0x1000);
+    a64_set(&vm, HV_REG_PC, RAM_BASE);
+    a64_set(&vm, HV_REG_CPSR, 0x600003c5u);   /* Z, C, DAIF masked, EL1h */
+    uint64_t esr = a64_run_exception(&vm);
+    cr_assert_eq(ESR_EC(esr), EC_HVC);
+    cr_expect_eq(ESR_ISS(esr), 0);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X2), 0x1234);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X3), 0xabcd0000ull);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X4), 0x60000000u);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X5), 0x3c0u);
+    cr_expect_eq(a64_reg(&vm, HV_REG_X6), 4u, "CurrentEL = EL1");
+    /* EL1t: SP_EL0 is the stack in use, MRS SP_EL0 is UNDEFINED (EC 0), ELR on it. */
+    a64_set(&vm, HV_REG_PC, RAM_BASE);
+    a64_set(&vm, HV_REG_CPSR, 0x3c4u);
+    esr = a64_run_exception(&vm);
+    cr_assert_eq(ESR_EC(esr), EC_HVC);
+    cr_expect_eq(ESR_ISS(esr), 1, "taken to the vector");
+    cr_expect_eq(a64_sys(&vm, HV_SYS_REG_ESR_EL1), ESR(0u, 0));
+    cr_expect_eq(a64_sys(&vm, HV_SYS_REG_ELR_EL1), RAM_BASE);
+    a64_vm_teardown(&vm);
+}
+
 Test(arm64_exceptions, sp_alignment_check_follows_sctlr_sa)
 {
     a64_vm_setup(&vm, RAM_BASE, RAM_SIZE);

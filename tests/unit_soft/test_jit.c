@@ -373,10 +373,11 @@ Test(jit, random_blocks_match_the_interpreter, .timeout = 600)
 /* A loop of 2000 iterations through the dispatcher, first interpreted, then (once the
  * compile thread delivers) compiled: the same sum, exit and exact instruction count
  * as the interpreter alone gives. */
-static void run_loop(uint64_t iters, bool want_promoted, uint64_t *sum, uint64_t *icount, uint64_t *compiled_runs, uint64_t *promoted)
+static void run_loop_at(uint32_t at, uint64_t iters, bool want_promoted, uint64_t *sum, uint64_t *icount,
+                        uint64_t *compiled_runs, uint64_t *promoted)
 {
     start();
-    uint8_t *p = t.ram + CODE;
+    uint8_t *p = t.ram + at;
     p = toy_movi(p, 1, (int32_t)iters);
     p = toy_movi(p, 2, 0);
     p = toy_emit(p, TOY_ADD, 2, 1, 0);
@@ -386,7 +387,7 @@ static void run_loop(uint64_t iters, bool want_promoted, uint64_t *sum, uint64_t
     for (unsigned tries = 0; tries < 200; tries++) {
         /* Again from the top until the compiled code ran part of the loop (and, when
          * asked for, until the optimised region replaced the warm one). */
-        toy_regs(&t)->rip = CODE;
+        toy_regs(&t)->rip = at;
         uint64_t before = t.vcpu->icount;
         cr_assert_eq(vcpu_run(t.vcpu, BACKEND_NO_DEADLINE), HV_SUCCESS);
         *icount = t.vcpu->exit.icount - before;
@@ -403,6 +404,12 @@ static void run_loop(uint64_t iters, bool want_promoted, uint64_t *sum, uint64_t
     *sum = t.vcpu->exit.u.pio.data;
     toy_vm_destroy(&t);
     memset(&t, 0, sizeof(t));
+}
+
+static void run_loop(uint64_t iters, bool want_promoted, uint64_t *sum, uint64_t *icount, uint64_t *compiled_runs,
+                     uint64_t *promoted)
+{
+    run_loop_at(CODE, iters, want_promoted, sum, icount, compiled_runs, promoted);
 }
 
 Test(jit, a_running_loop_tiers_up_with_identical_results, .init = setup, .fini = teardown)
@@ -438,5 +445,25 @@ Test(jit, a_hot_region_is_promoted_with_identical_results, .init = setup, .fini 
     cr_expect_eq(sum[0], iters * (iters + 1) / 2);
     cr_expect_eq(sum[1], sum[0]);
     cr_expect_eq(icount[0], 2 + iters * 3 + 1, "instructions retired by one interpreted run");
+    cr_expect_eq(icount[1], icount[0], "instructions retired by the run that was promoted");
+}
+
+/* The same loop placed so that its block crosses a page: no region forms, the block is
+ * compiled alone, counts its runs where it leaves, and is optimised alone at its heat
+ * limit, with the same results and counts. */
+Test(jit, a_hot_block_alone_is_promoted_with_identical_results, .init = setup, .fini = teardown)
+{
+    cr_assert(jit_supported(), "this build has no compiled tier");
+    const uint64_t iters = 300000;
+    const uint32_t at = CODE + 0x1000u - 32u;   /* the loop's ADD, ADDI | JNZ straddle the page end */
+    uint64_t sum[2], icount[2], compiled[2], promoted[2];
+    setenv("ANYHV_JIT", "off", 1);
+    run_loop_at(at, iters, false, &sum[0], &icount[0], &compiled[0], &promoted[0]);
+    setenv("ANYHV_JIT", "on", 1);
+    setenv("ANYHV_JIT_THRESHOLD", "16", 1);
+    run_loop_at(at, iters, true, &sum[1], &icount[1], &compiled[1], &promoted[1]);
+    cr_expect_gt(promoted[1], 0, "the hot block was never optimised");
+    cr_expect_eq(sum[0], iters * (iters + 1) / 2);
+    cr_expect_eq(sum[1], sum[0]);
     cr_expect_eq(icount[1], icount[0], "instructions retired by the run that was promoted");
 }

@@ -99,9 +99,8 @@ void det_free(struct vm *vm)
     vm->det = NULL;
 }
 
-hv_return_t anyhv_set_deterministic(bool enable)
+static hv_return_t set_deterministic_held(struct vm *vm, bool enable)
 {
-    struct vm *vm = vm_current();
     if (!vm) {
         atomic_store(&det_requested, enable);
         atomic_store(&det_requested_set, true);
@@ -109,6 +108,8 @@ hv_return_t anyhv_set_deterministic(bool enable)
     }
     if (vm->be->kind != BACKEND_SOFT)
         return enable ? HV_UNSUPPORTED : HV_SUCCESS;
+    /* vcpu_run sets `ran` under the same lock: no run starts with a scheduler that
+     * this call is about to free. */
     pthread_mutex_lock(&vm->lock);
     hv_return_t r = HV_SUCCESS;
     if (atomic_load(&vm->ran))
@@ -121,10 +122,26 @@ hv_return_t anyhv_set_deterministic(bool enable)
     return r;
 }
 
+hv_return_t anyhv_set_deterministic(bool enable)
+{
+    hv_return_t r = set_deterministic_held(vm_hold(), enable);
+    vm_release();
+    return r;
+}
+
 bool anyhv_is_deterministic(void)
 {
-    struct vm *vm = vm_current();
-    return vm ? vm->det != NULL : det_wanted();
+    struct vm *vm = vm_hold();
+    bool det;
+    if (vm) {
+        pthread_mutex_lock(&vm->lock);
+        det = vm->det != NULL;
+        pthread_mutex_unlock(&vm->lock);
+    } else {
+        det = det_wanted();
+    }
+    vm_release();
+    return det;
 }
 
 uint64_t vcpu_guest_ns(const struct vcpu *v, uint64_t icount)

@@ -34,10 +34,14 @@ hv_return_t anyhv_set_backend(anyhv_backend_t backend)
 {
     if (backend != ANYHV_BACKEND_AUTO && backend != ANYHV_BACKEND_KVM && backend != ANYHV_BACKEND_SOFT)
         return HV_BAD_ARGUMENT;
-    if (vm_current())
-        return HV_BUSY;
-    backend_request((enum backend_kind)backend);
-    return HV_SUCCESS;
+    /* Held: hv_vm_create (which reads the request) cannot run meanwhile. */
+    hv_return_t r = HV_BUSY;
+    if (!vm_hold()) {
+        backend_request((enum backend_kind)backend);
+        r = HV_SUCCESS;
+    }
+    vm_release();
+    return r;
 }
 
 anyhv_backend_t anyhv_get_backend(void)

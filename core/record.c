@@ -20,6 +20,7 @@
 #include <anyhv/anyhv.h>
 #include <anyhv/record.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,17 @@ struct recorder {
 
 static struct recorder *rec_of(struct vm *vm)
 {
-    return vm->rec;
+    return atomic_load(&vm->rec);
+}
+
+static bool any_running(struct vm *vm)
+{
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v && atomic_load(&v->running))
+            return true;
+    }
+    return false;
 }
 
 /* ---- shadows ---- */
@@ -310,7 +321,9 @@ static bool shape(struct vm *vm, struct recorder *r, struct rec_header *h, uint3
     h->version = REC_VERSION;
     h->flavour = vm->arch;
     r->state_size = vm->arch == GUEST_X86_64 ? sizeof(struct x86_state) : sizeof(struct a64_state);
-    r->ext_size = vm->arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
+    /* The Intel part up to client_cancel, its last field: other threads set that flag
+     * (hv_vcpu_interrupt) while the vCPU runs, and it is not state the client gave. */
+    r->ext_size = vm->arch == GUEST_X86_64 ? offsetof(struct vcpu_x86_ext, client_cancel) : sizeof(struct vcpu_a64_ext);
     r->dev_size = vm->devstate ? vm->devstate->size(vm) : 0;
     h->state_size = (uint32_t)r->state_size;
     h->ext_size = (uint32_t)r->ext_size;
@@ -368,9 +381,8 @@ static hv_return_t load_log(const char *path, struct recorder *r, const struct r
     return HV_SUCCESS;
 }
 
-static hv_return_t start(const char *path, uint32_t flags, bool replay)
+static hv_return_t start_held(struct vm *vm, const char *path, uint32_t flags, bool replay)
 {
-    struct vm *vm = vm_current();
     if (!path || !vm || (flags & ~(uint32_t)ANYHV_RECORD_GUEST_MEMORY))
         return HV_BAD_ARGUMENT;
     if (!vm->det)
@@ -399,6 +411,14 @@ static hv_return_t start(const char *path, uint32_t flags, bool replay)
     return ret;
 }
 
+/* Held for the whole call: hv_vm_destroy cannot free the VM under it. */
+static hv_return_t start(const char *path, uint32_t flags, bool replay)
+{
+    hv_return_t ret = start_held(vm_hold(), path, flags, replay);
+    vm_release();
+    return ret;
+}
+
 hv_return_t anyhv_record_start(const char *path, uint32_t flags)
 {
     return start(path, flags, false);
@@ -409,19 +429,32 @@ hv_return_t anyhv_replay_start(const char *path, uint32_t flags)
     return start(path, flags, true);
 }
 
-hv_return_t anyhv_record_finish(void)
+static hv_return_t finish_held(struct vm *vm)
 {
-    struct vm *vm = vm_current();
-    if (!vm || !vm->rec)
+    if (!vm)
         return HV_BAD_ARGUMENT;
     pthread_mutex_lock(&vm->lock);
-    struct recorder *r = vm->rec;
-    vm->rec = NULL;
-    hv_return_t ret = r->diverged ? HV_ERROR : HV_SUCCESS;
-    if (r->f && fflush(r->f) != 0)
+    /* A running vCPU reads vm->rec at its entry and exit without a lock, after it
+     * marked itself running: taking the log away first and then looking for running
+     * vCPUs, one of the two sides sees the other, so a log still in use is put back. */
+    struct recorder *r = atomic_exchange(&vm->rec, NULL);
+    if (r && any_running(vm)) {
+        atomic_store(&vm->rec, r);
+        pthread_mutex_unlock(&vm->lock);
+        return HV_BUSY;
+    }
+    hv_return_t ret = !r ? HV_BAD_ARGUMENT : r->diverged ? HV_ERROR : HV_SUCCESS;
+    if (r && r->f && fflush(r->f) != 0)
         ret = HV_ERROR;
     rec_free(r);
     pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+hv_return_t anyhv_record_finish(void)
+{
+    hv_return_t ret = finish_held(vm_hold());
+    vm_release();
     return ret;
 }
 

@@ -133,8 +133,8 @@ struct writer {
 
 static void put(struct writer *w, const void *p, size_t n)
 {
-    if (!n)
-        return;   /* p may be NULL (no client data) */
+    if (n == 0)
+        return;   /* no client data: p may be NULL, which fwrite must not see */
     w->hash = fnv(w->hash, p, n);
     if (w->ok && fwrite(p, 1, n, w->f) != n)
         w->ok = false;
@@ -250,9 +250,8 @@ static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t c
     return HV_SUCCESS;
 }
 
-hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t client_len)
+static hv_return_t save_held(struct vm *vm, const char *path, const void *client, size_t client_len)
 {
-    struct vm *vm = vm_current();
     snap_err[0] = 0;
     if (!path || !vm || client_len > ANYHV_SNAPSHOT_CLIENT_MAX || (client_len && !client))
         return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client data)");
@@ -266,6 +265,14 @@ hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t 
     pthread_mutex_unlock(&vm->lock);
     if (fclose(f) != 0 && r == HV_SUCCESS)
         r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
+    return r;
+}
+
+/* Both calls hold the VM throughout: hv_vm_destroy waits for them. */
+hv_return_t anyhv_vm_snapshot_save(const char *path, const void *client, size_t client_len)
+{
+    hv_return_t r = save_held(vm_hold(), path, client, client_len);
+    vm_release();
     return r;
 }
 
@@ -503,9 +510,9 @@ static hv_return_t read_file(const char *path, uint8_t **buf, uint64_t *len)
     return r;
 }
 
-hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t client_max, size_t *client_len)
+static hv_return_t restore_held(struct vm *vm, const char *path, void *client, size_t client_max,
+                                size_t *client_len)
 {
-    struct vm *vm = vm_current();
     snap_err[0] = 0;
     if (!path || !vm || (client_max && !client))
         return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client buffer)");
@@ -520,5 +527,12 @@ hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t cli
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     free(buf);
+    return r;
+}
+
+hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t client_max, size_t *client_len)
+{
+    hv_return_t r = restore_held(vm_hold(), path, client, client_max, client_len);
+    vm_release();
     return r;
 }

@@ -23,7 +23,8 @@ static void *state_alloc(enum guest_arch arch)
     return p;
 }
 
-static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_t *id)
+static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_init_fn init, void *arg,
+                                    uint32_t *id)
 {
     if (!id || !vm || vm->arch != arch)
         return HV_BAD_ARGUMENT;
@@ -54,6 +55,10 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, uint32_
     ret = vm->be->vcpu_create(v);
     if (ret != HV_SUCCESS)
         goto fail;
+    /* Its initial state is written before other threads can find it (snapshots, the
+     * GIC's view of every vCPU's affinity). */
+    if (init)
+        init(v, arg);
     atomic_store(&vm->vcpus[slot], v);
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
@@ -77,11 +82,16 @@ void vcpu_adopt(struct vcpu *v)
     owned_here = owned;
 }
 
-hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
+hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id)
 {
-    hv_return_t ret = vcpu_create_held(vm_hold(), arch, id);
+    hv_return_t ret = vcpu_create_held(vm_hold(), arch, init, arg, id);
     vm_release();
     return ret;
+}
+
+hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
+{
+    return vcpu_create_init(arch, NULL, NULL, id);
 }
 
 /* The lookup needs no lock: see owned[]. */
@@ -95,28 +105,38 @@ hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
     return HV_SUCCESS;
 }
 
-hv_return_t vcpu_destroy(uint32_t id)
+/* The caller holds the VM: det_vcpu_gone still uses it once the count has dropped
+ * (and a personality may hold it around a lock of its own). */
+hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id, vcpu_fini_fn fini, void *arg)
 {
     struct vcpu *v;
     hv_return_t ret = vcpu_get_owned(id, &v);
     if (ret != HV_SUCCESS)
         return ret;
+    if (v->vm != vm)   /* an owned vCPU pins its VM, so the held one is its own */
+        return HV_BAD_ARGUMENT;
     owned[id] = NULL;
-    struct vm *vm = v->vm;
-    vm_hold();   /* det_vcpu_gone still uses the VM once the count has dropped */
     pthread_mutex_lock(&vm->lock);
     atomic_store(&vm->vcpus[id], NULL);
     vm->vcpu_count--;
+    if (fini)
+        fini(v, arg);
     vm->be->vcpu_destroy(v);
     pthread_mutex_unlock(&vm->lock);
     det_vcpu_gone(v);
-    vm_release();
     free(v->st.x86);
     free(v);
     return HV_SUCCESS;
 }
 
-static hv_return_t cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
+hv_return_t vcpu_destroy(uint32_t id)
+{
+    hv_return_t ret = vcpu_destroy_held(vm_hold(), id, NULL, NULL);
+    vm_release();
+    return ret;
+}
+
+hv_return_t vcpu_cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
 {
     if (!vm || !ids || count == 0)
         return HV_BAD_ARGUMENT;
@@ -131,6 +151,9 @@ static hv_return_t cancel_held(struct vm *vm, const uint64_t *ids, uint32_t coun
     }
     for (uint32_t i = 0; i < count; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[ids[i]]);
+        /* The Intel device loop (intr_run) tells the client's exits from its kicks. */
+        if (vm->arch == GUEST_X86_64 && vm->intr)
+            atomic_store(&v->ext.x86.client_cancel, true);
         atomic_fetch_or(&v->requests, VCPU_REQ_CANCEL);
         vm->be->cancel(v);
     }
@@ -141,7 +164,7 @@ out:
 
 hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
 {
-    hv_return_t ret = cancel_held(vm_hold(), ids, count);
+    hv_return_t ret = vcpu_cancel_held(vm_hold(), ids, count);
     vm_release();
     return ret;
 }
@@ -165,12 +188,17 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
     struct vm *vm = vcpu->vm;
+    /* The VM's first run fixes deterministic mode: under the VM lock, so that
+     * anyhv_set_deterministic either finished changing vm->det or sees `ran`. */
+    if (!atomic_load_explicit(&vm->ran, memory_order_relaxed)) {
+        pthread_mutex_lock(&vm->lock);
+        atomic_store(&vm->ran, true);
+        pthread_mutex_unlock(&vm->lock);
+    }
     uint64_t start = vm->det ? 0 : clock_host_ticks();
     atomic_store(&vcpu->running, true);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
-    if (!atomic_load_explicit(&vm->ran, memory_order_relaxed))
-        atomic_store(&vm->ran, true);
     hv_return_t ret = vm->det ? det_vcpu_run(vcpu, deadline_ns) : vm->be->vcpu_run(vcpu, deadline_ns);
     debug_note_run(vcpu);
     atomic_store(&vcpu->running, false);

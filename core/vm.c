@@ -100,7 +100,11 @@ hv_return_t vm_create(const struct vm_params *params)
         goto out;
     }
     ret = be->vm_create(vm);
-    if (ret == HV_SUCCESS && be->kind == BACKEND_SOFT && det_wanted() && (ret = det_enable(vm)) != HV_SUCCESS)
+    if (ret == HV_SUCCESS && be->kind == BACKEND_SOFT && det_wanted())
+        ret = det_enable(vm);
+    if (ret == HV_SUCCESS && params->setup)
+        ret = params->setup(vm);
+    if (ret != HV_SUCCESS && vm->be_data)
         be->vm_destroy(vm);
     if (ret != HV_SUCCESS) {
         vm_free(vm);

@@ -50,6 +50,7 @@ struct vcpu_x86_ext {
     bool entry_refused;            /* the last run could not enter the guest */
     void *lapic;                   /* in-framework local APIC (struct x86_lapic) or NULL */
     uint64_t intr_client_cpu_based;  /* the client's processor controls during an APIC run */
+    /* Last: record.c logs the fields before it (other threads write this one). */
     _Atomic bool client_cancel;    /* hv_vcpu_interrupt asked for this vCPU's exit */
 };
 
@@ -137,6 +138,9 @@ struct vm_devstate_ops {
     size_t (*size)(struct vm *vm);
     void (*save)(struct vm *vm, void *out);         /* size() bytes */
     bool (*restore)(struct vm *vm, const void *in, size_t size, bool apply, char *err, size_t errlen);
+    /* The devices' lock (held across anyhv_vm_fork, so no child starts with it taken
+     * by a thread it does not have). */
+    pthread_mutex_t *(*lock)(struct vm *vm);
 };
 
 struct vm {
@@ -145,7 +149,17 @@ struct vm {
     void *irqchip_data;
     const struct backend_ops *be;
     void *be_data;
-    pthread_mutex_t lock;          /* map changes and the vCPU table */
+    /* Map changes and the vCPU table. Lock order, the same on every path (a path
+     * that needs an outer lock while holding an inner one drops the inner first):
+     *   1. the VM's lifetime lock (vm_hold, read side; hv_vm_create/destroy write)
+     *   2. vm->lock
+     *   3. one device lock: the Intel devices' x86_intr.lock or the GIC's gic.lock
+     *   4. leaf locks taken under any of these and taking nothing themselves: the
+     *      deterministic scheduler's det_sched.lock, the backends' own (KVM gate,
+     *      soft wait/code-page locks, the JIT engine's), the host clock's.
+     * A snapshot holds vm->lock and takes the device lock to save the devices; a
+     * vCPU's teardown takes the device lock under vm->lock (vcpu_destroy_held's fini). */
+    pthread_mutex_t lock;
     struct pmap *spaces[ANYHV_MAX_SPACES];
     struct vcpu *_Atomic vcpus[ANYHV_MAX_VCPUS];
     uint32_t vcpu_count;
@@ -159,7 +173,7 @@ struct vm {
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
     const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
-    struct recorder *rec;          /* input record or replay (record.c), or NULL */
+    struct recorder *_Atomic rec;  /* input record or replay (record.c), or NULL */
     /* The VM time of v's next in-framework timer expiry (UINT64_MAX: none), for an
      * idle vCPU's credit in deterministic mode (the Intel APIC sets it); or NULL. */
     uint64_t (*timer_due_ns)(struct vcpu *v);
@@ -171,6 +185,9 @@ struct vm_params {
     uint32_t ipa_bits;
     uint64_t granule;
     uint64_t options;
+    /* The personality's own parts of a new VM (the Intel in-framework devices), made
+     * before any other call can see the VM; NULL when there are none. */
+    hv_return_t (*setup)(struct vm *vm);
 };
 
 hv_return_t vm_create(const struct vm_params *params);
@@ -192,14 +209,25 @@ hv_return_t vm_protect(uint32_t space, uint64_t gpa, uint64_t size, uint64_t fla
 /* Create a vCPU owned by the calling thread, in a VM of guest architecture `arch`
  * (HV_BAD_ARGUMENT without one). */
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id);
+/* The same with the personality's initial state: init(v, arg) runs before the vCPU
+ * is published, under the VM lock (plain state writes only, no locks). */
+typedef void (*vcpu_init_fn)(struct vcpu *v, void *arg);
+hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id);
 /* The calling thread takes v over (vm_fork.c: the child of a fork). */
 void vcpu_adopt(struct vcpu *v);
-/* Destroy; only from the owning thread. */
+/* Destroy; only from the owning thread. The _held form for a caller that holds the
+ * VM (vm_hold): fini(v, arg), when given, runs under vm->lock right after the vCPU
+ * left the table and before it is freed, so a personality can detach what its
+ * devices reach under their own lock (taken inside vm->lock, as the order says). */
+typedef void (*vcpu_fini_fn)(struct vcpu *v, void *arg);
 hv_return_t vcpu_destroy(uint32_t id);
+hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id, vcpu_fini_fn fini, void *arg);
 /* The vCPU `id` if it exists and the caller owns it; else the API error to return. */
 hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out);
-/* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt). */
+/* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt); the
+ * _held form for a caller that holds the VM (vm_hold) for more than this. */
 hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count);
+hv_return_t vcpu_cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count);
 
 /* Make the struct copy of `groups` current (one backend call at most). */
 hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);

@@ -157,7 +157,15 @@ static hv_return_t fork_locked(struct vm *vm, pid_t *pid)
         return r;
     if (pipe(fds) != 0)
         return HV_NO_RESOURCES;
+    /* Another thread may be inside a device call: the child, which has only this
+     * thread, would find the device lock taken forever. Taken under vm->lock, as the
+     * lock order says (core/vm.h). */
+    pthread_mutex_t *devlock = vm->devstate ? vm->devstate->lock(vm) : NULL;
+    if (devlock)
+        pthread_mutex_lock(devlock);
     pid_t child = fork();
+    if (devlock)
+        pthread_mutex_unlock(devlock);
     if (child < 0) {
         close(fds[0]);
         close(fds[1]);

@@ -100,12 +100,16 @@ static const struct {
 
 bool x86_cpuid_avx512(void)
 {
-    static int on = -1;   /* read once: the model must not change under a running guest */
-    if (on < 0) {
+    /* Read once: the model must not change under a running guest. Atomic: vCPU
+     * threads translating at the same time may each be the first. */
+    static _Atomic int on = -1;
+    int v = atomic_load_explicit(&on, memory_order_relaxed);
+    if (v < 0) {
         const char *e = getenv("ANYHV_X86_AVX512");
-        on = e && e[0] == '1';
+        v = e && e[0] == '1';
+        atomic_store_explicit(&on, v, memory_order_relaxed);
     }
-    return on == 1;
+    return v == 1;
 }
 
 uint64_t x86_xstate_supported(void)

@@ -106,8 +106,20 @@ ir_u128 interp_rmw(struct soft_cpu *cpu, uint64_t va, unsigned size, uint32_t ac
 {
     uint8_t *p = mmu_rmw_ptr(cpu, va, size, access, 0);
     if (p) {
+        /* The first guess is read atomically where the width allows (another vCPU may
+         * be changing the word); the CAS loop corrects any guess. */
         ir_u128 old = 0;
-        memcpy(&old, p, size);
+        bool aligned = ((uintptr_t)p & (size - 1)) == 0;
+        if (aligned && size == 8)
+            old = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
+        else if (aligned && size == 4)
+            old = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
+        else if (aligned && size == 2)
+            old = __atomic_load_n((uint16_t *)p, __ATOMIC_RELAXED);
+        else if (size == 1)
+            old = __atomic_load_n(p, __ATOMIC_RELAXED);
+        else
+            memcpy(&old, p, size);
         while (!host_cas(p, size, &old, rmw_apply(kind, old, operand, size)))
             ;
         return old;

@@ -241,10 +241,13 @@ static struct gic *gic_new(const struct a64_gic_config *c)
     return g;
 }
 
-hv_return_t hv_gic_create(hv_gic_config_t gic_config)
+/* The VM-level calls run as <name>_held(vm_hold(), ...) then vm_release(): any
+ * thread may make them, and hv_vm_destroy waits until they finish (after it, they
+ * see no VM). Calls on an owned vCPU reach the GIC through the vCPU's VM, which the
+ * vCPU pins. */
+static hv_return_t gic_create_held(struct vm *vm, hv_gic_config_t gic_config)
 {
     struct a64_gic_config *c = config_of(gic_config);
-    struct vm *vm = vm_current();
     if (!vm || vm->arch != GUEST_ARM64 || !c || !config_valid(c))
         return HV_BAD_ARGUMENT;
     if (strcmp(vm->be->name, "soft") != 0)
@@ -269,9 +272,16 @@ hv_return_t hv_gic_create(hv_gic_config_t gic_config)
     return ret;
 }
 
-hv_return_t hv_gic_reset(void)
+hv_return_t hv_gic_create(hv_gic_config_t gic_config)
 {
-    struct gic *g = gic_of(vm_current());
+    hv_return_t ret = gic_create_held(vm_hold(), gic_config);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t gic_reset_held(struct vm *vm)
+{
+    struct gic *g = gic_of(vm);
     if (!g)
         return HV_NO_DEVICE;
     pthread_mutex_lock(&g->lock);
@@ -280,9 +290,16 @@ hv_return_t hv_gic_reset(void)
     return HV_SUCCESS;
 }
 
-hv_return_t hv_gic_set_spi(uint32_t intid, bool level)
+hv_return_t hv_gic_reset(void)
 {
-    struct gic *g = gic_of(vm_current());
+    hv_return_t ret = gic_reset_held(vm_hold());
+    vm_release();
+    return ret;
+}
+
+static hv_return_t set_spi_held(struct vm *vm, uint32_t intid, bool level)
+{
+    struct gic *g = gic_of(vm);
     if (!g)
         return HV_NO_DEVICE;
     if (intid < GIC_SPI_BASE || intid >= GIC_NR_IRQS ||
@@ -294,11 +311,18 @@ hv_return_t hv_gic_set_spi(uint32_t intid, bool level)
     return HV_SUCCESS;
 }
 
+hv_return_t hv_gic_set_spi(uint32_t intid, bool level)
+{
+    hv_return_t ret = set_spi_held(vm_hold(), intid, level);
+    vm_release();
+    return ret;
+}
+
 #define MSI_SETSPI_NSR 0x40u
 
-hv_return_t hv_gic_send_msi(hv_ipa_t address, uint32_t intid)
+static hv_return_t send_msi_held(struct vm *vm, hv_ipa_t address, uint32_t intid)
 {
-    struct gic *g = gic_of(vm_current());
+    struct gic *g = gic_of(vm);
     if (!g)
         return HV_NO_DEVICE;
     if (!g->msi_enabled || address != g->msi_base + MSI_SETSPI_NSR)
@@ -309,7 +333,23 @@ hv_return_t hv_gic_send_msi(hv_ipa_t address, uint32_t intid)
     return ok ? HV_SUCCESS : HV_BAD_ARGUMENT;
 }
 
+hv_return_t hv_gic_send_msi(hv_ipa_t address, uint32_t intid)
+{
+    hv_return_t ret = send_msi_held(vm_hold(), address, intid);
+    vm_release();
+    return ret;
+}
+
 /* ---- state ---- */
+
+/* The VM's vCPU count, read under its lock (before the GIC's: never both). */
+static uint32_t vcpu_count_of(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    uint32_t n = vm->vcpu_count;
+    pthread_mutex_unlock(&vm->lock);
+    return n;
+}
 
 static struct a64_gic_state *state_of(hv_gic_state_t s)
 {
@@ -317,9 +357,8 @@ static struct a64_gic_state *state_of(hv_gic_state_t s)
     return p && p->obj.kind == A64_OBJ_GIC_STATE ? p : NULL;
 }
 
-hv_gic_state_t hv_gic_state_create(void)
+static hv_gic_state_t state_create_held(struct vm *vm)
 {
-    struct vm *vm = vm_current();
     struct gic *g = gic_of(vm);
     if (!g)
         return NULL;
@@ -330,10 +369,18 @@ hv_gic_state_t hv_gic_state_create(void)
     s->obj.kind = A64_OBJ_GIC_STATE;
     atomic_init(&s->obj.refs, 1);
     s->size = size;
+    uint32_t vcpus = vcpu_count_of(vm);
     pthread_mutex_lock(&g->lock);
-    gic_state_save(g, vm->vcpu_count, s->data);
+    gic_state_save(g, vcpus, s->data);
     pthread_mutex_unlock(&g->lock);
     return (hv_gic_state_t)s;
+}
+
+hv_gic_state_t hv_gic_state_create(void)
+{
+    hv_gic_state_t s = state_create_held(vm_hold());
+    vm_release();
+    return s;
 }
 
 hv_return_t hv_gic_state_get_size(hv_gic_state_t state, size_t *size)
@@ -354,16 +401,23 @@ hv_return_t hv_gic_state_get_data(hv_gic_state_t state, void *state_data)
     return HV_SUCCESS;
 }
 
-hv_return_t hv_gic_set_state(const void *gic_state_data, size_t gic_state_size)
+static hv_return_t set_state_held(struct vm *vm, const void *gic_state_data, size_t gic_state_size)
 {
-    struct vm *vm = vm_current();
     struct gic *g = gic_of(vm);
     if (!g)
         return HV_NO_DEVICE;
     if (!gic_state_data)
         return HV_BAD_ARGUMENT;
+    uint32_t vcpus = vcpu_count_of(vm);
     pthread_mutex_lock(&g->lock);
-    bool ok = gic_state_load(g, vm->vcpu_count, gic_state_data, gic_state_size);
+    bool ok = gic_state_load(g, vcpus, gic_state_data, gic_state_size);
     pthread_mutex_unlock(&g->lock);
     return ok ? HV_SUCCESS : HV_BAD_ARGUMENT;
+}
+
+hv_return_t hv_gic_set_state(const void *gic_state_data, size_t gic_state_size)
+{
+    hv_return_t ret = set_state_held(vm_hold(), gic_state_data, gic_state_size);
+    vm_release();
+    return ret;
 }

@@ -17,9 +17,12 @@ static unsigned dist_width(uint32_t reg)
     return reg >= GICD_IROUTER_FIRST && reg < GICD_IROUTER_END ? 8u : 4u;
 }
 
-static hv_return_t gic_and_lock(struct gic **out)
+/* The VM's GIC, locked. The VM-level calls run as <name>_held(vm_hold(), ...) then
+ * vm_release(), so hv_vm_destroy waits until they finish; the per-vCPU calls reach
+ * the GIC through their owned vCPU's VM, which the vCPU pins. */
+static hv_return_t gic_and_lock(struct vm *vm, struct gic **out)
 {
-    struct gic *g = gic_of(vm_current());
+    struct gic *g = gic_of(vm);
     if (!g)
         return HV_NO_DEVICE;
     pthread_mutex_lock(&g->lock);
@@ -27,42 +30,50 @@ static hv_return_t gic_and_lock(struct gic **out)
     return HV_SUCCESS;
 }
 
-hv_return_t hv_gic_get_distributor_reg(hv_gic_distributor_reg_t reg, uint64_t *value)
+static hv_return_t dist_reg_held(struct vm *vm, hv_gic_distributor_reg_t reg, bool write, uint64_t *value)
 {
     struct gic *g;
     if (!value || (reg & 3u))
         return HV_BAD_ARGUMENT;
-    hv_return_t ret = gic_and_lock(&g);
+    hv_return_t ret = gic_and_lock(vm, &g);
     if (ret != HV_SUCCESS)
         return ret;
-    bool ok = gic_dist_read(g, vm_current(), reg, dist_width(reg), value);
+    unsigned width = dist_width(reg);
+    bool ok = write ? gic_dist_write(g, reg, width, *value) : gic_dist_read(g, vm, reg, width, value);
     pthread_mutex_unlock(&g->lock);
     return ok ? HV_SUCCESS : HV_BAD_ARGUMENT;
+}
+
+hv_return_t hv_gic_get_distributor_reg(hv_gic_distributor_reg_t reg, uint64_t *value)
+{
+    hv_return_t ret = dist_reg_held(vm_hold(), reg, false, value);
+    vm_release();
+    return ret;
 }
 
 hv_return_t hv_gic_set_distributor_reg(hv_gic_distributor_reg_t reg, uint64_t value)
 {
-    struct gic *g;
-    if (reg & 3u)
+    hv_return_t ret = dist_reg_held(vm_hold(), reg, true, &value);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t redistributor_base_held(struct vm *vm, hv_vcpu_t vcpu, hv_ipa_t *base)
+{
+    struct gic *g = gic_of(vm);
+    if (!g)
+        return HV_NO_DEVICE;
+    if (!base || vcpu >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[vcpu]))
         return HV_BAD_ARGUMENT;
-    hv_return_t ret = gic_and_lock(&g);
-    if (ret != HV_SUCCESS)
-        return ret;
-    bool ok = gic_dist_write(g, reg, dist_width(reg), value);
-    pthread_mutex_unlock(&g->lock);
-    return ok ? HV_SUCCESS : HV_BAD_ARGUMENT;
+    *base = g->redist_base + vcpu * GIC_REDIST_SIZE;
+    return HV_SUCCESS;
 }
 
 hv_return_t hv_gic_get_redistributor_base(hv_vcpu_t vcpu, hv_ipa_t *redistributor_base_address)
 {
-    struct vm *vm = vm_current();
-    struct gic *g = gic_of(vm);
-    if (!g)
-        return HV_NO_DEVICE;
-    if (!redistributor_base_address || vcpu >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[vcpu]))
-        return HV_BAD_ARGUMENT;
-    *redistributor_base_address = g->redist_base + vcpu * GIC_REDIST_SIZE;
-    return HV_SUCCESS;
+    hv_return_t ret = redistributor_base_held(vm_hold(), vcpu, redistributor_base_address);
+    vm_release();
+    return ret;
 }
 
 /* The owned vCPU and the locked GIC, for the per-vCPU register calls. */
@@ -71,7 +82,7 @@ static hv_return_t owned(hv_vcpu_t vcpu, struct vcpu **v, struct gic **g)
     hv_return_t ret = vcpu_get_owned(vcpu, v);
     if (ret != HV_SUCCESS)
         return ret;
-    return gic_and_lock(g);
+    return gic_and_lock((*v)->vm, g);
 }
 
 hv_return_t hv_gic_get_redistributor_reg(hv_vcpu_t vcpu, hv_gic_redistributor_reg_t reg, uint64_t *value)
@@ -161,28 +172,29 @@ hv_return_t hv_gic_set_icv_reg(hv_vcpu_t vcpu, hv_gic_icv_reg_t reg, uint64_t va
 #pragma GCC diagnostic pop
 #endif
 
-hv_return_t hv_gic_get_msi_reg(hv_gic_msi_reg_t reg, uint64_t *value)
+static hv_return_t msi_reg_held(struct vm *vm, hv_gic_msi_reg_t reg, bool write, uint64_t *value)
 {
     struct gic *g;
     if (!value || (reg & 3u))
         return HV_BAD_ARGUMENT;
-    hv_return_t ret = gic_and_lock(&g);
+    hv_return_t ret = gic_and_lock(vm, &g);
     if (ret != HV_SUCCESS)
         return ret;
-    bool ok = g->msi_enabled && gic_msi_read(g, reg, 4, value);
+    bool ok = g->msi_enabled && (write ? gic_msi_write(g, reg, 4, *value) : gic_msi_read(g, reg, 4, value));
     pthread_mutex_unlock(&g->lock);
     return ok ? HV_SUCCESS : HV_BAD_ARGUMENT;
 }
 
+hv_return_t hv_gic_get_msi_reg(hv_gic_msi_reg_t reg, uint64_t *value)
+{
+    hv_return_t ret = msi_reg_held(vm_hold(), reg, false, value);
+    vm_release();
+    return ret;
+}
+
 hv_return_t hv_gic_set_msi_reg(hv_gic_msi_reg_t reg, uint64_t value)
 {
-    struct gic *g;
-    if (reg & 3u)
-        return HV_BAD_ARGUMENT;
-    hv_return_t ret = gic_and_lock(&g);
-    if (ret != HV_SUCCESS)
-        return ret;
-    bool ok = g->msi_enabled && gic_msi_write(g, reg, 4, value);
-    pthread_mutex_unlock(&g->lock);
-    return ok ? HV_SUCCESS : HV_BAD_ARGUMENT;
+    hv_return_t ret = msi_reg_held(vm_hold(), reg, true, &value);
+    vm_release();
+    return ret;
 }

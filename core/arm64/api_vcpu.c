@@ -9,6 +9,7 @@
 
 #include "core/a64_timer.h"
 #include "core/arm64/a64.h"
+#include "core/arm64/gic.h"
 
 #define PFR0_GIC_SYSREGS (1ull << 24)   /* ID_AA64PFR0_EL1.GIC = 1: GICv3 system registers */
 /* Guest-visible NZCV/DAIF/mode bits a client may set through HV_REG_CPSR. */
@@ -16,6 +17,16 @@
                        A64_PSTATE_IL | A64_PSTATE_D | A64_PSTATE_A | A64_PSTATE_I | A64_PSTATE_F | \
                        A64_PSTATE_M_MASK)
 #define CPSR_M_AARCH32 (1ull << 4)   /* PSTATE.nRW / M[4] */
+
+/* Before the vCPU is published (vcpu_create_init): the GIC and snapshots never see
+ * it half made. `arg` is the client's exit record. */
+static void vcpu_init(struct vcpu *v, void *arg)
+{
+    v->ext.a64.client_exit = arg;
+    a64_state_reset(v->st.a64, v->id);
+    if (atomic_load(&v->vm->irqchip))
+        v->st.a64->sys.id_aa64pfr0_el1 |= PFR0_GIC_SYSREGS;   /* the in-framework GIC's ICC interface */
+}
 
 hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_config_t config)
 {
@@ -27,20 +38,27 @@ hv_return_t hv_vcpu_create(hv_vcpu_t *vcpu, hv_vcpu_exit_t **exit, hv_vcpu_confi
     if (!client_exit)
         return HV_NO_RESOURCES;
     uint32_t id;
-    hv_return_t ret = vcpu_create(GUEST_ARM64, &id);
+    hv_return_t ret = vcpu_create_init(GUEST_ARM64, vcpu_init, client_exit, &id);
     if (ret != HV_SUCCESS) {
         free(client_exit);
         return ret;
     }
-    struct vcpu *v;
-    vcpu_get_owned(id, &v);
-    a64_state_reset(v->st.a64, id);
-    if (atomic_load(&v->vm->irqchip))   /* the vCPU pins its VM */
-        v->st.a64->sys.id_aa64pfr0_el1 |= PFR0_GIC_SYSREGS;   /* the in-framework GIC's ICC interface */
-    v->ext.a64.client_exit = client_exit;
     *vcpu = id;
     *exit = client_exit;
     return HV_SUCCESS;
+}
+
+/* Under vm->lock, the vCPU already out of the table (vcpu_destroy_held). Other vCPUs
+ * read a vCPU's affinity through the table under the GIC's lock (SGIs, GICR_TYPER):
+ * once this has taken that lock, whoever found the vCPU has let go of it. */
+static void vcpu_fini(struct vcpu *v, void *arg)
+{
+    (void)arg;
+    struct gic *g = gic_of(v->vm);
+    if (g) {
+        pthread_mutex_lock(&g->lock);
+        pthread_mutex_unlock(&g->lock);
+    }
 }
 
 hv_return_t hv_vcpu_destroy(hv_vcpu_t vcpu)
@@ -50,7 +68,8 @@ hv_return_t hv_vcpu_destroy(hv_vcpu_t vcpu)
     if (ret != HV_SUCCESS)
         return ret;
     void *client_exit = v->ext.a64.client_exit;
-    ret = vcpu_destroy((uint32_t)vcpu);
+    ret = vcpu_destroy_held(vm_hold(), (uint32_t)vcpu, vcpu_fini, NULL);
+    vm_release();
     if (ret == HV_SUCCESS)
         free(client_exit);
     return ret;

@@ -106,9 +106,15 @@ static bool snap_restore(struct vm *vm, const void *bytes, size_t size, bool app
     return ok || refuse(err, errlen, "GIC state blob refused (another version or vCPU count)");
 }
 
+static pthread_mutex_t *snap_lock(struct vm *vm)
+{
+    return &gic_of(vm)->lock;
+}
+
 const struct vm_devstate_ops gic_devstate = {
     .tag = GIC_SNAP_TAG,
     .size = snap_size,
     .save = snap_save,
     .restore = snap_restore,
+    .lock = snap_lock,
 };

@@ -33,8 +33,10 @@ hv_return_t x86_tsc_sync_all(struct vm *vm, uint64_t tsc)
 
 uint64_t hv_tsc_clock(void)
 {
-    struct vm *vm = vm_current();
-    return vm ? clock_now_ticks(&vm->clock, NULL) : 0;
+    struct vm *vm = vm_hold();
+    uint64_t ticks = vm ? clock_now_ticks(&vm->clock, NULL) : 0;
+    vm_release();
+    return ticks;
 }
 
 hv_return_t hv_vcpu_set_tsc_relative(hv_vcpuid_t vcpu, int64_t offset)

@@ -9,13 +9,14 @@
 #include "core/x86/intr.h"
 #include "core/x86/x86.h"
 
-/* HV_BAD_ARGUMENT without a VM, HV_UNSUPPORTED without the devices, else HV_SUCCESS. */
-static hv_return_t vm_intr(struct vm **out)
+/* HV_BAD_ARGUMENT without a VM, HV_UNSUPPORTED without the devices, else HV_SUCCESS.
+ * The VM-level calls below run as <name>_held(vm_hold(), ...) followed by
+ * vm_release(): any thread may call them, and hv_vm_destroy waits until they finish
+ * (after it, they see no VM). */
+static hv_return_t vm_intr(const struct vm *vm)
 {
-    struct vm *vm = vm_current();
     if (!vm || vm->arch != GUEST_X86_64)
         return HV_BAD_ARGUMENT;
-    *out = vm;
     return vm->intr ? HV_SUCCESS : HV_UNSUPPORTED;
 }
 
@@ -50,10 +51,9 @@ hv_return_t hv_vm_remove_pio_notifier(uint16_t addr, size_t size, uint32_t value
         pthread_mutex_unlock(&(in)->lock);                                                         \
     } while (0)
 
-hv_return_t hv_vm_lapic_set_intr(hv_vcpuid_t vcpu, uint8_t vector, hv_apic_intr_trigger_t trig)
+static hv_return_t lapic_set_intr_held(struct vm *vm, hv_vcpuid_t vcpu, uint8_t vector, hv_apic_intr_trigger_t trig)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (trig > HV_APIC_LEVEL_TRIGGER)
@@ -69,6 +69,13 @@ hv_return_t hv_vm_lapic_set_intr(hv_vcpuid_t vcpu, uint8_t vector, hv_apic_intr_
     return ret;
 }
 
+hv_return_t hv_vm_lapic_set_intr(hv_vcpuid_t vcpu, uint8_t vector, hv_apic_intr_trigger_t trig)
+{
+    hv_return_t ret = lapic_set_intr_held(vm_hold(), vcpu, vector, trig);
+    vm_release();
+    return ret;
+}
+
 /* x86 MSI: address 0xfeeXXXXX with the destination in bits 19:12 and the logical
  * bit at 2; data with the vector, delivery mode and trigger mode. */
 #define MSI_ADDR_BASE_MASK 0xfff00000ull
@@ -78,10 +85,9 @@ hv_return_t hv_vm_lapic_set_intr(hv_vcpuid_t vcpu, uint8_t vector, hv_apic_intr_
 #define MSI_DATA_MODE_SHIFT 8
 #define MSI_DATA_LEVEL (1ull << 15)
 
-hv_return_t hv_vm_lapic_msi(uint64_t addr, uint64_t data)
+static hv_return_t lapic_msi_held(struct vm *vm, uint64_t addr, uint64_t data)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if ((addr & MSI_ADDR_BASE_MASK) != MSI_ADDR_BASE)
@@ -93,10 +99,16 @@ hv_return_t hv_vm_lapic_msi(uint64_t addr, uint64_t data)
     return HV_SUCCESS;
 }
 
-static hv_return_t ioapic_pin(int intin, bool level, bool pulse)
+hv_return_t hv_vm_lapic_msi(uint64_t addr, uint64_t data)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = lapic_msi_held(vm_hold(), addr, data);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t ioapic_pin_held(struct vm *vm, int intin, bool level, bool pulse)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (intin < 0)
@@ -107,6 +119,13 @@ static hv_return_t ioapic_pin(int intin, bool level, bool pulse)
         if (ret == HV_SUCCESS && pulse)
             ret = ioapic_set_pin(vm, in, (unsigned)intin, false);
     });
+    return ret;
+}
+
+static hv_return_t ioapic_pin(int intin, bool level, bool pulse)
+{
+    hv_return_t ret = ioapic_pin_held(vm_hold(), intin, level, pulse);
+    vm_release();
     return ret;
 }
 
@@ -121,10 +140,9 @@ static bool ioapic_offset(hv_gpaddr_t gpa, uint64_t *off)
     return gpa >= IOAPIC_DEFAULT_BASE && *off < 0x100 && !(*off & 3);
 }
 
-hv_return_t hv_vm_ioapic_read(hv_gpaddr_t gpa, uint32_t *datap)
+static hv_return_t ioapic_read_held(struct vm *vm, hv_gpaddr_t gpa, uint32_t *datap)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = vm_intr(vm);
     uint64_t off;
     if (ret != HV_SUCCESS)
         return ret;
@@ -135,10 +153,16 @@ hv_return_t hv_vm_ioapic_read(hv_gpaddr_t gpa, uint32_t *datap)
     return ret;
 }
 
-hv_return_t hv_vm_ioapic_write(hv_gpaddr_t gpa, uint32_t data)
+hv_return_t hv_vm_ioapic_read(hv_gpaddr_t gpa, uint32_t *datap)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = ioapic_read_held(vm_hold(), gpa, datap);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t ioapic_write_held(struct vm *vm, hv_gpaddr_t gpa, uint32_t data)
+{
+    hv_return_t ret = vm_intr(vm);
     uint64_t off;
     if (ret != HV_SUCCESS)
         return ret;
@@ -149,10 +173,16 @@ hv_return_t hv_vm_ioapic_write(hv_gpaddr_t gpa, uint32_t data)
     return ret;
 }
 
-hv_return_t hv_vm_ioapic_get_state(hv_ioapic_state_ext_t *state)
+hv_return_t hv_vm_ioapic_write(hv_gpaddr_t gpa, uint32_t data)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = ioapic_write_held(vm_hold(), gpa, data);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t ioapic_get_state_held(struct vm *vm, hv_ioapic_state_ext_t *state)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (!state || state->version != HV_IOAPIC_STATE_EXT_VER)
@@ -162,10 +192,16 @@ hv_return_t hv_vm_ioapic_get_state(hv_ioapic_state_ext_t *state)
     return HV_SUCCESS;
 }
 
-hv_return_t hv_vm_ioapic_put_state(const hv_ioapic_state_ext_t *state)
+hv_return_t hv_vm_ioapic_get_state(hv_ioapic_state_ext_t *state)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = ioapic_get_state_held(vm_hold(), state);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t ioapic_put_state_held(struct vm *vm, const hv_ioapic_state_ext_t *state)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (!state || state->version != HV_IOAPIC_STATE_EXT_VER)
@@ -175,15 +211,21 @@ hv_return_t hv_vm_ioapic_put_state(const hv_ioapic_state_ext_t *state)
     return ret;
 }
 
+hv_return_t hv_vm_ioapic_put_state(const hv_ioapic_state_ext_t *state)
+{
+    hv_return_t ret = ioapic_put_state_held(vm_hold(), state);
+    vm_release();
+    return ret;
+}
+
 #define RTE_MODE_SHIFT 8
 #define RTE_LOGICAL (1ull << 11)
 #define RTE_LEVEL (1ull << 15)
 #define RTE_DEST_SHIFT 56
 
-hv_return_t hv_vm_send_ioapic_intr(uint64_t data)
+static hv_return_t send_ioapic_intr_held(struct vm *vm, uint64_t data)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     struct x86_intr *in = vm->intr;
@@ -192,13 +234,19 @@ hv_return_t hv_vm_send_ioapic_intr(uint64_t data)
     return HV_SUCCESS;
 }
 
+hv_return_t hv_vm_send_ioapic_intr(uint64_t data)
+{
+    hv_return_t ret = send_ioapic_intr_held(vm_hold(), data);
+    vm_release();
+    return ret;
+}
+
 #define ATPIC_IRQS 16
 
 /* An 8259 pin changed: the BSP may now take an ExtINT. */
-static hv_return_t atpic_pin(int irq, bool level)
+static hv_return_t atpic_pin_held(struct vm *vm, int irq, bool level)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (irq < 0 || irq >= ATPIC_IRQS)
@@ -213,13 +261,19 @@ static hv_return_t atpic_pin(int irq, bool level)
     return HV_SUCCESS;
 }
 
+static hv_return_t atpic_pin(int irq, bool level)
+{
+    hv_return_t ret = atpic_pin_held(vm_hold(), irq, level);
+    vm_release();
+    return ret;
+}
+
 hv_return_t hv_vm_atpic_assert_irq(int irq) { return atpic_pin(irq, true); }
 hv_return_t hv_vm_atpic_deassert_irq(int irq) { return atpic_pin(irq, false); }
 
-hv_return_t hv_vm_atpic_port_read(int port, uint8_t *valuep)
+static hv_return_t atpic_port_read_held(struct vm *vm, int port, uint8_t *valuep)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (!valuep)
@@ -229,10 +283,16 @@ hv_return_t hv_vm_atpic_port_read(int port, uint8_t *valuep)
     return ret;
 }
 
-hv_return_t hv_vm_atpic_port_write(int port, uint8_t value)
+hv_return_t hv_vm_atpic_port_read(int port, uint8_t *valuep)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = atpic_port_read_held(vm_hold(), port, valuep);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t atpic_port_write_held(struct vm *vm, int port, uint8_t value)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     struct x86_intr *in = vm->intr;
@@ -245,10 +305,16 @@ hv_return_t hv_vm_atpic_port_write(int port, uint8_t value)
     return ret;
 }
 
-hv_return_t hv_vm_atpic_get_state(hv_atpic_state_ext_t *state, bool is_primary)
+hv_return_t hv_vm_atpic_port_write(int port, uint8_t value)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = atpic_port_write_held(vm_hold(), port, value);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t atpic_get_state_held(struct vm *vm, hv_atpic_state_ext_t *state, bool is_primary)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (!state || state->version != HV_ATPIC_STATE_EXT_VER)
@@ -258,10 +324,16 @@ hv_return_t hv_vm_atpic_get_state(hv_atpic_state_ext_t *state, bool is_primary)
     return HV_SUCCESS;
 }
 
-hv_return_t hv_vm_atpic_put_state(const hv_atpic_state_ext_t *state, bool is_primary)
+hv_return_t hv_vm_atpic_get_state(hv_atpic_state_ext_t *state, bool is_primary)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = atpic_get_state_held(vm_hold(), state, is_primary);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t atpic_put_state_held(struct vm *vm, const hv_atpic_state_ext_t *state, bool is_primary)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (!state || state->version != HV_ATPIC_STATE_EXT_VER)
@@ -274,10 +346,16 @@ hv_return_t hv_vm_atpic_put_state(const hv_atpic_state_ext_t *state, bool is_pri
     return ret;
 }
 
-hv_return_t hv_vm_set_apic_bus_freq(uint64_t freq)
+hv_return_t hv_vm_atpic_put_state(const hv_atpic_state_ext_t *state, bool is_primary)
 {
-    struct vm *vm;
-    hv_return_t ret = vm_intr(&vm);
+    hv_return_t ret = atpic_put_state_held(vm_hold(), state, is_primary);
+    vm_release();
+    return ret;
+}
+
+static hv_return_t set_apic_bus_freq_held(struct vm *vm, uint64_t freq)
+{
+    hv_return_t ret = vm_intr(vm);
     if (ret != HV_SUCCESS)
         return ret;
     if (freq < LAPIC_BUS_HZ_MIN || freq > LAPIC_BUS_HZ_MAX)
@@ -289,6 +367,13 @@ hv_return_t hv_vm_set_apic_bus_freq(uint64_t freq)
     else
         LOCKED(in, in->bus_hz = freq);
     pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+hv_return_t hv_vm_set_apic_bus_freq(uint64_t freq)
+{
+    hv_return_t ret = set_apic_bus_freq_held(vm_hold(), freq);
+    vm_release();
     return ret;
 }
 

@@ -13,49 +13,64 @@
 
 #define VCPU_OPTIONS_ALL (HV_VCPU_ACCEL_RDPMC | HV_VCPU_TSC_RELATIVE)
 
+struct vcpu_init_args {
+    hv_vcpu_options_t flags;
+    struct x86_lapic *lapic;       /* given to the vCPU when its VM has the devices */
+};
+
+/* Before the vCPU is published (vcpu_create_init), so the devices and snapshots
+ * never see it half made; nothing else can reach its APIC yet. */
+static void vcpu_init(struct vcpu *v, void *arg)
+{
+    struct vcpu_init_args *a = arg;
+    x86_state_reset(v->st.x86);
+    x86_vmcs_reset(v->st.x86);
+    v->ext.x86.vcpu_flags = a->flags;
+    if (v->vm->intr) {
+        lapic_init(a->lapic, v, v->id);
+        v->ext.x86.lapic = a->lapic;
+        a->lapic = NULL;
+    }
+}
+
 hv_return_t hv_vcpu_create(hv_vcpuid_t *vcpu, hv_vcpu_options_t flags)
 {
     if (!vcpu || (flags & ~(hv_vcpu_options_t)VCPU_OPTIONS_ALL))
         return HV_BAD_ARGUMENT;
+    /* Made before the VM is looked at: it may have the in-framework devices. */
+    struct vcpu_init_args args = { .flags = flags, .lapic = malloc(sizeof(struct x86_lapic)) };
+    if (!args.lapic)
+        return HV_NO_RESOURCES;
     uint32_t id;
-    hv_return_t ret = vcpu_create(GUEST_X86_64, &id);
+    hv_return_t ret = vcpu_create_init(GUEST_X86_64, vcpu_init, &args, &id);
+    free(args.lapic);   /* NULL when the vCPU took it */
     if (ret != HV_SUCCESS)
         return ret;
-    struct vcpu *v;
-    vcpu_get_owned(id, &v);
-    x86_state_reset(v->st.x86);
-    x86_vmcs_reset(v->st.x86);
-    v->ext.x86.vcpu_flags = flags;
-    struct x86_intr *in = v->vm->intr;
-    if (in) {
-        struct x86_lapic *a = malloc(sizeof(*a));
-        if (!a) {
-            vcpu_destroy(id);
-            return HV_NO_RESOURCES;
-        }
-        pthread_mutex_lock(&in->lock);
-        lapic_init(a, v, id);
-        v->ext.x86.lapic = a;
-        pthread_mutex_unlock(&in->lock);
-    }
     *vcpu = id;
     return HV_SUCCESS;
 }
 
+/* Under vm->lock, the vCPU already out of the table (vcpu_destroy_held). Other
+ * threads reach a vCPU's APIC only through the table and under the device lock (IPIs,
+ * MSIs, snapshots): once this has taken that lock, whoever found the vCPU before has
+ * let go of it and nobody finds it after, so the vCPU and its APIC may be freed. */
+static void vcpu_fini(struct vcpu *v, void *arg)
+{
+    struct x86_intr *in = v->vm->intr;
+    if (!in)
+        return;
+    pthread_mutex_lock(&in->lock);
+    *(struct x86_lapic **)arg = v->ext.x86.lapic;
+    v->ext.x86.lapic = NULL;
+    pthread_mutex_unlock(&in->lock);
+}
+
 hv_return_t hv_vcpu_destroy(hv_vcpuid_t vcpu)
 {
-    struct vcpu *v;
-    hv_return_t ret = vcpu_get_owned(vcpu, &v);
-    struct x86_intr *in = ret == HV_SUCCESS ? v->vm->intr : NULL;
-    if (!in)
-        return ret != HV_SUCCESS ? ret : vcpu_destroy(vcpu);
-    /* Other threads reach this vCPU's APIC under the device lock (IPIs, MSIs). */
-    pthread_mutex_lock(&in->lock);
-    void *a = v->ext.x86.lapic;
-    ret = vcpu_destroy(vcpu);
-    pthread_mutex_unlock(&in->lock);
-    if (ret == HV_SUCCESS)
-        free(a);
+    struct x86_lapic *a = NULL;
+    hv_return_t ret = vcpu_destroy_held(vm_hold(), vcpu, vcpu_fini, &a);
+    vm_release();
+    free(a);
     return ret;
 }
 
@@ -288,21 +303,14 @@ hv_return_t hv_vcpu_interrupt(hv_vcpuid_t *vcpus, unsigned int vcpu_count)
     if (!vcpus || vcpu_count == 0 || vcpu_count > ANYHV_MAX_VCPUS)
         return HV_BAD_ARGUMENT;
     uint64_t ids[ANYHV_MAX_VCPUS];
-    struct vm *vm = vm_current();
-    for (unsigned i = 0; i < vcpu_count; i++) {
+    for (unsigned i = 0; i < vcpu_count; i++)
         ids[i] = vcpus[i];
-        if (!vm || vcpus[i] >= ANYHV_MAX_VCPUS || !atomic_load(&vm->vcpus[vcpus[i]]))
-            return HV_BAD_ARGUMENT;
-    }
-    /* Tell the device loop (intr_run) this exit is the client's, not one of its kicks. */
-    for (unsigned i = 0; i < vcpu_count && vm->intr; i++) {
-        struct vcpu *v = atomic_load(&vm->vcpus[vcpus[i]]);
-        if (v)
-            atomic_store(&v->ext.x86.client_cancel, true);
-    }
-    hv_return_t ret = vcpu_cancel(ids, vcpu_count);
-    if (vm->intr)
+    /* Held for the whole call: hv_vm_destroy cannot free the devices under it. */
+    struct vm *vm = vm_hold();
+    hv_return_t ret = vcpu_cancel_held(vm, ids, vcpu_count);
+    if (ret == HV_SUCCESS && vm->intr)
         pthread_cond_broadcast(&((struct x86_intr *)vm->intr)->wake);   /* a vCPU halted in the loop */
+    vm_release();
     return ret;
 }
 

@@ -33,14 +33,8 @@ hv_return_t hv_vm_create(hv_vm_options_t flags)
     if (flags & ~(hv_vm_options_t)(VM_MITIGATION_OPTIONS | HV_VM_ACCEL_APIC))
         return HV_BAD_ARGUMENT;
     struct vm_params p = { .arch = GUEST_X86_64, .ipa_bits = ANYHV_X86_ADDR_BITS, .granule = ANYHV_PAGE_SIZE,
-                           .options = flags };
-    hv_return_t ret = vm_create(&p);
-    if (ret == HV_SUCCESS && (flags & HV_VM_ACCEL_APIC)) {
-        ret = x86_intr_create(vm_current());
-        if (ret != HV_SUCCESS)
-            vm_destroy();
-    }
-    return ret;
+                           .options = flags, .setup = (flags & HV_VM_ACCEL_APIC) ? x86_intr_create : NULL };
+    return vm_create(&p);
 }
 
 hv_return_t hv_vm_destroy(void)
@@ -110,8 +104,8 @@ hv_return_t hv_vm_protect_space(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size
 
 hv_return_t hv_vm_sync_tsc(uint64_t tsc)
 {
-    struct vm *vm = vm_current();
-    if (!vm)
-        return HV_BAD_ARGUMENT;
-    return x86_tsc_sync_all(vm, tsc);
+    struct vm *vm = vm_hold();
+    hv_return_t ret = vm ? x86_tsc_sync_all(vm, tsc) : HV_BAD_ARGUMENT;
+    vm_release();
+    return ret;
 }

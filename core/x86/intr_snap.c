@@ -142,9 +142,15 @@ static bool snap_restore(struct vm *vm, const void *bytes, size_t size, bool app
     return ok;
 }
 
+static pthread_mutex_t *snap_lock(struct vm *vm)
+{
+    return &((struct x86_intr *)vm->intr)->lock;
+}
+
 const struct vm_devstate_ops x86_intr_devstate = {
     .tag = INTR_SNAP_TAG,
     .size = snap_size,
     .save = snap_save,
     .restore = snap_restore,
+    .lock = snap_lock,
 };

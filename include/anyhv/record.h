@@ -52,7 +52,8 @@ ANYHV_API hv_return_t anyhv_replay_start(const char *path, uint32_t flags);
  * @function anyhv_record_finish
  * @abstract Close the log. Recording: flushes it. Replay: HV_ERROR if the run left the
  *           recorded path (an entry at another instruction count than the log's, or
- *           inputs the log does not have), HV_SUCCESS if it followed it.
+ *           inputs the log does not have), HV_SUCCESS if it followed it. HV_BUSY (the
+ *           log stays open) while a vCPU runs.
  */
 ANYHV_API hv_return_t anyhv_record_finish(void);
 

@@ -1,6 +1,6 @@
-/* race_smoke: the concurrency paths of the Intel flavour without Criterion, so that it
- * runs under ThreadSanitizer too (Criterion's process arena cannot be placed beside
- * TSan's shadow memory). One thread runs a real-mode guest storing in a loop; another
+/* race_smoke: the concurrency paths of the Intel flavour in one plain program (also run
+ * with ANYHV_JIT=on, so the compile thread joins in). One thread runs a real-mode guest
+ * storing in a loop; another
  * changes the map; a third interrupts; then hv_vm_destroy races map and vCPU calls.
  * Exit status 0 when every call returned what it should. */
 #define ANYHV_GUEST_X86_64 1

@@ -4,6 +4,8 @@
  * an SGI sent by another vCPU running on its own thread; MSIs; the register calls;
  * the state blob round trip. Guest: tests/guests/aarch64/gic.S. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "a64_test.h"
@@ -203,8 +205,9 @@ static void *second_cpu_main(void *arg)
     pthread_mutex_unlock(&s->lock);
     cr_assert_eq(hv_vcpu_run(s->m.vcpu), HV_SUCCESS);
     if (s->m.exit->reason == HV_EXIT_REASON_EXCEPTION) {
-        s->hvc[1] = ESR_ISS(s->m.exit->exception.syndrome);
         s->intid = a64_reg(&s->m, HV_REG_X10);
+        /* The main thread polls hvc[1] while this vCPU runs. */
+        __atomic_store_n(&s->hvc[1], ESR_ISS(s->m.exit->exception.syndrome), __ATOMIC_RELEASE);
     }
     hv_vcpu_destroy(s->m.vcpu);
     return NULL;
@@ -227,11 +230,11 @@ Test(arm64_gic, sgi_reaches_another_vcpu_on_its_thread)
     a64_set(&vm, HV_REG_X7, (1ull << 24) | (1u << 1));
     cr_assert_eq(run_to_hvc(&vm), HVC_SGI_SENT);
     /* If the SGI never arrived, vCPU 1 spins: end its run after 10 s. */
-    for (int i = 0; i < 1000 && s.hvc[1] == 0; i++) {
+    for (int i = 0; i < 1000 && __atomic_load_n(&s.hvc[1], __ATOMIC_ACQUIRE) == 0; i++) {
         struct timespec ts = { 0, 10000000 };
         nanosleep(&ts, NULL);
     }
-    if (s.hvc[1] == 0) {
+    if (__atomic_load_n(&s.hvc[1], __ATOMIC_ACQUIRE) == 0) {
         hv_vcpu_t other = s.m.vcpu;
         hv_vcpus_exit(&other, 1);
     }
@@ -359,4 +362,63 @@ Test(arm64_gic_create, rules_and_geometry)
     cr_assert_eq(hv_vcpu_destroy(vcpu), HV_SUCCESS);
     os_release(c);
     cr_assert_eq(hv_vm_destroy(), HV_SUCCESS);
+}
+
+/* vCPU 1 made and destroyed again and again on its own thread while vCPU 0's guest
+ * reads vCPU 1's GICR_TYPER in a loop: the model reads a vCPU's affinity under the
+ * GIC's lock, so a destroyed vCPU must not be freed while a reader may still hold it
+ * (ASan/TSan builds see a use after free otherwise). */
+#define CYCLE_ROUNDS 300u
+#define LDR_X2_X1 0xf9400022u   /* ldr x2, [x1] */
+#define B_MINUS_4 0x17ffffffu   /* b .-4 */
+#define LOOP_OFFSET 0x8000u
+
+struct cycler {
+    _Atomic bool running;         /* vCPU 0 is inside hv_vcpu_run */
+    _Atomic uint32_t made;
+    _Atomic int bad;              /* first unexpected return code, 0 = none */
+    hv_vcpu_t runner;
+};
+
+static void *cycler_main(void *arg)
+{
+    struct cycler *c = arg;
+    while (!atomic_load(&c->running))
+        sched_yield();
+    for (uint32_t i = 0; i < CYCLE_ROUNDS; i++) {
+        hv_vcpu_t v;
+        hv_vcpu_exit_t *x;
+        hv_return_t ret = hv_vcpu_create(&v, &x, NULL);
+        if (ret == HV_SUCCESS) {
+            atomic_fetch_add(&c->made, 1);
+            ret = hv_vcpu_destroy(v);
+        }
+        int none = 0;
+        if (ret != HV_SUCCESS)
+            atomic_compare_exchange_strong(&c->bad, &none, (int)ret);
+    }
+    hv_vcpus_exit(&c->runner, 1);
+    return NULL;
+}
+
+Test(arm64_gic, vcpu_destroy_races_a_guest_reading_its_redistributor, .timeout = 120)
+{
+    size_t rd_size = 0;
+    cr_assert_eq(hv_gic_get_redistributor_size(&rd_size), HV_SUCCESS);
+    uint32_t loop[] = { LDR_X2_X1, B_MINUS_4 };
+    memcpy(vm.mem + LOOP_OFFSET, loop, sizeof(loop));
+    a64_set(&vm, HV_REG_X1, GICR_BASE + rd_size + GICR_TYPER);   /* vCPU 1's frame */
+    a64_set(&vm, HV_REG_PC, RAM_BASE + LOOP_OFFSET);
+    a64_set(&vm, HV_REG_CPSR, 0x3c5);
+    struct cycler c = { .runner = vm.vcpu };
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, cycler_main, &c), 0);
+    atomic_store(&c.running, true);
+    hv_return_t ret = hv_vcpu_run(vm.vcpu);   /* only the cycler's hv_vcpus_exit ends it */
+    pthread_join(t, NULL);
+    cr_assert_eq(ret, HV_SUCCESS);
+    cr_expect_eq(vm.exit->reason, HV_EXIT_REASON_CANCELED);
+    cr_expect_eq(atomic_load(&c.bad), 0, "create/destroy returned 0x%x", (unsigned)atomic_load(&c.bad));
+    cr_expect_eq(atomic_load(&c.made), CYCLE_ROUNDS);
+    cr_expect_eq(a64_reg(&vm, HV_REG_PC) & ~4ull, RAM_BASE + LOOP_OFFSET, "still in its loop");
 }

@@ -27,8 +27,8 @@ struct cpu {
     hv_vcpu_t vcpu;
     hv_vcpu_exit_t *exit;
     _Atomic bool created;
-    uint64_t esr;
-    bool finished;
+    _Atomic uint64_t esr;          /* polled by the main thread while the vCPU runs */
+    _Atomic bool finished;
 };
 
 static uint8_t *mem;

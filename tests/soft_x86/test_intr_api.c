@@ -6,6 +6,15 @@
  * broadcast), the 8259 pair's ICW/OCW programming (IRR/ISR reads, masking, ELCR,
  * poll, special mask), and get/put state round trips of all three. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <anyhv/anyhv.h>
 
 #include "support/backend.h"
 #include "x86_guest.h"
@@ -310,4 +319,67 @@ Test(intr_api, xapic_page_access_is_an_apic_access_exit, .fini = fini)
     cr_expect_eq(info, HV_VM_EXITINFO_VMX, "a write carries nothing more");
     cr_expect(apic_wr(APIC_TPR, 0x30), "the client completes the write");
     cr_expect_eq(apic_rd(APIC_TPR), 0x30);
+}
+
+/* anyhv_vm_fork while another thread is in and out of device calls: the child, which
+ * has only the forking thread, must start with the device lock free (a copy of a lock
+ * held by a thread it does not have would block its first device call forever). */
+#define FORKS 40u
+#define CHILD_WAIT_MS 10000u
+#define IRQ_PIN 3u
+
+static _Atomic bool hammer_stop;
+
+static void *hammer_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&hammer_stop)) {
+        hv_vm_ioapic_assert_irq(IRQ_PIN);
+        hv_vm_ioapic_deassert_irq(IRQ_PIN);
+    }
+    return NULL;
+}
+
+/* The child's status, or -1 when it did not end within CHILD_WAIT_MS (then killed). */
+static int wait_bounded(pid_t pid)
+{
+    for (unsigned ms = 0; ms < CHILD_WAIT_MS; ms++) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+Test(intr_api, fork_while_another_thread_is_in_a_device_call, .fini = fini)
+{
+    make(HV_VM_ACCEL_APIC);
+    if (strcmp(anyhv_backend_name(), "soft") != 0)
+        cr_skip_test("anyhv_vm_fork is the software route's");
+    atomic_store(&hammer_stop, false);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, hammer_main, NULL), 0);
+    int bad = 0;
+    for (unsigned i = 0; i < FORKS && !bad; i++) {
+        pid_t pid = -1;
+        hv_return_t ret = anyhv_vm_fork(&pid);
+        if (ret != HV_SUCCESS) {
+            bad = 1000 + (int)i;
+            break;
+        }
+        if (pid == 0) {
+            uint32_t v = 0;
+            _exit(hv_vm_ioapic_read(IOAPIC_BASE, &v) == HV_SUCCESS ? 0 : 1);
+        }
+        int status = wait_bounded(pid);
+        if (status != 0)
+            bad = status;
+    }
+    atomic_store(&hammer_stop, true);
+    pthread_join(t, NULL);
+    cr_expect_eq(bad, 0, "a child's device call (status %d: -1 = hung, >= 1000 = fork refused)", bad);
 }

@@ -7,7 +7,9 @@
  * replayed with another, the reports are the recorded ones (value, RIP, retired
  * instructions, hash of guest memory); without the log, the other seed differs. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <anyhv/anyhv.h>
@@ -128,5 +130,62 @@ Test(soft_x86_record, replay_with_another_client_seed_repeats_the_recording)
         differ += other[i].icount != a->icount || other[i].mem_hash != a->mem_hash;
     }
     cr_expect_gt(differ, REPORTS / 2, "without the log the other seed gives another run (%u differ)", differ);
+    unlink(log);
+}
+
+/* anyhv_record_finish from another thread while the vCPU runs: HV_BUSY, and the log
+ * stays open (the running vCPU reads it at its exit: closing it then freed it under
+ * the vCPU); once the run returned, it closes. The guest counts in memory with no exit
+ * until the other thread interrupts it. */
+#define COUNTER_WAIT_MS 10000u
+
+struct finisher {
+    struct xg *g;
+    hv_return_t during;
+};
+
+static void *finisher_main(void *arg)
+{
+    struct finisher *f = arg;
+    volatile uint64_t *counter = (volatile uint64_t *)(f->g->ram + XG_DATA);
+    for (unsigned ms = 0; ms < COUNTER_WAIT_MS && *counter == 0; ms++) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    f->during = *counter ? anyhv_record_finish() : HV_ERROR;   /* HV_ERROR: the guest never ran */
+    hv_vcpuid_t v = f->g->vcpu;
+    hv_vcpu_interrupt(&v, 1);
+    return NULL;
+}
+
+Test(soft_x86_record, finish_while_a_vcpu_runs_is_busy)
+{
+    test_require_backend();
+    if (strcmp(anyhv_backend_name(), "soft") != 0)
+        cr_skip_test("deterministic mode is the software route's");
+    char log[] = "/tmp/anyhv-record-x86-XXXXXX";
+    int fd = mkstemp(log);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    struct xg g;
+    cr_assert_eq(anyhv_set_deterministic(true), HV_SUCCESS);
+    cr_assert_eq(xg_create_opts(&g, HV_VM_ACCEL_APIC), 0);
+    cr_assert_eq(xg_long_mode(&g), 0);
+    const uint8_t count_loop[] = {
+        0x48, 0xff, 0x04, 0x25, XG_DATA & 0xff, (XG_DATA >> 8) & 0xff, (XG_DATA >> 16) & 0xff, 0x00, /* inc qword [XG_DATA] */
+        0xeb, 0xf6,                                                                                /* jmp back */
+    };
+    memcpy(g.ram + XG_CODE, count_loop, sizeof(count_loop));
+    cr_assert_eq(anyhv_record_start(log, 0), HV_SUCCESS);
+    struct finisher f = { .g = &g, .during = HV_SUCCESS };
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, finisher_main, &f), 0);
+    hv_return_t ret = hv_vcpu_run(g.vcpu);
+    pthread_join(t, NULL);
+    cr_assert_eq(ret, HV_SUCCESS);
+    cr_expect_eq(f.during, HV_BUSY, "finish during the run: 0x%x", (unsigned)f.during);
+    cr_expect_eq(anyhv_record_finish(), HV_SUCCESS, "finish after the run");
+    xg_destroy(&g);
+    anyhv_set_deterministic(false);
     unlink(log);
 }

@@ -10,7 +10,7 @@
 #include "gdb.h"
 #include "session.h"
 
-static int select_backend(const char *name)
+int session_select_backend(const char *name)
 {
     anyhv_backend_t b = !strcmp(name, "kvm") ? ANYHV_BACKEND_KVM : !strcmp(name, "soft") ? ANYHV_BACKEND_SOFT
                                                                                         : ANYHV_BACKEND_AUTO;
@@ -41,7 +41,7 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
     s->o = o;
     s->ram_size = o->mem_bytes;
     s->ram_base = l->ram_base;
-    int status = select_backend(o->backend);
+    int status = session_select_backend(o->backend);
     if (status == RUN_OK)
         status = select_deterministic(o->deterministic);
     if (status != RUN_OK)

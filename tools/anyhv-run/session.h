@@ -44,5 +44,8 @@ int session_loop(struct run_session *s, const struct session_vcpu *v);
 void session_end(struct run_session *s, int status);
 /* Reports a call the backend refused; RUN_UNAVAILABLE. */
 int session_unavailable(const char *what, hv_return_t r);
+/* --backend NAME: RUN_OK once chosen; RUN_UNAVAILABLE, after saying why, when this
+ * machine cannot run it. */
+int session_select_backend(const char *name);
 
 #endif /* ANYHV_TOOLS_RUN_SESSION_H */

@@ -7,6 +7,7 @@
 #include "jit/llvm/emit_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static unsigned bytes_of(unsigned w)
 {
@@ -21,31 +22,39 @@ static int slot_cmp(const void *a, const void *b)
     return (int)x->w - (int)y->w;
 }
 
-/* The bits of field (off, w) that no write of the function changes, when every write
- * derives from the field itself (interp_changed_bits) and no helper may rewrite state:
- * those bits keep their entry value, and saying so lets LLVM see that a loop's flag
- * updates do not depend on the last trip (arm64 NZCV in PSTATE), so it can sink them
- * to the exits. 0 when nothing is known. */
-static uint64_t keep_bits(const struct em_func *fn, uint32_t off, unsigned w)
+/* For each cached slot, the bits no write of the function changes (slot.keep), when
+ * every write derives from the field itself (interp_changed_bits) and no helper may
+ * rewrite state: those bits keep their entry value, and saying so lets LLVM see that a
+ * loop's flag updates do not depend on the last trip (arm64 NZCV in PSTATE), so it can
+ * sink them to the exits. One pass over the members; 0 where nothing is known. */
+static struct em_slot *find(struct em_fn *f, uint32_t off, unsigned w);
+
+static void plan_keep_bits(struct em_fn *f)
 {
-    if (w > 64)
-        return 0;
-    uint64_t all = w >= 64 ? ~0ull : (1ull << w) - 1, moved = 0;
-    for (uint32_t i = 0; i < fn->n && (moved & all) != all; i++) {
-        const struct interp_prog *p = &fn->member[i].prog;
+    uint64_t *moved = calloc(f->nslot ? f->nslot : 1, sizeof(*moved));
+    if (!moved)
+        return;   /* keep stays 0: nothing known */
+    for (uint32_t i = 0; i < f->func->n; i++) {
+        const struct interp_prog *p = &f->func->member[i].prog;
         uint32_t *def = interp_defs(p);
-        if (!def)
-            return 0;
         for (uint32_t k = 0; k < p->count; k++) {
             const struct interp_insn *in = &p->code[k];
-            if (in->op == IR_CALL && (ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE))
-                moved = ~0ull;
-            else if ((in->op == IR_SET || in->op == IX_SET64) && in->imm == off)
-                moved |= interp_changed_bits(p, def, in->a, off, w);
+            if (!def || (in->op == IR_CALL && (ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE))) {
+                memset(moved, 0xff, (f->nslot ? f->nslot : 1) * sizeof(*moved));
+                break;
+            }
+            struct em_slot *s = (in->op == IR_SET || in->op == IX_SET64) ? find(f, (uint32_t)in->imm, in->w) : NULL;
+            if (s && s->w > 1 && s->w <= 64)
+                moved[s - f->slot] |= interp_changed_bits(p, def, in->a, in->imm, in->w);
         }
         free(def);
     }
-    return ~moved & all;
+    for (uint32_t i = 0; i < f->nslot; i++) {
+        struct em_slot *s = &f->slot[i];
+        uint64_t all = s->w >= 64 ? ~0ull : (1ull << s->w) - 1;
+        s->keep = s->written && s->w > 1 && s->w <= 64 ? ~moved[i] & all : 0;
+    }
+    free(moved);
 }
 
 /* Every state access of every member, then keep the (offset, width) pairs no other
@@ -93,13 +102,13 @@ bool em_cache_plan(struct em_fn *f)
     }
     f->slot = all;
     f->nslot = out;
+    plan_keep_bits(f);
     LLVMBuilderRef bd = f->m->bd;
     for (uint32_t i = 0; i < out; i++) {
         LLVMTypeRef t = em_ty(f, all[i].w == 1 ? 8 : all[i].w);
         all[i].var = LLVMBuildAlloca(bd, t, "");
         LLVMValueRef v0 = em_load(f, t, f->state, all[i].off);
         LLVMBuildStore(bd, v0, all[i].var);
-        all[i].keep = all[i].written && all[i].w > 1 ? keep_bits(f->func, all[i].off, all[i].w) : 0;
         if (all[i].keep)
             all[i].kept = LLVMBuildAnd(bd, v0, LLVMConstInt(t, all[i].keep, 0), "");
     }

@@ -12,13 +12,15 @@
 #define PROG_BITS_SELECT_DEPTH 8u
 
 static uint64_t changed(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off, unsigned w,
-                        unsigned depth)
+                        unsigned depth, uint32_t below)
 {
     uint64_t bits = 0;
-    /* Each def lies before its use, so the walk goes strictly back and ends. */
+    /* Each def lies before its use, so the walk goes strictly back and ends (checked:
+     * a program that broke the rule would make it loop). */
     for (;;) {
-        if (!def[slot])
+        if (!def[slot] || def[slot] >= below)
             return ~0ull;
+        below = def[slot];
         const struct interp_insn *d = &p->code[def[slot] - 1];
         switch (d->op) {
         case IR_GET:
@@ -35,7 +37,8 @@ static uint64_t changed(const struct interp_prog *p, const uint32_t *def, uint32
         case IR_SELECT:
             if (depth >= PROG_BITS_SELECT_DEPTH)
                 return ~0ull;
-            return bits | changed(p, def, d->b, off, w, depth + 1) | changed(p, def, d->c, off, w, depth + 1);
+            return bits | changed(p, def, d->b, off, w, depth + 1, below) |
+                   changed(p, def, d->c, off, w, depth + 1, below);
         case IR_AND:
         case IX_AND64:
         case IR_OR:
@@ -58,7 +61,7 @@ static uint64_t changed(const struct interp_prog *p, const uint32_t *def, uint32
 uint64_t interp_changed_bits(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off,
                              unsigned w)
 {
-    return changed(p, def, slot, off, w, 0);
+    return changed(p, def, slot, off, w, 0, UINT32_MAX);
 }
 
 uint32_t *interp_defs(const struct interp_prog *p)

@@ -62,7 +62,7 @@ static inline void mmu_entry_seal(struct mmu_entry *e)
  * salt kept in the page-offset bits, and a full flush changes the salt. Only every
  * MMU_TLB_SALT_MAX flushes are the entries really cleared. */
 #define MMU_TLB_SALT_MAX 0xffeull
-#define MMU_TLB_FETCHABLE_HASH_BITS 12u
+#define MMU_TLB_FETCHABLE_HASH_BITS 16u
 #define MMU_TLB_FETCHABLE_WORDS ((1u << MMU_TLB_FETCHABLE_HASH_BITS) / 64u)
 struct mmu_tlb {
     struct mmu_entry e[MMU_TLB_REGIMES][MMU_TLB_ENTRIES];

@@ -104,6 +104,9 @@ struct vcpu {
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
+    uint64_t timer_deadline_ns;    /* deterministic mode: the client's device timer in virtual
+                                    * time (anyhv_vcpu_set_timer_deadline), 0 = none */
+    bool timer_fired;              /* the last run ended at that timer */
     void *be;                      /* backend private data */
     struct vcpu_debug dbg;
     union {
@@ -256,6 +259,9 @@ void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
 void det_turn_wait(struct vcpu *vcpu);
 uint64_t det_idle(struct vcpu *vcpu, uint64_t insns);
 bool det_alone(struct vcpu *vcpu);
+/* The client's timer (anyhv_vcpu_set_timer_deadline) is due at v's virtual time now:
+ * it is cleared and v->timer_fired set (the run ends with a budget exit). */
+bool det_client_timer_fire(struct vcpu *vcpu);
 /* Snapshots: hold the rotation (no parked vCPU starts; nothing without det), then
  * whose turn it is and how much of it was used, with it held. */
 void det_hold(struct vm *vm);

@@ -351,6 +351,15 @@ static void advance(struct vcpu *v)
     vcpu_state_touch(v, SG_GPR);
 }
 
+/* Past a HLT: an STI or MOV SS shadow covered the HLT alone (`sti; hlt` wakes with
+ * interrupts deliverable at the next instruction, as on hardware). */
+static void end_shadow(struct vcpu *v)
+{
+    uint64_t intr = vmcs(v, VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & INTR_BLOCKING)
+        x86_vmcs_write(v, VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTR_BLOCKING);
+}
+
 static void inject_gp(struct vcpu *v)
 {
     x86_vmcs_write(v, VMCS_CTRL_VMENTRY_IRQ_INFO, IRQ_INFO_VALID | IRQ_INFO_HARD_EXC | IRQ_INFO_ERROR_VALID | VECTOR_GP);
@@ -470,6 +479,7 @@ static int triage(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns
         if (client_wants(v, CPU_BASED_HLT))
             return 0;
         advance(v);
+        end_shadow(v);
         return halt_in_library(in, a, deadline_ns);
     case EXIT_MSR_READ:
     case EXIT_MSR_WRITE:

@@ -83,6 +83,7 @@ struct pc {
     bool det;
     uint64_t poll_due;               /* CPU 0's next console poll, virtual ns */
     uint64_t poll_icount;            /* its instruction count at the last poll */
+    bool inputs_log;                 /* --record/--replay: the library's input log is open */
 };
 
 /* ---- interrupt lines (the Hypervisor API is per process: no machine pointer needed) ---- */
@@ -591,6 +592,8 @@ static int boot(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
     if (!start_aps(pc) || (kind == PC_BOOT_LINUX64 ? setup_bsp(bsp->vcpu, entry) : setup_bsp_32(bsp->vcpu, entry, kind)) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot create or set up the vCPUs\n");
         finish(pc, RUN_UNAVAILABLE);
+    } else if ((status = session_inputs_log_start(pc->o, &pc->inputs_log)) != RUN_OK) {
+        finish(pc, status);   /* the log starts once every vCPU (and its local APIC) exists */
     } else {
         run_loop(bsp);
     }
@@ -621,16 +624,12 @@ static uint64_t cpu0_instructions(void *ctx)
  * input log, the run, and the record's end. */
 static int run_machine(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
 {
-    const struct run_options *o = pc->o;
-    bool inputs_log = false;
     if (hv_vm_map(pc->ram, 0, pc->ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS ||
         !(pc->dev = pc_devices_create(pc->det)) || !(pc->uart = pc_uart_create(!pc->det)))
         return RUN_UNAVAILABLE;
-    int status = session_inputs_log_start(o, &inputs_log);
-    if (status == RUN_OK)
-        status = boot(pc, entry, kind);
+    int status = boot(pc, entry, kind);
     console_flush();
-    return session_record_end(o, inputs_log, status);
+    return session_record_end(pc->o, pc->inputs_log, status);
 }
 
 static void print_summary(const struct pc *pc, const struct timespec *t0)

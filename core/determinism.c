@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "core/a64_timer.h"
 #include "core/vm.h"
@@ -169,6 +170,35 @@ void det_hold(struct vm *vm)
         pthread_mutex_lock(&vm->det->lock);
 }
 
+/* How long a snapshot waits for the other vCPUs' threads to reach their turn waits. */
+#define DET_SETTLE_TRIES 200u
+#define DET_SETTLE_STEP_NS 1000000L
+
+static bool all_settled(struct vm *vm, struct det_sched *d)
+{
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v && i != d->turn && !atomic_load(&v->parked) && !atomic_load(&v->turn_waiting))
+            return false;
+    }
+    return true;
+}
+
+void det_settle(struct vm *vm)
+{
+    struct det_sched *d = vm->det;
+    for (unsigned k = 0; d && k < DET_SETTLE_TRIES && !all_settled(vm, d); k++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += DET_SETTLE_STEP_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+    }
+}
+
 void det_release(struct vm *vm)
 {
     if (vm->det)
@@ -261,10 +291,13 @@ void det_turn_wait(struct vcpu *v)
     struct det_sched *d = vm->det;
     pthread_mutex_lock(&d->lock);
     while (d->turn != v->id) {
-        if (!atomic_load(&vm->vcpus[d->turn]))
+        if (!atomic_load(&vm->vcpus[d->turn])) {
             pass_turn(vm, d, d->turn);
-        else
+        } else {
+            atomic_store(&v->turn_waiting, true);
             pthread_cond_wait(&d->cond, &d->lock);
+            atomic_store(&v->turn_waiting, false);
+        }
     }
     pthread_mutex_unlock(&d->lock);
 }
@@ -554,6 +587,13 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             pthread_cond_wait(&d->cond, &d->lock);
             atomic_store(&v->parked, false);
         }
+        if (client_budget && done >= client_budget) {
+            /* The client's budget ran out in a run that went on (it ended at the same
+             * instruction for another reason, a host-time slice): its stop, exactly. */
+            v->exit.kind = EXIT_BUDGET;
+            v->exit.icount = v->icount;
+            break;
+        }
         uint64_t run_budget = DET_QUANTUM - d->used;
         bool client_limited = false, timer_limited = false;
         if (client_budget && client_budget - done <= run_budget) {
@@ -604,3 +644,4 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     pthread_mutex_unlock(&d->lock);
     return r;
 }
+

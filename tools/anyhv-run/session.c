@@ -100,6 +100,8 @@ static uint64_t next_budget(const struct run_session *s, uint64_t n)
 static bool save_snapshot(struct run_session *s, const struct session_vcpu *v, uint64_t n)
 {
     s->snapshot_pending = false;
+    if (v->dev_save)
+        v->dev_save(v->ctx);
     if (anyhv_vm_snapshot_save(s->o->snapshot_file, v->dev, v->dev_size) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot save the snapshot: %s\n", anyhv_snapshot_error());
         session_end(s, RUN_UNAVAILABLE);
@@ -142,6 +144,8 @@ static int restore(struct run_session *s, const struct session_vcpu *v)
         fprintf(stderr, "anyhv-run: cannot restore '%s': %s\n", s->o->restore_file, anyhv_snapshot_error());
         return r == HV_ERROR ? RUN_NO_INPUT : RUN_BAD_IMAGE;
     }
+    if (v->dev_load)
+        v->dev_load(v->ctx);
     return RUN_OK;
 }
 
@@ -260,3 +264,4 @@ static int session_finish(struct run_session *s, const struct session_vcpu *v)
         stats_print(&s->stats, anyhv_backend_name(), icount, soft ? &exec : NULL, stderr);
     return s->status;
 }
+

@@ -33,6 +33,8 @@ struct session_vcpu {
     uint64_t handle_id;   /* the vCPU handle, for anyhv_vcpu_get_instructions */
     void *dev;            /* the machine's device state, saved in snapshots */
     size_t dev_size;
+    void (*dev_save)(void *ctx);   /* fill dev before a save (NULL: dev is live state) */
+    void (*dev_load)(void *ctx);   /* apply dev after a restore */
 };
 
 /* Backend, RAM and image; RUN_OK or the status to exit with. */

@@ -663,6 +663,11 @@ int pc_run(const struct run_options *o)
     }
     for (unsigned i = 0; i < pc.ncpu; i++)
         pc.cpu[i] = (struct pc_cpu){ .pc = &pc, .index = i };
+    if (o->snapshot_file || o->restore_file || o->gdb_port || o->max_insns || o->max_exits) {
+        fprintf(stderr, "anyhv-run: --snapshot-at, --restore, --gdb, --max-insns and --max-exits are not"
+                        " available on the PC machine (--kernel) yet\n");
+        return RUN_USAGE;
+    }
     /* A backend this machine lacks is said as on the other machines (a test skips on it). */
     int chosen = o->backend ? session_select_backend(o->backend) : RUN_OK;
     if (chosen == RUN_OK)

@@ -189,6 +189,6 @@ gdtr:
     .long gdt
 
     .section .bss
-    .align 8
+    .balign 4096                /* not in a code page (stores there flush its code) */
 idt: .space 256 * 8
 ticks: .long 0

@@ -109,15 +109,17 @@ static void shadow_memory(struct recorder *r)
 }
 
 /* The devices' state into buf (dev_size bytes). Its size follows the VM's shape (the
- * x86 state holds one local APIC per vCPU): a vCPU created after the log started changes
- * it, and the log cannot follow - it is marked failed (finish says HV_ERROR) and nothing
- * is written. False then, or without devices. */
+ * x86 state holds one local APIC per vCPU): a vCPU created after the log started grows
+ * it, and the log cannot follow - it is marked failed (finish says HV_ERROR); once a vCPU
+ * is destroyed (the VM winding down) the devices are no longer logged. Nothing is
+ * written then: false, as without devices. */
 static bool dev_save(struct vm *vm, struct recorder *r, uint8_t *buf)
 {
     if (!vm->devstate)
         return false;
-    if (vm->devstate->size(vm) != r->dev_size) {
-        r->diverged = true;
+    size_t size = vm->devstate->size(vm);
+    if (size != r->dev_size) {
+        r->diverged |= size > r->dev_size;
         return false;
     }
     vm->devstate->save(vm, buf);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "core/a64_timer.h"
 #include "core/vm.h"
@@ -169,6 +170,35 @@ void det_hold(struct vm *vm)
         pthread_mutex_lock(&vm->det->lock);
 }
 
+/* How long a snapshot waits for the other vCPUs' threads to reach their turn waits. */
+#define DET_SETTLE_TRIES 200u
+#define DET_SETTLE_STEP_NS 1000000L
+
+static bool all_settled(struct vm *vm, struct det_sched *d)
+{
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v && i != d->turn && !atomic_load(&v->parked) && !atomic_load(&v->turn_waiting))
+            return false;
+    }
+    return true;
+}
+
+void det_settle(struct vm *vm)
+{
+    struct det_sched *d = vm->det;
+    for (unsigned k = 0; d && k < DET_SETTLE_TRIES && !all_settled(vm, d); k++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += DET_SETTLE_STEP_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+    }
+}
+
 void det_release(struct vm *vm)
 {
     if (vm->det)
@@ -261,10 +291,13 @@ void det_turn_wait(struct vcpu *v)
     struct det_sched *d = vm->det;
     pthread_mutex_lock(&d->lock);
     while (d->turn != v->id) {
-        if (!atomic_load(&vm->vcpus[d->turn]))
+        if (!atomic_load(&vm->vcpus[d->turn])) {
             pass_turn(vm, d, d->turn);
-        else
+        } else {
+            atomic_store(&v->turn_waiting, true);
             pthread_cond_wait(&d->cond, &d->lock);
+            atomic_store(&v->turn_waiting, false);
+        }
     }
     pthread_mutex_unlock(&d->lock);
 }
@@ -309,6 +342,43 @@ static uint64_t vtimer_due_icount(const struct vcpu *v)
     return (uint64_t)insns > v->idle_insns ? (uint64_t)insns - v->idle_insns : 0;
 }
 
+/* ---- the client's device timer (anyhv_vcpu_set_timer_deadline) ----
+ * A VMM's own timer (a PIT, an HPET, a console poll) in the vCPU's virtual time: a run
+ * is cut at the instruction where that time reaches it and returns to the client, an
+ * in-library idle (the Intel APIC's HLT) stops there, and anyhv_vcpu_idle counts it
+ * among the vCPU's timers. One-shot: cleared when it ends a run. */
+
+/* The instruction count at which v's virtual time reaches its client timer, or
+ * UINT64_MAX for none. */
+static uint64_t client_due_icount(const struct vcpu *v)
+{
+    if (!v->timer_deadline_ns)
+        return UINT64_MAX;
+    uint64_t insns = (v->timer_deadline_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+    return insns > v->idle_insns ? insns - v->idle_insns : 0;
+}
+
+bool det_client_timer_fire(struct vcpu *v)
+{
+    if (!v->vm->det || !v->timer_deadline_ns || vcpu_guest_ns(v, v->icount) < v->timer_deadline_ns)
+        return false;
+    v->timer_deadline_ns = 0;
+    v->timer_fired = true;
+    return true;
+}
+
+hv_return_t anyhv_vcpu_set_timer_deadline(uint64_t vcpu, uint64_t deadline_ns)
+{
+    struct vcpu *v;
+    hv_return_t r = vcpu_get_owned(vcpu, &v);
+    if (r != HV_SUCCESS)
+        return r;
+    if (!v->vm->det)
+        return HV_UNSUPPORTED;
+    v->timer_deadline_ns = deadline_ns;
+    return HV_SUCCESS;
+}
+
 /* ---- idle vCPUs (anyhv_vcpu_idle) ----
  * Virtual time in instructions ("vt"): retired instructions plus idle credit. A vCPU
  * that idles gives its turn away at once; at its next turn it catches up with the
@@ -346,10 +416,13 @@ static uint64_t catch_up(struct vcpu *v, struct det_sched *d, uint64_t due_vt)
 static uint64_t timer_due_vt(struct vcpu *v)
 {
     if (v->vm->arch == GUEST_ARM64) {
-        uint64_t due = vtimer_due_icount(v);
+        uint64_t due = vtimer_due_icount(v), client = client_due_icount(v);
+        due = client < due ? client : due;
         return due == UINT64_MAX ? UINT64_MAX : due + v->idle_insns;
     }
     uint64_t due_ns = v->vm->timer_due_ns ? v->vm->timer_due_ns(v) : UINT64_MAX;
+    if (v->timer_deadline_ns && v->timer_deadline_ns < due_ns)
+        due_ns = v->timer_deadline_ns;
     return due_ns == UINT64_MAX ? UINT64_MAX : (due_ns + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
 }
 
@@ -497,6 +570,7 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     uint64_t client_budget = v->insn_budget, done = 0;
     hv_return_t r = HV_SUCCESS;
     bool first_entry = true;
+    v->timer_fired = false;
     pthread_mutex_lock(&d->lock);
     for (;;) {
         while (d->turn != v->id) {
@@ -513,15 +587,32 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             pthread_cond_wait(&d->cond, &d->lock);
             atomic_store(&v->parked, false);
         }
+        if (client_budget && done >= client_budget) {
+            /* The client's budget ran out in a run that went on (it ended at the same
+             * instruction for another reason, a host-time slice): its stop, exactly. */
+            v->exit.kind = EXIT_BUDGET;
+            v->exit.icount = v->icount;
+            break;
+        }
         uint64_t run_budget = DET_QUANTUM - d->used;
         bool client_limited = false, timer_limited = false;
         if (client_budget && client_budget - done <= run_budget) {
             run_budget = client_budget - done;
             client_limited = true;
         }
-        uint64_t due = vtimer_due_icount(v);
+        uint64_t due = vtimer_due_icount(v), client_due = client_due_icount(v);
+        if (client_due <= v->icount && det_client_timer_fire(v)) {
+            /* The client's timer is due before any instruction: back to it at once. */
+            v->exit = (struct anyhv_exit){ .kind = EXIT_BUDGET, .icount = v->icount };
+            break;
+        }
         if (due > v->icount && due - v->icount < run_budget) {
             run_budget = due - v->icount;
+            client_limited = false;
+            timer_limited = true;
+        }
+        if (client_due > v->icount && client_due - v->icount <= run_budget) {
+            run_budget = client_due - v->icount;
             client_limited = false;
             timer_limited = true;
         }
@@ -542,7 +633,8 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
         if (timer_limited && v->exit.kind == EXIT_BUDGET)
-            o = DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
+            o = det_client_timer_fire(v) ? DET_RETURN   /* the client's timer: its exit */
+                                         : DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
         if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
         turn_after_run(v, d, o, v->icount != before);
@@ -552,3 +644,4 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     pthread_mutex_unlock(&d->lock);
     return r;
 }
+

@@ -108,10 +108,27 @@ static void shadow_memory(struct recorder *r)
         memcpy(r->region[i].shadow, r->region[i].host, r->region[i].size);
 }
 
+/* The devices' state into buf (dev_size bytes). Its size follows the VM's shape (the
+ * x86 state holds one local APIC per vCPU): a vCPU created after the log started grows
+ * it, and the log cannot follow - it is marked failed (finish says HV_ERROR); once a vCPU
+ * is destroyed (the VM winding down) the devices are no longer logged. Nothing is
+ * written then: false, as without devices. */
+static bool dev_save(struct vm *vm, struct recorder *r, uint8_t *buf)
+{
+    if (!vm->devstate)
+        return false;
+    size_t size = vm->devstate->size(vm);
+    if (size != r->dev_size) {
+        r->diverged |= size > r->dev_size;
+        return false;
+    }
+    vm->devstate->save(vm, buf);
+    return true;
+}
+
 static void shadow_dev(struct vm *vm, struct recorder *r)
 {
-    if (vm->devstate)
-        vm->devstate->save(vm, r->dev_shadow);
+    dev_save(vm, r, r->dev_shadow);
 }
 
 /* ---- recording ---- */
@@ -161,10 +178,8 @@ static void record_entry(struct vm *vm, struct recorder *r, struct vcpu *v, uint
     uint8_t *sh = r->vshadow[v->id];
     diff_area(&w, AREA_STATE, 0, vcpu_bytes(v, AREA_STATE), sh, r->state_size);
     diff_area(&w, AREA_EXT, 0, vcpu_bytes(v, AREA_EXT), sh + r->state_size, r->ext_size);
-    if (vm->devstate) {
-        vm->devstate->save(vm, r->dev_live);
+    if (dev_save(vm, r, r->dev_live))
         diff_area(&w, AREA_DEV, 0, r->dev_live, r->dev_shadow, r->dev_size);
-    }
     for (uint32_t i = 0; i < r->nregions; i++)
         diff_area(&w, AREA_MEM, i, r->region[i].host, r->region[i].shadow, r->region[i].size);
     if (w.e.nchunks) {
@@ -185,11 +200,8 @@ static void undo_client(struct vm *vm, struct recorder *r, struct vcpu *v)
     for (uint32_t i = 0; i < r->nregions; i++)
         if (memcmp(r->region[i].host, r->region[i].shadow, r->region[i].size) != 0)
             memcpy(r->region[i].host, r->region[i].shadow, r->region[i].size);
-    if (vm->devstate) {
-        vm->devstate->save(vm, r->dev_live);
-        if (memcmp(r->dev_live, r->dev_shadow, r->dev_size) != 0)
-            vm->devstate->restore(vm, r->dev_shadow, r->dev_size, true, NULL, 0);
-    }
+    if (dev_save(vm, r, r->dev_live) && memcmp(r->dev_live, r->dev_shadow, r->dev_size) != 0)
+        vm->devstate->restore(vm, r->dev_shadow, r->dev_size, true, NULL, 0);
 }
 
 static uint8_t *area_at(struct recorder *r, struct vcpu *v, const struct rec_chunk *c)
@@ -213,9 +225,7 @@ static uint8_t *area_at(struct recorder *r, struct vcpu *v, const struct rec_chu
 static bool apply_record(struct vm *vm, struct recorder *r, struct vcpu *v, const struct rec_entry *e)
 {
     size_t at = r->cursor + sizeof(*e);
-    bool dev = false;
-    if (vm->devstate)
-        vm->devstate->save(vm, r->dev_live);
+    bool dev = false, dev_ok = dev_save(vm, r, r->dev_live);
     for (uint32_t k = 0; k < e->nchunks; k++) {
         struct rec_chunk c;
         if (r->log_len - at < sizeof(c))
@@ -229,6 +239,8 @@ static bool apply_record(struct vm *vm, struct recorder *r, struct vcpu *v, cons
         at += c.len;
         dev |= c.area == AREA_DEV;
     }
+    if (dev && !dev_ok)
+        return false;
     r->cursor = at;
     if (dev && !vm->devstate->restore(vm, r->dev_live, r->dev_size, true, NULL, 0))
         return false;

@@ -260,6 +260,7 @@ static hv_return_t save_held(struct vm *vm, const char *path, const void *client
         return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
     pthread_mutex_lock(&vm->lock);
     det_hold(vm);
+    det_settle(vm);
     hv_return_t r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : write_vm(vm, f, client, client_len);
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);

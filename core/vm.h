@@ -91,6 +91,9 @@ struct vcpu {
     _Atomic bool running;
     _Atomic bool parked;           /* deterministic mode: in hv_vcpu_run waiting for its turn,
                                     * outside the backend (a snapshot may read or replace it) */
+    _Atomic bool turn_waiting;     /* deterministic mode: its thread waits for its turn
+                                    * between runs (anyhv_vcpu_wait_turn, anyhv_vcpu_idle, the
+                                    * in-library HLT) */
     uint32_t space;                /* Intel address space */
     uint32_t state_valid;          /* state groups whose struct copy is current */
     uint32_t state_dirty;          /* state groups written since the last run */
@@ -104,6 +107,9 @@ struct vcpu {
     uint64_t icount;               /* guest instructions retired (soft route) */
     uint64_t insn_budget;          /* instructions one run may retire, 0 = no limit (soft route) */
     uint64_t idle_insns;           /* deterministic mode: idle time credited, in instructions */
+    uint64_t timer_deadline_ns;    /* deterministic mode: the client's device timer in virtual
+                                    * time (anyhv_vcpu_set_timer_deadline), 0 = none */
+    bool timer_fired;              /* the last run ended at that timer */
     void *be;                      /* backend private data */
     struct vcpu_debug dbg;
     union {
@@ -256,9 +262,17 @@ void det_vcpu_gone(struct vcpu *vcpu);  /* destroyed: pass its turn on */
 void det_turn_wait(struct vcpu *vcpu);
 uint64_t det_idle(struct vcpu *vcpu, uint64_t insns);
 bool det_alone(struct vcpu *vcpu);
+/* The client's timer (anyhv_vcpu_set_timer_deadline) is due at v's virtual time now:
+ * it is cleared and v->timer_fired set (the run ends with a budget exit). */
+bool det_client_timer_fire(struct vcpu *vcpu);
 /* Snapshots: hold the rotation (no parked vCPU starts; nothing without det), then
  * whose turn it is and how much of it was used, with it held. */
 void det_hold(struct vm *vm);
+/* With the rotation held: wait (a bounded while) until every vCPU but the turn's holder
+ * waits for its turn - parked in hv_vcpu_run or between runs - so a snapshot finds each
+ * other thread at a point it can be resumed from, not between its last exit and its
+ * next wait. */
+void det_settle(struct vm *vm);
 void det_release(struct vm *vm);
 void det_save(struct vm *vm, uint32_t *turn, uint64_t *used);
 /* ... and which vCPUs idle (anyhv_vcpu_idle), their timers and the horizon of the last

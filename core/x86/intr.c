@@ -223,13 +223,17 @@ static bool wakeable(struct x86_intr *in, struct x86_lapic *a)
            (a->vcpu->requests & VCPU_REQ_CANCEL);
 }
 
+/* How a halt inside the library ended. */
+enum halt_end { HALT_WOKEN, HALT_DEADLINE, HALT_CLIENT_TIMER };
+
 /* Deterministic mode: the halted vCPU's time is virtual, so it does not sleep on the
  * host's clock. It waits for its turn in the rotation (the others run meanwhile; an IPI
  * they send is seen at a turn boundary, the same one every run), then either wakes or
- * idles: up to its timer's expiry, at most the rest of its turn, credited as idle time
- * (its clocks move on by exactly that much). Alone and without a timer, only the client
- * can wake it: it sleeps on the host until it does. Lock held. */
-static bool halt_wait_det(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
+ * idles: up to its APIC timer's expiry or the client's device timer
+ * (anyhv_vcpu_set_timer_deadline), which ends the wait, at most the rest of its turn,
+ * credited as idle time (its clocks move on by exactly that much). Alone and without a
+ * timer, only the client can wake it: it sleeps on the host until it does. Lock held. */
+static enum halt_end halt_wait_det(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
 {
     struct vcpu *v = a->vcpu;
     const struct vm_clock *c = &v->vm->clock;
@@ -240,12 +244,16 @@ static bool halt_wait_det(struct x86_intr *in, struct x86_lapic *a, uint64_t dea
         uint64_t now = clock_now_ns(c, v);
         lapic_timer_update(in, a, now);
         if (wakeable(in, a))
-            return true;
+            return HALT_WOKEN;
         if (deadline_ns != BACKEND_NO_DEADLINE && host_monotonic_ns() >= deadline_ns)
-            return false;
-        uint64_t idle = DET_QUANTUM;
-        if (a->timer_due_ns != UINT64_MAX) {
-            idle = (a->timer_due_ns - now + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
+            return HALT_DEADLINE;
+        if (det_client_timer_fire(v))
+            return HALT_CLIENT_TIMER;
+        uint64_t idle = DET_QUANTUM, due = a->timer_due_ns;
+        if (v->timer_deadline_ns && v->timer_deadline_ns < due)
+            due = v->timer_deadline_ns;
+        if (due != UINT64_MAX) {
+            idle = (due - now + DET_NS_PER_INSN - 1) / DET_NS_PER_INSN;
         } else if (det_alone(v)) {
             if (deadline_ns == BACKEND_NO_DEADLINE) {
                 pthread_cond_wait(&in->wake, &in->lock);
@@ -259,8 +267,9 @@ static bool halt_wait_det(struct x86_intr *in, struct x86_lapic *a, uint64_t dea
     }
 }
 
-/* Returns false when the client's deadline passed first. Lock held. */
-static bool halt_wait(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
+/* Until an interrupt can be taken, the client's deadline, or (deterministic mode) the
+ * client's device timer. Lock held. */
+static enum halt_end halt_wait(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
 {
     if (a->vcpu->vm->det)
         return halt_wait_det(in, a, deadline_ns);
@@ -291,7 +300,41 @@ static bool halt_wait(struct x86_intr *in, struct x86_lapic *a, uint64_t deadlin
         }
     }
     a->vcpu->ext.x86.idle_time_ns += host_monotonic_ns() - start;
-    return ok;
+    return ok ? HALT_WOKEN : HALT_DEADLINE;
+}
+
+#define ACTIVITY_HLT 1u
+
+/* The vCPU halts inside the library (RIP already past the HLT). 1: woken, re-enter;
+ * 0: an exit for the client - its deadline, or its device timer, at which the vCPU
+ * stays halted (activity state HLT: its next run goes on waiting). Lock held. */
+static int halt_in_library(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns)
+{
+    struct vcpu *v = a->vcpu;
+    switch (halt_wait(in, a, deadline_ns)) {
+    case HALT_WOKEN:
+        if (vmcs(v, VMCS_GUEST_ACTIVITY_STATE) != 0)
+            x86_vmcs_write(v, VMCS_GUEST_ACTIVITY_STATE, 0);
+        return 1;
+    case HALT_CLIENT_TIMER:
+        x86_vmcs_write(v, VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+        v->exit.kind = EXIT_BUDGET;
+        v->exit.icount = v->icount;
+        v->exit.insn_len = 0;
+        return 0;
+    case HALT_DEADLINE:
+    default:
+        v->exit.kind = EXIT_DEADLINE;
+        return 0;
+    }
+}
+
+/* Deterministic mode: a vCPU the client's device timer took out of a halt is still
+ * halted at its next run (activity state HLT, the library handling HLT). */
+static bool halted_in_library(struct vcpu *v)
+{
+    return v->vm->det && vmcs(v, VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_HLT &&
+           !(vmcs(v, VMCS_CTRL_CPU_BASED) & CPU_BASED_HLT);
 }
 
 /* ---- MSRs and the APIC page ---- */
@@ -306,6 +349,15 @@ static void advance(struct vcpu *v)
     vcpu_state_load(v, SG_GPR);
     v->st.x86->rip += v->exit.insn_len;
     vcpu_state_touch(v, SG_GPR);
+}
+
+/* Past a HLT: an STI or MOV SS shadow covered the HLT alone (`sti; hlt` wakes with
+ * interrupts deliverable at the next instruction, as on hardware). */
+static void end_shadow(struct vcpu *v)
+{
+    uint64_t intr = vmcs(v, VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & INTR_BLOCKING)
+        x86_vmcs_write(v, VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTR_BLOCKING);
 }
 
 static void inject_gp(struct vcpu *v)
@@ -411,6 +463,8 @@ static int triage(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns
     struct vcpu *v = a->vcpu;
     switch (v->exit.kind) {
     case EXIT_BUDGET:
+        if (v->timer_fired)
+            return 0;   /* the client's device timer (anyhv_vcpu_set_timer_deadline) */
         return !client_budget_done;   /* else the run stopped at a timer's expiry (deterministic mode) */
     case EXIT_CANCELED:
     case EXIT_EXT_IRQ:
@@ -425,11 +479,8 @@ static int triage(struct x86_intr *in, struct x86_lapic *a, uint64_t deadline_ns
         if (client_wants(v, CPU_BASED_HLT))
             return 0;
         advance(v);
-        if (!halt_wait(in, a, deadline_ns)) {
-            v->exit.kind = EXIT_DEADLINE;
-            return 0;
-        }
-        return 1;
+        end_shadow(v);
+        return halt_in_library(in, a, deadline_ns);
     case EXIT_MSR_READ:
     case EXIT_MSR_WRITE:
         return handle_msr(in, a);
@@ -480,10 +531,16 @@ hv_return_t intr_run(struct vcpu *v, uint64_t deadline_ns)
     struct x86_intr *in = v->vm->intr;
     struct x86_lapic *a = v->ext.x86.lapic;
     uint64_t client_budget = v->insn_budget, start = v->icount;
-    hv_return_t ret;
+    hv_return_t ret = HV_SUCCESS;
     pthread_mutex_lock(&in->lock);
     a->exit.kind = HV_VM_EXITINFO_VMX;
-    for (;;) {
+    bool enter = true;
+    if (halted_in_library(v)) {
+        memset(&v->exit, 0, sizeof(v->exit));
+        v->timer_fired = false;
+        enter = halt_in_library(in, a, deadline_ns) != 0;
+    }
+    while (enter) {
         uint64_t ctl = vmcs(v, VMCS_CTRL_CPU_BASED);
         v->ext.x86.intr_client_cpu_based = ctl;
         uint64_t run_ctl = ctl | CPU_BASED_HLT;
@@ -510,6 +567,8 @@ hv_return_t intr_run(struct vcpu *v, uint64_t deadline_ns)
     }
     bool apic_access = ret == HV_SUCCESS && in_apic_page(a, &v->exit);
     pthread_mutex_unlock(&in->lock);
+    if (v->vm->det)
+        v->exec_time_ns = vcpu_guest_ns(v, v->icount);   /* with the idle time of a halt here */
     if (ret != HV_SUCCESS)
         return ret;
     ret = x86_exit_render(v);

@@ -188,6 +188,29 @@ ANYHV_API hv_return_t anyhv_vcpu_idle(uint64_t vcpu, uint64_t max_ns, uint64_t *
  */
 ANYHV_API hv_return_t anyhv_vcpu_wait_turn(uint64_t vcpu);
 
+/*!
+ * @function anyhv_vcpu_set_timer_deadline
+ * @abstract Deterministic mode: the VMM's own device timer for this vCPU (a PIT, an
+ *           HPET, a console poll), in the vCPU's virtual time (hv_vcpu_get_exec_time's
+ *           clock, nanoseconds).
+ * @discussion In deterministic mode guest time moves only with instructions, so a VMM
+ *           cannot raise a device's interrupt from a host thread at a host-timed
+ *           moment. With this deadline the next hv_vcpu_run stops at the instruction
+ *           where the vCPU's virtual time reaches it (at once when it already has),
+ *           with the budget exit: on the Intel API VMX_REASON_VMX_TIMER_EXPIRED, on the
+ *           Apple-silicon API HV_EXIT_REASON_CANCELED. A vCPU halted inside the library
+ *           (HLT with the in-framework APIC) idles up to it and returns there (it stays
+ *           halted: the next run goes on waiting unless an interrupt came), and
+ *           anyhv_vcpu_idle counts it among the vCPU's timers. One-shot: the exit at it
+ *           clears it; 0 clears it too. Set it before each run from the vCPU's thread.
+ * @param vcpu The vCPU handle (hv_vcpuid_t or hv_vcpu_t).
+ * @param deadline_ns The virtual time to stop at; 0 for none.
+ * @result HV_SUCCESS; HV_BAD_ARGUMENT for a bad handle or another thread;
+ *         HV_UNSUPPORTED outside deterministic mode (a VMM times its devices on the
+ *         host there).
+ */
+ANYHV_API hv_return_t anyhv_vcpu_set_timer_deadline(uint64_t vcpu, uint64_t deadline_ns);
+
 ANYHV_END_DECLS
 
 #include <anyhv/debug.h>

@@ -30,7 +30,11 @@ ANYHV_BEGIN_DECLS
  *           (anyhv_set_deterministic). Inputs are found by comparing the VM's state at
  *           each run entry with its state at the previous exit, so they are logged
  *           whatever call made them. A vCPU created later starts from its state at its
- *           first entry. flags: ANYHV_RECORD_GUEST_MEMORY or 0.
+ *           first entry, but on the Intel flavour with the in-framework APIC every
+ *           vCPU (each has a local APIC in the logged device state) must exist before
+ *           the log starts: one created later makes anyhv_record_finish fail (once one
+ *           is destroyed the controllers are no longer logged).
+ *           flags: ANYHV_RECORD_GUEST_MEMORY or 0.
  * @result HV_SUCCESS; HV_BAD_ARGUMENT without a path or VM, or for unknown flags; HV_UNSUPPORTED when the VM
  *         is not deterministic; HV_BUSY once a vCPU ran or while a log is open;
  *         HV_ERROR when the file cannot be created.

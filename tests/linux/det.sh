@@ -1,5 +1,7 @@
 #!/bin/sh
-# Deterministic Linux boot (the arm64 boot of boot.sh, software route):
+# Deterministic Linux boot (software route): the arm64 boot of boot.sh, or with ARCH
+# x86_64 the PC machine's boot of tests/tools/boot_linux_x86_64.py (Debian's amd64
+# vmlinux through its PVH entry, the 16550 on IRQ 4, the PIT, ACPI S5):
 #  1. two runs with --deterministic, the shell's commands run by init (anyhv_auto=1, no
 #     console input), must give the same instruction count, the same exit stream (every
 #     --trace line, hashed) and the same console output;
@@ -7,12 +9,21 @@
 #     moments (a FIFO written once the shell runs), replayed with --replay and no input,
 #     must give the same count, exit stream and output as the recording.
 # Every run must reach the shell, run the commands and power off (status 0).
-#   det.sh ANYHV_RUN SMP
+#   det.sh ANYHV_RUN SMP [arm64|x86_64]
 # Exits 77 (skipped) when the kernel cannot be fetched (no network, no apt).
-run=$1 smp=${2:-1}
+run=$1 smp=${2:-1} arch=${3:-arm64}
 here=$(dirname "$0")
 root=$here/../..
-cache=$("$root/scripts/fetch-linux-arm64") || { echo "Skipping: cannot fetch Debian's arm64 kernel"; exit 77; }
+cache=$("$root/scripts/fetch-linux-$arch") || { echo "Skipping: cannot fetch Debian's $arch kernel"; exit 77; }
+if [ "$arch" = x86_64 ]; then
+    # The PC machine: every exit traced as "[cpu N] exit REASON rip ...", the summary
+    # "... M exits to the VMM, N guest instructions (per cpu: ...)".
+    kernel=$cache/vmlinux console=ttyS0 uname=x86_64 machine="--mem 256" exit_re='^\[cpu'
+    count_re='s/.* \([0-9]*\) exits to the VMM, \([0-9]*\) guest instructions.*/\2 \1/p'
+else
+    kernel=$cache/Image console=ttyAMA0 uname=aarch64 machine= exit_re='^\[exit\]'
+    count_re='s/.*, \([0-9]*\) guest instructions, \([0-9]*\) exits.*/\1 \2/p'
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 "$root/scripts/mkinitramfs-busybox.py" "$cache/busybox" "$here/init.sh" "$work/initrd" || exit 1
@@ -21,17 +32,18 @@ boot() {   # boot NAME APPEND-EXTRA ANYHV-RUN-OPTIONS... (stdin: the console inp
     name=$1 extra=$2
     shift 2
     start=$(date +%s)
-    timeout 1500 "$run" --backend soft --trace --stats --smp "$smp" --kernel "$cache/Image" --initrd "$work/initrd" \
-        --append "console=ttyAMA0 panic=-1$extra" "$@" >"$work/$name.out" 2>"$work/$name.err"
+    # shellcheck disable=SC2086
+    timeout 1500 "$run" --backend soft --trace --stats --smp "$smp" $machine --kernel "$kernel" --initrd "$work/initrd" \
+        --append "console=$console panic=-1$extra" "$@" >"$work/$name.out" 2>"$work/$name.err"
     status=$?
-    grep '^\[exit\]' "$work/$name.err" >"$work/$name.stream"
+    grep "$exit_re" "$work/$name.err" >"$work/$name.stream"
     sha256sum <"$work/$name.stream" | cut -c1-16 >"$work/$name.exits"
     sha256sum <"$work/$name.out" | cut -c1-16 >"$work/$name.cons"
-    sed -n 's/.*, \([0-9]*\) guest instructions, \([0-9]*\) exits.*/\1 \2/p' "$work/$name.err" >"$work/$name.count"
+    sed -n "$count_re" "$work/$name.err" >"$work/$name.count"
     echo "det.sh: $name: status $status after $(( $(date +%s) - start )) s: instructions and exits $(cat "$work/$name.count")," \
          "exit stream $(cat "$work/$name.exits"), console $(cat "$work/$name.cons")"
-    [ "$status" -eq 0 ] || { echo "FAIL: $name: anyhv-run status $status"; tail -n 20 "$work/$name.out"; grep -v '^\[exit\]' "$work/$name.err" | tail -n 20; fail=1; }
-    for want in "ANYHV-INIT-OK" "answer=42" "nproc=$smp" "aarch64" "reboot: Power down"; do
+    [ "$status" -eq 0 ] || { echo "FAIL: $name: anyhv-run status $status"; tail -n 20 "$work/$name.out"; grep -v "$exit_re" "$work/$name.err" | tail -n 20; fail=1; }
+    for want in "ANYHV-INIT-OK" "answer=42" "nproc=$smp" "$uname" "reboot: Power down"; do
         grep -q "$want" "$work/$name.out" || { echo "FAIL: $name: no '$want' in the console output"; fail=1; }
     done
     [ -s "$work/$name.count" ] || { echo "FAIL: $name: no instruction count"; fail=1; }
@@ -64,5 +76,5 @@ echo "det.sh: the record holds $(wc -l <"$work/rec") console answers and $(wc -c
 boot replay "" --replay "$work/rec" </dev/null
 grep -q "replay diverged" "$work/replay.err" && { echo "FAIL: the replay diverged"; fail=1; }
 same record replay
-echo "det.sh: $(cat "$cache/VERSION"), --smp $smp: $([ $fail -eq 0 ] && echo PASS || echo FAIL)"
+echo "det.sh: $arch $(cat "$cache/VERSION" 2>/dev/null), --smp $smp: $([ $fail -eq 0 ] && echo PASS || echo FAIL)"
 exit $fail

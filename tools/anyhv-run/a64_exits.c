@@ -339,6 +339,7 @@ static bool interrupt_waiting(struct a64_cpu *c)
 static void wait_for_interrupt_det(struct a64_cpu *c)
 {
     const struct timespec poll = { 0, WFI_POLL_NS };
+    c->phase = PHASE_WFI;
     anyhv_vcpu_wait_turn(c->vcpu);
     while (!a64_done(c->m) && !interrupt_waiting(c)) {
         uint64_t idle_ns = 0;
@@ -429,6 +430,7 @@ static void wait_for_event(struct a64_cpu *c)
         unsigned bit = (unsigned)(kctl >> CNTKCTL_EVNTI_SHIFT) & CNTKCTL_EVNTI_MASK;
         max_ns = ((2ull << bit) * 1000000000ull + A64M_CNTFRQ - 1) / A64M_CNTFRQ;
     }
+    c->phase = PHASE_WFE;
     anyhv_vcpu_idle(c->vcpu, max_ns, NULL);
 }
 
@@ -487,8 +489,11 @@ void a64_handle_exit(struct a64_cpu *c)
      * does - counting, tracing, looking at devices, ending the session - waits for it,
      * so the exit stream and the summary come out the same every run (a no-op for the
      * other exits, which keep the turn). */
-    if (c->m->det)
+    if (c->m->det) {
+        c->phase = PHASE_EXIT;
+        c->last_exit = *c->exit;
         anyhv_vcpu_wait_turn(c->vcpu);
+    }
     switch (c->exit->reason) {
     case HV_EXIT_REASON_EXCEPTION: exception_exit(c); break;
     case HV_EXIT_REASON_CANCELED: count(c, "canceled"); break;
@@ -530,6 +535,7 @@ static void wait_power_on_det(struct a64_cpu *c)
 {
     const struct timespec poll = { 0, WFI_POLL_NS };
     struct a64_machine *m = c->m;
+    c->phase = PHASE_OFF;
     anyhv_vcpu_wait_turn(c->vcpu);
     for (;;) {
         pthread_mutex_lock(&m->lock);
@@ -541,6 +547,23 @@ static void wait_power_on_det(struct a64_cpu *c)
         anyhv_vcpu_idle(c->vcpu, 0, &idle_ns);
         if (!idle_ns)
             nanosleep(&poll, NULL);   /* nobody has a timer: only the console wakes anyone */
+    }
+}
+
+void a64_resume(struct a64_cpu *c)
+{
+    switch (c->phase) {
+    case PHASE_EXIT: {
+        /* Handle the exit the snapshot caught pending, from its copy. */
+        hv_vcpu_exit_t *live = c->exit;
+        c->exit = &c->last_exit;
+        a64_handle_exit(c);
+        c->exit = live;
+        break;
+    }
+    case PHASE_WFI: wait_for_interrupt(c); break;
+    case PHASE_WFE: anyhv_vcpu_wait_turn(c->vcpu); break;   /* the rest of its bounded idle */
+    default: break;
     }
 }
 

@@ -15,6 +15,13 @@
 
 enum cpu_power { CPU_OFF, CPU_ON };
 
+/* Deterministic mode: where a vCPU's thread waits for its turn, set before each wait. A
+ * snapshot taken by the boot vCPU (--snapshot-at, with every other thread waiting:
+ * anyhv_vm_snapshot_save settles them) records it, so a restored thread resumes at
+ * the same point: about to run, about to handle its last exit (a WFI/WFE exit gave the
+ * turn away), waiting for an interrupt or an event, or powered off. */
+enum cpu_phase { PHASE_RUN = 0, PHASE_EXIT, PHASE_WFI, PHASE_WFE, PHASE_OFF };
+
 struct a64_cpu {
     struct a64_machine *m;
     unsigned index;
@@ -27,6 +34,23 @@ struct a64_cpu {
     bool started, created;      /* thread started; vCPU creation attempted (under m->lock) */
     unsigned idle_wfx;
     bool os_lock;               /* OSLAR_EL1.OSLK as the guest set it */
+    enum cpu_phase phase;       /* deterministic mode, see above */
+    hv_vcpu_exit_t last_exit;   /* a copy of the exit being handled (PHASE_EXIT) */
+};
+
+/* The machine's part of a snapshot (the client data): the UART and each vCPU's power
+ * state, phase and pending exit. */
+struct a64_snap_cpu {
+    uint32_t power, phase;
+    uint64_t on_entry, on_context;
+    uint32_t idle_wfx;
+    uint8_t on_request, os_lock, pad[2];
+    hv_vcpu_exit_t exit;
+};
+struct a64_snap {
+    struct pl011 uart;
+    uint32_t uart_line, ncpus;
+    struct a64_snap_cpu cpu[A64M_MAX_CPUS];
 };
 
 struct a64_machine {
@@ -39,6 +63,8 @@ struct a64_machine {
     struct pl011 uart;
     bool uart_line;             /* the level last given to hv_gic_set_spi */
     bool det;                   /* deterministic mode: waits let virtual time pass (a64_exits.c) */
+    bool gate_open;             /* secondaries may start (after a --restore) (under lock) */
+    struct a64_snap snap;       /* the snapshot's client data, filled at a save or restore */
 };
 
 /* a64_exits.c: one exit of a vCPU, on its own thread. */
@@ -47,6 +73,8 @@ void a64_handle_exit(struct a64_cpu *c);
 void a64_stop_all(struct a64_machine *m, const struct a64_cpu *self);
 /* Powered off: wait for CPU_ON (true) or the end of the session (false). */
 bool a64_wait_power_on(struct a64_cpu *c);
+/* A thread restored in PHASE_EXIT, _WFI or _WFE goes on from there (then it runs). */
+void a64_resume(struct a64_cpu *c);
 bool a64_done(struct a64_machine *m);
 
 #endif /* ANYHV_TOOLS_A64_VMM_H */

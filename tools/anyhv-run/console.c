@@ -73,6 +73,11 @@ static bool live_has_input(void)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP));
 }
 
+bool console_input_live(void)
+{
+    return !input_closed && !replay_only && input_log.cursor >= input_log.n;
+}
+
 bool console_wait_input(long ns)
 {
     struct timespec ts = { ns / 1000000000L, ns % 1000000000L };

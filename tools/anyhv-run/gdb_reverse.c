@@ -32,6 +32,8 @@ void gdb_history_begin(struct gdb_stub *st)
     snprintf(st->checkpoint, sizeof(st->checkpoint), "/tmp/anyhv-run-gdb-%d.snap", (int)getpid());
     if (!anyhv_is_deterministic() || anyhv_get_backend() != ANYHV_BACKEND_SOFT)
         return;   /* the past cannot be re-run exactly: no reverse execution */
+    if (st->v->dev_save)
+        st->v->dev_save(st->v->ctx);
     if (anyhv_vm_snapshot_save(st->checkpoint, st->v->dev, st->v->dev_size) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: no reverse execution: %s\n", anyhv_snapshot_error());
         return;
@@ -86,6 +88,8 @@ static bool rewind_history(struct gdb_stub *st)
         fprintf(stderr, "anyhv-run: reverse execution failed: %s\n", anyhv_snapshot_error());
         return false;
     }
+    if (st->v->dev_load)
+        st->v->dev_load(st->v->ctx);
     console_log_seek(st->start_log);
     set_mute(st, st->printed_valid);
     st->unmute_after = false;

@@ -306,6 +306,12 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
         fprintf(stderr, "anyhv-run: --snapshot-at is not available under --gdb (gdb's own stops decide)\n");
         return RUN_USAGE;
     }
+    if ((o->snapshot_file || o->restore_file) && o->smp > 1 && !o->deterministic) {
+        /* The others' threads must wait for their turn while the boot vCPU saves, and
+         * a restored run must take the same turns. */
+        fprintf(stderr, "anyhv-run: --snapshot-at and --restore with --smp above 1 need --deterministic\n");
+        return RUN_USAGE;
+    }
     if (o->gdb_wait && !o->gdb_port) {
         fprintf(stderr, "anyhv-run: --gdb-wait needs --gdb PORT\n");
         return RUN_USAGE;

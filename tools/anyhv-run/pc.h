@@ -83,14 +83,21 @@ int pc_pvh_load(const struct run_options *o, const uint8_t *img, size_t len, uin
 /* pc_acpi.c: ACPI tables for `cpus` processors at PC_BIOS_AREA; returns the RSDP address. */
 uint64_t pc_acpi_build(uint8_t *ram, unsigned cpus);
 
-/* pc_devices.c */
+/* pc_devices.c. `now` is the time of an access in nanoseconds: pc_host_now_ns(), or in
+ * deterministic mode (det) the accessing vCPU's virtual time. */
 struct pc_devices;
-struct pc_devices *pc_devices_create(void);
+struct pc_devices *pc_devices_create(bool det);
 void pc_devices_destroy(struct pc_devices *d);
+uint64_t pc_host_now_ns(void);
 /* Port I/O of the devices here; false when the port is not theirs. */
-bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint32_t *value);
+bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint64_t now, uint32_t *value);
 /* out: returns false when the port is not theirs; *power_off set for S5 / reset. */
-bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint32_t value, bool *power_off);
+bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint64_t now, uint32_t value,
+                    bool *power_off);
+/* Deterministic mode: the PIT channel 0's next expiry (UINT64_MAX: none), and whether it
+ * expired by `now` (then IRQ 0 is the caller's to pulse). */
+uint64_t pc_devices_pit_due(struct pc_devices *d);
+bool pc_devices_pit_fire(struct pc_devices *d, uint64_t now);
 /* The machine stopped because the guest reset it (there is no firmware to reboot into). */
 bool pc_devices_reset_requested(struct pc_devices *d);
 
@@ -107,9 +114,12 @@ struct pc_fwcfg {
 bool pc_fwcfg_in(struct pc_fwcfg *f, uint16_t port, uint32_t *value);
 bool pc_fwcfg_out(struct pc_fwcfg *f, uint16_t port, uint32_t value);
 
-/* pc_uart.c */
+/* pc_uart.c. With `reader` a thread feeds stdin into the receive FIFO as it comes;
+ * without (deterministic mode) pc_uart_poll takes the console's input at the caller's
+ * instants (each answer logged by --record). */
 struct pc_uart;
-struct pc_uart *pc_uart_create(void);
+struct pc_uart *pc_uart_create(bool reader);
+void pc_uart_poll(struct pc_uart *u);
 void pc_uart_destroy(struct pc_uart *u);
 uint8_t pc_uart_read(struct pc_uart *u, unsigned reg);
 void pc_uart_write(struct pc_uart *u, unsigned reg, uint8_t v);

@@ -1,8 +1,15 @@
-/* anyhv-run PC machine: the 8254 PIT (channel 0 raises IRQ 0 from its own thread,
- * channel 2 gated and read back through port 0x61), the CMOS RTC (host local time,
- * BCD, 24-hour), the ACPI PM registers (the 24-bit PM timer at 3.579545 MHz, PM1a
- * control with S5 power-off) and the 0xcf9 reset port. Every clock here is host
- * CLOCK_MONOTONIC, which the guest's TSC (anyhv's VM clock) also follows. */
+/* anyhv-run PC machine: the 8254 PIT (channel 0 raises IRQ 0, channel 2 gated and
+ * read back through port 0x61), the CMOS RTC (BCD, 24-hour), the ACPI PM registers
+ * (the 24-bit PM timer at 3.579545 MHz, PM1a control with S5 power-off) and the 0xcf9
+ * reset port. Every clock here reads `now`, the caller's time in nanoseconds:
+ *  - normally host CLOCK_MONOTONIC (pc_host_now_ns), which the guest's TSC (anyhv's VM
+ *    clock) also follows; channel 0's interrupts come from a thread that sleeps to each
+ *    expiry; the CMOS clock is the host's local time;
+ *  - in deterministic mode the reading vCPU's virtual time (hv_vcpu_get_exec_time),
+ *    so every read is a function of the guest's instructions; there is no thread: the
+ *    VMM asks for channel 0's next expiry (pc_devices_pit_due), stops the vCPU there
+ *    (anyhv_vcpu_set_timer_deadline) and raises IRQ 0 (pc_devices_pit_fire); the CMOS
+ *    clock starts at a fixed epoch and runs on virtual time. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +37,7 @@
 #define SLP_TYP_S5 5u
 #define RESET_CPU 0x04u
 #define MIN_PERIOD_NS 100000ull   /* 10 kHz: faster reprogramming is clamped */
+#define DET_EPOCH 1704067200      /* deterministic CMOS clock: 2024-01-01 00:00:00 UTC */
 
 enum pit_access { ACC_LATCH = 0, ACC_LO = 1, ACC_HI = 2, ACC_LOHI = 3 };
 
@@ -55,6 +63,8 @@ struct pc_devices {
     uint8_t cmos[CMOS_REGS];
     uint16_t pm1_sts, pm1_en, pm1_cnt;
     bool reset;                     /* the guest asked for a reset, not S5 */
+    bool det;                       /* deterministic mode: no thread, virtual time */
+    uint64_t fired, load_seen;      /* det: channel 0 periods of the current load delivered */
 };
 
 bool pc_devices_reset_requested(struct pc_devices *d)
@@ -65,7 +75,7 @@ bool pc_devices_reset_requested(struct pc_devices *d)
     return r;
 }
 
-static uint64_t now_ns(void)
+uint64_t pc_host_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -101,6 +111,43 @@ static bool out_now(const struct pit_channel *c, uint64_t now)
     return periodic(c) ? e % r != r - 1 : e >= r;
 }
 
+/* Channel 0's period in nanoseconds (clamped to MIN_PERIOD_NS). */
+static uint64_t ch0_period(const struct pit_channel *c)
+{
+    uint64_t period = reload_of(c) * NS_PER_S / PIT_HZ;
+    return period < MIN_PERIOD_NS ? MIN_PERIOD_NS : period;
+}
+
+/* Deterministic mode: channel 0's next expiry not yet delivered, UINT64_MAX for none. */
+uint64_t pc_devices_pit_due(struct pc_devices *d)
+{
+    pthread_mutex_lock(&d->lock);
+    struct pit_channel *c = &d->ch[0];
+    if (c->load_ns != d->load_seen) {
+        d->load_seen = c->load_ns;
+        d->fired = 0;
+    }
+    uint64_t due = UINT64_MAX;
+    if (c->load_ns && (periodic(c) || !d->fired))
+        due = c->load_ns + (d->fired + 1) * ch0_period(c);
+    pthread_mutex_unlock(&d->lock);
+    return due;
+}
+
+/* Deterministic mode: true when channel 0 expired by `now` (the caller pulses IRQ 0):
+ * the periods up to now count as delivered, one interrupt for a late batch. */
+bool pc_devices_pit_fire(struct pc_devices *d, uint64_t now)
+{
+    uint64_t due = pc_devices_pit_due(d);
+    if (due > now)
+        return false;
+    pthread_mutex_lock(&d->lock);
+    struct pit_channel *c = &d->ch[0];
+    d->fired = periodic(c) ? (now - c->load_ns) / ch0_period(c) : 1;
+    pthread_mutex_unlock(&d->lock);
+    return true;
+}
+
 /* Channel 0's interrupts: one thread sleeps to each expiry and pulses IRQ 0. */
 static void *pit_thread(void *arg)
 {
@@ -118,11 +165,10 @@ static void *pit_thread(void *arg)
             pthread_cond_wait(&d->changed, &d->lock);
             continue;
         }
-        uint64_t period = reload_of(c) * NS_PER_S / PIT_HZ;
-        period = period < MIN_PERIOD_NS ? MIN_PERIOD_NS : period;
+        uint64_t period = ch0_period(c);
         uint64_t due = c->load_ns + (fired + 1) * period;
-        if (now_ns() >= due) {
-            fired = periodic(c) ? (now_ns() - c->load_ns) / period : 1;
+        if (pc_host_now_ns() >= due) {
+            fired = periodic(c) ? (pc_host_now_ns() - c->load_ns) / period : 1;
             pthread_mutex_unlock(&d->lock);
             pc_irq_pulse(PC_IRQ_PIT);
             pthread_mutex_lock(&d->lock);
@@ -137,11 +183,14 @@ static void *pit_thread(void *arg)
 
 static uint8_t bcd(int v) { return (uint8_t)(((v / 10) << 4) | (v % 10)); }
 
-static void cmos_time(struct pc_devices *d)
+static void cmos_time(struct pc_devices *d, uint64_t now)
 {
-    time_t t = time(NULL);
+    time_t t = d->det ? (time_t)(DET_EPOCH + now / NS_PER_S) : time(NULL);
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (d->det)
+        gmtime_r(&t, &tm);
+    else
+        localtime_r(&t, &tm);
     d->cmos[0x00] = bcd(tm.tm_sec);
     d->cmos[0x02] = bcd(tm.tm_min);
     d->cmos[0x04] = bcd(tm.tm_hour);
@@ -152,7 +201,7 @@ static void cmos_time(struct pc_devices *d)
     d->cmos[0x32] = bcd(19 + tm.tm_year / 100);
 }
 
-struct pc_devices *pc_devices_create(void)
+struct pc_devices *pc_devices_create(bool det)
 {
     struct pc_devices *d = calloc(1, sizeof(*d));
     if (!d)
@@ -168,7 +217,8 @@ struct pc_devices *pc_devices_create(void)
     d->cmos[0x0d] = 0x80;   /* valid RAM and time */
     d->pm1_cnt = PM1_SCI_EN;
     d->ch[2].gate = false;
-    if (pthread_create(&d->thread, NULL, pit_thread, d) != 0) {
+    d->det = det;
+    if (!det && pthread_create(&d->thread, NULL, pit_thread, d) != 0) {
         free(d);
         return NULL;
     }
@@ -181,7 +231,8 @@ void pc_devices_destroy(struct pc_devices *d)
     d->stop = true;
     pthread_cond_broadcast(&d->changed);
     pthread_mutex_unlock(&d->lock);
-    pthread_join(d->thread, NULL);
+    if (!d->det)
+        pthread_join(d->thread, NULL);
     free(d);
 }
 
@@ -233,15 +284,14 @@ static void pit_command(struct pc_devices *d, uint8_t v, uint64_t now)
     c->write_hi = c->read_hi = false;
 }
 
-static uint32_t pm_timer(void)
+static uint32_t pm_timer(uint64_t now)
 {
-    return (uint32_t)((unsigned __int128)now_ns() * PM_TMR_HZ / NS_PER_S) & PM_TMR_MASK;
+    return (uint32_t)((unsigned __int128)now * PM_TMR_HZ / NS_PER_S) & PM_TMR_MASK;
 }
 
-bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint32_t *value)
+bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint64_t now, uint32_t *value)
 {
     (void)size;
-    uint64_t now = now_ns();
     bool mine = true;
     pthread_mutex_lock(&d->lock);
     if (port >= PIT_PORT0 && port < PIT_PORT0 + 3) {
@@ -254,10 +304,10 @@ bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint32_t 
     } else if (port == CMOS_INDEX) {
         *value = d->cmos_index;
     } else if (port == CMOS_DATA) {
-        cmos_time(d);
+        cmos_time(d, now);
         *value = d->cmos[d->cmos_index & (CMOS_REGS - 1)];
     } else if (port == PC_PM_TMR) {
-        *value = pm_timer();
+        *value = pm_timer(now);
     } else if (port == PC_PM1A_EVT) {
         *value = d->pm1_sts;
     } else if (port == PC_PM1A_EVT + 2) {
@@ -273,10 +323,10 @@ bool pc_devices_in(struct pc_devices *d, uint16_t port, unsigned size, uint32_t 
     return mine;
 }
 
-bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint32_t value, bool *power_off)
+bool pc_devices_out(struct pc_devices *d, uint16_t port, unsigned size, uint64_t now, uint32_t value,
+                    bool *power_off)
 {
     (void)size;
-    uint64_t now = now_ns();
     bool mine = true;
     pthread_mutex_lock(&d->lock);
     if (port >= PIT_PORT0 && port < PIT_PORT0 + 3) {

@@ -32,7 +32,7 @@ enum { R_DATA = 0, R_IER = 1, R_IIR = 2, R_LCR = 3, R_MCR = 4, R_LSR = 5, R_MSR 
 struct pc_uart {
     pthread_mutex_t lock;
     pthread_t reader;
-    bool stop;
+    bool stop, threaded;
     uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
     bool thr_pending;                /* "transmitter empty" not yet acknowledged */
     bool line;                       /* IRQ 4 level */
@@ -90,13 +90,14 @@ static void *reader(void *arg)
     }
 }
 
-struct pc_uart *pc_uart_create(void)
+struct pc_uart *pc_uart_create(bool threaded)
 {
     struct pc_uart *u = calloc(1, sizeof(*u));
     if (!u)
         return NULL;
     pthread_mutex_init(&u->lock, NULL);
-    if (pthread_create(&u->reader, NULL, reader, u) != 0) {
+    u->threaded = threaded;
+    if (threaded && pthread_create(&u->reader, NULL, reader, u) != 0) {
         free(u);
         return NULL;
     }
@@ -108,8 +109,23 @@ void pc_uart_destroy(struct pc_uart *u)
     pthread_mutex_lock(&u->lock);
     u->stop = true;
     pthread_mutex_unlock(&u->lock);
-    pthread_join(u->reader, NULL);
+    if (u->threaded)
+        pthread_join(u->reader, NULL);
     free(u);
+}
+
+void pc_uart_poll(struct pc_uart *u)
+{
+    pthread_mutex_lock(&u->lock);
+    while (u->rx_count < RX_FIFO && console_has_input()) {
+        int c = console_getc();
+        if (c < 0)
+            break;
+        u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = (uint8_t)c;
+    }
+    int change = line_change(u);
+    pthread_mutex_unlock(&u->lock);
+    apply(change);
 }
 
 uint8_t pc_uart_read(struct pc_uart *u, unsigned reg)

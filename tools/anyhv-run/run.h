@@ -88,6 +88,8 @@ bool console_has_input(void);
 int console_getc(void);   /* -1 when nothing is waiting */
 /* Sleep up to ns, less when live console input arrives first (then true). */
 bool console_wait_input(long ns);
+/* Input may still come from stdin (not a replay, not the past, stdin not at its end). */
+bool console_input_live(void);
 void console_flush(void);
 /* Input log (console.c): the instruction count each answer is given at, output muting
  * while the past is re-run, the cursor, and the --record/--replay file. */

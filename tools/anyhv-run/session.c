@@ -23,7 +23,7 @@ int session_select_backend(const char *name)
 }
 
 /* --deterministic: the software route's mode, asked for before the VM exists. */
-static int select_deterministic(bool on)
+int session_select_deterministic(bool on)
 {
     if (!on)
         return RUN_OK;
@@ -43,7 +43,7 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
     s->ram_base = l->ram_base;
     int status = session_select_backend(o->backend);
     if (status == RUN_OK)
-        status = select_deterministic(o->deterministic);
+        status = session_select_deterministic(o->deterministic);
     if (status != RUN_OK)
         return status;
     if (s->ram_size < l->min_ram) {
@@ -100,6 +100,8 @@ static uint64_t next_budget(const struct run_session *s, uint64_t n)
 static bool save_snapshot(struct run_session *s, const struct session_vcpu *v, uint64_t n)
 {
     s->snapshot_pending = false;
+    if (v->dev_save)
+        v->dev_save(v->ctx);
     if (anyhv_vm_snapshot_save(s->o->snapshot_file, v->dev, v->dev_size) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot save the snapshot: %s\n", anyhv_snapshot_error());
         session_end(s, RUN_UNAVAILABLE);
@@ -142,6 +144,8 @@ static int restore(struct run_session *s, const struct session_vcpu *v)
         fprintf(stderr, "anyhv-run: cannot restore '%s': %s\n", s->o->restore_file, anyhv_snapshot_error());
         return r == HV_ERROR ? RUN_NO_INPUT : RUN_BAD_IMAGE;
     }
+    if (v->dev_load)
+        v->dev_load(v->ctx);
     return RUN_OK;
 }
 
@@ -165,21 +169,36 @@ static uint64_t instructions_now(void *ctx)
  * raises in the in-framework controller - by instruction count (FILE.inputs,
  * anyhv_record_start); a replay applies those instead of the VMM's own. Not under gdb,
  * whose reverse execution rewinds the VM under the log. */
-static int inputs_log_start(struct run_session *s)
+int session_inputs_log_start(const struct run_options *o, bool *opened)
 {
-    const char *base = s->o->record_file ? s->o->record_file : s->o->replay_file;
-    if (!base || s->o->gdb_port)
+    const char *base = o->record_file ? o->record_file : o->replay_file;
+    *opened = false;
+    if (!base || o->gdb_port)
         return RUN_OK;
     char path[4096];
     snprintf(path, sizeof(path), "%s.inputs", base);
-    hv_return_t r = s->o->record_file ? anyhv_record_start(path, 0) : anyhv_replay_start(path, 0);
+    hv_return_t r = o->record_file ? anyhv_record_start(path, 0) : anyhv_replay_start(path, 0);
     if (r != HV_SUCCESS) {
-        fprintf(stderr, "anyhv-run: cannot %s the input log '%s' (0x%x)\n", s->o->record_file ? "write" : "replay",
+        fprintf(stderr, "anyhv-run: cannot %s the input log '%s' (0x%x)\n", o->record_file ? "write" : "replay",
                 path, (unsigned)r);
         return RUN_UNAVAILABLE;
     }
-    s->inputs_log = true;
+    *opened = true;
     return RUN_OK;
+}
+
+int session_record_end(const struct run_options *o, bool inputs_log, int status)
+{
+    if (inputs_log && anyhv_record_finish() != HV_SUCCESS) {
+        fprintf(stderr, "anyhv-run: %s\n", o->replay_file ? "replay diverged from the input log"
+                                                            : "cannot write the input log");
+        status = RUN_UNAVAILABLE;
+    }
+    if (o->record_file && !console_log_save(o->record_file)) {
+        fprintf(stderr, "anyhv-run: cannot write the record '%s'\n", o->record_file);
+        status = RUN_UNAVAILABLE;
+    }
+    return status;
 }
 
 int session_loop(struct run_session *s, const struct session_vcpu *v)
@@ -201,7 +220,7 @@ int session_loop(struct run_session *s, const struct session_vcpu *v)
         s->status = gdb_session_loop(s, v);
         return session_finish(s, v);
     }
-    if ((s->status = inputs_log_start(s)) != RUN_OK)
+    if ((s->status = session_inputs_log_start(s->o, &s->inputs_log)) != RUN_OK)
         return s->status;
     while (!s->done && before_run(s, v)) {
         hv_return_t r = v->run(v->ctx);
@@ -235,16 +254,8 @@ static int session_finish(struct run_session *s, const struct session_vcpu *v)
 {
     console_flush();
     console_mute(false);
-    if (s->inputs_log && anyhv_record_finish() != HV_SUCCESS) {
-        fprintf(stderr, "anyhv-run: %s\n", s->o->replay_file ? "replay diverged from the input log"
-                                                               : "cannot write the input log");
-        s->status = RUN_UNAVAILABLE;
-    }
+    s->status = session_record_end(s->o, s->inputs_log, s->status);
     s->inputs_log = false;
-    if (s->o->record_file && !console_log_save(s->o->record_file)) {
-        fprintf(stderr, "anyhv-run: cannot write the record '%s'\n", s->o->record_file);
-        s->status = RUN_UNAVAILABLE;
-    }
     uint64_t n = 0;
     long long icount = anyhv_vcpu_get_instructions(v->handle_id, &n) == HV_SUCCESS ? (long long)n : -1;
     anyhv_exec_stats_t exec;
@@ -253,3 +264,4 @@ static int session_finish(struct run_session *s, const struct session_vcpu *v)
         stats_print(&s->stats, anyhv_backend_name(), icount, soft ? &exec : NULL, stderr);
     return s->status;
 }
+

@@ -33,6 +33,8 @@ struct session_vcpu {
     uint64_t handle_id;   /* the vCPU handle, for anyhv_vcpu_get_instructions */
     void *dev;            /* the machine's device state, saved in snapshots */
     size_t dev_size;
+    void (*dev_save)(void *ctx);   /* fill dev before a save (NULL: dev is live state) */
+    void (*dev_load)(void *ctx);   /* apply dev after a restore */
 };
 
 /* Backend, RAM and image; RUN_OK or the status to exit with. */
@@ -42,6 +44,13 @@ void session_release(struct run_session *s);
 /* Runs until an exit handler ends the session; prints the summary. */
 int session_loop(struct run_session *s, const struct session_vcpu *v);
 void session_end(struct run_session *s, int status);
+/* --deterministic (on): the software route's mode for the next VM; RUN_OK or why not. */
+int session_select_deterministic(bool on);
+/* --record / --replay: the library's input log (FILE.inputs), opened once the VM and its
+ * memory exist (*opened says whether); at the end it is closed and the console's record
+ * written: the status, or RUN_UNAVAILABLE when either failed (a replay that diverged). */
+int session_inputs_log_start(const struct run_options *o, bool *opened);
+int session_record_end(const struct run_options *o, bool inputs_log, int status);
 /* Reports a call the backend refused; RUN_UNAVAILABLE. */
 int session_unavailable(const char *what, hv_return_t r);
 /* --backend NAME: RUN_OK once chosen; RUN_UNAVAILABLE, after saying why, when this

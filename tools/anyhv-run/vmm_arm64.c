@@ -47,7 +47,24 @@ static bool create_vcpu(struct a64_cpu *c)
     return true;
 }
 
-/* A secondary vCPU's thread: create the vCPU, wait for CPU_ON, run until the end. */
+/* Runs a powered-on secondary until it powers off or the session ends. */
+static void secondary_run(struct a64_cpu *c)
+{
+    struct a64_machine *m = c->m;
+    while (!a64_done(m)) {
+        c->phase = PHASE_RUN;
+        hv_return_t r = hv_vcpu_run(c->vcpu);
+        if (r != HV_SUCCESS || a64_done(m))
+            break;
+        a64_handle_exit(c);
+        if (c->power == CPU_OFF)
+            break;
+    }
+}
+
+/* A secondary vCPU's thread: create the vCPU, wait for CPU_ON, run until the end. After
+ * a --restore it first waits for the restore (the gate), then goes on at the point the
+ * snapshot caught it (its phase). */
 static void *secondary_main(void *arg)
 {
     struct a64_cpu *c = arg;
@@ -56,21 +73,71 @@ static void *secondary_main(void *arg)
     pthread_mutex_lock(&m->lock);
     c->created = true;
     pthread_cond_broadcast(&m->power_changed);   /* tell the main thread it exists */
+    while (ok && !m->gate_open && !m->s.done)
+        pthread_cond_wait(&m->power_changed, &m->lock);
     pthread_mutex_unlock(&m->lock);
     if (!ok)
         return NULL;
-    while (a64_wait_power_on(c)) {
-        while (!a64_done(m)) {
-            hv_return_t r = hv_vcpu_run(c->vcpu);
-            if (r != HV_SUCCESS || a64_done(m))
-                break;
-            a64_handle_exit(c);
-            if (c->power == CPU_OFF)
-                break;
-        }
+    if (c->power == CPU_ON && !a64_done(m)) {   /* restored running */
+        a64_resume(c);
+        if (c->power == CPU_ON)
+            secondary_run(c);
     }
+    while (a64_wait_power_on(c))
+        secondary_run(c);
     hv_vcpu_destroy(c->vcpu);
     return NULL;
+}
+
+/* The snapshot's client data: the machine's devices and vCPU power states
+ * (session_vcpu.dev_save / dev_load, from the boot vCPU's thread with the turn held). */
+static void snap_save(void *ctx)
+{
+    struct a64_machine *m = ((struct a64_cpu *)ctx)->m;
+    pthread_mutex_lock(&m->lock);
+    m->snap.uart = m->uart;
+    m->snap.uart_line = m->uart_line;
+    m->snap.ncpus = m->ncpus;
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        const struct a64_cpu *c = &m->cpu[i];
+        m->snap.cpu[i] = (struct a64_snap_cpu){ .power = c->power, .phase = i ? c->phase : PHASE_RUN,
+                                                .on_entry = c->on_entry, .on_context = c->on_context,
+                                                .idle_wfx = c->idle_wfx, .on_request = c->on_request,
+                                                .os_lock = c->os_lock, .exit = c->last_exit };
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void snap_load(void *ctx)
+{
+    struct a64_machine *m = ((struct a64_cpu *)ctx)->m;
+    pthread_mutex_lock(&m->lock);
+    m->uart = m->snap.uart;
+    m->uart_line = m->snap.uart_line != 0;
+    for (unsigned i = 0; i < m->ncpus && i < m->snap.ncpus; i++) {
+        struct a64_cpu *c = &m->cpu[i];
+        const struct a64_snap_cpu *s = &m->snap.cpu[i];
+        c->power = s->power == CPU_ON ? CPU_ON : CPU_OFF;
+        c->phase = s->phase <= PHASE_OFF ? (enum cpu_phase)s->phase : PHASE_RUN;
+        c->on_entry = s->on_entry;
+        c->on_context = s->on_context;
+        c->idle_wfx = s->idle_wfx;
+        c->on_request = s->on_request != 0;
+        c->os_lock = s->os_lock != 0;
+        c->last_exit = s->exit;
+    }
+    m->gate_open = true;   /* the secondaries go on from their restored phases */
+    pthread_cond_broadcast(&m->power_changed);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Let the secondaries start (after a restore, or at once). */
+static void open_gate(struct a64_machine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->gate_open = true;
+    pthread_cond_broadcast(&m->power_changed);
+    pthread_mutex_unlock(&m->lock);
 }
 
 static int start_secondaries(struct a64_machine *m)
@@ -129,8 +196,12 @@ static int run_vm(struct a64_machine *m, uint64_t entry, uint64_t x0)
         hv_vcpu_set_reg(boot->vcpu, HV_REG_CPSR, A64M_PSTATE_EL1H_DAIF);
         hv_vcpu_set_reg(boot->vcpu, HV_REG_X0, x0);
         hv_vcpu_set_sys_reg(boot->vcpu, HV_SYS_REG_SP_EL1, A64M_RAM_BASE + m->s.ram_size);
-        const struct session_vcpu v = { boot, run_vcpu, handle_exit, boot->vcpu, &m->uart, sizeof(m->uart) };
+        const struct session_vcpu v = { boot, run_vcpu, handle_exit, boot->vcpu, &m->snap, sizeof(m->snap),
+                                        snap_save, snap_load };
+        if (!m->s.o->restore_file)
+            open_gate(m);
         status = session_loop(&m->s, &v);
+        open_gate(m);
     }
     pthread_mutex_lock(&m->lock);
     if (!m->s.done)

@@ -7,6 +7,7 @@
  * accesses (APIC-access exits, to hv_vcpu_apic_*), CPUID and MSRs (x86_cpu.c). The run
  * ends at ACPI S5 power-off, a reset, or a guest fault. */
 #include <inttypes.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,9 @@
 #define AR_TSS 0x8bu
 #define AR_LDT 0x82u
 #define AR_UNUSABLE 0x10000u
+#define DET_POLL_NS 1000000ull       /* deterministic mode: console input looked for every 1 ms */
+#define DET_IDLE_POLL_INSNS 10000u   /* ... and a poll period with fewer instructions was idle */
+#define DET_IDLE_PACE_NS 1000000L    /* an idle poll with live input waits this long on the host */
 #define ATPIC_PORTS(p) ((p) == 0x20 || (p) == 0x21 || (p) == 0xa0 || (p) == 0xa1 || (p) == 0x4d0 || (p) == 0x4d1)
 
 enum cpu_state { CPU_WAIT_INIT = 0, CPU_WAIT_SIPI, CPU_RUN };
@@ -56,6 +60,7 @@ struct pc_cpu {
     uint8_t sipi_vector;
     bool created;
     uint64_t tsc_adjust;             /* IA32_TSC_ADJUST */
+    uint64_t insns;                  /* retired instructions at the end (software route) */
 };
 
 struct pc {
@@ -72,6 +77,13 @@ struct pc {
     _Atomic bool done;
     int status;
     uint64_t exits;
+    /* Deterministic mode (--deterministic, --record, --replay): the devices run on the
+     * vCPUs' virtual time; CPU 0 delivers the PIT's interrupts and takes console input
+     * at instants of its own virtual time, stopped there by its timer deadline. */
+    bool det;
+    uint64_t poll_due;               /* CPU 0's next console poll, virtual ns */
+    uint64_t poll_icount;            /* its instruction count at the last poll */
+    bool inputs_log;                 /* --record/--replay: the library's input log is open */
 };
 
 /* ---- interrupt lines (the Hypervisor API is per process: no machine pointer needed) ---- */
@@ -252,8 +264,19 @@ static hv_return_t setup_ap(hv_vcpuid_t v, uint8_t vector)
 
 /* ---- exits ---- */
 
-static uint32_t port_in(struct pc *pc, uint16_t port, unsigned size)
+/* The devices' clock for an access by c: host time, or c's virtual time. */
+static uint64_t device_now(struct pc_cpu *c)
 {
+    uint64_t t = 0;
+    if (!c->pc->det)
+        return pc_host_now_ns();
+    hv_vcpu_get_exec_time(c->vcpu, &t);
+    return t;
+}
+
+static uint32_t port_in(struct pc_cpu *c, uint16_t port, unsigned size)
+{
+    struct pc *pc = c->pc;
     uint32_t v = 0;
     if (port >= PC_UART_BASE && port < PC_UART_BASE + PC_UART_PORTS)
         return pc_uart_read(pc->uart, port - PC_UART_BASE);
@@ -262,7 +285,7 @@ static uint32_t port_in(struct pc *pc, uint16_t port, unsigned size)
         hv_vm_atpic_port_read(port, &b);
         return b;
     }
-    if (pc_devices_in(pc->dev, port, size, &v))
+    if (pc_devices_in(pc->dev, port, size, device_now(c), &v))
         return v;
     pthread_mutex_lock(&pc->lock);
     bool fw = pc_fwcfg_in(&pc->fwcfg, port, &v);
@@ -287,7 +310,7 @@ static void port_out(struct pc_cpu *c, uint16_t port, unsigned size, uint32_t v)
         pc_fwcfg_out(&pc->fwcfg, port, v);
         pthread_mutex_unlock(&pc->lock);
     } else
-        pc_devices_out(pc->dev, port, size, v, &off);
+        pc_devices_out(pc->dev, port, size, device_now(c), v, &off);
     if (off && pc_devices_reset_requested(pc->dev)) {
         fprintf(stderr, "anyhv-run: the guest reset the machine\n");
         finish(pc, RUN_GUEST_FAULT);
@@ -308,7 +331,7 @@ static void io_exit(struct pc_cpu *c)
     }
     uint64_t rax = rreg(v, HV_X86_RAX);
     if (q & IOQ_IN) {
-        uint64_t x = port_in(c->pc, port, size);
+        uint64_t x = port_in(c, port, size);
         rax = size == 4 ? x : (rax & ~((1ull << (8 * size)) - 1)) | x;
         hv_vcpu_write_register(v, HV_X86_RAX, rax);
     } else {
@@ -437,9 +460,36 @@ static void handle_exit(struct pc_cpu *c)
     }
 }
 
+/* Deterministic mode, CPU 0 after each run: the PIT's interrupt when it expired, and
+ * console input when a poll is due (each answer logged by --record); the next run stops
+ * at the earlier of the two. A poll period the vCPU spent idle waits for live input
+ * on the host a while (a replay, or input at its end, does not wait), so a guest that
+ * waits for typing does not race through virtual time. */
+static void det_devices(struct pc_cpu *c)
+{
+    struct pc *pc = c->pc;
+    uint64_t now = device_now(c);
+    if (pc_devices_pit_fire(pc->dev, now))
+        pc_irq_pulse(PC_IRQ_PIT);
+    if (now >= pc->poll_due) {
+        uint64_t n = 0;
+        anyhv_vcpu_get_instructions(c->vcpu, &n);
+        if (n - pc->poll_icount < DET_IDLE_POLL_INSNS && console_input_live())
+            console_wait_input(DET_IDLE_PACE_NS);
+        pc_uart_poll(pc->uart);
+        pc->poll_icount = n;
+        pc->poll_due = now + DET_POLL_NS;
+    }
+    uint64_t due = pc_devices_pit_due(pc->dev);
+    anyhv_vcpu_set_timer_deadline(c->vcpu, due < pc->poll_due ? due : pc->poll_due);
+}
+
 static void run_loop(struct pc_cpu *c)
 {
+    bool ticks = c->pc->det && c->index == 0;
     while (!atomic_load(&c->pc->done)) {
+        if (ticks)
+            det_devices(c);
         hv_return_t r = hv_vcpu_run_until(c->vcpu, HV_DEADLINE_FOREVER);
         if (r != HV_SUCCESS) {
             fprintf(stderr, "anyhv-run: cpu %u: hv_vcpu_run failed (%#x)\n", c->index, (unsigned)r);
@@ -453,6 +503,32 @@ static void run_loop(struct pc_cpu *c)
     }
 }
 
+/* The end of a vCPU's run: its instruction count for the summary. */
+static void note_insns(struct pc_cpu *c)
+{
+    anyhv_vcpu_get_instructions(c->vcpu, &c->insns);
+}
+
+/* Deterministic mode: an AP waiting for INIT/SIPI keeps its place in the rotation; at
+ * each of its turns it looks for the startup IPI and otherwise idles through the turn,
+ * so the others run and the start is seen at the same instant every run. */
+static void ap_wait_det(struct pc_cpu *c)
+{
+    struct pc *pc = c->pc;
+    anyhv_vcpu_wait_turn(c->vcpu);
+    for (;;) {
+        pthread_mutex_lock(&pc->lock);
+        bool go = c->state == CPU_RUN || atomic_load(&pc->done);
+        pthread_mutex_unlock(&pc->lock);
+        if (go)
+            return;
+        uint64_t idle_ns = 0;
+        anyhv_vcpu_idle(c->vcpu, 0, &idle_ns);
+        if (!idle_ns)
+            sched_yield();
+    }
+}
+
 static void *ap_main(void *arg)
 {
     struct pc_cpu *c = arg;
@@ -460,15 +536,19 @@ static void *ap_main(void *arg)
     pthread_mutex_lock(&pc->lock);
     c->created = hv_vcpu_create(&c->vcpu, HV_VCPU_DEFAULT) == HV_SUCCESS;
     pthread_cond_broadcast(&pc->cond);
-    while (c->created && c->state != CPU_RUN && !atomic_load(&pc->done))
+    while (c->created && !pc->det && c->state != CPU_RUN && !atomic_load(&pc->done))
         pthread_cond_wait(&pc->cond, &pc->lock);
     pthread_mutex_unlock(&pc->lock);
+    if (c->created && pc->det)
+        ap_wait_det(c);
     if (c->created && !atomic_load(&pc->done)) {
         if (setup_ap(c->vcpu, c->sipi_vector) != HV_SUCCESS)
             finish(pc, RUN_UNAVAILABLE);
         else
             run_loop(c);
     }
+    if (c->created)
+        note_insns(c);
     pthread_mutex_lock(&pc->lock);
     if (c->created)
         hv_vcpu_destroy(c->vcpu);
@@ -493,6 +573,14 @@ static bool start_aps(struct pc *pc)
     return true;
 }
 
+static void destroy_bsp(struct pc *pc)
+{
+    pthread_mutex_lock(&pc->lock);
+    hv_vcpu_destroy(pc->cpu[0].vcpu);
+    pc->cpu[0].created = false;
+    pthread_mutex_unlock(&pc->lock);
+}
+
 static int boot(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
 {
     struct pc_cpu *bsp = &pc->cpu[0];
@@ -504,18 +592,61 @@ static int boot(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
     if (!start_aps(pc) || (kind == PC_BOOT_LINUX64 ? setup_bsp(bsp->vcpu, entry) : setup_bsp_32(bsp->vcpu, entry, kind)) != HV_SUCCESS) {
         fprintf(stderr, "anyhv-run: cannot create or set up the vCPUs\n");
         finish(pc, RUN_UNAVAILABLE);
+    } else if ((status = session_inputs_log_start(pc->o, &pc->inputs_log)) != RUN_OK) {
+        finish(pc, status);   /* the log starts once every vCPU (and its local APIC) exists */
     } else {
         run_loop(bsp);
     }
+    note_insns(bsp);
     finish(pc, pc->status);
+    /* Deterministic mode: the BSP may hold the turn the APs wait for; its destruction
+     * passes it on, so they see the end. */
+    if (pc->det)
+        destroy_bsp(pc);
     for (unsigned i = 1; i < pc->ncpu; i++)
         pthread_join(pc->cpu[i].thread, NULL);
     status = pc->status;
-    pthread_mutex_lock(&pc->lock);
-    hv_vcpu_destroy(bsp->vcpu);
-    bsp->created = false;
-    pthread_mutex_unlock(&pc->lock);
+    if (!pc->det)
+        destroy_bsp(pc);
     return status;
+}
+
+/* The console's clock for the --record log: CPU 0's instructions (only its thread
+ * takes input, in deterministic mode). */
+static uint64_t cpu0_instructions(void *ctx)
+{
+    uint64_t n = 0;
+    anyhv_vcpu_get_instructions(((struct pc *)ctx)->cpu[0].vcpu, &n);
+    return n;
+}
+
+/* The VM exists: the devices (threads only outside deterministic mode), the library's
+ * input log, the run, and the record's end. */
+static int run_machine(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
+{
+    if (hv_vm_map(pc->ram, 0, pc->ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS ||
+        !(pc->dev = pc_devices_create(pc->det)) || !(pc->uart = pc_uart_create(!pc->det)))
+        return RUN_UNAVAILABLE;
+    int status = boot(pc, entry, kind);
+    console_flush();
+    return session_record_end(pc->o, pc->inputs_log, status);
+}
+
+static void print_summary(const struct pc *pc, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    uint64_t insns = 0;
+    char per_cpu[PC_MAX_CPUS * 24] = "";
+    size_t at = 0;
+    for (unsigned i = 0; i < pc->ncpu; i++) {
+        insns += pc->cpu[i].insns;
+        at += (size_t)snprintf(per_cpu + at, sizeof(per_cpu) - at, "%s%" PRIu64, i ? " " : "", pc->cpu[i].insns);
+    }
+    fprintf(stderr, "anyhv-run: %s backend, %u cpu(s), %" PRIu64 " exits to the VMM, %" PRIu64
+                    " guest instructions (per cpu: %s), %.2f s\n",
+            anyhv_backend_name(), pc->ncpu, pc->exits, insns, per_cpu, secs);
 }
 
 int pc_run(const struct run_options *o)
@@ -532,10 +663,21 @@ int pc_run(const struct run_options *o)
     }
     for (unsigned i = 0; i < pc.ncpu; i++)
         pc.cpu[i] = (struct pc_cpu){ .pc = &pc, .index = i };
+    if (o->snapshot_file || o->restore_file || o->gdb_port || o->max_insns || o->max_exits) {
+        fprintf(stderr, "anyhv-run: --snapshot-at, --restore, --gdb, --max-insns and --max-exits are not"
+                        " available on the PC machine (--kernel) yet\n");
+        return RUN_USAGE;
+    }
     /* A backend this machine lacks is said as on the other machines (a test skips on it). */
     int chosen = o->backend ? session_select_backend(o->backend) : RUN_OK;
+    if (chosen == RUN_OK)
+        chosen = session_select_deterministic(o->deterministic);
+    if (chosen == RUN_OK && o->replay_file)
+        chosen = console_log_load(o->replay_file);
     if (chosen != RUN_OK)
         return chosen;
+    pc.det = o->deterministic;
+    console_set_clock(cpu0_instructions, &pc);
     pc.ram = mmap(NULL, pc.ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (pc.ram == MAP_FAILED) {
         fprintf(stderr, "anyhv-run: out of memory: cannot allocate %" PRIu64 " MiB of guest RAM\n",
@@ -550,15 +692,10 @@ int pc_run(const struct run_options *o)
     if (status == RUN_OK) {
         console_init();
         hv_return_t r = hv_vm_create(HV_VM_ACCEL_APIC);
-        if (r != HV_SUCCESS) {
+        if (r != HV_SUCCESS)
             status = session_unavailable("hv_vm_create(HV_VM_ACCEL_APIC) failed", r);
-        } else if (hv_vm_map(pc.ram, 0, pc.ram_size, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC) != HV_SUCCESS ||
-                   !(pc.dev = pc_devices_create()) || !(pc.uart = pc_uart_create())) {
-            status = RUN_UNAVAILABLE;
-        } else {
-            status = boot(&pc, entry, kind);
-        }
-        console_flush();
+        else
+            status = run_machine(&pc, entry, kind);
         if (pc.uart)
             pc_uart_destroy(pc.uart);
         if (pc.dev)
@@ -566,13 +703,8 @@ int pc_run(const struct run_options *o)
         if (r == HV_SUCCESS)
             hv_vm_destroy();
     }
-    if (o->stats) {
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        fprintf(stderr, "anyhv-run: %s backend, %u cpu(s), %" PRIu64 " exits to the VMM, %.2f s\n", anyhv_backend_name(),
-                pc.ncpu, pc.exits, secs);
-    }
+    if (o->stats)
+        print_summary(&pc, &t0);
     munmap(pc.ram, pc.ram_size);
     return status;
 }

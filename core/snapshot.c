@@ -109,18 +109,14 @@ static size_t ext_size(enum guest_arch arch)
     return arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
 }
 
-/* Called with the VM lock and the rotation held (det_hold): no vCPU may run while its
- * state is read or replaced. In deterministic mode a vCPU parked in hv_vcpu_run,
- * waiting for its turn, does not count: it is outside the backend, and the held rotation
- * keeps it there; it goes on from whatever state it finds. */
-static bool any_running(struct vm *vm)
+/* Called with the VM lock and the rotation held (det_hold): no vCPU may be inside
+ * hv_vcpu_run while its state is read or replaced, and none enters until the end
+ * (vm_quiesce: one that tries waits). In deterministic mode a vCPU parked in
+ * hv_vcpu_run, waiting for its turn, does not count: it is outside the backend, and the
+ * held rotation keeps it there; it goes on from whatever state it finds. */
+static bool quiesce(struct vm *vm)
 {
-    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
-        struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v && atomic_load(&v->running) && !atomic_load(&v->parked))
-            return true;
-    }
-    return false;
+    return vm_quiesce(vm, true);
 }
 
 /* ---- save ---- */
@@ -255,15 +251,22 @@ static hv_return_t save_held(struct vm *vm, const char *path, const void *client
     snap_err[0] = 0;
     if (!path || !vm || client_len > ANYHV_SNAPSHOT_CLIENT_MAX || (client_len && !client))
         return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client data)");
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
+    /* The file is opened once the VM is known to be still: a busy save leaves an
+     * earlier snapshot at `path` as it was. */
+    FILE *f = NULL;
     pthread_mutex_lock(&vm->lock);
     det_hold(vm);
-    hv_return_t r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : write_vm(vm, f, client, client_len);
+    hv_return_t r = HV_SUCCESS;
+    if (!quiesce(vm))
+        r = fail(HV_BUSY, "a vCPU is running");
+    else if (!(f = fopen(path, "wb")))
+        r = fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
+    else
+        r = write_vm(vm, f, client, client_len);
+    vm_unquiesce(vm);
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);
-    if (fclose(f) != 0 && r == HV_SUCCESS)
+    if (f && fclose(f) != 0 && r == HV_SUCCESS)
         r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
     return r;
 }
@@ -523,7 +526,8 @@ static hv_return_t restore_held(struct vm *vm, const char *path, void *client, s
         return r;
     pthread_mutex_lock(&vm->lock);
     det_hold(vm);
-    r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : restore_buf(vm, buf, len, client, client_max, client_len);
+    r = quiesce(vm) ? restore_buf(vm, buf, len, client, client_max, client_len) : fail(HV_BUSY, "a vCPU is running");
+    vm_unquiesce(vm);
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     free(buf);

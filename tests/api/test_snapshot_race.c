@@ -33,8 +33,7 @@
 #define RUNNERS 3u
 #define RAM_SIZE 0x10000u
 #define CODE_GPA 0x1000u
-#define LOOP_GPA 0x2000u         /* a guest that stores a counter and never exits */
-#define COUNTER_GPA 0x3000u
+#define LOOP_GPA 0x2000u         /* a guest that never exits */
 #define ROUNDS 300u              /* save + restore pairs (forks: FORK_ROUNDS) */
 #define FORK_ROUNDS 60u
 #define MIN_OK 20u               /* saves, restores and forks that must find the VM idle */
@@ -70,17 +69,17 @@ static hv_return_t make_vcpu(struct race *r, vcpu_id_t *v)
     hv_return_t ret = hv_vcpu_create(v, &exit, NULL);
     if (ret != HV_SUCCESS)
         return ret;
-    static const uint32_t store = 0xf9000001u;   /* str x1, [x0] */
-    static const uint32_t loop[] = {
-        0xf9000001u,   /* str x1, [x0] */
-        0x91000421u,   /* add x1, x1, #1 */
-        0x17fffffeu,   /* b .-8 */
-    };
-    memcpy(r->ram + CODE_GPA, &store, sizeof(store));
-    memcpy(r->ram + LOOP_GPA, loop, sizeof(loop));
     hv_vcpu_set_reg(*v, HV_REG_PC, r->loop ? LOOP_GPA : CODE_GPA);
-    hv_vcpu_set_reg(*v, HV_REG_X0, r->loop ? COUNTER_GPA : HOLE_GPA);
+    hv_vcpu_set_reg(*v, HV_REG_X0, HOLE_GPA);
     return hv_vcpu_set_reg(*v, HV_REG_CPSR, 0x3c5);
+}
+
+static void write_code(uint8_t *ram)
+{
+    static const uint32_t store = 0xf9000001u;   /* str x1, [x0] */
+    static const uint32_t loop = 0x14000000u;    /* b . */
+    memcpy(ram + CODE_GPA, &store, sizeof(store));
+    memcpy(ram + LOOP_GPA, &loop, sizeof(loop));
 }
 
 static hv_return_t stop_vcpu(vcpu_id_t v)
@@ -95,14 +94,6 @@ static hv_return_t make_vcpu(struct race *r, vcpu_id_t *v)
     hv_return_t ret = hv_vcpu_create(v, HV_VCPU_DEFAULT);
     if (ret != HV_SUCCESS)
         return ret;
-    static const uint8_t store[] = { 0xa3, HOLE_GPA & 0xff, HOLE_GPA >> 8 };   /* mov [HOLE], ax */
-    static const uint8_t loop[] = {
-        0xa3, COUNTER_GPA & 0xff, COUNTER_GPA >> 8,   /* mov [COUNTER], ax */
-        0x40,                                         /* inc ax */
-        0xeb, 0xfa,                                   /* jmp back to the mov */
-    };
-    memcpy(r->ram + CODE_GPA, store, sizeof(store));
-    memcpy(r->ram + LOOP_GPA, loop, sizeof(loop));
     for (unsigned seg = 0; seg < TSEG_COUNT; seg++) {
         uint32_t ar = seg == TSEG_CS ? 0x9bu : seg == TSEG_LDTR ? 0x82u : seg == TSEG_TR ? 0x8bu : 0x93u;
         test_write_segment(*v, seg, 0, 0, 0xffff, ar);
@@ -112,6 +103,14 @@ static hv_return_t make_vcpu(struct race *r, vcpu_id_t *v)
     hv_vmx_vcpu_write_vmcs(*v, VMCS_GUEST_IA32_EFER, 0);
     hv_vcpu_write_register(*v, HV_X86_RFLAGS, 0x2);
     return hv_vcpu_write_register(*v, HV_X86_RIP, r->loop ? LOOP_GPA : CODE_GPA);
+}
+
+static void write_code(uint8_t *ram)
+{
+    static const uint8_t store[] = { 0xa3, HOLE_GPA & 0xff, HOLE_GPA >> 8 };   /* mov [HOLE], ax */
+    static const uint8_t loop[] = { 0xeb, 0xfe };                              /* jmp . */
+    memcpy(ram + CODE_GPA, store, sizeof(store));
+    memcpy(ram + LOOP_GPA, loop, sizeof(loop));
 }
 
 static hv_return_t stop_vcpu(vcpu_id_t v)
@@ -178,6 +177,7 @@ static void start_n(struct race *r, pthread_t *th, unsigned n)
     snprintf(r->path, sizeof(r->path), "/tmp/anyhv-snap-race-%d", (int)getpid());
     r->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(r->ram, MAP_FAILED);
+    write_code(r->ram);   /* before any vCPU thread exists */
     cr_assert_eq(VM_CREATE(), HV_SUCCESS);
     cr_assert_eq(hv_vm_map(r->ram, 0, RAM_MAPPED, HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC), HV_SUCCESS);
     for (unsigned i = 0; i < n; i++)
@@ -325,15 +325,18 @@ Test(snapshot_race, busy_save_keeps_the_earlier_file, .timeout = 120)
     cr_assert_eq(anyhv_vm_snapshot_save(r.path, NULL, 0), HV_SUCCESS, "%s", anyhv_snapshot_error());
     size_t len = 0, len2 = 0;
     uint8_t *before = slurp(r.path, &len);
-    /* The guest stores its counter from now on: the vCPU is inside hv_vcpu_run. */
-    r.ram[COUNTER_GPA] = 0;
-    r.ram[COUNTER_GPA + 1] = 0;
+    /* Saves go through until the vCPU is inside hv_vcpu_run, where its guest stays. */
     atomic_store(&r.go, true);
-    volatile uint8_t *counter = r.ram + COUNTER_GPA;
-    for (int i = 0; i < 100000 && counter[0] == 0 && counter[1] == 0 && !atomic_load(&r.bad_run); i++)
+    hv_return_t s = HV_SUCCESS;
+    for (int i = 0; i < 100000 && s == HV_SUCCESS && !atomic_load(&r.bad_run); i++) {
+        s = anyhv_vm_snapshot_save(r.path, NULL, 0);
+        if (s == HV_SUCCESS) {
+            free(before);
+            before = slurp(r.path, &len);
+        }
         pause_us(1000);
-    cr_assert(counter[0] || counter[1], "the guest runs (%#x)", (unsigned)atomic_load(&r.bad_run));
-    cr_expect_eq(anyhv_vm_snapshot_save(r.path, NULL, 0), HV_BUSY);
+    }
+    cr_assert_eq(s, HV_BUSY, "%#x (%s), run %#x", (unsigned)s, anyhv_snapshot_error(), (unsigned)atomic_load(&r.bad_run));
     cr_expect_eq(anyhv_vm_snapshot_restore(r.path, NULL, 0, NULL), HV_BUSY);
     uint8_t *after = slurp(r.path, &len2);
     cr_expect(len2 == len && memcmp(before, after, len) == 0, "the earlier snapshot (%zu bytes) is now %zu bytes", len,

@@ -15,11 +15,13 @@
 #include <anyhv/anyhv.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/vm.h"
 
@@ -246,27 +248,43 @@ static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t c
     return HV_SUCCESS;
 }
 
+/* The stream for an opened snapshot file, emptied first when it is a regular file
+ * (a device such as /dev/null is written as it is); NULL on failure. */
+static FILE *start_file(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0))
+        return NULL;
+    return fdopen(fd, "wb");
+}
+
 static hv_return_t save_held(struct vm *vm, const char *path, const void *client, size_t client_len)
 {
     snap_err[0] = 0;
     if (!path || !vm || client_len > ANYHV_SNAPSHOT_CLIENT_MAX || (client_len && !client))
         return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client data)");
-    /* The file is opened once the VM is known to be still: a busy save leaves an
-     * earlier snapshot at `path` as it was. */
+    /* Opened before the VM lock (opening a FIFO waits for its reader), emptied only
+     * once the VM is known to be still: a busy save leaves an earlier snapshot at
+     * `path` as it was. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
     FILE *f = NULL;
     pthread_mutex_lock(&vm->lock);
     det_hold(vm);
     hv_return_t r = HV_SUCCESS;
     if (!quiesce(vm))
         r = fail(HV_BUSY, "a vCPU is running");
-    else if (!(f = fopen(path, "wb")))
-        r = fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
+    else if (!(f = start_file(fd)))
+        r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
     else
         r = write_vm(vm, f, client, client_len);
     vm_unquiesce(vm);
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);
-    if (f && fclose(f) != 0 && r == HV_SUCCESS)
+    if (!f)
+        close(fd);
+    else if (fclose(f) != 0 && r == HV_SUCCESS)
         r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
     return r;
 }

@@ -29,8 +29,8 @@ ANYHV_BEGIN_DECLS
  *           (including the soft route's retired-instruction count), every mapped region
  *           of every address space with its contents, and `client_len` bytes of the
  *           client's own data (its devices), which anyhv_vm_snapshot_restore hands back.
- * @discussion No vCPU may be inside hv_vcpu_run when the call starts (HV_BUSY, and the
- *           file at `path` is left as it was); a vCPU that enters hv_vcpu_run meanwhile
+ * @discussion No vCPU may be inside hv_vcpu_run when the call starts (HV_BUSY, and a file
+ *           already at `path` is left as it was); a vCPU that enters hv_vcpu_run meanwhile
  *           waits until the call is done. Call from the thread owning the vCPUs, or from
  *           any thread while their owners make no other call on them (hv_vcpu_run
  *           excepted: it waits).

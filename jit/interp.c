@@ -465,7 +465,7 @@ static inline uint32_t mem_access(const struct soft_cpu *cpu, uint64_t flags, ui
  * (aligned accesses as relaxed atomics), so that its reports are about anyhv's own data,
  * not about a guest and its client sharing memory; other builds keep plain copies, the
  * same instructions on the hosts anyhv runs on. */
-#if defined(__SANITIZE_THREAD__)
+#if defined(ANYHV_TSAN_BUILD)
 #define GUEST_SHARED_ATOMIC(p, size) (((uintptr_t)(p) & ((size) - 1u)) == 0)
 #else
 #define GUEST_SHARED_ATOMIC(p, size) false

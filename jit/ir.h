@@ -175,6 +175,10 @@ enum ir_helper_flags {
     IR_HELPER_WRITES_STATE = 1u << 1,  /* on return (one that changes state only to fault needs MAY_FAULT) */
     IR_HELPER_MAY_FAULT = 1u << 2,   /* may end the block (returns via cpu->stop) */
     IR_HELPER_MEM = 1u << 3,         /* touches guest memory */
+    /* With WRITES_STATE: it writes only state its frontend's plain_bits calls plain
+     * (general registers, FP/SIMD registers): compiled code still re-reads what it
+     * caches, but may chain on past it. */
+    IR_HELPER_WRITES_PLAIN = 1u << 4,
 };
 struct ir_helper {
     const char *name;

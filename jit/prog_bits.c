@@ -6,47 +6,62 @@
 
 #include <stdlib.h>
 
-#define PROG_BITS_DEPTH 12u
+/* Selects nested this deep give up (each one walks both sides). Chains of INSERT and
+ * AND/OR are followed in a loop: a block updating the flags ten times has forty
+ * inserts in a row, and a depth bound on those made every third CCMP unchainable. */
+#define PROG_BITS_SELECT_DEPTH 8u
 
 static uint64_t changed(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off, unsigned w,
-                        unsigned depth)
+                        unsigned depth, uint32_t below)
 {
-    if (depth > PROG_BITS_DEPTH || !def[slot])
-        return ~0ull;
-    const struct interp_insn *d = &p->code[def[slot] - 1];
-    switch (d->op) {
-    case IR_GET:
-    case IX_GET64:
-        return d->imm == off && d->w == w ? 0 : ~0ull;
-    case IR_INSERT: {
-        unsigned fw = (unsigned)d->imm2;
-        if (d->imm >= 64)
+    uint64_t bits = 0;
+    /* Each def lies before its use, so the walk goes strictly back and ends (checked:
+     * a program that broke the rule would make it loop). */
+    for (;;) {
+        if (!def[slot] || def[slot] >= below)
             return ~0ull;
-        uint64_t field = (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
-        return field | changed(p, def, d->a, off, w, depth + 1);
-    }
-    case IR_SELECT:
-        return changed(p, def, d->b, off, w, depth + 1) | changed(p, def, d->c, off, w, depth + 1);
-    case IR_AND:
-    case IX_AND64:
-    case IR_OR:
-    case IX_OR64: {
-        bool and = d->op == IR_AND || d->op == IX_AND64;
-        uint32_t var = p->is_const[d->b] ? d->a : d->b, k = p->is_const[d->b] ? d->b : d->a;
-        if (!p->is_const[k])
+        below = def[slot];
+        const struct interp_insn *d = &p->code[def[slot] - 1];
+        switch (d->op) {
+        case IR_GET:
+        case IX_GET64:
+            return d->imm == off && d->w == w ? bits : ~0ull;
+        case IR_INSERT: {
+            unsigned fw = (unsigned)d->imm2;
+            if (d->imm >= 64)
+                return ~0ull;
+            bits |= (fw >= 64 ? ~0ull : (1ull << fw) - 1) << d->imm;
+            slot = d->a;
+            break;
+        }
+        case IR_SELECT:
+            if (depth >= PROG_BITS_SELECT_DEPTH)
+                return ~0ull;
+            return bits | changed(p, def, d->b, off, w, depth + 1, below) |
+                   changed(p, def, d->c, off, w, depth + 1, below);
+        case IR_AND:
+        case IX_AND64:
+        case IR_OR:
+        case IX_OR64: {
+            bool and = d->op == IR_AND || d->op == IX_AND64;
+            uint32_t var = p->is_const[d->b] ? d->a : d->b, k = p->is_const[d->b] ? d->b : d->a;
+            if (!p->is_const[k])
+                return ~0ull;
+            uint64_t kv = (uint64_t)p->vals[k];
+            bits |= and ? ~kv : kv;
+            slot = var;
+            break;
+        }
+        default:
             return ~0ull;
-        uint64_t kv = (uint64_t)p->vals[k];
-        return (and ? ~kv : kv) | changed(p, def, var, off, w, depth + 1);
-    }
-    default:
-        return ~0ull;
+        }
     }
 }
 
 uint64_t interp_changed_bits(const struct interp_prog *p, const uint32_t *def, uint32_t slot, uint64_t off,
                              unsigned w)
 {
-    return changed(p, def, slot, off, w, 0);
+    return changed(p, def, slot, off, w, 0, UINT32_MAX);
 }
 
 uint32_t *interp_defs(const struct interp_prog *p)

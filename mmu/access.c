@@ -71,6 +71,8 @@ static struct mmu_entry *store(struct soft_cpu *cpu, uint32_t access, uint64_t v
     if (cpu->mem_ops->watch_perms)
         e->perms = cpu->mem_ops->watch_perms(cpu, va, e->perms);
     mmu_entry_seal(e);   /* a device page (host NULL) never passes the fast compare */
+    if (e->perms & MMU_FETCH)
+        mmu_tlb_note_fetchable(&cpu->tlb, va);
     struct mmu_entry *slot = &cpu->tlb.e[regime_of(cpu, access)][(va >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1)];
     *slot = *e;
     return slot;

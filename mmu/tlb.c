@@ -5,6 +5,9 @@
 
 #include "mmu/mmu.h"
 
+/* Ranges longer than this bump flush_gen without looking at the filter. */
+#define MMU_TLB_FETCHABLE_SCAN_PAGES 64u
+
 static void entry_clear(struct mmu_entry *e)
 {
     e->vpage = ~0ull;
@@ -21,6 +24,7 @@ void mmu_tlb_init(struct mmu_tlb *t)
         for (unsigned i = 0; i < MMU_TLB_ENTRIES; i++)
             entry_clear(&t->e[r][i]);
     t->salt = 0;
+    memset(t->fetchable, 0, sizeof(t->fetchable));
     t->flush_gen++;
 }
 
@@ -28,6 +32,7 @@ void mmu_tlb_flush_all(struct mmu_tlb *t)
 {
     if (t->salt < MMU_TLB_SALT_MAX) {
         t->salt++;   /* every existing tag stops matching */
+        memset(t->fetchable, 0, sizeof(t->fetchable));
         t->flush_gen++;
     } else {
         mmu_tlb_init(t);
@@ -45,10 +50,27 @@ void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va)
     mmu_tlb_flush_range(t, va & MMU_PAGE_MASK, MMU_PAGE_SIZE);
 }
 
+/* Whether a page of [va, va+len) may have been filled for fetching (long ranges: yes). */
+static bool range_may_be_fetchable(const struct mmu_tlb *t, uint64_t va, uint64_t len)
+{
+    if (len > MMU_TLB_FETCHABLE_SCAN_PAGES * MMU_PAGE_SIZE)
+        return true;
+    uint64_t end = va + len;
+    for (uint64_t a = va & MMU_PAGE_MASK; a < end && a >= (va & MMU_PAGE_MASK); a += MMU_PAGE_SIZE) {
+        uint64_t h = mmu_tlb_fetchable_bit(a);
+        if (t->fetchable[h / 64] & (1ull << (h % 64)))
+            return true;
+    }
+    return false;
+}
+
 void mmu_tlb_flush_range(struct mmu_tlb *t, uint64_t va, uint64_t len)
 {
-    /* One generation for the whole range: links re-check their page (soft/run.c). */
-    t->flush_gen++;
+    /* One generation for the whole range: links re-check their page (soft/run.c). A
+     * range no code was fetched through since the last whole flush keeps it: a kernel
+     * unmapping data pages no longer makes every compiled block's links stale. */
+    if (range_may_be_fetchable(t, va, len))
+        t->flush_gen++;
     uint64_t end = va + len;
     for (uint64_t a = va & MMU_PAGE_MASK; a < end && a >= (va & MMU_PAGE_MASK); a += MMU_PAGE_SIZE) {
         unsigned i = (unsigned)((a >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1));

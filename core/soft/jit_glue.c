@@ -100,14 +100,16 @@ static bool set_is_plain(const struct soft_frontend *fe, const struct interp_pro
 }
 
 /* ANYHV_JIT_DEBUG: what keeps a block at pc from chaining (for frontend work). */
-static void say_unchainable(const struct tc_block *blk, const struct interp_insn *in)
+static void say_unchainable(const struct tc_block *blk, const struct interp_insn *in, const uint32_t *def)
 {
-    if (in->op == IR_CALL)
+    if (in->op == IR_CALL) {
         fprintf(stderr, "anyhv jit: 0x%llx cannot chain: helper %s\n", (unsigned long long)blk->pc,
                 ir_helper_get((uint32_t)in->imm)->name);
-    else
-        fprintf(stderr, "anyhv jit: 0x%llx cannot chain: state write at %llu\n", (unsigned long long)blk->pc,
-                (unsigned long long)in->imm);
+        return;
+    }
+    fprintf(stderr, "anyhv jit: 0x%llx cannot chain: state write at %llu (bits 0x%llx may change)\n",
+            (unsigned long long)blk->pc, (unsigned long long)in->imm,
+            (unsigned long long)interp_changed_bits(&blk->prog, def, in->a, in->imm, in->w));
 }
 
 static bool block_chainable(const struct soft_vcpu *sv, const struct tc_block *blk)
@@ -125,9 +127,10 @@ static bool block_chainable(const struct soft_vcpu *sv, const struct tc_block *b
         if (in->op == IR_SET || in->op == IX_SET64)
             ok = set_is_plain(fe, p, def, in);
         else if (in->op == IR_CALL)
-            ok = !(ir_helper_get((uint32_t)in->imm)->flags & IR_HELPER_WRITES_STATE);
+            ok = (ir_helper_get((uint32_t)in->imm)->flags & (IR_HELPER_WRITES_STATE | IR_HELPER_WRITES_PLAIN)) !=
+                 IR_HELPER_WRITES_STATE;
         if (!ok && sv->jit_debug)
-            say_unchainable(blk, in);
+            say_unchainable(blk, in, def);
     }
     free(def);
     return ok;

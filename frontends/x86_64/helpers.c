@@ -115,7 +115,9 @@ static ir_u128 h_align16(void *vcpu, ir_u128 addr, ir_u128 mask, ir_u128 unused2
 void x86_helpers_register(void)
 {
     static const struct ir_helper table[X86_H_COUNT] = {
-        [X86_H_DIV] = { "x86_div", h_div, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
+        /* Writes rAX and rDX only (or faults). */
+        [X86_H_DIV] = { "x86_div", h_div,
+                        IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_WRITES_PLAIN | IR_HELPER_MAY_FAULT },
         [X86_H_RAISE] = { "x86_raise", h_raise, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
         [X86_H_POPF] = { "x86_popf", h_popf, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
         [X86_H_SYSTEM] = { "x86_system", x86_h_system,
@@ -123,7 +125,7 @@ void x86_helpers_register(void)
     };
     static const struct ir_helper sse[] = {
         { "x86_sse", x86_h_sse, IR_HELPER_PURE },
-        { "x86_align16", h_align16, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
+        { "x86_align16", h_align16, IR_HELPER_READS_STATE | IR_HELPER_MAY_FAULT },   /* state only to fault */
         { "x86_pcmpstr", x86_h_pcmpstr, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE },
         { "x86_sse_fp", x86_h_sse_fp, IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_FAULT },
     };

@@ -387,6 +387,7 @@ bool em_emit_func(struct em_module *m, const struct em_func *fn, const char *nam
     f.vm_epoch0 = LLVMBuildLoad2(m->bd, m->i64, em_ptr_const(&f, fn->member[0].ctx->vm_epoch), "");
     LLVMSetVolatile(f.vm_epoch0, 1);   /* see load_atomic in emit_ctl.c */
     LLVMSetAlignment(f.vm_epoch0, 8);
+    f.budget = em_load(&f, m->i64, f.cpu, EM_CPU(budget));
     bool ok = !fn->cache_state || em_cache_plan(&f);
     LLVMBasicBlockRef entry = LLVMGetInsertBlock(m->bd);
     for (uint32_t k = 0; k < fn->n; k++) {

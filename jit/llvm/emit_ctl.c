@@ -57,7 +57,20 @@ static void ret(struct em_fn *f, uint32_t r)
     if (f->left_var)   /* the dispatcher counts chained blocks from it */
         em_store(f, LLVMBuildLoad2(f->m->bd, f->m->i32, f->left_var, ""), em_ptr_const(f, f->b->ctx),
                  offsetof(struct jit_vcpu_ctx, chain_left));
-    LLVMBuildRet(f->m->bd, LLVMConstInt(f->m->i32, r, 0));
+    /* Every return goes through one block: FastISel cannot lower a preserve_none return
+     * and sends the whole block holding it to SelectionDAG, several times slower. */
+    LLVMBuilderRef bd = f->m->bd;
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(bd);
+    if (!f->ret_bb) {
+        f->ret_bb = em_new_bb(f, "ret");
+        LLVMPositionBuilderAtEnd(bd, f->ret_bb);
+        f->ret_phi = LLVMBuildPhi(bd, f->m->i32, "");
+        LLVMBuildRet(bd, f->ret_phi);
+        LLVMPositionBuilderAtEnd(bd, from);
+    }
+    LLVMValueRef v = LLVMConstInt(f->m->i32, r, 0);
+    LLVMAddIncoming(f->ret_phi, &v, &from, 1);
+    LLVMBuildBr(bd, f->ret_bb);
 }
 
 /* Return to the dispatcher after the open instruction retired: publish it as the
@@ -97,7 +110,7 @@ static LLVMValueRef may_go_on(struct em_fn *f, LLVMValueRef ok, LLVMValueRef ins
     LLVMBuilderRef bd = m->bd;
     const struct jit_vcpu_ctx *ctx = f->b->ctx;
     ok = and_eq(f, ok, load_atomic(f, m->i32, ctx->requests, 4), LLVMConstInt(m->i32, 0, 0));
-    LLVMValueRef ic = icount_plus(f, f->seen), bud = em_load(f, m->i64, f->cpu, EM_CPU(budget));
+    LLVMValueRef ic = icount_plus(f, f->seen), bud = f->budget;
     ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, ic, bud, ""), "");
     ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULE, insns, LLVMBuildSub(bd, bud, ic, ""), ""), "");
     *left = f->left_var ? LLVMBuildLoad2(bd, m->i32, f->left_var, "")

@@ -35,9 +35,12 @@ struct em_fn {
     LLVMBasicBlockRef *member_bb;     /* each member's entry */
     LLVMValueRef *member_ic;          /* its instruction count on entry (phi) */
     LLVMValueRef vm_epoch0;           /* the VM's code epoch when the function began */
+    LLVMValueRef budget;              /* cpu->budget: set before a run, constant during it */
     struct em_slot *slot;             /* cached state, sorted by offset (NULL: none) */
     uint32_t nslot;
     LLVMValueRef left_var;            /* jit_vcpu_ctx.chain_left while cached (NULL: in memory) */
+    LLVMBasicBlockRef ret_bb;         /* the one return to the dispatcher (NULL: none yet) */
+    LLVMValueRef ret_phi;             /* its value */
 };
 
 /* i8 pointer at byte offset off of base. */

@@ -34,9 +34,16 @@ struct llvm_unit {
     LLVMOrcResourceTrackerRef rt;
 };
 
-/* IR pipelines per level: the warm tier lets FastISel work on the IR as emitted;
- * hot regions get the full O2 pipeline. */
-static const char *const pipeline[LLVM_OPT_COUNT] = { NULL, "default<O2>" };
+/* IR pipelines per level: the warm tier lets FastISel work on the IR as emitted. Hot
+ * regions get the function passes that matter for emitted guest code (promote the
+ * cached state, fold, merge loads, hoist loop invariants, drop dead stores), about a
+ * third of default<O2>'s time with code as fast or faster on every bench workload
+ * (docs/jit.md has the figures); the rest of O2 (inliner, loop rotation, unrolling,
+ * vectorisers) finds little in one region and costs most of its time. */
+static const char *const pipeline[LLVM_OPT_COUNT] = {
+    NULL, "function(sroa,early-cse<memssa>,instcombine<max-iterations=1;no-verify-fixpoint>,simplifycfg,gvn,"
+          "loop-mssa(licm),dse,simplifycfg)"
+};
 static const LLVMCodeGenOptLevel codegen_level[LLVM_OPT_COUNT] = { LLVMCodeGenLevelNone, LLVMCodeGenLevelDefault };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -257,7 +264,7 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
     bool emitted[n ? n : 1];
     memset(fns, 0, n * sizeof(*fns));
     *code_bytes = 0;
-    uint64_t t[4] = { e->debug ? jit_thread_cpu_ns() : 0 };
+    uint64_t t[4] = { e->debug ? jit_thread_cpu_ns() : 0 }, wall0 = e->debug ? jit_wall_ns() : 0;
     LLVMModuleRef mod = build_module(e, unit, funcs, n, opt, emitted);
     if (!mod)
         return NULL;
@@ -302,10 +309,11 @@ struct llvm_unit *llvm_compile(struct llvm_engine *e, const struct em_func *cons
     if (e->debug) {
         t[3] = jit_thread_cpu_ns();
         fprintf(stderr,
-                "anyhv jit: unit %llu of %u %s function(s): %.2f ms (IR %.2f, codegen %.2f, link and lookup %.2f), "
-                "%zu bytes\n",
+                "anyhv jit: unit %llu of %u %s function(s): %.2f ms (IR %.2f, codegen %.2f, link and lookup %.2f; "
+                "wall %.2f), %zu bytes\n",
                 (unsigned long long)unit, n, opt == LLVM_OPT_HOT ? "hot" : "warm", (t[3] - t[0]) / 1e6,
-                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, *code_bytes);
+                (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6, (jit_wall_ns() - wall0) / 1e6,
+                *code_bytes);
     }
     if (!got) {
         llvm_unit_free(e, u);

@@ -19,6 +19,13 @@ static inline uint64_t jit_thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static inline uint64_t jit_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* A block as the compile thread sees it: a private copy of its program, and the
  * addresses its code refers to (they outlive the code: see jit_block_release). */
 struct em_block {

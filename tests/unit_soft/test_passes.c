@@ -349,3 +349,63 @@ Test(passes, funnel_shift_rotate_becomes_a_rotate)
     cr_expect_eq(r1, (x >> 13) | (x << 51));
     cr_expect_eq(r2, r1);
 }
+
+/* The plain-write analysis (jit/prog_bits.c) behind chaining and the JIT's invariant
+ * bits: a flags word updated by several instructions in a row (four single-bit inserts
+ * each, as arm64 frontends write NZCV), then a CCMP-style select against the word with
+ * its flags cleared, changes only the flag bits. With a walk bounded by depth instead of
+ * by selects, the third update made the whole word "may change" and such blocks of the
+ * Linux kernel returned to the dispatcher on every run. */
+static uint64_t changed_bits_of_last_set(unsigned updates, bool with_select)
+{
+    const uint32_t word = 8;
+    ir_insn_start(&b, 0x1000, 4);
+    ir_val f = ir_get(&b, IR_I64, word), g = ir_get(&b, IR_I32, 0);
+    for (unsigned u = 0; u < updates; u++)
+        for (unsigned bit = 28; bit < 32; bit++)
+            f = ir_insert(&b, f, ir_binop(&b, IR_ULT, g, ir_const(&b, IR_I32, u + bit)), bit);
+    if (with_select) {
+        ir_val cleared = ir_binop(&b, IR_AND, f, ir_const(&b, IR_I64, 0xffffffff0fffffffull));
+        f = ir_select(&b, ir_binop(&b, IR_EQ, g, ir_const(&b, IR_I32, 0)), f, cleared);
+    }
+    ir_set(&b, word, f);
+    ir_jump(&b, 0x1004);
+    struct interp_prog p;
+    cr_assert(interp_compile(&b, 64, &p));
+    uint32_t *def = interp_defs(&p);
+    cr_assert_not_null(def);
+    uint64_t bits = ~0ull;
+    for (uint32_t i = 0; i < p.count; i++)
+        if (p.code[i].op == IR_SET || p.code[i].op == IX_SET64)
+            bits = interp_changed_bits(&p, def, p.code[i].a, p.code[i].imm, p.code[i].w);
+    free(def);
+    interp_prog_free(&p);
+    return bits;
+}
+
+Test(passes, many_flag_updates_change_only_the_flag_bits)
+{
+    cr_expect_eq(changed_bits_of_last_set(1, false), 0xf0000000ull);
+    ir_block_reset(&b, 0x1000);
+    cr_expect_eq(changed_bits_of_last_set(10, false), 0xf0000000ull, "ten updates in a row");
+    ir_block_reset(&b, 0x1000);
+    cr_expect_eq(changed_bits_of_last_set(3, true), 0xf0000000ull, "three updates, then a select (CCMP)");
+}
+
+Test(passes, a_computed_word_may_change_everywhere)
+{
+    ir_insn_start(&b, 0x1000, 4);
+    ir_val f = ir_get(&b, IR_I64, 8);
+    ir_set(&b, 8, ir_binop(&b, IR_ADD, f, ir_const(&b, IR_I64, 1)));
+    ir_jump(&b, 0x1004);
+    struct interp_prog p;
+    cr_assert(interp_compile(&b, 64, &p));
+    uint32_t *def = interp_defs(&p);
+    uint64_t bits = 0;
+    for (uint32_t i = 0; i < p.count; i++)
+        if (p.code[i].op == IR_SET || p.code[i].op == IX_SET64)
+            bits = interp_changed_bits(&p, def, p.code[i].a, p.code[i].imm, p.code[i].w);
+    free(def);
+    interp_prog_free(&p);
+    cr_expect_eq(bits, ~0ull);
+}

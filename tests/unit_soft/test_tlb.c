@@ -76,6 +76,7 @@ Test(tlb, a_range_flush_drops_its_pages_only_in_one_generation)
     put(1, 0x1f000, 0x9000, MMU_READ, 7);
     put(0, 0x20000, 0xa000, MMU_READ, 7);
     put(0, 0xf000, 0xa000, MMU_READ, 7);
+    mmu_tlb_note_fetchable(t, 0x1f000);   /* code was found through one of them */
     uint64_t gen = t->flush_gen;
     mmu_tlb_flush_range(t, 0x10000, 0x10000);
     cr_expect_eq(t->flush_gen, gen + 1, "one generation for the 16 pages");
@@ -83,4 +84,26 @@ Test(tlb, a_range_flush_drops_its_pages_only_in_one_generation)
     cr_expect_null(mmu_tlb_lookup(t, 1, 0x1f000, MMU_READ));
     cr_expect_not_null(mmu_tlb_lookup(t, 0, 0x20000, MMU_READ), "past the range");
     cr_expect_not_null(mmu_tlb_lookup(t, 0, 0xf000, MMU_READ), "before the range");
+}
+
+/* Only flushes that may touch a page code was fetched through move flush_gen (and so
+ * make chain cells and block links re-check): unmapping data leaves them. A whole
+ * flush forgets which pages were fetchable. */
+Test(tlb, flushing_pages_never_filled_for_fetching_keeps_the_generation)
+{
+    put(0, 0x40000, 0x9000, MMU_READ | MMU_WRITE, 7);
+    put(0, 0x50000, 0xa000, MMU_READ | MMU_FETCH, 7);
+    mmu_tlb_note_fetchable(t, 0x50000);
+    uint64_t gen = t->flush_gen;
+    mmu_tlb_flush_va(t, 0x40000);
+    cr_expect_eq(t->flush_gen, gen, "a data page");
+    cr_expect_null(mmu_tlb_lookup(t, 0, 0x40000, MMU_READ), "its entry is gone all the same");
+    mmu_tlb_flush_va(t, 0x50abc);
+    cr_expect_eq(t->flush_gen, gen + 1, "a page code was fetched through");
+    mmu_tlb_flush_range(t, 0x100000, 1024 * MMU_PAGE_SIZE);
+    cr_expect_eq(t->flush_gen, gen + 2, "a long range is not scanned");
+    mmu_tlb_flush_all(t);
+    gen = t->flush_gen;
+    mmu_tlb_flush_va(t, 0x50000);
+    cr_expect_eq(t->flush_gen, gen, "the whole flush forgot the fetchable pages");
 }

@@ -39,15 +39,14 @@
                 BIT(25) | BIT(26) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, AVX2, SMEP, BMI2, ERMS (REP MOVSB/STOSB are exact at
  * any length, so the hint is honest), INVPCID, RDSEED, ADX, CLFLUSHOPT, CLWB, SHA. ECX: UMIP,
- * LA57, RDPID. EDX: nothing. FSRM (fast short REP MOVSB, a hint) is withheld: with it,
- * Debian 12's kernel (6.1) stops booting on the software CPU (its memmove then copies
- * short forward moves with REP MOVSB; the boot later takes a page fault with its stack
- * inside kernel text and loops in error_entry), and boots with clearcpuid=fsrm. The
- * REP MOVSB case it reaches is not found yet (docs/x86-frontend.md). */
+ * LA57, RDPID. EDX: FSRM (fast short REP MOVSB, the same kind of hint). A kernel keeps
+ * ERMS only with IA32_MISC_ENABLE's Fast-Strings bit set, which the vCPU's reset state
+ * has (core/x86/regs.c): FSRM without ERMS is a pair no processor has, and Linux 6.1's
+ * memmove runs short copies through a loop that does not stop then. */
 #define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(10) | BIT(18) | BIT(19) | BIT(23) | BIT(24) | \
                 BIT(29))
 #define L7_ECX (BIT(2) | BIT(16) | BIT(22))
-#define L7_EDX 0u
+#define L7_EDX BIT(4)
 /* Leaf 7.0 EBX with AVX-512 switched on: AVX512F, AVX512DQ, AVX512CD, AVX512BW,
  * AVX512VL. */
 #define L7_EBX_AVX512 (BIT(16) | BIT(17) | BIT(28) | BIT(30) | BIT(31))

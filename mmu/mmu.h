@@ -62,7 +62,7 @@ static inline void mmu_entry_seal(struct mmu_entry *e)
  * salt kept in the page-offset bits, and a full flush changes the salt. Only every
  * MMU_TLB_SALT_MAX flushes are the entries really cleared. */
 #define MMU_TLB_SALT_MAX 0xffeull
-#define MMU_TLB_FETCHABLE_HASH_BITS 12u
+#define MMU_TLB_FETCHABLE_HASH_BITS 16u
 #define MMU_TLB_FETCHABLE_WORDS ((1u << MMU_TLB_FETCHABLE_HASH_BITS) / 64u)
 struct mmu_tlb {
     struct mmu_entry e[MMU_TLB_REGIMES][MMU_TLB_ENTRIES];
@@ -70,23 +70,37 @@ struct mmu_tlb {
     uint64_t flush_gen;          /* bumped by every flush: block links made under an
                                   * older value may follow stale translations */
     uint64_t salt;               /* 0..MMU_TLB_SALT_MAX, current tag salt */
-    /* Virtual pages filled with FETCH permission since the last whole flush (one bit
-     * per hash, so a superset): flushing only other pages cannot change a translation
+    /* Virtual pages filled with FETCH permission since the last whole flush (a Bloom
+     * filter, so a superset): flushing only other pages cannot change a translation
      * code was found through, and leaves flush_gen (and every chain cell) alone. */
     uint64_t fetchable[MMU_TLB_FETCHABLE_WORDS];
 };
 
-/* The filter bit of va's page (a multiplicative hash of the page number). */
-static inline uint64_t mmu_tlb_fetchable_bit(uint64_t va)
+/* The filter's two bits for va's page (a Bloom filter with two hashes: with one, a
+ * kernel's text pages filled enough of it that the page its text patching remaps kept
+ * colliding in one boot out of three). Both from one multiplicative hash. */
+static inline void mmu_tlb_fetchable_bits(uint64_t va, uint32_t h[2])
 {
-    return ((va >> MMU_PAGE_BITS) * 0x9e3779b97f4a7c15ull) >> (64 - MMU_TLB_FETCHABLE_HASH_BITS);
+    uint64_t x = (va >> MMU_PAGE_BITS) * 0x9e3779b97f4a7c15ull;
+    h[0] = (uint32_t)(x >> (64 - MMU_TLB_FETCHABLE_HASH_BITS));
+    h[1] = (uint32_t)(x >> (64 - 2 * MMU_TLB_FETCHABLE_HASH_BITS)) & ((1u << MMU_TLB_FETCHABLE_HASH_BITS) - 1);
 }
 
 /* Note that va's page was filled with FETCH permission (the fill path does it). */
 static inline void mmu_tlb_note_fetchable(struct mmu_tlb *t, uint64_t va)
 {
-    uint64_t h = mmu_tlb_fetchable_bit(va);
-    t->fetchable[h / 64] |= 1ull << (h % 64);
+    uint32_t h[2];
+    mmu_tlb_fetchable_bits(va, h);
+    t->fetchable[h[0] / 64] |= 1ull << (h[0] % 64);
+    t->fetchable[h[1] / 64] |= 1ull << (h[1] % 64);
+}
+
+/* Whether va's page may have been noted (false: it surely was not). */
+static inline bool mmu_tlb_maybe_fetchable(const struct mmu_tlb *t, uint64_t va)
+{
+    uint32_t h[2];
+    mmu_tlb_fetchable_bits(va, h);
+    return (t->fetchable[h[0] / 64] & (1ull << (h[0] % 64))) && (t->fetchable[h[1] / 64] & (1ull << (h[1] % 64)));
 }
 
 /* The tag an entry for va carries while the current salt lasts. */

@@ -57,8 +57,7 @@ static bool range_may_be_fetchable(const struct mmu_tlb *t, uint64_t va, uint64_
         return true;
     uint64_t end = va + len;
     for (uint64_t a = va & MMU_PAGE_MASK; a < end && a >= (va & MMU_PAGE_MASK); a += MMU_PAGE_SIZE) {
-        uint64_t h = mmu_tlb_fetchable_bit(a);
-        if (t->fetchable[h / 64] & (1ull << (h % 64)))
+        if (mmu_tlb_maybe_fetchable(t, a))
             return true;
     }
     return false;

@@ -54,8 +54,9 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv)
     sv->jit_threshold = n > 0 && n < 1000000000 ? (uint32_t)n : SOFT_JIT_THRESHOLD_DEFAULT;
     if (jit_engine_mode(sv->svm->jit) == JIT_MODE_EAGER)
         sv->jit_threshold = 1;
-    const char *dbg = getenv("ANYHV_JIT_DEBUG");
+    const char *dbg = getenv("ANYHV_JIT_DEBUG"), *stats = getenv("ANYHV_JIT_STATS");
     sv->jit_debug = dbg && *dbg && *dbg != '0';
+    sv->jit_stats = stats && *stats && *stats != '0';
 }
 
 /* With ANYHV_JIT_STATS set, the vCPU's tier statistics go to stderr (any client);
@@ -73,6 +74,15 @@ void soft_jit_vcpu_report(const struct soft_vcpu *sv)
             (unsigned long long)sv->tc.translations, (unsigned long long)js.blocks_compiled,
             (unsigned long long)js.blocks_failed, (unsigned long long)js.promoted, (unsigned long long)js.units,
             (double)js.compile_ns / 1e6, (unsigned long long)sv->blocks_interp, (unsigned long long)sv->blocks_jit);
+    const uint64_t *n = sv->jit_returns;
+    fprintf(stderr,
+            "anyhv jit: returns to the dispatcher: %llu stops, %llu with events pending, %llu at the chain "
+            "budget, %llu indirect misses, %llu to uncompiled blocks, %llu stale cells, %llu other (unchainable "
+            "blocks, requests, budget)\n",
+            (unsigned long long)n[SOFT_JIT_RET_STOP], (unsigned long long)n[SOFT_JIT_RET_EVENTS],
+            (unsigned long long)n[SOFT_JIT_RET_CHAIN_BUDGET], (unsigned long long)n[SOFT_JIT_RET_INDIRECT],
+            (unsigned long long)n[SOFT_JIT_RET_CELL_EMPTY],
+            (unsigned long long)n[SOFT_JIT_RET_CELL_STALE], (unsigned long long)n[SOFT_JIT_RET_OTHER]);
 }
 
 /* The tcache must be gone first: its blocks hold requests this frees. */
@@ -162,6 +172,30 @@ static struct jit_block_info info_of(const struct soft_vcpu *sv, const struct tc
 static uint64_t cell_epoch(const struct soft_vcpu *sv, const struct tc_block *blk, uint64_t pc)
 {
     return jit_cell_in_page(blk->pc, blk->npages == 1, pc) ? soft_jit_chain_epoch_page(sv) : soft_jit_chain_epoch(sv);
+}
+
+void soft_jit_note_return(struct soft_vcpu *sv, const struct tc_block *last, bool stopped, bool quiet)
+{
+    if (!sv->jit_stats)
+        return;
+    uint32_t k = sv->jctx.last_exit;
+    enum soft_jit_return why = SOFT_JIT_RET_OTHER;
+    if (stopped)
+        why = SOFT_JIT_RET_STOP;
+    else if (!quiet)
+        why = SOFT_JIT_RET_EVENTS;
+    else if (sv->jctx.chain_left <= 1)
+        why = SOFT_JIT_RET_CHAIN_BUDGET;
+    else if (k == JIT_EXIT_INDIRECT)
+        why = SOFT_JIT_RET_INDIRECT;
+    else if (k == JIT_EXIT_NONE || k >= last->jit.nchain)
+        why = SOFT_JIT_RET_OTHER;
+    else if (!last->jit.chain[k].fn)
+        why = SOFT_JIT_RET_CELL_EMPTY;
+    else if (last->jit.chain[k].epoch != cell_epoch(sv, last, last->jit.chain_pc[k]) ||
+             last->jit.chain[k].vm_epoch != atomic_load_explicit(&sv->svm->code_pages.epoch, memory_order_acquire))
+        why = SOFT_JIT_RET_CELL_STALE;
+    sv->jit_returns[why]++;
 }
 
 static struct tc_block *successor(struct soft_vcpu *sv, const struct tc_block *head, const struct tc_block *blk,

@@ -156,6 +156,7 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     sv->jctx.last_exit = JIT_EXIT_NONE;
     *r = (enum interp_result)jit_call(sv->jit, fn, cpu, cpu->state);
     *last = sv->cur_blk;
+    soft_jit_note_return(sv, *last, *r != INTERP_EXIT, quiet);
     /* A block compiled alone leaves for the dispatcher at its heat limit: optimise it. */
     struct tc_block *l = *last;
     if (l->jit.heat_limit && l->jit.heat >= l->jit.heat_limit && l->jit.level == JIT_LEVEL_BLOCK)

@@ -23,6 +23,19 @@ struct soft_vm {
     struct jit_engine *jit;        /* the compiled tier (NULL: interpreter only) */
 };
 
+/* Causes counted by soft_jit_note_return, in the order its report prints them. */
+enum soft_jit_return {
+    SOFT_JIT_RET_STOP,         /* a stop, fault or exit of the guest's own */
+    SOFT_JIT_RET_EVENTS,       /* entered with events pending: no chaining at all */
+    SOFT_JIT_RET_CHAIN_BUDGET, /* JIT_CHAIN_MAX blocks chained: the dispatcher's turn */
+    SOFT_JIT_RET_INDIRECT,     /* an indirect branch the jump cache did not hold */
+    SOFT_JIT_RET_CELL_EMPTY,   /* a direct exit to a block not compiled (yet) */
+    SOFT_JIT_RET_CELL_STALE,   /* a filled cell from an older epoch (flush, run, free) */
+    SOFT_JIT_RET_OTHER,        /* an unchainable block (ANYHV_JIT_DEBUG says which),
+                                * a pending request, the budget, a heat limit */
+    SOFT_JIT_RETURN_COUNT
+};
+
 struct soft_vcpu {
     struct soft_cpu cpu;
     struct vcpu *vcpu;
@@ -59,6 +72,8 @@ struct soft_vcpu {
     struct jit_vcpu_ctx jctx;      /* what compiled code reads and writes */
     uint32_t jit_threshold;        /* interpreted runs before a block is compiled */
     bool jit_debug;                /* ANYHV_JIT_DEBUG: say why a compiled block cannot chain */
+    bool jit_stats;                /* ANYHV_JIT_STATS: count why compiled code returned */
+    uint64_t jit_returns[SOFT_JIT_RETURN_COUNT];
     uint64_t blocks_interp, blocks_jit;   /* dispatcher entries into each tier */
     pthread_mutex_t wait_lock;     /* HLT wait */
     pthread_cond_t wait_cond;
@@ -104,6 +119,9 @@ void soft_jit_vcpu_init(struct soft_vcpu *sv);
 void soft_jit_vcpu_fini(struct soft_vcpu *sv);
 /* A block just ran in the interpreter: compile it once it is hot (or at once, eager). */
 void soft_jit_vcpu_report(const struct soft_vcpu *sv);
+/* Why compiled code came back to the dispatcher (ANYHV_JIT_STATS): what to work on
+ * next is the largest of these. */
+void soft_jit_note_return(struct soft_vcpu *sv, const struct tc_block *last, bool stopped, bool quiet);
 void soft_jit_consider(struct soft_vcpu *sv, struct tc_block *blk);
 /* A warm region reached its heat limit: ask for its optimised code. */
 void soft_jit_promote(struct soft_vcpu *sv, struct tc_block *blk);

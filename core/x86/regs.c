@@ -95,6 +95,11 @@ void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t v
 #define RESET_DR6 0xffff0ff0u
 #define RESET_DR7 0x400u
 #define RESET_MXCSR_MASK 0xffffu
+/* IA32_MISC_ENABLE: Fast-Strings Enable (bit 0) is set at reset (SDM vol. 4, table
+ * 2-2), as firmware leaves it. A kernel that finds it clear drops ERMS from the CPUID
+ * the model gives while keeping FSRM, a pair no processor has: Linux 6.1's memmove
+ * then runs short copies through its 32-byte loop, which does not stop. */
+#define RESET_MISC_ENABLE 0x1ull
 
 void x86_state_reset(struct x86_state *st)
 {
@@ -120,6 +125,7 @@ void x86_state_reset(struct x86_state *st)
     st->xcr0 = RESET_XCR0_X87;
     st->msr.pat = RESET_PAT;
     st->msr.apic_base = RESET_APIC_BASE;
+    st->msr.misc_enable = RESET_MISC_ENABLE;
     st->fpu.fcw = RESET_FCW;
     st->fpu.mxcsr = RESET_MXCSR;
     st->fpu.mxcsr_mask = RESET_MXCSR_MASK;

@@ -229,7 +229,12 @@ void a64_sysreg_written(struct soft_cpu *cpu, uint32_t id, uint64_t old, uint64_
 void a64_at(struct soft_cpu *cpu, uint64_t va, unsigned op2);
 /* Per-vCPU frontend data (soft_cpu.fe_data). */
 struct a64_fe_data {
-    bool big_entries;   /* a TLB entry came from a block since the last full flush */
+    /* The virtual span of the blocks (larger than a page) TLB entries came from since
+     * the last full flush, per translation range (VA[55]: TTBR0, TTBR1); empty when
+     * lo > hi. A TLBI by VA outside it drops only the VA's granule: the kernel's
+     * block-mapped linear map no longer turns a TLBI of a fixmap or vmalloc page into
+     * a full flush. */
+    uint64_t big_lo[2], big_hi[2];
     bool step_armed;    /* software step: one instruction may run, then the step exit */
     /* a64_vtimer_due: the timer registers when the clock was last read, and how many
      * more block boundaries may trust that it had not fired yet. */

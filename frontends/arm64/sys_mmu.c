@@ -23,6 +23,17 @@
 #define PAR_PA_MASK 0x0000fffffffff000ull
 #define TLBI_VA_MASK 0x00000fffffffffffull   /* VA[55:12] in bits 43:0 */
 #define TLBI_ASID_SHIFT 48
+
+/* A TLB entry came from a block of 2^log2 bytes around va: widen its range's span. */
+static void note_block(struct a64_fe_data *d, uint64_t va, unsigned log2)
+{
+    unsigned h = (unsigned)(va >> 55) & 1u;
+    uint64_t size_m1 = log2 >= 64 ? UINT64_MAX : (1ull << log2) - 1;
+    if ((va & ~size_m1) < d->big_lo[h])
+        d->big_lo[h] = va & ~size_m1;
+    if ((va | size_m1) > d->big_hi[h])
+        d->big_hi[h] = va | size_m1;
+}
 #define SMALL_PAGE_LOG2 12
 
 static struct a64_walk_regs regs_of(const struct a64_state *st)
@@ -90,7 +101,7 @@ bool a64_mmu_walk(struct soft_cpu *cpu, uint64_t va, uint32_t access, struct mmu
         return false;
     }
     if (w.block_log2 > SMALL_PAGE_LOG2 && cpu->fe_data)
-        ((struct a64_fe_data *)cpu->fe_data)->big_entries = true;
+        note_block(cpu->fe_data, va, w.block_log2);
     out->vpage = va & MMU_PAGE_MASK;
     out->gpage = w.pa & MMU_PAGE_MASK;
     out->host = NULL;
@@ -145,14 +156,21 @@ void a64_stage2_fault(struct soft_cpu *cpu, uint64_t va, uint64_t gpa, uint32_t 
 
 void *a64_fe_data_new(void)
 {
-    return calloc(1, sizeof(struct a64_fe_data));
+    struct a64_fe_data *d = calloc(1, sizeof(struct a64_fe_data));
+    if (d)
+        d->big_lo[0] = d->big_lo[1] = UINT64_MAX;   /* no block seen */
+    return d;
 }
 
 static void flush_all(struct soft_cpu *cpu)
 {
     mmu_tlb_flush_all(&cpu->tlb);
-    if (cpu->fe_data)
-        ((struct a64_fe_data *)cpu->fe_data)->big_entries = false;
+    struct a64_fe_data *d = cpu->fe_data;
+    if (d)
+        for (unsigned h = 0; h < 2; h++) {
+            d->big_lo[h] = UINT64_MAX;
+            d->big_hi[h] = 0;
+        }
 }
 
 void a64_sysreg_written(struct soft_cpu *cpu, uint32_t id, uint64_t old, uint64_t value)
@@ -220,7 +238,8 @@ static void broadcast_flush(struct soft_cpu *cpu)
 static void flush_va(struct soft_cpu *cpu, uint64_t va)
 {
     struct a64_fe_data *d = cpu->fe_data;
-    if (!d || d->big_entries) {
+    unsigned h = (unsigned)(va >> 55) & 1u;
+    if (!d || (va >= d->big_lo[h] && va <= d->big_hi[h])) {
         flush_all(cpu);   /* the VA may sit in a block: drop every piece */
         return;
     }

@@ -381,6 +381,32 @@ static bool legacy_prefix(uint8_t b)
            b == 0x3e || b == 0x64 || b == 0x65;
 }
 
+static bool rex_byte(enum x86_code_size mode, uint8_t b)
+{
+    return mode == X86_CODE64 && b >= REX_FIRST && b <= REX_LAST;
+}
+
+/* A REX byte counts only right before the opcode (or its 0F escape); one anywhere
+ * else among the prefixes is ignored (SDM vol. 2A 2.2.1). Capstone 4.0.2 drops the
+ * mandatory prefix or fails when two REX bytes follow each other (66 43 4D 41 0F 51 is
+ * SQRTPD xmm0, xmm10; it says SQRTPS), so the ignored ones are left out of what it
+ * decodes: out holds the rest, and the count left out is returned (0: nothing). */
+static unsigned drop_ignored_rex(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint8_t *out)
+{
+    unsigned i = 0, k = 0;
+    while (i < n && (legacy_prefix(bytes[i]) || rex_byte(mode, bytes[i]))) {
+        bool ignored = rex_byte(mode, bytes[i]) && i + 1 < n &&
+                       (legacy_prefix(bytes[i + 1]) || rex_byte(mode, bytes[i + 1]));
+        if (!ignored)
+            out[k++] = bytes[i];
+        i++;
+    }
+    if (k == i)
+        return 0;
+    memcpy(out + k, bytes + i, n - i);
+    return i - k;
+}
+
 /* Forms Capstone 4.0.2 rejects, rewritten to an equivalent it decodes (same length,
  * same operands), or false when there is none:
  * - 0F 18..1F with a register operand (hint NOPs: Capstone takes only some of them)
@@ -456,31 +482,39 @@ bool x86_decode(enum x86_code_size mode, const uint8_t *bytes, unsigned n, uint6
     cs_insn *ins = handle_for(mode, &h);
     if (!ins)
         return false;
+    const uint8_t *orig = bytes;
+    unsigned m = n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN;
+    uint8_t plain[X86_MAX_INSN_LEN];
+    /* Capstone sees the instruction without its ignored REX bytes, at the address
+     * after them, so that relative targets still count from the instruction's end. */
+    unsigned dropped = drop_ignored_rex(mode, bytes, m, plain);
+    if (dropped)
+        bytes = plain, n = m - dropped, ip += dropped;
     const uint8_t *code = bytes;
     size_t size = n;
     uint64_t addr = ip;
     uint8_t fixed[X86_MAX_INSN_LEN];
-    bool rewritten = false;
     bool ok = cs_disasm_iter(h, &code, &size, &addr, ins);
     /* F2 66 0F 38 F0/F1 with memory: Capstone says MOVBE (its 66 form), but F2 makes it
      * CRC32. */
     if (ok && ins->id == X86_INS_MOVBE && memchr(ins->bytes, 0xf2, ins->size))
         ok = false;
     if (!ok) {
-        unsigned m = n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN;
-        if (!rewrite_for_capstone(mode, bytes, m, fixed))
+        unsigned k = n < X86_MAX_INSN_LEN ? n : X86_MAX_INSN_LEN;
+        if (!rewrite_for_capstone(mode, bytes, k, fixed))
             return false;
-        code = fixed, size = m, addr = ip;
+        code = fixed, size = k, addr = ip;
         if (!cs_disasm_iter(h, &code, &size, &addr, ins))
             return false;
-        rewritten = true;
     }
+    if (ins->size + dropped > X86_MAX_INSN_LEN)
+        return false;
     const cs_x86 *d = &ins->detail->x86;
     memset(out, 0, sizeof(*out));
     out->cs_id = (uint16_t)ins->id;
     out->op = ins->id < X86_INS_ENDING ? op_of_cs[ins->id] : X86_I_INVALID;
-    out->len = (uint8_t)ins->size;
-    memcpy(out->bytes, rewritten ? bytes : ins->bytes, ins->size <= X86_MAX_INSN_LEN ? ins->size : X86_MAX_INSN_LEN);
+    out->len = (uint8_t)(ins->size + dropped);
+    memcpy(out->bytes, orig, out->len);   /* as the guest has them */
     out->addr_size = d->addr_size;
     out->prefixes = prefixes_of(mode, d, ins->bytes, ins->size);
     memcpy(out->opcode, d->opcode, sizeof(out->opcode));

@@ -16,6 +16,8 @@
 #define UPPER_VA 0xffffff8000200000ull   /* TTBR1 range with T1SZ = 25 */
 #define MAGIC_A 0x1111222233334444ull
 #define MAGIC_B 0x5555666677778888ull
+#define MAGIC_C 0x99990000aaaabbbbull
+#define BLOCK2_PA (RAM_BASE + 0x600000)  /* where the block is moved to */
 #define VA_BITS 39
 /* Descriptor bits. */
 #define D_VALID 1ull
@@ -58,6 +60,13 @@ static const uint32_t code[] = {
     0xd5033fdfu,   /* 0x30: isb */
     0xf9400003u,   /* 0x34: ldr x3, [x0] */
     0xd4000002u,   /* 0x38: hvc #0 */
+    0xf9400001u,   /* 0x3c: ldr x1, [x0] */
+    0xd4000042u,   /* 0x40: hvc #2 (host rewrites the mapping) */
+    0xd5088724u,   /* 0x44: tlbi vae1, x4 */
+    0xd5033b9fu,   /* 0x48: dsb ish */
+    0xd5033fdfu,   /* 0x4c: isb */
+    0xf9400003u,   /* 0x50: ldr x3, [x0] */
+    0xd4000002u,   /* 0x54: hvc #0 */
 };
 static const uint32_t hvc1 = 0xd4000022u;   /* vector body: hvc #1 */
 
@@ -151,8 +160,9 @@ static void mmu_suite(unsigned grain)
     uint64_t leaf = pt_map(&p, DATA_VA, DATA_PA, NORMAL, 3);
     pt_map(&p, DATA_VA + 2 * page, DATA_PA, NORMAL | D_AP_RO, 3);                /* read-only */
     pt_map(&p, DATA_VA + 3 * page, DATA_PA, D_SH_INNER, 3);                      /* AF = 0 */
+    uint64_t block_leaf = 0;
     if (grain == 12)
-        pt_map(&p, BLOCK_VA, DATA_PA, NORMAL, 2);                                  /* 2 MiB block */
+        block_leaf = pt_map(&p, BLOCK_VA, DATA_PA, NORMAL, 2);                     /* 2 MiB block */
     p1.next = p.next;
     p1.root = table_alloc(&p1);
     pt_map(&p1, UPPER_VA, DATA_PA + page, NORMAL | D_NG, 3);
@@ -189,6 +199,18 @@ static void mmu_suite(unsigned grain)
         run_at(0x00, BLOCK_VA + page);
         cr_assert_eq(hvc_imm(), 0);
         cr_expect_eq(a64_reg(&vm, HV_REG_X1), MAGIC_B);
+    }
+    /* TLBI by VA of another page of a block drops the whole block: the page read
+     * before sees the moved block (the TLB holds blocks as page pieces). */
+    if (grain == 12) {
+        *(uint64_t *)(vm.mem + (BLOCK2_PA - RAM_BASE) + page) = MAGIC_C;
+        run_at(0x3c, BLOCK_VA + page);
+        a64_set(&vm, HV_REG_X4, (BLOCK_VA + 0x100000) >> 12);   /* past the 64 KiB granule */
+        cr_assert_eq(hvc_imm(), 2);
+        cr_expect_eq(a64_reg(&vm, HV_REG_X1), MAGIC_B);
+        *at(&p, block_leaf) = BLOCK2_PA | NORMAL | D_BLOCK;
+        cr_assert_eq(hvc_imm(), 0);
+        cr_expect_eq(a64_reg(&vm, HV_REG_X3), MAGIC_C, "TLBI VAE1 of a page of the block drops all of it");
     }
     /* EL0 may not read an EL1-only page: permission fault from the lower EL. */
     run_at(0x00, DATA_VA);

@@ -356,6 +356,15 @@ static inline bool dg_acceptable(const cs_insn *in, uint32_t undefined, uint32_t
     uint32_t written = 0;
     /* Capstone 4.0.2 credits CMPPS/PD/SS/SD (0F C2) with writing RFLAGS; they don't. */
     bool no_flags = x->opcode[0] == 0x0f && x->opcode[1] == 0xc2;
+    /* ... and so do they by an immediate whose masked count is 0 (SHL EDI, 0x20). */
+    const cs_x86_op *last = x->op_count ? &x->operands[x->op_count - 1] : NULL;
+    bool shift = in->id == X86_INS_SHL || in->id == X86_INS_SAL || in->id == X86_INS_SHR || in->id == X86_INS_SAR ||
+                 in->id == X86_INS_ROL || in->id == X86_INS_ROR || in->id == X86_INS_RCL || in->id == X86_INS_RCR ||
+                 in->id == X86_INS_SHLD || in->id == X86_INS_SHRD;
+    if (shift && last && last->type == X86_OP_IMM && (last->imm & (x->operands[0].size == 8 ? 0x3f : 0x1f)) == 0) {
+        *undef_after = undefined;
+        return true;
+    }
     if (count_in_cl && rule->undefined) {   /* the shift/rotate rules list undefined flags */
         *undef_after = (undefined | rule->undefined) & DG_ALL;
         return true;

@@ -142,3 +142,25 @@ Test(soft_x86_cpu_features, invpcid)
         xg_destroy(&g);
     }
 }
+
+/* IA32_MISC_ENABLE has Fast-Strings Enable set from reset while the model advertises
+ * ERMS or FSRM: Linux clears ERMS when it finds the bit clear and keeps FSRM, a pair
+ * no processor has, and 6.1's memmove then overruns short copies (the boot dies). */
+#define MSR_MISC_ENABLE 0x1a0u
+#define MISC_FAST_STRINGS 1ull
+#define L7_EBX_ERMS (1u << 9)
+#define L7_EDX_FSRM (1u << 4)
+Test(soft_x86_cpu_features, fast_strings_enabled_at_reset)
+{
+    static const uint8_t code[] = { 0xb9, 0xa0, 0x01, 0x00, 0x00, 0x0f, 0x32 };   /* mov ecx, 0x1a0; rdmsr */
+    struct xg g;
+    soft_guest(&g, 0);
+    uint32_t r[4];
+    cr_assert_eq(anyhv_vcpu_x86_cpuid(g.vcpu, 7, 0, r), HV_SUCCESS);
+    cr_expect(!(r[3] & L7_EDX_FSRM) || (r[1] & L7_EBX_ERMS), "FSRM without ERMS");
+    cr_assert_eq(hv_vcpu_enable_native_msr(g.vcpu, MSR_MISC_ENABLE, true), HV_SUCCESS);
+    cr_assert_eq(run(&g, code, sizeof(code)), -1);
+    cr_expect(xg_reg(&g, HV_X86_RAX) & MISC_FAST_STRINGS, "IA32_MISC_ENABLE %#llx",
+              (unsigned long long)xg_reg(&g, HV_X86_RAX));
+    xg_destroy(&g);
+}

@@ -78,6 +78,29 @@ Test(soft_x86_decode, prefixes_and_modes)
     cr_expect_eq(in.len, 6);
 }
 
+/* Only a REX right before the opcode counts; the others are ignored, and Capstone
+ * 4.0.2 would lose the mandatory 66 behind two of them (SDM vol. 2A 2.2.1). */
+Test(soft_x86_decode, redundant_rex_prefixes_are_ignored)
+{
+    struct x86_dinsn in = dec(X86_CODE64, "\x66\x43\x4d\x41\x0f\x51\xc2", 7);
+    cr_expect_eq(in.op, X86_I_SQRTPD);
+    cr_expect_eq(in.len, 7);
+    cr_expect_eq(in.o[0].reg.num, 0, "REX.R of 4D ignored");
+    cr_expect_eq(in.o[1].reg.num, 10, "REX.B of the last REX");
+    cr_expect(memcmp(in.bytes, "\x66\x43\x4d\x41\x0f\x51\xc2", 7) == 0);
+    in = dec(X86_CODE64, "\xf3\x40\x41\x48\x0f\xb8\xc1", 7);   /* Capstone fails on it */
+    cr_expect_eq(in.op, X86_I_POPCNT);
+    cr_expect_eq(in.op_size, 8);
+    cr_expect_eq(in.o[1].reg.num, X86_RCX, "REX.B of 41 ignored");
+    /* a relative target still counts from the end of all 7 bytes */
+    in = dec(X86_CODE64, "\x48\x41\xe8\x10\x00\x00\x00", 7);
+    cr_expect_eq(in.len, 7);
+    cr_expect_eq(in.o[0].imm, 0x1000 + 7 + 0x10);
+    /* REX before a legacy prefix: ignored too (66 makes a 16-bit ADD) */
+    in = dec(X86_CODE64, "\x48\x66\x01\xc8", 4);
+    cr_expect_eq(in.op_size, 2);
+}
+
 Test(soft_x86_decode, rejects_what_we_do_not_implement)
 {
     struct x86_dinsn in;

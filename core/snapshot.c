@@ -15,11 +15,13 @@
 #include <anyhv/anyhv.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/vm.h"
 
@@ -109,18 +111,14 @@ static size_t ext_size(enum guest_arch arch)
     return arch == GUEST_X86_64 ? sizeof(struct vcpu_x86_ext) : sizeof(struct vcpu_a64_ext);
 }
 
-/* Called with the VM lock and the rotation held (det_hold): no vCPU may run while its
- * state is read or replaced. In deterministic mode a vCPU parked in hv_vcpu_run,
- * waiting for its turn, does not count: it is outside the backend, and the held rotation
- * keeps it there; it goes on from whatever state it finds. */
-static bool any_running(struct vm *vm)
+/* Called with the VM lock and the rotation held (det_hold): no vCPU may be inside
+ * hv_vcpu_run while its state is read or replaced, and none enters until the end
+ * (vm_quiesce: one that tries waits). In deterministic mode a vCPU parked in
+ * hv_vcpu_run, waiting for its turn, does not count: it is outside the backend, and the
+ * held rotation keeps it there; it goes on from whatever state it finds. */
+static bool quiesce(struct vm *vm)
 {
-    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
-        struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v && atomic_load(&v->running) && !atomic_load(&v->parked))
-            return true;
-    }
-    return false;
+    return vm_quiesce(vm, true);
 }
 
 /* ---- save ---- */
@@ -250,21 +248,44 @@ static hv_return_t write_vm(struct vm *vm, FILE *f, const void *client, size_t c
     return HV_SUCCESS;
 }
 
+/* The stream for an opened snapshot file, emptied first when it is a regular file
+ * (a device such as /dev/null is written as it is); NULL on failure. */
+static FILE *start_file(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0))
+        return NULL;
+    return fdopen(fd, "wb");
+}
+
 static hv_return_t save_held(struct vm *vm, const char *path, const void *client, size_t client_len)
 {
     snap_err[0] = 0;
     if (!path || !vm || client_len > ANYHV_SNAPSHOT_CLIENT_MAX || (client_len && !client))
         return fail(HV_BAD_ARGUMENT, "bad argument (path, VM or client data)");
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    /* Opened before the VM lock (opening a FIFO waits for its reader), emptied only
+     * once the VM is known to be still: a busy save leaves an earlier snapshot at
+     * `path` as it was. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
         return fail(HV_ERROR, "cannot create '%s': %s", path, strerror(errno));
+    FILE *f = NULL;
     pthread_mutex_lock(&vm->lock);
     det_hold(vm);
     det_settle(vm);
-    hv_return_t r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : write_vm(vm, f, client, client_len);
+    hv_return_t r = HV_SUCCESS;
+    if (!quiesce(vm))
+        r = fail(HV_BUSY, "a vCPU is running");
+    else if (!(f = start_file(fd)))
+        r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
+    else
+        r = write_vm(vm, f, client, client_len);
+    vm_unquiesce(vm);
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);
-    if (fclose(f) != 0 && r == HV_SUCCESS)
+    if (!f)
+        close(fd);
+    else if (fclose(f) != 0 && r == HV_SUCCESS)
         r = fail(HV_ERROR, "cannot write '%s': %s", path, strerror(errno));
     return r;
 }
@@ -524,7 +545,8 @@ static hv_return_t restore_held(struct vm *vm, const char *path, void *client, s
         return r;
     pthread_mutex_lock(&vm->lock);
     det_hold(vm);
-    r = any_running(vm) ? fail(HV_BUSY, "a vCPU is running") : restore_buf(vm, buf, len, client, client_max, client_len);
+    r = quiesce(vm) ? restore_buf(vm, buf, len, client, client_max, client_len) : fail(HV_BUSY, "a vCPU is running");
+    vm_unquiesce(vm);
     det_release(vm);
     pthread_mutex_unlock(&vm->lock);
     free(buf);

@@ -185,6 +185,44 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
     vcpu->state_dirty |= groups;
 }
 
+/* The two sides each write their own flag first and then read the other's (all
+ * sequentially consistent): a vCPU that finds no quiesce is seen by vm_quiesce, and a
+ * quiesce that finds no vCPU in a run is seen by the vCPU, which steps back and waits
+ * on vm->lock, held by the quiescing call until after vm_unquiesce. */
+void vcpu_run_begin(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+    for (;;) {
+        atomic_store(&vcpu->in_run, true);
+        if (!atomic_load(&vm->quiesce))
+            return;
+        atomic_store(&vcpu->in_run, false);
+        pthread_mutex_lock(&vm->lock);
+        pthread_mutex_unlock(&vm->lock);
+    }
+}
+
+void vcpu_run_end(struct vcpu *vcpu)
+{
+    atomic_store(&vcpu->in_run, false);
+}
+
+bool vm_quiesce(struct vm *vm, bool parked_ok)
+{
+    atomic_store(&vm->quiesce, true);
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v && atomic_load(&v->in_run) && !(parked_ok && atomic_load(&v->parked)))
+            return false;
+    }
+    return true;
+}
+
+void vm_unquiesce(struct vm *vm)
+{
+    atomic_store(&vm->quiesce, false);
+}
+
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
 {
     struct vm *vm = vcpu->vm;

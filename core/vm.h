@@ -88,7 +88,8 @@ struct vcpu {
     uint32_t id;
     pthread_t owner;               /* for signals while it runs (KVM kick) */
     _Atomic uint32_t requests;     /* enum vcpu_request bits */
-    _Atomic bool running;
+    _Atomic bool running;          /* inside the backend's vcpu_run (kicks, record.c) */
+    _Atomic bool in_run;           /* inside hv_vcpu_run, entry to rendered exit (vcpu_run_begin) */
     _Atomic bool parked;           /* deterministic mode: in hv_vcpu_run waiting for its turn,
                                     * outside the backend (a snapshot may read or replace it) */
     _Atomic bool turn_waiting;     /* deterministic mode: its thread waits for its turn
@@ -177,6 +178,8 @@ struct vm {
     void *intr;                    /* in-framework interrupt controllers, or NULL
                                     * (Intel: struct x86_intr, core/x86/intr.h) */
     _Atomic bool ran;              /* a vCPU has run (deterministic mode is fixed from then) */
+    _Atomic bool quiesce;          /* a call that needs every vCPU stopped is under way
+                                    * (vm_quiesce, under vm->lock): runs wait at entry */
     struct det_sched *det;         /* deterministic mode's scheduler, or NULL (determinism.c) */
     const struct vm_devstate_ops *devstate;   /* in-framework devices in snapshots, or NULL */
     struct recorder *_Atomic rec;  /* input record or replay (record.c), or NULL */
@@ -239,6 +242,17 @@ hv_return_t vcpu_cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count)
 hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);
 /* Record that the struct copy of `groups` was written by the client. */
 void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
+/* hv_vcpu_run's bracket in both personalities, around everything the call does (the
+ * in-framework devices' loop, the exit rendered into the personality's fields): while
+ * a snapshot or fork is under way (vm_quiesce) the vCPU waits at entry for its end. */
+void vcpu_run_begin(struct vcpu *vcpu);
+void vcpu_run_end(struct vcpu *vcpu);
+/* With vm->lock held, for a call that reads or replaces vCPUs it does not own (snapshot
+ * save and restore, fork): from now until vm_unquiesce no vCPU enters hv_vcpu_run;
+ * returns whether none is inside it (one parked for its deterministic turn does not
+ * count when parked_ok). vm_unquiesce follows in either case, before vm->lock is let go. */
+bool vm_quiesce(struct vm *vm, bool parked_ok);
+void vm_unquiesce(struct vm *vm);
 /* Run through the backend, accounting exec time; fills vcpu->exit. */
 hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns);
 /* The time spent in vcpu_run so far (hv_vcpu_get_exec_time). */

@@ -114,16 +114,6 @@ static bool copy_shared(const struct copy_plan *plan)
     return true;
 }
 
-static bool any_running(struct vm *vm)
-{
-    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
-        struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v && atomic_load(&v->running))
-            return true;
-    }
-    return false;
-}
-
 /* The child's side, VM lock held: its thread owns every vCPU; the backend forgets the
  * parent's other threads; the parent hears when the memory is its own. */
 static bool child_side(struct vm *vm, const struct copy_plan *plan, int ready_fd)
@@ -131,8 +121,12 @@ static bool child_side(struct vm *vm, const struct copy_plan *plan, int ready_fd
     bool ok = copy_shared(plan);
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (v)
-            vcpu_adopt(v);
+        if (!v)
+            continue;
+        vcpu_adopt(v);
+        /* A parent thread that was stepping back from hv_vcpu_run's entry (vm_quiesce)
+         * may have left its mark in the copy; nobody here is in a run. */
+        atomic_store(&v->in_run, false);
     }
     vm->be->fork_child(vm);
     char byte = ok ? 1 : 0;
@@ -146,7 +140,7 @@ static hv_return_t fork_locked(struct vm *vm, pid_t *pid)
 {
     if (!vm->be->fork_child)
         return HV_UNSUPPORTED;   /* KVM: the kernel's VM does not follow a fork */
-    if (any_running(vm))
+    if (!vm_quiesce(vm, false))   /* and none enters hv_vcpu_run until it is done */
         return HV_BUSY;
     if (vm->det && vm->vcpu_count > 1)
         return HV_UNSUPPORTED;   /* one thread cannot drive the rotation (docs/snapshots.md) */
@@ -196,6 +190,7 @@ hv_return_t anyhv_vm_fork(pid_t *pid)
     if (vm) {
         pthread_mutex_lock(&vm->lock);
         r = fork_locked(vm, pid);
+        vm_unquiesce(vm);   /* in the parent and the child alike */
         pthread_mutex_unlock(&vm->lock);
     }
     vm_release();

@@ -158,24 +158,29 @@ static void grow(struct tcache *tc)
     tc->nbuckets = n;
 }
 
-/* Free the blocks that ran at most once since the last sweep (or since they were
- * made); the others note their count. False when that freed too little. */
-static bool evict(struct tcache *tc)
+/* Free the blocks that are no longer valid, and those that ran at most once since
+ * the last sweep (or since they were made); the others note their count. False when
+ * that freed too little. */
+static bool evict(struct tcache *tc, uint64_t s2_epoch)
 {
     uint32_t freed = 0;
     /* Compiled blocks stay, and so do the members of their regions, which their code
-     * runs and names (tc_block.region) without the table. */
+     * runs and names (tc_block.region) without the table. A region's members share its
+     * head's page, generation and epoch, so they are valid exactly while the head is:
+     * only a valid head's members are sure to exist still (an invalid member may have
+     * been freed with the dead, while its head waits in the table for its own lookup). */
     tc->sweeps++;
     for (uint32_t i = 0; i < tc->nbuckets; i++)
         for (struct tc_block *b = tc->buckets[i]; b; b = b->next)
-            for (uint32_t k = 0; k < b->nregion; k++)
+            for (uint32_t k = 0; k < b->nregion && tc_block_valid(b, s2_epoch); k++)
                 b->region[k]->pinned_sweep = tc->sweeps;
     for (uint32_t i = 0; i < tc->nbuckets; i++) {
         struct tc_block **link = &tc->buckets[i];
         while (*link) {
             struct tc_block *b = *link;
-            if (b->exec_count - b->swept_count <= 1 && b->jit.state == JIT_BLOCK_COLD &&
-                b->pinned_sweep != tc->sweeps) {
+            bool cold = b->exec_count - b->swept_count <= 1 && b->jit.state == JIT_BLOCK_COLD &&
+                        b->pinned_sweep != tc->sweeps;
+            if (cold || !tc_block_valid(b, s2_epoch)) {
                 *link = b->next;
                 cache_free(tc, b);
                 freed++;
@@ -191,9 +196,9 @@ static bool evict(struct tcache *tc)
     return freed >= tc->limit / TC_EVICT_MIN_DIV;
 }
 
-void tcache_insert(struct tcache *tc, struct tc_block *blk)
+void tcache_insert(struct tcache *tc, struct tc_block *blk, uint64_t s2_epoch)
 {
-    if (tc->count >= tc->limit && !evict(tc))
+    if (tc->count >= tc->limit && !evict(tc, s2_epoch))
         tcache_flush(tc);
     if (tc->count >= tc->nbuckets * TC_MAX_LOAD && tc->nbuckets < UINT32_MAX / 2u)
         grow(tc);

@@ -73,8 +73,9 @@ void tcache_destroy(struct tcache *tc);
 void tcache_flush(struct tcache *tc);
 /* A valid block for the key, else NULL (stale blocks found on the way are freed). */
 struct tc_block *tcache_lookup(struct tcache *tc, uint64_t pc, uint64_t gpa, uint32_t mode, uint64_t s2_epoch);
-/* Take ownership of blk (allocated with tc_block_new). */
-void tcache_insert(struct tcache *tc, struct tc_block *blk);
+/* Take ownership of blk (allocated with tc_block_new); s2_epoch is the current one (a
+ * sweep at the limit frees the blocks no longer valid under it). */
+void tcache_insert(struct tcache *tc, struct tc_block *blk, uint64_t s2_epoch);
 struct tc_block *tc_block_new(void);
 void tc_block_free(struct tc_block *blk);
 /* Still valid: no code page written since translation, stage 2 unchanged. */

@@ -339,13 +339,15 @@ hv_return_t hv_vcpu_run(hv_vcpu_t vcpu)
     hv_return_t ret = vcpu_get_owned(vcpu, &v);
     if (ret != HV_SUCCESS)
         return ret;
+    vcpu_run_begin(v);
     ret = vcpu_run(v, BACKEND_NO_DEADLINE);
     /* hv_vcpu_set_pending_interrupt asserts a line for one run only. */
     v->ext.a64.pending_irq = false;
     v->ext.a64.pending_fiq = false;
-    if (ret != HV_SUCCESS)
-        return ret;
-    return a64_exit_render(v);
+    if (ret == HV_SUCCESS)
+        ret = a64_exit_render(v);
+    vcpu_run_end(v);
+    return ret;
 }
 
 hv_return_t hv_vcpus_exit(hv_vcpu_t *vcpus, uint32_t vcpu_count)

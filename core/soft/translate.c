@@ -184,6 +184,6 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
     if (capped)
         sv->temp_block = blk;
     else
-        tcache_insert(&sv->tc, blk);
+        tcache_insert(&sv->tc, blk, epoch);
     return blk;
 }

@@ -280,6 +280,7 @@ hv_return_t hv_vcpu_run_until(hv_vcpuid_t vcpu, uint64_t deadline)
     if (ret != HV_SUCCESS)
         return ret;
     uint64_t until = deadline == HV_DEADLINE_FOREVER ? BACKEND_NO_DEADLINE : deadline;
+    vcpu_run_begin(v);
     if (v->vm->intr) {
         ret = intr_run(v, until);   /* the in-framework APIC, IOAPIC and 8259s in the loop */
     } else {
@@ -288,7 +289,8 @@ hv_return_t hv_vcpu_run_until(hv_vcpuid_t vcpu, uint64_t deadline)
             ret = x86_exit_render(v);
     }
     v->ext.x86.entry_refused = ret == ANYHV_ERR_ILLEGAL_GUEST_STATE;
-    if (v->ext.x86.entry_refused)
+    vcpu_run_end(v);
+    if (ret == ANYHV_ERR_ILLEGAL_GUEST_STATE)
         return HV_ERROR;   /* the Intel flavour has no HV_ILLEGAL_GUEST_STATE */
     return ret;
 }

@@ -29,8 +29,11 @@ ANYHV_BEGIN_DECLS
  *           (including the soft route's retired-instruction count), every mapped region
  *           of every address space with its contents, and `client_len` bytes of the
  *           client's own data (its devices), which anyhv_vm_snapshot_restore hands back.
- * @discussion No vCPU may be running. Call from the thread owning the vCPUs (or, on the
- *           software route, any thread while they are stopped).
+ * @discussion No vCPU may be inside hv_vcpu_run when the call starts (HV_BUSY, and a file
+ *           already at `path` is left as it was); a vCPU that enters hv_vcpu_run meanwhile
+ *           waits until the call is done. Call from the thread owning the vCPUs, or from
+ *           any thread while their owners make no other call on them (hv_vcpu_run
+ *           excepted: it waits).
  * @result HV_SUCCESS; HV_BAD_ARGUMENT for NULL path, client data over
  *         ANYHV_SNAPSHOT_CLIENT_MAX, or no VM; HV_BUSY while a vCPU runs; HV_ERROR when
  *         the file cannot be written (anyhv_snapshot_error says why).
@@ -49,7 +52,8 @@ ANYHV_API hv_return_t anyhv_vm_snapshot_save(const char *path, const void *clien
  * @result HV_SUCCESS; HV_BAD_ARGUMENT for a file that is not a valid snapshot for this
  *         VM (wrong magic, flavour, format version or state layout; bad checksum;
  *         truncated; vCPUs or regions that do not match; client data larger than
- *         client_max) - nothing in the VM has changed then; HV_BUSY while a vCPU runs;
+ *         client_max) - nothing in the VM has changed then; HV_BUSY while a vCPU is inside
+ *         hv_vcpu_run (one that enters during the restore waits for its end);
  *         HV_ERROR when the file cannot be read. anyhv_snapshot_error says why.
  */
 ANYHV_API hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, size_t client_max,
@@ -62,8 +66,9 @@ ANYHV_API hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, 
  *           run on independently; in deterministic mode both continue exactly as the
  *           VM would have.
  * @param pid Receives the child's pid in the parent and 0 in the child.
- * @discussion Software route only. No vCPU may be running and no other thread may be
- *           inside an anyhv call. In the child the calling thread is the only thread:
+ * @discussion Software route only. No vCPU may be running (HV_BUSY; one that enters
+ *           hv_vcpu_run meanwhile waits until the parent returns) and no other thread may
+ *           be inside another anyhv call. In the child the calling thread is the only thread:
  *           it owns every vCPU, and the compiled tier is off (its thread stayed in the
  *           parent; the child interprets). Guest memory in private mappings
  *           (hv_vm_allocate, malloc, anonymous mmap) is copied on write by the kernel;

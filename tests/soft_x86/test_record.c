@@ -147,12 +147,13 @@ struct finisher {
 static void *finisher_main(void *arg)
 {
     struct finisher *f = arg;
-    volatile uint64_t *counter = (volatile uint64_t *)(f->g->ram + XG_DATA);
-    for (unsigned ms = 0; ms < COUNTER_WAIT_MS && *counter == 0; ms++) {
+    const uint64_t *counter = (const uint64_t *)(f->g->ram + XG_DATA);   /* the guest stores it meanwhile */
+    for (unsigned ms = 0; ms < COUNTER_WAIT_MS && __atomic_load_n(counter, __ATOMIC_RELAXED) == 0; ms++) {
         struct timespec ts = { 0, 1000000 };
         nanosleep(&ts, NULL);
     }
-    f->during = *counter ? anyhv_record_finish() : HV_ERROR;   /* HV_ERROR: the guest never ran */
+    /* HV_ERROR: the guest never ran */
+    f->during = __atomic_load_n(counter, __ATOMIC_RELAXED) ? anyhv_record_finish() : HV_ERROR;
     hv_vcpuid_t v = f->g->vcpu;
     hv_vcpu_interrupt(&v, 1);
     return NULL;

@@ -128,7 +128,7 @@ Test(shootdown, map_changes_against_a_vcpu_that_never_exits_all_return)
     cr_assert_neq(s.spare, MAP_FAILED);
     pthread_t runner, shooter;
     cr_assert_eq(pthread_create(&runner, NULL, runner_main, &s), 0);
-    while (*(volatile uint64_t *)data < 1000)
+    while (__atomic_load_n((const uint64_t *)data, __ATOMIC_RELAXED) < 1000)   /* the guest stores it meanwhile */
         sleep_ms(1);
     cr_assert_eq(pthread_create(&shooter, NULL, shooter_main, &s), 0);
     if (!wait_shooter(&s)) {
@@ -142,7 +142,7 @@ Test(shootdown, map_changes_against_a_vcpu_that_never_exits_all_return)
     cr_assert_eq(vcpu_cancel(ids, 1), HV_SUCCESS);
     pthread_join(runner, NULL);
     cr_expect_eq(s.kind, EXIT_CANCELED, "exit %s", exit_kind_name(s.kind));
-    cr_expect_gt(*(volatile uint64_t *)data, 1000, "the guest kept storing");
+    cr_expect_gt(__atomic_load_n((const uint64_t *)data, __ATOMIC_RELAXED), 1000, "the guest kept storing");
     munmap(s.spare, 0x1000);
     munmap(data, 0x1000);
 }

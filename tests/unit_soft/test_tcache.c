@@ -38,7 +38,7 @@ static struct tc_block *add(uint64_t pc, uint64_t runs)
     b->page[0] = page;
     b->page_gen[0] = atomic_load(&page->gen);
     b->exec_count = runs;
-    tcache_insert(&tc, b);
+    tcache_insert(&tc, b, 0);
     return b;
 }
 
@@ -84,4 +84,47 @@ Test(tcache, invalid_blocks_are_freed_in_batches)
     cr_expect_eq(tc.free_gen, gen, "a dead block waits: links to it fail validity instead");
     tcache_flush(&tc);
     cr_expect_gt(tc.free_gen, gen);
+}
+
+/* A region head keeps pointers to its members (tc_block.region). A write to their
+ * page makes them all invalid; the members' lookups free them with the next batch of
+ * dead blocks while the head, not looked up yet, stays in the table. A sweep at the
+ * limit must not reach the freed members through it (under ASan: a use after free in
+ * evict), and it frees the invalid head. */
+Test(tcache, a_sweep_after_a_region_head_lost_its_members)
+{
+    struct tc_block *head = add(PAGE, 100);
+    enum { MEMBERS = 2 };
+    head->region = calloc(MEMBERS, sizeof(*head->region));
+    cr_assert_not_null(head->region);
+    for (uint32_t k = 0; k < MEMBERS; k++)
+        head->region[k] = add(PAGE + 4 + k * 4, 100);
+    head->nregion = MEMBERS;
+    atomic_store(&page->live, 1);
+    cr_assert(mmu_code_page_invalidate(&pages, PAGE));
+    for (uint32_t k = 0; k < MEMBERS; k++)
+        cr_expect_null(tcache_lookup(&tc, PAGE + 4 + k * 4, PAGE + 4 + k * 4, 0, 0));
+    /* Free the dead batch: invalid blocks of another page, looked up until it fills. */
+    struct mmu_code_page *other = mmu_code_page_get(&pages, 2 * PAGE);
+    cr_assert_not_null(other);
+    uint64_t gen = tc.free_gen;
+    for (uint32_t i = 0; tc.free_gen == gen && i < 4096; i++) {
+        struct tc_block *b = tc_block_new();
+        cr_assert_not_null(b);
+        b->pc = b->gpa = 2 * PAGE + i * 4;
+        b->npages = 1;
+        b->page[0] = other;
+        b->page_gen[0] = atomic_load(&other->gen) - 1;   /* stale from the start */
+        b->exec_count = 100;
+        tcache_insert(&tc, b, 0);
+        cr_expect_null(tcache_lookup(&tc, b->pc, b->gpa, 0, 0));
+    }
+    cr_assert_gt(tc.free_gen, gen, "the members were freed with a batch of dead blocks");
+    cr_assert_eq(tc.count, 1, "only the head is left");
+    /* Fill to the limit with hot blocks and go over it: a sweep. */
+    for (uint32_t i = 0; tc.count < LIMIT; i++)
+        add(3 * PAGE + i * 4, 100);
+    uint64_t evicted = tc.evictions;
+    add(4 * PAGE, 1);
+    cr_expect_gt(tc.evictions, evicted, "the sweep freed the invalid head");
 }

@@ -50,33 +50,23 @@ void mmu_tlb_flush_va(struct mmu_tlb *t, uint64_t va)
     mmu_tlb_flush_range(t, va & MMU_PAGE_MASK, MMU_PAGE_SIZE);
 }
 
-/* Whether a page of [va, va+len) may have been filled for fetching (long ranges: yes). */
-static bool range_may_be_fetchable(const struct mmu_tlb *t, uint64_t va, uint64_t len)
-{
-    if (len > MMU_TLB_FETCHABLE_SCAN_PAGES * MMU_PAGE_SIZE)
-        return true;
-    uint64_t end = va + len;
-    for (uint64_t a = va & MMU_PAGE_MASK; a < end && a >= (va & MMU_PAGE_MASK); a += MMU_PAGE_SIZE) {
-        if (mmu_tlb_maybe_fetchable(t, a))
-            return true;
-    }
-    return false;
-}
-
 void mmu_tlb_flush_range(struct mmu_tlb *t, uint64_t va, uint64_t len)
 {
     /* One generation for the whole range: links re-check their page (soft/run.c). A
      * range no code was fetched through since the last whole flush keeps it: a kernel
-     * unmapping data pages no longer makes every compiled block's links stale. */
-    if (range_may_be_fetchable(t, va, len))
-        t->flush_gen++;
+     * unmapping data pages no longer makes every compiled block's links stale. Long
+     * ranges move it without consulting the filter. */
+    bool bump = len > MMU_TLB_FETCHABLE_SCAN_PAGES * MMU_PAGE_SIZE;
     uint64_t end = va + len;
     for (uint64_t a = va & MMU_PAGE_MASK; a < end && a >= (va & MMU_PAGE_MASK); a += MMU_PAGE_SIZE) {
+        bump = bump || mmu_tlb_maybe_fetchable(t, a);
         unsigned i = (unsigned)((a >> MMU_PAGE_BITS) & (MMU_TLB_ENTRIES - 1));
         for (unsigned r = 0; r < MMU_TLB_REGIMES; r++)
             if (t->e[r][i].vpage == mmu_tlb_tag(t, a))
                 entry_clear(&t->e[r][i]);
     }
+    if (bump)
+        t->flush_gen++;
 }
 
 void mmu_tlb_flush_asid(struct mmu_tlb *t, uint32_t asid)

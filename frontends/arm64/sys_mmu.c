@@ -23,18 +23,34 @@
 #define PAR_PA_MASK 0x0000fffffffff000ull
 #define TLBI_VA_MASK 0x00000fffffffffffull   /* VA[55:12] in bits 43:0 */
 #define TLBI_ASID_SHIFT 48
+#define SMALL_PAGE_LOG2 12
+#define VA_RANGE_BIT 55   /* VA[55] picks TTBR0 or TTBR1 */
+
+/* Which translation range va lies in: the index of a64_fe_data's block spans. */
+static unsigned va_range(uint64_t va)
+{
+    return (unsigned)(va >> VA_RANGE_BIT) & 1u;
+}
+
+/* No block cached in either range (a new vCPU, a full flush). */
+static void spans_clear(struct a64_fe_data *d)
+{
+    for (unsigned h = 0; h < 2; h++) {
+        d->big_lo[h] = UINT64_MAX;
+        d->big_hi[h] = 0;
+    }
+}
 
 /* A TLB entry came from a block of 2^log2 bytes around va: widen its range's span. */
 static void note_block(struct a64_fe_data *d, uint64_t va, unsigned log2)
 {
-    unsigned h = (unsigned)(va >> 55) & 1u;
+    unsigned h = va_range(va);
     uint64_t size_m1 = log2 >= 64 ? UINT64_MAX : (1ull << log2) - 1;
     if ((va & ~size_m1) < d->big_lo[h])
         d->big_lo[h] = va & ~size_m1;
     if ((va | size_m1) > d->big_hi[h])
         d->big_hi[h] = va | size_m1;
 }
-#define SMALL_PAGE_LOG2 12
 
 static struct a64_walk_regs regs_of(const struct a64_state *st)
 {
@@ -158,19 +174,15 @@ void *a64_fe_data_new(void)
 {
     struct a64_fe_data *d = calloc(1, sizeof(struct a64_fe_data));
     if (d)
-        d->big_lo[0] = d->big_lo[1] = UINT64_MAX;   /* no block seen */
+        spans_clear(d);
     return d;
 }
 
 static void flush_all(struct soft_cpu *cpu)
 {
     mmu_tlb_flush_all(&cpu->tlb);
-    struct a64_fe_data *d = cpu->fe_data;
-    if (d)
-        for (unsigned h = 0; h < 2; h++) {
-            d->big_lo[h] = UINT64_MAX;
-            d->big_hi[h] = 0;
-        }
+    if (cpu->fe_data)
+        spans_clear(cpu->fe_data);
 }
 
 void a64_sysreg_written(struct soft_cpu *cpu, uint32_t id, uint64_t old, uint64_t value)
@@ -238,8 +250,7 @@ static void broadcast_flush(struct soft_cpu *cpu)
 static void flush_va(struct soft_cpu *cpu, uint64_t va)
 {
     struct a64_fe_data *d = cpu->fe_data;
-    unsigned h = (unsigned)(va >> 55) & 1u;
-    if (!d || (va >= d->big_lo[h] && va <= d->big_hi[h])) {
+    if (!d || (va >= d->big_lo[va_range(va)] && va <= d->big_hi[va_range(va)])) {
         flush_all(cpu);   /* the VA may sit in a block: drop every piece */
         return;
     }
@@ -253,7 +264,7 @@ bool a64_tlbi(struct soft_cpu *cpu, unsigned op2, uint64_t arg, bool broadcast)
 {
     uint64_t va = (arg & TLBI_VA_MASK) << 12;
     /* Sign-extend VA[55] so upper-range addresses match the TLB's full VAs. */
-    if (va & (1ull << 55))
+    if (va & (1ull << VA_RANGE_BIT))
         va |= 0xff00000000000000ull;
     switch (op2) {
     case 0:

@@ -942,7 +942,7 @@ uint32_t interp_native_after(void)
 }
 
 typedef int (*native_fn)(struct ictx *c, ir_u128 *vals, uint8_t *state, const interp_step_fn *handlers,
-                         const struct interp_insn *code);
+                         const struct interp_insn *code, struct soft_cpu *cpu);
 
 enum interp_result interp_run(struct soft_cpu *cpu, struct interp_prog *p)
 {
@@ -954,7 +954,7 @@ enum interp_result interp_run(struct soft_cpu *cpu, struct interp_prog *p)
     if (!p->native && p->runs != UINT32_MAX && p->runs++ == interp_native_after())
         interp_native_compile(p);
     if (p->native) {
-        rc = ((native_fn)p->native)(&c, p->vals, cpu->state, interp_outline, p->code);
+        rc = ((native_fn)p->native)(&c, p->vals, cpu->state, interp_outline, p->code, cpu);
         return rc == 2 ? INTERP_STOP : INTERP_EXIT;
     }
 #if defined(__GNUC__)

@@ -7,13 +7,17 @@
 #include "jit/exec_mem.h"
 #include "jit/interp_xop.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/soft/soft.h"
 
 #if defined(__x86_64__)
 
 /* x86-64 register numbers, and the roles the generated code gives them. */
-enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+#define R_CPU RBP       /* struct soft_cpu * (its TLB) */
 #define R_VALS RBX      /* the slots (16 bytes each) */
 #define R_CTX R12       /* struct ictx *, the handlers' first argument */
 #define R_STATE R13     /* the vCPU's state struct */
@@ -368,6 +372,116 @@ static void emit_exit_if(struct xbuf *b, const struct interp_insn *in, uint32_t 
         b->p[at - 1] = (uint8_t)(b->n - at);
 }
 
+/* ---- guest memory: the TLB fast path inline ------------------------------------------ */
+
+/* The fast tag a read or write compares (struct mmu_entry.fast): equal to the tag of
+ * the access's last byte only for RAM this access may touch directly, with the access
+ * inside the page. Anything else takes the handler, which does it all again. */
+#define CPU_OFF(field) ((int32_t)offsetof(struct soft_cpu, field))
+#define ENTRY_BYTES ((int32_t)sizeof(struct mmu_entry))
+#define REGIME_BYTES ((int32_t)sizeof(((struct mmu_tlb *)0)->e[0]))
+
+/* rax = va (slot a); rcx = the entry's host page; eax = va's page offset; leaves
+ * a rel8 jne to patch (its offset in *miss) for a miss. */
+static void tlb_fast(struct xbuf *b, const struct interp_insn *in, unsigned fast, size_t *miss)
+{
+    unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK);
+    load_slot(b, RAX, in->a);
+    PUT(b, 0x48, 0x89, 0xc2);                     /* mov rdx, rax */
+    shift_imm(b, RDX, SHIFT_SHR, MMU_PAGE_BITS);
+    PUT(b, 0x81, 0xe2);                           /* and edx, entries - 1 */
+    put32(b, MMU_TLB_ENTRIES - 1);
+    PUT(b, 0x69, 0xd2);                           /* imul edx, edx, entry bytes */
+    put32(b, (uint32_t)ENTRY_BYTES);
+    if (in->imm & IR_MEM_PRIV_USER) {
+        PUT(b, 0x48, 0x81, 0xc2);                 /* add rdx, the user regime's table */
+        put32(b, (uint32_t)REGIME_BYTES);
+    } else {
+        MEM(b, false, RCX, R_CPU, CPU_OFF(regime), 0x8b);   /* mov ecx, [cpu.regime] */
+        PUT(b, 0x69, 0xc9);                       /* imul ecx, ecx, regime bytes */
+        put32(b, (uint32_t)REGIME_BYTES);
+        PUT(b, 0x48, 0x01, 0xca);                 /* add rdx, rcx */
+    }
+    PUT(b, 0x48, 0x8d, 0x88);                     /* lea rcx, [rax + size - 1] */
+    put32(b, size - 1);
+    PUT(b, 0x48, 0x81, 0xe1);                     /* and rcx, page mask */
+    put32(b, (uint32_t)MMU_PAGE_MASK);
+    MEM(b, true, RCX, R_CPU, CPU_OFF(tlb.salt), 0x0b);   /* or rcx, [cpu.tlb.salt] */
+    /* cmp rcx, [rbp + rdx + fast tag] */
+    PUT(b, 0x48, 0x3b, 0x8c, 0x15);
+    put32(b, (uint32_t)(CPU_OFF(tlb.e) + (int32_t)offsetof(struct mmu_entry, fast) + (int32_t)(fast * sizeof(uint64_t))));
+    PUT(b, 0x75, 0);                              /* jne miss */
+    *miss = b->n;
+    /* mov rcx, [rbp + rdx + host] */
+    PUT(b, 0x48, 0x8b, 0x8c, 0x15);
+    put32(b, (uint32_t)(CPU_OFF(tlb.e) + (int32_t)offsetof(struct mmu_entry, host)));
+    PUT(b, 0x25);                                 /* and eax, page offset bits */
+    put32(b, (uint32_t)~MMU_PAGE_MASK);
+}
+
+/* The miss: the handler, then on. */
+static void tlb_slow(struct xbuf *b, size_t miss, uint32_t i, unsigned xop)
+{
+    PUT(b, 0xeb, 0);                              /* jmp over the handler */
+    size_t over = b->n;
+    if (!b->bad)
+        b->p[miss - 1] = (uint8_t)(b->n - miss);
+    call_out(b, i, xop);
+    if (!b->bad)
+        b->p[over - 1] = (uint8_t)(b->n - over);
+}
+
+#if defined(ANYHV_TSAN_BUILD)
+#define INLINE_GUEST_MEMORY false   /* its guest accesses are atomics (interp.c) */
+#else
+#define INLINE_GUEST_MEMORY true
+#endif
+
+static bool emit_load(struct xbuf *b, const struct interp_insn *in, uint32_t i, unsigned xop)
+{
+    unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK);
+    bool sign = in->imm & IR_MEM_SIGNED;
+    if (!INLINE_GUEST_MEMORY || (in->imm & IR_MEM_FETCH) || in->w > 64 || in->w == 0 ||
+        (size != 1 && size != 2 && size != 4 && size != 8))
+        return false;
+    size_t miss;
+    tlb_fast(b, in, MMU_FAST_READ, &miss);
+    /* rax = [rcx + rax], zero- or sign-extended */
+    switch (size * 2 + sign) {
+    case 2: PUT(b, 0x0f, 0xb6, 0x04, 0x01); break;
+    case 3: PUT(b, 0x48, 0x0f, 0xbe, 0x04, 0x01); break;
+    case 4: PUT(b, 0x0f, 0xb7, 0x04, 0x01); break;
+    case 5: PUT(b, 0x48, 0x0f, 0xbf, 0x04, 0x01); break;
+    case 8: PUT(b, 0x8b, 0x04, 0x01); break;
+    case 9: PUT(b, 0x48, 0x63, 0x04, 0x01); break;
+    default: PUT(b, 0x48, 0x8b, 0x04, 0x01); break;
+    }
+    if (sign)
+        mask_rax(b, in->w);
+    store_slot(b, RAX, in->dst);
+    tlb_slow(b, miss, i, xop);
+    return true;
+}
+
+static bool emit_store(struct xbuf *b, const struct interp_insn *in, uint32_t i, unsigned xop)
+{
+    unsigned size = (unsigned)(in->imm & IR_MEM_SIZE_MASK);
+    if (!INLINE_GUEST_MEMORY || (size != 1 && size != 2 && size != 4 && size != 8))
+        return false;
+    size_t miss;
+    tlb_fast(b, in, MMU_FAST_WRITE, &miss);
+    load_slot(b, RDX, in->b);
+    /* [rcx + rax] = dl / dx / edx / rdx */
+    switch (size) {
+    case 1: PUT(b, 0x88, 0x14, 0x01); break;
+    case 2: PUT(b, 0x66, 0x89, 0x14, 0x01); break;
+    case 4: PUT(b, 0x89, 0x14, 0x01); break;
+    default: PUT(b, 0x48, 0x89, 0x14, 0x01); break;
+    }
+    tlb_slow(b, miss, i, xop);
+    return true;
+}
+
 static const uint8_t op_add[] = { 0x03 }, op_sub[] = { 0x2b }, op_and[] = { 0x23 }, op_or[] = { 0x0b },
                      op_xor[] = { 0x33 }, op_mul[] = { 0x0f, 0xaf };
 
@@ -412,16 +526,22 @@ static bool emit_inline(struct xbuf *b, const struct interp_insn *in, uint32_t i
     case XI_INSERT64: return emit_insert(b, in);
     case IR_EXIT_IF:
     case IR_TRAP_IF: emit_exit_if(b, in, i, xop); return true;
+    case IR_LOAD: return emit_load(b, in, i, xop);
+    case IR_STORE:
+    case XI_STORE_NEXT: return emit_store(b, in, i, xop);
     default: return false;
     }
 }
 
 static const uint8_t prologue[] = {
+    0x55,             /* push rbp */
     0x53,             /* push rbx */
     0x41, 0x54,       /* push r12 */
     0x41, 0x55,       /* push r13 */
     0x41, 0x56,       /* push r14 */
-    0x41, 0x57,       /* push r15: the stack is 16-byte aligned for the calls */
+    0x41, 0x57,       /* push r15 */
+    0x48, 0x83, 0xec, 0x08, /* sub rsp, 8: 16-byte aligned for the calls */
+    0x4c, 0x89, 0xcd, /* mov rbp, r9 (cpu) */
     0x48, 0x89, 0xf3, /* mov rbx, rsi (vals) */
     0x49, 0x89, 0xfc, /* mov r12, rdi (ctx) */
     0x49, 0x89, 0xd5, /* mov r13, rdx (state) */
@@ -430,7 +550,8 @@ static const uint8_t prologue[] = {
 };
 
 static const uint8_t epilogue[] = {
-    0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5b, /* pop r15, r14, r13, r12, rbx */
+    0x48, 0x83, 0xc4, 0x08, /* add rsp, 8 */
+    0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5b, 0x5d, /* pop r15, r14, r13, r12, rbx, rbp */
     0xc3,                                                 /* ret */
 };
 

@@ -349,7 +349,8 @@ Test(snapshot_race, fork_while_vcpus_enter_runs, .timeout = 600)
 static void chain_child(vcpu_id_t v)
 {
     alarm(CHILD_ALARM_S);
-    if (set_pc(v, CHAIN_GPA + (CHAIN_BLOCKS - CHILD_BLOCKS) * CHAIN_BLOCK_BYTES) != HV_SUCCESS || hv_vcpu_run(v) != HV_SUCCESS)
+    uint64_t pc = CHAIN_GPA + (CHAIN_BLOCKS - CHILD_BLOCKS) * CHAIN_BLOCK_BYTES;
+    if (set_pc(v, pc) != HV_SUCCESS || hv_vcpu_run(v) != HV_SUCCESS)
         _exit(1);
     _exit(0);
 }
@@ -457,6 +458,7 @@ Test(snapshot_race, fork_while_the_compile_thread_compiles, .timeout = 600)
     vcpu_id_t v;
     cr_assert_eq(make_vcpu(&r, &v), HV_SUCCESS);
     cr_assert_eq(hv_vcpu_run(v), HV_SUCCESS);   /* queues the chain's blocks */
+    atomic_fetch_add(&r.runs, 1);
     anyhv_exec_stats_t st = { 0 };
     hv_return_t sr = anyhv_vcpu_get_exec_stats(v, &st);
     pid_t probe = -1;
@@ -492,7 +494,6 @@ Test(snapshot_race, fork_while_the_compile_thread_compiles, .timeout = 600)
     cr_expect_geq(st.blocks_compiled + st.blocks_refused, CHAIN_BLOCKS, "%llu compiled, %llu refused",
                   (unsigned long long)st.blocks_compiled, (unsigned long long)st.blocks_refused);
     hv_vcpu_destroy(v);
-    atomic_fetch_add(&r.runs, 1);
     finish_n(&r, NULL, 0);
 }
 

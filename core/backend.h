@@ -80,6 +80,11 @@ struct backend_ops {
     /* Optional (NULL: anyhv_vm_fork says HV_UNSUPPORTED): in the child of a fork, the
      * only thread left; make the VM runnable without the parent's other threads. */
     void (*fork_child)(struct vm *vm);
+    /* Optional, with fork_child: before the fork, the backend's own threads stop where
+     * they hold no lock (the child would find it taken forever); after it, in the
+     * parent, they go on. */
+    void (*fork_prepare)(struct vm *vm);
+    void (*fork_parent)(struct vm *vm);
 };
 
 extern const struct backend_ops kvm_backend_ops;

@@ -10,7 +10,10 @@
  * vCPU running) until it has; found from /proc/self/maps before the fork. The rest of
  * the child: the calling thread is its only thread, so it owns every vCPU, and the
  * backend drops what lived on other threads (the soft route's compile thread: the
- * child interprets). */
+ * child interprets). Those threads are stopped where they hold no lock before the fork
+ * (fork_prepare): a lock a thread held at the fork stays taken in the child forever,
+ * and that includes the allocator's when it has no fork handlers (GCC 12's
+ * AddressSanitizer runtime has none; glibc's malloc has them). */
 #include <anyhv/anyhv.h>
 
 #include <errno.h>
@@ -155,11 +158,15 @@ static hv_return_t fork_locked(struct vm *vm, pid_t *pid)
      * thread, would find the device lock taken forever. Taken under vm->lock, as the
      * lock order says (core/vm.h). */
     pthread_mutex_t *devlock = vm->devstate ? vm->devstate->lock(vm) : NULL;
+    if (vm->be->fork_prepare)
+        vm->be->fork_prepare(vm);
     if (devlock)
         pthread_mutex_lock(devlock);
     pid_t child = fork();
     if (devlock)
         pthread_mutex_unlock(devlock);
+    if (child != 0 && vm->be->fork_parent)
+        vm->be->fork_parent(vm);
     if (child < 0) {
         close(fds[0]);
         close(fds[1]);

@@ -103,6 +103,12 @@ struct jit_engine;
 struct jit_engine *jit_engine_create(enum jit_mode mode);
 void jit_engine_destroy(struct jit_engine *e);
 enum jit_mode jit_engine_mode(const struct jit_engine *e);
+/* Around a fork(2) (anyhv_vm_fork): pause returns once the compile thread, if any, waits
+ * between batches (after the one in progress), holding no lock of its own, LLVM's or the
+ * allocator's, and keeps it there until resume. The child, which has no such thread,
+ * never resumes. */
+void jit_engine_pause(struct jit_engine *e);
+void jit_engine_resume(struct jit_engine *e);
 
 /* Per-vCPU side: its queue of finished compilations and its statistics. */
 struct jit_vcpu;

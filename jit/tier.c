@@ -48,6 +48,8 @@ struct jit_engine {
     struct jit_request *head, *tail;
     struct jit_unit *dead;          /* units whose last block went, freed by the thread */
     bool started, stopping, busy;
+    bool paused;                    /* jit_engine_pause: take no work until resumed */
+    bool parked;                    /* the thread is in its wait loop (under lock or waiting) */
     pthread_t thread;
     pthread_mutex_t llvm_lock;
     struct llvm_engine *llvm;
@@ -298,8 +300,13 @@ static void *compile_thread(void *arg)
     struct jit_request *batch[JIT_BATCH_MAX];
     pthread_mutex_lock(&e->lock);
     for (;;) {
-        while (!e->head && !e->dead && !e->stopping)
+        while (!e->stopping && (e->paused || (!e->head && !e->dead))) {
+            e->parked = true;
+            if (e->paused)
+                pthread_cond_broadcast(&e->idle);   /* jit_engine_pause waits for this */
             pthread_cond_wait(&e->work, &e->lock);
+        }
+        e->parked = false;
         if (e->stopping)
             break;
         unsigned n = 0;
@@ -327,6 +334,28 @@ static void *compile_thread(void *arg)
 }
 
 /* ---- engine and vCPU ---------------------------------------------------------------- */
+
+void jit_engine_pause(struct jit_engine *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->lock);
+    e->paused = true;
+    /* A thread still starting holds the runtime's locks too: wait until it parks. */
+    while (e->started && !e->parked)
+        pthread_cond_wait(&e->idle, &e->lock);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void jit_engine_resume(struct jit_engine *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->lock);
+    e->paused = false;
+    pthread_cond_broadcast(&e->work);
+    pthread_mutex_unlock(&e->lock);
+}
 
 struct jit_engine *jit_engine_create(enum jit_mode mode)
 {

@@ -212,8 +212,8 @@ static void soft_state_restored(struct vcpu *vcpu)
     atomic_fetch_or(&vcpu->requests, VCPU_REQ_TLB_FLUSH);
 }
 
-/* anyhv_vm_fork's child: the compile thread did not come along (and may have held the
- * compiled tier's locks at the fork), so the child runs on the interpreter alone. The
+/* anyhv_vm_fork's child: the compile thread did not come along (it waited between
+ * batches at the fork: soft_fork_prepare), so the child runs on the interpreter alone. The
  * engine is left untouched (never locked, joined or freed here); translations, which may
  * hold compiled code and links into it, are dropped without telling the engine. */
 static void soft_fork_child(struct vm *vm)
@@ -230,6 +230,18 @@ static void soft_fork_child(struct vm *vm)
         atomic_fetch_or(&v->requests, VCPU_REQ_TLB_FLUSH);
     }
     svm->jit = NULL;
+}
+
+/* anyhv_vm_fork: the compile thread waits between batches across the fork, so it holds
+ * no lock then (its own, LLVM's, the allocator's) that the child would find taken. */
+static void soft_fork_prepare(struct vm *vm)
+{
+    jit_engine_pause(((struct soft_vm *)vm->be_data)->jit);
+}
+
+static void soft_fork_parent(struct vm *vm)
+{
+    jit_engine_resume(((struct soft_vm *)vm->be_data)->jit);
 }
 
 static bool soft_idle(struct vcpu *vcpu)
@@ -281,4 +293,6 @@ const struct backend_ops soft_backend_ops = {
     .state_restored = soft_state_restored,
     .idle = soft_idle,
     .fork_child = soft_fork_child,
+    .fork_prepare = soft_fork_prepare,
+    .fork_parent = soft_fork_parent,
 };

@@ -70,7 +70,8 @@ ANYHV_API hv_return_t anyhv_vm_snapshot_restore(const char *path, void *client, 
  *           hv_vcpu_run meanwhile waits until the parent returns) and no other thread may
  *           be inside another anyhv call. In the child the calling thread is the only thread:
  *           it owns every vCPU, and the compiled tier is off (its thread stayed in the
- *           parent; the child interprets). Guest memory in private mappings
+ *           parent, paused between batches across the fork so that it held no lock;
+ *           the child interprets). Guest memory in private mappings
  *           (hv_vm_allocate, malloc, anonymous mmap) is copied on write by the kernel;
  *           a guest region inside a shared mapping (MAP_SHARED, a memfd or a file) is
  *           copied into private memory in the child before the parent returns. Memory

@@ -41,6 +41,12 @@
 #define GIVE_UP_S 240            /* ... or fail: a loaded host may starve the runners a while */
 #define RUNNER_PAUSE_US 50       /* between runs: the VM is idle part of the time */
 #define CHILD_ALARM_S 20         /* a forked child that cannot run its vCPUs dies */
+#define CHAIN_GPA 0x3000u        /* CHAIN_BLOCKS one-instruction blocks, then the store */
+#define CHAIN_BLOCKS 4096u
+#define CHILD_BLOCKS 256u        /* a forked child runs the chain's last blocks */
+#define COMPILE_FORKS_MAX 400u   /* forks while the compile thread works (at most) */
+#define COMPILE_MIN_OVERLAP 8u   /* ... of which this many must overlap its work */
+#define COMPILE_IDLE_ROUNDS 5u   /* its counts still this many forks: the queue is done */
 #ifdef RACE_ARM64
 #define HOLE_GPA 0x100000u       /* never mapped: the guest's store there exits */
 typedef hv_vcpu_t vcpu_id_t;
@@ -56,6 +62,7 @@ struct race {
     _Atomic uint32_t ready;        /* runners with their vCPU set up */
     _Atomic bool stop;
     bool loop;                     /* run the looping guest once instead ... */
+    bool chain;                    /* ... or the chain of blocks at CHAIN_GPA */
     _Atomic bool go;               /* ... from this on */
     _Atomic uint32_t runs;
     _Atomic int bad_run;           /* first hv_vcpu_run result other than HV_SUCCESS */
@@ -69,7 +76,7 @@ static hv_return_t make_vcpu(struct race *r, vcpu_id_t *v)
     hv_return_t ret = hv_vcpu_create(v, &exit, NULL);
     if (ret != HV_SUCCESS)
         return ret;
-    hv_vcpu_set_reg(*v, HV_REG_PC, r->loop ? LOOP_GPA : CODE_GPA);
+    hv_vcpu_set_reg(*v, HV_REG_PC, r->loop ? LOOP_GPA : r->chain ? CHAIN_GPA : CODE_GPA);
     hv_vcpu_set_reg(*v, HV_REG_X0, HOLE_GPA);
     return hv_vcpu_set_reg(*v, HV_REG_CPSR, 0x3c5);
 }
@@ -80,6 +87,24 @@ static void write_code(uint8_t *ram)
     static const uint32_t loop = 0x14000000u;    /* b . */
     memcpy(ram + CODE_GPA, &store, sizeof(store));
     memcpy(ram + LOOP_GPA, &loop, sizeof(loop));
+}
+
+/* CHAIN_BLOCKS blocks of `add x1, x1, #1; b .+4`, then the store that exits. */
+#define CHAIN_BLOCK_BYTES 8u
+static void write_chain(uint8_t *ram)
+{
+    static const uint32_t add = 0x91000421u, next = 0x14000001u, store = 0xf9000001u;
+    uint8_t *p = ram + CHAIN_GPA;
+    for (unsigned i = 0; i < CHAIN_BLOCKS; i++, p += CHAIN_BLOCK_BYTES) {
+        memcpy(p, &add, 4);
+        memcpy(p + 4, &next, 4);
+    }
+    memcpy(p, &store, 4);
+}
+
+static hv_return_t set_pc(vcpu_id_t v, uint64_t pc)
+{
+    return hv_vcpu_set_reg(v, HV_REG_PC, pc);
 }
 
 static hv_return_t stop_vcpu(vcpu_id_t v)
@@ -102,7 +127,7 @@ static hv_return_t make_vcpu(struct race *r, vcpu_id_t *v)
     hv_vmx_vcpu_write_vmcs(*v, VMCS_GUEST_CR4, 0x2000);
     hv_vmx_vcpu_write_vmcs(*v, VMCS_GUEST_IA32_EFER, 0);
     hv_vcpu_write_register(*v, HV_X86_RFLAGS, 0x2);
-    return hv_vcpu_write_register(*v, HV_X86_RIP, r->loop ? LOOP_GPA : CODE_GPA);
+    return hv_vcpu_write_register(*v, HV_X86_RIP, r->loop ? LOOP_GPA : r->chain ? CHAIN_GPA : CODE_GPA);
 }
 
 static void write_code(uint8_t *ram)
@@ -111,6 +136,23 @@ static void write_code(uint8_t *ram)
     static const uint8_t loop[] = { 0xeb, 0xfe };                              /* jmp . */
     memcpy(ram + CODE_GPA, store, sizeof(store));
     memcpy(ram + LOOP_GPA, loop, sizeof(loop));
+}
+
+/* CHAIN_BLOCKS blocks of `inc ax; jmp $+2`, then the store that exits. */
+#define CHAIN_BLOCK_BYTES 3u
+static void write_chain(uint8_t *ram)
+{
+    static const uint8_t block[] = { 0x40, 0xeb, 0x00 };
+    static const uint8_t store[] = { 0xa3, HOLE_GPA & 0xff, HOLE_GPA >> 8 };
+    uint8_t *p = ram + CHAIN_GPA;
+    for (unsigned i = 0; i < CHAIN_BLOCKS; i++, p += CHAIN_BLOCK_BYTES)
+        memcpy(p, block, sizeof(block));
+    memcpy(p, store, sizeof(store));
+}
+
+static hv_return_t set_pc(vcpu_id_t v, uint64_t pc)
+{
+    return hv_vcpu_write_register(v, HV_X86_RIP, pc);
 }
 
 static hv_return_t stop_vcpu(vcpu_id_t v)
@@ -300,6 +342,159 @@ Test(snapshot_race, fork_while_vcpus_enter_runs, .timeout = 600)
         cr_skip_test("anyhv_vm_fork is software-route only");
     cr_log_info("%u rounds: %u forks, %u busy, %u runs", rounds_done, forked, busy, atomic_load(&r.runs));
     cr_expect_geq(forked, MIN_OK, "%u forks found the VM idle in %u rounds", forked, rounds_done);
+}
+
+/* The child translates the end of the chain afresh (its translations were dropped), so
+ * it allocates in every size class the translator uses. */
+static void chain_child(vcpu_id_t v)
+{
+    alarm(CHILD_ALARM_S);
+    uint64_t pc = CHAIN_GPA + (CHAIN_BLOCKS - CHILD_BLOCKS) * CHAIN_BLOCK_BYTES;
+    if (set_pc(v, pc) != HV_SUCCESS || hv_vcpu_run(v) != HV_SUCCESS)
+        _exit(1);
+    _exit(0);
+}
+
+struct compile_forks {
+    uint32_t forks, overlap;       /* forks; those after which the compile thread went on */
+    hv_return_t bad;               /* a fork or stats call other than HV_SUCCESS */
+    int status;                    /* a child's wait status other than exit(0), or 0 */
+    uint32_t bad_fork;
+    bool hung;                     /* anyhv_vm_fork did not return in FORK_RETURN_S */
+};
+
+#define FORK_RETURN_S (3 * CHILD_ALARM_S)   /* anyhv_vm_fork waits for its child */
+
+struct forker {
+    vcpu_id_t v;
+    hv_return_t f;
+    int status;
+    _Atomic pid_t tid;             /* the forking thread (its children are the forks) */
+};
+
+/* A child that hangs before it tells the parent it is ready keeps anyhv_vm_fork waiting:
+ * kill it (the thread's children in /proc) so that the call returns and the test fails. */
+static void kill_forks_of(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)tid);
+    FILE *f = fopen(path, "r");
+    int pid;
+    while (f && fscanf(f, "%d", &pid) == 1)
+        kill(pid, SIGKILL);
+    if (f)
+        fclose(f);
+}
+
+/* One fork from a thread of its own: its allocator caches start empty, so the child
+ * takes the allocator's shared locks for every size it allocates (as the child of a
+ * thread that never ran a vCPU does in fork_while_vcpus_enter_runs). */
+static void *forker_main(void *arg)
+{
+    struct forker *fk = arg;
+    pid_t pid = -1;
+    atomic_store(&fk->tid, gettid());
+    fk->f = anyhv_vm_fork(&pid);
+    if (fk->f == HV_SUCCESS && pid == 0)
+        chain_child(fk->v);
+    fk->status = -1;
+    if (fk->f == HV_SUCCESS && waitpid(pid, &fk->status, 0) != pid)
+        fk->status = -1;
+    return NULL;
+}
+
+/* Forks until the compile thread's count of units stood still for COMPILE_IDLE_ROUNDS
+ * forks. No Criterion call in here: its messages go through a thread of its own, which
+ * must not be allocating at a fork either (see below). */
+static void fork_while_compiling(vcpu_id_t v, uint64_t units, struct compile_forks *out)
+{
+    uint32_t idle = 0;
+    time_t since = now_s();
+    while (out->forks < COMPILE_FORKS_MAX && idle < COMPILE_IDLE_ROUNDS && now_s() - since < GIVE_UP_S) {
+        struct forker fk = { .v = v, .f = HV_ERROR };
+        pthread_t th;
+        bool hung = false;
+        if (pthread_create(&th, NULL, forker_main, &fk) == 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += FORK_RETURN_S;
+            hung = pthread_timedjoin_np(th, NULL, &until) != 0;
+            if (hung) {
+                kill_forks_of(atomic_load(&fk.tid));
+                pthread_join(th, NULL);
+            }
+        }
+        out->forks++;
+        out->hung |= hung;
+        if (fk.f != HV_SUCCESS || !WIFEXITED(fk.status) || WEXITSTATUS(fk.status) != 0) {
+            out->bad = fk.f;
+            out->status = fk.f == HV_SUCCESS ? fk.status : 0;
+            out->bad_fork = out->forks;
+            return;
+        }
+        anyhv_exec_stats_t st = { 0 };
+        if ((out->bad = anyhv_vcpu_get_exec_stats(v, &st)) != HV_SUCCESS)
+            return;
+        out->overlap += st.compile_units != units;
+        idle = st.compile_units != units ? 0 : idle + 1;
+        units = st.compile_units;
+    }
+}
+
+/* anyhv_vm_fork while the VM's compile thread (ANYHV_JIT=on) works through a long queue.
+ * The child must find no lock taken by that thread, which it does not have: among them
+ * the allocator's, in an allocator without fork handlers (GCC 12's AddressSanitizer
+ * runtime: a child's first large calloc waited forever on a size-class lock the compile
+ * thread held at the fork, one fork in a few thousand in make stress). A fork waits for
+ * the batch in progress, and the thread goes on after it: the whole chain ends compiled. */
+Test(snapshot_race, fork_while_the_compile_thread_compiles, .timeout = 600)
+{
+    /* The compile thread is the point; ctest's tiers (off, eager) have none. */
+    setenv("ANYHV_JIT", "on", 1);
+    setenv("ANYHV_JIT_THRESHOLD", "1", 1);   /* every block asks for code on its first run */
+    struct race r = { .chain = true };
+    start_n(&r, NULL, 0);
+    write_chain(r.ram);
+    vcpu_id_t v;
+    cr_assert_eq(make_vcpu(&r, &v), HV_SUCCESS);
+    cr_assert_eq(hv_vcpu_run(v), HV_SUCCESS);   /* queues the chain's blocks */
+    atomic_fetch_add(&r.runs, 1);
+    anyhv_exec_stats_t st = { 0 };
+    hv_return_t sr = anyhv_vcpu_get_exec_stats(v, &st);
+    pid_t probe = -1;
+    hv_return_t fr = sr == HV_SUCCESS && st.jit_mode == 1 ? HV_SUCCESS : HV_UNSUPPORTED;
+    if (fr == HV_SUCCESS && (fr = anyhv_vm_fork(&probe)) == HV_SUCCESS && probe == 0)
+        _exit(0);
+    if (fr == HV_SUCCESS)
+        waitpid(probe, NULL, 0);
+    if (fr != HV_SUCCESS) {
+        hv_vcpu_destroy(v);
+        finish_n(&r, NULL, 0);
+        cr_skip_test("no compile thread to fork under (KVM, or a build without the compiled tier)");
+    }
+    cr_assert_geq(st.blocks_translated, CHAIN_BLOCKS, "the chain ran as %llu blocks",
+                  (unsigned long long)st.blocks_translated);
+    struct compile_forks cf = { 0 };
+    fork_while_compiling(v, st.compile_units, &cf);
+    cr_assert(!cf.hung, "fork %u: anyhv_vm_fork did not return in %d s (its child hung before it was ready)",
+              cf.bad_fork, FORK_RETURN_S);
+    cr_assert(cf.bad == HV_SUCCESS && cf.status == 0, "fork %u: %#x, child status %#x (%u forks)", cf.bad_fork,
+              (unsigned)cf.bad, (unsigned)cf.status, cf.forks);
+    cr_expect_geq(cf.overlap, COMPILE_MIN_OVERLAP, "only %u of %u forks came while the compile thread worked",
+                  cf.overlap, cf.forks);
+    /* The thread went on after the forks: every block is answered (installed at runs). */
+    time_t since = now_s();
+    do {
+        cr_assert_eq(set_pc(v, CHAIN_GPA), HV_SUCCESS);
+        cr_assert_eq(hv_vcpu_run(v), HV_SUCCESS);
+        cr_assert_eq(anyhv_vcpu_get_exec_stats(v, &st), HV_SUCCESS);
+    } while (st.blocks_compiled + st.blocks_refused < CHAIN_BLOCKS && now_s() - since < GIVE_UP_S);
+    cr_log_info("%u forks, %u while the compile thread worked; %llu blocks compiled in %llu units", cf.forks,
+                cf.overlap, (unsigned long long)st.blocks_compiled, (unsigned long long)st.compile_units);
+    cr_expect_geq(st.blocks_compiled + st.blocks_refused, CHAIN_BLOCKS, "%llu compiled, %llu refused",
+                  (unsigned long long)st.blocks_compiled, (unsigned long long)st.blocks_refused);
+    hv_vcpu_destroy(v);
+    finish_n(&r, NULL, 0);
 }
 
 static uint8_t *slurp(const char *path, size_t *len)

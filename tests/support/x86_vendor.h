@@ -43,7 +43,11 @@ enum x86_host_vendor {
     X(XSAVEC_MXCSR, X86_VENDOR_NOT_INTEL,                                                                   \
       "XSAVEC with AVX requested but not SSE: Intel leaves MXCSR in the area unwritten")                     \
     X(RCP_LARGE_FLUSH, X86_VENDOR_NOT_INTEL,                                                                \
-      "RCPPS/RCPSS of |x| >= 2^126: Intel flushes the reciprocal (2^-126 or less) to zero")
+      "RCPPS/RCPSS of |x| >= 2^126: Intel flushes the reciprocal (2^-126 or less) to zero")                 \
+    X(KVM_SYSENTER_MSRS_32BIT, X86_VENDOR_NOT_INTEL,                                                        \
+      "IA32_SYSENTER_ESP/EIP on the KVM route: an AMD host keeps bits 31:0 (KVM: 63:32 for Intel CPUID only)") \
+    X(KVM_CPUID_VENDOR, X86_VENDOR_NOT_INTEL,                                                               \
+      "CPUID on the KVM route is the host's (KVM_GET_SUPPORTED_CPUID): its vendor string, not GenuineIntel")
 
 enum x86_vdiff {
 #define X86_VDIFF_ENUM(id, vendors, what) X86_VDIFF_##id,

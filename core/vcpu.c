@@ -202,9 +202,11 @@ void vcpu_run_begin(struct vcpu *vcpu)
     }
 }
 
+/* A release store: the quiescing side only needs to see the run's writes once it sees
+ * the flag clear (the entry above is the side that needs the full fence). */
 void vcpu_run_end(struct vcpu *vcpu)
 {
-    atomic_store(&vcpu->in_run, false);
+    atomic_store_explicit(&vcpu->in_run, false, memory_order_release);
 }
 
 bool vm_quiesce(struct vm *vm, bool parked_ok)
@@ -234,12 +236,18 @@ hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
         pthread_mutex_unlock(&vm->lock);
     }
     uint64_t start = vm->det ? 0 : clock_host_ticks();
-    atomic_store(&vcpu->running, true);
+    /* `running` pairs with a kick or a record stop that posts first and then looks at
+     * it (KVM's signal, record.c): those need the full fence; the soft route's cancel
+     * is a request the dispatcher polls, so a plain store does there. */
+    if (vm->det || vm->be->kind == BACKEND_KVM)
+        atomic_store(&vcpu->running, true);
+    else
+        atomic_store_explicit(&vcpu->running, true, memory_order_release);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
     hv_return_t ret = vm->det ? det_vcpu_run(vcpu, deadline_ns) : vm->be->vcpu_run(vcpu, deadline_ns);
     debug_note_run(vcpu);
-    atomic_store(&vcpu->running, false);
+    atomic_store_explicit(&vcpu->running, false, memory_order_release);
     if (vm->det) {
         vcpu->exec_time_ns = vcpu_guest_ns(vcpu, vcpu->icount);   /* virtual, like every clock */
     } else {

@@ -49,11 +49,14 @@ void soft_exec_enter(struct soft_vcpu *sv)
     }
 }
 
+/* Only this thread writes exec_seq: leaving is a release store (the waiter needs the
+ * period's accesses done when it sees the change), no locked increment. */
 void soft_exec_leave(struct soft_vcpu *sv)
 {
     soft_host_fp_leave();
     soft_guard_leave();
-    atomic_fetch_add(&sv->exec_seq, 1);
+    uint64_t seq = atomic_load_explicit(&sv->exec_seq, memory_order_relaxed);
+    atomic_store_explicit(&sv->exec_seq, seq + 1, memory_order_release);
 }
 
 /* Called with vm->lock held (every poster of VCPU_REQ_TLB_FLUSH holds it, so while we

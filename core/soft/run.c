@@ -130,7 +130,7 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     jit_fn fn = atomic_load_explicit(&blk->jit.fn, memory_order_relaxed);
     *exit = JIT_EXIT_NONE;
     sv->cur_blk = blk;
-    if (fn && blk->nregion && blk->region_run != sv->run_seq) {
+    if (fn && blk->nregion && blk->region_run != sv->check_gen) {
         /* The region runs its other blocks without the dispatcher: their bytes get
          * the once-a-run check here. A rewritten one leaves the interpreter this
          * time (this block's own bytes were checked) and retranslation after. */
@@ -138,7 +138,7 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
         for (uint32_t i = 0; i < blk->nregion && same; i++)
             same = soft_block_recheck(sv, blk->region[i]);
         if (same)
-            blk->region_run = sv->run_seq;
+            blk->region_run = sv->check_gen;
         else
             fn = NULL;
     }
@@ -323,7 +323,7 @@ hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
     struct soft_cpu *cpu = &sv->cpu;
     if (!cpu->fe)
         return HV_UNSUPPORTED;
-    sv->run_seq++;
+    sv->check_gen++;
     /* anyhv_vcpu_set_instruction_budget: this run stops after that many instructions. */
     cpu->budget = vcpu->insn_budget && cpu->icount <= UINT64_MAX - vcpu->insn_budget ? cpu->icount + vcpu->insn_budget
                                                                                      : UINT64_MAX;

@@ -65,7 +65,7 @@ struct soft_vcpu {
      * resumes, as the dispatcher links blocks inside a run. */
     struct tc_block *resume_blk;
     uint64_t resume_free_gen;
-    uint64_t run_seq;              /* vcpu_run calls so far */
+    uint64_t check_gen;            /* byte-check generation: one per vcpu_run for now */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
     struct jit_vcpu *jit;          /* this vCPU's side of the compiled tier, or NULL */

@@ -116,7 +116,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     blk->gpa = gpa;
     blk->mode = mode;
     blk->s2_epoch = epoch;
-    blk->checked_run = sv->run_seq;
+    blk->checked_run = sv->check_gen;
     blk->guest_insns = b->guest_insns;
     blk->guest_bytes = b->guest_bytes;
     blk->npages = sv->tb_npages;
@@ -134,10 +134,10 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
 
 bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk)
 {
-    if (blk->checked_run == sv->run_seq)
+    if (blk->checked_run == sv->check_gen)
         return true;
     if (bytes_unchanged(blk)) {
-        blk->checked_run = sv->run_seq;
+        blk->checked_run = sv->check_gen;
         return true;
     }
     for (uint32_t i = 0; i < blk->npages; i++)
@@ -160,9 +160,9 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
         /* Near the budget, a cached block may run only if it cannot overshoot. */
         if (blk && blk->guest_insns > remaining)
             blk = NULL;
-        if (blk && blk->checked_run != sv->run_seq) {
+        if (blk && blk->checked_run != sv->check_gen) {
             if (bytes_unchanged(blk)) {
-                blk->checked_run = sv->run_seq;
+                blk->checked_run = sv->check_gen;
             } else {
                 /* Rewritten behind our back (by the client): invalidate the page. */
                 for (uint32_t i = 0; i < blk->npages; i++)

@@ -307,7 +307,7 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
             blk->region[i - 1] = blocks[i];
             blocks[i]->jit.in_region = true;
         }
-        blk->region_run = sv->check_gen;
+        blk->region_run = UINT64_MAX;   /* its members' bytes: checked at its first run */
         if (!blk->region)
             keep = 1;
     }

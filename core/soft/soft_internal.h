@@ -13,6 +13,11 @@
 #include "jit/tcache.h"
 
 #define SOFT_TCACHE_LIMIT 32768u   /* blocks per vCPU before the cache is dropped */
+/* Blocks a check generation may verify and still carry on into the next run (each
+ * costs a byte comparison at every run entry), and the runs after which it starts
+ * afresh anyway, so blocks that ran once long ago (start-up code) leave the list. */
+#define SOFT_VERIFIED_MAX 16u
+#define SOFT_CHECK_REFRESH_RUNS 64u
 
 struct soft_vm {
     /* Immutable copies of each space's pmap, swapped on every map change and freed
@@ -65,7 +70,21 @@ struct soft_vcpu {
      * resumes, as the dispatcher links blocks inside a run. */
     struct tc_block *resume_blk;
     uint64_t resume_free_gen;
-    uint64_t check_gen;            /* byte-check generation: one per vcpu_run for now */
+    /* Byte checks (translate.c): the client may rewrite guest memory between runs, so
+     * a block's bytes are compared with its copy before it first runs in a check
+     * generation (tc_block.checked_run == check_gen), and compiled code chains and
+     * jumps only along links made in the current generation. A run starts a new
+     * generation unless the blocks verified in this one are few enough to re-check
+     * at its entry (verified[]: the working set of a guest that exits often): then
+     * they are compared there and the generation, with its links, carries on. */
+    uint64_t check_gen;
+    struct tc_block *verified[SOFT_VERIFIED_MAX];   /* every block checked in check_gen */
+    uint32_t nverified;
+    bool verified_overflow;        /* more were checked than verified[] holds */
+    uint64_t verified_free_gen;    /* tc.free_gen when the generation began */
+    uint64_t verified_s2_epoch;    /* svm->s2_epoch then */
+    uint32_t gen_runs;             /* runs the generation has lasted */
+    bool checks_due;               /* a run began: soft_checks_begin before its first block */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
     struct jit_vcpu *jit;          /* this vCPU's side of the compiled tier, or NULL */
@@ -132,8 +151,11 @@ uint64_t soft_jit_chain_epoch_page(const struct soft_vcpu *sv);
 void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next);
 
 /* translate.c: whether blk's guest bytes are still those it was translated from
- * (checked once per run; false also invalidates its pages). */
+ * (checked once per check generation; false also invalidates its pages). */
 bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk);
+/* At the first block boundary of a run, inside the execution period (the bytes are
+ * read through host pointers): carry the check generation on, or begin a new one. */
+void soft_checks_begin(struct soft_vcpu *sv);
 
 /* run.c */
 hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);

@@ -1,7 +1,7 @@
 /* translate.c - the block for the current pc: cache lookup by (pc, guest-physical
- * pc, mode), a once-per-run check that the guest bytes still match (the client may
- * have rewritten guest memory between runs), else translation by the frontend,
- * verification, passes and pre-decoding for the interpreter. */
+ * pc, mode), a check once per check generation that the guest bytes still match (the
+ * client may have rewritten guest memory between runs), else translation by the
+ * frontend, verification, passes and pre-decoding for the interpreter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +116,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     blk->gpa = gpa;
     blk->mode = mode;
     blk->s2_epoch = epoch;
-    blk->checked_run = sv->check_gen;
+    blk->checked_run = sv->check_gen;   /* soft_block_for_pc lists it if it is kept */
     blk->guest_insns = b->guest_insns;
     blk->guest_bytes = b->guest_bytes;
     blk->npages = sv->tb_npages;
@@ -132,16 +132,66 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     return blk;
 }
 
+/* blk's bytes are those it was translated from, in this check generation. */
+static void mark_verified(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    blk->checked_run = sv->check_gen;
+    if (sv->nverified < SOFT_VERIFIED_MAX)
+        sv->verified[sv->nverified++] = blk;
+    else
+        sv->verified_overflow = true;
+}
+
+/* The client rewrote blk's code: drop every translation of its pages. */
+static void invalidate_rewritten(struct soft_vcpu *sv, const struct tc_block *blk)
+{
+    for (uint32_t i = 0; i < blk->npages; i++)
+        mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
+}
+
+/* The generation may go on while every block it verified is listed, none has been
+ * freed since it began (the list would hold dangling pointers), stage 2 has not
+ * changed (their host pointers would not be safe to read) and it is not old. Only
+ * compiled code gains from it (its links live as long as the generation); the
+ * interpreter alone checks fewer blocks lazily, those a run enters. */
+static bool generation_holds(struct soft_vcpu *sv)
+{
+    /* Generation 0 is the one a zeroed stamp names: never carried on. */
+    if (!sv->jit || !sv->check_gen || sv->verified_overflow || sv->verified_free_gen != sv->tc.free_gen ||
+        ++sv->gen_runs >= SOFT_CHECK_REFRESH_RUNS ||
+        sv->verified_s2_epoch != atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire))
+        return false;
+    for (uint32_t i = 0; i < sv->nverified; i++) {
+        const struct tc_block *blk = sv->verified[i];
+        if (!bytes_unchanged(blk)) {
+            invalidate_rewritten(sv, blk);
+            return false;
+        }
+    }
+    return true;
+}
+
+void soft_checks_begin(struct soft_vcpu *sv)
+{
+    if (generation_holds(sv))
+        return;
+    sv->check_gen++;
+    sv->nverified = 0;
+    sv->verified_overflow = false;
+    sv->verified_free_gen = sv->tc.free_gen;
+    sv->verified_s2_epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
+    sv->gen_runs = 0;
+}
+
 bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk)
 {
     if (blk->checked_run == sv->check_gen)
         return true;
     if (bytes_unchanged(blk)) {
-        blk->checked_run = sv->check_gen;
+        mark_verified(sv, blk);
         return true;
     }
-    for (uint32_t i = 0; i < blk->npages; i++)
-        mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
+    invalidate_rewritten(sv, blk);
     return false;
 }
 
@@ -160,16 +210,9 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
         /* Near the budget, a cached block may run only if it cannot overshoot. */
         if (blk && blk->guest_insns > remaining)
             blk = NULL;
-        if (blk && blk->checked_run != sv->check_gen) {
-            if (bytes_unchanged(blk)) {
-                blk->checked_run = sv->check_gen;
-            } else {
-                /* Rewritten behind our back (by the client): invalidate the page. */
-                for (uint32_t i = 0; i < blk->npages; i++)
-                    mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
-                blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
-            }
-        }
+        /* Rewritten behind our back (by the client): its pages were invalidated. */
+        if (blk && !soft_block_recheck(sv, blk))
+            blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
         if (blk)
             return blk;
     }
@@ -181,9 +224,11 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
     struct tc_block *blk = build(sv, pc, gpa, mode, epoch);
     if (!blk)
         return NULL;
-    if (capped)
+    if (capped) {
         sv->temp_block = blk;
-    else
+    } else {
         tcache_insert(&sv->tc, blk, epoch);
+        mark_verified(sv, blk);
+    }
     return blk;
 }

@@ -7,6 +7,17 @@
 
 #include "core/vm.h"
 
+/* The client wrote the state field at `offset` (struct x86_state) of group `group`
+ * between runs. The soft CPU's segment bounds (soft_seg) are derived from the segment
+ * registers, CR0.PE, RFLAGS.VM and, through the code size, EFER: a write that may
+ * change one of them has them recomputed before the next block, and any other keeps
+ * them (they were recomputed after every exit before). */
+static inline void x86_state_written(struct x86_state *st, uint32_t offset, uint32_t group)
+{
+    if ((group & (SG_SREGS | SG_MSRS)) || offset == offsetof(struct x86_state, rflags))
+        st->soft_seg.valid = 0;
+}
+
 /* Where an API register or MSR lives in struct x86_state. */
 struct x86_field {
     uint16_t offset;

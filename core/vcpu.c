@@ -11,8 +11,9 @@
  * finds nothing, which is Apple's answer to a vCPU it does not own. */
 static _Thread_local struct vcpu *owned[ANYHV_MAX_VCPUS];
 /* This thread's owned[] once it has created a vCPU: one initial-exec word, read on
- * every call without the __tls_get_addr call a shared library's TLS otherwise costs. */
-static _Thread_local struct vcpu **owned_here __attribute__((tls_model("initial-exec")));
+ * every call without the __tls_get_addr call a shared library's TLS otherwise costs
+ * (vcpu_get_owned, inline in vm.h). */
+_Thread_local struct vcpu **vcpu_owned_here __attribute__((tls_model("initial-exec")));
 
 static void *state_alloc(enum guest_arch arch)
 {
@@ -63,7 +64,7 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_in
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
     owned[slot] = v;
-    owned_here = owned;
+    vcpu_owned_here = owned;
     *id = slot;
     return HV_SUCCESS;
 fail:
@@ -79,7 +80,7 @@ void vcpu_adopt(struct vcpu *v)
 {
     v->owner = pthread_self();
     owned[v->id] = v;
-    owned_here = owned;
+    vcpu_owned_here = owned;
 }
 
 hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id)
@@ -92,17 +93,6 @@ hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg,
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
 {
     return vcpu_create_init(arch, NULL, NULL, id);
-}
-
-/* The lookup needs no lock: see owned[]. */
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
-{
-    struct vcpu **table = owned_here;
-    struct vcpu *v = table && id < ANYHV_MAX_VCPUS ? table[id] : NULL;
-    if (!v)
-        return HV_BAD_ARGUMENT;
-    *out = v;
-    return HV_SUCCESS;
 }
 
 /* The caller holds the VM: det_vcpu_gone still uses it once the count has dropped
@@ -169,7 +159,7 @@ hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
     return ret;
 }
 
-hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups)
+hv_return_t vcpu_state_fetch(struct vcpu *vcpu, uint32_t groups)
 {
     uint32_t missing = groups & ~vcpu->state_valid;
     if (!missing)

@@ -8,23 +8,6 @@
 
 #include "core/soft/soft_internal.h"
 
-/* Whether n bytes at a and b are equal: word by word, inline (blocks are a few dozen
- * bytes, and every run checks the ones it enters, where a libc call cost more than
- * the comparison). */
-static bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
-{
-    uint64_t diff = 0;
-    for (; n >= sizeof(uint64_t); n -= sizeof(uint64_t), a += sizeof(uint64_t), b += sizeof(uint64_t)) {
-        uint64_t x, y;
-        memcpy(&x, a, sizeof(x));
-        memcpy(&y, b, sizeof(y));
-        diff |= x ^ y;
-    }
-    for (; n; n--)
-        diff |= (uint64_t)(*a++ ^ *b++);
-    return diff == 0;
-}
-
 /* The guest bytes under blk are still the ones it was translated from. The host
  * pointers are safe to read: blk is valid, so stage 2 has not lost them since. */
 static bool bytes_unchanged(const struct tc_block *blk)
@@ -33,7 +16,7 @@ static bool bytes_unchanged(const struct tc_block *blk)
     for (uint32_t i = 0; i < blk->npages; i++) {
         if (!blk->code_len[i])
             continue;
-        if (!same_bytes(blk->code_host[i], copy, blk->code_len[i]))
+        if (!soft_same_bytes(blk->code_host[i], copy, blk->code_len[i]))
             return false;
         copy += blk->code_len[i];
     }
@@ -132,16 +115,6 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     return blk;
 }
 
-/* blk's bytes are those it was translated from, in this check generation. */
-static void mark_verified(struct soft_vcpu *sv, struct tc_block *blk)
-{
-    blk->checked_run = sv->check_gen;
-    if (sv->nverified < SOFT_VERIFIED_MAX)
-        sv->verified[sv->nverified++] = blk;
-    else
-        sv->verified_overflow = true;
-}
-
 /* The client rewrote blk's code: drop every translation of its pages. */
 static void invalidate_rewritten(struct soft_vcpu *sv, const struct tc_block *blk)
 {
@@ -149,46 +122,12 @@ static void invalidate_rewritten(struct soft_vcpu *sv, const struct tc_block *bl
         mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
 }
 
-/* The generation may go on while every block it verified is listed, none has been
- * freed since it began (the list would hold dangling pointers), stage 2 has not
- * changed (their host pointers would not be safe to read) and it is not old. Only
- * compiled code gains from it (its links live as long as the generation); the
- * interpreter alone checks fewer blocks lazily, those a run enters. */
-static bool generation_holds(struct soft_vcpu *sv)
-{
-    /* Generation 0 is the one a zeroed stamp names: never carried on. */
-    if (!sv->jit || !sv->check_gen || sv->verified_overflow || sv->verified_free_gen != sv->tc.free_gen ||
-        ++sv->gen_runs >= SOFT_CHECK_REFRESH_RUNS ||
-        sv->verified_s2_epoch != atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire))
-        return false;
-    for (uint32_t i = 0; i < sv->nverified; i++) {
-        const struct tc_block *blk = sv->verified[i];
-        if (!bytes_unchanged(blk)) {
-            invalidate_rewritten(sv, blk);
-            return false;
-        }
-    }
-    return true;
-}
-
-void soft_checks_begin(struct soft_vcpu *sv)
-{
-    if (generation_holds(sv))
-        return;
-    sv->check_gen++;
-    sv->nverified = 0;
-    sv->verified_overflow = false;
-    sv->verified_free_gen = sv->tc.free_gen;
-    sv->verified_s2_epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
-    sv->gen_runs = 0;
-}
-
 bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk)
 {
     if (blk->checked_run == sv->check_gen)
         return true;
     if (bytes_unchanged(blk)) {
-        mark_verified(sv, blk);
+        soft_code_verified(sv, blk);
         return true;
     }
     invalidate_rewritten(sv, blk);
@@ -228,7 +167,7 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
         sv->temp_block = blk;
     } else {
         tcache_insert(&sv->tc, blk, epoch);
-        mark_verified(sv, blk);
+        soft_code_verified(sv, blk);
     }
     return blk;
 }

@@ -128,15 +128,15 @@ Test(mem, code_rewritten_by_the_client_between_runs)
  * "OUT r2 port 1; JMP first": one exit per lap, resumed after the OUT, so from the
  * second run on each run goes round the ring through the links of the one before
  * (compiled code chains along them). Block i is at ring_block(i). */
-#define RING_STRIDE 0x10u
-static uint64_t ring_block(unsigned i) { return CODE + i * RING_STRIDE; }
+static unsigned ring_stride = 0x10;
+static uint64_t ring_block(unsigned i) { return CODE + i * ring_stride; }
 
 static void ring_build(unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         uint8_t *p = toy_emit(t.ram + ring_block(i), TOY_ADDI, 2, 0, 1);
         if (i + 1 < n) {
-            toy_emit(p, TOY_JMP, 0, 0, (int)(RING_STRIDE - 8) / 4);
+            toy_emit(p, TOY_JMP, 0, 0, (int)(ring_stride - 8) / 4);
         } else {
             p = toy_emit(p, TOY_OUT, 2, 0, 1);
             int64_t back = (int64_t)ring_block(0) - (int64_t)(ring_block(i) + 12);
@@ -197,11 +197,22 @@ Test(mem, the_check_generation_carries_on_only_with_compiled_code)
     cr_expect_gt(sv->check_gen, gen);
 }
 
-/* More blocks than a carried-on generation lists: each run begins a new one and the
- * blocks are checked as they are reached. */
-Test(mem, code_rewritten_by_the_client_in_a_ring_longer_than_the_checked_list)
+/* Blocks further apart than a range bridges, more of them than a carried-on
+ * generation holds ranges: each run begins a new generation and the blocks are
+ * checked as they are reached. */
+Test(mem, code_rewritten_by_the_client_in_more_places_than_the_ranges_hold)
 {
-    ring_rewrite_case(SOFT_VERIFIED_MAX + 4, SOFT_VERIFIED_MAX + 2, 5);
+    ring_stride = 0x30;
+    _Static_assert(0x30 - 8 > SOFT_RANGE_GAP, "the blocks' ranges stay apart");
+    ring_rewrite_case(SOFT_CHECK_RANGES + 2, SOFT_CHECK_RANGES, 5);
+    ring_stride = 0x10;
+}
+
+/* Twenty blocks of a ring, a few bytes apart, fill two ranges of a generation that
+ * carries on: a rewrite in the second is seen. */
+Test(mem, code_rewritten_by_the_client_in_a_merged_range)
+{
+    ring_rewrite_case(20, 18, 5);
 }
 
 /* A generation is renewed after SOFT_CHECK_REFRESH_RUNS runs: a rewrite just after

@@ -1,0 +1,118 @@
+/* codecheck.c - the check generations of the once-per-generation byte check (see
+ * soft_vcpu.check_gen). The client may rewrite guest memory between runs; a block's
+ * bytes are compared with its copy before it first runs in a generation. With compiled
+ * code a generation outlives a run when the bytes of everything it verified can be
+ * compared again at the next entry, cheaply: they are kept as a few ranges of guest
+ * code (blocks of one hot loop overlap or lie a few bytes apart, so a loop of seven
+ * blocks is two comparisons), each with a copy of its bytes as verified. */
+#include <string.h>
+
+#include "core/soft/soft_internal.h"
+
+/* Whether n bytes at a and b are equal: word by word, inline (a libc call costs more
+ * than the comparison at these sizes). */
+bool soft_same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint64_t diff = 0;
+    for (; n >= sizeof(uint64_t); n -= sizeof(uint64_t), a += sizeof(uint64_t), b += sizeof(uint64_t)) {
+        uint64_t x, y;
+        memcpy(&x, a, sizeof(x));
+        memcpy(&y, b, sizeof(y));
+        diff |= x ^ y;
+    }
+    for (; n; n--)
+        diff |= (uint64_t)(*a++ ^ *b++);
+    return diff == 0;
+}
+
+/* [host, host+len) at guest-physical gpa, with its bytes as verified at copy, into
+ * range r if it overlaps r or lies at most SOFT_RANGE_GAP bytes from it (the gap's
+ * bytes are taken from memory now: nothing translated lies there, so a later change
+ * there only renews the generation) and the union stays within SOFT_RANGE_MAX. */
+static bool merge_into(struct soft_code_range *r, const uint8_t *host, uint64_t gpa, uint32_t len,
+                       const uint8_t *copy)
+{
+    if ((uint64_t)(host - r->host) != gpa - r->gpa)
+        return false;   /* not the same stretch of one mapping */
+    const uint8_t *lo = host < r->host ? host : r->host;
+    const uint8_t *end = r->host + r->len, *pend = host + len;
+    const uint8_t *hi = pend > end ? pend : end;
+    if (host > end + SOFT_RANGE_GAP || r->host > pend + SOFT_RANGE_GAP || hi - lo > SOFT_RANGE_MAX)
+        return false;
+    uint8_t merged[SOFT_RANGE_MAX];
+    memcpy(merged, lo, (size_t)(hi - lo));                             /* the gaps */
+    memcpy(merged + (r->host - lo), r->copy, r->len);                  /* as verified */
+    memcpy(merged + (host - lo), copy, len);                           /* the newest */
+    memcpy(r->copy, merged, (size_t)(hi - lo));
+    r->gpa -= (uint64_t)(r->host - lo);
+    r->host = lo;
+    r->len = (uint32_t)(hi - lo);
+    return true;
+}
+
+static void add_range(struct soft_vcpu *sv, const uint8_t *host, uint64_t gpa, uint32_t len, const uint8_t *copy)
+{
+    for (uint32_t i = 0; i < sv->nranges; i++)
+        if (merge_into(&sv->ranges[i], host, gpa, len, copy))
+            return;
+    if (sv->nranges == SOFT_CHECK_RANGES || len > SOFT_RANGE_MAX) {
+        sv->ranges_overflow = true;
+        return;
+    }
+    struct soft_code_range *r = &sv->ranges[sv->nranges++];
+    r->host = host;
+    r->gpa = gpa;
+    r->len = len;
+    memcpy(r->copy, copy, len);
+}
+
+void soft_code_verified(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    blk->checked_run = sv->check_gen;
+    if (!sv->jit || sv->ranges_overflow)
+        return;   /* the generation ends with this run anyway */
+    const uint8_t *copy = blk->code;
+    for (uint32_t i = 0; i < blk->npages; i++) {
+        if (blk->code_len[i])
+            add_range(sv, blk->code_host[i], blk->code_gpa[i], blk->code_len[i], copy);
+        copy += blk->code_len[i];
+    }
+}
+
+/* Every page of r: the translations made from it go. */
+static void invalidate_range(struct soft_vcpu *sv, const struct soft_code_range *r)
+{
+    for (uint64_t page = r->gpa & MMU_PAGE_MASK; page < r->gpa + r->len; page += MMU_PAGE_SIZE)
+        mmu_code_page_invalidate(&sv->svm->code_pages, page);
+}
+
+/* The generation may go on with compiled code (the interpreter alone checks lazily the
+ * few blocks a run enters), while every block it verified is covered by the ranges,
+ * stage 2 has not changed (their host pointers would not be safe to read; blocks freed
+ * since are harmless: the ranges hold copies, not blocks) and it is not old. */
+static bool generation_holds(struct soft_vcpu *sv)
+{
+    /* Generation 0 is the one a zeroed stamp names: never carried on. */
+    if (!sv->jit || !sv->check_gen || sv->ranges_overflow || ++sv->gen_runs >= SOFT_CHECK_REFRESH_RUNS ||
+        sv->ranges_s2_epoch != atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire))
+        return false;
+    for (uint32_t i = 0; i < sv->nranges; i++) {
+        const struct soft_code_range *r = &sv->ranges[i];
+        if (!soft_same_bytes(r->host, r->copy, r->len)) {
+            invalidate_range(sv, r);
+            return false;
+        }
+    }
+    return true;
+}
+
+void soft_checks_begin(struct soft_vcpu *sv)
+{
+    if (generation_holds(sv))
+        return;
+    sv->check_gen++;
+    sv->nranges = 0;
+    sv->ranges_overflow = false;
+    sv->ranges_s2_epoch = atomic_load_explicit(&sv->svm->s2_epoch, memory_order_acquire);
+    sv->gen_runs = 0;
+}

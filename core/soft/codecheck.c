@@ -32,20 +32,22 @@ bool soft_same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
 static bool merge_into(struct soft_code_range *r, const uint8_t *host, uint64_t gpa, uint32_t len,
                        const uint8_t *copy)
 {
-    if ((uint64_t)(host - r->host) != gpa - r->gpa)
+    /* Host addresses as integers: the two may lie in different mappings. */
+    uintptr_t rlo = (uintptr_t)r->host, rend = rlo + r->len, plo = (uintptr_t)host, pend = plo + len;
+    if (plo - rlo != gpa - r->gpa)
         return false;   /* not the same stretch of one mapping */
-    const uint8_t *lo = host < r->host ? host : r->host;
-    const uint8_t *end = r->host + r->len, *pend = host + len;
-    const uint8_t *hi = pend > end ? pend : end;
-    if (host > end + SOFT_RANGE_GAP || r->host > pend + SOFT_RANGE_GAP || hi - lo > SOFT_RANGE_MAX)
+    uintptr_t lo = plo < rlo ? plo : rlo, hi = pend > rend ? pend : rend;
+    if (plo > rend + SOFT_RANGE_GAP || rlo > pend + SOFT_RANGE_GAP || hi - lo > SOFT_RANGE_MAX)
         return false;
-    uint8_t merged[SOFT_RANGE_MAX];
-    memcpy(merged, lo, (size_t)(hi - lo));                             /* the gaps */
-    memcpy(merged + (r->host - lo), r->copy, r->len);                  /* as verified */
-    memcpy(merged + (host - lo), copy, len);                           /* the newest */
-    memcpy(r->copy, merged, (size_t)(hi - lo));
-    r->gpa -= (uint64_t)(r->host - lo);
-    r->host = lo;
+    if (rlo > lo)   /* the range grows to the left */
+        memmove(r->copy + (rlo - lo), r->copy, r->len);
+    if (pend < rlo)   /* the gap between, from memory */
+        memcpy(r->copy + (pend - lo), host + len, rlo - pend);
+    if (plo > rend)
+        memcpy(r->copy + (rend - lo), r->host + r->len, plo - rend);
+    memcpy(r->copy + (plo - lo), copy, len);   /* the newest bytes */
+    r->gpa -= rlo - lo;
+    r->host = (const uint8_t *)lo;
     r->len = (uint32_t)(hi - lo);
     return true;
 }

@@ -21,7 +21,7 @@
 #define SOFT_CHECK_RANGES 8u
 #define SOFT_RANGE_MAX 256u
 #define SOFT_RANGE_GAP 32u
-#define SOFT_CHECK_REFRESH_RUNS 64u
+#define SOFT_CHECK_REFRESH_RUNS 256u
 
 /* A stretch of guest code in host memory with its bytes as verified. */
 struct soft_code_range {

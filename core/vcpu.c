@@ -2,6 +2,8 @@
  * state sync with the backend and cross-thread cancellation. */
 #include "core/vm.h"
 
+#include "core/barrier.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,16 +177,18 @@ void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
     vcpu->state_dirty |= groups;
 }
 
-/* The two sides each write their own flag first and then read the other's (all
- * sequentially consistent): a vCPU that finds no quiesce is seen by vm_quiesce, and a
- * quiesce that finds no vCPU in a run is seen by the vCPU, which steps back and waits
- * on vm->lock, held by the quiescing call until after vm_unquiesce. */
+/* The two sides each write their own flag first and then read the other's, a fence
+ * between (core/barrier.h: this is the hot side): a vCPU that finds no quiesce is
+ * seen by vm_quiesce, and a quiesce that finds no vCPU in a run is seen by the vCPU,
+ * which steps back and waits on vm->lock, held by the quiescing call until after
+ * vm_unquiesce. */
 void vcpu_run_begin(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
     for (;;) {
-        atomic_store(&vcpu->in_run, true);
-        if (!atomic_load(&vm->quiesce))
+        atomic_store_explicit(&vcpu->in_run, true, memory_order_relaxed);
+        barrier_hot();
+        if (!atomic_load_explicit(&vm->quiesce, memory_order_acquire))
             return;
         atomic_store(&vcpu->in_run, false);
         pthread_mutex_lock(&vm->lock);
@@ -202,6 +206,7 @@ void vcpu_run_end(struct vcpu *vcpu)
 bool vm_quiesce(struct vm *vm, bool parked_ok)
 {
     atomic_store(&vm->quiesce, true);
+    barrier_rare();
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
         if (v && atomic_load(&v->in_run) && !(parked_ok && atomic_load(&v->parked)))

@@ -257,7 +257,7 @@ static void *field_ptr(struct vcpu *v, const struct vmcs_field *f)
     return base + f->offset;
 }
 
-static uint64_t field_get(struct vcpu *v, const struct vmcs_field *f)
+static inline __attribute__((always_inline)) uint64_t field_get(struct vcpu *v, const struct vmcs_field *f)
 {
     if (f->home == VH_HOST || f->home == VH_ZERO)
         return 0;

@@ -172,11 +172,6 @@ hv_return_t vcpu_state_fetch(struct vcpu *vcpu, uint32_t groups)
     return ret;
 }
 
-void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
-{
-    vcpu->state_dirty |= groups;
-}
-
 /* The two sides each write their own flag first and then read the other's, a fence
  * between (core/barrier.h: this is the hot side): a vCPU that finds no quiesce is
  * seen by vm_quiesce, and a quiesce that finds no vCPU in a run is seen by the vCPU,

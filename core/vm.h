@@ -256,7 +256,10 @@ static inline hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups)
     return (groups & ~vcpu->state_valid) ? vcpu_state_fetch(vcpu, groups) : HV_SUCCESS;
 }
 /* Record that the struct copy of `groups` was written by the client. */
-void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
+static inline void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
+{
+    vcpu->state_dirty |= groups;
+}
 /* hv_vcpu_run's bracket in both personalities, around everything the call does (the
  * in-framework devices' loop, the exit rendered into the personality's fields): while
  * a snapshot or fork is under way (vm_quiesce) the vCPU waits at entry for its end. */

@@ -10,19 +10,24 @@
 #include "core/soft/soft_internal.h"
 
 /* Whether n bytes at a and b are equal: word by word, inline (a libc call costs more
- * than the comparison at these sizes). */
+ * than the comparison at these sizes), the last partial word as an overlapping one. */
 bool soft_same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
 {
-    uint64_t diff = 0;
-    for (; n >= sizeof(uint64_t); n -= sizeof(uint64_t), a += sizeof(uint64_t), b += sizeof(uint64_t)) {
-        uint64_t x, y;
-        memcpy(&x, a, sizeof(x));
-        memcpy(&y, b, sizeof(y));
+    uint64_t x, y, diff = 0;
+    if (n < sizeof(uint64_t)) {
+        for (; n; n--)
+            diff |= (uint64_t)(*a++ ^ *b++);
+        return diff == 0;
+    }
+    uint32_t last = n - (uint32_t)sizeof(uint64_t);
+    for (uint32_t i = 0; i < last; i += sizeof(uint64_t)) {
+        memcpy(&x, a + i, sizeof(x));
+        memcpy(&y, b + i, sizeof(y));
         diff |= x ^ y;
     }
-    for (; n; n--)
-        diff |= (uint64_t)(*a++ ^ *b++);
-    return diff == 0;
+    memcpy(&x, a + last, sizeof(x));
+    memcpy(&y, b + last, sizeof(y));
+    return (diff | (x ^ y)) == 0;
 }
 
 /* [host, host+len) at guest-physical gpa, with its bytes as verified at copy, into

@@ -473,3 +473,20 @@ Test(mem, host_memory_gone_after_map_is_an_exit_not_a_signal)
     cr_expect_eq(t.vcpu->exit.u.internal.detail, 0x10010);
     munmap(page, 0x1000);
 }
+
+/* The byte comparison behind every check: each length up to a few words, a difference
+ * at each position (the last partial word is compared as an overlapping one). */
+Test(mem, byte_checks_see_a_difference_anywhere)
+{
+    uint8_t a[40], b[40];
+    for (uint32_t i = 0; i < sizeof(a); i++)
+        a[i] = b[i] = (uint8_t)(i * 7 + 1);
+    for (uint32_t n = 0; n <= sizeof(a); n++) {
+        cr_expect(soft_same_bytes(a, b, n), "equal, %u bytes", n);
+        for (uint32_t p = 0; p < n; p++) {
+            b[p] ^= 0x10;
+            cr_expect(!soft_same_bytes(a, b, n), "%u bytes, differing at %u", n, p);
+            b[p] ^= 0x10;
+        }
+    }
+}

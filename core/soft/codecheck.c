@@ -86,17 +86,13 @@ void soft_code_verified(struct soft_vcpu *sv, struct tc_block *blk)
     }
 }
 
-/* Every page of r: the translations made from it go. */
-static void invalidate_range(struct soft_vcpu *sv, const struct soft_code_range *r)
-{
-    for (uint64_t page = r->gpa & MMU_PAGE_MASK; page < r->gpa + r->len; page += MMU_PAGE_SIZE)
-        mmu_code_page_invalidate(&sv->svm->code_pages, page);
-}
-
 /* The generation may go on with compiled code (the interpreter alone checks lazily the
  * few blocks a run enters), while every block it verified is covered by the ranges,
  * stage 2 has not changed (their host pointers would not be safe to read; blocks freed
- * since are harmless: the ranges hold copies, not blocks) and it is not old. */
+ * since are harmless: the ranges hold copies, not blocks), it is not old and no byte of
+ * a range changed. A change ends it and nothing more: in the new generation each block
+ * is compared again before it runs, and only a block whose own bytes changed is dropped
+ * (a change may lie in a gap, or be the guest's own store, already handled). */
 static bool generation_holds(struct soft_vcpu *sv)
 {
     /* Generation 0 is the one a zeroed stamp names: never carried on. */
@@ -105,10 +101,8 @@ static bool generation_holds(struct soft_vcpu *sv)
         return false;
     for (uint32_t i = 0; i < sv->nranges; i++) {
         const struct soft_code_range *r = &sv->ranges[i];
-        if (!soft_same_bytes(r->host, r->copy, r->len)) {
-            invalidate_range(sv, r);
+        if (!soft_same_bytes(r->host, r->copy, r->len))
             return false;
-        }
     }
     return true;
 }

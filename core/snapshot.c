@@ -465,6 +465,7 @@ static void apply(struct vm *vm, const struct snap_header *h, const struct plan 
         } else {
             v->ext.x86.lapic = lapic;
             atomic_store(&v->ext.x86.client_cancel, false);
+            v->st.x86->soft_seg.valid = 0;   /* derived state: recomputed, never taken from a file */
         }
         v->icount = pl->vcpu[i].icount;
         v->idle_insns = pl->vcpu[i].idle_insns;

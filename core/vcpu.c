@@ -2,6 +2,8 @@
  * state sync with the backend and cross-thread cancellation. */
 #include "core/vm.h"
 
+#include "core/barrier.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +13,9 @@
  * finds nothing, which is Apple's answer to a vCPU it does not own. */
 static _Thread_local struct vcpu *owned[ANYHV_MAX_VCPUS];
 /* This thread's owned[] once it has created a vCPU: one initial-exec word, read on
- * every call without the __tls_get_addr call a shared library's TLS otherwise costs. */
-static _Thread_local struct vcpu **owned_here __attribute__((tls_model("initial-exec")));
+ * every call without the __tls_get_addr call a shared library's TLS otherwise costs
+ * (vcpu_get_owned, inline in vm.h). */
+_Thread_local struct vcpu **vcpu_owned_here __attribute__((tls_model("initial-exec")));
 
 static void *state_alloc(enum guest_arch arch)
 {
@@ -63,7 +66,7 @@ static hv_return_t vcpu_create_held(struct vm *vm, enum guest_arch arch, vcpu_in
     vm->vcpu_count++;
     pthread_mutex_unlock(&vm->lock);
     owned[slot] = v;
-    owned_here = owned;
+    vcpu_owned_here = owned;
     *id = slot;
     return HV_SUCCESS;
 fail:
@@ -79,7 +82,7 @@ void vcpu_adopt(struct vcpu *v)
 {
     v->owner = pthread_self();
     owned[v->id] = v;
-    owned_here = owned;
+    vcpu_owned_here = owned;
 }
 
 hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg, uint32_t *id)
@@ -92,17 +95,6 @@ hv_return_t vcpu_create_init(enum guest_arch arch, vcpu_init_fn init, void *arg,
 hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
 {
     return vcpu_create_init(arch, NULL, NULL, id);
-}
-
-/* The lookup needs no lock: see owned[]. */
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
-{
-    struct vcpu **table = owned_here;
-    struct vcpu *v = table && id < ANYHV_MAX_VCPUS ? table[id] : NULL;
-    if (!v)
-        return HV_BAD_ARGUMENT;
-    *out = v;
-    return HV_SUCCESS;
 }
 
 /* The caller holds the VM: det_vcpu_gone still uses it once the count has dropped
@@ -169,7 +161,7 @@ hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count)
     return ret;
 }
 
-hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups)
+hv_return_t vcpu_state_fetch(struct vcpu *vcpu, uint32_t groups)
 {
     uint32_t missing = groups & ~vcpu->state_valid;
     if (!missing)
@@ -180,21 +172,18 @@ hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups)
     return ret;
 }
 
-void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
-{
-    vcpu->state_dirty |= groups;
-}
-
-/* The two sides each write their own flag first and then read the other's (all
- * sequentially consistent): a vCPU that finds no quiesce is seen by vm_quiesce, and a
- * quiesce that finds no vCPU in a run is seen by the vCPU, which steps back and waits
- * on vm->lock, held by the quiescing call until after vm_unquiesce. */
+/* The two sides each write their own flag first and then read the other's, a fence
+ * between (core/barrier.h: this is the hot side): a vCPU that finds no quiesce is
+ * seen by vm_quiesce, and a quiesce that finds no vCPU in a run is seen by the vCPU,
+ * which steps back and waits on vm->lock, held by the quiescing call until after
+ * vm_unquiesce. */
 void vcpu_run_begin(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
     for (;;) {
-        atomic_store(&vcpu->in_run, true);
-        if (!atomic_load(&vm->quiesce))
+        atomic_store_explicit(&vcpu->in_run, true, memory_order_relaxed);
+        barrier_hot();
+        if (!atomic_load_explicit(&vm->quiesce, memory_order_acquire))
             return;
         atomic_store(&vcpu->in_run, false);
         pthread_mutex_lock(&vm->lock);
@@ -202,14 +191,17 @@ void vcpu_run_begin(struct vcpu *vcpu)
     }
 }
 
+/* A release store: the quiescing side only needs to see the run's writes once it sees
+ * the flag clear (the entry above is the side that needs the full fence). */
 void vcpu_run_end(struct vcpu *vcpu)
 {
-    atomic_store(&vcpu->in_run, false);
+    atomic_store_explicit(&vcpu->in_run, false, memory_order_release);
 }
 
 bool vm_quiesce(struct vm *vm, bool parked_ok)
 {
     atomic_store(&vm->quiesce, true);
+    barrier_rare();
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
         if (v && atomic_load(&v->in_run) && !(parked_ok && atomic_load(&v->parked)))
@@ -234,12 +226,18 @@ hv_return_t vcpu_run(struct vcpu *vcpu, uint64_t deadline_ns)
         pthread_mutex_unlock(&vm->lock);
     }
     uint64_t start = vm->det ? 0 : clock_host_ticks();
-    atomic_store(&vcpu->running, true);
+    /* `running` pairs with a kick or a record stop that posts first and then looks at
+     * it (KVM's signal, record.c): those need the full fence; the soft route's cancel
+     * is a request the dispatcher polls, so a plain store does there. */
+    if (vm->det || vm->be->kind == BACKEND_KVM)
+        atomic_store(&vcpu->running, true);
+    else
+        atomic_store_explicit(&vcpu->running, true, memory_order_release);
     memset(&vcpu->exit, 0, sizeof(vcpu->exit));
     memset(&vcpu->dbg.stop, 0, sizeof(vcpu->dbg.stop));
     hv_return_t ret = vm->det ? det_vcpu_run(vcpu, deadline_ns) : vm->be->vcpu_run(vcpu, deadline_ns);
     debug_note_run(vcpu);
-    atomic_store(&vcpu->running, false);
+    atomic_store_explicit(&vcpu->running, false, memory_order_release);
     if (vm->det) {
         vcpu->exec_time_ns = vcpu_guest_ns(vcpu, vcpu->icount);   /* virtual, like every clock */
     } else {

@@ -3,6 +3,7 @@
  * it sits in one context struct that the global pointer refers to. */
 #include "core/vm.h"
 
+#include "core/barrier.h"
 #include "core/host_range.h"
 
 #include <stdlib.h>
@@ -72,6 +73,7 @@ static struct pmap *space_new(const struct vm *vm)
 hv_return_t vm_create(const struct vm_params *params)
 {
     hv_return_t ret = HV_SUCCESS;
+    barrier_init();   /* before any vCPU can run */
     pthread_rwlock_wrlock(&vm_life);
     if (vm_current()) {
         ret = HV_BUSY;

@@ -231,17 +231,35 @@ void vcpu_adopt(struct vcpu *v);
 typedef void (*vcpu_fini_fn)(struct vcpu *v, void *arg);
 hv_return_t vcpu_destroy(uint32_t id);
 hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id, vcpu_fini_fn fini, void *arg);
-/* The vCPU `id` if it exists and the caller owns it; else the API error to return. */
-hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out);
+/* The vCPU `id` if it exists and the caller owns it; else the API error to return.
+ * Inline, with no lock (core/vcpu.c: owned[]): every API call on a vCPU starts here. */
+extern _Thread_local struct vcpu **vcpu_owned_here __attribute__((tls_model("initial-exec")));
+static inline hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
+{
+    struct vcpu **table = vcpu_owned_here;
+    struct vcpu *v = table && id < ANYHV_MAX_VCPUS ? table[id] : NULL;
+    if (!v)
+        return HV_BAD_ARGUMENT;
+    *out = v;
+    return HV_SUCCESS;
+}
 /* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt); the
  * _held form for a caller that holds the VM (vm_hold) for more than this. */
 hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count);
 hv_return_t vcpu_cancel_held(struct vm *vm, const uint64_t *ids, uint32_t count);
 
-/* Make the struct copy of `groups` current (one backend call at most). */
-hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups);
+/* Make the struct copy of `groups` current (one backend call at most; inline when it
+ * already is, as on the soft route always). */
+hv_return_t vcpu_state_fetch(struct vcpu *vcpu, uint32_t groups);
+static inline hv_return_t vcpu_state_load(struct vcpu *vcpu, uint32_t groups)
+{
+    return (groups & ~vcpu->state_valid) ? vcpu_state_fetch(vcpu, groups) : HV_SUCCESS;
+}
 /* Record that the struct copy of `groups` was written by the client. */
-void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups);
+static inline void vcpu_state_touch(struct vcpu *vcpu, uint32_t groups)
+{
+    vcpu->state_dirty |= groups;
+}
 /* hv_vcpu_run's bracket in both personalities, around everything the call does (the
  * in-framework devices' loop, the exit rendered into the personality's fields): while
  * a snapshot or fork is under way (vm_quiesce) the vCPU waits at entry for its end. */

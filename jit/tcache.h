@@ -22,7 +22,8 @@ struct tc_block {
     struct mmu_code_page *page[TC_MAX_PAGES];
     uint32_t page_gen[TC_MAX_PAGES];
     uint64_t s2_epoch;         /* stage-2 epoch it was translated under */
-    uint64_t checked_run;      /* last vcpu_run in which its bytes were re-checked */
+    uint64_t checked_run;      /* last check generation in which its bytes were verified
+                                * (soft_vcpu.check_gen) */
     uint64_t code_gpa[TC_MAX_PAGES];  /* guest-physical start of each code piece */
     uint32_t code_len[TC_MAX_PAGES];  /* bytes of each piece */
     const uint8_t *code_host[TC_MAX_PAGES];  /* where each piece lives; valid while the
@@ -36,7 +37,8 @@ struct tc_block {
     struct interp_prog prog;
     struct jit_block jit;      /* compiled code, once the block is hot */
     /* When jit.fn is a region: the other blocks it runs, whose bytes the dispatcher
-     * re-checks once per run (region_run) as it does for blocks it enters itself. */
+     * re-checks once per check generation (region_run) as it does for blocks it
+     * enters itself. */
     struct tc_block **region;
     uint32_t nregion;
     uint64_t region_run;

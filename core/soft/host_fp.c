@@ -26,7 +26,8 @@ static inline void host_fp_set(unsigned v) { (void)v; }
 #define HOST_FP_CONTROLS 0u
 #endif
 
-static _Thread_local unsigned saved;
+/* Initial-exec: one TLS load per period, not a __tls_get_addr call (see core/vcpu.c). */
+static _Thread_local unsigned saved __attribute__((tls_model("initial-exec")));
 
 void soft_host_fp_enter(void)
 {

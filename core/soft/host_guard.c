@@ -15,7 +15,8 @@
 #include "core/soft/soft_internal.h"
 #include "mmu/access.h"
 
-static _Thread_local struct soft_vcpu *guarded;   /* vCPU executing on this thread */
+/* The vCPU executing on this thread (initial-exec: read twice per period). */
+static _Thread_local struct soft_vcpu *guarded __attribute__((tls_model("initial-exec")));
 static struct sigaction previous[2];              /* SIGSEGV, SIGBUS */
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 

@@ -307,7 +307,7 @@ static void request(struct soft_vcpu *sv, struct tc_block *blk, enum jit_level l
             blk->region[i - 1] = blocks[i];
             blocks[i]->jit.in_region = true;
         }
-        blk->region_run = sv->run_seq;
+        blk->region_run = UINT64_MAX;   /* its members' bytes: checked at its first run */
         if (!blk->region)
             keep = 1;
     }
@@ -336,12 +336,12 @@ void soft_jit_promote(struct soft_vcpu *sv, struct tc_block *blk)
 uint64_t soft_jit_chain_epoch(const struct soft_vcpu *sv)
 {
     /* Each term only grows, so the sum changes whenever one does. */
-    return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->run_seq + sv->jctx.replaced;
+    return sv->tc.free_gen + sv->cpu.tlb.flush_gen + sv->check_gen + sv->jctx.replaced;
 }
 
 uint64_t soft_jit_chain_epoch_page(const struct soft_vcpu *sv)
 {
-    return sv->tc.free_gen + sv->run_seq + sv->jctx.replaced;
+    return sv->tc.free_gen + sv->check_gen + sv->jctx.replaced;
 }
 
 /* The jump cache entry for next (reached by an indirect branch of compiled code). */

@@ -130,15 +130,15 @@ static uint32_t run_block(struct soft_vcpu *sv, struct tc_block *blk, struct tc_
     jit_fn fn = atomic_load_explicit(&blk->jit.fn, memory_order_relaxed);
     *exit = JIT_EXIT_NONE;
     sv->cur_blk = blk;
-    if (fn && blk->nregion && blk->region_run != sv->run_seq) {
+    if (fn && blk->nregion && blk->region_run != sv->check_gen) {
         /* The region runs its other blocks without the dispatcher: their bytes get
-         * the once-a-run check here. A rewritten one leaves the interpreter this
-         * time (this block's own bytes were checked) and retranslation after. */
+         * the once-a-generation check here. A rewritten one leaves the interpreter
+         * this time (this block's own bytes were checked) and retranslation after. */
         bool same = true;
         for (uint32_t i = 0; i < blk->nregion && same; i++)
             same = soft_block_recheck(sv, blk->region[i]);
         if (same)
-            blk->region_run = sv->run_seq;
+            blk->region_run = sv->check_gen;
         else
             fn = NULL;
     }
@@ -190,6 +190,10 @@ static void run_blocks(struct soft_vcpu *sv, uint64_t deadline_ns)
     struct soft_cpu *cpu = &sv->cpu;
     struct vcpu *vcpu = sv->vcpu;
     uint32_t until_clock = SOFT_DEADLINE_CHECK_BLOCKS;
+    if (sv->checks_due) {
+        sv->checks_due = false;
+        soft_checks_begin(sv);
+    }
     struct tc_block *prev = take_resume(sv);
     uint32_t prev_exit = JIT_EXIT_NONE;
     for (;;) {
@@ -323,7 +327,7 @@ hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns)
     struct soft_cpu *cpu = &sv->cpu;
     if (!cpu->fe)
         return HV_UNSUPPORTED;
-    sv->run_seq++;
+    sv->checks_due = true;
     /* anyhv_vcpu_set_instruction_budget: this run stops after that many instructions. */
     cpu->budget = vcpu->insn_budget && cpu->icount <= UINT64_MAX - vcpu->insn_budget ? cpu->icount + vcpu->insn_budget
                                                                                      : UINT64_MAX;

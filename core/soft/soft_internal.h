@@ -13,6 +13,23 @@
 #include "jit/tcache.h"
 
 #define SOFT_TCACHE_LIMIT 32768u   /* blocks per vCPU before the cache is dropped */
+/* Check generations (codecheck.c): the ranges of guest code a generation may verify
+ * and still carry on into the next run (each a byte comparison at every run entry),
+ * the most bytes one holds and the gap between two pieces it may bridge, and the runs
+ * after which a generation starts afresh anyway, so code that ran once long ago
+ * (start-up code) leaves the ranges. */
+#define SOFT_CHECK_RANGES 8u
+#define SOFT_RANGE_MAX 256u
+#define SOFT_RANGE_GAP 32u
+#define SOFT_CHECK_REFRESH_RUNS 256u
+
+/* A stretch of guest code in host memory with its bytes as verified. */
+struct soft_code_range {
+    const uint8_t *host;
+    uint64_t gpa;
+    uint32_t len;
+    uint8_t copy[SOFT_RANGE_MAX];
+};
 
 struct soft_vm {
     /* Immutable copies of each space's pmap, swapped on every map change and freed
@@ -65,7 +82,20 @@ struct soft_vcpu {
      * resumes, as the dispatcher links blocks inside a run. */
     struct tc_block *resume_blk;
     uint64_t resume_free_gen;
-    uint64_t run_seq;              /* vcpu_run calls so far */
+    /* Byte checks (codecheck.c): the client may rewrite guest memory between runs, so
+     * a block's bytes are compared with its copy before it first runs in a check
+     * generation (tc_block.checked_run == check_gen), and compiled code chains and
+     * jumps only along links made in the current generation. A run starts a new
+     * generation unless the code verified in this one is little enough to compare
+     * again at its entry (ranges[]: the working set of a guest that exits often):
+     * then it is compared there and the generation, with its links, carries on. */
+    uint64_t check_gen;
+    struct soft_code_range ranges[SOFT_CHECK_RANGES];   /* all code verified in check_gen */
+    uint32_t nranges;
+    bool ranges_overflow;          /* more was verified than ranges[] holds */
+    uint64_t ranges_s2_epoch;      /* svm->s2_epoch when the generation began */
+    uint32_t gen_runs;             /* runs the generation has lasted */
+    bool checks_due;               /* a run began: soft_checks_begin before its first block */
     bool trace_ir;                 /* ANYHV_TRACE_IR: dump each translated block */
     uint64_t link_hits, lookups;   /* blocks found through a link / through the cache */
     struct jit_vcpu *jit;          /* this vCPU's side of the compiled tier, or NULL */
@@ -132,8 +162,16 @@ uint64_t soft_jit_chain_epoch_page(const struct soft_vcpu *sv);
 void soft_jit_link(struct soft_vcpu *sv, struct tc_block *prev, uint32_t k, struct tc_block *next);
 
 /* translate.c: whether blk's guest bytes are still those it was translated from
- * (checked once per run; false also invalidates its pages). */
+ * (checked once per check generation; false also invalidates its pages). */
 bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk);
+
+/* codecheck.c. At the first block boundary of a run, inside the execution period (the
+ * bytes are read through host pointers): carry the check generation on, or begin a
+ * new one. */
+void soft_checks_begin(struct soft_vcpu *sv);
+/* blk's bytes are those it was translated from, in this generation. */
+void soft_code_verified(struct soft_vcpu *sv, struct tc_block *blk);
+bool soft_same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n);
 
 /* run.c */
 hv_return_t soft_run(struct vcpu *vcpu, uint64_t deadline_ns);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/barrier.h"
 #include "core/soft/soft_internal.h"
 
 static struct pmap *snapshot(const struct pmap *src)
@@ -37,9 +38,13 @@ static void snapshot_free(struct pmap *s)
     }
 }
 
+/* Only this thread writes exec_seq. Odd: executing; the fence before the requests are
+ * read pairs with soft_quiesce's (core/barrier.h: this is the hot side). */
 void soft_exec_enter(struct soft_vcpu *sv)
 {
-    atomic_fetch_add(&sv->exec_seq, 1);   /* odd: executing (seq_cst, pairs with the waiter) */
+    uint64_t seq = atomic_load_explicit(&sv->exec_seq, memory_order_relaxed);
+    atomic_store_explicit(&sv->exec_seq, seq + 1, memory_order_relaxed);
+    barrier_hot();
     soft_guard_enter(sv);
     soft_host_fp_enter();
     uint32_t req = atomic_load(&sv->vcpu->requests);
@@ -49,18 +54,21 @@ void soft_exec_enter(struct soft_vcpu *sv)
     }
 }
 
+/* Leaving is a release store: the waiter needs the period's accesses done when it
+ * sees the change. */
 void soft_exec_leave(struct soft_vcpu *sv)
 {
     soft_host_fp_leave();
     soft_guard_leave();
-    atomic_fetch_add(&sv->exec_seq, 1);
+    uint64_t seq = atomic_load_explicit(&sv->exec_seq, memory_order_relaxed);
+    atomic_store_explicit(&sv->exec_seq, seq + 1, memory_order_release);
 }
 
 /* Called with vm->lock held (every poster of VCPU_REQ_TLB_FLUSH holds it, so while we
  * wait nobody but the vCPU itself touches that bit).
  *
- * Order: publish the new snapshot (done by the caller), post the flush, then sample
- * exec_seq (all seq_cst). Then for each vCPU:
+ * Order: publish the new snapshot (done by the caller), post the flush to every vCPU,
+ * the rare side's fence (core/barrier.h), then sample exec_seq. Then for each vCPU:
  * - seq even: it is not executing; its next soft_exec_enter increments seq after our
  *   sample and so loads requests after our post: it flushes before touching memory.
  * - seq odd (period S): wait until seq changes (it left period S, where it might hold
@@ -78,12 +86,19 @@ static bool executing_with_old_view(struct vcpu *v, struct soft_vcpu *sv, uint64
 
 void soft_quiesce(struct vm *vm)
 {
+    struct vcpu *posted[ANYHV_MAX_VCPUS];
+    uint32_t n = 0;
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
-        if (!v || !v->be)
-            continue;
+        if (v && v->be) {
+            atomic_fetch_or(&v->requests, VCPU_REQ_TLB_FLUSH);
+            posted[n++] = v;
+        }
+    }
+    barrier_rare();
+    for (uint32_t i = 0; i < n; i++) {
+        struct vcpu *v = posted[i];
         struct soft_vcpu *sv = v->be;
-        atomic_fetch_or(&v->requests, VCPU_REQ_TLB_FLUSH);
         uint64_t seq = atomic_load(&sv->exec_seq);
         if (!(seq & 1))
             continue;   /* not executing: it flushes before it executes again */

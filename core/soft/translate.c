@@ -1,29 +1,12 @@
 /* translate.c - the block for the current pc: cache lookup by (pc, guest-physical
- * pc, mode), a once-per-run check that the guest bytes still match (the client may
- * have rewritten guest memory between runs), else translation by the frontend,
- * verification, passes and pre-decoding for the interpreter. */
+ * pc, mode), a check once per check generation that the guest bytes still match (the
+ * client may have rewritten guest memory between runs), else translation by the
+ * frontend, verification, passes and pre-decoding for the interpreter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/soft/soft_internal.h"
-
-/* Whether n bytes at a and b are equal: word by word, inline (blocks are a few dozen
- * bytes, and every run checks the ones it enters, where a libc call cost more than
- * the comparison). */
-static bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
-{
-    uint64_t diff = 0;
-    for (; n >= sizeof(uint64_t); n -= sizeof(uint64_t), a += sizeof(uint64_t), b += sizeof(uint64_t)) {
-        uint64_t x, y;
-        memcpy(&x, a, sizeof(x));
-        memcpy(&y, b, sizeof(y));
-        diff |= x ^ y;
-    }
-    for (; n; n--)
-        diff |= (uint64_t)(*a++ ^ *b++);
-    return diff == 0;
-}
 
 /* The guest bytes under blk are still the ones it was translated from. The host
  * pointers are safe to read: blk is valid, so stage 2 has not lost them since. */
@@ -33,7 +16,7 @@ static bool bytes_unchanged(const struct tc_block *blk)
     for (uint32_t i = 0; i < blk->npages; i++) {
         if (!blk->code_len[i])
             continue;
-        if (!same_bytes(blk->code_host[i], copy, blk->code_len[i]))
+        if (!soft_same_bytes(blk->code_host[i], copy, blk->code_len[i]))
             return false;
         copy += blk->code_len[i];
     }
@@ -116,7 +99,7 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     blk->gpa = gpa;
     blk->mode = mode;
     blk->s2_epoch = epoch;
-    blk->checked_run = sv->run_seq;
+    blk->checked_run = sv->check_gen;   /* soft_block_for_pc lists it if it is kept */
     blk->guest_insns = b->guest_insns;
     blk->guest_bytes = b->guest_bytes;
     blk->npages = sv->tb_npages;
@@ -132,16 +115,22 @@ static struct tc_block *build(struct soft_vcpu *sv, uint64_t pc, uint64_t gpa, u
     return blk;
 }
 
-bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk)
+/* The client rewrote blk's code: drop every translation of its pages. */
+static void invalidate_rewritten(struct soft_vcpu *sv, const struct tc_block *blk)
 {
-    if (blk->checked_run == sv->run_seq)
-        return true;
-    if (bytes_unchanged(blk)) {
-        blk->checked_run = sv->run_seq;
-        return true;
-    }
     for (uint32_t i = 0; i < blk->npages; i++)
         mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
+}
+
+bool soft_block_recheck(struct soft_vcpu *sv, struct tc_block *blk)
+{
+    if (blk->checked_run == sv->check_gen)
+        return true;
+    if (bytes_unchanged(blk)) {
+        soft_code_verified(sv, blk);
+        return true;
+    }
+    invalidate_rewritten(sv, blk);
     return false;
 }
 
@@ -160,16 +149,9 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
         /* Near the budget, a cached block may run only if it cannot overshoot. */
         if (blk && blk->guest_insns > remaining)
             blk = NULL;
-        if (blk && blk->checked_run != sv->run_seq) {
-            if (bytes_unchanged(blk)) {
-                blk->checked_run = sv->run_seq;
-            } else {
-                /* Rewritten behind our back (by the client): invalidate the page. */
-                for (uint32_t i = 0; i < blk->npages; i++)
-                    mmu_code_page_invalidate(&sv->svm->code_pages, blk->page[i]->gpage);
-                blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
-            }
-        }
+        /* Rewritten behind our back (by the client): its pages were invalidated. */
+        if (blk && !soft_block_recheck(sv, blk))
+            blk = tcache_lookup(&sv->tc, pc, gpa, mode, epoch);
         if (blk)
             return blk;
     }
@@ -181,9 +163,11 @@ struct tc_block *soft_block_for_pc(struct soft_vcpu *sv, uint64_t pc, uint32_t m
     struct tc_block *blk = build(sv, pc, gpa, mode, epoch);
     if (!blk)
         return NULL;
-    if (capped)
+    if (capped) {
         sv->temp_block = blk;
-    else
+    } else {
         tcache_insert(&sv->tc, blk, epoch);
+        soft_code_verified(sv, blk);
+    }
     return blk;
 }

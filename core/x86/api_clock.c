@@ -51,6 +51,7 @@ hv_return_t hv_vcpu_set_tsc_relative(hv_vcpuid_t vcpu, int64_t offset)
     if (ret != HV_SUCCESS)
         return ret;
     v->st.x86->msr.tsc = (uint64_t)offset;
+    x86_state_written(v->st.x86, offsetof(struct x86_state, msr.tsc), SG_MSRS);
     vcpu_state_touch(v, SG_MSRS);
     return HV_SUCCESS;
 }

@@ -119,6 +119,7 @@ hv_return_t hv_vcpu_write_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg, uint64_t 
     if (ret != HV_SUCCESS)
         return ret;
     x86_field_write(v->st.x86, f, value);
+    x86_state_written(v->st.x86, f->offset, f->group);
     vcpu_state_touch(v, f->group);
     return HV_SUCCESS;
 }
@@ -237,6 +238,7 @@ hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value)
         if (ret != HV_SUCCESS)
             return ret;
         *x86_msr_ptr(v->st.x86, slot) = value - tsc_bias(v, msr);
+        x86_state_written(v->st.x86, 0, slot->group);
         vcpu_state_touch(v, slot->group);
         return HV_SUCCESS;
     }

@@ -194,6 +194,7 @@ static void cr8_to_guest(struct x86_lapic *a)
     struct vcpu *v = a->vcpu;
     if (v->vm->be->kind == BACKEND_SOFT && v->st.x86->cr8 != (a->s.tpr >> CR8_SHIFT)) {
         v->st.x86->cr8 = a->s.tpr >> CR8_SHIFT;
+        x86_state_written(v->st.x86, offsetof(struct x86_state, cr8), SG_SREGS);
         vcpu_state_touch(v, SG_SREGS);
     }
 }

@@ -9,7 +9,8 @@
 
 #define FIELD(member, grp) { offsetof(struct x86_state, member), sizeof(((struct x86_state *)0)->member), grp }
 
-static const struct x86_field reg_fields[HV_X86_REGISTERS_MAX] = {
+_Static_assert(HV_X86_REGISTERS_MAX <= X86_REG_FIELDS, "every register id indexes the table");
+const struct x86_field x86_reg_fields[X86_REG_FIELDS] = {
     [HV_X86_RIP] = FIELD(rip, SG_GPR),
     [HV_X86_RFLAGS] = FIELD(rflags, SG_GPR),
     [HV_X86_RAX] = FIELD(gpr[X86_RAX], SG_GPR),
@@ -63,20 +64,6 @@ static const struct x86_field reg_fields[HV_X86_REGISTERS_MAX] = {
     [HV_X86_XCR0] = FIELD(xcr0, SG_XCR),
 };
 
-const struct x86_field *x86_reg_field(uint32_t reg)
-{
-    return reg < HV_X86_REGISTERS_MAX && reg_fields[reg].size ? &reg_fields[reg] : NULL;
-}
-
-uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f)
-{
-    return x86_load_le((const uint8_t *)st + f->offset, f->size);
-}
-
-void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value)
-{
-    x86_store_le((uint8_t *)st + f->offset, value, f->size);
-}
 
 #define RESET_CR0 (X86_CR0_ET | X86_CR0_NW | X86_CR0_CD)
 #define RESET_CS_SELECTOR 0xf000u

@@ -257,7 +257,7 @@ static void *field_ptr(struct vcpu *v, const struct vmcs_field *f)
     return base + f->offset;
 }
 
-static uint64_t field_get(struct vcpu *v, const struct vmcs_field *f)
+static inline __attribute__((always_inline)) uint64_t field_get(struct vcpu *v, const struct vmcs_field *f)
 {
     if (f->home == VH_HOST || f->home == VH_ZERO)
         return 0;
@@ -295,6 +295,7 @@ hv_return_t x86_vmcs_write(struct vcpu *v, uint32_t enc, uint64_t value)
     if (high)
         val = (field_get(v, f) & 0xffffffffull) | (value << 32);
     x86_store_le(field_ptr(v, f), val, f->size);
+    x86_state_written(v->st.x86, f->offset, f->group);
     vcpu_state_touch(v, f->group);
     return HV_SUCCESS;
 }

@@ -7,6 +7,17 @@
 
 #include "core/vm.h"
 
+/* The client wrote the state field at `offset` (struct x86_state) of group `group`
+ * between runs. The soft CPU's segment bounds (soft_seg) are derived from the segment
+ * registers, CR0.PE, RFLAGS.VM and, through the code size, EFER: a write that may
+ * change one of them has them recomputed before the next block, and any other keeps
+ * them (they were recomputed after every exit before). */
+static inline void x86_state_written(struct x86_state *st, uint32_t offset, uint32_t group)
+{
+    if ((group & (SG_SREGS | SG_MSRS)) || offset == offsetof(struct x86_state, rflags))
+        st->soft_seg.valid = 0;
+}
+
 /* Where an API register or MSR lives in struct x86_state. */
 struct x86_field {
     uint16_t offset;
@@ -14,8 +25,14 @@ struct x86_field {
     uint8_t group;     /* enum state_group */
 };
 
-/* hv_x86_reg_t -> field; NULL for an id that is not a register. */
-const struct x86_field *x86_reg_field(uint32_t reg);
+/* hv_x86_reg_t -> field; NULL for an id that is not a register. Inline, as the two
+ * accessors below: a client reads and writes registers after most exits. */
+#define X86_REG_FIELDS 64u
+extern const struct x86_field x86_reg_fields[X86_REG_FIELDS];
+static inline const struct x86_field *x86_reg_field(uint32_t reg)
+{
+    return reg < X86_REG_FIELDS && x86_reg_fields[reg].size ? &x86_reg_fields[reg] : NULL;
+}
 
 /* A little-endian field of 1, 2, 4 or 8 bytes (other sizes byte by byte): a plain
  * load or store, where memcpy with a run-time size costs a string copy per API call. */
@@ -41,8 +58,15 @@ static inline void x86_store_le(void *p, uint64_t v, unsigned size)
     }
 }
 
-uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f);
-void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value);
+static inline uint64_t x86_field_read(const struct x86_state *st, const struct x86_field *f)
+{
+    return x86_load_le((const uint8_t *)st + f->offset, f->size);
+}
+
+static inline void x86_field_write(struct x86_state *st, const struct x86_field *f, uint64_t value)
+{
+    x86_store_le((uint8_t *)st + f->offset, value, f->size);
+}
 
 /* Architectural INIT state (what a new vCPU holds on every backend). */
 void x86_state_reset(struct x86_state *st);

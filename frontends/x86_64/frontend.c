@@ -158,12 +158,12 @@ static void fe_set_pc(struct soft_cpu *cpu, uint64_t pc)
 }
 
 /* State leaving the CPU: RFLAGS packed, and the IA-32e-mode-guest entry control
- * following EFER.LMA as VMX stores it on every exit. */
+ * following EFER.LMA as VMX stores it on every exit. The segment bounds stay: a
+ * client write that may change them drops them (core/x86/x86.h x86_state_written). */
 static void fe_sync_state(struct soft_cpu *cpu)
 {
     struct x86_state *st = x86_st(cpu);
     x86_flags_pack(st);
-    x86_seg_invalidate(st);   /* the client may write segments before the next run */
     const struct anyhv_exit *e = &cpu->vcpu->exit;
     if (e->kind == EXIT_INTERNAL && e->u.internal.code == X86_INTERNAL_BAD_GUEST_STATE)
         return;   /* a failed VM entry stores nothing */

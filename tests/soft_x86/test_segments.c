@@ -84,6 +84,30 @@ Test(soft_x86_segments, limit_violation_is_gp)
     xg_destroy(&g);
 }
 
+/* The soft CPU keeps the bounds it derived from the segment registers across exits:
+ * a segment the client changes between runs is checked from the next run on (a limit
+ * written into the VMCS, then written back). */
+Test(soft_x86_segments, a_limit_the_client_writes_between_runs)
+{
+    static const uint8_t code[] = {
+        0xa1, 0x00, 0x00, 0x00, 0x10,           /* mov eax, [MMIO]       +0  */
+        0xa1, 0x00, 0x20, 0x00, 0x00,           /* mov eax, [0x2000]     +5  */
+    };
+    struct xg g;
+    setup32(&g, code, sizeof(code));
+    memcpy(g.ram + 0x2000, "\x11\x22\x33\x44", 4);
+    /* An MMIO exit: no system instruction in between drops the bounds itself. */
+    cr_assert_eq(xg_run_bounded(&g), HV_SUCCESS);
+    cr_assert_eq(xg_exit_reason(&g), VMX_REASON_EPT_VIOLATION, "exit reason %u", xg_exit_reason(&g));
+    cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_DS_LIMIT, 0xfff), 0);
+    hv_vcpu_write_register(g.vcpu, HV_X86_RIP, CODE + 5);
+    expect_fault(&g, GP_VECTOR, true, CODE + 5, "a load past the limit written between runs");
+    cr_assert_eq(xg_vmcs(&g, VMCS_GUEST_DS_LIMIT, 0xffffffff), 0);
+    expect_hlt(&g, "the same load with the flat limit back");
+    cr_expect_eq(xg_reg(&g, HV_X86_RAX), 0x44332211);
+    xg_destroy(&g);
+}
+
 /* Stack segment expand-down (B = 1): offsets above the limit are valid, a push
  * that goes to the limit or below is #SS(0) and leaves ESP alone. */
 Test(soft_x86_segments, expand_down_stack_is_ss)

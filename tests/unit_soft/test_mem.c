@@ -17,7 +17,8 @@ static void run_expect_out(uint16_t port, uint64_t data)
     struct anyhv_exit *x = &t.vcpu->exit;
     cr_assert_eq(x->kind, EXIT_PIO, "exit %s", exit_kind_name(x->kind));
     cr_expect_eq(x->u.pio.port, port);
-    cr_expect_eq(x->u.pio.data, data);
+    cr_expect_eq(x->u.pio.data, data, "data %llu, expected %llu", (unsigned long long)x->u.pio.data,
+                 (unsigned long long)data);
 }
 
 Test(mem, self_modifying_code_runs_the_new_instructions)
@@ -121,6 +122,104 @@ Test(mem, code_rewritten_by_the_client_between_runs)
     toy_emit(p, TOY_OUT, 2, 0, 3);
     toy_regs(&t)->rip = CODE;
     run_expect_out(3, 8);
+}
+
+/* A ring of `n` blocks (ADDI r2 += 1; JMP next), the last one's jump replaced by
+ * "OUT r2 port 1; JMP first": one exit per lap, resumed after the OUT, so from the
+ * second run on each run goes round the ring through the links of the one before
+ * (compiled code chains along them). Block i is at ring_block(i). */
+static unsigned ring_stride = 0x10;
+static uint64_t ring_block(unsigned i) { return CODE + i * ring_stride; }
+
+static void ring_build(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *p = toy_emit(t.ram + ring_block(i), TOY_ADDI, 2, 0, 1);
+        if (i + 1 < n) {
+            toy_emit(p, TOY_JMP, 0, 0, (int)(ring_stride - 8) / 4);
+        } else {
+            p = toy_emit(p, TOY_OUT, 2, 0, 1);
+            int64_t back = (int64_t)ring_block(0) - (int64_t)(ring_block(i) + 12);
+            toy_emit(p, TOY_JMP, 0, 0, (int)(back / 4));
+        }
+    }
+}
+
+/* Laps of the ring, each adding `per_lap` to r2 and exiting with it. */
+static void ring_laps(uint64_t per_lap, unsigned laps, uint64_t *r2)
+{
+    for (unsigned i = 0; i < laps; i++) {
+        *r2 += per_lap;
+        run_expect_out(1, *r2);
+    }
+}
+
+/* The client rewrites block `which` of a ring of `n` (ADDI r2 += 1 -> += 9) after
+ * `laps` laps: from the next lap on, each adds 8 more. */
+static void ring_rewrite_case(unsigned n, unsigned which, unsigned laps)
+{
+    start();
+    ring_build(n);
+    uint64_t r2 = 0;
+    ring_laps(n, laps, &r2);
+    toy_emit(t.ram + ring_block(which), TOY_ADDI, 2, 0, 9);
+    ring_laps(n + 8, 3, &r2);
+    /* And back: the block translated from the new bytes is checked as well. */
+    toy_emit(t.ram + ring_block(which), TOY_ADDI, 2, 0, 1);
+    ring_laps(n, 3, &r2);
+}
+
+/* With compiled code, a run whose entry finds the bytes of every block checked so far
+ * unchanged goes on in the same check generation, so links made in earlier runs
+ * stay usable; a block rewritten by the client between runs must still not run
+ * stale, although the run reaches it along such a link. */
+Test(mem, code_rewritten_by_the_client_in_a_block_reached_through_links)
+{
+    ring_rewrite_case(4, 2, 5);
+}
+
+Test(mem, the_check_generation_carries_on_only_with_compiled_code)
+{
+    start();
+    ring_build(4);
+    uint64_t r2 = 0;
+    ring_laps(4, 3, &r2);
+    struct soft_vcpu *sv = t.vcpu->be;
+    uint64_t gen = sv->check_gen;
+    ring_laps(4, 3, &r2);
+    if (sv->jit)
+        cr_expect_eq(sv->check_gen, gen, "unchanged code: the generation and its links go on");
+    else
+        cr_expect_eq(sv->check_gen, gen + 3, "the interpreter checks each run's blocks lazily");
+    /* A rewrite ends the generation. */
+    toy_emit(t.ram + ring_block(1), TOY_ADDI, 2, 0, 9);
+    ring_laps(4 + 8, 1, &r2);
+    cr_expect_gt(sv->check_gen, gen);
+}
+
+/* Blocks further apart than a range bridges, more of them than a carried-on
+ * generation holds ranges: each run begins a new generation and the blocks are
+ * checked as they are reached. */
+Test(mem, code_rewritten_by_the_client_in_more_places_than_the_ranges_hold)
+{
+    ring_stride = 0x30;
+    _Static_assert(0x30 - 8 > SOFT_RANGE_GAP, "the blocks' ranges stay apart");
+    ring_rewrite_case(SOFT_CHECK_RANGES + 2, SOFT_CHECK_RANGES, 5);
+    ring_stride = 0x10;
+}
+
+/* Twenty blocks of a ring, a few bytes apart, fill two ranges of a generation that
+ * carries on: a rewrite in the second is seen. */
+Test(mem, code_rewritten_by_the_client_in_a_merged_range)
+{
+    ring_rewrite_case(20, 18, 5);
+}
+
+/* A generation is renewed after SOFT_CHECK_REFRESH_RUNS runs: a rewrite just after
+ * that is seen too. */
+Test(mem, code_rewritten_by_the_client_after_the_generation_was_renewed)
+{
+    ring_rewrite_case(3, 0, SOFT_CHECK_REFRESH_RUNS + 1);
 }
 
 Test(mem, another_address_space_runs_its_own_code)
@@ -373,4 +472,21 @@ Test(mem, host_memory_gone_after_map_is_an_exit_not_a_signal)
     cr_assert_eq(t.vcpu->exit.kind, EXIT_INTERNAL, "unmapped: exit %s", exit_kind_name(t.vcpu->exit.kind));
     cr_expect_eq(t.vcpu->exit.u.internal.detail, 0x10010);
     munmap(page, 0x1000);
+}
+
+/* The byte comparison behind every check: each length up to a few words, a difference
+ * at each position (the last partial word is compared as an overlapping one). */
+Test(mem, byte_checks_see_a_difference_anywhere)
+{
+    uint8_t a[40], b[40];
+    for (uint32_t i = 0; i < sizeof(a); i++)
+        a[i] = b[i] = (uint8_t)(i * 7 + 1);
+    for (uint32_t n = 0; n <= sizeof(a); n++) {
+        cr_expect(soft_same_bytes(a, b, n), "equal, %u bytes", n);
+        for (uint32_t p = 0; p < n; p++) {
+            b[p] ^= 0x10;
+            cr_expect(!soft_same_bytes(a, b, n), "%u bytes, differing at %u", n, p);
+            b[p] ^= 0x10;
+        }
+    }
 }

@@ -22,7 +22,7 @@ cmp -s "$tmp/a.count" "$tmp/b.count" && [ -s "$tmp/a.count" ] ||
     { echo "FAIL: instructions $(cat "$tmp/a.count") vs $(cat "$tmp/b.count")"; fail=1; }
 cmp -s "$tmp/a.exits" "$tmp/b.exits" || { echo "FAIL: the exit streams differ"; fail=1; }
 cmp -s "$tmp/a.out" "$tmp/b.out" || { echo "FAIL: the outputs differ"; fail=1; }
-waits=$(sed -n "s|.*[(, ]$kind \([0-9]*\).*|\1|p" "$tmp/a.err")
+waits=$(sed -n "s|.*[(, ]$kind \([0-9][0-9]*\).*|\1|p" "$tmp/a.err")
 [ "${waits:-0}" -ge "$min" ] || { echo "FAIL: ${waits:-0} $kind exits, expected at least $min"; fail=1; }
 echo "two runs: $(cat "$tmp/a.count") instructions, $(wc -l <"$tmp/a.exits") exits, ${waits:-0} $kind; output: $(cat "$tmp/a.out")"
 exit $fail

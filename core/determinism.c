@@ -271,7 +271,7 @@ void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
 {
     struct det_sched *d = vm->det;
     d->turn = turn;
-    d->used = used < DET_QUANTUM ? used : 0;
+    d->used = used <= DET_QUANTUM ? used : 0;   /* a whole quantum: it ended at the exit being handled */
     pthread_cond_broadcast(&d->cond);
 }
 
@@ -571,23 +571,32 @@ static enum det_outcome classify(struct vcpu *v, bool client_budget_done, uint64
     }
 }
 
-/* Whether the turn moves on after a run of the backend. d->lock held. */
+/* v's quantum is used up: it keeps the turn for another (keep_turn) or passes it on.
+ * d->lock held. */
+static void quantum_end(struct vcpu *v, struct det_sched *d)
+{
+    if (keep_turn(v, d)) {
+        d->used = 0;
+        d->streak++;
+    } else {
+        pass_turn(v->vm, d, v->id);
+    }
+}
+
+/* Whether the turn moves on after a run of the backend. An exit returned to the client
+ * keeps the turn even when the quantum ended at its instruction (a timer deadline at
+ * the quantum's last instruction): the client handles it with the turn held, as every
+ * other exit, and the quantum ends at the next entry. d->lock held. */
 static void turn_after_run(struct vcpu *v, struct det_sched *d, enum det_outcome o, bool ran)
 {
     if (ran) {
         d->idle_mask &= ~(1ull << v->id);   /* it ran: the others' looks are stale */
         d->ran_gen++;
     }
-    if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD) {
+    if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD)
         pass_turn(v->vm, d, v->id);
-    } else if (d->used >= DET_QUANTUM) {
-        if (keep_turn(v, d)) {
-            d->used = 0;
-            d->streak++;
-        } else {
-            pass_turn(v->vm, d, v->id);
-        }
-    }
+    else if (d->used >= DET_QUANTUM && o != DET_RETURN)
+        quantum_end(v, d);
 }
 
 hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
@@ -601,6 +610,8 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     bool first_entry = true;
     v->timer_fired = false;
     pthread_mutex_lock(&d->lock);
+    if (d->turn == v->id && d->used >= DET_QUANTUM)
+        quantum_end(v, d);   /* it ended at the exit the client handled */
     for (;;) {
         while (d->turn != v->id) {
             /* A turn whose vCPU is gone (or never was) moves on to the next id, the

@@ -514,6 +514,7 @@ void a64_handle_exit(struct a64_cpu *c)
         c->last_exit = *c->exit;
         anyhv_vcpu_wait_turn(c->vcpu);
     }
+    memhash_exit(&c->m->s.hash, c->index, c->vcpu);
     switch (c->exit->reason) {
     case HV_EXIT_REASON_EXCEPTION: exception_exit(c); break;
     case HV_EXIT_REASON_CANCELED: count(c, "canceled"); break;

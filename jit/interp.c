@@ -11,6 +11,7 @@
 #include "core/soft/soft.h"
 #include "jit/ir_fp_lane.h"
 #include "jit/interp_vec.h"
+#include "jit/interp_xop.h"
 
 /* The instruction count and the current instruction are not tracked while a block
  * runs: each executed instruction knows which guest instruction it belongs to
@@ -889,40 +890,73 @@ static inline int xi_INSERT64X4(struct ictx *c, const struct interp_insn *in)
     X(XI_INSERT64, xi_INSERT64, 1)                                                    \
     X(XI_INSERT64X4, xi_INSERT64X4, 4)
 
-enum interp_xop {
-    XI_BASE = IX_OP_COUNT - 1,
-    XI_SET64_NEXT,
-    XI_SET_NEXT,
-    XI_STORE_NEXT,
-    XI_EQ64,
-    XI_NE64,
-    XI_ULT64,
-    XI_ULE64,
-    XI_SLT64,
-    XI_SLE64,
-    XI_SHL64,
-    XI_LSHR64,
-    XI_ASHR64,
-    XI_MOV64,
-    XI_MASK64,
-    XI_EXTRACT64,
-    XI_NOT64,
-    XI_SELECT64,
-    XI_INSERT64,
-    XI_INSERT64X4,
-    XI_COUNT
+
+/* Each handler out of line, for the native form of a program (interp_x64.c), which
+ * calls them for what it does not spell in machine code itself. */
+#define IR_OP(name, result, nargs, effects)                                           \
+    static int xo_##name(struct ictx *c, const struct interp_insn *in) { return x_##name(c, in); }
+#include "jit/ir_ops.def"
+#undef IR_OP
+#define FORM(name, fn, n)                                                             \
+    static int xo_##name(struct ictx *c, const struct interp_insn *in) { return fn(c, in); }
+INTERP_FORMS(FORM)
+#undef FORM
+
+const interp_step_fn interp_outline[XI_COUNT] = {
+#define IR_OP(name, result, nargs, effects) [IR_##name] = xo_##name,
+#include "jit/ir_ops.def"
+#undef IR_OP
+#define FORM(name, fn, n) [name] = xo_##name,
+    INTERP_FORMS(FORM)
+#undef FORM
+};
+
+const uint8_t interp_steps[XI_COUNT] = {
+#define IR_OP(name, result, nargs, effects) [IR_##name] = 1,
+#include "jit/ir_ops.def"
+#undef IR_OP
+#define FORM(name, fn, n) [name] = n,
+    INTERP_FORMS(FORM)
+#undef FORM
 };
 
 /* The run loop: threaded dispatch (one indirect jump per instruction) where the
  * compiler supports labels as values, a switch otherwise. Verified blocks end with
  * a terminator, which always leaves, so there is no bounds check. */
-enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p)
+static uint32_t native_after = UINT32_MAX - 1u;   /* unset */
+
+uint32_t interp_native_after(void)
+{
+    uint32_t n = __atomic_load_n(&native_after, __ATOMIC_RELAXED);
+    if (n != UINT32_MAX - 1u)
+        return n;
+    const char *env = getenv("ANYHV_INTERP_NATIVE");
+    n = INTERP_NATIVE_AFTER;
+    if (env && *env) {
+        char *end;
+        unsigned long v = strtoul(env, &end, 10);
+        n = !strcmp(env, "off") ? UINT32_MAX : (*end == 0 && v < UINT32_MAX - 1u) ? (uint32_t)v : n;
+    }
+    __atomic_store_n(&native_after, n, __ATOMIC_RELAXED);
+    return n;
+}
+
+typedef int (*native_fn)(struct ictx *c, ir_u128 *vals, uint8_t *state, const interp_step_fn *handlers,
+                         const struct interp_insn *code, struct soft_cpu *cpu);
+
+enum interp_result interp_run(struct soft_cpu *cpu, struct interp_prog *p)
 {
     /* A block is entered between instructions: nothing is open yet. */
     struct ir_fp_memo fp = { 0 };
     struct ictx c = { cpu, p->vals, cpu->state, cpu->icount, p, &fp };
     const struct interp_insn *in = p->code + p->entry;
     int rc;
+    if (!p->native && p->runs != UINT32_MAX && p->runs++ == interp_native_after())
+        interp_native_compile(p);
+    if (p->native) {
+        rc = ((native_fn)p->native)(&c, p->vals, cpu->state, interp_outline, p->code, cpu);
+        return rc == 2 ? INTERP_STOP : INTERP_EXIT;
+    }
 #if defined(__GNUC__)
     static const void *const labels[XI_COUNT] = {
 #define IR_OP(name, result, nargs, effects) [IR_##name] = &&L_##name,
@@ -1213,6 +1247,7 @@ fail:
 
 void interp_prog_free(struct interp_prog *p)
 {
+    interp_native_free(p);
     free(p->code);
     free(p->vals);
     free(p->width);

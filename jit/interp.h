@@ -55,6 +55,9 @@ struct interp_prog {
     uint8_t *is_const;    /* 1 for slots holding a constant (never written by code) */
     uint32_t entry;       /* first instruction the interpreter runs (past leading markers) */
     uint32_t *starts;     /* [k]: index in code of guest instruction k's marker (k >= 1) */
+    void *native;         /* the program as host code (interp_x64.c), or NULL */
+    uint32_t native_bytes;
+    uint32_t runs;        /* runs so far, toward the native form */
 };
 
 /* How a program left. */
@@ -68,8 +71,19 @@ enum interp_result {
 bool interp_compile(const struct ir_block *b, uint32_t state_size, struct interp_prog *out);
 void interp_prog_free(struct interp_prog *p);
 
-/* Run p on cpu. Guest faults unwind through cpu->unwind. */
-enum interp_result interp_run(struct soft_cpu *cpu, const struct interp_prog *p);
+/* Run p on cpu. Guest faults unwind through cpu->unwind. A program that keeps
+ * running gets its native form (interp_native_after). */
+enum interp_result interp_run(struct soft_cpu *cpu, struct interp_prog *p);
+
+/* The native form: p's instructions as host code that runs the same handlers on the
+ * same slots without the dispatch loop (x86-64 hosts; false elsewhere, or without
+ * memory). interp_run uses it once it exists; interp_prog_free frees it. */
+bool interp_native_compile(struct interp_prog *p);
+void interp_native_free(struct interp_prog *p);
+/* Runs of a program before it gets its native form: ANYHV_INTERP_NATIVE=N (0: at
+ * once), =off never; default INTERP_NATIVE_AFTER. */
+#define INTERP_NATIVE_AFTER 4u
+uint32_t interp_native_after(void);
 
 /* Evaluate pure op `in` of block b on constant operands (for constant folding);
  * false for ops with effects. */

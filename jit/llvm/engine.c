@@ -6,6 +6,7 @@
 #include "jit/llvm/emit.h"
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
@@ -49,9 +50,27 @@ static const LLVMCodeGenOptLevel codegen_level[LLVM_OPT_COUNT] = { LLVMCodeGenLe
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool init_ok;
 
+/* ANYHV_LLVM_ARGS: LLVM's own command-line options, for measuring (for example
+ * "-fast-isel-report-on-fallback" or "-time-passes"); parsed once per process. */
+static void parse_llvm_args(void)
+{
+    const char *env = getenv("ANYHV_LLVM_ARGS");
+    if (!env || !*env)
+        return;
+    static char buf[1024];
+    const char *argv[32] = { "anyhv" };
+    int argc = 1;
+    snprintf(buf, sizeof(buf), "%s", env);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && argc < 32; tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    LLVMParseCommandLineOptions(argc, argv, "anyhv");
+}
+
 static void init_llvm(void)
 {
     init_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
+    if (init_ok)
+        parse_llvm_args();
 }
 
 bool llvm_supported(void)

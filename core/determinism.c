@@ -47,6 +47,7 @@ struct det_sched {
     uint64_t ran_gen;                  /* runs that retired instructions, counted */
     uint64_t look_gen[ANYHV_MAX_VCPUS];   /* ran_gen at each idle vCPU's last look */
     uint32_t streak;                   /* quanta the turn's holder kept it while the others idled */
+    uint64_t vm_vt;                    /* the furthest vt_of() a vCPU had when it last left the scheduler (det_vm_ns) */
 };
 
 /* SplitMix64's finaliser: a bijective mix, so distinct inputs give distinct draws. */
@@ -162,6 +163,30 @@ uint64_t vcpu_random(const struct vcpu *v, uint64_t icount)
     return mix64(host_monotonic_ns() ^ (icount * GOLDEN_GAMMA) ^ ((uint64_t)v->id << 56));
 }
 
+/* With d->lock held. */
+static uint64_t vt_of(const struct vcpu *v)
+{
+    return v->icount + v->idle_insns;
+}
+
+/* v's clock moved (it ran or was credited idle time): the VM's time follows the
+ * furthest vCPU. d->lock held, by v's thread (its count is its own) or with every
+ * vCPU parked (a restore). */
+static void note_vt(struct det_sched *d, const struct vcpu *v)
+{
+    if (vt_of(v) > d->vm_vt)
+        d->vm_vt = vt_of(v);
+}
+
+uint64_t det_vm_ns(struct vm *vm)
+{
+    struct det_sched *d = vm->det;
+    pthread_mutex_lock(&d->lock);
+    uint64_t vt = d->vm_vt;
+    pthread_mutex_unlock(&d->lock);
+    return vt * DET_NS_PER_INSN;
+}
+
 /* A snapshot holds the rotation while it reads or replaces the VM: no vCPU that waits
  * for its turn (parked) can start meanwhile. */
 void det_hold(struct vm *vm)
@@ -233,13 +258,20 @@ void det_restore_idle(struct vm *vm, const struct det_idle_state *in)
     d->streak = in->streak < DET_IDLE_STREAK ? in->streak : 0;
     memcpy(d->wake_vt, in->wake_vt, sizeof(d->wake_vt));
     memcpy(d->look_gen, in->look_gen, sizeof(d->look_gen));
+    /* Every vCPU left the scheduler when saved: the VM's time is the furthest clock. */
+    d->vm_vt = 0;
+    for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
+        struct vcpu *v = atomic_load(&vm->vcpus[i]);
+        if (v)
+            note_vt(d, v);
+    }
 }
 
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used)
 {
     struct det_sched *d = vm->det;
     d->turn = turn;
-    d->used = used < DET_QUANTUM ? used : 0;
+    d->used = used <= DET_QUANTUM ? used : 0;   /* a whole quantum: it ended at the exit being handled */
     pthread_cond_broadcast(&d->cond);
 }
 
@@ -252,12 +284,6 @@ static uint32_t next_in_rotation(struct vm *vm, uint32_t id)
             return n;
     }
     return id;
-}
-
-/* With d->lock held. */
-static uint64_t vt_of(const struct vcpu *v)
-{
-    return v->icount + v->idle_insns;
 }
 
 /* The turn moves on. Idle vCPUs catch up with the virtual time the holder reached
@@ -310,6 +336,7 @@ uint64_t det_idle(struct vcpu *v, uint64_t insns)
     uint64_t n = insns < left ? insns : left;
     v->idle_insns += n;
     d->used += n;
+    note_vt(d, v);
     if (d->used >= DET_QUANTUM)
         pass_turn(v->vm, d, v->id);
     pthread_mutex_unlock(&d->lock);
@@ -396,6 +423,7 @@ static uint64_t turn_credit(struct vcpu *v, struct det_sched *d, uint64_t insns)
     uint64_t n = insns < left ? insns : left;
     v->idle_insns += n;
     d->used += n;
+    note_vt(d, v);
     if (d->used >= DET_QUANTUM)
         pass_turn(v->vm, d, v->id);
     return n;
@@ -408,6 +436,7 @@ static uint64_t catch_up(struct vcpu *v, struct det_sched *d, uint64_t due_vt)
     if (to <= now)
         return 0;
     v->idle_insns += to - now;
+    note_vt(d, v);
     return to - now;
 }
 
@@ -542,23 +571,32 @@ static enum det_outcome classify(struct vcpu *v, bool client_budget_done, uint64
     }
 }
 
-/* Whether the turn moves on after a run of the backend. d->lock held. */
+/* v's quantum is used up: it keeps the turn for another (keep_turn) or passes it on.
+ * d->lock held. */
+static void quantum_end(struct vcpu *v, struct det_sched *d)
+{
+    if (keep_turn(v, d)) {
+        d->used = 0;
+        d->streak++;
+    } else {
+        pass_turn(v->vm, d, v->id);
+    }
+}
+
+/* Whether the turn moves on after a run of the backend. An exit returned to the client
+ * keeps the turn even when the quantum ended at its instruction (a timer deadline at
+ * the quantum's last instruction): the client handles it with the turn held, as every
+ * other exit, and the quantum ends at the next entry. d->lock held. */
 static void turn_after_run(struct vcpu *v, struct det_sched *d, enum det_outcome o, bool ran)
 {
     if (ran) {
         d->idle_mask &= ~(1ull << v->id);   /* it ran: the others' looks are stale */
         d->ran_gen++;
     }
-    if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD) {
+    if (o == DET_RETURN_YIELD || o == DET_CONTINUE_YIELD)
         pass_turn(v->vm, d, v->id);
-    } else if (d->used >= DET_QUANTUM) {
-        if (keep_turn(v, d)) {
-            d->used = 0;
-            d->streak++;
-        } else {
-            pass_turn(v->vm, d, v->id);
-        }
-    }
+    else if (d->used >= DET_QUANTUM && o != DET_RETURN)
+        quantum_end(v, d);
 }
 
 hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
@@ -572,6 +610,8 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
     bool first_entry = true;
     v->timer_fired = false;
     pthread_mutex_lock(&d->lock);
+    if (d->turn == v->id && d->used >= DET_QUANTUM)
+        quantum_end(v, d);   /* it ended at the exit the client handled */
     for (;;) {
         while (d->turn != v->id) {
             /* A turn whose vCPU is gone (or never was) moves on to the next id, the
@@ -629,14 +669,17 @@ hv_return_t det_vcpu_run(struct vcpu *v, uint64_t deadline_ns)
         pthread_mutex_lock(&d->lock);
         d->used += v->icount - before;
         done += v->icount - before;
+        note_vt(d, v);
         if (r != HV_SUCCESS)
             break;
         enum det_outcome o = classify(v, client_limited && v->exit.kind == EXIT_BUDGET, deadline_ns);
         if (timer_limited && v->exit.kind == EXIT_BUDGET)
             o = det_client_timer_fire(v) ? DET_RETURN   /* the client's timer: its exit */
                                          : DET_CONTINUE;   /* at the timer's instruction: go on, it is seen at the entry */
-        if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM)
+        if (v->exit.kind == EXIT_DEADLINE && o == DET_CONTINUE_YIELD && d->used < DET_QUANTUM) {
             v->idle_insns += DET_QUANTUM - d->used;   /* idle time: its clock goes on */
+            note_vt(d, v);
+        }
         turn_after_run(v, d, o, v->icount != before);
         if (o == DET_RETURN || o == DET_RETURN_YIELD)
             break;

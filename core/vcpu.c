@@ -97,6 +97,16 @@ hv_return_t vcpu_create(enum guest_arch arch, uint32_t *id)
     return vcpu_create_init(arch, NULL, NULL, id);
 }
 
+struct vcpu *vcpu_first_owned(void)
+{
+    struct vcpu **table = vcpu_owned_here;
+    for (uint32_t i = 0; table && i < ANYHV_MAX_VCPUS; i++) {
+        if (table[i])
+            return table[i];
+    }
+    return NULL;
+}
+
 /* The caller holds the VM: det_vcpu_gone still uses it once the count has dropped
  * (and a personality may hold it around a lock of its own). */
 hv_return_t vcpu_destroy_held(struct vm *vm, uint32_t id, vcpu_fini_fn fini, void *arg)

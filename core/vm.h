@@ -243,6 +243,8 @@ static inline hv_return_t vcpu_get_owned(uint64_t id, struct vcpu **out)
     *out = v;
     return HV_SUCCESS;
 }
+/* The calling thread's vCPU of lowest id (NULL: it owns none). */
+struct vcpu *vcpu_first_owned(void);
 /* Post a cancel to vCPUs from any thread (hv_vcpus_exit / hv_vcpu_interrupt); the
  * _held form for a caller that holds the VM (vm_hold) for more than this. */
 hv_return_t vcpu_cancel(const uint64_t *ids, uint32_t count);
@@ -318,6 +320,10 @@ struct det_idle_state {
 void det_save_idle(struct vm *vm, struct det_idle_state *out);
 void det_restore_idle(struct vm *vm, const struct det_idle_state *in);
 void det_restore(struct vm *vm, uint32_t turn, uint64_t used);
+/* The VM's virtual time in nanoseconds for a reader that is not a vCPU (hv_tsc_clock
+ * from a thread owning none, hv_vm_sync_tsc): the furthest a vCPU of the VM had
+ * reached when it last left the scheduler, so the same point of a run reads the same. */
+uint64_t det_vm_ns(struct vm *vm);
 /* The vCPU's guest time in nanoseconds at `icount` retired instructions: virtual in
  * deterministic mode, the host's monotonic clock otherwise. */
 uint64_t vcpu_guest_ns(const struct vcpu *vcpu, uint64_t icount);

@@ -15,12 +15,26 @@ uint64_t x86_tsc_state_base(const struct vcpu *vcpu)
     return vcpu->vm->be->kind == BACKEND_SOFT ? clock_now_ticks(&vcpu->vm->clock, vcpu) : 0;
 }
 
+/* The VM clock in TSC ticks for the calling thread. In deterministic mode no host time
+ * may reach the guest: a vCPU's owner reads that vCPU's virtual time (the base of its
+ * TSC, so hv_vcpu_set_tsc_relative's "hv_tsc_clock() + offset" holds exactly), any
+ * other thread the VM's (det_vm_ns). */
+static uint64_t vm_clock_ticks(struct vm *vm)
+{
+    if (!vm->det)
+        return clock_now_ticks(&vm->clock, NULL);
+    struct vcpu *own = vcpu_first_owned();
+    if (own && own->vm == vm)
+        return clock_now_ticks(&vm->clock, own);
+    return clock_ns_to_ticks(&vm->clock, det_vm_ns(vm));
+}
+
 hv_return_t x86_tsc_sync_all(struct vm *vm, uint64_t tsc)
 {
     if (vm->be->kind != BACKEND_SOFT)
         return HV_UNSUPPORTED;
     /* One reading of the clock for every vCPU, so they agree exactly. */
-    uint64_t offset = tsc - clock_now_ticks(&vm->clock, NULL);
+    uint64_t offset = tsc - vm_clock_ticks(vm);
     pthread_mutex_lock(&vm->lock);
     for (uint32_t i = 0; i < ANYHV_MAX_VCPUS; i++) {
         struct vcpu *v = atomic_load(&vm->vcpus[i]);
@@ -34,7 +48,7 @@ hv_return_t x86_tsc_sync_all(struct vm *vm, uint64_t tsc)
 uint64_t hv_tsc_clock(void)
 {
     struct vm *vm = vm_hold();
-    uint64_t ticks = vm ? clock_now_ticks(&vm->clock, NULL) : 0;
+    uint64_t ticks = vm ? vm_clock_ticks(vm) : 0;
     vm_release();
     return ticks;
 }

@@ -4,8 +4,13 @@
  * host time (a host sleep of S ns moves it by at least S ticks at the advertised
  * 1 GHz: bounds only, nothing timed); hv_vcpu_set_tsc_relative and hv_vm_sync_tsc
  * move the guest TSC by what they say. The soft route only for the TSC parts (on KVM
- * the kernel keeps the TSC: those calls answer HV_UNSUPPORTED, checked too). */
+ * the kernel keeps the TSC: those calls answer HV_UNSUPPORTED, checked too). In
+ * deterministic mode the clock is virtual: hv_tsc_clock() reads the owner's vCPU time
+ * (retired instructions at 1 ns each) from its thread and the VM's from any other,
+ * and no host sleep moves either. */
 #include <criterion/criterion.h>
+#include <anyhv/anyhv.h>
+#include <pthread.h>
 
 #include "support/backend.h"
 #include "x86_guest.h"
@@ -92,4 +97,50 @@ Test(soft_x86_clock, guest_tsc_is_the_vm_clock_plus_offset)
               (unsigned long long)tsc);
     cr_expect_lt(tsc, BIG_OFFSET, "the offset is gone");
     xg_destroy(&g);
+}
+
+static void *read_clock(void *out)
+{
+    *(uint64_t *)out = hv_tsc_clock();
+    return NULL;
+}
+
+/* hv_tsc_clock() read by a thread that owns no vCPU. */
+static uint64_t clock_elsewhere(void)
+{
+    pthread_t t;
+    uint64_t ticks = 0;
+    cr_assert_eq(pthread_create(&t, NULL, read_clock, &ticks), 0);
+    pthread_join(t, NULL);
+    return ticks;
+}
+
+Test(soft_x86_clock, deterministic_mode_keeps_host_time_out_of_hv_tsc_clock)
+{
+    test_require_backend();
+    if (!soft_route())
+        cr_skip_test("deterministic mode is the software route's");
+    cr_assert_eq(anyhv_set_deterministic(true), HV_SUCCESS);
+    struct xg g;
+    setup_guest(&g);
+    uint64_t before, after;
+    uint64_t tsc = guest_tsc(&g, &before, &after);
+    uint64_t insns = 0;
+    cr_assert_eq(anyhv_vcpu_get_instructions(g.vcpu, &insns), HV_SUCCESS);
+    cr_expect_eq(after, insns * TICKS_PER_NS, "the owner reads its vCPU's time: %llu ticks after %llu instructions",
+                 (unsigned long long)after, (unsigned long long)insns);
+    cr_expect(tsc >= before && tsc <= after, "the guest's TSC %llu within [%llu, %llu]", (unsigned long long)tsc,
+              (unsigned long long)before, (unsigned long long)after);
+    struct timespec ts = { 0, (long)SLEEP_NS };
+    nanosleep(&ts, NULL);
+    cr_expect_eq(hv_tsc_clock(), after, "a host sleep does not move the clock");
+    cr_expect_eq(clock_elsewhere(), after, "another thread reads the VM's time (the furthest vCPU's)");
+
+    /* hv_vm_sync_tsc reads the same virtual clock: the next RDTSC, the run's first
+     * instruction, reads exactly the value set. */
+    cr_assert_eq(hv_vm_sync_tsc(0), HV_SUCCESS);
+    tsc = guest_tsc(&g, &before, &after);
+    cr_expect_eq(tsc, 0, "after hv_vm_sync_tsc(0) the first RDTSC reads 0, not %#llx", (unsigned long long)tsc);
+    xg_destroy(&g);
+    anyhv_set_deterministic(false);
 }

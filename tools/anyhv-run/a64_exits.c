@@ -48,13 +48,33 @@
 #define CPSR_EL_SHIFT 2
 #define CPSR_SPSEL 1u
 
-/* The counter the guest's CNTPCT_EL0 reads: anyhv counts CLOCK_MONOTONIC at 24 MHz
- * (what mach_absolute_time() is to a macOS VMM). */
+/* Nanoseconds as counter ticks at A64M_CNTFRQ, seconds and remainder apart (the
+ * library's own conversion, so both sides agree to the tick). */
+static uint64_t ns_to_counter(uint64_t sec, uint64_t nsec)
+{
+    return sec * A64M_CNTFRQ + nsec * A64M_CNTFRQ / 1000000000u;
+}
+
+/* The counter the guest's CNTPCT_EL0 reads on the host clock: anyhv counts
+ * CLOCK_MONOTONIC at 24 MHz (what mach_absolute_time() is to a macOS VMM). */
 static uint64_t host_counter(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * A64M_CNTFRQ + (uint64_t)ts.tv_nsec * A64M_CNTFRQ / 1000000000u;
+    return ns_to_counter((uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec);
+}
+
+/* The counter c's CNTPCT_EL0 reads now. In deterministic mode that is the vCPU's
+ * virtual time, which hv_vcpu_get_exec_time gives at an exit (retired instructions
+ * plus idle credit): the EL1 physical timer then counts in the same time as the
+ * guest's counter and virtual timer, and never sees the host's. */
+static uint64_t vm_counter(struct a64_cpu *c)
+{
+    if (!c->m->det)
+        return host_counter();
+    uint64_t ns = 0;
+    hv_vcpu_get_exec_time(c->vcpu, &ns);
+    return ns_to_counter(ns / 1000000000u, ns % 1000000000u);
 }
 
 bool a64_done(struct a64_machine *m)
@@ -268,7 +288,7 @@ static void psci_call(struct a64_cpu *c)
 }
 
 /* EC 0x18: registers Apple's hypervisor hands to the VMM. The EL1 physical timer runs
- * on the VM's counter (CNTPCT) through the framework's CNTP registers; the OS lock is
+ * on the VM's counter (CNTPCT, vm_counter) through the framework's CNTP registers; the OS lock is
  * kept; the PMU and everything else trapped read as zero and ignore writes. */
 static void sysreg(struct a64_cpu *c, uint64_t esr)
 {
@@ -292,9 +312,9 @@ static void sysreg(struct a64_cpu *c, uint64_t esr)
     case SR_CNTP_TVAL:
         /* TVAL = CVAL - CNTPCT, signed 32 bits; a write sets CVAL from it. */
         if (read)
-            v = (uint64_t)(int64_t)(int32_t)(uint32_t)(sreg(c, HV_SYS_REG_CNTP_CVAL_EL0) - host_counter());
+            v = (uint64_t)(int64_t)(int32_t)(uint32_t)(sreg(c, HV_SYS_REG_CNTP_CVAL_EL0) - vm_counter(c));
         else
-            sreg_set(c, HV_SYS_REG_CNTP_CVAL_EL0, host_counter() + (uint64_t)(int64_t)(int32_t)v);
+            sreg_set(c, HV_SYS_REG_CNTP_CVAL_EL0, vm_counter(c) + (uint64_t)(int64_t)(int32_t)v);
         break;
     case SR_OSLAR:
         if (!read)
@@ -494,6 +514,7 @@ void a64_handle_exit(struct a64_cpu *c)
         c->last_exit = *c->exit;
         anyhv_vcpu_wait_turn(c->vcpu);
     }
+    memhash_exit(&c->m->s.hash, c->index, c->vcpu);
     switch (c->exit->reason) {
     case HV_EXIT_REASON_EXCEPTION: exception_exit(c); break;
     case HV_EXIT_REASON_CANCELED: count(c, "canceled"); break;

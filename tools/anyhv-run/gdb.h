@@ -69,11 +69,14 @@ struct gdb_target {
     uint64_t (*pc)(uint64_t vcpu);
     /* From another thread: make the vCPU's run return soon. */
     void (*kick)(uint64_t vcpu);
+    /* The description for the vCPU's mode now (x86: i386 outside long mode), taken
+     * when gdb connects (its qSupported); NULL: always this one. */
+    const struct gdb_target *(*for_vcpu)(uint64_t vcpu);
 };
 
 extern const struct gdb_target gdb_flavour_target;
 
-/* The target description XML for the flavour, built once. */
+/* The target description XML of t (built when t differs from the last one asked). */
 const char *gdb_target_xml(const struct gdb_target *t);
 
 /* ---- the debugger's run loop (gdb_stub.c) ---- */

@@ -20,13 +20,20 @@
 const char *gdb_target_xml(const struct gdb_target *t)
 {
     static char xml[XML_MAX];
-    if (xml[0])
+    static const struct gdb_target *built;
+    if (built == t)
         return xml;
+    built = t;
     size_t n = (size_t)snprintf(xml, sizeof(xml),
                                 "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
                                 "<target version=\"1.0\"><architecture>%s</architecture>",
                                 t->arch);
     for (unsigned f = 0; f < t->nfeatures && n < sizeof(xml); f++) {
+        unsigned used = 0;
+        for (unsigned r = 0; r < t->nregs; r++)
+            used += t->regs[r].feature == f;
+        if (!used)
+            continue;   /* a feature gdb knows must have its registers (i386: no segment bases) */
         n += (size_t)snprintf(xml + n, sizeof(xml) - n, "<feature name=\"%s\">%s", t->features[f].name,
                               t->features[f].types);
         for (unsigned r = 0; r < t->nregs && n < sizeof(xml); r++)
@@ -295,10 +302,13 @@ static void monitor(struct gdb_stub *st, const char *hex)
 
 static void query(struct gdb_stub *st, const char *pkt)
 {
-    if (!strncmp(pkt, "qSupported", 10))
+    if (!strncmp(pkt, "qSupported", 10)) {
+        /* A new gdb: the registers it will be told of are those of the vCPU's mode now. */
+        if (st->t->for_vcpu)
+            st->t = st->t->for_vcpu(st->v->handle_id);
         snprintf(st->out, sizeof(st->out), "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+%s",
                  GDB_PACKET_MAX, st->history ? ";ReverseStep+;ReverseContinue+" : "");
-    else if (!strncmp(pkt, "qXfer:features:read:", 20))
+    } else if (!strncmp(pkt, "qXfer:features:read:", 20))
         xfer_features(st, pkt + 20);
     else if (!strcmp(pkt, "qAttached"))
         strcpy(st->out, "1");

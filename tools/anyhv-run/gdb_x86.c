@@ -2,7 +2,12 @@
  * and segment-base features (names as gdb's amd64 target validates them), and an
  * anyhv feature with the control, descriptor-table and debug registers and EFER. One
  * table drives the target description and every register access; the x87/SSE
- * registers come from the vCPU's FXSAVE image (hv_vcpu_read_fpstate). */
+ * registers come from the vCPU's FXSAVE image (hv_vcpu_read_fpstate). A vCPU outside
+ * long mode (real or protected mode, EFER.LMA clear) when gdb connects is described as
+ * an i386 instead: gdb's 32-bit core (eax..edi, eip, eflags, segments, x87), xmm0-7
+ * and 32-bit segment bases, so gdb shows 32-bit registers and disassembles 32-bit code.
+ * gdb reads the description once per connection: a guest that changes mode later
+ * keeps the one gdb got until gdb connects again (docs/gdb.md). */
 #define ANYHV_GUEST_X86_64 1
 #include <Hypervisor/Hypervisor.h>
 
@@ -27,6 +32,7 @@
 #define MSR_EFER 0xc0000080u
 #define MSR_FS_BASE 0xc0000100u
 #define MSR_GS_BASE 0xc0000101u
+#define EFER_LMA 0x400ull
 
 enum feat { F_CORE, F_SSE, F_SEGMENTS, F_SYS };
 
@@ -115,6 +121,50 @@ static const struct reg_src srcs[NREGS] = {
     { S_REG, HV_X86_DR7 }, { S_REG, HV_X86_XCR0 },
 };
 
+/* The i386 description: gdb's 32-bit core and SSE register order, 32-bit segment
+ * bases, then the same system feature. */
+#define R32(n) { n, 32, "int32", F_CORE }
+#define ST(n) { n, 80, "i387_ext", F_CORE }
+#define X87(n) { n, 32, "int", F_CORE }
+#define XMM(n) { n, 128, "vec128", F_SSE }
+static const struct gdb_reg regs32[] = {
+    R32("eax"), R32("ecx"), R32("edx"), R32("ebx"), { "esp", 32, "data_ptr", F_CORE },
+    { "ebp", 32, "data_ptr", F_CORE }, R32("esi"), R32("edi"), { "eip", 32, "code_ptr", F_CORE },
+    R32("eflags"), R32("cs"), R32("ss"), R32("ds"), R32("es"), R32("fs"), R32("gs"),
+    ST("st0"), ST("st1"), ST("st2"), ST("st3"), ST("st4"), ST("st5"), ST("st6"), ST("st7"),
+    X87("fctrl"), X87("fstat"), X87("ftag"), X87("fiseg"), X87("fioff"), X87("foseg"), X87("fooff"), X87("fop"),
+    XMM("xmm0"), XMM("xmm1"), XMM("xmm2"), XMM("xmm3"), XMM("xmm4"), XMM("xmm5"), XMM("xmm6"), XMM("xmm7"),
+    { "mxcsr", 32, "int", F_SSE },
+    { "cr0", 64, "int", F_SYS }, { "cr2", 64, "int", F_SYS }, { "cr3", 64, "int", F_SYS },
+    { "cr4", 64, "int", F_SYS }, { "efer", 64, "int", F_SYS }, { "gdtr_base", 64, "int", F_SYS },
+    { "gdtr_limit", 32, "int", F_SYS }, { "idtr_base", 64, "int", F_SYS }, { "idtr_limit", 32, "int", F_SYS },
+    { "tr", 32, "int", F_SYS }, { "ldtr", 32, "int", F_SYS }, { "dr0", 64, "int", F_SYS },
+    { "dr1", 64, "int", F_SYS }, { "dr2", 64, "int", F_SYS }, { "dr3", 64, "int", F_SYS },
+    { "dr6", 64, "int", F_SYS }, { "dr7", 64, "int", F_SYS }, { "xcr0", 64, "int", F_SYS },
+};
+#define NREGS32 (sizeof(regs32) / sizeof(regs32[0]))
+
+/* Same order as regs32[]. */
+static const struct reg_src srcs32[NREGS32] = {
+    { S_REG, HV_X86_RAX }, { S_REG, HV_X86_RCX }, { S_REG, HV_X86_RDX }, { S_REG, HV_X86_RBX },
+    { S_REG, HV_X86_RSP }, { S_REG, HV_X86_RBP }, { S_REG, HV_X86_RSI }, { S_REG, HV_X86_RDI },
+    { S_REG, HV_X86_RIP }, { S_REG, HV_X86_RFLAGS }, { S_REG, HV_X86_CS }, { S_REG, HV_X86_SS },
+    { S_REG, HV_X86_DS }, { S_REG, HV_X86_ES }, { S_REG, HV_X86_FS }, { S_REG, HV_X86_GS },
+    { S_FX, FX_ST0 + 0 * FX_ST_STRIDE }, { S_FX, FX_ST0 + 1 * FX_ST_STRIDE }, { S_FX, FX_ST0 + 2 * FX_ST_STRIDE },
+    { S_FX, FX_ST0 + 3 * FX_ST_STRIDE }, { S_FX, FX_ST0 + 4 * FX_ST_STRIDE }, { S_FX, FX_ST0 + 5 * FX_ST_STRIDE },
+    { S_FX, FX_ST0 + 6 * FX_ST_STRIDE }, { S_FX, FX_ST0 + 7 * FX_ST_STRIDE },
+    { S_FX, FX_FCW }, { S_FX, FX_FSW }, { S_FTAG, FX_FTW }, { S_FX, UINT32_MAX }, { S_FX, FX_FIP },
+    { S_FX, UINT32_MAX }, { S_FX, FX_FDP }, { S_FX, FX_FOP },
+    { S_FX, FX_XMM0 + 0 * FX_XMM_STRIDE }, { S_FX, FX_XMM0 + 1 * FX_XMM_STRIDE }, { S_FX, FX_XMM0 + 2 * FX_XMM_STRIDE },
+    { S_FX, FX_XMM0 + 3 * FX_XMM_STRIDE }, { S_FX, FX_XMM0 + 4 * FX_XMM_STRIDE }, { S_FX, FX_XMM0 + 5 * FX_XMM_STRIDE },
+    { S_FX, FX_XMM0 + 6 * FX_XMM_STRIDE }, { S_FX, FX_XMM0 + 7 * FX_XMM_STRIDE }, { S_FX, FX_MXCSR },
+    { S_REG, HV_X86_CR0 }, { S_REG, HV_X86_CR2 }, { S_REG, HV_X86_CR3 }, { S_REG, HV_X86_CR4 },
+    { S_MSR, MSR_EFER }, { S_REG, HV_X86_GDT_BASE }, { S_REG, HV_X86_GDT_LIMIT }, { S_REG, HV_X86_IDT_BASE },
+    { S_REG, HV_X86_IDT_LIMIT }, { S_REG, HV_X86_TR }, { S_REG, HV_X86_LDTR }, { S_REG, HV_X86_DR0 },
+    { S_REG, HV_X86_DR1 }, { S_REG, HV_X86_DR2 }, { S_REG, HV_X86_DR3 }, { S_REG, HV_X86_DR6 },
+    { S_REG, HV_X86_DR7 }, { S_REG, HV_X86_XCR0 },
+};
+
 /* FS/GS bases: the segment registers' hidden bases, which is what the MSRs read. */
 static bool msr_read(hv_vcpuid_t v, uint32_t msr, uint64_t *out)
 {
@@ -144,12 +194,11 @@ static uint32_t full_tag(uint8_t abridged)
     return tag;
 }
 
-static bool x86_reg_read(uint64_t vcpu, unsigned n, uint8_t *out)
+static bool reg_read(const struct gdb_reg *r, const struct reg_src *s, uint64_t vcpu, uint8_t *out)
 {
     hv_vcpuid_t v = (hv_vcpuid_t)vcpu;
     uint64_t val = 0;
-    unsigned bytes = regs[n].bits / 8;
-    const struct reg_src *s = &srcs[n];
+    unsigned bytes = r->bits / 8;
     if (s->src == S_REG) {
         if (hv_vcpu_read_register(v, (hv_x86_reg_t)s->id, &val) != HV_SUCCESS)
             return false;
@@ -175,12 +224,14 @@ static bool x86_reg_read(uint64_t vcpu, unsigned n, uint8_t *out)
     return true;
 }
 
-static bool x86_reg_write(uint64_t vcpu, unsigned n, const uint8_t *in)
+static bool reg_write(const struct gdb_reg *r, const struct reg_src *s, uint64_t vcpu, const uint8_t *in)
 {
     hv_vcpuid_t v = (hv_vcpuid_t)vcpu;
     uint64_t val = 0;
-    unsigned bytes = regs[n].bits / 8;
-    const struct reg_src *s = &srcs[n];
+    unsigned bytes = r->bits / 8;
+    /* A 32-bit view of a 64-bit register (i386's eax): the upper half stays. */
+    if (s->src == S_REG && bytes < 8 && hv_vcpu_read_register(v, (hv_x86_reg_t)s->id, &val) != HV_SUCCESS)
+        return false;
     if (bytes <= 8)
         memcpy(&val, in, bytes);
     if (s->src == S_REG)
@@ -199,6 +250,26 @@ static bool x86_reg_write(uint64_t vcpu, unsigned n, const uint8_t *in)
     return hv_vcpu_write_fpstate(v, fx, sizeof(fx)) == HV_SUCCESS;
 }
 
+static bool x86_reg_read(uint64_t vcpu, unsigned n, uint8_t *out)
+{
+    return reg_read(&regs[n], &srcs[n], vcpu, out);
+}
+
+static bool x86_reg_write(uint64_t vcpu, unsigned n, const uint8_t *in)
+{
+    return reg_write(&regs[n], &srcs[n], vcpu, in);
+}
+
+static bool i386_reg_read(uint64_t vcpu, unsigned n, uint8_t *out)
+{
+    return reg_read(&regs32[n], &srcs32[n], vcpu, out);
+}
+
+static bool i386_reg_write(uint64_t vcpu, unsigned n, const uint8_t *in)
+{
+    return reg_write(&regs32[n], &srcs32[n], vcpu, in);
+}
+
 static uint64_t x86_pc(uint64_t vcpu)
 {
     uint64_t rip = 0, cs_base = 0;
@@ -213,6 +284,8 @@ static void x86_kick(uint64_t vcpu)
     hv_vcpu_interrupt(&v, 1);
 }
 
+static const struct gdb_target *x86_for_vcpu(uint64_t vcpu);
+
 const struct gdb_target gdb_flavour_target = {
     .arch = "i386:x86-64",
     .features = features,
@@ -224,4 +297,27 @@ const struct gdb_target gdb_flavour_target = {
     .reg_write = x86_reg_write,
     .pc = x86_pc,
     .kick = x86_kick,
+    .for_vcpu = x86_for_vcpu,
 };
+
+static const struct gdb_target i386_target = {
+    .arch = "i386",
+    .features = features,
+    .nfeatures = sizeof(features) / sizeof(features[0]),
+    .regs = regs32,
+    .nregs = NREGS32,
+    .watch_after_access = true,
+    .reg_read = i386_reg_read,
+    .reg_write = i386_reg_write,
+    .pc = x86_pc,
+    .kick = x86_kick,
+    .for_vcpu = x86_for_vcpu,
+};
+
+/* Long mode active (EFER.LMA, so compatibility-mode code too): x86-64; else i386. */
+static const struct gdb_target *x86_for_vcpu(uint64_t vcpu)
+{
+    uint64_t efer = 0;
+    hv_vmx_vcpu_read_vmcs((hv_vcpuid_t)vcpu, VMCS_GUEST_IA32_EFER, &efer);
+    return efer & EFER_LMA ? &gdb_flavour_target : &i386_target;
+}

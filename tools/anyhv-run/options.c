@@ -12,6 +12,7 @@
 #define MAX_PORT 65535u
 #define MAX_SMP 8u
 #define LINUX_MEM_MIB 512u
+#define MAX_HASH_PARTS 1048576u
 
 void run_usage(FILE *f, const char *prog)
 {
@@ -56,6 +57,9 @@ void run_usage(FILE *f, const char *prog)
             "  --dtb auto             arm64 images: the board's devices and its device tree,\n"
             "                         whose address the guest finds in x0\n"
             "  --trace                print every exit to stderr\n"
+            "  --hash-memory PARTS    at every exit, print a hash of the next 1/PARTS of guest RAM\n"
+            "                         in turn (1: all of it), and one of all RAM at the end\n"
+            "                         (\"[hash]\" lines on stderr; compare deterministic runs)\n"
             "  --stats                a summary on stderr at the end (backend, instructions,\n"
             "                         exits by kind, wall time); without it stderr carries only errors\n"
             "  --quiet                no summary even with --stats\n"
@@ -214,6 +218,14 @@ int run_parse_options(int argc, char **argv, struct run_options *o, bool *done)
                 return RUN_USAGE;
             }
 #endif
+        } else if (!strcmp(a, "--hash-memory")) {
+            if (!(v = option_value(argc, argv, &i)))
+                return RUN_USAGE;
+            if (!parse_u64(v, &n) || n == 0 || n > MAX_HASH_PARTS) {
+                fprintf(stderr, "anyhv-run: --hash-memory wants 1..%u parts, not '%s'\n", MAX_HASH_PARTS, v);
+                return RUN_USAGE;
+            }
+            o->hash_parts = (uint32_t)n;
         } else if (!strcmp(a, "--debug-exit")) {
             o->debug_exit = true;
         } else if (!strcmp(a, "--arch")) {

@@ -59,6 +59,7 @@ struct run_options {
     bool stats;               /* --stats: the summary on stderr */
     bool cpuid_host;          /* --cpuid host: the host's CPUID masked by the model (x86) */
     bool debug_exit;          /* --debug-exit: isa-debug-exit at port 0xf4, status (code << 1) | 1 */
+    uint32_t hash_parts;      /* --hash-memory PARTS: a hash of 1/PARTS of RAM per exit (memhash.h); 0 = off */
 };
 
 /* Parse argv; returns RUN_OK, or a status to exit with (help printed = RUN_OK with *done). */

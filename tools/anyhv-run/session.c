@@ -57,6 +57,7 @@ int session_prepare(struct run_session *s, const struct run_options *o, const st
         s->ram = NULL;
         return RUN_NO_MEMORY;
     }
+    memhash_init(&s->hash, s->ram, s->ram_size, o->hash_parts);
     if (l->no_image)
         return RUN_OK;
     struct run_options lo = *o;

@@ -5,6 +5,7 @@
 
 #include <Hypervisor/hv_error.h>
 
+#include "memhash.h"
 #include "run.h"
 
 struct run_session {
@@ -16,6 +17,7 @@ struct run_session {
     bool snapshot_pending;         /* --snapshot-at not reached yet */
     bool inputs_log;               /* the library's input log is open (FILE.inputs) */
     int status;
+    struct memhash hash;           /* --hash-memory */
 };
 
 /* Where the flavour's machine puts RAM and images. */

@@ -218,6 +218,7 @@ static int run_vm(struct a64_machine *m, uint64_t entry, uint64_t x0)
             pthread_join(m->cpu[i].thread, NULL);
     if (!m->det)
         hv_vcpu_destroy(boot->vcpu);
+    memhash_end(&m->s.hash);
     return status;
 }
 

@@ -84,6 +84,7 @@ struct pc {
     uint64_t poll_due;               /* CPU 0's next console poll, virtual ns */
     uint64_t poll_icount;            /* its instruction count at the last poll */
     bool inputs_log;                 /* --record/--replay: the library's input log is open */
+    struct memhash hash;             /* --hash-memory */
 };
 
 /* ---- interrupt lines (the Hypervisor API is per process: no machine pointer needed) ---- */
@@ -499,6 +500,7 @@ static void run_loop(struct pc_cpu *c)
         if (atomic_load(&c->pc->done))
             return;
         c->pc->exits++;
+        memhash_exit(&c->pc->hash, c->index, c->vcpu);
         handle_exit(c);
     }
 }
@@ -605,6 +607,7 @@ static int boot(struct pc *pc, uint64_t entry, enum pc_boot_kind kind)
         destroy_bsp(pc);
     for (unsigned i = 1; i < pc->ncpu; i++)
         pthread_join(pc->cpu[i].thread, NULL);
+    memhash_end(&pc->hash);
     status = pc->status;
     if (!pc->det)
         destroy_bsp(pc);
@@ -684,6 +687,7 @@ int pc_run(const struct run_options *o)
                 (uint64_t)pc.ram_size >> 20);
         return RUN_NO_MEMORY;
     }
+    memhash_init(&pc.hash, pc.ram, pc.ram_size, o->hash_parts);
     uint64_t entry = 0;
     enum pc_boot_kind kind = PC_BOOT_LINUX64;
     int status = pc_linux_load(o, pc.ram, pc.ram_size, pc_acpi_build(pc.ram, pc.ncpu), &entry, &kind);

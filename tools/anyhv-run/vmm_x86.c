@@ -165,6 +165,7 @@ static void handle_exit(void *ctx)
     struct vmm *m = ctx;
     uint32_t reason = (uint32_t)rvmcs(m, VMCS_RO_EXIT_REASON) & X86M_EXIT_REASON_MASK;
     stats_count(&m->s.stats, x86m_exit_name(reason));
+    memhash_exit(&m->s.hash, 0, m->vcpu);
     switch (reason) {
     case VMX_REASON_IO:
         io_exit(m);
@@ -226,6 +227,7 @@ static int run_vm(struct vmm *m, uint64_t entry)
     } else {
         const struct session_vcpu v = { m, run_vcpu, handle_exit, m->vcpu, &m->uart, sizeof(m->uart) };
         status = session_loop(&m->s, &v);
+        memhash_end(&m->s.hash);
     }
     hv_vcpu_destroy(m->vcpu);
     return status;

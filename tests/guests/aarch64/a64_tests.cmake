@@ -11,5 +11,7 @@ anyhv_add_guest(NAME rr_device ARCH aarch64 BASE 0x40000000 SOURCES aarch64/rr_d
 anyhv_add_guest(NAME echo ARCH aarch64 BASE 0x40080000 SOURCES aarch64/echo.S)
 anyhv_add_guest(NAME smp_stress ARCH aarch64 BASE 0x40000000 SOURCES aarch64/smp_stress.S)
 anyhv_add_guest(NAME wfi_timer ARCH aarch64 BASE 0x40080000 SOURCES aarch64/wfi_timer.S)
+# The EL1 physical timer through the VMM's CNTP registers (tools_ptimer_arm64_soft).
+anyhv_add_guest(NAME ptimer ARCH aarch64 BASE 0x40080000 SOURCES aarch64/ptimer.S)
 # Two vCPUs on the board through PSCI, WFI/WFE and CPU_OFF (tools_snapshot_arm64_smp2_soft).
 anyhv_add_guest(NAME smp_snap ARCH aarch64 BASE 0x40080000 SOURCES aarch64/smp_snap.S)

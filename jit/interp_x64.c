@@ -366,6 +366,8 @@ static bool emit_insert(struct xbuf *b, const struct interp_insn *in, unsigned n
 static bool emit_rotate(struct xbuf *b, const struct interp_insn *in, unsigned ext)
 {
     uint8_t modrm = (uint8_t)(MOD_REG | (ext << 3) | RAX);
+    if (in->w != 8 && in->w != 16 && in->w != 32 && in->w != 64)
+        return false;
     load_slot(b, RAX, in->a);
     load_slot(b, RCX, in->b);
     switch (in->w) {
@@ -373,7 +375,7 @@ static bool emit_rotate(struct xbuf *b, const struct interp_insn *in, unsigned e
     case 32: PUT(b, 0xd3, modrm); break;
     case 16: PUT(b, 0x66, 0xd3, modrm, 0x0f, 0xb7, 0xc0); break;   /* ... ; movzx eax, ax */
     case 8: PUT(b, 0xd2, modrm, 0x0f, 0xb6, 0xc0); break;          /* ... ; movzx eax, al */
-    default: return false;   /* nothing emitted that matters: rax and rcx are scratch */
+    default: break;
     }
     store_slot(b, RAX, in->dst);
     return true;
@@ -390,12 +392,10 @@ static bool emit_mulh(struct xbuf *b, const struct interp_insn *in, unsigned ext
     return true;
 }
 
-static bool have_popcnt;
-
 /* Population count of an operand of 64 bits or less. */
 static bool emit_popcnt(struct xbuf *b, const struct interp_insn *in)
 {
-    if (!have_popcnt || in->aw == 0 || in->aw > 64)
+    if (!__builtin_cpu_supports("popcnt") || in->aw == 0 || in->aw > 64)
         return false;
     PUT(b, 0xf3);
     MEM(b, true, RAX, R_VALS, slot(in->a), 0x0f, 0xb8);   /* popcnt rax, [a] */
@@ -619,7 +619,6 @@ bool interp_native_compile(struct interp_prog *p)
 {
     if (p->native || p->count > NATIVE_MAX_INSNS)
         return false;
-    have_popcnt = __builtin_cpu_supports("popcnt");
     struct xbuf b = { 0 };
     put(&b, prologue, sizeof(prologue));
     for (uint32_t i = p->entry; i < p->count && !b.bad;) {
